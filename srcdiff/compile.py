@@ -1,0 +1,58 @@
+"""Stage 9, compile: generated source to a function object Python tools can read.
+
+Contract: takes the emitted text of one ``def`` and the primal function, and returns a
+function whose globals are the primal's module globals (so module-level names stay live),
+whose closure holds the primal's closure cells and the modules the derivatives need
+(``math``), and whose source is registered in ``linecache`` under a unique file name, so
+``inspect.getsource``, tracebacks and ``pdb`` show the generated lines.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import linecache
+import math
+import types
+
+from .ir import function_def
+
+# Modules generated derivatives may call, by the name they use for them.
+MODULES = {"math": math}
+_counter = itertools.count(1)
+
+
+def register_source(text: str, label: str) -> str:
+    """Register ``text`` in ``linecache`` under a new file name and return that name."""
+    filename = f"<srcdiff generated {label} #{next(_counter)}>"
+    # An mtime of None tells linecache.checkcache never to evict the entry.
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    return filename
+
+
+def compile_function(text: str, primal: types.FunctionType, label: str) -> types.FunctionType:
+    filename = register_source(text, label)
+    module = ast.parse(text, filename=filename)
+    inner = module.body[0]
+    closure_cells = dict(zip(primal.__code__.co_freevars, primal.__closure__ or ()))
+    # Wrap the def in a factory whose parameters become the inner function's free
+    # variables; the inner function keeps the line numbers of the registered text.
+    free = sorted(set(closure_cells) | set(MODULES))
+    factory = function_def("__srcdiff_factory__", ast.arguments(
+        posonlyargs=[], args=[ast.arg(n) for n in free], vararg=None, kwonlyargs=[],
+        kw_defaults=[], kwarg=None, defaults=[]),
+        [inner, ast.Return(ast.Name(inner.name, ast.Load()))])
+    wrapper = ast.Module([factory], type_ignores=[])
+    ast.fix_missing_locations(wrapper)
+    code = compile(wrapper, filename, "exec")
+    factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    inner_code = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType)
+                      and c.co_name == inner.name)
+    cells = tuple(closure_cells[name] if name in closure_cells else types.CellType(MODULES[name])
+                  for name in inner_code.co_freevars)
+    function = types.FunctionType(inner_code, primal.__globals__, inner.name,
+                                  primal.__defaults__, cells)
+    function.__kwdefaults__ = primal.__kwdefaults__
+    function.__qualname__ = inner.name
+    function.__module__ = primal.__module__
+    return function

@@ -1,0 +1,36 @@
+"""Stage 8, emit: an ``ir.Function`` to source text, with provenance comments.
+
+Contract: returns the text of one ``def``, formatted by the standard library's
+``ast.unparse`` statement by statement (not astor, which fails on current Python), with
+a docstring naming what it computes and, on the first statement of each backward block,
+a comment naming the primal statement it differentiates. Deterministic: the same
+function always gives the same text.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .ir import Function, get_anno
+
+INDENT = "    "
+
+
+def emit(function: Function, docstring: str | None = None) -> str:
+    header = ast.unparse(function.to_ast()).splitlines()[0]
+    lines = [header]
+    if docstring:
+        lines.append(f'{INDENT}"""{docstring}"""')
+    _block(function.body, lines, INDENT)
+    return "\n".join(lines) + "\n"
+
+
+def _block(statements, lines, indent) -> None:
+    previous = None
+    for statement in statements:
+        text = ast.unparse(statement)
+        origin = get_anno(statement, "grad_of")
+        if origin is not None and origin != previous:
+            text += f"  # grad of: {origin}"
+        previous = origin
+        lines.extend(indent + line for line in text.splitlines())

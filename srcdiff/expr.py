@@ -1,0 +1,343 @@
+"""The small language derivative rules are written in.
+
+A rule's partial derivatives are Python lambdas over the primitive's parameters, written
+with ordinary operators and the functions defined here (``sin``, ``exp``, ``select``...).
+The *same* lambda is evaluated three ways, so a rule is written exactly once:
+
+* with numbers: the value of the derivative (numeric checks, ``explain``);
+* with SymPy symbols, inside :func:`sympy_mode`: the symbolic derivative that
+  ``srcdiff.verify`` compares with ``sympy.diff``;
+* with :class:`Code` values: the expression the generator emits.
+
+``Code`` arithmetic simplifies as it builds (constant folding, ``x * 1``, ``x ** 1``,
+``a * (1 / b)`` -> ``a / b``), so generated code reads like hand-written code:
+
+>>> x, g = Code.name("x"), Code.name("g")
+>>> render(g * (2 * x ** (2 - 1)))
+'g * (2 * x)'
+>>> render(g * (1 / x))
+'g / x'
+>>> render(g * -sin(x))
+'-(g * math.sin(x))'
+>>> render(g * select(x <= 0, 1, 0))
+'g if x <= 0 else 0'
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import contextvars
+import math
+from typing import Any, Callable
+
+Number = (int, float)
+# The SymPy module while rules are evaluated symbolically, else None. SymPy is imported
+# only by the verifier, never by generated code or the runtime.
+_sympy: contextvars.ContextVar[Any] = contextvars.ContextVar("srcdiff_sympy", default=None)
+
+
+@contextlib.contextmanager
+def sympy_mode(sympy_module):
+    """Evaluate rule functions (``sin``, ``pi``...) as their SymPy counterparts."""
+    token = _sympy.set(sympy_module)
+    try:
+        yield
+    finally:
+        _sympy.reset(token)
+
+
+# ---------------------------------------------------------------------------
+# Code: an expression of the generated program, simplified as it is built
+# ---------------------------------------------------------------------------
+
+class Code:
+    """An expression in generated code, wrapping an ``ast.expr``.
+
+    Numbers are never wrapped: constructors return plain ``int``/``float`` for literals,
+    which is what lets constant subexpressions fold.
+    """
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: ast.expr):
+        self.node = node
+
+    @staticmethod
+    def name(identifier: str) -> "Code":
+        return Code(ast.Name(identifier, ast.Load()))
+
+    def __repr__(self) -> str:
+        return f"Code({ast.unparse(self.node)})"
+
+    def __bool__(self):
+        raise TypeError("a rule used a generated-code value as a Python condition; "
+                        "write select(cond, a, b) instead of `if`")
+
+    __add__ = lambda a, b: add(a, b)
+    __radd__ = lambda a, b: add(b, a)
+    __sub__ = lambda a, b: sub(a, b)
+    __rsub__ = lambda a, b: sub(b, a)
+    __mul__ = lambda a, b: mul(a, b)
+    __rmul__ = lambda a, b: mul(b, a)
+    __truediv__ = lambda a, b: div(a, b)
+    __rtruediv__ = lambda a, b: div(b, a)
+    __floordiv__ = lambda a, b: _binop(ast.FloorDiv(), a, b)
+    __rfloordiv__ = lambda a, b: _binop(ast.FloorDiv(), b, a)
+    __pow__ = lambda a, b: power(a, b)
+    __rpow__ = lambda a, b: power(b, a)
+    __neg__ = lambda a: neg(a)
+    __pos__ = lambda a: a
+    __lt__ = lambda a, b: _compare(ast.Lt(), a, b)
+    __le__ = lambda a, b: _compare(ast.LtE(), a, b)
+    __gt__ = lambda a, b: _compare(ast.Gt(), a, b)
+    __ge__ = lambda a, b: _compare(ast.GtE(), a, b)
+
+
+Value = Code | int | float
+
+
+def literal(value) -> ast.expr:
+    """The AST of a number; negative numbers as unary minus, which ``ast.unparse``
+    parenthesises correctly (it prints ``Constant(-2) ** x`` as ``-2 ** x``)."""
+    if isinstance(value, bool) or not isinstance(value, Number):
+        return ast.Constant(value)
+    if value < 0 or (value == 0 and math.copysign(1.0, value) < 0):
+        return ast.UnaryOp(ast.USub(), ast.Constant(-value))
+    return ast.Constant(value)
+
+
+def node_of(value: Value) -> ast.expr:
+    return value.node if isinstance(value, Code) else literal(value)
+
+
+def wrap(node: ast.expr) -> Value:
+    """``node`` as a Code value, or as a plain number when it is a numeric literal."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, Number) \
+            and not isinstance(node.value, bool):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) \
+            and isinstance(node.operand, ast.Constant) \
+            and isinstance(node.operand.value, Number) and not isinstance(node.operand.value, bool):
+        return -node.operand.value
+    return Code(node)
+
+
+def render(value: Value) -> str:
+    return ast.unparse(node_of(value))
+
+
+def _is_num(value) -> bool:
+    return isinstance(value, Number) and not isinstance(value, bool)
+
+
+def _is(value, number) -> bool:
+    return _is_num(value) and value == number
+
+
+def _fold(op: Callable, *args):
+    """Apply ``op`` to numbers, or return None when it raises (1/0, log(-1)...)."""
+    try:
+        result = op(*args)
+    except (ArithmeticError, ValueError):
+        return None
+    return result if _is_num(result) else None
+
+
+def _binop(op: ast.operator, a: Value, b: Value) -> Code:
+    return Code(ast.BinOp(node_of(a), op, node_of(b)))
+
+
+def _compare(op: ast.cmpop, a: Value, b: Value) -> Code:
+    return Code(ast.Compare(node_of(a), [op], [node_of(b)]))
+
+
+def _negated(value: Value):
+    """The operand of ``-x``, or None when ``value`` is not a negation."""
+    if isinstance(value, Code) and isinstance(value.node, ast.UnaryOp) \
+            and isinstance(value.node.op, ast.USub):
+        return wrap(value.node.operand)
+    return None
+
+
+def _reciprocal(value: Value):
+    """``b`` when ``value`` is ``1 / b``, else None."""
+    if isinstance(value, Code) and isinstance(value.node, ast.BinOp) \
+            and isinstance(value.node.op, ast.Div) and _is(wrap(value.node.left), 1):
+        return wrap(value.node.right)
+    return None
+
+
+def _select_parts(value: Value):
+    if isinstance(value, Code) and isinstance(value.node, ast.IfExp):
+        return value.node.test, wrap(value.node.body), wrap(value.node.orelse)
+    return None
+
+
+def add(a: Value, b: Value) -> Value:
+    if _is_num(a) and _is_num(b) and (folded := _fold(lambda p, q: p + q, a, b)) is not None:
+        return folded
+    if _is(a, 0):
+        return b
+    if _is(b, 0):
+        return a
+    if (inner := _negated(b)) is not None:
+        return sub(a, inner)
+    if _is_num(b) and b < 0:
+        return sub(a, -b)
+    return _binop(ast.Add(), a, b)
+
+
+def sub(a: Value, b: Value) -> Value:
+    if _is_num(a) and _is_num(b) and (folded := _fold(lambda p, q: p - q, a, b)) is not None:
+        return folded
+    if _is(b, 0):
+        return a
+    if _is(a, 0):
+        return neg(b)
+    if (inner := _negated(b)) is not None:
+        return add(a, inner)
+    return _binop(ast.Sub(), a, b)
+
+
+def mul(a: Value, b: Value) -> Value:
+    if _is_num(a) and _is_num(b) and (folded := _fold(lambda p, q: p * q, a, b)) is not None:
+        return folded
+    if _is(a, 0) or _is(b, 0):
+        return 0  # zero adjoints are strong zeros, as in every reverse-mode tool
+    if _is(a, 1):
+        return b
+    if _is(b, 1):
+        return a
+    if _is(a, -1):
+        return neg(b)
+    if _is(b, -1):
+        return neg(a)
+    for this, other in ((a, b), (b, a)):
+        if (denominator := _reciprocal(other)) is not None:
+            return div(this, denominator)
+        if (parts := _select_parts(other)) is not None and (
+                _is_num(parts[1]) or _is_num(parts[2])):
+            test, body, orelse = parts
+            return select(Code(test), mul(this, body), mul(this, orelse))
+    if (inner := _negated(b)) is not None:
+        return neg(mul(a, inner))
+    if (inner := _negated(a)) is not None and not _is_num(b):
+        return neg(mul(inner, b))
+    return _binop(ast.Mult(), a, b)
+
+
+def div(a: Value, b: Value) -> Value:
+    if _is_num(a) and _is_num(b) and (folded := _fold(lambda p, q: p / q, a, b)) is not None:
+        return folded
+    if _is(b, 1):
+        return a
+    if _is(a, 0):
+        return 0
+    if (inner := _negated(a)) is not None:
+        return neg(div(inner, b))
+    return _binop(ast.Div(), a, b)
+
+
+def power(a: Value, b: Value) -> Value:
+    if _is_num(a) and _is_num(b) and (folded := _fold(lambda p, q: p ** q, a, b)) is not None:
+        return folded
+    if _is(b, 1):
+        return a
+    if _is(b, 0):
+        return 1
+    return _binop(ast.Pow(), a, b)
+
+
+def neg(a: Value) -> Value:
+    if _is_num(a):
+        return -a
+    if (inner := _negated(a)) is not None:
+        return inner
+    return Code(ast.UnaryOp(ast.USub(), a.node))
+
+
+def select(condition, if_true: Value, if_false: Value):
+    """``if_true`` where ``condition`` holds, else ``if_false`` (a piecewise value)."""
+    sympy = _sympy.get()
+    if isinstance(condition, Code):
+        if render(if_true) == render(if_false):
+            return if_true
+        return Code(ast.IfExp(condition.node, node_of(if_true), node_of(if_false)))
+    if sympy is not None and not isinstance(condition, bool):
+        return sympy.Piecewise((if_true, condition), (if_false, True))
+    return if_true if condition else if_false
+
+
+def sign(x):
+    """-1, 0 or 1: the derivative of ``abs`` (0 at 0, as JAX and PyTorch choose)."""
+    sympy = _sympy.get()
+    if sympy is not None and not isinstance(x, Code):
+        return sympy.sign(x)
+    return select(x > 0, 1, select(x < 0, -1, 0))
+
+
+# ---------------------------------------------------------------------------
+# Named functions and constants, each with its math and SymPy counterpart
+# ---------------------------------------------------------------------------
+
+class Function:
+    """A function usable in rules: ``math.<name>`` in code, ``sympy.<sympy_name>`` symbolically."""
+
+    def __init__(self, name: str, sympy_name: str | None = None):
+        self.name = name
+        self.sympy_name = sympy_name or name
+        self.math = getattr(math, name)
+
+    def __call__(self, *args):
+        args = tuple(float(a) if isinstance(a, ModeConstant) else a for a in args)
+        sympy = _sympy.get()
+        if any(isinstance(a, Code) for a in args):
+            func = ast.Attribute(ast.Name("math", ast.Load()), self.name, ast.Load())
+            return Code(ast.Call(func, [node_of(a) for a in args], []))
+        if sympy is not None:
+            return getattr(sympy, self.sympy_name)(*args)
+        folded = _fold(self.math, *args)
+        if folded is None:
+            return self.math(*args)  # raise the real error for a bad numeric argument
+        return folded
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class ModeConstant:
+    """A named constant (pi): a float in code and numbers, exact in SymPy."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def value(self):
+        sympy = _sympy.get()
+        return getattr(sympy, self.name) if sympy is not None else getattr(math, self.name)
+
+    def __float__(self):
+        return float(getattr(math, self.name))
+
+    __add__ = lambda s, o: s.value() + o
+    __radd__ = lambda s, o: o + s.value()
+    __sub__ = lambda s, o: s.value() - o
+    __rsub__ = lambda s, o: o - s.value()
+    __mul__ = lambda s, o: s.value() * o
+    __rmul__ = lambda s, o: o * s.value()
+    __truediv__ = lambda s, o: s.value() / o
+    __rtruediv__ = lambda s, o: o / s.value()
+    __pow__ = lambda s, o: s.value() ** o
+    __rpow__ = lambda s, o: o ** s.value()
+    __neg__ = lambda s: -s.value()
+
+
+sin, cos, tan = Function("sin"), Function("cos"), Function("tan")
+asin, acos, atan = Function("asin"), Function("acos"), Function("atan")
+atan2 = Function("atan2")
+sinh, cosh, tanh = Function("sinh"), Function("cosh"), Function("tanh")
+asinh, acosh, atanh = Function("asinh"), Function("acosh"), Function("atanh")
+exp, log, sqrt, cbrt = Function("exp"), Function("log"), Function("sqrt"), Function("cbrt")
+erf, erfc = Function("erf"), Function("erfc")
+floor = Function("floor")
+pi = ModeConstant("pi")

@@ -1,0 +1,305 @@
+"""Stage 2, fence: refuse anything outside the supported language, before any transformation.
+
+Contract: takes a ``parse.Parsed`` and returns it unchanged, or raises a located
+``SrcdiffError`` (file, line, column, the source line, a caret and a hint). It is an
+allow-list: every node type must be named here to pass, so a construct nobody thought
+of is refused rather than silently mis-differentiated. Calls are checked against the
+rule table: a callee with no derivative rule is named, with how to register one.
+
+>>> def f(x):
+...     while x > 1:
+...         x = x / 2
+...     return x
+>>> from srcdiff.parse import parse
+>>> fence(parse(f))
+Traceback (most recent call last):
+...
+srcdiff.errors.UnsupportedSyntaxError: <doctest ...>:2:5: `while` loops are not supported yet
+    while x > 1:
+    ^
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import types
+
+from .errors import MissingRuleError, SrcdiffNameError, UnsupportedSyntaxError, located
+from .parse import UNRESOLVED, Parsed, local_names
+from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, qualified_name
+
+# Constructs a later version will support, and constructs srcdiff refuses for good.
+NOT_YET = {
+    ast.If: "`if` statements are", ast.For: "`for` loops are", ast.While: "`while` loops are",
+    ast.Break: "`break` is", ast.Continue: "`continue` is",
+    ast.Assert: "`assert` statements are",
+    ast.IfExp: "conditional expressions (`a if c else b`) are",
+    ast.BoolOp: "`and` / `or` are", ast.FunctionDef: "nested functions are",
+    ast.Lambda: "lambdas are", ast.Subscript: "indexing is", ast.List: "lists are",
+    ast.Tuple: "tuples are", ast.Dict: "dictionaries are", ast.Set: "sets are",
+    ast.ListComp: "list comprehensions are", ast.SetComp: "set comprehensions are",
+    ast.DictComp: "dict comprehensions are", ast.GeneratorExp: "generator expressions are",
+    ast.Starred: "`*` unpacking is", ast.NamedExpr: "assignment expressions (`:=`) are",
+    ast.Expr: "expression statements are", ast.Raise: "`raise` is",
+    ast.Match: "`match` statements are", ast.JoinedStr: "f-strings are",
+}
+NEVER = {
+    ast.Try: "`try` statements are", ast.With: "`with` statements are",
+    ast.AsyncWith: "`async with` is", ast.AsyncFor: "`async for` is",
+    ast.AsyncFunctionDef: "async functions are", ast.Await: "`await` is",
+    ast.ClassDef: "classes are", ast.Yield: "generators (`yield`) are",
+    ast.YieldFrom: "generators (`yield from`) are", ast.Global: "`global` declarations are",
+    ast.Nonlocal: "`nonlocal` declarations are", ast.Delete: "`del` is",
+    ast.Import: "imports inside the function are",
+    ast.ImportFrom: "imports inside the function are",
+}
+if hasattr(ast, "TryStar"):
+    NEVER[ast.TryStar] = "`try` statements are"
+
+HINTS = {
+    ast.Try: "move error handling outside the function you differentiate",
+    ast.Global: "pass the value as an argument and return the new one",
+    ast.Nonlocal: "pass the value as an argument and return the new one",
+    ast.Yield: "differentiate a function that returns a number",
+    ast.Import: "import at module level",
+    ast.ImportFrom: "import at module level",
+}
+
+
+def fence(parsed: Parsed) -> Parsed:
+    Fence(parsed).check()
+    return parsed
+
+
+class Fence(ast.NodeVisitor):
+    """Walks a function and raises on the first node outside the allow-list.
+
+    State: ``parsed`` (for positions and name resolution) and ``locals`` (the names the
+    function binds, which are not looked up in its globals).
+    """
+
+    def __init__(self, parsed: Parsed):
+        self.parsed = parsed
+        self.locals = local_names(parsed.tree)
+
+    def refuse(self, node, message, hint=None, cls=UnsupportedSyntaxError):
+        raise located(cls, message, node, self.parsed, hint=hint)
+
+    def check(self) -> None:
+        tree = self.parsed.tree
+        if isinstance(tree, ast.AsyncFunctionDef):
+            self.refuse(tree, "async functions are not supported")
+        self.check_decorators(tree)
+        self.check_arguments(tree.args)
+        self.check_math_name(tree)
+        body = tree.body
+        if body and _is_docstring(body[0]):
+            body = body[1:]
+        for index, statement in enumerate(body):
+            if isinstance(statement, ast.Return) and index != len(body) - 1:
+                self.refuse(statement, "early `return` is not supported yet",
+                            "return once, at the end of the function")
+            self.visit(statement)
+        if not body or not isinstance(body[-1], ast.Return):
+            self.refuse(body[-1] if body else tree,
+                        f"{tree.name}() must end with `return <number>`",
+                        "srcdiff differentiates functions that return one number")
+
+    # -- the function's signature ------------------------------------------------
+    def check_decorators(self, tree) -> None:
+        from . import api  # the decorators that may sit on a differentiated function
+        ours = (api.grad, api.value_and_grad)
+        for decorator in reversed(tree.decorator_list):  # innermost first
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if self.parsed.resolve(target) in ours:
+                return
+            self.refuse(decorator, "decorators are not supported on a function srcdiff "
+                        "differentiates", "srcdiff reads the undecorated source; put "
+                        "@srcdiff.grad innermost, or differentiate the undecorated function")
+
+    def check_arguments(self, args: ast.arguments) -> None:
+        for special, what in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
+            if special is not None:
+                self.refuse(special, f"{what} parameters are not supported yet",
+                            "name each parameter")
+
+    def check_math_name(self, tree) -> None:
+        """Generated derivatives call ``math.<f>``; the name must mean the math module."""
+        if "math" in self.locals:
+            node = next(n for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.arg))
+                        and getattr(n, "id", getattr(n, "arg", None)) == "math")
+            self.refuse(node, "the name `math` is used for a variable",
+                        "srcdiff's generated code calls math.<function>; rename the variable")
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id == "math":
+                value = self.parsed.lookup("math")
+                if value is not UNRESOLVED and value is not math:
+                    self.refuse(node, "the name `math` does not refer to the math module",
+                                "srcdiff's generated code calls math.<function>; rename it")
+
+    # -- statements --------------------------------------------------------------
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            self.check_target(target, allow_tuple=True)
+        if any(isinstance(t, ast.Tuple) for t in node.targets):
+            value = node.value
+            if not isinstance(value, ast.Tuple) or any(
+                    isinstance(t, ast.Tuple) and len(t.elts) != len(value.elts)
+                    for t in node.targets):
+                self.refuse(node, "tuple unpacking is supported only from a tuple of the "
+                            "same length (`a, b = b, a * b`)")
+            for element in value.elts:
+                self.visit(element)
+            return
+        self.visit(node.value)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.check_target(node.target)
+        self.check_operator(node, node.op)
+        self.visit(node.value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.check_target(node.target)
+        if node.value is None:
+            self.refuse(node, "a bare annotation without a value is not supported")
+        self.visit(node.value)
+
+    def visit_Return(self, node: ast.Return) -> None:
+        if node.value is None:
+            self.refuse(node, "`return` without a value",
+                        "srcdiff differentiates functions that return one number")
+        if isinstance(node.value, ast.Tuple):
+            self.refuse(node.value, "returning several values is not supported",
+                        "srcdiff differentiates functions that return one number")
+        self.visit(node.value)
+
+    def visit_Pass(self, node) -> None:
+        pass
+
+    def check_target(self, target, allow_tuple=False) -> None:
+        if isinstance(target, ast.Name):
+            return
+        if allow_tuple and isinstance(target, ast.Tuple) and all(
+                isinstance(e, ast.Name) for e in target.elts):
+            return
+        what = {ast.Subscript: "assignment to an item (`a[i] = ...`)",
+                ast.Attribute: "assignment to an attribute",
+                ast.Starred: "starred assignment"}.get(type(target), "this assignment target")
+        self.refuse(target, f"{what} is not supported yet")
+
+    # -- expressions -------------------------------------------------------------
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        self.check_operator(node, node.op)
+        self.visit(node.left)
+        self.visit(node.right)
+
+    def check_operator(self, node, op) -> None:
+        name = type(op).__name__
+        if name == "MatMult":
+            self.refuse(node, "the `@` operator is not supported yet")
+        if name not in BINARY_OPERATORS:
+            self.refuse(node, f"the operator `{_OPERATOR_TEXT.get(name, name)}` is not "
+                        "supported", "bitwise operators have no derivative")
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
+        if type(node.op).__name__ not in UNARY_OPERATORS:
+            text = "not" if isinstance(node.op, ast.Not) else "~"
+            self.refuse(node, f"the operator `{text}` is not supported yet")
+        self.visit(node.operand)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        for op in node.ops:
+            if isinstance(op, (ast.In, ast.NotIn, ast.Is, ast.IsNot)):
+                self.refuse(node, "only numeric comparisons (< <= > >= == !=) are supported")
+        self.visit(node.left)
+        for comparator in node.comparators:
+            self.visit(comparator)
+
+    def visit_Constant(self, node: ast.Constant) -> None:
+        if isinstance(node.value, complex):
+            self.refuse(node, "complex numbers are not supported")
+        if not isinstance(node.value, (int, float)):  # bool is an int
+            self.refuse(node, f"{type(node.value).__name__} constants are not supported",
+                        "srcdiff differentiates arithmetic on numbers")
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if node.id in self.locals:
+            return
+        value = self.parsed.lookup(node.id)
+        if value is UNRESOLVED:
+            self.refuse(node, f"name `{node.id}` is not defined", cls=SrcdiffNameError,
+                        hint="define it before srcdiff generates the gradient (a decorator "
+                        "runs when the `def` runs; call srcdiff.grad(f) later otherwise)")
+        self.check_value(node, value)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        value = self.parsed.resolve(node, self.locals)
+        if value is UNRESOLVED:
+            self.refuse(node, f"cannot resolve `{ast.unparse(node)}`",
+                        "srcdiff reads attributes of modules (math.pi); pass other "
+                        "values as arguments", cls=SrcdiffNameError)
+        self.check_value(node, value)
+
+    def check_value(self, node, value) -> None:
+        """A free name used as a value (not called) must be a number or a module."""
+        if isinstance(value, (int, float, types.ModuleType)):
+            return
+        self.refuse(node, f"`{ast.unparse(node)}` is a {type(value).__name__}; srcdiff "
+                    "reads free names that are numbers (constants) or modules")
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            self.refuse(node, "keyword and starred arguments to functions are not "
+                        "supported yet", "pass arguments by position")
+        if not isinstance(node.func, (ast.Name, ast.Attribute)):
+            self.refuse(node.func, "only calls to named functions are supported")
+        callee = self.parsed.resolve(node.func, self.locals)
+        text = ast.unparse(node.func)
+        if callee is UNRESOLVED:
+            if isinstance(node.func, ast.Name) and node.func.id in self.locals:
+                self.refuse(node, f"`{text}` is a local variable; calling it is not supported")
+            self.refuse(node.func, f"name `{text}` is not defined", cls=SrcdiffNameError,
+                        hint="define it before srcdiff generates the gradient")
+        for argument in node.args:
+            self.visit(argument)
+        self.check_callee(node, callee, text)
+
+    def check_callee(self, node: ast.Call, callee, text: str) -> None:
+        nargs = len(node.args)
+        if RULES.is_nondifferentiable(callee):
+            return
+        if callee in (min, max) and nargs >= 2:
+            return  # normalize nests min(a, b, c) into min(min(a, b), c)
+        if RULES.lookup(callee, nargs) is not None:
+            return
+        name = qualified_name(callee)
+        if RULES.knows(callee):
+            arities = sorted(k[1] for k in RULES.rules if k[0] is callee)
+            self.refuse(node, f"no derivative rule for {name} with {nargs} argument"
+                        f"{'s' if nargs != 1 else ''} (rules take "
+                        f"{' or '.join(map(str, arities))})")
+        if isinstance(callee, types.FunctionType) and callee.__module__ not in ("math",):
+            self.refuse(node, f"calls to user functions ({name}) are not supported yet",
+                        "register a rule with srcdiff.register_rule, or write the "
+                        "computation inline")
+        params = ", ".join(f"x{i}" for i in range(nargs)) or "x"
+        self.refuse(node, f"no derivative rule for {name}", cls=MissingRuleError,
+                    hint=f"register one: srcdiff.register_rule({name}, lambda {params}: "
+                    f"<partial derivatives>), see help(srcdiff.register_rule)")
+
+    def generic_visit(self, node: ast.AST) -> None:
+        kind = type(node)
+        if kind in NOT_YET:
+            self.refuse(node, f"{NOT_YET[kind]} not supported yet", HINTS.get(kind))
+        if kind in NEVER:
+            self.refuse(node, f"{NEVER[kind]} not supported", HINTS.get(kind))
+        self.refuse(node, f"`{kind.__name__}` is not supported")
+
+
+_OPERATOR_TEXT = {"BitAnd": "&", "BitOr": "|", "BitXor": "^", "LShift": "<<", "RShift": ">>"}
+
+
+def _is_docstring(statement) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
+        and isinstance(statement.value.value, str)

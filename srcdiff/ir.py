@@ -1,0 +1,111 @@
+"""What the passes share: the function being transformed, node annotations, names.
+
+Every pass takes a :class:`Function` and returns a new one; ``Function.source()`` prints
+it as Python at any stage. The body is a plain list of ``ast`` statements: the
+intermediate representation *is* Python, so any stage can be read, diffed and tested
+as source.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import dataclasses
+import keyword
+from typing import Any
+
+_ANNOTATIONS = "_srcdiff"
+
+
+class _Annotations(dict):
+    """Per-node facts; copied shallowly, so resolved modules survive ``deepcopy``."""
+
+    def __deepcopy__(self, memo):
+        return _Annotations(self)
+
+
+def set_anno(node: ast.AST, key: str, value: Any) -> None:
+    annotations = getattr(node, _ANNOTATIONS, None)
+    if annotations is None:
+        annotations = _Annotations()
+        setattr(node, _ANNOTATIONS, annotations)
+    annotations[key] = value
+
+
+def get_anno(node: ast.AST, key: str, default: Any = None) -> Any:
+    return getattr(node, _ANNOTATIONS, {}).get(key, default)
+
+
+def copy_annos(source: ast.AST, target: ast.AST) -> ast.AST:
+    for key, value in getattr(source, _ANNOTATIONS, {}).items():
+        set_anno(target, key, value)
+    return target
+
+
+class Namer:
+    """Hands out fresh, readable identifiers that clash with nothing in the function.
+
+    >>> namer = Namer({"x", "b_x"})
+    >>> namer.fresh("x"), namer.fresh("x"), namer.adjoint("x"), namer.fresh("sin")
+    ('x_1', 'x_2', 'b_x_1', 'sin')
+    """
+
+    def __init__(self, taken=()):
+        self.taken = set(taken) | set(keyword.kwlist) | {"math"}
+        self.adjoints: dict[str, str] = {}
+
+    def fresh(self, base: str) -> str:
+        base = base.strip("_") or "t"
+        if hasattr(builtins, base):
+            base += "_"  # never shadow a builtin the generated code might call
+        name, count = base, 0
+        while name in self.taken:
+            count += 1
+            name = f"{base}_{count}"
+        self.taken.add(name)
+        return name
+
+    def adjoint(self, variable: str) -> str:
+        """The adjoint of ``variable``, named after it: ``b_<variable>``."""
+        if variable not in self.adjoints:
+            self.adjoints[variable] = self.fresh("b_" + variable)
+        return self.adjoints[variable]
+
+
+@dataclasses.dataclass
+class Function:
+    """A function at some stage of the pipeline.
+
+    ``parsed`` is where it came from (``parse.Parsed``): file, lines, resolved names.
+    ``body`` holds ``ast`` statements; ``synthetic`` names the variables srcdiff made
+    (temporaries and adjoints), which optimisations may remove; the user's own names
+    are kept.
+    """
+
+    name: str
+    args: ast.arguments
+    body: list
+    parsed: Any
+    namer: Namer
+    synthetic: set = dataclasses.field(default_factory=set)
+    wrt: tuple = ()
+    output: Any = None  # the atom the function returns, once lowered
+    active: frozenset = frozenset()  # set by analyse: variables that carry derivatives
+
+    def replace(self, **changes) -> "Function":
+        return dataclasses.replace(self, **changes)
+
+    def to_ast(self) -> ast.FunctionDef:
+        return ast.fix_missing_locations(function_def(self.name, self.args, self.body))
+
+    def source(self) -> str:
+        return ast.unparse(self.to_ast())
+
+
+def function_def(name: str, args: ast.arguments, body: list) -> ast.FunctionDef:
+    """A ``def`` node on every supported Python (3.12 added ``type_params``)."""
+    node = ast.FunctionDef(name=name, args=args, body=list(body) or [ast.Pass()],
+                           decorator_list=[], returns=None, type_comment=None)
+    if "type_params" in ast.FunctionDef._fields:
+        node.type_params = []
+    return node

@@ -1,0 +1,146 @@
+"""Stage 7, optimize: remove what differentiation leaves behind, to a fixed point.
+
+Contract: takes any ``ir.Function`` in straight-line form and returns one that computes
+the same values with fewer statements. The passes, run in order until nothing changes:
+
+* ``propagate``: a synthetic variable (a temporary or an adjoint) assigned once from a
+  name or a number is replaced by that name or number (``b_g = b_h`` with ``b_h = 1.0``);
+* ``simplify``: backward-sweep expressions are rebuilt through the algebra of
+  ``srcdiff.expr`` (``1.0 * e`` -> ``e``, ``0 * e`` -> ``0``, ``a * (1 / b)`` -> ``a / b``);
+* ``eliminate_dead_code``: assignments nobody reads are dropped.
+
+The user's own statements are never rewritten; only removed when dead.
+
+>>> import ast
+>>> from srcdiff.ir import Function, Namer
+>>> body = ast.parse("f = x ** 2\\ng = math.log(f)\\nh = g + 1\\nb_h = 1.0\\n"
+...                  "b_g = b_h\\nb_f = b_g / f\\nb_x = b_f * (2 * x)\\nreturn b_x").body
+>>> function = Function("dh_dx", ast.parse("def f(x): pass").body[0].args, body, None,
+...                     Namer(), synthetic={"b_h", "b_g", "b_f", "b_x"})
+>>> print(optimize(function).source())
+def dh_dx(x):
+    f = x ** 2
+    b_f = 1.0 / f
+    b_x = b_f * (2 * x)
+    return b_x
+"""
+
+from __future__ import annotations
+
+import ast
+import collections
+
+from .expr import Code, add, div, mul, neg, node_of, power, select, sub, wrap
+from .ir import Function, copy_annos, get_anno
+
+
+def optimize(function: Function) -> Function:
+    previous = None
+    while (current := function.source()) != previous:
+        previous = current
+        for optimization in PASSES:
+            function = optimization(function)
+    return function
+
+
+def _assignment_counts(body) -> collections.Counter:
+    counts = collections.Counter()
+    for statement in body:
+        if isinstance(statement, (ast.Assign, ast.AugAssign)):
+            target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
+            counts[target.id] += 1 + isinstance(statement, ast.AugAssign)
+    return counts
+
+
+def propagate(function: Function) -> Function:
+    counts = _assignment_counts(function.body)
+    replacements: dict[str, ast.expr] = {}
+    body = []
+    for statement in function.body:
+        statement = _substitute(statement, replacements)
+        if isinstance(statement, ast.Assign):
+            target, value = statement.targets[0].id, statement.value
+            is_number = isinstance(wrap(value), (int, float))
+            is_stable_name = isinstance(value, ast.Name) and counts[value.id] <= 1
+            if target in function.synthetic and counts[target] == 1 and (
+                    is_number or is_stable_name):
+                replacements[target] = value
+                continue
+        body.append(statement)
+    return function.replace(body=body)
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, replacements):
+        self.replacements = replacements
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, ast.Load) and node.id in self.replacements:
+            return ast.copy_location(_copy(self.replacements[node.id]), node)
+        return node
+
+
+def _copy(node):
+    return ast.parse(ast.unparse(node), mode="eval").body
+
+
+def _substitute(statement, replacements):
+    if not replacements or not any(isinstance(n, ast.Name) and n.id in replacements
+                                   for n in ast.walk(statement)):
+        return statement
+    new = _Substitute(replacements).visit(_clone(statement))
+    return copy_annos(statement, new)
+
+
+def _clone(statement):
+    new = ast.parse(ast.unparse(statement)).body[0]
+    ast.copy_location(new, statement)
+    return ast.fix_missing_locations(copy_annos(statement, new))
+
+
+def simplify(function: Function) -> Function:
+    body = []
+    for statement in function.body:
+        if get_anno(statement, "grad_of") is not None and isinstance(
+                statement, (ast.Assign, ast.AugAssign)):
+            simplified = node_of(rebuild(statement.value))
+            if ast.unparse(simplified) != ast.unparse(statement.value):
+                statement = _clone(statement)
+                statement.value = simplified
+        body.append(statement)
+    return function.replace(body=body)
+
+
+_BUILD = {ast.Add: add, ast.Sub: sub, ast.Mult: mul, ast.Div: div, ast.Pow: power}
+
+
+def rebuild(node: ast.expr):
+    """``node`` rebuilt bottom-up through the simplifying constructors of ``expr``."""
+    if isinstance(node, ast.BinOp) and type(node.op) in _BUILD:
+        return _BUILD[type(node.op)](rebuild(node.left), rebuild(node.right))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return neg(rebuild(node.operand))
+    if isinstance(node, ast.IfExp):
+        return select(Code(node.test), rebuild(node.body), rebuild(node.orelse))
+    return wrap(node)
+
+
+def eliminate_dead_code(function: Function) -> Function:
+    live: set[str] = set()
+    kept = []
+    for statement in reversed(function.body):
+        if isinstance(statement, (ast.Assign, ast.AugAssign)):
+            target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
+            if target.id not in live:
+                continue
+            if isinstance(statement, ast.Assign):
+                live.discard(target.id)
+        live |= {n.id for n in ast.walk(statement)
+                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        if isinstance(statement, ast.AugAssign):
+            live.add(statement.target.id)
+        kept.append(statement)
+    return function.replace(body=kept[::-1])
+
+
+PASSES = (propagate, simplify, eliminate_dead_code)

@@ -1,0 +1,148 @@
+"""Stage 1, parse: a function object to its AST, with true file positions and the
+objects its free names refer to.
+
+Contract: returns a :class:`Parsed` whose ``tree`` is the ``ast.FunctionDef`` with the
+line and column numbers of the file it came from, and whose ``lookup`` resolves a free
+name through the function's closure cells, its module globals and the builtins, in that
+order, as Python does. ``resolve`` follows attribute chains through modules, so
+``math.sin``, ``from math import sin`` and ``import math as m; m.sin`` all resolve to
+the same object.
+
+>>> import math
+>>> def f(x):
+...     return math.sin(x)
+>>> parsed = parse(f)
+>>> call = parsed.tree.body[0].value
+>>> parsed.resolve(call.func) is math.sin
+True
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import linecache
+import types
+from dataclasses import dataclass, field
+
+from .errors import NoSourceError, SrcdiffError
+
+_UNRESOLVED = object()
+
+
+@dataclass
+class Parsed:
+    """A parsed function: its ``def`` node and everything needed to read its names."""
+
+    func: types.FunctionType
+    tree: ast.FunctionDef
+    filename: str
+    firstlineno: int
+    globals: dict
+    closure: dict = field(default_factory=dict)  # free name -> cell
+    indent: int = 0  # columns in ``tree`` are true file columns, so this stays 0
+
+    def line(self, lineno: int) -> str:
+        return linecache.getline(self.filename, lineno).rstrip("\n")
+
+    def lookup(self, name: str):
+        """The object a free ``name`` refers to now, or ``UNRESOLVED``."""
+        if name in self.closure:
+            try:
+                return self.closure[name].cell_contents
+            except ValueError:  # empty cell: the enclosing variable is not set yet
+                return _UNRESOLVED
+        if name in self.globals:
+            return self.globals[name]
+        namespace = self.globals.get("__builtins__", builtins)
+        if isinstance(namespace, types.ModuleType):
+            namespace = vars(namespace)
+        return namespace.get(name, _UNRESOLVED)
+
+    def resolve(self, node: ast.expr, local_names=()):
+        """The object a ``Name`` or a dotted ``Attribute`` chain over modules refers to."""
+        if isinstance(node, ast.Name):
+            if node.id in local_names:
+                return _UNRESOLVED
+            return self.lookup(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.resolve(node.value, local_names)
+            if isinstance(base, types.ModuleType):
+                return getattr(base, node.attr, _UNRESOLVED)
+        return _UNRESOLVED
+
+
+UNRESOLVED = _UNRESOLVED
+
+
+def parse(func) -> Parsed:
+    """Parse ``func``'s source; raise :class:`NoSourceError` when there is none."""
+    if isinstance(func, types.MethodType):
+        raise SrcdiffError(f"srcdiff differentiates plain functions; {func.__qualname__} is "
+                           "a bound method: differentiate the function it wraps, passing "
+                           "the instance as an argument")
+    if not isinstance(func, types.FunctionType):
+        raise SrcdiffError(f"srcdiff differentiates Python functions, not {type(func).__name__} "
+                           f"objects ({func!r})")
+    name = func.__name__
+    try:
+        lines, firstlineno = inspect.getsourcelines(func)
+        filename = inspect.getsourcefile(func) or func.__code__.co_filename
+    except (OSError, TypeError) as error:
+        raise NoSourceError(
+            f"cannot read the source of {name}(): srcdiff needs a function defined in a "
+            f"file, not one typed at the interactive prompt or made with exec "
+            f"({error})") from None
+    text = "".join(lines)
+    offset = firstlineno - 1
+    if lines and lines[0][:1] in (" ", "\t"):
+        # An indented def (a method or nested function): parse it inside a dummy block
+        # so every column stays the column of the file.
+        text = "if 1:\n" + text
+        offset -= 1
+    try:
+        module = ast.parse(text, filename=filename)
+    except SyntaxError as error:
+        raise NoSourceError(f"cannot parse the source of {name}() in {filename}: "
+                            f"{error.msg}") from None
+    ast.increment_lineno(module, offset)
+    tree = _find_def(module, func)
+    if tree is None:
+        raise NoSourceError(f"cannot find the definition of {name}() in the source "
+                            f"{filename}:{firstlineno} (lambdas are not supported yet)")
+    closure = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
+    return Parsed(func, tree, filename, firstlineno, func.__globals__, closure)
+
+
+def _find_def(module: ast.Module, func) -> ast.FunctionDef | None:
+    for node in ast.walk(module):
+        if isinstance(node, ast.FunctionDef) and node.name == func.__name__:
+            return node
+        if isinstance(node, ast.AsyncFunctionDef) and node.name == func.__name__:
+            return node  # the fence refuses it with a located error
+    return None
+
+
+def local_names(tree: ast.FunctionDef) -> set[str]:
+    """Names bound inside the function: its parameters and assignment targets."""
+    args = tree.args
+    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    names.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+    return names
+
+
+def all_names(tree: ast.AST) -> set[str]:
+    """Every identifier mentioned anywhere in ``tree``."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+    return names

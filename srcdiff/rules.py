@@ -1,0 +1,267 @@
+"""The derivative rules: one table, one entry per primitive, one line each.
+
+An entry pairs a Python callable with two lambdas in the rule language (``srcdiff.expr``):
+
+* ``primal`` — the primitive itself, written so SymPy can evaluate it;
+* ``partials`` — its partial derivative with respect to each parameter (a tuple when
+  there are several). A partial may take the primitive's result as a last parameter
+  named ``out`` (``exp``'s derivative is ``out``), which saves recomputing it.
+
+``srcdiff.verify`` proves every ``partials`` against ``sympy.diff(primal)`` and checks
+``primal`` against the Python callable numerically; the reverse pass emits the very same
+``partials`` as code. There is no second copy of a rule that could drift.
+
+Primitives whose result is piecewise constant (``floor``, ``round``, ``//``,
+comparisons...) sit in ``NONDIFFERENTIABLE``: their results carry no derivative.
+
+>>> RULES.lookup(math.sin, 1).name
+'math.sin'
+>>> from srcdiff.expr import Code, render
+>>> y, x = Code.name("y"), Code.name("x")
+>>> [render(p) for p in RULES.lookup(math.atan2, 2).partials_at((y, x), None)]
+['y / (x ** 2 + y ** 2)', '-(x / (x ** 2 + y ** 2))']
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .expr import (acos, acosh, asin, asinh, atan, atan2, atanh, cos, cosh, cbrt, erf, erfc,
+                   exp, log, pi, select, sign, sin, sinh, sqrt, tan, tanh)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where a parameter is sampled for numeric checks, and what SymPy may assume."""
+
+    low: float
+    high: float
+    positive: bool = False
+    nonzero: bool = False  # sample |x| in [low, high] with either sign
+
+    def assumptions(self) -> dict:
+        result = {"real": True}
+        if self.positive:
+            result["positive"] = True
+        if self.nonzero:
+            result["nonzero"] = True
+        return result
+
+
+REAL = Domain(-3.0, 3.0)
+POSITIVE = Domain(0.1, 4.0, positive=True)
+NONZERO = Domain(0.2, 3.0, nonzero=True)
+UNIT = Domain(-0.95, 0.95)             # open interval (-1, 1): asin, atanh
+ABOVE_ONE = Domain(1.1, 4.0, positive=True)
+ABOVE_MINUS_ONE = Domain(-0.9, 3.0)    # log1p
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The derivative rule of one primitive at one arity."""
+
+    func: Callable
+    name: str
+    primal: Callable | None  # None: no SymPy counterpart, checked numerically only
+    partials: Callable
+    domain: tuple[Domain, ...]
+    builtin: bool = True  # False for rules users registered
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        names = tuple(inspect.signature(self.partials).parameters)
+        return names[:-1] if names and names[-1] == "out" else names
+
+    @property
+    def arity(self) -> int:
+        return len(self.params)
+
+    @property
+    def uses_out(self) -> bool:
+        return "out" in inspect.signature(self.partials).parameters
+
+    def partials_at(self, args: tuple, out) -> tuple:
+        """The partials evaluated at ``args`` (numbers, SymPy symbols or ``Code``)."""
+        result = self.partials(*args, out) if self.uses_out else self.partials(*args)
+        if not isinstance(result, tuple):
+            result = (result,)
+        if len(result) != self.arity:
+            raise ValueError(f"rule for {self.name} gives {len(result)} partials "
+                             f"for {self.arity} parameters")
+        return result
+
+    def formula(self) -> str:
+        """The partials as readable text, e.g. ``d/dx = math.cos(x)``."""
+        from .expr import Code, render
+        args = tuple(Code.name(p) for p in self.params)
+        values = self.partials_at(args, Code.name("out"))
+        return ", ".join(f"d/d{p} = {render(v)}" for p, v in zip(self.params, values))
+
+
+@dataclass
+class RuleTable:
+    """Rules keyed by ``(callable, arity)``; non-differentiable callables in a set."""
+
+    rules: dict = field(default_factory=dict)
+    nondifferentiable: set = field(default_factory=set)
+
+    def add(self, func, primal, partials, domain=None, *, name=None, builtin=True) -> Rule:
+        rule = Rule(func, name or qualified_name(func), primal, partials, (), builtin)
+        arity = rule.arity
+        if primal is not None and len(inspect.signature(primal).parameters) != arity:
+            raise ValueError(f"primal and partials of {rule.name} take different parameters")
+        domain = tuple(domain) if domain is not None else (REAL,) * arity
+        if len(domain) != arity:
+            raise ValueError(f"{len(domain)} domains for {arity} parameters")
+        rule = Rule(func, rule.name, primal, partials, domain, builtin)
+        self.rules[(func, arity)] = rule
+        return rule
+
+    def alias(self, func, same_as, arity: int, name=None) -> None:
+        """``func`` is the same primitive as ``same_as`` (``pow`` is ``**``)."""
+        rule = self.rules[(same_as, arity)]
+        self.rules[(func, arity)] = Rule(func, name or qualified_name(func), rule.primal,
+                                         rule.partials, rule.domain, rule.builtin)
+
+    def lookup(self, func, arity: int) -> Rule | None:
+        try:
+            return self.rules.get((func, arity))
+        except TypeError:  # unhashable callable
+            return None
+
+    def remove(self, func, arity: int) -> None:
+        self.rules.pop((func, arity), None)
+
+    def is_nondifferentiable(self, func) -> bool:
+        try:
+            return func in self.nondifferentiable
+        except TypeError:
+            return False
+
+    def knows(self, func) -> bool:
+        return self.is_nondifferentiable(func) or any(
+            key[0] is func for key in self.rules)
+
+    def __iter__(self):
+        return iter(self.rules.values())
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+def qualified_name(func) -> str:
+    module = getattr(func, "__module__", None)
+    name = getattr(func, "__qualname__", getattr(func, "__name__", repr(func)))
+    if module in (None, "builtins"):
+        return name
+    if module == "_operator":
+        module = "operator"
+    return f"{module}.{name}"
+
+
+# The operators srcdiff lowers ``ast`` operators to.
+BINARY_OPERATORS = {
+    "Add": operator.add, "Sub": operator.sub, "Mult": operator.mul,
+    "Div": operator.truediv, "Pow": operator.pow, "FloorDiv": operator.floordiv,
+    "Mod": operator.mod,
+}
+UNARY_OPERATORS = {"USub": operator.neg, "UAdd": operator.pos}
+
+RULES = RuleTable()
+_ = RULES.add
+
+# --- operators -------------------------------------------------------------
+_(operator.add, lambda a, b: a + b, lambda a, b: (1, 1), name="a + b")
+_(operator.sub, lambda a, b: a - b, lambda a, b: (1, -1), name="a - b")
+_(operator.mul, lambda a, b: a * b, lambda a, b: (b, a), name="a * b")
+_(operator.truediv, lambda a, b: a / b, lambda a, b, out: (1 / b, -out / b), (REAL, NONZERO), name="a / b")
+_(operator.pow, lambda a, b: a ** b, lambda a, b, out: (b * a ** (b - 1), out * log(a)), (POSITIVE, REAL), name="a ** b")
+# a % b == a - b * floor(a / b): slope 1 in a, -floor(a / b) in b, between the jumps.
+_(operator.mod, lambda a, b: a % b, lambda a, b: (1, -(a // b)), (REAL, POSITIVE), name="a % b")
+_(operator.neg, lambda a: -a, lambda a: -1, name="-a")
+_(operator.pos, lambda a: +a, lambda a: 1, name="+a")
+
+# --- builtins --------------------------------------------------------------
+_(abs, lambda x: abs(x), lambda x: sign(x), (NONZERO,))
+# Ties go to the argument Python returns: min(a, b) is a when a <= b.
+_(min, lambda a, b: select(a <= b, a, b), lambda a, b: (select(a <= b, 1, 0), select(a <= b, 0, 1)))
+_(max, lambda a, b: select(a >= b, a, b), lambda a, b: (select(a >= b, 1, 0), select(a >= b, 0, 1)))
+_(float, lambda x: x, lambda x: 1)
+RULES.alias(builtins.pow, operator.pow, 2, name="pow")
+
+# --- math: trigonometric ---------------------------------------------------
+_(math.sin, lambda x: sin(x), lambda x: cos(x))
+_(math.cos, lambda x: cos(x), lambda x: -sin(x))
+_(math.tan, lambda x: tan(x), lambda x, out: 1 + out ** 2, (UNIT,))
+_(math.asin, lambda x: asin(x), lambda x: 1 / sqrt(1 - x ** 2), (UNIT,))
+_(math.acos, lambda x: acos(x), lambda x: -1 / sqrt(1 - x ** 2), (UNIT,))
+_(math.atan, lambda x: atan(x), lambda x: 1 / (1 + x ** 2))
+_(math.atan2, lambda y, x: atan2(y, x), lambda y, x: (x / (x ** 2 + y ** 2), -y / (x ** 2 + y ** 2)), (NONZERO, NONZERO))
+_(math.degrees, lambda x: x * 180 / pi, lambda x: 180 / pi)
+_(math.radians, lambda x: x * pi / 180, lambda x: pi / 180)
+
+# --- math: hyperbolic ------------------------------------------------------
+_(math.sinh, lambda x: sinh(x), lambda x: cosh(x))
+_(math.cosh, lambda x: cosh(x), lambda x: sinh(x))
+_(math.tanh, lambda x: tanh(x), lambda x, out: 1 - out ** 2)
+_(math.asinh, lambda x: asinh(x), lambda x: 1 / sqrt(x ** 2 + 1))
+_(math.acosh, lambda x: acosh(x), lambda x: 1 / sqrt(x ** 2 - 1), (ABOVE_ONE,))
+_(math.atanh, lambda x: atanh(x), lambda x: 1 / (1 - x ** 2), (UNIT,))
+
+# --- math: exponentials, logarithms, roots ---------------------------------
+_(math.exp, lambda x: exp(x), lambda x, out: out)
+_(math.exp2, lambda x: 2 ** x, lambda x, out: out * log(2))
+_(math.expm1, lambda x: exp(x) - 1, lambda x, out: out + 1)
+_(math.log, lambda x: log(x), lambda x: 1 / x, (POSITIVE,))
+_(math.log, lambda x, base: log(x) / log(base), lambda x, base: (1 / (x * log(base)), -log(x) / (base * log(base) ** 2)), (POSITIVE, ABOVE_ONE))
+_(math.log2, lambda x: log(x) / log(2), lambda x: 1 / (x * log(2)), (POSITIVE,))
+_(math.log10, lambda x: log(x) / log(10), lambda x: 1 / (x * log(10)), (POSITIVE,))
+_(math.log1p, lambda x: log(1 + x), lambda x: 1 / (1 + x), (ABOVE_MINUS_ONE,))
+_(math.sqrt, lambda x: sqrt(x), lambda x, out: 1 / (2 * out), (POSITIVE,))
+_(math.cbrt, lambda x: cbrt(x), lambda x, out: 1 / (3 * out ** 2), (POSITIVE,))
+_(math.pow, lambda a, b: a ** b, lambda a, b, out: (b * a ** (b - 1), out * log(a)), (POSITIVE, REAL))
+_(math.hypot, lambda x, y: sqrt(x ** 2 + y ** 2), lambda x, y, out: (x / out, y / out), (NONZERO, NONZERO))
+
+# --- math: special functions and sign manipulation -------------------------
+_(math.erf, lambda x: erf(x), lambda x: 2 / sqrt(pi) * exp(-x ** 2))
+_(math.erfc, lambda x: erfc(x), lambda x: -2 / sqrt(pi) * exp(-x ** 2))
+_(math.fabs, lambda x: abs(x), lambda x: sign(x), (NONZERO,))
+_(math.copysign, lambda x, y: abs(x) * sign(y), lambda x, y: (sign(x) * sign(y), 0), (NONZERO, NONZERO))
+
+del _
+
+# Piecewise-constant primitives: their results carry no derivative (zero almost
+# everywhere). ``//`` is here; ``%`` is differentiable almost everywhere (above).
+RULES.nondifferentiable.update({
+    operator.floordiv, math.floor, math.ceil, math.trunc, round, int, bool,
+    math.isclose, math.isfinite, math.isinf, math.isnan, math.factorial, math.gcd,
+    math.comb, math.perm, len,
+})
+
+
+def register_rule(func: Callable, partials: Callable, *, primal: Callable | None = None,
+                  domain=None) -> Rule:
+    """Teach srcdiff the derivative of ``func``.
+
+    ``partials`` takes ``func``'s parameters (and optionally ``out``, its result) and
+    returns the partial derivative, or a tuple of them, written with operators and the
+    functions of ``srcdiff.expr`` (``sin``, ``exp``, ``log``, ``select``...). ``primal``
+    is ``func`` written the same way, when it has a SymPy counterpart; ``srcdiff.verify``
+    then proves the rule symbolically, and numerically otherwise. ``domain`` is a tuple of
+    ``Domain`` to sample each parameter from (default: the reals in [-3, 3]).
+
+    >>> import srcdiff
+    >>> def softplus(x):
+    ...     return math.log1p(math.exp(x))
+    >>> rule = srcdiff.register_rule(softplus, lambda x: 1 / (1 + exp(-x)),
+    ...                              primal=lambda x: log(1 + exp(x)))
+    >>> RULES.remove(softplus, 1)
+    """
+    if not callable(func):
+        raise TypeError(f"register_rule needs a callable, not {func!r}")
+    return RULES.add(func, primal, partials, domain, builtin=False)
