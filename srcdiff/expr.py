@@ -290,7 +290,7 @@ class Function:
         self.math = getattr(math, name)
 
     def __call__(self, *args):
-        args = tuple(float(a) if isinstance(a, ModeConstant) else a for a in args)
+        args = tuple(a.value() if isinstance(a, ModeConstant) else a for a in args)
         sympy = _sympy.get()
         if any(isinstance(a, Code) for a in args):
             func = ast.Attribute(ast.Name("math", ast.Load()), self.name, ast.Load())
@@ -318,6 +318,9 @@ class ModeConstant:
 
     def __float__(self):
         return float(getattr(math, self.name))
+
+    def _sympy_(self):  # sympify() asks this before falling back to __float__
+        return self.value()
 
     __add__ = lambda s, o: s.value() + o
     __radd__ = lambda s, o: o + s.value()
