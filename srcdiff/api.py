@@ -96,7 +96,7 @@ def _generated_name(func, names, as_tuple: bool, with_value: bool) -> str:
 
 def _entry_point(func, names, as_tuple: bool, with_value: bool):
     name = _generated_name(func, names, as_tuple, with_value)
-    generated = generate(func, names, name=name, with_value=with_value)
+    generated = generate(func, names, name=name, with_value=with_value, as_tuple=as_tuple)
     target = generated.function
     signature = inspect.signature(func)
     real = _REAL_TYPES

@@ -90,7 +90,6 @@ class Fence(ast.NodeVisitor):
         tree = self.parsed.tree
         if isinstance(tree, ast.AsyncFunctionDef):
             self.refuse(tree, "async functions are not supported")
-        self.check_decorators(tree)
         self.check_arguments(tree.args)
         self.check_math_name(tree)
         body = tree.body
@@ -107,17 +106,6 @@ class Fence(ast.NodeVisitor):
                         "srcdiff differentiates functions that return one number")
 
     # -- the function's signature ------------------------------------------------
-    def check_decorators(self, tree) -> None:
-        from . import api  # the decorators that may sit on a differentiated function
-        ours = (api.grad, api.value_and_grad)
-        for decorator in reversed(tree.decorator_list):  # innermost first
-            target = decorator.func if isinstance(decorator, ast.Call) else decorator
-            if self.parsed.resolve(target) in ours:
-                return
-            self.refuse(decorator, "decorators are not supported on a function srcdiff "
-                        "differentiates", "srcdiff reads the undecorated source; put "
-                        "@srcdiff.grad innermost, or differentiate the undecorated function")
-
     def check_arguments(self, args: ast.arguments) -> None:
         for special, what in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
             if special is not None:

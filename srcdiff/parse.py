@@ -82,6 +82,13 @@ def parse(func) -> Parsed:
         raise SrcdiffError(f"srcdiff differentiates plain functions; {func.__qualname__} is "
                            "a bound method: differentiate the function it wraps, passing "
                            "the instance as an argument")
+    if hasattr(func, "__srcdiff__"):
+        raise SrcdiffError(f"{func.__name__} is already a gradient made by srcdiff; "
+                           "higher derivatives are not supported yet")
+    if hasattr(func, "__wrapped__"):
+        raise SrcdiffError(f"{func.__qualname__} wraps another function (it has "
+                           "__wrapped__, as functools.wraps sets): its source is not the "
+                           "code that runs; differentiate the undecorated function")
     if not isinstance(func, types.FunctionType):
         raise SrcdiffError(f"srcdiff differentiates Python functions, not {type(func).__name__} "
                            f"objects ({func!r})")

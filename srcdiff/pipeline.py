@@ -36,14 +36,17 @@ class Generated:
 
 
 def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
-             with_value: bool = False, optimize: bool = True) -> Generated:
-    """Differentiate ``func`` with respect to the parameters named in ``wrt``."""
+             with_value: bool = False, as_tuple: bool | None = None,
+             optimize: bool = True) -> Generated:
+    """Differentiate ``func`` with respect to the parameters named in ``wrt``; the
+    gradient is a tuple when ``as_tuple`` (default: when ``wrt`` names several)."""
+    as_tuple = len(wrt) > 1 if as_tuple is None else as_tuple
     try:
         parsed = fence(parse(func))
         stages = {"normalize": normalize(parsed)}
         stages["lower"] = lower(stages["normalize"])
         analysed = analyse(stages["lower"], wrt)
-        stages["reverse"] = reverse(analysed, name, with_value)
+        stages["reverse"] = reverse(analysed, name, with_value, as_tuple)
         final = optimize_function(stages["reverse"]) if optimize else stages["reverse"]
         stages["optimize"] = final
         what = "value and gradient" if with_value else "Gradient"

@@ -39,8 +39,10 @@ from .expr import Code, mul, node_of, wrap
 from .ir import Function, set_anno
 
 
-def reverse(function: Function, name: str, with_value: bool = False) -> Function:
-    return Reverse(function).run(name, with_value)
+def reverse(function: Function, name: str, with_value: bool = False,
+            as_tuple: bool = False) -> Function:
+    """``as_tuple``: return a tuple of gradients even for one ``wrt`` parameter."""
+    return Reverse(function).run(name, with_value, as_tuple)
 
 
 class Reverse:
@@ -58,7 +60,7 @@ class Reverse:
         self.function.synthetic.add(name)
         return name
 
-    def run(self, name: str, with_value: bool) -> Function:
+    def run(self, name: str, with_value: bool, as_tuple: bool) -> Function:
         function = self.function
         forward = [s for s in function.body if not isinstance(s, ast.Return)]
         output = function.output
@@ -68,7 +70,10 @@ class Reverse:
             self.differentiate(statement)
         gradients = [ast.Name(self.namer.adjoint(p), ast.Load()) if p in self.written
                      else ast.Constant(0.0) for p in function.wrt]
-        result = gradients[0] if len(gradients) == 1 else ast.Tuple(gradients, ast.Load())
+        if len(gradients) == 1 and not as_tuple:
+            result = gradients[0]
+        else:
+            result = ast.Tuple(gradients, ast.Load())
         if with_value:
             result = ast.Tuple([output, result], ast.Load())
         body = forward + self.backward + [ast.Return(result)]
