@@ -53,7 +53,14 @@ def _gradient(func, wrt, with_value: bool):
         # parse explains what kind of callable is not supported
         from .parse import parse
         parse(func)
-    names = _wrt_names(func, wrt)
+    try:
+        names = _wrt_names(func, wrt)
+    except SrcdiffError:
+        # A function srcdiff cannot read at all is the more useful thing to report.
+        from .fence import fence
+        from .parse import parse
+        fence(parse(func))
+        raise
     key = (names, isinstance(wrt, (tuple, list)), with_value)
     cached = _cache.setdefault(func, {})
     if key not in cached:

@@ -165,6 +165,11 @@ class Fence(ast.NodeVisitor):
     def visit_Pass(self, node) -> None:
         pass
 
+    def visit_Expr(self, node: ast.Expr) -> None:
+        if isinstance(node.value, (ast.Yield, ast.YieldFrom, ast.Await)):
+            self.visit(node.value)  # refused for what it is, not as a statement
+        self.generic_visit(node)
+
     def check_target(self, target, allow_tuple=False) -> None:
         if isinstance(target, ast.Name):
             return
@@ -267,8 +272,8 @@ class Fence(ast.NodeVisitor):
             self.refuse(node, f"no derivative rule for {name} with {nargs} argument"
                         f"{'s' if nargs != 1 else ''} (rules take "
                         f"{' or '.join(map(str, arities))})")
-        if isinstance(callee, types.FunctionType) and callee.__module__ not in ("math",):
-            self.refuse(node, f"calls to user functions ({name}) are not supported yet",
+        if isinstance(callee, types.FunctionType):
+            self.refuse(node, f"calls to user functions ({text}) are not supported yet",
                         "register a rule with srcdiff.register_rule, or write the "
                         "computation inline")
         params = ", ".join(f"x{i}" for i in range(nargs)) or "x"

@@ -262,6 +262,16 @@ def register_rule(func: Callable, partials: Callable, *, primal: Callable | None
     ...                              primal=lambda x: log(1 + exp(x)))
     >>> RULES.remove(softplus, 1)
     """
+    from .errors import SrcdiffError
+    from .expr import Code
     if not callable(func):
-        raise TypeError(f"register_rule needs a callable, not {func!r}")
+        raise SrcdiffError(f"register_rule needs a callable, not {func!r}")
+    rule = Rule(func, qualified_name(func), primal, partials, (), builtin=False)
+    try:  # the partials must be expressible as generated code
+        rule.partials_at(tuple(Code.name(p) for p in rule.params), Code.name("out"))
+    except Exception as error:
+        raise SrcdiffError(
+            f"the partials given for {rule.name} cannot be turned into code ({error}); "
+            "write them with operators and the functions of srcdiff.expr (sin, exp, log, "
+            "sqrt, select...), not math.<function>") from None
     return RULES.add(func, primal, partials, domain, builtin=False)

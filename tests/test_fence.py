@@ -1,0 +1,286 @@
+"""One test per refused construct: the right error, at the right place, with a caret.
+
+Each function marks its offending line with ``# refused``; the test finds that line in
+the file itself, so the expected position is not taken from srcdiff.
+"""
+
+import inspect
+import math
+
+import pytest
+
+import srcdiff
+from srcdiff.errors import (LocatedError, MissingRuleError, SrcdiffNameError,
+                            UnsupportedSyntaxError)
+
+
+def marked_line(func) -> int:
+    lines, first = inspect.getsourcelines(func)
+    return first + next(i for i, line in enumerate(lines) if "# refused" in line)
+
+
+def f_if(x):
+    if x > 0:  # refused
+        x = x * 2
+    return x
+
+
+def f_for(x):
+    for i in range(3):  # refused
+        x = x * 2
+    return x
+
+
+def f_while(x):
+    while x > 1:  # refused
+        x = x / 2
+    return x
+
+
+def f_early_return(x):
+    return x  # refused
+    y = x * 2
+    return y
+
+
+def f_ifexp(x):
+    return x if x > 0 else -x  # refused
+
+
+def f_boolop(x):
+    return x or 1.0  # refused
+
+
+def f_user_call(x):
+    return f_if(x)  # refused
+
+
+def f_lambda(x):
+    square = lambda v: v * v  # refused
+    return square(x)
+
+
+def f_nested_def(x):
+    def inner(v):  # refused
+        return v
+    return inner(x)
+
+
+def f_subscript(x):
+    return x[0]  # refused
+
+
+def f_list(x):
+    y = [x, x]  # refused
+    return x
+
+
+def f_comprehension(x):
+    return sum([x for _ in range(2)])  # refused
+
+
+def f_try(x):
+    try:  # refused
+        y = x
+    except ValueError:
+        y = 0.0
+    return y
+
+
+def f_with(x):
+    with open("f") as handle:  # refused
+        pass
+    return x
+
+
+def f_global(x):
+    global SOMETHING  # refused
+    return x
+
+
+def f_assert(x):
+    assert x > 0  # refused
+    return x
+
+
+def f_expression_statement(x):
+    print(x)  # refused
+    return x
+
+
+def f_generator(x):
+    yield x  # refused
+
+
+def f_string_constant(x):
+    y = "text"  # refused
+    return x
+
+
+def f_bitwise(x):
+    return x & 1  # refused
+
+
+def f_matmul(x):
+    return x @ x  # refused
+
+
+def f_not(x):
+    return not x  # refused
+
+
+def f_keywords(x):
+    return round(x, ndigits=2)  # refused
+
+
+def f_starargs(*xs):  # refused
+    return xs
+
+
+def f_unknown_name(x):
+    return x * undefined_constant  # refused
+
+
+def f_missing_rule(x):
+    return math.gamma(x)  # refused
+
+
+def f_wrong_arity(x):
+    return math.hypot(x, x, x)  # refused
+
+
+def f_item_assignment(x):
+    x[0] = 1.0  # refused
+    return x
+
+
+def f_no_return(x):
+    y = x * 2  # refused
+
+
+def f_returns_tuple(x):
+    return x, x  # refused
+
+
+def f_math_shadowed(x):
+    math = x * 2  # refused
+    return math
+
+
+def f_walrus(x):
+    return (y := x * 2)  # refused
+
+
+def f_del(x):
+    y = x
+    del y  # refused
+    return x
+
+
+def f_import(x):
+    import cmath  # refused
+    return x
+
+
+def f_complex(x):
+    return x * 2j  # refused
+
+
+def f_string_attribute(x):
+    return x * math.__name__  # refused
+
+
+CASES = [
+    (f_if, UnsupportedSyntaxError, "`if` statements are not supported yet"),
+    (f_for, UnsupportedSyntaxError, "`for` loops are not supported yet"),
+    (f_while, UnsupportedSyntaxError, "`while` loops are not supported yet"),
+    (f_early_return, UnsupportedSyntaxError, "early `return` is not supported yet"),
+    (f_ifexp, UnsupportedSyntaxError, "conditional expressions"),
+    (f_boolop, UnsupportedSyntaxError, "`and` / `or` are not supported yet"),
+    (f_user_call, UnsupportedSyntaxError, "calls to user functions (f_if) are not supported yet"),
+    (f_lambda, UnsupportedSyntaxError, "lambdas are not supported yet"),
+    (f_nested_def, UnsupportedSyntaxError, "nested functions are not supported yet"),
+    (f_subscript, UnsupportedSyntaxError, "indexing is not supported yet"),
+    (f_list, UnsupportedSyntaxError, "lists are not supported yet"),
+    (f_comprehension, UnsupportedSyntaxError, "list comprehensions are not supported yet"),
+    (f_try, UnsupportedSyntaxError, "`try` statements are not supported"),
+    (f_with, UnsupportedSyntaxError, "`with` statements are not supported"),
+    (f_global, UnsupportedSyntaxError, "`global` declarations are not supported"),
+    (f_assert, UnsupportedSyntaxError, "`assert` statements are not supported yet"),
+    (f_expression_statement, UnsupportedSyntaxError, "expression statements are not supported yet"),
+    (f_generator, UnsupportedSyntaxError, "generators (`yield`) are not supported"),
+    (f_string_constant, UnsupportedSyntaxError, "str constants are not supported"),
+    (f_bitwise, UnsupportedSyntaxError, "the operator `&` is not supported"),
+    (f_matmul, UnsupportedSyntaxError, "the `@` operator is not supported yet"),
+    (f_not, UnsupportedSyntaxError, "the operator `not` is not supported yet"),
+    (f_keywords, UnsupportedSyntaxError, "keyword and starred arguments"),
+    (f_starargs, UnsupportedSyntaxError, "*args parameters are not supported yet"),
+    (f_unknown_name, SrcdiffNameError, "name `undefined_constant` is not defined"),
+    (f_missing_rule, MissingRuleError, "no derivative rule for math.gamma"),
+    (f_wrong_arity, UnsupportedSyntaxError, "no derivative rule for math.hypot with 3 arguments"),
+    (f_item_assignment, UnsupportedSyntaxError, "assignment to an item"),
+    (f_no_return, UnsupportedSyntaxError, "must end with `return <number>`"),
+    (f_returns_tuple, UnsupportedSyntaxError, "returning several values is not supported"),
+    (f_math_shadowed, UnsupportedSyntaxError, "the name `math` is used for a variable"),
+    (f_walrus, UnsupportedSyntaxError, "assignment expressions (`:=`) are not supported yet"),
+    (f_del, UnsupportedSyntaxError, "`del` is not supported"),
+    (f_import, UnsupportedSyntaxError, "imports inside the function are not supported"),
+    (f_complex, UnsupportedSyntaxError, "complex numbers are not supported"),
+    (f_string_attribute, UnsupportedSyntaxError, "`math.__name__` is a str"),
+]
+
+
+@pytest.mark.parametrize("func, error, message", CASES, ids=[c[0].__name__ for c in CASES])
+def test_refused_with_location(func, error, message):
+    with pytest.raises(error) as caught:
+        srcdiff.grad(func)
+    failure = caught.value
+    assert isinstance(failure, srcdiff.SrcdiffError)
+    assert message in failure.message
+    assert failure.filename == __file__
+    assert failure.lineno == marked_line(func)
+    assert "# refused" in failure.source_line
+    text = str(failure)
+    source_row, caret_row = text.splitlines()[1:3]
+    assert source_row == "    " + failure.source_line
+    column = caret_row.index("^") - 4
+    assert column == failure.col
+    assert failure.source_line[column] not in " \t"  # the caret points at code
+    assert text.startswith(f"{__file__}:{failure.lineno}:{failure.col + 1}: ")
+
+
+def test_missing_rule_says_how_to_register_one():
+    with pytest.raises(MissingRuleError) as caught:
+        srcdiff.grad(f_missing_rule)
+    assert "srcdiff.register_rule(math.gamma" in caught.value.hint
+
+
+def test_caret_points_at_the_construct_not_the_line_start():
+    with pytest.raises(LocatedError) as caught:
+        srcdiff.grad(f_missing_rule)
+    failure = caught.value
+    assert failure.source_line[failure.col:].startswith("math.gamma(x)")
+
+
+class Holder:
+    def method(self, x):
+        while x:  # refused
+            x = x - 1
+        return x
+
+
+def test_indented_definitions_keep_true_columns():
+    with pytest.raises(UnsupportedSyntaxError) as caught:
+        srcdiff.grad(Holder.method, wrt=1)
+    failure = caught.value
+    assert failure.lineno == marked_line(Holder.method)
+    assert failure.source_line[failure.col:].startswith("while x:")
+
+
+def test_bound_methods_are_refused_with_advice():
+    with pytest.raises(srcdiff.SrcdiffError, match="bound method"):
+        srcdiff.grad(Holder().method)
+
+
+def test_every_refusal_above_is_a_distinct_construct():
+    assert len({c[0] for c in CASES}) == len(CASES)
