@@ -26,7 +26,7 @@ import ast
 from .errors import InternalError
 from .ir import Function, get_anno
 from .lower import is_atom
-from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, Rule
+from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
 
 
 def analyse(function: Function, wrt: tuple[str, ...]) -> Function:
@@ -87,6 +87,20 @@ def rule_of(value: ast.expr) -> Rule | None:
             raise InternalError(f"no rule for {ast.unparse(value)} got past the fence")
         return rule
     return None
+
+
+def cannot_raise(value: ast.expr) -> bool:
+    """Whether evaluating this right-hand side can never raise (so it may be dropped)."""
+    if isinstance(value, (ast.Name, ast.Constant, ast.Compare)):
+        return True
+    if isinstance(value, ast.BinOp):
+        return BINARY_OPERATORS[type(value.op).__name__] in TOTAL
+    if isinstance(value, ast.UnaryOp):
+        return UNARY_OPERATORS.get(type(value.op).__name__) in TOTAL
+    if isinstance(value, ast.Call):
+        callee = get_anno(value, "callee")
+        return callee in TOTAL and not isinstance(callee, type)  # float("x") raises
+    return False
 
 
 def differentiable(value: ast.expr) -> bool:

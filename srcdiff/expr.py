@@ -152,7 +152,7 @@ def _compare(op: ast.cmpop, a: Value, b: Value) -> Code:
     return Code(ast.Compare(node_of(a), [op], [node_of(b)]))
 
 
-def _negated(value: Value):
+def negated(value: Value):
     """The operand of ``-x``, or None when ``value`` is not a negation."""
     if isinstance(value, Code) and isinstance(value.node, ast.UnaryOp) \
             and isinstance(value.node.op, ast.USub):
@@ -181,7 +181,7 @@ def add(a: Value, b: Value) -> Value:
         return b
     if _is(b, 0):
         return a
-    if (inner := _negated(b)) is not None:
+    if (inner := negated(b)) is not None:
         return sub(a, inner)
     if _is_num(b) and b < 0:
         return sub(a, -b)
@@ -195,7 +195,7 @@ def sub(a: Value, b: Value) -> Value:
         return a
     if _is(a, 0):
         return neg(b)
-    if (inner := _negated(b)) is not None:
+    if (inner := negated(b)) is not None:
         return add(a, inner)
     return _binop(ast.Sub(), a, b)
 
@@ -220,9 +220,9 @@ def mul(a: Value, b: Value) -> Value:
                 _is_num(parts[1]) or _is_num(parts[2])):
             test, body, orelse = parts
             return select(Code(test), mul(this, body), mul(this, orelse))
-    if (inner := _negated(b)) is not None:
+    if (inner := negated(b)) is not None:
         return neg(mul(a, inner))
-    if (inner := _negated(a)) is not None and not _is_num(b):
+    if (inner := negated(a)) is not None and not _is_num(b):
         return neg(mul(inner, b))
     return _binop(ast.Mult(), a, b)
 
@@ -234,7 +234,7 @@ def div(a: Value, b: Value) -> Value:
         return a
     if _is(a, 0):
         return 0
-    if (inner := _negated(a)) is not None:
+    if (inner := negated(a)) is not None:
         return neg(div(inner, b))
     return _binop(ast.Div(), a, b)
 
@@ -252,7 +252,7 @@ def power(a: Value, b: Value) -> Value:
 def neg(a: Value) -> Value:
     if _is_num(a):
         return -a
-    if (inner := _negated(a)) is not None:
+    if (inner := negated(a)) is not None:
         return inner
     return Code(ast.UnaryOp(ast.USub(), a.node))
 

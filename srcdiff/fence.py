@@ -15,8 +15,8 @@ rule table: a callee with no derivative rule is named, with how to register one.
 Traceback (most recent call last):
 ...
 srcdiff.errors.UnsupportedSyntaxError: <doctest ...>:2:5: `while` loops are not supported yet
-    while x > 1:
-    ^
+        while x > 1:
+        ^
 """
 
 from __future__ import annotations

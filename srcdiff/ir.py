@@ -56,9 +56,9 @@ class Namer:
 
     def fresh(self, base: str) -> str:
         base = base.strip("_") or "t"
-        if hasattr(builtins, base):
-            base += "_"  # never shadow a builtin the generated code might call
-        name, count = base, 0
+        # Never shadow a builtin the generated code might call: max_1, not max.
+        count = 1 if hasattr(builtins, base) else 0
+        name = f"{base}_{count}" if count else base
         while name in self.taken:
             count += 1
             name = f"{base}_{count}"

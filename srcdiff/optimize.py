@@ -7,21 +7,25 @@ the same values with fewer statements. The passes, run in order until nothing ch
   name or a number is replaced by that name or number (``b_g = b_h`` with ``b_h = 1.0``);
 * ``simplify``: backward-sweep expressions are rebuilt through the algebra of
   ``srcdiff.expr`` (``1.0 * e`` -> ``e``, ``0 * e`` -> ``0``, ``a * (1 / b)`` -> ``a / b``);
-* ``eliminate_dead_code``: assignments nobody reads are dropped.
+* ``eliminate_dead_code``: assignments nobody reads are dropped, unless they compute a
+  primitive that can raise (``log``, ``/``...): those stay, so the gradient fails where
+  the function fails instead of returning a number where it is undefined.
 
-The user's own statements are never rewritten; only removed when dead.
+The user's own statements are never simplified; only removed when dead.
 
 >>> import ast
 >>> from srcdiff.ir import Function, Namer
->>> body = ast.parse("f = x ** 2\\ng = math.log(f)\\nh = g + 1\\nb_h = 1.0\\n"
-...                  "b_g = b_h\\nb_f = b_g / f\\nb_x = b_f * (2 * x)\\nreturn b_x").body
+>>> body = ast.parse("f = x ** 2\\ng = math.exp(f)\\nh = g + 1\\nb_h = 1.0\\n"
+...                  "b_g = b_h\\nb_f = b_g * g\\nb_x = b_f * (2 * x)\\nreturn b_x").body
+>>> namer = Namer()
+>>> adjoints = {namer.adjoint(v) for v in "hgfx"}
 >>> function = Function("dh_dx", ast.parse("def f(x): pass").body[0].args, body, None,
-...                     Namer(), synthetic={"b_h", "b_g", "b_f", "b_x"})
+...                     namer, synthetic=adjoints)
 >>> print(optimize(function).source())
 def dh_dx(x):
     f = x ** 2
-    b_f = 1.0 / f
-    b_x = b_f * (2 * x)
+    g = math.exp(f)
+    b_x = g * (2 * x)
     return b_x
 """
 
@@ -31,6 +35,7 @@ import ast
 import collections
 
 from .expr import Code, add, div, mul, neg, node_of, power, select, sub, wrap
+from .analyse import cannot_raise
 from .ir import Function, copy_annos, get_anno
 
 
@@ -99,10 +104,10 @@ def _clone(statement):
 
 
 def simplify(function: Function) -> Function:
+    adjoints = set(function.namer.adjoints.values())
     body = []
     for statement in function.body:
-        if get_anno(statement, "grad_of") is not None and isinstance(
-                statement, (ast.Assign, ast.AugAssign)):
+        if isinstance(statement, (ast.Assign, ast.AugAssign)) and _target(statement) in adjoints:
             simplified = node_of(rebuild(statement.value))
             if ast.unparse(simplified) != ast.unparse(statement.value):
                 statement = _clone(statement)
@@ -125,13 +130,18 @@ def rebuild(node: ast.expr):
     return wrap(node)
 
 
+def _target(statement) -> str:
+    return (statement.targets[0] if isinstance(statement, ast.Assign) else statement.target).id
+
+
 def eliminate_dead_code(function: Function) -> Function:
     live: set[str] = set()
     kept = []
     for statement in reversed(function.body):
         if isinstance(statement, (ast.Assign, ast.AugAssign)):
             target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
-            if target.id not in live:
+            if target.id not in live and (
+                    isinstance(statement, ast.AugAssign) or cannot_raise(statement.value)):
                 continue
             if isinstance(statement, ast.Assign):
                 live.discard(target.id)

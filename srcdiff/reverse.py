@@ -35,7 +35,7 @@ from __future__ import annotations
 import ast
 
 from .analyse import arguments, rule_of
-from .expr import Code, mul, node_of, wrap
+from .expr import Code, negated, mul, node_of, wrap
 from .ir import Function, set_anno
 
 
@@ -102,7 +102,11 @@ class Reverse:
             return
         target = ast.Name(self.adjoint(variable), ast.Store())
         if variable in self.written:
-            statement = ast.AugAssign(target, ast.Add(), node_of(contribution))
+            subtracted = negated(contribution)
+            if subtracted is not None:  # b -= e reads better than b += -(e)
+                statement = ast.AugAssign(target, ast.Sub(), node_of(subtracted))
+            else:
+                statement = ast.AugAssign(target, ast.Add(), node_of(contribution))
         else:
             statement = ast.Assign([target], node_of(contribution))
             self.written.add(variable)

@@ -19,7 +19,7 @@ comparisons...) sit in ``NONDIFFERENTIABLE``: their results carry no derivative.
 >>> from srcdiff.expr import Code, render
 >>> y, x = Code.name("y"), Code.name("x")
 >>> [render(p) for p in RULES.lookup(math.atan2, 2).partials_at((y, x), None)]
-['y / (x ** 2 + y ** 2)', '-(x / (x ** 2 + y ** 2))']
+['x / (x ** 2 + y ** 2)', '-(y / (x ** 2 + y ** 2))']
 """
 
 from __future__ import annotations
@@ -242,6 +242,14 @@ RULES.nondifferentiable.update({
     math.isclose, math.isfinite, math.isinf, math.isnan, math.factorial, math.gcd,
     math.comb, math.perm, len,
 })
+
+# Primitives that never raise on real numbers. Others (``/``, ``**``, ``log``, ``sqrt``,
+# ``exp``, even ``sin`` of infinity) can, so the optimiser keeps them even when their
+# value is unused: the gradient then fails exactly where the function does, instead of
+# returning a number at a point where the function is undefined.
+TOTAL = {operator.add, operator.sub, operator.mul, operator.neg, operator.pos, abs, min,
+         max, float, math.fabs, math.copysign, math.atan, math.tanh, math.erf, math.erfc,
+         math.degrees, math.radians, math.hypot, math.atan2, math.asinh}
 
 
 def register_rule(func: Callable, partials: Callable, *, primal: Callable | None = None,

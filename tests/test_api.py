@@ -1,0 +1,260 @@
+"""The public surface: grad, value_and_grad, source, errors, caching, inspect/tracebacks."""
+
+import inspect
+import linecache
+import math
+import sys
+import traceback
+
+import pytest
+
+import srcdiff
+from oracles import central_difference
+
+RATE = 2.0
+
+
+def poly(x, y):
+    return x * x * y + 3 * x
+
+
+def test_decorator_forms():
+    @srcdiff.grad
+    def plain(x):
+        return x * x
+
+    @srcdiff.grad(wrt=(0, "y"))
+    def both(x, y):
+        return x * y
+
+    @srcdiff.value_and_grad(wrt="y")
+    def named(x, y):
+        return x * y
+
+    assert plain(3.0) == 6.0
+    assert both(2.0, 5.0) == (5.0, 2.0)
+    assert named(2.0, 5.0) == (10.0, 2.0)
+
+
+def test_wrt_position_name_and_tuple():
+    assert srcdiff.grad(poly)(2.0, 3.0) == 2 * 2.0 * 3.0 + 3
+    assert srcdiff.grad(poly, wrt=1)(2.0, 3.0) == 4.0
+    assert srcdiff.grad(poly, wrt="y")(2.0, 3.0) == 4.0
+    assert srcdiff.grad(poly, wrt=("y", 0))(2.0, 3.0) == (4.0, 15.0)
+    assert srcdiff.grad(poly, wrt=(1,))(2.0, 3.0) == (4.0,)
+
+
+@pytest.mark.parametrize("wrt, message", [
+    (2, "poly() has 2 positional parameters"),
+    (-1, "poly() has 2 positional parameters"),
+    ("z", "no parameter named 'z'"),
+    ((), "wrt is empty"),
+    ((0, "x"), "wrt names 'x' twice"),
+    (True, "not True"),
+    (1.0, "not 1.0"),
+])
+def test_bad_wrt_is_a_clear_error(wrt, message):
+    with pytest.raises(srcdiff.SrcdiffError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        srcdiff.grad(poly, wrt=wrt)
+
+
+def test_keyword_only_parameters_and_defaults():
+    def f(x, y=2.0, *, scale=3.0):
+        return scale * x * y
+
+    gradient = srcdiff.grad(f, wrt=("x", "scale"))
+    assert gradient(1.5) == (6.0, 3.0)
+    assert gradient(1.5, scale=1.0) == (2.0, 3.0)
+    assert gradient(1.5, y=4.0, scale=1.0) == (4.0, 6.0)
+    assert str(inspect.signature(gradient)) == "(x, y=2.0, *, scale=3.0)"
+
+
+def test_gradient_is_cached():
+    assert srcdiff.grad(poly) is srcdiff.grad(poly)
+    assert srcdiff.grad(poly, wrt="x") is srcdiff.grad(poly, wrt=0)
+    assert srcdiff.grad(poly, wrt=(0,)) is not srcdiff.grad(poly, wrt=0)
+
+
+def test_source_and_inspect_agree():
+    gradient = srcdiff.grad(poly)
+    text = srcdiff.source(gradient)
+    assert inspect.getsource(gradient) == text
+    assert text.startswith("def dpoly_dx(x, y):\n")
+    compile(text, "<check>", "exec")
+
+
+def test_generated_code_is_not_wrapped_primal():
+    gradient = srcdiff.grad(poly)
+    assert inspect.unwrap(gradient) is not poly
+    assert "return x * x * y" not in inspect.getsource(gradient)
+
+
+def test_source_of_other_objects_is_refused():
+    with pytest.raises(srcdiff.SrcdiffError, match="not made by srcdiff"):
+        srcdiff.source(poly)
+
+
+def failing(x):
+    y = math.log(x)
+    return y * 2
+
+
+def test_traceback_shows_generated_line():
+    gradient = srcdiff.grad(failing)
+    with pytest.raises(ValueError) as caught:
+        gradient(-1.0)
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    last = frames[-1]
+    assert last.filename.startswith("<srcdiff generated dfailing_dx")
+    assert last.line == "y = math.log(x)"
+    assert linecache.getline(last.filename, last.lineno).strip() == "y = math.log(x)"
+
+
+def test_globals_are_read_live():
+    def f(x):
+        return RATE * x
+    gradient = srcdiff.grad(f)
+    global RATE
+    old = RATE
+    try:
+        assert gradient(1.0) == 2.0
+        RATE = 5.0
+        assert gradient(1.0) == 5.0
+    finally:
+        RATE = old
+
+
+def test_closures_are_read_live():
+    def make():
+        k = 2.0
+        def f(x):
+            return k * math.sin(x)
+        def set_k(value):
+            nonlocal k
+            k = value
+        return f, set_k
+    f, set_k = make()
+    gradient = srcdiff.grad(f)
+    assert gradient(0.0) == 2.0
+    set_k(3.0)
+    assert gradient(0.0) == 3.0
+
+
+def test_user_registered_rule_end_to_end():
+    from srcdiff.expr import exp
+    from srcdiff.rules import RULES
+
+    def softplus(x):
+        return math.log1p(math.exp(x))
+
+    srcdiff.register_rule(softplus, lambda x: 1 / (1 + exp(-x)))
+    try:
+        def loss(w):
+            return softplus(w * 2.0) + w
+        namespace = loss.__globals__
+        namespace["softplus"] = softplus
+        gradient = srcdiff.grad(loss)
+        expected = central_difference(loss, (0.3,), (0,))[0]
+        assert gradient(0.3) == pytest.approx(expected, rel=1e-7)
+        assert "softplus(" in srcdiff.source(gradient)
+    finally:
+        RULES.remove(softplus, 1)
+        del namespace["softplus"]
+
+
+def test_function_without_source():
+    namespace = {}
+    exec("def f(x):\n    return x * x\n", namespace)
+    with pytest.raises(srcdiff.NoSourceError, match="cannot read the source of f"):
+        srcdiff.grad(namespace["f"])
+
+
+@pytest.mark.parametrize("thing", [math.sin, len, 3.0, object()])
+def test_non_functions_are_refused(thing):
+    with pytest.raises(srcdiff.SrcdiffError, match="Python functions"):
+        srcdiff.grad(thing)
+
+
+def test_lambda_is_refused_clearly():
+    with pytest.raises(srcdiff.SrcdiffError, match="lambda"):
+        srcdiff.grad(lambda x: x * x)
+
+
+def test_wrapped_functions_are_refused():
+    import functools
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(x):
+            return 2 * func(x)
+        return wrapper
+
+    @decorate
+    def f(x):
+        return x * x
+    with pytest.raises(srcdiff.SrcdiffError, match="__wrapped__"):
+        srcdiff.grad(f)
+
+
+def test_second_derivative_is_refused_not_wrong():
+    with pytest.raises(srcdiff.SrcdiffError, match="higher derivatives"):
+        srcdiff.grad(srcdiff.grad(poly))
+
+
+def test_decorators_that_return_the_function_are_fine():
+    registry = []
+
+    def register(func):
+        registry.append(func)
+        return func
+
+    @register
+    def f(x):
+        return x * x
+    assert srcdiff.grad(f)(3.0) == 6.0
+
+
+def test_arrays_are_refused_not_silently_wrong():
+    numpy = pytest.importorskip("numpy")
+
+    def scale(a, y):
+        return a * y
+    gradient = srcdiff.grad(scale)
+    with pytest.raises(srcdiff.ArgumentKindError, match="NumPy arrays are not supported yet"):
+        gradient(2.0, numpy.array([1.0, 2.0, 3.0]))
+    assert gradient(2.0, numpy.float64(3.0)) == 3.0  # NumPy scalars are real numbers
+
+
+def test_non_numbers_with_respect_to_are_refused():
+    with pytest.raises(srcdiff.ArgumentKindError, match="real numbers"):
+        srcdiff.grad(poly)("2.0", 1.0)
+
+
+def test_fractions_are_real_numbers():
+    from fractions import Fraction
+    assert srcdiff.grad(poly)(Fraction(1, 2), 2.0) == 2 * 0.5 * 2.0 + 3
+
+
+def test_errors_are_srcdiff_errors():
+    for name in ("UnsupportedSyntaxError", "MissingRuleError", "NoSourceError",
+                 "SrcdiffNameError", "ArgumentKindError", "LocatedError"):
+        assert issubclass(getattr(srcdiff, name), srcdiff.SrcdiffError)
+
+
+def test_gradient_with_respect_to_unused_parameter_is_zero():
+    def f(x, y):
+        return x * 2
+    assert srcdiff.grad(f, wrt="y")(1.0, 5.0) == 0.0
+    assert "return 0.0" in srcdiff.source(srcdiff.grad(f, wrt="y"))
+
+
+def test_pdb_can_list_the_generated_source():
+    import pdb
+    import io
+    gradient = srcdiff.grad(poly)
+    out = io.StringIO()
+    debugger = pdb.Pdb(stdin=io.StringIO("list\ncontinue\n"), stdout=out)
+    debugger.reset()
+    sys.settrace(None)
+    debugger.runcall(inspect.unwrap(gradient), 2.0, 3.0)
+    assert "def dpoly_dx(x, y):" in out.getvalue()
