@@ -23,24 +23,46 @@ from __future__ import annotations
 
 import ast
 
-from .errors import InternalError
+from .errors import InternalError, UnsupportedSyntaxError, located
 from .ir import Function, get_anno
 from .lower import is_atom
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
 
 
 def analyse(function: Function, wrt: tuple[str, ...]) -> Function:
-    assignments = [s for s in function.body if isinstance(s, ast.Assign)]
+    """Activity, flow-insensitively: a fixed point over every assignment, at any depth
+    (inside loops a variable may be assigned after it is read). Conservative: it may
+    call a variable active that is not, never the reverse."""
+    statements = [n for s in function.body for n in ast.walk(s) if isinstance(n, ast.stmt)]
+    assignments = [s for s in statements if isinstance(s, ast.Assign)]
     varied = set(wrt)
-    for statement in assignments:
-        if differentiable(statement.value) and operands(statement.value) & varied:
-            varied.add(statement.targets[0].id)
+    changed = True
+    while changed:
+        changed = False
+        for statement in assignments:
+            target = statement.targets[0].id
+            if target not in varied and differentiable(statement.value) \
+                    and operands(statement.value) & varied:
+                varied.add(target)
+                changed = True
+    for loop in statements:
+        if isinstance(loop, ast.For) and operands(loop.iter) & varied:
+            raise located(UnsupportedSyntaxError, "iterating over values that depend on "
+                          f"{', '.join(wrt)} is not supported yet", loop, function.parsed,
+                          hint="loop over range(len(...)) of a sequence of constants, or "
+                          "write the terms out")
     useful = set()
     if isinstance(function.output, ast.Name):
         useful.add(function.output.id)
-    for statement in reversed(assignments):
-        if statement.targets[0].id in useful and differentiable(statement.value):
-            useful |= operands(statement.value)
+    changed = True
+    while changed:
+        changed = False
+        for statement in assignments:
+            if statement.targets[0].id in useful and differentiable(statement.value):
+                new = operands(statement.value) - useful
+                if new:
+                    useful |= new
+                    changed = True
     return function.replace(active=frozenset(varied & useful), wrt=tuple(wrt))
 
 
@@ -54,6 +76,8 @@ def operands(value: ast.expr) -> set[str]:
         nodes = [value.operand]
     elif isinstance(value, ast.Call):
         nodes = value.args
+    elif isinstance(value, (ast.Tuple, ast.List)):
+        nodes = value.elts
     elif isinstance(value, ast.Compare):
         nodes = [value.left, *value.comparators]
     else:

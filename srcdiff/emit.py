@@ -28,9 +28,30 @@ def emit(function: Function, docstring: str | None = None) -> str:
 def _block(statements, lines, indent) -> None:
     previous = None
     for statement in statements:
+        if isinstance(statement, (ast.If, ast.For, ast.While)):
+            _compound(statement, lines, indent)
+            previous = None
+            continue
         text = ast.unparse(statement)
         origin = get_anno(statement, "grad_of")
         if origin is not None and origin != previous:
             text += f"  # grad of: {origin}"
         previous = origin
         lines.extend(indent + line for line in text.splitlines())
+
+
+def _compound(statement, lines, indent, keyword="if") -> None:
+    if isinstance(statement, ast.If):
+        lines.append(f"{indent}{keyword} {ast.unparse(statement.test)}:")
+    elif isinstance(statement, ast.For):
+        lines.append(f"{indent}for {ast.unparse(statement.target)} in "
+                     f"{ast.unparse(statement.iter)}:")
+    else:
+        lines.append(f"{indent}while {ast.unparse(statement.test)}:")
+    _block(statement.body or [ast.Pass()], lines, indent + INDENT)
+    orelse = statement.orelse
+    if len(orelse) == 1 and isinstance(orelse[0], ast.If) and isinstance(statement, ast.If):
+        _compound(orelse[0], lines, indent, keyword="elif")
+    elif orelse:
+        lines.append(f"{indent}else:")
+        _block(orelse, lines, indent + INDENT)

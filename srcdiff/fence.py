@@ -7,16 +7,19 @@ of is refused rather than silently mis-differentiated. Calls are checked against
 rule table: a callee with no derivative rule is named, with how to register one.
 
 >>> def f(x):
-...     while x > 1:
+...     try:
 ...         x = x / 2
+...     except ZeroDivisionError:
+...         x = 0.0
 ...     return x
 >>> from srcdiff.parse import parse
 >>> fence(parse(f))
 Traceback (most recent call last):
 ...
-srcdiff.errors.UnsupportedSyntaxError: <doctest ...>:2:5: `while` loops are not supported yet
-        while x > 1:
+srcdiff.errors.UnsupportedSyntaxError: <doctest ...>:2:5: `try` statements are not supported
+        try:
         ^
+hint: move error handling outside the function you differentiate
 """
 
 from __future__ import annotations
@@ -31,11 +34,7 @@ from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, qualified_name
 
 # Constructs a later version will support, and constructs srcdiff refuses for good.
 NOT_YET = {
-    ast.If: "`if` statements are", ast.For: "`for` loops are", ast.While: "`while` loops are",
-    ast.Break: "`break` is", ast.Continue: "`continue` is",
-    ast.Assert: "`assert` statements are",
-    ast.IfExp: "conditional expressions (`a if c else b`) are",
-    ast.BoolOp: "`and` / `or` are", ast.FunctionDef: "nested functions are",
+    ast.FunctionDef: "nested functions are",
     ast.Lambda: "lambdas are", ast.Subscript: "indexing is", ast.List: "lists are",
     ast.Tuple: "tuples are", ast.Dict: "dictionaries are", ast.Set: "sets are",
     ast.ListComp: "list comprehensions are", ast.SetComp: "set comprehensions are",
@@ -95,15 +94,13 @@ class Fence(ast.NodeVisitor):
         body = tree.body
         if body and _is_docstring(body[0]):
             body = body[1:]
-        for index, statement in enumerate(body):
-            if isinstance(statement, ast.Return) and index != len(body) - 1:
-                self.refuse(statement, "early `return` is not supported yet",
-                            "return once, at the end of the function")
+        for statement in body:
             self.visit(statement)
-        if not body or not isinstance(body[-1], ast.Return):
+        if not body or not _always_returns(body):
             self.refuse(body[-1] if body else tree,
-                        f"{tree.name}() must end with `return <number>`",
-                        "srcdiff differentiates functions that return one number")
+                        f"not every path through {tree.name}() ends with `return <number>`",
+                        "srcdiff differentiates functions that return one number; end "
+                        "the function with a return")
 
     # -- the function's signature ------------------------------------------------
     def check_arguments(self, args: ast.arguments) -> None:
@@ -165,10 +162,57 @@ class Fence(ast.NodeVisitor):
     def visit_Pass(self, node) -> None:
         pass
 
+    def visit_Break(self, node) -> None:
+        pass
+
+    def visit_Continue(self, node) -> None:
+        pass
+
+    def visit_If(self, node: ast.If) -> None:
+        self.visit(node.test)
+        for statement in node.body + node.orelse:
+            self.visit(statement)
+
+    def visit_For(self, node: ast.For) -> None:
+        self.check_target(node.target, allow_tuple=True)
+        if isinstance(node.iter, (ast.Tuple, ast.List)):  # for v in (a, b, c)
+            for element in node.iter.elts:
+                self.visit(element)
+        else:
+            self.visit(node.iter)
+        for statement in node.body + node.orelse:
+            self.visit(statement)
+
+    def visit_While(self, node: ast.While) -> None:
+        self.visit(node.test)
+        for statement in node.body + node.orelse:
+            self.visit(statement)
+
+    def visit_IfExp(self, node: ast.IfExp) -> None:
+        for child in (node.test, node.body, node.orelse):
+            self.visit(child)
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> None:
+        for value in node.values:
+            self.visit(value)
+
+    def visit_Assert(self, node: ast.Assert) -> None:
+        if node.msg is not None:
+            self.refuse(node.msg, "assert messages are not supported yet")
+        self.visit(node.test)
+
     def visit_Expr(self, node: ast.Expr) -> None:
         if isinstance(node.value, (ast.Yield, ast.YieldFrom, ast.Await)):
             self.visit(node.value)  # refused for what it is, not as a statement
-        self.generic_visit(node)
+        value = node.value
+        if isinstance(value, ast.Call) and self.parsed.resolve(value.func, self.locals) is print:
+            if value.keywords:
+                self.refuse(value, "keyword arguments to print are not supported yet")
+            for argument in value.args:
+                self.visit(argument)
+            return
+        self.refuse(node, "expression statements are not supported (except print(...))",
+                    "assign the value to a variable")
 
     def check_target(self, target, allow_tuple=False) -> None:
         if isinstance(target, ast.Name):
@@ -196,9 +240,9 @@ class Fence(ast.NodeVisitor):
                         "supported", "bitwise operators have no derivative")
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
-        if type(node.op).__name__ not in UNARY_OPERATORS:
-            text = "not" if isinstance(node.op, ast.Not) else "~"
-            self.refuse(node, f"the operator `{text}` is not supported yet")
+        if type(node.op).__name__ not in UNARY_OPERATORS and not isinstance(node.op, ast.Not):
+            self.refuse(node, "the operator `~` is not supported", "bitwise operators have "
+                        "no derivative")
         self.visit(node.operand)
 
     def visit_Compare(self, node: ast.Compare) -> None:
@@ -291,6 +335,18 @@ class Fence(ast.NodeVisitor):
 
 
 _OPERATOR_TEXT = {"BitAnd": "&", "BitOr": "|", "BitXor": "^", "LShift": "<<", "RShift": ">>"}
+
+
+def _always_returns(body: list[ast.stmt]) -> bool:
+    """Whether every path through ``body`` ends in a ``return`` (loops may not run)."""
+    if not body:
+        return False
+    last = body[-1]
+    if isinstance(last, ast.Return):
+        return True
+    if isinstance(last, ast.If):
+        return _always_returns(last.body) and _always_returns(last.orelse)
+    return False
 
 
 def _is_docstring(statement) -> bool:

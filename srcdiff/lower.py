@@ -51,7 +51,8 @@ def is_atom(node: ast.expr) -> bool:
 
 class Lowering:
     """State: ``env`` maps each user variable to the name holding its current value;
-    ``body`` collects the three-address statements; ``line`` is the source line of the
+    ``blocks`` is the stack of statement lists being filled (innermost last); ``depth``
+    counts the enclosing compound statements; ``line`` is the source line of the
     statement being lowered."""
 
     def __init__(self, function: Function):
@@ -61,31 +62,82 @@ class Lowering:
         self.locals = local_names(function.parsed.tree)
         args = function.args
         self.env = {a.arg: a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-        self.body: list[ast.stmt] = []
-        self.line = function.parsed.firstlineno
+        self.blocks: list[list[ast.stmt]] = []
+        self.depth = 0
+        self.line, self.col = function.parsed.firstlineno, 0
+        self.output = None
 
     def run(self) -> Function:
-        output = None
-        for statement in self.function.body:
-            self.line = statement.lineno
-            if isinstance(statement, ast.Return):
-                output = self.atom(statement.value, base=self.function.name)
-                self.emit(ast.Return(output))
-            else:
-                target = statement.targets[0].id
-                value = self.primitive(statement.value)
-                self.emit(ast.Assign([ast.Name(self.define(target), ast.Store())], value))
-        return self.function.replace(body=self.body, output=output)
+        body = self.block(self.function.body, nested=False)
+        return self.function.replace(body=body, output=self.output)
+
+    def block(self, statements, nested=True) -> list[ast.stmt]:
+        self.blocks.append([])
+        self.depth += nested
+        for statement in statements:
+            self.line, self.col = statement.lineno, statement.col_offset
+            self.statement(statement)
+        self.depth -= nested
+        return self.blocks.pop()
+
+    def statement(self, statement: ast.stmt) -> None:
+        if isinstance(statement, ast.Return):
+            self.output = self.atom(statement.value, base=self.function.name)
+            self.emit(ast.Return(self.output))
+        elif isinstance(statement, ast.Assign):
+            value = self.primitive(statement.value)
+            target = self.define(statement.targets[0].id)
+            self.emit(ast.Assign([ast.Name(target, ast.Store())], value))
+        elif isinstance(statement, ast.If):
+            test = self.primitive(statement.test)
+            line = self.line
+            body, orelse = self.block(statement.body), self.block(statement.orelse)
+            self.line = line
+            self.emit(ast.If(test, body or [ast.Pass()], orelse))
+        elif isinstance(statement, ast.For):
+            iterable = self.primitive(statement.iter)
+            line = self.line
+            self.depth += 1
+            target = self.target(statement.target)
+            self.depth -= 1
+            body = self.block(statement.body)
+            self.line = line
+            self.emit(ast.For(target, iterable, body, []))
+        elif isinstance(statement, ast.While):
+            test, line = self.atom(statement.test), self.line
+            body = self.block(statement.body)
+            self.line = line
+            self.emit(ast.While(test, body, []))
+        elif isinstance(statement, ast.Break):
+            self.emit(ast.Break())
+        elif isinstance(statement, ast.Expr):
+            call = statement.value
+            self.emit(ast.Expr(ast.Call(call.func, [self.atom(a) for a in call.args], [])))
+        elif isinstance(statement, ast.Assert):
+            self.emit(ast.Assert(self.primitive(statement.test), None))
+        else:
+            raise AssertionError(f"normalize let {type(statement).__name__} through")
+
+    def target(self, node: ast.expr) -> ast.expr:
+        if isinstance(node, ast.Tuple):
+            return ast.Tuple([self.target(e) for e in node.elts], ast.Store())
+        return ast.Name(self.define(node.id), ast.Store())
 
     def emit(self, statement: ast.stmt) -> None:
-        statement.lineno = self.line
+        statement.lineno, statement.col_offset = self.line, self.col
         set_anno(statement, "line", self.line)
-        self.body.append(ast.fix_missing_locations(statement))
+        self.blocks[-1].append(ast.fix_missing_locations(statement))
 
     def define(self, variable: str) -> str:
-        """The name a new value of ``variable`` is stored under."""
+        """The name a new value of ``variable`` is stored under: a fresh one for a
+        top-level reassignment (single assignment), the current one inside a compound
+        statement (the backward sweep restores overwritten values from the tape)."""
         if variable in self.env:
+            if self.depth:
+                return self.env[variable]
             name = self.namer.fresh(variable)
+            if variable in self.function.synthetic:
+                self.function.synthetic.add(name)
         else:
             name = variable
             self.namer.taken.add(name)
@@ -119,6 +171,8 @@ class Lowering:
             call = ast.Call(node.func, [self.atom(a) for a in node.args], [])
             set_anno(call, "callee", self.parsed.resolve(node.func, self.locals))
             return call
+        if isinstance(node, (ast.Tuple, ast.List)):  # a loop's iterable
+            return type(node)([self.atom(e) for e in node.elts], ast.Load())
         raise AssertionError(f"the fence let {type(node).__name__} through")
 
 
@@ -128,4 +182,6 @@ def _operation_name(node: ast.expr) -> str:
         return func.attr if isinstance(func, ast.Attribute) else func.id
     if isinstance(node, ast.Compare):
         return "cond"
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return "negation"
     return _OPERATION_NAMES.get(type(getattr(node, "op", None)), "t")

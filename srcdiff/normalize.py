@@ -1,34 +1,69 @@
 """Stage 3, normalize: rewrite the accepted language into a small core.
 
 Contract: takes a fenced ``parse.Parsed`` and returns an ``ir.Function`` whose body holds
-only ``name = expression`` assignments and one final ``return expression``. Augmented
-and annotated assignments become plain ones, chained targets are split, tuple
-assignments evaluate every right-hand side before binding (through a temporary only
-where a later element reads the old value), ``min``/``max`` of several arguments nest,
-and docstrings and ``pass`` go.
+only: ``name = expression``; ``if``/``else`` on an expression; ``for`` over an iterable;
+``while name:``; ``if flag: break`` as the last statement of a loop body; calls to
+``print`` and ``assert`` statements (kept for their effects); and one final
+``return expression``. To get there:
+
+* augmented and annotated assignments become plain ones, chained targets are split,
+  tuple assignments evaluate every right-hand side before binding (through a temporary
+  only where a later element reads the old value), ``min``/``max`` of several arguments
+  nest into pairs;
+* conditional expressions and ``and``/``or`` become ``if`` statements on a temporary,
+  which keeps Python's short-circuit evaluation;
+* ``break``, ``continue`` and early ``return`` become flags: the rest of a block after a
+  statement that may leave it is guarded by ``if not skip:``, and a loop that may be left
+  ends with ``if broke: break``. Every loop body then runs to its end, which is what lets
+  the backward sweep replay it;
+* a ``while`` test is computed into a variable before the loop and again at the end of
+  each iteration; ``else`` clauses of loops become guarded statements after the loop.
 
 >>> def f(a, b):
 ...     "Docstring."
 ...     a, b = b, a * b
-...     a += max(a, b, 1.0)
-...     return a
+...     for i in range(3):
+...         if a > 2:
+...             break
+...         a += max(a, b, 1.0)
+...     return a if a > 0 else -a
 >>> from srcdiff.parse import parse
 >>> print(normalize(parse(f)).source())
 def f(a, b):
     a_new = b
     b = a * b
     a = a_new
-    a = a + max(max(a, b), 1.0)
-    return a
+    broke = False
+    for i in range(3):
+        skip = False
+        if a > 2:
+            skip = True
+            broke = True
+        if not skip:
+            a = a + max(max(a, b), 1.0)
+        if broke:
+            break
+    if a > 0:
+        ifexp = a
+    else:
+        ifexp = -a
+    return ifexp
 """
 
 from __future__ import annotations
 
 import ast
 import copy
+from dataclasses import dataclass
 
-from .ir import Function, Namer
+from .ir import Function, Namer, set_anno
 from .parse import Parsed, all_names, local_names
+
+
+@dataclass
+class _Loop:
+    skip: str | None   # set to leave the rest of this iteration (break, continue, return)
+    broke: str | None  # set to leave the loop (break, return)
 
 
 def normalize(parsed: Parsed) -> Function:
@@ -36,8 +71,7 @@ def normalize(parsed: Parsed) -> Function:
     # The function's own name is free for a local unless the body mentions it.
     namer = Namer(all_names(tree.args) | set().union(*(all_names(s) for s in tree.body)))
     function = Function(tree.name, _plain_arguments(tree.args), [], parsed, namer)
-    for statement in tree.body:
-        function.body.extend(_statement(statement, function))
+    function.body = Normalizer(function).run(tree.body)
     return function
 
 
@@ -49,66 +83,237 @@ def _plain_arguments(args: ast.arguments) -> ast.arguments:
     return args
 
 
-def _statement(node: ast.stmt, function: Function) -> list[ast.stmt]:
-    if isinstance(node, ast.Pass) or (
-            isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
-        return []
-    if isinstance(node, ast.Return):
-        return [_located(ast.Return(_expression(node.value, function)), node)]
-    if isinstance(node, ast.AnnAssign):
-        return [_assign(node.target.id, node.value, node, function)]
-    if isinstance(node, ast.AugAssign):
-        target = node.target.id
-        value = ast.BinOp(ast.Name(target, ast.Load()), node.op, node.value)
-        return [_assign(target, _located(value, node), node, function)]
-    if isinstance(node, ast.Assign):
+def _name(identifier: str, store: bool = False) -> ast.Name:
+    return ast.Name(identifier, ast.Store() if store else ast.Load())
+
+
+def _located(new: ast.AST, origin: ast.AST) -> ast.AST:
+    ast.copy_location(new, origin)
+    return ast.fix_missing_locations(new)
+
+
+class Normalizer:
+    """State: ``loops`` is the stack of enclosing loops' flags; ``returned``/``result``
+    name the early-return flag and value when the function returns early (else None)."""
+
+    def __init__(self, function: Function):
+        self.function = function
+        self.namer: Namer = function.namer
+        self.parsed = function.parsed
+        self.locals = local_names(function.parsed.tree)
+        self.loops: list[_Loop] = []
+        self.returned: str | None = None
+        self.result: str | None = None
+
+    def run(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        body = [s for s in body if not _is_docstring(s)]
+        early = [n for s in body[:-1] for n in ast.walk(s) if isinstance(n, ast.Return)] + [
+            n for n in ast.walk(body[-1]) if isinstance(n, ast.Return) and n is not body[-1]]
+        if not early:
+            return self.block(body)
+        self.returned = self.fresh("returned")
+        self.result = self.fresh(self.function.name)
+        statements = [self.assign(self.returned, ast.Constant(False), body[0])]
+        statements += self.block(body)
+        statements.append(_located(ast.Return(_name(self.result)), body[-1]))
+        return statements
+
+    def fresh(self, base: str) -> str:
+        name = self.namer.fresh(base)
+        self.function.synthetic.add(name)
+        return name
+
+    # -- blocks and control flow ------------------------------------------------
+    def skip_flag(self) -> str | None:
+        return self.loops[-1].skip if self.loops else self.returned
+
+    def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
+        result: list[ast.stmt] = []
+        for index, statement in enumerate(statements):
+            result.extend(self.statement(statement))
+            if isinstance(statement, (ast.Break, ast.Continue, ast.Return)):
+                break  # the rest of the block cannot run
+            rest = statements[index + 1:]
+            if rest and self.may_leave(statement):
+                guarded = self.block(rest)
+                if guarded:
+                    test = ast.UnaryOp(ast.Not(), _name(self.skip_flag()))
+                    result.append(_located(ast.If(test, guarded, []), rest[0]))
+                break
+        return result
+
+    def may_leave(self, statement: ast.stmt) -> bool:
+        """Whether ``statement`` may set the skip flag of the block it is in."""
+        return _leaves(statement, returns_early=self.returned is not None,
+                       loops_too=bool(self.loops))
+
+    def statement(self, node: ast.stmt) -> list[ast.stmt]:
+        if isinstance(node, ast.Break):
+            loop = self.loops[-1]
+            return [self.assign(loop.skip, ast.Constant(True), node),
+                    self.assign(loop.broke, ast.Constant(True), node)]
+        if isinstance(node, ast.Continue):
+            return [self.assign(self.loops[-1].skip, ast.Constant(True), node)]
+        if isinstance(node, ast.Return):
+            return self.return_(node)
+        if isinstance(node, ast.If):
+            before: list[ast.stmt] = []
+            test = self.expression(node.test, before)
+            body, orelse = self.block(node.body), self.block(node.orelse)
+            return before + [_located(ast.If(test, body or [ast.Pass()], orelse), node)]
+        if isinstance(node, (ast.For, ast.While)):
+            return self.loop(node)
+        return self.simple(node)
+
+    def return_(self, node: ast.Return) -> list[ast.stmt]:
+        before: list[ast.stmt] = []
+        value = self.expression(node.value, before)
+        if self.returned is None:
+            return before + [_located(ast.Return(value), node)]
+        result = before + [self.assign(self.result, value, node),
+                           self.assign(self.returned, ast.Constant(True), node)]
+        for loop in self.loops:  # leave every enclosing loop
+            result += [self.assign(loop.skip, ast.Constant(True), node),
+                       self.assign(loop.broke, ast.Constant(True), node)]
+        return result
+
+    def loop(self, node) -> list[ast.stmt]:
+        early = self.returned is not None
+        leaves_iteration = any(_leaves(s, early, loops_too=True) for s in node.body)
+        leaves_loop = any(_leaves(s, early, loops_too=True, continues=False) for s in node.body)
+        loop = _Loop(self.fresh("skip") if leaves_iteration else None,
+                     self.fresh("broke") if leaves_loop else None)
+        before: list[ast.stmt] = []
+        if loop.broke:
+            before.append(self.assign(loop.broke, ast.Constant(False), node))
+        self.loops.append(loop)
+        body = [self.assign(loop.skip, ast.Constant(False), node)] if loop.skip else []
+        body += self.block(node.body)
+        self.loops.pop()
+        if loop.broke:
+            body.append(_located(ast.If(_name(loop.broke), [ast.Break()], []), node))
+        if isinstance(node, ast.For):
+            iterable = self.expression(node.iter, before)
+            new = ast.For(copy.deepcopy(node.target), iterable, body, [])
+        else:
+            test = self.fresh("looping")
+            computed: list[ast.stmt] = []
+            computed.append(self.assign(test, self.expression(node.test, computed), node))
+            before += computed
+            body += copy.deepcopy(computed)  # computed again at the end of each iteration
+            new = ast.While(_name(test), body, [])
+        result = before + [_located(new, node)]
+        if node.orelse:  # runs unless the loop was left by break (or return)
+            orelse = self.block(node.orelse)
+            if loop.broke:
+                orelse = [_located(ast.If(ast.UnaryOp(ast.Not(), _name(loop.broke)),
+                                          orelse, []), node.orelse[0])]
+            result += orelse
+        return result
+
+    # -- simple statements ---------------------------------------------------------
+    def simple(self, node: ast.stmt) -> list[ast.stmt]:
+        if isinstance(node, ast.Pass) or _is_docstring(node):
+            return []
+        before: list[ast.stmt] = []
+        if isinstance(node, ast.AnnAssign):
+            return self.bind(node.target.id, node.value, node)
+        if isinstance(node, ast.AugAssign):
+            target = node.target.id
+            value = _located(ast.BinOp(_name(target), node.op, node.value), node)
+            return self.bind(target, value, node)
+        if isinstance(node, ast.Assign):
+            return self.assignment(node)
+        if isinstance(node, ast.Expr):  # print(...): kept for its effect
+            call = node.value
+            args = [self.expression(a, before) for a in call.args]
+            new = ast.Call(call.func, args, [])
+            return before + [_located(ast.Expr(_located(new, call)), node)]
+        if isinstance(node, ast.Assert):
+            test = self.expression(node.test, before)
+            return before + [_located(ast.Assert(test, None), node)]
+        raise AssertionError(f"the fence let {type(node).__name__} through")
+
+    def assignment(self, node: ast.Assign) -> list[ast.stmt]:
         result = []
         for target in node.targets:  # a = b = e binds a, then b, to the same value
             if isinstance(target, ast.Tuple):
-                result.extend(_unpack(target, node.value, node, function))
+                result.extend(self.unpack(target, node.value, node))
             else:
-                result.append(_assign(target.id, node.value, node, function))
-        if len(node.targets) > 1:
-            first = node.targets[0]
-            if isinstance(first, ast.Name):  # later targets copy the first one
-                result = [result[0]] + [
-                    _assign(t.id, ast.Name(first.id, ast.Load()), node, function)
-                    for t in node.targets[1:]]
+                result.extend(self.bind(target.id, node.value, node))
+        if len(node.targets) > 1 and isinstance(node.targets[0], ast.Name):
+            first = node.targets[0].id
+            result = self.bind(first, node.value, node) + [
+                s for t in node.targets[1:] for s in self.bind(t.id, _name(first), node)]
         return result
-    raise AssertionError(f"the fence let {type(node).__name__} through")
+
+    def unpack(self, target: ast.Tuple, value: ast.Tuple, node) -> list[ast.stmt]:
+        names = [element.id for element in target.elts]
+        direct, deferred = [], []
+        for index, (name, element) in enumerate(zip(names, value.elts)):
+            read_later = any(isinstance(n, ast.Name) and n.id == name
+                             for later in value.elts[index + 1:] for n in ast.walk(later))
+            if read_later:
+                temporary = self.fresh(name + "_new")
+                direct += self.bind(temporary, element, node)
+                deferred += self.bind(name, _name(temporary), node)
+            else:
+                direct += self.bind(name, element, node)
+        return direct + deferred
+
+    def bind(self, target: str, value: ast.expr, origin: ast.AST) -> list[ast.stmt]:
+        before: list[ast.stmt] = []
+        value = self.expression(value, before)
+        return before + [self.assign(target, value, origin)]
+
+    def assign(self, target: str, value: ast.expr, origin: ast.AST) -> ast.Assign:
+        return _located(ast.Assign([_name(target, store=True)], value), origin)
+
+    # -- expressions -----------------------------------------------------------------
+    def expression(self, node: ast.expr, before: list[ast.stmt]) -> ast.expr:
+        """``node`` rewritten into the core; statements it needs first go to ``before``."""
+        return _Expressions(self, before).visit(copy.deepcopy(node))
 
 
-def _unpack(target: ast.Tuple, value: ast.Tuple, node, function: Function):
-    names = [element.id for element in target.elts]
-    direct, deferred = [], []
-    for index, (name, element) in enumerate(zip(names, value.elts)):
-        read_later = any(isinstance(n, ast.Name) and n.id == name
-                         for later in value.elts[index + 1:] for n in ast.walk(later))
-        if read_later:
-            temporary = function.namer.fresh(name + "_new")
-            function.synthetic.add(temporary)
-            direct.append(_assign(temporary, element, node, function))
-            deferred.append(_assign(name, ast.Name(temporary, ast.Load()), node, function))
-        else:
-            direct.append(_assign(name, element, node, function))
-    return direct + deferred
+class _Expressions(ast.NodeTransformer):
+    """Conditional expressions and ``and``/``or`` become ``if`` statements on a
+    temporary (emitted into ``before``); ``min``/``max`` of several arguments nest."""
 
+    def __init__(self, normalizer: Normalizer, before: list[ast.stmt]):
+        self.normalizer = normalizer
+        self.before = before
 
-def _assign(target: str, value: ast.expr, origin: ast.AST, function: Function):
-    statement = ast.Assign([ast.Name(target, ast.Store())], _expression(value, function))
-    return _located(statement, origin)
+    def visit_IfExp(self, node: ast.IfExp) -> ast.Name:
+        n = self.normalizer
+        temporary = n.fresh("ifexp")
+        test = self.visit(node.test)
+        body: list[ast.stmt] = []
+        body_value = n.expression(node.body, body)
+        orelse: list[ast.stmt] = []
+        orelse_value = n.expression(node.orelse, orelse)
+        self.before.append(_located(ast.If(
+            test, body + [n.assign(temporary, body_value, node)],
+            orelse + [n.assign(temporary, orelse_value, node)]), node))
+        return _located(_name(temporary), node)
 
+    def visit_BoolOp(self, node: ast.BoolOp) -> ast.Name:
+        """``a and b`` is ``a`` when ``a`` is false, else ``b``; ``b`` is evaluated only then."""
+        n = self.normalizer
+        temporary = n.fresh("both" if isinstance(node.op, ast.And) else "either")
+        self.before.append(n.assign(temporary, self.visit(node.values[0]), node))
+        for value in node.values[1:]:
+            rest: list[ast.stmt] = []
+            rest.append(n.assign(temporary, n.expression(value, rest), node))
+            test = _name(temporary)
+            if isinstance(node.op, ast.Or):
+                test = ast.UnaryOp(ast.Not(), test)
+            self.before.append(_located(ast.If(test, rest, []), node))
+        return _located(_name(temporary), node)
 
-class _Core(ast.NodeTransformer):
-    """Expression rewrites: ``min``/``max`` of several arguments nest into pairs."""
-
-    def __init__(self, function: Function):
-        self.parsed = function.parsed
-        self.locals = local_names(function.parsed.tree)
-
-    def visit_Call(self, node: ast.Call) -> ast.Call:
+    def visit_Call(self, node: ast.Call) -> ast.expr:
         self.generic_visit(node)
-        if len(node.args) > 2 and self.parsed.resolve(node.func, self.locals) in (min, max):
+        n = self.normalizer
+        if len(node.args) > 2 and n.parsed.resolve(node.func, n.locals) in (min, max):
             nested = node.args[0]
             for argument in node.args[1:]:
                 nested = _located(ast.Call(copy.copy(node.func), [nested, argument], []), node)
@@ -116,10 +321,22 @@ class _Core(ast.NodeTransformer):
         return node
 
 
-def _expression(node: ast.expr, function: Function) -> ast.expr:
-    return _Core(function).visit(copy.deepcopy(node))
+def _leaves(statement: ast.stmt, returns_early: bool, loops_too: bool,
+            continues: bool = True) -> bool:
+    """Whether ``statement`` contains a ``return`` (when the function returns early) or
+    a ``break`` (and, if ``continues``, a ``continue``) that leaves the enclosing block.
+    ``loops_too``: ``statement`` is itself in the body of the loop being left."""
+    def visit(node, in_inner_loop):
+        if isinstance(node, ast.Return):
+            return returns_early
+        if isinstance(node, ast.Break) or (continues and isinstance(node, ast.Continue)):
+            return loops_too and not in_inner_loop
+        inner = in_inner_loop or isinstance(node, (ast.For, ast.While))
+        return any(visit(child, inner) for child in ast.iter_child_nodes(node)
+                   if isinstance(child, ast.stmt))
+    return visit(statement, False)
 
 
-def _located(new: ast.AST, origin: ast.AST) -> ast.AST:
-    ast.copy_location(new, origin)
-    return ast.fix_missing_locations(new)
+def _is_docstring(statement) -> bool:
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
+        and isinstance(statement.value.value, str)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ast
 import collections
+import copy
 
 from .expr import Code, add, div, mul, neg, node_of, power, select, sub, wrap
 from .analyse import cannot_raise
@@ -49,11 +50,17 @@ def optimize(function: Function) -> Function:
 
 
 def _assignment_counts(body) -> collections.Counter:
+    """How often each name is bound, anywhere (loop targets count as repeated)."""
     counts = collections.Counter()
     for statement in body:
-        if isinstance(statement, (ast.Assign, ast.AugAssign)):
-            target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
-            counts[target.id] += 1 + isinstance(statement, ast.AugAssign)
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                counts[node.id] += 1
+            if isinstance(node, (ast.AugAssign, ast.For)):
+                target = node.target
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        counts[name.id] += 1
     return counts
 
 
@@ -86,34 +93,35 @@ class _Substitute(ast.NodeTransformer):
 
 
 def _copy(node):
-    return ast.parse(ast.unparse(node), mode="eval").body
+    return copy.deepcopy(node)
 
 
 def _substitute(statement, replacements):
     if not replacements or not any(isinstance(n, ast.Name) and n.id in replacements
                                    for n in ast.walk(statement)):
         return statement
-    new = _Substitute(replacements).visit(_clone(statement))
-    return copy_annos(statement, new)
-
-
-def _clone(statement):
-    new = ast.parse(ast.unparse(statement)).body[0]
-    ast.copy_location(new, statement)
-    return ast.fix_missing_locations(copy_annos(statement, new))
+    return ast.fix_missing_locations(_Substitute(replacements).visit(copy.deepcopy(statement)))
 
 
 def simplify(function: Function) -> Function:
     adjoints = set(function.namer.adjoints.values())
+    return function.replace(body=_simplify_block(function.body, adjoints))
+
+
+def _simplify_block(statements, adjoints) -> list[ast.stmt]:
     body = []
-    for statement in function.body:
+    for statement in statements:
         if isinstance(statement, (ast.Assign, ast.AugAssign)) and _target(statement) in adjoints:
             simplified = node_of(rebuild(statement.value))
             if ast.unparse(simplified) != ast.unparse(statement.value):
-                statement = _clone(statement)
+                statement = copy.deepcopy(statement)
                 statement.value = simplified
+        elif isinstance(statement, (ast.If, ast.For, ast.While)):
+            statement = copy.copy(statement)
+            statement.body = _simplify_block(statement.body, adjoints)
+            statement.orelse = _simplify_block(statement.orelse, adjoints)
         body.append(statement)
-    return function.replace(body=body)
+    return body
 
 
 _BUILD = {ast.Add: add, ast.Sub: sub, ast.Mult: mul, ast.Div: div, ast.Pow: power}
@@ -135,10 +143,13 @@ def _target(statement) -> str:
 
 
 def eliminate_dead_code(function: Function) -> Function:
+    """Top-level assignments nobody reads later go; statements inside compound
+    statements are kept (a loop may read a value before it is assigned again)."""
     live: set[str] = set()
     kept = []
     for statement in reversed(function.body):
-        if isinstance(statement, (ast.Assign, ast.AugAssign)):
+        if isinstance(statement, (ast.Assign, ast.AugAssign)) and not (
+                isinstance(statement, ast.Assign) and not isinstance(statement.targets[0], ast.Name)):
             target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
             if target.id not in live and (
                     isinstance(statement, ast.AugAssign) or cannot_raise(statement.value)):

@@ -1,13 +1,27 @@
 """Stage 6, reverse: the adjoint program (reverse mode).
 
 Contract: takes an analysed three-address ``ir.Function`` and returns the gradient
-function: the forward sweep (the primal statements), then the backward sweep, which
-visits the primal statements in reverse order and, for each active one ``y = op(a, b)``,
-adds ``b_y * ∂op/∂a`` to ``b_a`` for every active operand. The partials come from the rule
-table, evaluated as code. An adjoint is initialised by its first write (``b_a = ...``),
-later contributions accumulate with ``+=``. Each backward statement is annotated with the
-primal statement it differentiates (``grad_of``). Unoptimised on purpose: the optimiser
-removes what this pass leaves (``b_h = 1.0`` copies, unused primal values).
+function: the forward sweep (the primal statements, plus what the backward sweep needs
+saved), then the backward sweep, which visits the primal statements in reverse order
+and, for each active one ``y = op(a, b)``, adds ``b_y * ∂op/∂a`` to ``b_a`` for every active
+operand. The partials come from the rule table, evaluated as code.
+
+Straight-line code at the top level is in single-assignment form: its adjoints are
+initialised by their first write (``b_a = ...``) and later contributions use ``+=``.
+
+Inside ``if``, ``for`` and ``while`` a variable may be overwritten, so:
+
+* every adjoint the compound statement touches is set to ``0.0`` before it, and
+  contributions accumulate with ``+=``; after differentiating ``y = ...`` the adjoint of
+  ``y`` is reset to ``0.0`` (it now belongs to the value ``y`` had before);
+* an overwritten value the backward sweep reads is pushed on ``tape`` (a plain list)
+  before the overwrite and popped after the statement is differentiated (Tapenade's
+  scheme); a variable the backward sweep never reads is never saved;
+* the backward sweep replays an ``if`` on its (restored) test, and a loop as many times
+  as the forward sweep counted (pushed on the tape when the loop is itself repeated).
+
+Each backward statement is annotated with the primal statement it differentiates
+(``grad_of``). Unoptimised on purpose: the optimiser removes what this pass leaves.
 
 >>> import math
 >>> def h(x):
@@ -28,15 +42,45 @@ def dh_dx(x):
     b_f = b_g / f
     b_x = b_f * (2 * x)
     return b_x
+
+>>> def power(x, n):
+...     y = 1.0
+...     for i in range(n):
+...         y = y * x
+...     return y
+>>> print(reverse(analyse(lower(normalize(parse(power))), ("x",)), "dpower_dx").source())
+def dpower_dx(x, n):
+    tape = []
+    y = 1.0
+    iterations = 0
+    for i in range(n):
+        iterations += 1
+        mul = y * x
+        tape.append(y)
+        y = mul
+    b_y = 1.0
+    b_mul = 0.0
+    b_x = 0.0
+    for _ in range(iterations):
+        b_mul += b_y
+        b_y = 0.0
+        y = tape.pop()
+        b_y += b_mul * x
+        b_x += b_mul * y
+        b_mul = 0.0
+    return b_x
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 
-from .analyse import arguments, rule_of
-from .expr import Code, negated, mul, node_of, wrap
-from .ir import Function, set_anno
+from .analyse import arguments, operands, rule_of
+from .expr import Code, mul, negated, node_of, wrap
+from .ir import Function, get_anno, set_anno
+
+_COMPOUND = (ast.If, ast.For, ast.While)
 
 
 def reverse(function: Function, name: str, with_value: bool = False,
@@ -45,29 +89,56 @@ def reverse(function: Function, name: str, with_value: bool = False,
     return Reverse(function).run(name, with_value, as_tuple)
 
 
+def _marker(kind: str, variable: str, **facts) -> ast.stmt:
+    """A placeholder for a tape operation, decided once the backward sweep is known."""
+    node = ast.Expr(ast.Constant(f"{kind} {variable}"))
+    set_anno(node, "marker", kind)
+    set_anno(node, "variable", variable)
+    for key, value in facts.items():
+        set_anno(node, key, value)
+    return node
+
+
 class Reverse:
-    """State: ``written`` holds the adjoints initialised so far, ``backward`` the backward
-    sweep being built (in execution order)."""
+    """State: ``written`` holds the adjoints initialised so far in the top-level
+    backward sweep; ``loops`` pairs each backward loop with the forward statements that
+    count its iterations (dropped with it when it turns out to do nothing)."""
 
     def __init__(self, function: Function):
         self.function = function
         self.namer = function.namer
+        self.active = set(function.active)
         self.written: set[str] = set()
-        self.backward: list[ast.stmt] = []
+        self.loops: list[tuple[ast.stmt, list[ast.stmt]]] = []
+        self.tape = self.namer.fresh("tape")
 
     def adjoint(self, variable: str) -> str:
         name = self.namer.adjoint(variable)
         self.function.synthetic.add(name)
         return name
 
+    # -- the whole function ----------------------------------------------------------
     def run(self, name: str, with_value: bool, as_tuple: bool) -> Function:
         function = self.function
-        forward = [s for s in function.body if not isinstance(s, ast.Return)]
+        body = [s for s in function.body if not isinstance(s, ast.Return)]
+        forward, parts = [], []
+        for statement in body:
+            if isinstance(statement, _COMPOUND):
+                fwd, bwd = self.compound(statement, depth=0, top=True)
+                forward += fwd
+                parts.append((statement, bwd))
+            else:
+                forward.append(statement)
+                parts.append((statement, None))
+        backward: list[ast.stmt] = []
         output = function.output
-        if isinstance(output, ast.Name) and output.id in function.active:
-            self.accumulate(output.id, 1.0, grad_of=None)
-        for statement in reversed(forward):
-            self.differentiate(statement)
+        if isinstance(output, ast.Name) and output.id in self.active:
+            backward += self.accumulate(output.id, 1.0, None, top=True)
+        for statement, reversed_compound in reversed(parts):
+            if reversed_compound is None:
+                backward += self.differentiate(statement, top=True)
+            elif reversed_compound:
+                backward += self.initialise(reversed_compound) + reversed_compound
         gradients = [ast.Name(self.namer.adjoint(p), ast.Load()) if p in self.written
                      else ast.Constant(0.0) for p in function.wrt]
         if len(gradients) == 1 and not as_tuple:
@@ -76,32 +147,143 @@ class Reverse:
             result = ast.Tuple(gradients, ast.Load())
         if with_value:
             result = ast.Tuple([output, result], ast.Load())
-        body = forward + self.backward + [ast.Return(result)]
-        return function.replace(name=name, body=body)
+        forward, backward = self.materialize(forward, backward)
+        return function.replace(name=name, body=forward + backward + [ast.Return(result)])
 
-    def differentiate(self, statement: ast.Assign) -> None:
+    def initialise(self, statements: list[ast.stmt]) -> list[ast.stmt]:
+        """``b = 0.0`` for each adjoint a reversed compound statement uses before any write."""
+        adjoints = set(self.namer.adjoints.values())
+        used = sorted({n.id for s in statements for n in ast.walk(s)
+                       if isinstance(n, ast.Name) and n.id in adjoints})
+        result = []
+        for name in used:
+            variable = next(v for v, a in self.namer.adjoints.items() if a == name)
+            if variable not in self.written:
+                self.written.add(variable)
+                result.append(ast.Assign([ast.Name(name, ast.Store())], ast.Constant(0.0)))
+        return result
+
+    # -- compound statements -------------------------------------------------------
+    def block(self, statements, depth: int) -> tuple[list, list]:
+        forward, backward = [], []
+        for statement in statements:
+            if isinstance(statement, _COMPOUND):
+                fwd, bwd = self.compound(statement, depth)
+            else:
+                fwd, bwd = self.in_compound(statement)
+            forward += fwd
+            backward = bwd + backward
+        return forward, backward
+
+    def compound(self, statement, depth: int, top: bool = False) -> tuple[list, list]:
+        if isinstance(statement, ast.If):
+            return self.branch(statement, depth, top)
+        return self.loop(statement, depth)
+
+    def branch(self, statement: ast.If, depth: int, top: bool) -> tuple[list, list]:
+        """The backward sweep replays the branch taken. It may evaluate the test again
+        only if the branch assigns nothing the test reads; otherwise the decision is
+        kept in a variable of its own (saved on the tape like any value, in a loop)."""
+        test, before_forward, after_backward = statement.test, [], []
+        assigned = {n.id for s in statement.body + statement.orelse for n in ast.walk(s)
+                    if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        if operands(test) & assigned:
+            decision = self.namer.fresh("taken")
+            self.function.synthetic.add(decision)
+            assign = _same_place(ast.Assign([ast.Name(decision, ast.Store())], test), statement)
+            if top:
+                before_forward = [assign]
+            else:
+                before_forward, after_backward = self.in_compound(assign)
+            test = ast.Name(decision, ast.Load())
+        fb, bb = self.block(statement.body, depth)
+        fo, bo = self.block(statement.orelse, depth)
+        forward = _same_place(ast.If(test, fb or [ast.Pass()], fo), statement)
+        backward = _same_place(ast.If(copy.deepcopy(test), bb or [ast.Pass()], bo), statement)
+        return before_forward + [forward], [backward] + after_backward
+
+    def loop(self, statement, depth: int) -> tuple[list, list]:
+        counter = self.namer.fresh("iterations")
+        self.function.synthetic.add(counter)
+        body_forward, body_backward = self.block(statement.body, depth + 1)
+        count = ast.AugAssign(ast.Name(counter, ast.Store()), ast.Add(), ast.Constant(1))
+        counting = [ast.Assign([ast.Name(counter, ast.Store())], ast.Constant(0)), count]
+        prefix = [count]
+        if isinstance(statement, ast.For):
+            loop = ast.For(copy.deepcopy(statement.target), statement.iter, [], [])
+            targets = [n.id for n in ast.walk(statement.target) if isinstance(n, ast.Name)]
+            prefix.append(_marker("save_targets", ",".join(targets), loop=loop))
+            body_backward += [_marker("restore", t) for t in reversed(targets)]
+        else:
+            loop = ast.While(statement.test, [], [])
+        loop.body = prefix + body_forward
+        forward = [counting[0], _same_place(loop, statement)]
+        if depth:  # a repeated loop: its trip counts go on the tape
+            push = self.tape_call("append", ast.Name(counter, ast.Load()))
+            forward.append(push)
+            counting.append(push)
+            trips = self.tape_call("pop")
+        else:
+            trips = ast.Name(counter, ast.Load())
+        replay = ast.For(ast.Name("_", ast.Store()),
+                         ast.Call(ast.Name("range", ast.Load()), [trips], []),
+                         body_backward or [ast.Pass()], [])
+        self.loops.append((replay, counting))
+        return forward, [_same_place(replay, statement)]
+
+    def tape_call(self, method: str, *args) -> ast.expr:
+        call = ast.Call(ast.Attribute(ast.Name(self.tape, ast.Load()), method, ast.Load()),
+                        list(args), [])
+        return ast.Expr(call) if args else call
+
+    def in_compound(self, statement) -> tuple[list, list]:
+        if not isinstance(statement, ast.Assign):
+            return [statement], []  # break, print(...), assert: forward only
+        target, value = statement.targets[0].id, statement.value
+        if target in self.active and target in operands(value) and not isinstance(
+                value, ast.Name):
+            # y = f(y, a): compute into a temporary first, so the backward sweep can read
+            # the old y (restored from the tape) and the new one (the temporary).
+            temporary = self.namer.fresh(_short(value))
+            self.function.synthetic.add(temporary)
+            self.active.add(temporary)
+            first = _same_place(ast.Assign([ast.Name(temporary, ast.Store())], value), statement)
+            second = _same_place(ast.Assign([ast.Name(target, ast.Store())],
+                                            ast.Name(temporary, ast.Load())), statement)
+            f1, b1 = self.in_compound(first)
+            f2, b2 = self.in_compound(second)
+            return f1 + f2, b2 + b1
+        backward = self.differentiate(statement, top=False)
+        if target in self.active:
+            backward.append(ast.Assign([ast.Name(self.adjoint(target), ast.Store())],
+                                       ast.Constant(0.0)))
+        return [_marker("save", target), statement], backward + [_marker("restore", target)]
+
+    # -- one assignment ------------------------------------------------------------
+    def differentiate(self, statement: ast.Assign, top: bool) -> list[ast.stmt]:
         target = statement.targets[0].id
-        if target not in self.function.active or target not in self.written:
-            return  # inactive, or its adjoint is zero
+        if target not in self.active or (top and target not in self.written):
+            return []  # inactive, or its adjoint is zero
         adjoint = Code.name(self.adjoint(target))
         value = statement.value
         if isinstance(value, ast.Name):  # a copy passes its adjoint on unchanged
-            self.accumulate(value.id, adjoint, statement)
-            return
+            return self.accumulate(value.id, adjoint, statement, top)
         rule = rule_of(value)
         if rule is None:
-            return
+            return []
         atoms = arguments(value)
         partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
+        result = []
         for atom, partial in zip(atoms, partials):
-            if isinstance(atom, ast.Name) and atom.id in self.function.active:
-                self.accumulate(atom.id, mul(adjoint, partial), statement)
+            if isinstance(atom, ast.Name) and atom.id in self.active:
+                result += self.accumulate(atom.id, mul(adjoint, partial), statement, top)
+        return result
 
-    def accumulate(self, variable: str, contribution, grad_of) -> None:
+    def accumulate(self, variable: str, contribution, grad_of, top: bool) -> list[ast.stmt]:
         if isinstance(contribution, (int, float)) and contribution == 0 and grad_of:
-            return
+            return []
         target = ast.Name(self.adjoint(variable), ast.Store())
-        if variable in self.written:
+        if variable in self.written or not top:
             subtracted = negated(contribution)
             if subtracted is not None:  # b -= e reads better than b += -(e)
                 statement = ast.AugAssign(target, ast.Sub(), node_of(subtracted))
@@ -112,4 +294,154 @@ class Reverse:
             self.written.add(variable)
         if grad_of is not None:
             set_anno(statement, "grad_of", ast.unparse(grad_of))
-        self.backward.append(statement)
+        return [statement]
+
+    # -- tape operations, decided last ---------------------------------------------
+    def materialize(self, forward, backward) -> tuple[list, list]:
+        """Replace the markers by tape operations for the variables the backward sweep
+        reads, then drop replays that do nothing (with the counting that fed them)."""
+        needed = _needed(backward)
+        saved: list[str] = []
+        forward = self.replace_markers(forward, needed, saved)
+        backward = _drop_empty(self.replace_markers(backward, needed, saved))
+        live = {id(n) for s in backward for n in ast.walk(s)}
+        dropped = {id(s) for replay, counting in self.loops if id(replay) not in live
+                   for s in counting}
+        forward = _remove(forward, dropped)
+        if not saved:
+            return forward, backward
+        args = self.function.args
+        parameters = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        prelude = [ast.Assign([ast.Name(self.tape, ast.Store())], ast.List([], ast.Load()))]
+        # A variable first bound inside a compound statement has no old value to save
+        # the first time: bind it to None up front.
+        prelude += [ast.Assign([ast.Name(v, ast.Store())], ast.Constant(None))
+                    for v in dict.fromkeys(saved)
+                    if v not in parameters and not _bound_before_compounds(v, forward)]
+        return prelude + forward, backward
+
+    def replace_markers(self, statements, needed, saved) -> list[ast.stmt]:
+        result = []
+        for statement in statements:
+            kind = get_anno(statement, "marker")
+            if kind is None:
+                for field in ("body", "orelse"):
+                    if isinstance(getattr(statement, field, None), list) and field in statement._fields:
+                        setattr(statement, field, self.replace_markers(
+                            getattr(statement, field), needed, saved) or
+                            ([ast.Pass()] if field == "body" else []))
+                result.append(statement)
+                continue
+            variable = get_anno(statement, "variable")
+            if kind == "save" and variable in needed:
+                saved.append(variable)
+                result.append(self.tape_call("append", ast.Name(variable, ast.Load())))
+            elif kind == "restore" and variable in needed:
+                result.append(ast.Assign([ast.Name(variable, ast.Store())], self.tape_call("pop")))
+            elif kind == "save_targets":
+                loop = get_anno(statement, "loop")
+                for name in variable.split(","):
+                    if name in needed:
+                        saved.append(name)
+                        fresh = self.namer.fresh(name + "_next")
+                        _rename_target(loop, name, fresh)
+                        result.append(self.tape_call("append", ast.Name(name, ast.Load())))
+                        result.append(ast.Assign([ast.Name(name, ast.Store())],
+                                                 ast.Name(fresh, ast.Load())))
+        return result
+
+
+def _needed(backward: list[ast.stmt]) -> set[str]:
+    """The primal names the backward sweep reads, not counting replays that will turn
+    out empty (a fixed point: a replay holds something once a restore in it is needed)."""
+    def reads(node) -> set[str]:
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Load)}
+
+    def collect(statements, needed) -> tuple[set, bool]:
+        names, content = set(), False
+        for statement in statements:
+            kind = get_anno(statement, "marker")
+            if kind is not None:
+                content |= kind == "restore" and get_anno(statement, "variable") in needed
+                continue
+            if isinstance(statement, (ast.If, ast.For, ast.While)):
+                inner, has = collect(statement.body + statement.orelse, needed)
+                if has:
+                    header = statement.test if not isinstance(statement, ast.For) else statement.iter
+                    names |= inner | reads(header)
+                    content = True
+                continue
+            if not isinstance(statement, ast.Pass):
+                names |= reads(statement)
+                content = True
+        return names, content
+
+    needed: set[str] = set()
+    while (found := collect(backward, needed)[0]) != needed:
+        needed = found
+    return needed
+
+
+def _short(value: ast.expr) -> str:
+    from .lower import _operation_name
+    return _operation_name(value)
+
+
+def _same_place(new: ast.AST, old: ast.AST) -> ast.AST:
+    ast.copy_location(new, old)
+    if get_anno(old, "line") is not None:
+        set_anno(new, "line", get_anno(old, "line"))
+    return new
+
+
+def _walk_statements(statement):
+    """``statement`` and the statements nested in it."""
+    yield statement
+    for field in ("body", "orelse"):
+        for child in getattr(statement, field, []) or []:
+            if isinstance(child, ast.stmt):
+                yield from _walk_statements(child)
+
+
+def _drop_empty(statements: list[ast.stmt]) -> list[ast.stmt]:
+    """Backward ``if``/``for`` statements whose bodies do nothing are dropped."""
+    result = []
+    for statement in statements:
+        if isinstance(statement, (ast.If, ast.For)):
+            statement.body = [s for s in _drop_empty(statement.body) if not isinstance(s, ast.Pass)]
+            statement.orelse = [s for s in _drop_empty(statement.orelse) if not isinstance(s, ast.Pass)]
+            if not statement.body and not statement.orelse:
+                continue
+            if not statement.body:
+                statement.body = [ast.Pass()]
+        result.append(statement)
+    return result
+
+
+def _remove(statements, dropped: set) -> list[ast.stmt]:
+    result = []
+    for statement in statements:
+        if id(statement) in dropped:
+            continue
+        for field in ("body", "orelse"):
+            if isinstance(getattr(statement, field, None), list) and field in statement._fields:
+                setattr(statement, field, _remove(getattr(statement, field), dropped))
+        result.append(statement)
+    return result
+
+
+def _rename_target(loop: ast.For, old: str, new: str) -> None:
+    for node in ast.walk(loop.target):
+        if isinstance(node, ast.Name) and node.id == old:
+            node.id = new
+
+
+def _bound_before_compounds(variable: str, forward: list[ast.stmt]) -> bool:
+    """Whether a top-level statement binds ``variable`` before any compound statement."""
+    for statement in forward:
+        if isinstance(statement, _COMPOUND):
+            return False
+        if isinstance(statement, ast.Assign) and statement.targets[0].id == variable:
+            return True
+    return False

@@ -170,7 +170,7 @@ BINARY_OPERATORS = {
     "Div": operator.truediv, "Pow": operator.pow, "FloorDiv": operator.floordiv,
     "Mod": operator.mod,
 }
-UNARY_OPERATORS = {"USub": operator.neg, "UAdd": operator.pos}
+UNARY_OPERATORS = {"USub": operator.neg, "UAdd": operator.pos, "Not": operator.not_}
 
 RULES = RuleTable()
 _ = RULES.add
@@ -240,7 +240,7 @@ del _
 RULES.nondifferentiable.update({
     operator.floordiv, math.floor, math.ceil, math.trunc, round, int, bool,
     math.isclose, math.isfinite, math.isinf, math.isnan, math.factorial, math.gcd,
-    math.comb, math.perm, len,
+    math.comb, math.perm, len, range, enumerate, zip, reversed, operator.not_,
 })
 
 # Primitives that never raise on real numbers. Others (``/``, ``**``, ``log``, ``sqrt``,
@@ -249,7 +249,7 @@ RULES.nondifferentiable.update({
 # returning a number at a point where the function is undefined.
 TOTAL = {operator.add, operator.sub, operator.mul, operator.neg, operator.pos, abs, min,
          max, float, math.fabs, math.copysign, math.atan, math.tanh, math.erf, math.erfc,
-         math.degrees, math.radians, math.hypot, math.atan2, math.asinh}
+         math.degrees, math.radians, math.hypot, math.atan2, math.asinh, operator.not_}
 
 
 def register_rule(func: Callable, partials: Callable, *, primal: Callable | None = None,
