@@ -146,6 +146,13 @@ class Reverse:
         else:
             result = ast.Tuple(gradients, ast.Load())
         if with_value:
+            if isinstance(output, ast.Name):
+                # The backward sweep may restore the output's variable from the tape:
+                # keep the value the forward sweep computed.
+                value = self.namer.fresh("value")
+                self.function.synthetic.add(value)
+                forward.append(ast.Assign([ast.Name(value, ast.Store())], output))
+                output = ast.Name(value, ast.Load())
             result = ast.Tuple([output, result], ast.Load())
         forward, backward = self.materialize(forward, backward)
         return function.replace(name=name, body=forward + backward + [ast.Return(result)])
