@@ -45,6 +45,12 @@ def analyse(function: Function, wrt: tuple[str, ...]) -> Function:
                     and operands(statement.value) & varied:
                 varied.add(target)
                 changed = True
+    for statement in assignments:
+        if isinstance(statement.value, (ast.Tuple, ast.List)) and \
+                operands(statement.value) & varied:
+            raise located(UnsupportedSyntaxError, "lists and tuples holding values that "
+                          f"depend on {', '.join(wrt)} are not supported yet", statement,
+                          function.parsed, hint="keep such values in separate variables")
     for loop in statements:
         if isinstance(loop, ast.For) and operands(loop.iter) & varied:
             raise located(UnsupportedSyntaxError, "iterating over values that depend on "

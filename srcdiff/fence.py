@@ -137,6 +137,10 @@ class Fence(ast.NodeVisitor):
             for element in value.elts:
                 self.visit(element)
             return
+        if isinstance(node.value, (ast.Tuple, ast.List)):  # data: coefficients = [1.0, 2.0]
+            for element in node.value.elts:
+                self.visit(element)
+            return
         self.visit(node.value)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
@@ -209,7 +213,8 @@ class Fence(ast.NodeVisitor):
             if value.keywords:
                 self.refuse(value, "keyword arguments to print are not supported yet")
             for argument in value.args:
-                self.visit(argument)
+                if not (isinstance(argument, ast.Constant) and isinstance(argument.value, str)):
+                    self.visit(argument)
             return
         self.refuse(node, "expression statements are not supported (except print(...))",
                     "assign the value to a variable")

@@ -226,7 +226,8 @@ class Normalizer:
             return self.assignment(node)
         if isinstance(node, ast.Expr):  # print(...): kept for its effect
             call = node.value
-            args = [self.expression(a, before) for a in call.args]
+            args = [a if isinstance(a, ast.Constant) else self.expression(a, before)
+                    for a in call.args]
             new = ast.Call(call.func, args, [])
             return before + [_located(ast.Expr(_located(new, call)), node)]
         if isinstance(node, ast.Assert):

@@ -267,7 +267,9 @@ class Reverse:
         return [_marker("save", target), statement], backward + [_marker("restore", target)]
 
     # -- one assignment ------------------------------------------------------------
-    def differentiate(self, statement: ast.Assign, top: bool) -> list[ast.stmt]:
+    def differentiate(self, statement: ast.stmt, top: bool) -> list[ast.stmt]:
+        if not isinstance(statement, ast.Assign):
+            return []  # print(...), assert: no derivative
         target = statement.targets[0].id
         if target not in self.active or (top and target not in self.written):
             return []  # inactive, or its adjoint is zero

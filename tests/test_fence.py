@@ -186,7 +186,7 @@ CASES = [
     (f_lambda, UnsupportedSyntaxError, "lambdas are not supported yet"),
     (f_nested_def, UnsupportedSyntaxError, "nested functions are not supported yet"),
     (f_subscript, UnsupportedSyntaxError, "indexing is not supported yet"),
-    (f_list, UnsupportedSyntaxError, "lists are not supported yet"),
+    (f_list, UnsupportedSyntaxError, "lists and tuples holding values that depend on x are not supported yet"),
     (f_comprehension, UnsupportedSyntaxError, "list comprehensions are not supported yet"),
     (f_try, UnsupportedSyntaxError, "`try` statements are not supported"),
     (f_with, UnsupportedSyntaxError, "`with` statements are not supported"),
