@@ -50,11 +50,12 @@ def analyse(function: Function, wrt: tuple[str, ...]) -> Function:
                 operands(statement.value) & varied:
             raise located(UnsupportedSyntaxError, "lists and tuples holding values that "
                           f"depend on {', '.join(wrt)} are not supported yet", statement,
-                          function.parsed, hint="keep such values in separate variables")
+                          get_anno(statement, "where", function.parsed), hint="keep such values in separate variables")
     for loop in statements:
         if isinstance(loop, ast.For) and operands(loop.iter) & varied:
             raise located(UnsupportedSyntaxError, "iterating over values that depend on "
-                          f"{', '.join(wrt)} is not supported yet", loop, function.parsed,
+                          f"{', '.join(wrt)} is not supported yet", loop,
+                          get_anno(loop, "where", function.parsed),
                           hint="loop over range(len(...)) of a sequence of constants, or "
                           "write the terms out")
     useful = set()

@@ -30,11 +30,14 @@ def register_source(text: str, label: str) -> str:
     return filename
 
 
-def compile_function(text: str, primal: types.FunctionType, label: str) -> types.FunctionType:
+def compile_function(text: str, primal: types.FunctionType, label: str,
+                     injected: dict | None = None) -> types.FunctionType:
+    """``injected``: further closure cells by name (free variables of inlined callees)."""
     filename = register_source(text, label)
     module = ast.parse(text, filename=filename)
     inner = module.body[0]
     closure_cells = dict(zip(primal.__code__.co_freevars, primal.__closure__ or ()))
+    closure_cells.update(injected or {})
     # Wrap the def in a factory whose parameters become the inner function's free
     # variables; the inner function keeps the line numbers of the registered text.
     free = sorted(set(closure_cells) | set(MODULES))

@@ -281,6 +281,17 @@ def sign(x):
 # Named functions and constants, each with its math and SymPy counterpart
 # ---------------------------------------------------------------------------
 
+def copysign(x, y):
+    """``|x|`` with the sign *bit* of ``y`` (so ``copysign(1, -0.0)`` is -1)."""
+    sympy = _sympy.get()
+    if sympy is not None and not isinstance(x, Code) and not isinstance(y, Code):
+        return sympy.Abs(x) * sympy.sign(y)  # SymPy's reals have no signed zero
+    if isinstance(x, Code) or isinstance(y, Code):
+        func = ast.Attribute(ast.Name("math", ast.Load()), "copysign", ast.Load())
+        return Code(ast.Call(func, [node_of(x), node_of(y)], []))
+    return math.copysign(x, y)
+
+
 class Function:
     """A function usable in rules: ``math.<name>`` in code, ``sympy.<sympy_name>`` symbolically."""
 

@@ -34,8 +34,8 @@ from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, qualified_name
 
 # Constructs a later version will support, and constructs srcdiff refuses for good.
 NOT_YET = {
-    ast.FunctionDef: "nested functions are",
-    ast.Lambda: "lambdas are", ast.Subscript: "indexing is", ast.List: "lists are",
+    ast.FunctionDef: "nested functions inside blocks are",
+    ast.Lambda: "lambdas other than `name = lambda ...` at the top of the body are", ast.Subscript: "indexing is", ast.List: "lists are",
     ast.Tuple: "tuples are", ast.Dict: "dictionaries are", ast.Set: "sets are",
     ast.ListComp: "list comprehensions are", ast.SetComp: "set comprehensions are",
     ast.DictComp: "dict comprehensions are", ast.GeneratorExp: "generator expressions are",
@@ -66,8 +66,9 @@ HINTS = {
 }
 
 
-def fence(parsed: Parsed) -> Parsed:
-    Fence(parsed).check()
+def fence(parsed: Parsed, callee: bool = False) -> Parsed:
+    """``callee``: the function is inlined into another, so it may return a tuple."""
+    Fence(parsed, callee).check()
     return parsed
 
 
@@ -78,9 +79,11 @@ class Fence(ast.NodeVisitor):
     function binds, which are not looked up in its globals).
     """
 
-    def __init__(self, parsed: Parsed):
+    def __init__(self, parsed: Parsed, callee: bool = False):
         self.parsed = parsed
+        self.callee = callee
         self.locals = local_names(parsed.tree)
+        self.local_functions: set[str] = set()
 
     def refuse(self, node, message, hint=None, cls=UnsupportedSyntaxError):
         raise located(cls, message, node, self.parsed, hint=hint)
@@ -94,8 +97,22 @@ class Fence(ast.NodeVisitor):
         body = tree.body
         if body and _is_docstring(body[0]):
             body = body[1:]
+        for statement in body:  # local functions first: calls may precede nothing
+            if isinstance(statement, ast.FunctionDef):
+                self.local_functions.add(statement.name)
+            elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Lambda):
+                self.local_functions.update(t.id for t in statement.targets
+                                            if isinstance(t, ast.Name))
         for statement in body:
-            self.visit(statement)
+            if isinstance(statement, ast.FunctionDef):
+                self.check_local_function(statement)
+            elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Lambda):
+                if not all(isinstance(t, ast.Name) for t in statement.targets):
+                    self.refuse(statement, "a lambda must be bound to a name")
+                self.check_arguments(statement.value.args)
+                self.visit(statement.value.body)
+            else:
+                self.visit(statement)
         if not body or not _always_returns(body):
             self.refuse(body[-1] if body else tree,
                         f"not every path through {tree.name}() ends with `return <number>`",
@@ -103,6 +120,17 @@ class Fence(ast.NodeVisitor):
                         "the function with a return")
 
     # -- the function's signature ------------------------------------------------
+    def check_local_function(self, tree: ast.FunctionDef) -> None:
+        if tree.decorator_list:
+            self.refuse(tree.decorator_list[0], "decorators on nested functions are not "
+                        "supported")
+        self.check_arguments(tree.args)
+        body = [s for s in tree.body if not _is_docstring(s)]
+        for statement in body:
+            self.visit(statement)
+        if not _always_returns(body):
+            self.refuse(tree, f"not every path through {tree.name}() ends with `return`")
+
     def check_arguments(self, args: ast.arguments) -> None:
         for special, what in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
             if special is not None:
@@ -127,6 +155,12 @@ class Fence(ast.NodeVisitor):
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
             self.check_target(target, allow_tuple=True)
+        if any(isinstance(t, ast.Tuple) for t in node.targets) and isinstance(node.value, ast.Call):
+            if len(node.targets) > 1:
+                self.refuse(node, "chained assignment from a call that returns several "
+                            "values is not supported")
+            self.visit(node.value)  # a, b = f(x): f must return two values
+            return
         if any(isinstance(t, ast.Tuple) for t in node.targets):
             value = node.value
             if not isinstance(value, ast.Tuple) or any(
@@ -159,8 +193,12 @@ class Fence(ast.NodeVisitor):
             self.refuse(node, "`return` without a value",
                         "srcdiff differentiates functions that return one number")
         if isinstance(node.value, ast.Tuple):
-            self.refuse(node.value, "returning several values is not supported",
-                        "srcdiff differentiates functions that return one number")
+            if not self.callee:
+                self.refuse(node.value, "returning several values is not supported",
+                            "srcdiff differentiates functions that return one number")
+            for element in node.value.elts:
+                self.visit(element)
+            return
         self.visit(node.value)
 
     def visit_Pass(self, node) -> None:
@@ -291,13 +329,25 @@ class Fence(ast.NodeVisitor):
                     "reads free names that are numbers (constants) or modules")
 
     def visit_Call(self, node: ast.Call) -> None:
-        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
-            self.refuse(node, "keyword and starred arguments to functions are not "
-                        "supported yet", "pass arguments by position")
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(
+                k.arg is None for k in node.keywords):
+            self.refuse(node, "starred arguments (*args, **kwargs) in calls are not "
+                        "supported yet", "pass arguments one by one")
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             self.refuse(node.func, "only calls to named functions are supported")
+        if isinstance(node.func, ast.Name) and node.func.id in self.local_functions:
+            for argument in node.args + [k.value for k in node.keywords]:
+                self.visit(argument)
+            return  # a local function: inlined, and checked where it is defined
         callee = self.parsed.resolve(node.func, self.locals)
         text = ast.unparse(node.func)
+        if isinstance(callee, types.FunctionType) and not RULES.knows(callee):
+            for argument in node.args + [k.value for k in node.keywords]:
+                self.visit(argument)
+            return  # a user function: inlined, and checked on its own when it is
+        if node.keywords:
+            self.refuse(node, "keyword arguments to primitives are not supported yet",
+                        "pass arguments by position")
         if callee is UNRESOLVED:
             if isinstance(node.func, ast.Name) and node.func.id in self.locals:
                 self.refuse(node, f"`{text}` is a local variable; calling it is not supported")
@@ -321,10 +371,6 @@ class Fence(ast.NodeVisitor):
             self.refuse(node, f"no derivative rule for {name} with {nargs} argument"
                         f"{'s' if nargs != 1 else ''} (rules take "
                         f"{' or '.join(map(str, arities))})")
-        if isinstance(callee, types.FunctionType):
-            self.refuse(node, f"calls to user functions ({text}) are not supported yet",
-                        "register a rule with srcdiff.register_rule, or write the "
-                        "computation inline")
         params = ", ".join(f"x{i}" for i in range(nargs)) or "x"
         self.refuse(node, f"no derivative rule for {name}", cls=MissingRuleError,
                     hint=f"register one: srcdiff.register_rule({name}, lambda {params}: "

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import ast
 
-from .ir import Function, set_anno
+from .ir import Function, get_anno, set_anno
 from .parse import local_names
 
 _OPERATION_NAMES = {
@@ -65,6 +65,7 @@ class Lowering:
         self.blocks: list[list[ast.stmt]] = []
         self.depth = 0
         self.line, self.col = function.parsed.firstlineno, 0
+        self.where = function.parsed
         self.output = None
 
     def run(self) -> Function:
@@ -76,6 +77,7 @@ class Lowering:
         self.depth += nested
         for statement in statements:
             self.line, self.col = statement.lineno, statement.col_offset
+            self.where = get_anno(statement, "where", self.parsed)
             self.statement(statement)
         self.depth -= nested
         return self.blocks.pop()
@@ -126,6 +128,7 @@ class Lowering:
     def emit(self, statement: ast.stmt) -> None:
         statement.lineno, statement.col_offset = self.line, self.col
         set_anno(statement, "line", self.line)
+        set_anno(statement, "where", self.where)
         self.blocks[-1].append(ast.fix_missing_locations(statement))
 
     def define(self, variable: str) -> str:

@@ -54,10 +54,13 @@ from __future__ import annotations
 
 import ast
 import copy
+import types
 from dataclasses import dataclass
 
-from .ir import Function, Namer, set_anno
-from .parse import Parsed, all_names, local_names
+from .errors import UnsupportedSyntaxError, located
+from .ir import Function, Namer, get_anno, set_anno
+from .parse import UNRESOLVED, Parsed, all_names, local_names, parse
+from .rules import RULES
 
 
 @dataclass
@@ -96,27 +99,54 @@ class Normalizer:
     """State: ``loops`` is the stack of enclosing loops' flags; ``returned``/``result``
     name the early-return flag and value when the function returns early (else None)."""
 
-    def __init__(self, function: Function):
+    def __init__(self, function: Function, inlining: tuple = (), local_functions=None):
         self.function = function
         self.namer: Namer = function.namer
         self.parsed = function.parsed
         self.locals = local_names(function.parsed.tree)
         self.loops: list[_Loop] = []
         self.returned: str | None = None
-        self.result: str | None = None
+        self.results: list[str] | None = None
+        self.inline_mode = False
+        self.inlining = inlining  # the callees being inlined, outermost first
+        self.local_functions = dict(local_functions or {})  # name -> (def, parsed)
+        self.where = function.parsed  # the source the statements come from (errors)
 
-    def run(self, body: list[ast.stmt]) -> list[ast.stmt]:
+    def run(self, body: list[ast.stmt], results: list[str] | None = None) -> list[ast.stmt]:
+        """The normalized ``body``; with ``results`` (an inlined callee's body), its
+        returns assign those names instead of returning."""
         body = [s for s in body if not _is_docstring(s)]
+        body = self.collect_local_functions(body)
+        self.inline_mode = results is not None
         early = [n for s in body[:-1] for n in ast.walk(s) if isinstance(n, ast.Return)] + [
             n for n in ast.walk(body[-1]) if isinstance(n, ast.Return) and n is not body[-1]]
+        self.results = results
         if not early:
             return self.block(body)
         self.returned = self.fresh("returned")
-        self.result = self.fresh(self.function.name)
+        if results is None:
+            self.results = [self.fresh(self.function.name)]
         statements = [self.assign(self.returned, ast.Constant(False), body[0])]
         statements += self.block(body)
-        statements.append(_located(ast.Return(_name(self.result)), body[-1]))
+        if results is None:
+            statements.append(_located(ast.Return(_name(self.results[0])), body[-1]))
         return statements
+
+    def collect_local_functions(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        """Nested ``def``s and ``name = lambda ...`` at the top of the body are inlined
+        where they are called; their definitions leave the body."""
+        kept = []
+        for statement in body:
+            if isinstance(statement, ast.FunctionDef):
+                self.local_functions[statement.name] = (statement, None)
+            elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Lambda):
+                lam = statement.value
+                tree = function_def_of_lambda(lam)
+                for target in statement.targets:
+                    self.local_functions[target.id] = (tree, None)
+            else:
+                kept.append(statement)
+        return kept
 
     def fresh(self, base: str) -> str:
         name = self.namer.fresh(base)
@@ -167,11 +197,23 @@ class Normalizer:
 
     def return_(self, node: ast.Return) -> list[ast.stmt]:
         before: list[ast.stmt] = []
-        value = self.expression(node.value, before)
+        if self.results is not None and len(self.results) > 1:
+            if not isinstance(node.value, ast.Tuple) or len(node.value.elts) != len(self.results):
+                raise located(UnsupportedSyntaxError, f"this return does not give "
+                              f"{len(self.results)} values to unpack", node, self.where)
+            values = [self.expression(v, before) for v in node.value.elts]
+        else:
+            if isinstance(node.value, ast.Tuple):
+                raise located(UnsupportedSyntaxError, "this function returns several values; "
+                              "unpack them where it is called (a, b = f(x))", node, self.where)
+            values = [self.expression(node.value, before)]
+        if self.returned is None and not self.inline_mode:
+            return before + [_located(ast.Return(values[0]), node)]
+        result = before + [self.assign(name, value, node)
+                           for name, value in zip(self.results, values)]
         if self.returned is None:
-            return before + [_located(ast.Return(value), node)]
-        result = before + [self.assign(self.result, value, node),
-                           self.assign(self.returned, ast.Constant(True), node)]
+            return result
+        result += [self.assign(self.returned, ast.Constant(True), node)]
         for loop in self.loops:  # leave every enclosing loop
             result += [self.assign(loop.skip, ast.Constant(True), node),
                        self.assign(loop.broke, ast.Constant(True), node)]
@@ -248,8 +290,13 @@ class Normalizer:
                 s for t in node.targets[1:] for s in self.bind(t.id, _name(first), node)]
         return result
 
-    def unpack(self, target: ast.Tuple, value: ast.Tuple, node) -> list[ast.stmt]:
+    def unpack(self, target: ast.Tuple, value, node) -> list[ast.stmt]:
         names = [element.id for element in target.elts]
+        if isinstance(value, ast.Call):  # a, b = f(x): f is inlined with two results
+            before: list[ast.stmt] = []
+            results = [self.fresh(n + "_result") for n in names]
+            _Expressions(self, before).inline_call(value, results)
+            return before + [self.assign(n, _name(r), node) for n, r in zip(names, results)]
         direct, deferred = [], []
         for index, (name, element) in enumerate(zip(names, value.elts)):
             read_later = any(isinstance(n, ast.Name) and n.id == name
@@ -270,10 +317,115 @@ class Normalizer:
     def assign(self, target: str, value: ast.expr, origin: ast.AST) -> ast.Assign:
         return _located(ast.Assign([_name(target, store=True)], value), origin)
 
+    # -- calls to user functions: inlined ------------------------------------------------
+    def callee_of(self, call: ast.Call):
+        """``(def, parsed, function)`` for a call to a user function, else None."""
+        func = call.func
+        if isinstance(func, ast.Name) and func.id in self.local_functions:
+            tree, _ = self.local_functions[func.id]
+            return tree, None, None
+        callee = self.parsed.resolve(func, self.locals)
+        if callee is UNRESOLVED or not isinstance(callee, types.FunctionType) \
+                or RULES.knows(callee):
+            return None
+        from .fence import fence  # the callee is checked like the function itself
+        parsed = fence(parse(callee), callee=True)
+        return parsed.tree, parsed, callee
+
+    def inline(self, call: ast.Call, results: list[str]) -> list[ast.stmt]:
+        """The statements computing ``call`` into ``results``: the callee's body, its
+        locals renamed fresh, its parameters bound to the call's arguments."""
+        tree, callee_parsed, callee = self.callee_of(call)
+        key = (callee_parsed.filename, tree.lineno, tree.name) if callee_parsed else (
+            "local", tree.lineno, tree.name)
+        if key in self.inlining:
+            raise located(UnsupportedSyntaxError, f"recursive calls ({tree.name}) are not "
+                          "supported yet", call, self.where,
+                          hint="write the recursion as a loop")
+        bindings = self.bind_arguments(tree, callee, call)
+        callee_locals = local_names(tree)
+        renames = {name: self.fresh(name) for name in sorted(callee_locals)}
+        if callee_parsed is not None:  # a function of its own scope: bring its free names
+            for name in sorted(_free_names(tree, callee_locals)):
+                value = callee_parsed.lookup(name)
+                if name not in self.locals and self.parsed.lookup(name) is value:
+                    continue  # the same object under the same name here
+                fresh = self.namer.fresh(name)
+                cell = callee_parsed.closure.get(name) or types.CellType(value)
+                self.parsed.injected[fresh] = cell
+                renames[name] = fresh
+        body = [_Rename(renames).visit(copy.deepcopy(s)) for s in tree.body]
+        statements = [self.assign(renames[param], value, call) for param, value in bindings]
+        inner = Normalizer(self.function, self.inlining + (key,),
+                           self.local_functions if callee_parsed is None else None)
+        inner.locals = self.locals | set(renames.values())
+        inner.where = callee_parsed or self.where
+        inlined = inner.run(body, results)
+        for statement in inlined:
+            for node in ast.walk(statement):
+                if isinstance(node, ast.stmt) and get_anno(node, "where") is None:
+                    set_anno(node, "where", inner.where)
+        return statements + inlined
+
+    def bind_arguments(self, tree: ast.FunctionDef, callee, call: ast.Call) -> list[tuple[str, ast.expr]]:
+        """Each parameter of ``tree`` with the expression it receives from ``call``."""
+        args = tree.args
+        positional = [a.arg for a in args.posonlyargs + args.args]
+        keyword_only = [a.arg for a in args.kwonlyargs]
+        if callee is not None:  # the default values the function object holds
+            defaults = dict(zip(positional[len(positional) - len(callee.__defaults__ or ()):],
+                                callee.__defaults__ or ()))
+            defaults.update(callee.__kwdefaults__ or {})
+            defaults = {k: _literal_default(v, k, call, self.where) for k, v in defaults.items()}
+        else:
+            defaults = dict(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+            defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d})
+        if len(call.args) > len(positional):
+            raise located(UnsupportedSyntaxError, f"{tree.name}() takes {len(positional)} "
+                          f"positional arguments, {len(call.args)} given", call, self.where)
+        bound = dict(zip(positional, call.args))
+        for keyword in call.keywords:
+            if keyword.arg not in positional + keyword_only or keyword.arg in bound or \
+                    keyword.arg in [a.arg for a in args.posonlyargs]:
+                raise located(UnsupportedSyntaxError, f"{tree.name}() got an unexpected or "
+                              f"repeated argument {keyword.arg!r}", call, self.where)
+            bound[keyword.arg] = keyword.value
+        result = []
+        for name in positional + keyword_only:
+            if name not in bound and name not in defaults:
+                raise located(UnsupportedSyntaxError, f"{tree.name}() is missing the "
+                              f"argument {name!r}", call, self.where)
+            result.append((name, bound.get(name, defaults.get(name))))
+        return result
+
     # -- expressions -----------------------------------------------------------------
     def expression(self, node: ast.expr, before: list[ast.stmt]) -> ast.expr:
         """``node`` rewritten into the core; statements it needs first go to ``before``."""
         return _Expressions(self, before).visit(copy.deepcopy(node))
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, renames: dict[str, str]):
+        self.renames = renames
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        if node.id in self.renames:
+            node.id = self.renames[node.id]
+        return node
+
+
+def _free_names(tree: ast.FunctionDef, local: set[str]) -> set[str]:
+    return {n.id for s in tree.body for n in ast.walk(s)
+            if isinstance(n, ast.Name) and n.id not in local}
+
+
+def _literal_default(value, name, call, parsed) -> ast.expr:
+    if isinstance(value, (int, float)) and not isinstance(value, complex):
+        from .expr import literal
+        return literal(value)
+    raise located(UnsupportedSyntaxError, f"the default of parameter {name!r} is a "
+                  f"{type(value).__name__}; srcdiff inlines defaults that are numbers",
+                  call, parsed)
 
 
 class _Expressions(ast.NodeTransformer):
@@ -283,6 +435,13 @@ class _Expressions(ast.NodeTransformer):
     def __init__(self, normalizer: Normalizer, before: list[ast.stmt]):
         self.normalizer = normalizer
         self.before = before
+
+    def inline_call(self, call: ast.Call, results: list[str]) -> None:
+        """Inline ``call`` (its arguments rewritten first) into ``results``."""
+        call = copy.copy(call)
+        call.args = [self.visit(a) for a in call.args]
+        call.keywords = [ast.keyword(k.arg, self.visit(k.value)) for k in call.keywords]
+        self.before.extend(self.normalizer.inline(call, results))
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.Name:
         n = self.normalizer
@@ -312,14 +471,32 @@ class _Expressions(ast.NodeTransformer):
         return _located(_name(temporary), node)
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
-        self.generic_visit(node)
         n = self.normalizer
+        if n.callee_of(node) is not None:
+            result = n.fresh(_callee_name(node))
+            self.inline_call(node, [result])
+            return _located(_name(result), node)
+        self.generic_visit(node)
         if len(node.args) > 2 and n.parsed.resolve(node.func, n.locals) in (min, max):
             nested = node.args[0]
             for argument in node.args[1:]:
                 nested = _located(ast.Call(copy.copy(node.func), [nested, argument], []), node)
             return nested
         return node
+
+
+def _callee_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id
+
+
+def function_def_of_lambda(lam: ast.Lambda) -> ast.FunctionDef:
+    body = [ast.copy_location(ast.Return(lam.body), lam.body)]
+    tree = ast.FunctionDef(name="lambda_", args=lam.args, body=body, decorator_list=[],
+                           returns=None, type_comment=None)
+    if "type_params" in ast.FunctionDef._fields:
+        tree.type_params = []
+    return ast.copy_location(tree, lam)
 
 
 def _leaves(statement: ast.stmt, returns_early: bool, loops_too: bool,

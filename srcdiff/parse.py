@@ -42,12 +42,18 @@ class Parsed:
     globals: dict
     closure: dict = field(default_factory=dict)  # free name -> cell
     indent: int = 0  # columns in ``tree`` are true file columns, so this stays 0
+    # Names the generated code needs that the function's own scope does not have (the
+    # free variables of inlined callees), each with its cell; compile puts them in the
+    # generated function's closure.
+    injected: dict = field(default_factory=dict)
 
     def line(self, lineno: int) -> str:
         return linecache.getline(self.filename, lineno).rstrip("\n")
 
     def lookup(self, name: str):
         """The object a free ``name`` refers to now, or ``UNRESOLVED``."""
+        if name in self.injected:
+            return self.injected[name].cell_contents
         if name in self.closure:
             try:
                 return self.closure[name].cell_contents
@@ -116,19 +122,42 @@ def parse(func) -> Parsed:
     ast.increment_lineno(module, offset)
     tree = _find_def(module, func)
     if tree is None:
-        raise NoSourceError(f"cannot find the definition of {name}() in the source "
-                            f"{filename}:{firstlineno} (lambdas are not supported yet)")
+        what = ("the lambda (several on its line take the same parameters)"
+                if name == "<lambda>" else f"the definition of {name}()")
+        raise NoSourceError(f"cannot find {what} in the source {filename}:{firstlineno}")
     closure = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
     return Parsed(func, tree, filename, firstlineno, func.__globals__, closure)
 
 
 def _find_def(module: ast.Module, func) -> ast.FunctionDef | None:
+    if func.__name__ == "<lambda>":
+        return _find_lambda(module, func)
     for node in ast.walk(module):
         if isinstance(node, ast.FunctionDef) and node.name == func.__name__:
             return node
         if isinstance(node, ast.AsyncFunctionDef) and node.name == func.__name__:
             return node  # the fence refuses it with a located error
     return None
+
+
+def _find_lambda(module: ast.Module, func) -> ast.FunctionDef | None:
+    """The lambda that made ``func``, as a ``def`` returning its body, when its line and
+    parameter names single it out."""
+    code = func.__code__
+    params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    found = [node for node in ast.walk(module) if isinstance(node, ast.Lambda)
+             and node.lineno == code.co_firstlineno
+             and [a.arg for a in node.args.posonlyargs + node.args.args
+                  + node.args.kwonlyargs] == params]
+    if len(found) != 1:
+        return None
+    node = found[0]
+    body = [ast.copy_location(ast.Return(node.body), node.body)]
+    tree = ast.FunctionDef(name="lambda_", args=node.args, body=body, decorator_list=[],
+                           returns=None, type_comment=None)
+    if "type_params" in ast.FunctionDef._fields:
+        tree.type_params = []
+    return ast.copy_location(tree, node)
 
 
 def local_names(tree: ast.FunctionDef) -> set[str]:
@@ -139,6 +168,10 @@ def local_names(tree: ast.FunctionDef) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
+        elif isinstance(node, ast.arg):  # parameters of nested functions and lambdas
+            names.add(node.arg)
+        elif isinstance(node, ast.FunctionDef) and node is not tree:
+            names.add(node.name)
     return names
 
 

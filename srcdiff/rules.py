@@ -31,7 +31,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .expr import (acos, acosh, asin, asinh, atan, atan2, atanh, cos, cosh, cbrt, erf, erfc,
+from .expr import (acos, acosh, asin, asinh, atan, atan2, atanh, copysign, cos, cosh, cbrt, erf, erfc,
                    exp, log, pi, select, sign, sin, sinh, sqrt, tan, tanh)
 
 
@@ -231,7 +231,8 @@ _(math.hypot, lambda x, y: sqrt(x ** 2 + y ** 2), lambda x, y, out: (x / out, y 
 _(math.erf, lambda x: erf(x), lambda x: 2 / sqrt(pi) * exp(-x ** 2))
 _(math.erfc, lambda x: erfc(x), lambda x: -2 / sqrt(pi) * exp(-x ** 2))
 _(math.fabs, lambda x: abs(x), lambda x: sign(x), (NONZERO,))
-_(math.copysign, lambda x, y: abs(x) * sign(y), lambda x, y: (sign(x) * sign(y), 0), (NONZERO, NONZERO))
+# copysign reads the sign *bit* of y: at y = -0.0 it still negates.
+_(math.copysign, lambda x, y: copysign(x, y), lambda x, y: (sign(x) * copysign(1, y), 0), (NONZERO, NONZERO))
 
 del _
 

@@ -25,19 +25,21 @@ def marked_line(func) -> int:
 
 
 
-def f_user_call(x):
-    return f_lambda(x)  # refused
+def f_recursive(x):
+    if x > 1:
+        return f_recursive(x / 2)  # refused
+    return x
 
 
 def f_lambda(x):
-    square = lambda v: v * v  # refused
-    return square(x)
+    return (lambda v: v * v)(x)  # refused
 
 
 def f_nested_def(x):
-    def inner(v):  # refused
-        return v
-    return inner(x)
+    if x > 0:
+        def inner(v):  # refused
+            return v
+    return x
 
 
 def f_subscript(x):
@@ -94,6 +96,19 @@ def f_matmul(x):
 
 def f_keywords(x):
     return round(x, ndigits=2)  # refused
+
+
+def f_callee_error(x):
+    return helper_with_while_else(x)
+
+
+def helper_with_while_else(x):
+    with open(x):  # refused
+        pass
+    return x
+
+
+f_callee_error.marked_in = helper_with_while_else  # the error points into the callee
 
 
 def f_starargs(*xs):  # refused
@@ -182,9 +197,9 @@ def f_string_attribute(x):
 
 
 CASES = [
-    (f_user_call, UnsupportedSyntaxError, "calls to user functions (f_lambda) are not supported yet"),
-    (f_lambda, UnsupportedSyntaxError, "lambdas are not supported yet"),
-    (f_nested_def, UnsupportedSyntaxError, "nested functions are not supported yet"),
+    (f_recursive, UnsupportedSyntaxError, "recursive calls (f_recursive) are not supported yet"),
+    (f_lambda, UnsupportedSyntaxError, "only calls to named functions are supported"),
+    (f_nested_def, UnsupportedSyntaxError, "nested functions inside blocks are not supported yet"),
     (f_subscript, UnsupportedSyntaxError, "indexing is not supported yet"),
     (f_list, UnsupportedSyntaxError, "lists and tuples holding values that depend on x are not supported yet"),
     (f_comprehension, UnsupportedSyntaxError, "list comprehensions are not supported yet"),
@@ -195,7 +210,8 @@ CASES = [
     (f_string_constant, UnsupportedSyntaxError, "str constants are not supported"),
     (f_bitwise, UnsupportedSyntaxError, "the operator `&` is not supported"),
     (f_matmul, UnsupportedSyntaxError, "the `@` operator is not supported yet"),
-    (f_keywords, UnsupportedSyntaxError, "keyword and starred arguments"),
+    (f_keywords, UnsupportedSyntaxError, "keyword arguments to primitives are not supported yet"),
+    (f_callee_error, UnsupportedSyntaxError, "`with` statements are not supported"),
     (f_starargs, UnsupportedSyntaxError, "*args parameters are not supported yet"),
     (f_unknown_name, SrcdiffNameError, "name `undefined_constant` is not defined"),
     (f_missing_rule, MissingRuleError, "no derivative rule for math.gamma"),
@@ -225,7 +241,7 @@ def test_refused_with_location(func, error, message):
     assert isinstance(failure, srcdiff.SrcdiffError)
     assert message in failure.message
     assert failure.filename == __file__
-    assert failure.lineno == marked_line(func)
+    assert failure.lineno == marked_line(getattr(func, "marked_in", func))
     assert "# refused" in failure.source_line
     text = str(failure)
     source_row, caret_row = text.splitlines()[1:3]
@@ -267,6 +283,23 @@ def test_indented_definitions_keep_true_columns():
 def test_bound_methods_are_refused_with_advice():
     with pytest.raises(srcdiff.SrcdiffError, match="bound method"):
         srcdiff.grad(Holder().method)
+
+
+def test_errors_in_a_callee_from_another_file_name_that_file(tmp_path, monkeypatch):
+    (tmp_path / "helper_module.py").write_text(
+        "def helper(x):\n    total = 0.0\n    for v in (x, x):\n        total += v\n"
+        "    return total\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import helper_module
+
+    def caller(x):
+        return helper_module.helper(x) * 2
+
+    with pytest.raises(UnsupportedSyntaxError) as caught:
+        srcdiff.grad(caller)
+    assert caught.value.filename == str(tmp_path / "helper_module.py")
+    assert caught.value.lineno == 3
+    assert "for v in (x, x):" in caught.value.source_line
 
 
 def test_every_refusal_above_is_a_distinct_construct():

@@ -89,6 +89,25 @@ def test_random_program_value_is_the_primal(case):
     assert value == program(*point)
 
 
+# Programs Hypothesis found failing, shrunk, pinned.
+REGRESSIONS = [
+    # copysign reads the sign bit of y: x0 * (x0 > 0) is -0.0 for negative x0, and
+    # copysign(x0, -0.0) = -|x0| has derivative 1 there, not sign(-0.0) * ... = 0.
+    ("def program(x0, x1):\n    v2 = x0 * (x0 > 0)\n    v2 = math.copysign(x0, v2)\n"
+     "    v3 = -x0\n    v4 = -x0\n    return v2\n", (-0.8830446497866546, -0.506082830887306),
+     [1.0, 0.0]),
+]
+
+
+@pytest.mark.parametrize("source, point, expected", REGRESSIONS)
+def test_pinned_regressions(source, point, expected):
+    from oracles import central_difference
+    program = register_program(source, "program")
+    gradient = srcdiff.grad(program, wrt=tuple(range(len(point))))(*point)
+    assert_close(gradient, central_difference(program, point, range(len(point))), rel=1e-6)
+    assert_close(gradient, expected, rel=1e-12)
+
+
 def test_templates_cover_every_rule():
     from srcdiff.rules import RULES
     text = " ".join(UNARY + BINARY)
