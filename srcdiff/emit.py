@@ -44,8 +44,10 @@ def _compound(statement, lines, indent, keyword="if") -> None:
     if isinstance(statement, ast.If):
         lines.append(f"{indent}{keyword} {ast.unparse(statement.test)}:")
     elif isinstance(statement, ast.For):
-        lines.append(f"{indent}for {ast.unparse(statement.target)} in "
-                     f"{ast.unparse(statement.iter)}:")
+        target = statement.target
+        names = (", ".join(ast.unparse(e) for e in target.elts)
+                 if isinstance(target, ast.Tuple) else ast.unparse(target))
+        lines.append(f"{indent}for {names} in {ast.unparse(statement.iter)}:")
     else:
         lines.append(f"{indent}while {ast.unparse(statement.test)}:")
     _block(statement.body or [ast.Pass()], lines, indent + INDENT)

@@ -322,11 +322,16 @@ class Fence(ast.NodeVisitor):
         self.check_value(node, value)
 
     def check_value(self, node, value) -> None:
-        """A free name used as a value (not called) must be a number or a module."""
+        """A free name used as a value (not called) must be a number, a module, or a
+        tuple or list of data (constants, which can only be looped over)."""
         if isinstance(value, (int, float, types.ModuleType)):
             return
+        if isinstance(value, (tuple, list)) and all(
+                isinstance(v, (int, float, tuple, list)) for v in value):
+            return
         self.refuse(node, f"`{ast.unparse(node)}` is a {type(value).__name__}; srcdiff "
-                    "reads free names that are numbers (constants) or modules")
+                    "reads free names that are numbers (constants), modules, or tuples "
+                    "and lists of numbers")
 
     def visit_Call(self, node: ast.Call) -> None:
         if any(isinstance(a, ast.Starred) for a in node.args) or any(

@@ -317,7 +317,9 @@ class Reverse:
         dropped = {id(s) for replay, counting in self.loops if id(replay) not in live
                    for s in counting}
         forward = _remove(forward, dropped)
-        if not saved:
+        uses_tape = any(isinstance(n, ast.Name) and n.id == self.tape
+                        for s in forward + backward for n in ast.walk(s))
+        if not uses_tape:  # no saved values, no counts of repeated loops
             return forward, backward
         args = self.function.args
         parameters = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}

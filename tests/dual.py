@@ -108,7 +108,7 @@ def _max(a, b):
 
 def dual_version(func):
     """``func`` re-executed from its own source with dual-aware math."""
-    source = textwrap.dedent(inspect.getsource(func))
+    source = getattr(func, "program_source", None) or textwrap.dedent(inspect.getsource(func))
     namespace = dict(func.__globals__)
     namespace.update(math=DUAL_MATH, min=_min, max=_max, abs=abs, float=lambda x: x)
     exec(compile(source, "<dual oracle>", "exec"), namespace)

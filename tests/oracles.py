@@ -85,4 +85,6 @@ def register_program(source: str, name: str, globals_=None):
     namespace = {"math": math, "__name__": "test_programs"}
     namespace.update(globals_ or {})
     exec(compile(source, filename, "exec"), namespace)
-    return namespace[name]
+    function = namespace[name]
+    function.program_source = source  # the whole module, helpers included (dual oracle)
+    return function

@@ -214,3 +214,13 @@ def branch_inside_loop(x):
         else:
             total = math.sqrt(total * total + 1)
     return total
+
+
+@program(0.4)
+def nested_loops_only_counts_taped(x):
+    """Linear updates read no old values: the tape holds only the inner trip counts."""
+    acc = x
+    for i in range(3):
+        for j in range(i + 1):
+            acc = acc * 0.5 + x
+    return acc

@@ -39,3 +39,22 @@ def test_black_scholes_matches_closed_form_greeks():
     assert price == module.call_price(100.0, 95.0, 0.03, 0.2, 0.75)
     for mine, theirs in zip(greeks, expected):
         assert math.isclose(mine, theirs, rel_tol=1e-11)
+
+
+def test_ode_gradient_matches_central_differences():
+    value, gradient, reference = load("ode_parameters").main()
+    for mine, theirs in zip(gradient, reference):
+        assert math.isclose(mine, theirs, rel_tol=1e-6)
+
+
+def test_newton_derivative_matches_the_implicit_function_theorem():
+    for a, derivative, exact in load("newton").main():
+        assert math.isclose(derivative, exact, rel_tol=1e-10)
+
+
+def test_huber_fit_ignores_the_outlier_and_is_stationary():
+    module = load("piecewise_loss")
+    slope, intercept = module.main()
+    assert abs(slope - 2.0) < 0.1 and abs(intercept - 1.0) < 0.2
+    g_slope, g_intercept = module.gradient(slope, intercept)
+    assert abs(g_slope) < 1e-6 and abs(g_intercept) < 1e-6

@@ -11,6 +11,8 @@ import pytest
 
 import srcdiff
 import programs
+import programs_calls
+import programs_control
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 CASES = {
@@ -22,6 +24,11 @@ CASES = {
     "nondifferentiable_parts": (programs.nondifferentiable_parts, 0),
     "shared_subexpressions": (programs.shared_subexpressions, ("x", "y")),
     "constant_output": (programs.constant_output, 0),
+    "for_range": (programs_control.for_range, 0),
+    "loop_with_break": (programs_control.loop_with_break, 0),
+    "return_inside_loop": (programs_control.return_inside_loop, 0),
+    "branch_inside_loop": (programs_control.branch_inside_loop, 0),
+    "nested_function_and_lambda": (programs_calls.nested_function_and_lambda, 0),
 }
 
 

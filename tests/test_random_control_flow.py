@@ -24,6 +24,26 @@ ASSIGN = [
     "{t} *= 0.9", "{t} = math.log(1 + {a} ** 2) + {c}", "{t} = {a} if {b} > {c} else {c}",
     "{t} = {a} * {i}", "{t} = math.cos({a} * {i} + {b})",
 ]
+HELPER_CALLS = ["{t} = helper0({a}, {b})", "{t} = helper1({a}) * {b}",
+                "{t}, {u} = helper2({a}, {b})", "{t} = helper0(b={a}, a={b} * 0.5)"]
+HELPERS = """
+def helper0(a, b=0.3):
+    if a > b:
+        return math.tanh(a * b)
+    c = a
+    for k in range(2):
+        c = c * 0.5 + math.sin(b)
+    return c
+
+
+def helper1(a):
+    return math.exp(-a * a) + max(a, 0.2)
+
+
+def helper2(a, b):
+    return a * 0.5 + b, math.atan(a - b)
+
+"""
 CONDITION = ["{a} > {b}", "{a} < 0.1", "{a} * {b} > 0", "{a} > {b} and {b} > {c}",
              "{a} > 0.5 or {b} < -0.5", "not {a} > {b}"]
 
@@ -38,7 +58,9 @@ def programs(draw):
 
     def expression(template, loop_index):
         names = STATE + inputs
-        return template.format(t=draw(st.sampled_from(STATE)), a=draw(st.sampled_from(names)),
+        target = draw(st.sampled_from(STATE))
+        other = draw(st.sampled_from([s for s in STATE if s != target]))
+        return template.format(t=target, u=other, a=draw(st.sampled_from(names)),
                                b=draw(st.sampled_from(names)), c=draw(st.sampled_from(names)),
                                i=loop_index or "0.5")
 
@@ -52,7 +74,8 @@ def programs(draw):
             kind = draw(st.sampled_from(kinds))
             pad = " " * indent
             if kind == "assign":
-                body.append(pad + expression(draw(st.sampled_from(ASSIGN)), loop_index))
+                templates = ASSIGN + HELPER_CALLS if draw(st.booleans()) else ASSIGN
+                body.append(pad + expression(draw(st.sampled_from(templates)), loop_index))
             elif kind == "if":
                 body.append(pad + "if " + expression(draw(st.sampled_from(CONDITION)), loop_index) + ":")
                 body += block(indent + 4, depth + 1, loop_index)
@@ -84,7 +107,7 @@ def programs(draw):
 
     lines += block(4, 0, None)
     lines.append(f"    return {' + '.join(draw(st.lists(st.sampled_from(STATE), min_size=1, max_size=3)))}")
-    source = f"def program({', '.join(inputs)}):\n" + "\n".join(lines) + "\n"
+    source = HELPERS + f"def program({', '.join(inputs)}):\n" + "\n".join(lines) + "\n"
     rng = random.Random(draw(st.integers(0, 2 ** 32 - 1)))
     point = tuple(rng.uniform(-1.5, 1.5) for _ in inputs)
     return source, point

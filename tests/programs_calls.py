@@ -1,0 +1,88 @@
+"""Programs that call user functions, each inlined by srcdiff."""
+
+import math
+
+import helpers_elsewhere
+
+CALLS = []
+SCALE = 2.0
+
+
+def program(*point):
+    def register(func):
+        CALLS.append((func, point))
+        return func
+    return register
+
+
+def helper(x, k=3.0):
+    y = math.sin(x) * k
+    return y + SCALE
+
+
+def pair(a, b):
+    if a > b:
+        return a * b, a - b
+    return b, a
+
+
+@program(0.4, 0.9)
+def module_functions_keywords_defaults(x, y):
+    u = helper(x)
+    v = helper(y, k=0.5) * helper(k=1.5, x=x * y)
+    return u * v
+
+
+@program(0.9, 0.1)
+def tuple_returns(x, y):
+    p, q = pair(x, y)
+    r, s = pair(q, p)
+    return p * q + r / (1 + s * s)
+
+
+@program(0.7)
+def nested_function_and_lambda(x):
+    def square(v):
+        return v * v
+    cube = lambda v: v * square(v)
+    return square(x) + cube(x + 1)
+
+
+def make_scaled(k):
+    def scaled(x):
+        return k * math.exp(x)
+    return scaled
+
+
+scaled3 = make_scaled(3.0)
+
+
+@program(0.3)
+def closure_callee(x):
+    return scaled3(x) + scaled3(2 * x)
+
+
+square = lambda v: v * v
+
+
+@program(0.6)
+def module_lambda(x):
+    return square(x) * square(x + 1)
+
+
+@program(0.5, 4)
+def callee_with_loop_and_early_return(x, n):
+    total = 0.0
+    for i in range(n):
+        total += helpers_elsewhere.clipped_growth(x, i)
+    return total
+
+
+@program(0.8)
+def callee_from_another_module(x):
+    return helpers_elsewhere.smooth_step(x) * helpers_elsewhere.RATE + helpers_elsewhere.smooth_step(x * x)
+
+
+@program(1.2)
+def nested_calls(x):
+    return helper(helper(x, 0.5), k=helper(x))
