@@ -111,6 +111,8 @@ def rule_of(value: ast.expr) -> Rule | None:
         return RULES.lookup(UNARY_OPERATORS.get(type(value.op).__name__), 1)
     if isinstance(value, ast.Call):
         callee = get_anno(value, "callee")
+        if get_anno(value, "recursive") is not None:
+            return RECURSIVE
         if RULES.is_nondifferentiable(callee):
             return None
         rule = RULES.lookup(callee, len(value.args))
@@ -118,6 +120,10 @@ def rule_of(value: ast.expr) -> Rule | None:
             raise InternalError(f"no rule for {ast.unparse(value)} got past the fence")
         return rule
     return None
+
+
+# A recursive call: differentiated by a generated vector-Jacobian function, not a rule.
+RECURSIVE = Rule(None, "recursive call", None, lambda *args: args, ())
 
 
 def cannot_raise(value: ast.expr) -> bool:

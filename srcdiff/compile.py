@@ -31,8 +31,9 @@ def register_source(text: str, label: str) -> str:
 
 
 def compile_function(text: str, primal: types.FunctionType, label: str,
-                     injected: dict | None = None) -> types.FunctionType:
-    """``injected``: further closure cells by name (free variables of inlined callees)."""
+                     injected: dict | None = None, defaults: bool = True) -> types.FunctionType:
+    """``injected``: further closure cells by name (free variables of inlined callees);
+    ``defaults``: give the function the primal's default argument values."""
     filename = register_source(text, label)
     module = ast.parse(text, filename=filename)
     inner = module.body[0]
@@ -54,8 +55,9 @@ def compile_function(text: str, primal: types.FunctionType, label: str,
     cells = tuple(closure_cells[name] if name in closure_cells else types.CellType(MODULES[name])
                   for name in inner_code.co_freevars)
     function = types.FunctionType(inner_code, primal.__globals__, inner.name,
-                                  primal.__defaults__, cells)
-    function.__kwdefaults__ = primal.__kwdefaults__
+                                  primal.__defaults__ if defaults else None, cells)
+    if defaults:
+        function.__kwdefaults__ = primal.__kwdefaults__
     function.__qualname__ = inner.name
     function.__module__ = primal.__module__
     return function

@@ -173,6 +173,7 @@ class Lowering:
         if isinstance(node, ast.Call):
             call = ast.Call(node.func, [self.atom(a) for a in node.args], [])
             set_anno(call, "callee", self.parsed.resolve(node.func, self.locals))
+            set_anno(call, "recursive", get_anno(node, "recursive"))
             return call
         if isinstance(node, (ast.Tuple, ast.List)):  # a loop's iterable
             return type(node)([self.atom(e) for e in node.elts], ast.Load())

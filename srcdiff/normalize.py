@@ -74,7 +74,8 @@ def normalize(parsed: Parsed) -> Function:
     # The function's own name is free for a local unless the body mentions it.
     namer = Namer(all_names(tree.args) | set().union(*(all_names(s) for s in tree.body)))
     function = Function(tree.name, _plain_arguments(tree.args), [], parsed, namer)
-    function.body = Normalizer(function).run(tree.body)
+    # The function itself counts as being inlined: a call to itself is recursion.
+    function.body = Normalizer(function, ((parsed.filename, tree.lineno, tree.name),)).run(tree.body)
     return function
 
 
@@ -338,17 +339,17 @@ class Normalizer:
         tree, callee_parsed, callee = self.callee_of(call)
         key = (callee_parsed.filename, tree.lineno, tree.name) if callee_parsed else (
             "local", tree.lineno, tree.name)
-        if key in self.inlining:
-            raise located(UnsupportedSyntaxError, f"recursive calls ({tree.name}) are not "
-                          "supported yet", call, self.where,
-                          hint="write the recursion as a loop")
         bindings = self.bind_arguments(tree, callee, call)
+        if key in self.inlining:
+            return self.recursive_call(tree, callee, call, bindings, results)
         callee_locals = local_names(tree)
         renames = {name: self.fresh(name) for name in sorted(callee_locals)}
         if callee_parsed is not None:  # a function of its own scope: bring its free names
             for name in sorted(_free_names(tree, callee_locals)):
                 value = callee_parsed.lookup(name)
-                if name not in self.locals and self.parsed.lookup(name) is value:
+                if name not in self.locals and name not in self.function.synthetic \
+                        and self.parsed.lookup(name) is value:
+                    self.namer.taken.add(name)  # no temporary may take it later
                     continue  # the same object under the same name here
                 fresh = self.namer.fresh(name)
                 cell = callee_parsed.closure.get(name) or types.CellType(value)
@@ -358,7 +359,7 @@ class Normalizer:
         statements = [self.assign(renames[param], value, call) for param, value in bindings]
         inner = Normalizer(self.function, self.inlining + (key,),
                            self.local_functions if callee_parsed is None else None)
-        inner.locals = self.locals | set(renames.values())
+        inner.locals = self.locals | {renames[name] for name in callee_locals}
         inner.where = callee_parsed or self.where
         inlined = inner.run(body, results)
         for statement in inlined:
@@ -366,6 +367,29 @@ class Normalizer:
                 if isinstance(node, ast.stmt) and get_anno(node, "where") is None:
                     set_anno(node, "where", inner.where)
         return statements + inlined
+
+    def recursive_call(self, tree, callee, call, bindings, results) -> list[ast.stmt]:
+        """Recursion cannot be inlined: the call stays a call, every argument passed by
+        position, and the reverse pass differentiates it with a generated vector-Jacobian
+        function (``<name>_vjp``) that recomputes the callee."""
+        if callee is None:
+            raise located(UnsupportedSyntaxError, f"recursive nested functions ({tree.name}) "
+                          "are not supported yet", call, self.where,
+                          hint="define the function at module level")
+        if len(results) != 1:
+            raise located(UnsupportedSyntaxError, f"recursive calls to {tree.name}() that "
+                          "return several values are not supported yet", call, self.where)
+        func = call.func
+        if isinstance(func, ast.Name):
+            self.namer.taken.add(func.id)
+        if self.parsed.resolve(func, self.locals) is not callee or (
+                isinstance(func, ast.Name) and func.id in self.function.synthetic):
+            name = self.namer.fresh(callee.__name__)
+            self.parsed.injected[name] = types.CellType(callee)
+            func = _name(name)
+        new = _located(ast.Call(copy.deepcopy(func), [value for _, value in bindings], []), call)
+        set_anno(new, "recursive", callee)
+        return [self.assign(results[0], new, call)]
 
     def bind_arguments(self, tree: ast.FunctionDef, callee, call: ast.Call) -> list[tuple[str, ast.expr]]:
         """Each parameter of ``tree`` with the expression it receives from ``call``."""

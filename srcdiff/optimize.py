@@ -70,7 +70,7 @@ def propagate(function: Function) -> Function:
     body = []
     for statement in function.body:
         statement = _substitute(statement, replacements)
-        if isinstance(statement, ast.Assign):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
             target, value = statement.targets[0].id, statement.value
             is_number = isinstance(wrap(value), (int, float))
             is_stable_name = isinstance(value, ast.Name) and counts[value.id] <= 1
@@ -138,8 +138,9 @@ def rebuild(node: ast.expr):
     return wrap(node)
 
 
-def _target(statement) -> str:
-    return (statement.targets[0] if isinstance(statement, ast.Assign) else statement.target).id
+def _target(statement) -> str | None:
+    target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
+    return target.id if isinstance(target, ast.Name) else None
 
 
 def eliminate_dead_code(function: Function) -> Function:

@@ -76,7 +76,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from .analyse import arguments, operands, rule_of
+from .analyse import RECURSIVE, arguments, operands, rule_of
 from .expr import Code, mul, negated, node_of, wrap
 from .ir import Function, get_anno, set_anno
 
@@ -84,9 +84,11 @@ _COMPOUND = (ast.If, ast.For, ast.While)
 
 
 def reverse(function: Function, name: str, with_value: bool = False,
-            as_tuple: bool = False) -> Function:
-    """``as_tuple``: return a tuple of gradients even for one ``wrt`` parameter."""
-    return Reverse(function).run(name, with_value, as_tuple)
+            as_tuple: bool = False, vjp: bool = False) -> Function:
+    """``as_tuple``: return a tuple of gradients even for one ``wrt`` parameter.
+    ``vjp``: the vector-Jacobian function of a recursive callee: every parameter by
+    position, then the adjoint of the result; returns the tuple of ``wrt`` adjoints."""
+    return Reverse(function).run(name, with_value, as_tuple, vjp)
 
 
 def _marker(kind: str, variable: str, **facts) -> ast.stmt:
@@ -111,6 +113,11 @@ class Reverse:
         self.written: set[str] = set()
         self.loops: list[tuple[ast.stmt, list[ast.stmt]]] = []
         self.tape = self.namer.fresh("tape")
+        self.vjps: dict = {}  # (callee, wrt) -> name of its vector-Jacobian function
+        args = function.args
+        # Variables assigned so far, in program order: outside loops, a variable with no
+        # earlier value has nothing to save when it is assigned.
+        self.bound = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
 
     def adjoint(self, variable: str) -> str:
         name = self.namer.adjoint(variable)
@@ -118,7 +125,7 @@ class Reverse:
         return name
 
     # -- the whole function ----------------------------------------------------------
-    def run(self, name: str, with_value: bool, as_tuple: bool) -> Function:
+    def run(self, name: str, with_value: bool, as_tuple: bool, vjp: bool = False) -> Function:
         function = self.function
         body = [s for s in function.body if not isinstance(s, ast.Return)]
         forward, parts = [], []
@@ -130,10 +137,13 @@ class Reverse:
             else:
                 forward.append(statement)
                 parts.append((statement, None))
+                if isinstance(statement, ast.Assign):
+                    self.bound.add(statement.targets[0].id)
         backward: list[ast.stmt] = []
         output = function.output
+        seed = self.namer.fresh("b_result") if vjp else None
         if isinstance(output, ast.Name) and output.id in self.active:
-            backward += self.accumulate(output.id, 1.0, None, top=True)
+            backward += self.accumulate(output.id, Code.name(seed) if vjp else 1.0, None, top=True)
         for statement, reversed_compound in reversed(parts):
             if reversed_compound is None:
                 backward += self.differentiate(statement, top=True)
@@ -141,7 +151,7 @@ class Reverse:
                 backward += self.initialise(reversed_compound) + reversed_compound
         gradients = [ast.Name(self.namer.adjoint(p), ast.Load()) if p in self.written
                      else ast.Constant(0.0) for p in function.wrt]
-        if len(gradients) == 1 and not as_tuple:
+        if len(gradients) == 1 and not as_tuple and not vjp:
             result = gradients[0]
         else:
             result = ast.Tuple(gradients, ast.Load())
@@ -155,7 +165,14 @@ class Reverse:
                 output = ast.Name(value, ast.Load())
             result = ast.Tuple([output, result], ast.Load())
         forward, backward = self.materialize(forward, backward)
-        return function.replace(name=name, body=forward + backward + [ast.Return(result)])
+        args = function.args
+        if vjp:
+            everything = args.posonlyargs + args.args + args.kwonlyargs + [ast.arg(seed)]
+            args = ast.arguments(posonlyargs=[], args=[ast.arg(a.arg) for a in everything],
+                                 vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                 defaults=[])
+        return function.replace(name=name, args=args,
+                                body=forward + backward + [ast.Return(result)])
 
     def initialise(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         """``b = 0.0`` for each adjoint a reversed compound statement uses before any write."""
@@ -177,7 +194,7 @@ class Reverse:
             if isinstance(statement, _COMPOUND):
                 fwd, bwd = self.compound(statement, depth)
             else:
-                fwd, bwd = self.in_compound(statement)
+                fwd, bwd = self.in_compound(statement, depth)
             forward += fwd
             backward = bwd + backward
         return forward, backward
@@ -201,7 +218,7 @@ class Reverse:
             if top:
                 before_forward = [assign]
             else:
-                before_forward, after_backward = self.in_compound(assign)
+                before_forward, after_backward = self.in_compound(assign, depth)
             test = ast.Name(decision, ast.Load())
         fb, bb = self.block(statement.body, depth)
         fo, bo = self.block(statement.orelse, depth)
@@ -219,6 +236,7 @@ class Reverse:
         if isinstance(statement, ast.For):
             loop = ast.For(copy.deepcopy(statement.target), statement.iter, [], [])
             targets = [n.id for n in ast.walk(statement.target) if isinstance(n, ast.Name)]
+            self.bound.update(targets)
             prefix.append(_marker("save_targets", ",".join(targets), loop=loop))
             body_backward += [_marker("restore", t) for t in reversed(targets)]
         else:
@@ -243,7 +261,8 @@ class Reverse:
                         list(args), [])
         return ast.Expr(call) if args else call
 
-    def in_compound(self, statement) -> tuple[list, list]:
+    def in_compound(self, statement, depth: int) -> tuple[list, list]:
+        """``depth``: how many loops enclose the statement."""
         if not isinstance(statement, ast.Assign):
             return [statement], []  # break, print(...), assert: forward only
         target, value = statement.targets[0].id, statement.value
@@ -257,13 +276,17 @@ class Reverse:
             first = _same_place(ast.Assign([ast.Name(temporary, ast.Store())], value), statement)
             second = _same_place(ast.Assign([ast.Name(target, ast.Store())],
                                             ast.Name(temporary, ast.Load())), statement)
-            f1, b1 = self.in_compound(first)
-            f2, b2 = self.in_compound(second)
+            f1, b1 = self.in_compound(first, depth)
+            f2, b2 = self.in_compound(second, depth)
             return f1 + f2, b2 + b1
         backward = self.differentiate(statement, top=False)
         if target in self.active:
             backward.append(ast.Assign([ast.Name(self.adjoint(target), ast.Store())],
                                        ast.Constant(0.0)))
+        if depth == 0 and target not in self.bound:  # no earlier value: nothing to save
+            self.bound.add(target)
+            return [statement], backward
+        self.bound.add(target)
         return [_marker("save", target), statement], backward + [_marker("restore", target)]
 
     # -- one assignment ------------------------------------------------------------
@@ -280,12 +303,42 @@ class Reverse:
         rule = rule_of(value)
         if rule is None:
             return []
+        if rule is RECURSIVE:
+            return self.recursive_call(statement, adjoint, top)
         atoms = arguments(value)
         partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
         result = []
         for atom, partial in zip(atoms, partials):
             if isinstance(atom, ast.Name) and atom.id in self.active:
                 result += self.accumulate(atom.id, mul(adjoint, partial), statement, top)
+        return result
+
+    def recursive_call(self, statement: ast.Assign, adjoint: Code, top: bool) -> list[ast.stmt]:
+        """``y = f(a, b)`` with f recursive: ``d_a, d_b = f_vjp(a, b, b_y)``, then the
+        adjoints of the active arguments accumulate ``d_a``, ``d_b``."""
+        from .pipeline import vjp_cell
+        call = statement.value
+        callee = get_anno(call, "callee")
+        code = callee.__code__
+        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        active = [i for i, a in enumerate(call.args)
+                  if isinstance(a, ast.Name) and a.id in self.active]
+        if not active:
+            return []
+        wrt = tuple(params[i] for i in active)
+        key = (callee, wrt)
+        if key not in self.vjps:
+            name = self.namer.fresh(f"{callee.__name__}_vjp")
+            self.function.parsed.injected[name] = vjp_cell(callee, wrt)
+            self.vjps[key] = name
+        pieces = [self.namer.fresh(f"d_{params[i]}") for i in active]
+        unpack = ast.Tuple([ast.Name(p, ast.Store()) for p in pieces], ast.Store())
+        vjp_call = ast.Call(ast.Name(self.vjps[key], ast.Load()),
+                            [copy.deepcopy(a) for a in call.args] + [node_of(adjoint)], [])
+        result = [ast.Assign([unpack], vjp_call)]
+        set_anno(result[0], "grad_of", ast.unparse(statement))
+        for index, piece in zip(active, pieces):
+            result += self.accumulate(call.args[index].id, Code.name(piece), statement, top)
         return result
 
     def accumulate(self, variable: str, contribution, grad_of, top: bool) -> list[ast.stmt]:

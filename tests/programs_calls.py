@@ -86,3 +86,48 @@ def callee_from_another_module(x):
 @program(1.2)
 def nested_calls(x):
     return helper(helper(x, 0.5), k=helper(x))
+
+
+def power(x, n):
+    if n == 0:
+        return 1.0
+    return x * power(x, n - 1)
+
+
+@program(1.3, 5)
+def recursion(x, n):
+    return power(x, n) + power(math.sin(x), 2)
+
+
+def continued_fraction(x, depth):
+    if depth == 0:
+        return x
+    return 1.0 + x / continued_fraction(x, depth - 1)
+
+
+@program(0.8, 6)
+def recursion_in_expressions(x, depth):
+    return continued_fraction(x, depth) * 2
+
+
+def ping(x, n):
+    if n <= 0:
+        return x
+    return pong(x * 1.1, n - 1)
+
+
+def pong(x, n):
+    return math.sin(ping(x, n)) + x
+
+
+@program(0.4, 5)
+def mutual_recursion(x, n):
+    return ping(x, n)
+
+
+@program(0.7, 4)
+def recursion_in_a_loop(x, n):
+    total = 0.0
+    for k in range(n):
+        total += power(x, k) / (1 + k)
+    return total

@@ -35,3 +35,16 @@ def test_generated_code_documents_inlining():
     from programs_calls import module_functions_keywords_defaults
     text = srcdiff.source(srcdiff.grad(module_functions_keywords_defaults))
     assert "math.sin" in text and "def " in text and text.count("def ") == 1
+
+
+def test_recursive_function_differentiated_directly():
+    from programs_calls import power
+    gradient = srcdiff.grad(power)
+    assert_close([gradient(1.3, 5)], [5 * 1.3 ** 4], rel=1e-14)  # d/dx x^5 = 5 x^4
+    assert "power_vjp(x, sub, b_power_2)" in srcdiff.source(gradient)
+
+
+def test_recursion_agrees_with_forward_mode():
+    from programs_calls import mutual_recursion
+    assert_close([srcdiff.grad(mutual_recursion)(0.4, 5)],
+                 forward_gradient(mutual_recursion, (0.4, 5), (0,)), rel=1e-12)

@@ -26,9 +26,11 @@ def marked_line(func) -> int:
 
 
 def f_recursive(x):
-    if x > 1:
-        return f_recursive(x / 2)  # refused
-    return x
+    def halve(v):
+        if v > 1:
+            return halve(v / 2)  # refused
+        return v
+    return halve(x)
 
 
 def f_lambda(x):
@@ -197,7 +199,7 @@ def f_string_attribute(x):
 
 
 CASES = [
-    (f_recursive, UnsupportedSyntaxError, "recursive calls (f_recursive) are not supported yet"),
+    (f_recursive, UnsupportedSyntaxError, "recursive nested functions (halve) are not supported yet"),
     (f_lambda, UnsupportedSyntaxError, "only calls to named functions are supported"),
     (f_nested_def, UnsupportedSyntaxError, "nested functions inside blocks are not supported yet"),
     (f_subscript, UnsupportedSyntaxError, "indexing is not supported yet"),
