@@ -8,6 +8,7 @@ srcdiff: no rule table, no source transformation.
 
 import inspect
 import math
+import sys
 import textwrap
 import types
 
@@ -107,11 +108,19 @@ def _max(a, b):
 
 
 def dual_version(func):
-    """``func`` re-executed from its own source with dual-aware math."""
-    source = getattr(func, "program_source", None) or textwrap.dedent(inspect.getsource(func))
+    """``func`` re-executed with dual-aware math, from its module's whole source (so the
+    functions it calls are dual-aware too), or from its own source."""
+    source = getattr(func, "program_source", None)
+    module = sys.modules.get(func.__module__)
+    if source is None and module is not None and getattr(module, "__file__", None) \
+            and func.__qualname__ == func.__name__:
+        source = inspect.getsource(module)
+    if source is None:
+        source = textwrap.dedent(inspect.getsource(func))
     namespace = dict(func.__globals__)
-    namespace.update(math=DUAL_MATH, min=_min, max=_max, abs=abs, float=lambda x: x)
     exec(compile(source, "<dual oracle>", "exec"), namespace)
+    # rebinding after the module's own `import math` ran; functions read globals late
+    namespace.update(math=DUAL_MATH, min=_min, max=_max, abs=abs, float=lambda x: x)
     return namespace[func.__name__]
 
 
