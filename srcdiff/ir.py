@@ -109,3 +109,9 @@ def function_def(name: str, args: ast.arguments, body: list) -> ast.FunctionDef:
     if "type_params" in ast.FunctionDef._fields:
         node.type_params = []
     return node
+
+
+def def_of_lambda(lam: ast.Lambda, name: str = "lambda_") -> ast.FunctionDef:
+    """``lambda params: body`` as ``def name(params): return body``, at the lambda's place."""
+    body = [ast.copy_location(ast.Return(lam.body), lam.body)]
+    return ast.copy_location(function_def(name, lam.args, body), lam)

@@ -58,7 +58,7 @@ import types
 from dataclasses import dataclass
 
 from .errors import UnsupportedSyntaxError, located
-from .ir import Function, Namer, get_anno, set_anno
+from .ir import Function, Namer, def_of_lambda, get_anno, set_anno
 from .parse import UNRESOLVED, Parsed, all_names, local_names, parse
 from .rules import RULES
 
@@ -142,7 +142,7 @@ class Normalizer:
                 self.local_functions[statement.name] = (statement, None)
             elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Lambda):
                 lam = statement.value
-                tree = function_def_of_lambda(lam)
+                tree = def_of_lambda(lam)
                 for target in statement.targets:
                     self.local_functions[target.id] = (tree, None)
             else:
@@ -512,15 +512,6 @@ class _Expressions(ast.NodeTransformer):
 def _callee_name(call: ast.Call) -> str:
     func = call.func
     return func.attr if isinstance(func, ast.Attribute) else func.id
-
-
-def function_def_of_lambda(lam: ast.Lambda) -> ast.FunctionDef:
-    body = [ast.copy_location(ast.Return(lam.body), lam.body)]
-    tree = ast.FunctionDef(name="lambda_", args=lam.args, body=body, decorator_list=[],
-                           returns=None, type_comment=None)
-    if "type_params" in ast.FunctionDef._fields:
-        tree.type_params = []
-    return ast.copy_location(tree, lam)
 
 
 def _leaves(statement: ast.stmt, returns_early: bool, loops_too: bool,

@@ -27,6 +27,7 @@ import types
 from dataclasses import dataclass, field
 
 from .errors import NoSourceError, SrcdiffError
+from .ir import def_of_lambda
 
 _UNRESOLVED = object()
 
@@ -149,15 +150,7 @@ def _find_lambda(module: ast.Module, func) -> ast.FunctionDef | None:
              and node.lineno == code.co_firstlineno
              and [a.arg for a in node.args.posonlyargs + node.args.args
                   + node.args.kwonlyargs] == params]
-    if len(found) != 1:
-        return None
-    node = found[0]
-    body = [ast.copy_location(ast.Return(node.body), node.body)]
-    tree = ast.FunctionDef(name="lambda_", args=node.args, body=body, decorator_list=[],
-                           returns=None, type_comment=None)
-    if "type_params" in ast.FunctionDef._fields:
-        tree.type_params = []
-    return ast.copy_location(tree, node)
+    return def_of_lambda(found[0]) if len(found) == 1 else None
 
 
 def local_names(tree: ast.FunctionDef) -> set[str]:

@@ -25,15 +25,8 @@ def if_elif_else(x):
     return y * 2
 
 
-@program(-0.3)
-def if_elif_else_last_branch(x):
-    if x > 1:
-        y = x ** 3
-    elif x > 0.5:
-        y = math.sin(x) * x
-    else:
-        y = -x
-    return y * 2
+CONTROL.append((if_elif_else, (-0.3,)))  # the else branch
+CONTROL.append((if_elif_else, (1.4,)))   # the first branch
 
 
 @program(0.4, 0.9)
@@ -159,13 +152,7 @@ def return_inside_loop(x):
     return -x
 
 
-@program(0.01)
-def loop_runs_to_the_end(x):
-    for i in range(10):
-        x = x * 1.1
-        if x > 3:
-            return x * x
-    return -x
+CONTROL.append((return_inside_loop, (0.01,)))  # the loop runs to its end
 
 
 @program(1.5)
