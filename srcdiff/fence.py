@@ -304,6 +304,10 @@ class Fence(ast.NodeVisitor):
                         "srcdiff differentiates arithmetic on numbers")
 
     def visit_Name(self, node: ast.Name) -> None:
+        if node.id in self.local_functions:
+            self.refuse(node, f"the local function `{node.id}` is used as a value",
+                        "srcdiff differentiates calls to local functions, not functions "
+                        "passed around or returned")
         if node.id in self.locals:
             return
         value = self.parsed.lookup(node.id)

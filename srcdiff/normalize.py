@@ -352,8 +352,12 @@ class Normalizer:
                     self.namer.taken.add(name)  # no temporary may take it later
                     continue  # the same object under the same name here
                 fresh = self.namer.fresh(name)
-                cell = callee_parsed.closure.get(name) or types.CellType(value)
-                self.parsed.injected[fresh] = cell
+                if name in callee_parsed.closure:
+                    self.parsed.inject(fresh, callee_parsed.closure[name],
+                                       ("closure", callee, name))
+                else:
+                    self.parsed.inject(fresh, types.CellType(value),
+                                       ("global", callee.__module__, name))
                 renames[name] = fresh
         body = [_Rename(renames).visit(copy.deepcopy(s)) for s in tree.body]
         statements = [self.assign(renames[param], value, call) for param, value in bindings]
@@ -385,7 +389,8 @@ class Normalizer:
         if self.parsed.resolve(func, self.locals) is not callee or (
                 isinstance(func, ast.Name) and func.id in self.function.synthetic):
             name = self.namer.fresh(callee.__name__)
-            self.parsed.injected[name] = types.CellType(callee)
+            self.parsed.inject(name, types.CellType(callee),
+                               ("global", callee.__module__, callee.__name__))
             func = _name(name)
         new = _located(ast.Call(copy.deepcopy(func), [value for _, value in bindings], []), call)
         set_anno(new, "recursive", callee)

@@ -47,6 +47,13 @@ class Parsed:
     # free variables of inlined callees), each with its cell; compile puts them in the
     # generated function's closure.
     injected: dict = field(default_factory=dict)
+    # Where each injected name comes from, for writing standalone modules:
+    # ("global", module, attribute) | ("closure", function, variable) | ("vjp", function, wrt)
+    origins: dict = field(default_factory=dict)
+
+    def inject(self, name: str, cell, origin: tuple) -> None:
+        self.injected[name] = cell
+        self.origins[name] = origin
 
     def line(self, lineno: int) -> str:
         return linecache.getline(self.filename, lineno).rstrip("\n")

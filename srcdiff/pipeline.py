@@ -34,6 +34,7 @@ class Generated:
     source: str
     function: types.FunctionType
     stages: dict[str, Function] = field(default_factory=dict)
+    origins: dict = field(default_factory=dict)  # injected name -> where it comes from
 
 
 def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
@@ -67,7 +68,7 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
         raise InternalError(f"srcdiff failed on {func.__qualname__} "
                             f"({type(error).__name__}: {error}); this is a bug in srcdiff, "
                             "please report it with the function's source") from error
-    return Generated(name, text, function, stages)
+    return Generated(name, text, function, stages, dict(parsed.origins))
 
 
 _vjp_cells: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -80,8 +81,9 @@ def vjp_cell(func: types.FunctionType, wrt: tuple[str, ...]) -> types.CellType:
     if wrt not in cells:
         cell = cells[wrt] = types.CellType()
         try:
-            cell.cell_contents = generate(func, wrt, name=f"{func.__name__}_vjp",
-                                          vjp=True).function
+            generated = generate(func, wrt, name=f"{func.__name__}_vjp", vjp=True)
+            generated.function.__srcdiff__ = generated
+            cell.cell_contents = generated.function
         except BaseException:
             del cells[wrt]
             raise

@@ -329,7 +329,7 @@ class Reverse:
         key = (callee, wrt)
         if key not in self.vjps:
             name = self.namer.fresh(f"{callee.__name__}_vjp")
-            self.function.parsed.injected[name] = vjp_cell(callee, wrt)
+            self.function.parsed.inject(name, vjp_cell(callee, wrt), ("vjp", callee, wrt))
             self.vjps[key] = name
         pieces = [self.namer.fresh(f"d_{params[i]}") for i in active]
         unpack = ast.Tuple([ast.Name(p, ast.Store()) for p in pieces], ast.Store())

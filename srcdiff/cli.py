@@ -1,0 +1,271 @@
+"""The ``srcdiff`` command: write gradient modules, show generated code, list the rules.
+
+Exit status: 0 success; 1 ``generate --check`` found a stale or missing module; 2 an
+error (bad arguments, a missing file, a syntax error, an unknown function, a construct
+srcdiff does not support), reported as one line on standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import types
+from pathlib import Path
+
+from .errors import LocatedError, SrcdiffError
+
+EPILOG = """examples:
+  srcdiff generate model.py                      write model_grad.py: grad_<name> for every function
+  srcdiff generate model.py --function loss --wrt w,b -o loss_grad.py
+  srcdiff generate model.py -o -                 print the module instead of writing it
+  srcdiff generate model.py --check              exit 1 if model_grad.py is out of date
+  srcdiff show model.py:loss                     print the generated gradient
+  srcdiff show model.py:loss --stage lower       print the three-address form
+  srcdiff rules --verify                         prove every derivative rule with SymPy
+
+exit status: 0 success, 1 stale module (--check), 2 error
+"""
+
+STAGES = {"normalize": "normalize", "lower": "lower", "reverse": "reverse",
+          "optimized": "optimize", "optimize": "optimize"}
+
+
+class UsageError(SrcdiffError):
+    """A mistake in the command line or in what it names."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except LocatedError as error:
+        print(_one_line(error), file=sys.stderr)
+    except (SrcdiffError, OSError) as error:
+        print(f"srcdiff: error: {error}", file=sys.stderr)
+    except SyntaxError as error:
+        print(f"{error.filename}:{error.lineno}:{error.offset or 0}: syntax error: "
+              f"{error.msg}", file=sys.stderr)
+    return 2
+
+
+def _one_line(error: LocatedError) -> str:
+    text = f"{error.filename}:{error.lineno}:{error.col + 1}: {error.message}"
+    return text + (f" ({error.hint})" if error.hint else "")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+    parser = argparse.ArgumentParser(
+        prog="srcdiff", description="Source-to-source reverse-mode differentiation of "
+        "Python: write gradient modules that need no AD library at run time.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"srcdiff {__version__}")
+    commands = parser.add_subparsers(title="commands")
+
+    generate = commands.add_parser(
+        "generate", help="write a module of gradient functions",
+        description="Write a module holding grad_<name> for each function: every "
+        "top-level function of PATH by default (one that cannot be differentiated is "
+        "skipped, with its reason on standard error), or those named with --function.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    generate.add_argument("path", type=Path, help="the Python file to differentiate")
+    generate.add_argument("--function", action="append", metavar="NAME",
+                          help="a function to differentiate (repeatable)")
+    generate.add_argument("--wrt", metavar="NAME[,NAME]",
+                          help="parameters to differentiate with respect to (default: "
+                          "those annotated float, else the first)")
+    generate.add_argument("--types", metavar="NAME=TYPE[,...]",
+                          help="parameter types where there are no annotations: float "
+                          "(differentiated by default) or int")
+    generate.add_argument("-o", "--output", metavar="OUT.py",
+                          help="where to write (default: PATH's name with _grad; - for "
+                          "standard output)")
+    generate.add_argument("--check", action="store_true",
+                          help="write nothing; exit 1 if OUT.py differs from what would "
+                          "be written")
+    generate.add_argument("--force", action="store_true",
+                          help="overwrite OUT.py even if srcdiff did not generate it")
+    generate.set_defaults(run=_generate)
+
+    show = commands.add_parser("show", help="print the generated source of one function")
+    show.add_argument("target", metavar="PATH:NAME")
+    show.add_argument("--stage", choices=sorted(STAGES), help="print this pipeline "
+                      "stage instead of the final gradient")
+    show.add_argument("--wrt", metavar="NAME[,NAME]")
+    show.set_defaults(run=_show)
+
+    rules = commands.add_parser("rules", help="list the derivative rules")
+    rules.add_argument("--verify", action="store_true",
+                       help="prove every rule with SymPy and say how (needs srcdiff[verify])")
+    rules.set_defaults(run=_rules)
+    return parser
+
+
+# -- generate -----------------------------------------------------------------------
+def _generate(args) -> int:
+    from .standalone import MARK, Request, load_module, module_functions, module_text
+    path = _existing(args.path)
+    module = load_module(path)
+    types_given = _parse_types(args.types)
+    named = args.function or []
+    functions = {f.__name__: f for f in module_functions(module)}
+    for name in named:
+        if name not in functions:
+            raise UsageError(f"{path}: no function named {name!r} (it has "
+                             f"{', '.join(functions) or 'none'})")
+    chosen = [functions[n] for n in named] if named else list(functions.values())
+    requests = []
+    for function in chosen:
+        try:
+            request = Request(function, _wrt(function, args.wrt, types_given))
+            module_text(path, [request], "check")  # differentiable, and standalone?
+            requests.append(request)
+        except SrcdiffError as error:
+            if named:
+                raise
+            reason = _one_line(error) if isinstance(error, LocatedError) else str(error)
+            print(f"srcdiff: skipped {function.__name__}: {reason}", file=sys.stderr)
+    if not requests:
+        raise UsageError(f"{path}: no function could be differentiated")
+    output = args.output or str(path.with_name(f"{path.stem}_grad.py"))
+    command = _command(path, args, output)
+    text = module_text(path, requests, command)
+    if output == "-":
+        sys.stdout.write(text)
+        return 0
+    target = Path(output)
+    if args.check:
+        if not target.exists() or target.read_text() != text:
+            print(f"srcdiff: {target} is stale: regenerate with `{command}`", file=sys.stderr)
+            return 1
+        return 0
+    if target.exists() and not target.read_text().startswith(MARK) and not args.force:
+        raise UsageError(f"{target} exists and was not generated by srcdiff; pass --force "
+                         "to overwrite it")
+    _write_atomically(target, text)
+    print(f"wrote {target} ({', '.join('grad_' + r.function.__name__ for r in requests)})",
+          file=sys.stderr)
+    return 0
+
+
+def _command(path: Path, args, output: str) -> str:
+    """The command that regenerates the module, as recorded in its header (the same
+    whichever way the output was named, so --check compares like with like)."""
+    parts = ["srcdiff generate", path.name]
+    parts += [f"--function {name}" for name in args.function or []]
+    if args.wrt:
+        parts.append(f"--wrt {args.wrt}")
+    if args.types:
+        parts.append(f"--types {args.types}")
+    if output != "-":
+        parts.append(f"-o {Path(output).name}")
+    return " ".join(parts)
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    return path
+
+
+def _parse_types(text: str | None) -> dict[str, str]:
+    result = {}
+    for item in filter(None, (text or "").split(",")):
+        name, _, kind = item.partition("=")
+        if kind not in ("float", "int"):
+            raise UsageError(f"--types {item!r}: the type must be float or int"
+                             + (" (NumPy arrays are not supported yet)" if kind else ""))
+        result[name.strip()] = kind
+    return result
+
+
+def _wrt(function: types.FunctionType, wrt: str | None, given: dict) -> tuple[str, ...]:
+    code = function.__code__
+    params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    if wrt:
+        names = tuple(n.strip() for n in wrt.split(","))
+        missing = [n for n in names if n not in params]
+        if missing:
+            raise UsageError(f"{function.__name__}() has no parameter {missing[0]!r}")
+        return names
+    kinds = dict(given)
+    for name, annotation in function.__annotations__.items():
+        text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+        if "ndarray" in text or "array" in text.lower():
+            raise UsageError(f"{function.__name__}(): parameter {name!r} is an array; "
+                             "NumPy arrays are not supported yet")
+        if name in params and text in ("float", "int"):
+            kinds.setdefault(name, text)
+    floats = tuple(p for p in params if kinds.get(p) == "float")
+    if floats:
+        return floats
+    if not params:
+        raise UsageError(f"{function.__name__}() has no parameters to differentiate")
+    return (params[0],)
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    """Write to a temporary file beside ``target``, then rename it into place: an
+    interrupted write never leaves a half-written module."""
+    folder = target.resolve().parent
+    handle = tempfile.NamedTemporaryFile("w", dir=folder, prefix=f".{target.name}.",
+                                         suffix=".tmp", delete=False)
+    try:
+        with handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(handle.name, target)
+    except BaseException:
+        if os.path.exists(handle.name):
+            os.unlink(handle.name)
+        raise
+
+
+# -- show and rules -----------------------------------------------------------------
+def _show(args) -> int:
+    from .pipeline import generate
+    from .standalone import load_module
+    path_text, _, name = args.target.rpartition(":")
+    if not path_text or not name:
+        raise UsageError(f"{args.target!r}: expected PATH:NAME, e.g. model.py:loss")
+    module = load_module(_existing(Path(path_text)))
+    function = getattr(module, name, None)
+    if not isinstance(function, types.FunctionType):
+        raise UsageError(f"{path_text}: no function named {name!r}")
+    generated = generate(function, _wrt(function, args.wrt, {}), name=f"grad_{name}")
+    if args.stage:
+        print(generated.stages[STAGES[args.stage]].source())
+    else:
+        sys.stdout.write(generated.source)
+    return 0
+
+
+def _rules(args) -> int:
+    from .rules import RULES
+    if not args.verify:
+        for rule in RULES:
+            print(f"{rule.name:<16} {rule.formula()}")
+        nondifferentiable = sorted(getattr(f, "__name__", str(f)) for f in RULES.nondifferentiable)
+        print(f"\nno derivative (piecewise constant): {', '.join(nondifferentiable)}")
+        return 0
+    try:
+        import mpmath  # noqa: F401
+        import sympy  # noqa: F401
+    except ImportError:
+        raise UsageError("rules --verify needs SymPy and mpmath: pip install "
+                         "'srcdiff[verify]'") from None
+    from .verify import report, verify_all
+    proofs = verify_all()
+    print(report(proofs))
+    return 0 if all(p.ok for p in proofs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
