@@ -10,6 +10,7 @@
 """
 
 from .api import grad, source, value_and_grad
+from .explanation import explain
 from .errors import (ArgumentKindError, LocatedError, MissingRuleError, NoSourceError,
                      SrcdiffError, SrcdiffNameError, UnsupportedSyntaxError)
 from .rules import register_rule
@@ -17,7 +18,7 @@ from .rules import register_rule
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "source", "register_rule", "SrcdiffError", "LocatedError",
+    "grad", "value_and_grad", "source", "explain", "register_rule", "SrcdiffError", "LocatedError",
     "UnsupportedSyntaxError", "MissingRuleError", "NoSourceError", "SrcdiffNameError",
     "ArgumentKindError", "__version__",
 ]

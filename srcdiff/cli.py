@@ -24,6 +24,7 @@ EPILOG = """examples:
   srcdiff show model.py:loss                     print the generated gradient
   srcdiff show model.py:loss --stage lower       print the three-address form
   srcdiff rules --verify                         prove every derivative rule with SymPy
+  srcdiff explain model.py:h --at x=3 --svg h.svg  the lecture's view: graph, local derivatives, chain rule
 
 exit status: 0 success, 1 stale module (--check), 2 error
 """
@@ -99,6 +100,20 @@ def _parser() -> argparse.ArgumentParser:
                       "stage instead of the final gradient")
     show.add_argument("--wrt", metavar="NAME[,NAME]")
     show.set_defaults(run=_show)
+
+    explain = commands.add_parser(
+        "explain", help="print the computational graph and chain rule at a point",
+        description="Run PATH:NAME at the point given by --at and print its three-address "
+        "form with values, each primitive's local derivatives, the backward sweep and the "
+        "chain-rule products; optionally write the graph as DOT or SVG.")
+    explain.add_argument("target", metavar="PATH:NAME")
+    explain.add_argument("--at", metavar="NAME=VALUE[,...]", required=True,
+                         help="the point, e.g. x=3,y=0.5 (every parameter without a default)")
+    explain.add_argument("--wrt", metavar="NAME[,NAME]")
+    explain.add_argument("--dot", metavar="OUT.dot", help="write the graph in DOT")
+    explain.add_argument("--svg", metavar="OUT.svg", help="draw the graph with Graphviz's dot")
+    explain.add_argument("--max-rows", type=int, default=200, metavar="N")
+    explain.set_defaults(run=_explain)
 
     rules = commands.add_parser("rules", help="list the derivative rules")
     rules.add_argument("--verify", action="store_true",
@@ -221,6 +236,10 @@ def _write_atomically(target: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        # a temporary file is private (0600); give the result the usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)
         os.replace(handle.name, target)
     except BaseException:
         if os.path.exists(handle.name):
@@ -231,19 +250,56 @@ def _write_atomically(target: Path, text: str) -> None:
 # -- show and rules -----------------------------------------------------------------
 def _show(args) -> int:
     from .pipeline import generate
-    from .standalone import load_module
-    path_text, _, name = args.target.rpartition(":")
-    if not path_text or not name:
-        raise UsageError(f"{args.target!r}: expected PATH:NAME, e.g. model.py:loss")
-    module = load_module(_existing(Path(path_text)))
-    function = getattr(module, name, None)
-    if not isinstance(function, types.FunctionType):
-        raise UsageError(f"{path_text}: no function named {name!r}")
+    function = _function_at(args.target)
+    name = function.__name__
     generated = generate(function, _wrt(function, args.wrt, {}), name=f"grad_{name}")
     if args.stage:
         print(generated.stages[STAGES[args.stage]].source())
     else:
         sys.stdout.write(generated.source)
+    return 0
+
+
+def _function_at(target: str):
+    from .standalone import load_module
+    path_text, _, name = target.rpartition(":")
+    if not path_text or not name:
+        raise UsageError(f"{target!r}: expected PATH:NAME, e.g. model.py:loss")
+    module = load_module(_existing(Path(path_text)))
+    function = getattr(module, name, None)
+    if not isinstance(function, types.FunctionType):
+        raise UsageError(f"{path_text}: no function named {name!r}")
+    return function
+
+
+def _explain(args) -> int:
+    from fractions import Fraction
+    from .explanation import explain
+    function = _function_at(args.target)
+    point = {}
+    for item in filter(None, args.at.split(",")):
+        name, _, text = item.partition("=")
+        try:
+            value = int(text) if text.strip().lstrip("-").isdigit() else float(Fraction(text))
+        except (ValueError, ZeroDivisionError):
+            raise UsageError(f"--at {item!r}: expected NAME=NUMBER") from None
+        point[name.strip()] = value
+    wrt = tuple(n.strip() for n in args.wrt.split(",")) if args.wrt else _wrt(function, None, {})
+    try:
+        explanation = explain(function, wrt=wrt, max_rows=args.max_rows, **point)
+    except TypeError as error:  # the point does not fit the signature
+        raise UsageError(f"--at: {error}") from None
+    print(explanation)
+    if args.dot:
+        _write_atomically(Path(args.dot), explanation.to_dot())
+        print(f"wrote {args.dot}", file=sys.stderr)
+    if args.svg:
+        import shutil
+        if shutil.which("dot") is None:
+            raise UsageError("--svg needs Graphviz's `dot` program, which is not installed "
+                             "(apt-get install graphviz); --dot writes the DOT text")
+        _write_atomically(Path(args.svg), explanation.to_svg())
+        print(f"wrote {args.svg}", file=sys.stderr)
     return 0
 
 

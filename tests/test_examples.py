@@ -27,10 +27,15 @@ def test_example_runs_as_a_script(path):
 
 
 def test_lecture_example_numbers():
+    from fractions import Fraction
     results = load("lecture_chain_rule").main()
     assert results["dh/dx at 3"] == pytest.approx(2 / 3, rel=1e-15)
-    assert results["[de/dc, de/dd]"] == [2.0, 6.0]
-    assert results["[de/da, de/db]"] == [-4.0, 8.0]
+    assert results["exact gradient"] == Fraction(2, 3)
+    assert results["chain rule"] == "∂h/∂x = 1 × 1/9 × 6 = 2/3"
+    graph = load("lecture_graph").main()
+    assert graph["[de/dc, de/dd]"] == [2, 6]  # e.grad_fn(1.) in PyTorch
+    assert graph["[de/da, de/db]"] == [-4, 8]
+    assert graph["grad"] == [-4.0, 8.0]
 
 
 def test_black_scholes_matches_closed_form_greeks():
