@@ -139,3 +139,13 @@ def test_the_readme_picture_is_the_graph_example():
     svg = (Path(__file__).parent.parent / "docs" / "lecture_graph.svg").read_text()
     assert "e&#160;=&#160;c * d" in svg or "e = c * d" in svg
     assert "adjoint &#45;4" in svg and "adjoint 8" in svg
+
+
+def test_pytorch_agrees_when_installed():
+    pytest.importorskip("torch", reason="PyTorch is optional: the comparison runs where it is installed")
+    local, names, leaves = lecture_graph.pytorch_chain()
+    assert local == [2.0, 6.0]  # e.grad_fn(1.)
+    assert names == ["AddBackward0", "SubBackward0"]
+    assert leaves == [-4.0, 8.0]
+    whole = srcdiff.explain(lecture_graph.e_graph, 2, 4, wrt=("a", "b"))
+    assert [float(whole.gradient["a"]), float(whole.gradient["b"])] == leaves
