@@ -115,6 +115,10 @@ class Reverse:
         self.tape = self.namer.fresh("tape")
         self.vjps: dict = {}  # (callee, wrt) -> name of its vector-Jacobian function
         args = function.args
+        # Temporaries assigned once and read once, in the same block: inside a compound
+        # statement their adjoint gets exactly one, unconditional contribution, so it is
+        # assigned (b_t = ...) rather than accumulated, and never reset or initialised.
+        self.local_temporaries = _single_use_temporaries(function)
         # Variables assigned so far, in program order: outside loops, a variable with no
         # earlier value has nothing to save when it is assigned.
         self.bound = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
@@ -176,7 +180,8 @@ class Reverse:
 
     def initialise(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         """``b = 0.0`` for each adjoint a reversed compound statement uses before any write."""
-        adjoints = set(self.namer.adjoints.values())
+        adjoints = set(self.namer.adjoints.values()) - {
+            self.namer.adjoints[t] for t in self.local_temporaries if t in self.namer.adjoints}
         used = sorted({n.id for s in statements for n in ast.walk(s)
                        if isinstance(n, ast.Name) and n.id in adjoints})
         result = []
@@ -273,6 +278,7 @@ class Reverse:
             temporary = self.namer.fresh(_short(value))
             self.function.synthetic.add(temporary)
             self.active.add(temporary)
+            self.local_temporaries.add(temporary)
             first = _same_place(ast.Assign([ast.Name(temporary, ast.Store())], value), statement)
             second = _same_place(ast.Assign([ast.Name(target, ast.Store())],
                                             ast.Name(temporary, ast.Load())), statement)
@@ -280,7 +286,7 @@ class Reverse:
             f2, b2 = self.in_compound(second, depth)
             return f1 + f2, b2 + b1
         backward = self.differentiate(statement, top=False)
-        if target in self.active:
+        if target in self.active and target not in self.local_temporaries:
             backward.append(ast.Assign([ast.Name(self.adjoint(target), ast.Store())],
                                        ast.Constant(0.0)))
         if depth == 0 and target not in self.bound:  # no earlier value: nothing to save
@@ -345,7 +351,9 @@ class Reverse:
         if isinstance(contribution, (int, float)) and contribution == 0 and grad_of:
             return []
         target = ast.Name(self.adjoint(variable), ast.Store())
-        if variable in self.written or not top:
+        if not top and variable in self.local_temporaries:
+            statement = ast.Assign([target], node_of(contribution))  # its one contribution
+        elif variable in self.written or not top:
             subtracted = negated(contribution)
             if subtracted is not None:  # b -= e reads better than b += -(e)
                 statement = ast.AugAssign(target, ast.Sub(), node_of(subtracted))
@@ -413,6 +421,35 @@ class Reverse:
                         result.append(ast.Assign([ast.Name(name, ast.Store())],
                                                  ast.Name(fresh, ast.Load())))
         return result
+
+
+def _single_use_temporaries(function: Function) -> set[str]:
+    """Synthetic variables assigned once and read once, by a statement of the same block
+    (not nested deeper, where the read might not happen)."""
+    stores, loads = {}, {}
+    for statement in function.body:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name):
+                counts = stores if isinstance(node.ctx, ast.Store) else loads
+                counts[node.id] = counts.get(node.id, 0) + 1
+    found = set()
+
+    def visit(block):
+        for index, statement in enumerate(block):
+            if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+                name = statement.targets[0].id
+                if name in function.synthetic and stores.get(name) == 1 and loads.get(name) == 1:
+                    later = block[index + 1:]
+                    if any(not isinstance(s, _COMPOUND) and any(
+                            isinstance(n, ast.Name) and n.id == name for n in ast.walk(s))
+                            for s in later):
+                        found.add(name)
+            for field in ("body", "orelse"):
+                nested = getattr(statement, field, None)
+                if isinstance(nested, list) and isinstance(statement, _COMPOUND):
+                    visit(nested)
+    visit(function.body)
+    return found
 
 
 def _needed(backward: list[ast.stmt]) -> set[str]:

@@ -33,43 +33,31 @@ def dbranch_inside_loop_dx(x):
                 tape.append(total)
                 total = math.sqrt(add)
     b_total = 1.0
-    b_add = 0.0
-    b_add_1 = 0.0
-    b_mul = 0.0
-    b_mul_1 = 0.0
-    b_mul_2 = 0.0
-    b_sin = 0.0
     b_x = 0.0
     for _ in range(iterations):
         if rem == 0:
-            b_add_1 += b_total  # grad of: total = add_1
+            b_add_1 = b_total  # grad of: total = add_1
             b_total = 0.0
             total = tape.pop()
             b_total += b_add_1  # grad of: add_1 = total + sin
-            b_sin += b_add_1
-            b_add_1 = 0.0
-            b_mul += b_sin * math.cos(mul)  # grad of: sin = math.sin(mul)
-            b_sin = 0.0
+            b_sin = b_add_1
+            b_mul = b_sin * math.cos(mul)  # grad of: sin = math.sin(mul)
             b_x += b_mul * i  # grad of: mul = x * i
-            b_mul = 0.0
             mul = tape.pop()
         else:
             if rem_1 == 1:
-                b_mul_2 += b_total  # grad of: total = mul_2
+                b_mul_2 = b_total  # grad of: total = mul_2
                 b_total = 0.0
                 total = tape.pop()
                 b_total += b_mul_2 * x  # grad of: mul_2 = total * x
                 b_x += b_mul_2 * total
-                b_mul_2 = 0.0
             else:
-                b_add += b_total / (2 * total)  # grad of: total = math.sqrt(add)
+                b_add = b_total / (2 * total)  # grad of: total = math.sqrt(add)
                 b_total = 0.0
                 total = tape.pop()
-                b_mul_1 += b_add  # grad of: add = mul_1 + 1
-                b_add = 0.0
+                b_mul_1 = b_add  # grad of: add = mul_1 + 1
                 b_total += b_mul_1 * total  # grad of: mul_1 = total * total
                 b_total += b_mul_1 * total
-                b_mul_1 = 0.0
             rem_1 = tape.pop()
         rem = tape.pop()
         i = tape.pop()

@@ -30,32 +30,24 @@ def dloop_with_break_dx(x, n):
         if broke:
             break
     b_total = 1.0
-    b_add = 0.0
-    b_cos = 0.0
-    b_mul = 0.0
-    b_mul_1 = 0.0
     b_x = 0.0
     for _ in range(iterations):
         if not skip:
-            b_mul_1 += b_total  # grad of: total = mul_1
+            b_mul_1 = b_total  # grad of: total = mul_1
             b_total = 0.0
             total = tape.pop()
             b_total += b_mul_1 * cos  # grad of: mul_1 = total * cos
-            b_cos += b_mul_1 * total
-            b_mul_1 = 0.0
+            b_cos = b_mul_1 * total
             b_x -= b_cos * math.sin(x)  # grad of: cos = math.cos(x)
-            b_cos = 0.0
             cos = tape.pop()
         if total > 5:
             skip = tape.pop()
-        b_add += b_total  # grad of: total = add
+        b_add = b_total  # grad of: total = add
         b_total = 0.0
         total = tape.pop()
         b_total += b_add  # grad of: add = total + mul
-        b_mul += b_add
-        b_add = 0.0
+        b_mul = b_add
         b_x += b_mul * i  # grad of: mul = x * i
-        b_mul = 0.0
         skip = tape.pop()
         i = tape.pop()
     return b_x

@@ -26,15 +26,13 @@ def dreturn_inside_loop_dx(x):
     if taken:
         b_x -= b_return_inside_loop  # grad of: return_inside_loop = -x
         b_return_inside_loop = 0.0
-    b_mul = 0.0
     for _ in range(iterations):
         if x > 3:
             b_x += b_return_inside_loop * x  # grad of: return_inside_loop = x * x
             b_x += b_return_inside_loop * x
             b_return_inside_loop = 0.0
-        b_mul += b_x  # grad of: x = mul
+        b_mul = b_x  # grad of: x = mul
         b_x = 0.0
         x = tape.pop()
         b_x += b_mul * 1.1  # grad of: mul = x * 1.1
-        b_mul = 0.0
     return b_x
