@@ -59,15 +59,13 @@ def dpower_dx(x, n):
         tape.append(y)
         y = mul
     b_y = 1.0
-    b_mul = 0.0
     b_x = 0.0
     for _ in range(iterations):
-        b_mul += b_y
+        b_mul = b_y
         b_y = 0.0
         y = tape.pop()
         b_y += b_mul * x
         b_x += b_mul * y
-        b_mul = 0.0
     return b_x
 """
 
