@@ -1,5 +1,5 @@
-"""The pipeline, on one screen: parse, fence, normalize, lower, analyse, reverse,
-optimize, emit, compile. Each stage is a module with one contract (see its docstring);
+"""The pipeline, on one screen: parse, fence, normalize, lower, (hoist), analyse,
+reverse, optimize, emit, compile. Each stage is a module with one contract (see its docstring);
 ``generate`` runs them in order and keeps every stage's output, so any of them can be
 printed as Python source.
 """
@@ -16,6 +16,7 @@ from .compile import compile_function
 from .emit import emit
 from .errors import InternalError, SrcdiffError
 from .fence import fence
+from .hoist import hoist
 from .ir import Function
 from .lower import lower
 from .normalize import normalize
@@ -47,7 +48,8 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
         parsed = fence(parse(func))
         stages = {"normalize": normalize(parsed)}
         stages["lower"] = lower(stages["normalize"])
-        analysed = analyse(stages["lower"], wrt)
+        lowered = hoist(stages["lower"]) if optimize else stages["lower"]
+        analysed = analyse(lowered, wrt)
         stages["reverse"] = reverse(analysed, name, with_value, as_tuple, vjp)
         final = optimize_function(stages["reverse"]) if optimize else stages["reverse"]
         stages["optimize"] = final
