@@ -35,16 +35,16 @@ def analyse(function: Function, wrt: tuple[str, ...]) -> Function:
     call a variable active that is not, never the reverse."""
     statements = [n for s in function.body for n in ast.walk(s) if isinstance(n, ast.stmt)]
     assignments = [s for s in statements if isinstance(s, ast.Assign)]
-    varied = set(wrt)
-    changed = True
-    while changed:
-        changed = False
-        for statement in assignments:
+    # The def-use graph of differentiable assignments: target -> operands, and back.
+    reads: dict[str, set[str]] = {}
+    readers: dict[str, set[str]] = {}
+    for statement in assignments:
+        if differentiable(statement.value):
             target = statement.targets[0].id
-            if target not in varied and differentiable(statement.value) \
-                    and operands(statement.value) & varied:
-                varied.add(target)
-                changed = True
+            for operand in operands(statement.value):
+                reads.setdefault(target, set()).add(operand)
+                readers.setdefault(operand, set()).add(target)
+    varied = _reachable(set(wrt), readers)
     for statement in assignments:
         if isinstance(statement.value, (ast.Tuple, ast.List)) and \
                 operands(statement.value) & varied:
@@ -58,19 +58,19 @@ def analyse(function: Function, wrt: tuple[str, ...]) -> Function:
                           get_anno(loop, "where", function.parsed),
                           hint="loop over range(len(...)) of a sequence of constants, or "
                           "write the terms out")
-    useful = set()
-    if isinstance(function.output, ast.Name):
-        useful.add(function.output.id)
-    changed = True
-    while changed:
-        changed = False
-        for statement in assignments:
-            if statement.targets[0].id in useful and differentiable(statement.value):
-                new = operands(statement.value) - useful
-                if new:
-                    useful |= new
-                    changed = True
+    output = {function.output.id} if isinstance(function.output, ast.Name) else set()
+    useful = _reachable(output, reads)
     return function.replace(active=frozenset(varied & useful), wrt=tuple(wrt))
+
+
+def _reachable(start: set[str], edges: dict[str, set[str]]) -> set[str]:
+    seen, stack = set(start), list(start)
+    while stack:
+        for following in edges.get(stack.pop(), ()):
+            if following not in seen:
+                seen.add(following)
+                stack.append(following)
+    return seen
 
 
 def operands(value: ast.expr) -> set[str]:

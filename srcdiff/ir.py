@@ -53,15 +53,17 @@ class Namer:
     def __init__(self, taken=()):
         self.taken = set(taken) | set(keyword.kwlist) | {"math"}
         self.adjoints: dict[str, str] = {}
+        self.next_suffix: dict[str, int] = {}  # where to resume counting, per base
 
     def fresh(self, base: str) -> str:
         base = base.strip("_") or "t"
         # Never shadow a builtin the generated code might call: max_1, not max.
-        count = 1 if hasattr(builtins, base) else 0
+        count = self.next_suffix.get(base, 1 if hasattr(builtins, base) else 0)
         name = f"{base}_{count}" if count else base
         while name in self.taken:
             count += 1
             name = f"{base}_{count}"
+        self.next_suffix[base] = count + 1
         self.taken.add(name)
         return name
 

@@ -37,16 +37,38 @@ import copy
 
 from .expr import Code, add, div, mul, neg, node_of, power, select, sub, wrap
 from .analyse import cannot_raise
-from .ir import Function, copy_annos, get_anno
+from .ir import Function, get_anno, set_anno
+
+
+MAX_ROUNDS = 100  # each round removes or simplifies something; far more means a bug
 
 
 def optimize(function: Function) -> Function:
-    previous = None
-    while (current := function.source()) != previous:
-        previous = current
+    """Run the passes until none of them changes anything."""
+    for _ in range(MAX_ROUNDS):
+        changed = False
         for optimization in PASSES:
-            function = optimization(function)
-    return function
+            new = optimization(function)
+            changed |= _differs(new.body, function.body)
+            function = new
+        if not changed:
+            return function
+    from .errors import InternalError
+    raise InternalError(f"the optimizer did not settle on {function.name} after "
+                        f"{MAX_ROUNDS} rounds")
+
+
+def _differs(new: list, old: list) -> bool:
+    """Whether a pass changed the body; passes build new nodes for what they change."""
+    if len(new) != len(old):
+        return True
+    for a, b in zip(new, old):
+        if a is not b:
+            return True
+        for field in ("body", "orelse"):
+            if isinstance(getattr(a, field, None), list) and _differs(getattr(a, field), getattr(b, field)):
+                return True
+    return False
 
 
 def _assignment_counts(body) -> collections.Counter:
@@ -100,7 +122,11 @@ def _substitute(statement, replacements):
     if not replacements or not any(isinstance(n, ast.Name) and n.id in replacements
                                    for n in ast.walk(statement)):
         return statement
-    return ast.fix_missing_locations(_Substitute(replacements).visit(copy.deepcopy(statement)))
+    new = ast.fix_missing_locations(_Substitute(replacements).visit(copy.deepcopy(statement)))
+    for node in ast.walk(new):  # what simplify should look at again
+        if isinstance(node, ast.stmt):
+            set_anno(node, "substituted", True)
+    return new
 
 
 def simplify(function: Function) -> Function:
@@ -109,17 +135,23 @@ def simplify(function: Function) -> Function:
 
 
 def _simplify_block(statements, adjoints) -> list[ast.stmt]:
+    """Adjoint statements that propagation rewrote (the reverse pass builds the others
+    already simplified) are rebuilt through the algebra of ``expr``."""
     body = []
     for statement in statements:
-        if isinstance(statement, (ast.Assign, ast.AugAssign)) and _target(statement) in adjoints:
+        if isinstance(statement, (ast.Assign, ast.AugAssign)) and _target(statement) in adjoints \
+                and get_anno(statement, "substituted"):
+            set_anno(statement, "substituted", False)
             simplified = node_of(rebuild(statement.value))
             if ast.unparse(simplified) != ast.unparse(statement.value):
                 statement = copy.deepcopy(statement)
                 statement.value = simplified
         elif isinstance(statement, (ast.If, ast.For, ast.While)):
-            statement = copy.copy(statement)
-            statement.body = _simplify_block(statement.body, adjoints)
-            statement.orelse = _simplify_block(statement.orelse, adjoints)
+            inner = _simplify_block(statement.body, adjoints)
+            orelse = _simplify_block(statement.orelse, adjoints)
+            if _differs(inner, statement.body) or _differs(orelse, statement.orelse):
+                statement = copy.copy(statement)  # a new node only when something changed
+                statement.body, statement.orelse = inner, orelse
         body.append(statement)
     return body
 

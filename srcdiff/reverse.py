@@ -433,15 +433,15 @@ def _single_use_temporaries(function: Function) -> set[str]:
     found = set()
 
     def visit(block):
-        for index, statement in enumerate(block):
+        read_here = {n.id for s in block if not isinstance(s, _COMPOUND) for n in ast.walk(s)
+                     if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        for statement in block:
             if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
                 name = statement.targets[0].id
-                if name in function.synthetic and stores.get(name) == 1 and loads.get(name) == 1:
-                    later = block[index + 1:]
-                    if any(not isinstance(s, _COMPOUND) and any(
-                            isinstance(n, ast.Name) and n.id == name for n in ast.walk(s))
-                            for s in later):
-                        found.add(name)
+                # read once in all, and that read is a plain statement of this block
+                if name in function.synthetic and stores.get(name) == 1 \
+                        and loads.get(name) == 1 and name in read_here:
+                    found.add(name)
             for field in ("body", "orelse"):
                 nested = getattr(statement, field, None)
                 if isinstance(nested, list) and isinstance(statement, _COMPOUND):

@@ -72,18 +72,15 @@ class Rule:
     domain: tuple[Domain, ...]
     builtin: bool = True  # False for rules users registered
 
-    @property
-    def params(self) -> tuple[str, ...]:
+    def __post_init__(self):
+        # the partials' signature, read once (generation asks for it at every primitive)
         names = tuple(inspect.signature(self.partials).parameters)
-        return names[:-1] if names and names[-1] == "out" else names
+        object.__setattr__(self, "uses_out", bool(names) and names[-1] == "out")
+        object.__setattr__(self, "params", names[:-1] if self.uses_out else names)
 
     @property
     def arity(self) -> int:
         return len(self.params)
-
-    @property
-    def uses_out(self) -> bool:
-        return "out" in inspect.signature(self.partials).parameters
 
     def partials_at(self, args: tuple, out) -> tuple:
         """The partials evaluated at ``args`` (numbers, SymPy symbols or ``Code``)."""

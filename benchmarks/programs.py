@@ -1,0 +1,125 @@
+"""Benchmark objectives, written from their mathematics, each with a hand-written
+reverse-mode gradient of the same computation (the cost to beat)."""
+
+import math
+
+
+# -- a damped, driven Duffing oscillator, 100 midpoint (RK2) steps --------------------
+def oscillator(k, c, x0, steps=100, dt=0.01):
+    x = x0
+    v = 0.0
+    t = 0.0
+    for _ in range(steps):
+        a = -k * x - c * v - 0.5 * x * x * x + math.sin(1.3 * t)
+        xm = x + 0.5 * dt * v
+        vm = v + 0.5 * dt * a
+        am = -k * xm - c * vm - 0.5 * xm * xm * xm + math.sin(1.3 * (t + 0.5 * dt))
+        x = x + dt * vm
+        v = v + dt * am
+        t = t + dt
+    return x * x + v * v
+
+
+def oscillator_by_hand(k, c, x0, steps=100, dt=0.01):
+    xs, vs, ts = [], [], []
+    x, v, t = x0, 0.0, 0.0
+    for _ in range(steps):
+        xs.append(x)
+        vs.append(v)
+        ts.append(t)
+        a = -k * x - c * v - 0.5 * x * x * x + math.sin(1.3 * t)
+        xm = x + 0.5 * dt * v
+        vm = v + 0.5 * dt * a
+        am = -k * xm - c * vm - 0.5 * xm * xm * xm + math.sin(1.3 * (t + 0.5 * dt))
+        x = x + dt * vm
+        v = v + dt * am
+        t = t + dt
+    bx, bv, bk, bc = 2 * x, 2 * v, 0.0, 0.0
+    for i in range(steps - 1, -1, -1):
+        x, v = xs[i], vs[i]
+        a = -k * x - c * v - 0.5 * x * x * x + math.sin(1.3 * ts[i])
+        xm = x + 0.5 * dt * v
+        vm = v + 0.5 * dt * a
+        bam = dt * bv
+        bvm = dt * bx
+        bxm = -bam * (k + 1.5 * xm * xm)
+        bk -= bam * xm
+        bc -= bam * vm
+        bvm -= bam * c
+        ba = 0.5 * dt * bvm
+        bx = bx + bxm - ba * (k + 1.5 * x * x)
+        bv = bv + 0.5 * dt * bxm + bvm - ba * c
+        bk -= ba * x
+        bc -= ba * v
+    return bk, bc, bx
+
+
+# -- Black-Scholes call price and its five sensitivities ------------------------------
+def black_scholes(spot, strike, rate, vol, maturity):
+    sqrt_t = math.sqrt(maturity)
+    d1 = (math.log(spot / strike) + (rate + 0.5 * vol * vol) * maturity) / (vol * sqrt_t)
+    d2 = d1 - vol * sqrt_t
+    n1 = 0.5 * (1 + math.erf(d1 / math.sqrt(2)))
+    n2 = 0.5 * (1 + math.erf(d2 / math.sqrt(2)))
+    discount = math.exp(-rate * maturity)
+    return spot * n1 - strike * discount * n2
+
+
+def black_scholes_by_hand(spot, strike, rate, vol, maturity):
+    sqrt_t = math.sqrt(maturity)
+    log_m = math.log(spot / strike)
+    num = log_m + (rate + 0.5 * vol * vol) * maturity
+    den = vol * sqrt_t
+    d1 = num / den
+    d2 = d1 - den
+    n1 = 0.5 * (1 + math.erf(d1 / math.sqrt(2)))
+    n2 = 0.5 * (1 + math.erf(d2 / math.sqrt(2)))
+    discount = math.exp(-rate * maturity)
+    phi1 = math.exp(-0.5 * d1 * d1) / math.sqrt(2 * math.pi)
+    phi2 = math.exp(-0.5 * d2 * d2) / math.sqrt(2 * math.pi)
+    b_n1, b_n2 = spot, -strike * discount
+    b_spot, b_strike = n1, -discount * n2
+    b_discount = -strike * n2
+    b_d1, b_d2 = b_n1 * phi1, b_n2 * phi2
+    b_d1 += b_d2
+    b_den = -b_d2 - b_d1 * d1 / den
+    b_num = b_d1 / den
+    b_rate = b_num * maturity - b_discount * discount * maturity
+    b_maturity = b_num * (rate + 0.5 * vol * vol) - b_discount * discount * rate
+    b_vol = b_num * vol * maturity + b_den * sqrt_t
+    b_maturity += b_den * vol / (2 * sqrt_t)
+    b_spot += b_num / spot
+    b_strike -= b_num / strike
+    return b_spot, b_strike, b_rate, b_vol, b_maturity
+
+
+# -- logistic growth, 10,000 explicit Euler steps -------------------------------------
+def logistic_growth(rate, capacity, y0, steps=10000, dt=0.001):
+    y = y0
+    for _ in range(steps):
+        y = y + dt * rate * y * (1 - y / capacity)
+    return y
+
+
+def logistic_growth_by_hand(rate, capacity, y0, steps=10000, dt=0.001):
+    ys = []
+    y = y0
+    for _ in range(steps):
+        ys.append(y)
+        y = y + dt * rate * y * (1 - y / capacity)
+    by, b_rate, b_capacity = 1.0, 0.0, 0.0
+    for y in reversed(ys):
+        growth = 1 - y / capacity
+        b_rate += by * dt * y * growth
+        b_capacity += by * dt * rate * y * y / (capacity * capacity)
+        by = by * (1 + dt * rate * (growth - y / capacity))
+    return b_rate, b_capacity, by
+
+
+PROGRAMS = [
+    ("damped oscillator, 100 RK2 steps", oscillator, oscillator_by_hand, (2.0, 0.3, 1.0), (0, 1, 2)),
+    ("Black-Scholes, 5 sensitivities", black_scholes, black_scholes_by_hand,
+     (100.0, 95.0, 0.03, 0.2, 0.75), (0, 1, 2, 3, 4)),
+    ("logistic ODE, 10^4 Euler steps", logistic_growth, logistic_growth_by_hand,
+     (1.5, 10.0, 0.5), (0, 1, 2)),
+]
