@@ -287,25 +287,31 @@ class _Interpreter:
             return self.block(statement.body if taken else statement.orelse)
         elif isinstance(statement, ast.For):
             iterable = self.evaluate(statement.iter)[0]
-            try:
+
+            def iterations():
                 for item in iterable:
                     self.bind_target(statement.target, item)
-                    result = self.block(statement.body)
-                    if result is not None:
-                        return result
-            except _Break:
-                pass
+                    yield
+            return self.loop(iterations(), statement.body)
         elif isinstance(statement, ast.While):
-            try:
+            def iterations():
                 while self.atom(statement.test)[0]:
-                    result = self.block(statement.body)
-                    if result is not None:
-                        return result
-            except _Break:
-                pass
+                    yield
+            return self.loop(iterations(), statement.body)
         elif isinstance(statement, ast.Break):
             raise _Break
         return None  # print(...) and assert are not run again here
+
+    def loop(self, iterations, body):
+        """Run ``body`` once per step of ``iterations``, until it returns or breaks."""
+        try:
+            for _ in iterations:
+                result = self.block(body)
+                if result is not None:
+                    return result
+        except _Break:
+            pass
+        return None
 
     def bind_target(self, target, value):
         if isinstance(target, ast.Tuple):
