@@ -1,4 +1,4 @@
-"""The pipeline, on one screen: parse, fence, normalize, lower, (hoist), analyse,
+"""The pipeline, on one screen: parse, fence, normalize, lower, (hoist, cse), analyse,
 reverse, optimize, emit, compile. Each stage is a module with one contract (see its docstring);
 ``generate`` runs them in order and keeps every stage's output, so any of them can be
 printed as Python source.
@@ -16,6 +16,7 @@ from .compile import compile_function
 from .emit import emit
 from .errors import InternalError, SrcdiffError
 from .fence import fence
+from .cse import eliminate_common_subexpressions
 from .hoist import hoist
 from .ir import Function
 from .lower import lower
@@ -48,7 +49,9 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
         parsed = fence(parse(func))
         stages = {"normalize": normalize(parsed)}
         stages["lower"] = lower(stages["normalize"])
-        lowered = hoist(stages["lower"]) if optimize else stages["lower"]
+        lowered = stages["lower"]
+        if optimize:
+            lowered = eliminate_common_subexpressions(hoist(lowered))
         analysed = analyse(lowered, wrt)
         stages["reverse"] = reverse(analysed, name, with_value, as_tuple, vjp)
         final = optimize_function(stages["reverse"]) if optimize else stages["reverse"]
