@@ -2,7 +2,7 @@
 
 Contract: takes a lowered ``ir.Function`` and returns one where a top-level temporary
 that applies the same primitive to the same operands as an earlier top-level statement
-becomes a copy of that statement's result (which the optimizer then propagates away).
+is dropped, and its uses read that statement's result instead.
 Only operands assigned once in the whole function qualify, so both computations see the
 same values; only rule primitives and non-differentiable builtins qualify (pure), never
 calls to user functions kept as calls (recursion). The second computation would raise
@@ -22,11 +22,8 @@ def f(vol, t):
     mul = vol * sqrt
     sqrt_1 = math.sqrt(2)
     a = mul + sqrt_1
-    sqrt_2 = sqrt
-    mul_1 = mul
-    div = a / mul_1
-    sqrt_3 = sqrt_1
-    b = div - sqrt_3
+    div = a / mul
+    b = div - sqrt_1
     return b
 """
 
@@ -47,20 +44,19 @@ def eliminate_common_subexpressions(function: Function) -> Function:
     copies: dict[str, str] = {}  # a temporary replaced by a copy -> the earlier result
     body = []
     for statement in function.body:
+        statement = _renamed(statement, copies)
         if _candidate(statement, function, stores):
-            value = _renamed(statement.value, copies)
-            key = ast.dump(value)
+            key = ast.dump(statement.value)
             target = statement.targets[0].id
             if key in seen:
-                copies[target] = seen[key]
-                statement = ast.copy_location(
-                    ast.Assign([ast.Name(target, ast.Store())], ast.Name(seen[key], ast.Load())),
-                    statement)
-                ast.fix_missing_locations(statement)
-            else:
-                seen[key] = target
+                copies[target] = seen[key]  # later reads of target read the first result
+                continue
+            seen[key] = target
         body.append(statement)
-    return function.replace(body=body)
+    output = function.output
+    if isinstance(output, ast.Name) and output.id in copies:
+        output = ast.Name(copies[output.id], ast.Load())
+    return function.replace(body=body, output=output)
 
 
 def _candidate(statement, function: Function, stores: dict) -> bool:
@@ -84,13 +80,14 @@ def _base_name(func):
     return func
 
 
-def _renamed(value, copies):
-    """``value`` with operands that are copies replaced by what they copy."""
-    if not copies:
-        return value
+def _renamed(statement, copies):
+    """``statement`` reading the first result wherever it read a dropped duplicate."""
+    if not copies or not any(isinstance(n, ast.Name) and n.id in copies
+                             for n in ast.walk(statement)):
+        return statement
     import copy
-    value = copy.deepcopy(value)
-    for node in ast.walk(value):
-        if isinstance(node, ast.Name) and node.id in copies:
+    statement = copy.deepcopy(statement)
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in copies:
             node.id = copies[node.id]
-    return value
+    return statement
