@@ -31,15 +31,11 @@ from __future__ import annotations
 
 import ast
 
-from .ir import Function, get_anno
+from .ir import Function, get_anno, name_counts
 
 
 def eliminate_common_subexpressions(function: Function) -> Function:
-    stores: dict[str, int] = {}
-    for statement in function.body:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                stores[node.id] = stores.get(node.id, 0) + 1
+    stores, _ = name_counts(function.body)
     seen: dict[str, str] = {}  # the primitive, printed with its operands -> its result
     copies: dict[str, str] = {}  # a temporary replaced by a copy -> the earlier result
     body = []

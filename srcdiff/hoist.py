@@ -30,17 +30,13 @@ from __future__ import annotations
 import ast
 
 from .analyse import cannot_raise
-from .ir import Function
+from .ir import Function, name_counts
 
 _LOOPS = (ast.For, ast.While)
 
 
 def hoist(function: Function) -> Function:
-    stores: dict[str, int] = {}
-    for statement in function.body:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                stores[node.id] = stores.get(node.id, 0) + 1
+    stores, _ = name_counts(function.body)
     return function.replace(body=_block(function.body, function, stores))
 
 

@@ -117,3 +117,15 @@ def def_of_lambda(lam: ast.Lambda, name: str = "lambda_") -> ast.FunctionDef:
     """``lambda params: body`` as ``def name(params): return body``, at the lambda's place."""
     body = [ast.copy_location(ast.Return(lam.body), lam.body)]
     return ast.copy_location(function_def(name, lam.args, body), lam)
+
+
+def name_counts(statements) -> tuple[dict[str, int], dict[str, int]]:
+    """How many times each name is assigned, and read, anywhere in ``statements``."""
+    stores: dict[str, int] = {}
+    loads: dict[str, int] = {}
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name):
+                counts = stores if isinstance(node.ctx, ast.Store) else loads
+                counts[node.id] = counts.get(node.id, 0) + 1
+    return stores, loads

@@ -76,7 +76,7 @@ import copy
 
 from .analyse import RECURSIVE, arguments, operands, rule_of
 from .expr import Code, mul, negated, node_of, wrap
-from .ir import Function, get_anno, set_anno
+from .ir import Function, get_anno, name_counts, set_anno
 
 _COMPOUND = (ast.If, ast.For, ast.While)
 
@@ -424,12 +424,7 @@ class Reverse:
 def _single_use_temporaries(function: Function) -> set[str]:
     """Synthetic variables assigned once and read once, by a statement of the same block
     (not nested deeper, where the read might not happen)."""
-    stores, loads = {}, {}
-    for statement in function.body:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name):
-                counts = stores if isinstance(node.ctx, ast.Store) else loads
-                counts[node.id] = counts.get(node.id, 0) + 1
+    stores, loads = name_counts(function.body)
     found = set()
 
     def visit(block):
