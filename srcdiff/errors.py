@@ -77,6 +77,6 @@ def located(cls: type[LocatedError], message: str, node: ast.AST, where, *,
             hint: str | None = None) -> LocatedError:
     """Build ``cls`` for ``node`` of the parsed function ``where`` (a ``parse.Parsed``)."""
     lineno = getattr(node, "lineno", where.firstlineno)
-    col = getattr(node, "col_offset", 0) + where.indent
+    col = getattr(node, "col_offset", 0)  # parse keeps true file columns
     return cls(message, filename=where.filename, lineno=lineno, col=col,
                source_line=where.line(lineno), hint=hint)

@@ -283,7 +283,7 @@ class Fence(ast.NodeVisitor):
                         "supported", "bitwise operators have no derivative")
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
-        if type(node.op).__name__ not in UNARY_OPERATORS and not isinstance(node.op, ast.Not):
+        if type(node.op).__name__ not in UNARY_OPERATORS:
             self.refuse(node, "the operator `~` is not supported", "bitwise operators have "
                         "no derivative")
         self.visit(node.operand)

@@ -36,12 +36,6 @@ def get_anno(node: ast.AST, key: str, default: Any = None) -> Any:
     return getattr(node, _ANNOTATIONS, {}).get(key, default)
 
 
-def copy_annos(source: ast.AST, target: ast.AST) -> ast.AST:
-    for key, value in getattr(source, _ANNOTATIONS, {}).items():
-        set_anno(target, key, value)
-    return target
-
-
 class Namer:
     """Hands out fresh, readable identifiers that clash with nothing in the function.
 

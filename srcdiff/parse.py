@@ -42,7 +42,6 @@ class Parsed:
     firstlineno: int
     globals: dict
     closure: dict = field(default_factory=dict)  # free name -> cell
-    indent: int = 0  # columns in ``tree`` are true file columns, so this stays 0
     # Names the generated code needs that the function's own scope does not have (the
     # free variables of inlined callees), each with its cell; compile puts them in the
     # generated function's closure.

@@ -489,15 +489,6 @@ def _same_place(new: ast.AST, old: ast.AST) -> ast.AST:
     return new
 
 
-def _walk_statements(statement):
-    """``statement`` and the statements nested in it."""
-    yield statement
-    for field in ("body", "orelse"):
-        for child in getattr(statement, field, []) or []:
-            if isinstance(child, ast.stmt):
-                yield from _walk_statements(child)
-
-
 def _drop_empty(statements: list[ast.stmt]) -> list[ast.stmt]:
     """Backward ``if``/``for`` statements whose bodies do nothing are dropped."""
     result = []

@@ -1,7 +1,7 @@
 """Gradient modules that stand on their own: no srcdiff, no AD library at run time.
 
-``module_text(path, requests)`` differentiates functions of the module at ``path`` and
-returns the text of a Python module holding ``grad_<name>`` for each. Every free name of
+``prepare(request)`` differentiates one function of a module and ``module_text(path,
+parts, command)`` returns the text of a Python module holding ``grad_<name>`` for each. Every free name of
 the generated code becomes an import: modules by their own name (``import math``,
 ``import numpy as np``), everything else from the module it lives in (``from model import
 SCALE, helper``). Recursive callees bring their generated ``<name>_vjp`` functions along.
@@ -18,8 +18,6 @@ import ast
 import builtins
 import hashlib
 import importlib
-import inspect
-import math
 import sys
 import types
 from dataclasses import dataclass, field
@@ -91,16 +89,36 @@ def source_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def module_text(path: Path, requests: list[Request], command: str) -> str:
-    """The text of the gradient module for ``requests`` (functions of the module at ``path``)."""
+@dataclass
+class Part:
+    """One gradient, ready for a module: its definitions and the imports they need."""
+
+    name: str
+    imports: Imports
+    definitions: dict  # def name -> source, in order
+
+
+def prepare(request: Request) -> Part:
+    """Differentiate ``request``; raise if its gradient cannot stand on its own."""
+    name = f"grad_{request.function.__name__}"
+    part = Part(name, Imports(), {})
+    _collect(generate(request.function, request.wrt, name=name), request.function,
+             part.imports, part.definitions)
+    return part
+
+
+def module_text(path: Path, parts: list[Part], command: str) -> str:
+    """The text of the gradient module made of ``parts`` (functions of the file ``path``)."""
     from . import __version__
     imports = Imports()
-    definitions: dict[str, str] = {}  # def name -> source, in order
-    for request in requests:
-        name = f"grad_{request.function.__name__}"
-        generated = generate(request.function, request.wrt, name=name)
-        _collect(generated, request.function, imports, definitions)
-    names = ", ".join(f"grad_{r.function.__name__}" for r in requests)
+    definitions: dict[str, str] = {}
+    for part in parts:
+        for name, statement in part.imports.lines.items():
+            imports.bind(name, statement)
+        for name, source in part.definitions.items():
+            if definitions.setdefault(name, source) != source:
+                raise StandaloneError(f"two different functions would be named {name}")
+    names = ", ".join(part.name for part in parts)
     header = [
         f"{MARK} {__version__} from {path.name}; do not edit.",
         f"# source sha256: {source_hash(path)}",

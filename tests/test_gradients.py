@@ -1,8 +1,5 @@
 """End-to-end gradients over the shared collection, against SymPy and central differences."""
 
-import itertools
-import math
-
 import pytest
 
 import srcdiff

@@ -7,7 +7,6 @@ the programs are differentiable at the point. Statements may overwrite a variabl
 which exercises the renaming of straight-line code.
 """
 
-import math
 import random
 
 import pytest
