@@ -11,8 +11,8 @@
 
 from .api import grad, source, value_and_grad
 from .explanation import explain
-from .errors import (ArgumentKindError, LocatedError, MissingRuleError, NoSourceError,
-                     SrcdiffError, SrcdiffNameError, UnsupportedSyntaxError)
+from .errors import (ArgumentKindError, KindError, LocatedError, MissingRuleError,
+                     NoSourceError, SrcdiffError, SrcdiffNameError, UnsupportedSyntaxError)
 from .rules import register_rule
 
 __version__ = "0.1.0"
@@ -20,5 +20,5 @@ __version__ = "0.1.0"
 __all__ = [
     "grad", "value_and_grad", "source", "explain", "register_rule", "SrcdiffError", "LocatedError",
     "UnsupportedSyntaxError", "MissingRuleError", "NoSourceError", "SrcdiffNameError",
-    "ArgumentKindError", "__version__",
+    "ArgumentKindError", "KindError", "__version__",
 ]

@@ -23,25 +23,45 @@ from __future__ import annotations
 
 import ast
 
-from .errors import InternalError, UnsupportedSyntaxError, located
+from .errors import InternalError, KindError, UnsupportedSyntaxError, located
 from .ir import Function, get_anno
+from .kinds import SCALAR, Kind, array, broadcast, index_rank, join, kind_of_value
 from .lower import is_atom
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
 
 
-def analyse(function: Function, wrt: tuple[str, ...]) -> Function:
+def is_array_rule(rule) -> bool:
+    """Whether ``rule`` is a vector-Jacobian rule of ``srcdiff.array_rules``."""
+    return getattr(rule, "vjp", None) is not None
+
+
+def getitem_rule():
+    """The rule of ``a[index]`` (NumPy's rules are loaded on first use); None without
+    NumPy, where only tuples of constants can be indexed."""
+    try:
+        from .array_rules import GETITEM
+    except ImportError:
+        return None
+    return GETITEM
+
+
+def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None) -> Function:
     """Activity, flow-insensitively: a fixed point over every assignment, at any depth
     (inside loops a variable may be assigned after it is read). Conservative: it may
-    call a variable active that is not, never the reverse."""
+    call a variable active that is not, never the reverse.
+
+    ``kinds`` maps parameters to their kinds (``srcdiff.kinds``; default: numbers); the
+    kinds of all variables are inferred from them and kept in ``Function.kinds``."""
     statements = [n for s in function.body for n in ast.walk(s) if isinstance(n, ast.stmt)]
     assignments = [s for s in statements if isinstance(s, ast.Assign)]
+    variable_kinds = infer_kinds(function, kinds or {}, statements)
     # The def-use graph of differentiable assignments: target -> operands, and back.
     reads: dict[str, set[str]] = {}
     readers: dict[str, set[str]] = {}
     for statement in assignments:
         if differentiable(statement.value):
             target = statement.targets[0].id
-            for operand in operands(statement.value):
+            for operand in differentiable_operands(statement.value):
                 reads.setdefault(target, set()).add(operand)
                 readers.setdefault(operand, set()).add(target)
     varied = _reachable(set(wrt), readers)
@@ -60,7 +80,20 @@ def analyse(function: Function, wrt: tuple[str, ...]) -> Function:
                           "write the terms out")
     output = {function.output.id} if isinstance(function.output, ast.Name) else set()
     useful = _reachable(output, reads)
-    return function.replace(active=frozenset(varied & useful), wrt=tuple(wrt))
+    active = varied & useful
+    where = lambda statement: get_anno(statement, "where", function.parsed)
+    for statement in assignments:
+        check_kinds(statement, variable_kinds, active, where(statement))
+    check_sharing(assignments, variable_kinds, where)
+    for name in output:
+        kind = variable_kinds.get(name)
+        if kind is not None and kind.is_array and kind.ndim != 0:
+            returned = next((s for s in function.body if isinstance(s, ast.Return)), None)
+            raise located(KindError, f"{function.name}() returns an array ({kind}); a "
+                          "gradient needs a function that returns one number",
+                          returned or function.parsed.tree, function.parsed,
+                          hint="return a number: a sum, a mean, a norm, or an item")
+    return function.replace(active=frozenset(active), wrt=tuple(wrt), kinds=variable_kinds)
 
 
 def _reachable(start: set[str], edges: dict[str, set[str]]) -> set[str]:
@@ -77,19 +110,64 @@ def operands(value: ast.expr) -> set[str]:
     """The variable names a primitive application reads."""
     if isinstance(value, ast.Name):
         return {value.id}
-    if isinstance(value, ast.BinOp):
-        nodes = [value.left, value.right]
-    elif isinstance(value, ast.UnaryOp):
-        nodes = [value.operand]
-    elif isinstance(value, ast.Call):
-        nodes = value.args
-    elif isinstance(value, (ast.Tuple, ast.List)):
-        nodes = value.elts
-    elif isinstance(value, ast.Compare):
-        nodes = [value.left, *value.comparators]
+    if isinstance(value, ast.Call):
+        nodes = value.args + [k.value for k in value.keywords]
+    elif isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Tuple, ast.List, ast.Compare,
+                            ast.Subscript)):
+        nodes = [value]
     else:
-        nodes = []
-    return {n.id for n in nodes if isinstance(n, ast.Name)}
+        return set()
+    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load) and n is not _module_of(node)}
+
+
+def _module_of(node):
+    """``numpy`` in ``numpy.s_[...]``: a module, not an operand."""
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
+        return node.value.value
+    return None
+
+
+def differentiable_operands(value: ast.expr) -> set[str]:
+    """The operands derivatives flow to: not indices, axes or shapes."""
+    if isinstance(value, ast.Subscript):
+        return operands(value.value)
+    rule = rule_of(value) if isinstance(value, ast.Call) else None
+    if is_array_rule(rule):
+        return {n.id for node in bind(rule, value).differentiable()
+                for n in ast.walk(node) if isinstance(n, ast.Name)}
+    return operands(value)
+
+
+def bind(rule, call: ast.Call) -> "Bound":
+    """A call's arguments by the names of its array rule's parameters."""
+    params = rule.params
+    named = {}
+    args = list(call.args)
+    if rule.variadic:  # einsum(subscripts, *operands)
+        named[params[0]] = args[0]
+        named[params[1]] = ast.List(args[1:], ast.Load())
+    else:
+        named.update(zip(params, args))
+    for keyword in call.keywords:
+        named[keyword.arg] = keyword.value
+    return Bound(rule, named)
+
+
+class Bound:
+    def __init__(self, rule, arguments: dict):
+        self.rule = rule
+        self.arguments = arguments
+
+    def differentiable(self) -> list[ast.expr]:
+        """The argument nodes derivatives flow to (list elements for sequences)."""
+        result = []
+        for name, node in self.arguments.items():
+            if name == self.rule.sequence and isinstance(node, (ast.List, ast.Tuple)):
+                result += [n for n in ast.walk(node) if isinstance(n, ast.Name)]
+            elif name in self.rule.wrt or name == self.rule.sequence:
+                result.append(node)
+        return result
 
 
 def arguments(value: ast.expr) -> list[ast.expr]:
@@ -109,6 +187,8 @@ def rule_of(value: ast.expr) -> Rule | None:
         return RULES.lookup(BINARY_OPERATORS[type(value.op).__name__], 2)
     if isinstance(value, ast.UnaryOp):
         return RULES.lookup(UNARY_OPERATORS.get(type(value.op).__name__), 1)
+    if isinstance(value, ast.Subscript):
+        return getitem_rule()
     if isinstance(value, ast.Call):
         callee = get_anno(value, "callee")
         if get_anno(value, "recursive") is not None:
@@ -143,3 +223,211 @@ def cannot_raise(value: ast.expr) -> bool:
 def differentiable(value: ast.expr) -> bool:
     """Whether derivatives flow through this right-hand side (a copy, or a rule)."""
     return (is_atom(value) and isinstance(value, ast.Name)) or rule_of(value) is not None
+
+
+# --------------------------------------------------------------------------------------
+# Kinds
+# --------------------------------------------------------------------------------------
+
+def infer_kinds(function: Function, parameters: dict, statements=None) -> dict[str, Kind]:
+    """Every variable's kind, from the parameters' (numbers by default), to a fixed point
+    over all assignments and loop targets (a variable holding a number in one place and
+    an array in another is an array)."""
+    if statements is None:
+        statements = [n for s in function.body for n in ast.walk(s) if isinstance(n, ast.stmt)]
+    args = function.args
+    kinds: dict[str, Kind] = {a.arg: parameters.get(a.arg, SCALAR)
+                              for a in args.posonlyargs + args.args + args.kwonlyargs}
+    parsed = function.parsed
+
+    def of(node) -> Kind | None:
+        if isinstance(node, ast.Name):
+            if node.id in kinds:
+                return kinds[node.id]
+            value = parsed.lookup(node.id)
+            return kind_of_value(value) or SCALAR if node.id not in assigned else None
+        if isinstance(node, ast.Attribute):  # math.pi, numpy.newaxis
+            return kind_of_value(parsed.resolve(node)) or SCALAR
+        return kind_of(node, of)
+
+    assigned = {n.id for s in statements for n in ast.walk(s)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    changed = True
+    while changed:
+        changed = False
+        for statement in statements:
+            if isinstance(statement, ast.Assign):
+                updates = [(statement.targets[0].id, of(statement.value))]
+            elif isinstance(statement, ast.For):
+                updates = [(n.id, _element_kind(statement.iter, of))
+                           for n in ast.walk(statement.target) if isinstance(n, ast.Name)]
+            else:
+                continue
+            for name, kind in updates:
+                if kind is None:
+                    continue
+                new = join(kinds.get(name), kind)
+                if new != kinds.get(name):
+                    kinds[name] = new
+                    changed = True
+    return kinds
+
+
+def _element_kind(iterable, of) -> Kind | None:
+    if isinstance(iterable, (ast.Tuple, ast.List)):
+        result = SCALAR
+        for element in iterable.elts:
+            result = join(result, of(element))
+        return result
+    if isinstance(iterable, ast.Call):
+        return SCALAR  # range(...), enumerate(...): numbers
+    kind = of(iterable)
+    if kind is None or not kind.is_array:
+        return kind
+    return index_rank(kind, ast.Constant(0), of)
+
+
+def kind_of(value: ast.expr, of) -> Kind | None:
+    """The kind of a primitive application's result; ``of`` gives an atom's kind."""
+    if isinstance(value, (ast.Constant, ast.UnaryOp)) and is_atom(value):
+        return SCALAR
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return SCALAR  # data: looped over or indexed, never differentiated
+    if isinstance(value, ast.Subscript):
+        base = of(value.value)
+        return None if base is None else index_rank(base, value.slice, of)
+    if isinstance(value, ast.BinOp):
+        left, right = of(value.left), of(value.right)
+        if left is None or right is None:
+            return left or right
+        if isinstance(value.op, ast.MatMult):
+            return _call_kind(RULES.lookup(BINARY_OPERATORS["MatMult"], 2), value, [left, right], of)
+        return broadcast(left, right)
+    if isinstance(value, ast.UnaryOp):
+        return of(value.operand) if not isinstance(value.op, ast.Not) else SCALAR
+    if isinstance(value, ast.Compare):
+        return broadcast(*[of(n) for n in [value.left, *value.comparators]])
+    if isinstance(value, ast.Call):
+        if get_anno(value, "recursive") is not None:
+            return SCALAR
+        callee = get_anno(value, "callee")
+        argument_kinds = [of(a) if not isinstance(a, (ast.List, ast.Tuple, ast.Subscript))
+                          else SCALAR for a in value.args]
+        if RULES.is_nondifferentiable(callee):
+            return _nondifferentiable_kind(callee, value, argument_kinds, of)
+        rule = RULES.lookup(callee, len(value.args))
+        if is_array_rule(rule):
+            return _call_kind(rule, value, None, of)
+        if _is_math(callee):
+            return SCALAR
+        return broadcast(*argument_kinds)
+    return SCALAR
+
+
+def _call_kind(rule, value, argument_kinds, of) -> Kind:
+    from .array_rules import VJP, RuleUseError
+    if isinstance(value, ast.BinOp):
+        arguments = dict(zip(rule.params, [value.left, value.right]))
+    else:
+        arguments = bind(rule, value).arguments
+    kinds = {name: _sequence_kind(node, of) for name, node in arguments.items()}
+    try:
+        return rule.kind(VJP(rule, arguments, kinds))
+    except RuleUseError:
+        from .kinds import ANY_ARRAY
+        return ANY_ARRAY  # reported with its place when the rule is applied
+
+
+def _sequence_kind(node, of) -> Kind:
+    if isinstance(node, (ast.List, ast.Tuple)):
+        result = None
+        for element in node.elts:
+            result = join(result, _sequence_kind(element, of))
+        return result or SCALAR
+    if isinstance(node, ast.Constant) or (isinstance(node, ast.UnaryOp) and is_atom(node)):
+        return SCALAR
+    return of(node) or SCALAR
+
+
+def _nondifferentiable_kind(callee, value, argument_kinds, of) -> Kind:
+    try:
+        from .array_rules import NONDIFFERENTIABLE_KINDS, shape_kind
+    except ImportError:
+        return SCALAR
+    if callee in NONDIFFERENTIABLE_KINDS:
+        rule = NONDIFFERENTIABLE_KINDS[callee]
+        if rule is not None:
+            return rule(argument_kinds)
+        shape = value.args[0] if value.args else next(
+            (k.value for k in value.keywords if k.arg == "shape"), None)
+        try:
+            return shape_kind(ast.literal_eval(shape))
+        except (ValueError, TypeError):
+            from .kinds import ANY_ARRAY
+            return ANY_ARRAY
+    if callee in (len, int, float, bool, round, range):
+        return SCALAR
+    if (getattr(callee, "__name__", "") or "").endswith("_like") and argument_kinds:
+        return argument_kinds[0]
+    return broadcast(*[k for k in argument_kinds if k is not None])
+
+
+def _is_math(callee) -> bool:
+    return getattr(callee, "__module__", None) == "math" or callee in (abs, min, max, float, pow)
+
+
+def check_kinds(statement: ast.Assign, kinds: dict, active: set, where) -> None:
+    """Refuse what would fail or be wrong for these kinds: a ``math`` function of an
+    array, an array rule whose options depend on the differentiated values."""
+    value = statement.value
+    if not isinstance(value, ast.Call) or get_anno(value, "recursive") is not None:
+        return
+    callee = get_anno(value, "callee")
+    arrays = [a for a in value.args if isinstance(a, ast.Name)
+              and (kinds.get(a.id) or SCALAR).is_array]
+    if arrays and _is_math(callee) and callee not in (abs,):
+        from .rules import qualified_name
+        name = qualified_name(callee)
+        raise located(KindError, f"{name} takes a number, but `{arrays[0].id}` is an array "
+                      f"({kinds[arrays[0].id]})", value, where,
+                      hint=f"use the NumPy function (numpy.{getattr(callee, '__name__', '')}"
+                      "), which works elementwise")
+
+
+def check_sharing(assignments, kinds: dict, where) -> None:
+    """Item assignment (``a[i] = v``) and ``a += b`` change an array in place; generated
+    code makes a new array instead, so the backward sweep keeps the old one. That is
+    only the same program when no other variable shares the array: refuse the rest."""
+    try:
+        from .array_rules import VIEWS
+    except ImportError:
+        return
+    changed = {}  # the arrays changed in place (before single-assignment renaming)
+    for s in assignments:
+        if get_anno(s, "in_place") and (kinds.get(s.targets[0].id) or SCALAR).is_array:
+            old = s.value.args[0] if isinstance(s.value, ast.Call) else getattr(s.value, "left", None)
+            for name in {s.targets[0].id} | ({old.id} if isinstance(old, ast.Name) else set()):
+                changed.setdefault(name, s)
+    if not changed:
+        return
+    for statement in assignments:
+        target, value = statement.targets[0].id, statement.value
+        source = None
+        if isinstance(value, ast.Name):
+            source = value.id
+        elif isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            source = value.value.id
+        elif isinstance(value, ast.Call) and get_anno(value, "callee") in VIEWS and value.args \
+                and isinstance(value.args[0], ast.Name):
+            source = value.args[0].id
+        if source is None or source == target or not (kinds.get(target) or SCALAR).is_array:
+            continue
+        for name in (source, target):
+            if name in changed:
+                other = target if name == source else source
+                raise located(UnsupportedSyntaxError, f"`{name}` is changed in place while "
+                              f"`{other}` may share its memory (line {statement.lineno}); "
+                              "srcdiff makes a new array where Python changes the shared one",
+                              changed[name], where(changed[name]),
+                              hint=f"make a copy where they are bound: "
+                              f"{target} = ({ast.unparse(value)}).copy()")

@@ -8,7 +8,8 @@ import types
 import weakref
 from typing import Callable
 
-from .errors import ArgumentKindError, SrcdiffError
+from .errors import ArgumentKindError, KindError, SrcdiffError
+from .kinds import SCALAR, kind_of_value
 from .pipeline import Generated, generate
 
 Wrt = int | str | tuple
@@ -37,12 +38,21 @@ def value_and_grad(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
     return _gradient(func, wrt, with_value=True)
 
 
-def source(gradient: Callable) -> str:
-    """The generated source of a function made by :func:`grad` or :func:`value_and_grad`."""
-    generated = getattr(gradient, "__srcdiff__", None)
-    if not isinstance(generated, Generated):
+def source(gradient: Callable, *args, **kwargs) -> str:
+    """The generated source of a function made by :func:`grad` or :func:`value_and_grad`.
+
+    Code is generated per kind of argument (numbers, arrays of each rank). With example
+    arguments, the source for their kinds; without, the source most recently generated
+    (the one for numbers until the gradient is called with arrays)."""
+    if not hasattr(gradient, "__srcdiff__"):
         raise SrcdiffError(f"{gradient!r} was not made by srcdiff.grad or "
                            "srcdiff.value_and_grad")
+    if args or kwargs:
+        return gradient.__srcdiff_specialise__(*args, **kwargs).source
+    generated = gradient.__srcdiff__
+    if not isinstance(generated, Generated):
+        raise SrcdiffError(f"{gradient.__name__} needs arrays: pass example arguments, "
+                           f"srcdiff.source({gradient.__name__}, x, ...), or call it first")
     return generated.source
 
 
@@ -102,50 +112,92 @@ def _generated_name(func, names, as_tuple: bool, with_value: bool) -> str:
 
 
 def _entry_point(func, names, as_tuple: bool, with_value: bool):
+    """The gradient function users call: it generates code for each combination of
+    argument kinds it meets (numbers, arrays of each rank), once, and calls it. Calls
+    with numbers only go straight to the scalar code."""
     name = _generated_name(func, names, as_tuple, with_value)
-    generated = generate(func, names, name=name, with_value=with_value, as_tuple=as_tuple)
-    target = generated.function
     signature = inspect.signature(func)
+    parameters = list(signature.parameters)
+    specialisations: dict[tuple, Generated] = {}
+    deferred: list[KindError] = []
+
+    def specialise(key: tuple) -> Generated:
+        if key not in specialisations:
+            kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
+            if not kinds and deferred:
+                raise deferred[0]
+            specialisations[key] = generate(func, names, name=name, with_value=with_value,
+                                            as_tuple=as_tuple, kinds=kinds)
+            gradient.__wrapped__ = specialisations[key].function
+            gradient.__srcdiff__ = specialisations[key]
+        return specialisations[key]
+
+    scalar_key = (SCALAR,) * len(parameters)
+    try:
+        scalar = generate(func, names, name=name, with_value=with_value, as_tuple=as_tuple)
+        target = scalar.function
+    except KindError as error:  # the function needs arrays: generate at the first call
+        deferred.append(error)
+        scalar = target = None
     real = _REAL_TYPES
 
     def gradient(*args, **kwargs):
         for value in args:
             if type(value) not in real:
-                _check_arguments(signature, names, args, kwargs)
                 break
         else:
             for value in kwargs.values():
                 if type(value) not in real:
-                    _check_arguments(signature, names, args, kwargs)
                     break
-        return target(*args, **kwargs)
+            else:
+                if target is not None:
+                    return target(*args, **kwargs)
+        key = _kinds(signature, parameters, names, args, kwargs)
+        return specialise(key).function(*args, **kwargs)
 
     gradient.__name__ = gradient.__qualname__ = name
     gradient.__module__ = func.__module__
-    gradient.__doc__ = target.__doc__
-    # inspect.getsource and inspect.signature follow __wrapped__ to the generated code.
-    gradient.__wrapped__ = target
-    gradient.__srcdiff__ = generated
+    if scalar is not None:
+        specialisations[scalar_key] = scalar
+        gradient.__doc__ = target.__doc__
+        # inspect.getsource and inspect.signature follow __wrapped__ to the generated code.
+        gradient.__wrapped__ = target
+        gradient.__srcdiff__ = specialisations[scalar_key]
+    else:
+        gradient.__wrapped__ = func
+        gradient.__srcdiff__ = None
+    gradient.__srcdiff_specialise__ = lambda *a, **k: specialise(
+        _kinds(signature, parameters, names, a, k))
     return gradient
 
 
-def _check_arguments(signature, names, args, kwargs) -> None:
-    """Refuse arguments this version cannot differentiate correctly (arrays)."""
+def _kinds(signature, parameters, names, args, kwargs) -> tuple:
+    """The kind of each parameter's argument; refuses arguments srcdiff cannot
+    differentiate with respect to."""
     try:
         bound = signature.bind(*args, **kwargs)
-    except TypeError:
-        return  # the call itself reports the mistake
-    for parameter, value in bound.arguments.items():
-        if isinstance(value, numbers.Real):
+    except TypeError as error:
+        raise TypeError(str(error)) from None
+    bound.apply_defaults()
+    result = []
+    for parameter in parameters:
+        value = bound.arguments.get(parameter)
+        kind = kind_of_value(value)
+        if kind is None:
+            if parameter in names:
+                raise ArgumentKindError(
+                    f"argument {parameter!r} is a {type(value).__name__}: srcdiff "
+                    "differentiates with respect to real numbers and NumPy float arrays")
+            if hasattr(value, "__array__") or hasattr(value, "__array_interface__"):
+                raise ArgumentKindError(
+                    f"argument {parameter!r} is a {type(value).__name__}: pass a NumPy "
+                    "array (numpy.asarray(...))")
+            kind = SCALAR
+        elif not kind.is_array and isinstance(value, numbers.Real):
             _REAL_TYPES.add(type(value))
-            continue
-        if hasattr(value, "__array__") or hasattr(value, "__array_interface__") \
-                or hasattr(value, "shape"):
+        if kind.is_array and parameter in names and value.dtype.kind != "f":
             raise ArgumentKindError(
-                f"argument {parameter!r} is a {type(value).__name__}: this version of "
-                "srcdiff differentiates functions of real numbers (int, float); NumPy "
-                "arrays are not supported yet")
-        if parameter in names:
-            raise ArgumentKindError(
-                f"argument {parameter!r} is a {type(value).__name__}: srcdiff "
-                "differentiates with respect to real numbers (int or float)")
+                f"argument {parameter!r} is an array of {value.dtype}: differentiate with "
+                "respect to float arrays only (numpy.asarray(x, dtype=float))")
+        result.append(kind)
+    return tuple(result)

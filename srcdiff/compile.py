@@ -17,8 +17,16 @@ import types
 
 from .ir import function_def
 
-# Modules generated derivatives may call, by the name they use for them.
+# Modules generated derivatives may call, by the name they use for them (``numpy`` is
+# added once a program has imported it: array code calls ``numpy.<function>``).
 MODULES = {"math": math}
+
+
+def modules() -> dict:
+    import sys
+    if "numpy" not in MODULES and "numpy" in sys.modules:
+        MODULES["numpy"] = sys.modules["numpy"]
+    return MODULES
 _counter = itertools.count(1)
 
 
@@ -41,7 +49,8 @@ def compile_function(text: str, primal: types.FunctionType, label: str,
     closure_cells.update(injected or {})
     # Wrap the def in a factory whose parameters become the inner function's free
     # variables; the inner function keeps the line numbers of the registered text.
-    free = sorted(set(closure_cells) | set(MODULES))
+    available = modules()
+    free = sorted(set(closure_cells) | set(available))
     factory = function_def("__srcdiff_factory__", ast.arguments(
         posonlyargs=[], args=[ast.arg(n) for n in free], vararg=None, kwonlyargs=[],
         kw_defaults=[], kwarg=None, defaults=[]),
@@ -52,7 +61,7 @@ def compile_function(text: str, primal: types.FunctionType, label: str,
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     inner_code = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType)
                       and c.co_name == inner.name)
-    cells = tuple(closure_cells[name] if name in closure_cells else types.CellType(MODULES[name])
+    cells = tuple(closure_cells[name] if name in closure_cells else types.CellType(available[name])
                   for name in inner_code.co_freevars)
     function = types.FunctionType(inner_code, primal.__globals__, inner.name,
                                   primal.__defaults__ if defaults else None, cells)

@@ -65,6 +65,11 @@ class SrcdiffNameError(LocatedError):
     """A name the function uses cannot be resolved when the gradient is generated."""
 
 
+class KindError(LocatedError):
+    """An operation srcdiff cannot differentiate for the kinds of values it is applied
+    to (a ``math`` function of an array, an array result where a number is needed...)."""
+
+
 class ArgumentKindError(SrcdiffError, TypeError):
     """A gradient was called with an argument of a kind it cannot differentiate."""
 

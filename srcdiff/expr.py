@@ -35,6 +35,9 @@ Number = (int, float)
 # The SymPy module while rules are evaluated symbolically, else None. SymPy is imported
 # only by the verifier, never by generated code or the runtime.
 _sympy: contextvars.ContextVar[Any] = contextvars.ContextVar("srcdiff_sympy", default=None)
+# True while rules are turned into code for array operands: functions become
+# ``numpy.<name>`` and ``select`` becomes ``numpy.where``.
+_arrays: contextvars.ContextVar[bool] = contextvars.ContextVar("srcdiff_arrays", default=False)
 
 
 @contextlib.contextmanager
@@ -45,6 +48,22 @@ def sympy_mode(sympy_module):
         yield
     finally:
         _sympy.reset(token)
+
+
+@contextlib.contextmanager
+def array_mode(enabled: bool = True):
+    """Turn rules into NumPy code (``numpy.cos(x)``, ``numpy.where(c, a, b)``).
+
+    >>> x, g = Code.name("x"), Code.name("g")
+    >>> with array_mode():
+    ...     render(g * sign(x)), render(g * select(x >= 0, 1, 0)), render(g * cos(x))
+    ('g * numpy.sign(x)', 'numpy.where(x >= 0, g, 0)', 'g * numpy.cos(x)')
+    """
+    token = _arrays.set(enabled)
+    try:
+        yield
+    finally:
+        _arrays.reset(token)
 
 
 # ---------------------------------------------------------------------------
@@ -108,7 +127,35 @@ def literal(value) -> ast.expr:
 
 
 def node_of(value: Value) -> ast.expr:
-    return value.node if isinstance(value, Code) else literal(value)
+    if isinstance(value, Code):
+        return value.node
+    if isinstance(value, ast.AST):
+        return value
+    return literal(value)
+
+
+def dotted(path: str) -> ast.expr:
+    """``numpy.linalg.inv`` as an ``Attribute`` chain."""
+    first, *rest = path.split(".")
+    node: ast.expr = ast.Name(first, ast.Load())
+    for part in rest:
+        node = ast.Attribute(node, part, ast.Load())
+    return node
+
+
+def call(path: str, *args, **keywords) -> Code:
+    """``path(*args, **keywords)`` in generated code; ``path`` is a dotted name."""
+    return Code(ast.Call(dotted(path), [node_of(a) for a in args],
+                         [ast.keyword(k, node_of(v)) for k, v in keywords.items()]))
+
+
+def attribute(value: Value, name: str) -> Code:
+    return Code(ast.Attribute(node_of(value), name, ast.Load()))
+
+
+def item(value: Value, index) -> Code:
+    """``value[index]``; ``index`` is an ``ast`` index expression or a value."""
+    return Code(ast.Subscript(node_of(value), node_of(index), ast.Load()))
 
 
 def wrap(node: ast.expr) -> Value:
@@ -171,6 +218,10 @@ def _reciprocal(value: Value):
 def _select_parts(value: Value):
     if isinstance(value, Code) and isinstance(value.node, ast.IfExp):
         return value.node.test, wrap(value.node.body), wrap(value.node.orelse)
+    node = value.node if isinstance(value, Code) else None
+    if isinstance(node, ast.Call) and ast.unparse(node.func) == "numpy.where" \
+            and len(node.args) == 3 and not node.keywords:
+        return node.args[0], wrap(node.args[1]), wrap(node.args[2])
     return None
 
 
@@ -260,9 +311,13 @@ def neg(a: Value) -> Value:
 def select(condition, if_true: Value, if_false: Value):
     """``if_true`` where ``condition`` holds, else ``if_false`` (a piecewise value)."""
     sympy = _sympy.get()
+    if isinstance(condition, ast.AST):
+        condition = Code(condition)
     if isinstance(condition, Code):
         if render(if_true) == render(if_false):
             return if_true
+        if _arrays.get():
+            return call("numpy.where", condition, if_true, if_false)
         return Code(ast.IfExp(condition.node, node_of(if_true), node_of(if_false)))
     if sympy is not None and not isinstance(condition, bool):
         return sympy.Piecewise((if_true, condition), (if_false, True))
@@ -274,6 +329,8 @@ def sign(x):
     sympy = _sympy.get()
     if sympy is not None and not isinstance(x, Code):
         return sympy.sign(x)
+    if _arrays.get() and isinstance(x, Code):
+        return call("numpy.sign", x)
     return select(x > 0, 1, select(x < 0, -1, 0))
 
 
@@ -287,25 +344,28 @@ def copysign(x, y):
     if sympy is not None and not isinstance(x, Code) and not isinstance(y, Code):
         return sympy.Abs(x) * sympy.sign(y)  # SymPy's reals have no signed zero
     if isinstance(x, Code) or isinstance(y, Code):
-        func = ast.Attribute(ast.Name("math", ast.Load()), "copysign", ast.Load())
-        return Code(ast.Call(func, [node_of(x), node_of(y)], []))
+        return call("numpy.copysign" if _arrays.get() else "math.copysign", x, y)
     return math.copysign(x, y)
 
 
 class Function:
     """A function usable in rules: ``math.<name>`` in code, ``sympy.<sympy_name>`` symbolically."""
 
-    def __init__(self, name: str, sympy_name: str | None = None):
+    def __init__(self, name: str, sympy_name: str | None = None, numpy_name: str | None = None):
         self.name = name
         self.sympy_name = sympy_name or name
+        self.numpy_name = name if numpy_name is None else numpy_name
         self.math = getattr(math, name)
 
     def __call__(self, *args):
         args = tuple(a.value() if isinstance(a, ModeConstant) else a for a in args)
         sympy = _sympy.get()
         if any(isinstance(a, Code) for a in args):
-            func = ast.Attribute(ast.Name("math", ast.Load()), self.name, ast.Load())
-            return Code(ast.Call(func, [node_of(a) for a in args], []))
+            if _arrays.get():
+                if not self.numpy_name:
+                    raise ValueError(f"{self.name} has no NumPy counterpart for array operands")
+                return call("numpy." + self.numpy_name, *args)
+            return call("math." + self.name, *args)
         if sympy is not None:
             return getattr(sympy, self.sympy_name)(*args)
         folded = _fold(self.math, *args)
@@ -347,10 +407,14 @@ class ModeConstant:
 
 
 sin, cos, tan = Function("sin"), Function("cos"), Function("tan")
-asin, acos, atan = Function("asin"), Function("acos"), Function("atan")
-atan2 = Function("atan2")
+asin = Function("asin", numpy_name="arcsin")
+acos = Function("acos", numpy_name="arccos")
+atan = Function("atan", numpy_name="arctan")
+atan2 = Function("atan2", numpy_name="arctan2")
 sinh, cosh, tanh = Function("sinh"), Function("cosh"), Function("tanh")
-asinh, acosh, atanh = Function("asinh"), Function("acosh"), Function("atanh")
+asinh = Function("asinh", numpy_name="arcsinh")
+acosh = Function("acosh", numpy_name="arccosh")
+atanh = Function("atanh", numpy_name="arctanh")
 exp, log, sqrt, cbrt = Function("exp"), Function("log"), Function("sqrt"), Function("cbrt")
-erf, erfc = Function("erf"), Function("erfc")
+erf, erfc = Function("erf", numpy_name=""), Function("erfc", numpy_name="")  # not in NumPy
 pi = ModeConstant("pi")

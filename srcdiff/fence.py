@@ -29,13 +29,14 @@ import math
 import types
 
 from .errors import MissingRuleError, SrcdiffNameError, UnsupportedSyntaxError, located
+from .kinds import ATTRIBUTES, METHODS, kind_of_value
 from .parse import UNRESOLVED, Parsed, local_names
 from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, qualified_name
 
 # Constructs a later version will support, and constructs srcdiff refuses for good.
 NOT_YET = {
     ast.FunctionDef: "nested functions inside blocks are",
-    ast.Lambda: "lambdas other than `name = lambda ...` at the top of the body are", ast.Subscript: "indexing is", ast.List: "lists are",
+    ast.Lambda: "lambdas other than `name = lambda ...` at the top of the body are", ast.List: "lists are",
     ast.Tuple: "tuples are", ast.Dict: "dictionaries are", ast.Set: "sets are",
     ast.ListComp: "list comprehensions are", ast.SetComp: "set comprehensions are",
     ast.DictComp: "dict comprehensions are", ast.GeneratorExp: "generator expressions are",
@@ -154,7 +155,7 @@ class Fence(ast.NodeVisitor):
     # -- statements --------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
-            self.check_target(target, allow_tuple=True)
+            self.check_target(target, allow_tuple=True, allow_item=len(node.targets) == 1)
         if any(isinstance(t, ast.Tuple) for t in node.targets) and isinstance(node.value, ast.Call):
             if len(node.targets) > 1:
                 self.refuse(node, "chained assignment from a call that returns several "
@@ -178,7 +179,7 @@ class Fence(ast.NodeVisitor):
         self.visit(node.value)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
-        self.check_target(node.target)
+        self.check_target(node.target, allow_item=True)
         self.check_operator(node, node.op)
         self.visit(node.value)
 
@@ -257,13 +258,20 @@ class Fence(ast.NodeVisitor):
         self.refuse(node, "expression statements are not supported (except print(...))",
                     "assign the value to a variable")
 
-    def check_target(self, target, allow_tuple=False) -> None:
+    def check_target(self, target, allow_tuple=False, allow_item=False) -> None:
         if isinstance(target, ast.Name):
+            return
+        if allow_item and isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            if target.value.id not in self.locals:
+                self.refuse(target, f"assignment to an item of `{target.value.id}`, which is "
+                            "not a variable of the function", "copy it into a local "
+                            "variable first")
+            self.check_index(target.slice)
             return
         if allow_tuple and isinstance(target, ast.Tuple) and all(
                 isinstance(e, ast.Name) for e in target.elts):
             return
-        what = {ast.Subscript: "assignment to an item (`a[i] = ...`)",
+        what = {ast.Subscript: "this assignment to an item (`a.b[i] = ...`, `a[i] = b[j] = ...`)",
                 ast.Attribute: "assignment to an attribute",
                 ast.Starred: "starred assignment"}.get(type(target), "this assignment target")
         self.refuse(target, f"{what} is not supported yet")
@@ -276,8 +284,8 @@ class Fence(ast.NodeVisitor):
 
     def check_operator(self, node, op) -> None:
         name = type(op).__name__
-        if name == "MatMult":
-            self.refuse(node, "the `@` operator is not supported yet")
+        if name == "MatMult" and RULES.lookup(BINARY_OPERATORS[name], 2) is None:
+            self.refuse(node, "the `@` operator needs NumPy", "import numpy in the module")
         if name not in BINARY_OPERATORS:
             self.refuse(node, f"the operator `{_OPERATOR_TEXT.get(name, name)}` is not "
                         "supported", "bitwise operators have no derivative")
@@ -317,7 +325,30 @@ class Fence(ast.NodeVisitor):
                         "runs when the `def` runs; call srcdiff.grad(f) later otherwise)")
         self.check_value(node, value)
 
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        self.visit(node.value)
+        self.check_index(node.slice)
+
+    def check_index(self, index: ast.expr) -> None:
+        """An index: numbers, names, slices, ``None``, ``...``, or a tuple of them."""
+        for part in index.elts if isinstance(index, ast.Tuple) else [index]:
+            if isinstance(part, ast.Slice):
+                for bound in (part.lower, part.upper, part.step):
+                    if bound is not None:
+                        self.visit(bound)
+            elif isinstance(part, ast.Constant) and (part.value is None or part.value is Ellipsis):
+                continue
+            else:
+                self.visit(part)
+
+    def is_method(self, node: ast.Attribute) -> bool:
+        """``x.sum`` on a value (not a module): an array method or attribute."""
+        return not isinstance(self.parsed.resolve(node.value, self.locals), type(math))
+
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        if self.is_method(node) and node.attr in ATTRIBUTES:
+            self.visit(node.value)
+            return
         value = self.parsed.resolve(node, self.locals)
         if value is UNRESOLVED:
             self.refuse(node, f"cannot resolve `{ast.unparse(node)}`",
@@ -333,9 +364,11 @@ class Fence(ast.NodeVisitor):
         if isinstance(value, (tuple, list)) and all(
                 isinstance(v, (int, float, tuple, list)) for v in value):
             return
+        if kind_of_value(value) is not None:  # a NumPy array or scalar
+            return
         self.refuse(node, f"`{ast.unparse(node)}` is a {type(value).__name__}; srcdiff "
-                    "reads free names that are numbers (constants), modules, or tuples "
-                    "and lists of numbers")
+                    "reads free names that are numbers (constants), NumPy arrays, "
+                    "modules, or tuples and lists of numbers")
 
     def visit_Call(self, node: ast.Call) -> None:
         if any(isinstance(a, ast.Starred) for a in node.args) or any(
@@ -348,23 +381,70 @@ class Fence(ast.NodeVisitor):
             for argument in node.args + [k.value for k in node.keywords]:
                 self.visit(argument)
             return  # a local function: inlined, and checked where it is defined
+        if isinstance(node.func, ast.Attribute) and self.is_method(node.func):
+            self.check_method(node)
+            return
         callee = self.parsed.resolve(node.func, self.locals)
         text = ast.unparse(node.func)
         if isinstance(callee, types.FunctionType) and not RULES.knows(callee):
             for argument in node.args + [k.value for k in node.keywords]:
                 self.visit(argument)
             return  # a user function: inlined, and checked on its own when it is
-        if node.keywords:
-            self.refuse(node, "keyword arguments to primitives are not supported yet",
-                        "pass arguments by position")
         if callee is UNRESOLVED:
             if isinstance(node.func, ast.Name) and node.func.id in self.locals:
                 self.refuse(node, f"`{text}` is a local variable; calling it is not supported")
             self.refuse(node.func, f"name `{text}` is not defined", cls=SrcdiffNameError,
                         hint="define it before srcdiff generates the gradient")
-        for argument in node.args:
-            self.visit(argument)
+        self.check_arguments_of(node, callee)
         self.check_callee(node, callee, text)
+
+    def check_arguments_of(self, node: ast.Call, callee) -> None:
+        """Positional arguments are expressions; NumPy functions also take keywords for
+        their options, and lists of arrays (``numpy.stack([a, b])``), shapes, ``dtype``
+        and strings (``numpy.einsum``) as constants."""
+        rule = RULES.lookup(callee, len(node.args))
+        params = getattr(rule, "params", None)
+        numpy_function = params is not None or (
+            RULES.is_nondifferentiable(callee) and _is_numpy(callee))
+        if node.keywords and not numpy_function:
+            self.refuse(node, "keyword arguments to primitives are not supported yet",
+                        "pass arguments by position")
+        for keyword in node.keywords:
+            if params is not None and keyword.arg not in params:
+                self.refuse(keyword, f"{qualified_name(callee)} has no parameter "
+                            f"{keyword.arg!r} that srcdiff differentiates (it knows "
+                            f"{', '.join(params)})")
+            self.check_option(keyword.value, keyword.arg == "dtype")
+        for argument in node.args:
+            if numpy_function and isinstance(argument, (ast.List, ast.Tuple)):
+                self.check_option(argument, False)
+            elif numpy_function and isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                continue
+            else:
+                self.visit(argument)
+
+    def check_option(self, node: ast.expr, dtype: bool) -> None:
+        if isinstance(node, (ast.List, ast.Tuple)):
+            for element in node.elts:
+                self.check_option(element, False)
+        elif isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (str, bool))):
+            return
+        elif dtype and isinstance(self.parsed.resolve(node, self.locals), type):
+            return  # dtype=float, dtype=numpy.float32
+        else:
+            self.visit(node)
+
+    def check_method(self, node: ast.Call) -> None:
+        if node.func.attr not in METHODS:
+            self.refuse(node.func, f"the method `.{node.func.attr}()` is not supported",
+                        "srcdiff differentiates the array methods "
+                        + ", ".join(sorted(METHODS)) + "; call a function instead")
+        self.visit(node.func.value)
+        for argument in node.args:
+            self.check_option(argument, False) if isinstance(argument, (ast.List, ast.Tuple)) \
+                else self.visit(argument)
+        for keyword in node.keywords:
+            self.check_option(keyword.value, keyword.arg == "dtype")
 
     def check_callee(self, node: ast.Call, callee, text: str) -> None:
         nargs = len(node.args)
@@ -392,6 +472,10 @@ class Fence(ast.NodeVisitor):
         if kind in NEVER:
             self.refuse(node, f"{NEVER[kind]} not supported", HINTS.get(kind))
         self.refuse(node, f"`{kind.__name__}` is not supported")
+
+
+def _is_numpy(callee) -> bool:
+    return (getattr(callee, "__module__", None) or "").split(".")[0] in ("numpy", "scipy")
 
 
 _OPERATOR_TEXT = {"BitAnd": "&", "BitOr": "|", "BitXor": "^", "LShift": "<<", "RShift": ">>"}

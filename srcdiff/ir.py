@@ -45,7 +45,7 @@ class Namer:
     """
 
     def __init__(self, taken=()):
-        self.taken = set(taken) | set(keyword.kwlist) | {"math"}
+        self.taken = set(taken) | set(keyword.kwlist) | {"math", "numpy"}
         self.adjoints: dict[str, str] = {}
         self.next_suffix: dict[str, int] = {}  # where to resume counting, per base
 
@@ -87,6 +87,7 @@ class Function:
     wrt: tuple = ()
     output: Any = None  # the atom the function returns, once lowered
     active: frozenset = frozenset()  # set by analyse: variables that carry derivatives
+    kinds: dict = dataclasses.field(default_factory=dict)  # set by analyse: name -> Kind
 
     def replace(self, **changes) -> "Function":
         return dataclasses.replace(self, **changes)

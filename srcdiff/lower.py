@@ -33,7 +33,7 @@ from .parse import local_names
 
 _OPERATION_NAMES = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "power",
-    ast.FloorDiv: "quot", ast.Mod: "rem", ast.USub: "neg", ast.UAdd: "pos",
+    ast.FloorDiv: "quot", ast.Mod: "rem", ast.USub: "neg", ast.UAdd: "pos", ast.MatMult: "matmul",
 }
 
 
@@ -89,7 +89,10 @@ class Lowering:
         elif isinstance(statement, ast.Assign):
             value = self.primitive(statement.value)
             target = self.define(statement.targets[0].id)
-            self.emit(ast.Assign([ast.Name(target, ast.Store())], value))
+            assign = ast.Assign([ast.Name(target, ast.Store())], value)
+            if get_anno(statement, "in_place"):
+                set_anno(assign, "in_place", True)
+            self.emit(assign)
         elif isinstance(statement, ast.If):
             test = self.primitive(statement.test)
             line = self.line
@@ -171,13 +174,53 @@ class Lowering:
             return ast.Compare(self.atom(node.left), node.ops,
                                [self.atom(c) for c in node.comparators])
         if isinstance(node, ast.Call):
-            call = ast.Call(node.func, [self.atom(a) for a in node.args], [])
-            set_anno(call, "callee", self.parsed.resolve(node.func, self.locals))
+            callee = get_anno(node, "callee")
+            if callee is None:
+                callee = self.parsed.resolve(node.func, self.locals)
+            call = ast.Call(node.func, [self.argument(a) for a in node.args],
+                            [ast.keyword(k.arg, self.argument(k.value)) for k in node.keywords])
+            set_anno(call, "callee", callee)
             set_anno(call, "recursive", get_anno(node, "recursive"))
             return call
+        if isinstance(node, ast.Subscript):
+            return ast.Subscript(self.atom(node.value), self.index(node.slice), ast.Load())
         if isinstance(node, (ast.Tuple, ast.List)):  # a loop's iterable
             return type(node)([self.atom(e) for e in node.elts], ast.Load())
         raise AssertionError(f"the fence let {type(node).__name__} through")
+
+
+    def argument(self, node: ast.expr) -> ast.expr:
+        """A call's argument: an atom, a constant option (``axis=(0, 1)``, a string), a
+        list of atoms (``numpy.stack([a, b])``) or an index (``numpy.s_[1:n]``)."""
+        if is_literal(node):
+            return node
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return type(node)([self.argument(e) for e in node.elts], ast.Load())
+        if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "numpy.s_":
+            return ast.Subscript(node.value, self.index(node.slice), ast.Load())
+        return self.atom(node)
+
+    def index(self, node: ast.expr) -> ast.expr:
+        """An index with atoms for its parts (slices keep their shape)."""
+        if isinstance(node, ast.Tuple):
+            return ast.Tuple([self.index(e) for e in node.elts], ast.Load())
+        if isinstance(node, ast.Slice):
+            return ast.Slice(*(None if b is None else self.atom(b)
+                               for b in (node.lower, node.upper, node.step)))
+        if isinstance(node, ast.Constant):
+            return node
+        return self.atom(node)
+
+
+def is_literal(node: ast.expr) -> bool:
+    """A constant written in the source: a number, ``None``, a string, or a tuple of them."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return isinstance(node.operand, ast.Constant)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(is_literal(e) for e in node.elts)
+    return False
 
 
 def _operation_name(node: ast.expr) -> str:
@@ -188,4 +231,6 @@ def _operation_name(node: ast.expr) -> str:
         return "cond"
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         return "negation"
+    if isinstance(node, ast.Subscript):
+        return "item"
     return _OPERATION_NAMES.get(type(getattr(node, "op", None)), "t")

@@ -58,7 +58,9 @@ import types
 from dataclasses import dataclass
 
 from .errors import UnsupportedSyntaxError, located
+from .expr import dotted
 from .ir import Function, Namer, def_of_lambda, get_anno, set_anno
+from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
 from .parse import UNRESOLVED, Parsed, all_names, local_names, parse
 from .rules import RULES
 
@@ -261,10 +263,19 @@ class Normalizer:
         before: list[ast.stmt] = []
         if isinstance(node, ast.AnnAssign):
             return self.bind(node.target.id, node.value, node)
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
+            read = ast.Subscript(copy.deepcopy(node.target.value), copy.deepcopy(node.target.slice),
+                                 ast.Load())
+            value = _located(ast.BinOp(_located(read, node.target), node.op, node.value), node)
+            return self.item_assignment(node.target, value, node)
         if isinstance(node, ast.AugAssign):
             target = node.target.id
             value = _located(ast.BinOp(_name(target), node.op, node.value), node)
-            return self.bind(target, value, node)
+            statements = self.bind(target, value, node)
+            set_anno(statements[-1], "in_place", True)  # an array changes in place
+            return statements
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
+            return self.item_assignment(node.targets[0], node.value, node)
         if isinstance(node, ast.Assign):
             return self.assignment(node)
         if isinstance(node, ast.Expr):  # print(...): kept for its effect
@@ -277,6 +288,22 @@ class Normalizer:
             test = self.expression(node.test, before)
             return before + [_located(ast.Assert(test, None), node)]
         raise AssertionError(f"the fence let {type(node).__name__} through")
+
+    def item_assignment(self, target: ast.Subscript, value: ast.expr, node) -> list[ast.stmt]:
+        """``a[i] = v`` becomes ``a = set_item(a, i, v)``: a new array, so the backward
+        sweep can still read the old one (analyse refuses code where the difference
+        shows: another name for the same array)."""
+        from .array_rules import SET_ITEM, helper_name, index_value
+        array = target.value.id
+        before: list[ast.stmt] = []
+        index = index_value(self.expression(target.slice, before))
+        value = self.expression(value, before)
+        func = _name(helper_name(self.function, "set_item"))
+        call = _located(ast.Call(func, [_name(array), index, value], []), node)
+        set_anno(call, "callee", SET_ITEM.func)
+        statement = self.assign(array, call, node)
+        set_anno(statement, "in_place", True)
+        return before + [statement]
 
     def assignment(self, node: ast.Assign) -> list[ast.stmt]:
         result = []
@@ -499,8 +526,32 @@ class _Expressions(ast.NodeTransformer):
             self.before.append(_located(ast.If(test, rest, []), node))
         return _located(_name(temporary), node)
 
+    def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
+        """``x.T``, ``x.shape``: the NumPy function they stand for."""
+        n = self.normalizer
+        if node.attr in ATTRIBUTES and not isinstance(
+                n.parsed.resolve(node.value, n.locals), types.ModuleType):
+            return self.numpy_call(ATTRIBUTES[node.attr], [self.visit(node.value)], [], node)
+        return node
+
+    def numpy_call(self, name: str, args, keywords, origin) -> ast.Call:
+        import numpy
+        call = _located(ast.Call(dotted("numpy." + name), args, keywords), origin)
+        set_anno(call, "callee", getattr(numpy, name))
+        return call
+
     def visit_Call(self, node: ast.Call) -> ast.expr:
         n = self.normalizer
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in METHODS and not isinstance(
+                n.parsed.resolve(func.value, n.locals), types.ModuleType):
+            # x.sum(axis=0) is numpy.sum(x, axis=0); x.reshape(2, 3) is reshape(x, (2, 3))
+            args = [self.visit(a) for a in node.args]
+            if func.attr in TUPLE_METHODS and len(args) > 1:
+                args = [_located(ast.Tuple(args, ast.Load()), node)]
+            keywords = [ast.keyword(k.arg, self.visit(k.value)) for k in node.keywords]
+            return self.numpy_call(METHODS[func.attr], [self.visit(func.value)] + args,
+                                   keywords, node)
         if n.callee_of(node) is not None:
             result = n.fresh(_callee_name(node))
             self.inline_call(node, [result])

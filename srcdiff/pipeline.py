@@ -41,9 +41,10 @@ class Generated:
 
 def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
              with_value: bool = False, as_tuple: bool | None = None,
-             optimize: bool = True, vjp: bool = False) -> Generated:
+             optimize: bool = True, vjp: bool = False, kinds: dict | None = None) -> Generated:
     """Differentiate ``func`` with respect to the parameters named in ``wrt``; the
-    gradient is a tuple when ``as_tuple`` (default: when ``wrt`` names several)."""
+    gradient is a tuple when ``as_tuple`` (default: when ``wrt`` names several).
+    ``kinds`` gives parameters' kinds (``srcdiff.kinds``) when they are not numbers."""
     as_tuple = len(wrt) > 1 if as_tuple is None else as_tuple
     try:
         parsed = fence(parse(func))
@@ -52,7 +53,7 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
         lowered = stages["lower"]
         if optimize:
             lowered = eliminate_common_subexpressions(hoist(lowered))
-        analysed = analyse(lowered, wrt)
+        analysed = analyse(lowered, wrt, kinds)
         stages["reverse"] = reverse(analysed, name, with_value, as_tuple, vjp)
         final = optimize_function(stages["reverse"]) if optimize else stages["reverse"]
         stages["optimize"] = final

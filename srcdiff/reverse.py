@@ -74,9 +74,11 @@ from __future__ import annotations
 import ast
 import copy
 
-from .analyse import RECURSIVE, arguments, operands, rule_of
-from .expr import Code, mul, negated, node_of, wrap
+from .analyse import RECURSIVE, arguments, bind, is_array_rule, operands, rule_of
+from .errors import KindError, located
+from .expr import Code, array_mode, call, mul, negated, node_of, wrap
 from .ir import Function, get_anno, name_counts, set_anno
+from .kinds import SCALAR
 
 _COMPOUND = (ast.If, ast.For, ast.While)
 
@@ -120,6 +122,17 @@ class Reverse:
         # Variables assigned so far, in program order: outside loops, a variable with no
         # earlier value has nothing to save when it is assigned.
         self.bound = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        self.kinds = function.kinds
+        # Adjoints initialised to a plain 0.0 (before a compound statement): for an array,
+        # a stand-in for zeros that array rules needing the exact shape must expand.
+        self.placeholders: set[str] = set()
+
+    def is_array(self, variable: str) -> bool:
+        return self.kinds.get(variable, SCALAR).is_array
+
+    def helper(self, name: str) -> Code:
+        from .array_rules import helper_name
+        return Code.name(helper_name(self.function, name))
 
     def adjoint(self, variable: str) -> str:
         name = self.namer.adjoint(variable)
@@ -151,8 +164,7 @@ class Reverse:
                 backward += self.differentiate(statement, top=True)
             elif reversed_compound:
                 backward += self.initialise(reversed_compound) + reversed_compound
-        gradients = [ast.Name(self.namer.adjoint(p), ast.Load()) if p in self.written
-                     else ast.Constant(0.0) for p in function.wrt]
+        gradients = [self.gradient(p) for p in function.wrt]
         if len(gradients) == 1 and not as_tuple and not vjp:
             result = gradients[0]
         else:
@@ -176,6 +188,22 @@ class Reverse:
         return function.replace(name=name, args=args,
                                 body=forward + backward + [ast.Return(result)])
 
+    def gradient(self, parameter: str) -> ast.expr:
+        """The gradient returned for ``parameter``: for an array, an array of its shape
+        even when no derivative reached it."""
+        adjoint = ast.Name(self.namer.adjoint(parameter), ast.Load()) \
+            if parameter in self.written else None
+        if not self.is_array(parameter):
+            return adjoint or ast.Constant(0.0)
+        zeros = call("numpy.zeros_like", Code.name(parameter))
+        if adjoint is None:
+            return zeros.node
+        if parameter not in self.placeholders:
+            return adjoint
+        # still 0.0 if no contribution ran (a loop that ran zero times)
+        return ast.IfExp(call("numpy.ndim", Code(adjoint)).node, adjoint,
+                         ast.BinOp(zeros.node, ast.Add(), adjoint))
+
     def initialise(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         """``b = 0.0`` for each adjoint a reversed compound statement uses before any write."""
         adjoints = set(self.namer.adjoints.values()) - {
@@ -187,6 +215,7 @@ class Reverse:
             variable = next(v for v, a in self.namer.adjoints.items() if a == name)
             if variable not in self.written:
                 self.written.add(variable)
+                self.placeholders.add(variable)
                 result.append(ast.Assign([ast.Name(name, ast.Store())], ast.Constant(0.0)))
         return result
 
@@ -309,12 +338,64 @@ class Reverse:
             return []
         if rule is RECURSIVE:
             return self.recursive_call(statement, adjoint, top)
+        if is_array_rule(rule):
+            return self.array_rule(statement, rule, adjoint, top)
         atoms = arguments(value)
-        partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
+        names = [a.id for a in atoms if isinstance(a, ast.Name)]
+        arrays = {n for n in names if self.is_array(n)}
+        with array_mode(bool(arrays) or self.is_array(target)):
+            partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
+            result = []
+            for atom, partial in zip(atoms, partials):
+                if isinstance(atom, ast.Name) and atom.id in self.active:
+                    contribution = mul(adjoint, partial)
+                    if self.is_array(target) and not (isinstance(contribution, (int, float))
+                                                      and contribution == 0):
+                        contribution = self.unbroadcast(contribution, atom.id, arrays)
+                    result += self.accumulate(atom.id, contribution, statement, top)
+        return result
+
+    def unbroadcast(self, contribution, operand: str, arrays: set):
+        """An elementwise result's adjoint, summed back to the shape of ``operand``: all
+        of it for a number, the broadcast axes for an array another operand stretched."""
+        if operand not in arrays:
+            return call("numpy.sum", contribution)
+        if arrays - {operand}:
+            return Code(ast.Call(self.helper("unbroadcast").node,
+                                 [node_of(contribution), ast.Name(operand, ast.Load())], []))
+        return contribution
+
+    def array_rule(self, statement: ast.Assign, rule, adjoint: Code, top: bool) -> list[ast.stmt]:
+        """``y = f(a, ...)`` with a vector-Jacobian rule: each differentiable argument's
+        adjoint accumulates the rule's contribution."""
+        from .analyse import _sequence_kind
+        from .array_rules import VJP, RuleUseError, index_value
+        target, value = statement.targets[0].id, statement.value
+        if isinstance(value, ast.BinOp):
+            arguments = dict(zip(rule.params, [value.left, value.right]))
+        elif isinstance(value, ast.Subscript):
+            arguments = {"array": value.value, "index": index_value(value.slice)}
+        else:
+            arguments = bind(rule, value).arguments
+        of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
+        kinds = {name: _sequence_kind(node, of) for name, node in arguments.items()}
+        g = adjoint
+        if rule.shaped and (not top or target in self.placeholders):
+            # the adjoint may still be the 0.0 it was initialised with: give it its shape
+            g = call("numpy.broadcast_to", adjoint, call("numpy.shape", Code.name(target)))
+        helper = lambda name: self.helper(name)
+        vjp = VJP(rule, arguments, kinds, g, Code.name(target), helper)
+        try:
+            with array_mode():
+                contributions = rule.vjp(vjp)
+        except RuleUseError as error:
+            raise located(KindError, str(error), statement,
+                          get_anno(statement, "where", self.function.parsed)) from None
         result = []
-        for atom, partial in zip(atoms, partials):
-            if isinstance(atom, ast.Name) and atom.id in self.active:
-                result += self.accumulate(atom.id, mul(adjoint, partial), statement, top)
+        for key, contribution in contributions.items():
+            node = _argument_at(arguments, key)
+            if isinstance(node, ast.Name) and node.id in self.active:
+                result += self.accumulate(node.id, contribution, statement, top)
         return result
 
     def recursive_call(self, statement: ast.Assign, adjoint: Code, top: bool) -> list[ast.stmt]:
@@ -353,10 +434,13 @@ class Reverse:
             statement = ast.Assign([target], node_of(contribution))  # its one contribution
         elif variable in self.written or not top:
             subtracted = negated(contribution)
-            if subtracted is not None:  # b -= e reads better than b += -(e)
-                statement = ast.AugAssign(target, ast.Sub(), node_of(subtracted))
-            else:
-                statement = ast.AugAssign(target, ast.Add(), node_of(contribution))
+            op, operand = (ast.Sub(), subtracted) if subtracted is not None else (ast.Add(), contribution)
+            if self.is_array(variable):
+                # b = b + e, never in place: b may be the very array another adjoint holds
+                load = ast.Name(target.id, ast.Load())
+                statement = ast.Assign([target], ast.BinOp(load, op, node_of(operand)))
+            else:  # b -= e reads better than b += -(e)
+                statement = ast.AugAssign(target, op, node_of(operand))
         else:
             statement = ast.Assign([target], node_of(contribution))
             self.written.add(variable)
@@ -419,6 +503,19 @@ class Reverse:
                         result.append(ast.Assign([ast.Name(name, ast.Store())],
                                                  ast.Name(fresh, ast.Load())))
         return result
+
+
+def _argument_at(arguments: dict, key):
+    """The argument node a contribution is for: ``"a"``, or ``("arrays", 1)`` for an
+    element of a list argument (a path of positions for nested lists)."""
+    if not isinstance(key, tuple):
+        return arguments.get(key)
+    node = arguments.get(key[0])
+    for position in key[1] if isinstance(key[1], tuple) else (key[1],):
+        if not isinstance(node, (ast.List, ast.Tuple)):
+            return None
+        node = node.elts[position]
+    return node
 
 
 def _single_use_temporaries(function: Function) -> set[str]:

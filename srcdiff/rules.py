@@ -106,6 +106,24 @@ class RuleTable:
 
     rules: dict = field(default_factory=dict)
     nondifferentiable: set = field(default_factory=set)
+    variadic: dict = field(default_factory=dict)  # callable -> rule taking any count
+    loaded: set = field(default_factory=set)  # extensions loaded: "numpy", "scipy"
+
+    def load_extensions(self, everything: bool = False) -> None:
+        """Load the NumPy (and SciPy) rules once the program has imported NumPy (SciPy);
+        with ``everything``, import them if they are installed (``verify`` does)."""
+        import sys
+        if "numpy" not in self.loaded and (everything or "numpy" in sys.modules):
+            try:
+                from . import array_rules  # noqa: F401  (registers its rules)
+            except ImportError:
+                return
+            self.loaded.add("numpy")
+        if "numpy" in self.loaded and "scipy" not in self.loaded and (
+                everything or "scipy.special" in sys.modules):
+            from .array_rules import load_scipy
+            if load_scipy():
+                self.loaded.add("scipy")
 
     def add(self, func, primal, partials, domain=None, *, name=None, builtin=True) -> Rule:
         rule = Rule(func, name or qualified_name(func), primal, partials, (), builtin)
@@ -127,7 +145,11 @@ class RuleTable:
 
     def lookup(self, func, arity: int) -> Rule | None:
         try:
-            return self.rules.get((func, arity))
+            rule = self.rules.get((func, arity))
+            if rule is None and len(self.loaded) < 2:
+                self.load_extensions()
+                rule = self.rules.get((func, arity))
+            return rule if rule is not None else self.variadic.get(func)
         except TypeError:  # unhashable callable
             return None
 
@@ -136,19 +158,28 @@ class RuleTable:
 
     def is_nondifferentiable(self, func) -> bool:
         try:
+            if func not in self.nondifferentiable and len(self.loaded) < 2:
+                self.load_extensions()
             return func in self.nondifferentiable
         except TypeError:
             return False
 
     def knows(self, func) -> bool:
         return self.is_nondifferentiable(func) or any(
-            key[0] is func for key in self.rules)
+            key[0] is func for key in self.rules) or func in self.variadic
 
     def __iter__(self):
-        return iter(self.rules.values())
+        """The rules written as partial derivatives (verified by SymPy), each once."""
+        return iter([r for r in self.rules.values() if isinstance(r, Rule)])
 
     def __len__(self) -> int:
-        return len(self.rules)
+        return sum(1 for _ in self)
+
+    def array_rules(self) -> list:
+        """The vector-Jacobian rules of NumPy functions (``srcdiff.array_rules``), each once."""
+        found = {id(r): r for r in list(self.rules.values()) + list(self.variadic.values())
+                 if not isinstance(r, Rule)}
+        return list(found.values())
 
 
 def qualified_name(func) -> str:
@@ -165,7 +196,7 @@ def qualified_name(func) -> str:
 BINARY_OPERATORS = {
     "Add": operator.add, "Sub": operator.sub, "Mult": operator.mul,
     "Div": operator.truediv, "Pow": operator.pow, "FloorDiv": operator.floordiv,
-    "Mod": operator.mod,
+    "Mod": operator.mod, "MatMult": operator.matmul,
 }
 UNARY_OPERATORS = {"USub": operator.neg, "UAdd": operator.pos, "Not": operator.not_}
 

@@ -104,7 +104,7 @@ def _check_numerically(rule, primal, symbols, proof, points, seed, mpmath, sympy
     if primal is not None:
         evaluate = sympy.lambdify(symbols, primal, modules="mpmath")
     else:  # no SymPy counterpart: differentiate the Python callable itself
-        evaluate = lambda *a: mpmath.mpf(rule.func(*(float(v) for v in a)))
+        evaluate = lambda *a: mpmath.mpf(float(rule.func(*(float(v) for v in a))))
     tolerance = 1e-9 if primal is not None else 1e-5
     with mpmath.workdps(30):
         for _ in range(points):
@@ -147,7 +147,10 @@ def _close(actual, expected, tolerance) -> bool:
 
 
 def verify_all(rules=None, points: int = 20) -> list[Proof]:
-    return [verify_rule(rule, points) for rule in (rules if rules is not None else RULES)]
+    if rules is None:
+        RULES.load_extensions(everything=True)  # NumPy's elementwise rules too, if installed
+        rules = RULES
+    return [verify_rule(rule, points) for rule in rules]
 
 
 def report(proofs: list[Proof]) -> str:

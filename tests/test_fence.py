@@ -7,11 +7,15 @@ the file itself, so the expected position is not taken from srcdiff.
 import inspect
 import math
 
+import numpy
 import pytest
 
 import srcdiff
 from srcdiff.errors import (LocatedError, MissingRuleError, SrcdiffNameError,
                             UnsupportedSyntaxError)
+
+
+TABLE = [0.0, 1.0]
 
 
 def marked_line(func) -> int:
@@ -44,8 +48,8 @@ def f_nested_def(x):
     return x
 
 
-def f_subscript(x):
-    return x[0]  # refused
+def f_unknown_method(x):
+    return x.conjugate()  # refused
 
 
 def f_list(x):
@@ -91,8 +95,8 @@ def f_bitwise(x):
     return x & 1  # refused
 
 
-def f_matmul(x):
-    return x @ x  # refused
+def f_unknown_keyword(x):
+    return numpy.sum(x, initial=1.0)  # refused
 
 
 
@@ -130,7 +134,7 @@ def f_wrong_arity(x):
 
 
 def f_item_assignment(x):
-    x[0] = 1.0  # refused
+    TABLE[0] = x  # refused
     return x
 
 
@@ -202,7 +206,7 @@ CASES = [
     (f_recursive, UnsupportedSyntaxError, "recursive nested functions (halve) are not supported yet"),
     (f_lambda, UnsupportedSyntaxError, "only calls to named functions are supported"),
     (f_nested_def, UnsupportedSyntaxError, "nested functions inside blocks are not supported yet"),
-    (f_subscript, UnsupportedSyntaxError, "indexing is not supported yet"),
+    (f_unknown_method, UnsupportedSyntaxError, "the method `.conjugate()` is not supported"),
     (f_list, UnsupportedSyntaxError, "lists and tuples holding values that depend on x are not supported yet"),
     (f_comprehension, UnsupportedSyntaxError, "list comprehensions are not supported yet"),
     (f_try, UnsupportedSyntaxError, "`try` statements are not supported"),
@@ -211,14 +215,14 @@ CASES = [
     (f_generator, UnsupportedSyntaxError, "generators (`yield`) are not supported"),
     (f_string_constant, UnsupportedSyntaxError, "str constants are not supported"),
     (f_bitwise, UnsupportedSyntaxError, "the operator `&` is not supported"),
-    (f_matmul, UnsupportedSyntaxError, "the `@` operator is not supported yet"),
+    (f_unknown_keyword, UnsupportedSyntaxError, "numpy.sum has no parameter 'initial'"),
     (f_keywords, UnsupportedSyntaxError, "keyword arguments to primitives are not supported yet"),
     (f_callee_error, UnsupportedSyntaxError, "`with` statements are not supported"),
     (f_starargs, UnsupportedSyntaxError, "*args parameters are not supported yet"),
     (f_unknown_name, SrcdiffNameError, "name `undefined_constant` is not defined"),
     (f_missing_rule, MissingRuleError, "no derivative rule for math.gamma"),
     (f_wrong_arity, UnsupportedSyntaxError, "no derivative rule for math.hypot with 3 arguments"),
-    (f_item_assignment, UnsupportedSyntaxError, "assignment to an item"),
+    (f_item_assignment, UnsupportedSyntaxError, "assignment to an item of `TABLE`, which is not a variable"),
     (f_no_return, UnsupportedSyntaxError, "not every path through f_no_return() ends with `return"),
     (f_not_every_path_returns, UnsupportedSyntaxError, "not every path through"),
     (f_active_iterable, UnsupportedSyntaxError, "iterating over values that depend on x is not supported yet"),

@@ -10,9 +10,11 @@ from srcdiff.expr import Code, render, sin
 from srcdiff.rules import POSITIVE, RULES, RuleTable
 from srcdiff.verify import NUMERIC, SYMBOLIC_METHODS, report, verify_all, verify_rule
 
+RULES.load_extensions(everything=True)  # NumPy's elementwise rules are verified the same way
 ALL_RULES = list(RULES)
 # Rules SymPy cannot differentiate symbolically, with the reason: proved numerically.
-NUMERIC_ONLY = {"a % b": "sympy.diff leaves Derivative(Mod(a, b)) unevaluated"}
+NUMERIC_ONLY = {"a % b": "sympy.diff leaves Derivative(Mod(a, b)) unevaluated",
+                "numpy.where": "its condition is a boolean, which SymPy cannot differentiate"}
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=[f"{r.name}/{r.arity}" for r in ALL_RULES])

@@ -1,0 +1,843 @@
+"""Derivative rules of NumPy (and SciPy) functions.
+
+Loaded by ``srcdiff.rules`` only when NumPy can be imported. Two kinds of entries:
+
+* **Elementwise functions** (``numpy.sin``, ``numpy.maximum``, ``numpy.where``...) go in
+  the same table as ``math``'s, written in the same rule language, and ``srcdiff.verify``
+  proves them with SymPy the same way. For array operands the generator evaluates the
+  rule in *array mode* (``numpy.cos``, ``numpy.where``) and sums the adjoint of an operand
+  that was broadcast back to the operand's shape.
+* **Array functions** (reductions, products, shape functions, linear algebra) have an
+  :class:`ArrayRule`: a vector-Jacobian product written once as code, given the adjoint
+  ``g`` of the result. Each carries ``examples``, argument shapes the test suite uses to
+  check the rule against central differences, so a new rule is covered by the tests
+  without writing a new test.
+
+>>> import numpy
+>>> rule = RULES.lookup(numpy.sum, 1)
+>>> rule.name, rule.wrt
+('numpy.sum', ('a',))
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy
+
+from .expr import (Code, acos, acosh, asin, asinh, atan, atan2, atanh, attribute, call, cbrt, copysign,
+                   cos, cosh, div, erf, erfc, exp, item, log, mul, neg, pi, select, sign, sin,
+                   sinh, sqrt, tan, tanh)
+from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast
+from .rules import (ABOVE_MINUS_ONE, ABOVE_ONE, NONZERO, POSITIVE, REAL, RULES, TOTAL, UNIT,
+                    Domain)
+
+
+class RuleUseError(Exception):
+    """An array rule cannot be applied as written (a non-constant ``axis``...); the
+    generator turns it into a located error."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """Arguments for the generated numerical check of an :class:`ArrayRule`: a shape per
+    differentiable argument (``()`` is a float), literal values for the others."""
+
+    shapes: tuple
+    keywords: dict = field(default_factory=dict)
+    literals: tuple = ()  # positional arguments after the arrays, written as constants
+    positive: bool = False  # sample in [0.5, 2] instead of [-2, 2]
+    matrix: bool = False  # add n * identity to square matrices (well conditioned)
+
+
+@dataclass(frozen=True)
+class ArrayRule:
+    """The vector-Jacobian product of one NumPy function.
+
+    ``params`` are its parameters in positional order (``required`` of them must be
+    given); ``wrt`` names the differentiable ones; ``vjp(v)`` returns a dict from each
+    differentiable parameter to its adjoint contribution, as code built from ``v``
+    (a :class:`VJP`). ``kind(v)`` gives the kind of the result. ``sequence`` names a
+    parameter that takes a list of arrays (``concatenate``); its contributions are keyed
+    ``(name, position)``. ``shaped`` is False when ``vjp`` accepts an adjoint that is a
+    plain zero instead of an array of the result's shape.
+    """
+
+    func: Callable
+    name: str
+    params: tuple[str, ...]
+    required: int
+    wrt: tuple[str, ...]
+    vjp: Callable
+    kind: Callable
+    examples: tuple[Example, ...] = ()
+    sequence: str | None = None
+    shaped: bool = True
+    variadic: bool = False  # einsum: params[-1] collects the remaining arguments
+
+    builtin = True
+    primal = None
+
+    @property
+    def arity(self) -> int:
+        return len(self.params)
+
+    def formula(self) -> str:
+        return "vector-Jacobian product (array rule)"
+
+
+class VJP:
+    """What an array rule's ``vjp`` and ``kind`` see: the adjoint ``g`` and result
+    ``out`` as code, each argument as code (``v["axis"]``), its kind (``v.kind("a")``)
+    and, for constants, its value (``v.const("axis")``)."""
+
+    def __init__(self, rule: ArrayRule, arguments: dict, kinds: dict, g=None, out=None,
+                 helper: Callable | None = None):
+        self.rule = rule
+        self.arguments = arguments  # name -> ast.expr (absent: not given)
+        self.kinds = kinds  # name -> Kind
+        self.g = g
+        self.out = out
+        self._helper = helper
+
+    def __getitem__(self, name: str):
+        node = self.arguments[name]
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return node
+        return Code(node)
+
+    def given(self, name: str) -> bool:
+        return name in self.arguments
+
+    def kind(self, name: str) -> Kind:
+        return self.kinds.get(name, SCALAR)
+
+    def ndim(self, name: str) -> int | None:
+        kind = self.kind(name)
+        return kind.ndim if kind.is_array else 0
+
+    def const(self, name: str, default=None):
+        if name not in self.arguments:
+            return default
+        try:
+            return ast.literal_eval(self.arguments[name])
+        except ValueError:
+            raise RuleUseError(f"`{name}` of {self.rule.name} must be written as a constant "
+                               f"(it is `{ast.unparse(self.arguments[name])}`)") from None
+
+    def helper(self, name: str, *args) -> Code:
+        return Code(ast.Call(self._helper(name).node, [_node(a) for a in args], []))
+
+    def expand(self, value, axis_name: str = "axis", keepdims_name: str = "keepdims"):
+        """A reduction's adjoint with the reduced axes put back (for broadcasting)."""
+        axis = self.const(axis_name)
+        if axis is None or self.const(keepdims_name, False):
+            return value
+        return call("numpy.expand_dims", value, axis)
+
+    def shaped_g(self):
+        return self.g
+
+
+def _node(value):
+    from .expr import node_of
+    return node_of(value)
+
+
+def shape(value) -> Code:
+    return call("numpy.shape", value)
+
+
+def transposed(value) -> Code:
+    return attribute(value, "T")
+
+
+# --------------------------------------------------------------------------------------
+# Kinds of results
+# --------------------------------------------------------------------------------------
+
+def _rank(n: int | None) -> Kind:
+    if n is None:
+        return ANY_ARRAY
+    return array(n) if n > 0 else SCALAR
+
+
+def reduction_kind(v: VJP, name: str = "a") -> Kind:
+    axis, keep = v.const("axis"), v.const("keepdims", False)
+    ndim = v.ndim(name)
+    if axis is None:
+        return _rank(ndim) if keep else SCALAR
+    if keep or ndim is None:
+        return _rank(ndim)
+    removed = len(axis) if isinstance(axis, tuple) else 1
+    return _rank(ndim - removed)
+
+
+def same_kind(v: VJP) -> Kind:
+    return v.kind(v.rule.params[0])
+
+
+def shape_kind(value) -> Kind:
+    if isinstance(value, int):
+        return array(1)
+    if isinstance(value, tuple):
+        return _rank(len(value))
+    return ANY_ARRAY
+
+
+# --------------------------------------------------------------------------------------
+# The table
+# --------------------------------------------------------------------------------------
+
+def add_array_rule(func, params, wrt, vjp, kind, examples=(), *, required=1, name=None,
+                   sequence=None, shaped=True, variadic=False) -> ArrayRule:
+    from .rules import qualified_name
+    rule = ArrayRule(func, name or qualified_name(func), tuple(params), required, tuple(wrt),
+                     vjp, kind, tuple(examples), sequence, shaped, variadic)
+    for count in range(required, len(params) + 1):
+        RULES.rules[(func, count)] = rule
+    if variadic:
+        RULES.variadic[func] = rule
+    return rule
+
+
+E = Example
+_ = RULES.add
+
+# --- elementwise: the scalar table's rules, for ufuncs ------------------------------------
+_(numpy.add, lambda a, b: a + b, lambda a, b: (1, 1), name="numpy.add")
+_(numpy.subtract, lambda a, b: a - b, lambda a, b: (1, -1), name="numpy.subtract")
+_(numpy.multiply, lambda a, b: a * b, lambda a, b: (b, a), name="numpy.multiply")
+_(numpy.divide, lambda a, b: a / b, lambda a, b, out: (1 / b, -out / b), (REAL, NONZERO), name="numpy.divide")
+_(numpy.power, lambda a, b: a ** b, lambda a, b, out: (b * a ** (b - 1), out * log(a)), (POSITIVE, REAL), name="numpy.power")
+_(numpy.negative, lambda a: -a, lambda a: -1, name="numpy.negative")
+_(numpy.positive, lambda a: +a, lambda a: 1, name="numpy.positive")
+_(numpy.reciprocal, lambda x: 1 / x, lambda x, out: -out ** 2, (NONZERO,), name="numpy.reciprocal")
+_(numpy.square, lambda x: x ** 2, lambda x: 2 * x, name="numpy.square")
+_(numpy.sqrt, lambda x: sqrt(x), lambda x, out: 1 / (2 * out), (POSITIVE,), name="numpy.sqrt")
+_(numpy.cbrt, lambda x: cbrt(x), lambda x, out: 1 / (3 * out ** 2), (POSITIVE,), name="numpy.cbrt")
+_(numpy.absolute, lambda x: abs(x), lambda x: sign(x), (NONZERO,), name="numpy.abs")
+_(numpy.fabs, lambda x: abs(x), lambda x: sign(x), (NONZERO,), name="numpy.fabs")
+_(numpy.exp, lambda x: exp(x), lambda x, out: out, name="numpy.exp")
+_(numpy.exp2, lambda x: 2 ** x, lambda x, out: out * log(2), name="numpy.exp2")
+_(numpy.expm1, lambda x: exp(x) - 1, lambda x, out: out + 1, name="numpy.expm1")
+_(numpy.log, lambda x: log(x), lambda x: 1 / x, (POSITIVE,), name="numpy.log")
+_(numpy.log2, lambda x: log(x) / log(2), lambda x: 1 / (x * log(2)), (POSITIVE,), name="numpy.log2")
+_(numpy.log10, lambda x: log(x) / log(10), lambda x: 1 / (x * log(10)), (POSITIVE,), name="numpy.log10")
+_(numpy.log1p, lambda x: log(1 + x), lambda x: 1 / (1 + x), (ABOVE_MINUS_ONE,), name="numpy.log1p")
+_(numpy.sin, lambda x: sin(x), lambda x: cos(x), name="numpy.sin")
+_(numpy.cos, lambda x: cos(x), lambda x: -sin(x), name="numpy.cos")
+_(numpy.tan, lambda x: tan(x), lambda x, out: 1 + out ** 2, (UNIT,), name="numpy.tan")
+_(numpy.arcsin, lambda x: asin(x), lambda x: 1 / sqrt(1 - x ** 2), (UNIT,), name="numpy.arcsin")
+_(numpy.arccos, lambda x: acos(x), lambda x: -1 / sqrt(1 - x ** 2), (UNIT,), name="numpy.arccos")
+_(numpy.arctan, lambda x: atan(x), lambda x: 1 / (1 + x ** 2), name="numpy.arctan")
+_(numpy.arctan2, lambda y, x: atan2(y, x), lambda y, x: (x / (x ** 2 + y ** 2), -y / (x ** 2 + y ** 2)), (NONZERO, NONZERO), name="numpy.arctan2")
+_(numpy.hypot, lambda x, y: sqrt(x ** 2 + y ** 2), lambda x, y, out: (x / out, y / out), (NONZERO, NONZERO), name="numpy.hypot")
+_(numpy.sinh, lambda x: sinh(x), lambda x: cosh(x), name="numpy.sinh")
+_(numpy.cosh, lambda x: cosh(x), lambda x: sinh(x), name="numpy.cosh")
+_(numpy.tanh, lambda x: tanh(x), lambda x, out: 1 - out ** 2, name="numpy.tanh")
+_(numpy.arcsinh, lambda x: asinh(x), lambda x: 1 / sqrt(x ** 2 + 1), name="numpy.arcsinh")
+_(numpy.arccosh, lambda x: acosh(x), lambda x: 1 / sqrt(x ** 2 - 1), (ABOVE_ONE,), name="numpy.arccosh")
+_(numpy.arctanh, lambda x: atanh(x), lambda x: 1 / (1 - x ** 2), (UNIT,), name="numpy.arctanh")
+_(numpy.deg2rad, lambda x: x * pi / 180, lambda x: pi / 180, name="numpy.deg2rad")
+_(numpy.rad2deg, lambda x: x * 180 / pi, lambda x: 180 / pi, name="numpy.rad2deg")
+_(numpy.copysign, lambda x, y: copysign(x, y), lambda x, y: (sign(x) * copysign(1, y), 0), (NONZERO, NONZERO), name="numpy.copysign")
+# Ties go to the first argument, as for min and max.
+_(numpy.maximum, lambda a, b: select(a >= b, a, b), lambda a, b: (select(a >= b, 1, 0), select(a >= b, 0, 1)), name="numpy.maximum")
+_(numpy.minimum, lambda a, b: select(a <= b, a, b), lambda a, b: (select(a <= b, 1, 0), select(a <= b, 0, 1)), name="numpy.minimum")
+_(numpy.fmax, lambda a, b: select(a >= b, a, b), lambda a, b: (select(a >= b, 1, 0), select(a >= b, 0, 1)), name="numpy.fmax")
+_(numpy.fmin, lambda a, b: select(a <= b, a, b), lambda a, b: (select(a <= b, 1, 0), select(a <= b, 0, 1)), name="numpy.fmin")
+# clip(a, lo, hi) is minimum(maximum(a, lo), hi).
+_(numpy.clip, lambda a, lo, hi: select(a < lo, lo, select(a > hi, hi, a)),
+  lambda a, lo, hi: (select(a < lo, 0, select(a > hi, 0, 1)), select(a < lo, 1, 0), select(a < lo, 0, select(a > hi, 1, 0))),
+  (REAL, Domain(-1.0, -0.5), Domain(0.5, 1.0)), name="numpy.clip")
+_(numpy.logaddexp, lambda a, b: log(exp(a) + exp(b)), lambda a, b, out: (exp(a - out), exp(b - out)), name="numpy.logaddexp")
+_(numpy.logaddexp2, lambda a, b: log(2 ** a + 2 ** b) / log(2), lambda a, b, out: (2 ** (a - out), 2 ** (b - out)), name="numpy.logaddexp2")
+# where(condition, x, y): the condition carries no derivative (no SymPy form: checked numerically).
+_(numpy.where, None, lambda c, x, y: (0, select(c, 1, 0), select(c, 0, 1)), (Domain(0.5, 1.0), REAL, REAL), name="numpy.where")
+del _
+
+TOTAL.update({numpy.add, numpy.subtract, numpy.multiply, numpy.negative, numpy.positive,
+              numpy.square, numpy.absolute, numpy.fabs, numpy.sin, numpy.cos, numpy.arctan,
+              numpy.tanh, numpy.maximum, numpy.minimum, numpy.clip, numpy.where})
+
+# Results that carry no derivative: piecewise constant, integer-valued, or constants.
+RULES.nondifferentiable.update({
+    numpy.sign, numpy.floor, numpy.ceil, numpy.round, numpy.rint, numpy.trunc, numpy.fix,
+    numpy.isnan, numpy.isinf, numpy.isfinite, numpy.isclose, numpy.allclose,
+    numpy.argmax, numpy.argmin, numpy.argsort, numpy.nonzero, numpy.shape, numpy.ndim,
+    numpy.size, numpy.zeros, numpy.ones, numpy.empty, numpy.full, numpy.eye, numpy.identity,
+    numpy.arange, numpy.linspace, numpy.zeros_like, numpy.ones_like, numpy.empty_like,
+    numpy.full_like, numpy.greater, numpy.greater_equal, numpy.less, numpy.less_equal,
+    numpy.equal, numpy.not_equal, numpy.logical_and, numpy.logical_or, numpy.logical_not,
+    numpy.floor_divide, numpy.heaviside, numpy.any, numpy.all, numpy.count_nonzero,
+})
+
+
+def _creation_kind(v: VJP) -> Kind:
+    return shape_kind(v.const("shape", None)) if v.given("shape") else ANY_ARRAY
+
+
+# The kinds of non-differentiable results that are not elementwise.
+NONDIFFERENTIABLE_KINDS = {
+    numpy.shape: lambda kinds: SCALAR, numpy.ndim: lambda kinds: SCALAR,
+    numpy.size: lambda kinds: SCALAR, numpy.eye: lambda kinds: array(2),
+    numpy.identity: lambda kinds: array(2), numpy.arange: lambda kinds: array(1),
+    numpy.linspace: lambda kinds: array(1), numpy.nonzero: lambda kinds: SCALAR,
+    numpy.zeros: None, numpy.ones: None, numpy.empty: None, numpy.full: None,
+    numpy.argmax: lambda kinds: ANY_ARRAY if kinds[1:] else SCALAR,
+    numpy.argmin: lambda kinds: ANY_ARRAY if kinds[1:] else SCALAR,
+    numpy.argsort: lambda kinds: kinds[0], numpy.any: lambda kinds: SCALAR,
+    numpy.all: lambda kinds: SCALAR, numpy.allclose: lambda kinds: SCALAR,
+    numpy.count_nonzero: lambda kinds: SCALAR,
+}
+
+
+# --- reductions --------------------------------------------------------------------------
+REDUCE = ("a", "axis", "dtype", "out", "keepdims")
+_REDUCE_EXAMPLES = (E(((3, 4),)), E(((3, 4),), {"axis": 0}), E(((2, 3, 4),), {"axis": (0, 2)}),
+                    E(((3, 4),), {"axis": -1, "keepdims": True}), E(((5,),)))
+
+
+def _no_out(v: VJP):
+    for name in ("out", "dtype", "where", "initial"):
+        if v.given(name) and v.const(name) is not None:
+            raise RuleUseError(f"`{name}=` of {v.rule.name} is not supported")
+
+
+def _sum(v):
+    _no_out(v)
+    return {"a": mul(call("numpy.ones_like", v["a"]), v.expand(v.g))}
+
+
+def _mean(v):
+    _no_out(v)
+    if v.const("axis") is None:
+        return {"a": mul(call("numpy.ones_like", v["a"]), div(v.g, call("numpy.size", v["a"])))}
+    count = div(call("numpy.size", v["a"]), call("numpy.size", v.out))
+    return {"a": mul(call("numpy.ones_like", v["a"]), div(v.expand(v.g), count))}
+
+
+def _prod(v):
+    _no_out(v)  # the product over the others: out / a (the input must have no zeros)
+    return {"a": div(mul(v.expand(v.g), v.expand(v.out)), v["a"])}
+
+
+def _extremum(v):
+    _no_out(v)  # ties share the adjoint equally, as in JAX and PyTorch
+    chosen = Code(ast.Compare(v["a"].node, [ast.Eq()], [_node(v.expand(v.out))]))
+    axis = v.const("axis")
+    ties = call("numpy.sum", chosen, axis=axis, keepdims=True) if axis is not None \
+        else call("numpy.sum", chosen)
+    return {"a": mul(v.expand(v.g), div(chosen, ties))}
+
+
+def _centred(v):
+    axis = v.const("axis")
+    mean = call("numpy.mean", v["a"], axis=axis, keepdims=True) if axis is not None \
+        else call("numpy.mean", v["a"])
+    count = call("numpy.size", v["a"]) if axis is None else \
+        div(call("numpy.size", v["a"]), call("numpy.size", v.out))
+    ddof = v.const("ddof", 0)
+    return v["a"] - mean, (count - ddof if ddof else count)
+
+
+def _var(v):
+    _no_out(v)
+    centred, count = _centred(v)
+    return {"a": mul(v.expand(v.g), div(mul(2, centred), count))}
+
+
+def _std(v):
+    _no_out(v)
+    centred, count = _centred(v)
+    return {"a": mul(v.expand(div(v.g, v.out)), div(centred, count))}
+
+
+for _func, _vjp in ((numpy.sum, _sum), (numpy.mean, _mean), (numpy.prod, _prod),
+                    (numpy.max, _extremum), (numpy.min, _extremum),
+                    (numpy.amax, _extremum), (numpy.amin, _extremum)):
+    add_array_rule(_func, REDUCE, ("a",), _vjp, reduction_kind,
+                   _REDUCE_EXAMPLES if _func is not numpy.prod else
+                   tuple(E(e.shapes, e.keywords, positive=True) for e in _REDUCE_EXAMPLES),
+                   name=f"numpy.{_func.__name__}", shaped=_func in (numpy.sum, numpy.mean))
+for _func, _vjp in ((numpy.var, _var), (numpy.std, _std)):
+    add_array_rule(_func, ("a", "axis", "dtype", "out", "ddof", "keepdims"), ("a",), _vjp,
+                   reduction_kind, _REDUCE_EXAMPLES + (E(((4, 3),), {"axis": 0, "ddof": 1}),),
+                   name=f"numpy.{_func.__name__}")
+
+
+def _cumsum(v):
+    _no_out(v)
+    axis = v.const("axis")
+    if axis is None:
+        flipped = call("numpy.cumsum", item(v.g, ast.Slice(None, None, ast.Constant(-1))))
+        return {"a": call("numpy.reshape", item(flipped, ast.Slice(None, None, ast.Constant(-1))),
+                          shape(v["a"]))}
+    return {"a": call("numpy.flip", call("numpy.cumsum", call("numpy.flip", v.g, axis), axis), axis)}
+
+
+add_array_rule(numpy.cumsum, ("a", "axis", "dtype", "out"), ("a",), _cumsum,
+               lambda v: array(1) if v.const("axis") is None else same_kind(v),
+               (E(((5,),)), E(((3, 4),)), E(((3, 4),), {"axis": 1})), name="numpy.cumsum")
+
+
+# --- products ----------------------------------------------------------------------------
+def _product_rank(v: VJP) -> tuple[int | None, int | None]:
+    return v.ndim("a"), v.ndim("b")
+
+
+def _dot(v):
+    ra, rb = _product_rank(v)
+    a, b, g = v["a"], v["b"], v.g
+    if ra == 0 or rb == 0:  # a product with a number
+        return {"a": _sum_to(mul(g, b), ra, rb), "b": _sum_to(mul(g, a), rb, ra)}
+    if (ra, rb) == (1, 1):
+        return {"a": mul(g, b), "b": mul(g, a)}
+    if (ra, rb) == (2, 2):
+        return {"a": _matmul(g, transposed(b)), "b": _matmul(transposed(a), g)}
+    if (ra, rb) == (2, 1):
+        return {"a": call("numpy.outer", g, b), "b": _matmul(transposed(a), g)}
+    if (ra, rb) == (1, 2):
+        return {"a": _matmul(b, g), "b": call("numpy.outer", a, g)}
+    raise RuleUseError(f"{v.rule.name} of arrays of rank {_rank_text(ra)} and "
+                       f"{_rank_text(rb)} is not supported (use numpy.matmul or numpy.einsum)")
+
+
+def _rank_text(rank):
+    return "unknown" if rank is None else str(rank)
+
+
+def _sum_to(value, rank, other_rank):
+    """The adjoint of a number multiplied into an array: summed."""
+    if rank == 0 and other_rank != 0:
+        return call("numpy.sum", value)
+    return value
+
+
+def _matmul(a, b) -> Code:
+    return Code(ast.BinOp(_node(a), ast.MatMult(), _node(b)))
+
+
+def _matmul_vjp(v):
+    ra, rb = _product_rank(v)
+    if ra == 0 or rb == 0:
+        raise RuleUseError("matmul of a number is not defined (use *)")
+    if ra is not None and rb is not None and ra <= 2 and rb <= 2:
+        return _dot(v)
+    return {"a": v.helper("matmul_vjp", v.g, v["a"], v["b"], True),
+            "b": v.helper("matmul_vjp", v.g, v["a"], v["b"], False)}
+
+
+def _dot_kind(v: VJP) -> Kind:
+    ra, rb = _product_rank(v)
+    if ra == 0:
+        return v.kind("b")
+    if rb == 0:
+        return v.kind("a")
+    if ra is None or rb is None:
+        return ANY_ARRAY
+    if v.rule.func is numpy.dot and (ra > 2 or rb > 2):
+        return _rank(ra + rb - 2)
+    if ra == 1 and rb == 1:
+        return SCALAR
+    if ra == 1:
+        return _rank(rb - 1)
+    if rb == 1:
+        return _rank(ra - 1)
+    return _rank(max(ra, rb))
+
+
+_PRODUCT_EXAMPLES = (E(((3,), (3,))), E(((2, 3), (3, 4))), E(((2, 3), (3,))), E(((3,), (3, 2))))
+add_array_rule(numpy.dot, ("a", "b"), ("a", "b"), _dot, _dot_kind,
+               _PRODUCT_EXAMPLES + (E(((), (3,))), E(((2, 2), ()))), required=2, name="numpy.dot")
+add_array_rule(numpy.matmul, ("a", "b"), ("a", "b"), _matmul_vjp, _dot_kind,
+               _PRODUCT_EXAMPLES + (E(((2, 2, 3), (3, 4))), E(((3,), (2, 3, 4)))), required=2,
+               name="numpy.matmul")
+add_array_rule(operator.matmul, ("a", "b"), ("a", "b"), _matmul_vjp, _dot_kind,
+               _PRODUCT_EXAMPLES, required=2, name="a @ b")
+
+
+def _outer(v):
+    a, b, g = v["a"], v["b"], v.g
+    if v.ndim("a") == 1 and v.ndim("b") == 1:
+        return {"a": _matmul(g, b), "b": _matmul(a, g)}
+    return {"a": call("numpy.reshape", _matmul(g, call("numpy.ravel", b)), shape(a)),
+            "b": call("numpy.reshape", _matmul(call("numpy.ravel", a), g), shape(b))}
+
+
+add_array_rule(numpy.outer, ("a", "b"), ("a", "b"), _outer, lambda v: array(2),
+               (E(((3,), (4,))), E(((2, 2), (3,)))), required=2, name="numpy.outer")
+
+
+def _inner(v):
+    if v.ndim("a") not in (0, 1) or v.ndim("b") not in (0, 1):
+        raise RuleUseError("numpy.inner of arrays of rank 2 or more is not supported "
+                           "(use numpy.einsum)")
+    return _dot(v)
+
+
+add_array_rule(numpy.inner, ("a", "b"), ("a", "b"), _inner, _dot_kind, (E(((3,), (3,))),),
+               required=2, name="numpy.inner")
+
+
+def _cross(v):
+    a, b, g = v["a"], v["b"], v.g
+    return {"a": v.helper("unbroadcast", call("numpy.cross", b, g), a),
+            "b": v.helper("unbroadcast", call("numpy.cross", g, a), b)}
+
+
+add_array_rule(numpy.cross, ("a", "b"), ("a", "b"), _cross,
+               lambda v: broadcast(v.kind("a"), v.kind("b")),
+               (E(((3,), (3,))), E(((4, 3), (3,)))), required=2, name="numpy.cross")
+
+
+def _einsum(v):
+    spec = v.const("subscripts")
+    operands = v["operands"].elts
+    if not isinstance(spec, str) or "." in spec:
+        raise RuleUseError("numpy.einsum needs its subscripts as a string constant, without '...'")
+    inputs, arrow, output = spec.replace(" ", "").partition("->")
+    inputs = inputs.split(",")
+    if not arrow:  # implicit output: the letters used once, in alphabetical order
+        letters = "".join(inputs)
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    if len(inputs) != len(operands):
+        raise RuleUseError(f"numpy.einsum subscripts name {len(inputs)} operands, "
+                           f"{len(operands)} given")
+    result = {}
+    for position, subscripts in enumerate(inputs):
+        others = [(s, o) for i, (s, o) in enumerate(zip(inputs, operands)) if i != position]
+        available = set(output) | {c for s, _ in others for c in s}
+        if len(set(subscripts)) != len(subscripts) or not set(subscripts) <= available:
+            raise RuleUseError(f"numpy.einsum('{spec}'): the operand '{subscripts}' repeats "
+                               "a subscript or sums one no other operand has; srcdiff "
+                               "differentiates einsum without these (use numpy.trace or "
+                               "numpy.sum first)")
+        formula = ",".join([output] + [s for s, _ in others]) + "->" + subscripts
+        result[("operands", position)] = call("numpy.einsum", formula, v.g,
+                                              *[Code(o) for _, o in others])
+    return result
+
+
+def _einsum_kind(v: VJP) -> Kind:
+    spec = v.const("subscripts")
+    if not isinstance(spec, str):
+        return ANY_ARRAY
+    inputs, arrow, output = spec.replace(" ", "").partition("->")
+    if not arrow:
+        letters = inputs.replace(",", "")
+        output = "".join(c for c in set(letters) if letters.count(c) == 1)
+    return _rank(len(output))
+
+
+add_array_rule(numpy.einsum, ("subscripts", "operands"), (), _einsum, _einsum_kind,
+               (E(((2, 3), (3, 4)), literals=("ij,jk->ik",)), E(((3,), (3,)), literals=("i,i->",)),
+                E(((2, 3),), literals=("ij->ji",)), E(((2, 3), (4,)), literals=("ij,k->ijk",)),
+                E(((2, 3), (2, 3)), literals=("ij,ij",))),
+               required=2, name="numpy.einsum", sequence="operands", variadic=True)
+
+
+def _trace(v):
+    if v.ndim("a") != 2:
+        raise RuleUseError("numpy.trace of an array that is not 2-d is not supported")
+    return {"a": mul(v.g, call("numpy.eye", *[item(shape(v["a"]), ast.Constant(i)) for i in (0, 1)]))}
+
+
+add_array_rule(numpy.trace, ("a",), ("a",), _trace, lambda v: SCALAR,
+               (E(((3, 3),)), E(((2, 4),))), name="numpy.trace", shaped=False)
+
+
+def _diag(v):
+    if v.const("k", 0) != 0:
+        raise RuleUseError("numpy.diag with k != 0 is not supported")
+    if v.ndim("v") == 1:
+        return {"v": call("numpy.diagonal", v.g)}
+    if v.ndim("v") == 2:
+        return {"v": v.helper("diagonal_vjp", v.g, v["v"])}
+    raise RuleUseError("numpy.diag of an array of unknown rank")
+
+
+add_array_rule(numpy.diag, ("v", "k"), ("v",), _diag,
+               lambda v: {1: array(2), 2: array(1)}.get(v.ndim("v"), ANY_ARRAY),
+               (E(((3,),)), E(((3, 3),)), E(((2, 4),))), name="numpy.diag")
+
+
+# --- shapes ------------------------------------------------------------------------------
+def _reshaped(v):
+    return {v.rule.params[0]: call("numpy.reshape", v.g, shape(v[v.rule.params[0]]))}
+
+
+def _reshape_kind(v: VJP) -> Kind:
+    return shape_kind(v.const("newshape" if v.given("newshape") else "shape", None)) \
+        if (v.given("newshape") or v.given("shape")) else ANY_ARRAY
+
+
+add_array_rule(numpy.reshape, ("a", "shape"), ("a",), _reshaped, _reshape_kind,
+               (E(((2, 6),), literals=((3, 4),)), E(((6,),), literals=((2, -1),))),
+               required=2, name="numpy.reshape")
+add_array_rule(numpy.ravel, ("a",), ("a",), _reshaped, lambda v: array(1),
+               (E(((2, 3),)),), name="numpy.ravel")
+add_array_rule(numpy.squeeze, ("a", "axis"), ("a",), _reshaped, lambda v: ANY_ARRAY,
+               (E(((1, 3, 1),)), E(((1, 3),), {"axis": 0})), name="numpy.squeeze")
+add_array_rule(numpy.expand_dims, ("a", "axis"), ("a",), _reshaped,
+               lambda v: ANY_ARRAY if v.ndim("a") is None else _rank(v.ndim("a") + 1),
+               (E(((3,),), literals=(0,)), E(((2, 3),), literals=(-1,))), required=2,
+               name="numpy.expand_dims")
+add_array_rule(numpy.atleast_1d, ("a",), ("a",), _reshaped,
+               lambda v: v.kind("a") if v.ndim("a") else array(1), (E(((),)), E(((3,),))),
+               name="numpy.atleast_1d")
+add_array_rule(numpy.atleast_2d, ("a",), ("a",), _reshaped,
+               lambda v: v.kind("a") if (v.ndim("a") or 0) >= 2 else array(2),
+               (E(((3,),)), E(((2, 3),))), name="numpy.atleast_2d")
+
+
+def _transpose(v):
+    axes = v.const("axes")
+    if axes is None:
+        return {"a": call("numpy.transpose", v.g)}
+    return {"a": call("numpy.transpose", v.g, tuple(int(i) for i in numpy.argsort(axes)))}
+
+
+add_array_rule(numpy.transpose, ("a", "axes"), ("a",), _transpose, same_kind,
+               (E(((2, 3),)), E(((2, 3, 4),), literals=((1, 2, 0),))), name="numpy.transpose")
+add_array_rule(numpy.swapaxes, ("a", "axis1", "axis2"), ("a",),
+               lambda v: {"a": call("numpy.swapaxes", v.g, v["axis1"], v["axis2"])}, same_kind,
+               (E(((2, 3, 4),), literals=(0, 2)),), required=3, name="numpy.swapaxes")
+add_array_rule(numpy.broadcast_to, ("array", "shape"), ("array",),
+               lambda v: {"array": v.helper("unbroadcast", v.g, v["array"])},
+               lambda v: shape_kind(v.const("shape", None)),
+               (E(((3,),), literals=((2, 3),)), E(((2, 1),), literals=((2, 4),))), required=2,
+               name="numpy.broadcast_to")
+for _func in (numpy.copy, numpy.asarray):
+    add_array_rule(_func, ("a",), ("a",), lambda v: {"a": v.g}, same_kind, (E(((3,),)),),
+                   name=f"numpy.{_func.__name__}", shaped=False)
+
+
+def _flip(v):
+    return {"m": call("numpy.flip", v.g, v["axis"]) if v.given("axis") else call("numpy.flip", v.g)}
+
+
+add_array_rule(numpy.flip, ("m", "axis"), ("m",), _flip, lambda v: v.kind("m"),
+               (E(((3, 2),)), E(((3, 2),), {"axis": 1})), name="numpy.flip")
+
+
+# --- joining arrays ----------------------------------------------------------------------
+def _joined(promote, axis_default):
+    def vjp(v):
+        parts = v["arrays"]
+        axis = v.const("axis", axis_default) if axis_default != "hstack" else None
+        return {("arrays", i): v.helper("piece", v.g, parts, i, axis, Code(_node_path(promote)))
+                for i in range(len(parts.elts))}
+    return vjp
+
+
+def _node_path(path):
+    from .expr import dotted
+    return dotted(path)
+
+
+def _stack(v):
+    axis = v.const("axis", 0)
+    return {("arrays", i): call("numpy.take", v.g, i, axis=axis) for i in range(len(v["arrays"].elts))}
+
+
+def _sequence_kind(v: VJP, change: int, at_least: int = 0) -> Kind:
+    elements = v.kinds.get("arrays")
+    if elements is None or not elements.is_array or elements.ndim is None:
+        return ANY_ARRAY
+    return _rank(max(elements.ndim + change, at_least))
+
+
+add_array_rule(numpy.concatenate, ("arrays", "axis"), (), _joined("numpy.asarray", 0),
+               lambda v: _sequence_kind(v, 0),
+               (E(((2,), (3,))), E(((2, 3), (2, 1)), {"axis": 1})), name="numpy.concatenate",
+               sequence="arrays")
+add_array_rule(numpy.stack, ("arrays", "axis"), (), _stack, lambda v: _sequence_kind(v, 1, 1),
+               (E(((3,), (3,))), E(((2, 3), (2, 3)), {"axis": -1}), E(((), ()))),
+               name="numpy.stack", sequence="arrays")
+add_array_rule(numpy.hstack, ("arrays",), (), _joined("numpy.atleast_1d", "hstack"),
+               lambda v: _sequence_kind(v, 0, 1), (E(((2,), (3,))), E(((2, 2), (2, 1))), E(((), (2,)))),
+               name="numpy.hstack", sequence="arrays")
+add_array_rule(numpy.vstack, ("arrays",), (), _joined("numpy.atleast_2d", 0),
+               lambda v: array(2) if (v.kinds.get("arrays") or SCALAR).ndim in (0, 1, 2) else ANY_ARRAY,
+               (E(((3,), (3,))), E(((2, 3), (1, 3)))), name="numpy.vstack", sequence="arrays")
+
+
+def _array_vjp(v):
+    """numpy.array([[a, b], [c, d]]): each element's adjoint is the adjoint's item."""
+    result = {}
+
+    def visit(node, path):
+        if isinstance(node, (ast.List, ast.Tuple)):
+            for i, element in enumerate(node.elts):
+                visit(element, path + (i,))
+        else:
+            index = ast.Tuple([ast.Constant(i) for i in path], ast.Load()) if len(path) > 1 \
+                else ast.Constant(path[0])
+            result[("object", path)] = item(v.g, index)
+    visit(v["object"], ())
+    return result
+
+
+def _array_kind(v: VJP) -> Kind:
+    node = v.arguments.get("object")
+    depth = 0
+    while isinstance(node, (ast.List, ast.Tuple)) and node.elts:
+        depth, node = depth + 1, node.elts[0]
+    inner = v.kinds.get("object", SCALAR)
+    if not isinstance(v.arguments.get("object"), (ast.List, ast.Tuple)):
+        return inner if inner.is_array else SCALAR
+    if inner.is_array:
+        return _rank(None if inner.ndim is None else inner.ndim + depth)
+    return _rank(depth)
+
+
+def _array_copy(v):
+    if not isinstance(v.arguments["object"], (ast.List, ast.Tuple)):
+        return {"object": v.g}
+    return _array_vjp(v)
+
+
+add_array_rule(numpy.array, ("object", "dtype"), (), _array_copy, _array_kind,
+               (E(((), ()), literals=()), E(((3,),))), name="numpy.array", sequence="object")
+
+
+# --- linear algebra ----------------------------------------------------------------------
+def _inv(v):
+    inverse = transposed(v.out)
+    return {"a": neg(_matmul(_matmul(inverse, v.g), inverse))}
+
+
+def _det(v):
+    return {"a": mul(mul(v.g, v.out), transposed(call("numpy.linalg.inv", v["a"])))}
+
+
+def _solve(v):
+    back = call("numpy.linalg.solve", transposed(v["a"]), v.g)
+    if v.ndim("b") == 1:
+        return {"a": neg(call("numpy.outer", back, v.out)), "b": back}
+    return {"a": neg(_matmul(back, transposed(v.out))), "b": back}
+
+
+def _norm(v):
+    order = v.const("ord")
+    if order not in (None, 2, "fro") or (order == 2 and v.ndim("x") != 1):
+        raise RuleUseError("numpy.linalg.norm is differentiated for the Euclidean and "
+                           "Frobenius norms (ord=None)")
+    return {"x": mul(v["x"], v.expand(div(v.g, v.out)))}
+
+
+def _norm_kind(v: VJP) -> Kind:
+    return reduction_kind(v, "x")
+
+
+def _square_only(vjp):
+    def checked(v):
+        if v.ndim("a") != 2:
+            raise RuleUseError(f"{v.rule.name} is differentiated for 2-d arrays")
+        return vjp(v)
+    return checked
+
+
+_MATRIX = (E(((3, 3),), matrix=True),)
+add_array_rule(numpy.linalg.inv, ("a",), ("a",), _square_only(_inv), lambda v: array(2),
+               _MATRIX, name="numpy.linalg.inv")
+add_array_rule(numpy.linalg.det, ("a",), ("a",), _square_only(_det), lambda v: SCALAR,
+               _MATRIX, name="numpy.linalg.det", shaped=False)
+add_array_rule(numpy.linalg.solve, ("a", "b"), ("a", "b"), _square_only(_solve),
+               lambda v: v.kind("b"), (E(((3, 3), (3,)), matrix=True), E(((3, 3), (3, 2)), matrix=True)),
+               required=2, name="numpy.linalg.solve")
+add_array_rule(numpy.linalg.norm, ("x", "ord", "axis", "keepdims"), ("x",), _norm, _norm_kind,
+               (E(((3,),)), E(((2, 3),)), E(((2, 3),), {"axis": 1})), name="numpy.linalg.norm",
+               shaped=False)
+
+
+# --- SciPy -------------------------------------------------------------------------------
+def load_scipy() -> bool:
+    """Register the ``scipy.special`` rules; False when SciPy is not installed."""
+    try:
+        import scipy.special
+    except ImportError:
+        return False
+    special = scipy.special
+    RULES.add(special.expit, lambda x: 1 / (1 + exp(-x)), lambda x, out: out * (1 - out),
+              name="scipy.special.expit")
+    RULES.add(special.erf, lambda x: erf(x), lambda x: 2 / sqrt(pi) * exp(-x ** 2),
+              name="scipy.special.erf")
+    RULES.add(special.erfc, lambda x: erfc(x), lambda x: -2 / sqrt(pi) * exp(-x ** 2),
+              name="scipy.special.erfc")
+    TOTAL.update({special.expit, special.erf, special.erfc})
+
+    def logsumexp(v):
+        if v.given("b") and v.const("b") is not None:
+            raise RuleUseError("scipy.special.logsumexp with b= is not supported")
+        return {"a": mul(call("numpy.exp", v["a"] - v.expand(v.out)), v.expand(v.g))}
+
+    add_array_rule(special.logsumexp, ("a", "axis", "b", "keepdims"), ("a",), logsumexp,
+                   reduction_kind, _REDUCE_EXAMPLES, name="scipy.special.logsumexp",
+                   shaped=False)
+    return True
+
+
+# --- indexing and item assignment ----------------------------------------------------------
+def getitem(array, index):
+    """``array[index]`` (the primitive a subscript is lowered to)."""
+    return array[index]
+
+
+def _getitem(v):
+    return {"array": v.helper("scatter", v.g, v["array"], v["index"])}
+
+
+GETITEM = add_array_rule(getitem, ("array", "index"), ("array",), _getitem, lambda v: ANY_ARRAY,
+                         (), required=2, name="indexing", shaped=False)
+
+
+def set_item(array, index, value):
+    """``array[index] = value`` as a function (the primitive item assignment is lowered to)."""
+    from .runtime import set_item as implementation
+    return implementation(array, index, value)
+
+
+def _set_item(v):
+    g = v.g
+    return {"array": v.helper("zero_item", g, v["array"], v["index"]),
+            "value": v.helper("unbroadcast", item(g, v["index"].node), v["value"])}
+
+
+SET_ITEM = add_array_rule(set_item, ("array", "index", "value"), ("array", "value"), _set_item,
+                          lambda v: v.kind("array"), (), required=3, name="item assignment")
+
+def helper_name(function, name: str) -> str:
+    """The name generated code calls the runtime helper ``name`` by: chosen once per
+    function (clashing with none of its names) and put in its closure."""
+    import types
+    from . import runtime
+    parsed = function.parsed
+    for existing, origin in parsed.origins.items():
+        if origin == ("helper", name):
+            return existing
+    fresh = function.namer.fresh(name)
+    parsed.inject(fresh, types.CellType(getattr(runtime, name)), ("helper", name))
+    return fresh
+
+
+def index_value(index: ast.expr) -> ast.expr:
+    """An index as a value to pass around: slices need ``numpy.s_[...]``."""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    if any(isinstance(p, ast.Slice) for p in parts):
+        from .expr import dotted
+        node = ast.Subscript(dotted("numpy.s_"), index, ast.Load())
+        return ast.copy_location(node, index)
+    return index
+
+
+# Views: results that share memory with their first argument (item assignment to either
+# one would change the other in Python, which generated code does not reproduce).
+VIEWS = {numpy.reshape, numpy.ravel, numpy.squeeze, numpy.expand_dims, numpy.transpose,
+         numpy.swapaxes, numpy.broadcast_to, numpy.asarray, numpy.atleast_1d,
+         numpy.atleast_2d, numpy.flip, numpy.diag, getitem}

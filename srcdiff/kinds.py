@@ -1,0 +1,122 @@
+"""Kinds of runtime values: a number, or a NumPy array of some rank.
+
+Generated code is specialised on the kinds of a function's arguments (DESIGN.md,
+"Runtime values"): a variable that only ever holds numbers gets plain scalar code, with
+``math`` functions and no broadcasting reductions; an array gets NumPy code, and an
+operand that may have been broadcast gets its adjoint summed back to its own shape.
+This module infers each variable's kind from the parameters' kinds, over the
+three-address form, flow-insensitively (a variable that holds a number in one place and
+an array in another is an array).
+
+>>> SCALAR, array(2), join(SCALAR, array(1)), join(array(1), array(2))
+(scalar, array[2], array[1], array[?])
+>>> kind_of_value(3.0), kind_of_value([1.0]) is None
+(scalar, True)
+"""
+
+from __future__ import annotations
+
+import ast
+import numbers
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    """``ndim`` is None for an array of unknown rank; 0 for a 0-d array."""
+
+    is_array: bool
+    ndim: int | None = 0
+
+    def __repr__(self) -> str:
+        if not self.is_array:
+            return "scalar"
+        return f"array[{'?' if self.ndim is None else self.ndim}]"
+
+
+SCALAR = Kind(False)
+
+
+def array(ndim: int | None) -> Kind:
+    return Kind(True, ndim)
+
+
+ANY_ARRAY = array(None)
+
+
+def join(a: Kind | None, b: Kind | None) -> Kind | None:
+    """The kind of a variable that may hold either (None: no value seen yet)."""
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    if not a.is_array:
+        return b
+    if not b.is_array:
+        return a
+    return ANY_ARRAY
+
+
+def broadcast(*kinds: Kind) -> Kind:
+    """The kind of an elementwise operation's result."""
+    arrays = [k for k in kinds if k is not None and k.is_array]
+    if not arrays:
+        return SCALAR
+    ranks = [k.ndim for k in arrays]
+    return array(None if None in ranks else max(ranks))
+
+
+def is_ndarray(value) -> bool:
+    numpy = _numpy()
+    return numpy is not None and isinstance(value, numpy.ndarray)
+
+
+def kind_of_value(value) -> Kind | None:
+    """The kind of an argument or a global; None for anything that is neither a real
+    number nor a NumPy array (srcdiff refuses those as arguments)."""
+    if isinstance(value, numbers.Real):  # float, int, bool, NumPy scalars
+        return SCALAR
+    if is_ndarray(value):
+        return array(value.ndim)
+    return None
+
+
+def _numpy():
+    import sys
+    return sys.modules.get("numpy")
+
+
+def index_rank(base: Kind, index: ast.expr, kinds) -> Kind:
+    """The kind of ``base[index]``: integers remove an axis, ``None`` adds one, slices
+    and ``...`` keep them, an array of indices makes the rank unknown."""
+    if not base.is_array:
+        return SCALAR  # an item of a tuple of numbers (x.shape[0], data[i])
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    ndim = base.ndim
+    for part in parts:
+        if isinstance(part, ast.Slice) or (isinstance(part, ast.Constant) and part.value is Ellipsis):
+            continue
+        if isinstance(part, ast.Constant) and part.value is None:
+            ndim = None if ndim is None else ndim + 1
+            continue
+        kind = kinds(part)
+        if kind is not None and kind.is_array:
+            return ANY_ARRAY  # integer-array (or boolean) indexing
+        ndim = None if ndim is None else ndim - 1
+    if ndim is None:
+        return ANY_ARRAY
+    return array(ndim) if ndim > 0 else SCALAR
+
+
+# Array methods and attributes, and the NumPy function each one means
+# (``x.sum(axis=0)`` is ``numpy.sum(x, axis=0)``, ``x.T`` is ``numpy.transpose(x)``).
+METHODS = {
+    "sum": "sum", "mean": "mean", "prod": "prod", "max": "max", "min": "min", "var": "var",
+    "std": "std", "cumsum": "cumsum", "dot": "dot", "reshape": "reshape", "ravel": "ravel",
+    "flatten": "ravel", "squeeze": "squeeze", "transpose": "transpose",
+    "swapaxes": "swapaxes", "copy": "copy", "clip": "clip", "trace": "trace",
+    "argmax": "argmax", "argmin": "argmin", "argsort": "argsort", "any": "any", "all": "all",
+}
+# Methods whose several positional arguments form one tuple: x.reshape(2, 3).
+TUPLE_METHODS = {"reshape", "transpose"}
+ATTRIBUTES = {"T": "transpose", "shape": "shape", "ndim": "ndim", "size": "size"}

@@ -1,0 +1,101 @@
+"""The few helpers generated array code calls.
+
+Each is a plain function of NumPy arrays; the ``srcdiff`` command copies the source of the
+ones a gradient uses into the module it writes, so generated modules import only
+``numpy`` (and what the original module imports). Scalar code never calls them.
+
+Adjoints follow one convention: an adjoint is an array of its variable's shape, or a
+plain zero (``0.0``) standing for an all-zero array (the initial value inside loops).
+The helpers accept such a zero.
+
+>>> import numpy
+>>> unbroadcast(numpy.ones((2, 3)), numpy.zeros((1, 3)))
+array([[2., 2., 2.]])
+>>> scatter(1.0, numpy.zeros(4), numpy.array([0, 2, 2]))
+array([1., 0., 2., 0.])
+"""
+
+import numpy
+
+
+def unbroadcast(gradient, like):
+    """``gradient`` summed back to the shape of ``like``, which was broadcast into it."""
+    shape = numpy.shape(like)
+    if numpy.shape(gradient) == shape:
+        return gradient
+    extra = numpy.ndim(gradient) - len(shape)
+    if extra < 0:
+        return gradient  # a zero, or a value that broadcasts to ``like`` when added
+    if extra:
+        gradient = numpy.sum(gradient, axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and numpy.shape(gradient)[i] != 1)
+    if stretched:
+        gradient = numpy.sum(gradient, axis=stretched, keepdims=True)
+    return numpy.reshape(gradient, shape) if isinstance(like, numpy.ndarray) else gradient
+
+
+def scatter(gradient, like, index):
+    """The adjoint of ``like[index]``: zeros of ``like``'s shape with ``gradient`` added
+    at ``index`` (repeated indices accumulate)."""
+    result = numpy.zeros(numpy.shape(like), numpy.result_type(like, 1.0))
+    numpy.add.at(result, index, gradient)
+    return result
+
+
+def set_item(array, index, value):
+    """``array`` with ``array[index] = value``, as a new array: the old one may still be
+    needed by the backward sweep."""
+    array = array.copy()
+    array[index] = value
+    return array
+
+
+def zero_item(gradient, like, index):
+    """The adjoint flowing to the old value of ``like`` through ``like[index] = ...``:
+    the part of ``gradient`` that was overwritten is zero."""
+    result = numpy.array(numpy.broadcast_to(gradient, numpy.shape(like)), numpy.result_type(like, 1.0))
+    result[index] = 0.0
+    return result
+
+
+def piece(gradient, parts, position, axis, promote):
+    """The adjoint of ``parts[position]`` in ``numpy.concatenate(parts, axis)`` (after
+    ``promote``: ``numpy.atleast_1d`` for ``hstack``, ``numpy.atleast_2d`` for ``vstack``)."""
+    shapes = [numpy.shape(promote(p)) for p in parts]
+    if axis is None:  # hstack: the first axis of 1-d arrays, else the second
+        axis = 0 if len(shapes[0]) == 1 else 1
+    start = sum(shape[axis] for shape in shapes[:position])
+    taken = numpy.take(gradient, range(start, start + shapes[position][axis]), axis=axis)
+    return numpy.reshape(taken, numpy.shape(parts[position]))
+
+
+def matmul_vjp(gradient, a, b, left):
+    """The adjoint of ``a`` (``left``) or ``b`` in ``a @ b``, for operands of any rank."""
+    gradient = numpy.asarray(gradient)
+    a2, b2 = (a[None, :] if numpy.ndim(a) == 1 else a), (b[:, None] if numpy.ndim(b) == 1 else b)
+    g2 = gradient
+    if numpy.ndim(a) == 1:
+        g2 = numpy.expand_dims(g2, -2)
+    if numpy.ndim(b) == 1:
+        g2 = numpy.expand_dims(g2, -1)
+    if left:
+        result = numpy.matmul(g2, numpy.swapaxes(b2, -1, -2))
+        result = result[..., 0, :] if numpy.ndim(a) == 1 else result
+        return unbroadcast(result, a)
+    result = numpy.matmul(numpy.swapaxes(a2, -1, -2), g2)
+    result = result[..., :, 0] if numpy.ndim(b) == 1 else result
+    return unbroadcast(result, b)
+
+
+def diagonal_vjp(gradient, like):
+    """The adjoint of ``like`` in ``numpy.diag(like)`` for a 2-d ``like``."""
+    result = numpy.zeros(numpy.shape(like), numpy.result_type(like, 1.0))
+    count = min(numpy.shape(like))
+    result[numpy.arange(count), numpy.arange(count)] = gradient
+    return result
+
+
+HELPERS = ("unbroadcast", "scatter", "set_item", "zero_item", "piece", "matmul_vjp",
+           "diagonal_vjp")
+# Helpers that call others: writing one into a module writes these too.
+DEPENDS = {"matmul_vjp": ("unbroadcast",)}
