@@ -84,7 +84,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None)
     where = lambda statement: get_anno(statement, "where", function.parsed)
     for statement in assignments:
         check_kinds(statement, variable_kinds, active, where(statement))
-    check_sharing(assignments, variable_kinds, where)
+    check_sharing(assignments, variable_kinds, where, function.synthetic)
     for name in output:
         kind = variable_kinds.get(name)
         if kind is not None and kind.is_array and kind.ndim != 0:
@@ -394,7 +394,7 @@ def check_kinds(statement: ast.Assign, kinds: dict, active: set, where) -> None:
                       "), which works elementwise")
 
 
-def check_sharing(assignments, kinds: dict, where) -> None:
+def check_sharing(assignments, kinds: dict, where, synthetic=frozenset()) -> None:
     """Item assignment (``a[i] = v``) and ``a += b`` change an array in place; generated
     code makes a new array instead, so the backward sweep keeps the old one. That is
     only the same program when no other variable shares the array: refuse the rest."""
@@ -422,6 +422,8 @@ def check_sharing(assignments, kinds: dict, where) -> None:
             source = value.args[0].id
         if source is None or source == target or not (kinds.get(target) or SCALAR).is_array:
             continue
+        if target in synthetic and target not in changed:
+            continue  # a temporary of one expression (m[1:] = m[1:] * 2), read before the change
         for name in (source, target):
             if name in changed:
                 other = target if name == source else source

@@ -343,7 +343,19 @@ class Fence(ast.NodeVisitor):
 
     def is_method(self, node: ast.Attribute) -> bool:
         """``x.sum`` on a value (not a module): an array method or attribute."""
-        return not isinstance(self.parsed.resolve(node.value, self.locals), type(math))
+        return self.is_value(node.value)
+
+    def is_value(self, node: ast.expr) -> bool:
+        """Whether ``node`` is a value (``x``, ``x.T``, ``(x * y)``) rather than a module
+        or a name that does not resolve (reported as undefined where it is used)."""
+        if isinstance(node, ast.Name) and node.id in self.locals:
+            return True
+        if isinstance(node, ast.Attribute) and self.is_value(node.value):
+            return True
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            value = self.parsed.resolve(node, self.locals)
+            return value is not UNRESOLVED and not isinstance(value, type(math))
+        return True
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if self.is_method(node) and node.attr in ATTRIBUTES:

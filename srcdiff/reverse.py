@@ -379,10 +379,15 @@ class Reverse:
             arguments = bind(rule, value).arguments
         of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
         kinds = {name: _sequence_kind(node, of) for name, node in arguments.items()}
-        g = adjoint
+        g, result = adjoint, []
         if rule.shaped and (not top or target in self.placeholders):
             # the adjoint may still be the 0.0 it was initialised with: give it its shape
-            g = call("numpy.broadcast_to", adjoint, call("numpy.shape", Code.name(target)))
+            shaped = self.namer.fresh(self.adjoint(target) + "_full")
+            self.function.synthetic.add(shaped)
+            result.append(ast.Assign([ast.Name(shaped, ast.Store())], call(
+                "numpy.broadcast_to", adjoint, call("numpy.shape", Code.name(target))).node))
+            set_anno(result[-1], "grad_of", ast.unparse(statement))
+            g = Code.name(shaped)
         helper = lambda name: self.helper(name)
         vjp = VJP(rule, arguments, kinds, g, Code.name(target), helper)
         try:
@@ -391,12 +396,11 @@ class Reverse:
         except RuleUseError as error:
             raise located(KindError, str(error), statement,
                           get_anno(statement, "where", self.function.parsed)) from None
-        result = []
         for key, contribution in contributions.items():
             node = _argument_at(arguments, key)
             if isinstance(node, ast.Name) and node.id in self.active:
                 result += self.accumulate(node.id, contribution, statement, top)
-        return result
+        return result if len(result) > (g is not adjoint) else []
 
     def recursive_call(self, statement: ast.Assign, adjoint: Code, top: bool) -> list[ast.stmt]:
         """``y = f(a, b)`` with f recursive: ``d_a, d_b = f_vjp(a, b, b_y)``, then the

@@ -1,0 +1,289 @@
+"""NumPy code as people write it: methods, indexing, item assignment in loops,
+broadcasting, mixed numbers and arrays; gradients checked by central differences.
+And what srcdiff refuses, rather than return a wrong gradient."""
+
+import math
+
+import numpy
+import pytest
+
+import srcdiff
+
+from arrays import assert_gradients_close, numeric_gradient, program
+
+rng = numpy.random.default_rng(7)
+
+
+def check(func, *args, wrt=None, rtol=1e-6):
+    wrt = tuple(range(len(args))) if wrt is None else wrt
+    gradient = srcdiff.grad(func, wrt=wrt)(*args)
+    expected = numeric_gradient(func, list(args), wrt)
+    assert_gradients_close(gradient, expected, args, wrt, rtol=rtol)
+    return gradient
+
+
+# --- the cases named in the issue -------------------------------------------------------
+
+def sum_of_ratio(a, y):
+    return np.sum(a / y)
+
+
+np = numpy
+
+
+def test_scalar_divided_by_vector_gives_a_scalar_gradient():
+    """Tangent gets this wrong: the gradient for ``a`` must be a number, summed over y."""
+    y = numpy.array([1.0, 2.0, 4.0])
+    da, dy = srcdiff.grad(sum_of_ratio, wrt=(0, 1))(2.0, y)
+    assert numpy.shape(da) == () and da == pytest.approx(1 + 1 / 2 + 1 / 4)
+    numpy.testing.assert_allclose(dy, -2.0 / y ** 2)
+
+
+def total(x):
+    return x.sum()
+
+
+def test_method_sum():
+    x = rng.normal(size=(3, 4))
+    gradient = check(total, x)[0]
+    assert gradient.dtype == numpy.float64
+
+
+def squares_in_a_loop(x, n):
+    a = np.zeros(n)
+    for i in range(n):
+        a[i] = x[i] ** 2 * (i + 1)
+    return np.sum(a * a)
+
+
+def test_item_assignment_in_a_loop():
+    x = rng.normal(size=5)
+    gradient = check(squares_in_a_loop, x, 5, wrt=(0,))[0]
+    numpy.testing.assert_allclose(gradient, 4 * x ** 3 * numpy.arange(1, 6) ** 2)
+
+
+def overwrite(x):
+    a = x * 1.0
+    for i in range(3):
+        a[i] = a[i] * a[i] + a[i + 1]  # reads the value it overwrites, and a neighbour
+    return np.sum(a)
+
+
+def test_item_assignment_reads_the_value_it_overwrites():
+    check(overwrite, rng.normal(size=5))
+
+
+# --- indexing ---------------------------------------------------------------------------
+
+def indexed(x):
+    return (x[0, 1] * x[-1, 0] + np.sum(x[1:, :2] ** 2) + np.sum(x[:, None, 1])
+            + np.sum(x[..., 2]))
+
+
+def fancy(x, index):
+    return np.sum(x[index] ** 2)
+
+
+def test_integer_slice_none_and_ellipsis_indexing():
+    check(indexed, rng.normal(size=(3, 3)))
+
+
+def test_repeated_indices_accumulate():
+    x = rng.normal(size=4)
+    index = numpy.array([0, 2, 2, 2])
+    gradient = check(fancy, x, index, wrt=(0,))[0]
+    numpy.testing.assert_allclose(gradient, [2 * x[0], 0, 6 * x[2], 0])
+
+
+def set_column(x, v):
+    m = np.ones((3, 3))
+    m[:, 1] = v * x
+    m[1:-1] = m[1:-1] * 2.0
+    m[0] += x
+    return np.sum(m ** 2)
+
+
+def test_slice_and_column_assignment_and_item_increment():
+    check(set_column, rng.normal(size=3), 0.7)
+
+
+def running(x, w):
+    s = np.zeros(3)
+    for k in range(4):
+        s += w * x[k]
+        s[k % 3] -= 0.5 * s[(k + 1) % 3]
+    return np.dot(s, s)
+
+
+def test_in_place_operators_inside_a_loop():
+    check(running, rng.normal(size=(4, 3)), rng.normal(size=3))
+
+
+# --- shapes, broadcasting, methods ------------------------------------------------------
+
+def methods(x, y):
+    z = x.T.dot(y).reshape(2, 3)
+    return z.mean(axis=0).sum() + x.max() + (x * x).var() + x.reshape(-1).std()
+
+
+def test_method_forms():
+    check(methods, rng.normal(size=(4, 2)), rng.normal(size=(4, 3)))
+
+
+def broadcast(a, row, column, s):
+    return np.sum(np.maximum(a * row, column) ** 2 / (1.0 + s * np.exp(-column)))
+
+
+def test_broadcasting_in_every_direction():
+    check(broadcast, rng.normal(size=(3, 4)), rng.normal(size=4) + 3.0,
+          rng.normal(size=(3, 1)), 0.5)
+
+
+def stacked(a, b):
+    c = np.array([a, 2.0 * b, a * b])
+    m = np.stack([c, c ** 2])
+    return np.sum(np.concatenate([m[0], m[1] * 3.0]) * np.arange(6))
+
+
+def test_array_from_numbers_and_stacks():
+    check(stacked, 0.3, -1.2)
+
+
+def unused(x, y):
+    return np.sum(x) * 2.0
+
+
+def test_gradient_of_an_unused_array_has_its_shape():
+    dx, dy = srcdiff.grad(unused, wrt=(0, 1))(numpy.ones(3), numpy.ones((2, 2)))
+    numpy.testing.assert_array_equal(dy, numpy.zeros((2, 2)))
+
+
+def through_a_loop_that_may_not_run(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + np.sum(x[i] * x)
+    return s
+
+
+def test_gradient_through_a_loop_that_runs_zero_times():
+    x = rng.normal(size=3)
+    assert srcdiff.grad(through_a_loop_that_may_not_run)(x, 0).shape == (3,)
+    check(through_a_loop_that_may_not_run, x, 3, wrt=(0,))
+
+
+def test_float32_gradients_stay_float32():
+    x = numpy.arange(1.0, 4.0, dtype=numpy.float32)
+    assert srcdiff.grad(total)(x).dtype == numpy.float32
+
+
+def logistic(w, X, t):
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    return -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
+
+
+def test_matrix_code():
+    X = rng.normal(size=(6, 3))
+    t = (rng.uniform(size=6) > 0.5).astype(float)
+    check(logistic, rng.normal(size=3), X, t, wrt=(0,))
+    assert "X.T @ b_" in srcdiff.source(srcdiff.grad(logistic), numpy.zeros(3), X, t)
+
+
+def test_code_that_needs_arrays_is_generated_at_the_first_call():
+    fresh = program("def loss(w, X, t):\n    return np.sum((X @ w - t) ** 2)\n", "loss")
+    gradient = srcdiff.grad(fresh)  # `@` of numbers: no scalar code to make
+    with pytest.raises(srcdiff.SrcdiffError, match="needs arrays: pass example arguments"):
+        srcdiff.source(gradient)
+    gradient(numpy.zeros(3), numpy.ones((2, 3)), numpy.ones(2))
+    assert "X.T @ b_" in srcdiff.source(gradient)
+    with pytest.raises(srcdiff.KindError, match="matmul of a number"):
+        gradient(0.5, 2.0, 1.0)
+
+
+def squashed(w, x):
+    return np.sum(np.tanh(w * x) ** 2)
+
+
+def test_one_gradient_specialised_per_kind_of_argument():
+    gradient = srcdiff.grad(squashed, wrt=(0, 1))
+    scalar = srcdiff.source(gradient, 0.5, 2.0)
+    assert "unbroadcast" not in scalar and "numpy.sum" not in scalar
+    assert "numpy.sum(" in srcdiff.source(gradient, 0.5, numpy.ones(3))  # w was broadcast
+    assert "unbroadcast(" in srcdiff.source(gradient, numpy.ones((2, 1)), numpy.ones(3))
+    for args in [(0.5, 2.0), (0.5, rng.normal(size=3)), (rng.normal(size=(2, 1)), rng.normal(size=3)),
+                 (rng.normal(size=3), rng.normal(size=3))]:
+        check(squashed, *args)
+
+
+def scalar_loop(x, n):
+    for i in range(n):
+        x = x * 0.9 + math.sin(x)
+    return x
+
+
+def test_scalar_code_has_no_array_helpers():
+    text = srcdiff.source(srcdiff.grad(scalar_loop))
+    assert "numpy" not in text and "unbroadcast" not in text
+
+
+# --- refused, with a located error -------------------------------------------------------
+
+def math_of_array(x):
+    return np.sum(math.sin(x))
+
+
+def returns_array(x):
+    return x * 2.0
+
+
+def shared(x):
+    a = x * 1.0
+    b = a[1:]
+    a[1] = 0.0
+    return np.sum(b)
+
+
+def view_then_change(x):
+    a = x * 1.0
+    b = a.T
+    b += 1.0
+    return np.sum(a * x)
+
+
+def test_math_function_of_an_array_is_refused():
+    with pytest.raises(srcdiff.KindError, match=r"math.sin takes a number, but `x` is an array"):
+        srcdiff.grad(math_of_array)(numpy.ones(3))
+
+
+def test_array_result_is_refused():
+    with pytest.raises(srcdiff.KindError, match="returns an array"):
+        srcdiff.grad(returns_array)(numpy.ones(3))
+
+
+@pytest.mark.parametrize("func", [shared, view_then_change])
+def test_changing_a_shared_array_in_place_is_refused(func):
+    with pytest.raises(srcdiff.UnsupportedSyntaxError, match="may share its memory"):
+        srcdiff.grad(func)(numpy.ones(3))
+
+
+def test_integer_arrays_are_refused_as_variables():
+    with pytest.raises(srcdiff.ArgumentKindError, match="float arrays only"):
+        srcdiff.grad(total)(numpy.arange(3))
+
+
+def test_lists_are_refused_with_advice():
+    with pytest.raises(srcdiff.ArgumentKindError):
+        srcdiff.grad(total)([1.0, 2.0])
+
+
+def axis_from_argument(x, k):
+    return np.sum(np.sum(x, axis=k))
+
+
+def test_non_constant_axis_is_refused():
+    with pytest.raises(srcdiff.KindError, match="`axis` of numpy.sum must be written as a constant"):
+        srcdiff.grad(axis_from_argument)(numpy.ones((2, 2)), 0)
+
+
+def test_probe_programs_work_without_a_file():
+    probe = program("def probe(x):\n    return numpy.sum(x ** 3)\n")
+    numpy.testing.assert_allclose(srcdiff.grad(probe)(numpy.array([1.0, 2.0])), [3.0, 12.0])
