@@ -38,7 +38,11 @@ def scatter(gradient, like, index):
     """The adjoint of ``like[index]``: zeros of ``like``'s shape with ``gradient`` added
     at ``index`` (repeated indices accumulate)."""
     result = numpy.zeros(numpy.shape(like), numpy.result_type(like, 1.0))
-    numpy.add.at(result, index, gradient)
+    parts = index if isinstance(index, tuple) else (index,)
+    if all(isinstance(p, (int, numpy.integer, slice, type(None), type(Ellipsis))) for p in parts):
+        result[index] = gradient  # basic indexing: no position is selected twice
+    else:
+        numpy.add.at(result, index, gradient)
     return result
 
 

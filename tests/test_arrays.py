@@ -287,3 +287,23 @@ def test_non_constant_axis_is_refused():
 def test_probe_programs_work_without_a_file():
     probe = program("def probe(x):\n    return numpy.sum(x ** 3)\n")
     numpy.testing.assert_allclose(srcdiff.grad(probe)(numpy.array([1.0, 2.0])), [3.0, 12.0])
+
+
+def test_srcdiff_works_without_numpy(tmp_path):
+    """NumPy is optional: with it missing, scalar code is differentiated as before and
+    loading NumPy's rules is skipped quietly."""
+    import subprocess
+    import sys
+    (tmp_path / "scalar_module.py").write_text(
+        "import math\n\ndef f(x):\n    return math.sin(x) * x\n")
+    script = ("import sys; sys.modules['numpy'] = None; sys.modules['scipy'] = None\n"
+              "import srcdiff\n"
+              "from srcdiff.rules import RULES\n"
+              "RULES.load_extensions(everything=True)\n"
+              "assert not RULES.loaded, RULES.loaded\n"
+              "from scalar_module import f\n"
+              "print(srcdiff.grad(f)(1.0))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) == pytest.approx(math.cos(1.0) + math.sin(1.0))

@@ -63,3 +63,49 @@ def test_huber_fit_ignores_the_outlier_and_is_stationary():
     assert abs(slope - 2.0) < 0.1 and abs(intercept - 1.0) < 0.2
     g_slope, g_intercept = module.gradient(slope, intercept)
     assert abs(g_slope) < 1e-6 and abs(g_intercept) < 1e-6
+
+
+def _numeric(func, args, wrt):
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from arrays import numeric_gradient
+    return numeric_gradient(func, list(args), wrt)
+
+
+def test_logistic_regression_trains_and_its_gradient_is_right():
+    import numpy
+    module = load("logistic_regression")
+    final, accuracy, (w, b), (X, y) = module.main()
+    assert final < 0.15 and accuracy > 0.93
+    for point in ((numpy.zeros(2), 0.0), (w, b)):
+        dw, db = module.gradient(*point, X, y)
+        expected = _numeric(module.loss, (*point, X, y), (0, 1))
+        numpy.testing.assert_allclose(dw, expected[0], rtol=1e-6, atol=1e-9)
+        assert db == pytest.approx(expected[1], rel=1e-6, abs=1e-9)
+
+
+def test_two_layer_network_fits_and_its_gradient_is_right():
+    import numpy
+    module = load("two_layer_network")
+    first, final, variance = module.main()
+    assert first > 0.5 and final < 0.01 * variance * 5  # under 5% of the variance left
+    X, y = module.data(n=20)
+    rng = numpy.random.default_rng(0)
+    parameters = [rng.normal(size=(2, 4)), rng.normal(size=4), rng.normal(size=4), 0.3]
+    value, grads = module.gradient(*parameters, X, y)
+    assert value == module.loss(*parameters, X, y)
+    expected = _numeric(module.loss, (*parameters, X, y), (0, 1, 2, 3))
+    for mine, theirs in zip(grads, expected):
+        numpy.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-9)
+
+
+def test_gaussian_mixture_finds_the_means_with_scipy_and_its_gradient_is_right():
+    import numpy
+    pytest.importorskip("scipy")
+    module = load("gaussian_mixture")
+    value, found, true_means, theta, X = module.main()
+    numpy.testing.assert_allclose(found, true_means, atol=0.1)
+    rng = numpy.random.default_rng(1)
+    for point in (theta, theta + 0.3 * rng.normal(size=theta.shape)):
+        expected = _numeric(module.negative_log_likelihood, (point, X[:50]), (0,))[0]
+        numpy.testing.assert_allclose(module.gradient(point, X[:50]), expected,
+                                      rtol=1e-6, atol=1e-8)
