@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import re
 import tempfile
 import types
 from pathlib import Path
@@ -83,7 +84,8 @@ def _parser() -> argparse.ArgumentParser:
                           "those annotated float, else the first)")
     generate.add_argument("--types", metavar="NAME=TYPE[,...]",
                           help="parameter types where there are no annotations: float "
-                          "(differentiated by default) or int")
+                          "or array[RANK] (a NumPy array; both differentiated by default), "
+                          "or int; e.g. --types w=array[1],X=array[2]")
     generate.add_argument("-o", "--output", metavar="OUT.py",
                           help="where to write (default: PATH's name with _grad; - for "
                           "standard output)")
@@ -99,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--stage", choices=sorted(STAGES), help="print this pipeline "
                       "stage instead of the final gradient")
     show.add_argument("--wrt", metavar="NAME[,NAME]")
+    show.add_argument("--types", metavar="NAME=TYPE[,...]", help="as for generate")
     show.set_defaults(run=_show)
 
     explain = commands.add_parser(
@@ -138,7 +141,8 @@ def _generate(args) -> int:
     parts = []
     for function in chosen:
         try:
-            parts.append(prepare(Request(function, _wrt(function, args.wrt, types_given))))
+            wrt, kinds = _wrt(function, args.wrt, types_given)
+            parts.append(prepare(Request(function, wrt, kinds)))
         except SrcdiffError as error:
             if named:
                 raise
@@ -186,40 +190,54 @@ def _existing(path: Path) -> Path:
     return path
 
 
-def _parse_types(text: str | None) -> dict[str, str]:
+_ARRAY_TYPE = re.compile(r"(?:numpy\.|np\.)?(?:nd)?array(?:\[(\d+)\])?$")
+
+
+def _parse_types(text: str | None) -> dict:
+    """``x=float,w=array[1]``: each parameter's type: "float", "int" or an array kind."""
     result = {}
     for item in filter(None, (text or "").split(",")):
         name, _, kind = item.partition("=")
-        if kind not in ("float", "int"):
-            raise UsageError(f"--types {item!r}: the type must be float or int"
-                             + (" (NumPy arrays are not supported yet)" if kind else ""))
-        result[name.strip()] = kind
+        result[name.strip()] = _type(kind.strip(), f"--types {item!r}")
     return result
 
 
-def _wrt(function: types.FunctionType, wrt: str | None, given: dict) -> tuple[str, ...]:
+def _type(text: str, where: str):
+    if text in ("float", "int"):
+        return text
+    match = _ARRAY_TYPE.match(text)
+    if match is None:
+        raise UsageError(f"{where}: the type must be float, int, array or array[RANK] "
+                         "(a NumPy array of that many dimensions)")
+    from .kinds import array
+    return array(int(match[1]) if match[1] else None)
+
+
+def _wrt(function: types.FunctionType, wrt: str | None, given: dict):
+    """The parameters to differentiate and the kinds of the array parameters."""
     code = function.__code__
     params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    kinds = dict(given)
+    for name, annotation in function.__annotations__.items():
+        text = annotation if isinstance(annotation, str) else (
+            "ndarray" if getattr(annotation, "__name__", "") == "ndarray"
+            else getattr(annotation, "__name__", ""))
+        if name in params and name not in kinds and (
+                text in ("float", "int") or _ARRAY_TYPE.match(text)):
+            kinds[name] = _type(text, f"{function.__name__}(): parameter {name!r}")
+    arrays = {n: k for n, k in kinds.items() if not isinstance(k, str)}
     if wrt:
         names = tuple(n.strip() for n in wrt.split(","))
         missing = [n for n in names if n not in params]
         if missing:
             raise UsageError(f"{function.__name__}() has no parameter {missing[0]!r}")
-        return names
-    kinds = dict(given)
-    for name, annotation in function.__annotations__.items():
-        text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-        if "ndarray" in text or "array" in text.lower():
-            raise UsageError(f"{function.__name__}(): parameter {name!r} is an array; "
-                             "NumPy arrays are not supported yet")
-        if name in params and text in ("float", "int"):
-            kinds.setdefault(name, text)
-    floats = tuple(p for p in params if kinds.get(p) == "float")
-    if floats:
-        return floats
+        return names, arrays
+    chosen = tuple(p for p in params if kinds.get(p) == "float" or p in arrays)
+    if chosen:
+        return chosen, arrays
     if not params:
         raise UsageError(f"{function.__name__}() has no parameters to differentiate")
-    return (params[0],)
+    return (params[0],), arrays
 
 
 def _write_atomically(target: Path, text: str) -> None:
@@ -249,7 +267,8 @@ def _show(args) -> int:
     from .pipeline import generate
     function = _function_at(args.target)
     name = function.__name__
-    generated = generate(function, _wrt(function, args.wrt, {}), name=f"grad_{name}")
+    wrt, kinds = _wrt(function, args.wrt, _parse_types(args.types))
+    generated = generate(function, wrt, name=f"grad_{name}", kinds=kinds)
     if args.stage:
         print(generated.stages[STAGES[args.stage]].source())
     else:
@@ -281,7 +300,7 @@ def _explain(args) -> int:
         except (ValueError, ZeroDivisionError):
             raise UsageError(f"--at {item!r}: expected NAME=NUMBER") from None
         point[name.strip()] = value
-    wrt = tuple(n.strip() for n in args.wrt.split(",")) if args.wrt else _wrt(function, None, {})
+    wrt = tuple(n.strip() for n in args.wrt.split(",")) if args.wrt else _wrt(function, None, {})[0]
     try:
         explanation = explain(function, wrt=wrt, max_rows=args.max_rows, **point)
     except TypeError as error:  # the point does not fit the signature

@@ -224,6 +224,11 @@ def explain(func, *args, wrt=0, max_rows: int = 200, **kwargs) -> Explanation:
     function = lower(normalize(parsed))
     bound = inspect.signature(func).bind(*args, **kwargs)
     bound.apply_defaults()
+    from .kinds import is_ndarray
+    for name, value in bound.arguments.items():
+        if is_ndarray(value):
+            raise SrcdiffError(f"explain works on numbers; {name!r} is an array (explain "
+                               "one element of the computation, or use srcdiff.source)")
     return _Interpreter(function, names, max_rows).run(dict(bound.arguments))
 
 

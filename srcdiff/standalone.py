@@ -18,12 +18,13 @@ import ast
 import builtins
 import hashlib
 import importlib
+import inspect
 import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compile import MODULES
+from .compile import modules
 from .errors import SrcdiffError
 from .pipeline import Generated, generate
 
@@ -40,6 +41,7 @@ class Request:
 
     function: types.FunctionType
     wrt: tuple[str, ...]
+    kinds: dict = field(default_factory=dict)  # array parameters -> srcdiff.kinds.Kind
 
 
 @dataclass
@@ -102,8 +104,8 @@ def prepare(request: Request) -> Part:
     """Differentiate ``request``; raise if its gradient cannot stand on its own."""
     name = f"grad_{request.function.__name__}"
     part = Part(name, Imports(), {})
-    _collect(generate(request.function, request.wrt, name=name), request.function,
-             part.imports, part.definitions)
+    _collect(generate(request.function, request.wrt, name=name, kinds=request.kinds),
+             request.function, part.imports, part.definitions)
     return part
 
 
@@ -142,6 +144,8 @@ def _collect(generated: Generated, primal, imports: Imports, definitions: dict) 
             _, module_name, attribute = origin
             value = getattr(sys.modules[module_name], attribute)
             _import_value(name, value, module_name, attribute, imports)
+        elif origin[0] == "helper":  # srcdiff.runtime's, copied in (they need numpy)
+            _copy_helper(origin[1], name, imports, definitions)
         elif origin[0] == "closure":
             _, function, variable = origin
             raise StandaloneError(
@@ -161,11 +165,22 @@ def _collect(generated: Generated, primal, imports: Imports, definitions: dict) 
                 definitions.setdefault(f"{name} alias", f"{name} = {own}\n")
 
 
+def _copy_helper(helper: str, name: str, imports: Imports, definitions: dict) -> None:
+    from . import runtime
+    imports.bind("numpy", "import numpy")
+    for needed in (helper, *runtime.DEPENDS.get(helper, ())):
+        source = inspect.getsource(getattr(runtime, needed))
+        if definitions.setdefault(needed, source) != source:
+            raise StandaloneError(f"two different functions would be named {needed}")
+    if name != helper:
+        definitions.setdefault(f"{name} alias", f"{name} = {helper}\n")
+
+
 def _import_global(name: str, primal, imports: Imports) -> None:
     globals_ = primal.__globals__
     if name in globals_:
         _import_value(name, globals_[name], primal.__module__, name, imports)
-    elif name in MODULES:  # the modules derivatives call (math)
+    elif name in modules():  # the modules derivatives call (math, numpy)
         imports.bind(name, f"import {name}")
     elif not hasattr(builtins, name):
         raise StandaloneError(f"the generated code reads `{name}`, which "

@@ -111,8 +111,52 @@ def test_wrt_and_types_options(model):
     text = run("generate", model, "--function", "helper_based", "--types", "x=float",
                "-o", "-").stdout
     assert "with respect to x;" in text
-    result = run("generate", model, "--function", "square", "--types", "v=ndarray")
-    assert result.returncode == 2 and "NumPy arrays are not supported yet" in result.stderr
+    result = run("generate", model, "--function", "square", "--types", "v=matrix")
+    assert result.returncode == 2 and "the type must be float, int, array" in result.stderr
+
+
+ARRAY_MODEL = '''
+import numpy as np
+
+
+def fit(w: np.ndarray, X, y):
+    p = 1.0 / (1.0 + np.exp(-(X @ w)))
+    return np.sum((p - y) ** 2) + 0.1 * np.sum(w[1:] ** 2)
+'''
+
+
+def test_array_module_inlines_its_helpers_and_runs_without_srcdiff(tmp_path):
+    numpy = pytest.importorskip("numpy")
+    (tmp_path / "arrays_model.py").write_text(textwrap.dedent(ARRAY_MODEL))
+    result = run("generate", "arrays_model.py", "--types", "X=array[2],y=array[1]",
+                 "--wrt", "w", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "arrays_model_grad.py").read_text()
+    assert "def grad_fit(w, X, y):" in text and "with respect to w;" in text
+    shown = run("show", "arrays_model.py:fit", "--types", "X=array[2],y=array[1]", cwd=tmp_path)
+    assert "with respect to w, X, y;" in shown.stdout  # typed arrays are differentiated
+    assert "def scatter(" in text and "def matmul_vjp(" not in text  # only what it calls
+    program = textwrap.dedent("""
+        import sys
+        sys.modules["srcdiff"] = None  # importing it fails from here on
+        import numpy
+        import arrays_model_grad
+        rng = numpy.random.default_rng(0)
+        w, X, y = rng.normal(size=3), rng.normal(size=(5, 3)), numpy.ones(5)
+        print(repr(arrays_model_grad.grad_fit(w, X, y).tolist()))
+    """)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import arrays_model
+        rng = numpy.random.default_rng(0)
+        w, X, y = rng.normal(size=3), rng.normal(size=(5, 3)), numpy.ones(5)
+        assert eval(result.stdout) == srcdiff.grad(arrays_model.fit)(w, X, y).tolist()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("arrays_model", None)
 
 
 def test_standalone_module_runs_without_srcdiff(model, tmp_path):
