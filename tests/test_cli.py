@@ -135,7 +135,7 @@ def test_array_module_inlines_its_helpers_and_runs_without_srcdiff(tmp_path):
     assert "def grad_fit(w, X, y):" in text and "with respect to w;" in text
     shown = run("show", "arrays_model.py:fit", "--types", "X=array[2],y=array[1]", cwd=tmp_path)
     assert "with respect to w, X, y;" in shown.stdout  # typed arrays are differentiated
-    assert "def scatter(" in text and "def matmul_vjp(" not in text  # only what it calls
+    assert "def scatter(" in text and "def piece(" not in text  # only what it calls
     program = textwrap.dedent("""
         import sys
         sys.modules["srcdiff"] = None  # importing it fails from here on
