@@ -541,6 +541,33 @@ add_array_rule(numpy.einsum, ("subscripts", "operands"), (), _einsum, _einsum_ki
                required=2, name="numpy.einsum", sequence="operands", variadic=True)
 
 
+def _tensordot(v):
+    axes = v.const("axes", 2)
+    ra, rb = _product_rank(v)
+    if not isinstance(axes, int) or ra is None or rb is None:
+        raise RuleUseError("numpy.tensordot is differentiated for an integer `axes` and "
+                           "arrays of known rank")
+    kept_a, kept_b = ra - axes, rb - axes  # out has a's first kept_a axes, then b's last kept_b
+    out_b = tuple(range(kept_a, kept_a + kept_b))
+    return {"a": call("numpy.tensordot", v.g, v["b"],
+                      axes=(out_b, tuple(range(axes, rb)))),
+            "b": call("numpy.tensordot", v["a"], v.g,
+                      axes=(tuple(range(kept_a)), tuple(range(kept_a))))}
+
+
+def _tensordot_kind(v: VJP) -> Kind:
+    axes, (ra, rb) = v.const("axes", 2), _product_rank(v)
+    if not isinstance(axes, int) or ra is None or rb is None:
+        return ANY_ARRAY
+    return _rank(ra + rb - 2 * axes)
+
+
+add_array_rule(numpy.tensordot, ("a", "b", "axes"), ("a", "b"), _tensordot, _tensordot_kind,
+               (E(((2, 3, 4), (3, 4, 5))), E(((2, 3), (3, 4)), {"axes": 1}),
+                E(((2, 3), (4,)), {"axes": 0}), E(((2, 3), (2, 3)))),
+               required=2, name="numpy.tensordot")
+
+
 def _trace(v):
     if v.ndim("a") != 2:
         raise RuleUseError("numpy.trace of an array that is not 2-d is not supported")
