@@ -206,8 +206,12 @@ def rule_of(value: ast.expr) -> Rule | None:
 RECURSIVE = Rule(None, "recursive call", None, lambda *args: args, ())
 
 
-def cannot_raise(value: ast.expr) -> bool:
-    """Whether evaluating this right-hand side can never raise (so it may be dropped)."""
+def cannot_raise(value: ast.expr, kinds: dict | None = None) -> bool:
+    """Whether evaluating this right-hand side can never raise (so it may be dropped).
+    With ``kinds``: NumPy reports a domain error on arrays as ``nan`` with a warning, not
+    an exception, so an elementwise operation or a sum of arrays cannot raise either."""
+    if kinds and _elementwise_on_arrays(value, kinds):
+        return True
     if isinstance(value, (ast.Name, ast.Constant, ast.Compare)):
         return True
     if isinstance(value, ast.BinOp):
@@ -217,6 +221,23 @@ def cannot_raise(value: ast.expr) -> bool:
     if isinstance(value, ast.Call):
         callee = get_anno(value, "callee")
         return callee in TOTAL and not isinstance(callee, type)  # float("x") raises
+    return False
+
+
+def _elementwise_on_arrays(value: ast.expr, kinds: dict) -> bool:
+    names = [n.id for n in ast.walk(value) if isinstance(n, ast.Name)]
+    if not any((kinds.get(n) or SCALAR).is_array for n in names):
+        return False
+    if isinstance(value, ast.BinOp):
+        return not isinstance(value.op, ast.MatMult)
+    if isinstance(value, ast.UnaryOp):
+        return True
+    if isinstance(value, ast.Call) and not value.keywords:
+        callee = get_anno(value, "callee")
+        rule = RULES.lookup(callee, len(value.args))
+        module = (getattr(callee, "__module__", None) or "").split(".")[0]
+        return (isinstance(rule, Rule) and module in ("numpy", "scipy")) or \
+            getattr(rule, "name", None) in ("numpy.sum", "numpy.mean")
     return False
 
 

@@ -254,7 +254,8 @@ _(numpy.fmin, lambda a, b: select(a <= b, a, b), lambda a, b: (select(a <= b, 1,
 _(numpy.clip, lambda a, lo, hi: select(a < lo, lo, select(a > hi, hi, a)),
   lambda a, lo, hi: (select(a < lo, 0, select(a > hi, 0, 1)), select(a < lo, 1, 0), select(a < lo, 0, select(a > hi, 1, 0))),
   (REAL, Domain(-1.0, -0.5), Domain(0.5, 1.0)), name="numpy.clip")
-_(numpy.logaddexp, lambda a, b: log(exp(a) + exp(b)), lambda a, b, out: (exp(a - out), exp(b - out)), name="numpy.logaddexp")
+# The partials are logistic functions, written with tanh: one function call, no overflow.
+_(numpy.logaddexp, lambda a, b: log(exp(a) + exp(b)), lambda a, b: (0.5 + 0.5 * tanh((a - b) / 2), 0.5 - 0.5 * tanh((a - b) / 2)), name="numpy.logaddexp")
 _(numpy.logaddexp2, lambda a, b: log(2 ** a + 2 ** b) / log(2), lambda a, b, out: (2 ** (a - out), 2 ** (b - out)), name="numpy.logaddexp2")
 # where(condition, x, y): the condition carries no derivative (no SymPy form: checked numerically).
 _(numpy.where, None, lambda c, x, y: (0, select(c, 1, 0), select(c, 0, 1)), (Domain(0.5, 1.0), REAL, REAL), name="numpy.where")
@@ -310,15 +311,17 @@ def _no_out(v: VJP):
 
 def _sum(v):
     _no_out(v)
-    return {"a": mul(call("numpy.ones_like", v["a"]), v.expand(v.g))}
+    if v.const("axis") is None:  # one pass, and the input's dtype
+        return {"a": call("numpy.full_like", v["a"], v.g)}
+    return {"a": call("numpy.broadcast_to", v.expand(v.g), shape(v["a"]))}
 
 
 def _mean(v):
     _no_out(v)
     if v.const("axis") is None:
-        return {"a": mul(call("numpy.ones_like", v["a"]), div(v.g, call("numpy.size", v["a"])))}
+        return {"a": call("numpy.full_like", v["a"], div(v.g, call("numpy.size", v["a"])))}
     count = div(call("numpy.size", v["a"]), call("numpy.size", v.out))
-    return {"a": mul(call("numpy.ones_like", v["a"]), div(v.expand(v.g), count))}
+    return {"a": call("numpy.broadcast_to", div(v.expand(v.g), count), shape(v["a"]))}
 
 
 def _prod(v):
@@ -817,7 +820,20 @@ def getitem(array, index):
 
 
 def _getitem(v):
+    index = v.arguments["index"]
+    if _only_new_axes(index):  # x[None, :, :]: a reshape, whose adjoint is one too
+        return {"array": call("numpy.reshape", v.g, shape(v["array"]))}
     return {"array": v.helper("scatter", v.g, v["array"], v["index"])}
+
+
+def _only_new_axes(index) -> bool:
+    """An index of ``None``, ``...`` and whole-axis ``:`` only (possibly in ``numpy.s_``)."""
+    if isinstance(index, ast.Subscript):
+        index = index.slice
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return all((isinstance(p, ast.Constant) and (p.value is None or p.value is Ellipsis))
+               or (isinstance(p, ast.Slice) and p.lower is None and p.upper is None
+                   and p.step is None) for p in parts)
 
 
 GETITEM = add_array_rule(getitem, ("array", "index"), ("array",), _getitem, lambda v: ANY_ARRAY,

@@ -185,7 +185,7 @@ def eliminate_dead_code(function: Function) -> Function:
                 isinstance(statement, ast.Assign) and not isinstance(statement.targets[0], ast.Name)):
             target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
             if target.id not in live and (
-                    isinstance(statement, ast.AugAssign) or cannot_raise(statement.value)):
+                    isinstance(statement, ast.AugAssign) or cannot_raise(statement.value, function.kinds)):
                 continue
             if isinstance(statement, ast.Assign):
                 live.discard(target.id)

@@ -165,6 +165,7 @@ class Reverse:
             elif reversed_compound:
                 backward += self.initialise(reversed_compound) + reversed_compound
         gradients = [self.gradient(p) for p in function.wrt]
+        backward += self.owned(gradients, backward)
         if len(gradients) == 1 and not as_tuple and not vjp:
             result = gradients[0]
         else:
@@ -203,6 +204,26 @@ class Reverse:
         # still 0.0 if no contribution ran (a loop that ran zero times)
         return ast.IfExp(call("numpy.ndim", Code(adjoint)).node, adjoint,
                          ast.BinOp(zeros.node, ast.Add(), adjoint))
+
+    def owned(self, gradients: list, backward: list) -> list[ast.stmt]:
+        """``b_x = owned(b_x)`` for array gradients that may be a read-only view or the
+        same array as another gradient (the caller may update them in place)."""
+        last = {}
+        for statement in backward:
+            if isinstance(statement, ast.Assign):
+                last[statement.targets[0].id] = statement.value
+            elif isinstance(statement, (ast.AugAssign, *_COMPOUND)):
+                for node in ast.walk(statement):
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                        last[node.id] = None  # set inside a loop or branch: unknown
+        names = [g.id for p, g in zip(self.function.wrt, gradients)
+                 if isinstance(g, ast.Name) and self.is_array(p) and not _fresh(last.get(g.id))]
+        if not names:
+            return []
+        targets = [ast.Name(n, ast.Store()) for n in names]
+        call_ = ast.Call(self.helper("owned").node, [ast.Name(n, ast.Load()) for n in names], [])
+        return [ast.Assign([targets[0] if len(targets) == 1 else ast.Tuple(targets, ast.Store())],
+                           call_)]
 
     def initialise(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         """``b = 0.0`` for each adjoint a reversed compound statement uses before any write."""
@@ -507,6 +528,22 @@ class Reverse:
                         result.append(ast.Assign([ast.Name(name, ast.Store())],
                                                  ast.Name(fresh, ast.Load())))
         return result
+
+
+# NumPy functions and helpers whose result is always a new array.
+_FRESH = {"numpy.full_like", "numpy.outer", "numpy.dot", "numpy.einsum", "numpy.cross",
+          "numpy.tensordot", "numpy.linalg.solve", "numpy.where", "scatter", "zero_item",
+          "matmul_vjp", "diagonal_vjp", "numpy.zeros_like"}
+
+
+def _fresh(value) -> bool:
+    """Whether an adjoint's last value is certainly an array of its own."""
+    if isinstance(value, (ast.BinOp, ast.UnaryOp)):
+        return True
+    if isinstance(value, ast.Call):
+        name = ast.unparse(value.func)
+        return name in _FRESH or name.rstrip("_0123456789") in _FRESH
+    return False
 
 
 def _argument_at(arguments: dict, key):

@@ -99,7 +99,19 @@ def diagonal_vjp(gradient, like):
     return result
 
 
+def owned(*gradients):
+    """The gradients returned for array parameters, each writable and sharing memory with
+    no other (an adjoint may be a broadcast view, or the same array for two parameters)."""
+    result = []
+    for gradient in gradients:
+        if isinstance(gradient, numpy.ndarray) and (not gradient.flags.writeable or any(
+                numpy.may_share_memory(gradient, other) for other in result)):
+            gradient = gradient.copy()
+        result.append(gradient)
+    return tuple(result) if len(result) > 1 else result[0]
+
+
 HELPERS = ("unbroadcast", "scatter", "set_item", "zero_item", "piece", "matmul_vjp",
-           "diagonal_vjp")
+           "diagonal_vjp", "owned")
 # Helpers that call others: writing one into a module writes these too.
 DEPENDS = {"matmul_vjp": ("unbroadcast",)}

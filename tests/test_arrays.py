@@ -307,3 +307,19 @@ def test_srcdiff_works_without_numpy(tmp_path):
                             timeout=60, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert float(result.stdout) == pytest.approx(math.cos(1.0) + math.sin(1.0))
+
+
+def plus(a, b):
+    return np.sum(a + b) + np.sum(np.mean(a, axis=0))
+
+
+def test_returned_gradients_are_writable_and_distinct():
+    """An adjoint may be a broadcast view or one array for two parameters: the gradients
+    handed back can still be updated in place, independently."""
+    da, db = srcdiff.grad(plus, wrt=(0, 1))(numpy.ones((2, 3)), numpy.ones((2, 3)))
+    assert da.flags.writeable and db.flags.writeable
+    assert not numpy.may_share_memory(da, db)
+    da -= 1.0
+    numpy.testing.assert_array_equal(db, numpy.ones((2, 3)))
+    numpy.testing.assert_array_equal(srcdiff.grad(total)(numpy.ones(2)), [1.0, 1.0])
+    assert srcdiff.grad(total)(numpy.ones(2)).flags.writeable
