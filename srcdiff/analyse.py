@@ -38,11 +38,8 @@ def is_array_rule(rule) -> bool:
 def getitem_rule():
     """The rule of ``a[index]`` (NumPy's rules are loaded on first use); None without
     NumPy, where only tuples of constants can be indexed."""
-    try:
-        from .array_rules import GETITEM
-    except ImportError:
-        return None
-    return GETITEM
+    arrays = RULES.arrays()
+    return arrays.GETITEM if arrays is not None else None
 
 
 def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None) -> Function:
@@ -371,18 +368,19 @@ def _sequence_kind(node, of) -> Kind:
 
 
 def _nondifferentiable_kind(callee, value, argument_kinds, of) -> Kind:
-    try:
-        from .array_rules import NONDIFFERENTIABLE_KINDS, shape_kind
-    except ImportError:
+    if callee in (len, int, float, bool, round, range) or _is_math(callee):
         return SCALAR
-    if callee in NONDIFFERENTIABLE_KINDS:
-        rule = NONDIFFERENTIABLE_KINDS[callee]
+    arrays = RULES.arrays()
+    if arrays is None:
+        return SCALAR
+    if callee in arrays.NONDIFFERENTIABLE_KINDS:
+        rule = arrays.NONDIFFERENTIABLE_KINDS[callee]
         if rule is not None:
             return rule(argument_kinds)
         shape = value.args[0] if value.args else next(
             (k.value for k in value.keywords if k.arg == "shape"), None)
         try:
-            return shape_kind(ast.literal_eval(shape))
+            return arrays.shape_kind(ast.literal_eval(shape))
         except (ValueError, TypeError):
             from .kinds import ANY_ARRAY
             return ANY_ARRAY
@@ -419,10 +417,9 @@ def check_sharing(assignments, kinds: dict, where, synthetic=frozenset()) -> Non
     """Item assignment (``a[i] = v``) and ``a += b`` change an array in place; generated
     code makes a new array instead, so the backward sweep keeps the old one. That is
     only the same program when no other variable shares the array: refuse the rest."""
-    try:
-        from .array_rules import VIEWS
-    except ImportError:
+    if not any(get_anno(s, "in_place") for s in assignments) or RULES.arrays() is None:
         return
+    views = RULES.arrays().VIEWS
     changed = {}  # the arrays changed in place (before single-assignment renaming)
     for s in assignments:
         if get_anno(s, "in_place") and (kinds.get(s.targets[0].id) or SCALAR).is_array:
@@ -438,7 +435,7 @@ def check_sharing(assignments, kinds: dict, where, synthetic=frozenset()) -> Non
             source = value.id
         elif isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
             source = value.value.id
-        elif isinstance(value, ast.Call) and get_anno(value, "callee") in VIEWS and value.args \
+        elif isinstance(value, ast.Call) and get_anno(value, "callee") in views and value.args \
                 and isinstance(value.args[0], ast.Name):
             source = value.args[0].id
         if source is None or source == target or not (kinds.get(target) or SCALAR).is_array:

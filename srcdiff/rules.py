@@ -143,6 +143,14 @@ class RuleTable:
         self.rules[(func, arity)] = Rule(func, name or qualified_name(func), rule.primal,
                                          rule.partials, rule.domain, rule.builtin)
 
+    def arrays(self):
+        """``srcdiff.array_rules`` if the program has imported NumPy, else None (scalar
+        code never imports NumPy)."""
+        import sys
+        if "numpy" not in self.loaded and "numpy" in sys.modules:
+            self.load_extensions()
+        return sys.modules.get(__package__ + ".array_rules") if "numpy" in self.loaded else None
+
     def lookup(self, func, arity: int) -> Rule | None:
         try:
             rule = self.rules.get((func, arity))

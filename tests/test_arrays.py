@@ -323,3 +323,18 @@ def test_returned_gradients_are_writable_and_distinct():
     numpy.testing.assert_array_equal(db, numpy.ones((2, 3)))
     numpy.testing.assert_array_equal(srcdiff.grad(total)(numpy.ones(2)), [1.0, 1.0])
     assert srcdiff.grad(total)(numpy.ones(2)).flags.writeable
+
+
+def test_scalar_code_does_not_import_numpy(tmp_path):
+    """Generating scalar gradients never imports NumPy (it costs 100 ms)."""
+    import subprocess
+    import sys
+    (tmp_path / "scalar_only.py").write_text(
+        "import math\n\ndef f(x, n):\n    s = 0.0\n    for i in range(n):\n"
+        "        s = s + math.sin(x * i)\n    return s\n")
+    script = ("import sys, srcdiff\nfrom scalar_only import f\n"
+              "print(srcdiff.grad(f)(0.5, 3), 'numpy' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[1] == "False"
