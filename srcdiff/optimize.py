@@ -176,11 +176,16 @@ def _target(statement) -> str | None:
 
 
 def eliminate_dead_code(function: Function) -> Function:
-    """Top-level assignments nobody reads later go; statements inside compound
-    statements are kept (a loop may read a value before it is assigned again)."""
+    """Top-level assignments nobody reads later go; inside compound statements (where a
+    loop may read a value before it is assigned again), assignments to a variable that
+    nothing reads anywhere go. An assignment that may raise stays either way."""
+    read = {n.id for s in function.body for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    body = [_without_unread(s, read, function.kinds) if isinstance(s, _COMPOUND) else s
+            for s in function.body]
     live: set[str] = set()
     kept = []
-    for statement in reversed(function.body):
+    for statement in reversed(body):
         if isinstance(statement, (ast.Assign, ast.AugAssign)) and not (
                 isinstance(statement, ast.Assign) and not isinstance(statement.targets[0], ast.Name)):
             target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
@@ -195,6 +200,32 @@ def eliminate_dead_code(function: Function) -> Function:
             live.add(statement.target.id)
         kept.append(statement)
     return function.replace(body=kept[::-1])
+
+
+_COMPOUND = (ast.If, ast.For, ast.While)
+
+
+def _without_unread(statement, read: set, kinds: dict):
+    """``statement`` (a compound) without the assignments, at any depth, to variables
+    never read; the same node when there are none."""
+    changed = False
+    new = copy.copy(statement)
+    for field in ("body", "orelse"):
+        block = []
+        for inner in getattr(statement, field):
+            if isinstance(inner, ast.Assign) and isinstance(inner.targets[0], ast.Name) \
+                    and inner.targets[0].id not in read and cannot_raise(inner.value, kinds):
+                changed = True
+                continue
+            if isinstance(inner, _COMPOUND):
+                replaced = _without_unread(inner, read, kinds)
+                changed |= replaced is not inner
+                inner = replaced
+            block.append(inner)
+        if field == "body" and not block:
+            block = [ast.Pass()]
+        setattr(new, field, block)
+    return new if changed else statement
 
 
 PASSES = (propagate, simplify, eliminate_dead_code)

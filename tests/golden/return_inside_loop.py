@@ -6,20 +6,16 @@ def dreturn_inside_loop_dx(x):
     iterations = 0
     for i in range(10):
         iterations += 1
-        skip = False
         mul = x * 1.1
         tape.append(x)
         x = mul
         if x > 3:
-            return_inside_loop = x * x
             returned = True
-            skip = True
             broke = True
         if broke:
             break
     taken = not returned
     if taken:
-        return_inside_loop = -x
         returned = True
     b_return_inside_loop = 1.0
     b_x = 0.0
