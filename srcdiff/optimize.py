@@ -228,4 +228,132 @@ def _without_unread(statement, read: set, kinds: dict):
     return new if changed else statement
 
 
-PASSES = (propagate, simplify, eliminate_dead_code)
+def fold_resets(function: Function) -> Function:
+    """``t = b; b = 0.0; ...; b += t`` with nothing between reading or writing ``b`` or
+    ``t`` leaves ``b`` as it was: keep ``t = b`` only. The reverse pass writes this
+    for ``y = y + e`` in a loop (computed into a temporary, then copied back)."""
+    adjoints = set(function.namer.adjoints.values())
+    body = _fold_block(function.body, adjoints)
+    return function if body is function.body else function.replace(body=body)
+
+
+def _fold_block(statements: list, adjoints: set) -> list:
+    result, changed = [], False
+    for statement in statements:
+        if isinstance(statement, _COMPOUND):
+            new = copy.copy(statement)
+            new.body = _fold_block(statement.body, adjoints)
+            new.orelse = _fold_block(statement.orelse, adjoints)
+            if new.body is not statement.body or new.orelse is not statement.orelse:
+                statement, changed = new, True
+        result.append(statement)
+    i = 0
+    while i + 2 < len(result):
+        first, reset = result[i], result[i + 1]
+        if _is_copy_of_adjoint(first, adjoints) and _assigns_zero(reset, first.value.id):
+            saved, adjoint = first.targets[0].id, first.value.id
+            for k in range(i + 2, len(result)):
+                later = result[k]
+                if _adds(later, adjoint, saved):
+                    del result[k], result[i + 1]
+                    changed = True
+                    break
+                if isinstance(later, _COMPOUND) or any(
+                        isinstance(n, ast.Name) and n.id in (saved, adjoint)
+                        for n in ast.walk(later)):
+                    break
+        i += 1
+    return result if changed else statements
+
+
+def _is_copy_of_adjoint(statement, adjoints) -> bool:
+    return isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
+        and isinstance(statement.value, ast.Name) and statement.value.id in adjoints
+
+
+def _assigns_zero(statement, name: str) -> bool:
+    return isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
+        and statement.targets[0].id == name and isinstance(statement.value, ast.Constant) \
+        and statement.value.value == 0
+
+
+def _adds(statement, adjoint: str, saved: str) -> bool:
+    """``adjoint += saved`` or ``adjoint = adjoint + saved``."""
+    if isinstance(statement, ast.AugAssign) and isinstance(statement.op, ast.Add):
+        return isinstance(statement.target, ast.Name) and statement.target.id == adjoint \
+            and isinstance(statement.value, ast.Name) and statement.value.id == saved
+    if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
+            and statement.targets[0].id == adjoint and isinstance(statement.value, ast.BinOp) \
+            and isinstance(statement.value.op, ast.Add):
+        left, right = statement.value.left, statement.value.right
+        return isinstance(left, ast.Name) and left.id == adjoint \
+            and isinstance(right, ast.Name) and right.id == saved
+    return False
+
+
+def propagate_in_loops(function: Function) -> Function:
+    """Inside compound statements: ``t = b`` where ``t`` is a temporary assigned once and
+    read only by later plain statements of the same block, before ``b`` changes: those
+    reads read ``b``, and the copy goes."""
+    counts = _assignment_counts(function.body)
+    reads = collections.Counter(n.id for s in function.body for n in ast.walk(s)
+                                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load))
+    body = [_propagate_compound(s, function.synthetic, counts, reads)
+            if isinstance(s, _COMPOUND) else s for s in function.body]
+    changed = any(a is not b for a, b in zip(body, function.body))
+    return function.replace(body=body) if changed else function
+
+
+def _propagate_compound(statement, synthetic, counts, reads):
+    new = copy.copy(statement)
+    changed = False
+    for field in ("body", "orelse"):
+        block = [_propagate_compound(s, synthetic, counts, reads)
+                 if isinstance(s, _COMPOUND) else s for s in getattr(statement, field)]
+        changed |= any(a is not b for a, b in zip(block, getattr(statement, field)))
+        i = 0
+        while i < len(block):
+            replaced = _propagate_copy(block, i, synthetic, counts, reads)
+            if replaced is not None:
+                block, changed = replaced, True
+            else:
+                i += 1
+        setattr(new, field, block)
+    return new if changed else statement
+
+
+def _propagate_copy(block, i, synthetic, counts, reads):
+    first = block[i]
+    if not (isinstance(first, ast.Assign) and isinstance(first.targets[0], ast.Name)
+            and isinstance(first.value, ast.Name)):
+        return None
+    temporary, source = first.targets[0].id, first.value.id
+    if temporary not in synthetic or counts[temporary] != 1:
+        return None
+    found, users = 0, []
+    for k in range(i + 1, len(block)):
+        later = block[k]
+        if isinstance(later, _COMPOUND):
+            return None  # a read in a nested block, or the source changed there
+        names = [n for n in ast.walk(later) if isinstance(n, ast.Name)]
+        here = sum(1 for n in names if n.id == temporary and isinstance(n.ctx, ast.Load))
+        if here:
+            users.append(k)
+            found += here
+        if found == reads[temporary]:
+            break
+        if any(n.id == source and isinstance(n.ctx, ast.Store) for n in names) or (
+                isinstance(later, ast.AugAssign) and later.target.id == source):
+            return None  # the source changes while the copy is still read
+    if found != reads[temporary] or not users:
+        return None
+    result = list(block)
+    for k in users:
+        result[k] = _substitute(result[k], {temporary: ast.Name(source, ast.Load())})
+    del result[i]
+    reads[source] += found - 1
+    reads[temporary] = 0
+    return result
+
+
+PASSES = (propagate, simplify, eliminate_dead_code, fold_resets, propagate_in_loops)

@@ -48,35 +48,23 @@ def grad_landing_distance(speed, angle, drag):
         mul_7 = dt * vy
         y = y + mul_7
         looping = y >= 0.0
-    b_x = 1.0
     b_drag = 0.0
     b_mul = 0.0
     b_v = 0.0
     b_vx = 0.0
     b_vy = 0.0
     for _ in range(iterations):
-        b_add_1 = b_x  # grad of: x = add_1
-        b_x = 0.0
-        b_x += b_add_1  # grad of: add_1 = x + mul_6
-        b_mul_6 = b_add_1
-        b_vx += b_mul_6 * dt  # grad of: mul_6 = dt * vx
-        b_sub_1 = b_vy  # grad of: vy = sub_1
-        b_vy = 0.0
+        b_vx += dt  # grad of: mul_6 = dt * vx
         vy = tape.pop()
-        b_vy += b_sub_1  # grad of: sub_1 = vy - mul_5
-        b_mul_5 = -b_sub_1
+        b_mul_5 = -b_vy  # grad of: sub_1 = vy - mul_5
         b_add = b_mul_5 * dt  # grad of: mul_5 = dt * add
-        b_mul_4 = b_add  # grad of: add = GRAVITY + mul_4
-        b_mul_3 = b_mul_4 * vy  # grad of: mul_4 = mul_3 * vy
-        b_vy += b_mul_4 * mul_3
+        b_mul_3 = b_add * vy  # grad of: mul_4 = mul_3 * vy
+        b_vy += b_add * mul_3
         b_drag += b_mul_3 * v  # grad of: mul_3 = drag * v
         b_v += b_mul_3 * drag
         mul_3 = tape.pop()
-        b_sub = b_vx  # grad of: vx = sub
-        b_vx = 0.0
         vx = tape.pop()
-        b_vx += b_sub  # grad of: sub = vx - mul_2
-        b_mul_2 = -b_sub
+        b_mul_2 = -b_vx  # grad of: sub = vx - mul_2
         b_mul_1 = b_mul_2 * vx  # grad of: mul_2 = mul_1 * vx
         b_vx += b_mul_2 * mul_1
         b_mul += b_mul_1 * v  # grad of: mul_1 = mul * v

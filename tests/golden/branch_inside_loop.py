@@ -36,12 +36,8 @@ def dbranch_inside_loop_dx(x):
     b_x = 0.0
     for _ in range(iterations):
         if rem == 0:
-            b_add_1 = b_total  # grad of: total = add_1
-            b_total = 0.0
             total = tape.pop()
-            b_total += b_add_1  # grad of: add_1 = total + sin
-            b_sin = b_add_1
-            b_mul = b_sin * math.cos(mul)  # grad of: sin = math.sin(mul)
+            b_mul = b_total * math.cos(mul)  # grad of: sin = math.sin(mul)
             b_x += b_mul * i  # grad of: mul = x * i
             mul = tape.pop()
         else:
@@ -55,9 +51,8 @@ def dbranch_inside_loop_dx(x):
                 b_add = b_total / (2 * total)  # grad of: total = math.sqrt(add)
                 b_total = 0.0
                 total = tape.pop()
-                b_mul_1 = b_add  # grad of: add = mul_1 + 1
-                b_total += b_mul_1 * total  # grad of: mul_1 = total * total
-                b_total += b_mul_1 * total
+                b_total += b_add * total  # grad of: mul_1 = total * total
+                b_total += b_add * total
             rem_1 = tape.pop()
         rem = tape.pop()
         i = tape.pop()

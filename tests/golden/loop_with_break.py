@@ -42,12 +42,8 @@ def dloop_with_break_dx(x, n):
             cos = tape.pop()
         if total > 5:
             skip = tape.pop()
-        b_add = b_total  # grad of: total = add
-        b_total = 0.0
         total = tape.pop()
-        b_total += b_add  # grad of: add = total + mul
-        b_mul = b_add
-        b_x += b_mul * i  # grad of: mul = x * i
+        b_x += b_total * i  # grad of: mul = x * i
         skip = tape.pop()
         i = tape.pop()
     return b_x
