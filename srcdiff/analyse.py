@@ -25,7 +25,7 @@ import ast
 
 from .errors import InternalError, KindError, UnsupportedSyntaxError, located
 from .ir import Function, get_anno
-from .kinds import SCALAR, Kind, array, broadcast, index_rank, join, kind_of_value
+from .kinds import SCALAR, Kind, broadcast, index_rank, join, kind_of_value
 from .lower import is_atom
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
 

@@ -124,3 +124,19 @@ def name_counts(statements) -> tuple[dict[str, int], dict[str, int]]:
                 counts = stores if isinstance(node.ctx, ast.Store) else loads
                 counts[node.id] = counts.get(node.id, 0) + 1
     return stores, loads
+
+
+COMPOUND = (ast.If, ast.For, ast.While)
+
+
+def differs(new: list, old: list) -> bool:
+    """Whether a pass changed the body; passes build new nodes for what they change."""
+    if len(new) != len(old):
+        return True
+    for a, b in zip(new, old):
+        if a is not b:
+            return True
+        for field in ("body", "orelse"):
+            if isinstance(getattr(a, field, None), list) and differs(getattr(a, field), getattr(b, field)):
+                return True
+    return False

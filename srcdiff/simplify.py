@@ -1,0 +1,61 @@
+"""Optimization pass: algebraic simplification of the backward sweep.
+
+Adjoint statements that propagation rewrote are rebuilt through the algebra of
+``srcdiff.expr`` (``1.0 * e`` -> ``e``, ``0 * e`` -> ``0``, ``a * (1 / b)`` -> ``a / b``); the
+reverse pass builds the others already simplified. The user's own statements are never
+simplified.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from .expr import Code, add, div, mul, neg, node_of, power, select, sub, wrap
+from .ir import Function, differs, get_anno, set_anno
+
+
+def simplify(function: Function) -> Function:
+    adjoints = set(function.namer.adjoints.values())
+    return function.replace(body=_simplify_block(function.body, adjoints))
+
+
+def _simplify_block(statements, adjoints) -> list[ast.stmt]:
+    """Adjoint statements that propagation rewrote (the reverse pass builds the others
+    already simplified) are rebuilt through the algebra of ``expr``."""
+    body = []
+    for statement in statements:
+        if isinstance(statement, (ast.Assign, ast.AugAssign)) and _target(statement) in adjoints \
+                and get_anno(statement, "substituted"):
+            set_anno(statement, "substituted", False)
+            simplified = node_of(rebuild(statement.value))
+            if ast.unparse(simplified) != ast.unparse(statement.value):
+                statement = copy.deepcopy(statement)
+                statement.value = simplified
+        elif isinstance(statement, (ast.If, ast.For, ast.While)):
+            inner = _simplify_block(statement.body, adjoints)
+            orelse = _simplify_block(statement.orelse, adjoints)
+            if differs(inner, statement.body) or differs(orelse, statement.orelse):
+                statement = copy.copy(statement)  # a new node only when something changed
+                statement.body, statement.orelse = inner, orelse
+        body.append(statement)
+    return body
+
+
+_BUILD = {ast.Add: add, ast.Sub: sub, ast.Mult: mul, ast.Div: div, ast.Pow: power}
+
+
+def rebuild(node: ast.expr):
+    """``node`` rebuilt bottom-up through the simplifying constructors of ``expr``."""
+    if isinstance(node, ast.BinOp) and type(node.op) in _BUILD:
+        return _BUILD[type(node.op)](rebuild(node.left), rebuild(node.right))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return neg(rebuild(node.operand))
+    if isinstance(node, ast.IfExp):
+        return select(Code(node.test), rebuild(node.body), rebuild(node.orelse))
+    return wrap(node)
+
+
+def _target(statement) -> str | None:
+    target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
+    return target.id if isinstance(target, ast.Name) else None
