@@ -81,7 +81,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None)
     where = lambda statement: get_anno(statement, "where", function.parsed)
     for statement in assignments:
         check_kinds(statement, variable_kinds, active, where(statement))
-    check_sharing(assignments, variable_kinds, where, function.synthetic)
+    check_sharing(assignments, variable_kinds, where, function.synthetic, function.body)
     for name in output:
         kind = variable_kinds.get(name)
         if kind is not None and kind.is_array and kind.ndim != 0:
@@ -413,19 +413,45 @@ def check_kinds(statement: ast.Assign, kinds: dict, active: set, where) -> None:
                       "), which works elementwise")
 
 
-def check_sharing(assignments, kinds: dict, where, synthetic=frozenset()) -> None:
+def _positions(body) -> tuple[dict, dict]:
+    """Each statement's place in program order, and the place until which a change it
+    makes can still happen (the end of its outermost enclosing loop)."""
+    place, until = {}, {}
+    counter = [0]
+
+    def visit(statements, loop_start):
+        for statement in statements:
+            counter[0] += 1
+            place[id(statement)] = counter[0]
+            start = loop_start if loop_start is not None else (
+                counter[0] if isinstance(statement, (ast.For, ast.While)) else None)
+            inner = [s for f in ("body", "orelse") for s in getattr(statement, f, [])
+                     if isinstance(s, ast.stmt)]
+            visit(inner, start)
+            if isinstance(statement, (ast.For, ast.While)) and loop_start is None:
+                for node in ast.walk(statement):
+                    if isinstance(node, ast.stmt):
+                        until[id(node)] = counter[0]
+            until.setdefault(id(statement), place[id(statement)])
+    visit(body, None)
+    return place, until
+
+
+def check_sharing(assignments, kinds: dict, where, synthetic=frozenset(), body=()) -> None:
     """Item assignment (``a[i] = v``) and ``a += b`` change an array in place; generated
     code makes a new array instead, so the backward sweep keeps the old one. That is
     only the same program when no other variable shares the array: refuse the rest."""
     if not any(get_anno(s, "in_place") for s in assignments) or RULES.arrays() is None:
         return
     views = RULES.arrays().VIEWS
-    changed = {}  # the arrays changed in place (before single-assignment renaming)
+    place, until = _positions(body)
+    changed = {}  # array -> its last change in place (names before and after renaming)
     for s in assignments:
         if get_anno(s, "in_place") and (kinds.get(s.targets[0].id) or SCALAR).is_array:
             old = s.value.args[0] if isinstance(s.value, ast.Call) else getattr(s.value, "left", None)
             for name in {s.targets[0].id} | ({old.id} if isinstance(old, ast.Name) else set()):
-                changed.setdefault(name, s)
+                if name not in changed or until.get(id(s), 0) > until.get(id(changed[name]), 0):
+                    changed[name] = s
     if not changed:
         return
     for statement in assignments:
@@ -443,7 +469,8 @@ def check_sharing(assignments, kinds: dict, where, synthetic=frozenset()) -> Non
         if target in synthetic and target not in changed:
             continue  # a temporary of one expression (m[1:] = m[1:] * 2), read before the change
         for name in (source, target):
-            if name in changed:
+            # a change made before the view is taken, and not repeated by a loop, is safe
+            if name in changed and until.get(id(changed[name]), 0) >= place.get(id(statement), 0):
                 other = target if name == source else source
                 raise located(UnsupportedSyntaxError, f"`{name}` is changed in place while "
                               f"`{other}` may share its memory (line {statement.lineno}); "

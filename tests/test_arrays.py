@@ -338,3 +338,16 @@ def test_scalar_code_does_not_import_numpy(tmp_path):
                             timeout=60, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[1] == "False"
+
+
+def view_after_the_changes(x):
+    a = x * 1.0
+    for i in range(2):
+        a[i] = a[i] * 0.5 + 1.0
+    b = a[1:]  # taken after the last change: nothing changes it later
+    return np.sum(b * b)
+
+
+def test_a_view_taken_after_the_last_change_is_accepted():
+    """Found by tests/test_random_arrays.py: the sharing check follows program order."""
+    check(view_after_the_changes, rng.normal(size=3))
