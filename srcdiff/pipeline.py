@@ -54,7 +54,7 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
         if optimize:
             lowered = eliminate_common_subexpressions(hoist(lowered))
         analysed = analyse(lowered, wrt, kinds)
-        stages["reverse"] = reverse(analysed, name, with_value, as_tuple, vjp)
+        stages["reverse"] = reverse(analysed, name, with_value, as_tuple, vjp, reuse=optimize)
         final = optimize_function(stages["reverse"]) if optimize else stages["reverse"]
         stages["optimize"] = final
         what = ("Vector-Jacobian product (for recursive calls)" if vjp else

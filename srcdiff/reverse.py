@@ -84,11 +84,12 @@ _COMPOUND = (ast.If, ast.For, ast.While)
 
 
 def reverse(function: Function, name: str, with_value: bool = False,
-            as_tuple: bool = False, vjp: bool = False) -> Function:
+            as_tuple: bool = False, vjp: bool = False, reuse: bool = True) -> Function:
     """``as_tuple``: return a tuple of gradients even for one ``wrt`` parameter.
     ``vjp``: the vector-Jacobian function of a recursive callee: every parameter by
-    position, then the adjoint of the result; returns the tuple of ``wrt`` adjoints."""
-    return Reverse(function).run(name, with_value, as_tuple, vjp)
+    position, then the adjoint of the result; returns the tuple of ``wrt`` adjoints.
+    ``reuse``: partials read values the forward sweep computed (cse across sweeps)."""
+    return Reverse(function, reuse).run(name, with_value, as_tuple, vjp)
 
 
 def _marker(kind: str, variable: str, **facts) -> ast.stmt:
@@ -106,7 +107,7 @@ class Reverse:
     backward sweep; ``loops`` pairs each backward loop with the forward statements that
     count its iterations (dropped with it when it turns out to do nothing)."""
 
-    def __init__(self, function: Function):
+    def __init__(self, function: Function, reuse: bool = True):
         self.function = function
         self.namer = function.namer
         self.active = set(function.active)
@@ -123,6 +124,17 @@ class Reverse:
         # earlier value has nothing to save when it is assigned.
         self.bound = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
         self.kinds = function.kinds
+        # Values the forward sweep computes once, at the top level, from variables assigned
+        # once: a partial derivative that needs one reads it instead (cse across sweeps).
+        stores, _ = name_counts(function.body)
+        self.computed = {}
+        for statement in function.body if reuse else ():
+            if isinstance(statement, ast.Assign) and not isinstance(
+                    statement.value, (ast.Name, ast.Constant)):
+                names = {statement.targets[0].id} | {
+                    n.id for n in ast.walk(statement.value) if isinstance(n, ast.Name)}
+                if all(stores.get(n, 0) <= 1 for n in names):
+                    self.computed.setdefault(ast.dump(statement.value), statement.targets[0].id)
         # Adjoints initialised to a plain 0.0 (before a compound statement): for an array,
         # a stand-in for zeros that array rules needing the exact shape must expand.
         self.placeholders: set[str] = set()
@@ -369,12 +381,29 @@ class Reverse:
             result = []
             for atom, partial in zip(atoms, partials):
                 if isinstance(atom, ast.Name) and atom.id in self.active:
-                    contribution = mul(adjoint, partial)
+                    contribution = mul(adjoint, self.reuse(partial))
                     if self.is_array(target) and not (isinstance(contribution, (int, float))
                                                       and contribution == 0):
                         contribution = self.unbroadcast(contribution, atom.id, arrays)
                     result += self.accumulate(atom.id, contribution, statement, top)
         return result
+
+    def reuse(self, partial):
+        """``partial`` reading forward values for the subexpressions the forward sweep
+        already computed (``math.cos(x)`` -> ``c`` after ``c = math.cos(x)``)."""
+        if not isinstance(partial, Code) or not self.computed:
+            return partial
+        computed = self.computed
+
+        class Reuse(ast.NodeTransformer):
+            def visit(self, node):
+                if isinstance(node, ast.expr) and not isinstance(node, (ast.Name, ast.Constant)):
+                    name = computed.get(ast.dump(node))
+                    if name is not None:
+                        return ast.Name(name, ast.Load())
+                return super().visit(node)
+        node = Reuse().visit(copy.deepcopy(partial.node))
+        return wrap(node)
 
     def unbroadcast(self, contribution, operand: str, arrays: set):
         """An elementwise result's adjoint, summed back to the shape of ``operand``: all

@@ -5,6 +5,8 @@ import textwrap
 
 import pytest
 
+import srcdiff
+
 from srcdiff.analyse import analyse
 from srcdiff.lower import lower
 from srcdiff.normalize import normalize
@@ -114,3 +116,24 @@ def test_stages_listed_in_order():
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_stage_prints_valid_python(stage):
     compile(stage_source(f_nested, stage, ("x", "y")), "<stage>", "exec")
+
+
+def sin_cos(x, y):
+    c = math.cos(x)
+    s = math.sin(x)
+    return s * c + math.exp(y) * x
+
+
+def test_partials_reuse_values_the_forward_sweep_computed():
+    """cse across sweeps: the derivative of sin is the cos the function already has."""
+    gradient = srcdiff.grad(sin_cos, wrt=(0, 1))
+    text = srcdiff.source(gradient)
+    backward = "\n".join(line.split("#")[0] for line in text[text.index("b_"):].splitlines())
+    assert "math.cos(x)" not in backward and "math.sin(x)" not in backward
+    assert "math.exp(y)" not in backward
+    dx, dy = gradient(0.7, 0.2)
+    assert dx == pytest.approx(math.cos(1.4) + math.exp(0.2), rel=1e-12)
+    assert dy == pytest.approx(0.7 * math.exp(0.2), rel=1e-12)
+    unoptimised = generate(sin_cos, ("x", "y"), name="g", optimize=False)
+    assert "b_s * math.cos(x)" in unoptimised.source
+    assert unoptimised.function(0.7, 0.2) == pytest.approx((dx, dy), rel=1e-12)

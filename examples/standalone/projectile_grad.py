@@ -77,10 +77,10 @@ def grad_landing_distance(speed, angle, drag):
     b_drag += b_mul * dt  # grad of: mul = dt * drag
     b_speed = b_vy * sin  # grad of: vy = speed * sin
     b_sin = b_vy * speed
-    b_angle = b_sin * math.cos(angle)  # grad of: sin = math.sin(angle)
+    b_angle = b_sin * cos  # grad of: sin = math.sin(angle)
     b_speed += b_vx * cos  # grad of: vx = speed * cos
     b_cos = b_vx * speed
-    b_angle -= b_cos * math.sin(angle)  # grad of: cos = math.cos(angle)
+    b_angle -= b_cos * sin  # grad of: cos = math.cos(angle)
     return (b_speed, b_angle, b_drag)
 
 
