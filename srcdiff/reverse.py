@@ -74,7 +74,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from .analyse import RECURSIVE, arguments, bind, is_array_rule, operands, rule_of
+from .analyse import RECURSIVE, arguments, bind, cannot_raise, is_array_rule, operands, rule_of
 from .errors import KindError, located
 from .expr import Code, array_mode, call, mul, negated, node_of, wrap
 from .ir import Function, get_anno, name_counts, set_anno
@@ -108,6 +108,8 @@ class Reverse:
     count its iterations (dropped with it when it turns out to do nothing)."""
 
     def __init__(self, function: Function, reuse: bool = True):
+        self.optimizing = reuse
+        self.stores = name_counts(function.body)[0]
         self.function = function
         self.namer = function.namer
         self.active = set(function.active)
@@ -254,15 +256,61 @@ class Reverse:
 
     # -- compound statements -------------------------------------------------------
     def block(self, statements, depth: int) -> tuple[list, list]:
-        forward, backward = [], []
+        pairs = []
         for statement in statements:
             if isinstance(statement, _COMPOUND):
-                fwd, bwd = self.compound(statement, depth)
+                pairs.append((statement, *self.compound(statement, depth)))
             else:
-                fwd, bwd = self.in_compound(statement, depth)
+                pairs.append((statement, *self.in_compound(statement, depth)))
+        if depth and self.optimizing:
+            pairs = self.rematerialize(pairs)
+        forward, backward = [], []
+        for _, fwd, bwd in pairs:
             forward += fwd
             backward = bwd + backward
         return forward, backward
+
+    def rematerialize(self, pairs: list) -> list:
+        """In a loop body, a temporary computed by arithmetic that cannot raise (``t = 0.5
+        * x``) is recomputed in the backward sweep, just before the last statement that
+        reads it is differentiated, instead of being pushed and popped: its operands hold
+        the same values there, when no statement in between assigns them."""
+        result = list(pairs)
+        chosen: set[str] = set()
+        for i, (statement, fwd, bwd) in enumerate(pairs):
+            if not (isinstance(statement, ast.Assign) and isinstance(statement.value, (ast.BinOp, ast.UnaryOp))
+                    and statement.targets[0].id in self.function.synthetic
+                    and self.stores.get(statement.targets[0].id, 0) <= 1
+                    and cannot_raise(statement.value)):
+                continue
+            temporary = statement.targets[0].id
+            operands_ = operands(statement.value)
+            if temporary in operands_ or operands_ & chosen:
+                continue  # redone from a value that is itself redone: keep the tape
+            last = None
+            for j in range(i + 1, len(pairs)):
+                later = pairs[j][0]
+                names = [n for n in ast.walk(later) if isinstance(n, ast.Name)]
+                if any(n.id == temporary for n in names):
+                    if isinstance(later, _COMPOUND) or not isinstance(later, ast.Assign):
+                        last = None
+                        break
+                    last = j
+                if any(n.id in operands_ and isinstance(n.ctx, ast.Store) for n in names):
+                    break  # an operand changes: from here on, the temporary cannot be redone
+            if last is None or any(
+                    isinstance(n, ast.Name) and n.id == temporary for _, f, _ in pairs[last + 1:]
+                    for s in f for n in ast.walk(s)):
+                continue
+            keep = lambda s: get_anno(s, "variable") != temporary
+            result[i] = (statement, [s for s in fwd if keep(s)], [s for s in bwd if keep(s)])
+            redo = _same_place(ast.Assign([ast.Name(temporary, ast.Store())],
+                                          copy.deepcopy(statement.value)), statement)
+            set_anno(redo, "redo", True)  # dropped in materialize if nothing reads it
+            chosen.add(temporary)
+            reader, rfwd, rbwd = result[last]
+            result[last] = (reader, rfwd, [redo] + rbwd)
+        return result
 
     def compound(self, statement, depth: int, top: bool = False) -> tuple[list, list]:
         if isinstance(statement, ast.If):
@@ -506,6 +554,8 @@ class Reverse:
     def materialize(self, forward, backward) -> tuple[list, list]:
         """Replace the markers by tape operations for the variables the backward sweep
         reads, then drop replays that do nothing (with the counting that fed them)."""
+        # Recomputations stay only for temporaries the backward sweep reads.
+        backward = _without_redos(backward, _needed(_without_redos(copy.deepcopy(backward), set())))
         needed = _needed(backward)
         saved: list[str] = []
         forward = self.replace_markers(forward, needed, saved)
@@ -573,6 +623,19 @@ def _fresh(value) -> bool:
         name = ast.unparse(value.func)
         return name in _FRESH or name.rstrip("_0123456789") in _FRESH
     return False
+
+
+def _without_redos(statements: list, keep: set) -> list:
+    """``statements`` without the recomputations of temporaries not in ``keep``."""
+    result = []
+    for statement in statements:
+        if get_anno(statement, "redo") and statement.targets[0].id not in keep:
+            continue
+        if isinstance(statement, _COMPOUND):  # in place: loops are known by identity
+            statement.body = _without_redos(statement.body, keep)
+            statement.orelse = _without_redos(statement.orelse, keep)
+        result.append(statement)
+    return result
 
 
 def _argument_at(arguments: dict, key):

@@ -20,7 +20,7 @@ PARAMETERS = {"x": (3,), "W": (2, 3), "s": ()}
 UNARY = ["np.sin({a})", "np.tanh({a})", "np.exp(0.3 * {a})", "{a} * {a}",
          "np.sqrt(1.0 + {a} ** 2)", "np.maximum({a}, 0.2)", "-{a}"]
 BINARY = ["{a} + {b}", "{a} - {b}", "{a} * {b}", "{a} / (1.5 + {b} * {b})",
-          "np.hypot({a}, {b})", "np.where({a} > {b}, {a}, 0.5 * {b})"]
+          "np.hypot({a}, 1.0 + {b} * {b})", "np.where({a} > {b}, {a}, 0.5 * {b})"]
 
 
 def broadcast(a, b):

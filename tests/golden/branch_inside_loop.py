@@ -3,7 +3,6 @@ def dbranch_inside_loop_dx(x):
     tape = []
     i = None
     rem = None
-    mul = None
     rem_1 = None
     total = 0.0
     iterations = 0
@@ -14,7 +13,6 @@ def dbranch_inside_loop_dx(x):
         tape.append(rem)
         rem = i % 3
         if rem == 0:
-            tape.append(mul)
             mul = x * i
             sin = math.sin(mul)
             add_1 = total + sin
@@ -37,9 +35,9 @@ def dbranch_inside_loop_dx(x):
     for _ in range(iterations):
         if rem == 0:
             total = tape.pop()
+            mul = x * i
             b_mul = b_total * math.cos(mul)  # grad of: sin = math.sin(mul)
             b_x += b_mul * i  # grad of: mul = x * i
-            mul = tape.pop()
         else:
             if rem_1 == 1:
                 b_mul_2 = b_total  # grad of: total = mul_2
