@@ -163,8 +163,10 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool):
         # inspect.getsource and inspect.signature follow __wrapped__ to the generated code.
         gradient.__wrapped__ = target
         gradient.__srcdiff__ = specialisations[scalar_key]
-    else:
-        gradient.__wrapped__ = func
+    else:  # no code yet: __wrapped__ is set by the first specialisation, never to func
+        gradient.__signature__ = signature
+        gradient.__doc__ = (f"Gradient of {func.__name__}; its code is generated for the "
+                            "kinds of arguments of each call (it needs arrays).")
         gradient.__srcdiff__ = None
     gradient.__srcdiff_specialise__ = lambda *a, **k: specialise(
         _kinds(signature, parameters, names, a, k))

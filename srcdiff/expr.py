@@ -297,6 +297,8 @@ def power(a: Value, b: Value) -> Value:
         return a
     if _is(b, 0):
         return 1
+    if _is(b, 2) and isinstance(a, Code) and isinstance(a.node, ast.Name):
+        return _binop(ast.Mult(), a, a)  # x * x: one rounding, and faster than x ** 2
     return _binop(ast.Pow(), a, b)
 
 

@@ -109,6 +109,7 @@ class Reverse:
 
     def __init__(self, function: Function, reuse: bool = True):
         self.optimizing = reuse
+        self.redone = False  # whether rematerialize wrote any recomputation
         self.stores = name_counts(function.body)[0]
         self.function = function
         self.namer = function.namer
@@ -308,6 +309,7 @@ class Reverse:
                                           copy.deepcopy(statement.value)), statement)
             set_anno(redo, "redo", True)  # dropped in materialize if nothing reads it
             chosen.add(temporary)
+            self.redone = True
             reader, rfwd, rbwd = result[last]
             result[last] = (reader, rfwd, [redo] + rbwd)
         return result
@@ -555,7 +557,8 @@ class Reverse:
         """Replace the markers by tape operations for the variables the backward sweep
         reads, then drop replays that do nothing (with the counting that fed them)."""
         # Recomputations stay only for temporaries the backward sweep reads.
-        backward = _without_redos(backward, _needed(_without_redos(copy.deepcopy(backward), set())))
+        if self.redone:
+            backward = _without_redos(backward, _needed(_without_redos(copy.deepcopy(backward), set())))
         needed = _needed(backward)
         saved: list[str] = []
         forward = self.replace_markers(forward, needed, saved)

@@ -19,7 +19,7 @@ comparisons...) sit in ``NONDIFFERENTIABLE``: their results carry no derivative.
 >>> from srcdiff.expr import Code, render
 >>> y, x = Code.name("y"), Code.name("x")
 >>> [render(p) for p in RULES.lookup(math.atan2, 2).partials_at((y, x), None)]
-['x / (x ** 2 + y ** 2)', '-(y / (x ** 2 + y ** 2))']
+['x / (x * x + y * y)', '-(y / (x * x + y * y))']
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 broadcasting, mixed numbers and arrays; gradients checked by central differences.
 And what srcdiff refuses, rather than return a wrong gradient."""
 
+import inspect
 import math
 
 import numpy
@@ -193,6 +194,8 @@ def test_code_that_needs_arrays_is_generated_at_the_first_call():
     gradient = srcdiff.grad(fresh)  # `@` of numbers: no scalar code to make
     with pytest.raises(srcdiff.SrcdiffError, match="needs arrays: pass example arguments"):
         srcdiff.source(gradient)
+    assert not hasattr(gradient, "__wrapped__")  # never the primal's source
+    assert str(inspect.signature(gradient)) == "(w, X, t)"
     gradient(numpy.zeros(3), numpy.ones((2, 3)), numpy.ones(2))
     assert "X.T @ b_" in srcdiff.source(gradient)
     with pytest.raises(srcdiff.KindError, match="matmul of a number"):

@@ -7,7 +7,7 @@ def dbuiltins_min_max_abs_dx(x, y):
     pow_1 = pow(x, 3)
     pow_2 = pow(y, x)
     b_x = pow_2 * math.log(y)  # grad of: pow_2 = pow(y, x)
-    b_x += 3 * x ** 2  # grad of: pow_1 = pow(x, 3)
+    b_x += 3 * (x * x)  # grad of: pow_1 = pow(x, 3)
     b_sub = 1.0 if sub > 0 else -1.0 if sub < 0 else 0  # grad of: abs_1 = abs(sub)
     b_x += b_sub  # grad of: sub = x - y
     b_max_1 = min_1 if max_1 >= 1.0 else 0  # grad of: max_2 = max(max_1, 1.0)
