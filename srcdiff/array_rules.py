@@ -138,9 +138,6 @@ class VJP:
             return value
         return call("numpy.expand_dims", value, axis)
 
-    def shaped_g(self):
-        return self.g
-
 
 def _node(value):
     from .expr import node_of

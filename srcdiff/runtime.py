@@ -111,7 +111,5 @@ def owned(*gradients):
     return tuple(result) if len(result) > 1 else result[0]
 
 
-HELPERS = ("unbroadcast", "scatter", "set_item", "zero_item", "piece", "matmul_vjp",
-           "diagonal_vjp", "owned")
 # Helpers that call others: writing one into a module writes these too.
 DEPENDS = {"matmul_vjp": ("unbroadcast",)}

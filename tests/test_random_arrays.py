@@ -84,7 +84,7 @@ def programs(draw):
             partners = [b for b in names if broadcast(shapes[a], shapes[b]) == shapes[a]]
             b = draw(st.sampled_from(partners))
             lines.append(f"{name} = {a} * 2.0")
-            lines.append(f"for i in range(2):")
+            lines.append("for i in range(2):")
             lines.append(f"    {name} += 0.25 * {b} * {name}")
             shapes[name] = shapes[a]
         else:
