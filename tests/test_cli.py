@@ -122,6 +122,13 @@ import numpy as np
 def fit(w: np.ndarray, X, y):
     p = 1.0 / (1.0 + np.exp(-(X @ w)))
     return np.sum((p - y) ** 2) + 0.1 * np.sum(w[1:] ** 2)
+
+
+def trajectory(w: np.ndarray, X, y):
+    path = np.zeros(4)
+    for i in range(4):
+        path[i] = np.sin(w[i % 3] * (i + 1))
+    return np.sum(path * path)
 '''
 
 
@@ -133,6 +140,7 @@ def test_array_module_inlines_its_helpers_and_runs_without_srcdiff(tmp_path):
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "arrays_model_grad.py").read_text()
     assert "def grad_fit(w, X, y):" in text and "with respect to w;" in text
+    assert "def set_item(" in text and "def zero_item(" in text  # trajectory's helpers
     shown = run("show", "arrays_model.py:fit", "--types", "X=array[2],y=array[1]", cwd=tmp_path)
     assert "with respect to w, X, y;" in shown.stdout  # typed arrays are differentiated
     assert "def scatter(" in text and "def piece(" not in text  # only what it calls
@@ -144,6 +152,7 @@ def test_array_module_inlines_its_helpers_and_runs_without_srcdiff(tmp_path):
         rng = numpy.random.default_rng(0)
         w, X, y = rng.normal(size=3), rng.normal(size=(5, 3)), numpy.ones(5)
         print(repr(arrays_model_grad.grad_fit(w, X, y).tolist()))
+        print(repr(arrays_model_grad.grad_trajectory(w, X, y).tolist()))
     """)
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                             cwd=tmp_path)
@@ -153,7 +162,11 @@ def test_array_module_inlines_its_helpers_and_runs_without_srcdiff(tmp_path):
         import arrays_model
         rng = numpy.random.default_rng(0)
         w, X, y = rng.normal(size=3), rng.normal(size=(5, 3)), numpy.ones(5)
-        assert eval(result.stdout) == srcdiff.grad(arrays_model.fit)(w, X, y).tolist()
+        lines = result.stdout.splitlines()
+        assert eval(lines[0]) == srcdiff.grad(arrays_model.fit)(w, X, y).tolist()
+        expected = [sum(2 * (i + 1) * numpy.sin(w[k] * (i + 1)) * numpy.cos(w[k] * (i + 1))
+                        for i in range(4) if i % 3 == k) for k in range(3)]
+        numpy.testing.assert_allclose(eval(lines[1]), expected, rtol=1e-12)
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("arrays_model", None)
