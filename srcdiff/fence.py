@@ -162,6 +162,13 @@ class Fence(ast.NodeVisitor):
                             "values is not supported")
             self.visit(node.value)  # a, b = f(x): f must return two values
             return
+        if any(isinstance(t, ast.Tuple) for t in node.targets) and (
+                isinstance(node.value, ast.Name) or (isinstance(node.value, ast.Attribute)
+                                                     and self.is_method(node.value))):
+            if len(node.targets) > 1:
+                self.refuse(node, "chained assignment with tuple unpacking is not supported")
+            self.visit(node.value)  # n, d = X.shape; a, b = pair
+            return
         if any(isinstance(t, ast.Tuple) for t in node.targets):
             value = node.value
             if not isinstance(value, ast.Tuple) or any(

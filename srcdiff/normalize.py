@@ -320,6 +320,15 @@ class Normalizer:
 
     def unpack(self, target: ast.Tuple, value, node) -> list[ast.stmt]:
         names = [element.id for element in target.elts]
+        if not isinstance(value, ast.Tuple) and not (
+                isinstance(value, ast.Call) and self.callee_of(value) is not None):
+            # n, d = X.shape: the items of a value (a tuple of numbers, a NumPy shape)
+            whole = self.fresh("unpacked")
+            result = self.bind(whole, value, node)
+            for index, name in enumerate(names):
+                item = _located(ast.Subscript(_name(whole), ast.Constant(index), ast.Load()), node)
+                result += self.bind(name, item, node)
+            return result
         if isinstance(value, ast.Call):  # a, b = f(x): f is inlined with two results
             before: list[ast.stmt] = []
             results = [self.fresh(n + "_result") for n in names]

@@ -354,3 +354,25 @@ def view_after_the_changes(x):
 def test_a_view_taken_after_the_last_change_is_accepted():
     """Found by tests/test_random_arrays.py: the sharing check follows program order."""
     check(view_after_the_changes, rng.normal(size=3))
+
+
+def mean_by_shape(w, X):
+    n, d = X.shape
+    rows, columns = np.shape(X)
+    return np.sum(X @ w) / (n * d) + np.sum(w) / (rows + columns)
+
+
+OFFSETS = (0.5, 2.0)
+
+
+def unpack_constants(x):
+    low, high = OFFSETS
+    return x * low + x * x * high
+
+
+def test_unpacking_shapes_and_tuples_of_constants():
+    """Found in the final review: `n, d = np.shape(X)` raised an InternalError."""
+    w, X = rng.normal(size=3), rng.normal(size=(4, 3))
+    gradient = check(mean_by_shape, w, X, wrt=(0,))[0]
+    numpy.testing.assert_allclose(gradient, X.sum(axis=0) / 12 + 1 / 7)
+    assert srcdiff.grad(unpack_constants)(3.0) == 0.5 + 2 * 3.0 * 2.0
