@@ -319,7 +319,7 @@ def kind_of(value: ast.expr, of) -> Kind | None:
         if left is None or right is None:
             return left or right
         if isinstance(value.op, ast.MatMult):
-            return _call_kind(RULES.lookup(BINARY_OPERATORS["MatMult"], 2), value, [left, right], of)
+            return _call_kind(RULES.lookup(BINARY_OPERATORS["MatMult"], 2), value, of)
         return broadcast(left, right)
     if isinstance(value, ast.UnaryOp):
         return of(value.operand) if not isinstance(value.op, ast.Not) else SCALAR
@@ -335,14 +335,14 @@ def kind_of(value: ast.expr, of) -> Kind | None:
             return _nondifferentiable_kind(callee, value, argument_kinds, of)
         rule = RULES.lookup(callee, len(value.args))
         if is_array_rule(rule):
-            return _call_kind(rule, value, None, of)
+            return _call_kind(rule, value, of)
         if _is_math(callee):
             return SCALAR
         return broadcast(*argument_kinds)
     return SCALAR
 
 
-def _call_kind(rule, value, argument_kinds, of) -> Kind:
+def _call_kind(rule, value, of) -> Kind:
     from .array_rules import VJP, RuleUseError
     if isinstance(value, ast.BinOp):
         arguments = dict(zip(rule.params, [value.left, value.right]))

@@ -3,8 +3,9 @@
 Loaded by ``srcdiff.rules`` only when NumPy can be imported. Two kinds of entries:
 
 * **Elementwise functions** (``numpy.sin``, ``numpy.maximum``, ``numpy.where``...) go in
-  the same table as ``math``'s, written in the same rule language, and ``srcdiff.verify``
-  proves them with SymPy the same way. For array operands the generator evaluates the
+  the same table as ``math``'s: a ufunc that is a primitive the table has (``numpy.sin``
+  is ``math.sin``) shares its rule, the others are written in the same rule language, and
+  ``srcdiff.verify`` proves them with SymPy the same way. For array operands the generator evaluates the
   rule in *array mode* (``numpy.cos``, ``numpy.where``) and sums the adjoint of an operand
   that was broadcast back to the operand's shape.
 * **Array functions** (reductions, products, shape functions, linear algebra) have an
@@ -22,18 +23,17 @@ Loaded by ``srcdiff.rules`` only when NumPy can be imported. Two kinds of entrie
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy
 
-from .expr import (Code, acos, acosh, asin, asinh, atan, atan2, atanh, attribute, call, cbrt, copysign,
-                   cos, cosh, div, erf, erfc, exp, item, log, mul, neg, pi, select, sign, sin,
-                   sinh, sqrt, tan, tanh)
+from . import runtime
+from .expr import Code, attribute, call, div, exp, item, log, mul, neg, select, tanh
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast
-from .rules import (ABOVE_MINUS_ONE, ABOVE_ONE, NONZERO, POSITIVE, REAL, RULES, TOTAL, UNIT,
-                    Domain)
+from .rules import NONZERO, REAL, RULES, TOTAL, Domain
 
 
 class RuleUseError(Exception):
@@ -205,48 +205,29 @@ E = Example
 _ = RULES.add
 
 # --- elementwise: the scalar table's rules, for ufuncs ------------------------------------
-_(numpy.add, lambda a, b: a + b, lambda a, b: (1, 1), name="numpy.add")
-_(numpy.subtract, lambda a, b: a - b, lambda a, b: (1, -1), name="numpy.subtract")
-_(numpy.multiply, lambda a, b: a * b, lambda a, b: (b, a), name="numpy.multiply")
-_(numpy.divide, lambda a, b: a / b, lambda a, b, out: (1 / b, -out / b), (REAL, NONZERO), name="numpy.divide")
-_(numpy.power, lambda a, b: a ** b, lambda a, b, out: (b * a ** (b - 1), out * log(a)), (POSITIVE, REAL), name="numpy.power")
-_(numpy.negative, lambda a: -a, lambda a: -1, name="numpy.negative")
-_(numpy.positive, lambda a: +a, lambda a: 1, name="numpy.positive")
+# The ufuncs that are a primitive the table already has: the same rule, not a copy.
+_SAME_AS = [
+    (numpy.add, operator.add, 2), (numpy.subtract, operator.sub, 2),
+    (numpy.multiply, operator.mul, 2), (numpy.divide, operator.truediv, 2),
+    (numpy.power, operator.pow, 2), (numpy.negative, operator.neg, 1),
+    (numpy.positive, operator.pos, 1), (numpy.absolute, abs, 1), (numpy.fabs, math.fabs, 1),
+    (numpy.sqrt, math.sqrt, 1), (numpy.cbrt, math.cbrt, 1), (numpy.exp, math.exp, 1),
+    (numpy.exp2, math.exp2, 1), (numpy.expm1, math.expm1, 1), (numpy.log, math.log, 1),
+    (numpy.log2, math.log2, 1), (numpy.log10, math.log10, 1), (numpy.log1p, math.log1p, 1),
+    (numpy.sin, math.sin, 1), (numpy.cos, math.cos, 1), (numpy.tan, math.tan, 1),
+    (numpy.arcsin, math.asin, 1), (numpy.arccos, math.acos, 1), (numpy.arctan, math.atan, 1),
+    (numpy.arctan2, math.atan2, 2), (numpy.hypot, math.hypot, 2), (numpy.sinh, math.sinh, 1),
+    (numpy.cosh, math.cosh, 1), (numpy.tanh, math.tanh, 1), (numpy.arcsinh, math.asinh, 1),
+    (numpy.arccosh, math.acosh, 1), (numpy.arctanh, math.atanh, 1),
+    (numpy.deg2rad, math.radians, 1), (numpy.rad2deg, math.degrees, 1),
+    (numpy.copysign, math.copysign, 2),
+    # ties go to the first argument, as for max and min
+    (numpy.maximum, max, 2), (numpy.minimum, min, 2), (numpy.fmax, max, 2), (numpy.fmin, min, 2),
+]
+for _func, _same, _arity in _SAME_AS:
+    RULES.alias(_func, _same, _arity, name=f"numpy.{_func.__name__}")
 _(numpy.reciprocal, lambda x: 1 / x, lambda x, out: -out ** 2, (NONZERO,), name="numpy.reciprocal")
 _(numpy.square, lambda x: x ** 2, lambda x: 2 * x, name="numpy.square")
-_(numpy.sqrt, lambda x: sqrt(x), lambda x, out: 1 / (2 * out), (POSITIVE,), name="numpy.sqrt")
-_(numpy.cbrt, lambda x: cbrt(x), lambda x, out: 1 / (3 * out ** 2), (POSITIVE,), name="numpy.cbrt")
-_(numpy.absolute, lambda x: abs(x), lambda x: sign(x), (NONZERO,), name="numpy.abs")
-_(numpy.fabs, lambda x: abs(x), lambda x: sign(x), (NONZERO,), name="numpy.fabs")
-_(numpy.exp, lambda x: exp(x), lambda x, out: out, name="numpy.exp")
-_(numpy.exp2, lambda x: 2 ** x, lambda x, out: out * log(2), name="numpy.exp2")
-_(numpy.expm1, lambda x: exp(x) - 1, lambda x, out: out + 1, name="numpy.expm1")
-_(numpy.log, lambda x: log(x), lambda x: 1 / x, (POSITIVE,), name="numpy.log")
-_(numpy.log2, lambda x: log(x) / log(2), lambda x: 1 / (x * log(2)), (POSITIVE,), name="numpy.log2")
-_(numpy.log10, lambda x: log(x) / log(10), lambda x: 1 / (x * log(10)), (POSITIVE,), name="numpy.log10")
-_(numpy.log1p, lambda x: log(1 + x), lambda x: 1 / (1 + x), (ABOVE_MINUS_ONE,), name="numpy.log1p")
-_(numpy.sin, lambda x: sin(x), lambda x: cos(x), name="numpy.sin")
-_(numpy.cos, lambda x: cos(x), lambda x: -sin(x), name="numpy.cos")
-_(numpy.tan, lambda x: tan(x), lambda x, out: 1 + out ** 2, (UNIT,), name="numpy.tan")
-_(numpy.arcsin, lambda x: asin(x), lambda x: 1 / sqrt(1 - x ** 2), (UNIT,), name="numpy.arcsin")
-_(numpy.arccos, lambda x: acos(x), lambda x: -1 / sqrt(1 - x ** 2), (UNIT,), name="numpy.arccos")
-_(numpy.arctan, lambda x: atan(x), lambda x: 1 / (1 + x ** 2), name="numpy.arctan")
-_(numpy.arctan2, lambda y, x: atan2(y, x), lambda y, x: (x / (x ** 2 + y ** 2), -y / (x ** 2 + y ** 2)), (NONZERO, NONZERO), name="numpy.arctan2")
-_(numpy.hypot, lambda x, y: sqrt(x ** 2 + y ** 2), lambda x, y, out: (x / out, y / out), (NONZERO, NONZERO), name="numpy.hypot")
-_(numpy.sinh, lambda x: sinh(x), lambda x: cosh(x), name="numpy.sinh")
-_(numpy.cosh, lambda x: cosh(x), lambda x: sinh(x), name="numpy.cosh")
-_(numpy.tanh, lambda x: tanh(x), lambda x, out: 1 - out ** 2, name="numpy.tanh")
-_(numpy.arcsinh, lambda x: asinh(x), lambda x: 1 / sqrt(x ** 2 + 1), name="numpy.arcsinh")
-_(numpy.arccosh, lambda x: acosh(x), lambda x: 1 / sqrt(x ** 2 - 1), (ABOVE_ONE,), name="numpy.arccosh")
-_(numpy.arctanh, lambda x: atanh(x), lambda x: 1 / (1 - x ** 2), (UNIT,), name="numpy.arctanh")
-_(numpy.deg2rad, lambda x: x * pi / 180, lambda x: pi / 180, name="numpy.deg2rad")
-_(numpy.rad2deg, lambda x: x * 180 / pi, lambda x: 180 / pi, name="numpy.rad2deg")
-_(numpy.copysign, lambda x, y: copysign(x, y), lambda x, y: (sign(x) * copysign(1, y), 0), (NONZERO, NONZERO), name="numpy.copysign")
-# Ties go to the first argument, as for min and max.
-_(numpy.maximum, lambda a, b: select(a >= b, a, b), lambda a, b: (select(a >= b, 1, 0), select(a >= b, 0, 1)), name="numpy.maximum")
-_(numpy.minimum, lambda a, b: select(a <= b, a, b), lambda a, b: (select(a <= b, 1, 0), select(a <= b, 0, 1)), name="numpy.minimum")
-_(numpy.fmax, lambda a, b: select(a >= b, a, b), lambda a, b: (select(a >= b, 1, 0), select(a >= b, 0, 1)), name="numpy.fmax")
-_(numpy.fmin, lambda a, b: select(a <= b, a, b), lambda a, b: (select(a <= b, 1, 0), select(a <= b, 0, 1)), name="numpy.fmin")
 # clip(a, lo, hi) is minimum(maximum(a, lo), hi).
 _(numpy.clip, lambda a, lo, hi: select(a < lo, lo, select(a > hi, hi, a)),
   lambda a, lo, hi: (select(a < lo, 0, select(a > hi, 0, 1)), select(a < lo, 1, 0), select(a < lo, 0, select(a > hi, 1, 0))),
@@ -793,10 +774,8 @@ def load_scipy() -> bool:
     special = scipy.special
     RULES.add(special.expit, lambda x: 1 / (1 + exp(-x)), lambda x, out: out * (1 - out),
               name="scipy.special.expit")
-    RULES.add(special.erf, lambda x: erf(x), lambda x: 2 / sqrt(pi) * exp(-x ** 2),
-              name="scipy.special.erf")
-    RULES.add(special.erfc, lambda x: erfc(x), lambda x: -2 / sqrt(pi) * exp(-x ** 2),
-              name="scipy.special.erfc")
+    RULES.alias(special.erf, math.erf, 1, name="scipy.special.erf")
+    RULES.alias(special.erfc, math.erfc, 1, name="scipy.special.erfc")
     TOTAL.update({special.expit, special.erf, special.erfc})
 
     def logsumexp(v):
@@ -837,19 +816,13 @@ GETITEM = add_array_rule(getitem, ("array", "index"), ("array",), _getitem, lamb
                          (), required=2, name="indexing", shaped=False)
 
 
-def set_item(array, index, value):
-    """``array[index] = value`` as a function (the primitive item assignment is lowered to)."""
-    from .runtime import set_item as implementation
-    return implementation(array, index, value)
-
-
 def _set_item(v):
     g = v.g
     return {"array": v.helper("zero_item", g, v["array"], v["index"]),
             "value": v.helper("unbroadcast", item(g, v["index"].node), v["value"])}
 
 
-SET_ITEM = add_array_rule(set_item, ("array", "index", "value"), ("array", "value"), _set_item,
+SET_ITEM = add_array_rule(runtime.set_item, ("array", "index", "value"), ("array", "value"), _set_item,
                           lambda v: v.kind("array"), (), required=3, name="item assignment")
 
 def helper_name(function, name: str) -> str:
