@@ -40,14 +40,18 @@ from .simplify import simplify
 
 MAX_ROUNDS = 100  # each round removes or simplifies something; far more means a bug
 
-PASSES = (propagate, simplify, eliminate_dead_code, fold_resets, propagate_in_loops)
+PASSES = {"propagate": propagate, "simplify": simplify, "dead_code": eliminate_dead_code,
+          "resets": fold_resets, "propagate_in_loops": propagate_in_loops}
 
 
-def optimize(function: Function) -> Function:
-    """Run the passes until none of them changes anything."""
+def optimize(function: Function, enabled=frozenset(PASSES)) -> Function:
+    """Run the ``enabled`` passes until none of them changes anything."""
+    passes = [p for name, p in PASSES.items() if name in enabled]
+    if not passes:
+        return function
     for _ in range(MAX_ROUNDS):
         changed = False
-        for optimization in PASSES:
+        for optimization in passes:
             new = optimization(function)
             changed |= differs(new.body, function.body)
             function = new

@@ -26,6 +26,10 @@ from .parse import parse
 from .reverse import reverse
 
 STAGES = ("normalize", "lower", "reverse", "optimize")  # the ones printable as source
+# Every optimisation, by name; each can be switched off alone (``disable=``), and the
+# tests compare every setting with every other (translation validation).
+OPTIMIZATIONS = ("hoist", "cse", "reuse", "rematerialize", "propagate", "simplify",
+                 "dead_code", "resets", "propagate_in_loops")
 
 
 @dataclass
@@ -41,21 +45,32 @@ class Generated:
 
 def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
              with_value: bool = False, as_tuple: bool | None = None,
-             optimize: bool = True, vjp: bool = False, kinds: dict | None = None) -> Generated:
+             optimize: bool = True, vjp: bool = False, kinds: dict | None = None,
+             disable=()) -> Generated:
     """Differentiate ``func`` with respect to the parameters named in ``wrt``; the
     gradient is a tuple when ``as_tuple`` (default: when ``wrt`` names several).
-    ``kinds`` gives parameters' kinds (``srcdiff.kinds``) when they are not numbers."""
+    ``kinds`` gives parameters' kinds (``srcdiff.kinds``) when they are not numbers.
+    ``optimize=False`` switches every optimisation off; ``disable`` names some of
+    ``OPTIMIZATIONS`` to switch off alone."""
     as_tuple = len(wrt) > 1 if as_tuple is None else as_tuple
+    unknown = set(disable) - set(OPTIMIZATIONS)
+    if unknown:
+        raise ValueError(f"no optimisation named {', '.join(sorted(unknown))}")
+    enabled = frozenset(OPTIMIZATIONS if optimize else ()) - frozenset(disable)
     try:
         parsed = fence(parse(func))
         stages = {"normalize": normalize(parsed)}
         stages["lower"] = lower(stages["normalize"])
         lowered = stages["lower"]
-        if optimize:
-            lowered = eliminate_common_subexpressions(hoist(lowered))
+        if "hoist" in enabled:
+            lowered = hoist(lowered)
+        if "cse" in enabled:
+            lowered = eliminate_common_subexpressions(lowered)
         analysed = analyse(lowered, wrt, kinds)
-        stages["reverse"] = reverse(analysed, name, with_value, as_tuple, vjp, reuse=optimize)
-        final = optimize_function(stages["reverse"]) if optimize else stages["reverse"]
+        stages["reverse"] = reverse(analysed, name, with_value, as_tuple, vjp,
+                                    reuse="reuse" in enabled,
+                                    rematerialize="rematerialize" in enabled)
+        final = optimize_function(stages["reverse"], enabled)
         stages["optimize"] = final
         what = ("Vector-Jacobian product (for recursive calls)" if vjp else
                 "Value and gradient" if with_value else "Gradient")

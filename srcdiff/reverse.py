@@ -84,12 +84,13 @@ _COMPOUND = (ast.If, ast.For, ast.While)
 
 
 def reverse(function: Function, name: str, with_value: bool = False,
-            as_tuple: bool = False, vjp: bool = False, reuse: bool = True) -> Function:
+            as_tuple: bool = False, vjp: bool = False, reuse: bool = True,
+            rematerialize: bool = True) -> Function:
     """``as_tuple``: return a tuple of gradients even for one ``wrt`` parameter.
     ``vjp``: the vector-Jacobian function of a recursive callee: every parameter by
     position, then the adjoint of the result; returns the tuple of ``wrt`` adjoints.
     ``reuse``: partials read values the forward sweep computed (cse across sweeps)."""
-    return Reverse(function, reuse).run(name, with_value, as_tuple, vjp)
+    return Reverse(function, reuse, rematerialize).run(name, with_value, as_tuple, vjp)
 
 
 def _marker(kind: str, variable: str, **facts) -> ast.stmt:
@@ -107,8 +108,8 @@ class Reverse:
     backward sweep; ``loops`` pairs each backward loop with the forward statements that
     count its iterations (dropped with it when it turns out to do nothing)."""
 
-    def __init__(self, function: Function, reuse: bool = True):
-        self.optimizing = reuse
+    def __init__(self, function: Function, reuse: bool = True, rematerialize: bool = True):
+        self.optimizing = rematerialize
         self.redone = False  # whether rematerialize wrote any recomputation
         self.stores = name_counts(function.body)[0]
         self.function = function
