@@ -25,7 +25,7 @@ import ast
 
 from .errors import InternalError, KindError, UnsupportedSyntaxError, located
 from .ir import Function, get_anno
-from .kinds import SCALAR, Kind, broadcast, index_rank, join, kind_of_value
+from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
 from .lower import is_atom
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
 
@@ -42,7 +42,8 @@ def getitem_rule():
     return arrays.GETITEM if arrays is not None else None
 
 
-def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None) -> Function:
+def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
+            array_output: bool = False) -> Function:
     """Activity, flow-insensitively: a fixed point over every assignment, at any depth
     (inside loops a variable may be assigned after it is read). Conservative: it may
     call a variable active that is not, never the reverse.
@@ -81,8 +82,8 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None)
     where = lambda statement: get_anno(statement, "where", function.parsed)
     for statement in assignments:
         check_kinds(statement, variable_kinds, active, where(statement))
-    check_sharing(assignments, variable_kinds, where, function.synthetic, function.body)
-    for name in output:
+    check_sharing(function, variable_kinds)
+    for name in output if not array_output else ():
         kind = variable_kinds.get(name)
         if kind is not None and kind.is_array and kind.ndim != 0:
             returned = next((s for s in function.body if isinstance(s, ast.Return)), None)
@@ -126,13 +127,20 @@ def _module_of(node):
 
 
 def differentiable_operands(value: ast.expr) -> set[str]:
-    """The operands derivatives flow to: not indices, axes or shapes."""
+    """The operands derivatives flow to: not indices, axes or shapes, nor an operand
+    whose partial derivative is identically zero (``copysign``'s second argument)."""
     if isinstance(value, ast.Subscript):
         return operands(value.value)
-    rule = rule_of(value) if isinstance(value, ast.Call) else None
+    rule = rule_of(value) if isinstance(value, (ast.Call, ast.BinOp, ast.UnaryOp)) else None
+    if is_array_rule(rule) and isinstance(value, ast.BinOp):
+        return operands(value)  # a @ b
     if is_array_rule(rule):
         return {n.id for node in bind(rule, value).differentiable()
                 for n in ast.walk(node) if isinstance(n, ast.Name)}
+    if isinstance(rule, Rule) and rule is not RECURSIVE:
+        zero = rule.zero_partials()
+        return {n.id for index, atom in enumerate(arguments(value)) if index not in zero
+                for n in ast.walk(atom) if isinstance(n, ast.Name)}
     return operands(value)
 
 
@@ -262,10 +270,13 @@ def infer_kinds(function: Function, parameters: dict, statements=None) -> dict[s
         if isinstance(node, ast.Name):
             if node.id in kinds:
                 return kinds[node.id]
-            value = parsed.lookup(node.id)
-            return kind_of_value(value) or SCALAR if node.id not in assigned else None
+            if node.id in assigned:
+                return None  # not known yet
+            # a free name: a global or closure value, read as data
+            kinds[node.id] = data_kind(parsed.lookup(node.id)) or SCALAR
+            return kinds[node.id]
         if isinstance(node, ast.Attribute):  # math.pi, numpy.newaxis
-            return kind_of_value(parsed.resolve(node)) or SCALAR
+            return data_kind(parsed.resolve(node)) or SCALAR
         return kind_of(node, of)
 
     assigned = {n.id for s in statements for n in ast.walk(s)
@@ -277,7 +288,10 @@ def infer_kinds(function: Function, parameters: dict, statements=None) -> dict[s
             if isinstance(statement, ast.Assign):
                 updates = [(statement.targets[0].id, of(statement.value))]
             elif isinstance(statement, ast.For):
-                updates = [(n.id, _element_kind(statement.iter, of))
+                element = _element_kind(statement.iter, of)
+                if isinstance(statement.target, ast.Tuple):  # for a, b in pairs
+                    element = None if element is None else index_rank(element, ast.Constant(0), of)
+                updates = [(n.id, element)
                            for n in ast.walk(statement.target) if isinstance(n, ast.Name)]
             else:
                 continue
@@ -310,7 +324,14 @@ def kind_of(value: ast.expr, of) -> Kind | None:
     if isinstance(value, (ast.Constant, ast.UnaryOp)) and is_atom(value):
         return SCALAR
     if isinstance(value, (ast.Tuple, ast.List)):
-        return SCALAR  # data: looped over or indexed, never differentiated
+        # data (looped over, indexed): in arithmetic with arrays, the array it makes
+        kind = SCALAR
+        for element in value.elts:
+            kind = join(kind, of(element) if not isinstance(element, (ast.Tuple, ast.List))
+                        else kind_of(element, of))
+        if kind is None or (kind.is_array and kind.ndim is None):
+            return ANY_ARRAY
+        return array(1 + (kind.ndim if kind.is_array else 0))
     if isinstance(value, ast.Subscript):
         base = of(value.value)
         return None if base is None else index_rank(base, value.slice, of)
@@ -392,7 +413,9 @@ def _nondifferentiable_kind(callee, value, argument_kinds, of) -> Kind:
 
 
 def _is_math(callee) -> bool:
-    return getattr(callee, "__module__", None) == "math" or callee in (abs, min, max, float, pow)
+    """A function of numbers only: ``math``'s, and the builtins that fail on arrays
+    (``abs`` and ``pow`` work elementwise on them)."""
+    return getattr(callee, "__module__", None) == "math" or callee in (min, max, float)
 
 
 def check_kinds(statement: ast.Assign, kinds: dict, active: set, where) -> None:
@@ -404,7 +427,7 @@ def check_kinds(statement: ast.Assign, kinds: dict, active: set, where) -> None:
     callee = get_anno(value, "callee")
     arrays = [a for a in value.args if isinstance(a, ast.Name)
               and (kinds.get(a.id) or SCALAR).is_array]
-    if arrays and _is_math(callee) and callee not in (abs,):
+    if arrays and _is_math(callee):
         from .rules import qualified_name
         name = qualified_name(callee)
         raise located(KindError, f"{name} takes a number, but `{arrays[0].id}` is an array "
@@ -413,68 +436,86 @@ def check_kinds(statement: ast.Assign, kinds: dict, active: set, where) -> None:
                       "), which works elementwise")
 
 
-def _positions(body) -> tuple[dict, dict]:
-    """Each statement's place in program order, and the place until which a change it
-    makes can still happen (the end of its outermost enclosing loop)."""
-    place, until = {}, {}
-    counter = [0]
-
-    def visit(statements, loop_start):
-        for statement in statements:
-            counter[0] += 1
-            place[id(statement)] = counter[0]
-            start = loop_start if loop_start is not None else (
-                counter[0] if isinstance(statement, (ast.For, ast.While)) else None)
-            inner = [s for f in ("body", "orelse") for s in getattr(statement, f, [])
-                     if isinstance(s, ast.stmt)]
-            visit(inner, start)
-            if isinstance(statement, (ast.For, ast.While)) and loop_start is None:
-                for node in ast.walk(statement):
-                    if isinstance(node, ast.stmt):
-                        until[id(node)] = counter[0]
-            until.setdefault(id(statement), place[id(statement)])
-    visit(body, None)
-    return place, until
-
-
-def check_sharing(assignments, kinds: dict, where, synthetic=frozenset(), body=()) -> None:
+def check_sharing(function: Function, kinds: dict) -> None:
     """Item assignment (``a[i] = v``) and ``a += b`` change an array in place; generated
-    code makes a new array instead, so the backward sweep keeps the old one. That is
-    only the same program when no other variable shares the array: refuse the rest."""
-    if not any(get_anno(s, "in_place") for s in assignments) or RULES.arrays() is None:
+    code makes a new array instead, so the backward sweep keeps the old one. That is the
+    same program only when nothing else that may refer to the changed array is read
+    afterwards: refuse the rest, with the place of the change.
+
+    *May refer to the same array* is a flow-insensitive alias analysis: copies (``b =
+    a``, and the copies ``a if c else b``, ``a or b`` and inlined calls turn into),
+    views (``a[1:]``, ``a.T``, ``reshape``...) and the changes themselves join classes.
+    *Read afterwards* is liveness (``dataflow.Liveness``), loops included."""
+    changes = [s for s in _assignments(function.body) if get_anno(s, "in_place")
+               and (kinds.get(s.targets[0].id) or SCALAR).is_array]
+    if not changes or RULES.arrays() is None:
         return
     views = RULES.arrays().VIEWS
-    place, until = _positions(body)
-    changed = {}  # array -> its last change in place (names before and after renaming)
-    for s in assignments:
-        if get_anno(s, "in_place") and (kinds.get(s.targets[0].id) or SCALAR).is_array:
-            old = s.value.args[0] if isinstance(s.value, ast.Call) else getattr(s.value, "left", None)
-            for name in {s.targets[0].id} | ({old.id} if isinstance(old, ast.Name) else set()):
-                if name not in changed or until.get(id(s), 0) > until.get(id(changed[name]), 0):
-                    changed[name] = s
-    if not changed:
-        return
-    for statement in assignments:
+    classes = _Classes()
+    for statement in _assignments(function.body):
         target, value = statement.targets[0].id, statement.value
+        if not (kinds.get(target) or SCALAR).is_array:
+            continue
         source = None
         if isinstance(value, ast.Name):
             source = value.id
-        elif isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+        elif isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) \
+                and not _fancy(value.slice, kinds):
             source = value.value.id
-        elif isinstance(value, ast.Call) and get_anno(value, "callee") in views and value.args \
-                and isinstance(value.args[0], ast.Name):
+        elif isinstance(value, ast.Call) and value.args and isinstance(value.args[0], ast.Name) \
+                and (get_anno(value, "callee") in views or get_anno(statement, "in_place")):
             source = value.args[0].id
-        if source is None or source == target or not (kinds.get(target) or SCALAR).is_array:
-            continue
-        if target in synthetic and target not in changed:
-            continue  # a temporary of one expression (m[1:] = m[1:] * 2), read before the change
-        for name in (source, target):
-            # a change made before the view is taken, and not repeated by a loop, is safe
-            if name in changed and until.get(id(changed[name]), 0) >= place.get(id(statement), 0):
-                other = target if name == source else source
-                raise located(UnsupportedSyntaxError, f"`{name}` is changed in place while "
-                              f"`{other}` may share its memory (line {statement.lineno}); "
-                              "srcdiff makes a new array where Python changes the shared one",
-                              changed[name], where(changed[name]),
-                              hint=f"make a copy where they are bound: "
-                              f"{target} = ({ast.unparse(value)}).copy()")
+        elif isinstance(value, ast.BinOp) and get_anno(statement, "in_place") \
+                and isinstance(value.left, ast.Name):
+            source = value.left.id
+        if source is not None:
+            classes.join(target, source)
+    from .dataflow import Liveness
+    live = Liveness(function.body, set(), watch={id(s) for s in changes}).after
+    for change in changes:
+        value = change.value
+        changed = (value.args[0] if isinstance(value, ast.Call) else value.left).id
+        others = classes.members(changed) - {changed, change.targets[0].id}
+        read_later = sorted(others & live.get(id(change), set()))
+        shown = [n for n in read_later if n not in function.synthetic] or read_later
+        if shown:
+            where = get_anno(change, "where", function.parsed)
+            raise located(UnsupportedSyntaxError, f"`{changed}` is changed in place while "
+                          f"`{shown[0]}`, which may refer to the same array, is still read "
+                          "afterwards; srcdiff makes a new array where Python changes the "
+                          "shared one", change, where,
+                          hint=f"make a copy where they are bound: "
+                          f"{shown[0]} = (...).copy(), or copy `{changed}` before changing it")
+
+
+def _assignments(body):
+    return [n for s in body for n in ast.walk(s)
+            if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
+
+
+def _fancy(index: ast.expr, kinds: dict) -> bool:
+    """An index with an array in it: NumPy copies instead of making a view."""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return any(isinstance(p, ast.Name) and (kinds.get(p.id) or SCALAR).is_array for p in parts)
+
+
+class _Classes:
+    """Union-find over names."""
+
+    def __init__(self):
+        self.parent: dict[str, str] = {}
+
+    def find(self, name: str) -> str:
+        root = self.parent.setdefault(name, name)
+        while root != self.parent[root]:
+            root = self.parent[root]
+        while self.parent[name] != root:
+            self.parent[name], name = root, self.parent[name]
+        return root
+
+    def join(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def members(self, name: str) -> set[str]:
+        root = self.find(name)
+        return {n for n in list(self.parent) if self.find(n) == root}

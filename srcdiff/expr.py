@@ -31,6 +31,8 @@ import contextvars
 import math
 from typing import Any, Callable
 
+from .ir import set_anno
+
 Number = (int, float)
 # The SymPy module while rules are evaluated symbolically, else None. SymPy is imported
 # only by the verifier, never by generated code or the runtime.
@@ -134,10 +136,25 @@ def node_of(value: Value) -> ast.expr:
     return literal(value)
 
 
+# Names generated code relies on, bound by the pipeline (``hygiene``) so that nothing the
+# user binds can change what they mean: each maps to the object it must refer to.
+RUNTIME = {"math": "math", "numpy": "numpy", "range": "builtins.range",
+           "UnboundLocalError": "builtins.UnboundLocalError", "float": "builtins.float"}
+
+
+def runtime_name(identifier: str) -> ast.Name:
+    """A reference to one of ``RUNTIME``'s names in generated code, marked so that
+    ``hygiene`` can rename it where the user's code gives the name another meaning."""
+    node = ast.Name(identifier, ast.Load())
+    set_anno(node, "runtime", identifier)
+    return node
+
+
 def dotted(path: str) -> ast.expr:
-    """``numpy.linalg.inv`` as an ``Attribute`` chain."""
+    """``numpy.linalg.inv`` as an ``Attribute`` chain (its root a ``runtime_name`` when
+    it is ``math`` or ``numpy``)."""
     first, *rest = path.split(".")
-    node: ast.expr = ast.Name(first, ast.Load())
+    node: ast.expr = runtime_name(first) if first in RUNTIME else ast.Name(first, ast.Load())
     for part in rest:
         node = ast.Attribute(node, part, ast.Load())
     return node

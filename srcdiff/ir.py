@@ -61,6 +61,20 @@ class Namer:
         self.taken.add(name)
         return name
 
+    def reserve(self, preferred: str) -> str:
+        """``preferred`` itself when nothing uses it, else a fresh variant of it.
+
+        >>> namer = Namer({"_"})
+        >>> namer.reserve("_"), namer.reserve("range")
+        ('_1', 'range')
+        """
+        name, count = preferred, 0
+        while name in self.taken:
+            count += 1
+            name = f"{preferred}{count}" if preferred.endswith("_") else f"{preferred}_{count}"
+        self.taken.add(name)
+        return name
+
     def adjoint(self, variable: str) -> str:
         """The adjoint of ``variable``, named after it: ``b_<variable>``."""
         if variable not in self.adjoints:

@@ -10,8 +10,8 @@ an array in another is an array).
 
 >>> SCALAR, array(2), join(SCALAR, array(1)), join(array(1), array(2))
 (scalar, array[2], array[1], array[?])
->>> kind_of_value(3.0), kind_of_value([1.0]) is None
-(scalar, True)
+>>> kind_of_value(3.0), kind_of_value("a") is None, data_kind([[1.0, 2.0], [3.0, 4.0]])
+(scalar, True, array[2])
 """
 
 from __future__ import annotations
@@ -79,6 +79,21 @@ def kind_of_value(value) -> Kind | None:
     if is_ndarray(value):
         return array(value.ndim)
     return None
+
+
+def data_kind(value) -> Kind | None:
+    """The kind of a value read as data: a number or an array as ``kind_of_value``; a
+    list or tuple of numbers (nested) as the array NumPy would make of it, since that is
+    what it is in arithmetic with arrays (``x - [3.0, 5.0]``); None for anything else."""
+    kind = kind_of_value(value)
+    if kind is not None or not isinstance(value, (list, tuple)):
+        return kind
+    depth = 0
+    while isinstance(value, (list, tuple)):
+        if not value:
+            return array(depth + 1)
+        depth, value = depth + 1, value[0]
+    return array(depth) if kind_of_value(value) is not None else ANY_ARRAY
 
 
 def _numpy():

@@ -5,7 +5,9 @@ applies *one* primitive (an operator, a call, a comparison) to atoms (names and 
 literals), or copies an atom. Nested expressions get temporaries named after their
 operation (``mul``, ``sin``...). Straight-line code is put in single-assignment form: a
 variable assigned twice gets a fresh name the second time (``x_1``), so the backward
-sweep can read every value it needs without a tape. The user's own names survive.
+sweep can read every value it needs without a tape; inside loops and branches, a
+statement never reads its own target (``y = f(y)`` computes into a temporary first).
+The user's own names survive.
 Each ``Call`` is annotated with the object it calls (``callee``) and every statement
 with the source line it came from (``line``).
 
@@ -89,8 +91,21 @@ class Lowering:
         elif isinstance(statement, ast.Assign):
             value = self.primitive(statement.value)
             target = self.define(statement.targets[0].id)
+            reads = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+            in_place = get_anno(statement, "in_place")
+            if target in reads and not (isinstance(value, ast.Name) and value.id == target):
+                # y = f(y): compute into a temporary first, so that no statement reads
+                # its own target (the backward sweep needs the old y and the new one)
+                temporary = self.namer.fresh(_operation_name(value))
+                self.function.synthetic.add(temporary)
+                first = ast.Assign([ast.Name(temporary, ast.Store())], value)
+                if in_place:  # the statement that changes an array (in Python)
+                    set_anno(first, "in_place", True)
+                    in_place = False
+                self.emit(first)
+                value = ast.Name(temporary, ast.Load())
             assign = ast.Assign([ast.Name(target, ast.Store())], value)
-            if get_anno(statement, "in_place"):
+            if in_place:
                 set_anno(assign, "in_place", True)
             self.emit(assign)
         elif isinstance(statement, ast.If):

@@ -1,5 +1,5 @@
 """The pipeline, on one screen: parse, fence, normalize, lower, (hoist, cse), analyse,
-reverse, optimize, emit, compile. Each stage is a module with one contract (see its docstring);
+reverse, optimize, finish, hygiene, emit, compile. Each stage is a module with one contract (see its docstring);
 ``generate`` runs them in order and keeps every stage's output, so any of them can be
 printed as Python source.
 """
@@ -7,6 +7,7 @@ printed as Python source.
 from __future__ import annotations
 
 import os
+import threading
 import types
 import weakref
 from dataclasses import dataclass, field
@@ -16,20 +17,19 @@ from .compile import compile_function
 from .emit import emit
 from .errors import InternalError, SrcdiffError
 from .fence import fence
-from .cse import eliminate_common_subexpressions
-from .hoist import hoist
+from .hygiene import bind_runtime_names
 from .ir import Function
 from .lower import lower
 from .normalize import normalize
-from .optimize import optimize as optimize_function
+from .optimize import eliminate_common_subexpressions, hoist, optimize as optimize_function
 from .parse import parse
-from .reverse import reverse
+from .reverse import finish, reverse
 
 STAGES = ("normalize", "lower", "reverse", "optimize")  # the ones printable as source
 # Every optimisation, by name; each can be switched off alone (``disable=``), and the
 # tests compare every setting with every other (translation validation).
 OPTIMIZATIONS = ("hoist", "cse", "reuse", "rematerialize", "propagate", "simplify",
-                 "dead_code", "resets", "propagate_in_loops")
+                 "dead_code", "coalesce")
 
 
 @dataclass
@@ -52,6 +52,12 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
     ``kinds`` gives parameters' kinds (``srcdiff.kinds``) when they are not numbers.
     ``optimize=False`` switches every optimisation off; ``disable`` names some of
     ``OPTIMIZATIONS`` to switch off alone."""
+    with LOCK:
+        return _generate(func, wrt, name=name, with_value=with_value, as_tuple=as_tuple,
+                         optimize=optimize, vjp=vjp, kinds=kinds, disable=disable)
+
+
+def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, disable):
     as_tuple = len(wrt) > 1 if as_tuple is None else as_tuple
     unknown = set(disable) - set(OPTIMIZATIONS)
     if unknown:
@@ -66,12 +72,13 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
             lowered = hoist(lowered)
         if "cse" in enabled:
             lowered = eliminate_common_subexpressions(lowered)
-        analysed = analyse(lowered, wrt, kinds)
+        analysed = analyse(lowered, wrt, kinds, array_output=vjp)
         stages["reverse"] = reverse(analysed, name, with_value, as_tuple, vjp,
                                     reuse="reuse" in enabled,
                                     rematerialize="rematerialize" in enabled)
         final = optimize_function(stages["reverse"], enabled)
         stages["optimize"] = final
+        final = bind_runtime_names(finish(final))
         what = ("Vector-Jacobian product (for recursive calls)" if vjp else
                 "Value and gradient" if with_value else "Gradient")
         docstring = (f"{what} of {func.__name__} with respect to {', '.join(wrt)}; "
@@ -93,19 +100,28 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
 
 
 _vjp_cells: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# Generation is serialised: a recursive function's VJP is published (its cell) before it
+# is filled, and another thread must not call it in between.
+LOCK = threading.RLock()
 
 
-def vjp_cell(func: types.FunctionType, wrt: tuple[str, ...]) -> types.CellType:
-    """A cell holding ``func``'s vector-Jacobian function for ``wrt``. The cell exists
-    before the function does, so a recursive function's VJP can call itself."""
-    cells = _vjp_cells.setdefault(func, {})
-    if wrt not in cells:
-        cell = cells[wrt] = types.CellType()
-        try:
-            generated = generate(func, wrt, name=f"{func.__name__}_vjp", vjp=True)
-            generated.function.__srcdiff__ = generated
-            cell.cell_contents = generated.function
-        except BaseException:
-            del cells[wrt]
-            raise
-    return cells[wrt]
+def vjp_cell(func: types.FunctionType, wrt: tuple[str, ...], kinds: dict | None = None
+             ) -> types.CellType:
+    """A cell holding ``func``'s vector-Jacobian function for ``wrt`` (and the kinds of
+    its array parameters). The cell exists before the function does, so a recursive
+    function's VJP can call itself."""
+    kinds = dict(kinds or {})
+    key = (wrt, tuple(sorted(kinds.items())))
+    with LOCK:
+        cells = _vjp_cells.setdefault(func, {})
+        if key not in cells:
+            cell = cells[key] = types.CellType()
+            try:
+                generated = generate(func, wrt, name=f"{func.__name__}_vjp", vjp=True,
+                                     kinds=kinds)
+                generated.function.__srcdiff__ = generated
+                cell.cell_contents = generated.function
+            except BaseException:
+                del cells[key]
+                raise
+        return cells[key]

@@ -92,6 +92,21 @@ class Rule:
                              f"for {self.arity} parameters")
         return result
 
+    def zero_partials(self) -> frozenset:
+        """The positions of the parameters whose partial is identically zero (written
+        as ``0``: ``copysign``'s sign argument, ``where``'s condition)."""
+        if "_zero" not in self.__dict__:
+            from .expr import Code
+            try:
+                values = self.partials_at(tuple(Code.name(p) for p in self.params),
+                                          Code.name("out"))
+            except Exception:  # a rule the code generator reports on when it is used
+                values = ()
+            zero = frozenset(i for i, v in enumerate(values)
+                             if isinstance(v, (int, float)) and v == 0)
+            object.__setattr__(self, "_zero", zero)
+        return self.__dict__["_zero"]
+
     def formula(self) -> str:
         """The partials as readable text, e.g. ``d/dx = math.cos(x)``."""
         from .expr import Code, render

@@ -99,16 +99,14 @@ def diagonal_vjp(gradient, like):
     return result
 
 
-def owned(*gradients):
-    """The gradients returned for array parameters, each writable and sharing memory with
-    no other (an adjoint may be a broadcast view, or the same array for two parameters)."""
-    result = []
-    for gradient in gradients:
-        if isinstance(gradient, numpy.ndarray) and (not gradient.flags.writeable or any(
-                numpy.may_share_memory(gradient, other) for other in result)):
-            gradient = gradient.copy()
-        result.append(gradient)
-    return tuple(result) if len(result) > 1 else result[0]
+def gradient_like(gradient, like, copy):
+    """The gradient returned for the array parameter ``like``: an array of its shape and
+    dtype (``gradient`` may be a plain zero), sharing memory with nothing (``copy``: it
+    may be an input, a global or another gradient)."""
+    if type(gradient) is numpy.ndarray and gradient.shape == numpy.shape(like) \
+            and gradient.dtype == like.dtype:
+        return gradient.copy() if copy else gradient
+    return numpy.array(numpy.broadcast_to(gradient, numpy.shape(like)), dtype=like.dtype)
 
 
 # Helpers that call others: writing one into a module writes these too.

@@ -144,6 +144,13 @@ def _collect(generated: Generated, primal, imports: Imports, definitions: dict) 
             _, module_name, attribute = origin
             value = getattr(sys.modules[module_name], attribute)
             _import_value(name, value, module_name, attribute, imports)
+        elif origin[0] == "runtime":  # a module or builtin generated code relies on
+            from .hygiene import runtime_object
+            value = runtime_object(origin[1])
+            if isinstance(value, types.ModuleType):
+                _import_value(name, value, value.__name__, origin[1], imports)
+            else:
+                imports.bind(name, f"from builtins import {origin[1]} as {name}")
         elif origin[0] == "helper":  # srcdiff.runtime's, copied in (they need numpy)
             _copy_helper(origin[1], name, imports, definitions)
         elif origin[0] == "closure":
@@ -153,9 +160,9 @@ def _collect(generated: Generated, primal, imports: Imports, definitions: dict) 
                 f"{function.__qualname__}; a standalone module cannot import it (define "
                 f"it at module level)")
         else:  # a generated vector-Jacobian function, for recursion
-            _, function, wrt = origin
+            _, function, wrt, kinds = origin
             from .pipeline import vjp_cell
-            vjp = vjp_cell(function, wrt).cell_contents.__srcdiff__
+            vjp = vjp_cell(function, wrt, kinds).cell_contents.__srcdiff__
             own = ast.parse(vjp.source).body[0].name
             if own in definitions and definitions[own] != vjp.source.rstrip("\n") + "\n":
                 raise StandaloneError(f"two different functions would be named {own}")

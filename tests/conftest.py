@@ -2,8 +2,14 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-# CI runs a fixed, derandomized set of examples; locally, more and random.
+# Every profile but "explore" is derandomized: `python -m pytest` gives the same result on
+# every run and machine. CI runs more examples; HYPOTHESIS_PROFILE=explore draws new ones
+# (and keeps failures in .hypothesis/ to replay them).
 settings.register_profile("ci", derandomize=True, max_examples=150, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+                          database=None)
+settings.register_profile("dev", derandomize=True, max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow], database=None)
+settings.register_profile("explore", max_examples=500, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow], print_blob=True)
-settings.register_profile("dev", max_examples=60, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))

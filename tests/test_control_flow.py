@@ -97,12 +97,18 @@ def test_tape_holds_one_entry_per_overwritten_active_value_per_iteration():
     assert peak == 1000  # v: one entry per iteration; nothing else is saved
     assert result == pytest.approx(forward_gradient(sine_map, (0.3, 1000), (0,))[0], rel=1e-12)
     peak, result = tape_length_of(two_states, 0, (0.3, 1000))
-    # two overwritten values the backward sweep reads: a and b (partials of a * b); the
-    # arguments of sin and cos (a * b and a + b) are recomputed from them, not saved
-    assert peak == 2 * 1000
+    # three overwritten values the backward sweep reads: a and b (partials of a * b) and
+    # the argument of cos, a + b: its reader b = cos(a + b) changes b, so it cannot be
+    # recomputed there. The argument of sin, a * b, is recomputed from a and b.
+    assert peak == 3 * 1000
     unoptimised = generate(two_states, ("x",), name="g", optimize=False).source
     assert unoptimised.count("tape.append(") == 4
-    assert result == pytest.approx(forward_gradient(two_states, (0.3, 1000), (0,))[0], rel=1e-12)
+    # After 1000 steps from 0.3 the map has converged and the derivative is tiny; 4 steps
+    # from 0.9 give one that a wrong recomputation cannot match by accident (an earlier
+    # version recomputed a + b from the new b and passed the check at 1000 steps).
+    _, result = tape_length_of(two_states, 0, (0.9, 4))
+    expected = forward_gradient(two_states, (0.9, 4), (0,))[0]
+    assert abs(expected) > 0.5 and result == pytest.approx(expected, rel=1e-12)
 
 
 def test_straight_line_code_needs_no_tape():

@@ -39,8 +39,7 @@ def grad_landing_distance(speed, angle, drag):
         tape.append(vy)
         vy = sub_1
         mul_6 = dt * vx
-        add_1 = x + mul_6
-        x = add_1
+        x = x + mul_6
         mul_7 = dt * vy
         y = y + mul_7
         looping = y >= 0.0

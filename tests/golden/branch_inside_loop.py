@@ -15,21 +15,21 @@ def dbranch_inside_loop_dx(x):
         if rem == 0:
             mul = x * i
             sin = math.sin(mul)
-            add_1 = total + sin
+            add = total + sin
             tape.append(total)
-            total = add_1
+            total = add
         else:
             tape.append(rem_1)
             rem_1 = i % 3
             if rem_1 == 1:
-                mul_2 = total * x
+                mul_1 = total * x
                 tape.append(total)
-                total = mul_2
+                total = mul_1
             else:
-                mul_1 = total * total
-                add = mul_1 + 1
+                mul_2 = total * total
+                add_1 = mul_2 + 1
                 tape.append(total)
-                total = math.sqrt(add)
+                total = math.sqrt(add_1)
     b_total = 1.0
     b_x = 0.0
     for _ in range(iterations):
@@ -40,17 +40,15 @@ def dbranch_inside_loop_dx(x):
             b_x += b_mul * i  # grad of: mul = x * i
         else:
             if rem_1 == 1:
-                b_mul_2 = b_total  # grad of: total = mul_2
-                b_total = 0.0
+                b_mul_1 = b_total  # grad of: total = mul_1
                 total = tape.pop()
-                b_total += b_mul_2 * x  # grad of: mul_2 = total * x
-                b_x += b_mul_2 * total
+                b_total = b_total * x  # grad of: mul_1 = total * x
+                b_x += b_mul_1 * total
             else:
-                b_add = b_total / (2 * total)  # grad of: total = math.sqrt(add)
-                b_total = 0.0
+                b_add_1 = b_total / (2 * total)  # grad of: total = math.sqrt(add_1)
                 total = tape.pop()
-                b_total += b_add * total  # grad of: mul_1 = total * total
-                b_total += b_add * total
+                b_total = b_add_1 * total  # grad of: mul_2 = total * total
+                b_total += b_add_1 * total
             rem_1 = tape.pop()
         rem = tape.pop()
         i = tape.pop()

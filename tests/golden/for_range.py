@@ -12,8 +12,7 @@ def dfor_range_dx(x, n):
     b_x = 0.0
     for _ in range(iterations):
         b_mul = b_y  # grad of: y = mul + i
-        b_y = 0.0
         y = tape.pop()
-        b_y += b_mul * x  # grad of: mul = y * x
+        b_y = b_y * x  # grad of: mul = y * x
         b_x += b_mul * y
     return b_x

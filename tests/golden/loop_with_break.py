@@ -34,9 +34,8 @@ def dloop_with_break_dx(x, n):
     for _ in range(iterations):
         if not skip:
             b_mul_1 = b_total  # grad of: total = mul_1
-            b_total = 0.0
             total = tape.pop()
-            b_total += b_mul_1 * cos  # grad of: mul_1 = total * cos
+            b_total = b_total * cos  # grad of: mul_1 = total * cos
             b_cos = b_mul_1 * total
             b_x -= b_cos * math.sin(x)  # grad of: cos = math.cos(x)
             cos = tape.pop()

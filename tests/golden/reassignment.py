@@ -8,8 +8,7 @@ def grad_reassignment(x, y):
     b_y = x_2 * x_2  # grad of: y_1 = y * x_2
     b_x_2 += x_2 * y
     b_x_1 = b_x_2  # grad of: x_2 = x_1 + cos
-    b_cos = b_x_2
-    b_x_1 -= b_cos * math.sin(x_1)  # grad of: cos = math.cos(x_1)
+    b_x_1 -= b_x_2 * math.sin(x_1)  # grad of: cos = math.cos(x_1)
     b_x = b_x_1 * y  # grad of: x_1 = x * y
     b_y += b_x_1 * x
     return (b_x, b_y)

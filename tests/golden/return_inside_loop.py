@@ -15,8 +15,6 @@ def dreturn_inside_loop_dx(x):
         if broke:
             break
     taken = not returned
-    if taken:
-        returned = True
     b_return_inside_loop = 1.0
     b_x = 0.0
     if taken:
@@ -27,8 +25,6 @@ def dreturn_inside_loop_dx(x):
             b_x += b_return_inside_loop * x  # grad of: return_inside_loop = x * x
             b_x += b_return_inside_loop * x
             b_return_inside_loop = 0.0
-        b_mul = b_x  # grad of: x = mul
-        b_x = 0.0
         x = tape.pop()
-        b_x += b_mul * 1.1  # grad of: mul = x * 1.1
+        b_x = b_x * 1.1  # grad of: mul = x * 1.1
     return b_x

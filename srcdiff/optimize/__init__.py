@@ -1,17 +1,26 @@
-"""Stage 7, optimize: remove what differentiation leaves behind, to a fixed point.
+"""Optimisation: the same computation with less work, every rewrite proved from def-use facts.
 
-Contract: takes any ``ir.Function`` and returns one that computes the same values with
-fewer statements. The passes, each in its own module, run in order until none changes
-anything:
+Two passes work on the primal's three-address form, before differentiation:
 
-* ``propagate.propagate``: top-level copies and constants of synthetic variables;
+* ``hoist.hoist``: loop-invariant temporaries computed once, before the loop;
+* ``cse.eliminate_common_subexpressions``: a repeated computation reuses the first result.
+
+Four work on the generated function, after differentiation, and run in turn until none
+changes anything:
+
+* ``propagate.propagate``: copies and numbers of synthetic variables, in every block
+  (available copies);
 * ``simplify.simplify``: backward-sweep expressions rebuilt through ``srcdiff.expr``'s
   algebra (``1.0 * e`` -> ``e``, ``0 * e`` -> ``0``, ``a * (1 / b)`` -> ``a / b``);
-* ``dead_code.eliminate_dead_code``: assignments nobody reads, unless they can raise;
-* ``resets.fold_resets``: ``b_t = b; b = 0.0; ...; b += b_t`` in loop sweeps;
-* ``propagate.propagate_in_loops``: copies of temporaries inside loops and branches.
+* ``dead_code.eliminate_dead_code``: assignments nothing reads (liveness), unless they
+  can raise;
+* ``coalesce.coalesce``: ``t = e; y = t`` becomes ``y = e`` when nothing reads ``t`` after.
 
-The user's own statements are never simplified; only removed when dead.
+The reverse pass makes two decisions of its own, from the same facts: partials reading
+values the forward sweep computed (``reuse``) and temporaries recomputed in a loop's
+backward sweep instead of taped (``rematerialize``). Each of the eight can be switched
+off alone (``pipeline.generate(..., disable=...)``); the tests compare every setting.
+The user's own statements are never simplified, only removed when dead and harmless.
 
 >>> import ast
 >>> from srcdiff.ir import Function, Namer
@@ -31,17 +40,20 @@ def dh_dx(x):
 
 from __future__ import annotations
 
+from ..ir import Function, differs
+from .coalesce import coalesce
+from .cse import eliminate_common_subexpressions
 from .dead_code import eliminate_dead_code
-from .ir import Function, differs
-from .propagate import propagate, propagate_in_loops
-from .resets import fold_resets
+from .hoist import hoist
+from .propagate import propagate
 from .simplify import simplify
-
 
 MAX_ROUNDS = 100  # each round removes or simplifies something; far more means a bug
 
 PASSES = {"propagate": propagate, "simplify": simplify, "dead_code": eliminate_dead_code,
-          "resets": fold_resets, "propagate_in_loops": propagate_in_loops}
+          "coalesce": coalesce}
+
+__all__ = ["optimize", "hoist", "eliminate_common_subexpressions", "PASSES"]
 
 
 def optimize(function: Function, enabled=frozenset(PASSES)) -> Function:
@@ -57,6 +69,6 @@ def optimize(function: Function, enabled=frozenset(PASSES)) -> Function:
             function = new
         if not changed:
             return function
-    from .errors import InternalError
+    from ..errors import InternalError
     raise InternalError(f"the optimizer did not settle on {function.name} after "
                         f"{MAX_ROUNDS} rounds")

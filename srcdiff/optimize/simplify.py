@@ -11,8 +11,8 @@ from __future__ import annotations
 import ast
 import copy
 
-from .expr import Code, add, div, mul, neg, node_of, power, select, sub, wrap
-from .ir import Function, differs, get_anno, set_anno
+from ..expr import Code, add, div, mul, neg, node_of, power, select, sub, wrap
+from ..ir import Function, differs, get_anno, set_anno
 
 
 def simplify(function: Function) -> Function:
@@ -32,6 +32,8 @@ def _simplify_block(statements, adjoints) -> list[ast.stmt]:
             if ast.unparse(simplified) != ast.unparse(statement.value):
                 statement = copy.deepcopy(statement)
                 statement.value = simplified
+            if _does_nothing(statement):
+                continue
         elif isinstance(statement, (ast.If, ast.For, ast.While)):
             inner = _simplify_block(statement.body, adjoints)
             orelse = _simplify_block(statement.orelse, adjoints)
@@ -54,6 +56,13 @@ def rebuild(node: ast.expr):
     if isinstance(node, ast.IfExp):
         return select(Code(node.test), rebuild(node.body), rebuild(node.orelse))
     return wrap(node)
+
+
+def _does_nothing(statement) -> bool:
+    """``b = b`` and ``b += 0``: an adjoint left as it was."""
+    if isinstance(statement, ast.AugAssign):
+        return isinstance(statement.op, (ast.Add, ast.Sub)) and wrap(statement.value) == 0
+    return isinstance(statement.value, ast.Name) and statement.value.id == _target(statement)
 
 
 def _target(statement) -> str | None:

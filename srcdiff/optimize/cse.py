@@ -3,8 +3,9 @@
 Contract: takes a lowered ``ir.Function`` and returns one where a top-level temporary
 that applies the same primitive to the same operands as an earlier top-level statement
 is dropped, and its uses read that statement's result instead.
-Only operands assigned once in the whole function qualify, so both computations see the
-same values; only rule primitives and non-differentiable builtins qualify (pure), never
+Only single-valued operands qualify (``dataflow.Facts``: one definition, a parameter
+counting as one, outside every loop), so both computations see the same values; only
+rule primitives and non-differentiable builtins qualify (pure), never
 calls to user functions kept as calls (recursion). The second computation would raise
 exactly where the first already did, so nothing is lost by skipping it.
 
@@ -31,17 +32,19 @@ from __future__ import annotations
 
 import ast
 
-from .ir import Function, get_anno, name_counts
+from ..dataflow import Facts
+from ..ir import Function, get_anno
 
 
 def eliminate_common_subexpressions(function: Function) -> Function:
-    stores, _ = name_counts(function.body)
+    args = function.args
+    facts = Facts(function.body, [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs])
     seen: dict[str, str] = {}  # the primitive, printed with its operands -> its result
     copies: dict[str, str] = {}  # a temporary replaced by a copy -> the earlier result
     body = []
     for statement in function.body:
         statement = _renamed(statement, copies)
-        if _candidate(statement, function, stores):
+        if _candidate(statement, function, facts):
             key = ast.dump(statement.value)
             target = statement.targets[0].id
             if key in seen:
@@ -55,7 +58,7 @@ def eliminate_common_subexpressions(function: Function) -> Function:
     return function.replace(body=body, output=output)
 
 
-def _candidate(statement, function: Function, stores: dict) -> bool:
+def _candidate(statement, function: Function, facts: Facts) -> bool:
     if not isinstance(statement, ast.Assign) or not isinstance(statement.targets[0], ast.Name):
         return False
     value = statement.value
@@ -66,8 +69,8 @@ def _candidate(statement, function: Function, stores: dict) -> bool:
     target = statement.targets[0].id
     reads = [n.id for n in ast.walk(value) if isinstance(n, ast.Name)
              and not (isinstance(value, ast.Call) and n is _base_name(value.func))]
-    return target in function.synthetic and stores.get(target) == 1 and all(
-        stores.get(name, 0) <= 1 for name in reads)
+    return target in function.synthetic and facts.single_valued(target) and all(
+        facts.single_valued(name) for name in reads)
 
 
 def _base_name(func):

@@ -1,0 +1,310 @@
+"""The adjoint of one assignment: what the backward sweep adds to each operand's adjoint.
+
+For ``y = op(a, b)`` with adjoint ``b_y`` the backward sweep adds ``b_y * ∂op/∂a`` to
+``b_a`` and ``b_y * ∂op/∂b`` to ``b_b``, the partials taken from the rule table
+(``srcdiff.rules``) and evaluated as code. An array function contributes what its
+vector-Jacobian rule (``srcdiff.array_rules``) gives; a recursive call calls the callee's
+generated vector-Jacobian function. Nothing here decides *when* these statements run:
+that is the sweep's (``srcdiff.reverse``), which guarantees that every value the
+statements read holds, when they run, the value it had right after ``y = op(a, b)`` ran.
+
+Conventions every statement here keeps:
+
+* an adjoint holds a value of its variable's shape, or a plain zero standing for an
+  all-zero array (the value it is initialised with before a loop or branch);
+* an array adjoint is never updated in place (``b = b + e``, not ``b += e``): two
+  adjoints may hold the very same array;
+* a contribution that is identically zero (``copysign``'s second argument) is dropped,
+  except for a temporary whose one contribution is assigned (it is then assigned zero).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
+from .errors import KindError, located
+from .expr import Code, array_mode, call, mul, negated, node_of, wrap
+from .ir import Function, get_anno, set_anno
+from .kinds import SCALAR
+
+
+class Adjoints:
+    """State: ``written`` holds the variables whose adjoint the top-level backward sweep
+    has assigned so far; ``placeholders`` those initialised to a plain ``0.0`` before a
+    compound statement; ``local_temporaries`` the temporaries read once, in their own
+    block, whose one contribution is assigned rather than accumulated."""
+
+    def __init__(self, function: Function, active: set, local_temporaries: set):
+        self.function = function
+        self.namer = function.namer
+        self.active = active
+        self.kinds = function.kinds
+        self.local_temporaries = local_temporaries
+        self.written: set[str] = set()
+        self.placeholders: set[str] = set()
+        self.vjps: dict = {}  # (callee, wrt, kinds) -> name of its vector-Jacobian function
+
+    def is_array(self, variable: str) -> bool:
+        return self.kinds.get(variable, SCALAR).is_array
+
+    def adjoint(self, variable: str) -> str:
+        name = self.namer.adjoint(variable)
+        self.function.synthetic.add(name)
+        return name
+
+    def helper(self, name: str) -> Code:
+        from .array_rules import helper_name
+        return Code.name(helper_name(self.function, name))
+
+    # -- one statement ---------------------------------------------------------------
+    def statement(self, statement: ast.stmt, top: bool, available=None) -> list[ast.stmt]:
+        """The backward statements of ``statement``. ``available.get(key)`` gives the
+        variable holding an expression (``expression_key``) the forward sweep computed,
+        valid when these statements run: partials read it instead of computing again."""
+        if not isinstance(statement, ast.Assign):
+            return []  # print(...), assert: no derivative
+        target = statement.targets[0].id
+        if target not in self.active or (top and target not in self.written):
+            return []  # inactive, or its adjoint is zero
+        value = statement.value
+        if isinstance(value, ast.Name) and value.id == target:
+            return []  # y = y changes nothing
+        adjoint = Code.name(self.adjoint(target))
+        if isinstance(value, ast.Name):  # a copy passes its adjoint on unchanged
+            return self.accumulate(value.id, adjoint, statement, top)
+        rule = rule_of(value)
+        if rule is None:
+            return []
+        if rule is RECURSIVE:
+            return self.recursive_call(statement, adjoint, top)
+        if is_array_rule(rule):
+            return self.array_rule(statement, rule, adjoint, top)
+        atoms = arguments(value)
+        names = [a.id for a in atoms if isinstance(a, ast.Name)]
+        if target in names:
+            from .errors import InternalError
+            raise InternalError(f"`{ast.unparse(statement)}` reads its own target "
+                                "(lower splits these)")
+        arrays = {n for n in names if self.is_array(n)}
+        result = []
+        with array_mode(bool(arrays) or self.is_array(target)):
+            partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
+            for atom, partial in zip(atoms, partials):
+                if isinstance(atom, ast.Name) and atom.id in self.active:
+                    contribution = mul(adjoint, _reuse(partial, available))
+                    if self.is_array(target) and not _is_zero(contribution):
+                        contribution = self.unbroadcast(contribution, atom.id, arrays)
+                    result += self.accumulate(atom.id, contribution, statement, top)
+        return result
+
+    def unbroadcast(self, contribution, operand: str, arrays: set):
+        """An elementwise result's adjoint, summed back to the shape of ``operand``: all
+        of it for a number, the broadcast axes for an array another operand stretched."""
+        if operand not in arrays:
+            return call("numpy.sum", contribution)
+        if arrays - {operand}:
+            return Code(ast.Call(self.helper("unbroadcast").node,
+                                 [node_of(contribution), ast.Name(operand, ast.Load())], []))
+        return contribution
+
+    def array_rule(self, statement: ast.Assign, rule, adjoint: Code, top: bool) -> list[ast.stmt]:
+        """``y = f(a, ...)`` with a vector-Jacobian rule: each differentiable argument's
+        adjoint accumulates the rule's contribution."""
+        from .analyse import _sequence_kind
+        from .array_rules import VJP, RuleUseError, index_value
+        target, value = statement.targets[0].id, statement.value
+        if isinstance(value, ast.BinOp):
+            arguments_ = dict(zip(rule.params, [value.left, value.right]))
+        elif isinstance(value, ast.Subscript):
+            arguments_ = {"array": value.value, "index": index_value(value.slice)}
+        else:
+            arguments_ = bind(rule, value).arguments
+        if not any(isinstance(n, ast.Name) and n.id in self.active
+                   for node in _differentiable_nodes(rule, arguments_) for n in ast.walk(node)):
+            return []
+        of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
+        kinds = {name: _sequence_kind(node, of) for name, node in arguments_.items()}
+        g, result = adjoint, []
+        if rule.shaped and (not top or target in self.placeholders):
+            # the adjoint may still be the 0.0 it was initialised with: give it its shape
+            shaped = self.namer.fresh(self.adjoint(target) + "_full")
+            self.function.synthetic.add(shaped)
+            result.append(ast.Assign([ast.Name(shaped, ast.Store())], call(
+                "numpy.broadcast_to", adjoint, call("numpy.shape", Code.name(target))).node))
+            set_anno(result[-1], "grad_of", ast.unparse(statement))
+            g = Code.name(shaped)
+        vjp = VJP(rule, arguments_, kinds, g, Code.name(target), self.helper)
+        try:
+            with array_mode():
+                contributions = rule.vjp(vjp)
+        except RuleUseError as error:
+            raise located(KindError, str(error), statement,
+                          get_anno(statement, "where", self.function.parsed)) from None
+        for key, contribution in contributions.items():
+            node = _argument_at(arguments_, key)
+            if isinstance(node, ast.Name) and node.id in self.active:
+                result += self.accumulate(node.id, contribution, statement, top)
+        return result
+
+    def recursive_call(self, statement: ast.Assign, adjoint: Code, top: bool) -> list[ast.stmt]:
+        """``y = f(a, b)`` with f recursive: ``d_a, d_b = f_vjp(a, b, b_y)``, then the
+        adjoints of the active arguments accumulate ``d_a``, ``d_b``."""
+        from .pipeline import vjp_cell
+        value = statement.value
+        callee = get_anno(value, "callee")
+        code = callee.__code__
+        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        active = [i for i, a in enumerate(value.args)
+                  if isinstance(a, ast.Name) and a.id in self.active]
+        if not active:
+            return []
+        wrt = tuple(params[i] for i in active)
+        kinds = {params[i]: self.kinds[a.id] for i, a in enumerate(value.args)
+                 if isinstance(a, ast.Name) and self.is_array(a.id)}
+        key = (callee, wrt, tuple(sorted(kinds.items(), key=lambda item: item[0])))
+        if key not in self.vjps:
+            name = self.namer.fresh(f"{callee.__name__}_vjp")
+            self.function.parsed.inject(name, vjp_cell(callee, wrt, kinds),
+                                        ("vjp", callee, wrt, kinds))
+            self.vjps[key] = name
+        pieces = [self.namer.fresh(f"d_{params[i]}") for i in active]
+        self.function.synthetic.update(pieces)
+        unpack = ast.Tuple([ast.Name(p, ast.Store()) for p in pieces], ast.Store())
+        vjp_call = ast.Call(ast.Name(self.vjps[key], ast.Load()),
+                            [copy.deepcopy(a) for a in value.args] + [node_of(adjoint)], [])
+        result = [ast.Assign([unpack], vjp_call)]
+        set_anno(result[0], "grad_of", ast.unparse(statement))
+        for index, piece in zip(active, pieces):
+            result += self.accumulate(value.args[index].id, Code.name(piece), statement, top)
+        return result
+
+    # -- accumulation ------------------------------------------------------------------
+    def accumulate(self, variable: str, contribution, grad_of, top: bool) -> list[ast.stmt]:
+        """``contribution`` added to ``variable``'s adjoint: assigned by the first
+        contribution of the top-level sweep, and by a local temporary's one
+        contribution; added otherwise."""
+        target = ast.Name(self.adjoint(variable), ast.Store())
+        local = not top and variable in self.local_temporaries
+        if _is_zero(contribution) and grad_of is not None and not local:
+            return []
+        if isinstance(contribution, (int, float)):
+            contribution = float(contribution)
+        if local:
+            statement = ast.Assign([target], node_of(contribution))  # its one contribution
+        elif variable in self.written or not top:
+            subtracted = negated(contribution)
+            op, operand = (ast.Sub(), subtracted) if subtracted is not None else (ast.Add(), contribution)
+            if self.is_array(variable):
+                # b = b + e, never in place: b may be the very array another adjoint holds
+                load = ast.Name(target.id, ast.Load())
+                statement = ast.Assign([target], ast.BinOp(load, op, node_of(operand)))
+            else:  # b -= e reads better than b += -(e)
+                statement = ast.AugAssign(target, op, node_of(operand))
+        else:
+            statement = ast.Assign([target], node_of(contribution))
+            self.written.add(variable)
+        if grad_of is not None:
+            set_anno(statement, "grad_of", ast.unparse(grad_of))
+        return [statement]
+
+    def initialise(self, statements: list[ast.stmt]) -> list[ast.stmt]:
+        """``b = 0.0`` for each adjoint a reversed compound statement uses before the
+        top-level sweep has written it."""
+        by_name = {a: v for v, a in self.namer.adjoints.items()}
+        used = sorted({n.id for s in statements for n in ast.walk(s)
+                       if isinstance(n, ast.Name) and n.id in by_name})
+        result = []
+        for name in used:
+            variable = by_name[name]
+            if variable in self.local_temporaries or variable in self.written:
+                continue
+            self.written.add(variable)
+            self.placeholders.add(variable)
+            result.append(ast.Assign([ast.Name(name, ast.Store())], ast.Constant(0.0)))
+        return result
+
+
+def _is_zero(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
+
+
+def expression_key(node: ast.expr) -> str | None:
+    """A key under which equal primitive applications meet: the dump of the expression
+    with each call's function replaced by the object it calls (so ``np.cos(x)``,
+    ``numpy.cos(x)`` and ``cos(x)`` after ``from numpy import cos`` meet)."""
+    if isinstance(node, ast.Call):
+        callee = get_anno(node, "callee")
+        if callee is None:
+            callee = _dotted_object(node.func)
+        if callee is None or node.keywords:
+            return None
+        arguments = []
+        for argument in node.args:
+            key = argument_key(argument)
+            if key is None:
+                return None
+            arguments.append(key)
+        return f"call {id(callee)} ({', '.join(arguments)})"
+    return ast.dump(node)
+
+
+def argument_key(node: ast.expr) -> str | None:
+    if isinstance(node, (ast.Name, ast.Constant, ast.UnaryOp)):
+        return ast.dump(node)
+    if isinstance(node, (ast.Call, ast.BinOp)):
+        return expression_key(node)
+    return None
+
+
+def _dotted_object(func: ast.expr):
+    """The object ``math.cos`` or ``numpy.cos`` names in generated code."""
+    import sys
+    parts = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name) or func.id not in ("math", "numpy"):
+        return None
+    value = sys.modules.get(func.id)
+    for part in reversed(parts):
+        value = getattr(value, part, None)
+    return value
+
+
+def _reuse(partial, available):
+    """``partial`` reading the variables that hold the subexpressions the forward sweep
+    already computed (``math.cos(x)`` -> ``c`` after ``c = math.cos(x)``)."""
+    if not isinstance(partial, Code) or not available:
+        return partial
+
+    class Reuse(ast.NodeTransformer):
+        def visit(self, node):
+            if isinstance(node, ast.expr) and not isinstance(node, (ast.Name, ast.Constant)):
+                name = available.get(expression_key(node))
+                if name is not None:
+                    return ast.Name(name, ast.Load())
+            return super().visit(node)
+    return wrap(Reuse().visit(copy.deepcopy(partial.node)))
+
+
+def _differentiable_nodes(rule, arguments_: dict) -> list[ast.expr]:
+    nodes = []
+    for name, node in arguments_.items():
+        if name in rule.wrt or name == getattr(rule, "sequence", None):
+            nodes.append(node)
+    return nodes
+
+
+def _argument_at(arguments_: dict, key):
+    """The argument node a contribution is for: ``"a"``, or ``("arrays", 1)`` for an
+    element of a list argument (a path of positions for nested lists)."""
+    if not isinstance(key, tuple):
+        return arguments_.get(key)
+    node = arguments_.get(key[0])
+    for position in key[1] if isinstance(key[1], tuple) else (key[1],):
+        if not isinstance(node, (ast.List, ast.Tuple)):
+            return None
+        node = node.elts[position]
+    return node

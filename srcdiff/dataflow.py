@@ -1,0 +1,284 @@
+"""Def-use facts over the structured intermediate form, computed once and queried.
+
+Every optimisation decides from these facts, never by eye: a pass that cannot prove its
+precondition from them leaves the code alone. The form is a list of statements in which
+compound statements (``if``, ``for``, ``while``) nest blocks; the facts are:
+
+* **definitions** of each name: which statements assign it, and whether one of them can
+  run more than once (it sits in a loop), so a name with a single definition outside
+  every loop has one value for its whole life (:meth:`Facts.single_valued`);
+* **versions** inside one block: a name's version at a position counts the statements
+  before it that may assign the name (a compound statement counts when anything in it
+  does). Two reads in one block see the same value exactly when the name has the same
+  version at both (:meth:`Block.same_version`): "which assignment's value does this read
+  see" is a lookup, not a scan of the statements in between;
+* **liveness**: whether a value may still be read (:class:`Liveness`), with loops
+  solved to a fixed point;
+* **definite assignment**: which reads may find their name unbound (:func:`maybe_unbound`).
+
+>>> import ast
+>>> body = ast.parse('''
+... t = a * b
+... for i in range(3):
+...     s = t + i
+...     t = s
+... u = t
+... ''').body
+>>> block = Block(body)      # t's value before the loop is not its value after it
+>>> block.same_version("a", 0, 2), block.same_version("t", 1, 2), block.same_version("t", 1, 1)
+(True, False, True)
+>>> facts = Facts(body, parameters=("a", "b"))
+>>> facts.single_valued("a"), facts.single_valued("t"), facts.single_valued("u")
+(True, False, True)
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+from typing import Iterable
+
+COMPOUND = (ast.If, ast.For, ast.While)
+LOOPS = (ast.For, ast.While)
+
+
+# --------------------------------------------------------------------------------------
+# What one statement reads and writes
+# --------------------------------------------------------------------------------------
+
+def reads(node: ast.AST) -> list[str]:
+    """The names ``node`` reads, in order, nested blocks included."""
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+            and not isinstance(n.ctx, ast.Store)] + (
+        [node.target.id] if isinstance(node, ast.AugAssign)
+        and isinstance(node.target, ast.Name) else [])
+
+
+def header_reads(statement: ast.stmt) -> list[str]:
+    """The names a statement reads itself: all of a simple statement; the test of an
+    ``if``/``while``, the iterable of a ``for``."""
+    if isinstance(statement, (ast.If, ast.While)):
+        return reads(statement.test)
+    if isinstance(statement, ast.For):
+        return reads(statement.iter)
+    return reads(statement)
+
+
+def targets(statement: ast.stmt) -> list[str]:
+    """The names a simple statement assigns (a ``for``: its target)."""
+    if isinstance(statement, ast.Assign):
+        return [n.id for t in statement.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    if isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
+        return [statement.target.id] if isinstance(statement.target, ast.Name) else []
+    if isinstance(statement, ast.For):
+        return [n.id for n in ast.walk(statement.target) if isinstance(n, ast.Name)]
+    return []
+
+
+def assigned(statement: ast.stmt) -> set[str]:
+    """Every name the statement may assign, nested blocks included."""
+    if not isinstance(statement, COMPOUND):
+        return set(targets(statement))
+    result = set(targets(statement))
+    for inner in statement.body + statement.orelse:
+        result |= assigned(inner)
+    return result
+
+
+def accessed(statement: ast.stmt) -> set[str]:
+    """Every name the statement reads or assigns, nested blocks included."""
+    return {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
+
+
+# --------------------------------------------------------------------------------------
+# Versions inside one block
+# --------------------------------------------------------------------------------------
+
+class Block:
+    """One list of statements, indexed: for each name, the sorted positions of the
+    statements that may assign it (``defs``) and that may read or assign it
+    (``uses``). Queries are binary searches: linear time to build, logarithmic to ask."""
+
+    def __init__(self, statements: list[ast.stmt]):
+        self.statements = statements
+        self.defs: dict[str, list[int]] = {}
+        self.uses: dict[str, list[int]] = {}
+        for position, statement in enumerate(statements):
+            for name in assigned(statement):
+                self.defs.setdefault(name, []).append(position)
+            for name in accessed(statement) | set(reads(statement)):
+                self.uses.setdefault(name, []).append(position)
+
+    def version(self, name: str, position: int) -> int:
+        """How many statements before ``position`` may assign ``name``."""
+        return bisect.bisect_left(self.defs.get(name, ()), position)
+
+    def same_version(self, name: str, first: int, second: int) -> bool:
+        """Whether ``name`` holds the same value just before the statements at ``first``
+        and ``second`` (no statement in between, ``first`` included, may assign it)."""
+        low, high = min(first, second), max(first, second)
+        return self.version(name, low) == self.version(name, high)
+
+    def assigned_in(self, name: str, first: int, last: int) -> bool:
+        """Whether a statement at a position in ``first..last`` may assign ``name``."""
+        positions = self.defs.get(name, ())
+        index = bisect.bisect_left(positions, first)
+        return index < len(positions) and positions[index] <= last
+
+    def next_use(self, name: str, after: int) -> int | None:
+        """The first position after ``after`` whose statement reads or assigns ``name``."""
+        positions = self.uses.get(name, ())
+        index = bisect.bisect_right(positions, after)
+        return positions[index] if index < len(positions) else None
+
+
+# --------------------------------------------------------------------------------------
+# Definitions over the whole function
+# --------------------------------------------------------------------------------------
+
+class Facts:
+    """Where each name is defined, over a whole body. Parameters count as definitions
+    (at entry), loop targets as definitions inside their loop."""
+
+    def __init__(self, body: list[ast.stmt], parameters: Iterable[str] = ()):
+        self.count: dict[str, int] = {name: 1 for name in parameters}
+        self.repeated: set[str] = set()  # assigned by a statement that may run twice
+
+        def visit(statements, in_loop):
+            for statement in statements:
+                for name in targets(statement):
+                    self.count[name] = self.count.get(name, 0) + 1
+                    if in_loop or isinstance(statement, LOOPS):
+                        self.repeated.add(name)
+                if isinstance(statement, COMPOUND):
+                    inner = in_loop or isinstance(statement, LOOPS)
+                    visit(statement.body, inner)
+                    visit(statement.orelse, inner)
+        visit(body, False)
+
+    def single_valued(self, name: str) -> bool:
+        """Whether ``name`` is assigned at most once in a call: one definition (a
+        parameter counts), not in a loop. Every read that finds it bound then sees the
+        one value it ever has."""
+        return self.count.get(name, 0) <= 1 and name not in self.repeated
+
+    def definitions(self, name: str) -> int:
+        return self.count.get(name, 0)
+
+
+# --------------------------------------------------------------------------------------
+# Liveness
+# --------------------------------------------------------------------------------------
+
+class Liveness:
+    """Backward may-analysis: a name is live after a statement when some path from there
+    reads it before assigning it. ``dead`` collects the simple statements whose every
+    target is dead after them (candidates for removal: the caller decides whether the
+    statement may be removed). Loops are solved to a fixed point.
+
+    >>> body = ast.parse("a = 1\\nb = a\\nfor i in r:\\n    c = b\\n    b = c\\nreturn a").body
+    >>> sorted(ast.unparse(s) for s in Liveness(body, set()).dead_statements())
+    []
+    >>> body = ast.parse("a = 1\\nb = a\\nfor i in r:\\n    c = b\\n    d = c\\nreturn a").body
+    >>> sorted(ast.unparse(s) for s in Liveness(body, set()).dead_statements())
+    ['d = c']
+    """
+
+    def __init__(self, body: list[ast.stmt], live_at_exit: set[str], watch=frozenset()):
+        self.dead: dict[int, ast.stmt] = {}
+        self.watch = watch  # statements (by id) whose live-after set to keep in ``after``
+        self.after: dict[int, set[str]] = {}
+        self.live_before = self.block(body, set(live_at_exit), None, record=True)
+
+    def dead_statements(self) -> list[ast.stmt]:
+        return list(self.dead.values())
+
+    def block(self, statements, live: set, loop_exit: set | None, record: bool) -> set:
+        live = set(live)
+        for statement in reversed(statements):
+            live = self.statement(statement, live, loop_exit, record)
+        return live
+
+    def statement(self, statement, live: set, loop_exit, record: bool) -> set:
+        if isinstance(statement, ast.If):
+            body = self.block(statement.body, live, loop_exit, record)
+            orelse = self.block(statement.orelse, live, loop_exit, record)
+            return body | orelse | set(reads(statement.test))
+        if isinstance(statement, LOOPS):
+            return self.loop(statement, live, record)
+        if isinstance(statement, ast.Break):
+            return set(loop_exit or ())
+        if isinstance(statement, ast.Return):
+            return set(reads(statement))
+        written = targets(statement)
+        if record and id(statement) in self.watch:
+            self.after[id(statement)] = set(live)
+        if record and written and isinstance(statement, (ast.Assign, ast.AugAssign)) \
+                and not any(name in live for name in written):
+            self.dead[id(statement)] = statement
+        if isinstance(statement, ast.Assign):
+            live = live - set(written)
+        return live | set(reads(statement))
+
+    def loop(self, loop, after: set, record: bool) -> set:
+        """At the head of a loop: exit (``after`` is live) or run the body again."""
+        target = set(targets(loop)) if isinstance(loop, ast.For) else set()
+        test = set(reads(loop.test)) if isinstance(loop, ast.While) else set()
+        head = after | test
+        while True:
+            body = self.block(loop.body, head, after, record=False)
+            new = after | test | (body - target)
+            if new == head:
+                break
+            head = new
+        if record:  # once, with what is live at the head at the fixed point
+            self.block(loop.body, head, after, record=True)
+        if isinstance(loop, ast.For):
+            return head | set(reads(loop.iter))
+        return head
+
+
+# --------------------------------------------------------------------------------------
+# Definite assignment
+# --------------------------------------------------------------------------------------
+
+def maybe_unbound(body: list[ast.stmt], parameters: Iterable[str],
+                  known: Iterable[str] = ()) -> dict[int, set[str]]:
+    """For each statement (by id) that reads a local name which may be unbound there,
+    those names. A name is *bound* on a path once assigned; ``known`` are names bound
+    for sure from the start (free names, parameters). Loops may run zero times.
+
+    >>> body = ast.parse("if c:\\n    y = 1\\nz = y\\nw = c").body
+    >>> {ast.unparse(body[1]): names for k, names in maybe_unbound(body, ['c']).items()}
+    {'z = y': {'y'}}
+    """
+    local = set()
+    for statement in body:
+        local |= assigned(statement)
+    result: dict[int, set[str]] = {}
+
+    def check(node, statement, bound):
+        missing = {n for n in header_reads(node) if n in local and n not in bound}
+        if missing:
+            result.setdefault(id(statement), set()).update(missing)
+
+    def block(statements, bound: set) -> set:
+        bound = set(bound)
+        for statement in statements:
+            bound = visit(statement, bound)
+        return bound
+
+    def visit(statement, bound: set) -> set:
+        check(statement, statement, bound)
+        if isinstance(statement, ast.If):
+            return block(statement.body, bound) & block(statement.orelse, bound)
+        if isinstance(statement, LOOPS):
+            # Names only get bound, so the first pass through the body (from the state
+            # at entry) is the one where the most names may be unbound; the loop may
+            # run zero times, so after it only what was bound before is bound for sure.
+            block(statement.body, bound | set(targets(statement)))
+            return bound
+        return bound | set(targets(statement))
+
+    block(body, set(parameters) | set(known))
+    return result

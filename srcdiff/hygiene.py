@@ -1,0 +1,65 @@
+"""Stage 8, hygiene: bind the names generated code relies on, so no user name captures them.
+
+Contract: takes the final ``ir.Function`` and returns it with every reference generated
+code makes to a module or builtin (``expr.RUNTIME``: ``math``, ``numpy``, ``range``...)
+bound in the generated function's closure to the object it must mean. Where the user's
+function gives the name another meaning (a local variable called ``numpy``, a global
+``range = ...`` it reads), generated code uses a fresh name instead (``range_1``), so
+nothing the user binds, locally or in the module, can change what generated code does.
+
+>>> import ast
+>>> from srcdiff.expr import runtime_name
+>>> def f(x):
+...     range = 3.0
+...     return x * range
+>>> from srcdiff.parse import parse
+>>> from srcdiff.normalize import normalize
+>>> function = normalize(parse(f))
+>>> loop = ast.For(ast.Name("_", ast.Store()), ast.Call(runtime_name("range"), [ast.Constant(2)], []),
+...                [ast.Pass()], [])
+>>> print(bind_runtime_names(function.replace(body=[loop] + function.body)).source())
+def f(x):
+    for _ in range_1(2):
+        pass
+    range = 3.0
+    return x * range
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import types
+
+from .expr import RUNTIME
+from .ir import Function, get_anno
+from .parse import UNRESOLVED, all_names, local_names
+
+
+def runtime_object(name: str):
+    """The object a ``RUNTIME`` name must refer to."""
+    module, _, attribute = RUNTIME[name].partition(".")
+    value = importlib.import_module(module)
+    return getattr(value, attribute) if attribute else value
+
+
+def bind_runtime_names(function: Function) -> Function:
+    nodes = [n for s in function.body for n in ast.walk(s)
+             if isinstance(n, ast.Name) and get_anno(n, "runtime") is not None]
+    if not nodes:
+        return function
+    parsed = function.parsed
+    tree = parsed.tree
+    own = local_names(tree)
+    mentioned = all_names(tree)
+    chosen: dict[str, str] = {}
+    for name in sorted({get_anno(n, "runtime") for n in nodes}):
+        value = runtime_object(name)
+        found = parsed.lookup(name) if name in mentioned else UNRESOLVED
+        clash = name in own or name in function.synthetic or (
+            found is not value and found is not UNRESOLVED)
+        chosen[name] = function.namer.fresh(name) if clash else name
+        parsed.inject(chosen[name], types.CellType(value), ("runtime", name))
+    for node in nodes:
+        node.id = chosen[get_anno(node, "runtime")]
+    return function

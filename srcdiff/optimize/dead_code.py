@@ -1,0 +1,122 @@
+"""Optimisation pass: dead-code elimination, from liveness.
+
+An assignment whose targets no path reads afterwards (``dataflow.Liveness``, loops
+solved to a fixed point) goes, when removing it cannot change what the function does:
+
+* an adjoint (``b_x``) or any value of the backward sweep: nothing but the returned
+  gradient observes them;
+* a value of the forward sweep, when computing it cannot raise (``math.log`` and ``/``
+  can: those stay, so the gradient fails exactly where the function fails) and it reads
+  no name that may be unbound there;
+* never a tape operation: a push and its pop come in pairs.
+
+A branch left with nothing in it goes too, when its test cannot raise.
+
+>>> import ast
+>>> from srcdiff.ir import Function, Namer
+>>> body = ast.parse('''
+... t = x * 2
+... u = math.log(x)
+... for i in r:
+...     v = t + 1
+...     w = v
+... return t
+... ''').body
+>>> function = Function("f", ast.parse("def f(x): pass").body[0].args, body, None, Namer())
+>>> print(eliminate_dead_code(function).source())
+def f(x):
+    t = x * 2
+    u = math.log(x)
+    for i in r:
+        pass
+    return t
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from ..analyse import cannot_raise
+from ..dataflow import COMPOUND, Liveness, maybe_unbound
+from ..ir import Function, get_anno
+
+
+def eliminate_dead_code(function: Function) -> Function:
+    """Remove dead assignments until none is left (a removal may kill what it read)."""
+    while True:
+        new = _eliminate_once(function)
+        if new is function:
+            return function
+        function = new
+
+
+def _eliminate_once(function: Function) -> Function:
+    dead = Liveness(function.body, set()).dead
+    if not dead:
+        return function
+    adjoints = set(function.namer.adjoints.values())
+    # kinds matter only for array code (NumPy reports errors on arrays as nan)
+    kinds = function.kinds if any(k.is_array for k in function.kinds.values()) else None
+    args = function.args
+    parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+    unbound = maybe_unbound(function.body, parameters)
+    removable = {key for key, statement in dead.items()
+                 if _removable(statement, adjoints, kinds, unbound)}
+    if not removable:
+        return function
+    return function.replace(body=_without(function.body, removable, kinds or {}))
+
+
+def _removable(statement, adjoints: set, kinds, unbound: dict) -> bool:
+    if isinstance(statement, ast.AugAssign):
+        return True  # accumulations are the backward sweep's
+    if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+        return False
+    target = statement.targets[0]
+    if isinstance(target, ast.Name) and target.id in adjoints or get_anno(statement, "grad_of"):
+        return not _pops(statement)
+    if id(statement) in unbound:
+        return False  # reading an unbound name raises
+    return cannot_raise(statement.value, kinds)
+
+
+def _pops(statement) -> bool:
+    return any(isinstance(n, ast.Attribute) and n.attr == "pop" for n in ast.walk(statement))
+
+
+def _without(statements: list, removable: set, kinds: dict) -> list:
+    result = []
+    for statement in statements:
+        if id(statement) in removable:
+            continue
+        if isinstance(statement, COMPOUND):
+            body = _without(statement.body, removable, kinds)
+            orelse = _without(statement.orelse, removable, kinds)
+            if len(body) != len(statement.body) or len(orelse) != len(statement.orelse) or \
+                    any(a is not b for a, b in zip(body + orelse, statement.body + statement.orelse)):
+                new = copy.copy(statement)
+                new.body, new.orelse = body or [ast.Pass()], orelse
+                statement = new
+            if isinstance(statement, ast.If) and _empty(statement.body) and \
+                    _empty(statement.orelse) and _harmless(statement.test, kinds):
+                continue
+        result.append(statement)
+    return result
+
+
+def _empty(statements) -> bool:
+    return all(isinstance(s, ast.Pass) for s in statements)
+
+
+def _harmless(test: ast.expr, kinds: dict) -> bool:
+    """A test that cannot raise: a name (bound, as every test is computed before its
+    branch) holding a number, possibly negated, or a comparison of such names and
+    numbers. The truth of an array raises."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test = test.operand
+    if isinstance(test, ast.Compare):  # of numbers: an array's truth would raise
+        return all(isinstance(n, ast.Constant) or (
+            isinstance(n, ast.Name) and not (n.id in kinds and kinds[n.id].is_array))
+            for n in [test.left, *test.comparators])
+    return isinstance(test, ast.Name) and not (test.id in kinds and kinds[test.id].is_array)

@@ -1,0 +1,194 @@
+"""Optimisation pass: copy and constant propagation, in every block.
+
+A synthetic variable ``t`` (a temporary or an adjoint) assigned a name or a number
+(``t = s``, ``t = 0.0``) is *known* until ``t`` or ``s`` is assigned again; a read of ``t``
+while it is known reads ``s`` (or the number) instead. Knowledge flows forward through a
+block and into a nested block only when that block assigns neither ``t`` nor ``s``;
+what a nested block learns does not leave it (a branch may not run). This is the
+classic available-copies analysis, so the rewrite is exact: the read sees the same value.
+The copy itself is left for ``dead_code`` to remove once nothing reads it.
+
+An accumulation into a known number (``b = 0.0`` then ``b += e``) becomes an assignment
+(``b = 0.0 + e``, which ``simplify`` folds to ``b = e``), and a self-copy ``t = t`` of a
+synthetic variable goes.
+
+>>> import ast
+>>> from srcdiff.ir import Function, Namer
+>>> body = ast.parse('''
+... b_t = b_y
+... b_y = 0.0
+... b_y += b_t * 0.5
+... for i in r:
+...     u = b_t
+...     b_t = u * 2
+... return b_y
+... ''').body
+>>> function = Function("f", ast.parse("def f(): pass").body[0].args, body, None, Namer(),
+...                     synthetic={"b_t", "b_y", "u"})
+>>> print(propagate(function).source())
+def f():
+    b_t = b_y
+    b_y = 0.0
+    b_y = 0.0 + b_t * 0.5
+    for i in r:
+        u = b_t
+        b_t = b_t * 2
+    return b_y
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from ..dataflow import COMPOUND, assigned, targets
+from ..expr import wrap
+from ..ir import Function, set_anno
+
+
+def propagate(function: Function) -> Function:
+    propagation = _Propagation(function.synthetic)
+    body = propagation.block(function.body, {})
+    return function.replace(body=body) if propagation.changed else function
+
+
+def _is_number(node: ast.expr) -> bool:
+    return isinstance(wrap(node), (int, float))
+
+
+class _Propagation:
+    """State: ``changed``, whether any statement was rewritten."""
+
+    def __init__(self, synthetic: set):
+        self.synthetic = synthetic
+        self.changed = False
+
+    def block(self, statements: list, inherited: dict) -> list:
+        known = _Known(inherited)
+        result = []
+        for statement in statements:
+            if isinstance(statement, COMPOUND):
+                written = assigned(statement)
+                inside = known.without(written)
+                statement = self.compound(statement, known.values, inside)
+                known.forget(written)
+                result.append(statement)
+                continue
+            statement = self.substitute(statement, known.values)
+            statement = self.accumulation(statement, known.values)
+            if _self_copy(statement) and targets(statement)[0] in self.synthetic:
+                self.changed = True
+                continue
+            known.forget(targets(statement))
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+                    and isinstance(statement.targets[0], ast.Name):
+                target, value = statement.targets[0].id, statement.value
+                if target in self.synthetic and (
+                        (isinstance(value, ast.Name) and value.id != target) or _is_number(value)):
+                    known.learn(target, value)
+            result.append(statement)
+        return result
+
+    def compound(self, statement, before: dict, inside: dict):
+        """A compound statement: its header reads what is known before it (a ``while``
+        test, evaluated again after each pass, only what the loop cannot change)."""
+        new = copy.copy(statement)
+        if isinstance(statement, ast.If):
+            new.test = self.expression(statement.test, before)
+        elif isinstance(statement, ast.For):
+            new.iter = self.expression(statement.iter, before)
+        else:
+            new.test = self.expression(statement.test, inside)
+        new.body = self.block(statement.body, inside)
+        new.orelse = self.block(statement.orelse, inside)
+        if all(a is b for a, b in zip(new.body, statement.body)) and \
+                all(a is b for a, b in zip(new.orelse, statement.orelse)) and \
+                len(new.body) == len(statement.body) and \
+                len(new.orelse) == len(statement.orelse) and \
+                getattr(new, "test", None) is getattr(statement, "test", None) and \
+                getattr(new, "iter", None) is getattr(statement, "iter", None):
+            return statement
+        return new
+
+    def expression(self, node: ast.expr, known: dict) -> ast.expr:
+        if not known or not any(isinstance(n, ast.Name) and n.id in known for n in ast.walk(node)):
+            return node
+        self.changed = True
+        return _Substitute(known).visit(copy.deepcopy(node))
+
+    def substitute(self, statement: ast.stmt, known: dict) -> ast.stmt:
+        """``statement`` reading the known values (its targets untouched)."""
+        if not known or not any(isinstance(n, ast.Name) and n.id in known
+                                and not isinstance(n.ctx, ast.Store)
+                                for n in ast.walk(statement)):
+            return statement
+        self.changed = True
+        new = _Substitute(known).visit(copy.deepcopy(statement))
+        ast.fix_missing_locations(new)
+        set_anno(new, "substituted", True)  # for simplify to look at again
+        return new
+
+    def accumulation(self, statement: ast.stmt, known: dict) -> ast.stmt:
+        """``b += e`` where ``b`` holds a known number: ``b = number + e``."""
+        if not (isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name)
+                and statement.target.id in known and _is_number(known[statement.target.id])
+                and isinstance(statement.op, (ast.Add, ast.Sub, ast.Mult))):
+            return statement
+        self.changed = True
+        target = statement.target.id
+        value = ast.BinOp(copy.deepcopy(known[target]), statement.op, statement.value)
+        new = ast.copy_location(ast.Assign([ast.Name(target, ast.Store())], value), statement)
+        ast.fix_missing_locations(new)
+        for key in ("grad_of",):
+            from ..ir import get_anno
+            if get_anno(statement, key) is not None:
+                set_anno(new, key, get_anno(statement, key))
+        set_anno(new, "substituted", True)
+        return new
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, known: dict):
+        self.known = known
+
+    def visit_Name(self, node: ast.Name):
+        if not isinstance(node.ctx, ast.Store) and node.id in self.known:
+            return ast.copy_location(copy.deepcopy(self.known[node.id]), node)
+        return node
+
+
+class _Known:
+    """The available copies at a point: ``values`` maps a synthetic name to the Name or
+    number it holds; ``copies`` maps a source name to the names holding it (so that
+    assigning the source forgets them in time proportional to their number)."""
+
+    def __init__(self, values: dict):
+        self.values: dict[str, ast.expr] = {}
+        self.copies: dict[str, set[str]] = {}
+        for target, value in values.items():
+            self.learn(target, value)
+
+    def learn(self, target: str, value: ast.expr) -> None:
+        self.values[target] = value
+        if isinstance(value, ast.Name):
+            self.copies.setdefault(value.id, set()).add(target)
+
+    def forget(self, names) -> None:
+        """What assigning ``names`` invalidates: their own values, and copies of them."""
+        for name in names:
+            value = self.values.pop(name, None)
+            if isinstance(value, ast.Name):
+                self.copies.get(value.id, set()).discard(name)
+            for target in self.copies.pop(name, ()):
+                self.values.pop(target, None)
+
+    def without(self, names: set) -> dict:
+        """The values still valid inside a block that assigns ``names``."""
+        return {t: v for t, v in self.values.items() if t not in names
+                and not (isinstance(v, ast.Name) and v.id in names)}
+
+
+def _self_copy(statement) -> bool:
+    return isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
+        and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Name) \
+        and statement.value.id == statement.targets[0].id
