@@ -9,7 +9,7 @@ import weakref
 from typing import Callable
 
 from .errors import ArgumentKindError, KindError, SrcdiffError
-from .kinds import SCALAR, kind_of_value
+from .kinds import SCALAR, data_kind, kind_of_value
 from .pipeline import Generated, generate
 
 Wrt = int | str | tuple
@@ -104,65 +104,105 @@ def _wrt_names(func, wrt) -> tuple[str, ...]:
 
 
 def _generated_name(func, names, as_tuple: bool, with_value: bool) -> str:
+    base = func.__name__ if func.__name__.isidentifier() else "lambda"  # <lambda>
     if with_value:
-        return f"value_and_grad_{func.__name__}"
+        return f"value_and_grad_{base}"
     if as_tuple:
-        return f"grad_{func.__name__}"
-    return f"d{func.__name__}_d{names[0]}"
+        return f"grad_{base}"
+    return f"d{base}_d{names[0]}"
+
+
+# Python raises these where IEEE arithmetic gives inf or nan (srcdiff.ieee).
+_IEEE_ERRORS = (ZeroDivisionError, OverflowError, ValueError)
 
 
 def _entry_point(func, names, as_tuple: bool, with_value: bool):
     """The gradient function users call: it generates code for each combination of
     argument kinds it meets (numbers, arrays of each rank), once, and calls it. Calls
-    with numbers only go straight to the scalar code."""
+    with numbers only go straight to the scalar code.
+
+    Before each call it checks that the names generation resolved outside the function
+    still mean the same (``srcdiff.dependencies``) and generates again if not. Where the
+    generated code raises an arithmetic error and the function itself does not (a
+    derivative that is infinite, ``math.sqrt`` at 0), it returns what the IEEE variant
+    of the code gives (``srcdiff.ieee``): inf or nan, as JAX and PyTorch do."""
     name = _generated_name(func, names, as_tuple, with_value)
     signature = inspect.signature(func)
     parameters = list(signature.parameters)
     specialisations: dict[tuple, Generated] = {}
+    variants: dict[tuple, Generated] = {}  # IEEE variants, generated when first needed
     deferred: list[KindError] = []
+    scalar_key = (SCALAR,) * len(parameters)
+    target = check = None  # the scalar code and its dependency test, for the fast path
+
+    def fresh(generated) -> bool:
+        return generated is not None and (generated.check is None or generated.check())
 
     def specialise(key: tuple) -> Generated:
-        if key not in specialisations:
-            kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
-            if not kinds and deferred:
-                raise deferred[0]
-            specialisations[key] = generate(func, names, name=name, with_value=with_value,
-                                            as_tuple=as_tuple, kinds=kinds)
-            gradient.__wrapped__ = specialisations[key].function
-            gradient.__srcdiff__ = specialisations[key]
-        return specialisations[key]
+        nonlocal target, check
+        generated = specialisations.get(key)
+        if fresh(generated):
+            return generated
+        if generated is not None:  # something it relied on changed: start again
+            specialisations.clear()
+            variants.clear()
+            deferred.clear()
+        kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
+        if not kinds and deferred:
+            raise deferred[0]
+        generated = specialisations[key] = generate(
+            func, names, name=name, with_value=with_value, as_tuple=as_tuple, kinds=kinds)
+        if key == scalar_key:
+            target, check = generated.function, generated.check
+        gradient.__wrapped__ = generated.function
+        gradient.__srcdiff__ = generated
+        return generated
 
-    scalar_key = (SCALAR,) * len(parameters)
-    try:
-        scalar = generate(func, names, name=name, with_value=with_value, as_tuple=as_tuple)
-        target = scalar.function
-    except KindError as error:  # the function needs arrays: generate at the first call
-        deferred.append(error)
-        scalar = target = None
+    def ieee(key: tuple, args, kwargs, error: Exception):
+        try:
+            func(*args, **kwargs)
+        except Exception:  # the function itself fails here: so does its gradient
+            raise error.with_traceback(error.__traceback__) from None
+        variant = variants.get(key)
+        if not fresh(variant):
+            kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
+            variant = variants[key] = generate(func, names, name=name, with_value=with_value,
+                                               as_tuple=as_tuple, kinds=kinds, ieee=True)
+        return variant.function(*args, **kwargs)
+
     real = _REAL_TYPES
 
     def gradient(*args, **kwargs):
-        for value in args:
-            if type(value) not in real:
-                break
-        else:
-            for value in kwargs.values():
+        if target is not None and (check is None or check()):
+            for value in args:
                 if type(value) not in real:
                     break
             else:
-                if target is not None:
-                    return target(*args, **kwargs)
+                for value in kwargs.values():
+                    if type(value) not in real:
+                        break
+                else:
+                    try:
+                        return target(*args, **kwargs)
+                    except _IEEE_ERRORS as error:
+                        return ieee(scalar_key, args, kwargs, error)
         key = _kinds(signature, parameters, names, args, kwargs)
-        return specialise(key).function(*args, **kwargs)
+        generated = specialise(key)
+        try:
+            return generated.function(*args, **kwargs)
+        except _IEEE_ERRORS as error:
+            return ieee(key, args, kwargs, error)
 
     gradient.__name__ = gradient.__qualname__ = name
     gradient.__module__ = func.__module__
+    try:
+        scalar = specialise(scalar_key)
+    except KindError as error:  # the function needs arrays: generate at the first call
+        deferred.append(error)
+        scalar = None
     if scalar is not None:
-        specialisations[scalar_key] = scalar
-        gradient.__doc__ = target.__doc__
+        gradient.__doc__ = scalar.function.__doc__
         # inspect.getsource and inspect.signature follow __wrapped__ to the generated code.
-        gradient.__wrapped__ = target
-        gradient.__srcdiff__ = specialisations[scalar_key]
     else:  # no code yet: __wrapped__ is set by the first specialisation, never to func
         gradient.__signature__ = signature
         gradient.__doc__ = (f"Gradient of {func.__name__}; its code is generated for the "
@@ -171,6 +211,11 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool):
     gradient.__srcdiff_specialise__ = lambda *a, **k: specialise(
         _kinds(signature, parameters, names, a, k))
     return gradient
+
+
+def numpy_dtype(value):
+    import numpy
+    return numpy.asarray(value).dtype
 
 
 def _kinds(signature, parameters, names, args, kwargs) -> tuple:
@@ -185,6 +230,8 @@ def _kinds(signature, parameters, names, args, kwargs) -> tuple:
     for parameter in parameters:
         value = bound.arguments.get(parameter)
         kind = kind_of_value(value)
+        if kind is None and parameter not in names:
+            kind = data_kind(value)  # a list of numbers: the array NumPy makes of it
         if kind is None:
             if parameter in names:
                 raise ArgumentKindError(
@@ -197,7 +244,7 @@ def _kinds(signature, parameters, names, args, kwargs) -> tuple:
             kind = SCALAR
         elif not kind.is_array and isinstance(value, numbers.Real):
             _REAL_TYPES.add(type(value))
-        if kind.is_array and parameter in names and value.dtype.kind != "f":
+        if kind.is_array and parameter in names and numpy_dtype(value).kind != "f":
             raise ArgumentKindError(
                 f"argument {parameter!r} is an array of {value.dtype}: differentiate with "
                 "respect to float arrays only (numpy.asarray(x, dtype=float))")

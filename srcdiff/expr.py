@@ -335,12 +335,25 @@ def select(condition, if_true: Value, if_false: Value):
     if isinstance(condition, Code):
         if render(if_true) == render(if_false):
             return if_true
+        # derivatives are floats: a branch that is a constant 0 or 1 is written 0.0, 1.0
+        if_true, if_false = (float(v) if _is_num(v) else v for v in (if_true, if_false))
         if _arrays.get():
             return call("numpy.where", condition, if_true, if_false)
         return Code(ast.IfExp(condition.node, node_of(if_true), node_of(if_false)))
     if sympy is not None and not isinstance(condition, bool):
         return sympy.Piecewise((if_true, condition), (if_false, True))
     return if_true if condition else if_false
+
+
+def equal(a, b):
+    """``a == b`` as a condition for ``select`` (``Code`` keeps Python's ``==`` for
+    itself): a comparison in code, ``Eq`` in SymPy, a bool for numbers."""
+    if isinstance(a, Code) or isinstance(b, Code):
+        return _compare(ast.Eq(), a, b)
+    sympy = _sympy.get()
+    if sympy is not None and not (_is_num(a) and _is_num(b)):
+        return sympy.Eq(a, b)
+    return a == b
 
 
 def sign(x):
@@ -388,8 +401,9 @@ class Function:
         if sympy is not None:
             return getattr(sympy, self.sympy_name)(*args)
         folded = _fold(self.math, *args)
-        if folded is None:
-            return self.math(*args)  # raise the real error for a bad numeric argument
+        if folded is None:  # log(0.0): left to run time (IEEE there: -inf, nan)
+            return call(("numpy." + self.numpy_name) if _arrays.get() and self.numpy_name
+                        else "math." + self.name, *args)
         return folded
 
     def __repr__(self) -> str:

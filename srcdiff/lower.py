@@ -135,6 +135,8 @@ class Lowering:
             self.emit(ast.Expr(ast.Call(call.func, [self.atom(a) for a in call.args], [])))
         elif isinstance(statement, ast.Assert):
             self.emit(ast.Assert(self.primitive(statement.test), None))
+        elif isinstance(statement, ast.Pass):
+            pass
         else:
             raise AssertionError(f"normalize let {type(statement).__name__} through")
 

@@ -59,6 +59,7 @@ from dataclasses import dataclass
 
 from .errors import UnsupportedSyntaxError, located
 from .expr import dotted
+from .lower import is_literal
 from .ir import Function, Namer, def_of_lambda, get_anno, set_anno
 from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
 from .parse import UNRESOLVED, Parsed, all_names, local_names, parse
@@ -119,10 +120,9 @@ class Normalizer:
         """The normalized ``body``; with ``results`` (an inlined callee's body), its
         returns assign those names instead of returning."""
         body = [s for s in body if not _is_docstring(s)]
-        body = self.collect_local_functions(body)
         self.inline_mode = results is not None
-        early = [n for s in body[:-1] for n in ast.walk(s) if isinstance(n, ast.Return)] + [
-            n for n in ast.walk(body[-1]) if isinstance(n, ast.Return) and n is not body[-1]]
+        early = [n for s in body[:-1] for n in _returns(s)] + [
+            n for n in _returns(body[-1]) if n is not body[-1]]
         self.results = results
         if not early:
             return self.block(body)
@@ -135,21 +135,25 @@ class Normalizer:
             statements.append(_located(ast.Return(_name(self.results[0])), body[-1]))
         return statements
 
-    def collect_local_functions(self, body: list[ast.stmt]) -> list[ast.stmt]:
-        """Nested ``def``s and ``name = lambda ...`` at the top of the body are inlined
-        where they are called; their definitions leave the body."""
-        kept = []
-        for statement in body:
-            if isinstance(statement, ast.FunctionDef):
-                self.local_functions[statement.name] = (statement, None)
-            elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Lambda):
-                lam = statement.value
-                tree = def_of_lambda(lam)
-                for target in statement.targets:
-                    self.local_functions[target.id] = (tree, None)
+    def define_local(self, tree: ast.FunctionDef, names: list[str], origin) -> list[ast.stmt]:
+        """A nested ``def`` or ``name = lambda ...``: calls after it (in program order)
+        inline it. Its default values are evaluated here, at the definition, as Python
+        does: into variables of their own, unless they are constants."""
+        args = tree.args
+        positional = args.posonlyargs + args.args
+        pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+        pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+        statements, defaults = [], {}
+        for parameter, default in pairs:
+            if is_literal(default):
+                defaults[parameter.arg] = default
             else:
-                kept.append(statement)
-        return kept
+                variable = self.fresh(f"{parameter.arg}_default")
+                statements += self.bind(variable, default, origin)
+                defaults[parameter.arg] = _name(variable)
+        for name in names:
+            self.local_functions[name] = (tree, defaults)
+        return statements
 
     def fresh(self, base: str) -> str:
         name = self.namer.fresh(base)
@@ -181,6 +185,8 @@ class Normalizer:
                        loops_too=bool(self.loops))
 
     def statement(self, node: ast.stmt) -> list[ast.stmt]:
+        if isinstance(node, ast.FunctionDef):
+            return self.define_local(node, [node.name], node)
         if isinstance(node, ast.Break):
             loop = self.loops[-1]
             return [self.assign(loop.skip, ast.Constant(True), node),
@@ -274,6 +280,8 @@ class Normalizer:
             statements = self.bind(target, value, node)
             set_anno(statements[-1], "in_place", True)  # an array changes in place
             return statements
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
+            return self.define_local(def_of_lambda(node.value), [t.id for t in node.targets], node)
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
             return self.item_assignment(node.targets[0], node.value, node)
         if isinstance(node, ast.Assign):
@@ -335,9 +343,14 @@ class Normalizer:
             _Expressions(self, before).inline_call(value, results)
             return before + [self.assign(n, _name(r), node) for n, r in zip(names, results)]
         direct, deferred = [], []
+        # Python evaluates the whole right side first: a target is bound through a
+        # temporary when a later element reads it, or calls a function (which may).
+        calls = [i for i, element in enumerate(value.elts) if any(
+            isinstance(n, ast.Call) and self.callee_of(n) is not None for n in ast.walk(element))]
         for index, (name, element) in enumerate(zip(names, value.elts)):
-            read_later = any(isinstance(n, ast.Name) and n.id == name
-                             for later in value.elts[index + 1:] for n in ast.walk(later))
+            read_later = any(i > index for i in calls) or any(
+                isinstance(n, ast.Name) and n.id == name
+                for later in value.elts[index + 1:] for n in ast.walk(later))
             if read_later:
                 temporary = self.fresh(name + "_new")
                 direct += self.bind(temporary, element, node)
@@ -361,6 +374,10 @@ class Normalizer:
         if isinstance(func, ast.Name) and func.id in self.local_functions:
             tree, _ = self.local_functions[func.id]
             return tree, None, None
+        if isinstance(func, ast.Name) and func.id in self.locals and func.id in _defined_functions(
+                self.where.tree if self.where is not None else None):
+            raise located(UnsupportedSyntaxError, f"`{func.id}` is called before it is "
+                          "defined (Python raises UnboundLocalError here)", call, self.where)
         callee = self.parsed.resolve(func, self.locals)
         if callee is UNRESOLVED or not isinstance(callee, types.FunctionType) \
                 or RULES.knows(callee):
@@ -442,9 +459,8 @@ class Normalizer:
                                 callee.__defaults__ or ()))
             defaults.update(callee.__kwdefaults__ or {})
             defaults = {k: _literal_default(v, k, call, self.where) for k, v in defaults.items()}
-        else:
-            defaults = dict(zip(positional[len(positional) - len(args.defaults):], args.defaults))
-            defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d})
+        else:  # a local function: its defaults, evaluated where it was defined
+            defaults = dict(self.local_functions[call.func.id][1])
         if len(call.args) > len(positional):
             raise located(UnsupportedSyntaxError, f"{tree.name}() takes {len(positional)} "
                           f"positional arguments, {len(call.args)} given", call, self.where)
@@ -470,6 +486,9 @@ class Normalizer:
 
 
 class _Rename(ast.NodeTransformer):
+    """Renames a callee's local names everywhere they occur: reads and writes, nested
+    functions' names and parameters."""
+
     def __init__(self, renames: dict[str, str]):
         self.renames = renames
 
@@ -477,6 +496,41 @@ class _Rename(ast.NodeTransformer):
         if node.id in self.renames:
             node.id = self.renames[node.id]
         return node
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        if node.arg in self.renames:
+            node.arg = self.renames[node.arg]
+        return node
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        if node.name in self.renames:
+            node.name = self.renames[node.name]
+        self.generic_visit(node)
+        return node
+
+
+def _returns(statement: ast.stmt):
+    """The ``return`` statements of ``statement``, not those of functions nested in it."""
+    if isinstance(statement, ast.FunctionDef):
+        return
+    if isinstance(statement, ast.Return):
+        yield statement
+    for child in ast.iter_child_nodes(statement):
+        if isinstance(child, ast.stmt) and not isinstance(child, ast.FunctionDef):
+            yield from _returns(child)
+
+
+def _defined_functions(tree) -> set[str]:
+    """The names a function body binds to nested functions (``def``, ``= lambda``)."""
+    if tree is None:
+        return set()
+    names = set()
+    for statement in tree.body:
+        if isinstance(statement, ast.FunctionDef):
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Lambda):
+            names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+    return names
 
 
 def _free_names(tree: ast.FunctionDef, local: set[str]) -> set[str]:
@@ -591,7 +645,7 @@ def _leaves(statement: ast.stmt, returns_early: bool, loops_too: bool,
             return loops_too and not in_inner_loop
         inner = in_inner_loop or isinstance(node, (ast.For, ast.While))
         return any(visit(child, inner) for child in ast.iter_child_nodes(node)
-                   if isinstance(child, ast.stmt))
+                   if isinstance(child, ast.stmt) and not isinstance(child, ast.FunctionDef))
     return visit(statement, False)
 
 

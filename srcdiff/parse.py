@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
+import contextvars
 import inspect
 import linecache
 import types
@@ -58,20 +60,27 @@ class Parsed:
         return linecache.getline(self.filename, lineno).rstrip("\n")
 
     def lookup(self, name: str):
-        """The object a free ``name`` refers to now, or ``UNRESOLVED``."""
+        """The object a free ``name`` refers to now, or ``UNRESOLVED`` (recorded as a
+        dependency of the gradient being generated: see ``recording``)."""
         if name in self.injected:
             return self.injected[name].cell_contents
         if name in self.closure:
             try:
-                return self.closure[name].cell_contents
+                value = self.closure[name].cell_contents
             except ValueError:  # empty cell: the enclosing variable is not set yet
-                return _UNRESOLVED
+                value = _UNRESOLVED
+            _record("cell", self.closure[name], name, value)
+            return value
         if name in self.globals:
-            return self.globals[name]
+            value = self.globals[name]
+            _record("global", self.globals, name, value)
+            return value
         namespace = self.globals.get("__builtins__", builtins)
         if isinstance(namespace, types.ModuleType):
             namespace = vars(namespace)
-        return namespace.get(name, _UNRESOLVED)
+        value = namespace.get(name, _UNRESOLVED)
+        _record("builtin", self.globals, name, value)
+        return value
 
     def resolve(self, node: ast.expr, local_names=()):
         """The object a ``Name`` or a dotted ``Attribute`` chain over modules refers to."""
@@ -82,11 +91,36 @@ class Parsed:
         if isinstance(node, ast.Attribute):
             base = self.resolve(node.value, local_names)
             if isinstance(base, types.ModuleType):
-                return getattr(base, node.attr, _UNRESOLVED)
+                value = getattr(base, node.attr, _UNRESOLVED)
+                _record("attribute", base, node.attr, value)
+                return value
         return _UNRESOLVED
 
 
 UNRESOLVED = _UNRESOLVED
+
+# The names resolved while a gradient is generated, so that the gradient can notice when
+# one of them is rebound (a helper redefined in a notebook, a global number become an
+# array) and generate again: (kind, namespace, name, value) tuples.
+_dependencies: contextvars.ContextVar = contextvars.ContextVar("srcdiff_dependencies",
+                                                               default=None)
+
+
+@contextlib.contextmanager
+def recording():
+    """Collect the dependencies of what is generated inside the ``with`` block."""
+    found: list = []
+    token = _dependencies.set(found)
+    try:
+        yield found
+    finally:
+        _dependencies.reset(token)
+
+
+def _record(kind: str, where, name: str, value) -> None:
+    found = _dependencies.get()
+    if found is not None:
+        found.append((kind, where, name, value))
 
 
 def parse(func) -> Parsed:

@@ -22,7 +22,9 @@ from .ir import Function
 from .lower import lower
 from .normalize import normalize
 from .optimize import eliminate_common_subexpressions, hoist, optimize as optimize_function
-from .parse import parse
+from .dependencies import checker
+from .ieee import ieee as ieee_arithmetic
+from .parse import parse, recording
 from .reverse import finish, reverse
 
 STAGES = ("normalize", "lower", "reverse", "optimize")  # the ones printable as source
@@ -41,23 +43,32 @@ class Generated:
     function: types.FunctionType
     stages: dict[str, Function] = field(default_factory=dict)
     origins: dict = field(default_factory=dict)  # injected name -> where it comes from
+    # Names resolved outside the function while generating (``parse.recording``), and a
+    # test that they still mean what they meant (``dependencies.checker``; None: none).
+    dependencies: list = field(default_factory=list)
+    check: object = None
 
 
 def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
              with_value: bool = False, as_tuple: bool | None = None,
              optimize: bool = True, vjp: bool = False, kinds: dict | None = None,
-             disable=()) -> Generated:
+             disable=(), ieee: bool = False) -> Generated:
     """Differentiate ``func`` with respect to the parameters named in ``wrt``; the
     gradient is a tuple when ``as_tuple`` (default: when ``wrt`` names several).
     ``kinds`` gives parameters' kinds (``srcdiff.kinds``) when they are not numbers.
     ``optimize=False`` switches every optimisation off; ``disable`` names some of
-    ``OPTIMIZATIONS`` to switch off alone."""
-    with LOCK:
-        return _generate(func, wrt, name=name, with_value=with_value, as_tuple=as_tuple,
-                         optimize=optimize, vjp=vjp, kinds=kinds, disable=disable)
+    ``OPTIMIZATIONS`` to switch off alone. ``ieee``: the variant whose arithmetic
+    returns inf and nan where Python's raises (``srcdiff.ieee``)."""
+    with LOCK, recording() as dependencies:
+        generated = _generate(func, wrt, name=name, with_value=with_value,
+                              as_tuple=as_tuple, optimize=optimize, vjp=vjp, kinds=kinds,
+                              disable=disable, ieee=ieee)
+    generated.dependencies = dependencies
+    generated.check = checker(dependencies)
+    return generated
 
 
-def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, disable):
+def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, disable, ieee):
     as_tuple = len(wrt) > 1 if as_tuple is None else as_tuple
     unknown = set(disable) - set(OPTIMIZATIONS)
     if unknown:
@@ -78,7 +89,10 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
                                     rematerialize="rematerialize" in enabled)
         final = optimize_function(stages["reverse"], enabled)
         stages["optimize"] = final
-        final = bind_runtime_names(finish(final))
+        final = finish(final)
+        if ieee:
+            final = ieee_arithmetic(final)
+        final = bind_runtime_names(final)
         what = ("Vector-Jacobian product (for recursive calls)" if vjp else
                 "Value and gradient" if with_value else "Gradient")
         docstring = (f"{what} of {func.__name__} with respect to {', '.join(wrt)}; "
@@ -105,20 +119,20 @@ _vjp_cells: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 LOCK = threading.RLock()
 
 
-def vjp_cell(func: types.FunctionType, wrt: tuple[str, ...], kinds: dict | None = None
-             ) -> types.CellType:
+def vjp_cell(func: types.FunctionType, wrt: tuple[str, ...], kinds: dict | None = None,
+             ieee: bool = False) -> types.CellType:
     """A cell holding ``func``'s vector-Jacobian function for ``wrt`` (and the kinds of
-    its array parameters). The cell exists before the function does, so a recursive
-    function's VJP can call itself."""
+    its array parameters; ``ieee``: its IEEE variant). The cell exists before the
+    function does, so a recursive function's VJP can call itself."""
     kinds = dict(kinds or {})
-    key = (wrt, tuple(sorted(kinds.items())))
+    key = (wrt, tuple(sorted(kinds.items())), ieee)
     with LOCK:
         cells = _vjp_cells.setdefault(func, {})
         if key not in cells:
             cell = cells[key] = types.CellType()
             try:
                 generated = generate(func, wrt, name=f"{func.__name__}_vjp", vjp=True,
-                                     kinds=kinds)
+                                     kinds=kinds, ieee=ieee)
                 generated.function.__srcdiff__ = generated
                 cell.cell_contents = generated.function
             except BaseException:

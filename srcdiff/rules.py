@@ -31,8 +31,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .expr import (acos, acosh, asin, asinh, atan, atan2, atanh, copysign, cos, cosh, cbrt, erf, erfc,
-                   exp, log, pi, select, sign, sin, sinh, sqrt, tan, tanh)
+from .expr import (acos, acosh, asin, asinh, atan, atan2, atanh, copysign, cos, cosh, cbrt, equal,
+                   erf, erfc, exp, log, pi, select, sign, sin, sinh, sqrt, tan, tanh)
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,8 @@ _(operator.add, lambda a, b: a + b, lambda a, b: (1, 1), name="a + b")
 _(operator.sub, lambda a, b: a - b, lambda a, b: (1, -1), name="a - b")
 _(operator.mul, lambda a, b: a * b, lambda a, b: (b, a), name="a * b")
 _(operator.truediv, lambda a, b: a / b, lambda a, b, out: (1 / b, -out / b), (REAL, NONZERO), name="a / b")
-_(operator.pow, lambda a, b: a ** b, lambda a, b, out: (b * a ** (b - 1), out * log(a)), (POSITIVE, REAL), name="a ** b")
+# x ** 0 is 1 everywhere (its slope 0, even at x = 0), and 0 ** b is 0 for b > 0.
+_(operator.pow, lambda a, b: a ** b, lambda a, b, out: (select(equal(b, 0), 0, b * a ** (b - 1)), select(equal(a, 0), 0, out * log(a))), (POSITIVE, REAL), name="a ** b")
 # a % b == a - b * floor(a / b): slope 1 in a, -floor(a / b) in b, between the jumps.
 _(operator.mod, lambda a, b: a % b, lambda a, b: (1, -(a // b)), (REAL, POSITIVE), name="a % b")
 _(operator.neg, lambda a: -a, lambda a: -1, name="-a")
@@ -275,7 +276,7 @@ _(math.log10, lambda x: log(x) / log(10), lambda x: 1 / (x * log(10)), (POSITIVE
 _(math.log1p, lambda x: log(1 + x), lambda x: 1 / (1 + x), (ABOVE_MINUS_ONE,))
 _(math.sqrt, lambda x: sqrt(x), lambda x, out: 1 / (2 * out), (POSITIVE,))
 _(math.cbrt, lambda x: cbrt(x), lambda x, out: 1 / (3 * out ** 2), (POSITIVE,))
-_(math.pow, lambda a, b: a ** b, lambda a, b, out: (b * a ** (b - 1), out * log(a)), (POSITIVE, REAL))
+RULES.alias(math.pow, operator.pow, 2, name="math.pow")
 _(math.hypot, lambda x, y: sqrt(x ** 2 + y ** 2), lambda x, y, out: (x / out, y / out), (NONZERO, NONZERO))
 
 # --- math: special functions and sign manipulation -------------------------

@@ -6,11 +6,11 @@ def dbuiltins_min_max_abs_dx(x, y):
     sub = x - y
     pow_1 = pow(x, 3)
     pow_2 = pow(y, x)
-    b_x = pow_2 * math.log(y)  # grad of: pow_2 = pow(y, x)
+    b_x = 0.0 if y == 0 else pow_2 * math.log(y)  # grad of: pow_2 = pow(y, x)
     b_x += 3 * (x * x)  # grad of: pow_1 = pow(x, 3)
-    b_sub = 1.0 if sub > 0 else -1.0 if sub < 0 else 0  # grad of: abs_1 = abs(sub)
+    b_sub = 1.0 if sub > 0 else -1.0 if sub < 0 else 0.0  # grad of: abs_1 = abs(sub)
     b_x += b_sub  # grad of: sub = x - y
-    b_max_1 = min_1 if max_1 >= 1.0 else 0  # grad of: max_2 = max(max_1, 1.0)
-    b_x += b_max_1 if x >= y else 0  # grad of: max_1 = max(x, y)
-    b_x += max_2 if x <= y else 0  # grad of: min_1 = min(x, y)
+    b_max_1 = min_1 if max_1 >= 1.0 else 0.0  # grad of: max_2 = max(max_1, 1.0)
+    b_x += b_max_1 if x >= y else 0.0  # grad of: max_1 = max(x, y)
+    b_x += max_2 if x <= y else 0.0  # grad of: min_1 = min(x, y)
     return b_x
