@@ -20,7 +20,7 @@ The *same* lambda is evaluated three ways, so a rule is written exactly once:
 >>> render(g * -sin(x))
 '-(g * math.sin(x))'
 >>> render(g * select(x <= 0, 1, 0))
-'g if x <= 0 else 0'
+'g if x <= 0 else 0.0'
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def array_mode(enabled: bool = True):
     >>> x, g = Code.name("x"), Code.name("g")
     >>> with array_mode():
     ...     render(g * sign(x)), render(g * select(x >= 0, 1, 0)), render(g * cos(x))
-    ('g * numpy.sign(x)', 'numpy.where(x >= 0, g, 0)', 'g * numpy.cos(x)')
+    ('g * numpy.sign(x)', 'numpy.where(x >= 0, g, 0.0)', 'g * numpy.cos(x)')
     """
     token = _arrays.set(enabled)
     try:
