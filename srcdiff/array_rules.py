@@ -817,9 +817,9 @@ GETITEM = add_array_rule(getitem, ("array", "index"), ("array",), _getitem, lamb
 
 
 def _set_item(v):
-    g = v.g
-    return {"array": v.helper("zero_item", g, v["array"], v["index"]),
-            "value": v.helper("unbroadcast", item(g, v["index"].node), v["value"])}
+    g, index = v.g, _node(v.arguments["index"])
+    value = {"value": v.helper("assigned", g, v["array"], index, v["value"])}
+    return {"array": v.helper("zero_item", g, v["array"], index), **value}
 
 
 SET_ITEM = add_array_rule(runtime.set_item, ("array", "index", "value"), ("array", "value"), _set_item,

@@ -311,6 +311,17 @@ class Fence(ast.NodeVisitor):
         for comparator in node.comparators:
             self.visit(comparator)
 
+    def visit_List(self, node) -> None:
+        """A list or tuple of numbers is data: looped over, indexed, or an array in
+        arithmetic with arrays (``x - [3.0, 5.0]``). Others are not supported yet."""
+        from .lower import is_literal
+        if not is_literal(node) or not node.elts:
+            self.generic_visit(node)
+        for element in node.elts:
+            self.visit(element)
+
+    visit_Tuple = visit_List
+
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, complex):
             self.refuse(node, "complex numbers are not supported")

@@ -597,6 +597,54 @@ class _Expressions(ast.NodeTransformer):
             return self.numpy_call(ATTRIBUTES[node.attr], [self.visit(node.value)], [], node)
         return node
 
+    def clip(self, args, keywords, origin) -> ast.Call:
+        """``numpy.clip`` and ``x.clip`` with their bounds by position or keyword
+        (``a_min``/``a_max``, ``min``/``max``); a missing bound (or ``None``) leaves that
+        side open: ``maximum`` or ``minimum`` alone."""
+        bounds = list(args[1:3]) + [None] * (3 - len(args))
+        for keyword in keywords:
+            position = {"a_min": 0, "min": 0, "a_max": 1, "max": 1}.get(keyword.arg)
+            if position is None:
+                raise located(UnsupportedSyntaxError, f"numpy.clip has no bound "
+                              f"{keyword.arg!r} that srcdiff knows", origin,
+                              self.normalizer.where)
+            bounds[position] = keyword.value
+        low, high = [None if b is None or (isinstance(b, ast.Constant) and b.value is None)
+                     else b for b in bounds[:2]]
+        if low is not None and high is not None:
+            return self.numpy_call("clip", [args[0], low, high], [], origin)
+        if low is not None:
+            return self.numpy_call("maximum", [args[0], low], [], origin)
+        if high is not None:
+            return self.numpy_call("minimum", [args[0], high], [], origin)
+        return self.numpy_call("copy", [args[0]], [], origin)
+
+    def arrays_of_lists(self, call: ast.Call, callee) -> ast.Call:
+        """A list or tuple of values passed where a NumPy function differentiates an
+        array (``numpy.mean([a, b])``) is the array NumPy makes of it:
+        ``numpy.mean(numpy.array([a, b]))``, which carries derivatives to each element."""
+        from .lower import is_literal
+        rule = RULES.lookup(callee, len(call.args))
+        if rule is None or (getattr(callee, "__module__", None) or "").split(".")[0] \
+                not in ("numpy", "scipy"):
+            return call
+        params = getattr(rule, "params", ())
+        wrt = getattr(rule, "wrt", None)
+        args = []
+        for index, argument in enumerate(call.args):
+            if isinstance(argument, (ast.List, ast.Tuple)) and not is_literal(argument):
+                if getattr(rule, "variadic", False):
+                    differentiable = index >= 1
+                else:
+                    param = params[index] if index < len(params) else None
+                    differentiable = param is not None and param != getattr(rule, "sequence", None) \
+                        and (wrt is None or param in wrt)
+                if differentiable:
+                    argument = self.numpy_call("array", [argument], [], argument)
+            args.append(argument)
+        call.args = args
+        return call
+
     def numpy_call(self, name: str, args, keywords, origin) -> ast.Call:
         import numpy
         call = _located(ast.Call(dotted("numpy." + name), args, keywords), origin)
@@ -613,6 +661,8 @@ class _Expressions(ast.NodeTransformer):
             if func.attr in TUPLE_METHODS and len(args) > 1:
                 args = [_located(ast.Tuple(args, ast.Load()), node)]
             keywords = [ast.keyword(k.arg, self.visit(k.value)) for k in node.keywords]
+            if func.attr == "clip":
+                return self.clip([self.visit(func.value)] + args, keywords, node)
             return self.numpy_call(METHODS[func.attr], [self.visit(func.value)] + args,
                                    keywords, node)
         if n.callee_of(node) is not None:
@@ -620,6 +670,11 @@ class _Expressions(ast.NodeTransformer):
             self.inline_call(node, [result])
             return _located(_name(result), node)
         self.generic_visit(node)
+        callee = n.parsed.resolve(node.func, n.locals)
+        import sys
+        if "numpy" in sys.modules and callee is getattr(sys.modules["numpy"], "clip", None):
+            return self.clip(node.args, node.keywords, node)
+        node = self.arrays_of_lists(node, callee)
         if len(node.args) > 2 and n.parsed.resolve(node.func, n.locals) in (min, max):
             nested = node.args[0]
             for argument in node.args[1:]:

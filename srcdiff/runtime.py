@@ -54,6 +54,22 @@ def set_item(array, index, value):
     return array
 
 
+def assigned(gradient, like, index, value):
+    """The adjoint flowing to ``value`` through ``like[index] = value``: the part of
+    ``gradient`` at ``index``, summed back to ``value``'s shape, from the positions whose
+    write stayed. With repeated indices (``[0, 0]``, or ``-3`` and ``0`` on a length-3
+    axis) NumPy keeps one write per position; which one is found by doing the same
+    assignment with each write's serial number."""
+    selected = numpy.broadcast_to(gradient, numpy.shape(like))[index]
+    parts = index if isinstance(index, tuple) else (index,)
+    if not all(isinstance(p, (int, numpy.integer, slice, type(None), type(Ellipsis))) for p in parts):
+        order = numpy.arange(numpy.size(selected)).reshape(numpy.shape(selected))
+        winner = numpy.full(numpy.shape(like), -1)
+        winner[index] = order
+        selected = selected * (winner[index] == order)
+    return unbroadcast(selected, value)
+
+
 def zero_item(gradient, like, index):
     """The adjoint flowing to the old value of ``like`` through ``like[index] = ...``:
     the part of ``gradient`` that was overwritten is zero."""
@@ -110,4 +126,4 @@ def gradient_like(gradient, like, copy):
 
 
 # Helpers that call others: writing one into a module writes these too.
-DEPENDS = {"matmul_vjp": ("unbroadcast",)}
+DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",)}
