@@ -142,7 +142,8 @@ def _generate(args) -> int:
     for function in chosen:
         try:
             wrt, kinds = _wrt(function, args.wrt, types_given)
-            parts.append(prepare(Request(function, wrt, kinds)))
+            parts.append(prepare(Request(function, wrt, kinds,
+                                         frozenset(_declared(function, types_given)))))
         except SrcdiffError as error:
             if named:
                 raise
@@ -211,6 +212,19 @@ def _type(text: str, where: str):
                          "(a NumPy array of that many dimensions)")
     from .kinds import array
     return array(int(match[1]) if match[1] else None)
+
+
+def _declared(function: types.FunctionType, given: dict) -> set[str]:
+    """The parameters whose kind is said: by --types, or an annotation float, int or
+    an array."""
+    declared = set(given)
+    for name, annotation in function.__annotations__.items():
+        text = annotation if isinstance(annotation, str) else (
+            "ndarray" if getattr(annotation, "__name__", "") == "ndarray"
+            else getattr(annotation, "__name__", ""))
+        if text in ("float", "int") or _ARRAY_TYPE.match(text):
+            declared.add(name)
+    return declared
 
 
 def _wrt(function: types.FunctionType, wrt: str | None, given: dict):

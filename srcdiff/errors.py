@@ -43,6 +43,12 @@ class LocatedError(SrcdiffError):
         self.hint = hint
         super().__init__(self._render())
 
+    def __reduce__(self):
+        """Errors travel to and from worker processes (``multiprocessing``, Dask):
+        rebuilt from their fields, with their location."""
+        return (_rebuild_located, (type(self), self.message, self.filename, self.lineno,
+                                   self.col, self.source_line, self.hint))
+
     def _render(self) -> str:
         parts = [f"{self.filename}:{self.lineno}:{self.col + 1}: {self.message}"]
         if self.source_line:
@@ -76,6 +82,11 @@ class ArgumentKindError(SrcdiffError, TypeError):
 
 class InternalError(SrcdiffError):
     """srcdiff failed on input it accepted: a bug in srcdiff, please report it."""
+
+
+def _rebuild_located(cls, message, filename, lineno, col, source_line, hint):
+    return cls(message, filename=filename, lineno=lineno, col=col, source_line=source_line,
+               hint=hint)
 
 
 def located(cls: type[LocatedError], message: str, node: ast.AST, where, *,

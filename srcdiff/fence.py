@@ -94,7 +94,6 @@ class Fence(ast.NodeVisitor):
         if isinstance(tree, ast.AsyncFunctionDef):
             self.refuse(tree, "async functions are not supported")
         self.check_arguments(tree.args)
-        self.check_math_name(tree)
         body = tree.body
         if body and _is_docstring(body[0]):
             body = body[1:]
@@ -137,20 +136,6 @@ class Fence(ast.NodeVisitor):
             if special is not None:
                 self.refuse(special, f"{what} parameters are not supported yet",
                             "name each parameter")
-
-    def check_math_name(self, tree) -> None:
-        """Generated derivatives call ``math.<f>``; the name must mean the math module."""
-        if "math" in self.locals:
-            node = next(n for n in ast.walk(tree) if isinstance(n, (ast.Name, ast.arg))
-                        and getattr(n, "id", getattr(n, "arg", None)) == "math")
-            self.refuse(node, "the name `math` is used for a variable",
-                        "srcdiff's generated code calls math.<function>; rename the variable")
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Name) and node.id == "math":
-                value = self.parsed.lookup("math")
-                if value is not UNRESOLVED and value is not math:
-                    self.refuse(node, "the name `math` does not refer to the math module",
-                                "srcdiff's generated code calls math.<function>; rename it")
 
     # -- statements --------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> None:

@@ -42,6 +42,9 @@ class Request:
     function: types.FunctionType
     wrt: tuple[str, ...]
     kinds: dict = field(default_factory=dict)  # array parameters -> srcdiff.kinds.Kind
+    # Parameters whose kind was given (annotation or --types); the others are taken for
+    # numbers, which is refused where the function uses them as arrays could be.
+    declared: frozenset | None = None
 
 
 @dataclass
@@ -104,9 +107,64 @@ def prepare(request: Request) -> Part:
     """Differentiate ``request``; raise if its gradient cannot stand on its own."""
     name = f"grad_{request.function.__name__}"
     part = Part(name, Imports(), {})
-    _collect(generate(request.function, request.wrt, name=name, kinds=request.kinds),
-             request.function, part.imports, part.definitions)
+    generated = generate(request.function, request.wrt, name=name, kinds=request.kinds)
+    if request.declared is not None:
+        _check_undeclared(generated.stages["lower"], request.declared)
+    _collect(generated, request.function, part.imports, part.definitions)
     return part
+
+
+def _check_undeclared(lowered, declared) -> None:
+    """A parameter without a declared kind is taken for a number; a module generated so
+    would give wrong gradients for arrays. Refuse where such a parameter, or a value
+    computed from it, is indexed, multiplied with ``@`` or passed to NumPy or SciPy:
+    the kind must be said."""
+    from .dataflow import reads, targets
+    from .errors import UnsupportedSyntaxError, located
+    from .ir import get_anno
+    args = lowered.args
+    parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+    undeclared = [p for p in parameters if p not in declared]
+    if not undeclared:
+        return
+    statements = [n for s in lowered.body for n in ast.walk(s) if isinstance(n, ast.stmt)]
+    origin = {p: p for p in undeclared}  # variable -> the undeclared parameter it comes from
+    changed = True
+    while changed:
+        changed = False
+        for statement in statements:
+            if isinstance(statement, ast.Assign):
+                sources = [origin[n] for n in reads(statement.value) if n in origin]
+                for target in targets(statement):
+                    if sources and target not in origin:
+                        origin[target] = sources[0]
+                        changed = True
+    for statement in statements:
+        if not isinstance(statement, ast.Assign):
+            continue
+        value, used = statement.value, None
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
+            used = value.value.id if value.value.id in origin else None
+        elif isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
+            used = next((n for n in reads(value) if n in origin), None)
+        elif isinstance(value, ast.Call):
+            module = (getattr(get_anno(value, "callee"), "__module__", None) or "").split(".")[0]
+            if module in ("numpy", "scipy"):
+                used = next((n for n in reads(value) if n in origin and n != _root(value.func)), None)
+        if used is not None:
+            parameter = origin[used]
+            where = get_anno(statement, "where", lowered.parsed)
+            raise located(UnsupportedSyntaxError, f"parameter {parameter!r} has no declared "
+                          "kind, so it is taken for a number, but the function uses it with "
+                          f"NumPy or indexes it (`{ast.unparse(statement)}`)", statement, where,
+                          hint=f"say what it is: --types {parameter}=array[1] (its rank), or "
+                          f"{parameter}=float; or annotate it (np.ndarray, float)")
+
+
+def _root(node):
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def module_text(path: Path, parts: list[Part], command: str) -> str:
