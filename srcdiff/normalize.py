@@ -698,8 +698,11 @@ def _leaves(statement: ast.stmt, returns_early: bool, loops_too: bool,
             return returns_early
         if isinstance(node, ast.Break) or (continues and isinstance(node, ast.Continue)):
             return loops_too and not in_inner_loop
-        inner = in_inner_loop or isinstance(node, (ast.For, ast.While))
-        return any(visit(child, inner) for child in ast.iter_child_nodes(node)
+        if isinstance(node, (ast.For, ast.While)):
+            # a break in the body leaves that loop; one in its else clause, this one
+            return any(visit(child, True) for child in node.body) or \
+                any(visit(child, in_inner_loop) for child in node.orelse)
+        return any(visit(child, in_inner_loop) for child in ast.iter_child_nodes(node)
                    if isinstance(child, ast.stmt) and not isinstance(child, ast.FunctionDef))
     return visit(statement, False)
 

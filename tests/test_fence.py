@@ -174,11 +174,6 @@ def f_returns_tuple(x):
     return x, x  # refused
 
 
-def f_math_shadowed(x):
-    math = x * 2  # refused
-    return math
-
-
 def f_walrus(x):
     return (y := x * 2)  # refused
 
@@ -230,7 +225,6 @@ CASES = [
     (f_other_expression_statement, UnsupportedSyntaxError, "expression statements are not supported (except print"),
     (f_invert, UnsupportedSyntaxError, "the operator `~` is not supported"),
     (f_returns_tuple, UnsupportedSyntaxError, "returning several values is not supported"),
-    (f_math_shadowed, UnsupportedSyntaxError, "the name `math` is used for a variable"),
     (f_walrus, UnsupportedSyntaxError, "assignment expressions (`:=`) are not supported yet"),
     (f_del, UnsupportedSyntaxError, "`del` is not supported"),
     (f_import, UnsupportedSyntaxError, "imports inside the function are not supported"),

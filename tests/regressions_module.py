@@ -1,0 +1,524 @@
+"""Programs that srcdiff once got wrong, one or more per class of issue 11.
+
+Kept in a module of their own (a file, so srcdiff can read their source) and imported by
+tests/test_regressions.py, which checks each against an oracle that does not share code
+with srcdiff: central differences with step-size agreement, dual numbers, closed forms.
+"""
+
+import math
+
+import numpy as np
+
+# --- 1. recomputation in loops must not read the new value ----------------------------
+
+
+def sine_of_sum(x):
+    s = 0.3
+    for i in range(3):
+        s = math.sin(s + x)
+    return s
+
+
+def logistic_map(x):
+    p = 0.3
+    r = 3.2 + 0.1 * x
+    for i in range(4):
+        p = r * p * (1 - p)
+    return p
+
+
+def continued_fraction(x):
+    s = 1.0
+    for i in range(3):
+        s = 1 / (s + x)
+    return s
+
+
+def horner(x):
+    s = 0.0
+    for c in (1.0, -2.0, 0.5, 3.0):
+        s = (s + c) * x
+    return s
+
+
+def cube_three_times(x):
+    a = x
+    for i in range(3):
+        a = a * a * a
+    return a
+
+
+def numpy_sine_map(x):
+    h = np.ones(3) * 0.5
+    for i in range(3):
+        h = np.sin(h * x)
+    return np.sum(h)
+
+
+def two_states(x):
+    a, b = x, 1.0
+    for i in range(4):
+        a, b = math.sin(a * b), math.cos(a + b)
+    return a + b
+
+
+# --- 2. broadcasting operands in loops and branches ------------------------------------
+
+
+def scale_in_loop(v, a):
+    for i in range(3):
+        v = v * a
+    return np.sum(v)
+
+
+def accumulate_number_into_array(v, s):
+    acc = 0.0
+    for i in range(2):
+        acc = acc + v * s
+    if s > 0:
+        acc = acc + s
+    return np.sum(acc * acc)
+
+
+def add_row(H, b):
+    for i in range(2):
+        H = H + b
+    return np.sum(H * H)
+
+
+def normalise_in_loop(v):
+    for i in range(3):
+        v = v / np.linalg.norm(v)
+        v = v * 1.5
+    return np.sum(v * np.array([1.0, 2.0, 3.0]))
+
+
+def divide_by_sum_in_loop(v):
+    for i in range(3):
+        v = v / np.sum(v * v)
+    return np.sum(v)
+
+
+# --- 3. self-copies --------------------------------------------------------------------
+
+
+def bisection(x):
+    lo, hi = 0.0, x
+    for i in range(6):
+        mid = (lo + hi) / 2
+        if mid * mid > 2.0:
+            lo, hi = lo, mid
+        else:
+            lo, hi = mid, hi
+    return lo * hi
+
+
+def self_copy(x):
+    y = x * 2
+    for i in range(2):
+        y = y
+        if y > 0:
+            y = y
+    return y * y
+
+
+# --- 4. local functions ------------------------------------------------------------------
+
+
+def lambda_rebound(x):
+    g = lambda t: t * 2.0
+    a = g(x)
+    g = lambda t: t * t
+    return a + g(x)
+
+
+def def_rebound(x):
+    def g(t):
+        return t * 2.0
+    a = g(x)
+
+    def g(t):
+        return t * t
+    return a + g(x)
+
+
+def default_captures_value(x):
+    g = lambda y, k=x: y * k
+    x = x * 3.0
+    return g(x)
+
+
+def def_default_captures_value(x):
+    def g(y, k=x):
+        return y * k
+    x = x * 3.0
+    return g(x)
+
+
+def helper_with_lambda(x):
+    square = lambda t: t * t
+    return square(x) + 1.0
+
+
+def module_callee_with_lambda_twice(x):
+    return helper_with_lambda(x) + helper_with_lambda(2.0 * x)
+
+
+def helper_with_def(x):
+    def inner(t):
+        return math.sin(t)
+    return inner(x) * 2.0
+
+
+def callee_with_nested_def_twice(x):
+    return helper_with_def(x) * helper_with_def(x + 1.0)
+
+
+# --- 5. aliasing that escapes the sharing check ------------------------------------------
+
+
+def ident(a):
+    return a
+
+
+def alias_through_helper(x):
+    a = x * 1.0
+    b = ident(a)
+    b[0] = 0.0
+    return np.sum(a)
+
+
+def alias_through_conditional(x):
+    a = x * 1.0
+    c = x * 2.0
+    b = a if x[0] > 0 else c
+    b[0] = 0.0
+    return np.sum(a * c)
+
+
+def alias_through_or(x):
+    a = x * 1.0
+    b = a or x
+    b[1] = 5.0
+    return np.sum(a)
+
+
+# --- 6. gradients that are the caller's own array ------------------------------------------
+
+WEIGHTS = np.array([1.0, 2.0, 3.0])
+
+
+def dot_with_argument(x, v):
+    return np.dot(x, v)
+
+
+def dot_with_global(x):
+    return np.dot(x, WEIGHTS)
+
+
+# --- 7. generated names must not capture user names --------------------------------------
+
+
+def underscore_after_loop(x):
+    s = x
+    _ = 2.0
+    for i in range(3):
+        s = math.sin(s) + x
+    return s * _
+
+
+def local_named_numpy(x):
+    numpy = 3.0
+    v = np.array([x, 2.0 * x])
+    return np.sum(v * v) * numpy
+
+
+def local_named_math(x):
+    math = 2.0
+    return x * math
+
+
+def dfn_dx(x):
+    return 100.0
+
+
+def fn(x):
+    return x * dfn_dx(x)
+
+
+def while_loop_with_global_range(x):
+    s = x
+    k = 0
+    while k < 3:
+        s = math.sin(s) * x
+        k += 1
+    return s
+
+
+# --- 8. stale gradients -------------------------------------------------------------------
+
+
+def rebound_helper(t):
+    return t * 2.0
+
+
+def uses_rebound_helper(x):
+    return rebound_helper(x) * x
+
+
+SCALE = 2.0
+
+
+def uses_scale(x):
+    return np.sum(x * SCALE)
+
+
+# --- 9. fancy-index assignment with repeated indices ---------------------------------------
+
+
+def assign_repeated(x):
+    y = np.zeros(3)
+    y[np.array([0, 0])] = x[1:3]
+    return np.sum(y * np.array([1.0, 2.0, 3.0]))
+
+
+def add_repeated_aliasing(x):
+    y = x * 1.0
+    idx = np.array([0, 0, -3])
+    y[idx] += x[:3] * 2.0
+    return np.sum(y * y)
+
+
+# --- 10. lists of values passed to NumPy -----------------------------------------------------
+
+
+def mean_of_list(x):
+    l1 = np.sum(x)
+    l2 = np.sum(x * x)
+    return np.mean([l1, l2]) + np.max([l1, l2])
+
+
+def einsum_of_list(x):
+    return np.einsum("i,i", [x[0], x[1]], x[:2])
+
+
+# --- 11. builtin abs of an array ---------------------------------------------------------------
+
+
+def huber(x):
+    r = x - 0.5
+    small = abs(r) < 1.0
+    return np.sum(np.where(small, 0.5 * r * r, abs(r) - 0.5))
+
+
+# --- 12. untaken branches and integer gradients ---------------------------------------------------
+
+
+def untaken_reshape(x):
+    y = x * 0.0
+    if np.sum(x) > 100.0:
+        y = np.reshape(x, (3,)) * 2
+    return np.sum(y)
+
+
+def loop_never_runs(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s + np.sum(np.swapaxes(x, 0, 1))
+    return s + 1.0
+
+
+def where_constant_branch(s):
+    t = np.array([1.0, -1.0, 2.0])
+    return np.sum(np.where(t > 0, 1.0, s))
+
+
+def maximum_with_zero(x):
+    return np.sum(np.maximum(x, 0))
+
+
+def max_below(x):
+    return max(x, 0.5)
+
+
+# --- 14. unbound on the path taken ------------------------------------------------------------
+
+
+def unbound_on_path(x):
+    if x > 10.0:
+        y = x
+    return y * 2
+
+
+def unbound_in_loop(x):
+    for i in range(2):
+        if i > 5:
+            y = x
+        z = y * 2
+    return x
+
+
+# --- 15. reuse across overwrites -----------------------------------------------------------------
+
+
+def parameter_reassigned_in_branch(x):
+    if math.sin(x) > 0.5:
+        x = 0.5 * x
+    return math.sin(x) * 2.0
+
+
+def value_after_loop(x):
+    for i in range(3):
+        x = math.sin(x) * 0.7
+    return x / (1.5 + math.cos(x))
+
+
+# --- 16. copy propagation across an overwrite with no tape ---------------------------------------
+
+
+def copy_then_overwrite(x, y):
+    z = ident(x) * y
+    for i in range(2):
+        x = 3.0
+    return z + x
+
+
+def copy_then_overwrite_in_branch(x, y):
+    z = ident(x) * y
+    if y > 0:
+        x = 3.0
+    return z * x
+
+
+# --- 17. module-level arrays and local lists ---------------------------------------------------
+
+CENTRES = np.arange(12.0).reshape(4, 3) / 10
+
+
+def shekel_like(x):
+    return np.sum((x - CENTRES) ** 2)
+
+
+def through_atleast_2d(x):
+    d = np.atleast_2d(x) - CENTRES
+    return np.sum(d * d)
+
+
+def local_list(x):
+    return np.sum((x[0] - [3.0, 5.0, 2.0]) ** 2)
+
+
+# --- 18. evaluation order ----------------------------------------------------------------------
+
+
+def evaluation_order(x0):
+    x1 = 0.5
+    g = lambda c: x1 * c
+    x1, x0 = x0 * 2.0, g(1.0)
+    return x1 + x0 * 3.0
+
+
+# --- internal errors ----------------------------------------------------------------------------
+
+
+def clip(v, lo, hi):
+    if v < lo:
+        return lo
+    if v > hi:
+        return hi
+    return v
+
+
+def clip_helper(x):
+    return clip(x * 2.0, 0.0, 1.0) + clip(x, -1.0, 0.1)
+
+
+def hoisted_then_reassigned(x):
+    s = 0.0
+    for i in range(3):
+        t = math.tanh(x)
+        s = s + t * i
+    x = s * 2.0
+    return x + math.tanh(x)
+
+
+def matrix_item_assignment(M):
+    M = M * 1.0
+    M[0, 1] = M[1, 0] * 3.0
+    return np.sum(M * M)
+
+
+def ellipsis_item_assignment(y):
+    y = y * 1.0
+    y[..., 0] = 2.0 * y[..., 1]
+    return np.sum(y * y)
+
+
+def copysign_of_temporary(x):
+    s = 0.0
+    for i in range(3):
+        s = s + math.copysign(x, x - 0.1 * i)
+    return s
+
+
+def copysign_in_recursion(x, n):
+    if n == 0:
+        return x
+    return math.copysign(copysign_in_recursion(x * 1.1, n - 1), x - 1.0)
+
+
+def clip_method(x):
+    return np.sum(x.clip(min=0.0) ** 2)
+
+
+def and_then_pass(x):
+    a = x > 0
+    b = x < 2
+    if a and b:
+        pass
+    return x * x
+
+
+def break_in_inner_else(x):
+    s = x
+    for i in range(3):
+        for j in range(2):
+            s = s * 1.1
+        else:
+            if s > 1.0:
+                break
+        s = s + x
+    return s
+
+
+def polynomial(x):
+    s = 0.0
+    for i in range(4):
+        s = s + (i + 1) * x ** i
+    return s
+
+
+def zero_to_the_x(x):
+    return 0.0 ** x + x
+
+
+def recursive_scale(x, n):
+    if n == 0:
+        return x
+    return recursive_scale(x * 1.5, n - 1)
+
+
+def recursion_with_arrays(x):
+    return np.sum(recursive_scale(x, 2) ** 2)
+
+
+def power_of_negative(y):
+    return (-2.0) ** y  # defined at integers; its slope in y is not real (log(-2))
+
+
+def sqrt_at_zero(x):
+    return math.sqrt(x) + x
+
+
+def hypot_at_zero(x, y):
+    return math.hypot(x, y)

@@ -1,0 +1,310 @@
+"""Every class of silent wrong gradient and internal error of issue 11, pinned.
+
+Each program lives in tests/regressions_module.py. Expected gradients come from oracles
+that share nothing with srcdiff: forward-mode dual numbers on the same source (scalar
+code), central differences whose two step sizes agree (so the point is not near a kink),
+and closed forms. Each is checked with the optimiser on, off, and with each
+optimisation switched off alone.
+"""
+
+import math
+import pickle
+import threading
+
+import numpy
+import pytest
+
+import srcdiff
+import regressions_module as m
+from arrays import numeric_gradient
+from dual import forward_gradient
+from srcdiff.kinds import array
+from srcdiff.pipeline import OPTIMIZATIONS, generate
+
+
+def settled_difference(func, args, wrt):
+    """Central differences at two step sizes; they must agree (no kink within a step)."""
+    fine = numeric_gradient(func, args, wrt, h=1e-6)
+    coarse = numeric_gradient(func, args, wrt, h=1e-4)
+    for a, b in zip(fine, coarse):
+        numpy.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    return fine
+
+
+def every_setting(func, args, wrt):
+    """The gradient with the optimiser on, off, and each optimisation off alone."""
+    names = func.__code__.co_varnames
+    kinds = {names[i]: array(numpy.ndim(a)) for i, a in enumerate(args)
+             if isinstance(a, numpy.ndarray)}
+    wrt_names = tuple(names[i] for i in wrt)
+    settings = [dict(), dict(optimize=False)] + [dict(disable=(p,)) for p in OPTIMIZATIONS]
+    return [generate(func, wrt_names, name="g", as_tuple=True, kinds=kinds, **s).function(*args)
+            for s in settings]
+
+
+def check(func, *args, wrt=None, expected=None, rtol=1e-7, atol=1e-9):
+    """srcdiff's gradient of every float parameter, in every setting, against
+    ``expected`` (default: settled central differences), shapes and dtypes included."""
+    if wrt is None:
+        wrt = tuple(i for i, a in enumerate(args) if isinstance(a, (float, numpy.ndarray)))
+    if expected is None:
+        expected = settled_difference(func, list(args), wrt)
+    public = srcdiff.grad(func, wrt=wrt)(*args)
+    for gradient in [public] + every_setting(func, args, wrt):
+        for got, want, i in zip(gradient, expected, wrt):
+            assert numpy.shape(got) == numpy.shape(args[i])
+            assert numpy.asarray(got).dtype.kind == "f"
+            numpy.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+    return public
+
+
+def dual(func, *args):
+    wrt = tuple(i for i, a in enumerate(args) if isinstance(a, float))
+    return forward_gradient(func, args, wrt)
+
+
+# --- 1. recomputation in loops ----------------------------------------------------------------
+
+@pytest.mark.parametrize("func", [m.sine_of_sum, m.logistic_map, m.continued_fraction,
+                                  m.horner, m.cube_three_times, m.two_states])
+def test_recomputation_reads_the_old_values(func):
+    check(func, 0.9, expected=dual(func, 0.9), rtol=1e-12, atol=1e-12)
+
+
+def test_recomputation_in_numpy_loops():
+    check(m.numpy_sine_map, 0.8)
+
+
+# --- 2. broadcasting in loops and branches -----------------------------------------------------
+
+@pytest.mark.parametrize("func, args", [
+    (m.scale_in_loop, (numpy.array([0.3, -0.4, 0.5]), 0.9)),
+    (m.accumulate_number_into_array, (numpy.array([0.3, -0.4, 0.5]), 0.7)),
+    (m.add_row, (numpy.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]), numpy.array([1.0, -1.0, 0.5]))),
+    (m.normalise_in_loop, (numpy.array([0.3, -0.4, 0.5]),)),
+    (m.divide_by_sum_in_loop, (numpy.array([0.3, 0.4, 0.5]),)),
+])
+def test_broadcast_operands_in_loops_are_summed_back(func, args):
+    check(func, *args)
+
+
+# --- 3. self-copies -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("func", [m.bisection, m.self_copy])
+def test_self_copies_keep_their_adjoint(func):
+    check(func, 3.0, expected=dual(func, 3.0), rtol=1e-12)
+
+
+# --- 4. local functions -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("func", [m.lambda_rebound, m.def_rebound, m.default_captures_value,
+                                  m.def_default_captures_value,
+                                  m.module_callee_with_lambda_twice,
+                                  m.callee_with_nested_def_twice])
+def test_local_functions_bind_like_python(func):
+    check(func, 0.7, expected=dual(func, 0.7), rtol=1e-12)
+
+
+# --- 5. aliasing -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("func, changed", [(m.alias_through_helper, "b"),
+                                           (m.alias_through_conditional, "b"),
+                                           (m.alias_through_or, "b")])
+def test_changing_an_alias_in_place_is_refused(func, changed):
+    """Python changes ``a`` through ``b``; srcdiff would not: refused, located."""
+    with pytest.raises(srcdiff.UnsupportedSyntaxError,
+                       match=f"`{changed}` is changed in place while `a`") as caught:
+        srcdiff.grad(func)(numpy.array([0.3, 0.4, 0.5]))
+    assert caught.value.lineno > 0 and "[" in caught.value.source_line
+
+
+# --- 6. gradients own their memory -------------------------------------------------------------------
+
+def test_gradient_is_not_the_callers_array():
+    x, v = numpy.array([1.0, 2.0, 3.0]), numpy.array([4.0, 5.0, 6.0])
+    gx, gv = srcdiff.grad(m.dot_with_argument, wrt=(0, 1))(x, v)
+    numpy.testing.assert_array_equal(gx, v)
+    assert not numpy.shares_memory(gx, v) and not numpy.shares_memory(gv, x)
+    gx *= 2  # the caller updates its gradient in place: its data must not change
+    numpy.testing.assert_array_equal(v, [4.0, 5.0, 6.0])
+
+
+def test_gradient_is_not_a_global():
+    gradient = srcdiff.grad(m.dot_with_global)(numpy.array([1.0, 2.0, 3.0]))
+    assert not numpy.shares_memory(gradient, m.WEIGHTS)
+    gradient[:] = 0.0
+    numpy.testing.assert_array_equal(m.WEIGHTS, [1.0, 2.0, 3.0])
+
+
+# --- 7. hygiene --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("func", [m.underscore_after_loop, m.local_named_numpy,
+                                  m.local_named_math, m.fn])
+def test_user_names_do_not_capture_generated_ones(func):
+    check(func, 0.7, expected=settled_difference(func, [0.7], (0,)))
+
+
+def test_a_global_range_does_not_change_generated_loops(monkeypatch):
+    """The program never calls range; the backward sweep's loop must be the builtin's."""
+    monkeypatch.setattr(m, "range", lambda n: [0], raising=False)
+    gradient = srcdiff.grad(m.while_loop_with_global_range)
+    assert "range" in srcdiff.source(gradient)
+    assert gradient(0.7) == pytest.approx(dual(m.while_loop_with_global_range, 0.7)[0],
+                                          rel=1e-12)
+
+
+# --- 8. stale gradients --------------------------------------------------------------------------------
+
+def test_a_rebound_helper_is_noticed(monkeypatch):
+    gradient = srcdiff.grad(m.uses_rebound_helper)
+    assert gradient(0.7) == pytest.approx(2 * 2.0 * 0.7)
+    monkeypatch.setattr(m, "rebound_helper", lambda t: t * 3.0)
+    assert srcdiff.grad(m.uses_rebound_helper) is gradient
+    assert gradient(0.7) == pytest.approx(2 * 3.0 * 0.7)
+
+
+def test_a_global_number_that_becomes_an_array(monkeypatch):
+    gradient = srcdiff.grad(m.uses_scale)
+    numpy.testing.assert_allclose(gradient(numpy.array([1.0, 2.0])), [2.0, 2.0])
+    monkeypatch.setattr(m, "SCALE", numpy.array([1.0, 3.0]))
+    numpy.testing.assert_allclose(gradient(numpy.array([1.0, 2.0])), [1.0, 3.0])
+    monkeypatch.setattr(m, "SCALE", 0.5)  # a number again, read live
+    numpy.testing.assert_allclose(gradient(numpy.array([1.0, 2.0])), [0.5, 0.5])
+
+
+# --- 9. repeated indices in item assignment ---------------------------------------------------------------
+
+@pytest.mark.parametrize("func", [m.assign_repeated, m.add_repeated_aliasing])
+def test_repeated_indices_follow_the_write_numpy_kept(func):
+    check(func, numpy.array([1.0, 2.0, 3.0]))
+
+
+# --- 10-12. lists, abs, untaken branches, integer gradients ---------------------------------------------
+
+@pytest.mark.parametrize("func", [m.mean_of_list, m.einsum_of_list, m.huber, m.untaken_reshape])
+def test_array_programs(func):
+    check(func, numpy.array([0.1, 0.9, 2.5]))
+
+
+def test_a_loop_that_never_runs_gives_zeros_of_the_right_shape():
+    gradient = srcdiff.grad(m.loop_never_runs)(numpy.ones((2, 3)), 0)
+    assert gradient.shape == (2, 3) and gradient.dtype == float and not gradient.any()
+
+
+def test_gradients_are_floats():
+    value = srcdiff.grad(m.where_constant_branch)(0.7)
+    assert type(value) is float and value == 1.0
+    gradient = srcdiff.grad(m.maximum_with_zero)(numpy.array([-1.0, 2.0]))
+    assert gradient.dtype == float and list(gradient) == [0.0, 1.0]
+    assert type(srcdiff.grad(m.max_below)(0.2)) is float
+
+
+# --- 13. the command line: see tests/test_cli.py -----------------------------------------------------------
+
+# --- 14. unbound names raise where Python raises ---------------------------------------------------------
+
+@pytest.mark.parametrize("func", [m.unbound_on_path, m.unbound_in_loop])
+def test_unbound_names_raise(func):
+    with pytest.raises(UnboundLocalError):
+        func(0.5)
+    with pytest.raises(UnboundLocalError):
+        srcdiff.grad(func)(0.5)
+
+
+# --- 15-16. reuse and propagation across overwrites --------------------------------------------------------
+
+@pytest.mark.parametrize("func, point", [(m.parameter_reassigned_in_branch, (1.2,)),
+                                         (m.parameter_reassigned_in_branch, (0.2,)),
+                                         (m.value_after_loop, (0.8,)),
+                                         (m.copy_then_overwrite, (0.8, 1.3)),
+                                         (m.copy_then_overwrite_in_branch, (0.8, 1.3))])
+def test_values_overwritten_later_are_not_reused(func, point):
+    value, _ = srcdiff.value_and_grad(func)(*point)
+    assert value == func(*point)
+    check(func, *point, expected=dual(func, *point), rtol=1e-12)
+
+
+# --- 17. module-level arrays and local lists --------------------------------------------------------------
+
+@pytest.mark.parametrize("func", [m.shekel_like, m.through_atleast_2d, m.local_list])
+def test_data_arrays_broadcast(func):
+    check(func, numpy.array([0.3, 0.4, 0.5]))
+
+
+# --- 18. evaluation order --------------------------------------------------------------------------------
+
+def test_the_right_side_is_evaluated_first():
+    check(m.evaluation_order, 0.7, expected=dual(m.evaluation_order, 0.7), rtol=1e-12)
+
+
+# --- internal errors ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("func, point", [
+    (m.clip_helper, (0.3,)), (m.hoisted_then_reassigned, (0.4,)), (m.copysign_of_temporary, (0.4,)),
+    (m.copysign_in_recursion, (0.4, 3)), (m.and_then_pass, (0.7,)), (m.break_in_inner_else, (0.6,)),
+    (m.polynomial, (0.7,)),
+])
+def test_scalar_programs_that_raised_internal_errors(func, point):
+    check(func, *point, expected=dual(func, *point), rtol=1e-12)
+
+
+def test_polynomial_at_zero():
+    """x ** 0 has slope 0 everywhere, x = 0 included: 1 + 2x + 3x² + 4x³ has slope 2."""
+    assert srcdiff.grad(m.polynomial)(0.0) == 2.0
+    assert srcdiff.grad(m.zero_to_the_x)(1.5) == 1.0  # 0 ** x is 0 for x > 0
+
+
+@pytest.mark.parametrize("func, args", [
+    (m.matrix_item_assignment, (numpy.array([[0.5, 0.2], [0.3, 0.9]]),)),
+    (m.ellipsis_item_assignment, (numpy.array([[0.5, 0.2], [0.3, 0.9]]),)),
+    (m.clip_method, (numpy.array([-0.3, 0.4, 0.5]),)),
+    (m.recursion_with_arrays, (numpy.array([0.3, 0.4, 0.5]),)),
+])
+def test_array_programs_that_raised_internal_errors(func, args):
+    check(func, *args)
+
+
+def test_infinite_and_undefined_derivatives_follow_ieee():
+    """Where the function is defined but its derivative is not finite, the gradient is
+    inf or nan (as in JAX and PyTorch); where the function raises, so does its gradient."""
+    assert srcdiff.grad(m.sqrt_at_zero)(0.0) == math.inf
+    assert all(math.isnan(g) for g in srcdiff.grad(m.hypot_at_zero, wrt=(0, 1))(0.0, 0.0))
+    assert math.isnan(srcdiff.grad(m.power_of_negative)(2.0))
+    with pytest.raises(ValueError):
+        srcdiff.grad(m.sqrt_at_zero)(-1.0)
+
+
+def test_errors_travel_between_processes():
+    with pytest.raises(srcdiff.UnsupportedSyntaxError) as caught:
+        srcdiff.grad(m.alias_through_helper)(numpy.array([0.3, 0.4, 0.5]))
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert type(copy) is type(caught.value) and str(copy) == str(caught.value)
+    assert (copy.filename, copy.lineno, copy.col) == (caught.value.filename,
+                                                      caught.value.lineno, caught.value.col)
+
+
+def test_threads_share_a_fresh_gradient_of_a_recursive_function():
+    """Eight threads call a gradient whose recursive callee's VJP is generated on first
+    use; none may see it half made."""
+    def scaled_square(x):
+        return numpy.sum(m.recursive_scale(x, 3) * x)
+
+    gradient = srcdiff.grad(scaled_square)  # array code: generated at the first call
+    results, errors = [], []
+    barrier = threading.Barrier(8)
+
+    def work():
+        barrier.wait()
+        try:
+            results.append(gradient(numpy.array([0.7, -0.2])))
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for result in results:
+        numpy.testing.assert_allclose(result, 2 * 1.5 ** 3 * numpy.array([0.7, -0.2]))
+    assert len(results) == 8
