@@ -298,3 +298,40 @@ def test_the_checked_in_example_matches_the_decorator():
         assert projectile_grad.grad_landing_distance(20.0, 0.7, 0.01) == expected
     finally:
         sys.path.remove(str(EXAMPLE))
+
+
+UNDECLARED = '''
+import numpy as np
+
+
+def mean_square(x):
+    return np.mean(x * x)
+
+
+def item(z, k: int):
+    return z[k] * 2.0
+
+
+def declared(x: float):
+    return np.exp(x) * x
+'''
+
+
+def test_parameters_of_undeclared_kind_used_as_arrays_are_refused(tmp_path):
+    """Without an annotation or --types a parameter is taken for a number; a module
+    written so would give wrong gradients for arrays, so it is refused where the function
+    hands the parameter to NumPy or indexes it, with how to say its kind."""
+    (tmp_path / "undeclared.py").write_text(UNDECLARED)
+    result = run("generate", "undeclared.py", "-o", "-", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr  # `declared` is generated
+    assert "def grad_declared(x):" in result.stdout
+    assert "def grad_mean_square" not in result.stdout and "def grad_item" not in result.stdout
+    assert re.search(r"skipped mean_square: .*undeclared\.py:6:\d+: parameter 'x' has no "
+                     r"declared kind.*--types x=array\[1\]", result.stderr)
+    assert re.search(r"skipped item: .*parameter 'z' has no declared kind", result.stderr)
+    typed = run("generate", "undeclared.py", "--function", "mean_square", "--types",
+                "x=array[1]", "-o", "-", cwd=tmp_path)
+    assert typed.returncode == 0 and "def grad_mean_square(x):" in typed.stdout
+    scalar = run("generate", "undeclared.py", "--function", "mean_square", "--types",
+                 "x=float", "-o", "-", cwd=tmp_path)
+    assert scalar.returncode == 0, scalar.stderr
