@@ -33,8 +33,9 @@ from .kinds import SCALAR
 class Adjoints:
     """State: ``written`` holds the variables whose adjoint the top-level backward sweep
     has assigned so far; ``placeholders`` those initialised to a plain ``0.0`` before a
-    compound statement; ``local_temporaries`` the temporaries read once, in their own
-    block, whose one contribution is assigned rather than accumulated."""
+    compound statement, and ``maybe_zero`` those whose adjoint may still hold that zero;
+    ``local_temporaries`` the temporaries read once, in their own block, whose one
+    contribution is assigned rather than accumulated."""
 
     def __init__(self, function: Function, active: set, local_temporaries: set):
         self.function = function
@@ -44,6 +45,9 @@ class Adjoints:
         self.local_temporaries = local_temporaries
         self.written: set[str] = set()
         self.placeholders: set[str] = set()
+        # adjoints that may hold a plain zero where their variable is an array: the
+        # placeholders, and what is assigned from one (b_y = b_t copies the zero)
+        self.maybe_zero: set[str] = set()
         self.vjps: dict = {}  # (callee, wrt, kinds) -> name of its vector-Jacobian function
 
     def is_array(self, variable: str) -> bool:
@@ -127,7 +131,7 @@ class Adjoints:
         of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
         kinds = {name: _sequence_kind(node, of) for name, node in arguments_.items()}
         g, result = adjoint, []
-        if rule.shaped and (not top or target in self.placeholders):
+        if rule.shaped and (not top or target in self.maybe_zero):
             # the adjoint may still be the 0.0 it was initialised with: give it its shape
             shaped = self.namer.fresh(self.adjoint(target) + "_full")
             self.function.synthetic.add(shaped)
@@ -205,6 +209,8 @@ class Adjoints:
         else:
             statement = ast.Assign([target], node_of(contribution))
             self.written.add(variable)
+        if top and not local and self._reads_maybe_zero(contribution):
+            self.maybe_zero.add(variable)
         if grad_of is not None:
             set_anno(statement, "grad_of", ast.unparse(grad_of))
         return [statement]
@@ -222,8 +228,15 @@ class Adjoints:
                 continue
             self.written.add(variable)
             self.placeholders.add(variable)
+            self.maybe_zero.add(variable)
             result.append(ast.Assign([ast.Name(name, ast.Store())], ast.Constant(0.0)))
         return result
+
+    def _reads_maybe_zero(self, contribution) -> bool:
+        if not isinstance(contribution, Code) or not self.maybe_zero:
+            return False
+        zeros = {self.namer.adjoints[v] for v in self.maybe_zero if v in self.namer.adjoints}
+        return any(isinstance(n, ast.Name) and n.id in zeros for n in ast.walk(contribution.node))
 
 
 def _is_zero(value) -> bool:

@@ -82,7 +82,6 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
     where = lambda statement: get_anno(statement, "where", function.parsed)
     for statement in assignments:
         check_kinds(statement, variable_kinds, active, where(statement))
-    check_sharing(function, variable_kinds)
     for name in output if not array_output else ():
         kind = variable_kinds.get(name)
         if kind is not None and kind.is_array and kind.ndim != 0:

@@ -63,7 +63,9 @@ class ArrayRule:
     (a :class:`VJP`). ``kind(v)`` gives the kind of the result. ``sequence`` names a
     parameter that takes a list of arrays (``concatenate``); its contributions are keyed
     ``(name, position)``. ``shaped`` is False when ``vjp`` accepts an adjoint that is a
-    plain zero instead of an array of the result's shape.
+    plain zero instead of an array of the result's shape (a reduction to a number, a
+    copy); True (the default) makes the generator give the adjoint its shape first
+    wherever it may still be the zero it was initialised with.
     """
 
     func: Callable
@@ -344,7 +346,7 @@ for _func, _vjp in ((numpy.sum, _sum), (numpy.mean, _mean), (numpy.prod, _prod),
     add_array_rule(_func, REDUCE, ("a",), _vjp, reduction_kind,
                    _REDUCE_EXAMPLES if _func is not numpy.prod else
                    tuple(E(e.shapes, e.keywords, positive=True) for e in _REDUCE_EXAMPLES),
-                   name=f"numpy.{_func.__name__}", shaped=_func in (numpy.sum, numpy.mean))
+                   name=f"numpy.{_func.__name__}")
 for _func, _vjp in ((numpy.var, _var), (numpy.std, _std)):
     add_array_rule(_func, ("a", "axis", "dtype", "out", "ddof", "keepdims"), ("a",), _vjp,
                    reduction_kind, _REDUCE_EXAMPLES + (E(((4, 3),), {"axis": 0, "ddof": 1}),),
@@ -760,8 +762,7 @@ add_array_rule(numpy.linalg.solve, ("a", "b"), ("a", "b"), _square_only(_solve),
                lambda v: v.kind("b"), (E(((3, 3), (3,)), matrix=True), E(((3, 3), (3, 2)), matrix=True)),
                required=2, name="numpy.linalg.solve")
 add_array_rule(numpy.linalg.norm, ("x", "ord", "axis", "keepdims"), ("x",), _norm, _norm_kind,
-               (E(((3,),)), E(((2, 3),)), E(((2, 3),), {"axis": 1})), name="numpy.linalg.norm",
-               shaped=False)
+               (E(((3,),)), E(((2, 3),)), E(((2, 3),), {"axis": 1})), name="numpy.linalg.norm")
 
 
 # --- SciPy -------------------------------------------------------------------------------
@@ -784,8 +785,7 @@ def load_scipy() -> bool:
         return {"a": mul(call("numpy.exp", v["a"] - v.expand(v.out)), v.expand(v.g))}
 
     add_array_rule(special.logsumexp, ("a", "axis", "b", "keepdims"), ("a",), logsumexp,
-                   reduction_kind, _REDUCE_EXAMPLES, name="scipy.special.logsumexp",
-                   shaped=False)
+                   reduction_kind, _REDUCE_EXAMPLES, name="scipy.special.logsumexp")
     return True
 
 
@@ -813,7 +813,7 @@ def _only_new_axes(index) -> bool:
 
 
 GETITEM = add_array_rule(getitem, ("array", "index"), ("array",), _getitem, lambda v: ANY_ARRAY,
-                         (), required=2, name="indexing", shaped=False)
+                         (), required=2, name="indexing")
 
 
 def _set_item(v):

@@ -45,6 +45,10 @@ def compile_function(text: str, primal: types.FunctionType, label: str,
     filename = register_source(text, label)
     module = ast.parse(text, filename=filename)
     inner = module.body[0]
+    # Compiled under a private name, renamed after: bound in the factory's scope, the
+    # def's own name would capture a global of that name the code reads (a user function
+    # named like the gradient, dfn_dx).
+    own, inner.name = inner.name, "__srcdiff_generated__"
     closure_cells = dict(zip(primal.__code__.co_freevars, primal.__closure__ or ()))
     closure_cells.update(injected or {})
     # Wrap the def in a factory whose parameters become the inner function's free
@@ -61,12 +65,13 @@ def compile_function(text: str, primal: types.FunctionType, label: str,
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     inner_code = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType)
                       and c.co_name == inner.name)
+    inner_code = inner_code.replace(co_name=own, co_qualname=own)
     cells = tuple(closure_cells[name] if name in closure_cells else types.CellType(available[name])
                   for name in inner_code.co_freevars)
-    function = types.FunctionType(inner_code, primal.__globals__, inner.name,
+    function = types.FunctionType(inner_code, primal.__globals__, own,
                                   primal.__defaults__ if defaults else None, cells)
     if defaults:
         function.__kwdefaults__ = primal.__kwdefaults__
-    function.__qualname__ = inner.name
+    function.__qualname__ = own
     function.__module__ = primal.__module__
     return function

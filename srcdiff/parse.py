@@ -92,7 +92,8 @@ class Parsed:
             base = self.resolve(node.value, local_names)
             if isinstance(base, types.ModuleType):
                 value = getattr(base, node.attr, _UNRESOLVED)
-                _record("attribute", base, node.attr, value)
+                if not _library(base):  # math.sin is not rebound; a user module's may be
+                    _record("attribute", base, node.attr, value)
                 return value
         return _UNRESOLVED
 
@@ -115,6 +116,13 @@ def recording():
         yield found
     finally:
         _dependencies.reset(token)
+
+
+def _library(module: types.ModuleType) -> bool:
+    """A module of the standard library, NumPy or SciPy."""
+    import sys
+    root = module.__name__.partition(".")[0]
+    return root in sys.stdlib_module_names or root in ("numpy", "scipy")
 
 
 def _record(kind: str, where, name: str, value) -> None:

@@ -12,7 +12,7 @@ import types
 import weakref
 from dataclasses import dataclass, field
 
-from .analyse import analyse
+from .analyse import analyse, check_sharing, infer_kinds
 from .compile import compile_function
 from .emit import emit
 from .errors import InternalError, SrcdiffError
@@ -79,6 +79,8 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
         stages = {"normalize": normalize(parsed)}
         stages["lower"] = lower(stages["normalize"])
         lowered = stages["lower"]
+        # before any optimisation, so that every setting accepts the same programs
+        check_sharing(lowered, infer_kinds(lowered, kinds or {}))
         if "hoist" in enabled:
             lowered = hoist(lowered)
         if "cse" in enabled:

@@ -308,6 +308,14 @@ class Reverse:
             names = targets(statement)
             self.bound.update(names)
             prefix.append(_marker("save_targets", ",".join(names), loop=loop))
+            # Each iteration binds the targets to an item of the iterable (data, never
+            # active): what their adjoints hold then belongs to no earlier value.
+            for name in names:
+                if name in self.adjoints.active:
+                    reset = ast.Assign([ast.Name(self.adjoints.adjoint(name), ast.Store())],
+                                       ast.Constant(0.0))
+                    set_anno(reset, "grad_of", f"for {ast.unparse(statement.target)} in ...")
+                    body_backward.append(reset)
             body_backward += [_marker("restore", t) for t in reversed(names)]
         else:
             loop = ast.While(statement.test, [], [])
@@ -342,11 +350,12 @@ class Reverse:
     # -- recomputation instead of taping -------------------------------------------------
     def rematerialize(self, pairs: list, versions: Block) -> list:
         """In a loop body, a temporary ``t = op(a, b)`` computed by arithmetic that
-        cannot raise, read only by statements of this block, is recomputed just before
-        the backward statements of its last reader instead of being pushed and popped.
-        Valid when no statement from ``t``'s to the last reader's, both included, assigns
-        ``a`` or ``b`` (then, by the invariant, they hold there what they held when ``t``
-        was computed). An operand that is itself recomputed keeps its tape."""
+        cannot raise, read only by statements of this block (forward or backward), is
+        recomputed just before the backward statements of its last reader instead of
+        being pushed and popped. Valid when no statement from ``t``'s to the last
+        reader's, both included, assigns ``a`` or ``b`` (then, by the invariant, they hold
+        there what they held when ``t`` was computed). An operand that is itself
+        recomputed keeps its tape."""
         result = list(pairs)
         chosen: set[str] = set()
         for i, (statement, fwd, bwd) in enumerate(pairs):
@@ -360,8 +369,11 @@ class Reverse:
             sources = operands(statement.value)
             if temporary in sources or sources & chosen:
                 continue
+            # its readers: forward statements, and backward statements (partials may
+            # read it where it is available, ``reuse``)
             readers = [j for j in range(i + 1, len(pairs))
-                       if temporary in reads(pairs[j][0])]
+                       if temporary in reads(pairs[j][0])
+                       or any(temporary in reads(b) for b in pairs[j][2])]
             if not readers:
                 continue
             last = readers[-1]

@@ -92,6 +92,8 @@ def piece(gradient, parts, position, axis, promote):
 def matmul_vjp(gradient, a, b, left):
     """The adjoint of ``a`` (``left``) or ``b`` in ``a @ b``, for operands of any rank."""
     gradient = numpy.asarray(gradient)
+    if numpy.ndim(a) == 1 and numpy.ndim(b) == 1:  # an inner product: a number
+        return gradient * (b if left else a)
     a2, b2 = (a[None, :] if numpy.ndim(a) == 1 else a), (b[:, None] if numpy.ndim(b) == 1 else b)
     g2 = gradient
     if numpy.ndim(a) == 1:

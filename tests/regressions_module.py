@@ -522,3 +522,71 @@ def sqrt_at_zero(x):
 
 def hypot_at_zero(x, y):
     return math.hypot(x, y)
+
+
+# --- found by the random program generators (tests/fuzz), shrunk --------------------------
+
+
+def loop_target_reassigned(x0):
+    d = x0
+    for coef in [0.53, 0.76, 0.28, 0.16]:
+        d, coef = coef, d
+    return d
+
+
+def loop_target_swapped_with_max(x2):
+    for i, c in enumerate([0.81, 1.26, 0.07]):
+        c = max(x2, c)
+        c, x2 = x2, c
+    return x2
+
+
+def grad_program(x):
+    return 3.0
+
+
+def calls_a_global_named_like_its_gradient(x0):
+    return x0 * grad_program(x0)
+
+
+def inner_product_of_fancy_selection(x):
+    p = x[[2, 0, 0]]
+    m = np.mean([0.9, p @ p])
+    return m
+
+
+def reduction_after_early_return(b):
+    acc = np.clip(b[:, None], 0.0, 1.0).max(axis=1)
+    if b[0] > -10.0:
+        return 1.0
+    return np.mean(acc)
+
+
+def outer_after_early_return(x):
+    q = 0.0 + np.outer(x, x)
+    if x[0] > -10.0:
+        return 1.0
+    return np.mean(q)
+
+
+def ellipsis_view_in_loop(W):
+    h = W
+    for i in range(2):
+        W = W[...]
+    return np.mean(h) + np.sum(W * W)
+
+
+def recomputed_and_reused(x, v):
+    dv = np.dot(x, v)
+    it = 0
+    while it < 2:
+        it += 1
+        dv = np.arctan2(dv, 1.0 + dv * dv)
+    return dv
+
+
+def numpy_loop_target_reassigned(x):
+    for c in [1.38, 0.66]:
+        c = np.inner(c + np.zeros(3), x)
+        z = c
+    return z

@@ -308,3 +308,31 @@ def test_threads_share_a_fresh_gradient_of_a_recursive_function():
     for result in results:
         numpy.testing.assert_allclose(result, 2 * 1.5 ** 3 * numpy.array([0.7, -0.2]))
     assert len(results) == 8
+
+
+# --- found by the random program generators ---------------------------------------------------
+
+@pytest.mark.parametrize("func, point", [
+    (m.loop_target_reassigned, (0.25,)), (m.loop_target_swapped_with_max, (-1.19,)),
+    (m.calls_a_global_named_like_its_gradient, (0.7,)),
+])
+def test_fuzzed_scalar_programs(func, point):
+    """A loop target assigned in the loop body: each iteration binds it afresh, so its
+    adjoint is reset there; a global named like the gradient (grad_program) is read, not
+    taken for the gradient itself."""
+    check(func, *point, expected=dual(func, *point), rtol=1e-12)
+
+
+@pytest.mark.parametrize("func, args", [
+    (m.inner_product_of_fancy_selection, (numpy.array([0.3, -0.4, 0.5]),)),
+    (m.reduction_after_early_return, (numpy.array([0.3, -0.4]),)),
+    (m.outer_after_early_return, (numpy.array([0.3, -0.4, 0.5]),)),
+    (m.ellipsis_view_in_loop, (numpy.array([[0.3, -0.4, 0.5], [0.1, 0.2, 0.3]]),)),
+    (m.recomputed_and_reused, (numpy.array([-0.93, 0.05, 1.22]), numpy.array([1.13, -0.44, 0.47]))),
+    (m.numpy_loop_target_reassigned, (numpy.array([-1.04, 1.01, -0.71]),)),
+])
+def test_fuzzed_array_programs(func, args):
+    """Adjoints that may still be the zero a branch or loop left must get their shape
+    before a reduction or view uses it; a temporary that a partial reads where it is
+    available must not be recomputed after that read."""
+    check(func, *args)
