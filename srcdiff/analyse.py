@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 
+from .dataflow import names, statements_of
 from .errors import InternalError, KindError, UnsupportedSyntaxError, located
 from .ir import Function, get_anno
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
@@ -50,7 +51,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
 
     ``kinds`` maps parameters to their kinds (``srcdiff.kinds``; default: numbers); the
     kinds of all variables are inferred from them and kept in ``Function.kinds``."""
-    statements = [n for s in function.body for n in ast.walk(s) if isinstance(n, ast.stmt)]
+    statements = statements_of(function.body)
     assignments = [s for s in statements if isinstance(s, ast.Assign)]
     variable_kinds = infer_kinds(function, kinds or {}, statements)
     # The def-use graph of differentiable assignments: target -> operands, and back.
@@ -259,7 +260,7 @@ def infer_kinds(function: Function, parameters: dict, statements=None) -> dict[s
     over all assignments and loop targets (a variable holding a number in one place and
     an array in another is an array)."""
     if statements is None:
-        statements = [n for s in function.body for n in ast.walk(s) if isinstance(n, ast.stmt)]
+        statements = statements_of(function.body)
     args = function.args
     kinds: dict[str, Kind] = {a.arg: parameters.get(a.arg, SCALAR)
                               for a in args.posonlyargs + args.args + args.kwonlyargs}
@@ -278,8 +279,7 @@ def infer_kinds(function: Function, parameters: dict, statements=None) -> dict[s
             return data_kind(parsed.resolve(node)) or SCALAR
         return kind_of(node, of)
 
-    assigned = {n.id for s in statements for n in ast.walk(s)
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    assigned = {name for s in function.body for name in names(s)[1]}
     changed = True
     while changed:
         changed = False
@@ -488,8 +488,8 @@ def check_sharing(function: Function, kinds: dict) -> None:
 
 
 def _assignments(body):
-    return [n for s in body for n in ast.walk(s)
-            if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
+    return [s for s in statements_of(body)
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)]
 
 
 def _fancy(index: ast.expr, kinds: dict) -> bool:

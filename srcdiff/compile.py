@@ -14,6 +14,7 @@ import itertools
 import linecache
 import math
 import types
+import weakref
 
 from .ir import function_def
 
@@ -74,4 +75,7 @@ def compile_function(text: str, primal: types.FunctionType, label: str,
         function.__kwdefaults__ = primal.__kwdefaults__
     function.__qualname__ = own
     function.__module__ = primal.__module__
+    # the source lives as long as the function: a process that generates many gradients
+    # (a fuzzer, a notebook redefining functions) does not keep every text it ever made
+    weakref.finalize(function, linecache.cache.pop, filename, None)
     return function

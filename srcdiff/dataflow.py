@@ -46,12 +46,70 @@ LOOPS = (ast.For, ast.While)
 # What one statement reads and writes
 # --------------------------------------------------------------------------------------
 
+# The fields that hold sub-nodes, per node type: walking them directly is several times
+# faster than ``ast.walk`` (which asks every node for all its fields), and the passes ask
+# these questions of every statement.
+_CHILDREN = {
+    ast.Name: (), ast.Constant: (), ast.Pass: (), ast.Break: (), ast.Continue: (),
+    ast.BinOp: ("left", "right"), ast.UnaryOp: ("operand",), ast.BoolOp: ("values",),
+    ast.Compare: ("left", "comparators"), ast.Call: ("func", "args", "keywords"),
+    ast.keyword: ("value",), ast.Attribute: ("value",), ast.Subscript: ("value", "slice"),
+    ast.Slice: ("lower", "upper", "step"), ast.Tuple: ("elts",), ast.List: ("elts",),
+    ast.IfExp: ("test", "body", "orelse"), ast.Starred: ("value",),
+    ast.Assign: ("targets", "value"), ast.AugAssign: ("target", "value"),
+    ast.AnnAssign: ("target", "value"), ast.Expr: ("value",), ast.Return: ("value",),
+    ast.Assert: ("test", "msg"), ast.Raise: ("exc", "cause"),
+    ast.If: ("test", "body", "orelse"), ast.For: ("target", "iter", "body", "orelse"),
+    ast.While: ("test", "body", "orelse"),
+}
+
+
+def names(node: ast.AST) -> tuple[list[str], list[str]]:
+    """The names ``node`` reads and the names it writes, nested blocks included (an
+    augmented assignment's target is both)."""
+    loads, stores = [], []
+    stack = [node]
+    children = _CHILDREN
+    while stack:
+        current = stack.pop()
+        kind = type(current)
+        if kind is ast.Name:
+            (stores if type(current.ctx) is ast.Store else loads).append(current.id)
+            continue
+        if kind is ast.AugAssign and type(current.target) is ast.Name:
+            loads.append(current.target.id)
+        fields = children.get(kind)
+        if fields is None:
+            stack.extend(ast.iter_child_nodes(current))
+            continue
+        for field in fields:
+            value = getattr(current, field)
+            if value is None:
+                continue
+            if type(value) is list:
+                stack.extend(value)
+            else:
+                stack.append(value)
+    return loads, stores
+
+
 def reads(node: ast.AST) -> list[str]:
-    """The names ``node`` reads, in order, nested blocks included."""
-    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)
-            and not isinstance(n.ctx, ast.Store)] + (
-        [node.target.id] if isinstance(node, ast.AugAssign)
-        and isinstance(node.target, ast.Name) else [])
+    """The names ``node`` reads, nested blocks included."""
+    return names(node)[0]
+
+
+def statements_of(body: list[ast.stmt]) -> list[ast.stmt]:
+    """Every statement of ``body``, nested blocks included, in program order."""
+    result = []
+
+    def visit(block):
+        for statement in block:
+            result.append(statement)
+            if isinstance(statement, COMPOUND):
+                visit(statement.body)
+                visit(statement.orelse)
+    visit(body)
+    return result
 
 
 def header_reads(statement: ast.stmt) -> list[str]:
@@ -66,12 +124,15 @@ def header_reads(statement: ast.stmt) -> list[str]:
 
 def targets(statement: ast.stmt) -> list[str]:
     """The names a simple statement assigns (a ``for``: its target)."""
-    if isinstance(statement, ast.Assign):
-        return [n.id for t in statement.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-    if isinstance(statement, (ast.AugAssign, ast.AnnAssign)):
-        return [statement.target.id] if isinstance(statement.target, ast.Name) else []
-    if isinstance(statement, ast.For):
-        return [n.id for n in ast.walk(statement.target) if isinstance(n, ast.Name)]
+    kind = type(statement)
+    if kind is ast.Assign:
+        if len(statement.targets) == 1 and type(statement.targets[0]) is ast.Name:
+            return [statement.targets[0].id]
+        return [n for t in statement.targets for n in names(t)[1]]
+    if kind is ast.AugAssign or kind is ast.AnnAssign:
+        return [statement.target.id] if type(statement.target) is ast.Name else []
+    if kind is ast.For:
+        return names(statement.target)[1]
     return []
 
 
@@ -79,15 +140,13 @@ def assigned(statement: ast.stmt) -> set[str]:
     """Every name the statement may assign, nested blocks included."""
     if not isinstance(statement, COMPOUND):
         return set(targets(statement))
-    result = set(targets(statement))
-    for inner in statement.body + statement.orelse:
-        result |= assigned(inner)
-    return result
+    return set(names(statement)[1])
 
 
 def accessed(statement: ast.stmt) -> set[str]:
     """Every name the statement reads or assigns, nested blocks included."""
-    return {n.id for n in ast.walk(statement) if isinstance(n, ast.Name)}
+    loads, stores = names(statement)
+    return set(loads) | set(stores)
 
 
 # --------------------------------------------------------------------------------------
@@ -104,9 +163,10 @@ class Block:
         self.defs: dict[str, list[int]] = {}
         self.uses: dict[str, list[int]] = {}
         for position, statement in enumerate(statements):
-            for name in assigned(statement):
+            loads, stores = names(statement)
+            for name in set(stores):
                 self.defs.setdefault(name, []).append(position)
-            for name in accessed(statement) | set(reads(statement)):
+            for name in set(loads) | set(stores):
                 self.uses.setdefault(name, []).append(position)
 
     def version(self, name: str, position: int) -> int:
@@ -171,54 +231,79 @@ class Facts:
 # --------------------------------------------------------------------------------------
 
 class Liveness:
-    """Backward may-analysis: a name is live after a statement when some path from there
-    reads it before assigning it. ``dead`` collects the simple statements whose every
-    target is dead after them (candidates for removal: the caller decides whether the
-    statement may be removed). Loops are solved to a fixed point.
+    r"""Backward may-analysis: a name is live after a statement when some path from there
+    reads it before assigning it. Loops are solved to a fixed point.
 
-    >>> body = ast.parse("a = 1\\nb = a\\nfor i in r:\\n    c = b\\n    b = c\\nreturn a").body
+    ``dead`` collects the assignments whose every target is dead after them. Given a
+    ``removable`` predicate, the analysis finds *faint* values too: a dead assignment the
+    predicate allows to remove does not make what it reads live, so a chain of dead
+    assignments is found in one analysis. ``watch``: statements (by id) whose live-after
+    set to keep in ``after``.
+
+    >>> body = ast.parse("a = 1\nb = a\nfor i in r:\n    c = b\n    b = c\nreturn a").body
     >>> sorted(ast.unparse(s) for s in Liveness(body, set()).dead_statements())
     []
-    >>> body = ast.parse("a = 1\\nb = a\\nfor i in r:\\n    c = b\\n    d = c\\nreturn a").body
+    >>> body = ast.parse("a = 1\nb = a\nfor i in r:\n    c = b\n    d = c\nreturn a").body
     >>> sorted(ast.unparse(s) for s in Liveness(body, set()).dead_statements())
     ['d = c']
+    >>> everything = Liveness(body, set(), removable=lambda s: True)
+    >>> sorted(ast.unparse(s) for s in everything.dead_statements())
+    ['b = a', 'c = b', 'd = c']
     """
 
-    def __init__(self, body: list[ast.stmt], live_at_exit: set[str], watch=frozenset()):
+    def __init__(self, body: list[ast.stmt], live_at_exit: set[str], watch=frozenset(),
+                 removable=None):
         self.dead: dict[int, ast.stmt] = {}
-        self.watch = watch  # statements (by id) whose live-after set to keep in ``after``
+        self.watch = watch
         self.after: dict[int, set[str]] = {}
+        self.removable = removable
+        self.verdicts: dict[int, bool] = {}  # removable(statement), asked once each
         self.live_before = self.block(body, set(live_at_exit), None, record=True)
 
     def dead_statements(self) -> list[ast.stmt]:
         return list(self.dead.values())
 
     def block(self, statements, live: set, loop_exit: set | None, record: bool) -> set:
-        live = set(live)
+        live = set(live)  # statements update this copy in place
         for statement in reversed(statements):
             live = self.statement(statement, live, loop_exit, record)
         return live
 
     def statement(self, statement, live: set, loop_exit, record: bool) -> set:
-        if isinstance(statement, ast.If):
+        kind = type(statement)
+        if kind is ast.If:
             body = self.block(statement.body, live, loop_exit, record)
-            orelse = self.block(statement.orelse, live, loop_exit, record)
-            return body | orelse | set(reads(statement.test))
-        if isinstance(statement, LOOPS):
+            body |= self.block(statement.orelse, live, loop_exit, record)
+            body.update(reads(statement.test))
+            return body
+        if kind is ast.For or kind is ast.While:
             return self.loop(statement, live, record)
-        if isinstance(statement, ast.Break):
+        if kind is ast.Break:
             return set(loop_exit or ())
-        if isinstance(statement, ast.Return):
+        if kind is ast.Return:
             return set(reads(statement))
         written = targets(statement)
         if record and id(statement) in self.watch:
             self.after[id(statement)] = set(live)
-        if record and written and isinstance(statement, (ast.Assign, ast.AugAssign)) \
+        if written and (kind is ast.Assign or kind is ast.AugAssign) \
                 and not any(name in live for name in written):
-            self.dead[id(statement)] = statement
-        if isinstance(statement, ast.Assign):
-            live = live - set(written)
-        return live | set(reads(statement))
+            if self.removable is None:
+                if record:
+                    self.dead[id(statement)] = statement
+            elif self._removable(statement):
+                if record:
+                    self.dead[id(statement)] = statement
+                return live  # faint: what it reads is not needed for it
+        if kind is ast.Assign:
+            live.difference_update(written)
+        live.update(reads(statement))
+        return live
+
+    def _removable(self, statement) -> bool:
+        key = id(statement)
+        if key not in self.verdicts:
+            self.verdicts[key] = bool(self.removable(statement))
+        return self.verdicts[key]
 
     def loop(self, loop, after: set, record: bool) -> set:
         """At the head of a loop: exit (``after`` is live) or run the body again."""

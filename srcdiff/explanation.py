@@ -446,8 +446,7 @@ def _with_placeholders(value, count):
     value = copy.deepcopy(value)
     for node in ast.walk(value):  # positions from the user's file mean nothing here
         for attribute in ("lineno", "end_lineno", "col_offset", "end_col_offset"):
-            if hasattr(node, attribute):
-                delattr(node, attribute)
+            node.__dict__.pop(attribute, None)
     names = iter(ast.Name(f"_{i}", ast.Load()) for i in range(count))
     if isinstance(value, ast.BinOp):
         value.left, value.right = next(names), next(names)

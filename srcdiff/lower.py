@@ -149,7 +149,7 @@ class Lowering:
         statement.lineno, statement.col_offset = self.line, self.col
         set_anno(statement, "line", self.line)
         set_anno(statement, "where", self.where)
-        self.blocks[-1].append(ast.fix_missing_locations(statement))
+        self.blocks[-1].append(statement)
 
     def define(self, variable: str) -> str:
         """The name a new value of ``variable`` is stored under: a fresh one for a

@@ -43,42 +43,31 @@ from ..ir import Function, get_anno
 
 
 def eliminate_dead_code(function: Function) -> Function:
-    """Remove dead assignments until none is left (a removal may kill what it read)."""
-    while True:
-        new = _eliminate_once(function)
-        if new is function:
-            return function
-        function = new
-
-
-def _eliminate_once(function: Function) -> Function:
-    dead = Liveness(function.body, set()).dead
-    if not dead:
-        return function
     adjoints = set(function.namer.adjoints.values())
     # kinds matter only for array code (NumPy reports errors on arrays as nan)
     kinds = function.kinds if any(k.is_array for k in function.kinds.values()) else None
-    args = function.args
-    parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
-    unbound = maybe_unbound(function.body, parameters)
-    removable = {key for key, statement in dead.items()
-                 if _removable(statement, adjoints, kinds, unbound)}
-    if not removable:
+    unbound = []  # maybe_unbound's verdicts, computed when first needed
+
+    def removable(statement) -> bool:
+        if isinstance(statement, ast.AugAssign):
+            return True  # accumulations are the backward sweep's
+        if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
+            return False
+        target = statement.targets[0]
+        if isinstance(target, ast.Name) and target.id in adjoints or get_anno(statement, "grad_of"):
+            return not _pops(statement)
+        if not cannot_raise(statement.value, kinds):
+            return False
+        if not unbound:
+            args = function.args
+            parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+            unbound.append(maybe_unbound(function.body, parameters))
+        return id(statement) not in unbound[0]  # reading an unbound name raises
+
+    dead = Liveness(function.body, set(), removable=removable).dead
+    if not dead:
         return function
-    return function.replace(body=_without(function.body, removable, kinds or {}))
-
-
-def _removable(statement, adjoints: set, kinds, unbound: dict) -> bool:
-    if isinstance(statement, ast.AugAssign):
-        return True  # accumulations are the backward sweep's
-    if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
-        return False
-    target = statement.targets[0]
-    if isinstance(target, ast.Name) and target.id in adjoints or get_anno(statement, "grad_of"):
-        return not _pops(statement)
-    if id(statement) in unbound:
-        return False  # reading an unbound name raises
-    return cannot_raise(statement.value, kinds)
+    return function.replace(body=_without(function.body, set(dead), kinds or {}))
 
 
 def _pops(statement) -> bool:
