@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 import numbers
 import types
-import weakref
 from typing import Callable
 
 from .errors import ArgumentKindError, KindError, SrcdiffError
@@ -13,7 +12,9 @@ from .kinds import SCALAR, data_kind, kind_of_value
 from .pipeline import Generated, generate
 
 Wrt = int | str | tuple
-_cache: "weakref.WeakKeyDictionary[Callable, dict]" = weakref.WeakKeyDictionary()
+# Gradients are cached on the function itself (a weak-keyed table would keep every
+# function alive: its gradients refer to it), so they go when it goes.
+_CACHE = "__srcdiff_gradients__"
 # Argument types known to be real numbers; anything else takes the careful path once.
 _REAL_TYPES = {float, int, bool}
 
@@ -72,7 +73,7 @@ def _gradient(func, wrt, with_value: bool):
         fence(parse(func))
         raise
     key = (names, isinstance(wrt, (tuple, list)), with_value)
-    cached = _cache.setdefault(func, {})
+    cached = func.__dict__.setdefault(_CACHE, {})
     if key not in cached:
         cached[key] = _entry_point(func, names, key[1], with_value)
     return cached[key]

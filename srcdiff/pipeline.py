@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import threading
 import types
-import weakref
 from dataclasses import dataclass, field
 
 from .analyse import analyse, check_sharing, infer_kinds
@@ -115,8 +114,7 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
     return Generated(name, text, function, stages, dict(parsed.origins))
 
 
-_vjp_cells: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-# Generation is serialised: a recursive function's VJP is published (its cell) before it
+_VJP_CELLS = "__srcdiff_vjps__"  # on the function, as api's cache of gradients# Generation is serialised: a recursive function's VJP is published (its cell) before it
 # is filled, and another thread must not call it in between.
 LOCK = threading.RLock()
 
@@ -129,7 +127,7 @@ def vjp_cell(func: types.FunctionType, wrt: tuple[str, ...], kinds: dict | None 
     kinds = dict(kinds or {})
     key = (wrt, tuple(sorted(kinds.items())), ieee)
     with LOCK:
-        cells = _vjp_cells.setdefault(func, {})
+        cells = func.__dict__.setdefault(_VJP_CELLS, {})
         if key not in cells:
             cell = cells[key] = types.CellType()
             try:

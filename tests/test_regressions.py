@@ -336,3 +336,24 @@ def test_fuzzed_array_programs(func, args):
     before a reduction or view uses it; a temporary that a partial reads where it is
     available must not be recomputed after that read."""
     check(func, *args)
+
+
+def test_gradients_do_not_keep_their_functions_alive():
+    """A process that differentiates many functions (a fuzzer, a notebook redefining
+    them) must get their memory back: gradients are cached on the function, not in a
+    table that would keep every function alive, and generated sources leave linecache
+    with their function."""
+    import gc
+    import linecache
+    import weakref
+    from oracles import register_program
+    before = len(linecache.cache)
+    function = register_program("def program(x):\n    s = x\n    for i in range(3):\n"
+                                "        s = s * x + i\n    return s\n", "program")
+    # s = x, then x², x³ + 1, x⁴ + x + 2: the slope is 4x³ + 1
+    assert srcdiff.grad(function)(0.5) == pytest.approx(4 * 0.5 ** 3 + 1)
+    alive = weakref.ref(function)
+    del function
+    gc.collect()
+    assert alive() is None
+    assert len(linecache.cache) <= before + 1  # the program's own source may stay
