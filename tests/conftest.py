@@ -1,4 +1,5 @@
 import os
+import sys
 
 from hypothesis import HealthCheck, settings
 
@@ -13,3 +14,9 @@ settings.register_profile("dev", derandomize=True, max_examples=60, deadline=Non
 settings.register_profile("explore", max_examples=500, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow], print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    fuzz_summary = sys.modules.get("fuzz.summary")  # loaded by tests/test_fuzz.py
+    if fuzz_summary is not None:
+        fuzz_summary.report(terminalreporter)

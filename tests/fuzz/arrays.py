@@ -1,0 +1,1262 @@
+"""Random NumPy programs, the way people write them: broadcasting inside loops and
+branches, reductions with axes, matrix products, indexing (fancy, repeated, negative),
+item assignment in loops, aliasing then mutation, lists of active values handed to NumPy,
+helpers, module-level arrays.
+
+``generate(seed)`` returns a :class:`~fuzz.case.Case`. Parameters are some of ``x`` (3,),
+``W`` (2, 3), ``s`` (a number), ``v`` (3,), ``b`` (2,); the module may hold global arrays
+(``A`` (4, 3), ``T`` (3,), ``idx``) and lists of numbers. The generator tracks each
+variable's shape and an interval bounding its elements (an invariant, as in ``scalar``),
+so every program runs and stays finite.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+
+import numpy
+
+from .case import Case
+from .intervals import Interval, UNIT, absolute, cosh, maximum, minimum, monotone
+
+VALUES = Interval(-2.0, 2.0)
+LIMIT = 8.0
+ACC_BUDGET = 30.0
+
+PARAMETERS = {"x": (3,), "W": (2, 3), "s": (), "v": (3,), "b": (2,)}
+
+FEATURES = (
+    ["elementwise_in_loop", "broadcast", "loop_update", "acc_number_to_array", "reduce_axis",
+     "keepdims", "method_reduce", "matmul", "dot", "outer", "einsum", "norm", "where",
+     "maximum0", "clip", "clip_method", "copysign", "abs_builtin", "huber", "index_int",
+     "index_negative", "index_slice", "index_newaxis", "index_ellipsis", "index_tuple",
+     "fancy_repeated", "fancy_negative", "setitem", "setitem_tuple", "setitem_ellipsis",
+     "setitem_fancy", "setitem_fancy_add", "iadd_array", "setitem_in_loop", "list_to_numpy",
+     "np_array_of_numbers", "stack", "einsum_list", "list_arithmetic", "alias_ident",
+     "alias_ifexp", "alias_or", "alias_slice", "alias_plain", "mutate_alias",
+     "mutate_parameter", "global_array", "global_list", "dot_self_gradient", "return_global",
+     "for_range", "for_list", "while", "if", "else", "break", "continue", "early_return",
+     "helper", "helper_tuple", "helper_layer", "ident", "nested_loop"]
+    + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
+    + [f"ufunc:{u}" for u in ("sin", "cos", "tanh", "exp", "log", "sqrt", "arctan", "square",
+                              "log1p", "expm1", "sinh", "cosh", "arcsinh", "arcsin", "arccos",
+                              "arctanh", "arccosh", "cbrt", "exp2", "log2", "log10",
+                              "reciprocal", "deg2rad", "rad2deg", "power", "abs", "hypot",
+                              "arctan2", "minimum", "logaddexp", "fmax", "fmin")])
+
+
+def generate(seed: int) -> Case:
+    return ArrayGenerator(seed).case()
+
+
+class A:
+    """An array expression: code, shape, element interval."""
+    __slots__ = ("code", "shape", "iv", "atomic")
+
+    def __init__(self, code, shape, iv, atomic=False):
+        self.code, self.shape, self.iv, self.atomic = code, tuple(shape), iv, atomic
+
+
+def par(e: A) -> str:
+    return e.code if e.atomic else f"({e.code})"
+
+
+def fmt(c: float) -> str:
+    return repr(float(c))
+
+
+def size(shape) -> int:
+    return int(numpy.prod(shape)) if shape else 1
+
+
+def broadcastable(small, big) -> bool:
+    try:
+        return numpy.broadcast_shapes(small, big) == tuple(big)
+    except ValueError:
+        return False
+
+
+class Var:
+    __slots__ = ("name", "shape", "iv", "budget", "is_int", "hi")
+
+    def __init__(self, name, shape, iv, budget=None, is_int=False, hi=0):
+        self.name, self.shape, self.iv, self.budget = name, tuple(shape), iv, budget
+        self.is_int, self.hi = is_int, hi
+
+
+class Scope:
+    def __init__(self):
+        self.vars: dict[str, Var] = {}
+        self.bound: set[str] = set()
+        self.loops: list[int] = []
+        self.depth = 0
+
+    def floats(self, shape=None):
+        return [v for n, v in self.vars.items() if n in self.bound and not v.is_int
+                and (shape is None or v.shape == tuple(shape))]
+
+    def ints(self):
+        return [v for n, v in self.vars.items() if n in self.bound and v.is_int]
+
+    def executions(self):
+        result = 1
+        for c in self.loops:
+            result *= c
+        return result
+
+
+class ArrayGenerator:
+    def __init__(self, seed):
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.np = numpy.random.default_rng(seed)
+        self.features = Counter()
+        self.used = {"np", "numpy", "program", "ident", "range", "len", "abs", "i", "j", "k"}
+        self.globals: list[str] = []
+        self.global_arrays: dict[str, A] = {}
+        self.global_lists: dict[str, list] = {}
+        self.helpers: list[str] = []
+        self.helper_sigs: dict[str, tuple] = {}   # name -> (kind, ...)
+        # Constructs srcdiff refuses wholesale today (active values in lists, changes
+        # through a second name) are drawn in some programs only, so that most programs
+        # test something; each still appears often (the CI test counts them).
+        self.allow_lists = self.rng.random() < 0.2
+        self.allow_alias = self.rng.random() < 0.18
+
+    # -- utilities ---------------------------------------------------------------
+    def r(self):
+        return self.rng.random()
+
+    def choice(self, items):
+        return self.rng.choice(items)
+
+    def feat(self, name):
+        self.features[name] += 1
+
+    def fresh(self, base):
+        if base not in self.used:
+            self.used.add(base)
+            return base
+        k = 1
+        while f"{base}{k}" in self.used:
+            k += 1
+        self.used.add(f"{base}{k}")
+        return f"{base}{k}"
+
+    def const(self, lo=-1.5, hi=1.5):
+        c = round(self.rng.uniform(lo, hi), 2)
+        return c if c != 0 else 0.5
+
+    def const_array(self, shape, lo=-1.5, hi=1.5):
+        values = numpy.round(self.np.uniform(lo, hi, size=shape), 2)
+        return A(f"np.array({values.tolist()!r})", shape, Interval(values.min(), values.max()), True)
+
+    # -- guards --------------------------------------------------------------------
+    def positive(self, e: A, margin=0.05) -> A:
+        if e.iv.lo >= margin and e.iv.finite():
+            return e
+        kind = self.choice(["square", "abs", "sin", "exp", "hypot"])
+        if kind == "square" and len(e.code) <= 30 and e.iv.finite(1e3):
+            return A(f"1.0 + {par(e)} * {par(e)}", e.shape, 1.0 + e.iv.power_int(2))
+        if kind == "abs":
+            self.feat("ufunc:abs")
+            return A(f"np.abs({e.code}) + 0.5", e.shape, absolute(e.iv) + 0.5)
+        if kind == "sin":
+            self.feat("ufunc:sin")
+            return A(f"2.0 + np.sin({e.code})", e.shape, Interval(1.0, 3.0))
+        if kind == "hypot" and e.iv.finite():
+            self.feat("ufunc:hypot")
+            return A(f"np.hypot({e.code}, 1.0)", e.shape, Interval(1.0, math.hypot(e.iv.mag, 1.0)), True)
+        self.feat("ufunc:exp")
+        return A(f"np.exp(np.tanh({e.code}))", e.shape, Interval(1 / math.e, math.e), True)
+
+    def bounded(self, e: A, limit) -> A:
+        if e.iv.within(Interval(-limit, limit)):
+            return e
+        scale = round(min(limit, 3.0) * 0.95, 2)
+        kind = self.choice(["tanh", "sin", "arctan"])
+        self.feat(f"ufunc:{kind}" if kind != "sin" else "ufunc:sin")
+        bound = scale * (math.pi / 2 if kind == "arctan" else 1.0)
+        return A(f"{fmt(scale)} * np.{kind}({e.code})", e.shape, Interval(-bound, bound))
+
+    def unit(self, e: A) -> A:
+        if e.iv.within(Interval(-0.9, 0.9)):
+            return e
+        self.feat("ufunc:tanh")
+        return A(f"0.9 * np.tanh({e.code})", e.shape, Interval(-0.9, 0.9))
+
+    def squash(self, e: A, target: Interval) -> A:
+        if e.iv.within(target) and e.iv.finite():
+            return e
+        if Interval(-1.6, 1.6).within(target):
+            kind = self.choice(["tanh", "sin", "arctan", "cos", "tanh"])
+            self.feat(f"ufunc:{kind}")
+            iv = Interval(-math.pi / 2, math.pi / 2) if kind == "arctan" else UNIT
+            return A(f"np.{kind}({e.code})", e.shape, iv, True)
+        mid = round((target.lo + target.hi) / 2, 3)
+        rad = math.floor((target.hi - target.lo) / 2 * 0.9 * 1000) / 1000
+        return A(f"{fmt(mid)} + {fmt(rad)} * np.tanh({e.code})", e.shape,
+                 Interval(mid - rad, mid + rad))
+
+    @staticmethod
+    def may_be_zero(e: A) -> bool:
+        """Clamped or constant pieces can make every element exactly 0 (or all equal)."""
+        return any(word in e.code for word in ("maximum(", "clip(", "zeros", "where(", "minimum(",
+                                               "fmax(", "fmin(", "ones"))
+
+    # -- leaves and shape adapters -----------------------------------------------
+    def leaf(self, scope, shape, must=None) -> A:
+        shape = tuple(shape)
+        if must is not None:
+            var = scope.vars[must]
+            return self.adapt(A(must, var.shape, var.iv, True), shape)
+        exact = scope.floats(shape)
+        roll = self.r()
+        if exact and roll < 0.65:
+            var = self.choice(exact)
+            return A(var.name, var.shape, var.iv, True)
+        globals_ = [g for g in self.global_arrays.values() if g.shape == shape]
+        if globals_ and roll < 0.72:
+            self.feat("global_array")
+            return self.choice(globals_)
+        others = scope.floats()
+        if others and roll < 0.95:
+            var = self.choice(others)
+            adapted = self.adapt(A(var.name, var.shape, var.iv, True), shape)
+            if adapted is not None:
+                return adapted
+        if shape == ():
+            if scope.ints() and self.r() < 0.3:
+                var = self.choice(scope.ints())
+                return A(var.name, (), Interval(0, var.hi), True)
+            c = self.const()
+            return A(fmt(c), (), Interval(c), c >= 0)
+        return self.const_array(shape)
+
+    def reduce(self, e: A, shape) -> A | None:
+        """``e`` reduced to ``shape`` (a reduction over some axes)."""
+        n = size(e.shape)
+        if shape == ():
+            kind = self.choice(["sum", "mean", "max", "min", "prod", "var", "std", "norm", "dot",
+                                "sum", "mean"])
+            if kind == "dot" and len(e.shape) == 1 and len(e.code) < 40:
+                self.feat("dot")
+                return A(f"{par(e)} @ {par(e)}", (), e.iv.power_int(2) * n)
+            if kind == "dot":
+                kind = "sum"
+            if kind == "norm":
+                self.feat("norm")
+                if self.may_be_zero(e):  # norm has no derivative at 0
+                    e = self.positive(e, 0.1)
+                return A(f"np.linalg.norm({e.code})", (), Interval(0.0, math.sqrt(n) * e.iv.mag), True)
+            if kind == "prod":
+                e = self.positive(self.bounded(e, 1.5), 0.2) if n > 1 else e
+                iv = e.iv
+                for _ in range(n - 1):
+                    iv = iv * e.iv
+                self.feat("reduce:prod")
+                return A(f"np.prod({e.code})", (), iv, True)
+            self.feat(f"reduce:{kind}")
+            iv = {"sum": e.iv * n, "mean": e.iv, "max": e.iv, "min": e.iv,
+                  "var": Interval(0.0, (e.iv.hi - e.iv.lo) ** 2),
+                  "std": Interval(0.0, e.iv.hi - e.iv.lo)}[kind]
+            if kind == "std" and self.may_be_zero(e):
+                if len(e.shape) != 1:
+                    kind, iv = "var", Interval(0.0, (e.iv.hi - e.iv.lo) ** 2)
+                else:  # std's derivative is infinite where every element is equal
+                    offsets = [float(k) for k in range(n)]
+                    e = A(f"{par(e)} + np.array({offsets!r})", e.shape, e.iv + Interval(0, n - 1))
+                    iv = Interval(0.0, e.iv.hi - e.iv.lo)
+            if self.r() < 0.3 and e.atomic:
+                self.feat("method_reduce")
+                return A(f"{e.code}.{kind}()", (), iv, True)
+            return A(f"np.{kind}({e.code})", (), iv, True)
+        if len(e.shape) == 2 and len(shape) == 1:
+            axis = 0 if e.shape[1] == shape[0] else (1 if e.shape[0] == shape[0] else None)
+            if axis is None:
+                return None
+            kind = self.choice(["sum", "mean", "max", "min", "norm", "sum"])
+            count = e.shape[axis]
+            iv = {"sum": e.iv * count, "mean": e.iv, "max": e.iv, "min": e.iv,
+                  "norm": Interval(0.0, math.sqrt(count) * e.iv.mag)}[kind]
+            axis_text = self.choice([str(axis), str(axis - 2)]) if self.r() < 0.3 else str(axis)
+            self.feat("reduce_axis")
+            if kind == "norm":
+                self.feat("norm")
+                if self.may_be_zero(e):
+                    e = self.positive(e, 0.1)
+                    iv = Interval(0.0, math.sqrt(count) * e.iv.mag)
+                return A(f"np.linalg.norm({e.code}, axis={axis_text})", shape, iv, True)
+            self.feat(f"reduce:{kind}")
+            if e.atomic and self.r() < 0.4:
+                self.feat("method_reduce")
+                return A(f"{e.code}.{kind}(axis={axis_text})", shape, iv, True)
+            return A(f"np.{kind}({e.code}, axis={axis_text})", shape, iv, True)
+        if len(e.shape) == 2 and len(shape) == 2 and 1 in shape:
+            axis = shape.index(1)
+            if e.shape[1 - axis] != shape[1 - axis]:
+                return None
+            kind = self.choice(["sum", "mean", "max"])
+            count = e.shape[axis]
+            iv = e.iv * count if kind == "sum" else e.iv
+            self.feat("keepdims")
+            self.feat("reduce_axis")
+            self.feat(f"reduce:{kind}")
+            return A(f"np.{kind}({e.code}, axis={axis}, keepdims=True)", shape, iv, True)
+        return None
+
+    def adapt(self, e: A, shape) -> A | None:
+        """An expression of ``e`` with the given shape, or None."""
+        shape = tuple(shape)
+        if e.shape == shape:
+            return e
+        if shape == ():
+            if e.shape and self.r() < 0.3:
+                index = ", ".join(self.choice(["0", "-1", "1"]) if d > 1 else "0" for d in e.shape)
+                self.feat("index_int")
+                if "-1" in index:
+                    self.feat("index_negative")
+                if len(e.shape) == 2:
+                    self.feat("index_tuple")
+                return A(f"{par(e)}[{index}]", (), e.iv, True)
+            return self.reduce(e, ())
+        if e.shape == ():
+            roll = self.r()
+            if roll < 0.4:
+                self.feat("broadcast")
+                return A(f"{par(e)} * np.ones({shape if len(shape) > 1 else shape[0]})",
+                         shape, e.iv)
+            if roll < 0.7 or len(shape) != 1 or not self.allow_lists:
+                self.feat("broadcast")
+                zeros = f"np.zeros({shape if len(shape) > 1 else shape[0]})"
+                return A(f"{par(e)} + {zeros}", shape, e.iv)
+            self.feat("np_array_of_numbers")
+            self.feat("list_to_numpy")
+            parts = [e.code] + [f"{par(e)} * {fmt(self.const(0.2, 1.2))}" for _ in range(shape[0] - 1)]
+            return A(f"np.array([{', '.join(parts)}])", shape, e.iv * Interval(-1.2, 1.2).hull(UNIT), True)
+        if len(e.shape) == 1 and len(shape) == 1:
+            n, m = e.shape[0], shape[0]
+            if m < n:
+                options = [f"[:{m}]", f"[{n - m}:]"]
+                if m == 2 and n == 3:
+                    options += ["[::2]", "[np.array([-3, 0])]", "[np.array([2, 2])]"]
+                index = self.choice(options)
+                self.feat("fancy_negative" if "-3" in index else
+                          ("fancy_repeated" if "2, 2" in index else "index_slice"))
+                return A(f"{par(e)}{index}", shape, e.iv, True)
+            if (n, m) == (2, 3) and "W" in self.params:
+                self.feat("matmul")
+                return A(f"{par(e)} @ W", shape, e.iv * self.param_iv * 2)
+            if (n, m) == (3, 4) and "A" in self.global_arrays:
+                self.feat("matmul")
+                self.feat("global_array")
+                return A(f"A @ {par(e)}", shape, e.iv * self.global_arrays["A"].iv * 3)
+            if m > n:
+                reps = ", ".join(["0"] * (m - n) + [str(k) for k in range(n)])
+                self.feat("fancy_repeated")
+                return A(f"{par(e)}[np.array([{reps}])]", shape, e.iv, True)
+            return None
+        if len(e.shape) == 2 and len(shape) == 1:
+            reduced = self.reduce(e, shape) if self.r() < 0.6 else None
+            if reduced is not None:
+                return reduced
+            if e.shape[1] == shape[0]:
+                row = self.choice(["0", "-1", "1"] if e.shape[0] > 1 else ["0"])
+                self.feat("index_int")
+                return A(f"{par(e)}[{row}]", shape, e.iv, True)
+            if e.shape[0] == shape[0]:
+                column = self.choice(["0", "-1", "1"])
+                index = self.choice([f":, {column}", f"..., {column}"])
+                self.feat("index_ellipsis" if "..." in index else "index_tuple")
+                return A(f"{par(e)}[{index}]", shape, e.iv, True)
+            return self.reduce(e, shape)
+        if len(e.shape) == 1 and len(shape) == 2:
+            if shape == (1, e.shape[0]):
+                self.feat("index_newaxis")
+                index = self.choice(['None, :', 'None', 'None, ...', 'None, :', 'None'] * 3 + ['np.newaxis'])
+                return A(f"{par(e)}[{index}]", shape, e.iv, True)
+            if shape == (e.shape[0], 1):
+                self.feat("index_newaxis")
+                return A(f"{par(e)}[:, {self.choice(['None'] * 8 + ['np.newaxis'])}]", shape, e.iv, True)
+            if shape[1] == e.shape[0]:
+                other = self.leaf(self.scope, (shape[0],))
+                if self.r() < 0.5 or not self.allow_lists:
+                    self.feat("outer")
+                    return A(f"np.outer({other.code}, {e.code})", shape, other.iv * e.iv, True)
+                self.feat("stack")
+                self.feat("list_to_numpy")
+                rows = [e.code] + [f"{par(e)} * {fmt(self.const(0.3, 1.0))}" for _ in range(shape[0] - 1)]
+                return A(f"np.stack([{', '.join(rows)}])", shape, e.iv.hull(-e.iv), True)
+            if shape[0] == e.shape[0]:
+                self.feat("index_newaxis")
+                self.feat("broadcast")
+                return A(f"{par(e)}[:, None] * np.ones({shape})", shape, e.iv)
+            return None
+        if len(e.shape) == 2 and len(shape) == 2:
+            if e.shape[::-1] == shape:
+                return A(f"{par(e)}.T", shape, e.iv, True)
+            return self.reduce(e, shape)
+        return None
+
+    # -- expressions ---------------------------------------------------------------
+    def expr(self, scope, depth, shape, must=None) -> A:
+        shape = tuple(shape)
+        if depth <= 0 or (must is None and self.r() < 0.2):
+            result = self.leaf(scope, shape, must)
+            return result if result is not None else self.const_array(shape) if shape else self.leaf(scope, ())
+        for _ in range(5):
+            op = self.choice(OPS)
+            result = op(self, scope, depth, shape, must)
+            if result is not None and result.shape == shape:
+                return result
+        result = self.leaf(scope, shape, must)
+        if result is None or result.shape != shape:
+            return self.const_array(shape) if shape else A("0.5", (), Interval(0.5), True)
+        return result
+
+    def sub(self, scope, depth, shape, must=None):
+        return self.expr(scope, depth - 1, shape, must)
+
+    def operand_shapes(self, shape):
+        """Shapes that broadcast to ``shape``."""
+        options = [shape, shape, ()]
+        if len(shape) == 2:
+            options += [(shape[1],), (shape[0], 1), (1, shape[1])]
+        return options
+
+    def condition(self, scope) -> str:
+        a = self.expr(scope, 1, ())
+        roll = self.r()
+        if roll < 0.5:
+            return f"{par(a)} > {fmt(self.const(-0.5, 0.5))}"
+        if roll < 0.7:
+            b = self.expr(scope, 1, ())
+            return f"{par(a)} < {par(b)}"
+        vec = self.expr(scope, 1, (3,))
+        kind = self.choice(["all", "any"])
+        return f"np.{kind}({par(vec)} > {fmt(self.const(-1.0, 0.5))})"
+
+    # -- statements ------------------------------------------------------------------
+    def block(self, scope, indent, count=None):
+        lines = []
+        for _ in range(count or self.rng.choice([1, 1, 1, 2, 2, 3])):
+            new, term = self.statement(scope, indent)
+            lines += new
+            if term:
+                return lines, True
+        return lines or [" " * indent + "pass"], False
+
+    def statement(self, scope, indent):
+        options = [("assign", 5), ("update", 4), ("augment", 2), ("setitem", 3),
+                   ("alias", 2.0 if self.allow_alias else 0.0)]
+        if scope.depth < 2:
+            options += [("if", 2.5)]
+            if len(scope.loops) < 2:
+                options += [("for", 3.5), ("while", 0.8)]
+        if scope.loops:
+            options += [("break", 0.8), ("continue", 0.6)]
+        options += [("ret", 0.5 if scope.loops or scope.depth else 0.0)]
+        kinds, weights = zip(*options)
+        kind = self.rng.choices(kinds, weights)[0]
+        return getattr(self, "st_" + kind)(scope, indent)
+
+    def random_shape(self):
+        shapes = [(), (3,), (3,), (2,), (2, 3)]
+        if "A" in self.global_arrays:
+            shapes.append((4,))
+        return self.choice(shapes)
+
+    def st_assign(self, scope, indent):
+        pad = " " * indent
+        shape = self.random_shape()
+        e = self.squash(self.expr(scope, self.rng.randint(1, 3), shape), Interval(-LIMIT, LIMIT))
+        name = self.fresh(self.choice(["h", "z", "u", "r", "y", "a", "c", "out", "tmp", "q"]))
+        scope.vars[name] = Var(name, shape, e.iv.hull(VALUES))
+        scope.bound.add(name)
+        if scope.loops:
+            self.feat("elementwise_in_loop")
+        return [f"{pad}{name} = {e.code}"], False
+
+    def writable(self, scope):
+        return [v for v in scope.floats() if v.name not in self.params or self.r() < 0.15]
+
+    def st_update(self, scope, indent):
+        pad = " " * indent
+        targets = [v for v in self.writable(scope) if v.budget is None]
+        if not targets:
+            return self.st_assign(scope, indent)
+        target = self.choice(targets)
+        e = self.expr(scope, self.rng.randint(1, 3), target.shape, must=target.name)
+        e = self.squash(e, target.iv)
+        if scope.loops:
+            self.feat("loop_update")
+            self.feat("elementwise_in_loop")
+        return [f"{pad}{target.name} = {e.code}"], False
+
+    def st_augment(self, scope, indent):
+        """Accumulators: ``acc = 0.0`` then ``acc = acc + v`` / ``acc += v`` in a loop."""
+        pad = " " * indent
+        accs = [v for v in scope.floats() if v.budget is not None]
+        if accs and scope.loops:
+            acc = self.choice(accs)
+            inc = self.squash(self.expr(scope, 2, acc.shape), Interval(-1.0, 1.0))
+            cost = scope.executions() * inc.iv.mag
+            if cost <= acc.budget:
+                acc.budget -= cost
+                form = self.choice(["{a} = {a} + {e}", "{a} += {e}", "{a} = {e} + {a}"])
+                if "+=" in form and acc.shape:
+                    self.feat("iadd_array")
+                self.feat("elementwise_in_loop")
+                return [pad + form.format(a=acc.name, e=inc.code)], False
+        # a new accumulator and a loop that fills it
+        shape = self.choice([(3,), (2,), (), (2, 3)])
+        name = self.fresh(self.choice(["acc", "total", "running"]))
+        count = self.rng.randint(1, 3)
+        index = self.loop_name(scope)
+        lines = [f"{pad}{name} = 0.0", f"{pad}for {index} in range({count}):"]
+        scope.vars[index] = Var(index, (), Interval(0, count - 1), is_int=True, hi=count - 1)
+        scope.bound.add(index)
+        scope.loops.append(count)
+        inc = self.squash(self.expr(scope, 2, shape), Interval(-1.0, 1.0))
+        scope.loops.pop()
+        scope.bound.discard(index)
+        lines.append(f"{pad}    {name} = {name} + {inc.code}")
+        if shape:
+            self.feat("acc_number_to_array")
+        self.feat("for_range")
+        self.feat("elementwise_in_loop")
+        scope.vars[name] = Var(name, shape, Interval(-ACC_BUDGET - 2, ACC_BUDGET + 2),
+                               budget=ACC_BUDGET - count * inc.iv.mag)
+        scope.bound.add(name)
+        return lines, False
+
+    def st_setitem(self, scope, indent):
+        pad = " " * indent
+        lines = []
+        buffers = [v for v in scope.floats() if v.shape and v.name not in self.params
+                   and v.budget is None]
+        if not buffers or self.r() < 0.4:
+            shape = self.choice([(3,), (3,), (2, 3), (2,)])
+            name = self.fresh(self.choice(["y", "buf", "M", "out"]))
+            source = self.expr(scope, 1, shape)
+            init = self.choice([f"{par(source)}.copy()", f"np.zeros({shape if len(shape) > 1 else shape[0]})",
+                                f"{par(source)} * 1.0", f"np.array({source.code})",
+                                f"np.zeros_like({source.code})"])
+            iv = Interval(0.0) if "zeros" in init else source.iv
+            var = Var(name, shape, iv.hull(VALUES))
+            scope.vars[name] = var
+            scope.bound.add(name)
+            lines.append(f"{pad}{name} = {init}")
+        else:
+            var = self.choice(buffers)
+        lines += self.item_assignment(scope, indent, var)
+        return lines, False
+
+    def item_assignment(self, scope, indent, var):
+        pad = " " * indent
+        shape = var.shape
+        ints = [v for v in scope.ints()]
+        roll = self.r()
+        if len(shape) == 1:
+            n = shape[0]
+            if roll < 0.3 or not ints:
+                k = self.choice([0, -1, 1] if n > 1 else [0])
+                value = self.squash(self.expr(scope, 2, ()), var.iv)
+                self.feat("setitem")
+                if k < 0:
+                    self.feat("index_negative")
+                return [f"{pad}{var.name}[{k}] = {value.code}"]
+            if roll < 0.45 and n == 3:
+                if self.r() < 0.5:
+                    src = self.leaf(scope, (2,))
+                    src = self.squash(src, var.iv)
+                    self.feat("setitem_fancy")
+                    self.feat("fancy_repeated")
+                    return [f"{pad}{var.name}[np.array([0, 0])] = {src.code}"]
+                inc = self.squash(self.expr(scope, 1, (3,)), Interval(-0.3, 0.3))
+                index = "idx" if self.has_idx and self.r() < 0.6 else "np.array([0, 0, 2])"
+                if index == "idx":
+                    self.feat("global_array")
+                self.feat("setitem_fancy_add")
+                # repeated indices: Python adds once per distinct index (last write wins)
+                return [f"{pad}{var.name} = {par(self.squash(A(var.name, shape, var.iv, True), Interval(-1.0, 1.0)))}",
+                        f"{pad}{var.name}[{index}] += {inc.code}"]
+            if roll < 0.6:
+                m = n - 1
+                value = self.squash(self.expr(scope, 2, (m,)), var.iv)
+                self.feat("setitem")
+                self.feat("index_slice")
+                return [f"{pad}{var.name}[1:] = {value.code}"]
+            if roll < 0.7:
+                inc = self.squash(self.expr(scope, 1, shape), Interval(-0.5, 0.5))
+                self.feat("iadd_array")
+                return [f"{pad}{var.name} *= 0.5", f"{pad}{var.name} += {inc.code}"]
+            # in a loop over the elements
+            index = self.loop_name(scope)
+            scope.vars[index] = Var(index, (), Interval(0, n - 1), is_int=True, hi=n - 1)
+            scope.bound.add(index)
+            scope.loops.append(n)
+            value = self.expr(scope, 2, (), must=None)
+            scope.loops.pop()
+            scope.bound.discard(index)
+            current = f"{var.name}[{index}]"
+            update = self.squash(A(f"0.5 * {current} + 0.5 * {par(self.squash(value, UNIT))}", (),
+                                   var.iv * 0.5 + Interval(-0.5, 0.5)), var.iv)
+            self.feat("setitem_in_loop")
+            self.feat("setitem")
+            self.feat("for_range")
+            return [f"{pad}for {index} in range({n}):", f"{pad}    {current} = {update.code}"]
+        # two dimensions
+        rows, cols = shape
+        if roll < 0.35:
+            i, j = self.rng.randrange(rows), self.choice([0, -1, 1])
+            value = self.squash(self.expr(scope, 2, ()), var.iv)
+            self.feat("setitem_tuple")
+            return [f"{pad}{var.name}[{i}, {j}] = {value.code}"]
+        if roll < 0.55:
+            value = self.squash(self.expr(scope, 2, (rows,)), var.iv)
+            self.feat("setitem_ellipsis")
+            return [f"{pad}{var.name}[..., {self.choice([0, -1])}] = {value.code}"]
+        if roll < 0.7:
+            value = self.squash(self.expr(scope, 2, (cols,)), var.iv)
+            self.feat("setitem")
+            return [f"{pad}{var.name}[{self.rng.randrange(rows)}] = {value.code}"]
+        i, j = self.loop_name(scope), None
+        scope.vars[i] = Var(i, (), Interval(0, rows - 1), is_int=True, hi=rows - 1)
+        scope.bound.add(i)
+        j = self.loop_name(scope)
+        scope.vars[j] = Var(j, (), Interval(0, cols - 1), is_int=True, hi=cols - 1)
+        scope.bound.add(j)
+        scope.loops += [rows, cols]
+        value = self.squash(self.expr(scope, 1, ()), UNIT)
+        scope.loops = scope.loops[:-2]
+        scope.bound -= {i, j}
+        update = self.squash(A(f"0.5 * {var.name}[{i}, {j}] + 0.5 * {par(value)}", (),
+                               var.iv * 0.5 + Interval(-0.5, 0.5)), var.iv)
+        self.feat("setitem_in_loop")
+        self.feat("setitem_tuple")
+        self.feat("nested_loop")
+        return [f"{pad}for {i} in range({rows}):", f"{pad}    for {j} in range({cols}):",
+                f"{pad}        {var.name}[{i}, {j}] = {update.code}"]
+
+    def st_alias(self, scope, indent):
+        """A second name for an array, then a change through it: Python changes both."""
+        pad = " " * indent
+        candidates = [v for v in scope.floats() if v.shape == (3,)]
+        if not candidates:
+            return self.st_assign(scope, indent)
+        src = self.choice(candidates)
+        name = self.fresh(self.choice(["alias", "view", "ref", "bb"]))
+        roll = self.r()
+        other = [v for v in candidates if v is not src]
+        shape, iv = (3,), src.iv
+        if roll < 0.25 and "ident" in self.helper_sigs:
+            code = f"ident({src.name})"
+            self.feat("alias_ident")
+        elif roll < 0.45 and other:
+            o = self.choice(other)
+            code = f"{src.name} if {self.condition(scope)} else {o.name}"
+            iv = VALUES  # writes must suit both
+            self.feat("alias_ifexp")
+        elif roll < 0.5 and other:
+            o = self.choice(other)
+            code = f"{src.name} or {o.name}"  # ambiguous truth value: the primal raises
+            iv = VALUES
+            self.feat("alias_or")
+        elif roll < 0.75:
+            code, shape = f"{src.name}[1:]", (2,)
+            self.feat("alias_slice")
+        else:
+            code = src.name
+            self.feat("alias_plain")
+        scope.vars[name] = Var(name, shape, iv)
+        scope.bound.add(name)
+        if src.name in self.params:
+            self.feat("mutate_parameter")
+        lines = [f"{pad}{name} = {code}"]
+        self.feat("mutate_alias")
+        value = self.squash(self.expr(scope, 1, ()), VALUES)
+        if self.r() < 0.7:
+            lines.append(f"{pad}{name}[0] = {value.code}")
+        else:
+            inc = self.squash(self.expr(scope, 1, shape), Interval(-0.5, 0.5))
+            lines += [f"{pad}{name} *= 0.5", f"{pad}{name} += {inc.code}"]
+        return lines, False
+
+    def loop_name(self, scope):
+        for name in ["i", "j", "k", "i2", "j2", "k2"]:
+            if name not in scope.bound:
+                self.used.add(name)
+                return name
+        return self.fresh("i")
+
+    def st_for(self, scope, indent):
+        pad = " " * indent
+        if self.global_lists and self.r() < 0.25:
+            name = self.choice(sorted(self.global_lists))
+            values = self.global_lists[name]
+            var = self.fresh("c")
+            scope.vars[var] = Var(var, (), Interval(min(values), max(values)))
+            count = len(values)
+            head = f"for {var} in {name}:"
+            self.feat("for_list")
+            self.feat("global_list")
+        else:
+            count = self.rng.randint(0, 3)
+            var = self.loop_name(scope)
+            scope.vars[var] = Var(var, (), Interval(0, max(count - 1, 0)), is_int=True, hi=max(count - 1, 0))
+            head = f"for {var} in range({count}):"
+            self.feat("for_range")
+        if scope.loops:
+            self.feat("nested_loop")
+        before = set(scope.bound)
+        scope.bound.add(var)
+        scope.loops.append(max(count, 1))
+        scope.depth += 1
+        body, _ = self.block(scope, indent + 4)
+        scope.depth -= 1
+        scope.loops.pop()
+        scope.bound = before
+        return [pad + head] + body, False
+
+    def st_while(self, scope, indent):
+        pad = " " * indent
+        counter = self.fresh("it")
+        limit = self.rng.randint(1, 3)
+        scope.vars[counter] = Var(counter, (), Interval(0, limit), is_int=True, hi=limit)
+        lines = [f"{pad}{counter} = 0",
+                 f"{pad}while {counter} < {limit} and {self.condition(scope)}:",
+                 f"{pad}    {counter} += 1"]
+        scope.bound.add(counter)
+        before = set(scope.bound)
+        scope.loops.append(limit)
+        scope.depth += 1
+        body, _ = self.block(scope, indent + 4)
+        scope.depth -= 1
+        scope.loops.pop()
+        scope.bound = before
+        self.feat("while")
+        return lines + body, False
+
+    def st_if(self, scope, indent):
+        pad = " " * indent
+        before = set(scope.bound)
+        lines = [f"{pad}if {self.condition(scope)}:"]
+        scope.depth += 1
+        body, t1 = self.block(scope, indent + 4)
+        after1 = None if t1 else set(scope.bound)
+        lines += body
+        scope.bound = set(before)
+        after2 = set(before)
+        t2 = False
+        self.feat("if")
+        if self.r() < 0.5:
+            lines.append(f"{pad}else:")
+            body, t2 = self.block(scope, indent + 4)
+            lines += body
+            after2 = None if t2 else set(scope.bound)
+            self.feat("else")
+        scope.depth -= 1
+        live = [a for a in (after1, after2) if a is not None]
+        if not live:
+            scope.bound = before
+            return lines, True
+        scope.bound = set.intersection(*live)
+        return lines, False
+
+    def st_break(self, scope, indent):
+        self.feat("break")
+        return [f"{' ' * indent}if {self.condition(scope)}:", f"{' ' * indent}    break"], False
+
+    def st_continue(self, scope, indent):
+        self.feat("continue")
+        return [f"{' ' * indent}if {self.condition(scope)}:", f"{' ' * indent}    continue"], False
+
+    def st_ret(self, scope, indent):
+        self.feat("early_return")
+        value = self.expr(scope, 2, ())
+        return [f"{' ' * indent}if {self.condition(scope)}:",
+                f"{' ' * indent}    return {value.code}"], False
+
+    # -- helpers and the module ----------------------------------------------------
+    def make_helpers(self):
+        options = ["ident", "layer", "huber", "normalize", "softplus", "stats", "mse"]
+        chosen = self.rng.sample(options, self.rng.choice([0, 1, 1, 2, 3]))
+        if self.allow_alias and "ident" not in chosen and self.rng.random() < 0.6:
+            chosen.append("ident")
+        for kind in chosen:
+            if kind == "ident":
+                self.helpers.append("def ident(a):\n    return a\n")
+                self.helper_sigs["ident"] = ("ident",)
+                self.feat("ident")
+            elif kind == "layer":
+                self.helpers.append("def layer(weights, inputs, bias=0.0):\n"
+                                    "    return np.tanh(weights @ inputs + bias)\n")
+                self.helper_sigs["layer"] = ("layer",)
+                self.feat("helper_layer")
+            elif kind == "huber":
+                self.helpers.append(
+                    "def huber(r, delta=1.0):\n    a = abs(r)\n"
+                    "    return np.where(a < delta, 0.5 * r * r, delta * (a - 0.5 * delta))\n")
+                self.helper_sigs["huber"] = ("elementwise", Interval(0.0, 8.0), 4.0)
+                self.feat("huber")
+                self.feat("abs_builtin")
+            elif kind == "normalize":
+                self.helpers.append("def normalize(u):\n    return u / (np.linalg.norm(u) + 0.5)\n")
+                self.helper_sigs["normalize"] = ("elementwise", Interval(-2.0, 2.0), 4.0)
+                self.feat("norm")
+            elif kind == "softplus":
+                self.helpers.append("def softplus(z):\n    if np.max(z) > 5.0:\n        return z\n"
+                                    "    return np.log1p(np.exp(z))\n")
+                self.helper_sigs["softplus"] = ("elementwise", Interval(0.0, 4.0), 3.5)
+                self.feat("ufunc:log1p")
+            elif kind == "stats":
+                self.helpers.append("def stats(u):\n    m = np.mean(u)\n    return m, np.mean((u - m) ** 2)\n")
+                self.helper_sigs["stats"] = ("tuple",)
+                self.feat("helper_tuple")
+            elif kind == "mse":
+                self.helpers.append("def mse(a, target):\n    return np.mean((a - target) ** 2)\n")
+                self.helper_sigs["mse"] = ("scalar",)
+            self.feat("helper")
+
+    def make_globals(self):
+        if self.r() < 0.35:
+            values = numpy.round(self.np.uniform(-1.0, 1.0, size=(4, 3)), 2)
+            self.globals.append(f"A = np.array({values.tolist()!r})")
+            self.global_arrays["A"] = A("A", (4, 3), Interval(values.min(), values.max()), True)
+            self.used.add("A")
+        if self.r() < 0.25:
+            values = numpy.round(self.np.uniform(-1.0, 1.0, size=3), 2)
+            self.globals.append(f"T = np.array({values.tolist()!r})")
+            self.global_arrays["T"] = A("T", (3,), Interval(values.min(), values.max()), True)
+            self.used.add("T")
+        self.has_idx = self.r() < 0.2
+        if self.has_idx:
+            self.globals.append("idx = np.array([0, 0, 2])")
+            self.used.add("idx")
+        if self.r() < 0.3:
+            values = [self.const() for _ in range(self.rng.randint(2, 3))]
+            self.globals.append(f"C = {values!r}")
+            self.global_lists["C"] = values
+            self.used.add("C")
+
+    def case(self) -> Case:
+        rng = self.rng
+        params = ["x"] + [p for p, chance in (("W", 0.7), ("s", 0.6), ("v", 0.3), ("b", 0.25))
+                          if rng.random() < chance]
+        self.params = params
+        self.param_iv = Interval(-1.5, 1.5)
+        self.used.update(params)
+        self.make_globals()
+        self.make_helpers()
+        scope = Scope()
+        self.scope = scope
+        for p in params:
+            scope.vars[p] = Var(p, PARAMETERS[p], VALUES)
+            scope.bound.add(p)
+        lines = []
+        special = self.special_lines(scope)
+        lines += special
+        for _ in range(rng.randint(2, 6)):
+            new, term = self.statement(scope, 4)
+            lines += new
+            if term:
+                break
+        else:
+            lines.append("    return " + self.final(scope))
+        point = []
+        ranks = {}
+        for p in params:
+            shape = PARAMETERS[p]
+            if shape:
+                point.append(self.np.uniform(-1.5, 1.5, size=shape))
+                ranks[p] = len(shape)
+            else:
+                point.append(float(self.np.uniform(-1.5, 1.5)))
+        source = "import numpy as np\n\n"
+        if self.globals:
+            source += "\n".join(self.globals) + "\n\n"
+        for helper in self.helpers:
+            source += "\n" + helper + "\n"
+        source += f"\ndef program({', '.join(params)}):\n" + "\n".join(lines) + "\n"
+        return Case("arrays", self.seed, source, tuple(point), tuple(range(len(params))),
+                    tuple(params), ranks=ranks, features=self.features)
+
+    def special_lines(self, scope):
+        """Constructs that need particular parameters: helpers, lists, einsum..."""
+        lines = []
+        rng = self.rng
+        for name, sig in self.helper_sigs.items():
+            if rng.random() < 0.25:
+                continue
+            kind = sig[0]
+            target = self.fresh(self.choice(["h", "z", "p"]))
+            if kind == "layer" and "W" in self.params:
+                bias = self.choice(["", ", bias=s" if "s" in self.params else ", 0.1",
+                                    ", b" if "b" in self.params else ""])
+                lines.append(f"    {target} = layer(W, x{bias})")
+                scope.vars[target] = Var(target, (2,), UNIT.hull(VALUES))
+            elif kind == "elementwise":
+                arg = self.squash(self.expr(scope, 1, (3,)), Interval(-2.0, 2.0))
+                lines.append(f"    {target} = {name}({arg.code})")
+                scope.vars[target] = Var(target, (3,), sig[1].hull(VALUES))
+            elif kind == "tuple":
+                other = self.fresh("var")
+                arg = self.expr(scope, 1, (3,))
+                arg = self.squash(arg, Interval(-2.0, 2.0))
+                lines.append(f"    {target}, {other} = stats({arg.code})")
+                scope.vars[target] = Var(target, (), VALUES)
+                scope.vars[other] = Var(other, (), Interval(0.0, 4.0).hull(VALUES))
+                scope.bound.add(other)
+            elif kind == "scalar":
+                arg = self.squash(self.expr(scope, 1, (3,)), Interval(-2.0, 2.0))
+                goal = "T" if "T" in self.global_arrays else "x"
+                lines.append(f"    {target} = mse({arg.code}, {goal})")
+                scope.vars[target] = Var(target, (), Interval(0.0, 16.0))
+            elif kind == "ident":
+                continue
+            else:
+                continue
+            scope.bound.add(target)
+        lists = 3.0 if self.allow_lists else 0.0
+        if rng.random() < 0.15 * lists:
+            # active numbers in a list handed to NumPy
+            a, b = self.expr(scope, 1, ()), self.expr(scope, 1, ())
+            target = self.fresh("m")
+            form = self.choice(["np.mean([{a}, {b}])", "np.max([{a}, {b}])", "np.sum([{a}, {b}, 0.5])",
+                                "np.min([{a}, {b}])"])
+            lines.append(f"    {target} = " + form.format(a=a.code, b=b.code))
+            scope.vars[target] = Var(target, (), (a.iv.hull(b.iv) * 2 + 0.5).hull(VALUES))
+            scope.bound.add(target)
+            self.feat("list_to_numpy")
+        if rng.random() < 0.1 * lists:
+            target = self.fresh("e")
+            lines.append(f"    {target} = np.einsum('i,i', [x[0], x[1]], x[:2])")
+            scope.vars[target] = Var(target, (), Interval(-4.5, 4.5))
+            scope.bound.add(target)
+            self.feat("einsum_list")
+            self.feat("einsum")
+        if rng.random() < 0.1 * lists:
+            target = self.fresh("d")
+            lines.append(f"    {target} = x[0] - [3.0, 5.0, 2.0]")
+            scope.vars[target] = Var(target, (3,), Interval(-6.5, 1.5).hull(VALUES))
+            scope.bound.add(target)
+            self.feat("list_arithmetic")
+        if rng.random() < 0.08 and "v" in self.params:
+            target = self.fresh("dv")
+            lines.append(f"    {target} = np.dot(x, v)")  # d/dx is v itself
+            scope.vars[target] = Var(target, (), Interval(-6.75, 6.75))
+            scope.bound.add(target)
+            self.feat("dot_self_gradient")
+        return lines
+
+    def final(self, scope) -> str:
+        last = [v for v in scope.floats() if v.name not in self.params]
+        parts = []
+        if last:
+            var = last[-1]
+            if var.shape:
+                form = self.choice(["np.sum({v} * {v})", "np.mean({v})", "np.sum({v})",
+                                    "np.mean({v} ** 2)", "np.linalg.norm({v})"])
+                parts.append(form.format(v=var.name))
+            else:
+                parts.append(f"{var.name} * {var.name}" if self.r() < 0.5 else var.name)
+        parts.append(self.expr(scope, 2, ()).code)
+        if self.r() < 0.4:
+            for p in self.params:
+                if self.r() < 0.5:
+                    parts.append(f"0.1 * np.sum({p})" if PARAMETERS[p] else f"0.1 * {p}")
+        if "T" in self.global_arrays and self.r() < 0.4:
+            self.feat("return_global")
+            parts.append(self.choice(["np.dot(T, x)", "np.sum(T * x)"]))  # d/dx is the global T
+        elif "A" in self.global_arrays and self.r() < 0.3:
+            self.feat("return_global")
+            parts.append("np.sum(A @ x)")
+        return " + ".join(parts)
+
+
+# -- operators ---------------------------------------------------------------------
+
+
+UNARY = {
+    "sin": (lambda iv: UNIT, None), "cos": (lambda iv: UNIT, None),
+    "tanh": (lambda iv: monotone(math.tanh, iv), None),
+    "arctan": (lambda iv: monotone(math.atan, iv), None),
+    "exp": (lambda iv: monotone(math.exp, iv), "bounded"),
+    "log": (lambda iv: monotone(math.log, iv), "positive"),
+    "sqrt": (lambda iv: monotone(math.sqrt, iv), "positive"),
+    "square": (lambda iv: iv.power_int(2), None),
+    "log1p": (lambda iv: monotone(math.log1p, iv), "positive"),
+    "expm1": (lambda iv: monotone(math.expm1, iv), "bounded"),
+    "sinh": (lambda iv: monotone(math.sinh, iv), "bounded"),
+    "cosh": (lambda iv: cosh(iv), "bounded"),
+    "arcsinh": (lambda iv: monotone(math.asinh, iv), None),
+    "arcsin": (lambda iv: monotone(math.asin, iv), "unit"),
+    "arccos": (lambda iv: monotone(math.acos, iv, increasing=False), "unit"),
+    "arctanh": (lambda iv: monotone(math.atanh, iv), "unit"),
+    "arccosh": (lambda iv: monotone(math.acosh, iv), "ge1"),
+    "cbrt": (lambda iv: monotone(math.cbrt, iv), "positive"),
+    "exp2": (lambda iv: monotone(math.exp2, iv), "bounded"),
+    "log2": (lambda iv: monotone(math.log2, iv), "positive"),
+    "log10": (lambda iv: monotone(math.log10, iv), "positive"),
+    "reciprocal": (lambda iv: iv.reciprocal(), "positive"),
+    "deg2rad": (lambda iv: monotone(math.radians, iv), None),
+    "rad2deg": (lambda iv: monotone(math.degrees, iv), None),
+}
+
+
+def op_unary(gen, scope, depth, shape, must):
+    name = gen.choice(sorted(UNARY))
+    e = gen.sub(scope, depth, shape, must)
+    interval, guard = UNARY[name]
+    if guard == "bounded":
+        e = gen.bounded(e, 3.0)
+    elif guard == "positive":
+        e = gen.positive(e, 0.1)
+    elif guard == "unit":
+        e = gen.unit(e)
+    elif guard == "ge1":
+        p = gen.positive(e, 0.1)
+        e = A(f"1.1 + {par(p)}", shape, p.iv + 1.1)
+    gen.feat(f"ufunc:{name}")
+    if gen.r() < 0.15 and name in ("sqrt", "exp", "log"):
+        return A(f"np.{name}({e.code})", shape, interval(e.iv), True)
+    return A(f"np.{name}({e.code})", shape, interval(e.iv), True)
+
+
+def op_binary(gen, scope, depth, shape, must):
+    other = gen.choice(gen.operand_shapes(shape))
+    first_full = gen.r() < 0.7
+    sa, sb = (shape, other) if first_full else (other, shape)
+    which = gen.rng.randrange(2)
+    a = gen.sub(scope, depth, sa, must if which == 0 else None)
+    b = gen.sub(scope, depth, sb, must if which == 1 else None)
+    if a.shape != b.shape:
+        gen.feat("broadcast")
+    if scope.loops:
+        gen.feat("elementwise_in_loop")
+    op = gen.choice(["+", "-", "*", "*", "/", "+"])
+    if op == "/":
+        if gen.r() < 0.3 and b.shape and len(b.shape) == 1 and a.shape == shape:
+            kind = gen.choice(["norm", "sum"])
+            if kind == "norm" and b.iv.away_from_zero(0.1):
+                gen.feat("norm")
+                return A(f"{par(a)} / np.linalg.norm({b.code})", shape, a.iv / Interval(0.1, 1e6))
+            denom = A(f"np.sum({par(b)} * {par(b)}) + 0.5", (), Interval(0.5, 1e6))
+            gen.feat("reduce:sum")
+            return A(f"{par(a)} / ({denom.code})", shape, a.iv * Interval(-2.0, 2.0))
+        b = gen.positive(b, 0.3)
+        return A(f"{par(a)} / {par(b)}", shape, a.iv / b.iv)
+    iv = a.iv + b.iv if op == "+" else (a.iv - b.iv if op == "-" else a.iv * b.iv)
+    return A(f"{par(a)} {op} {par(b)}", shape, iv)
+
+
+def op_binary_ufunc(gen, scope, depth, shape, must):
+    other = gen.choice(gen.operand_shapes(shape))
+    which = gen.rng.randrange(2)
+    a = gen.sub(scope, depth, shape, must if which == 0 else None)
+    b = gen.sub(scope, depth, other, must if which == 1 else None)
+    name = gen.choice(["maximum0", "maximum", "minimum", "clip", "clip_method", "where", "copysign",
+                       "hypot", "arctan2", "logaddexp", "fmax", "fmin", "power", "abs_builtin",
+                       "huber"])
+    if name == "maximum0":
+        gen.feat("maximum0")
+        return A(f"np.maximum({a.code}, 0.0)", shape, maximum(a.iv, Interval(0.0)), True)
+    if name in ("maximum", "minimum", "fmax", "fmin"):
+        gen.feat("ufunc:minimum" if name == "minimum" else f"ufunc:{name}" if name != "maximum" else "maximum0")
+        iv = (maximum if "max" in name else minimum)(a.iv, b.iv)
+        return A(f"np.{name}({a.code}, {b.code})", shape, iv, True)
+    if name == "clip":
+        gen.feat("clip")
+        return A(f"np.clip({a.code}, -1.0, 1.0)", shape, Interval(max(-1.0, min(a.iv.lo, 1.0)),
+                                                                  min(1.0, max(a.iv.hi, -1.0))), True)
+    if name == "clip_method" and shape:  # a Python float has no .clip
+        gen.feat("clip_method")
+        return A(f"{par(a)}.clip(min=0.0)", shape, maximum(a.iv, Interval(0.0)), True)
+    if name == "where":
+        gen.feat("where")
+        return A(f"np.where({par(a)} > {par(b)}, {a.code}, {par(b)} * 0.5)", shape,
+                 a.iv.hull(b.iv * 0.5), True)
+    if name == "copysign":
+        gen.feat("copysign")
+        return A(f"np.copysign({a.code}, {b.code})", shape, Interval(-a.iv.mag, a.iv.mag), True)
+    if name == "hypot":
+        if not (a.iv.finite() and b.iv.finite()):
+            return None
+        gen.feat("ufunc:hypot")
+        b = gen.positive(b, 0.1) if gen.r() < 0.5 else b
+        return A(f"np.hypot({a.code}, {b.code})", shape, Interval(0.0, math.hypot(a.iv.mag, b.iv.mag)), True)
+    if name == "arctan2":
+        gen.feat("ufunc:arctan2")
+        b = gen.positive(b, 0.2)
+        return A(f"np.arctan2({a.code}, {b.code})", shape, Interval(-math.pi / 2, math.pi / 2), True)
+    if name == "logaddexp":
+        a, b = gen.bounded(a, 3.0), gen.bounded(b, 3.0)
+        gen.feat("ufunc:logaddexp")
+        return A(f"np.logaddexp({a.code}, {b.code})", shape,
+                 Interval(max(a.iv.lo, b.iv.lo), max(a.iv.hi, b.iv.hi) + math.log(2)), True)
+    if name == "power":
+        base = gen.positive(gen.bounded(a, 3.0), 0.2)
+        c = gen.choice([1.5, 2.0, 0.5, 3.0])
+        gen.feat("ufunc:power")
+        lo, hi = base.iv.lo ** c, base.iv.hi ** c
+        return A(f"np.power({base.code}, {fmt(c)})", shape, Interval(lo, hi), True)
+    if name == "abs_builtin":
+        gen.feat("abs_builtin")
+        return A(f"abs({a.code})", shape, absolute(a.iv), True)
+    # huber, inline
+    r = gen.sub(scope, depth, shape, must)
+    if len(r.code) > 40:
+        return None
+    gen.feat("huber")
+    gen.feat("abs_builtin")
+    gen.feat("where")
+    mag = absolute(r.iv)
+    return A(f"np.where(abs({r.code}) < 1.0, 0.5 * {par(r)} * {par(r)}, abs({r.code}) - 0.5)",
+             shape, Interval(0.0, max(0.5, mag.hi)), True)
+
+
+def op_reduce(gen, scope, depth, shape, must):
+    bigger = {(): [(3,), (2, 3), (2,), (3,)], (3,): [(2, 3)], (2,): [(2, 3)],
+              (4,): [(4, 3)] if "A" in gen.global_arrays else []}.get(shape, [])
+    if not bigger:
+        return None
+    src_shape = gen.choice(bigger)
+    if src_shape == (4, 3):
+        e = A("A", (4, 3), gen.global_arrays["A"].iv, True)
+        inner = gen.sub(scope, depth, (3,), must)
+        e = A(f"A * {par(inner)}", (4, 3), e.iv * inner.iv)
+        gen.feat("global_array")
+    else:
+        e = gen.sub(scope, depth, src_shape, must)
+    return gen.reduce(e, shape)
+
+
+def op_linalg(gen, scope, depth, shape, must):
+    which = gen.rng.randrange(2)
+    if shape == ():
+        a = gen.sub(scope, depth, (3,), must if which == 0 else None)
+        b = gen.sub(scope, depth, (3,), must if which == 1 else None)
+        form = gen.choice(["{a} @ {b}", "np.dot({a}, {b})", "np.einsum('i,i', {a}, {b})",
+                           "np.einsum('i,i->', {a}, {b})", "np.inner({a}, {b})"])
+        gen.feat("einsum" if "einsum" in form else ("dot" if "dot" in form or "inner" in form else "matmul"))
+        return A(form.format(a=par(a), b=par(b)), (), a.iv * b.iv * 3)
+    if shape == (2,):
+        m = gen.sub(scope, depth, (2, 3), must if which == 0 else None)
+        u = gen.sub(scope, depth, (3,), must if which == 1 else None)
+        form = gen.choice(["{m} @ {u}", "np.dot({m}, {u})", "np.einsum('ij,j->i', {m}, {u})"])
+        gen.feat("einsum" if "einsum" in form else ("dot" if "dot" in form else "matmul"))
+        return A(form.format(m=par(m), u=par(u)), (2,), m.iv * u.iv * 3)
+    if shape == (3,):
+        m = gen.sub(scope, depth, (2, 3), must if which == 0 else None)
+        u = gen.sub(scope, depth, (2,), must if which == 1 else None)
+        form = gen.choice(["{u} @ {m}", "{m}.T @ {u}", "np.einsum('ij,i->j', {m}, {u})"])
+        gen.feat("einsum" if "einsum" in form else "matmul")
+        return A(form.format(m=par(m), u=par(u)), (3,), m.iv * u.iv * 2)
+    if shape == (2, 3):
+        u = gen.sub(scope, depth, (2,), must if which == 0 else None)
+        w = gen.sub(scope, depth, (3,), must if which == 1 else None)
+        form = gen.choice(["np.outer({u}, {w})", "np.einsum('i,j->ij', {u}, {w})",
+                           "{u}[:, None] * {w}"])
+        gen.feat("einsum" if "einsum" in form else ("outer" if "outer" in form else "index_newaxis"))
+        return A(form.format(u=par(u), w=par(w)), (2, 3), u.iv * w.iv)
+    if shape == (4,) and "A" in gen.global_arrays:
+        u = gen.sub(scope, depth, (3,), must)
+        gen.feat("matmul")
+        gen.feat("global_array")
+        return A(f"A @ {par(u)}", (4,), gen.global_arrays["A"].iv * u.iv * 3)
+    return None
+
+
+def op_index(gen, scope, depth, shape, must):
+    if shape == ():
+        src = gen.sub(scope, depth, gen.choice([(3,), (2, 3)]), must)
+        ints = [v for v in scope.ints() if v.hi < src.shape[0]]
+        if ints and gen.r() < 0.5:
+            i = gen.choice(ints)
+            gen.feat("index_int")
+            if len(src.shape) == 2:
+                gen.feat("index_tuple")
+                return A(f"{par(src)}[{i.name}, {gen.choice(['0', '-1', '2'])}]", (), src.iv, True)
+            return A(f"{par(src)}[{i.name}]", (), src.iv, True)
+        return gen.adapt(src, ())
+    if shape == (3,) and gen.r() < 0.5:
+        src = gen.sub(scope, depth, (3,), must)
+        index = gen.choice(["np.array([0, 0, 2])", "idx" if gen.has_idx else "np.array([2, 0, 0])",
+                            "np.array([-1, 0, 1])"])
+        gen.feat("fancy_repeated" if "0, 0" in index or index == "idx" else "fancy_negative")
+        return A(f"{par(src)}[{index}]", (3,), src.iv, True)
+    if shape == (3,):
+        src = gen.sub(scope, depth, (2, 3), must)
+        ints = [v for v in scope.ints() if v.hi < 2]
+        if ints:
+            gen.feat("index_int")
+            return A(f"{par(src)}[{gen.choice(ints).name}]", (3,), src.iv, True)
+        return gen.adapt(src, (3,))
+    if shape == (2,):
+        src = gen.sub(scope, depth, gen.choice([(3,), (2, 3)]), must)
+        return gen.adapt(src, (2,))
+    if shape == (2, 3):
+        src = gen.sub(scope, depth, (2, 3), must)
+        gen.feat("index_ellipsis")
+        return A(f"{par(src)}[{gen.choice(['...', ':, :', '..., :'])}]", (2, 3), src.iv, True)
+    return None
+
+
+def op_call(gen, scope, depth, shape, must):
+    for name, sig in gen.helper_sigs.items():
+        if sig[0] == "elementwise" and shape:
+            arg = gen.squash(gen.sub(scope, depth, shape, must), Interval(-2.0, 2.0))
+            if name == "huber" and gen.r() < 0.4:
+                return A(f"huber({arg.code}, delta=0.5)", shape, Interval(0.0, 2.0), True)
+            return A(f"{name}({arg.code})", shape, sig[1], True)
+        if sig[0] == "ident":
+            arg = gen.sub(scope, depth, shape, must)
+            return A(f"ident({arg.code})", shape, arg.iv, True)
+        if sig[0] == "layer" and shape == (2,):
+            m = gen.sub(scope, depth, (2, 3), must)
+            u = gen.sub(scope, depth, (3,))
+            return A(f"layer({m.code}, {u.code})", (2,), UNIT, True)
+    return None
+
+
+def op_list(gen, scope, depth, shape, must):
+    if not gen.allow_lists:
+        return None
+    if shape == ():
+        a = gen.sub(scope, depth, (), must)
+        b = gen.sub(scope, depth, ())
+        kind = gen.choice(["mean", "max", "min", "sum"])
+        gen.feat("list_to_numpy")
+        iv = a.iv.hull(b.iv) * (2 if kind == "sum" else 1)
+        return A(f"np.{kind}([{a.code}, {b.code}])", (), iv, True)
+    if shape in ((2,), (3,)):
+        parts = [gen.sub(scope, depth, (), must if k == 0 else None) for k in range(shape[0])]
+        gen.feat("np_array_of_numbers")
+        gen.feat("list_to_numpy")
+        iv = parts[0].iv
+        for p in parts[1:]:
+            iv = iv.hull(p.iv)
+        return A(f"np.array([{', '.join(p.code for p in parts)}])", shape, iv, True)
+    if shape == (2, 3):
+        u = gen.sub(scope, depth, (3,), must)
+        w = gen.sub(scope, depth, (3,))
+        gen.feat("stack")
+        gen.feat("list_to_numpy")
+        return A(f"np.{gen.choice(['stack', 'vstack'])}([{u.code}, {w.code}])", (2, 3), u.iv.hull(w.iv), True)
+    return None
+
+
+def op_list_arith(gen, scope, depth, shape, must):
+    if shape != (3,) or not gen.allow_lists:
+        return None
+    a = gen.sub(scope, depth, (3,), must)  # a Python float minus a list raises
+    values = [gen.const(-2.0, 2.0) for _ in range(3)]
+    gen.feat("list_arithmetic")
+    return A(f"{par(a)} - {values!r}", (3,), a.iv - Interval(min(values), max(values)))
+
+
+OPS = ([op_unary] * 5 + [op_binary] * 6 + [op_binary_ufunc] * 3 + [op_reduce] * 2
+       + [op_linalg] * 2 + [op_index] * 2 + [op_call, op_list, op_list_arith])

@@ -1,0 +1,39 @@
+"""A generated test case: the source of a small module, the function under test
+(``program``) and the point to differentiate it at."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Case:
+    kind: str                 # "scalar" or "arrays"
+    seed: int
+    source: str               # the whole module: imports, globals, helpers, program
+    point: tuple              # the arguments, in order (floats, ints, NumPy arrays)
+    wrt: tuple                # positions of the parameters to differentiate
+    names: tuple              # program's parameter names, in order
+    ranks: dict = field(default_factory=dict)   # parameter name -> array rank
+    features: Counter = field(default_factory=Counter)
+    function: str = "program"
+
+    @property
+    def wrt_names(self):
+        return tuple(self.names[i] for i in self.wrt)
+
+    @property
+    def label(self):
+        return f"{self.kind} seed {self.seed}"
+
+
+def format_point(point) -> str:
+    """The point as Python source (exact: repr of floats round-trips)."""
+    parts = []
+    for value in point:
+        if hasattr(value, "tolist") and hasattr(value, "shape"):
+            parts.append(f"np.array({value.tolist()!r})")
+        else:
+            parts.append(repr(value))
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"

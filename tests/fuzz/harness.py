@@ -1,0 +1,735 @@
+"""Runs one generated program through srcdiff and its oracles, and gives a verdict.
+
+Verdicts:
+
+- ``ok``: the gradient agrees with every oracle and every pipeline variant (or the primal
+  raises and so does the gradient);
+- ``refused``: srcdiff raised a :class:`srcdiff.SrcdiffError` (not an ``InternalError``);
+- ``wrong``: a silently wrong answer: a mismatch with an oracle or between pipeline
+  variants, a wrong shape or dtype, a value different from the primal's, a gradient
+  sharing memory with an argument, a gradient returned where the primal raises;
+- ``internal``: an ``InternalError``, or any other exception escaping srcdiff (while
+  generating or running the gradient) where the primal runs;
+- ``skipped``: no oracle can decide (a kink within a finite-difference step, a primal
+  that overflows, a derivative that does not exist at the point);
+- ``nonfinite``: the gradient agrees with the oracles except for elements that are nan or
+  inf where the oracle is finite, and the gradient without the IEEE fallback, run with
+  NumPy's floating-point errors raised, raises an arithmetic error: an intermediate value
+  sits where its own derivative is infinite or undefined (``hypot(0, 0)``, ``cbrt(0)``, the
+  norm of a zero vector), and the chain rule gives ``0 * inf``. JAX and PyTorch give the
+  same; the README documents it. Counted and reported, not a failure.
+
+Oracles (independent of srcdiff): forward-mode dual numbers over the same source for
+scalar programs (``tests/dual.py``), central differences for every program, trusted only
+where two step sizes agree. Translation validation: the gradient with the optimizer off,
+and with each optimisation switched off alone, must equal the default one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import linecache
+import math
+import numbers
+import signal
+import threading
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+
+import numpy
+
+import srcdiff
+import srcdiff.kinds
+from srcdiff.errors import InternalError, LocatedError, SrcdiffError
+
+from .case import Case
+
+VERDICTS = ("ok", "refused", "skipped", "nonfinite", "wrong", "internal")
+
+# tolerances
+DUAL_RTOL, DUAL_ATOL = 1e-9, 1e-10     # reverse mode vs forward mode: both exact
+VARIANT_RTOL, VARIANT_ATOL = 1e-10, 1e-12   # pipeline variants vs the default gradient
+FD_RTOL, FD_ATOL = 2e-5, 2e-6           # srcdiff vs central differences (h = 1e-6)
+AGREE_RTOL, AGREE_ATOL = 1e-3, 1e-4     # h = 1e-6 vs h = 1e-4: else a kink is near
+
+PRIMAL_SECONDS = 5.0
+SRCDIFF_SECONDS = 30.0
+
+
+@dataclass
+class Result:
+    verdict: str
+    reason: str = ""
+    category: str = ""            # a stable key: the class of failure, for grouping
+    refusal: str = ""             # "ErrorClass: message" (refused)
+    located: bool | None = None   # a refusal with a file and line
+    seconds: float = 0.0
+    details: str = ""             # longer text: traceback, numbers
+    notes: list = field(default_factory=list)
+
+    def line(self) -> str:
+        return f"{self.verdict}: {self.reason}" if self.reason else self.verdict
+
+
+class Timeout(BaseException):
+    """Raised by the alarm: a BaseException, so ``except Exception`` cannot swallow it."""
+
+
+@contextlib.contextmanager
+def deadline(seconds):
+    """Interrupt the block after ``seconds`` (main thread only; elsewhere, no limit)."""
+    if threading.current_thread() is not threading.main_thread() or not seconds:
+        yield
+        return
+
+    def alarm(signum, frame):
+        raise Timeout(f"timed out after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    # the alarm repeats every second until cleared: a Timeout raised where Python swallows
+    # exceptions (a weakref callback, a __del__) must not let a hang through
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+STRICT = dict(divide="raise", invalid="raise", over="raise")
+
+
+@contextlib.contextmanager
+def quiet(strict=False):
+    """No output from the programs' print calls, no NumPy warnings (``strict``: NumPy's
+    division by zero, invalid operations and overflow raise ``FloatingPointError``)."""
+    errors = STRICT if strict else {"all": "ignore"}
+    with contextlib.redirect_stdout(io.StringIO()), numpy.errstate(**errors), \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def filename_of(case: Case) -> str:
+    digest = hashlib.sha1(case.source.encode()).hexdigest()[:10]
+    return f"<fuzz {case.kind} {case.seed} {digest}>"
+
+
+def load(case: Case):
+    """Execute the module's source, registered with linecache so srcdiff (and
+    ``inspect.getsource``) can read it; returns (program, namespace)."""
+    filename = filename_of(case)
+    source = case.source
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": f"fuzz_{case.kind}_{case.seed}", "__file__": filename}
+    with quiet():
+        exec(compile(source, filename, "exec"), namespace)
+    function = namespace[case.function]
+    function.program_source = source  # the whole module, helpers included (dual oracle)
+    return function, namespace
+
+
+def copy_point(point):
+    return [p.copy() if isinstance(p, numpy.ndarray) else p for p in point]
+
+
+def kinds_of(case: Case) -> dict:
+    return {name: srcdiff.kinds.array(rank) for name, rank in case.ranks.items()}
+
+
+def short(error: BaseException, limit=160) -> str:
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    return f"{type(error).__name__}: {first}"[:limit]
+
+
+def refusal_key(error: SrcdiffError) -> str:
+    """The refusal's class and message without where it happened (for grouping)."""
+    message = error.message if isinstance(error, LocatedError) else str(error).splitlines()[0]
+    return f"{type(error).__name__}: {message}"
+
+
+def is_refusal(error: BaseException) -> bool:
+    return isinstance(error, SrcdiffError) and not isinstance(error, InternalError)
+
+
+def where_in_srcdiff(error: BaseException) -> str:
+    """The innermost srcdiff function the exception passed through (``module.function``)."""
+    place = "?"
+    for frame in traceback.extract_tb(error.__traceback__):
+        parts = frame.filename.replace("\\", "/").split("/")
+        if "srcdiff" in parts[:-1]:
+            module = parts[-1][:-3] if parts[-1].endswith(".py") else parts[-1]
+            place = f"{module}.{frame.name}"
+    return place
+
+
+def as_float_array(value):
+    return numpy.asarray(value, dtype=float)
+
+
+def scale_of(*values) -> float:
+    result = 1.0
+    for value in values:
+        try:
+            array = numpy.abs(numpy.asarray(value, dtype=float))
+            if array.size and numpy.all(numpy.isfinite(array)):
+                result = max(result, float(array.max()))
+        except (TypeError, ValueError):
+            pass
+    return result
+
+
+def close(a, b, rtol, atol) -> bool:
+    a, b = as_float_array(a), as_float_array(b)
+    if a.shape != b.shape:
+        return False
+    return bool(numpy.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+
+
+def describe(gradients, wrt_names) -> str:
+    parts = []
+    for name, g in zip(wrt_names, gradients):
+        array = numpy.asarray(g, dtype=float)
+        parts.append(f"{name}={array.tolist()!r}" if array.ndim else f"{name}={float(array)!r}")
+    return ", ".join(parts)
+
+
+class Run:
+    """One case through srcdiff and the oracles."""
+
+    def __init__(self, case: Case, passes: bool = True, timeouts: bool = True,
+                 culprits: bool = True, value_and_grad: bool = True):
+        self.case = case
+        self.passes = passes          # every optimisation off alone, not just all of them
+        self.value_and_grad = value_and_grad   # also generate value_and_grad and compare
+        self.timeouts = timeouts
+        self.culprits = culprits      # on a wrong gradient, find the optimisation to blame
+        self.notes = []
+        self.singular_settings = []   # settings whose gradient is nan/inf where the default is not
+
+    def limit(self, seconds):
+        return deadline(seconds if self.timeouts else None)
+
+    def args(self):
+        return copy_point(self.case.point)
+
+    # -- the steps -------------------------------------------------------------
+    def run(self) -> Result:
+        start = time.perf_counter()
+        try:
+            result = self._run()
+        except Timeout as error:
+            result = Result("internal", f"timeout: {error}", "internal:timeout")
+        finally:
+            linecache.cache.pop(filename_of(self.case), None)
+        result.seconds = time.perf_counter() - start
+        result.notes = self.notes
+        return result
+
+    def _run(self) -> Result:
+        case = self.case
+        try:
+            with self.limit(PRIMAL_SECONDS):
+                program, namespace = load(case)
+        except Timeout:
+            return Result("skipped", "module takes too long to load", "skipped:load")
+        except Exception as error:  # a generator bug: say so
+            return Result("skipped", f"module does not load: {short(error)}", "skipped:load",
+                          details=traceback.format_exc())
+        self.program, self.namespace = program, namespace
+        self.global_arrays = [v for v in namespace.values() if isinstance(v, numpy.ndarray)]
+        wrt = case.wrt
+        names = case.wrt_names
+
+        # the primal
+        try:
+            with self.limit(PRIMAL_SECONDS), quiet():
+                value = program(*self.args())
+        except Timeout:
+            return Result("skipped", "primal does not finish", "skipped:primal-timeout")
+        except Exception as error:
+            return self.primal_raises(program, error)
+        if isinstance(value, numpy.ndarray) and value.ndim == 0:
+            value = value[()]
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            return Result("skipped", f"primal returns a {type(value).__name__}",
+                          "skipped:primal-type")
+        if not math.isfinite(value):
+            return Result("skipped", f"primal returns {value!r}", "skipped:primal-nonfinite")
+        self.value = value
+
+        # srcdiff's gradient, through the public API
+        try:
+            with self.limit(SRCDIFF_SECONDS), quiet():
+                gradient = srcdiff.grad(program, wrt=wrt)
+        except Timeout:
+            return Result("internal", "generating the gradient does not finish",
+                          "internal:generate-timeout")
+        except Exception as error:
+            return self.srcdiff_error(error, "generating the gradient")
+        try:
+            with self.limit(SRCDIFF_SECONDS), quiet():
+                gradients = gradient(*self.args())
+        except Timeout:
+            return Result("internal", "the gradient does not finish", "internal:run-timeout")
+        except Exception as error:
+            if is_refusal(error) or isinstance(error, InternalError):
+                return self.srcdiff_error(error, "specialising the gradient")
+            return self.gradient_raises(error, "the gradient")
+
+        problem = self.check_structure(gradients)
+        if problem:
+            return problem
+        self.gradients = gradients
+
+        problem = self.check_value_and_grad(program) if self.value_and_grad else None
+        if problem:
+            return problem
+        problem = self.check_memory(gradient)
+        if problem:
+            return problem
+
+        # oracles
+        verdict = self.check_oracles()
+        if verdict.verdict in ("wrong", "internal"):
+            return verdict
+
+        # translation validation
+        problem = self.check_variants()
+        if problem:
+            return problem
+        if self.singular_settings and verdict.verdict == "ok":
+            return Result("nonfinite", "nan or inf with " + ", ".join(self.singular_settings)
+                          + " where the default gradient is finite and agrees with the oracles",
+                          "nonfinite:variant")
+        return verdict
+
+    def primal_raises(self, program, error) -> Result:
+        """The primal raises: every gradient must raise too."""
+        what = short(error)
+        for label, make in (("grad", srcdiff.grad), ("value_and_grad", srcdiff.value_and_grad)):
+            try:
+                with self.limit(SRCDIFF_SECONDS), quiet():
+                    returned = make(program, wrt=self.case.wrt)(*self.args())
+            except Timeout:
+                return Result("internal", f"primal raises {what}; {label} does not finish",
+                              "internal:run-timeout")
+            except Exception:
+                continue
+            return Result("wrong", f"primal raises {what} but {label} returns {returned!r:.80}",
+                          "wrong:returns-where-primal-raises")
+        return Result("ok", f"primal raises {what}; so does the gradient")
+
+    def srcdiff_error(self, error, when) -> Result:
+        if is_refusal(error):
+            located = isinstance(error, LocatedError) and bool(error.filename) and bool(error.lineno)
+            return Result("refused", short(error), "refused", refusal=refusal_key(error),
+                          located=located, details=str(error))
+        kind = "InternalError" if isinstance(error, InternalError) else type(error).__name__
+        cause = error.__cause__ if isinstance(error, InternalError) and error.__cause__ else error
+        return Result("internal", f"{when}: {short(error)}",
+                      f"internal:{kind}:{type(cause).__name__}@{where_in_srcdiff(cause)}",
+                      details="".join(traceback.format_exception(error)))
+
+    def gradient_raises(self, error, label) -> Result:
+        """A gradient raised an ordinary exception where the primal runs: a bug, unless the
+        derivative does not exist there (forward mode raises too)."""
+        if self.case.kind == "scalar":
+            try:
+                with self.limit(PRIMAL_SECONDS), quiet():
+                    import dual
+                    dual.forward_gradient(self.program, list(self.case.point), self.case.wrt)
+            except Timeout:
+                pass
+            except Exception as oracle_error:
+                return Result("skipped", f"{label} raises {short(error)}; so does forward mode "
+                              f"({short(oracle_error)}): no derivative here",
+                              "skipped:no-derivative")
+        return Result("internal", f"{label} raises {short(error)} where the primal runs",
+                      f"internal:raises:{type(error).__name__}",
+                      details="".join(traceback.format_exception(error)))
+
+    def check_structure(self, gradients):
+        case = self.case
+        if not isinstance(gradients, tuple) or len(gradients) != len(case.wrt):
+            return Result("wrong", f"grad returned {type(gradients).__name__} "
+                          f"{gradients!r:.60}, not a tuple of {len(case.wrt)}", "wrong:structure")
+        for name, index, g in zip(case.wrt_names, case.wrt, gradients):
+            expected = numpy.shape(case.point[index])
+            if numpy.shape(g) != expected:
+                return Result("wrong", f"gradient of {name} has shape {numpy.shape(g)}, "
+                              f"its parameter {expected}", "wrong:shape")
+            dtype = numpy.asarray(g).dtype
+            if dtype.kind != "f":
+                return Result("wrong", f"gradient of {name} has dtype {dtype} "
+                              f"({type(g).__name__} {g!r:.40})", "wrong:dtype")
+        return None
+
+    def check_value_and_grad(self, program):
+        try:
+            with self.limit(SRCDIFF_SECONDS), quiet():
+                value, gradients = srcdiff.value_and_grad(program, wrt=self.case.wrt)(*self.args())
+        except Timeout:
+            return Result("internal", "value_and_grad does not finish", "internal:run-timeout")
+        except Exception as error:
+            if is_refusal(error) or isinstance(error, InternalError):
+                result = self.srcdiff_error(error, "value_and_grad")
+                if result.verdict == "refused":
+                    return Result("internal", f"value_and_grad refuses what grad accepts: "
+                                  f"{short(error)}", "internal:value_and_grad-refuses")
+                return result
+            return self.gradient_raises(error, "value_and_grad")
+        if isinstance(value, numpy.ndarray) and value.ndim == 0:
+            value = value[()]
+        if not (value == self.value):
+            return Result("wrong", f"value_and_grad's value {value!r} != primal {self.value!r}",
+                          "wrong:value")
+        scale = scale_of(*self.gradients)
+        for name, a, b in zip(self.case.wrt_names, gradients, self.gradients):
+            if not close(a, b, VARIANT_RTOL, VARIANT_ATOL * scale):
+                return Result("wrong", f"value_and_grad's gradient of {name} differs from "
+                              f"grad's: {describe([a], [name])} vs {describe([b], [name])}",
+                              "wrong:value_and_grad-gradient")
+        return None
+
+    def check_memory(self, gradient):
+        """No gradient may share memory with an argument, a global or another gradient;
+        changing a gradient in place leaves the arguments alone."""
+        args = self.args()
+        try:
+            with self.limit(SRCDIFF_SECONDS), quiet():
+                gradients = gradient(*args)
+        except Timeout:
+            return Result("internal", "the gradient does not finish (second call)",
+                          "internal:run-timeout")
+        except Exception as error:
+            return Result("internal", f"the gradient raises on a second call: {short(error)}",
+                          "internal:second-call")
+        arrays = [(n, g) for n, g in zip(self.case.wrt_names, gradients)
+                  if isinstance(g, numpy.ndarray)]
+        if not arrays:
+            return None
+        names = self.case.names
+        for name, g in arrays:
+            for arg_name, arg in zip(names, args):
+                if isinstance(arg, numpy.ndarray) and numpy.shares_memory(g, arg):
+                    return Result("wrong", f"gradient of {name} shares memory with argument "
+                                  f"{arg_name}", "wrong:shares-memory")
+            for glob in self.global_arrays:
+                if numpy.shares_memory(g, glob):
+                    return Result("wrong", f"gradient of {name} shares memory with a "
+                                  "module-level array", "wrong:shares-memory")
+        for k, (n1, g1) in enumerate(arrays):
+            for n2, g2 in arrays[k + 1:]:
+                if numpy.shares_memory(g1, g2):
+                    return Result("wrong", f"gradients of {n1} and {n2} share memory",
+                                  "wrong:shares-memory")
+        before = [a.copy() if isinstance(a, numpy.ndarray) else a for a in args]
+        globals_before = [g.copy() for g in self.global_arrays]
+        for name, g in arrays:
+            try:
+                g *= 2
+            except ValueError as error:
+                return Result("wrong", f"gradient of {name} cannot be changed in place "
+                              f"({short(error)})", "wrong:read-only")
+        for arg_name, a, b in zip(names, args, before):
+            if isinstance(a, numpy.ndarray) and not numpy.array_equal(a, b, equal_nan=True):
+                return Result("wrong", f"changing the gradient in place changed argument "
+                              f"{arg_name}", "wrong:shares-memory")
+        for glob, was in zip(self.global_arrays, globals_before):
+            if not numpy.array_equal(glob, was, equal_nan=True):
+                return Result("wrong", "changing the gradient in place changed a "
+                              "module-level array", "wrong:shares-memory")
+        return None
+
+    # -- oracles ---------------------------------------------------------------------
+    def primal_at(self, args):
+        with quiet():
+            value = self.program(*args)
+        return float(value)
+
+    def central(self, h):
+        """Central differences for every wrt parameter (element by element); an element
+        whose evaluation raises is nan."""
+        result = []
+        for index in self.case.wrt:
+            base = self.case.point[index]
+            if isinstance(base, numpy.ndarray):
+                g = numpy.full(base.shape, numpy.nan)
+                for element in numpy.ndindex(base.shape):
+                    step = h * max(1.0, abs(float(base[element])))
+                    try:
+                        up = self.args()
+                        up[index][element] = base[element] + step
+                        down = self.args()
+                        down[index][element] = base[element] - step
+                        g[element] = (self.primal_at(up) - self.primal_at(down)) / (2 * step)
+                    except Timeout:
+                        raise
+                    except Exception:
+                        pass
+                result.append(g)
+            else:
+                step = h * max(1.0, abs(base))
+                try:
+                    up, down = self.args(), self.args()
+                    up[index] = base + step
+                    down[index] = base - step
+                    result.append((self.primal_at(up) - self.primal_at(down)) / (2 * step))
+                except Timeout:
+                    raise
+                except Exception:
+                    result.append(math.nan)
+        return result
+
+    def finite_differences(self):
+        """(estimate, trusted mask) per parameter: trusted where h = 1e-6 and 1e-4 agree."""
+        with self.limit(PRIMAL_SECONDS * 4):
+            fine, coarse = self.central(1e-6), self.central(1e-4)
+        out = []
+        for f, c in zip(fine, coarse):
+            f, c = as_float_array(f), as_float_array(c)
+            scale = max(1.0, float(numpy.nanmax(numpy.abs(f))) if numpy.any(numpy.isfinite(f)) else 1.0)
+            trusted = numpy.isfinite(f) & numpy.isfinite(c) & \
+                numpy.isclose(f, c, rtol=AGREE_RTOL, atol=AGREE_ATOL * scale)
+            out.append((f, trusted))
+        return out
+
+    def check_oracles(self) -> Result:
+        case = self.case
+        names = case.wrt_names
+        ours = self.gradients
+        forward = None
+        forward_error = None
+        if case.kind == "scalar":
+            try:
+                with self.limit(PRIMAL_SECONDS), quiet():
+                    import dual
+                    forward = dual.forward_gradient(self.program, list(case.point), case.wrt)
+                forward = [float(v) for v in forward]
+            except Timeout:
+                self.notes.append("forward mode timed out")
+                forward = None
+            except Exception as error:
+                self.notes.append(f"forward mode raises {short(error)}")
+                forward, forward_error = None, error
+        try:
+            fd = self.finite_differences()
+        except Timeout:
+            fd = None
+            self.notes.append("finite differences timed out")
+        scale = scale_of(self.value, *ours)
+
+        if forward is not None and all(math.isfinite(v) for v in forward):
+            mismatched = [n for n, a, b in zip(names, ours, forward)
+                          if not close(a, b, DUAL_RTOL, DUAL_ATOL * scale)]
+            if mismatched and fd is not None and all(bool(t.all()) for _, t in fd) and all(
+                    close(a, f, FD_RTOL, FD_ATOL * scale) for a, (f, _) in zip(ours, fd)) and not all(
+                    close(b, f, FD_RTOL, FD_ATOL * scale) for b, (f, _) in zip(forward, fd)):
+                # forward mode is singular here (0 * inf taken as 0), differences settle it
+                self.notes.append(f"oracles disagree: forward {describe(forward, names)}; "
+                                  f"srcdiff agrees with settled differences")
+                return Result("ok")
+            if mismatched:
+                if fd is not None and all(bool(t.all()) for _, t in fd):
+                    estimate = [f for f, _ in fd]
+                    if not all(close(b, f, FD_RTOL, FD_ATOL * scale) for b, f in zip(forward, estimate)):
+                        return self.blame(
+                            f"differs from central differences: srcdiff {describe(ours, names)}; "
+                            f"differences {describe(estimate, names)} (forward mode, singular "
+                            f"here: {describe(forward, names)})", "differences",
+                            lambda g: all(close(a, f, FD_RTOL, FD_ATOL * scale)
+                                          for a, f in zip(g, estimate)), fd, FD_RTOL, FD_ATOL * scale)
+                return self.blame(f"differs from forward mode: srcdiff {describe(ours, names)}; "
+                                  f"forward {describe(forward, names)}", "forward-mode",
+                                  lambda g: all(close(a, b, DUAL_RTOL, DUAL_ATOL * scale)
+                                                for a, b in zip(g, forward)),
+                                  [(as_float_array(b), numpy.ones(numpy.shape(b), bool))
+                                   for b in forward], DUAL_RTOL, DUAL_ATOL * scale)
+            if fd is not None:  # a cross-check of the oracles themselves
+                for name, a, (f, trusted) in zip(names, forward, fd):
+                    if bool(trusted.all()) and not close(a, f, 1e-4, 1e-5 * scale):
+                        self.notes.append(f"oracles disagree on {name}: forward {a!r}, "
+                                          f"differences {float(f)!r}")
+            return Result("ok")
+
+        finite = all(numpy.all(numpy.isfinite(as_float_array(g))) for g in ours)
+        if forward_error is not None and isinstance(forward_error, (ArithmeticError, ValueError)) \
+                and not finite:
+            return Result("skipped", f"no derivative at the point: forward mode raises "
+                          f"{short(forward_error)}, srcdiff gives {describe(ours, names)}",
+                          "skipped:no-derivative")
+        if fd is None:
+            return Result("skipped", "no oracle (finite differences time out)", "skipped:no-oracle")
+        compared = 0
+        mismatched = []
+        for name, g, (f, trusted) in zip(names, ours, fd):
+            g = as_float_array(g)
+            if not trusted.any():
+                continue
+            compared += int(trusted.sum())
+            if not numpy.allclose(g[trusted], f[trusted], rtol=FD_RTOL, atol=FD_ATOL * scale):
+                mismatched.append(name)
+        if mismatched:
+            estimate = [f for f, _ in fd]
+            return self.blame(f"differs from central differences: srcdiff {describe(ours, names)}; "
+                              f"differences {describe(estimate, names)}", "differences",
+                              lambda g: all(numpy.allclose(as_float_array(a)[t], f[t], rtol=FD_RTOL,
+                                                           atol=FD_ATOL * scale)
+                                            for a, (f, t) in zip(g, fd)),
+                              fd, FD_RTOL, FD_ATOL * scale)
+        total = sum(int(t.size) for _, t in fd)
+        if compared == 0:
+            return Result("skipped", "finite differences disagree between step sizes "
+                          "(a kink or a branch switch near the point)", "skipped:kink")
+        if compared < total:
+            self.notes.append(f"{total - compared} of {total} elements not compared (kink)")
+        return Result("ok")
+
+    def singular(self, reference, rtol, atol) -> Result | None:
+        """The ``nonfinite`` verdict, or None: every element where srcdiff's gradient is
+        finite agrees with the oracle (where the oracle is trusted), some element is nan
+        or inf where the oracle is finite, and the derivative really is singular at the
+        point: the unoptimized gradient, without the IEEE fallback and with NumPy's
+        floating-point errors raised, raises an arithmetic error while the primal, run
+        the same way, does not."""
+        singular = 0
+        for g, (f, trusted) in zip(self.gradients, reference):
+            g = as_float_array(g)
+            if g.shape != f.shape:
+                return None
+            bad = ~numpy.isfinite(g) & numpy.isfinite(f)
+            good = numpy.isfinite(g) & trusted
+            if not numpy.allclose(g[good], f[good], rtol=rtol, atol=atol):
+                return None
+            singular += int(bad.sum())
+        if not singular:
+            return None
+        try:
+            with self.limit(PRIMAL_SECONDS), quiet(strict=True):
+                self.program(*self.args())
+        except Timeout:
+            raise
+        except Exception:
+            return None   # the primal itself meets nan or inf: no evidence either way
+        try:
+            self.variant(optimize=False, strict=True)
+        except (ArithmeticError, ValueError) as error:
+            if is_refusal(error):
+                return None
+            return Result("nonfinite", f"{singular} element(s) nan or inf where the oracle is "
+                          f"finite; the derivative of an intermediate is singular here "
+                          f"({short(error)})", "nonfinite")
+        return None
+
+    def blame(self, reason, oracle, agrees, reference=None, rtol=0.0, atol=0.0) -> Result:
+        """A wrong gradient: is the optimizer to blame (the unoptimized gradient agrees
+        with the oracle), and which pass? A gradient with nan or inf where the oracle
+        is finite is ``nonfinite`` when the derivative of an intermediate is singular at
+        the point (:meth:`singular`), else its own class of ``wrong``."""
+        if reference is not None:
+            verdict = self.singular(reference, rtol, atol)
+            if verdict is not None:
+                return verdict
+        category = f"wrong:{oracle}"
+        if not all(numpy.all(numpy.isfinite(as_float_array(g))) for g in self.gradients):
+            category += "-nonfinite"
+        try:
+            plain = self.variant(optimize=False)
+            if agrees(plain):
+                culprits = []
+                for name in (self.optimizations() if self.culprits else ()):
+                    try:
+                        if agrees(self.variant(disable=(name,))):
+                            culprits.append(name)
+                    except Timeout:
+                        raise
+                    except Exception:
+                        pass
+                category = f"wrong:{oracle}:optimizer" + (f":{'+'.join(culprits)}" if culprits else "")
+                reason += (f" (right with the optimizer off; with {', '.join(culprits)} off)"
+                           if culprits else " (right with the optimizer off)")
+        except Timeout:
+            raise
+        except Exception:
+            pass
+        return Result("wrong", reason, category)
+
+    # -- translation validation ----------------------------------------------------
+    @staticmethod
+    def optimizations():
+        from srcdiff.pipeline import OPTIMIZATIONS
+        return tuple(OPTIMIZATIONS)
+
+    def variant(self, strict=False, **options):
+        """The gradient generated with ``options`` (``srcdiff.pipeline.generate``), at the
+        point (``strict``: NumPy's floating-point errors raise)."""
+        from srcdiff.pipeline import generate
+        with self.limit(SRCDIFF_SECONDS), quiet(strict):
+            generated = generate(self.program, self.case.wrt_names, name="g", as_tuple=True,
+                                 kinds=kinds_of(self.case), **options)
+            return generated.function(*self.args())
+
+    def check_variants(self):
+        """Each setting's gradient equals the default one. Like the public API, a setting
+        whose gradient raises an arithmetic error is rerun as its IEEE variant. Elements
+        where one side is nan or inf and the other finite are a singular derivative that
+        one setting's algebra avoided (``0 * inf`` folded to 0): recorded in
+        ``self.singular_settings``, not a failure."""
+        settings = [("optimizer off", {"optimize": False})]
+        if self.passes:
+            settings += [(f"{name} off", {"disable": (name,)}) for name in self.optimizations()]
+        scale = scale_of(*self.gradients)
+        names = self.case.wrt_names
+        for label, options in settings:
+            key = label.replace(" ", "-")
+            try:
+                try:
+                    theirs = self.variant(**options)
+                except (ArithmeticError, ValueError) as error:
+                    if is_refusal(error):
+                        raise
+                    theirs = self.variant(ieee=True, **options)
+            except Timeout:
+                return Result("internal", f"gradient with {label} does not finish",
+                              f"internal:variant:{key}:timeout")
+            except Exception as error:
+                what = "refuses" if is_refusal(error) else "raises"
+                return Result("internal", f"gradient with {label} {what} {short(error)} "
+                              "(the default one works)",
+                              f"internal:variant:{key}:{type(error).__name__}",
+                              details="".join(traceback.format_exception(error)))
+            if not isinstance(theirs, tuple) or len(theirs) != len(self.gradients):
+                return Result("wrong", f"gradient with {label} returns {theirs!r:.80}",
+                              f"wrong:variant:{key}")
+            if all(close(a, b, VARIANT_RTOL, VARIANT_ATOL * scale)
+                   for a, b in zip(theirs, self.gradients)):
+                continue
+            if all(agree_where_finite(a, b, VARIANT_RTOL, VARIANT_ATOL * scale)
+                   for a, b in zip(theirs, self.gradients)):
+                self.singular_settings.append(label)
+                continue
+            return Result("wrong", f"gradient with {label} differs: {describe(theirs, names)}"
+                          f" vs default {describe(self.gradients, names)}",
+                          f"wrong:variant:{key}")
+        return None
+
+
+def agree_where_finite(a, b, rtol, atol) -> bool:
+    """Same shape, equal where both are finite, and wherever they differ one of them is
+    nan or inf."""
+    a, b = as_float_array(a), as_float_array(b)
+    if a.shape != b.shape:
+        return False
+    both = numpy.isfinite(a) & numpy.isfinite(b)
+    return bool(numpy.allclose(a[both], b[both], rtol=rtol, atol=atol))
+
+
+def run_case(case: Case, passes: bool = True, timeouts: bool = True,
+             value_and_grad: bool = True) -> Result:
+    return Run(case, passes=passes, timeouts=timeouts, value_and_grad=value_and_grad).run()

@@ -1,0 +1,1672 @@
+"""Random scalar programs, the way people write them: loops, branches, helpers,
+closures and recursion mixed, over every primitive srcdiff has a rule for.
+
+``generate(seed)`` returns a :class:`~fuzz.case.Case`: the source of a small module
+(imports, module-level data, helpers and ``program``) and a point. A program is a pure
+function of its seed.
+
+Every value has an interval (``intervals.Interval``) that is an invariant of its
+variable: each assignment is checked to stay inside it (and squashed with tanh, sin,
+atan... when it would not), so every primitive is applied inside its domain and loops
+cannot overflow, whatever path the program takes. Accumulators (``acc += e``) have a
+budget: the number of times the statement can run times the size of ``e``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from collections import Counter
+
+from .case import Case
+from .intervals import (Interval, UNIT, absolute, cosh, floor, maximum, minimum, monotone,
+                        pow_real, sin_cos)
+
+PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
+HELPER_PARAM = Interval(-4.0, 4.0)    # arguments of helpers are squashed into this
+LOOP_INDEX = Interval(0, 4)           # every loop index and int parameter lies here
+ACC_INIT = Interval(-2.0, 2.0)        # plain writes to an accumulator
+ACC_BUDGET = 40.0                     # what += may add, over every run of the statement
+NEW_VAR_LIMIT = 10.0
+
+# names that look like the ones srcdiff generates (adjoints, tapes, flags, temporaries)
+TRICKY = ["b_x", "b_s", "tape", "iterations", "skip", "broke", "returned", "taken", "mul",
+          "add", "sin", "t", "value", "x_1", "d_x0", "unpacked", "ifexp", "b_x0", "power",
+          "b_mul", "sin_1", "program", "numpy", "range", "grad_program", "g_1", "math_1"]
+PARAM_TRICKY = ["b_x0", "tape", "b_x1", "iterations", "x0_1", "b_n"]
+GLOBAL_TRICKY = ["dprogram_dx0", "grad_program", "value_and_grad_program", "tape", "b_x0",
+                 "iterations", "b_program", "dprogram_dx1"]
+NAME_POOL = ["s", "y", "z", "u", "acc", "p", "q", "r", "h", "c", "d", "v", "total", "prod",
+             "cur", "prev", "tmp", "res", "f", "g0", "w", "e", "out", "mid", "lo", "hi"]
+MATH_FUNCTIONS = ["sin", "cos", "tan", "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh",
+                  "asinh", "acosh", "atanh", "exp", "exp2", "expm1", "log", "log2", "log10",
+                  "log1p", "sqrt", "cbrt", "pow", "hypot", "erf", "erfc", "fabs", "copysign",
+                  "degrees", "radians", "floor"]
+
+# Every construct the generator can produce; the CI test checks each appears.
+FEATURES = (
+    [f"prim:{p}" for p in ["add", "sub", "mul", "truediv", "pow", "mod", "floordiv", "neg",
+                           "pos", "abs", "min2", "min3", "max2", "max3", "builtin_pow", "float",
+                           "cmp_number", "ifexp", "log_base"]]
+    + [f"prim:math.{f}" for f in MATH_FUNCTIONS]
+    + ["pow_int_index", "pow_index_zero_base", "pow_zero_base", "zero_pow", "pow_half",
+       "int_floordiv", "self_update", "loop_self_update", "augassign:+=", "augassign:-=",
+       "augassign:*=", "augassign:/=", "augassign:**=", "swap", "self_copy", "tuple_assign",
+       "tuple_assign_closure", "logistic", "continued_fraction", "horner", "cube_update",
+       "newton", "bisection", "for_range", "for_tuple", "for_list", "enumerate", "zip",
+       "while", "while_true", "nested_loop", "break", "continue", "early_return",
+       "return_in_nested_loop", "loop_else", "break_in_inner_else", "if", "elif", "else",
+       "nested_if", "and", "or", "not", "if_pass", "chained_cmp", "branch_define",
+       "helper", "helper_default", "helper_keyword", "tuple_return", "helper_early_return",
+       "helper_loop", "helper_calls_helper", "helper_called_twice", "recursion",
+       "tree_recursion", "lambda", "nested_def", "rebind", "default_capture", "closure_late",
+       "ident", "callee_local_lambda", "callee_nested_def", "clip", "module_lambda",
+       "underscore_after_loop", "tricky_local", "local_range", "local_numpy",
+       "global_like_gradient", "global_range", "print", "possibly_unbound", "int_param",
+       "from_import", "math_alias", "tricky_param", "global_tuple", "tuple_index",
+       "zero_point", "len"])
+
+
+def generate(seed: int) -> Case:
+    return ScalarGenerator(seed).case()
+
+
+# -- expressions -------------------------------------------------------------------
+
+
+class Expr:
+    __slots__ = ("code", "iv", "atomic")
+
+    def __init__(self, code, iv, atomic=False):
+        self.code, self.iv, self.atomic = code, iv, atomic
+
+
+def par(e: Expr) -> str:
+    return e.code if e.atomic else f"({e.code})"
+
+
+def fmt(c: float) -> str:
+    text = repr(float(c))
+    return text
+
+
+def const(c: float) -> Expr:
+    return Expr(fmt(c), Interval(c), c >= 0)
+
+
+class Var:
+    __slots__ = ("name", "iv", "is_int", "budget", "readonly")
+
+    def __init__(self, name, iv, is_int=False, budget=None, readonly=False):
+        self.name, self.iv, self.is_int = name, iv, is_int
+        self.budget, self.readonly = budget, readonly
+
+
+class Sig:
+    """A callable's signature: what its arguments must lie in, what it returns."""
+
+    def __init__(self, name, params, ivs, ret, kind, n_defaults=0, int_params=(),
+                 reads=(), defaults=None):
+        self.name, self.params, self.ivs, self.ret, self.kind = name, params, ivs, ret, kind
+        self.n_defaults, self.int_params, self.reads = n_defaults, set(int_params), set(reads)
+        self.defaults = defaults or {}
+
+
+class Scope:
+    def __init__(self, is_program=False, outer=None, ret=None):
+        self.vars: dict[str, Var] = {}
+        self.bound: set[str] = set()
+        self.callables: dict[str, Sig] = {}
+        self.loops: list[int] = []       # max iterations of each enclosing loop
+        self.ret = ret                   # Interval, a tuple of them, or None (program)
+        self.is_program = is_program
+        self.outer = outer               # (vars, bound) readable from a closure
+        self.depth = 0
+        self.maybe: list[str] = []       # assigned on some paths only
+        self.reads_outer: set[str] = set()
+
+    def executions(self) -> int:
+        result = 1
+        for count in self.loops:
+            result *= count
+        return result
+
+    def readable(self, ints=False):
+        names = [v for n, v in self.vars.items() if n in self.bound and v.is_int == ints]
+        if self.outer is not None:
+            vars_, bound = self.outer
+            names += [v for n, v in vars_.items() if n in bound and v.is_int == ints
+                      and n not in self.vars]
+        return names
+
+
+class ScalarGenerator:
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.features = Counter()
+        self.used: set[str] = {"math", "m", "program", "print", "range", "len", "abs", "min",
+                               "max", "pow", "float", "enumerate", "zip", "True", "False",
+                               "None", "n", "i", "j", "k", "ident", "clip", "numpy", "np"}
+        self.pool = list(NAME_POOL)
+        self.rng.shuffle(self.pool)
+        style = self.rng.random()
+        self.math_style = "plain" if style < 0.7 else ("from" if style < 0.85 else "alias")
+        self.bare = set(self.rng.sample(MATH_FUNCTIONS, 6)) if self.math_style == "from" else set()
+        self.bare_used: set[str] = set()
+        self.no_range = self.rng.random() < 0.08
+        self.global_lines: list[str] = []
+        self.global_numbers: dict[str, Interval] = {}
+        self.global_tuples: dict[str, list[float]] = {}
+        self.helpers: list[str] = []
+        self.module_callables: dict[str, Sig] = {}
+        self.unbound_budget = 1 if self.rng.random() < 0.08 else 0
+        self.loop_names = 0
+        self.print_budget = 1 if self.rng.random() < 0.08 else 0
+
+    # -- utilities -------------------------------------------------------------
+    def r(self):
+        return self.rng.random()
+
+    def choice(self, items):
+        return self.rng.choice(items)
+
+    def feat(self, name):
+        self.features[name] += 1
+
+    def fresh(self, base=None):
+        if base is None:
+            while self.pool:
+                name = self.pool.pop()
+                if name not in self.used:
+                    self.used.add(name)
+                    return name
+            base = "v"
+        if base not in self.used and base != "v":
+            self.used.add(base)
+            return base
+        k = 0
+        while f"{base}{k}" in self.used:
+            k += 1
+        self.used.add(f"{base}{k}")
+        return f"{base}{k}"
+
+    def m(self, name):
+        self.feat(f"prim:math.{name}")
+        if name in self.bare:
+            self.bare_used.add(name)
+            self.feat("from_import")
+            return name
+        if self.math_style == "alias":
+            self.feat("math_alias")
+            return f"m.{name}"
+        return f"math.{name}"
+
+    def mcall(self, name, *args: Expr, iv=None) -> Expr:
+        return Expr(f"{self.m(name)}({', '.join(a.code for a in args)})", iv, True)
+
+    def constant(self, lo=-2.0, hi=2.0, digits=2) -> float:
+        c = round(self.rng.uniform(lo, hi), digits)
+        return c if c != 0 else 0.5
+
+    # -- domain guards ---------------------------------------------------------------
+    def positive(self, e: Expr, margin=0.05) -> Expr:
+        """``e`` made positive (>= margin), unchanged when it already is."""
+        if e.iv.lo >= margin and e.iv.finite():
+            return e
+        options = ["abs", "sin", "exp", "hypot", "cosh"]
+        if len(e.code) <= 24 and e.iv.finite(1e3):
+            options += ["square", "square"]
+        kind = self.choice(options)
+        if kind == "square":
+            return Expr(f"1.0 + {par(e)} * {par(e)}", 1.0 + e.iv.power_int(2))
+        if kind == "abs":
+            self.feat("prim:abs")
+            return Expr(f"abs({e.code}) + 0.5", absolute(e.iv) + 0.5)
+        if kind == "sin":
+            return Expr(f"2.0 + {self.m('sin')}({e.code})", Interval(1.0, 3.0))
+        if kind == "exp":
+            return self.mcall("exp", self.mcall("tanh", e, iv=UNIT), iv=Interval(1 / math.e, math.e))
+        if kind == "hypot" and e.iv.finite():
+            return self.mcall("hypot", e, const(1.0), iv=Interval(1.0, math.hypot(e.iv.mag, 1.0)))
+        inner = self.mcall("atan", e, iv=Interval(-math.pi / 2, math.pi / 2))
+        return self.mcall("cosh", inner, iv=Interval(1.0, math.cosh(math.pi / 2)))
+
+    def nonzero(self, e: Expr) -> Expr:
+        if e.iv.away_from_zero(0.2) and e.iv.finite():
+            return e
+        if self.r() < 0.2:
+            return Expr(f"1.5 + {self.m('cos')}({e.code})", Interval(0.5, 2.5))
+        return self.positive(e, 0.2)
+
+    def unit(self, e: Expr, r=0.9) -> Expr:
+        """|e| <= r (asin, acos, atanh)."""
+        if e.iv.within(Interval(-r, r)):
+            return e
+        kind = self.choice(["tanh", "sin", "erf", "ratio"])
+        if kind == "ratio" and e.iv.finite() and len(e.code) <= 30:
+            bound = e.iv.mag / (1 + e.iv.mag)
+            return Expr(f"{par(e)} / (1.0 + abs({e.code}))", Interval(-bound, bound))
+        if kind == "ratio":
+            kind = "tanh"
+        return Expr(f"0.9 * {self.m(kind)}({e.code})", Interval(-0.9, 0.9))
+
+    def at_least_one(self, e: Expr) -> Expr:
+        """e >= 1.05 (acosh)."""
+        if e.iv.lo >= 1.05 and e.iv.finite():
+            return e
+        kind = self.choice(["square", "abs", "cosh", "hypot"])
+        if kind == "square" and len(e.code) <= 24 and e.iv.finite(1e3):
+            return Expr(f"1.5 + {par(e)} * {par(e)}", 1.5 + e.iv.power_int(2))
+        if kind == "cosh" and e.iv.finite(20):
+            return Expr(f"{self.m('cosh')}({e.code}) + 0.1", cosh(e.iv) + 0.1)
+        if kind == "hypot" and e.iv.finite():
+            return self.mcall("hypot", e, const(1.5), iv=Interval(1.5, math.hypot(e.iv.mag, 1.5)))
+        return Expr(f"2.0 + abs({e.code})", absolute(e.iv) + 2.0)
+
+    def bounded(self, e: Expr, limit: float) -> Expr:
+        """|e| <= limit (exp, sinh, cosh, tan...)."""
+        if e.iv.within(Interval(-limit, limit)):
+            return e
+        kind = self.choice(["tanh", "sin", "atan", "erf"])
+        scale = min(limit, 3.0) if kind != "atan" else min(limit, 3.0) / (math.pi / 2)
+        scale = round(scale * 0.95, 2)
+        bound = scale * (math.pi / 2 if kind == "atan" else 1.0)
+        return Expr(f"{fmt(scale)} * {self.m(kind)}({e.code})", Interval(-bound, bound))
+
+    def squash_into(self, e: Expr, target: Interval) -> Expr:
+        """An expression of ``e`` whose interval lies in ``target``."""
+        if e.iv.within(target) and e.iv.finite():
+            return e
+        if Interval(-1.6, 1.6).within(target):
+            kind = self.choice(["tanh", "sin", "atan", "erf", "cos", "tanh"])
+            iv = Interval(-math.pi / 2, math.pi / 2) if kind == "atan" else UNIT
+            return self.mcall(kind, e, iv=iv)
+        mid = (target.lo + target.hi) / 2
+        rad = (target.hi - target.lo) / 2 * 0.9
+        mid, rad = round(mid, 3), math.floor(rad * 1000) / 1000
+        iv = Interval(mid - rad, mid + rad)
+        if not iv.within(target) or rad <= 0:
+            return const(mid if target.lo <= mid <= target.hi else target.lo)
+        return Expr(f"{fmt(mid)} + {fmt(rad)} * {self.m('tanh')}({e.code})", iv)
+
+    # -- leaves ----------------------------------------------------------------
+    def leaf(self, scope: Scope, must=None) -> Expr:
+        if must is not None:
+            var = scope.vars.get(must)
+            return Expr(must, var.iv, True)
+        floats = scope.readable()
+        ints = scope.readable(ints=True)
+        roll = self.r()
+        if roll < 0.6 and floats:
+            var = self.choice(floats)
+            if var.name != "_" and scope.outer is not None and var.name not in scope.vars:
+                scope.reads_outer.add(var.name)
+            return Expr(var.name, var.iv, True)
+        if roll < 0.7 and ints:
+            var = self.choice(ints)
+            return Expr(var.name, var.iv, True)
+        if roll < 0.75 and self.global_numbers:
+            name = self.choice(sorted(self.global_numbers))
+            if name in GLOBAL_TRICKY:
+                self.feat("global_like_gradient")
+            return Expr(name, self.global_numbers[name], True)
+        if roll < 0.78 and self.global_tuples:
+            name = self.choice(sorted(self.global_tuples))
+            values = self.global_tuples[name]
+            index = self.rng.randrange(len(values))
+            self.feat("tuple_index")
+            return Expr(f"{name}[{index}]", Interval(min(values), max(values)), True)
+        if roll < 0.8 and scope.maybe and self.unbound_budget and scope.is_program:
+            self.unbound_budget -= 1
+            self.feat("possibly_unbound")
+            name = self.choice(scope.maybe)
+            return Expr(name, scope.vars[name].iv, True)
+        if floats and roll < 0.9:
+            var = self.choice(floats)
+            return Expr(var.name, var.iv, True)
+        return const(self.constant())
+
+    def int_expr(self, scope: Scope, nonneg=True) -> Expr:
+        """An integer in [0, 4] (loop bounds, exponents, recursion depths)."""
+        ints = scope.readable(ints=True)
+        roll = self.r()
+        if ints and roll < 0.55:
+            var = self.choice(ints)
+            return Expr(var.name, var.iv, True)
+        if ints and roll < 0.75:
+            var = self.choice(ints)
+            kind = self.choice(["half", "mod", "plus", "minus"])
+            if kind == "half":
+                self.feat("int_floordiv")
+                return Expr(f"{var.name} // 2", Interval(0, 2))
+            if kind == "mod":
+                return Expr(f"{var.name} % 3", Interval(0, 2))
+            if kind == "plus" and var.iv.hi <= 3:
+                return Expr(f"{var.name} + 1", var.iv + 1)
+            if not nonneg:
+                return Expr(f"3 - {var.name}", 3 - var.iv)
+            return Expr(f"{var.name} // 2", Interval(0, 2))
+        if self.global_tuples and roll < 0.8:
+            self.feat("len")
+            name = self.choice(sorted(self.global_tuples))
+            return Expr(f"len({name})", Interval(len(self.global_tuples[name])), True)
+        c = self.rng.randint(0, 4)
+        return Expr(str(c), Interval(c), True)
+
+    # -- expressions -------------------------------------------------------------
+    def expr(self, scope: Scope, depth=2, must=None) -> Expr:
+        if depth <= 0 or (must is None and self.r() < 0.25):
+            return self.leaf(scope, must)
+        for _ in range(4):
+            op = self.choice(OPS)
+            result = op(self, scope, depth, must)
+            if result is not None:
+                return result
+        return self.leaf(scope, must)
+
+    def sub(self, scope, depth, must=None):
+        return self.expr(scope, depth - 1, must)
+
+    def operands(self, scope, depth, must, count):
+        which = self.rng.randrange(count) if must is not None else -1
+        return [self.sub(scope, depth, must if k == which else None) for k in range(count)]
+
+    def value_for(self, scope: Scope, target: Interval, depth=2, must=None) -> Expr:
+        """An expression whose interval lies in ``target`` (retrying, then squashing)."""
+        e = self.expr(scope, depth, must)
+        if not (e.iv.within(target) and e.iv.finite()) and self.r() < 0.5:
+            e = self.expr(scope, depth, must)
+        return self.squash_into(e, target)
+
+    def condition(self, scope: Scope) -> str:
+        roll = self.r()
+        ints = scope.readable(ints=True)
+        if ints and roll < 0.12:
+            var = self.choice(ints)
+            return self.choice([f"{var.name} % 2 == 0", f"{var.name} == 2", f"{var.name} > 1",
+                                f"{var.name} < 2", f"{var.name} != 0"])
+        a, b = self.expr(scope, 1), self.expr(scope, 1)
+        op = self.choice([">", "<", ">=", "<="])
+        simple = f"{par(a)} {op} {par(b)}"
+        if roll < 0.45:
+            return simple
+        if roll < 0.55:
+            self.feat("chained_cmp")
+            lo = self.constant(-1.5, 0.0)
+            return f"{fmt(lo)} < {par(a)} < {fmt(round(lo + self.rng.uniform(0.3, 2.0), 2))}"
+        if roll < 0.68:
+            self.feat("and")
+            c = self.expr(scope, 1)
+            return f"{simple} and {par(c)} > {fmt(self.constant(-1.0, 1.0))}"
+        if roll < 0.8:
+            self.feat("or")
+            c = self.expr(scope, 1)
+            return f"{simple} or {par(c)} < {fmt(self.constant(-1.0, 1.0))}"
+        if roll < 0.9:
+            self.feat("not")
+            return f"not {simple}" if self.r() < 0.5 else f"not ({simple} or {par(b)} > 1.0)"
+        if roll < 0.95:
+            self.feat("and")
+            return f"{par(a)} and {par(b)}"  # truthiness of numbers
+        return f"{par(a)} * {par(b)} > 0"
+
+    # -- calls ---------------------------------------------------------------------
+    def call(self, scope: Scope, sig: Sig, depth: int, must=None) -> Expr:
+        args = []
+        positions = [k for k in range(len(sig.params)) if k not in sig.int_params]
+        which = self.choice(positions) if (must is not None and positions) else -1
+        for k, (param, iv) in enumerate(zip(sig.params, sig.ivs)):
+            if k in sig.int_params:
+                args.append(self.int_expr(scope).code)
+            else:
+                e = self.value_for(scope, iv, depth - 1, must if k == which else None)
+                args.append(e.code)
+        n = len(args)
+        omit = 0
+        if sig.kind == "closure" and sig.n_defaults:
+            omit = sig.n_defaults  # the captured default (a rebinding may not have it)
+        elif sig.n_defaults and self.r() < 0.5 and which < n - sig.n_defaults:
+            omit = self.rng.randint(1, sig.n_defaults)
+            self.feat("helper_default")
+        keep = n - omit
+        if sig.kind in ("helper", "tuple_helper") and keep >= 2 and self.r() < 0.35:
+            self.feat("helper_keyword")
+            parts = [args[k] for k in range(keep - 1)] + [f"{sig.params[keep - 1]}={args[keep - 1]}"]
+            if self.r() < 0.4:
+                parts = [f"{sig.params[k]}={args[k]}" for k in range(keep)]
+                self.rng.shuffle(parts)
+            text = ", ".join(parts)
+        else:
+            text = ", ".join(args[:keep])
+        for name in sig.reads:
+            scope.reads_outer.add(name)
+        return Expr(f"{sig.name}({text})", sig.ret, True)
+
+    # -- statements ------------------------------------------------------------------
+    def block(self, scope: Scope, indent: int, count=None, first=None):
+        """Statements; returns (lines, terminated)."""
+        lines = []
+        if first is not None:
+            lines += first(scope, indent)
+        count = count if count is not None else self.rng.choice([1, 1, 1, 2, 2, 3])
+        for _ in range(count):
+            new, terminated = self.statement(scope, indent)
+            lines += new
+            if terminated:
+                return lines, True
+        if not lines:
+            lines.append(" " * indent + "pass")
+        return lines, False
+
+    def statement(self, scope: Scope, indent: int):
+        pad = " " * indent
+        options = [("assign", 6), ("self_update", 5), ("augassign", 3), ("tuple", 1.5),
+                   ("call_stmt", 2 if self.callables(scope) else 0)]
+        if scope.depth < 3:
+            options += [("if", 3), ("branch_define", 1)]
+            if len(scope.loops) < 2:
+                options += [("for", 3), ("while", 1.5)]
+                if len(scope.loops) == 0:
+                    options += [("template", 1.5)]
+        if scope.loops:
+            options += [("break", 1.2), ("continue", 1)]
+        options += [("return", 0.8 if scope.loops or scope.depth else 0.3)]
+        if self.print_budget and scope.is_program:
+            options.append(("print", 1))
+        kinds, weights = zip(*options)
+        kind = self.rng.choices(kinds, weights)[0]
+        return getattr(self, "st_" + kind)(scope, indent)
+
+    def callables(self, scope):
+        return [s for s in scope.callables.values() if s.kind not in ("rec_internal",)]
+
+    def writable(self, scope, floats=True):
+        return [v for n, v in scope.vars.items() if n in scope.bound and not v.readonly
+                and not v.is_int]
+
+    def declare(self, scope, name, iv, budget=None):
+        scope.vars[name] = Var(name, iv, budget=budget)
+
+    def new_var_interval(self, e: Expr) -> Interval:
+        if self.r() < 0.3 and e.iv.within(UNIT) and e.iv.hi - e.iv.lo > 0.1:
+            return e.iv  # a tight invariant: a ** 3, a **= 2 stay inside
+        return e.iv.hull(Interval(-2.0, 2.0))
+
+    def assign_to(self, scope, target: Var, e: Expr) -> Expr:
+        allowed = ACC_INIT if target.budget is not None else target.iv
+        return self.squash_into(e, allowed)
+
+    def st_assign(self, scope, indent, must=None):
+        pad = " " * indent
+        targets = self.writable(scope)
+        if targets and self.r() < 0.45:
+            target = self.choice(targets)
+            e = self.value_for(scope, ACC_INIT if target.budget is not None else target.iv, 2)
+            self.feat("assign")
+            return [f"{pad}{target.name} = {e.code}"], False
+        e = self.expr(scope, self.rng.randint(1, 3))
+        e = self.squash_into(e, Interval(-NEW_VAR_LIMIT, NEW_VAR_LIMIT))
+        name = self.fresh()
+        if self.r() < 0.15 and e.iv.within(ACC_INIT):
+            self.declare(scope, name, Interval(-2 - ACC_BUDGET, 2 + ACC_BUDGET), ACC_BUDGET)
+        else:
+            self.declare(scope, name, self.new_var_interval(e))
+        scope.bound.add(name)
+        return [f"{pad}{name} = {e.code}"], False
+
+    def st_self_update(self, scope, indent):
+        pad = " " * indent
+        targets = self.writable(scope)
+        if not targets:
+            return self.st_assign(scope, indent)
+        target = self.choice(targets)
+        allowed = ACC_INIT if target.budget is not None else target.iv
+        e = self.expr(scope, self.rng.randint(1, 3), must=target.name)
+        if not e.iv.within(allowed):
+            retry = self.expr(scope, self.rng.randint(1, 3), must=target.name)
+            if retry.iv.within(allowed):
+                e = retry
+        e = self.squash_into(e, allowed)
+        self.feat("self_update")
+        if scope.loops:
+            self.feat("loop_self_update")
+        return [f"{pad}{target.name} = {e.code}"], False
+
+    def st_augassign(self, scope, indent):
+        pad = " " * indent
+        targets = self.writable(scope)
+        if not targets:
+            return self.st_assign(scope, indent)
+        target = self.choice(targets)
+        op = self.choice(["+=", "-=", "*=", "/=", "**=", "%=", "+=", "-=", "*="])
+        runs = scope.executions()
+        if op in ("+=", "-="):
+            if target.budget is not None:
+                e = self.value_for(scope, Interval(-1.0, 1.0), 2)
+                cost = runs * e.iv.mag
+                if cost <= target.budget:
+                    target.budget -= cost
+                    self.feat("augassign:" + op)
+                    return [f"{pad}{target.name} {op} {e.code}"], False
+                return self.st_self_update(scope, indent)
+            e = self.expr(scope, 2)
+            new = target.iv + e.iv if op == "+=" else target.iv - e.iv
+            if new.within(target.iv):  # only when e is 0 ... practically never
+                self.feat("augassign:" + op)
+                return [f"{pad}{target.name} {op} {e.code}"], False
+            # a contraction first, then the increment: t = t * 0.5; t += e
+            scale = (target.iv.mag - 0.5) / (2 * target.iv.mag)
+            if scale <= 0.05:
+                return self.st_self_update(scope, indent)
+            scale = math.floor(scale * 100) / 100
+            inc = self.squash_into(e, Interval(-0.45, 0.45))
+            inc = Expr(f"0.5 * {par(inc)}", inc.iv * 0.5) if inc.iv.mag > 0.5 else inc
+            if not (target.iv * scale + absolute(inc.iv) * Interval(-1.0, 1.0)).within(target.iv):
+                return self.st_self_update(scope, indent)
+            self.feat("augassign:" + op)
+            return [f"{pad}{target.name} *= {fmt(scale)}", f"{pad}{target.name} {op} {inc.code}"], False
+        if op == "*=":
+            e = self.value_for(scope, Interval(-1.0, 1.0), 2)
+            if (target.iv * e.iv).within(target.iv):
+                self.feat("augassign:*=")
+                return [f"{pad}{target.name} *= {e.code}"], False
+            return self.st_self_update(scope, indent)
+        if op == "/=":
+            e = self.expr(scope, 1)
+            d = self.positive(e, 0.05)
+            d = Expr(f"1.0 + {par(d)}", d.iv + 1.0) if d.iv.lo < 1.0 else d
+            if (target.iv / d.iv).within(target.iv):
+                self.feat("augassign:/=")
+                return [f"{pad}{target.name} /= {d.code}"], False
+            return self.st_self_update(scope, indent)
+        if op == "**=":
+            k = self.choice([2, 3, 2])
+            if target.budget is None and target.iv.power_int(k).within(target.iv):
+                self.feat("augassign:**=")
+                return [f"{pad}{target.name} **= {k}"], False
+            if target.budget is None and target.iv.lo >= 0.5 and target.iv.hi <= 4:
+                new = pow_real(target.iv, Interval(0.5))
+                if new.within(target.iv):
+                    self.feat("augassign:**=")
+                    return [f"{pad}{target.name} **= 0.5"], False
+            return self.st_self_update(scope, indent)
+        if op == "%=":
+            c = self.choice([1.0, 1.5, 0.75])
+            if target.budget is None and Interval(0, c).within(target.iv):
+                self.feat("prim:mod")
+                return [f"{pad}{target.name} %= {fmt(c)}"], False
+        return self.st_self_update(scope, indent)
+
+    def st_tuple(self, scope, indent):
+        pad = " " * indent
+        targets = [v for v in self.writable(scope) if v.budget is None]
+        roll = self.r()
+        if len(targets) >= 2 and roll < 0.35:
+            a, b = self.rng.sample(targets, 2)
+            ea, eb = Expr(b.name, b.iv, True), Expr(a.name, a.iv, True)
+            if ea.iv.within(a.iv) and eb.iv.within(b.iv):
+                self.feat("swap")
+                return [f"{pad}{a.name}, {b.name} = {b.name}, {a.name}"], False
+            ea, eb = self.squash_into(ea, a.iv), self.squash_into(eb, b.iv)
+            self.feat("tuple_assign")
+            return [f"{pad}{a.name}, {b.name} = {ea.code}, {eb.code}"], False
+        if targets and roll < 0.5:
+            a = self.choice(targets)
+            self.feat("self_copy")
+            if len(targets) >= 2 and self.r() < 0.5:
+                b = self.choice([t for t in targets if t is not a])
+                return [f"{pad}{a.name}, {b.name} = {a.name}, {b.name}"], False
+            return [f"{pad}{a.name} = {a.name}"], False
+        # new or existing targets from a tuple of expressions
+        count = self.rng.randint(2, 3)
+        names, values = [], []
+        for _ in range(count):
+            if targets and self.r() < 0.5:
+                t = self.choice(targets)
+                if t.name in names:
+                    continue
+                values.append(self.value_for(scope, t.iv, 2))
+                names.append(t.name)
+            else:
+                e = self.squash_into(self.expr(scope, 2), Interval(-NEW_VAR_LIMIT, NEW_VAR_LIMIT))
+                name = self.fresh()
+                names.append(name)
+                values.append(e)
+                self.declare(scope, name, self.new_var_interval(e))
+        if len(names) < 2:
+            return self.st_assign(scope, indent)
+        scope.bound.update(names)
+        self.feat("tuple_assign")
+        return [f"{pad}{', '.join(names)} = {', '.join(v.code for v in values)}"], False
+
+    def st_call_stmt(self, scope, indent):
+        pad = " " * indent
+        sigs = self.callables(scope)
+        sig = self.choice(sigs)
+        if isinstance(sig.ret, tuple):
+            call = self.call(scope, sig, 2)
+            names = []
+            for iv in sig.ret:
+                targets = [v for v in self.writable(scope) if v.budget is None
+                           and iv.within(v.iv) and v.name not in names]
+                if targets and self.r() < 0.4:
+                    names.append(self.choice(targets).name)
+                else:
+                    name = self.fresh()
+                    self.declare(scope, name, iv.hull(Interval(-2.0, 2.0)))
+                    names.append(name)
+            scope.bound.update(names)
+            self.feat("tuple_return")
+            return [f"{pad}{', '.join(names)} = {call.code}"], False
+        e = self.expr(scope, 2)
+        call = self.call(scope, sig, 2)
+        combined = self.choice(["{c}", "{c} * {e}", "{c} + {e}", "{c} - {c2}"])
+        if "{c2}" in combined:
+            other = self.call(scope, sig, 2)
+            self.feat("helper_called_twice")
+            code = f"{call.code} - {other.code}"
+            iv = call.iv - other.iv
+        elif combined == "{c}":
+            code, iv = call.code, call.iv
+        elif "*" in combined:
+            code, iv = f"{call.code} * {par(e)}", call.iv * e.iv
+        else:
+            code, iv = f"{call.code} + {par(e)}", call.iv + e.iv
+        value = Expr(code, iv)
+        name = self.fresh()
+        value = self.squash_into(value, Interval(-NEW_VAR_LIMIT, NEW_VAR_LIMIT))
+        self.declare(scope, name, self.new_var_interval(value))
+        scope.bound.add(name)
+        return [f"{pad}{name} = {value.code}"], False
+
+    def st_if(self, scope, indent, define=None):
+        pad = " " * indent
+        before = set(scope.bound)
+        scope.depth += 1
+        if scope.depth >= 2:
+            self.feat("nested_if")
+        lines = []
+        ends = []
+        first = (lambda s, i: self.define_line(s, i, define)) if define else None
+        if self.r() < 0.06 and define is None:
+            cond = self.condition(scope)
+            self.feat("if_pass")
+            scope.depth -= 1
+            return [f"{pad}if {cond}:", f"{pad}    pass"], False
+        self.feat("if")
+        lines.append(f"{pad}if {self.condition(scope)}:")
+        body, term = self.block(scope, indent + 4, first=first)
+        lines += body
+        ends.append(None if term else scope.bound)
+        new_in_body = set(scope.bound) - before
+        if self.r() < 0.2:
+            self.feat("elif")
+            scope.bound = set(before)
+            lines.append(f"{pad}elif {self.condition(scope)}:")
+            body, term = self.block(scope, indent + 4, first=first)
+            lines += body
+            ends.append(None if term else scope.bound)
+        if define or self.r() < 0.5:
+            self.feat("else")
+            scope.bound = set(before)
+            lines.append(f"{pad}else:")
+            body, term = self.block(scope, indent + 4, first=first)
+            lines += body
+            ends.append(None if term else scope.bound)
+        else:
+            ends.append(before)
+            scope.maybe += [n for n in new_in_body if not scope.vars[n].is_int]
+        scope.depth -= 1
+        live = [e for e in ends if e is not None]
+        if not live:
+            scope.bound = before
+            return lines, True
+        scope.bound = set.intersection(*live)
+        return lines, False
+
+    def define_line(self, scope, indent, name):
+        e = self.value_for(scope, scope.vars[name].iv, 2)
+        scope.bound.add(name)
+        return [f"{' ' * indent}{name} = {e.code}"]
+
+    def st_branch_define(self, scope, indent):
+        name = self.fresh()
+        self.declare(scope, name, Interval(-2.0, 2.0))
+        self.feat("branch_define")
+        return self.st_if(scope, indent, define=name)
+
+    def loop_body(self, scope, indent, count, loop_var=None):
+        """A loop's body and its optional else clause; restores definite bindings."""
+        before = set(scope.bound)
+        scope.loops.append(count)
+        scope.depth += 1
+        if len(scope.loops) >= 2:
+            self.feat("nested_loop")
+        if loop_var is not None:
+            scope.bound.add(loop_var)
+        body, _ = self.block(scope, indent + 4)
+        scope.loops.pop()
+        new_in_body = set(scope.bound) - before - {loop_var}
+        scope.bound = set(before)
+        lines = body
+        if self.r() < 0.25:
+            self.feat("loop_else")
+            lines.append(" " * indent + "else:")
+            if scope.loops and self.r() < 0.4:
+                self.feat("break_in_inner_else")
+                self.feat("break")
+                if self.r() < 0.5:
+                    lines.append(" " * (indent + 4) + f"if {self.condition(scope)}:")
+                    lines.append(" " * (indent + 8) + "break")
+                else:
+                    lines += self.block(scope, indent + 4, count=1)[0]
+                    lines.append(" " * (indent + 4) + "break")
+            else:
+                lines += self.block(scope, indent + 4)[0]
+            scope.bound = set(before)
+        scope.depth -= 1
+        scope.maybe += [n for n in new_in_body if n in scope.vars and not scope.vars[n].is_int]
+        return lines
+
+    def loop_name(self, scope):
+        taken = {n for n in scope.vars if scope.vars[n].is_int and n in scope.bound}
+        for name in ["i", "j", "k", "i2", "j2", "k2", "i3", "j3"]:
+            if name not in taken:
+                self.used.add(name)
+                return name
+        return self.fresh("i")
+
+    def st_for(self, scope, indent):
+        pad = " " * indent
+        forms = ["range", "range", "range", "tuple", "list", "enumerate", "zip"]
+        if self.no_range:
+            forms = ["tuple", "list", "enumerate", "zip"]
+        form = self.choice(forms)
+        if form == "range":
+            var = "_" if self.r() < 0.12 and "_" not in scope.bound else self.loop_name(scope)
+            count = 4
+            choice = self.rng.randrange(8)
+            if choice == 0:
+                c = self.rng.randint(0, 4)
+                iterable, count = f"range({c})", c
+            elif choice == 1 and scope.readable(ints=True):
+                iterable = f"range({self.choice(scope.readable(ints=True)).name})"
+            elif choice == 2:
+                iterable = f"range(1, {self.int_expr(scope).code})"
+            elif choice == 3:
+                c = self.rng.randint(1, 4)
+                iterable, count = f"range({c}, 0, -1)", c
+            elif choice == 4:
+                iterable, count = "range(0, 4, 2)", 2
+            elif choice == 5 and self.global_tuples:
+                name = self.choice(sorted(self.global_tuples))
+                iterable, count = f"range(len({name}))", len(self.global_tuples[name])
+                self.feat("len")
+            else:
+                c = self.rng.randint(1, 4)
+                iterable, count = f"range({c})", c
+            self.feat("for_range")
+            scope.vars[var] = Var(var, LOOP_INDEX, is_int=True, readonly=True)
+            lines = [f"{pad}for {var} in {iterable}:"]
+            lines += self.loop_body(scope, indent, max(count, 0), var)
+            if iterable.startswith("range(") and iterable[6:-1].isdigit() and count >= 1 \
+                    and var == "_":
+                scope.bound.add(var)
+                self.feat("underscore_after_loop")
+                scope.vars[var] = Var(var, LOOP_INDEX, is_int=True, readonly=True)
+            return lines, False
+        values = [self.constant(-1.5, 1.5) for _ in range(self.rng.randint(1, 4))]
+        iv = Interval(min(values), max(values)).hull(Interval(-2.0, 2.0))
+        literal = ", ".join(fmt(v) for v in values)
+        # enumerate/zip of a literal are refused by srcdiff today: mostly module-level data
+        wants_global = 0.5 if form == "tuple" else (0.8 if form in ("enumerate", "zip") else 0.0)
+        if form in ("enumerate", "zip") and not self.global_tuples:
+            self.make_global_tuple()
+        if self.global_tuples and self.r() < wants_global:
+            name = self.choice(sorted(self.global_tuples))
+            values = self.global_tuples[name]
+            literal = None
+            iterable = name
+            iv = Interval(min(values), max(values)).hull(Interval(-2.0, 2.0))
+            self.feat("global_tuple")
+            if form == "list":
+                form = "tuple"
+        elif form in ("tuple", "enumerate", "zip"):
+            iterable = f"({literal},)" if len(values) == 1 else f"({literal})"
+        else:
+            iterable = f"[{literal}]"
+        var = self.fresh(self.choice(["c", "coef", "w"]))
+        scope.vars[var] = Var(var, iv)
+        if form == "enumerate":
+            index = self.loop_name(scope)
+            scope.vars[index] = Var(index, LOOP_INDEX, is_int=True, readonly=True)
+            self.feat("enumerate")
+            head = f"for {index}, {var} in enumerate({iterable}):"
+            scope.bound.add(index)
+            lines = [pad + head] + self.loop_body(scope, indent, len(values), var)
+            scope.bound.discard(index)
+            return lines, False
+        if form == "zip":
+            other = [self.constant(-1.5, 1.5) for _ in values]
+            var2 = self.fresh("d")
+            if literal is None and self.r() < 0.8:
+                second = self.make_global_tuple()
+                other = self.global_tuples[second]
+            else:
+                second = "(" + ", ".join(fmt(v) for v in other) + ("," if len(other) == 1 else "") + ")"
+            scope.vars[var2] = Var(var2, Interval(min(other), max(other)).hull(Interval(-2.0, 2.0)))
+            self.feat("zip")
+            head = f"for {var}, {var2} in zip({iterable}, {second}):"
+            scope.bound.add(var2)
+            lines = [pad + head] + self.loop_body(scope, indent, len(values), var)
+            scope.bound.discard(var2)
+            return lines, False
+        self.feat("for_list" if form == "list" else "for_tuple")
+        lines = [f"{pad}for {var} in {iterable}:"] + self.loop_body(scope, indent, len(values), var)
+        return lines, False
+
+    def st_while(self, scope, indent):
+        pad = " " * indent
+        counter = self.fresh(self.choice(["count", "steps", "it", "w"]))
+        limit = self.rng.randint(1, 4)
+        scope.vars[counter] = Var(counter, Interval(0, limit), is_int=True, readonly=True)
+        scope.bound.add(counter)
+        lines = [f"{pad}{counter} = 0"]
+        if self.r() < 0.25:
+            self.feat("while_true")
+            lines.append(f"{pad}while True:")
+            lines.append(f"{pad}    {counter} += 1")
+            lines.append(f"{pad}    if {counter} > {limit}:")
+            lines.append(f"{pad}        break")
+            before = set(scope.bound)
+            scope.loops.append(limit)
+            scope.depth += 1
+            body, term = self.block(scope, indent + 4)
+            lines += body
+            if not term:
+                lines.append(f"{pad}    if {self.condition(scope)}:")
+                lines.append(f"{pad}        break")
+            scope.loops.pop()
+            scope.depth -= 1
+            new = set(scope.bound) - before
+            scope.bound = before
+            scope.maybe += [n for n in new if not scope.vars[n].is_int]
+            self.feat("while")
+            return lines, False
+        cond = self.condition(scope)
+        if self.r() < 0.5:
+            header = f"while {counter} < {limit} and ({cond}):"
+        else:
+            header = f"while ({cond}) and {counter} < {limit}:"
+        lines.append(pad + header)
+        lines.append(f"{pad}    {counter} += 1")
+        self.feat("while")
+        lines += self.loop_body(scope, indent, limit)
+        return lines, False
+
+    def st_break(self, scope, indent):
+        pad = " " * indent
+        self.feat("break")
+        if self.r() < 0.12:
+            return [f"{pad}break"], True
+        return [f"{pad}if {self.condition(scope)}:", f"{pad}    break"], False
+
+    def st_continue(self, scope, indent):
+        pad = " " * indent
+        self.feat("continue")
+        return [f"{pad}if {self.condition(scope)}:", f"{pad}    continue"], False
+
+    def return_value(self, scope):
+        if isinstance(scope.ret, tuple):
+            return ", ".join(self.value_for(scope, iv, 2).code for iv in scope.ret)
+        if scope.ret is None:
+            return self.squash_into(self.expr(scope, 2), Interval(-1e4, 1e4)).code
+        return self.value_for(scope, scope.ret, 2).code
+
+    def st_return(self, scope, indent):
+        pad = " " * indent
+        self.feat("early_return")
+        if not scope.is_program:
+            self.feat("helper_early_return")
+        if len(scope.loops) >= 2:
+            self.feat("return_in_nested_loop")
+        if (scope.loops or scope.depth) and self.r() < 0.15:
+            return [f"{pad}return {self.return_value(scope)}"], True
+        cond = self.condition(scope)
+        return [f"{pad}if {cond}:", f"{pad}    return {self.return_value(scope)}"], False
+
+    def st_print(self, scope, indent):
+        self.print_budget -= 1
+        floats = scope.readable()
+        self.feat("print")
+        if not floats:
+            return [" " * indent + 'print("step")'], False
+        var = self.choice(floats)
+        return [" " * indent + f'print("{var.name} =", {var.name})'], False
+
+    # -- templates: the loops people write -----------------------------------------
+    def st_template(self, scope, indent):
+        kind = self.choice(["logistic", "continued_fraction", "horner", "cube", "newton",
+                            "bisection"])
+        return getattr(self, "tpl_" + kind)(scope, indent), False
+
+    def source_value(self, scope, target):
+        return self.value_for(scope, target, 1)
+
+    def tpl_logistic(self, scope, indent):
+        pad = " " * indent
+        p, rate = self.fresh(), self.fresh()
+        start = self.squash_into(self.expr(scope, 1), UNIT)
+        rr = self.squash_into(self.expr(scope, 1), UNIT)
+        count = self.rng.randint(1, 4)
+        var = self.loop_name(scope)
+        self.declare(scope, p, Interval(0.0, 1.0))
+        self.declare(scope, rate, Interval(2.5, 3.9))
+        scope.bound.update([p, rate])
+        self.feat("logistic")
+        self.feat("loop_self_update")
+        scope.vars[var] = Var(var, LOOP_INDEX, is_int=True, readonly=True)
+        return [f"{pad}{p} = 0.5 + 0.4 * {par(start)}",
+                f"{pad}{rate} = 3.2 + 0.7 * {self.m('sin')}({start.code if self.r() < 0.3 else rr.code})",
+                f"{pad}for {var} in range({count}):",
+                f"{pad}    {p} = {rate} * {p} * (1 - {p})"]
+
+    def tpl_continued_fraction(self, scope, indent):
+        pad = " " * indent
+        s, x = self.fresh(), self.fresh()
+        base = self.expr(scope, 1)
+        self.declare(scope, s, Interval(0.0, 1.0))
+        x_iv = self.positive(base, 0.05)
+        xcode = f"1.0 + {par(x_iv)}"
+        self.declare(scope, x, Interval(1.0, 1.0 + x_iv.iv.hi))
+        scope.bound.update([s, x])
+        self.feat("continued_fraction")
+        count = self.int_expr(scope).code
+        var = self.loop_name(scope)
+        scope.vars[var] = Var(var, LOOP_INDEX, is_int=True, readonly=True)
+        return [f"{pad}{x} = {xcode}", f"{pad}{s} = 0.5",
+                f"{pad}for {var} in range({count}):", f"{pad}    {s} = 1 / ({s} + {x})"]
+
+    def tpl_horner(self, scope, indent):
+        pad = " " * indent
+        s, x = self.fresh(), self.fresh()
+        base = self.expr(scope, 1)
+        self.declare(scope, x, Interval(-0.5, 0.5))
+        self.declare(scope, s, Interval(-4.0, 4.0))
+        scope.bound.update([s, x])
+        self.feat("horner")
+        self.feat("loop_self_update")
+        if self.global_tuples and self.r() < 0.5:
+            name = self.choice(sorted(self.global_tuples))
+            coefficients = name
+            self.feat("global_tuple")
+        else:
+            values = [self.constant(-1.5, 1.5) for _ in range(self.rng.randint(2, 4))]
+            coefficients = "(" + ", ".join(fmt(v) for v in values) + ")"
+        c = self.fresh("c")
+        scope.vars[c] = Var(c, Interval(-2.0, 2.0))
+        return [f"{pad}{x} = 0.5 * {self.m('tanh')}({base.code})", f"{pad}{s} = 0.0",
+                f"{pad}for {c} in {coefficients}:", f"{pad}    {s} = ({s} + {c}) * {x}"]
+
+    def tpl_cube(self, scope, indent):
+        pad = " " * indent
+        a = self.fresh()
+        base = self.expr(scope, 1)
+        self.declare(scope, a, Interval(-0.95, 0.95))
+        scope.bound.add(a)
+        self.feat("cube_update")
+        var = self.loop_name(scope)
+        scope.vars[var] = Var(var, LOOP_INDEX, is_int=True, readonly=True)
+        update = self.choice([f"{a} = {a} * {a} * {a}", f"{a} = {a} ** 3", f"{a} = {a} * {a}",
+                              f"{a} **= 3", f"{a} **= 2"])
+        if "**=" in update:
+            self.feat("augassign:**=")
+        return [f"{pad}{a} = 0.95 * {self.m('tanh')}({base.code})",
+                f"{pad}for {var} in range({self.rng.randint(1, 4)}):",
+                f"{pad}    {update}"]
+
+    def tpl_newton(self, scope, indent):
+        pad = " " * indent
+        y, c = self.fresh(), self.fresh()
+        base = self.expr(scope, 1)
+        self.declare(scope, c, Interval(1.0, 3.0))
+        self.declare(scope, y, Interval(1.0, 4.0))
+        scope.bound.update([y, c])
+        self.feat("newton")
+        self.feat("loop_self_update")
+        var = self.loop_name(scope)
+        scope.vars[var] = Var(var, LOOP_INDEX, is_int=True, readonly=True)
+        return [f"{pad}{c} = 2.0 + {self.m('sin')}({base.code})", f"{pad}{y} = 1.0 + {c}",
+                f"{pad}for {var} in range({self.int_expr(scope).code}):",
+                f"{pad}    {y} = 0.5 * ({y} + {c} / {y})"]
+
+    def tpl_bisection(self, scope, indent):
+        pad = " " * indent
+        lo, hi, mid, target = self.fresh("lo"), self.fresh("hi"), self.fresh("mid"), self.fresh()
+        base = self.expr(scope, 1)
+        for name, iv in ((lo, Interval(0.0, 3.0)), (hi, Interval(0.0, 3.0)),
+                         (mid, Interval(0.0, 3.0)), (target, Interval(1.0, 3.0))):
+            self.declare(scope, name, iv)
+        self.feat("bisection")
+        self.feat("self_copy")
+        self.feat("swap")
+        lines = [f"{pad}{target} = 2.0 + {self.m('sin')}({base.code})",
+                 f"{pad}{lo}, {hi} = 0.0, 3.0", f"{pad}{mid} = 0.5 * ({lo} + {hi})"]
+        if self.r() < 0.5:
+            var = self.loop_name(scope)
+            scope.vars[var] = Var(var, LOOP_INDEX, is_int=True, readonly=True)
+            lines.append(f"{pad}for {var} in range({self.rng.randint(1, 4)}):")
+        else:
+            counter = self.fresh("count")
+            scope.vars[counter] = Var(counter, Interval(0, 6), is_int=True, readonly=True)
+            lines.insert(0, f"{pad}{counter} = 0")
+            lines.append(f"{pad}while {hi} - {lo} > 0.01 and {counter} < 6:")
+            lines.append(f"{pad}    {counter} += 1")
+            self.feat("while")
+            scope.bound.add(counter)
+        lines += [f"{pad}    {mid} = 0.5 * ({lo} + {hi})",
+                  f"{pad}    if {mid} * {mid} > {target}:",
+                  f"{pad}        {lo}, {hi} = {lo}, {mid}",
+                  f"{pad}    else:",
+                  f"{pad}        {lo}, {hi} = {mid}, {hi}"]
+        scope.bound.update([lo, hi, mid, target])
+        return lines
+
+    # -- helpers ---------------------------------------------------------------------
+    def make_helpers(self):
+        count = self.rng.choice([0, 0, 1, 1, 1, 2, 2, 3])
+        kinds = ["generic", "generic", "generic", "tuple", "recursive", "ident", "clip",
+                 "local_lambda", "nested_def", "module_lambda", "tree"]
+        for _ in range(count):
+            kind = self.choice(kinds)
+            getattr(self, "helper_" + kind)()
+
+    def helper_scope(self, params, ivs, ret):
+        scope = Scope(is_program=False, ret=ret)
+        for p, iv in zip(params, ivs):
+            scope.vars[p] = Var(p, iv)
+            scope.bound.add(p)
+        calls = list(self.module_callables.values())
+        if calls:
+            sig = self.choice(calls)
+            scope.callables[sig.name] = sig
+        return scope
+
+    def helper_generic(self, tuple_result=False):
+        name = self.fresh(self.choice(["helper", "f", "g", "step", "update", "smooth"]))
+        count = self.rng.randint(1, 3)
+        params = [self.fresh(self.choice(["a", "b", "c", "x", "y"])) for _ in range(count)]
+        ivs = [HELPER_PARAM] * count
+        n_defaults = self.rng.randint(0, count) if self.r() < 0.5 else 0
+        defaults = {p: fmt(self.constant(-1.0, 1.0)) for p in params[count - n_defaults:]}
+        ret = (HELPER_PARAM, HELPER_PARAM) if tuple_result else HELPER_PARAM
+        scope = self.helper_scope(params, ivs, ret)
+        before = set(scope.callables)
+        body, term = self.block(scope, 4, count=self.rng.randint(1, 3))
+        if any(l.lstrip().startswith(("for ", "while ")) for l in body):
+            self.feat("helper_loop")
+        if not term:
+            body.append(f"    return {self.return_value(scope)}")
+        if any(f"{c}(" in "\n".join(body) for c in before):
+            self.feat("helper_calls_helper")
+        signature = ", ".join(p + (f"={defaults[p]}" if p in defaults else "") for p in params)
+        self.helpers.append(f"def {name}({signature}):\n" + "\n".join(body) + "\n")
+        sig = Sig(name, params, ivs, ret, "tuple_helper" if tuple_result else "helper",
+                  n_defaults=n_defaults)
+        self.module_callables[name] = sig
+        self.feat("tuple_return" if tuple_result else "helper")
+
+    def helper_tuple(self):
+        self.helper_generic(tuple_result=True)
+
+    def helper_recursive(self):
+        name = self.fresh(self.choice(["rec", "descend", "unroll"]))
+        a, k = self.fresh("a"), self.fresh("k")
+        f1 = self.choice(["sin", "tanh", "atan", "cos"])
+        f2 = self.choice(["cos", "sin", "tanh", "erf"])
+        base = self.choice([f"{self.m('tanh')}({a})", f"0.5 * {a} / (1.0 + {a} * {a})",
+                            f"{self.m('sin')}({a})"])
+        step = self.choice([f"{self.m(f1)}({a}) + 0.3 * {a}", f"0.5 * {a} + 0.25",
+                            f"{self.m(f1)}({a} * 1.5)"])
+        # |base| <= 1, |step| <= 1 + 0.3 * 4; result: 0.5 * rec + 0.5 * [-1, 1] stays in [-1, 1]
+        self.helpers.append(
+            f"def {name}({a}, {k}):\n    if {k} <= 0:\n        return {base}\n"
+            f"    return 0.5 * {name}({step}, {k} - 1) + 0.5 * {self.m(f2)}({a})\n")
+        self.module_callables[name] = Sig(name, [a, k], [HELPER_PARAM, LOOP_INDEX], UNIT,
+                                          "rec", int_params=[1])
+        self.feat("recursion")
+
+    def helper_tree(self):
+        name = self.fresh("tree")
+        a, k = self.fresh("a"), self.fresh("k")
+        self.helpers.append(
+            f"def {name}({a}, {k}):\n    if {k} < 1:\n        return {self.m('tanh')}({a})\n"
+            f"    left = {name}({a} * 0.5, {k} - 1)\n"
+            f"    return 0.5 * left + 0.5 * {name}({self.m('sin')}({a}), {k} - 2)\n")
+        self.used.add("left")
+        self.module_callables[name] = Sig(name, [a, k], [HELPER_PARAM, LOOP_INDEX], UNIT,
+                                          "rec", int_params=[1])
+        self.feat("recursion")
+        self.feat("tree_recursion")
+
+    def helper_ident(self):
+        if "ident" in self.module_callables:
+            return
+        self.helpers.append("def ident(a):\n    return a\n")
+        self.used.add("a")
+        self.module_callables["ident"] = Sig("ident", ["a"], [HELPER_PARAM], HELPER_PARAM, "ident")
+        self.feat("ident")
+
+    def helper_clip(self):
+        if "clip" in self.module_callables:
+            return
+        v, lo, hi = self.fresh("v"), self.fresh("lo"), self.fresh("hi")
+        self.helpers.append(f"def clip({v}, {lo}, {hi}):\n    if {v} < {lo}:\n        return {lo}\n"
+                            f"    if {v} > {hi}:\n        return {hi}\n    return {v}\n")
+        self.module_callables["clip"] = Sig("clip", [v, lo, hi], [HELPER_PARAM] * 3,
+                                            HELPER_PARAM, "clip")
+        self.feat("clip")
+
+    def helper_local_lambda(self):
+        name = self.fresh("callee")
+        a, sq, t = self.fresh("a"), self.fresh("sq"), self.fresh("t")
+        body = self.choice([f"{t} * {t} + 0.5", f"{self.m('sin')}({t}) * {t}",
+                            f"{self.m('tanh')}({t} * 2.0)"])
+        # |t| <= 4: t*t + 0.5 <= 16.5; the result squashed
+        self.helpers.append(f"def {name}({a}):\n    {sq} = lambda {t}: {body}\n"
+                            f"    return {self.m('tanh')}({sq}({a}) - {sq}({a} * 0.5))\n")
+        self.module_callables[name] = Sig(name, [a], [HELPER_PARAM], UNIT, "helper")
+        self.feat("callee_local_lambda")
+
+    def helper_nested_def(self):
+        name = self.fresh("callee")
+        a, b, inner, t = self.fresh("a"), self.fresh("b"), self.fresh("inner"), self.fresh("t")
+        self.helpers.append(
+            f"def {name}({a}, {b}):\n    def {inner}({t}):\n"
+            f"        return {self.m('sin')}({t}) * {b}\n"
+            f"    return 0.5 * ({inner}({a}) + {inner}({a} + 1.0))\n")
+        self.module_callables[name] = Sig(name, [a, b], [HELPER_PARAM, HELPER_PARAM],
+                                          HELPER_PARAM, "helper")
+        self.feat("callee_nested_def")
+
+    def helper_module_lambda(self):
+        name = self.fresh(self.choice(["sq", "soft", "bump"]))
+        t = self.fresh("t")
+        body, iv = self.choice([(f"{t} * {t} * 0.25", Interval(0.0, 4.0)),
+                                (f"{self.m('log1p')}({t} * {t})", Interval(0.0, math.log1p(16))),
+                                (f"{t} / (1.0 + abs({t}))", UNIT)])
+        self.helpers.append(f"{name} = lambda {t}: {body}\n")
+        self.module_callables[name] = Sig(name, [t], [HELPER_PARAM], iv, "lambda")
+        self.feat("module_lambda")
+
+    # -- closures inside program -----------------------------------------------------
+    def closure(self, scope: Scope, indent: int, name=None):
+        """``name = lambda ...`` or ``def name(...)`` at the top of program's body."""
+        pad = " " * indent
+        rebind = name is not None
+        name = name or self.fresh(self.choice(["g", "f", "phi", "k"]))
+        arity = len(scope.callables[name].params) - scope.callables[name].n_defaults if rebind \
+            else self.rng.randint(1, 2)
+        params = [self.fresh(self.choice(["y", "t", "z"])) for _ in range(arity)]
+        ivs = [HELPER_PARAM] * len(params)
+        capture = None
+        floats = [v for v in scope.readable() if v.budget is None]
+        if floats and self.r() < 0.3:
+            captured = self.choice(floats)
+            capture = (self.fresh("k"), captured)
+            self.feat("default_capture")
+        inner = Scope(is_program=False, outer=(dict(scope.vars), set(scope.bound)))
+        for p, iv in zip(params, ivs):
+            inner.vars[p] = Var(p, iv)
+            inner.bound.add(p)
+        if capture:
+            inner.vars[capture[0]] = Var(capture[0], capture[1].iv)
+            inner.bound.add(capture[0])
+        signature = ", ".join(params) + (f", {capture[0]}={capture[1].name}" if capture else "")
+        if self.r() < 0.55:
+            e = self.squash_into(self.expr(inner, 2), Interval(-4.0, 4.0))
+            lines = [f"{pad}{name} = lambda {signature}: {e.code}"]
+            ret = e.iv
+            self.feat("lambda")
+        else:
+            inner.ret = HELPER_PARAM
+            # module helpers only: closures calling closures could form a cycle once rebound
+            inner.callables = {k: v for k, v in self.module_callables.items()
+                               if v.kind != "rec" and k != name}
+            body, term = self.block(inner, indent + 4, count=self.rng.randint(1, 2))
+            if not term:
+                body.append(f"{pad}    return {self.return_value(inner)}")
+            lines = [f"{pad}def {name}({signature}):"] + body
+            ret = HELPER_PARAM
+            self.feat("nested_def")
+        reads = inner.reads_outer
+        if reads:
+            self.feat("closure_late")
+        ret = HELPER_PARAM  # a later rebinding may return anything in here
+        sig = Sig(name, params, ivs, ret, "closure", n_defaults=1 if capture else 0,
+                  reads=reads)
+        if capture:
+            sig.params = params + [capture[0]]
+            sig.ivs = ivs + [capture[1].iv]
+            sig.n_defaults = 1
+        if rebind:
+            self.feat("rebind")
+        scope.callables[name] = sig
+        return lines
+
+    def st_tuple_closure(self, scope, indent):
+        """``x1, x0 = x0 * 0.5, g(1.0)``: g reads x1 before the assignment changes it."""
+        pad = " " * indent
+        for sig in scope.callables.values():
+            if sig.kind != "closure" or not sig.reads or isinstance(sig.ret, tuple):
+                continue
+            read = self.choice(sorted(sig.reads))
+            var = scope.vars.get(read)
+            if var is None or var.is_int or var.readonly or var.budget is not None:
+                continue
+            others = [v for v in self.writable(scope) if v.name != read and v.budget is None]
+            first = self.value_for(scope, var.iv, 1)
+            call = self.call(scope, sig, 2)
+            if others and self.r() < 0.6:
+                other = self.choice(others)
+                second = self.squash_into(call, other.iv)
+                target = other.name
+            else:
+                target = self.fresh()
+                second = self.squash_into(call, Interval(-NEW_VAR_LIMIT, NEW_VAR_LIMIT))
+                self.declare(scope, target, second.iv.hull(Interval(-2.0, 2.0)))
+                scope.bound.add(target)
+            self.feat("tuple_assign_closure")
+            return [f"{pad}{read}, {target} = {first.code}, {second.code}"]
+        return []
+
+    # -- the module ------------------------------------------------------------------
+    def make_global_tuple(self):
+        name = self.fresh(self.choice(["COEFFS", "WEIGHTS", "DATA", "KNOTS"]))
+        values = [self.constant(-1.5, 1.5) for _ in range(self.rng.randint(2, 4))]
+        self.global_tuples[name] = values
+        literal = ", ".join(fmt(v) for v in values)
+        self.global_lines.append(f"{name} = ({literal})" if self.r() < 0.6 else f"{name} = [{literal}]")
+        self.feat("global_tuple")
+        return name
+
+    def make_globals(self):
+        if self.r() < 0.45:
+            self.make_global_tuple()
+        if self.r() < 0.3:
+            name = self.fresh(self.choice(["SCALE", "RATE", "OFFSET"]))
+            c = self.constant(-1.5, 1.5)
+            self.global_numbers[name] = Interval(c)
+            self.global_lines.append(f"{name} = {fmt(c)}")
+        if self.r() < 0.2:
+            name = self.choice(GLOBAL_TRICKY)
+            if name not in self.used:
+                self.used.add(name)
+                c = self.constant(-1.5, 1.5)
+                self.global_numbers[name] = Interval(c)
+                self.global_lines.append(f"{name} = {fmt(c)}")
+
+    def case(self) -> Case:
+        rng = self.rng
+        self.make_globals()
+        self.make_helpers()
+        n_inputs = rng.choice([1, 2, 2, 3, 3])
+        params = [f"x{k}" for k in range(n_inputs)]
+        self.used.update(params)
+        has_n = rng.random() < 0.35
+        scope = Scope(is_program=True)
+        for p in params:
+            scope.vars[p] = Var(p, PARAM_RANGE)
+            scope.bound.add(p)
+        if has_n:
+            scope.vars["n"] = Var("n", LOOP_INDEX, is_int=True, readonly=True)
+            scope.bound.add("n")
+            self.feat("int_param")
+        scope.callables = dict(self.module_callables)
+        lines = []
+        # closures at the top of the body
+        for _ in range(rng.choice([0, 0, 1, 1, 2])):
+            if rng.random() < 0.5:  # a local first, for closures to read
+                lines += self.st_assign(scope, 4)[0]
+            lines += self.closure(scope, 4)
+        count = rng.randint(2, 5)
+        for index in range(count):
+            closures = [s for s in scope.callables.values() if s.kind == "closure"]
+            roll = rng.random()
+            if closures and roll < 0.08:
+                lines += self.closure(scope, 4, name=self.choice(closures).name)
+                continue
+            if closures and roll < 0.2:
+                new = self.st_tuple_closure(scope, 4)
+                if new:
+                    lines += new
+                    continue
+            new, terminated = self.statement(scope, 4)
+            lines += new
+            if terminated:
+                break
+        else:
+            terms = [v for v in scope.readable() if v.name != "_"]
+            picked = rng.sample(terms, min(len(terms), rng.randint(1, 3)))
+            parts = [v.name for v in picked]
+            if rng.random() < 0.6:
+                parts.append(par(self.expr(scope, 2)))
+            value = Expr(" + ".join(parts), Interval(-1e6, 1e6))
+            lines.append(f"    return {value.code}")
+        point = [self.point_value() for _ in params]
+        if self.r() < 0.06:
+            point[rng.randrange(len(point))] = 0.0
+            self.feat("zero_point")
+        names = list(params)
+        if has_n:
+            names.append("n")
+            point.append(rng.randint(0, 4))
+        program = f"def program({', '.join(names)}):\n" + "\n".join(lines) + "\n"
+        program, names = self.rename(program, names)
+        header = ["import math"]
+        if self.math_style == "alias":
+            header = ["import math as m"]
+        if self.bare_used:
+            header.append(f"from math import {', '.join(sorted(self.bare_used))}")
+        module_text = "\n".join(self.global_lines) + "\n" + "\n".join(self.helpers) + program
+        if not _word_used(module_text, "range") and self.r() < 0.7:
+            self.global_lines.append(f"range = {fmt(self.constant(1.0, 3.0))}")
+            self.feat("global_range")
+        source = "\n".join(header) + "\n\n"
+        if self.global_lines:
+            source += "\n".join(self.global_lines) + "\n\n"
+        for helper in self.helpers:
+            source += "\n" + helper + "\n"
+        source += "\n" + program
+        wrt = tuple(k for k, v in enumerate(point) if isinstance(v, float))
+        return Case("scalar", self.seed, source, tuple(point), wrt, tuple(names),
+                    features=self.features)
+
+    def point_value(self):
+        value = self.rng.uniform(-1.5, 1.5)
+        if abs(value) < 0.05:
+            value = 0.3
+        return value
+
+    def rename(self, program: str, names: list):
+        """Give some of program's locals (and rarely a parameter) the names srcdiff's
+        generated code uses."""
+        rng = self.rng
+        lines = program.splitlines()
+        body = "\n".join(lines[1:])
+        module_text = "\n".join(self.global_lines) + "\n" + "\n".join(self.helpers) + "\n" + body
+        locals_ = sorted({m.group(1) for m in re.finditer(r"^\s*([A-Za-z_]\w*)\s*=[^=]", body, re.M)}
+                         - set(names) - set(self.global_numbers) - set(self.global_tuples))
+        locals_ = [n for n in locals_ if n not in ("_",)]
+        renames = {}
+        if locals_ and (rng.random() < 0.45 or self.no_range):
+            for old in rng.sample(locals_, min(len(locals_), rng.randint(1, 3))):
+                new = self.choice(TRICKY)
+                if self.no_range and "range" not in renames.values() and rng.random() < 0.7:
+                    new = "range"
+                elif rng.random() < 0.04:
+                    new = "numpy"
+                special = new in ("range", "numpy")  # builtins/modules: only program's own text
+                text = body if special else module_text + "\n" + body
+                if _word_used(text, new) or new in renames.values() or new in names \
+                        or (new in self.used and not special):
+                    continue
+                renames[old] = new
+                self.feat("tricky_local")
+                if new == "range":
+                    self.feat("local_range")
+                if new == "numpy":
+                    self.feat("local_numpy")
+        if rng.random() < 0.08:
+            floats = [n for n in names if n.startswith("x")]
+            old = self.choice(floats)
+            new = self.choice(PARAM_TRICKY)
+            if not _word_used(module_text + body, new) and new not in renames.values():
+                renames[old] = new
+                names = [new if n == old else n for n in names]
+                self.feat("tricky_param")
+        for old, new in renames.items():
+            program = re.sub(rf"(?<![\w.]){re.escape(old)}\b", new, program)
+        return program, names
+
+
+def _word_used(text: str, word: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(word)}\b", text) is not None
+
+
+# -- the operator table ------------------------------------------------------------------
+
+
+def op_arith(gen, scope, depth, must):
+    a, b = gen.operands(scope, depth, must, 2)
+    op = gen.choice(["+", "-", "*", "+", "*"])
+    gen.feat({"+": "prim:add", "-": "prim:sub", "*": "prim:mul"}[op])
+    iv = a.iv + b.iv if op == "+" else (a.iv - b.iv if op == "-" else a.iv * b.iv)
+    return Expr(f"{par(a)} {op} {par(b)}", iv)
+
+
+def op_div(gen, scope, depth, must):
+    a, b = gen.operands(scope, depth, must, 2)
+    b = gen.nonzero(b)
+    gen.feat("prim:truediv")
+    return Expr(f"{par(a)} / {par(b)}", a.iv / b.iv)
+
+
+def op_pow(gen, scope, depth, must):
+    gen.feat("prim:pow")
+    roll = gen.r()
+    ints = scope.readable(ints=True)
+    if roll < 0.3 and ints:
+        a = gen.sub(scope, depth, must)
+        if not a.iv.finite(5.0):
+            a = gen.bounded(a, 3.0)
+        i = gen.choice(ints)
+        if gen.r() < 0.15 and must is None:
+            gen.feat("pow_index_zero_base")
+            a = Expr(f"{par(a)} - {par(a)}", Interval(0.0)) if gen.r() < 0.5 else \
+                Expr(f"0.0 * {par(a)}", Interval(0.0))
+        gen.feat("pow_int_index")
+        return Expr(f"{par(a)} ** {i.name}", a.iv.power_range(range(int(i.iv.lo), int(i.iv.hi) + 1)))
+    if roll < 0.45:
+        a = gen.sub(scope, depth, must)
+        if not a.iv.finite(10.0):
+            a = gen.bounded(a, 3.0)
+        k = gen.choice([0, 1, 2, 2, 3])
+        if gen.r() < 0.15 and must is None:
+            gen.feat("pow_zero_base")
+            a = Expr(f"{par(a)} - {par(a)}", Interval(0.0))
+        return Expr(f"{par(a)} ** {k}", a.iv.power_int(k))
+    if roll < 0.6:
+        a = gen.positive(gen.sub(scope, depth, must))
+        a = a if a.iv.finite(100.0) else gen.positive(gen.bounded(a, 3.0))
+        c = gen.choice([0.5, 1.5, 2.5, -0.5, -1.0, 0.5])
+        if c == 0.5:
+            gen.feat("pow_half")
+        return Expr(f"{par(a)} ** {fmt(c)}" if c > 0 else f"{par(a)} ** ({fmt(c)})",
+                    pow_real(a.iv, Interval(c)))
+    if roll < 0.7 and must is None:
+        b = gen.positive(gen.sub(scope, depth))
+        gen.feat("zero_pow")
+        return Expr(f"0.0 ** {par(b)}", Interval(0.0))
+    a, b = gen.operands(scope, depth, must, 2)
+    a = gen.positive(a, 0.2)
+    if not a.iv.finite(20.0):
+        a = gen.positive(gen.bounded(a, 3.0), 0.2)
+    b = gen.bounded(b, 2.0)
+    if gen.r() < 0.3:
+        gen.feat("prim:builtin_pow")
+        return Expr(f"pow({a.code}, {b.code})", pow_real(a.iv, b.iv), True)
+    return Expr(f"{par(a)} ** {par(b)}", pow_real(a.iv, b.iv))
+
+
+def op_mod(gen, scope, depth, must):
+    a, b = gen.operands(scope, depth, must, 2)
+    if gen.r() < 0.5 or must is not None and "b" == "":
+        c = gen.choice([1.0, 1.5, 0.75, 2.0])
+        gen.feat("prim:mod")
+        return Expr(f"{par(a)} % {fmt(c)}", Interval(0.0, c))
+    b = gen.positive(b, 0.5)
+    gen.feat("prim:mod")
+    return Expr(f"{par(a)} % {par(b)}", Interval(0.0, b.iv.hi))
+
+
+def op_floordiv(gen, scope, depth, must):
+    a = gen.sub(scope, depth, must)
+    if not a.iv.finite(100):
+        return None
+    c = gen.choice([1.0, 0.5, 2.0])
+    gen.feat("prim:floordiv")
+    b = gen.sub(scope, depth)
+    return Expr(f"{par(b)} * ({par(a)} // {fmt(c)})", b.iv * floor(a.iv / c))
+
+
+def op_unary(gen, scope, depth, must):
+    a = gen.sub(scope, depth, must)
+    if gen.r() < 0.7:
+        gen.feat("prim:neg")
+        return Expr(f"-{par(a)}", -a.iv)
+    gen.feat("prim:pos")
+    return Expr(f"+{par(a)}", a.iv)
+
+
+def op_abs(gen, scope, depth, must):
+    a = gen.sub(scope, depth, must)
+    if gen.r() < 0.6:
+        gen.feat("prim:abs")
+        return Expr(f"abs({a.code})", absolute(a.iv), True)
+    return gen.mcall("fabs", a, iv=absolute(a.iv))
+
+
+def op_minmax(gen, scope, depth, must):
+    count = gen.choice([2, 2, 3])
+    args = gen.operands(scope, depth, must, count)
+    if must is None and gen.r() < 0.3:
+        args[gen.rng.randrange(count)] = const(gen.constant(-1.0, 1.0))
+    which = gen.choice(["min", "max"])
+    gen.feat(f"prim:{which}{count}")
+    iv = (minimum if which == "min" else maximum)(*[a.iv for a in args])
+    return Expr(f"{which}({', '.join(a.code for a in args)})", iv, True)
+
+
+def op_float(gen, scope, depth, must):
+    a = gen.sub(scope, depth, must)
+    gen.feat("prim:float")
+    return Expr(f"float({a.code})", a.iv, True)
+
+
+def op_cmp_number(gen, scope, depth, must):
+    a, b = gen.operands(scope, depth, must, 2)
+    c = gen.sub(scope, depth)
+    gen.feat("prim:cmp_number")
+    if gen.r() < 0.5:
+        return Expr(f"{par(c)} * ({par(a)} > {par(b)})", c.iv.hull(Interval(0.0)) * Interval(0.0, 1.0))
+    return Expr(f"float({par(a)} < {par(b)})", Interval(0.0, 1.0), True)
+
+
+def op_ifexp(gen, scope, depth, must):
+    a, b = gen.operands(scope, depth, must, 2)
+    gen.feat("prim:ifexp")
+    return Expr(f"{par(a)} if {gen.condition(scope)} else {par(b)}", a.iv.hull(b.iv))
+
+
+def op_call(gen, scope, depth, must):
+    sigs = gen.callables(scope)
+    if not sigs:
+        return None
+    sig = gen.choice(sigs)
+    if isinstance(sig.ret, tuple):
+        return None
+    result = gen.call(scope, sig, depth, must)
+    if gen.r() < 0.2:
+        other = gen.call(scope, sig, depth)
+        gen.feat("helper_called_twice")
+        return Expr(f"{result.code} * {other.code}", result.iv * other.iv)
+    return result
+
+
+def op_math(gen, scope, depth, must):
+    name = gen.choice(MATH_FUNCTIONS)
+    binary = name in ("atan2", "pow", "hypot", "copysign") or (name == "log" and gen.r() < 0.3)
+    if binary:
+        a, b = gen.operands(scope, depth, must, 2)
+    else:
+        a = gen.sub(scope, depth, must)
+    pi2 = math.pi / 2
+    if name in ("sin", "cos"):
+        a = a if a.iv.finite(1e4) else gen.bounded(a, 3.0)
+        return gen.mcall(name, a, iv=sin_cos(a.iv, name))
+    if name == "tan":
+        a = gen.bounded(a, 1.3)
+        return gen.mcall(name, a, iv=monotone(math.tan, a.iv))
+    if name in ("asin", "acos", "atanh"):
+        a = gen.unit(a)
+        f = getattr(math, name)
+        return gen.mcall(name, a, iv=monotone(f, a.iv, increasing=name != "acos"))
+    if name in ("atan", "tanh", "erf", "asinh", "degrees", "radians", "cbrt"):
+        if name == "cbrt" and gen.r() < 0.5:
+            a = gen.nonzero(a)
+        f = getattr(math, name)
+        return gen.mcall(name, a, iv=monotone(f, a.iv))
+    if name == "erfc":
+        return gen.mcall(name, a, iv=monotone(math.erfc, a.iv, increasing=False))
+    if name in ("sinh", "exp", "expm1", "exp2"):
+        a = gen.bounded(a, 8.0)
+        return gen.mcall(name, a, iv=monotone(getattr(math, name), a.iv))
+    if name == "cosh":
+        a = gen.bounded(a, 8.0)
+        return gen.mcall(name, a, iv=cosh(a.iv))
+    if name == "acosh":
+        a = gen.at_least_one(a)
+        return gen.mcall(name, a, iv=monotone(math.acosh, a.iv))
+    if name in ("log", "log2", "log10", "sqrt") and not binary:
+        a = gen.positive(a, 0.05)
+        return gen.mcall(name, a, iv=monotone(getattr(math, name), a.iv))
+    if name == "log1p":
+        a = gen.positive(a, 0.05) if a.iv.lo < -0.8 else a
+        return gen.mcall(name, a, iv=monotone(math.log1p, a.iv))
+    if name == "log":
+        a = gen.positive(a, 0.05)
+        base = gen.choice([2.0, 10.0, 3.0, None])
+        gen.feat("prim:log_base")
+        if base is None:
+            b = gen.positive(b, 0.05)
+            b = Expr(f"1.2 + {par(b)}", b.iv + 1.2)
+            logs = monotone(math.log, a.iv) * monotone(math.log, b.iv).reciprocal()
+            return gen.mcall("log", a, b, iv=logs)
+        return gen.mcall("log", a, const(base), iv=monotone(math.log, a.iv) * (1 / math.log(base)))
+    if name == "pow":
+        a = gen.positive(a, 0.2)
+        a = a if a.iv.finite(20.0) else gen.positive(gen.bounded(a, 3.0), 0.2)
+        b = gen.bounded(b, 2.0)
+        return gen.mcall("pow", a, b, iv=pow_real(a.iv, b.iv))
+    if name == "atan2":
+        b = gen.nonzero(b)
+        return gen.mcall("atan2", a, b, iv=Interval(-math.pi, math.pi))
+    if name == "hypot":
+        if not (a.iv.finite() and b.iv.finite()):
+            return None
+        return gen.mcall("hypot", a, b, iv=Interval(0.0, math.hypot(a.iv.mag, b.iv.mag)))
+    if name == "copysign":
+        return gen.mcall("copysign", a, b, iv=Interval(-a.iv.mag, a.iv.mag))
+    if name == "fabs":
+        return gen.mcall("fabs", a, iv=absolute(a.iv))
+    if name == "floor":
+        if not a.iv.finite(100):
+            return None
+        b = gen.sub(scope, depth)
+        return Expr(f"{par(b)} * {gen.m('floor')}({a.code})", b.iv * floor(a.iv))
+    return None
+
+
+def op_int(gen, scope, depth, must):
+    if must is not None:
+        return None
+    e = gen.int_expr(scope, nonneg=False)
+    return e
+
+
+OPS = ([op_arith] * 6 + [op_div] * 2 + [op_pow] * 3 + [op_mod, op_floordiv, op_unary, op_abs]
+       + [op_minmax] * 2 + [op_float, op_cmp_number, op_ifexp] + [op_call] * 2
+       + [op_math] * 12 + [op_int])

@@ -1,0 +1,113 @@
+"""Random programs the way people write them (``tests/fuzz``), differentiated by srcdiff
+and judged by independent oracles: forward-mode dual numbers, central differences, and
+the gradient with the optimizer off and with each optimisation switched off alone
+(translation validation).
+
+Deterministic: program ``seed`` of a generator is a pure function of the seed. Without
+``CI``, seeds 0-149 of each generator (300 programs). With ``CI`` set, seeds 0-1499 of
+each (3000 programs); ``FUZZ_SHARD=k/n`` runs the k-th of n interleaved parts of them, so
+that CI's three Pythons (``.ci/run``) share the 3000 instead of each running them all.
+Each test runs a chunk of 50 seeds, so a failure names its seeds; replay one with
+``python -m tests.fuzz.campaign --kind scalar --seed N --programs 1`` (it also shrinks the
+program and saves it under ``fuzz-failures/``). ``FUZZ_JOBS=2`` runs each chunk's
+programs in two processes.
+
+Every verdict must be ``ok``, ``refused``, ``skipped`` or ``nonfinite`` (see
+``fuzz.harness``). Refusals must stay a minority, or the generators would silently test
+nothing; every construct the generators know must appear in the CI seeds.
+"""
+
+import atexit
+import os
+from collections import Counter
+
+import pytest
+
+from fuzz import arrays, scalar, summary
+from fuzz.campaign import work
+
+CI = bool(os.environ.get("CI"))
+CI_PROGRAMS = 1500               # per generator
+PROGRAMS = CI_PROGRAMS if CI else 150
+CHUNK = 50
+PASSES_EVERY = 10                # each optimisation off alone on every 10th program
+VALUE_AND_GRAD_EVERY = 5         # value_and_grad generated and compared on every 5th
+JOBS = int(os.environ.get("FUZZ_JOBS", "1"))
+GENERATORS = {"scalar": scalar, "arrays": arrays}
+
+
+def shard():
+    """(k, n) from FUZZ_SHARD=k/n (1 <= k <= n); (1, 1) when unset."""
+    text = os.environ.get("FUZZ_SHARD", "1/1")
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"FUZZ_SHARD={text!r}: expected k/n, e.g. 2/3") from None
+    if not 1 <= k <= n:
+        raise ValueError(f"FUZZ_SHARD={text!r}: k must be between 1 and n")
+    return k, n
+
+
+SHARD = shard()
+ALL_CHUNKS = [(kind, start) for kind in GENERATORS for start in range(0, PROGRAMS, CHUNK)]
+CHUNKS = [chunk for i, chunk in enumerate(ALL_CHUNKS) if i % SHARD[1] == SHARD[0] - 1]
+_pool = None
+
+
+def run_chunk(tasks):
+    global _pool
+    if JOBS <= 1:
+        return [work(task) for task in tasks]
+    if _pool is None:
+        import multiprocessing
+        _pool = multiprocessing.get_context("fork").Pool(JOBS, maxtasksperchild=200)
+        atexit.register(_pool.terminate)
+    return _pool.map(work, tasks, chunksize=1)
+
+
+@pytest.mark.parametrize("kind,start", CHUNKS, ids=[f"{k}-{s}-{s + CHUNK - 1}" for k, s in CHUNKS])
+def test_fuzz_chunk(kind, start):
+    tasks = [(kind, seed, seed % PASSES_EVERY == 0, seed % VALUE_AND_GRAD_EVERY == 0)
+             for seed in range(start, start + CHUNK)]
+    failures = []
+    for item in run_chunk(tasks):
+        summary.record(item)
+        if item["verdict"] in ("wrong", "internal"):
+            failures.append(f"{kind} seed {item['seed']}: {item['verdict']} [{item['category']}]: "
+                            f"{' '.join(item['reason'].split())[:300]}")
+    assert not failures, "\n".join(failures) + (
+        f"\nreplay and shrink: python -m tests.fuzz.campaign --kind {kind} --seed N --programs 1")
+
+
+@pytest.mark.parametrize("kind", GENERATORS)
+def test_refusals_stay_a_minority(kind):
+    """Run after the chunks (file order): fewer than a quarter of the programs refused."""
+    expected = CHUNK * sum(1 for k, _ in CHUNKS if k == kind)
+    if expected == 0 or len(summary.SEEDS.get(kind, ())) < expected:
+        pytest.skip("needs every chunk of this generator in this run to have run "
+                    "(pytest -k selected fewer)")
+    counts = summary.VERDICTS[kind]
+    total = sum(counts.values())
+    assert counts["refused"] < 0.25 * total, (
+        f"{counts['refused']} of {total} {kind} programs refused: "
+        f"{summary.REFUSALS.most_common(3)}")
+
+
+@pytest.mark.parametrize("kind", GENERATORS)
+def test_every_construct_is_generated(kind):
+    """Each construct the generator knows appears at least 3 times in the CI seeds
+    (generating is cheap; this does not run srcdiff)."""
+    generator = GENERATORS[kind]
+    counts = Counter()
+    for seed in range(CI_PROGRAMS):
+        counts.update(set(generator.generate(seed).features))
+    rare = {f: counts[f] for f in generator.FEATURES if counts[f] < 3}
+    assert not rare, f"constructs (almost) never generated: {rare}"
+
+
+def test_programs_are_pure_functions_of_their_seed():
+    for generator in GENERATORS.values():
+        for seed in (0, 7, 123):
+            first, second = generator.generate(seed), generator.generate(seed)
+            assert first.source == second.source
+            assert repr(first.point) == repr(second.point)

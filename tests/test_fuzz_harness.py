@@ -1,0 +1,103 @@
+"""The fuzz harness can fail: a wrong derivative rule, a pipeline setting that disagrees,
+and a nan without a singular derivative are verdicts that fail CI; a nan where an
+intermediate's derivative is singular is ``nonfinite``. Without these, a harness that
+returned ``ok`` for everything would look the same as a correct srcdiff."""
+
+import dataclasses
+import math
+
+import numpy
+import pytest
+
+from fuzz.case import Case
+from fuzz.harness import Run, run_case
+from srcdiff.rules import RULES
+
+
+def scalar_case(body, point, seed=0):
+    source = "import math\n\n\ndef program(x0, x1):\n" + body
+    return Case("scalar", seed, source, point, (0, 1), ("x0", "x1"))
+
+
+def array_case(body, point, seed=0):
+    source = "import numpy as np\n\n\ndef program(x, s):\n" + body
+    return Case("arrays", seed, source, point, (0, 1), ("x", "s"), ranks={"x": 1})
+
+
+LOOP = ("    s = x1\n"
+        "    for i in range(3):\n"
+        "        s = math.sin(s + x0)\n"
+        "    return s * x1\n")
+ARRAY_LOOP = ("    h = x\n"
+              "    for i in range(2):\n"
+              "        h = np.sin(h * s)\n"
+              "    return np.sum(h ** 2)\n")
+ARRAY_POINT = (numpy.array([0.3, -0.7, 1.1]), 0.8)
+
+
+@pytest.fixture
+def broken_sin():
+    """math.sin (and numpy.sin, which shares its rule) differentiated as 1.1 * cos."""
+    from srcdiff.expr import cos
+    saved = {key: rule for key, rule in RULES.rules.items()
+             if key[0] in (math.sin, numpy.sin)}
+    for key, rule in saved.items():
+        RULES.rules[key] = dataclasses.replace(rule, partials=lambda x: 1.1 * cos(x))
+    yield
+    RULES.rules.update(saved)
+
+
+def test_a_correct_program_is_ok():
+    assert run_case(scalar_case(LOOP, (0.4, -0.9))).verdict == "ok"
+    assert run_case(array_case(ARRAY_LOOP, ARRAY_POINT)).verdict == "ok"
+
+
+def test_a_wrong_rule_is_wrong_against_forward_mode(broken_sin):
+    result = run_case(scalar_case(LOOP, (0.4, -0.9), seed=1))
+    assert result.verdict == "wrong"
+    assert result.category.startswith("wrong:forward-mode"), result.category
+
+
+def test_a_wrong_rule_is_wrong_against_differences(broken_sin):
+    result = run_case(array_case(ARRAY_LOOP, ARRAY_POINT, seed=1))
+    assert result.verdict == "wrong"
+    assert result.category.startswith("wrong:differences"), result.category
+
+
+def test_a_setting_that_disagrees_is_wrong(monkeypatch):
+    real = Run.variant
+
+    def doubled_when_unoptimized(self, strict=False, **options):
+        gradients = real(self, strict=strict, **options)
+        return tuple(2 * g for g in gradients) if options.get("optimize") is False else gradients
+
+    monkeypatch.setattr(Run, "variant", doubled_when_unoptimized)
+    result = run_case(scalar_case(LOOP, (0.4, -0.9), seed=2))
+    assert (result.verdict, result.category) == ("wrong", "wrong:variant:optimizer-off")
+
+
+def test_a_singular_intermediate_is_nonfinite():
+    # hypot(0, 0) has no derivative: the gradient is nan for x0 (0 * inf), the function is x1
+    result = run_case(scalar_case("    z = x0 * (x1 > x1)\n    return math.hypot(z, z) + x1\n",
+                                  (0.5, 0.25), seed=3))
+    assert result.verdict == "nonfinite", result.line()
+    # the norm of a zero vector, in NumPy
+    result = run_case(array_case("    return np.linalg.norm(x - x) + s * np.sum(x)\n",
+                                 ARRAY_POINT, seed=3))
+    assert result.verdict == "nonfinite", result.line()
+
+
+def test_nan_without_a_singular_derivative_is_wrong(monkeypatch):
+    """A gradient that is nan where nothing raises under strict arithmetic is no excuse."""
+    real = Run.variant
+
+    def never_raises(self, strict=False, **options):
+        try:
+            return real(self, strict=False, **options)
+        except ArithmeticError:
+            return real(self, strict=False, ieee=True, **options)
+
+    monkeypatch.setattr(Run, "variant", never_raises)
+    result = run_case(scalar_case("    z = x0 * (x1 > x1)\n    return math.hypot(z, z) + x1\n",
+                                  (0.5, 0.25), seed=4))
+    assert result.verdict in ("wrong", "internal"), result.line()
