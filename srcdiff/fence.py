@@ -330,7 +330,21 @@ class Fence(ast.NodeVisitor):
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         self.visit(node.value)
+        node.slice = self.constant_none(node.slice)
+        if isinstance(node.slice, ast.Tuple):
+            node.slice.elts = [self.constant_none(part) for part in node.slice.elts]
         self.check_index(node.slice)
+
+    def constant_none(self, part: ast.expr) -> ast.expr:
+        """A free name bound to ``None`` in an index (``numpy.newaxis``, ``np.newaxis``)
+        as the constant it is; anything else unchanged."""
+        if isinstance(part, ast.Name) and part.id in self.locals:
+            return part
+        if isinstance(part, (ast.Name, ast.Attribute)) and not (
+                isinstance(part, ast.Attribute) and self.is_method(part)) \
+                and self.parsed.resolve(part, self.locals) is None:
+            return ast.copy_location(ast.Constant(None), part)
+        return part
 
     def check_index(self, index: ast.expr) -> None:
         """An index: numbers, names, slices, ``None``, ``...``, or a tuple of them."""

@@ -8,6 +8,7 @@ with srcdiff: central differences with step-size agreement, dual numbers, closed
 import math
 
 import numpy as np
+from numpy import newaxis
 
 # --- 1. recomputation in loops must not read the new value ----------------------------
 
@@ -590,3 +591,8 @@ def numpy_loop_target_reassigned(x):
         c = np.inner(c + np.zeros(3), x)
         z = c
     return z
+
+
+def newaxis_indices(x):
+    M = x[:, np.newaxis] * x[np.newaxis, :]
+    return np.sum(M * x[newaxis]) + np.sum(x[np.newaxis, ...] ** 2)
