@@ -166,6 +166,9 @@ def main(argv=None) -> int:
     parser.add_argument("--passes-every", type=int, default=5,
                         help="switch each optimisation off alone on every K-th program "
                              "(the optimizer off: on every program)")
+    parser.add_argument("--value-and-grad-every", type=int, default=1,
+                        help="generate value_and_grad and compare it with grad on every "
+                             "K-th program")
     parser.add_argument("--shrink-per-class", type=int, default=3,
                         help="shrink the first N failures of each class (-1: all, 0: none)")
     parser.add_argument("--shrink-seconds", type=float, default=90.0)
@@ -177,7 +180,8 @@ def main(argv=None) -> int:
 
     kinds = ["scalar", "arrays"] if args.kind == "all" else [args.kind]
     every = max(1, args.passes_every)
-    tasks = [(kind, args.seed + i, (args.seed + i) % every == 0)
+    both = max(1, args.value_and_grad_every)
+    tasks = [(kind, args.seed + i, (args.seed + i) % every == 0, (args.seed + i) % both == 0)
              for kind in kinds for i in range(args.programs)]
     start = time.monotonic()
     print(f"running {len(tasks)} programs ({', '.join(kinds)}), seeds {args.seed}.."
