@@ -13,12 +13,10 @@ so every program runs and stays finite.
 from __future__ import annotations
 
 import math
-import random
-from collections import Counter
 
 import numpy
 
-from .case import Case
+from .case import Case, Drawing
 from .intervals import Interval, UNIT, absolute, cosh, maximum, minimum, monotone
 
 VALUES = Interval(-2.0, 2.0)
@@ -107,12 +105,10 @@ class Scope:
         return result
 
 
-class ArrayGenerator:
+class ArrayGenerator(Drawing):
     def __init__(self, seed):
-        self.seed = seed
-        self.rng = random.Random(seed)
+        super().__init__(seed)
         self.np = numpy.random.default_rng(seed)
-        self.features = Counter()
         self.used = {"np", "numpy", "program", "ident", "range", "len", "abs", "i", "j", "k"}
         self.globals: list[str] = []
         self.global_arrays: dict[str, A] = {}
@@ -126,15 +122,6 @@ class ArrayGenerator:
         self.allow_alias = self.rng.random() < 0.18
 
     # -- utilities ---------------------------------------------------------------
-    def r(self):
-        return self.rng.random()
-
-    def choice(self, items):
-        return self.rng.choice(items)
-
-    def feat(self, name):
-        self.features[name] += 1
-
     def fresh(self, base):
         if base not in self.used:
             self.used.add(base)

@@ -91,7 +91,7 @@ def saved_text(case: Case, result: Result, original_lines: int) -> str:
               f"# reason: {' '.join(result.reason.split())}",
               f"# point: {format_point(case.point)}",
               f"# wrt: {case.wrt_names}",
-              f"# replay: python -m tests.fuzz.campaign --replay <this file>",
+              "# replay: python -m tests.fuzz.campaign --replay <this file>",
               ""]
     body = case.source.rstrip() + "\n"
     tail = ["", "", f"POINT = {format_point(case.point)}", f"WRT = {tuple(case.wrt)!r}", "",

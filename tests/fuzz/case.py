@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -37,3 +38,21 @@ def format_point(point) -> str:
         else:
             parts.append(repr(value))
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+class Drawing:
+    """What both generators share: a seeded random source and the features drawn."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.features = Counter()
+
+    def r(self):
+        return self.rng.random()
+
+    def choice(self, items):
+        return self.rng.choice(items)
+
+    def feat(self, name):
+        self.features[name] += 1

@@ -244,7 +244,6 @@ class Run:
         self.program, self.namespace = program, namespace
         self.global_arrays = [v for v in namespace.values() if isinstance(v, numpy.ndarray)]
         wrt = case.wrt
-        names = case.wrt_names
 
         # the primal
         try:

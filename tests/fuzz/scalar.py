@@ -15,11 +15,9 @@ budget: the number of times the statement can run times the size of ``e``.
 from __future__ import annotations
 
 import math
-import random
 import re
-from collections import Counter
 
-from .case import Case
+from .case import Case, Drawing
 from .intervals import (Interval, UNIT, absolute, cosh, floor, maximum, minimum, monotone,
                         pow_real, sin_cos)
 
@@ -141,11 +139,9 @@ class Scope:
         return names
 
 
-class ScalarGenerator:
+class ScalarGenerator(Drawing):
     def __init__(self, seed: int):
-        self.seed = seed
-        self.rng = random.Random(seed)
-        self.features = Counter()
+        super().__init__(seed)
         self.used: set[str] = {"math", "m", "program", "print", "range", "len", "abs", "min",
                                "max", "pow", "float", "enumerate", "zip", "True", "False",
                                "None", "n", "i", "j", "k", "ident", "clip", "numpy", "np"}
@@ -166,15 +162,6 @@ class ScalarGenerator:
         self.print_budget = 1 if self.rng.random() < 0.08 else 0
 
     # -- utilities -------------------------------------------------------------
-    def r(self):
-        return self.rng.random()
-
-    def choice(self, items):
-        return self.rng.choice(items)
-
-    def feat(self, name):
-        self.features[name] += 1
-
     def fresh(self, base=None):
         if base is None:
             while self.pool:
@@ -461,7 +448,6 @@ class ScalarGenerator:
         return lines, False
 
     def statement(self, scope: Scope, indent: int):
-        pad = " " * indent
         options = [("assign", 6), ("self_update", 5), ("augassign", 3), ("tuple", 1.5),
                    ("call_stmt", 2 if self.callables(scope) else 0)]
         if scope.depth < 3:
@@ -1593,7 +1579,6 @@ def op_math(gen, scope, depth, must):
         a, b = gen.operands(scope, depth, must, 2)
     else:
         a = gen.sub(scope, depth, must)
-    pi2 = math.pi / 2
     if name in ("sin", "cos"):
         a = a if a.iv.finite(1e4) else gen.bounded(a, 3.0)
         return gen.mcall(name, a, iv=sin_cos(a.iv, name))
