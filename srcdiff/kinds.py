@@ -103,11 +103,14 @@ def _numpy():
 
 def index_rank(base: Kind, index: ast.expr, kinds) -> Kind:
     """The kind of ``base[index]``: integers remove an axis, ``None`` adds one, slices
-    and ``...`` keep them, an array of indices makes the rank unknown."""
+    and ``...`` keep them. Arrays of indices of rank 1 (integers, or a boolean mask of one
+    axis) each take an axis and together give one (they broadcast to one length); other
+    arrays of indices make the rank unknown."""
     if not base.is_array:
         return SCALAR  # an item of a tuple of numbers (x.shape[0], data[i])
     parts = index.elts if isinstance(index, ast.Tuple) else [index]
     ndim = base.ndim
+    advanced = False
     for part in parts:
         if isinstance(part, ast.Slice) or (isinstance(part, ast.Constant) and part.value is Ellipsis):
             continue
@@ -116,10 +119,13 @@ def index_rank(base: Kind, index: ast.expr, kinds) -> Kind:
             continue
         kind = kinds(part)
         if kind is not None and kind.is_array:
-            return ANY_ARRAY  # integer-array (or boolean) indexing
+            if kind.ndim != 1:
+                return ANY_ARRAY  # a mask of several axes, an index array of rank 2...
+            advanced = True
         ndim = None if ndim is None else ndim - 1
     if ndim is None:
         return ANY_ARRAY
+    ndim += advanced
     return array(ndim) if ndim > 0 else SCALAR
 
 

@@ -596,3 +596,17 @@ def numpy_loop_target_reassigned(x):
 def newaxis_indices(x):
     M = x[:, np.newaxis] * x[np.newaxis, :]
     return np.sum(M * x[newaxis]) + np.sum(x[np.newaxis, ...] ** 2)
+
+
+def dot_of_fancy_selections(s, b):
+    # the rank of b[np.array([...])] is known (1): np.dot of it was refused as of unknown rank
+    M = ((s * np.ones(3)) / np.exp(np.tanh(b[np.array([0, 0, 1])]))).copy()
+    return np.dot(M, M)
+
+
+def fancy_selections_of_a_matrix(W, x):
+    rows = W[np.array([1, 0, 1])]             # (3, 3)
+    mixed = W[0, np.array([2, 2, 0])]         # (3,)
+    tail = W[np.array([1, 0]), 1:]            # (2, 2)
+    masked = x[x > 0.0]                       # (number of positives,)
+    return np.sum(rows @ x) + np.dot(mixed, x) + np.sum(tail * tail) + np.dot(masked, masked)

@@ -331,12 +331,16 @@ def test_fuzzed_scalar_programs(func, point):
     (m.recomputed_and_reused, (numpy.array([-0.93, 0.05, 1.22]), numpy.array([1.13, -0.44, 0.47]))),
     (m.numpy_loop_target_reassigned, (numpy.array([-1.04, 1.01, -0.71]),)),
     (m.newaxis_indices, (numpy.array([0.3, -0.5, 1.2]),)),
+    (m.dot_of_fancy_selections, (0.7, numpy.array([0.3, -0.5, 1.2]))),
+    (m.fancy_selections_of_a_matrix, (numpy.array([[0.3, -0.5, 1.2], [0.8, 0.1, -0.4]]),
+                                      numpy.array([0.6, -0.2, 0.9]))),
 ])
 def test_fuzzed_array_programs(func, args):
     """Adjoints that may still be the zero a branch or loop left must get their shape
     before a reduction or view uses it; a temporary that a partial reads where it is
     available must not be recomputed after that read; ``np.newaxis`` in an index is
-    ``None`` (it was refused as a free name that is not a number)."""
+    ``None`` (it was refused as a free name that is not a number); a selection by an
+    array of indices of rank 1 has a known rank (``np.dot`` of one was refused)."""
     check(func, *args)
 
 
