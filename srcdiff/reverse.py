@@ -87,7 +87,8 @@ import copy
 
 from .adjoints import Adjoints, expression_key
 from .analyse import cannot_raise, operands
-from .dataflow import COMPOUND, Block, Facts, assigned, maybe_unbound, reads, targets
+from .dataflow import (COMPOUND, Block, Facts, assigned, maybe_unbound, reads,
+                       statements_of, targets)
 from .expr import Code, node_of, runtime_name
 from .ir import Function, get_anno, name_counts, set_anno
 
@@ -713,6 +714,7 @@ def finish(function: Function) -> Function:
             for name in targets(statement):
                 definitions[name] = statement.value
     prelude, seen, replacements = [], set(), {}
+    floats = set() if arrays else _float_variables(body, function)
     for marker in markers:
         gradient, parameter = marker.args[0], get_anno(marker, "gradient")
         kind = kinds.get(parameter)
@@ -734,7 +736,9 @@ def finish(function: Function) -> Function:
                                                          ast.Constant(not fresh)], [])
         elif isinstance(gradient, ast.Constant) or _is_number_node(gradient):
             replacements[id(marker)] = ast.Constant(float(_number(gradient)))
-        elif arrays:  # a number computed with NumPy may be a NumPy scalar or 0-d array
+        elif arrays or not _certainly_float(gradient, floats, function):
+            # a number computed with NumPy may be a NumPy scalar or a 0-d array; one that
+            # simplification left as a partial alone may be an int (x * n: n)
             replacements[id(marker)] = ast.Call(runtime_name("float"), [gradient], [])
         else:
             replacements[id(marker)] = gradient
@@ -746,6 +750,73 @@ def finish(function: Function) -> Function:
             return self.generic_visit(node)
     new_return = Replace().visit(returned)
     return function.replace(body=prelude + body[:-1] + [new_return])
+
+
+# math's functions that may return an int or a bool; every other one returns a float
+_NOT_FLOAT_MATH = {"floor", "ceil", "trunc", "factorial", "gcd", "lcm", "isqrt", "comb", "perm",
+                   "prod", "isclose", "isfinite", "isinf", "isnan"}
+
+
+def _float_variables(body: list, function: Function) -> set[str]:
+    """The variables that certainly hold a float wherever they are bound: the greatest
+    fixed point of "every assignment to it gives a float, given the others" (sound by
+    induction over the run: each value comes from an assignment). Parameters are not among
+    them: the caller may pass an int."""
+    definitions: dict[str, list] = {}
+    for statement in statements_of(body):
+        if isinstance(statement, ast.Assign):
+            target = statement.targets[0]
+            if isinstance(target, ast.Name):
+                definitions.setdefault(target.id, []).append(statement.value)
+            else:  # tuple unpacking: not followed
+                for name in targets(statement):
+                    definitions.setdefault(name, []).append(None)
+        elif isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
+            # x += e is a float when x was one (a float plus a number) or e is
+            name = statement.target.id
+            definitions.setdefault(name, []).append(
+                ast.BinOp(ast.Name(name, ast.Load()), statement.op, statement.value))
+        elif isinstance(statement, (ast.For, ast.AsyncFor)):
+            for name in targets(statement):
+                definitions.setdefault(name, []).append(None)
+    floats = set(definitions)
+    changed = True
+    while changed:
+        changed = False
+        for name in list(floats):
+            if not all(v is not None and _certainly_float(v, floats, function)
+                       for v in definitions[name]):
+                floats.discard(name)
+                changed = True
+    return floats
+
+
+def _certainly_float(node: ast.expr, floats: set, function: Function) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, float)
+    if isinstance(node, ast.Name):
+        return node.id in floats
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return _certainly_float(node.operand, floats, function)
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Div):
+            return True  # true division of numbers gives a float
+        if isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Mod, ast.FloorDiv, ast.Pow)):
+            return _certainly_float(node.left, floats, function) or \
+                _certainly_float(node.right, floats, function)
+        return False
+    if isinstance(node, ast.IfExp):
+        return _certainly_float(node.body, floats, function) and \
+            _certainly_float(node.orelse, floats, function)
+    if isinstance(node, ast.Call) and not node.keywords:
+        if isinstance(node.func, ast.Attribute) and node.func.attr not in _NOT_FLOAT_MATH:
+            import math
+            try:
+                callee = function.parsed.resolve(node.func)
+            except Exception:
+                return False
+            return getattr(math, node.func.attr, None) is callee and callable(callee)
+    return False
 
 
 def _is_number_node(node) -> bool:

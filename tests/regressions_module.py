@@ -610,3 +610,24 @@ def fancy_selections_of_a_matrix(W, x):
     tail = W[np.array([1, 0]), 1:]            # (2, 2)
     masked = x[x > 0.0]                       # (number of positives,)
     return np.sum(rows @ x) + np.dot(mixed, x) + np.sum(tail * tail) + np.dot(masked, masked)
+
+
+def scaled_by_an_int(x1, n):
+    lo = x1 * n          # d/dx1 is n itself once 1.0 * n is simplified: an int
+    return lo
+
+
+OFFSET = 0.68
+
+
+def overwritten_in_a_constant_branch(x0, x1):
+    if 0.48 < OFFSET < 1.34:
+        f = 2.0
+        x0, f = f, math.tanh(x0)   # x0's adjoint is assigned b * 0 (it was the int 0)
+    return x0 + x1
+
+
+def sum_and_difference(a, b):
+    c = a + b
+    d = b - a
+    return c * d

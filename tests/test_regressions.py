@@ -199,6 +199,20 @@ def test_gradients_are_floats():
     assert type(srcdiff.grad(m.max_below)(0.2)) is float
 
 
+@pytest.mark.parametrize("func, args, expected", [
+    (m.scaled_by_an_int, (1.05, 3), (3.0,)),
+    (m.overwritten_in_a_constant_branch, (-1.1, 0.9), (0.0, 1.0)),
+    (m.sum_and_difference, (1, 2), (-2.0, 4.0)),        # integer arguments: d/da = d - c
+])
+def test_number_gradients_are_floats_whatever_the_arguments(func, args, expected):
+    """Found by the fuzzers: a gradient that is a partial alone (x * n with respect to x is
+    n), an adjoint assigned b * 0, and integer arguments gave ints. Checked in every setting."""
+    wrt = tuple(range(len(expected)))
+    for gradient in [srcdiff.grad(func, wrt=wrt)(*args)] + every_setting(func, args, wrt):
+        assert all(type(g) is float for g in gradient), gradient
+        assert gradient == expected
+
+
 # --- 13. the command line: see tests/test_cli.py -----------------------------------------------------------
 
 # --- 14. unbound names raise where Python raises ---------------------------------------------------------

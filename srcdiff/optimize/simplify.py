@@ -28,7 +28,10 @@ def _simplify_block(statements, adjoints) -> list[ast.stmt]:
         if isinstance(statement, (ast.Assign, ast.AugAssign)) and _target(statement) in adjoints \
                 and get_anno(statement, "substituted"):
             set_anno(statement, "substituted", False)
-            simplified = node_of(rebuild(statement.value))
+            rebuilt = rebuild(statement.value)
+            if isinstance(rebuilt, (int, float)) and not isinstance(rebuilt, bool):
+                rebuilt = float(rebuilt)  # an adjoint is a float: 0.0, not the 0 of b * 0
+            simplified = node_of(rebuilt)
             if ast.unparse(simplified) != ast.unparse(statement.value):
                 statement = copy.deepcopy(statement)
                 statement.value = simplified

@@ -6,4 +6,4 @@ def grad_lecture_graph(a, b):
     b_a = -c
     b_a += d  # grad of: c = a + b
     b_b += d
-    return (b_a, b_b)
+    return (float(b_a), float(b_b))

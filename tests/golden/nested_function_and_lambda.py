@@ -9,4 +9,4 @@ def dnested_function_and_lambda_dx(x):
     b_v_1 = x  # grad of: square_1 = v_1 * v_1
     b_v_1 += x
     b_x += b_v_1  # grad of: v_1 = x
-    return b_x
+    return float(b_x)

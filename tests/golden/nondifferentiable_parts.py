@@ -7,4 +7,4 @@ def dnondifferentiable_parts_dx(x, y):
     trunc = math.trunc(y)
     b_x = n  # grad of: mul = n * x
     b_x += y  # grad of: r = x % y
-    return b_x
+    return float(b_x)
