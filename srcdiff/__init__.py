@@ -1,4 +1,5 @@
-"""srcdiff: source-to-source reverse-mode automatic differentiation for plain Python.
+"""srcdiff: source-to-source automatic differentiation for plain Python (reverse and
+forward mode).
 
 >>> import math, srcdiff
 >>> def h(x):
@@ -7,9 +8,11 @@
 ...     return g + 1
 >>> srcdiff.grad(h)(3.0)
 0.6666666666666666
+>>> srcdiff.jvp(h)(3.0, 1.0)
+(3.1972245773362196, 0.6666666666666666)
 """
 
-from .api import grad, source, value_and_grad
+from .api import grad, jvp, source, value_and_grad
 from .explanation import explain
 from .errors import (ArgumentKindError, KindError, LocatedError, MissingRuleError,
                      NoSourceError, SrcdiffError, SrcdiffNameError, UnsupportedSyntaxError)
@@ -18,7 +21,7 @@ from .rules import register_rule
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "source", "explain", "register_rule", "SrcdiffError", "LocatedError",
+    "grad", "value_and_grad", "jvp", "source", "explain", "register_rule", "SrcdiffError", "LocatedError",
     "UnsupportedSyntaxError", "MissingRuleError", "NoSourceError", "SrcdiffNameError",
     "ArgumentKindError", "KindError", "__version__",
 ]

@@ -1,4 +1,4 @@
-"""The public entry points: ``grad``, ``value_and_grad`` and ``source``."""
+"""The public entry points: ``grad``, ``value_and_grad``, ``jvp`` and ``source``."""
 
 from __future__ import annotations
 
@@ -39,6 +39,18 @@ def value_and_grad(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
     return _gradient(func, wrt, with_value=True)
 
 
+def jvp(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
+    """The Jacobian-vector product of ``func`` (forward mode): a function taking
+    ``func``'s arguments followed by one tangent per ``wrt`` parameter (a number, or an
+    array of that argument's shape), returning ``(func(...), directional derivative)``:
+    ``jvp(f, wrt=(0, 1))(x, y, dx, dy)`` is ``(f(x, y), ∂f/∂x·dx + ∂f/∂y·dy)``. ``func``
+    may return an array; the derivative then has its shape. Keyword arguments go to
+    ``func``. Usable as a decorator, like :func:`grad`."""
+    if func is None:
+        return lambda f: jvp(f, wrt)
+    return _gradient(func, wrt, with_value=False, mode="forward")
+
+
 def source(gradient: Callable, *args, **kwargs) -> str:
     """The generated source of a function made by :func:`grad` or :func:`value_and_grad`.
 
@@ -57,7 +69,7 @@ def source(gradient: Callable, *args, **kwargs) -> str:
     return generated.source
 
 
-def _gradient(func, wrt, with_value: bool):
+def _gradient(func, wrt, with_value: bool, mode: str = "reverse"):
     if not isinstance(func, types.FunctionType):
         if callable(func) and not isinstance(wrt, (int, str, tuple, list)):
             raise SrcdiffError("wrt must be a position, a name or a tuple of them")
@@ -72,10 +84,10 @@ def _gradient(func, wrt, with_value: bool):
         from .parse import parse
         fence(parse(func))
         raise
-    key = (names, isinstance(wrt, (tuple, list)), with_value)
+    key = (names, isinstance(wrt, (tuple, list)), with_value, mode)
     cached = func.__dict__.setdefault(_CACHE, {})
     if key not in cached:
-        cached[key] = _entry_point(func, names, key[1], with_value)
+        cached[key] = _entry_point(func, names, key[1], with_value, mode)
     return cached[key]
 
 
@@ -104,8 +116,10 @@ def _wrt_names(func, wrt) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _generated_name(func, names, as_tuple: bool, with_value: bool) -> str:
+def _generated_name(func, names, as_tuple: bool, with_value: bool, mode: str) -> str:
     base = func.__name__ if func.__name__.isidentifier() else "lambda"  # <lambda>
+    if mode == "forward":
+        return f"jvp_{base}"
     if with_value:
         return f"value_and_grad_{base}"
     if as_tuple:
@@ -117,7 +131,7 @@ def _generated_name(func, names, as_tuple: bool, with_value: bool) -> str:
 _IEEE_ERRORS = (ZeroDivisionError, OverflowError, ValueError)
 
 
-def _entry_point(func, names, as_tuple: bool, with_value: bool):
+def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "reverse"):
     """The gradient function users call: it generates code for each combination of
     argument kinds it meets (numbers, arrays of each rank), once, and calls it. Calls
     with numbers only go straight to the scalar code.
@@ -126,8 +140,13 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool):
     still mean the same (``srcdiff.dependencies``) and generates again if not. Where the
     generated code raises an arithmetic error and the function itself does not (a
     derivative that is infinite, ``math.sqrt`` at 0), it returns what the IEEE variant
-    of the code gives (``srcdiff.ieee``): inf or nan, as JAX and PyTorch do."""
-    name = _generated_name(func, names, as_tuple, with_value)
+    of the code gives (``srcdiff.ieee``): inf or nan, as JAX and PyTorch do.
+
+    In forward mode (``jvp``) the last ``len(names)`` positional arguments are the
+    tangents: the kinds come from the others, and the generated code takes every
+    parameter by position (defaults applied here), then the tangents."""
+    name = _generated_name(func, names, as_tuple, with_value, mode)
+    forward = mode == "forward"
     signature = inspect.signature(func)
     parameters = list(signature.parameters)
     specialisations: dict[tuple, Generated] = {}
@@ -152,14 +171,17 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool):
         if not kinds and deferred:
             raise deferred[0]
         generated = specialisations[key] = generate(
-            func, names, name=name, with_value=with_value, as_tuple=as_tuple, kinds=kinds)
-        if key == scalar_key:
+            func, names, name=name, with_value=with_value, as_tuple=as_tuple, kinds=kinds,
+            mode=mode)
+        if key == scalar_key and not forward:
             target, check = generated.function, generated.check
         gradient.__wrapped__ = generated.function
         gradient.__srcdiff__ = generated
         return generated
 
-    def ieee(key: tuple, args, kwargs, error: Exception):
+    def ieee(key: tuple, args, kwargs, error: Exception, everything=None):
+        """``everything``: the generated code's arguments when they are not ``args``
+        and ``kwargs`` (forward mode: with defaults applied, then the tangents)."""
         try:
             func(*args, **kwargs)
         except Exception:  # the function itself fails here: so does its gradient
@@ -168,12 +190,33 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool):
         if not fresh(variant):
             kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
             variant = variants[key] = generate(func, names, name=name, with_value=with_value,
-                                               as_tuple=as_tuple, kinds=kinds, ieee=True)
+                                               as_tuple=as_tuple, kinds=kinds, ieee=True,
+                                               mode=mode)
+        if everything is not None:
+            return variant.function(*everything)
         return variant.function(*args, **kwargs)
+
+    def forward_call(*args, **kwargs):
+        if len(args) < len(names):
+            raise TypeError(f"{name}() takes {func.__name__}'s arguments, then "
+                            f"{len(names)} tangent(s) (for {', '.join(names)})")
+        primal, tangents = args[:len(args) - len(names)], args[len(args) - len(names):]
+        key = _kinds(signature, parameters, names, primal, kwargs)
+        bound = signature.bind(*primal, **kwargs)
+        bound.apply_defaults()
+        values = [bound.arguments[p] for p in parameters]
+        for parameter, tangent_ in zip(names, tangents):
+            _check_tangent(parameter, bound.arguments[parameter], tangent_)
+        generated = specialise(key)
+        everything = (*values, *tangents)
+        try:
+            return generated.function(*everything)
+        except _IEEE_ERRORS as error:
+            return ieee(key, primal, kwargs, error, everything)
 
     real = _REAL_TYPES
 
-    def gradient(*args, **kwargs):
+    def reverse_call(*args, **kwargs):
         if target is not None and (check is None or check()):
             for value in args:
                 if type(value) not in real:
@@ -194,6 +237,7 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool):
         except _IEEE_ERRORS as error:
             return ieee(key, args, kwargs, error)
 
+    gradient = forward_call if forward else reverse_call
     gradient.__name__ = gradient.__qualname__ = name
     gradient.__module__ = func.__module__
     try:
@@ -209,9 +253,30 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool):
         gradient.__doc__ = (f"Gradient of {func.__name__}; its code is generated for the "
                             "kinds of arguments of each call (it needs arrays).")
         gradient.__srcdiff__ = None
-    gradient.__srcdiff_specialise__ = lambda *a, **k: specialise(
-        _kinds(signature, parameters, names, a, k))
+    if forward:  # example arguments: the function's, then the tangents
+        gradient.__srcdiff_specialise__ = lambda *a, **k: specialise(
+            _kinds(signature, parameters, names, a[:len(a) - len(names)], k))
+    else:
+        gradient.__srcdiff_specialise__ = lambda *a, **k: specialise(
+            _kinds(signature, parameters, names, a, k))
     return gradient
+
+
+def _check_tangent(parameter: str, value, tangent) -> None:
+    """A tangent has its argument's shape: a number for a number, an array of the same
+    shape for an array."""
+    import sys
+    numpy = sys.modules.get("numpy")  # arrays exist only where NumPy was imported
+    is_array = numpy is not None and isinstance(tangent, numpy.ndarray)
+    if isinstance(tangent, bool) or not (isinstance(tangent, numbers.Real) or is_array):
+        raise ArgumentKindError(f"the tangent for {parameter!r} is a {type(tangent).__name__}: "
+                                "pass a number or a NumPy array of the argument's shape")
+    if numpy is None:
+        return
+    if numpy.shape(tangent) != numpy.shape(value):
+        raise ArgumentKindError(f"the tangent for {parameter!r} has shape "
+                                f"{numpy.shape(tangent)}; its argument has shape "
+                                f"{numpy.shape(value)}")
 
 
 def numpy_dtype(value):

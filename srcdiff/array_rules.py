@@ -79,6 +79,10 @@ class ArrayRule:
     sequence: str | None = None
     shaped: bool = True
     variadic: bool = False  # einsum: params[-1] collects the remaining arguments
+    # forward mode (``srcdiff.tangent``): "linear" (the function of the differentiable
+    # arguments' tangents together), "multilinear" (a sum over them, each in turn), a
+    # function of a :class:`JVP` giving the tangent as code, or None (not supported yet)
+    jvp: object = None
 
     builtin = True
     primal = None
@@ -139,6 +143,28 @@ class VJP:
         if axis is None or self.const(keepdims_name, False):
             return value
         return call("numpy.expand_dims", value, axis)
+
+
+class JVP(VJP):
+    """What an array rule's forward (``jvp``) function sees: like :class:`VJP`, with
+    ``t(name)``, the tangent of an argument as code (a zero of its shape when it has none)
+    and ``reduce(value)``, ``numpy.sum`` over the axes the call reduces, as it keeps them."""
+
+    def __init__(self, rule, arguments, kinds, tangents, out, helper=None):
+        super().__init__(rule, arguments, kinds, None, out, helper)
+        self.tangents = tangents  # name -> Code (a tangent, or a zero)
+
+    def t(self, name: str):
+        return self.tangents[name]
+
+    def reduce(self, value, axis_name: str = "axis", keepdims_name: str = "keepdims"):
+        axis, keep = self.const(axis_name), self.const(keepdims_name, False)
+        keywords = {}
+        if axis is not None:
+            keywords["axis"] = axis
+        if keep:
+            keywords["keepdims"] = True
+        return call("numpy.sum", value, **keywords)
 
 
 def _node(value):
@@ -733,11 +759,15 @@ def _solve(v):
     return {"a": neg(_matmul(back, transposed(v.out))), "b": back}
 
 
-def _norm(v):
+def _euclidean_only(v):
     order = v.const("ord")
     if order not in (None, 2, "fro") or (order == 2 and v.ndim("x") != 1):
         raise RuleUseError("numpy.linalg.norm is differentiated for the Euclidean and "
                            "Frobenius norms (ord=None)")
+
+
+def _norm(v):
+    _euclidean_only(v)
     return {"x": mul(v["x"], v.expand(div(v.g, v.out)))}
 
 
@@ -779,13 +809,21 @@ def load_scipy() -> bool:
     RULES.alias(special.erfc, math.erfc, 1, name="scipy.special.erfc")
     TOTAL.update({special.expit, special.erf, special.erfc})
 
-    def logsumexp(v):
+    def no_weights(v):
         if v.given("b") and v.const("b") is not None:
             raise RuleUseError("scipy.special.logsumexp with b= is not supported")
+
+    def logsumexp(v):
+        no_weights(v)
         return {"a": mul(call("numpy.exp", v["a"] - v.expand(v.out)), v.expand(v.g))}
 
-    add_array_rule(special.logsumexp, ("a", "axis", "b", "keepdims"), ("a",), logsumexp,
-                   reduction_kind, _REDUCE_EXAMPLES, name="scipy.special.logsumexp")
+    def logsumexp_jvp(j):
+        no_weights(j)
+        return j.reduce(mul(call("numpy.exp", j["a"] - j.expand(j.out)), j.t("a")))
+
+    rule = add_array_rule(special.logsumexp, ("a", "axis", "b", "keepdims"), ("a",), logsumexp,
+                          reduction_kind, _REDUCE_EXAMPLES, name="scipy.special.logsumexp")
+    object.__setattr__(rule, "jvp", logsumexp_jvp)
     return True
 
 
@@ -824,6 +862,75 @@ def _set_item(v):
 
 SET_ITEM = add_array_rule(runtime.set_item, ("array", "index", "value"), ("array", "value"), _set_item,
                           lambda v: v.kind("array"), (), required=3, name="item assignment")
+
+# --- forward mode ----------------------------------------------------------------------------
+# The tangent of y = f(a, ...) given the tangents of its differentiable arguments. Linear
+# functions (reductions by sums, reshapes, views, copies, indexing, item assignment, joins)
+# are applied to the tangents; products are summed over their arguments, each replaced
+# by its tangent in turn; the others have their tangent written below.
+def _prod_jvp(j):
+    _no_out(j)  # as the vector-Jacobian rule: the input must have no zeros
+    return mul(j.reduce(div(j.t("a"), j["a"])), j.out)
+
+
+def _extremum_jvp(j):
+    _no_out(j)  # ties share the tangent equally, as the adjoint
+    chosen = Code(ast.Compare(j["a"].node, [ast.Eq()], [_node(j.expand(j.out))]))
+    return div(j.reduce(mul(chosen, j.t("a"))), j.reduce(chosen))
+
+
+def _var_jvp(j):
+    _no_out(j)
+    centred, count = _centred(j)
+    return div(j.reduce(mul(mul(2, centred), j.t("a"))), count)
+
+
+def _std_jvp(j):
+    _no_out(j)
+    centred, count = _centred(j)
+    return div(j.reduce(mul(centred, j.t("a"))), mul(count, j.out))
+
+
+def _norm_jvp(j):
+    _euclidean_only(j)
+    return div(j.reduce(mul(j["x"], j.t("x"))), j.out)
+
+
+def _inv_jvp(j):
+    return neg(_matmul(_matmul(j.out, j.t("a")), j.out))
+
+
+def _det_jvp(j):
+    return mul(j.out, call("numpy.trace", call("numpy.linalg.solve", j["a"], j.t("a"))))
+
+
+def _solve_jvp(j):
+    return call("numpy.linalg.solve", j["a"], j.t("b") - _matmul(j.t("a"), j.out))
+
+
+def _forward(how, *funcs):
+    for func in funcs:
+        for key, rule in list(RULES.rules.items()):
+            if key[0] is func and isinstance(rule, ArrayRule):
+                object.__setattr__(rule, "jvp", how)
+
+
+_forward("linear", numpy.sum, numpy.mean, numpy.cumsum, numpy.trace, numpy.diag, numpy.reshape,
+         numpy.ravel, numpy.squeeze, numpy.expand_dims, numpy.atleast_1d, numpy.atleast_2d,
+         numpy.transpose, numpy.swapaxes, numpy.broadcast_to, numpy.copy, numpy.asarray,
+         numpy.flip, numpy.concatenate, numpy.stack, numpy.hstack, numpy.vstack, numpy.array,
+         getitem, runtime.set_item)
+_forward("multilinear", numpy.dot, numpy.matmul, operator.matmul, numpy.outer, numpy.inner,
+         numpy.cross, numpy.einsum, numpy.tensordot)
+_forward(_prod_jvp, numpy.prod)
+_forward(_extremum_jvp, numpy.max, numpy.min, numpy.amax, numpy.amin)
+_forward(_var_jvp, numpy.var)
+_forward(_std_jvp, numpy.std)
+_forward(_norm_jvp, numpy.linalg.norm)
+_forward(_square_only(_inv_jvp), numpy.linalg.inv)
+_forward(_square_only(_det_jvp), numpy.linalg.det)
+_forward(_square_only(_solve_jvp), numpy.linalg.solve)
+
 
 def helper_name(function, name: str) -> str:
     """The name generated code calls the runtime helper ``name`` by: chosen once per

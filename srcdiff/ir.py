@@ -47,6 +47,7 @@ class Namer:
     def __init__(self, taken=()):
         self.taken = set(taken) | set(keyword.kwlist) | {"math", "numpy"}
         self.adjoints: dict[str, str] = {}
+        self.tangents: dict[str, str] = {}
         self.next_suffix: dict[str, int] = {}  # where to resume counting, per base
 
     def fresh(self, base: str) -> str:
@@ -80,6 +81,16 @@ class Namer:
         if variable not in self.adjoints:
             self.adjoints[variable] = self.fresh("b_" + variable)
         return self.adjoints[variable]
+
+    def tangent(self, variable: str) -> str:
+        """The tangent of ``variable`` (forward mode), named after it: ``d_<variable>``."""
+        if variable not in self.tangents:
+            self.tangents[variable] = self.fresh("d_" + variable)
+        return self.tangents[variable]
+
+    def derivatives(self) -> set[str]:
+        """The names of every adjoint and tangent handed out."""
+        return set(self.adjoints.values()) | set(self.tangents.values())
 
 
 @dataclasses.dataclass

@@ -127,5 +127,11 @@ def gradient_like(gradient, like, copy):
     return numpy.array(numpy.broadcast_to(gradient, numpy.shape(like)), dtype=like.dtype)
 
 
+def tangent_like(tangent, like):
+    """The tangent returned for the array result ``like``: a new float array of its shape
+    (``tangent`` may be a plain zero, a broadcast view, or the caller's own tangent)."""
+    return numpy.array(numpy.broadcast_to(tangent, numpy.shape(like)), dtype=float)
+
+
 # Helpers that call others: writing one into a module writes these too.
 DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",)}

@@ -1,7 +1,7 @@
 """Random programs the way people write them (``tests/fuzz``), differentiated by srcdiff
-and judged by independent oracles: forward-mode dual numbers, central differences, and
-the gradient with the optimizer off and with each optimisation switched off alone
-(translation validation).
+and judged by independent oracles: forward-mode dual numbers, central differences, the
+gradient with the optimizer off and with each optimisation switched off alone
+(translation validation), and srcdiff's own forward mode (``jvp`` against ``<grad, v>``).
 
 Deterministic: program ``seed`` of a generator is a pure function of the seed. Without
 ``CI``, seeds 0-149 of each generator (300 programs). With ``CI`` set, seeds 0-1499 of
@@ -32,6 +32,7 @@ PROGRAMS = CI_PROGRAMS if CI else 150
 CHUNK = 50
 PASSES_EVERY = 10                # each optimisation off alone on every 10th program
 VALUE_AND_GRAD_EVERY = 5         # value_and_grad generated and compared on every 5th
+FORWARD_EVERY = 2                # forward mode (jvp) against <grad, v> on every 2nd
 JOBS = int(os.environ.get("FUZZ_JOBS", "1"))
 GENERATORS = {"scalar": scalar, "arrays": arrays}
 
@@ -67,8 +68,8 @@ def run_chunk(tasks):
 
 @pytest.mark.parametrize("kind,start", CHUNKS, ids=[f"{k}-{s}-{s + CHUNK - 1}" for k, s in CHUNKS])
 def test_fuzz_chunk(kind, start):
-    tasks = [(kind, seed, seed % PASSES_EVERY == 0, seed % VALUE_AND_GRAD_EVERY == 0)
-             for seed in range(start, start + CHUNK)]
+    tasks = [(kind, seed, seed % PASSES_EVERY == 0, seed % VALUE_AND_GRAD_EVERY == 0,
+              seed % FORWARD_EVERY == 0) for seed in range(start, start + CHUNK)]
     failures = []
     for item in run_chunk(tasks):
         summary.record(item)

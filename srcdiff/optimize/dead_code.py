@@ -43,7 +43,7 @@ from ..ir import Function, get_anno
 
 
 def eliminate_dead_code(function: Function) -> Function:
-    adjoints = set(function.namer.adjoints.values())
+    adjoints = function.namer.derivatives()  # adjoints and tangents
     # kinds matter only for array code (NumPy reports errors on arrays as nan)
     kinds = function.kinds if any(k.is_array for k in function.kinds.values()) else None
     unbound = []  # maybe_unbound's verdicts, computed when first needed

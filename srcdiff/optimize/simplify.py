@@ -1,4 +1,4 @@
-"""Optimization pass: algebraic simplification of the backward sweep.
+"""Optimization pass: algebraic simplification of the backward sweep (and of tangents).
 
 Adjoint statements that propagation rewrote are rebuilt through the algebra of
 ``srcdiff.expr`` (``1.0 * e`` -> ``e``, ``0 * e`` -> ``0``, ``a * (1 / b)`` -> ``a / b``); the
@@ -16,7 +16,7 @@ from ..ir import Function, differs, get_anno, set_anno
 
 
 def simplify(function: Function) -> Function:
-    adjoints = set(function.namer.adjoints.values())
+    adjoints = function.namer.derivatives()  # adjoints and tangents
     return function.replace(body=_simplify_block(function.body, adjoints))
 
 

@@ -56,10 +56,12 @@ def make_case(kind: str, seed: int) -> Case:
 
 def work(task):
     """One program (in a worker process): its verdict, as plain data. ``task`` is
-    (kind, seed, passes) or (kind, seed, passes, value_and_grad)."""
+    (kind, seed, passes[, value_and_grad[, forward]]): which checks run besides the
+    oracles and the optimizer off (by default, all)."""
     kind, seed, passes, *rest = task
     case = make_case(kind, seed)
-    result = run_case(case, passes=passes, value_and_grad=rest[0] if rest else True)
+    value_and_grad, forward = (list(rest) + [True, True])[:2]
+    result = run_case(case, passes=passes, value_and_grad=value_and_grad, forward=forward)
     return summary(case, result)
 
 

@@ -22,7 +22,8 @@ Verdicts:
 Oracles (independent of srcdiff): forward-mode dual numbers over the same source for
 scalar programs (``tests/dual.py``), central differences for every program, trusted only
 where two step sizes agree. Translation validation: the gradient with the optimizer off,
-and with each optimisation switched off alone, must equal the default one.
+and with each optimisation switched off alone, must equal the default one. Forward mode
+(``srcdiff.jvp``) must give ``<grad, v>`` for a random tangent ``v``.
 """
 
 from __future__ import annotations
@@ -203,8 +204,9 @@ class Run:
     """One case through srcdiff and the oracles."""
 
     def __init__(self, case: Case, passes: bool = True, timeouts: bool = True,
-                 culprits: bool = True, value_and_grad: bool = True):
+                 culprits: bool = True, value_and_grad: bool = True, forward: bool = True):
         self.case = case
+        self.forward = forward        # also forward mode: jvp against <grad, v>
         self.passes = passes          # every optimisation off alone, not just all of them
         self.value_and_grad = value_and_grad   # also generate value_and_grad and compare
         self.timeouts = timeouts
@@ -300,6 +302,9 @@ class Run:
 
         # translation validation
         problem = self.check_variants()
+        if problem:
+            return problem
+        problem = self.check_forward() if self.forward else None
         if problem:
             return problem
         if self.singular_settings and verdict.verdict == "ok":
@@ -659,6 +664,48 @@ class Run:
             pass
         return Result("wrong", reason, category)
 
+    # -- forward mode ----------------------------------------------------------------
+    def check_forward(self):
+        """Forward mode against reverse mode (the dot-product test): for a tangent ``v``
+        drawn from the seed, ``jvp`` gives the primal's value and ``<grad, v>``. A
+        refusal forward mode documents (recursion, a loop over active values) is a
+        note, not a failure."""
+        if not all(numpy.all(numpy.isfinite(as_float_array(g))) for g in self.gradients):
+            return None
+        rng = numpy.random.default_rng(self.case.seed)
+        tangents = [rng.normal(size=numpy.shape(self.case.point[i])) if
+                    isinstance(self.case.point[i], numpy.ndarray) else float(rng.normal())
+                    for i in self.case.wrt]
+        expected = sum(float(numpy.sum(as_float_array(g) * t))
+                       for g, t in zip(self.gradients, tangents))
+        scale = max(1.0, sum(float(numpy.sum(numpy.abs(as_float_array(g) * t)))
+                             for g, t in zip(self.gradients, tangents)))
+        try:
+            with self.limit(SRCDIFF_SECONDS), quiet():
+                value, derivative = srcdiff.jvp(self.program, wrt=self.case.wrt)(
+                    *self.args(), *tangents)
+        except Timeout:
+            return Result("internal", "forward mode does not finish", "internal:forward:timeout")
+        except Exception as error:
+            if is_refusal(error):
+                self.notes.append(f"forward mode refuses: {short(error)}")
+                return None
+            return Result("internal", f"forward mode raises {short(error)} where reverse "
+                          "mode works", f"internal:forward:{type(error).__name__}",
+                          details="".join(traceback.format_exception(error)))
+        if isinstance(value, numpy.ndarray) and value.ndim == 0:
+            value = value[()]
+        if not (value == self.value):
+            return Result("wrong", f"jvp's value {value!r} != primal {self.value!r}",
+                          "wrong:forward-value")
+        if type(derivative) is not float:
+            return Result("wrong", f"jvp's derivative is a {type(derivative).__name__}",
+                          "wrong:forward-dtype")
+        if not math.isclose(derivative, expected, rel_tol=1e-9, abs_tol=1e-10 * scale):
+            return Result("wrong", f"forward mode gives {derivative!r}, reverse mode "
+                          f"<grad, v> = {expected!r}", "wrong:forward-vs-reverse")
+        return None
+
     # -- translation validation ----------------------------------------------------
     @staticmethod
     def optimizations():
@@ -730,5 +777,6 @@ def agree_where_finite(a, b, rtol, atol) -> bool:
 
 
 def run_case(case: Case, passes: bool = True, timeouts: bool = True,
-             value_and_grad: bool = True) -> Result:
-    return Run(case, passes=passes, timeouts=timeouts, value_and_grad=value_and_grad).run()
+             value_and_grad: bool = True, forward: bool = True) -> Result:
+    return Run(case, passes=passes, timeouts=timeouts, value_and_grad=value_and_grad,
+               forward=forward).run()

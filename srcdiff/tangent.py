@@ -1,0 +1,286 @@
+"""Stage 6 in forward mode, tangent: the Jacobian-vector product.
+
+Contract: takes the same analysed three-address ``ir.Function`` as ``reverse`` (no
+statement reads its own target) and returns a function of the primal's parameters
+followed by one tangent per ``wrt`` parameter (``d_x``), returning the primal's value
+and its directional derivative. After each assignment ``y = op(a, b)`` to an active
+variable it writes ``d_y = ∂op/∂a * d_a + ∂op/∂b * d_b``, the partials taken from the
+same rule table as reverse mode (``srcdiff.rules``), evaluated at the values the
+statement just read (the statement did not change them). NumPy's array functions
+contribute what their forward rule gives (``ArrayRule.jvp`` in ``srcdiff.array_rules``):
+linear functions applied to the tangents, products summed over their arguments.
+
+Forward mode needs no tape: tangents travel with the values, in program order, through
+loops and branches as they are. Every assignment to an active variable sets its tangent,
+to zero when what it assigns does not depend on ``wrt``; an active parameter that is not
+differentiated starts at zero.
+
+>>> import math
+>>> def h(x):
+...     f = x ** 2
+...     g = math.log(f)
+...     return g + 1
+>>> from srcdiff.parse import parse
+>>> from srcdiff.normalize import normalize
+>>> from srcdiff.lower import lower
+>>> from srcdiff.analyse import analyse
+>>> print(tangent(analyse(lower(normalize(parse(h))), ("x",)), "jvp_h").source())
+def jvp_h(x, d_x):
+    f = x ** 2
+    d_f = 2 * x * d_x
+    g = math.log(f)
+    d_g = d_f / f
+    h = g + 1
+    d_h = d_g
+    return (h, __tangent__(d_h, h))
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+
+from .adjoints import _differentiable_nodes
+from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
+from .errors import KindError, UnsupportedSyntaxError, located
+from .expr import Code, add, array_mode, call, mul, node_of, wrap
+from .ir import Function, get_anno
+from .kinds import SCALAR
+
+TANGENT = "__tangent__"  # marks the returned tangent until ``finish_tangent`` gives its form
+
+
+def tangent(function: Function, name: str) -> Function:
+    return Tangent(function).run(name)
+
+
+class Tangent:
+    def __init__(self, function: Function):
+        self.function = function
+        self.namer = function.namer
+        self.active = set(function.active)
+        self.kinds = function.kinds
+        args = function.args
+        self.parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+
+    def is_array(self, variable: str) -> bool:
+        return self.kinds.get(variable, SCALAR).is_array
+
+    def d(self, variable: str) -> str:
+        name = self.namer.tangent(variable)
+        self.function.synthetic.add(name)
+        return name
+
+    def where(self, node):
+        return get_anno(node, "where", self.function.parsed)
+
+    def refuse(self, node, message, hint=None, cls=UnsupportedSyntaxError):
+        raise located(cls, message, node, self.where(node), hint=hint)
+
+    # -- the whole function ----------------------------------------------------------
+    def run(self, name: str) -> Function:
+        function = self.function
+        body = [s for s in function.body if not isinstance(s, ast.Return)]
+        tangents = [self.d(p) for p in function.wrt]
+        prelude = []
+        for parameter in self.parameters:
+            if parameter in self.active and parameter not in function.wrt:
+                prelude.append(self.zero(parameter))
+        body = prelude + self.block(body)
+        output = function.output
+        if isinstance(output, ast.Name) and output.id in self.active:
+            result = ast.Name(self.d(output.id), ast.Load())
+        else:
+            result = ast.Constant(0.0)
+        marked = ast.Call(ast.Name(TANGENT, ast.Load()), [result, copy.deepcopy(output)], [])
+        returned = ast.Return(ast.Tuple([copy.deepcopy(output), marked], ast.Load()))
+        args = ast.arguments(
+            posonlyargs=[], args=[ast.arg(p) for p in self.parameters + tangents], vararg=None,
+            kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+        return function.replace(name=name, args=args, body=body + [returned])
+
+    def block(self, statements) -> list:
+        result = []
+        for statement in statements:
+            if isinstance(statement, ast.If):
+                statement = copy.copy(statement)
+                statement.body, statement.orelse = self.block(statement.body), self.block(statement.orelse)
+                result.append(statement)
+            elif isinstance(statement, (ast.For, ast.While)):
+                if isinstance(statement, ast.For):
+                    for node in ast.walk(statement.target):
+                        if isinstance(node, ast.Name) and node.id in self.active:
+                            self.refuse(statement, f"forward mode: the loop variable `{node.id}` "
+                                        "carries a derivative", "loop over positions (range) "
+                                        "and index instead; reverse mode (grad) supports this")
+                statement = copy.copy(statement)
+                statement.body, statement.orelse = self.block(statement.body), self.block(statement.orelse)
+                result.append(statement)
+            else:
+                result.append(statement)
+                result += self.statement(statement)
+        return result
+
+    # -- one statement ---------------------------------------------------------------
+    def zero(self, variable: str) -> ast.stmt:
+        """``d_y = 0.0``, or an array of zeros of ``y``'s shape."""
+        value = call("numpy.zeros", call("numpy.shape", Code.name(variable))) \
+            if self.is_array(variable) else 0.0
+        return ast.Assign([ast.Name(self.d(variable), ast.Store())], node_of(value))
+
+    def tangent_of(self, node: ast.expr):
+        """The tangent of an atom: its variable's ``d_`` name, or zero (a number of the
+        atom's shape: 0.0 for numbers, zeros for arrays)."""
+        if isinstance(node, ast.Name) and node.id in self.active:
+            return Code.name(self.d(node.id))
+        if isinstance(node, ast.Name) and self.is_array(node.id):
+            return call("numpy.zeros", call("numpy.shape", Code.name(node.id)))
+        return 0.0
+
+    def statement(self, statement: ast.stmt) -> list:
+        if not isinstance(statement, ast.Assign):
+            return []
+        target_node = statement.targets[0]
+        if not isinstance(target_node, ast.Name):
+            for node in ast.walk(target_node):
+                if isinstance(node, ast.Name) and node.id in self.active:
+                    self.refuse(statement, f"forward mode: `{node.id}` is unpacked from a "
+                                "value that carries a derivative", "assign the parts one by one")
+            return []
+        target = target_node.id
+        if target not in self.active:
+            return []
+        value = statement.value
+        expression = self.expression(statement, target, value)
+        if expression is None:
+            return [self.zero(target)]
+        return [ast.Assign([ast.Name(self.d(target), ast.Store())], node_of(expression))]
+
+    def expression(self, statement, target: str, value: ast.expr):
+        """The tangent of ``target = value``, as code; None when it is zero."""
+        if isinstance(value, ast.Name):
+            return self.tangent_of(value) if value.id in self.active else None
+        rule = rule_of(value)
+        if rule is None:
+            return None
+        if rule is RECURSIVE:
+            self.refuse(statement, "forward mode does not differentiate recursive calls yet",
+                        "use reverse mode (srcdiff.grad), or write the recursion as a loop")
+        if is_array_rule(rule):
+            return self.array_rule(statement, rule, target, value)
+        atoms = arguments(value)
+        active = [a for a in atoms if isinstance(a, ast.Name) and a.id in self.active]
+        if not active:
+            return None
+        arrays = [a.id for a in atoms if isinstance(a, ast.Name) and self.is_array(a.id)]
+        terms = None
+        with array_mode(bool(arrays) or self.is_array(target)):
+            partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
+            for atom, partial in zip(atoms, partials):
+                if isinstance(atom, ast.Name) and atom.id in self.active:
+                    term = mul(partial, self.tangent_of(atom))
+                    terms = term if terms is None else add(terms, term)
+            if terms is None or (isinstance(terms, (int, float)) and terms == 0):
+                return None
+            if self.is_array(target) and not (len(arrays) == 1 and arrays[0] in
+                                               {a.id for a in active}):
+                # the terms may not have the result's shape (a number's tangent added
+                # to an array): give it
+                terms = call("numpy.broadcast_to", terms, call("numpy.shape", Code.name(target)))
+        return terms
+
+    def array_rule(self, statement, rule, target: str, value: ast.expr):
+        from .analyse import _sequence_kind
+        from .array_rules import JVP, RuleUseError, index_value
+        if isinstance(value, ast.BinOp):
+            arguments_ = dict(zip(rule.params, [value.left, value.right]))
+        elif isinstance(value, ast.Subscript):
+            arguments_ = {"array": value.value, "index": value.slice}
+        else:
+            arguments_ = bind(rule, value).arguments
+        differentiable = _differentiable_nodes(rule, arguments_)
+        if not any(isinstance(n, ast.Name) and n.id in self.active
+                   for node in differentiable for n in ast.walk(node)):
+            return None
+        how = rule.jvp
+        if how is None:
+            self.refuse(statement, f"forward mode does not differentiate {rule.name} yet",
+                        "use reverse mode (srcdiff.grad)", cls=KindError)
+        if how in ("linear", "multilinear"):
+            return self.substituted(value, rule, arguments_, how)
+        of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
+        kinds = {name: _sequence_kind(node, of) for name, node in arguments_.items()}
+        if isinstance(value, ast.Subscript):
+            arguments_["index"] = index_value(value.slice)
+        tangents = {name: self.tangent_of(node) for name, node in arguments_.items()
+                    if name in rule.wrt}
+        context = JVP(rule, arguments_, kinds, tangents, Code.name(target), self.helper)
+        try:
+            with array_mode():
+                return how(context)
+        except RuleUseError as error:
+            raise located(KindError, str(error), statement, self.where(statement)) from None
+
+    def helper(self, name: str) -> Code:
+        from .array_rules import helper_name
+        return Code.name(helper_name(self.function, name))
+
+    def substituted(self, value, rule, arguments_: dict, how: str):
+        """A linear function applied to the tangents of its differentiable arguments
+        (zeros for the others); a multilinear one summed over its arguments, each
+        replaced by its tangent in turn."""
+        leaves = []  # the differentiable atoms, each a replaceable position
+
+        def collect(node):
+            if isinstance(node, (ast.List, ast.Tuple)):
+                for element in node.elts:
+                    collect(element)
+            else:
+                leaves.append(node)
+        for name, node in arguments_.items():
+            if name in rule.wrt or name == rule.sequence:
+                collect(node)
+        if how == "linear":
+            replacements = {id(leaf): node_of(self.tangent_of(leaf)) for leaf in leaves}
+            return Code(_rebuild(value, replacements))
+        total = None
+        for leaf in leaves:
+            if isinstance(leaf, ast.Name) and leaf.id in self.active:
+                term = Code(_rebuild(value, {id(leaf): node_of(self.tangent_of(leaf))}))
+                total = term if total is None else add(total, term)
+        return total
+
+
+def _rebuild(node, replacements: dict):
+    """A copy of ``node`` with the subtrees whose ids ``replacements`` has replaced."""
+    if id(node) in replacements:
+        return copy.deepcopy(replacements[id(node)])
+    if not isinstance(node, ast.AST):
+        return node
+    new = copy.copy(node)
+    for field, old in ast.iter_fields(node):
+        if isinstance(old, list):
+            setattr(new, field, [_rebuild(item, replacements) for item in old])
+        elif isinstance(old, ast.AST):
+            setattr(new, field, _rebuild(old, replacements))
+    return new
+
+
+def finish_tangent(function: Function) -> Function:
+    """The returned ``__tangent__(d_y, y)`` in its final form: a float for a number, an
+    array of ``y``'s shape of its own for an array."""
+    from .array_rules import helper_name
+    returned = function.body[-1]
+    value, marked = returned.value.elts
+    tangent_, like = marked.args
+    kind = function.kinds.get(like.id, SCALAR) if isinstance(like, ast.Name) else SCALAR
+    if kind.is_array:
+        helper = ast.Name(helper_name(function, "tangent_like"), ast.Load())
+        final = ast.Call(helper, [tangent_, like], [])
+    elif isinstance(tangent_, ast.Constant):
+        final = ast.Constant(float(tangent_.value))
+    else:
+        from .expr import runtime_name
+        final = ast.Call(runtime_name("float"), [tangent_], [])
+    new = ast.Return(ast.Tuple([value, final], ast.Load()))
+    return function.replace(body=function.body[:-1] + [new])

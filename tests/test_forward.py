@@ -1,0 +1,205 @@
+"""Forward mode (``srcdiff.jvp``) against reverse mode and against independent oracles.
+
+- The dot-product test on every collection program: for a random tangent ``v``, the
+  directional derivative forward mode gives equals ``<grad, v>`` from reverse mode, and
+  the value equals the function's; in every optimisation setting.
+- Every NumPy array rule's forward rule against central differences, from the examples
+  each rule carries (the same ones that check its vector-Jacobian rule).
+- Functions with array outputs against central differences; the API's errors.
+"""
+
+import math
+
+import numpy
+import pytest
+
+import srcdiff
+from srcdiff.array_rules import ArrayRule
+from srcdiff.errors import ArgumentKindError, KindError, UnsupportedSyntaxError
+from srcdiff.kinds import array
+from srcdiff.pipeline import generate
+from srcdiff.rules import RULES
+
+from arrays import program
+from test_translation_validation import CASES, SETTINGS, _float_positions
+
+
+
+def _with_defaults(func, point):
+    import inspect
+    bound = inspect.signature(func).bind(*point)
+    bound.apply_defaults()
+    return list(bound.arguments.values())
+
+
+def _tangents(point, wrt, seed):
+    rng = numpy.random.default_rng(seed)
+    return [rng.normal(size=numpy.shape(point[i])) if isinstance(point[i], numpy.ndarray)
+            else float(rng.normal()) for i in wrt]
+
+
+def _inner(gradients, tangents):
+    return sum(float(numpy.sum(numpy.asarray(g) * numpy.asarray(t)))
+               for g, t in zip(gradients, tangents))
+
+
+@pytest.mark.parametrize("func, point", CASES, ids=[f"{f.__name__}-{i}" for i, (f, _) in
+                                                     enumerate(CASES)])
+def test_forward_mode_agrees_with_reverse_mode(func, point):
+    wrt = _float_positions(point)
+    names = func.__code__.co_varnames
+    wrt_names = tuple(names[i] for i in wrt)
+    kinds = {names[i]: array(numpy.ndim(v)) for i, v in enumerate(point)
+             if isinstance(v, numpy.ndarray)}
+    reverse = generate(func, wrt_names, name="g", as_tuple=True, kinds=kinds)
+    gradients = reverse.function(*point)
+    tangents = _tangents(point, wrt, seed=len(CASES))
+    expected = _inner(gradients, tangents)
+    if "_vjp(" in reverse.source:  # recursive: forward mode refuses it, saying where
+        with pytest.raises(UnsupportedSyntaxError, match="recursive calls") as info:
+            srcdiff.jvp(func, wrt=wrt)(*point, *tangents)
+        assert info.value.lineno is not None
+        return
+    value, derivative = srcdiff.jvp(func, wrt=wrt)(*point, *tangents)
+    assert value == func(*point)
+    assert type(derivative) is float
+    assert derivative == pytest.approx(expected, rel=1e-9, abs=1e-9 * max(1.0, abs(expected)))
+    every = _with_defaults(func, point)
+    for label, options in SETTINGS:
+        generated = generate(func, wrt_names, name="j", kinds=kinds, mode="forward", **options)
+        value_, derivative_ = generated.function(*every, *tangents)
+        assert value_ == value, label
+        assert derivative_ == pytest.approx(derivative, rel=1e-10, abs=1e-12), label
+
+
+def _array_rules():
+    return sorted({id(r): r for r in RULES.array_rules() if r.examples}.values(),
+                  key=lambda r: r.name)
+
+
+def _example_function(rule, example, rng):
+    """A function applying the rule's NumPy function to its example's arguments (as the
+    vector-Jacobian test writes it), and arguments drawn as that test draws them."""
+    from test_array_rules import call_text, sample
+    names = [f"x{i}" for i in range(len(example.shapes))]
+    source = f"def apply({', '.join(names)}):\n    return {call_text(rule, names, example)}\n"
+    return program(source, name="apply"), [sample(s, rng, example) for s in example.shapes]
+
+
+@pytest.mark.parametrize("rule", _array_rules(), ids=lambda r: r.name)
+def test_every_array_rule_has_a_forward_rule_that_matches_differences(rule):
+    assert isinstance(rule, ArrayRule) and rule.jvp is not None
+    for example in rule.examples:
+        func, args = _example_function(rule, example, numpy.random.default_rng(5))
+        wrt = tuple(range(len(example.shapes)))
+        tangents = _tangents(args, wrt, seed=3)
+        value, derivative = srcdiff.jvp(func, wrt=wrt)(*args, *tangents)
+        numpy.testing.assert_allclose(value, func(*args), rtol=1e-12)
+        h = 1e-6
+        up = [a + h * t for a, t in zip(args, tangents)] + list(args[len(wrt):])
+        down = [a - h * t for a, t in zip(args, tangents)] + list(args[len(wrt):])
+        difference = (numpy.asarray(func(*up)) - numpy.asarray(func(*down))) / (2 * h)
+        assert numpy.shape(derivative) == numpy.shape(value)
+        numpy.testing.assert_allclose(derivative, difference, rtol=1e-5, atol=1e-7,
+                                      err_msg=f"{rule.name} {example}")
+
+
+def softmax_in_loop(x, W):
+    h = x
+    for i in range(2):
+        h = numpy.tanh(W @ h)
+        h = numpy.exp(h) / numpy.sum(numpy.exp(h))
+    return h
+
+
+def rotate(angle, v):
+    c, s = math.cos(angle), math.sin(angle)
+    return numpy.array([c * v[0] - s * v[1], s * v[0] + c * v[1]])
+
+
+@pytest.mark.parametrize("func, args", [
+    (softmax_in_loop, (numpy.array([0.3, -0.2, 0.5]), numpy.arange(9.0).reshape(3, 3) / 10)),
+    (rotate, (0.4, numpy.array([1.0, 2.0]))),
+])
+def test_array_outputs_match_differences(func, args):
+    wrt = tuple(range(len(args)))
+    tangents = _tangents(args, wrt, seed=1)
+    value, derivative = srcdiff.jvp(func, wrt=wrt)(*args, *tangents)
+    h = 1e-6
+    up = [a + h * t for a, t in zip(args, tangents)]
+    down = [a - h * t for a, t in zip(args, tangents)]
+    numpy.testing.assert_allclose(value, func(*args))
+    numpy.testing.assert_allclose(derivative, (func(*up) - func(*down)) / (2 * h), rtol=1e-6,
+                                  atol=1e-9)
+    assert derivative.dtype == float and not numpy.shares_memory(derivative, tangents[-1])
+
+
+def identity(x):
+    return x
+
+
+def test_the_tangent_returned_is_a_new_array():
+    t = numpy.array([1.0, 2.0])
+    _, derivative = srcdiff.jvp(identity)(numpy.zeros(2), t)
+    derivative *= 3
+    assert list(t) == [1.0, 2.0]
+
+
+def test_loops_branches_and_defaults():
+    def f(x, n=3, k=0.5):
+        s = x
+        for i in range(n):
+            if s > 0.2:
+                s = math.sin(s + x) * k
+            else:
+                s = s * s + x
+        return s
+
+    value, derivative = srcdiff.jvp(f, wrt="x")(0.7, 1.0)  # n and k take their defaults
+    assert value == f(0.7)
+    assert derivative == pytest.approx(srcdiff.grad(f)(0.7), rel=1e-12)
+    value, derivative = srcdiff.jvp(f, wrt=("x", "k"))(0.7, 4, 0.25, 1.0, -2.0)
+    dx, dk = srcdiff.grad(f, wrt=("x", "k"))(0.7, 4, 0.25)
+    assert value == f(0.7, 4, 0.25)
+    assert derivative == pytest.approx(dx - 2.0 * dk, rel=1e-12)
+
+
+def test_errors():
+    def f(x, y):
+        return x * y
+    with pytest.raises(ArgumentKindError, match="has shape"):
+        srcdiff.jvp(f)(numpy.ones(2), 1.0, numpy.ones(3))
+    with pytest.raises(ArgumentKindError, match="tangent for 'x' is a str"):
+        srcdiff.jvp(f)(1.0, 2.0, "1")
+    with pytest.raises(TypeError, match="then 2 tangent"):
+        srcdiff.jvp(f, wrt=(0, 1))(1.0)
+    assert srcdiff.jvp(f) is srcdiff.jvp(f)
+
+
+def root(x):
+    return math.sqrt(x)
+
+
+def test_infinite_derivatives_follow_ieee():
+    assert srcdiff.jvp(root)(0.0, 1.0) == (0.0, math.inf)
+
+
+def test_recursion_is_refused_with_a_location():
+    def rec(x, n):
+        if n == 0:
+            return x
+        return rec(x * 1.1, n - 1)
+    with pytest.raises(UnsupportedSyntaxError, match="recursive calls") as info:
+        srcdiff.jvp(rec)(1.0, 2, 1.0)
+    assert info.value.lineno is not None
+
+
+def test_a_rule_without_a_forward_rule_is_refused(monkeypatch):
+    import dataclasses
+    rule = RULES.lookup(numpy.prod, 1)
+    monkeypatch.setitem(RULES.rules, (numpy.prod, 1), dataclasses.replace(rule, jvp=None))
+
+    def f(x):
+        return numpy.prod(x)
+    with pytest.raises(KindError, match="forward mode does not differentiate numpy.prod"):
+        srcdiff.jvp(f)(numpy.ones(2), numpy.ones(2))
