@@ -49,6 +49,9 @@ class Adjoints:
         # placeholders, and what is assigned from one (b_y = b_t copies the zero)
         self.maybe_zero: set[str] = set()
         self.vjps: dict = {}  # (callee, wrt, kinds) -> name of its vector-Jacobian function
+        # NumPy returns 0-d arrays for numbers (numpy.where(c, 0.5, m)); an adjoint may hold
+        # one, and b += e would change it in place, and every adjoint holding it
+        self.in_place = not _may_hold_numpy(function)
 
     def is_array(self, variable: str) -> bool:
         return self.kinds.get(variable, SCALAR).is_array
@@ -200,7 +203,7 @@ class Adjoints:
         elif variable in self.written or not top:
             subtracted = negated(contribution)
             op, operand = (ast.Sub(), subtracted) if subtracted is not None else (ast.Add(), contribution)
-            if self.is_array(variable):
+            if self.is_array(variable) or not self.in_place:
                 # b = b + e, never in place: b may be the very array another adjoint holds
                 load = ast.Name(target.id, ast.Load())
                 statement = ast.Assign([target], ast.BinOp(load, op, node_of(operand)))
@@ -237,6 +240,20 @@ class Adjoints:
             return False
         zeros = {self.namer.adjoints[v] for v in self.maybe_zero if v in self.namer.adjoints}
         return any(isinstance(n, ast.Name) and n.id in zeros for n in ast.walk(contribution.node))
+
+
+def _may_hold_numpy(function: Function) -> bool:
+    """Whether a value of ``function`` may be a NumPy array: one of its variables is an
+    array, or it calls a NumPy function (which may return a 0-d array for numbers)."""
+    if any(kind.is_array for kind in function.kinds.values()):
+        return True
+    for node in ast.walk(ast.Module(function.body, [])):
+        if isinstance(node, ast.Call):
+            module = getattr(get_anno(node, "callee"), "__module__", None) or ""
+            callee = get_anno(node, "callee")
+            if module.startswith("numpy") or type(callee).__name__ == "ufunc":
+                return True
+    return False
 
 
 def _is_zero(value) -> bool:

@@ -89,7 +89,7 @@ from .adjoints import Adjoints, expression_key
 from .analyse import cannot_raise, operands
 from .dataflow import (COMPOUND, Block, Facts, assigned, maybe_unbound, reads,
                        statements_of, targets)
-from .expr import Code, node_of, runtime_name
+from .expr import Code, runtime_name
 from .ir import Function, get_anno, name_counts, set_anno
 
 GRADIENT = "__gradient__"  # marks each returned gradient until ``finish`` decides its form
@@ -705,7 +705,6 @@ def finish(function: Function) -> Function:
     if not markers:
         return function
     kinds = function.kinds
-    arrays = any(k.is_array for k in kinds.values())
     args = function.args
     facts = Facts(body, [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs])
     definitions = {}
@@ -714,7 +713,9 @@ def finish(function: Function) -> Function:
             for name in targets(statement):
                 definitions[name] = statement.value
     prelude, seen, replacements = [], set(), {}
-    floats = set() if arrays else _float_variables(body, function)
+    from .adjoints import _may_hold_numpy
+    numpy_values = _may_hold_numpy(function)  # a number may be a NumPy scalar or 0-d array
+    floats = set() if numpy_values else _float_variables(body, function)
     for marker in markers:
         gradient, parameter = marker.args[0], get_anno(marker, "gradient")
         kind = kinds.get(parameter)
@@ -736,7 +737,7 @@ def finish(function: Function) -> Function:
                                                          ast.Constant(not fresh)], [])
         elif isinstance(gradient, ast.Constant) or _is_number_node(gradient):
             replacements[id(marker)] = ast.Constant(float(_number(gradient)))
-        elif arrays or not _certainly_float(gradient, floats, function):
+        elif numpy_values or not _certainly_float(gradient, floats, function):
             # a number computed with NumPy may be a NumPy scalar or a 0-d array; one that
             # simplification left as a partial alone may be an int (x * n: n)
             replacements[id(marker)] = ast.Call(runtime_name("float"), [gradient], [])

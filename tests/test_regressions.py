@@ -203,10 +203,13 @@ def test_gradients_are_floats():
     (m.scaled_by_an_int, (1.05, 3), (3.0,)),
     (m.overwritten_in_a_constant_branch, (-1.1, 0.9), (0.0, 1.0)),
     (m.sum_and_difference, (1, 2), (-2.0, 4.0)),        # integer arguments: d/da = d - c
+    # v = -0.3: m = var = -0.15 < 1, so f = var + (s + var) / 2: d/dv = 0.75, d/ds = 0.5
+    (m.zero_dimensional_adjoint_of_numbers, (-0.3, 0.83), (0.75, 0.5)),
 ])
 def test_number_gradients_are_floats_whatever_the_arguments(func, args, expected):
     """Found by the fuzzers: a gradient that is a partial alone (x * n with respect to x is
-    n), an adjoint assigned b * 0, and integer arguments gave ints. Checked in every setting."""
+    n), an adjoint assigned b * 0, and integer arguments gave ints; a 0-d array from
+    ``np.where`` of numbers was added to in place. Checked in every setting."""
     wrt = tuple(range(len(expected)))
     for gradient in [srcdiff.grad(func, wrt=wrt)(*args)] + every_setting(func, args, wrt):
         assert all(type(g) is float for g in gradient), gradient
@@ -346,6 +349,7 @@ def test_fuzzed_scalar_programs(func, point):
     (m.numpy_loop_target_reassigned, (numpy.array([-1.04, 1.01, -0.71]),)),
     (m.newaxis_indices, (numpy.array([0.3, -0.5, 1.2]),)),
     (m.dot_of_fancy_selections, (0.7, numpy.array([0.3, -0.5, 1.2]))),
+    (m.zero_dimensional_adjoint, (numpy.array([[-1.3, -1.2, -1.38], [-1.2, 1.31, 1.08]]), 0.83)),
     (m.fancy_selections_of_a_matrix, (numpy.array([[0.3, -0.5, 1.2], [0.8, 0.1, -0.4]]),
                                       numpy.array([0.6, -0.2, 0.9]))),
 ])
@@ -354,7 +358,8 @@ def test_fuzzed_array_programs(func, args):
     before a reduction or view uses it; a temporary that a partial reads where it is
     available must not be recomputed after that read; ``np.newaxis`` in an index is
     ``None`` (it was refused as a free name that is not a number); a selection by an
-    array of indices of rank 1 has a known rank (``np.dot`` of one was refused)."""
+    array of indices of rank 1 has a known rank (``np.dot`` of one was refused); an
+    adjoint holding a 0-d array (``np.where`` of numbers) is not added to in place."""
     check(func, *args)
 
 
