@@ -12,7 +12,7 @@ forward mode).
 (3.1972245773362196, 0.6666666666666666)
 """
 
-from .api import grad, jvp, source, value_and_grad
+from .api import grad, jacobian, jvp, source, value_and_grad, vjp
 from .explanation import explain
 from .errors import (ArgumentKindError, KindError, LocatedError, MissingRuleError,
                      NoSourceError, SrcdiffError, SrcdiffNameError, UnsupportedSyntaxError)
@@ -21,7 +21,7 @@ from .rules import register_rule
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "jvp", "source", "explain", "register_rule", "SrcdiffError", "LocatedError",
+    "grad", "value_and_grad", "jvp", "vjp", "jacobian", "source", "explain", "register_rule", "SrcdiffError", "LocatedError",
     "UnsupportedSyntaxError", "MissingRuleError", "NoSourceError", "SrcdiffNameError",
     "ArgumentKindError", "KindError", "__version__",
 ]

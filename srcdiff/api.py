@@ -1,4 +1,5 @@
-"""The public entry points: ``grad``, ``value_and_grad``, ``jvp`` and ``source``."""
+"""The public entry points: ``grad``, ``value_and_grad``, ``jvp``, ``vjp``, ``jacobian``
+and ``source``."""
 
 from __future__ import annotations
 
@@ -49,6 +50,101 @@ def jvp(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
     if func is None:
         return lambda f: jvp(f, wrt)
     return _gradient(func, wrt, with_value=False, mode="forward")
+
+
+def vjp(func: Callable, wrt: Wrt = 0) -> Callable:
+    """The vector-Jacobian product of ``func`` (reverse mode, for any output): a function
+    taking ``func``'s arguments and returning ``(func(...), pullback)``; ``pullback(ct)``,
+    for a cotangent ``ct`` of the value's shape, gives ``ct``'s pull-back to the ``wrt``
+    parameters (one, or a tuple for a tuple ``wrt``), as ``jax.vjp``'s function does.
+    ``grad(f)(x)`` is ``vjp(f)(x)[1](1.0)`` for a function returning a number."""
+    names = _wrt_names(func, wrt)
+    as_tuple = isinstance(wrt, (tuple, list))
+    signature = inspect.signature(func)
+    parameters = list(signature.parameters)
+    base = func.__name__ if func.__name__.isidentifier() else "lambda"
+    generated: dict = {}
+
+    def specialise(key, ieee=False):
+        current = generated.get((key, ieee))
+        if current is None or not (current.check is None or current.check()):
+            kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
+            current = generated[(key, ieee)] = generate(
+                func, names, name=f"vjp_{base}", vjp=True, kinds=kinds, ieee=ieee)
+        return current
+
+    def forward(*args, **kwargs):
+        key = _kinds(signature, parameters, names, args, kwargs)
+        code = specialise(key)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = [bound.arguments[p] for p in parameters]
+        value = func(*args, **kwargs)
+
+        def pullback(cotangent):
+            _check_tangent("the result", value, cotangent, "cotangent")
+            try:
+                result = code.function(*values, cotangent)
+            except _IEEE_ERRORS:
+                result = specialise(key, ieee=True).function(*values, cotangent)
+            return result if as_tuple else result[0]
+        return value, pullback
+
+    forward.__name__ = forward.__qualname__ = f"vjp_{base}"
+    forward.__doc__ = f"Value and pull-back of {func.__name__} with respect to {', '.join(names)}."
+    return forward
+
+
+def jacobian(func: Callable, wrt: Wrt = 0, mode: str | None = None) -> Callable:
+    """The Jacobian of ``func``: a function taking ``func``'s arguments and returning an
+    array of shape ``value.shape + argument.shape`` (a tuple of them for a tuple ``wrt``),
+    as ``jax.jacfwd`` and ``jax.jacrev`` do. ``mode="forward"`` builds it a column at a
+    time with :func:`jvp`, ``"reverse"`` a row at a time with :func:`vjp`; by default,
+    whichever needs fewer: forward when the arguments have fewer elements than the
+    result."""
+    import numpy
+    if mode not in (None, "forward", "reverse"):
+        raise SrcdiffError(f"mode is 'forward' or 'reverse', not {mode!r}")
+    names = _wrt_names(func, wrt)
+    as_tuple = isinstance(wrt, (tuple, list))
+    signature = inspect.signature(func)
+    tangent_map = jvp(func, wrt=tuple(names))
+    pullback_of = vjp(func, wrt=tuple(names))
+
+    def jacobian_(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        points = [bound.arguments[n] for n in names]
+        inputs = sum(int(numpy.size(p)) for p in points)
+        value, pullback = pullback_of(*args, **kwargs)
+        out_shape = numpy.shape(value)
+        use = mode or ("forward" if inputs < numpy.size(value) else "reverse")
+        result = [numpy.zeros(out_shape + numpy.shape(p)) for p in points]
+        if use == "forward":
+            zeros = [numpy.zeros(numpy.shape(p)) if numpy.ndim(p) else 0.0 for p in points]
+            for k, point in enumerate(points):
+                for index in numpy.ndindex(numpy.shape(point)):
+                    tangents = list(zeros)
+                    if numpy.ndim(point):
+                        tangents[k] = numpy.zeros(numpy.shape(point))
+                        tangents[k][index] = 1.0
+                    else:
+                        tangents[k] = 1.0
+                    column = tangent_map(*args, *tangents, **kwargs)[1]
+                    result[k][(...,) + index] = column
+        else:
+            for index in numpy.ndindex(out_shape):
+                cotangent = numpy.zeros(out_shape) if out_shape else 1.0
+                if out_shape:
+                    cotangent[index] = 1.0
+                for k, row in enumerate(pullback(cotangent)):
+                    result[k][index] = row
+        result = [r if r.ndim else float(r) for r in result]
+        return tuple(result) if as_tuple else result[0]
+
+    base = func.__name__ if func.__name__.isidentifier() else "lambda"
+    jacobian_.__name__ = jacobian_.__qualname__ = f"jacobian_{base}"
+    return jacobian_
 
 
 def source(gradient: Callable, *args, **kwargs) -> str:
@@ -262,20 +358,20 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
     return gradient
 
 
-def _check_tangent(parameter: str, value, tangent) -> None:
+def _check_tangent(parameter: str, value, tangent, what: str = "tangent") -> None:
     """A tangent has its argument's shape: a number for a number, an array of the same
-    shape for an array."""
+    shape for an array (a cotangent, the result's)."""
     import sys
     numpy = sys.modules.get("numpy")  # arrays exist only where NumPy was imported
     is_array = numpy is not None and isinstance(tangent, numpy.ndarray)
     if isinstance(tangent, bool) or not (isinstance(tangent, numbers.Real) or is_array):
-        raise ArgumentKindError(f"the tangent for {parameter!r} is a {type(tangent).__name__}: "
-                                "pass a number or a NumPy array of the argument's shape")
+        raise ArgumentKindError(f"the {what} for {parameter!r} is a {type(tangent).__name__}: "
+                                "pass a number or a NumPy array of its shape")
     if numpy is None:
         return
     if numpy.shape(tangent) != numpy.shape(value):
-        raise ArgumentKindError(f"the tangent for {parameter!r} has shape "
-                                f"{numpy.shape(tangent)}; its argument has shape "
+        raise ArgumentKindError(f"the {what} for {parameter!r} has shape "
+                                f"{numpy.shape(tangent)}; it must have shape "
                                 f"{numpy.shape(value)}")
 
 

@@ -203,3 +203,74 @@ def test_a_rule_without_a_forward_rule_is_refused(monkeypatch):
         return numpy.prod(x)
     with pytest.raises(KindError, match="forward mode does not differentiate numpy.prod"):
         srcdiff.jvp(f)(numpy.ones(2), numpy.ones(2))
+
+
+# --- vjp and jacobian ------------------------------------------------------------------
+
+def _differences_jacobian(func, args, k, h=1e-6):
+    """∂ func / ∂ args[k] by central differences: shape value.shape + args[k].shape."""
+    point = args[k]
+    value = numpy.asarray(func(*args))
+    result = numpy.zeros(value.shape + numpy.shape(point))
+    for index in numpy.ndindex(numpy.shape(point)):
+        up, down = list(args), list(args)
+        if numpy.ndim(point):
+            up[k], down[k] = point.copy(), point.copy()
+            up[k][index] += h
+            down[k][index] -= h
+        else:
+            up[k], down[k] = point + h, point - h
+        result[(...,) + index] = (numpy.asarray(func(*up)) - numpy.asarray(func(*down))) / (2 * h)
+    return result
+
+
+@pytest.mark.parametrize("func, args", [
+    (softmax_in_loop, (numpy.array([0.3, -0.2, 0.5]), numpy.arange(9.0).reshape(3, 3) / 10)),
+    (rotate, (0.4, numpy.array([1.0, 2.0]))),
+    (root, (2.0,)),
+])
+def test_jacobians_in_both_modes_match_differences(func, args):
+    wrt = tuple(range(len(args)))
+    forward = srcdiff.jacobian(func, wrt=wrt, mode="forward")(*args)
+    reverse = srcdiff.jacobian(func, wrt=wrt, mode="reverse")(*args)
+    chosen = srcdiff.jacobian(func, wrt=wrt)(*args)
+    for k in wrt:
+        expected = _differences_jacobian(func, args, k)
+        assert numpy.shape(forward[k]) == expected.shape == numpy.shape(reverse[k])
+        numpy.testing.assert_allclose(forward[k], expected, rtol=1e-6, atol=1e-8)
+        numpy.testing.assert_allclose(reverse[k], forward[k], rtol=1e-12, atol=1e-14)
+        # by default, forward mode when the arguments have fewer elements than the result
+        numpy.testing.assert_array_equal(
+            chosen[k], forward[k] if _fewer_inputs(args, func(*args)) else reverse[k])
+    single = srcdiff.jacobian(func)(*args)
+    numpy.testing.assert_allclose(single, forward[0], rtol=1e-12, atol=1e-14)
+
+
+def _fewer_inputs(args, value):
+    return sum(numpy.size(a) for a in args) < numpy.size(value)
+
+
+def test_vjp_is_the_transpose_of_jvp():
+    """<ct, J v> = <J^T ct, v>, for the array-valued functions above."""
+    args = (numpy.array([0.3, -0.2, 0.5]), numpy.arange(9.0).reshape(3, 3) / 10)
+    rng = numpy.random.default_rng(4)
+    v = [rng.normal(size=a.shape) for a in args]
+    ct = rng.normal(size=3)
+    value, Jv = srcdiff.jvp(softmax_in_loop, wrt=(0, 1))(*args, *v)
+    value_, pullback = srcdiff.vjp(softmax_in_loop, wrt=(0, 1))(*args)
+    numpy.testing.assert_array_equal(value, value_)
+    JTct = pullback(ct)
+    assert float(ct @ Jv) == pytest.approx(sum(float(numpy.sum(g * t)) for g, t in zip(JTct, v)),
+                                           rel=1e-12)
+    assert JTct[1].shape == (3, 3)
+    with pytest.raises(ArgumentKindError, match="cotangent for 'the result' has shape"):
+        pullback(numpy.ones(2))
+
+
+def test_vjp_of_a_number_is_the_gradient():
+    def f(x, y):
+        return math.sin(x) * y
+    value, pullback = srcdiff.vjp(f, wrt=(0, 1))(0.3, 2.0)
+    assert value == f(0.3, 2.0)
+    assert pullback(1.0) == srcdiff.grad(f, wrt=(0, 1))(0.3, 2.0)
+    assert srcdiff.vjp(f)(0.3, 2.0)[1](2.0) == 2 * srcdiff.grad(f)(0.3, 2.0)
