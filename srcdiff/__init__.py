@@ -13,6 +13,7 @@ forward mode).
 """
 
 from .api import grad, jacobian, jvp, source, value_and_grad, vjp
+from .check import GradientCheckError, check_grad
 from .explanation import explain
 from .errors import (ArgumentKindError, KindError, LocatedError, MissingRuleError,
                      NoSourceError, SrcdiffError, SrcdiffNameError, UnsupportedSyntaxError)
@@ -21,7 +22,8 @@ from .rules import register_rule
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "jvp", "vjp", "jacobian", "source", "explain", "register_rule", "SrcdiffError", "LocatedError",
+    "grad", "value_and_grad", "jvp", "vjp", "jacobian", "check_grad", "GradientCheckError",
+    "source", "explain", "register_rule", "SrcdiffError", "LocatedError",
     "UnsupportedSyntaxError", "MissingRuleError", "NoSourceError", "SrcdiffNameError",
     "ArgumentKindError", "KindError", "__version__",
 ]

@@ -9,7 +9,8 @@ one compiled test, run before each call, that is true while every assumption hol
 * a function, module or other object: the name still refers to the very same object;
 * a number: the name still holds a number (its value is read live, so any number will do);
 * a NumPy array: still an array of the same rank (its values are read live too);
-* a builtin: no global of that name has appeared since.
+* a builtin: no global of that name has appeared since;
+* the rule table: no rule registered or removed since (``RuleTable.user_version``).
 
 When the test fails the gradient generates its code again. A few dictionary lookups per
 call: about 30 ns for each name.
@@ -65,6 +66,9 @@ def checker(dependencies) -> Callable[[], bool] | None:
             value = _MISSING
         if _by_identity(value):
             namespace[v] = value
+        if kind == "version":  # a counter that must not have moved
+            tests.append(f"{w}.{name} == {int(value)}")
+            continue
         if kind == "cell":
             read = f"{w}.cell_contents"
         elif kind == "attribute":

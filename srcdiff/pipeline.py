@@ -65,7 +65,10 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
     and ``vjp`` do not apply)."""
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode is 'reverse' or 'forward', not {mode!r}")
+    from .rules import RULES
     with LOCK, recording() as dependencies:
+        # a rule registered (or removed) later changes what this code should be
+        dependencies.append(("version", RULES, "user_version", RULES.user_version))
         generated = _generate(func, wrt, name=name, with_value=with_value,
                               as_tuple=as_tuple, optimize=optimize, vjp=vjp, kinds=kinds, mode=mode,
                               disable=disable, ieee=ieee)

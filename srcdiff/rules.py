@@ -123,6 +123,9 @@ class RuleTable:
     nondifferentiable: set = field(default_factory=set)
     variadic: dict = field(default_factory=dict)  # callable -> rule taking any count
     loaded: set = field(default_factory=set)  # extensions loaded: "numpy", "scipy"
+    # bumped whenever a user's rule is added or any rule removed: gradients generated
+    # before then generate again (``dependencies``), so they use the rules as they are now
+    user_version: int = 0
 
     def load_extensions(self, everything: bool = False) -> None:
         """Load the NumPy (and SciPy) rules once the program has imported NumPy (SciPy);
@@ -150,6 +153,8 @@ class RuleTable:
             raise ValueError(f"{len(domain)} domains for {arity} parameters")
         rule = Rule(func, rule.name, primal, partials, domain, builtin)
         self.rules[(func, arity)] = rule
+        if not builtin:
+            self.user_version += 1
         return rule
 
     def alias(self, func, same_as, arity: int, name=None) -> None:
@@ -178,6 +183,7 @@ class RuleTable:
 
     def remove(self, func, arity: int) -> None:
         self.rules.pop((func, arity), None)
+        self.user_version += 1
 
     def is_nondifferentiable(self, func) -> bool:
         try:

@@ -644,3 +644,11 @@ def zero_dimensional_adjoint_of_numbers(v, s):
     var = v * 0.5
     m = min(1.0, var)
     return m + (s + var) * np.where(m < 1.0, 0.5, m)
+
+
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def uses_softplus(x):
+    return softplus(x)

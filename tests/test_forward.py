@@ -274,3 +274,52 @@ def test_vjp_of_a_number_is_the_gradient():
     assert value == f(0.3, 2.0)
     assert pullback(1.0) == srcdiff.grad(f, wrt=(0, 1))(0.3, 2.0)
     assert srcdiff.vjp(f)(0.3, 2.0)[1](2.0) == 2 * srcdiff.grad(f)(0.3, 2.0)
+
+
+# --- check_grad ----------------------------------------------------------------------------
+
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def uses_softplus(x, w):
+    return softplus(x * w) + w * w
+
+
+def smooth(x, W):
+    return numpy.sum(numpy.tanh(W @ x)) + math.sin(float(x[0]))
+
+
+def test_check_grad_passes_on_right_derivatives():
+    srcdiff.check_grad(smooth, numpy.array([0.3, -0.2]), numpy.eye(2) * 0.5, wrt=(0, 1))
+    srcdiff.check_grad(uses_softplus, 0.4, 1.5)
+
+
+def test_check_grad_reports_a_wrong_registered_rule():
+    from srcdiff.expr import exp
+    srcdiff.register_rule(softplus, lambda x: 2 / (1 + exp(-x)))   # twice the derivative
+    try:
+        with pytest.raises(srcdiff.GradientCheckError) as info:
+            srcdiff.check_grad(uses_softplus, 0.4, 1.5, wrt=(0, 1))
+        report = str(info.value)
+        assert "x: reverse mode" in report and "w: reverse mode" in report
+        # forward and reverse mode share the wrong rule: they agree with each other
+        assert "forward mode" not in report
+    finally:
+        RULES.remove(softplus, 1)
+
+
+def test_check_grad_does_not_judge_kinks():
+    def kinked(x):
+        return abs(x - 0.3) + x
+    srcdiff.check_grad(kinked, 0.3 + 1e-7)   # differences straddle the kink: not judged
+    srcdiff.register_rule(softplus, lambda x: 0.5)   # wrong away from the kink of kinked
+    try:
+        with pytest.raises(srcdiff.GradientCheckError, match="x: reverse mode 0.5"):
+            srcdiff.check_grad(calls_softplus, 2.0)
+    finally:
+        RULES.remove(softplus, 1)
+
+
+def calls_softplus(x):
+    return softplus(x)

@@ -172,6 +172,23 @@ def test_a_global_number_that_becomes_an_array(monkeypatch):
     numpy.testing.assert_allclose(gradient(numpy.array([1.0, 2.0])), [0.5, 0.5])
 
 
+def test_a_rule_registered_later_is_used():
+    """register_rule (and its removal) after grad(f): the gradient generates again with
+    the rules as they are now, in both modes."""
+    from srcdiff.expr import exp
+    from srcdiff.rules import RULES
+    gradient, tangent = srcdiff.grad(m.uses_softplus), srcdiff.jvp(m.uses_softplus)
+    sigmoid = 1 / (1 + math.exp(-2.0))
+    assert gradient(2.0) == pytest.approx(sigmoid)
+    srcdiff.register_rule(m.softplus, lambda x: 0.5 / (1 + exp(-x)))  # a custom derivative
+    try:
+        assert gradient(2.0) == pytest.approx(0.5 * sigmoid)
+        assert tangent(2.0, 1.0)[1] == pytest.approx(0.5 * sigmoid)
+    finally:
+        RULES.remove(m.softplus, 1)
+    assert gradient(2.0) == pytest.approx(sigmoid)
+
+
 # --- 9. repeated indices in item assignment ---------------------------------------------------------------
 
 @pytest.mark.parametrize("func", [m.assign_repeated, m.add_repeated_aliasing])
