@@ -12,7 +12,7 @@ forward mode).
 (3.1972245773362196, 0.6666666666666666)
 """
 
-from .api import grad, jacobian, jvp, source, value_and_grad, vjp
+from .api import grad, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .check import GradientCheckError, check_grad
 from .explanation import explain
 from .errors import (ArgumentKindError, KindError, LocatedError, MissingRuleError,
@@ -22,7 +22,8 @@ from .rules import register_rule
 __version__ = "0.1.0"
 
 __all__ = [
-    "grad", "value_and_grad", "jvp", "vjp", "jacobian", "check_grad", "GradientCheckError",
+    "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "hessian", "check_grad",
+    "GradientCheckError",
     "source", "explain", "register_rule", "SrcdiffError", "LocatedError",
     "UnsupportedSyntaxError", "MissingRuleError", "NoSourceError", "SrcdiffNameError",
     "ArgumentKindError", "KindError", "__version__",

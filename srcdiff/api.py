@@ -49,7 +49,7 @@ def jvp(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
     ``func``. Usable as a decorator, like :func:`grad`."""
     if func is None:
         return lambda f: jvp(f, wrt)
-    return _gradient(func, wrt, with_value=False, mode="forward")
+    return _gradient(func, wrt, with_value=True, mode="forward")
 
 
 def vjp(func: Callable, wrt: Wrt = 0) -> Callable:
@@ -93,6 +93,74 @@ def vjp(func: Callable, wrt: Wrt = 0) -> Callable:
     forward.__name__ = forward.__qualname__ = f"vjp_{base}"
     forward.__doc__ = f"Value and pull-back of {func.__name__} with respect to {', '.join(names)}."
     return forward
+
+
+def hvp(func: Callable, wrt: Wrt = 0) -> Callable:
+    """The Hessian-vector product of ``func`` (which returns a number): a function taking
+    ``func``'s arguments, then one vector per ``wrt`` parameter (of its shape), returning
+    ``H v`` (a tuple for a tuple ``wrt``) without forming the Hessian. Forward mode gives
+    the directional derivative ``∇f·v`` as generated code; reverse mode differentiates
+    that code again with respect to the ``wrt`` parameters (reverse over forward)."""
+    names = _wrt_names(func, wrt)
+    as_tuple = isinstance(wrt, (tuple, list))
+    signature = inspect.signature(func)
+    parameters = list(signature.parameters)
+    base = func.__name__ if func.__name__.isidentifier() else "lambda"
+    second: dict = {}  # kinds -> (tangent code, its gradient)
+
+    def product(*args, **kwargs):
+        if len(args) < len(names):
+            raise TypeError(f"hvp of {func.__name__} takes its arguments, then "
+                            f"{len(names)} vector(s) (for {', '.join(names)})")
+        primal, vectors = args[:len(args) - len(names)], args[len(args) - len(names):]
+        key = _kinds(signature, parameters, names, primal, kwargs)
+        bound = signature.bind(*primal, **kwargs)
+        bound.apply_defaults()
+        for parameter, vector in zip(names, vectors):
+            _check_tangent(parameter, bound.arguments[parameter], vector, "vector")
+        entry = second.get(key)
+        if entry is None or not (entry[0].check is None or entry[0].check()):
+            kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
+            tangent_code = generate(func, names, name=f"tangent_{base}", kinds=kinds,
+                                    mode="forward", with_value=False)
+            entry = second[key] = (tangent_code, grad(tangent_code.function,
+                                                      wrt=names if as_tuple else names[0]))
+        values = [bound.arguments[p] for p in parameters]
+        return entry[1](*values, *vectors)
+
+    product.__name__ = product.__qualname__ = f"hvp_{base}"
+    return product
+
+
+def hessian(func: Callable, wrt: Wrt = 0) -> Callable:
+    """The Hessian of ``func`` (which returns a number) with respect to one parameter: a
+    float for a number, an array of shape ``s + s`` for an array of shape ``s``; built
+    from :func:`hvp` one column at a time."""
+    import numpy
+    if isinstance(wrt, (tuple, list)):
+        raise SrcdiffError("hessian takes one parameter (wrt=0 or wrt='x'); for several, "
+                           "use hvp")
+    (name,) = _wrt_names(func, wrt)
+    signature = inspect.signature(func)
+    product = hvp(func, wrt=name)
+
+    def hessian_(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        point = bound.arguments[name]
+        if not numpy.ndim(point):
+            return float(product(*args, 1.0, **kwargs))
+        shape = numpy.shape(point)
+        result = numpy.zeros(shape + shape)
+        for index in numpy.ndindex(shape):
+            vector = numpy.zeros(shape)
+            vector[index] = 1.0
+            result[(...,) + index] = product(*args, vector, **kwargs)
+        return result
+
+    base = func.__name__ if func.__name__.isidentifier() else "lambda"
+    hessian_.__name__ = hessian_.__qualname__ = f"hessian_{base}"
+    return hessian_
 
 
 def jacobian(func: Callable, wrt: Wrt = 0, mode: str | None = None) -> Callable:

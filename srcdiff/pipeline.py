@@ -61,8 +61,8 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
     ``OPTIMIZATIONS`` to switch off alone. ``ieee``: the variant whose arithmetic
     returns inf and nan where Python's raises (``srcdiff.ieee``). ``mode="forward"``: the
     Jacobian-vector product instead (``srcdiff.tangent``): the parameters, then one tangent
-    per ``wrt`` parameter; returns the value and its tangent (``with_value``, ``as_tuple``
-    and ``vjp`` do not apply)."""
+    per ``wrt`` parameter; returns the value and its tangent with ``with_value``, else the
+    tangent alone (``as_tuple`` and ``vjp`` do not apply)."""
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode is 'reverse' or 'forward', not {mode!r}")
     from .rules import RULES
@@ -98,7 +98,7 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
             lowered = eliminate_common_subexpressions(lowered)
         analysed = analyse(lowered, wrt, kinds, array_output=vjp or forward)
         if forward:
-            stages["tangent"] = differentiated = tangent(analysed, name)
+            stages["tangent"] = differentiated = tangent(analysed, name, with_value)
         else:
             stages["reverse"] = differentiated = reverse(
                 analysed, name, with_value, as_tuple, vjp, reuse="reuse" in enabled,
@@ -109,7 +109,8 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
         if ieee:
             final = ieee_arithmetic(final)
         final = bind_runtime_names(final)
-        what = ("Jacobian-vector product (value and tangent)" if forward else
+        what = (("Jacobian-vector product (value and tangent)" if with_value else
+                 "Jacobian-vector product") if forward else
                 "Vector-Jacobian product (for recursive calls)" if vjp else
                 "Value and gradient" if with_value else "Gradient")
         docstring = (f"{what} of {func.__name__} with respect to {', '.join(wrt)}; "

@@ -50,8 +50,10 @@ from .kinds import SCALAR
 TANGENT = "__tangent__"  # marks the returned tangent until ``finish_tangent`` gives its form
 
 
-def tangent(function: Function, name: str) -> Function:
-    return Tangent(function).run(name)
+def tangent(function: Function, name: str, with_value: bool = True) -> Function:
+    """``with_value``: return ``(value, tangent)``; else the tangent alone (what a
+    Hessian-vector product differentiates again, in reverse mode)."""
+    return Tangent(function).run(name, with_value)
 
 
 class Tangent:
@@ -78,7 +80,7 @@ class Tangent:
         raise located(cls, message, node, self.where(node), hint=hint)
 
     # -- the whole function ----------------------------------------------------------
-    def run(self, name: str) -> Function:
+    def run(self, name: str, with_value: bool = True) -> Function:
         function = self.function
         body = [s for s in function.body if not isinstance(s, ast.Return)]
         tangents = [self.d(p) for p in function.wrt]
@@ -93,7 +95,8 @@ class Tangent:
         else:
             result = ast.Constant(0.0)
         marked = ast.Call(ast.Name(TANGENT, ast.Load()), [result, copy.deepcopy(output)], [])
-        returned = ast.Return(ast.Tuple([copy.deepcopy(output), marked], ast.Load()))
+        returned = ast.Return(ast.Tuple([copy.deepcopy(output), marked], ast.Load())
+                              if with_value else marked)
         args = ast.arguments(
             posonlyargs=[], args=[ast.arg(p) for p in self.parameters + tangents], vararg=None,
             kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
@@ -271,7 +274,8 @@ def finish_tangent(function: Function) -> Function:
     array of ``y``'s shape of its own for an array."""
     from .array_rules import helper_name
     returned = function.body[-1]
-    value, marked = returned.value.elts
+    with_value = isinstance(returned.value, ast.Tuple)
+    value, marked = returned.value.elts if with_value else (None, returned.value)
     tangent_, like = marked.args
     kind = function.kinds.get(like.id, SCALAR) if isinstance(like, ast.Name) else SCALAR
     if kind.is_array:
@@ -282,5 +286,5 @@ def finish_tangent(function: Function) -> Function:
     else:
         from .expr import runtime_name
         final = ast.Call(runtime_name("float"), [tangent_], [])
-    new = ast.Return(ast.Tuple([value, final], ast.Load()))
+    new = ast.Return(ast.Tuple([value, final], ast.Load()) if with_value else final)
     return function.replace(body=function.body[:-1] + [new])

@@ -66,7 +66,8 @@ def test_forward_mode_agrees_with_reverse_mode(func, point):
     assert derivative == pytest.approx(expected, rel=1e-9, abs=1e-9 * max(1.0, abs(expected)))
     every = _with_defaults(func, point)
     for label, options in SETTINGS:
-        generated = generate(func, wrt_names, name="j", kinds=kinds, mode="forward", **options)
+        generated = generate(func, wrt_names, name="j", kinds=kinds, mode="forward",
+                             with_value=True, **options)
         value_, derivative_ = generated.function(*every, *tangents)
         assert value_ == value, label
         assert derivative_ == pytest.approx(derivative, rel=1e-10, abs=1e-12), label
@@ -323,3 +324,79 @@ def test_check_grad_does_not_judge_kinks():
 
 def calls_softplus(x):
     return softplus(x)
+
+
+# --- second derivatives: hvp and hessian (reverse mode over forward mode) -------------------
+
+def _sympy_hessian(func, point):
+    import sympy
+    from oracles import sympy_version
+    symbols = sympy.symbols(f"p0:{len(point)}", real=True)
+    expression = sympy.sympify(sympy_version(func)(*symbols))
+    values = dict(zip(symbols, point))
+    return [[float(sympy.diff(expression, a, b).subs(values).evalf(30)) for b in symbols]
+            for a in symbols]
+
+
+def _sympy_programs():
+    import programs
+    return [(f, p) for f, p, use in programs.PROGRAMS if use and
+            all(isinstance(v, float) for v in p)]
+
+
+@pytest.mark.parametrize("func, point", _sympy_programs(), ids=lambda v: getattr(v, "__name__", ""))
+def test_hessians_match_sympy(func, point):
+    """Every loop-free program of the shared collection: each column of the Hessian from
+    hvp, against SymPy's second derivatives."""
+    expected = _sympy_hessian(func, point)
+    wrt = tuple(range(len(point)))
+    product = srcdiff.hvp(func, wrt=wrt)
+    for j in wrt:
+        vectors = [1.0 if i == j else 0.0 for i in wrt]
+        column = product(*point, *vectors)
+        for i in wrt:
+            assert column[i] == pytest.approx(expected[i][j], rel=1e-8, abs=1e-10), (i, j)
+
+
+def loop_and_branch(x, y):
+    s = x
+    for i in range(3):
+        if s > 0.0:
+            s = math.sin(s * y) + x
+        else:
+            s = s * s - y
+    return s * s
+
+
+def tanh_times_product(x):
+    return numpy.sum(numpy.tanh(x) ** 2) * numpy.prod(x)
+
+
+def test_hessian_through_loops_and_branches():
+    import sympy
+    X, Y = sympy.symbols("x y")
+    s = X
+    for _ in range(3):   # the branch taken at (0.3, 0.7): s stays positive
+        s = sympy.sin(s * Y) + X
+    expected = sympy.hessian(s * s, (X, Y)).subs({X: 0.3, Y: 0.7}).evalf(30)
+    assert srcdiff.hessian(loop_and_branch)(0.3, 0.7) == pytest.approx(float(expected[0, 0]),
+                                                                        rel=1e-10)
+    assert type(srcdiff.hessian(loop_and_branch, wrt="y")(0.3, 0.7)) is float
+    hx, hy = srcdiff.hvp(loop_and_branch, wrt=(0, 1))(0.3, 0.7, 0.0, 1.0)
+    assert (hx, hy) == pytest.approx((float(expected[0, 1]), float(expected[1, 1])), rel=1e-10)
+
+
+def test_hessian_of_an_array_function_matches_sympy():
+    import sympy
+    x = numpy.array([0.3, -0.5, 0.8])
+    symbols = sympy.symbols("a b c")
+    G = sum(sympy.tanh(v) ** 2 for v in symbols) * symbols[0] * symbols[1] * symbols[2]
+    expected = numpy.array(sympy.hessian(G, symbols).subs(dict(zip(symbols, x))).evalf(30),
+                           dtype=float)
+    H = srcdiff.hessian(tanh_times_product)(x)
+    assert H.shape == (3, 3)
+    numpy.testing.assert_allclose(H, expected, rtol=1e-10)
+    v = numpy.array([0.2, -1.0, 0.5])
+    numpy.testing.assert_allclose(srcdiff.hvp(tanh_times_product)(x, v), expected @ v, rtol=1e-10)
+    with pytest.raises(ArgumentKindError, match="vector for 'x' has shape"):
+        srcdiff.hvp(tanh_times_product)(x, numpy.ones(2))
