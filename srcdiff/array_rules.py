@@ -617,7 +617,15 @@ add_array_rule(numpy.reshape, ("a", "shape"), ("a",), _reshaped, _reshape_kind,
                required=2, name="numpy.reshape")
 add_array_rule(numpy.ravel, ("a",), ("a",), _reshaped, lambda v: array(1),
                (E(((2, 3),)),), name="numpy.ravel")
-add_array_rule(numpy.squeeze, ("a", "axis"), ("a",), _reshaped, lambda v: ANY_ARRAY,
+def _squeeze_kind(v: VJP) -> Kind:
+    """The rank is known when the axes removed are given (the sizes are not known)."""
+    axis, ndim = v.const("axis"), v.ndim("a")
+    if axis is None or ndim is None:
+        return ANY_ARRAY
+    return _rank(ndim - (len(axis) if isinstance(axis, tuple) else 1))
+
+
+add_array_rule(numpy.squeeze, ("a", "axis"), ("a",), _reshaped, _squeeze_kind,
                (E(((1, 3, 1),)), E(((1, 3),), {"axis": 0})), name="numpy.squeeze")
 add_array_rule(numpy.expand_dims, ("a", "axis"), ("a",), _reshaped,
                lambda v: ANY_ARRAY if v.ndim("a") is None else _rank(v.ndim("a") + 1),
@@ -748,8 +756,8 @@ def _inv(v):
     return {"a": neg(_matmul(_matmul(inverse, v.g), inverse))}
 
 
-def _det(v):
-    return {"a": mul(mul(v.g, v.out), transposed(call("numpy.linalg.inv", v["a"])))}
+def _det(v):  # the cofactor matrix, which a singular matrix has too
+    return {"a": mul(v.g, v.helper("cofactor", v["a"], v.out))}
 
 
 def _solve(v):
@@ -901,7 +909,7 @@ def _inv_jvp(j):
 
 
 def _det_jvp(j):
-    return mul(j.out, call("numpy.trace", call("numpy.linalg.solve", j["a"], j.t("a"))))
+    return call("numpy.sum", mul(j.helper("cofactor", j["a"], j.out), j.t("a")))
 
 
 def _solve_jvp(j):

@@ -31,6 +31,10 @@ def unbroadcast(gradient, like):
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and numpy.shape(gradient)[i] != 1)
     if stretched:
         gradient = numpy.sum(gradient, axis=stretched, keepdims=True)
+    if numpy.shape(gradient) != shape:
+        # smaller than ``like``: a branch's zero adjoint times a partial that does not span
+        # ``like``'s shape (0.0 * ones((1, 3)) for a (2, 3) operand): zeros of its shape
+        return numpy.array(numpy.broadcast_to(gradient, shape), dtype=float)
     return numpy.reshape(gradient, shape) if isinstance(like, numpy.ndarray) else gradient
 
 
@@ -125,6 +129,25 @@ def gradient_like(gradient, like, copy):
             and gradient.dtype == like.dtype:
         return gradient.copy() if copy else gradient
     return numpy.array(numpy.broadcast_to(gradient, numpy.shape(like)), dtype=like.dtype)
+
+
+def cofactor(a, det):
+    """The cofactor matrix of the square matrix ``a`` whose determinant is ``det``: the
+    derivative of the determinant. ``det * inv(a).T`` where ``a`` is invertible; from the
+    minors where it is singular (the derivative exists there too: two equal rows)."""
+    a = numpy.asarray(a, dtype=float)
+    if det != 0:
+        try:
+            return det * numpy.linalg.inv(a).T
+        except numpy.linalg.LinAlgError:
+            pass
+    n = a.shape[0]
+    result = numpy.empty_like(a)
+    for i in range(n):
+        for j in range(n):
+            minor = numpy.delete(numpy.delete(a, i, axis=0), j, axis=1)
+            result[i, j] = (-1) ** (i + j) * numpy.linalg.det(minor)
+    return result
 
 
 def tangent_like(tangent, like):

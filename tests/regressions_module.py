@@ -652,3 +652,23 @@ def softplus(x):
 
 def uses_softplus(x):
     return softplus(x)
+
+
+def determinant_at_a_singular_matrix(x):
+    # x = (1, 1): [[1, 1], [1, 1]] is singular; d det / dx = (x1, x0) = (1, 1) exists there
+    return np.linalg.det(np.array([[x[0], 1.0], [1.0, x[1]]]))
+
+
+def zero_adjoint_of_a_broadcast_product(s):
+    q = np.ones((1, 3)) * (s + np.zeros((2, 3)))   # q is (2, 3); ones is (1, 3)
+    acc = 0.0
+    for c in [0.89, 1.24]:
+        if c > 0.35:
+            break          # acc += q never runs: q's adjoint stays the branch's zero
+        acc += q
+    return np.mean(acc) + s
+
+
+def dot_after_squeeze(x):
+    # squeeze with its axis given has a known rank (np.dot of it was refused as unknown)
+    return np.dot(np.squeeze(x[None, :], axis=0), x)

@@ -367,6 +367,8 @@ def test_fuzzed_scalar_programs(func, point):
     (m.newaxis_indices, (numpy.array([0.3, -0.5, 1.2]),)),
     (m.dot_of_fancy_selections, (0.7, numpy.array([0.3, -0.5, 1.2]))),
     (m.zero_dimensional_adjoint, (numpy.array([[-1.3, -1.2, -1.38], [-1.2, 1.31, 1.08]]), 0.83)),
+    (m.zero_adjoint_of_a_broadcast_product, (-1.2,)),
+    (m.dot_after_squeeze, (numpy.array([0.5, -1.0, 2.0]),)),
     (m.fancy_selections_of_a_matrix, (numpy.array([[0.3, -0.5, 1.2], [0.8, 0.1, -0.4]]),
                                       numpy.array([0.6, -0.2, 0.9]))),
 ])
@@ -376,8 +378,22 @@ def test_fuzzed_array_programs(func, args):
     available must not be recomputed after that read; ``np.newaxis`` in an index is
     ``None`` (it was refused as a free name that is not a number); a selection by an
     array of indices of rank 1 has a known rank (``np.dot`` of one was refused); an
-    adjoint holding a 0-d array (``np.where`` of numbers) is not added to in place."""
+    adjoint holding a 0-d array (``np.where`` of numbers) is not added to in place; a
+    branch's zero adjoint times a partial narrower than the operand gets the operand's
+    shape (``unbroadcast`` raised)."""
     check(func, *args)
+
+
+def test_determinant_at_a_singular_matrix():
+    """The determinant's derivative is the cofactor matrix, which a singular matrix has
+    too: the gradient and the tangent raised LinAlgError (they inverted the matrix)."""
+    x = numpy.array([1.0, 1.0])
+    gradient = srcdiff.grad(m.determinant_at_a_singular_matrix)(x)
+    numpy.testing.assert_allclose(gradient, [1.0, 1.0])
+    for setting in every_setting(m.determinant_at_a_singular_matrix, (x,), (0,)):
+        numpy.testing.assert_allclose(setting[0], [1.0, 1.0])
+    value, tangent = srcdiff.jvp(m.determinant_at_a_singular_matrix)(x, numpy.array([0.5, 2.0]))
+    assert value == 0.0 and tangent == pytest.approx(2.5)
 
 
 def test_gradients_do_not_keep_their_functions_alive():

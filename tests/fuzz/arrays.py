@@ -36,7 +36,10 @@ FEATURES = (
      "alias_ifexp", "alias_or", "alias_slice", "alias_plain", "mutate_alias",
      "mutate_parameter", "global_array", "global_list", "dot_self_gradient", "return_global",
      "for_range", "for_list", "while", "if", "else", "break", "continue", "early_return",
-     "helper", "helper_tuple", "helper_layer", "ident", "nested_loop"]
+     "helper", "helper_tuple", "helper_layer", "ident", "nested_loop", "cumsum", "cross",
+     "solve", "tensordot", "diag", "trace", "det", "inv"]
+    + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
+                              "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
     + [f"ufunc:{u}" for u in ("sin", "cos", "tanh", "exp", "log", "sqrt", "arctan", "square",
                               "log1p", "expm1", "sinh", "cosh", "arcsinh", "arcsin", "arccos",
@@ -1245,5 +1248,101 @@ def op_list_arith(gen, scope, depth, shape, must):
     return A(f"{par(a)} - {values!r}", (3,), a.iv - Interval(min(values), max(values)))
 
 
+# A diagonally dominant matrix: numpy.linalg.solve with it at most halves |b| (row margins > 2).
+SOLVE = "np.array([[3.0, 0.2, -0.1], [0.1, 2.5, 0.3], [-0.2, 0.1, 2.8]])"
+
+
+def op_shape(gen, scope, depth, shape, must):
+    """The array functions that move, join or recombine elements: reshapes and views,
+    joins, running sums, cross products, traces, diagonals, tensordot and linear algebra
+    (each value's interval follows; inv and det get operands squashed to keep their
+    matrices well away from singular)."""
+    which = gen.rng.randrange(2)
+    if shape == (3,):
+        kind = gen.choice(["flip", "reshape", "squeeze", "cumsum", "cross", "solve",
+                           "concatenate", "hstack"])
+        e = gen.sub(scope, depth, (3,), must if which == 0 or kind not in ("cross",) else None)
+        if kind == "flip":
+            gen.feat("shape:flip")
+            return A(f"np.flip({e.code})", (3,), e.iv, True)
+        if kind == "reshape":
+            gen.feat("shape:reshape")
+            gen.feat("shape:ravel")
+            return A(f"np.ravel(np.reshape({e.code}, (3, 1)))", (3,), e.iv, True)
+        if kind == "squeeze":
+            gen.feat("shape:squeeze")
+            return A(f"np.squeeze({par(e)}[None, :], axis=0)", (3,), e.iv, True)
+        if kind == "cumsum":
+            gen.feat("cumsum")
+            return A(f"np.cumsum({e.code}) / 3.0", (3,), e.iv.hull(e.iv * (1 / 3)))
+        if kind == "cross":
+            f = gen.sub(scope, depth, (3,), must if which == 1 else None)
+            m = (e.iv * f.iv).mag
+            gen.feat("cross")
+            return A(f"np.cross({e.code}, {f.code})", (3,), Interval(-2 * m, 2 * m), True)
+        if kind == "solve":
+            gen.feat("solve")
+            return A(f"np.linalg.solve({SOLVE}, {e.code})", (3,),
+                     Interval(-e.iv.mag / 2, e.iv.mag / 2), True)
+        f = gen.sub(scope, depth, (2,), must if which == 1 else None)
+        gen.feat("shape:" + kind)
+        return A(f"np.{kind}([{par(f)}, {par(e)}[:1]])" if kind == "concatenate" else
+                 f"np.hstack([{par(e)}[2:], {f.code}])", (3,), e.iv.hull(f.iv), True)
+    if shape == (2, 3):
+        kind = gen.choice(["transpose", "swapaxes", "reshape", "vstack", "concatenate", "flip",
+                           "cumsum"])
+        e = gen.sub(scope, depth, (2, 3), must if which == 0 or kind not in ("vstack", "concatenate") else None)
+        if kind == "transpose":
+            gen.feat("shape:transpose")
+            return A(f"np.transpose(np.transpose({e.code}))", (2, 3), e.iv, True)
+        if kind == "swapaxes":
+            gen.feat("shape:swapaxes")
+            return A(f"np.swapaxes({e.code}, 0, 1).T", (2, 3), e.iv, True)
+        if kind == "reshape":
+            gen.feat("shape:reshape")
+            gen.feat("shape:ravel")
+            return A(f"np.reshape(np.ravel({e.code}), (2, 3))", (2, 3), e.iv, True)
+        if kind == "flip":
+            gen.feat("shape:flip")
+            return A(f"np.flip({e.code}, axis=1)", (2, 3), e.iv, True)
+        if kind == "cumsum":
+            gen.feat("cumsum")
+            return A(f"np.cumsum({e.code}, axis=0) / 2.0", (2, 3), e.iv.hull(e.iv * 0.5))
+        f = gen.sub(scope, depth, (2, 3), must if which == 1 else None)
+        gen.feat("shape:" + kind)
+        if kind == "vstack":
+            return A(f"np.vstack([{par(e)}[:1], {par(f)}[1:]])", (2, 3), e.iv.hull(f.iv), True)
+        return A(f"np.concatenate([{par(e)}[:, :1], {par(f)}[:, 1:]], axis=1)", (2, 3),
+                 e.iv.hull(f.iv), True)
+    if shape == (2,):
+        kind = gen.choice(["tensordot", "diag"])
+        if kind == "tensordot":
+            m = gen.sub(scope, depth, (2, 3), must if which == 0 else None)
+            u = gen.sub(scope, depth, (3,), must if which == 1 else None)
+            gen.feat("tensordot")
+            return A(f"np.tensordot({m.code}, {u.code}, axes=1)", (2,), m.iv * u.iv * 3, True)
+        a = gen.sub(scope, depth, (2,), must if which == 0 else None)
+        b = gen.sub(scope, depth, (2,), must if which == 1 else None)
+        gen.feat("diag")
+        return A(f"np.diag(np.outer({a.code}, {b.code}))", (2,), a.iv * b.iv, True)
+    if shape == ():
+        kind = gen.choice(["trace", "det", "inv"])
+        if kind == "trace":
+            a = gen.sub(scope, depth, (3,), must if which == 0 else None)
+            b = gen.sub(scope, depth, (3,), must if which == 1 else None)
+            gen.feat("trace")
+            return A(f"np.trace(np.outer({a.code}, {b.code}))", (), a.iv * b.iv * 3, True)
+        a = gen.squash(gen.sub(scope, depth, (2,), must if which == 0 else None), UNIT)
+        b = gen.squash(gen.sub(scope, depth, (2,), must if which == 1 else None), UNIT)
+        if kind == "det":  # of [[a0, a1], [b0, b1]]: a0 b1 - a1 b0
+            gen.feat("det")
+            return A(f"np.linalg.det(np.stack([{a.code}, {b.code}]))", (), Interval(-2.0, 2.0), True)
+        # 3 I + 0.2 a b^T: its inverse has norm below 1 / 2.6, each entry within 0.4
+        gen.feat("inv")
+        return A(f"np.sum(np.linalg.inv(3.0 * np.eye(2) + 0.2 * np.outer({a.code}, {b.code})))",
+                 (), Interval(-1.6, 1.6), True)
+    return None
+
+
 OPS = ([op_unary] * 5 + [op_binary] * 6 + [op_binary_ufunc] * 3 + [op_reduce] * 2
-       + [op_linalg] * 2 + [op_index] * 2 + [op_call, op_list, op_list_arith])
+       + [op_linalg] * 2 + [op_index] * 2 + [op_shape] * 2 + [op_call, op_list, op_list_arith])

@@ -701,9 +701,38 @@ class Run:
         if type(derivative) is not float:
             return Result("wrong", f"jvp's derivative is a {type(derivative).__name__}",
                           "wrong:forward-dtype")
+        if not math.isfinite(derivative):
+            singular = self.forward_singular(tangents)
+            if singular is not None:
+                return singular
         if not math.isclose(derivative, expected, rel_tol=1e-9, abs_tol=1e-10 * scale):
             return Result("wrong", f"forward mode gives {derivative!r}, reverse mode "
                           f"<grad, v> = {expected!r}", "wrong:forward-vs-reverse")
+        return None
+
+    def forward_singular(self, tangents):
+        """``nonfinite`` when forward mode's nan or inf comes from a singular derivative
+        of an intermediate (``std`` of equal values: 0 / 0), as :meth:`singular` proves it
+        for reverse mode: its code, without the IEEE fallback and with NumPy's errors
+        raised, raises an arithmetic error while the primal does not."""
+        from srcdiff.pipeline import generate
+        try:
+            with self.limit(PRIMAL_SECONDS), quiet(strict=True):
+                self.program(*self.args())
+        except Timeout:
+            raise
+        except Exception:
+            return None
+        try:
+            with self.limit(SRCDIFF_SECONDS), quiet(strict=True):
+                generate(self.program, self.case.wrt_names, name="j", kinds=kinds_of(self.case),
+                         mode="forward", with_value=True).function(*self.args(), *tangents)
+        except (ArithmeticError, ValueError) as error:
+            if is_refusal(error):
+                return None
+            return Result("nonfinite", "forward mode gives nan or inf where reverse mode is "
+                          f"finite; an intermediate's derivative is singular ({short(error)})",
+                          "nonfinite:forward")
         return None
 
     # -- translation validation ----------------------------------------------------
