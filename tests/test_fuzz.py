@@ -33,9 +33,9 @@ CHUNK = 50
 # Every program: grad through the public API, the oracles, shapes, dtypes, memory, and
 # the gradient with the optimizer off. Some programs also (CI's time is bounded; the
 # campaign command runs these on more programs):
-PASSES_EVERY = 20                # each optimisation off alone on every 20th program
-VALUE_AND_GRAD_EVERY = 10        # value_and_grad generated and compared on every 10th
-FORWARD_EVERY = 4                # forward mode (jvp) against <grad, v> on every 4th
+PASSES_EVERY = 40                # each optimisation off alone on every 40th program
+VALUE_AND_GRAD_EVERY = 20        # value_and_grad generated and compared on every 20th
+FORWARD_EVERY = 8                # forward mode (jvp) against <grad, v> on every 8th
 JOBS = int(os.environ.get("FUZZ_JOBS", "1"))
 GENERATORS = {"scalar": scalar, "arrays": arrays}
 
