@@ -109,15 +109,8 @@ def hvp(func: Callable, wrt: Wrt = 0) -> Callable:
     second: dict = {}  # kinds -> (tangent code, its gradient)
 
     def product(*args, **kwargs):
-        if len(args) < len(names):
-            raise TypeError(f"hvp of {func.__name__} takes its arguments, then "
-                            f"{len(names)} vector(s) (for {', '.join(names)})")
-        primal, vectors = args[:len(args) - len(names)], args[len(args) - len(names):]
-        key = _kinds(signature, parameters, names, primal, kwargs)
-        bound = signature.bind(*primal, **kwargs)
-        bound.apply_defaults()
-        for parameter, vector in zip(names, vectors):
-            _check_tangent(parameter, bound.arguments[parameter], vector, "vector")
+        _, vectors, key, bound = _split(f"hvp of {func.__name__}", signature, names, args,
+                                        kwargs, "vector")
         entry = second.get(key)
         if entry is None or not (entry[0].check is None or entry[0].check()):
             kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
@@ -361,16 +354,9 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         return variant.function(*args, **kwargs)
 
     def forward_call(*args, **kwargs):
-        if len(args) < len(names):
-            raise TypeError(f"{name}() takes {func.__name__}'s arguments, then "
-                            f"{len(names)} tangent(s) (for {', '.join(names)})")
-        primal, tangents = args[:len(args) - len(names)], args[len(args) - len(names):]
-        key = _kinds(signature, parameters, names, primal, kwargs)
-        bound = signature.bind(*primal, **kwargs)
-        bound.apply_defaults()
+        primal, tangents, key, bound = _split(f"{name}()", signature, names, args, kwargs,
+                                              "tangent")
         values = [bound.arguments[p] for p in parameters]
-        for parameter, tangent_ in zip(names, tangents):
-            _check_tangent(parameter, bound.arguments[parameter], tangent_)
         generated = specialise(key)
         everything = (*values, *tangents)
         try:
@@ -424,6 +410,23 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         gradient.__srcdiff_specialise__ = lambda *a, **k: specialise(
             _kinds(signature, parameters, names, a, k))
     return gradient
+
+
+def _split(who: str, signature, names, args, kwargs, what: str):
+    """The arguments of a function that takes ``func``'s, then one ``what`` (tangent,
+    vector) per ``wrt`` parameter: (``func``'s positional arguments, the extra ones, the
+    kinds of ``func``'s arguments, their binding with defaults applied), each extra one
+    checked against its argument's shape."""
+    if len(args) < len(names):
+        raise TypeError(f"{who} takes the function's arguments, then {len(names)} "
+                        f"{what}(s) (for {', '.join(names)})")
+    primal, extra = args[:len(args) - len(names)], args[len(args) - len(names):]
+    key = _kinds(signature, list(signature.parameters), names, primal, kwargs)
+    bound = signature.bind(*primal, **kwargs)
+    bound.apply_defaults()
+    for parameter, value in zip(names, extra):
+        _check_tangent(parameter, bound.arguments[parameter], value, what)
+    return primal, extra, key, bound
 
 
 def _check_tangent(parameter: str, value, tangent, what: str = "tangent") -> None:
