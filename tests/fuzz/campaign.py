@@ -171,6 +171,8 @@ def main(argv=None) -> int:
     parser.add_argument("--value-and-grad-every", type=int, default=1,
                         help="generate value_and_grad and compare it with grad on every "
                              "K-th program")
+    parser.add_argument("--forward-every", type=int, default=1,
+                        help="compare srcdiff.jvp with <grad, v> on every K-th program")
     parser.add_argument("--shrink-per-class", type=int, default=3,
                         help="shrink the first N failures of each class (-1: all, 0: none)")
     parser.add_argument("--shrink-seconds", type=float, default=90.0)
@@ -183,11 +185,13 @@ def main(argv=None) -> int:
     kinds = ["scalar", "arrays"] if args.kind == "all" else [args.kind]
     every = max(1, args.passes_every)
     both = max(1, args.value_and_grad_every)
-    tasks = [(kind, args.seed + i, (args.seed + i) % every == 0, (args.seed + i) % both == 0)
-             for kind in kinds for i in range(args.programs)]
+    forward = max(1, args.forward_every)
+    tasks = [(kind, seed, seed % every == 0, seed % both == 0, seed % forward == 0)
+             for kind in kinds for seed in range(args.seed, args.seed + args.programs)]
     start = time.monotonic()
     print(f"running {len(tasks)} programs ({', '.join(kinds)}), seeds {args.seed}.."
-          f"{args.seed + args.programs - 1}, {args.jobs} job(s)", file=sys.stderr)
+          f"{args.seed + args.programs - 1}, {args.jobs} job(s); each pass off alone every "
+          f"{every}, value_and_grad every {both}, jvp every {forward}", file=sys.stderr)
     results = run_all(tasks, args.jobs, work)
     elapsed = time.monotonic() - start
     results.sort(key=lambda r: (kinds.index(r["kind"]), r["seed"]))
