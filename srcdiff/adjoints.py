@@ -21,12 +21,11 @@ Conventions every statement here keeps:
 from __future__ import annotations
 
 import ast
-import copy
 
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, located
 from .expr import Code, array_mode, call, mul, negated, node_of, wrap
-from .ir import Function, get_anno, set_anno
+from .ir import Function, copy_tree, get_anno, set_anno, walk
 from .kinds import SCALAR
 
 
@@ -129,7 +128,7 @@ class Adjoints:
         else:
             arguments_ = bind(rule, value).arguments
         if not any(isinstance(n, ast.Name) and n.id in self.active
-                   for node in _differentiable_nodes(rule, arguments_) for n in ast.walk(node)):
+                   for node in _differentiable_nodes(rule, arguments_) for n in walk(node)):
             return []
         of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
         kinds = {name: _sequence_kind(node, of) for name, node in arguments_.items()}
@@ -180,7 +179,7 @@ class Adjoints:
         self.function.synthetic.update(pieces)
         unpack = ast.Tuple([ast.Name(p, ast.Store()) for p in pieces], ast.Store())
         vjp_call = ast.Call(ast.Name(self.vjps[key], ast.Load()),
-                            [copy.deepcopy(a) for a in value.args] + [node_of(adjoint)], [])
+                            [copy_tree(a) for a in value.args] + [node_of(adjoint)], [])
         result = [ast.Assign([unpack], vjp_call)]
         set_anno(result[0], "grad_of", ast.unparse(statement))
         for index, piece in zip(active, pieces):
@@ -222,7 +221,7 @@ class Adjoints:
         """``b = 0.0`` for each adjoint a reversed compound statement uses before the
         top-level sweep has written it."""
         by_name = {a: v for v, a in self.namer.adjoints.items()}
-        used = sorted({n.id for s in statements for n in ast.walk(s)
+        used = sorted({n.id for s in statements for n in walk(s)
                        if isinstance(n, ast.Name) and n.id in by_name})
         result = []
         for name in used:
@@ -239,7 +238,7 @@ class Adjoints:
         if not isinstance(contribution, Code) or not self.maybe_zero:
             return False
         zeros = {self.namer.adjoints[v] for v in self.maybe_zero if v in self.namer.adjoints}
-        return any(isinstance(n, ast.Name) and n.id in zeros for n in ast.walk(contribution.node))
+        return any(isinstance(n, ast.Name) and n.id in zeros for n in walk(contribution.node))
 
 
 def _may_hold_numpy(function: Function) -> bool:
@@ -247,7 +246,7 @@ def _may_hold_numpy(function: Function) -> bool:
     array, or it calls a NumPy function (which may return a 0-d array for numbers)."""
     if any(kind.is_array for kind in function.kinds.values()):
         return True
-    for node in ast.walk(ast.Module(function.body, [])):
+    for node in walk(ast.Module(function.body, [])):
         if isinstance(node, ast.Call):
             module = getattr(get_anno(node, "callee"), "__module__", None) or ""
             callee = get_anno(node, "callee")
@@ -316,7 +315,7 @@ def _reuse(partial, available):
                 if name is not None:
                     return ast.Name(name, ast.Load())
             return super().visit(node)
-    return wrap(Reuse().visit(copy.deepcopy(partial.node)))
+    return wrap(Reuse().visit(copy_tree(partial.node)))
 
 
 def _differentiable_nodes(rule, arguments_: dict) -> list[ast.expr]:

@@ -25,7 +25,7 @@ import ast
 
 from .dataflow import names, statements_of
 from .errors import InternalError, KindError, UnsupportedSyntaxError, located
-from .ir import Function, get_anno
+from .ir import Function, get_anno, walk
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
 from .lower import is_atom
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
@@ -115,7 +115,7 @@ def operands(value: ast.expr) -> set[str]:
         nodes = [value]
     else:
         return set()
-    return {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)
+    return {n.id for node in nodes for n in walk(node) if isinstance(n, ast.Name)
             and isinstance(n.ctx, ast.Load) and n is not _module_of(node)}
 
 
@@ -136,11 +136,11 @@ def differentiable_operands(value: ast.expr) -> set[str]:
         return operands(value)  # a @ b
     if is_array_rule(rule):
         return {n.id for node in bind(rule, value).differentiable()
-                for n in ast.walk(node) if isinstance(n, ast.Name)}
+                for n in walk(node) if isinstance(n, ast.Name)}
     if isinstance(rule, Rule) and rule is not RECURSIVE:
         zero = rule.zero_partials()
         return {n.id for index, atom in enumerate(arguments(value)) if index not in zero
-                for n in ast.walk(atom) if isinstance(n, ast.Name)}
+                for n in walk(atom) if isinstance(n, ast.Name)}
     return operands(value)
 
 
@@ -230,7 +230,7 @@ def cannot_raise(value: ast.expr, kinds: dict | None = None) -> bool:
 
 
 def _elementwise_on_arrays(value: ast.expr, kinds: dict) -> bool:
-    names = [n.id for n in ast.walk(value) if isinstance(n, ast.Name)]
+    names = [n.id for n in walk(value) if isinstance(n, ast.Name)]
     if not any((kinds.get(n) or SCALAR).is_array for n in names):
         return False
     if isinstance(value, ast.BinOp):
@@ -291,7 +291,7 @@ def infer_kinds(function: Function, parameters: dict, statements=None) -> dict[s
                 if isinstance(statement.target, ast.Tuple):  # for a, b in pairs
                     element = None if element is None else index_rank(element, ast.Constant(0), of)
                 updates = [(n.id, element)
-                           for n in ast.walk(statement.target) if isinstance(n, ast.Name)]
+                           for n in walk(statement.target) if isinstance(n, ast.Name)]
             else:
                 continue
             for name, kind in updates:

@@ -59,9 +59,10 @@ def compile_function(text: str, primal: types.FunctionType, label: str,
     factory = function_def("__srcdiff_factory__", ast.arguments(
         posonlyargs=[], args=[ast.arg(n) for n in free], vararg=None, kwonlyargs=[],
         kw_defaults=[], kwarg=None, defaults=[]),
-        [inner, ast.Return(ast.Name(inner.name, ast.Load()))])
+        [ast.Return(ast.Name(inner.name, ast.Load()))])
     wrapper = ast.Module([factory], type_ignores=[])
-    ast.fix_missing_locations(wrapper)
+    ast.fix_missing_locations(wrapper)  # before the parsed def goes in: it has its locations
+    factory.body.insert(0, inner)
     code = compile(wrapper, filename, "exec")
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     inner_code = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType)

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import ast
 
-from .ir import Function, get_anno
+from .ir import Function, function_def, get_anno
 
 INDENT = "    "
 
 
 def emit(function: Function, docstring: str | None = None) -> str:
-    header = ast.unparse(function.to_ast()).splitlines()[0]
+    # the header alone: unparsing the whole function for its first line cost a third of emit
+    header = ast.unparse(ast.fix_missing_locations(
+        function_def(function.name, function.args, [ast.Pass()]))).splitlines()[0]
     lines = [header]
     if docstring:
         lines.append(f'{INDENT}"""{docstring}"""')
@@ -32,12 +34,25 @@ def _block(statements, lines, indent) -> None:
             _compound(statement, lines, indent)
             previous = None
             continue
-        text = ast.unparse(statement)
+        text = _unparse(statement)
         origin = get_anno(statement, "grad_of")
         if origin is not None and origin != previous:
             text += f"  # grad of: {origin}"
         previous = origin
         lines.extend(indent + line for line in text.splitlines())
+
+
+def _unparse(statement: ast.stmt) -> str:
+    """``ast.unparse`` of one statement, which reads its ``lineno`` (for type comments):
+    a statement the passes built has none, and fixing every location first cost as much
+    as the unparsing."""
+    if hasattr(statement, "lineno"):
+        return ast.unparse(statement)
+    statement.lineno = 0
+    try:
+        return ast.unparse(statement)
+    finally:
+        del statement.lineno
 
 
 def _compound(statement, lines, indent, keyword="if") -> None:

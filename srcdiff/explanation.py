@@ -31,7 +31,7 @@ from .analyse import arguments, rule_of
 from .errors import SrcdiffError
 from .expr import Code, render
 from .fence import fence
-from .ir import get_anno
+from .ir import copy_tree, get_anno, walk
 from .lower import lower
 from .normalize import normalize
 from .parse import parse
@@ -442,9 +442,8 @@ def _as_int(value):
 
 def _with_placeholders(value, count):
     """The primitive with its atoms replaced by ``_0``, ``_1``...: evaluated on values."""
-    import copy
-    value = copy.deepcopy(value)
-    for node in ast.walk(value):  # positions from the user's file mean nothing here
+    value = copy_tree(value)
+    for node in walk(value):  # positions from the user's file mean nothing here
         for attribute in ("lineno", "end_lineno", "col_offset", "end_col_offset"):
             node.__dict__.pop(attribute, None)
     names = iter(ast.Name(f"_{i}", ast.Load()) for i in range(count))

@@ -30,7 +30,7 @@ import types
 
 from .errors import MissingRuleError, SrcdiffNameError, UnsupportedSyntaxError, located
 from .kinds import ATTRIBUTES, METHODS, kind_of_value
-from .parse import UNRESOLVED, Parsed, local_names
+from .parse import UNRESOLVED, Parsed
 from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, qualified_name
 
 # Constructs a later version will support, and constructs srcdiff refuses for good.
@@ -83,7 +83,7 @@ class Fence(ast.NodeVisitor):
     def __init__(self, parsed: Parsed, callee: bool = False):
         self.parsed = parsed
         self.callee = callee
-        self.locals = local_names(parsed.tree)
+        self.locals = parsed.local_names()
         self.local_functions: set[str] = set()
 
     def refuse(self, node, message, hint=None, cls=UnsupportedSyntaxError):

@@ -32,8 +32,8 @@ import importlib
 import types
 
 from .expr import RUNTIME
-from .ir import Function, get_anno
-from .parse import UNRESOLVED, all_names, local_names
+from .ir import Function, get_anno, walk
+from .parse import UNRESOLVED, all_names
 
 
 def runtime_object(name: str):
@@ -44,13 +44,13 @@ def runtime_object(name: str):
 
 
 def bind_runtime_names(function: Function) -> Function:
-    nodes = [n for s in function.body for n in ast.walk(s)
+    nodes = [n for s in function.body for n in walk(s)
              if isinstance(n, ast.Name) and get_anno(n, "runtime") is not None]
     if not nodes:
         return function
     parsed = function.parsed
     tree = parsed.tree
-    own = local_names(tree)
+    own = parsed.local_names()
     mentioned = all_names(tree)
     chosen: dict[str, str] = {}
     for name in sorted({get_anno(n, "runtime") for n in nodes}):

@@ -139,13 +139,55 @@ def def_of_lambda(lam: ast.Lambda, name: str = "lambda_") -> ast.FunctionDef:
     return ast.copy_location(function_def(name, lam.args, body), lam)
 
 
+def walk(node: ast.AST):
+    """Every node under ``node``, itself included, as ``ast.walk`` gives them but in no
+    particular order (depth first, a child list reversed), and about twice as fast."""
+    stack = [node]
+    AST = ast.AST
+    while stack:
+        current = stack.pop()
+        yield current
+        for field in current._fields:
+            value = getattr(current, field, None)
+            if type(value) is list:
+                stack.extend([v for v in value if isinstance(v, AST)])
+            elif isinstance(value, AST):
+                stack.append(value)
+
+
+def copy_tree(node):
+    """A deep copy of an AST node (or a list of nodes), about five times faster than
+    ``copy.deepcopy``. Annotations are copied shallowly (as ``_Annotations.__deepcopy__``
+    does), operators and contexts are shared (they carry no state)."""
+    if type(node) is list:
+        return [copy_tree(n) for n in node]
+    if not isinstance(node, ast.AST):
+        return node
+    cls = node.__class__
+    new = cls.__new__(cls)
+    state = new.__dict__
+    for key, value in node.__dict__.items():
+        if type(value) is list:
+            value = [copy_tree(v) if isinstance(v, ast.AST) else v for v in value]
+        elif isinstance(value, ast.AST):
+            if not isinstance(value, _STATELESS):
+                value = copy_tree(value)
+        elif type(value) is _Annotations:
+            value = _Annotations(value)
+        state[key] = value
+    return new
+
+
+_STATELESS = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
 def name_counts(statements) -> tuple[dict[str, int], dict[str, int]]:
     """How many times each name is assigned, and read, anywhere in ``statements``."""
     stores: dict[str, int] = {}
     loads: dict[str, int] = {}
     for statement in statements:
-        for node in ast.walk(statement):
-            if isinstance(node, ast.Name):
+        for node in walk(statement):
+            if type(node) is ast.Name:
                 counts = stores if isinstance(node.ctx, ast.Store) else loads
                 counts[node.id] = counts.get(node.id, 0) + 1
     return stores, loads

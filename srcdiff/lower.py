@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import ast
 
-from .ir import Function, get_anno, set_anno
-from .parse import local_names
+from .ir import Function, get_anno, set_anno, walk
 
 _OPERATION_NAMES = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "power",
@@ -61,7 +60,7 @@ class Lowering:
         self.function = function
         self.namer = function.namer
         self.parsed = function.parsed
-        self.locals = local_names(function.parsed.tree)
+        self.locals = function.parsed.local_names()
         args = function.args
         self.env = {a.arg: a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
         self.blocks: list[list[ast.stmt]] = []
@@ -91,7 +90,7 @@ class Lowering:
         elif isinstance(statement, ast.Assign):
             value = self.primitive(statement.value)
             target = self.define(statement.targets[0].id)
-            reads = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
+            reads = {n.id for n in walk(value) if isinstance(n, ast.Name)}
             in_place = get_anno(statement, "in_place")
             if target in reads and not (isinstance(value, ast.Name) and value.id == target):
                 # y = f(y): compute into a temporary first, so that no statement reads

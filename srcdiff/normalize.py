@@ -59,9 +59,9 @@ from dataclasses import dataclass
 
 from .errors import UnsupportedSyntaxError, located
 from .expr import dotted
-from .lower import is_literal
-from .ir import Function, Namer, def_of_lambda, get_anno, set_anno
+from .ir import Function, Namer, copy_tree, def_of_lambda, get_anno, set_anno, walk
 from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
+from .lower import is_literal
 from .parse import UNRESOLVED, Parsed, all_names, local_names, parse
 from .rules import RULES
 
@@ -84,7 +84,7 @@ def normalize(parsed: Parsed) -> Function:
 
 def _plain_arguments(args: ast.arguments) -> ast.arguments:
     """The parameters without annotations (defaults are kept as written)."""
-    args = copy.deepcopy(args)
+    args = copy_tree(args)
     for arg in args.posonlyargs + args.args + args.kwonlyargs:
         arg.annotation = None
     return args
@@ -107,7 +107,7 @@ class Normalizer:
         self.function = function
         self.namer: Namer = function.namer
         self.parsed = function.parsed
-        self.locals = local_names(function.parsed.tree)
+        self.locals = function.parsed.local_names()
         self.loops: list[_Loop] = []
         self.returned: str | None = None
         self.results: list[str] | None = None
@@ -245,13 +245,13 @@ class Normalizer:
             body.append(_located(ast.If(_name(loop.broke), [ast.Break()], []), node))
         if isinstance(node, ast.For):
             iterable = self.expression(node.iter, before)
-            new = ast.For(copy.deepcopy(node.target), iterable, body, [])
+            new = ast.For(copy_tree(node.target), iterable, body, [])
         else:
             test = self.fresh("looping")
             computed: list[ast.stmt] = []
             computed.append(self.assign(test, self.expression(node.test, computed), node))
             before += computed
-            body += copy.deepcopy(computed)  # computed again at the end of each iteration
+            body += copy_tree(computed)  # computed again at the end of each iteration
             new = ast.While(_name(test), body, [])
         result = before + [_located(new, node)]
         if node.orelse:  # runs unless the loop was left by break (or return)
@@ -270,7 +270,7 @@ class Normalizer:
         if isinstance(node, ast.AnnAssign):
             return self.bind(node.target.id, node.value, node)
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
-            read = ast.Subscript(copy.deepcopy(node.target.value), copy.deepcopy(node.target.slice),
+            read = ast.Subscript(copy_tree(node.target.value), copy_tree(node.target.slice),
                                  ast.Load())
             value = _located(ast.BinOp(_located(read, node.target), node.op, node.value), node)
             return self.item_assignment(node.target, value, node)
@@ -346,11 +346,11 @@ class Normalizer:
         # Python evaluates the whole right side first: a target is bound through a
         # temporary when a later element reads it, or calls a function (which may).
         calls = [i for i, element in enumerate(value.elts) if any(
-            isinstance(n, ast.Call) and self.callee_of(n) is not None for n in ast.walk(element))]
+            isinstance(n, ast.Call) and self.callee_of(n) is not None for n in walk(element))]
         for index, (name, element) in enumerate(zip(names, value.elts)):
             read_later = any(i > index for i in calls) or any(
                 isinstance(n, ast.Name) and n.id == name
-                for later in value.elts[index + 1:] for n in ast.walk(later))
+                for later in value.elts[index + 1:] for n in walk(later))
             if read_later:
                 temporary = self.fresh(name + "_new")
                 direct += self.bind(temporary, element, node)
@@ -412,7 +412,7 @@ class Normalizer:
                     self.parsed.inject(fresh, types.CellType(value),
                                        ("global", callee.__module__, name))
                 renames[name] = fresh
-        body = [_Rename(renames).visit(copy.deepcopy(s)) for s in tree.body]
+        body = [_Rename(renames).visit(copy_tree(s)) for s in tree.body]
         statements = [self.assign(renames[param], value, call) for param, value in bindings]
         inner = Normalizer(self.function, self.inlining + (key,),
                            self.local_functions if callee_parsed is None else None)
@@ -420,7 +420,7 @@ class Normalizer:
         inner.where = callee_parsed or self.where
         inlined = inner.run(body, results)
         for statement in inlined:
-            for node in ast.walk(statement):
+            for node in walk(statement):
                 if isinstance(node, ast.stmt) and get_anno(node, "where") is None:
                     set_anno(node, "where", inner.where)
         return statements + inlined
@@ -445,7 +445,7 @@ class Normalizer:
             self.parsed.inject(name, types.CellType(callee),
                                ("global", callee.__module__, callee.__name__))
             func = _name(name)
-        new = _located(ast.Call(copy.deepcopy(func), [value for _, value in bindings], []), call)
+        new = _located(ast.Call(copy_tree(func), [value for _, value in bindings], []), call)
         set_anno(new, "recursive", callee)
         return [self.assign(results[0], new, call)]
 
@@ -482,7 +482,7 @@ class Normalizer:
     # -- expressions -----------------------------------------------------------------
     def expression(self, node: ast.expr, before: list[ast.stmt]) -> ast.expr:
         """``node`` rewritten into the core; statements it needs first go to ``before``."""
-        return _Expressions(self, before).visit(copy.deepcopy(node))
+        return _Expressions(self, before).visit(copy_tree(node))
 
 
 class _Rename(ast.NodeTransformer):
@@ -534,7 +534,7 @@ def _defined_functions(tree) -> set[str]:
 
 
 def _free_names(tree: ast.FunctionDef, local: set[str]) -> set[str]:
-    return {n.id for s in tree.body for n in ast.walk(s)
+    return {n.id for s in tree.body for n in walk(s)
             if isinstance(n, ast.Name) and n.id not in local}
 
 

@@ -29,7 +29,7 @@ import types
 from dataclasses import dataclass, field
 
 from .errors import NoSourceError, SrcdiffError
-from .ir import def_of_lambda
+from .ir import def_of_lambda, walk
 
 _UNRESOLVED = object()
 
@@ -55,6 +55,14 @@ class Parsed:
     def inject(self, name: str, cell, origin: tuple) -> None:
         self.injected[name] = cell
         self.origins[name] = origin
+
+    def local_names(self) -> frozenset[str]:
+        """``local_names(self.tree)``, computed once: every pass asks, the tree never
+        changes."""
+        cached = self.__dict__.get("_local_names")
+        if cached is None or cached[0] is not self.tree:
+            cached = self.__dict__["_local_names"] = (self.tree, frozenset(local_names(self.tree)))
+        return cached[1]
 
     def line(self, lineno: int) -> str:
         return linecache.getline(self.filename, lineno).rstrip("\n")
@@ -206,7 +214,7 @@ def local_names(tree: ast.FunctionDef) -> set[str]:
     args = tree.args
     names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     names.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
         elif isinstance(node, ast.arg):  # parameters of nested functions and lambdas
@@ -219,7 +227,7 @@ def local_names(tree: ast.FunctionDef) -> set[str]:
 def all_names(tree: ast.AST) -> set[str]:
     """Every identifier mentioned anywhere in ``tree``."""
     names = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name):
             names.add(node.id)
         elif isinstance(node, ast.arg):

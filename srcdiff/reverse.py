@@ -83,14 +83,13 @@ def dpower_dx(x, n):
 from __future__ import annotations
 
 import ast
-import copy
 
 from .adjoints import Adjoints, expression_key
 from .analyse import cannot_raise, operands
-from .dataflow import (COMPOUND, Block, Facts, assigned, maybe_unbound, reads,
-                       statements_of, targets)
+from .dataflow import (COMPOUND, Block, Facts, assigned, maybe_unbound, reads, statements_of,
+                       targets)
 from .expr import Code, runtime_name
-from .ir import Function, get_anno, name_counts, set_anno
+from .ir import Function, copy_tree, get_anno, name_counts, set_anno, walk
 
 GRADIENT = "__gradient__"  # marks each returned gradient until ``finish`` decides its form
 
@@ -294,7 +293,7 @@ class Reverse:
         self.bound |= bound
         forward = _same_place(ast.If(test, fb or [ast.Pass()], fo), statement)
         set_anno(forward, "primal", id(statement))
-        backward = _same_place(ast.If(copy.deepcopy(test), bb or [ast.Pass()], bo), statement)
+        backward = _same_place(ast.If(copy_tree(test), bb or [ast.Pass()], bo), statement)
         return before_forward + [forward], [backward] + after_backward
 
     def loop(self, statement, depth: int, available) -> tuple[list, list]:
@@ -305,7 +304,7 @@ class Reverse:
         counting = [ast.Assign([ast.Name(counter, ast.Store())], ast.Constant(0)), count]
         prefix = [count]
         if isinstance(statement, ast.For):
-            loop = ast.For(copy.deepcopy(statement.target), statement.iter, [], [])
+            loop = ast.For(copy_tree(statement.target), statement.iter, [], [])
             names = targets(statement)
             self.bound.update(names)
             prefix.append(_marker("save_targets", ",".join(names), loop=loop))
@@ -386,7 +385,7 @@ class Reverse:
             keep = lambda s: get_anno(s, "variable") != temporary
             result[i] = (statement, [s for s in fwd if keep(s)], [s for s in bwd if keep(s)])
             redo = _same_place(ast.Assign([ast.Name(temporary, ast.Store())],
-                                          copy.deepcopy(statement.value)), statement)
+                                          copy_tree(statement.value)), statement)
             set_anno(redo, "redo", True)  # dropped in materialize if nothing reads it
             chosen.add(temporary)
             self.redone = True
@@ -400,17 +399,17 @@ class Reverse:
         reads, then drop replays that do nothing (with the counting that fed them)."""
         # Recomputations stay only for temporaries the backward sweep reads.
         if self.redone:
-            backward = _without_redos(backward, _needed(_without_redos(copy.deepcopy(backward), set())))
+            backward = _without_redos(backward, _needed(_without_redos(copy_tree(backward), set())))
         needed = _needed(backward)
         saved: list[str] = []
         forward = self.replace_markers(forward, needed, saved)
         backward = _drop_empty(self.replace_markers(backward, needed, saved))
-        live = {id(n) for s in backward for n in ast.walk(s)}
+        live = {id(n) for s in backward for n in walk(s)}
         dropped = {id(s) for replay, counting in self.loops if id(replay) not in live
                    for s in counting}
         forward = _remove(forward, dropped)
         uses_tape = any(isinstance(n, ast.Name) and n.id == self.tape
-                        for s in forward + backward for n in ast.walk(s))
+                        for s in forward + backward for n in walk(s))
         if not uses_tape:  # no saved values, no counts of repeated loops
             return forward, backward
         prelude = [ast.Assign([ast.Name(self.tape, ast.Store())], ast.List([], ast.Load()))]
@@ -568,7 +567,7 @@ def _single_use_temporaries(function: Function, facts: Facts, loads: dict) -> se
     found = set()
 
     def visit(block):
-        read_here = {n.id for s in block if not isinstance(s, COMPOUND) for n in ast.walk(s)
+        read_here = {n.id for s in block if not isinstance(s, COMPOUND) for n in walk(s)
                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         for statement in block:
             if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
@@ -601,7 +600,7 @@ def _needed(backward: list[ast.stmt]) -> set[str]:
     """The primal names the backward sweep reads, not counting replays that will turn
     out empty (a fixed point: a replay holds something once a restore in it is needed)."""
     def reads_of(node) -> set[str]:
-        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+        return {n.id for n in walk(node) if isinstance(n, ast.Name)
                 and isinstance(n.ctx, ast.Load)}
 
     def collect(statements, needed) -> tuple[set, bool]:
@@ -664,7 +663,7 @@ def _remove(statements, dropped: set) -> list[ast.stmt]:
 
 
 def _rename_target(loop: ast.For, old: str, new: str) -> None:
-    for node in ast.walk(loop.target):
+    for node in walk(loop.target):
         if isinstance(node, ast.Name) and node.id == old:
             node.id = new
 

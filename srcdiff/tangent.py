@@ -44,7 +44,7 @@ from .adjoints import _differentiable_nodes
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, UnsupportedSyntaxError, located
 from .expr import Code, add, array_mode, call, mul, node_of, wrap
-from .ir import Function, get_anno
+from .ir import Function, copy_tree, get_anno, walk
 from .kinds import SCALAR
 
 TANGENT = "__tangent__"  # marks the returned tangent until ``finish_tangent`` gives its form
@@ -94,8 +94,8 @@ class Tangent:
             result = ast.Name(self.d(output.id), ast.Load())
         else:
             result = ast.Constant(0.0)
-        marked = ast.Call(ast.Name(TANGENT, ast.Load()), [result, copy.deepcopy(output)], [])
-        returned = ast.Return(ast.Tuple([copy.deepcopy(output), marked], ast.Load())
+        marked = ast.Call(ast.Name(TANGENT, ast.Load()), [result, copy_tree(output)], [])
+        returned = ast.Return(ast.Tuple([copy_tree(output), marked], ast.Load())
                               if with_value else marked)
         args = ast.arguments(
             posonlyargs=[], args=[ast.arg(p) for p in self.parameters + tangents], vararg=None,
@@ -111,7 +111,7 @@ class Tangent:
                 result.append(statement)
             elif isinstance(statement, (ast.For, ast.While)):
                 if isinstance(statement, ast.For):
-                    for node in ast.walk(statement.target):
+                    for node in walk(statement.target):
                         if isinstance(node, ast.Name) and node.id in self.active:
                             self.refuse(statement, f"forward mode: the loop variable `{node.id}` "
                                         "carries a derivative", "loop over positions (range) "
@@ -145,7 +145,7 @@ class Tangent:
             return []
         target_node = statement.targets[0]
         if not isinstance(target_node, ast.Name):
-            for node in ast.walk(target_node):
+            for node in walk(target_node):
                 if isinstance(node, ast.Name) and node.id in self.active:
                     self.refuse(statement, f"forward mode: `{node.id}` is unpacked from a "
                                 "value that carries a derivative", "assign the parts one by one")
@@ -203,7 +203,7 @@ class Tangent:
             arguments_ = bind(rule, value).arguments
         differentiable = _differentiable_nodes(rule, arguments_)
         if not any(isinstance(n, ast.Name) and n.id in self.active
-                   for node in differentiable for n in ast.walk(node)):
+                   for node in differentiable for n in walk(node)):
             return None
         how = rule.jvp
         if how is None:
@@ -257,7 +257,7 @@ class Tangent:
 def _rebuild(node, replacements: dict):
     """A copy of ``node`` with the subtrees whose ids ``replacements`` has replaced."""
     if id(node) in replacements:
-        return copy.deepcopy(replacements[id(node)])
+        return copy_tree(replacements[id(node)])
     if not isinstance(node, ast.AST):
         return node
     new = copy.copy(node)

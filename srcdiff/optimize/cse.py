@@ -33,7 +33,7 @@ from __future__ import annotations
 import ast
 
 from ..dataflow import Facts
-from ..ir import Function, get_anno
+from ..ir import Function, copy_tree, get_anno, walk
 
 
 def eliminate_common_subexpressions(function: Function) -> Function:
@@ -67,7 +67,7 @@ def _candidate(statement, function: Function, facts: Facts) -> bool:
     if isinstance(value, ast.Call) and get_anno(value, "recursive") is not None:
         return False
     target = statement.targets[0].id
-    reads = [n.id for n in ast.walk(value) if isinstance(n, ast.Name)
+    reads = [n.id for n in walk(value) if isinstance(n, ast.Name)
              and not (isinstance(value, ast.Call) and n is _base_name(value.func))]
     return target in function.synthetic and facts.single_valued(target) and all(
         facts.single_valued(name) for name in reads)
@@ -82,11 +82,10 @@ def _base_name(func):
 def _renamed(statement, copies):
     """``statement`` reading the first result wherever it read a dropped duplicate."""
     if not copies or not any(isinstance(n, ast.Name) and n.id in copies
-                             for n in ast.walk(statement)):
+                             for n in walk(statement)):
         return statement
-    import copy
-    statement = copy.deepcopy(statement)
-    for node in ast.walk(statement):
+    statement = copy_tree(statement)
+    for node in walk(statement):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in copies:
             node.id = copies[node.id]
     return statement

@@ -39,7 +39,7 @@ import copy
 
 from ..analyse import cannot_raise
 from ..dataflow import COMPOUND, Liveness, maybe_unbound
-from ..ir import Function, get_anno
+from ..ir import Function, get_anno, walk
 
 
 def eliminate_dead_code(function: Function) -> Function:
@@ -71,7 +71,7 @@ def eliminate_dead_code(function: Function) -> Function:
 
 
 def _pops(statement) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.attr == "pop" for n in ast.walk(statement))
+    return any(isinstance(n, ast.Attribute) and n.attr == "pop" for n in walk(statement))
 
 
 def _without(statements: list, removable: set, kinds: dict) -> list:

@@ -43,7 +43,7 @@ import copy
 
 from ..dataflow import COMPOUND, assigned, targets
 from ..expr import wrap
-from ..ir import Function, set_anno
+from ..ir import Function, copy_tree, set_anno, walk
 
 
 def propagate(function: Function) -> Function:
@@ -111,19 +111,19 @@ class _Propagation:
         return new
 
     def expression(self, node: ast.expr, known: dict) -> ast.expr:
-        if not known or not any(isinstance(n, ast.Name) and n.id in known for n in ast.walk(node)):
+        if not known or not any(isinstance(n, ast.Name) and n.id in known for n in walk(node)):
             return node
         self.changed = True
-        return _Substitute(known).visit(copy.deepcopy(node))
+        return _Substitute(known).visit(copy_tree(node))
 
     def substitute(self, statement: ast.stmt, known: dict) -> ast.stmt:
         """``statement`` reading the known values (its targets untouched)."""
         if not known or not any(isinstance(n, ast.Name) and n.id in known
                                 and not isinstance(n.ctx, ast.Store)
-                                for n in ast.walk(statement)):
+                                for n in walk(statement)):
             return statement
         self.changed = True
-        new = _Substitute(known).visit(copy.deepcopy(statement))
+        new = _Substitute(known).visit(copy_tree(statement))
         ast.fix_missing_locations(new)
         set_anno(new, "substituted", True)  # for simplify to look at again
         return new
@@ -136,7 +136,7 @@ class _Propagation:
             return statement
         self.changed = True
         target = statement.target.id
-        value = ast.BinOp(copy.deepcopy(known[target]), statement.op, statement.value)
+        value = ast.BinOp(copy_tree(known[target]), statement.op, statement.value)
         new = ast.copy_location(ast.Assign([ast.Name(target, ast.Store())], value), statement)
         ast.fix_missing_locations(new)
         for key in ("grad_of",):
@@ -153,7 +153,7 @@ class _Substitute(ast.NodeTransformer):
 
     def visit_Name(self, node: ast.Name):
         if not isinstance(node.ctx, ast.Store) and node.id in self.known:
-            return ast.copy_location(copy.deepcopy(self.known[node.id]), node)
+            return ast.copy_location(copy_tree(self.known[node.id]), node)
         return node
 
 
