@@ -22,10 +22,11 @@ and of non-differentiable primitives (``floor``, ``//``...) are never varied.
 from __future__ import annotations
 
 import ast
+import copy
 
 from .dataflow import names, statements_of
 from .errors import InternalError, KindError, UnsupportedSyntaxError, located
-from .ir import Function, get_anno, walk
+from .ir import COMPOUND, Function, get_anno, walk
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
 from .lower import is_atom
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
@@ -91,7 +92,32 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
                           "gradient needs a function that returns one number",
                           returned or function.parsed.tree, function.parsed,
                           hint="return a number: a sum, a mean, a norm, or an item")
-    return function.replace(active=frozenset(active), wrt=tuple(wrt), kinds=variable_kinds)
+    body = _check_in_place(function, function.body, variable_kinds)
+    return function.replace(body=body, active=frozenset(active), wrt=tuple(wrt),
+                            kinds=variable_kinds)
+
+
+def _check_in_place(function: Function, statements: list, kinds: dict) -> list:
+    """After each ``new = a op value`` that stands for ``a op= value`` on a variable that
+    may be an array, ``in_place(a, new)``, and after each ``new = set_item(a, i, v)``,
+    ``writable(a)``: they raise where NumPy's in-place change would (a read-only ``a``,
+    a result that does not fit ``a``), as the function does."""
+    result = []
+    for statement in statements:
+        if isinstance(statement, COMPOUND):
+            statement = copy.copy(statement)
+            statement.body = _check_in_place(function, statement.body, kinds)
+            statement.orelse = _check_in_place(function, statement.orelse, kinds)
+        result.append(statement)
+        helper, updated = get_anno(statement, "updates", (None, None))
+        if updated is not None and (kinds.get(updated) or SCALAR).is_array:
+            from .array_rules import helper_name
+            arguments = [ast.Name(updated, ast.Load())]
+            if helper == "in_place":
+                arguments.append(ast.Name(statement.targets[0].id, ast.Load()))
+            check = ast.Call(ast.Name(helper_name(function, helper), ast.Load()), arguments, [])
+            result.append(ast.copy_location(ast.Expr(check), statement))
+    return result
 
 
 def _reachable(start: set[str], edges: dict[str, set[str]]) -> set[str]:
@@ -212,12 +238,19 @@ RECURSIVE = Rule(None, "recursive call", None, lambda *args: args, ())
 
 
 def cannot_raise(value: ast.expr, kinds: dict | None = None) -> bool:
-    """Whether evaluating this right-hand side can never raise (so it may be dropped).
-    With ``kinds``: NumPy reports a domain error on arrays as ``nan`` with a warning, not
-    an exception, so an elementwise operation or a sum of arrays cannot raise either."""
-    if kinds and _elementwise_on_arrays(value, kinds):
+    """Whether evaluating this right-hand side can never raise (so it may be dropped, or
+    moved out of a loop that may run no time). ``kinds``: the variables' kinds (None: all
+    are numbers). On numbers, the primitives in ``TOTAL``. On arrays, NumPy reports a
+    domain error as ``nan`` with a warning, not an exception, so arithmetic, comparisons
+    and NumPy's elementwise functions of one array (with numbers) cannot raise, nor a
+    sum or mean of it; two arrays may not broadcast together (``x + W`` with shapes (3,)
+    and (2,)), and the truth value of an array raises (``not v``, ``max(v, 0.5)``)."""
+    if isinstance(value, (ast.Name, ast.Constant)):
         return True
-    if isinstance(value, (ast.Name, ast.Constant, ast.Compare)):
+    arrays = _arrays_among(operands_of(value), kinds) if kinds else set()
+    if arrays:
+        return len(arrays) == 1 and _elementwise(value)
+    if isinstance(value, ast.Compare):
         return True
     if isinstance(value, ast.BinOp):
         return BINARY_OPERATORS[type(value.op).__name__] in TOTAL
@@ -229,20 +262,50 @@ def cannot_raise(value: ast.expr, kinds: dict | None = None) -> bool:
     return False
 
 
-def _elementwise_on_arrays(value: ast.expr, kinds: dict) -> bool:
-    names = [n.id for n in walk(value) if isinstance(n, ast.Name)]
-    if not any((kinds.get(n) or SCALAR).is_array for n in names):
-        return False
+def operands_of(value: ast.expr) -> list[ast.expr]:
+    """The atoms a primitive application combines (a call's arguments)."""
     if isinstance(value, ast.BinOp):
-        return not isinstance(value.op, ast.MatMult)
+        return [value.left, value.right]
     if isinstance(value, ast.UnaryOp):
-        return True
+        return [value.operand]
+    if isinstance(value, ast.Compare):
+        return [value.left, *value.comparators]
+    if isinstance(value, ast.Call):
+        return value.args + [k.value for k in value.keywords]
+    return [value]
+
+
+def _arrays_among(atoms: list[ast.expr], kinds: dict) -> set[str]:
+    """The variables among ``atoms`` that may be arrays of rank one or more (numbers and
+    0-d arrays broadcast with anything)."""
+    found = set()
+    for atom in atoms:
+        for node in walk(atom):
+            if isinstance(node, ast.Name):
+                kind = kinds.get(node.id) or SCALAR
+                if kind.is_array and kind.ndim != 0:
+                    found.add(node.id)
+    return found
+
+
+_ELEMENTWISE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
+
+
+def _elementwise(value: ast.expr) -> bool:
+    """An elementwise operation on one array (and numbers), or its sum or mean."""
+    if isinstance(value, ast.BinOp):
+        return isinstance(value.op, _ELEMENTWISE_OPERATORS)
+    if isinstance(value, ast.UnaryOp):
+        return isinstance(value.op, (ast.USub, ast.UAdd))
+    if isinstance(value, ast.Compare):
+        return all(isinstance(op, (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE))
+                   for op in value.ops)
     if isinstance(value, ast.Call) and not value.keywords:
         callee = get_anno(value, "callee")
         rule = RULES.lookup(callee, len(value.args))
         module = (getattr(callee, "__module__", None) or "").split(".")[0]
-        return (isinstance(rule, Rule) and module in ("numpy", "scipy")) or \
-            getattr(rule, "name", None) in ("numpy.sum", "numpy.mean")
+        return (isinstance(rule, Rule) and module in ("numpy", "scipy")) or (
+            getattr(rule, "name", None) in ("numpy.sum", "numpy.mean") and len(value.args) == 1)
     return False
 
 

@@ -42,6 +42,18 @@ def lower(function: Function) -> Function:
     return Lowering(function).run()
 
 
+def _updates(statement: ast.Assign) -> None:
+    """Mark ``new = a op value``, standing for ``a op= value``, and ``new = set_item(a,
+    index, value)``, standing for ``a[index] = value``, with the name of ``a`` and the
+    runtime check analyse adds when ``a`` may be an array (``in_place``, ``writable``):
+    the changes are made on new arrays, and must raise where NumPy's would."""
+    value = statement.value
+    if isinstance(value, ast.BinOp) and isinstance(value.left, ast.Name):
+        set_anno(statement, "updates", ("in_place", value.left.id))
+    elif isinstance(value, ast.Call) and value.args and isinstance(value.args[0], ast.Name):
+        set_anno(statement, "updates", ("writable", value.args[0].id))  # set_item(a, i, v)
+
+
 def is_atom(node: ast.expr) -> bool:
     """A name, a numeric literal (``-2`` included) or a module attribute (``math.pi``)."""
     if isinstance(node, (ast.Name, ast.Constant, ast.Attribute)):
@@ -100,12 +112,14 @@ class Lowering:
                 first = ast.Assign([ast.Name(temporary, ast.Store())], value)
                 if in_place:  # the statement that changes an array (in Python)
                     set_anno(first, "in_place", True)
+                    _updates(first)
                     in_place = False
                 self.emit(first)
                 value = ast.Name(temporary, ast.Load())
             assign = ast.Assign([ast.Name(target, ast.Store())], value)
             if in_place:
                 set_anno(assign, "in_place", True)
+                _updates(assign)
             self.emit(assign)
         elif isinstance(statement, ast.If):
             test = self.primitive(statement.test)

@@ -91,9 +91,10 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
         stages["lower"] = lower(stages["normalize"])
         lowered = stages["lower"]
         # before any optimisation, so that every setting accepts the same programs
-        check_sharing(lowered, infer_kinds(lowered, kinds or {}))
+        known = infer_kinds(lowered, kinds or {})
+        check_sharing(lowered, known)
         if "hoist" in enabled:
-            lowered = hoist(lowered)
+            lowered = hoist(lowered, known)
         if "cse" in enabled:
             lowered = eliminate_common_subexpressions(lowered)
         analysed = analyse(lowered, wrt, kinds, array_output=vjp or forward)

@@ -52,10 +52,36 @@ def scatter(gradient, like, index):
 
 def set_item(array, index, value):
     """``array`` with ``array[index] = value``, as a new array: the old one may still be
-    needed by the backward sweep."""
+    needed by the backward sweep. (``writable`` raises where the assignment would.)"""
     array = array.copy()
     array[index] = value
     return array
+
+
+def in_place(old, new):
+    """Raise where ``old op= value`` raises on a NumPy array ``old``, generated code
+    having computed ``new = old op value`` as a new array: ``old`` is read-only, or
+    ``new`` has another shape (``old`` would have to grow: ``x += W``), or a dtype that
+    does not cast back to ``old``'s (an integer array ``*= 0.5``)."""
+    if isinstance(old, numpy.ndarray):
+        if not old.flags.writeable:
+            raise ValueError("output array is read-only")
+        shape = numpy.shape(new)
+        if shape != old.shape:
+            raise ValueError(f"non-broadcastable output operand with shape {old.shape} "
+                             f"doesn't match the broadcast shape {shape}")
+        dtype = numpy.result_type(new)
+        if not numpy.can_cast(dtype, old.dtype, casting="same_kind"):
+            raise TypeError(f"Cannot cast ufunc output from {dtype!r} to {old.dtype!r} with "
+                            "casting rule 'same_kind'")
+
+
+def writable(array):
+    """Raise where ``array[index] = value`` raises on a read-only NumPy array (the views
+    ``numpy.diag`` and ``numpy.broadcast_to`` give are), generated code making the
+    change on a copy (``set_item``)."""
+    if isinstance(array, numpy.ndarray) and not array.flags.writeable:
+        raise ValueError("assignment destination is read-only")
 
 
 def assigned(gradient, like, index, value):

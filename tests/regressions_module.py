@@ -672,3 +672,71 @@ def zero_adjoint_of_a_broadcast_product(s):
 def dot_after_squeeze(x):
     # squeeze with its axis given has a known rank (np.dot of it was refused as unknown)
     return np.dot(np.squeeze(x[None, :], axis=0), x)
+
+
+# --- the gradient raises where the function raises (campaign seeds 200077, 200907) ------------
+
+
+def truth_of_an_array_unused(x, v):
+    view = v or x          # bool(v) raises for a vector; view is never used
+    return np.sum(x * x)
+
+
+def write_to_a_read_only_view(x):
+    c = np.diag(np.outer(x, x))   # np.diag of a matrix is a read-only view
+    c[0] = 1.0
+    return np.sum(c * x)
+
+
+def update_a_read_only_view(x):
+    c = np.diag(np.outer(x, x))
+    c *= 2.0
+    return np.sum(c * x)
+
+
+def write_to_a_broadcast(x):
+    c = np.broadcast_to(x, (2, 3))   # read-only too
+    c[0, 1] = 3.0
+    return np.sum(c)
+
+
+def unused_sum_that_does_not_broadcast(x, w):
+    junk = x + w
+    return np.sum(x * x)
+
+
+def unused_comparison_that_does_not_broadcast(x, w):
+    junk = x < w
+    return np.sum(x * x)
+
+
+def unused_maximum_that_does_not_broadcast(x, w):
+    junk = np.maximum(x, w)
+    return np.sum(x * x)
+
+
+def unused_where_that_does_not_broadcast(x, w):
+    junk = np.where(x > 0, x, w)
+    return np.sum(x * x)
+
+
+def update_that_would_grow(x, w):
+    c = x * 1.0
+    c += w                 # (3,) += (2, 3): NumPy cannot grow c in place
+    return np.sum(c)
+
+
+def invariant_that_does_not_broadcast(x, w, n):
+    s = 0.0
+    for i in range(n):     # runs no time for n = 0: x * w is never computed
+        s = s + np.sum(x * w)
+    return np.sum(x) + s
+
+
+def updates_that_fit(x, w):
+    c = x * 1.0
+    c += w[0]              # same shape: changes c in place, fine
+    c *= 2.0
+    d = np.diag(np.outer(x, x)).copy()
+    d[0] = x[1]            # a copy of the view is writable
+    return np.sum(c * d)

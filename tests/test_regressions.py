@@ -415,3 +415,58 @@ def test_gradients_do_not_keep_their_functions_alive():
     gc.collect()
     assert alive() is None
     assert len(linecache.cache) <= before + 1  # the program's own source may stay
+
+
+# --- the gradient raises where the function raises (campaign seeds 200077, 200907) --------------------
+
+@pytest.mark.parametrize("func, args, message", [
+    (m.truth_of_an_array_unused, (numpy.ones(3), numpy.ones(3)), "truth value of an array"),
+    (m.write_to_a_read_only_view, (numpy.ones(3),), "assignment destination is read-only"),
+    (m.update_a_read_only_view, (numpy.ones(3),), "output array is read-only"),
+    (m.write_to_a_broadcast, (numpy.ones(3),), "assignment destination is read-only"),
+    (m.unused_sum_that_does_not_broadcast, (numpy.ones(3), numpy.ones(2)), "could not be broadcast"),
+    (m.unused_comparison_that_does_not_broadcast, (numpy.ones(3), numpy.ones(2)),
+     "could not be broadcast"),
+    (m.unused_maximum_that_does_not_broadcast, (numpy.ones(3), numpy.ones(2)),
+     "could not be broadcast"),
+    (m.unused_where_that_does_not_broadcast, (numpy.ones(3), numpy.ones(2)),
+     "could not be broadcast"),
+    (m.update_that_would_grow, (numpy.ones(3), numpy.ones((2, 3))), "non-broadcastable output"),
+])
+def test_the_gradient_raises_where_the_function_raises(func, args, message):
+    """Code whose value the gradient does not need was dropped, or an in-place change
+    was made on a new array, so the gradient returned numbers at points where the
+    function raises. Each message is the function's own: checked on the primal first,
+    so that a test cannot pass on a different error."""
+    with pytest.raises((ValueError, TypeError), match=message):
+        func(*args)
+    with pytest.raises((ValueError, TypeError), match=message):
+        srcdiff.grad(func, wrt=0)(*args)
+    names = func.__code__.co_varnames
+    kinds = {names[i]: array(numpy.ndim(a)) for i, a in enumerate(args)}
+    settings = [dict(), dict(optimize=False)] + [dict(disable=(p,)) for p in OPTIMIZATIONS]
+    for setting in settings:
+        gradient = generate(func, (names[0],), name="g", kinds=kinds, **setting).function
+        with pytest.raises((ValueError, TypeError), match=message):
+            gradient(*args)
+    tangent = numpy.ones_like(args[0])
+    with pytest.raises((ValueError, TypeError), match=message):
+        srcdiff.jvp(func, wrt=0)(*args, tangent)
+
+
+def test_an_invariant_that_may_raise_stays_in_its_loop():
+    """Hoisting ``x * w`` out of a loop that runs no time made the gradient raise where
+    the function returns; where the loop runs, both raise."""
+    x, w = numpy.ones(3), numpy.ones(2)
+    assert m.invariant_that_does_not_broadcast(x, w, 0) == 3.0
+    for gradient in every_setting(m.invariant_that_does_not_broadcast, (x, w, 0), (0,)):
+        numpy.testing.assert_array_equal(gradient[0], numpy.ones(3))
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        m.invariant_that_does_not_broadcast(x, w, 2)
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        srcdiff.grad(m.invariant_that_does_not_broadcast, wrt=0)(x, w, 2)
+
+
+def test_in_place_updates_that_fit_are_differentiated():
+    x, w = numpy.array([0.3, -1.2, 0.7]), numpy.array([[0.5, 0.1, -0.4], [1.0, 2.0, 3.0]])
+    check(m.updates_that_fit, x, w, wrt=(0, 1))

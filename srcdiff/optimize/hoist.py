@@ -35,34 +35,37 @@ from ..dataflow import LOOPS, Facts, assigned, maybe_unbound, reads
 from ..ir import Function
 
 
-def hoist(function: Function) -> Function:
+def hoist(function: Function, kinds: dict | None = None) -> Function:
+    """``kinds``: the variables' kinds (``analyse.infer_kinds``); None: all are numbers."""
     args = function.args
     parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
     facts = Facts(function.body, parameters)
     # reads of names that may be unbound must stay where they are (they raise there)
     unbound = maybe_unbound(function.body, parameters)
-    return function.replace(body=_block(function.body, function, facts, unbound))
+    return function.replace(body=_block(function.body, function, facts, unbound, kinds))
 
 
-def _block(statements, function: Function, facts: Facts, unbound: dict) -> list[ast.stmt]:
+def _block(statements, function: Function, facts: Facts, unbound: dict,
+           kinds: dict | None) -> list[ast.stmt]:
     result = []
     for statement in statements:
         if isinstance(statement, (ast.If, *LOOPS)):  # innermost loops first
             statement = copy.copy(statement)  # the input stays as it was
-            statement.body = _block(statement.body, function, facts, unbound)
-            statement.orelse = _block(statement.orelse, function, facts, unbound)
+            statement.body = _block(statement.body, function, facts, unbound, kinds)
+            statement.orelse = _block(statement.orelse, function, facts, unbound, kinds)
         if isinstance(statement, LOOPS):
-            hoisted, statement.body = _split(statement, function, facts, unbound)
+            hoisted, statement.body = _split(statement, function, facts, unbound, kinds)
             result += hoisted
         result.append(statement)
     return result
 
 
-def _split(loop, function: Function, facts: Facts, unbound: dict) -> tuple[list, list]:
+def _split(loop, function: Function, facts: Facts, unbound: dict,
+           kinds: dict | None) -> tuple[list, list]:
     changing = assigned(loop)
     hoisted, kept = [], []
     for statement in loop.body:
-        if _invariant(statement, function, facts, changing, unbound):
+        if _invariant(statement, function, facts, changing, unbound, kinds):
             hoisted.append(statement)
             changing.discard(statement.targets[0].id)  # its value no longer changes
         else:
@@ -71,13 +74,14 @@ def _split(loop, function: Function, facts: Facts, unbound: dict) -> tuple[list,
 
 
 def _invariant(statement, function: Function, facts: Facts, changing: set,
-               unbound: dict) -> bool:
+               unbound: dict, kinds: dict | None) -> bool:
     """A synthetic temporary with one definition, computed by a primitive that cannot
     raise from values the loop does not change and that are bound before it."""
     if not isinstance(statement, ast.Assign) or not isinstance(statement.targets[0], ast.Name):
         return False
     target = statement.targets[0].id
     return (target in function.synthetic and facts.definitions(target) == 1
-            and cannot_raise(statement.value) and not isinstance(statement.value, ast.Name)
+            and cannot_raise(statement.value, kinds)
+            and not isinstance(statement.value, ast.Name)
             and not set(reads(statement.value)) & (changing - {target})
             and id(statement) not in unbound)
