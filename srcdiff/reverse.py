@@ -259,6 +259,9 @@ class Reverse:
                                ast.Constant(0.0))
             set_anno(reset, "grad_of", ast.unparse(statement))
             backward.append(reset)
+            # the value it restores may be an array (c = np.sum(W, axis=0), then c = 1.0
+            # in the loop): the rule that made it must not take the 0.0 for its adjoint
+            self.adjoints.maybe_zero.add(target)
         if depth == 0 and target not in self.bound:  # no earlier value: nothing to save
             self.bound.add(target)
             return [statement], backward

@@ -740,3 +740,15 @@ def updates_that_fit(x, w):
     d = np.diag(np.outer(x, x)).copy()
     d[0] = x[1]            # a copy of the view is writable
     return np.sum(c * d)
+
+
+# --- an array variable overwritten by a number in a loop (campaign arrays seed 201572) ---------
+# the loop's backward resets the adjoint to 0.0; the rule that made the array took that zero
+
+
+OVERWRITTEN = ["np.sum(W, axis=1)", "np.max(W, axis=1)", "np.outer(W[0], W[1])",
+               "np.reshape(W, (6,))", "np.swapaxes(W, 0, 1)", "np.concatenate([W[0], W[1]])",
+               "W @ W[0]", "np.cumsum(W[0])", "np.tensordot(W, W[0], axes=1)",
+               "np.einsum('ij,j->i', W, W[0])", "np.stack([W[0], W[1]])", "np.flip(W, 0)",
+               "np.hstack([W, W])", "np.diag(W[0])", "np.linalg.inv(W @ W.T)",
+               "np.cross(W[0], W[1])", "np.linalg.solve(W @ W.T, W[0][:2])"]

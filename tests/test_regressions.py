@@ -470,3 +470,24 @@ def test_an_invariant_that_may_raise_stays_in_its_loop():
 def test_in_place_updates_that_fit_are_differentiated():
     x, w = numpy.array([0.3, -1.2, 0.7]), numpy.array([[0.5, 0.1, -0.4], [1.0, 2.0, 3.0]])
     check(m.updates_that_fit, x, w, wrt=(0, 1))
+
+
+# --- an array variable overwritten by a number in a loop (campaign arrays seed 201572) --------------
+
+def _overwritten(expression):
+    """``c = <expression>``, then ``c = 1.5`` in a loop: c's array value never reaches the
+    result, which is sum(W * W) + 1.5 (gradient 2 W)."""
+    from oracles import register_program
+    source = (f"def overwritten(W):\n    c = {expression}\n    for i in range(2):\n"
+              "        c = 1.5\n    return np.sum(c) + np.sum(W * W)\n")
+    return register_program(source, "overwritten", {"np": numpy})
+
+
+@pytest.mark.parametrize("expression", ["np.sum(W, axis=-2)"] + m.OVERWRITTEN)
+def test_an_array_overwritten_by_a_number_in_a_loop(expression):
+    """The loop's backward sweep resets the adjoint of c to 0.0; the rule that made c took
+    that number for an array of c's shape (AxisError, matmul and reshape errors)."""
+    func = _overwritten(expression)
+    W = numpy.array([[0.3, -1.2, 0.5], [0.7, 0.1, -0.4]])
+    assert func(W) == pytest.approx(numpy.sum(W * W) + 1.5)
+    check(func, W, expected=[2 * W])
