@@ -101,3 +101,37 @@ def test_nan_without_a_singular_derivative_is_wrong(monkeypatch):
     result = run_case(scalar_case("    z = x0 * (x1 > x1)\n    return math.hypot(z, z) + x1\n",
                                   (0.5, 0.25), seed=4))
     assert result.verdict in ("wrong", "internal"), result.line()
+
+
+# A kink exactly at the point (campaign scalar seed 202521): central differences average
+# the slopes on either side at every step size, so the two step sizes agree; the one-sided
+# slopes do not, and the element is not compared.
+KINK = ("    if x0 > 0.0:\n"
+        "        return x1 * x1\n"
+        "    return x0 + x1 * x1\n")
+
+
+def test_a_kink_at_the_point_is_not_an_oracle():
+    result = run_case(array_case("    return np.sum(np.where(x > 0.0, 0.0, x)) * s\n",
+                                 (numpy.array([0.0, -0.5, 0.7]), 1.5)))
+    assert result.verdict == "ok", result.line()
+    assert "1 of 4 elements not compared (kink)" in result.notes, result.notes
+    # scalar programs have dual numbers too; without them the verdict comes from differences
+    import dual
+
+    def unavailable(*args, **kwargs):
+        raise ZeroDivisionError("no dual numbers here")
+    saved, dual.forward_gradient = dual.forward_gradient, unavailable
+    try:
+        result = run_case(scalar_case(KINK, (0.0, 0.6)))
+    finally:
+        dual.forward_gradient = saved
+    assert result.verdict == "ok", result.line()
+    assert "1 of 2 elements not compared (kink)" in result.notes, result.notes
+
+
+def test_a_wrong_rule_next_to_a_kink_is_still_wrong(broken_sin):
+    """The elements away from the kink are still compared."""
+    body = "    return np.sum(np.where(x > 0.0, 0.0, np.sin(x))) * s\n"
+    result = run_case(array_case(body, (numpy.array([0.0, -0.5, -0.7]), 1.5), seed=2))
+    assert result.verdict == "wrong", result.line()

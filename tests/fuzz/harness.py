@@ -21,7 +21,8 @@ Verdicts:
 
 Oracles (independent of srcdiff): forward-mode dual numbers over the same source for
 scalar programs (``tests/dual.py``), central differences for every program, trusted only
-where two step sizes agree. Translation validation: the gradient with the optimizer off,
+where two step sizes agree and so do the slopes on either side (no kink at the point).
+Translation validation: the gradient with the optimizer off,
 and with each optimisation switched off alone, must equal the default one. Forward mode
 (``srcdiff.jvp``) must give ``<grad, v>`` for a random tangent ``v``.
 """
@@ -55,7 +56,8 @@ VERDICTS = ("ok", "refused", "skipped", "nonfinite", "wrong", "internal")
 DUAL_RTOL, DUAL_ATOL = 1e-9, 1e-10     # reverse mode vs forward mode: both exact
 VARIANT_RTOL, VARIANT_ATOL = 1e-10, 1e-12   # pipeline variants vs the default gradient
 FD_RTOL, FD_ATOL = 2e-5, 2e-6           # srcdiff vs central differences (h = 1e-6)
-AGREE_RTOL, AGREE_ATOL = 1e-3, 1e-4     # h = 1e-6 vs h = 1e-4: else a kink is near
+AGREE_RTOL, AGREE_ATOL = 1e-3, 1e-4     # h = 1e-6 vs h = 1e-4, and the one-sided slopes
+                                        # at h = 1e-6: else a kink is near or at the point
 
 PRIMAL_SECONDS = 5.0
 SRCDIFF_SECONDS = 30.0
@@ -458,13 +460,18 @@ class Run:
         return float(value)
 
     def central(self, h):
-        """Central differences for every wrt parameter (element by element); an element
-        whose evaluation raises is nan."""
-        result = []
+        """Central differences for every wrt parameter (element by element), and the
+        one-sided slopes' difference ``(f(x+h) - 2 f(x) + f(x-h)) / h`` (about ``h f''``
+        where f is smooth; the jump in slope at a kink *at* the point, which central
+        differences at every step size average away); an element whose evaluation
+        raises is nan in both."""
+        result, bends = [], []
+        centre = self.primal_at(self.args())
         for index in self.case.wrt:
             base = self.case.point[index]
             if isinstance(base, numpy.ndarray):
                 g = numpy.full(base.shape, numpy.nan)
+                bend = numpy.full(base.shape, numpy.nan)
                 for element in numpy.ndindex(base.shape):
                     step = h * max(1.0, abs(float(base[element])))
                     try:
@@ -472,35 +479,42 @@ class Run:
                         up[index][element] = base[element] + step
                         down = self.args()
                         down[index][element] = base[element] - step
-                        g[element] = (self.primal_at(up) - self.primal_at(down)) / (2 * step)
+                        above, below = self.primal_at(up), self.primal_at(down)
+                        g[element] = (above - below) / (2 * step)
+                        bend[element] = (above - 2 * centre + below) / step
                     except Timeout:
                         raise
                     except Exception:
                         pass
                 result.append(g)
+                bends.append(bend)
             else:
                 step = h * max(1.0, abs(base))
                 try:
                     up, down = self.args(), self.args()
                     up[index] = base + step
                     down[index] = base - step
-                    result.append((self.primal_at(up) - self.primal_at(down)) / (2 * step))
+                    above, below = self.primal_at(up), self.primal_at(down)
+                    result.append((above - below) / (2 * step))
+                    bends.append((above - 2 * centre + below) / step)
                 except Timeout:
                     raise
                 except Exception:
                     result.append(math.nan)
-        return result
+                    bends.append(math.nan)
+        return result, bends
 
     def finite_differences(self):
         """(estimate, trusted mask) per parameter: trusted where h = 1e-6 and 1e-4 agree."""
         with self.limit(PRIMAL_SECONDS * 4):
-            fine, coarse = self.central(1e-6), self.central(1e-4)
+            (fine, bends), (coarse, _) = self.central(1e-6), self.central(1e-4)
         out = []
-        for f, c in zip(fine, coarse):
-            f, c = as_float_array(f), as_float_array(c)
+        for f, c, bend in zip(fine, coarse, bends):
+            f, c, bend = as_float_array(f), as_float_array(c), as_float_array(bend)
             scale = max(1.0, float(numpy.nanmax(numpy.abs(f))) if numpy.any(numpy.isfinite(f)) else 1.0)
             trusted = numpy.isfinite(f) & numpy.isfinite(c) & \
-                numpy.isclose(f, c, rtol=AGREE_RTOL, atol=AGREE_ATOL * scale)
+                numpy.isclose(f, c, rtol=AGREE_RTOL, atol=AGREE_ATOL * scale) & \
+                (numpy.abs(bend) <= AGREE_RTOL * numpy.abs(f) + AGREE_ATOL * scale)
             out.append((f, trusted))
         return out
 
