@@ -227,6 +227,8 @@ def source(gradient: Callable, *args, **kwargs) -> str:
 
 
 def _gradient(func, wrt, with_value: bool, mode: str = "reverse"):
+    if getattr(func, "__srcdiff_of__", None) is not None:  # grad(grad(f))
+        return _of_gradient(func, wrt, with_value, mode)
     if not isinstance(func, types.FunctionType):
         if callable(func) and not isinstance(wrt, (int, str, tuple, list)):
             raise SrcdiffError("wrt must be a position, a name or a tuple of them")
@@ -246,6 +248,72 @@ def _gradient(func, wrt, with_value: bool, mode: str = "reverse"):
     if key not in cached:
         cached[key] = _entry_point(func, names, key[1], with_value, mode)
     return cached[key]
+
+
+def _of_gradient(gradient, wrt, with_value: bool, mode: str):
+    """``grad(grad(f, wrt=i), wrt=j)``: the derivative of ∂f/∂x_i with respect to x_j,
+    ∂²f/∂x_j∂x_i. Forward mode gives ∂f/∂x_i as generated code (the tangent code for the
+    direction 1 along x_i, which ``hvp`` uses too); reverse mode differentiates that code
+    with respect to x_j (reverse over forward). ``x_i`` must be a number, so that the
+    gradient is one (as JAX's ``grad`` needs a function that returns a number)."""
+    func, inner_names, inner_tuple, inner_value, inner_mode = gradient.__srcdiff_of__
+    who = gradient.__name__
+    inner = inner_names[0]
+    if inner_mode != "reverse" or inner_tuple or inner_value or len(inner_names) != 1:
+        raise SrcdiffError(f"srcdiff differentiates a gradient once more when it is "
+                           f"srcdiff.grad(f, wrt=<one parameter>); {who} is not (for "
+                           "second derivatives of several parameters use srcdiff.hessian "
+                           "or srcdiff.hvp)")
+    if mode != "reverse":
+        raise SrcdiffError(f"jvp of a gradient ({who}) is not supported; srcdiff.hvp gives "
+                           "the Hessian-vector product")
+    names = _wrt_names(func, wrt)
+    as_tuple = isinstance(wrt, (tuple, list))
+    key = ("of", names, as_tuple, with_value)
+    cached = gradient.__dict__.setdefault(_CACHE, {})
+    if key in cached:
+        return cached[key]
+    signature = inspect.signature(func)
+    parameters = list(signature.parameters)
+    base = func.__name__ if func.__name__.isidentifier() else "lambda"
+    outer = value_and_grad if with_value else grad
+    second: dict = {}  # kinds -> (tangent code, its gradient)
+
+    def derivative(args, kwargs):
+        key = _kinds(signature, parameters, names + (inner,), args, kwargs)
+        if key[parameters.index(inner)].is_array:
+            raise ArgumentKindError(
+                f"{who} returns an array here ({inner!r} is one), and a gradient needs a "
+                f"function that returns a number: use srcdiff.hessian({func.__name__}) or "
+                "srcdiff.hvp")
+        entry = second.get(key)
+        if entry is None or not (entry[0].check is None or entry[0].check()):
+            kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
+            code = generate(func, (inner,), name=f"d{base}_d{inner}", kinds=kinds,
+                            mode="forward", with_value=False)
+            entry = second[key] = (code, outer(code.function, wrt=names if as_tuple else names[0]))
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return entry[1], [bound.arguments[p] for p in parameters] + [1.0]
+
+    def second_derivative(*args, **kwargs):
+        function, values = derivative(args, kwargs)
+        return function(*values)
+
+    second_derivative.__name__ = second_derivative.__qualname__ = (
+        f"{'value_and_grad' if with_value else 'grad'}_{gradient.__name__}")
+    second_derivative.__module__ = func.__module__
+    second_derivative.__doc__ = (f"Derivative of {who} with respect to {', '.join(names)}: "
+                                 f"reverse mode over the forward-mode code of ∂{func.__name__}"
+                                 f"/∂{inner}.")
+    second_derivative.__srcdiff__ = None  # srcdiff.source needs example arguments
+
+    def specialise(*args, **kwargs):
+        function, values = derivative(args, kwargs)
+        return function.__srcdiff_specialise__(*values)
+    second_derivative.__srcdiff_specialise__ = specialise
+    cached[key] = second_derivative
+    return second_derivative
 
 
 def _wrt_names(func, wrt) -> tuple[str, ...]:
@@ -390,6 +458,7 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
     gradient = forward_call if forward else reverse_call
     gradient.__name__ = gradient.__qualname__ = name
     gradient.__module__ = func.__module__
+    gradient.__srcdiff_of__ = (func, names, as_tuple, with_value, mode)  # for grad(grad(f))
     try:
         scalar = specialise(scalar_key)
     except KindError as error:  # the function needs arrays: generate at the first call

@@ -240,6 +240,10 @@ class Fence(ast.NodeVisitor):
         if isinstance(node.value, (ast.Yield, ast.YieldFrom, ast.Await)):
             self.visit(node.value)  # refused for what it is, not as a statement
         value = node.value
+        if isinstance(value, ast.Call) and _is_check(self.parsed.resolve(value.func, self.locals)):
+            for argument in value.args:  # generated code's checks of in-place changes
+                self.visit(argument)
+            return
         if isinstance(value, ast.Call) and self.parsed.resolve(value.func, self.locals) is print:
             if value.keywords:
                 self.refuse(value, "keyword arguments to print are not supported yet")
@@ -520,6 +524,13 @@ def _always_returns(body: list[ast.stmt]) -> bool:
     if isinstance(last, ast.If):
         return _always_returns(last.body) and _always_returns(last.orelse)
     return False
+
+
+def _is_check(callee) -> bool:
+    """``runtime.writable`` or ``runtime.in_place`` (found without importing the runtime,
+    which imports NumPy)."""
+    return getattr(callee, "__module__", None) == "srcdiff.runtime" and \
+        getattr(callee, "__name__", None) in ("writable", "in_place")
 
 
 def _is_docstring(statement) -> bool:

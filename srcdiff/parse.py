@@ -146,8 +146,10 @@ def parse(func) -> Parsed:
                            "a bound method: differentiate the function it wraps, passing "
                            "the instance as an argument")
     if hasattr(func, "__srcdiff__"):
-        raise SrcdiffError(f"{func.__name__} is already a gradient made by srcdiff; "
-                           "higher derivatives are not supported yet")
+        raise SrcdiffError(f"{func.__name__} was made by srcdiff: srcdiff differentiates "
+                           "srcdiff.grad(f, wrt=<one parameter>) once more (grad(grad(f))), "
+                           "not this; srcdiff.hessian and srcdiff.hvp give second "
+                           "derivatives")
     if hasattr(func, "__wrapped__"):
         raise SrcdiffError(f"{func.__qualname__} wraps another function (it has "
                            "__wrapped__, as functools.wraps sets): its source is not the "

@@ -15,7 +15,7 @@ import pytest
 
 import srcdiff
 from srcdiff.array_rules import ArrayRule
-from srcdiff.errors import ArgumentKindError, KindError, UnsupportedSyntaxError
+from srcdiff.errors import ArgumentKindError, KindError, SrcdiffError, UnsupportedSyntaxError
 from srcdiff.kinds import array
 from srcdiff.pipeline import generate
 from srcdiff.rules import RULES
@@ -356,6 +356,11 @@ def test_hessians_match_sympy(func, point):
         column = product(*point, *vectors)
         for i in wrt:
             assert column[i] == pytest.approx(expected[i][j], rel=1e-8, abs=1e-10), (i, j)
+    # grad(grad(f)): row i is the gradient of ∂f/∂x_i
+    for i in wrt:
+        row = srcdiff.grad(srcdiff.grad(func, wrt=i), wrt=wrt)(*point)
+        for j in wrt:
+            assert row[j] == pytest.approx(expected[i][j], rel=1e-8, abs=1e-10), (i, j)
 
 
 def loop_and_branch(x, y):
@@ -400,3 +405,66 @@ def test_hessian_of_an_array_function_matches_sympy():
     numpy.testing.assert_allclose(srcdiff.hvp(tanh_times_product)(x, v), expected @ v, rtol=1e-10)
     with pytest.raises(ArgumentKindError, match="vector for 'x' has shape"):
         srcdiff.hvp(tanh_times_product)(x, numpy.ones(2))
+
+
+# --- grad(grad(f)) ------------------------------------------------------------------------
+
+def scaled_tanh_energy(s, x):
+    return numpy.sum(numpy.tanh(s * x) ** 2) + s * numpy.dot(x, x)
+
+
+def test_grad_of_grad_through_loops_branches_and_calls():
+    import sympy
+    X, Y = sympy.symbols("x y")
+    s = X
+    for _ in range(3):   # the branch taken at (0.3, 0.7)
+        s = sympy.sin(s * Y) + X
+    expected = sympy.hessian(s * s, (X, Y)).subs({X: 0.3, Y: 0.7}).evalf(30)
+    dx = srcdiff.grad(loop_and_branch)
+    assert srcdiff.grad(dx)(0.3, 0.7) == pytest.approx(float(expected[0, 0]), rel=1e-10)
+    assert srcdiff.grad(dx, wrt="y")(0.3, 0.7) == pytest.approx(float(expected[0, 1]), rel=1e-10)
+    value, second = srcdiff.value_and_grad(dx)(0.3, 0.7)
+    assert value == pytest.approx(dx(0.3, 0.7), rel=1e-12)
+    assert second == pytest.approx(float(expected[0, 0]), rel=1e-10)
+    assert type(second) is float
+    assert srcdiff.grad(dx) is srcdiff.grad(dx)
+    # a call to a helper: softplus'' = sigmoid * (1 - sigmoid)
+    sigmoid = 1 / (1 + math.exp(-0.4))
+    assert srcdiff.grad(srcdiff.grad(calls_softplus))(0.4) == pytest.approx(
+        sigmoid * (1 - sigmoid), rel=1e-12)
+    # as decorators
+    @srcdiff.grad
+    @srcdiff.grad
+    def cube(x):
+        return x * x * x
+    assert cube(2.0) == pytest.approx(12.0)
+
+
+def test_grad_of_grad_of_a_numpy_function_matches_sympy():
+    import sympy
+    S = sympy.Symbol("s")
+    x = numpy.array([0.3, -0.5, 0.8])
+    E = sum(sympy.tanh(S * float(v)) ** 2 for v in x) + S * float(x @ x)
+    expected = float(sympy.diff(E, S, 2).subs(S, 0.7).evalf(30))
+    second = srcdiff.grad(srcdiff.grad(scaled_tanh_energy))
+    assert second(0.7, x) == pytest.approx(expected, rel=1e-10)
+    # the mixed derivative with respect to the array: d/dx of dE/ds
+    mixed = srcdiff.grad(srcdiff.grad(scaled_tanh_energy), wrt=1)(0.7, x)
+    Xs = sympy.symbols("a b c")
+    E2 = sum(sympy.tanh(S * v) ** 2 for v in Xs) + S * sum(v * v for v in Xs)
+    want = [float(sympy.diff(E2, S, v).subs({S: 0.7, **dict(zip(Xs, x))}).evalf(30)) for v in Xs]
+    numpy.testing.assert_allclose(mixed, want, rtol=1e-10)
+    assert "def ddscaled_tanh_energy_ds_ds" in srcdiff.source(second, 0.7, x)
+
+
+def test_grad_of_grad_errors():
+    with pytest.raises(ArgumentKindError, match="returns an array here"):
+        srcdiff.grad(srcdiff.grad(tanh_times_product))(numpy.array([0.3, 0.5]))
+    with pytest.raises(SrcdiffError, match="once more when it is srcdiff.grad"):
+        srcdiff.grad(srcdiff.value_and_grad(loop_and_branch))
+    with pytest.raises(SrcdiffError, match="once more when it is srcdiff.grad"):
+        srcdiff.grad(srcdiff.grad(loop_and_branch, wrt=(0, 1)))
+    with pytest.raises(SrcdiffError, match="jvp of a gradient"):
+        srcdiff.jvp(srcdiff.grad(loop_and_branch))
+    with pytest.raises(SrcdiffError, match="was made by srcdiff"):
+        srcdiff.grad(srcdiff.grad(srcdiff.grad(loop_and_branch)))

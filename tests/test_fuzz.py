@@ -36,6 +36,7 @@ CHUNK = 50
 PASSES_EVERY = 40                # each optimisation off alone on every 40th program
 VALUE_AND_GRAD_EVERY = 20        # value_and_grad generated and compared on every 20th
 FORWARD_EVERY = 8                # forward mode (jvp) against <grad, v> on every 8th
+SECOND_EVERY = 12                # grad(grad(f)) against differences of grad(f) on every 12th
 JOBS = int(os.environ.get("FUZZ_JOBS", "1"))
 GENERATORS = {"scalar": scalar, "arrays": arrays}
 
@@ -72,7 +73,8 @@ def run_chunk(tasks):
 @pytest.mark.parametrize("kind,start", CHUNKS, ids=[f"{k}-{s}-{s + CHUNK - 1}" for k, s in CHUNKS])
 def test_fuzz_chunk(kind, start):
     tasks = [(kind, seed, seed % PASSES_EVERY == 0, seed % VALUE_AND_GRAD_EVERY == 0,
-              seed % FORWARD_EVERY == 0) for seed in range(start, start + CHUNK)]
+              seed % FORWARD_EVERY == 0, seed % SECOND_EVERY == 0)
+             for seed in range(start, start + CHUNK)]
     failures = []
     for item in run_chunk(tasks):
         summary.record(item)

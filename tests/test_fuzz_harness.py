@@ -135,3 +135,19 @@ def test_a_wrong_rule_next_to_a_kink_is_still_wrong(broken_sin):
     body = "    return np.sum(np.where(x > 0.0, 0.0, np.sin(x))) * s\n"
     result = run_case(array_case(body, (numpy.array([0.0, -0.5, -0.7]), 1.5), seed=2))
     assert result.verdict == "wrong", result.line()
+
+
+def test_a_wrong_second_derivative_is_wrong(monkeypatch):
+    """grad(grad(f)) is checked against differences of grad(f): doubled, it is wrong."""
+    import srcdiff.api
+    real = srcdiff.api._of_gradient
+
+    def doubled(*args, **kwargs):
+        second = real(*args, **kwargs)
+        return lambda *a, **k: 2.0 * second(*a, **k)
+    monkeypatch.setattr(srcdiff.api, "_of_gradient", doubled)
+    result = run_case(scalar_case(LOOP, (0.4, -0.9), seed=3))
+    assert result.verdict == "wrong", result.line()
+    assert result.category == "wrong:second", result.category
+    monkeypatch.setattr(srcdiff.api, "_of_gradient", real)
+    assert run_case(scalar_case(LOOP, (0.4, -0.9), seed=3)).verdict == "ok"

@@ -491,3 +491,18 @@ def test_an_array_overwritten_by_a_number_in_a_loop(expression):
     W = numpy.array([[0.3, -1.2, 0.5], [0.7, 0.1, -0.4]])
     assert func(W) == pytest.approx(numpy.sum(W * W) + 1.5)
     check(func, W, expected=[2 * W])
+
+
+def test_second_derivatives_of_code_with_in_place_checks():
+    """The checks generated for in-place changes (writable, in_place) are statements the
+    fence refused when hessian and grad(grad(f)) differentiated generated code again."""
+    x, w = numpy.array([0.3, -1.2, 0.7]), numpy.array([[0.5, 0.1, -0.4], [1.0, 2.0, 3.0]])
+    gradient = srcdiff.grad(m.updates_that_fit)
+    h = 1e-6
+    expected = numpy.empty((3, 3))
+    for j in range(3):
+        e = numpy.zeros(3)
+        e[j] = h
+        expected[:, j] = (gradient(x + e, w) - gradient(x - e, w)) / (2 * h)
+    numpy.testing.assert_allclose(srcdiff.hessian(m.updates_that_fit)(x, w), expected,
+                                  rtol=1e-6, atol=1e-6)

@@ -24,7 +24,8 @@ scalar programs (``tests/dual.py``), central differences for every program, trus
 where two step sizes agree and so do the slopes on either side (no kink at the point).
 Translation validation: the gradient with the optimizer off,
 and with each optimisation switched off alone, must equal the default one. Forward mode
-(``srcdiff.jvp``) must give ``<grad, v>`` for a random tangent ``v``.
+(``srcdiff.jvp``) must give ``<grad, v>`` for a random tangent ``v``; ``grad(grad(f))`` must
+match central differences of the gradient.
 """
 
 from __future__ import annotations
@@ -206,9 +207,11 @@ class Run:
     """One case through srcdiff and the oracles."""
 
     def __init__(self, case: Case, passes: bool = True, timeouts: bool = True,
-                 culprits: bool = True, value_and_grad: bool = True, forward: bool = True):
+                 culprits: bool = True, value_and_grad: bool = True, forward: bool = True,
+                 second: bool = True):
         self.case = case
         self.forward = forward        # also forward mode: jvp against <grad, v>
+        self.second = second          # also grad(grad(f)) against differences of grad(f)
         self.passes = passes          # every optimisation off alone, not just all of them
         self.value_and_grad = value_and_grad   # also generate value_and_grad and compare
         self.timeouts = timeouts
@@ -307,6 +310,9 @@ class Run:
         if problem:
             return problem
         problem = self.check_forward() if self.forward else None
+        if problem:
+            return problem
+        problem = self.check_second() if self.second and verdict.verdict == "ok" else None
         if problem:
             return problem
         if self.singular_settings and verdict.verdict == "ok":
@@ -724,6 +730,66 @@ class Run:
                           f"<grad, v> = {expected!r}", "wrong:forward-vs-reverse")
         return None
 
+    def check_second(self):
+        """``grad(grad(f, wrt=i), wrt=i)`` for the first number among the ``wrt``
+        parameters, against central differences of srcdiff's first derivative (which the
+        oracles have just checked), trusted where two step sizes agree and so do the
+        slopes on either side. A refusal (forward mode's: recursion) is a note, and so is
+        an arithmetic error or a nan where the second derivative is singular."""
+        case = self.case
+        positions = [i for i in case.wrt if not isinstance(case.point[i], numpy.ndarray)]
+        if not positions:
+            return None
+        i = positions[0]
+        try:
+            with self.limit(SRCDIFF_SECONDS), quiet():
+                first = srcdiff.grad(self.program, wrt=i)
+                got = srcdiff.grad(first, wrt=i)(*self.args())
+        except Timeout:
+            return Result("internal", "grad(grad(f)) does not finish", "internal:second:timeout")
+        except Exception as error:
+            if is_refusal(error) or isinstance(error, ArithmeticError):
+                self.notes.append(f"grad(grad(f)): {short(error)}")
+                return None
+            return Result("internal", f"grad(grad(f)) raises {short(error)}",
+                          f"internal:second:{type(error).__name__}",
+                          details="".join(traceback.format_exception(error)))
+        if type(got) is not float:
+            return Result("wrong", f"grad(grad(f)) is a {type(got).__name__}", "wrong:second-type")
+        if not math.isfinite(got):
+            self.notes.append(f"grad(grad(f)) is {got!r}")
+            return None
+
+        def slope_at(x):
+            args = self.args()
+            args[i] = x
+            with quiet():
+                return float(first(*args))
+        base = float(case.point[i])
+        estimates = []
+        try:
+            with self.limit(PRIMAL_SECONDS * 4):
+                centre = slope_at(base)
+                for h in (1e-5, 1e-3):
+                    step = h * max(1.0, abs(base))
+                    above, below = slope_at(base + step), slope_at(base - step)
+                    estimates.append(((above - below) / (2 * step),
+                                      (above - 2 * centre + below) / step))
+        except Timeout:
+            raise
+        except Exception:
+            return None   # the gradient raises near the point: no estimate
+        (fine, bend), (coarse, _) = estimates
+        scale = max(1.0, abs(fine))
+        if not (math.isfinite(fine) and math.isfinite(coarse)
+                and math.isclose(fine, coarse, rel_tol=AGREE_RTOL, abs_tol=AGREE_ATOL * scale)
+                and abs(bend) <= AGREE_RTOL * abs(fine) + AGREE_ATOL * scale):
+            return None   # a kink of the gradient near the point
+        if not math.isclose(got, fine, rel_tol=1e-4, abs_tol=1e-5 * scale):
+            return Result("wrong", f"grad(grad(f)) wrt {case.names[i]} is {got!r}; differences of "
+                          f"the gradient give {fine!r}", "wrong:second")
+        return None
+
     def forward_singular(self, tangents):
         """``nonfinite`` when forward mode's nan or inf comes from a singular derivative
         of an intermediate (``std`` of equal values: 0 / 0), as :meth:`singular` proves it
@@ -820,6 +886,6 @@ def agree_where_finite(a, b, rtol, atol) -> bool:
 
 
 def run_case(case: Case, passes: bool = True, timeouts: bool = True,
-             value_and_grad: bool = True, forward: bool = True) -> Result:
+             value_and_grad: bool = True, forward: bool = True, second: bool = True) -> Result:
     return Run(case, passes=passes, timeouts=timeouts, value_and_grad=value_and_grad,
-               forward=forward).run()
+               forward=forward, second=second).run()
