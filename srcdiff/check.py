@@ -19,8 +19,8 @@ class GradientCheckError(AssertionError):
     report, one line per disagreeing element."""
 
 
-def check_grad(func: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1e-8,
-               seed: int = 0, **kwargs) -> None:
+def check_grad(func: Callable, *args, wrt=0, order: int = 1, rtol: float = 1e-5,
+               atol: float = 1e-8, seed: int = 0, **kwargs) -> None:
     """Check srcdiff's derivatives of ``func`` at ``args``, as JAX's and autograd's
     ``check_grads`` do: the gradient (reverse mode) element by element against central
     differences (steps ``1e-6`` and ``1e-4`` relative to each element; where the two
@@ -28,8 +28,15 @@ def check_grad(func: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1
     forward mode (``jvp``) against ``<gradient, v>`` for a random tangent ``v`` (drawn
     from ``seed``). Raises :class:`GradientCheckError` with a report on disagreement;
     returns None. ``func`` must return a number. Use it on a function whose derivative
-    you registered with ``register_rule``, to check the rule in place."""
+    you registered with ``register_rule``, to check the rule in place.
+
+    ``order=2`` checks second derivatives too: the Hessian-vector product (``hvp``) along
+    a random vector ``v`` against central differences of the gradient along ``v``
+    (relative steps ``1e-5`` and ``1e-3``, which must agree), after the first-order
+    checks."""
     from .api import _wrt_names, grad, jvp
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, not {order!r}")
     names = _wrt_names(func, wrt)
     import inspect
     bound = inspect.signature(func).bind(*args, **kwargs)
@@ -69,9 +76,49 @@ def check_grad(func: Callable, *args, wrt=0, rtol: float = 1e-5, atol: float = 1
     if not math.isclose(derivative, expected, rel_tol=rtol, abs_tol=atol * scale):
         problems.append(f"  forward mode along a random tangent: {derivative!r}; reverse mode "
                         f"<gradient, tangent>: {expected!r}")
+    if order == 2 and not problems:
+        problems += _second_order(func, bound, names, rng, rtol, atol)
     if problems:
         raise GradientCheckError(f"srcdiff's derivatives of {func.__qualname__} disagree at "
                                  f"the point given:\n" + "\n".join(problems))
+
+
+def _second_order(func, bound, names, rng, rtol, atol) -> list[str]:
+    """The Hessian-vector product along a random vector against central differences of
+    the gradient along it."""
+    import inspect
+    from .api import grad, hvp
+    parameters = inspect.signature(func).parameters
+    keyword_only = [p for p, v in parameters.items() if v.kind is inspect.Parameter.KEYWORD_ONLY]
+
+    def call(function, arguments, *extra):
+        positional = [arguments[p] for p in parameters if p not in keyword_only]
+        return function(*positional, *extra, **{p: arguments[p] for p in keyword_only})
+
+    points = [bound.arguments[n] for n in names]
+    vectors = [_random_like(point, rng) for point in points]
+    products = call(hvp(func, wrt=names), bound.arguments, *vectors)
+    gradient = grad(func, wrt=names)
+    size = max([1.0] + [abs(float(x)) for point in points for _, x, _ in _elements(point, point)])
+    estimates = []
+    for relative in (1e-5, 1e-3):
+        h = relative * size
+        up, down = dict(bound.arguments), dict(bound.arguments)
+        for name, point, vector in zip(names, points, vectors):
+            up[name], down[name] = point + h * vector, point - h * vector
+        above, below = call(gradient, up), call(gradient, down)
+        estimates.append([(a - b) / (2 * h) for a, b in zip(above, below)])
+    problems = []
+    for name, point, product, fine, coarse in zip(names, points, products, *estimates):
+        for (index, _, got), (_, _, want), (_, _, rough) in zip(
+                _elements(point, product), _elements(point, fine), _elements(point, coarse)):
+            if not math.isclose(want, rough, rel_tol=1e-3, abs_tol=1e-6):
+                continue  # the gradient has a kink near the point along v
+            if not math.isclose(got, want, rel_tol=max(rtol, 1e-6), abs_tol=max(atol, 1e-8)):
+                where = f"{name}{list(index) if index else ''}"
+                problems.append(f"  {where}: Hessian-vector product {got!r}, central "
+                                f"differences of the gradient {want!r}")
+    return problems
 
 
 def _positional_only(func) -> bool:

@@ -322,6 +322,23 @@ def test_check_grad_does_not_judge_kinks():
         RULES.remove(softplus, 1)
 
 
+def test_check_grad_of_second_order(monkeypatch):
+    srcdiff.check_grad(smooth, numpy.array([0.3, -0.2]), numpy.eye(2) * 0.5, wrt=(0, 1), order=2)
+    srcdiff.check_grad(loop_and_branch, 0.3, 0.7, wrt=(0, 1), order=2)
+    from srcdiff import api
+    real = api.hvp
+
+    def doubled(func, wrt=0):
+        product = real(func, wrt)
+        return lambda *args: tuple(2 * p for p in product(*args))
+    monkeypatch.setattr(api, "hvp", doubled)
+    srcdiff.check_grad(loop_and_branch, 0.3, 0.7, wrt=(0, 1))   # order 1 does not look
+    with pytest.raises(srcdiff.GradientCheckError, match="x: Hessian-vector product"):
+        srcdiff.check_grad(loop_and_branch, 0.3, 0.7, wrt=(0, 1), order=2)
+    with pytest.raises(ValueError, match="order must be 1 or 2"):
+        srcdiff.check_grad(loop_and_branch, 0.3, 0.7, order=3)
+
+
 def calls_softplus(x):
     return softplus(x)
 
