@@ -8,6 +8,7 @@ srcdiff does not support), reported as one line on standard error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import re
@@ -25,6 +26,7 @@ EPILOG = """examples:
   srcdiff show model.py:loss                     print the generated gradient
   srcdiff show model.py:loss --stage lower       print the three-address form
   srcdiff rules --verify                         prove every derivative rule with SymPy
+  srcdiff rules --verify model.py                prove the rules model.py registers
   srcdiff explain model.py:h --at x=3 --svg h.svg  the lecture's view: graph, local derivatives, chain rule
 
 exit status: 0 success, 1 stale module (--check), 2 error
@@ -118,9 +120,15 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--max-rows", type=int, default=200, metavar="N")
     explain.set_defaults(run=_explain)
 
-    rules = commands.add_parser("rules", help="list the derivative rules")
+    rules = commands.add_parser(
+        "rules", help="list the derivative rules",
+        description="List srcdiff's derivative rules, or, given modules, the rules they "
+                    "register with srcdiff.register_rule when imported.")
+    rules.add_argument("paths", nargs="*", metavar="PATH",
+                       help="modules whose registered rules to list or verify (imported)")
     rules.add_argument("--verify", action="store_true",
-                       help="prove every rule with SymPy and say how (needs srcdiff[verify])")
+                       help="prove every rule with SymPy (numerically where a rule has no "
+                            "SymPy primal) and say how (needs srcdiff[verify])")
     rules.set_defaults(run=_rules)
     return parser
 
@@ -335,11 +343,24 @@ def _explain(args) -> int:
 
 def _rules(args) -> int:
     from .rules import RULES
+    selected = None
+    if args.paths:
+        from .standalone import load_module
+        before = {id(r) for r in RULES if not r.builtin}
+        for path in args.paths:
+            with contextlib.redirect_stdout(sys.stderr):  # its prints are not the listing
+                load_module(_existing(Path(path)))
+        selected = [r for r in RULES if not r.builtin and id(r) not in before]
+        if not selected:
+            raise UsageError(f"{', '.join(args.paths)} register no derivative rule "
+                             "(srcdiff.register_rule) when imported")
     if not args.verify:
-        for rule in RULES:
+        for rule in selected if selected is not None else RULES:
             print(f"{rule.name:<16} {rule.formula()}")
-        nondifferentiable = sorted(getattr(f, "__name__", str(f)) for f in RULES.nondifferentiable)
-        print(f"\nno derivative (piecewise constant): {', '.join(nondifferentiable)}")
+        if selected is None:
+            nondifferentiable = sorted(getattr(f, "__name__", str(f))
+                                       for f in RULES.nondifferentiable)
+            print(f"\nno derivative (piecewise constant): {', '.join(nondifferentiable)}")
         return 0
     try:
         import mpmath  # noqa: F401
@@ -348,7 +369,7 @@ def _rules(args) -> int:
         raise UsageError("rules --verify needs SymPy and mpmath: pip install "
                          "'srcdiff[verify]'") from None
     from .verify import report, verify_all
-    proofs = verify_all()
+    proofs = verify_all(selected)
     print(report(proofs))
     return 0 if all(p.ok for p in proofs) else 1
 

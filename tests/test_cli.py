@@ -335,3 +335,47 @@ def test_parameters_of_undeclared_kind_used_as_arrays_are_refused(tmp_path):
     scalar = run("generate", "undeclared.py", "--function", "mean_square", "--types",
                  "x=float", "-o", "-", cwd=tmp_path)
     assert scalar.returncode == 0, scalar.stderr
+
+
+USER_RULES = '''import math
+import srcdiff
+from srcdiff.expr import exp, log, tanh
+
+print("imported")  # the module's output goes to standard error, not the listing
+SLOPE = 1.0
+
+
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def scaled(x):
+    return 3.0 * math.tanh(x)
+
+
+srcdiff.register_rule(softplus, lambda x: 1 / (1 + exp(-x)), primal=lambda x: log(1 + exp(x)))
+srcdiff.register_rule(scaled, lambda x: SLOPE * 3 * (1 - tanh(x) ** 2))  # no primal: numeric
+'''
+
+
+def test_rules_of_a_module_are_listed_and_verified(tmp_path):
+    (tmp_path / "good.py").write_text(USER_RULES)
+    (tmp_path / "bad.py").write_text(USER_RULES.replace("SLOPE = 1.0", "SLOPE = 2.0")
+                                     .replace("def softplus", "def softplus_").replace(
+                                         "(softplus,", "(softplus_,"))
+    listed = run("rules", "good.py", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "softplus" in listed.stdout and "scaled" in listed.stdout
+    assert "math.atan2" not in listed.stdout and "imported" not in listed.stdout
+    good = run("rules", "--verify", "good.py", cwd=tmp_path)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "2 of 2 rules verified" in good.stdout
+    bad = run("rules", "--verify", "bad.py", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "1 of 2 rules verified" in bad.stdout
+    assert "d/dx is" in bad.stdout and "numerically" in bad.stdout   # scaled's rule is twice
+    none = run("rules", "model_without_rules.py", cwd=tmp_path)
+    assert none.returncode == 2 and "no such file" in none.stderr
+    (tmp_path / "plain.py").write_text("def f(x):\n    return x\n")
+    plain = run("rules", "plain.py", cwd=tmp_path)
+    assert plain.returncode == 2 and "register no derivative rule" in plain.stderr
