@@ -485,3 +485,35 @@ def test_grad_of_grad_errors():
         srcdiff.jvp(srcdiff.grad(loop_and_branch))
     with pytest.raises(SrcdiffError, match="was made by srcdiff"):
         srcdiff.grad(srcdiff.grad(srcdiff.grad(loop_and_branch)))
+
+
+# --- a user rule on a function without source, in every mode ------------------------------
+
+_namespace: dict = {}
+exec("def cube(x):\n    return x * x * x\n", _namespace)   # no source srcdiff can read
+cube_without_source = _namespace["cube"]
+
+
+def uses_cube(x):
+    return cube_without_source(math.sin(x)) * x
+
+
+def test_a_user_rule_without_source_is_used_by_every_mode():
+    import sympy
+    srcdiff.register_rule(cube_without_source, lambda x: 3 * x ** 2)
+    try:
+        X = sympy.Symbol("x")
+        F = sympy.sin(X) ** 3 * X
+        at = lambda e: float(e.subs(X, 0.7).evalf(30))
+        first, second = at(sympy.diff(F, X)), at(sympy.diff(F, X, 2))
+        assert srcdiff.grad(uses_cube)(0.7) == pytest.approx(first, rel=1e-12)
+        assert srcdiff.jvp(uses_cube)(0.7, 2.0)[1] == pytest.approx(2 * first, rel=1e-12)
+        assert srcdiff.vjp(uses_cube)(0.7)[1](1.5) == pytest.approx(1.5 * first, rel=1e-12)
+        assert srcdiff.jacobian(uses_cube)(0.7) == pytest.approx(first, rel=1e-12)
+        assert srcdiff.hessian(uses_cube)(0.7) == pytest.approx(second, rel=1e-10)
+        assert srcdiff.hvp(uses_cube)(0.7, 0.5) == pytest.approx(0.5 * second, rel=1e-10)
+        assert srcdiff.grad(srcdiff.grad(uses_cube))(0.7) == pytest.approx(second, rel=1e-10)
+    finally:
+        RULES.remove(cube_without_source, 1)
+    with pytest.raises(srcdiff.SrcdiffError):
+        srcdiff.grad(uses_cube)(0.7)
