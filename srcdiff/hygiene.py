@@ -32,7 +32,7 @@ import importlib
 import types
 
 from .expr import RUNTIME
-from .ir import Function, get_anno, walk
+from .ir import Function, copy_tree, get_anno, walk
 from .parse import UNRESOLVED, all_names
 
 
@@ -63,3 +63,21 @@ def bind_runtime_names(function: Function) -> Function:
     for node in nodes:
         node.id = chosen[get_anno(node, "runtime")]
     return function
+
+
+def without_stops(function: Function) -> Function:
+    """``y = stop_gradient(x)`` as ``y = x``: its derivative was taken as zero already; the
+    generated code (standalone modules too) needs no srcdiff for it."""
+    from .stop import stop_gradient
+
+    class Strip(ast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if get_anno(node, "callee") is stop_gradient and len(node.args) == 1 \
+                    and not node.keywords:
+                return node.args[0]
+            return node
+    if not any(isinstance(n, ast.Call) and get_anno(n, "callee") is stop_gradient
+               for s in function.body for n in walk(s)):
+        return function
+    return function.replace(body=[Strip().visit(copy_tree(s)) for s in function.body])

@@ -16,7 +16,7 @@ from .compile import compile_function
 from .emit import emit
 from .errors import InternalError, SrcdiffError
 from .fence import fence
-from .hygiene import bind_runtime_names
+from .hygiene import bind_runtime_names, without_stops
 from .ir import Function
 from .lower import lower
 from .normalize import normalize
@@ -107,6 +107,8 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
         final = optimize_function(differentiated, enabled)
         stages["optimize"] = final
         final = finish_tangent(final) if forward else finish(final)
+        if not forward:  # tangent code keeps the call: hvp differentiates it again
+            final = without_stops(final)
         if ieee:
             final = ieee_arithmetic(final)
         final = bind_runtime_names(final)

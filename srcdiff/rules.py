@@ -301,13 +301,18 @@ RULES.nondifferentiable.update({
     math.isclose, math.isfinite, math.isinf, math.isnan, math.factorial, math.gcd,
     math.comb, math.perm, len, range, enumerate, zip, reversed, operator.not_,
 })
+# srcdiff.stop_gradient: the identity, whose derivative is taken as zero (generated code
+# reads its argument directly: ``finish`` drops the call).
+from .stop import stop_gradient  # noqa: E402
+
+RULES.nondifferentiable.add(stop_gradient)
 
 # Primitives that never raise on real numbers. Others (``/``, ``**``, ``log``, ``sqrt``,
 # ``exp``, even ``sin`` of infinity) can, so the optimiser keeps them even when their
 # value is unused: the gradient then fails exactly where the function does, instead of
 # returning a number at a point where the function is undefined.
 TOTAL = {operator.add, operator.sub, operator.mul, operator.neg, operator.pos, abs, min,
-         max, float, math.fabs, math.copysign, math.atan, math.tanh, math.erf, math.erfc,
+         max, float, stop_gradient, math.fabs, math.copysign, math.atan, math.tanh, math.erf, math.erfc,
          math.degrees, math.radians, math.hypot, math.atan2, math.asinh, operator.not_}
 
 

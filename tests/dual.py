@@ -246,6 +246,10 @@ def _max(*args):
     return best
 
 
+def _stop(x):
+    return Dual(x.value, 0.0) if isinstance(x, Dual) else x
+
+
 def dual_version(func):
     """``func`` re-executed with dual-aware math, from its module's whole source (so the
     functions it calls are dual-aware too), or from its own source."""
@@ -260,8 +264,13 @@ def dual_version(func):
     exec(compile(source, "<dual oracle>", "exec"), namespace)
     # rebinding after the module's own `import math` ran; functions read globals late
     namespace.update(math=DUAL_MATH, min=_min, max=_max, abs=abs, float=lambda x: x)
+    import srcdiff
     for name, value in list(namespace.items()):  # import math as m; from math import sin
-        if value is math:
+        if value is srcdiff:  # srcdiff.stop_gradient(x): x without its tangent
+            namespace[name] = types.SimpleNamespace(stop_gradient=_stop)
+        elif value is srcdiff.stop_gradient:
+            namespace[name] = _stop
+        elif value is math:
             namespace[name] = DUAL_MATH
         elif callable(value) and getattr(value, "__module__", None) == "math":
             namespace[name] = getattr(DUAL_MATH, value.__name__)

@@ -151,3 +151,39 @@ def test_a_wrong_second_derivative_is_wrong(monkeypatch):
     assert result.category == "wrong:second", result.category
     monkeypatch.setattr(srcdiff.api, "_of_gradient", real)
     assert run_case(scalar_case(LOOP, (0.4, -0.9), seed=3)).verdict == "ok"
+
+
+@pytest.fixture
+def leaky_stop_gradient():
+    """srcdiff.stop_gradient differentiated as the identity (derivatives flow through)."""
+    import srcdiff
+    RULES.nondifferentiable.discard(srcdiff.stop_gradient)
+    srcdiff.register_rule(srcdiff.stop_gradient, lambda x: 1.0)
+    yield
+    RULES.remove(srcdiff.stop_gradient, 1)
+    RULES.nondifferentiable.add(srcdiff.stop_gradient)
+
+
+STOPPED = ("    c = srcdiff.stop_gradient(x0 * x1)\n"
+           "    return math.sin(c * x0) + x1\n")
+
+
+def test_stop_gradient_is_judged_by_both_oracles(leaky_stop_gradient):
+    """Dual numbers drop the stopped value's tangent; central differences replay the
+    value it had at the point: each finds a stop_gradient that lets derivatives through."""
+    case = scalar_case(STOPPED, (0.4, -0.9), seed=4)
+    case = dataclasses.replace(case, source=case.source.replace("import math\n",
+                                                                "import math\nimport srcdiff\n"))
+    assert run_case(case).category.startswith("wrong:forward-mode")
+    body = "    m = srcdiff.stop_gradient(np.mean(x))\n    return np.sum((x - m) * x) * s\n"
+    case = array_case(body, ARRAY_POINT, seed=4)
+    case = dataclasses.replace(case, source=case.source.replace("import numpy as np\n",
+                                                                "import numpy as np\nimport srcdiff\n"))
+    assert run_case(case).category.startswith("wrong:differences")
+
+
+def test_stop_gradient_is_ok_when_handled():
+    case = scalar_case(STOPPED, (0.4, -0.9), seed=5)
+    case = dataclasses.replace(case, source=case.source.replace("import math\n",
+                                                                "import math\nimport srcdiff\n"))
+    assert run_case(case).verdict == "ok"

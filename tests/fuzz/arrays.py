@@ -37,7 +37,7 @@ FEATURES = (
      "mutate_parameter", "global_array", "global_list", "dot_self_gradient", "return_global",
      "for_range", "for_list", "while", "if", "else", "break", "continue", "early_return",
      "helper", "helper_tuple", "helper_layer", "ident", "nested_loop", "cumsum", "cross",
-     "solve", "tensordot", "diag", "trace", "det", "inv"]
+     "solve", "tensordot", "diag", "trace", "det", "inv", "stop_gradient"]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
                               "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
@@ -112,7 +112,8 @@ class ArrayGenerator(Drawing):
     def __init__(self, seed):
         super().__init__(seed)
         self.np = numpy.random.default_rng(seed)
-        self.used = {"np", "numpy", "program", "ident", "range", "len", "abs", "i", "j", "k"}
+        self.used = {"np", "numpy", "program", "ident", "range", "len", "abs", "i", "j", "k",
+                     "srcdiff"}
         self.globals: list[str] = []
         self.global_arrays: dict[str, A] = {}
         self.global_lists: dict[str, list] = {}
@@ -400,7 +401,8 @@ class ArrayGenerator(Drawing):
             op = self.choice(OPS)
             result = op(self, scope, depth, shape, must)
             if result is not None and result.shape == shape:
-                return result
+                stopped = self.maybe_stopped(result.code)
+                return result if stopped is result.code else A(stopped, result.shape, result.iv, True)
         result = self.leaf(scope, shape, must)
         if result is None or result.shape != shape:
             return self.const_array(shape) if shape else A("0.5", (), Interval(0.5), True)
@@ -865,7 +867,7 @@ class ArrayGenerator(Drawing):
                 ranks[p] = len(shape)
             else:
                 point.append(float(self.np.uniform(-1.5, 1.5)))
-        source = "import numpy as np\n\n"
+        source = "import numpy as np\n" + ("import srcdiff\n" if self.uses_stop else "") + "\n"
         if self.globals:
             source += "\n".join(self.globals) + "\n\n"
         for helper in self.helpers:

@@ -40,6 +40,9 @@ def format_point(point) -> str:
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
+STOP_GRADIENT_RATE = 0.015   # of the compound expressions drawn
+
+
 class Drawing:
     """What both generators share: a seeded random source and the features drawn."""
 
@@ -47,6 +50,18 @@ class Drawing:
         self.seed = seed
         self.rng = random.Random(seed)
         self.features = Counter()
+        # its own stream, so that drawing it leaves every other draw as it was
+        self.stop_rng = random.Random(f"stop_gradient/{seed}")
+        self.uses_stop = False
+
+    def maybe_stopped(self, code: str) -> str:
+        """``code``, or now and then ``srcdiff.stop_gradient(code)`` (the value kept, its
+        derivative taken as zero)."""
+        if self.stop_rng.random() < STOP_GRADIENT_RATE:
+            self.uses_stop = True
+            self.feat("stop_gradient")
+            return f"srcdiff.stop_gradient({code})"
+        return code
 
     def r(self):
         return self.rng.random()

@@ -63,7 +63,7 @@ FEATURES = (
        "underscore_after_loop", "tricky_local", "local_range", "local_numpy",
        "global_like_gradient", "global_range", "print", "possibly_unbound", "int_param",
        "from_import", "math_alias", "tricky_param", "global_tuple", "tuple_index",
-       "zero_point", "len"])
+       "zero_point", "len", "stop_gradient"])
 
 
 def generate(seed: int) -> Case:
@@ -144,7 +144,8 @@ class ScalarGenerator(Drawing):
         super().__init__(seed)
         self.used: set[str] = {"math", "m", "program", "print", "range", "len", "abs", "min",
                                "max", "pow", "float", "enumerate", "zip", "True", "False",
-                               "None", "n", "i", "j", "k", "ident", "clip", "numpy", "np"}
+                               "None", "n", "i", "j", "k", "ident", "clip", "numpy", "np",
+                               "srcdiff"}
         self.pool = list(NAME_POOL)
         self.rng.shuffle(self.pool)
         style = self.rng.random()
@@ -350,7 +351,8 @@ class ScalarGenerator(Drawing):
             op = self.choice(OPS)
             result = op(self, scope, depth, must)
             if result is not None:
-                return result
+                stopped = self.maybe_stopped(result.code)
+                return result if stopped is result.code else Expr(stopped, result.iv, True)
         return self.leaf(scope, must)
 
     def sub(self, scope, depth, must=None):
@@ -1354,6 +1356,8 @@ class ScalarGenerator(Drawing):
         header = ["import math"]
         if self.math_style == "alias":
             header = ["import math as m"]
+        if self.uses_stop:
+            header.append("import srcdiff")
         if self.bare_used:
             header.append(f"from math import {', '.join(sorted(self.bare_used))}")
         module_text = "\n".join(self.global_lines) + "\n" + "\n".join(self.helpers) + program
