@@ -93,6 +93,9 @@ class Adjoints:
             from .errors import InternalError
             raise InternalError(f"`{ast.unparse(statement)}` reads its own target "
                                 "(lower splits these)")
+        if not any(n in self.active for n in names):
+            return []  # t = 0.0 ** 0.07 in a branch: constants only, whose partials would
+            # be folded to numbers now (0.0 ** -0.93 raises)
         arrays = {n for n in names if self.is_array(n)}
         result = []
         with array_mode(bool(arrays) or self.is_array(target)):

@@ -752,3 +752,12 @@ OVERWRITTEN = ["np.sum(W, axis=1)", "np.max(W, axis=1)", "np.outer(W[0], W[1])",
                "np.einsum('ij,j->i', W, W[0])", "np.stack([W[0], W[1]])", "np.flip(W, 0)",
                "np.hstack([W, W])", "np.diag(W[0])", "np.linalg.inv(W @ W.T)",
                "np.cross(W[0], W[1])", "np.linalg.solve(W @ W.T, W[0][:2])"]
+
+
+def constant_power_in_a_branch(x0):
+    # campaign scalar seed 400122: t = 0.0 ** 0.07 is active (the other branch's t is x0),
+    # and generating its partials folded 0.07 * 0.0 ** -0.93 (ZeroDivisionError)
+    t = x0
+    if x0 < 5.0:
+        t = 0.0 ** 0.07
+    return t + x0

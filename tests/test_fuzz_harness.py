@@ -187,3 +187,17 @@ def test_stop_gradient_is_ok_when_handled():
     case = dataclasses.replace(case, source=case.source.replace("import math\n",
                                                                 "import math\nimport srcdiff\n"))
     assert run_case(case).verdict == "ok"
+
+
+def test_time_limits_count_cpu_time():
+    """A busy machine (CI's three Pythons on two cores, a campaign beside other work)
+    must not turn a slow program into an 'internal: does not finish' verdict: the limits
+    count this process's CPU time, so waiting is not counted and spinning is."""
+    import time
+    from fuzz.harness import Timeout, deadline
+    with pytest.raises(Timeout, match="CPU time"):
+        with deadline(0.2):
+            while True:
+                pass
+    with deadline(0.05):
+        time.sleep(0.2)   # no CPU spent: not interrupted

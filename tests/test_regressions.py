@@ -506,3 +506,9 @@ def test_second_derivatives_of_code_with_in_place_checks():
         expected[:, j] = (gradient(x + e, w) - gradient(x - e, w)) / (2 * h)
     numpy.testing.assert_allclose(srcdiff.hessian(m.updates_that_fit)(x, w), expected,
                                   rtol=1e-6, atol=1e-6)
+
+
+def test_constants_only_in_an_active_assignment():
+    assert m.constant_power_in_a_branch(1.5) == 1.5
+    check(m.constant_power_in_a_branch, 1.5, expected=[1.0])
+    check(m.constant_power_in_a_branch, 6.5, expected=[2.0])

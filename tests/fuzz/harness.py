@@ -87,23 +87,25 @@ class Timeout(BaseException):
 
 @contextlib.contextmanager
 def deadline(seconds):
-    """Interrupt the block after ``seconds`` (main thread only; elsewhere, no limit)."""
+    """Interrupt the block after ``seconds`` of this process's CPU time (main thread only;
+    elsewhere, no limit). CPU time, not wall time: a campaign or CI run that shares its
+    cores with other work must not call a slow machine a hang."""
     if threading.current_thread() is not threading.main_thread() or not seconds:
         yield
         return
 
     def alarm(signum, frame):
-        raise Timeout(f"timed out after {seconds} s")
+        raise Timeout(f"timed out after {seconds} s of CPU time")
 
-    previous = signal.signal(signal.SIGALRM, alarm)
+    previous = signal.signal(signal.SIGPROF, alarm)
     # the alarm repeats every second until cleared: a Timeout raised where Python swallows
     # exceptions (a weakref callback, a __del__) must not let a hang through
-    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
+    signal.setitimer(signal.ITIMER_PROF, seconds, 1.0)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
 
 
 STRICT = dict(divide="raise", invalid="raise", over="raise")
