@@ -761,3 +761,10 @@ def constant_power_in_a_branch(x0):
     if x0 < 5.0:
         t = 0.0 ** 0.07
     return t + x0
+
+
+def zero_adjoint_into_concatenate(x):
+    # campaign arrays seed 601497: s - s makes the adjoint of the concatenation 0.0 * ...;
+    # simplify folded it to the number 0.0 and numpy.concatenate's rule sliced a number
+    s = np.prod(np.concatenate([x, np.squeeze(np.ones(3)[None], axis=0)]))
+    return s - s + np.sum(x)

@@ -512,3 +512,8 @@ def test_constants_only_in_an_active_assignment():
     assert m.constant_power_in_a_branch(1.5) == 1.5
     check(m.constant_power_in_a_branch, 1.5, expected=[1.0])
     check(m.constant_power_in_a_branch, 6.5, expected=[2.0])
+
+
+def test_a_zero_adjoint_keeps_its_shape_for_the_rules_after_it():
+    x = numpy.array([-0.69, -0.96, 0.68])
+    check(m.zero_adjoint_into_concatenate, x, expected=[numpy.ones(3)])

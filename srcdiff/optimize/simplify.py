@@ -17,10 +17,15 @@ from ..ir import Function, copy_tree, differs, get_anno, set_anno
 
 def simplify(function: Function) -> Function:
     adjoints = function.namer.derivatives()  # adjoints and tangents
-    return function.replace(body=_simplify_block(function.body, adjoints))
+    namer = function.namer
+    # derivatives of variables that may be arrays: folding one to a number (0.0 * e -> 0.0)
+    # would lose the shape the rules after it need (numpy.concatenate's pieces)
+    arrays = {d for v, d in [*namer.adjoints.items(), *namer.tangents.items()]
+              if getattr(function.kinds.get(v), "is_array", False)}
+    return function.replace(body=_simplify_block(function.body, adjoints, arrays))
 
 
-def _simplify_block(statements, adjoints) -> list[ast.stmt]:
+def _simplify_block(statements, adjoints, arrays=frozenset()) -> list[ast.stmt]:
     """Adjoint statements that propagation rewrote (the reverse pass builds the others
     already simplified) are rebuilt through the algebra of ``expr``."""
     body = []
@@ -29,6 +34,9 @@ def _simplify_block(statements, adjoints) -> list[ast.stmt]:
                 and get_anno(statement, "substituted"):
             set_anno(statement, "substituted", False)
             rebuilt = rebuild(statement.value)
+            if isinstance(rebuilt, (int, float)) and _target(statement) in arrays:
+                body.append(statement)  # a zero of the array's shape: left as computed
+                continue
             if isinstance(rebuilt, (int, float)) and not isinstance(rebuilt, bool):
                 rebuilt = float(rebuilt)  # an adjoint is a float: 0.0, not the 0 of b * 0
             simplified = node_of(rebuilt)
@@ -38,8 +46,8 @@ def _simplify_block(statements, adjoints) -> list[ast.stmt]:
             if _does_nothing(statement):
                 continue
         elif isinstance(statement, (ast.If, ast.For, ast.While)):
-            inner = _simplify_block(statement.body, adjoints)
-            orelse = _simplify_block(statement.orelse, adjoints)
+            inner = _simplify_block(statement.body, adjoints, arrays)
+            orelse = _simplify_block(statement.orelse, adjoints, arrays)
             if differs(inner, statement.body) or differs(orelse, statement.orelse):
                 statement = copy.copy(statement)  # a new node only when something changed
                 statement.body, statement.orelse = inner, orelse
