@@ -263,16 +263,13 @@ def cannot_raise(value: ast.expr, kinds: dict | None = None) -> bool:
 
 
 def operands_of(value: ast.expr) -> list[ast.expr]:
-    """The atoms a primitive application combines (a call's arguments)."""
-    if isinstance(value, ast.BinOp):
-        return [value.left, value.right]
-    if isinstance(value, ast.UnaryOp):
-        return [value.operand]
+    """The atoms a primitive application combines: ``arguments``, with a comparison's
+    operands and a call's keyword values."""
     if isinstance(value, ast.Compare):
         return [value.left, *value.comparators]
     if isinstance(value, ast.Call):
-        return value.args + [k.value for k in value.keywords]
-    return [value]
+        return arguments(value) + [k.value for k in value.keywords]
+    return arguments(value) or [value]
 
 
 def _arrays_among(atoms: list[ast.expr], kinds: dict) -> set[str]:
