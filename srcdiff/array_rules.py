@@ -346,12 +346,12 @@ def _extremum(v):
 
 def _centred(v):
     axis = v.const("axis")
-    mean = call("numpy.mean", v["a"], axis=axis, keepdims=True) if axis is not None \
-        else call("numpy.mean", v["a"])
     count = call("numpy.size", v["a"]) if axis is None else \
         div(call("numpy.size", v["a"]), call("numpy.size", v.out))
     ddof = v.const("ddof", 0)
-    return v["a"] - mean, (count - ddof if ddof else count)
+    centred = v.helper("centred", v["a"]) if axis is None else \
+        v.helper("centred_along", v["a"], axis)
+    return centred, (count - ddof if ddof else count)
 
 
 def _var(v):

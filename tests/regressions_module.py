@@ -768,3 +768,10 @@ def zero_adjoint_into_concatenate(x):
     # simplify folded it to the number 0.0 and numpy.concatenate's rule sliced a number
     s = np.prod(np.concatenate([x, np.squeeze(np.ones(3)[None], axis=0)]))
     return s - s + np.sum(x)
+
+
+def std_of_equal_elements(s):
+    """Every element of ``z`` is the same number: the spread is zero whatever ``s`` is,
+    but the computed mean is off by a rounding error."""
+    z = np.sin(s + np.zeros(7)) / 3.0
+    return np.std(z) + np.var(z, axis=0) + 0.5 * s

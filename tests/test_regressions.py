@@ -517,3 +517,27 @@ def test_constants_only_in_an_active_assignment():
 def test_a_zero_adjoint_keeps_its_shape_for_the_rules_after_it():
     x = numpy.array([-0.69, -0.96, 0.68])
     check(m.zero_adjoint_into_concatenate, x, expected=[numpy.ones(3)])
+
+
+@pytest.mark.parametrize("s", [-1.6, -0.4, 0.7])
+def test_spread_of_equal_elements(s):
+    """``np.std`` and ``np.var`` of elements that are all the same number are zero
+    whatever ``s`` is, so only ``0.5 * s`` counts. Their derivative with respect to the
+    elements is the deviations from the mean (over the spread, for ``std``); where the
+    computed mean is a rounding error off the elements (these points), those deviations
+    were a common offset, and std's quotient of two rounding errors gave a gradient of
+    0.49 to 0.78 (campaign arrays seeds 602762, 700798)."""
+    z = numpy.sin(s + numpy.zeros(7)) / 3.0
+    assert numpy.std(z) != 0.0   # the case this pins: the mean is not exact
+    check(m.std_of_equal_elements, s, expected=[0.5])
+    value, tangent = srcdiff.jvp(m.std_of_equal_elements)(s, 1.0)
+    assert tangent == pytest.approx(0.5, abs=1e-12)
+
+
+def test_spread_of_equal_elements_exactly_zero():
+    """Where the computed spread is exactly zero the derivative of ``std`` is zero over
+    zero: nan, as IEEE arithmetic (and JAX) give, never a finite number."""
+    assert numpy.std(numpy.sin(numpy.zeros(7)) / 3.0) == 0.0
+    with numpy.errstate(invalid="ignore"):
+        assert math.isnan(srcdiff.grad(m.std_of_equal_elements)(0.0))
+        assert math.isnan(srcdiff.jvp(m.std_of_equal_elements)(0.0, 1.0)[1])
