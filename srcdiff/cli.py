@@ -23,6 +23,7 @@ EPILOG = """examples:
   srcdiff generate model.py --function loss --wrt w,b -o loss_grad.py
   srcdiff generate model.py -o -                 print the module instead of writing it
   srcdiff generate model.py --check              exit 1 if model_grad.py is out of date
+  srcdiff generate model.py --mode hessian       write model_hessian.py: hvp_<name>, hessian_<name>
   srcdiff show model.py:loss                     print the generated gradient
   srcdiff show model.py:loss --stage lower       print the three-address form
   srcdiff rules --verify                         prove every derivative rule with SymPy
@@ -74,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
 
     generate = commands.add_parser(
         "generate", help="write a module of gradient functions",
-        description="Write a module holding grad_<name> for each function: every "
+        description="Write a module holding grad_<name> (or, with --mode, jvp_<name>, or "
+        "hvp_<name> and hessian_<name>) for each function: every "
         "top-level function of PATH by default (one that cannot be differentiated is "
         "skipped, with its reason on standard error), or those named with --function.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -88,9 +90,15 @@ def _parser() -> argparse.ArgumentParser:
                           help="parameter types where there are no annotations: float "
                           "or array[RANK] (a NumPy array; both differentiated by default), "
                           "or int; e.g. --types w=array[1],X=array[2]")
+    generate.add_argument("--mode", choices=("grad", "jvp", "hessian"), default="grad",
+                          help="grad (default): grad_<name>, the gradient; jvp: "
+                          "jvp_<name>(args..., tangents...) returning (value, tangent), "
+                          "forward mode; hessian: hvp_<name>(args..., vectors...), the "
+                          "Hessian-vector product, and with one parameter to differentiate, "
+                          "hessian_<name>(args...)")
     generate.add_argument("-o", "--output", metavar="OUT.py",
-                          help="where to write (default: PATH's name with _grad; - for "
-                          "standard output)")
+                          help="where to write (default: PATH's name with _grad, _jvp or "
+                          "_hessian; - for standard output)")
     generate.add_argument("--check", action="store_true",
                           help="write nothing; exit 1 if OUT.py differs from what would "
                           "be written")
@@ -151,7 +159,8 @@ def _generate(args) -> int:
         try:
             wrt, kinds = _wrt(function, args.wrt, types_given)
             parts.append(prepare(Request(function, wrt, kinds,
-                                         frozenset(_declared(function, types_given)))))
+                                         frozenset(_declared(function, types_given)),
+                                         mode=args.mode)))
         except SrcdiffError as error:
             if named:
                 raise
@@ -159,7 +168,12 @@ def _generate(args) -> int:
             print(f"srcdiff: skipped {function.__name__}: {reason}", file=sys.stderr)
     if not parts:
         raise UsageError(f"{path}: no function could be differentiated")
-    output = args.output or str(path.with_name(f"{path.stem}_grad.py"))
+    if args.mode == "hessian":
+        for part in parts:
+            if ", hessian_" not in part.name:
+                print(f"srcdiff: {part.name} only: hessian_<name> needs one parameter to "
+                      "differentiate (--wrt NAME)", file=sys.stderr)
+    output = args.output or str(path.with_name(f"{path.stem}_{args.mode}.py"))
     command = _command(path, args, output)
     text = module_text(path, parts, command)
     if output == "-":
@@ -188,6 +202,8 @@ def _command(path: Path, args, output: str) -> str:
         parts.append(f"--wrt {args.wrt}")
     if args.types:
         parts.append(f"--types {args.types}")
+    if args.mode != "grad":
+        parts.append(f"--mode {args.mode}")
     if output != "-":
         parts.append(f"-o {Path(output).name}")
     return " ".join(parts)

@@ -172,6 +172,90 @@ def test_array_module_inlines_its_helpers_and_runs_without_srcdiff(tmp_path):
         sys.modules.pop("arrays_model", None)
 
 
+SECOND_MODEL = '''
+import math
+import numpy as np
+
+SCALE = 2.0
+
+
+def energy(x: float, y: float) -> float:
+    s = 0.0
+    for i in range(3):
+        s = math.sin(s + x * y) * SCALE
+    return s + x ** 3 * y
+
+
+def quad(w, A):
+    return np.sum(np.tanh(A @ w) ** 2) + 0.5 * np.dot(w, w)
+'''
+
+
+def test_jvp_and_hessian_modules_run_without_srcdiff(tmp_path):
+    """``--mode jvp`` and ``--mode hessian`` write forward-mode and Hessian modules that
+    run where srcdiff cannot be imported; their numbers are checked against SymPy
+    (the scalar function) and closed forms (the NumPy one)."""
+    numpy = pytest.importorskip("numpy")
+    sympy = pytest.importorskip("sympy")
+    (tmp_path / "second.py").write_text(textwrap.dedent(SECOND_MODEL))
+    types = ["--types", "w=array[1],A=array[2]"]
+    notes = {}
+    for mode in ("jvp", "hessian"):
+        result = run("generate", "second.py", "--mode", mode, *types, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        notes[mode] = result.stderr
+        assert run("generate", "second.py", "--mode", mode, *types, "--check",
+                   cwd=tmp_path).returncode == 0  # the header's command regenerates it
+    result = run("generate", "second.py", "--mode", "hessian", "--function", "quad",
+                 "--wrt", "w", *types, "-o", "quad_hessian.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    jvp_text = (tmp_path / "second_jvp.py").read_text()
+    assert "def jvp_energy(x, y, d_x, d_y):" in jvp_text and "def jvp_quad(w, A, d_w, d_A):" in jvp_text
+    hessian_text = (tmp_path / "second_hessian.py").read_text()
+    assert "def hvp_energy(x, y, d_x, d_y):" in hessian_text
+    assert "def hessian_energy" not in hessian_text  # two parameters: the product only
+    assert "hvp_energy only: hessian_<name> needs one parameter" in notes["hessian"]
+    assert "def hessian_quad(w, A):" in (tmp_path / "quad_hessian.py").read_text()
+    program = textwrap.dedent("""
+        import sys
+        sys.modules["srcdiff"] = None  # importing it fails from here on
+        import numpy
+        import second_jvp, second_hessian, quad_hessian
+        w, A = numpy.array([0.3, -0.5]), numpy.array([[1.0, 0.5], [-0.7, 2.0], [0.2, 0.1]])
+        dw, dA = numpy.array([0.4, 1.1]), numpy.zeros((3, 2))
+        print(repr(second_jvp.jvp_energy(0.7, -0.4, 1.5, 0.5)))
+        print(repr(second_hessian.hvp_energy(0.7, -0.4, 1.5, 0.5)))
+        value, tangent = second_jvp.jvp_quad(w, A, dw, dA)
+        print(repr((float(value), float(tangent))))
+        print(repr(quad_hessian.hessian_quad(w, A).tolist()))
+        print(repr(quad_hessian.hvp_quad(w, A, dw).tolist()))
+    """)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [eval(line) for line in result.stdout.splitlines()]
+    x, y = sympy.symbols("x y")
+    s = sympy.Integer(0)
+    for _ in range(3):
+        s = sympy.sin(s + x * y) * 2
+    f = s + x ** 3 * y
+    at = {x: 0.7, y: -0.4}
+    gradient = [float(sympy.diff(f, v).subs(at)) for v in (x, y)]
+    hessian = numpy.array([[float(sympy.diff(f, a, b).subs(at)) for b in (x, y)] for a in (x, y)])
+    value, tangent = lines[0]
+    assert value == pytest.approx(float(f.subs(at)), rel=1e-12)
+    assert tangent == pytest.approx(1.5 * gradient[0] + 0.5 * gradient[1], rel=1e-10)
+    numpy.testing.assert_allclose(lines[1], hessian @ [1.5, 0.5], rtol=1e-10)
+    w, A = numpy.array([0.3, -0.5]), numpy.array([[1.0, 0.5], [-0.7, 2.0], [0.2, 0.1]])
+    t = numpy.tanh(A @ w)
+    grad_w = A.T @ (2 * t * (1 - t ** 2)) + w
+    closed_hessian = A.T @ numpy.diag(2 * (1 - t ** 2) * (1 - 3 * t ** 2)) @ A + numpy.eye(2)
+    assert lines[2][0] == pytest.approx(numpy.sum(t ** 2) + 0.5 * w @ w, rel=1e-12)
+    assert lines[2][1] == pytest.approx(grad_w @ [0.4, 1.1], rel=1e-10)
+    numpy.testing.assert_allclose(lines[3], closed_hessian, rtol=1e-10)
+    numpy.testing.assert_allclose(lines[4], closed_hessian @ [0.4, 1.1], rtol=1e-10)
+
+
 def test_standalone_module_runs_without_srcdiff(model, tmp_path):
     assert run("generate", model).returncode == 0
     program = textwrap.dedent("""
