@@ -18,14 +18,14 @@ from .explanation import explain
 from .errors import (ArgumentKindError, KindError, LocatedError, MissingRuleError,
                      NoSourceError, SrcdiffError, SrcdiffNameError, UnsupportedSyntaxError)
 from .rules import register_rule
-from .stop import stop_gradient
+from .stop import nondifferentiable, stop_gradient
 
 __version__ = "0.1.0"
 
 __all__ = [
     "grad", "value_and_grad", "jvp", "vjp", "jacobian", "hvp", "hessian", "check_grad",
     "GradientCheckError",
-    "source", "explain", "register_rule", "stop_gradient", "SrcdiffError", "LocatedError",
+    "source", "explain", "register_rule", "stop_gradient", "nondifferentiable", "SrcdiffError", "LocatedError",
     "UnsupportedSyntaxError", "MissingRuleError", "NoSourceError", "SrcdiffNameError",
     "ArgumentKindError", "KindError", "__version__",
 ]

@@ -450,6 +450,16 @@ def _sequence_kind(node, of) -> Kind:
 def _nondifferentiable_kind(callee, value, argument_kinds, of) -> Kind:
     if callee in (len, int, float, bool, round, range) or _is_math(callee):
         return SCALAR
+    returns = getattr(callee, "__srcdiff_returns__", False)  # srcdiff.nondifferentiable
+    if returns == "number":
+        return SCALAR
+    if returns == "array":
+        from .kinds import ANY_ARRAY
+        return ANY_ARRAY
+    if returns is None:  # like its arguments, as the marker checks at each call
+        argument_kinds = argument_kinds + [of(k.value) for k in value.keywords]
+        return broadcast(*[k for k in argument_kinds if k is not None]) \
+            if argument_kinds else SCALAR
     arrays = RULES.arrays()
     if arrays is None:
         return SCALAR

@@ -12,6 +12,10 @@ import math
 import random
 from typing import Callable
 
+# imported here, not where used: the doctest runner may import srcdiff/stop.py again as
+# another module, whose FrozenStops the real stop_gradient would not see
+from .stop import FrozenStops
+
 
 
 class GradientCheckError(AssertionError):
@@ -36,7 +40,6 @@ def check_grad(func: Callable, *args, wrt=0, order: int = 1, rtol: float = 1e-5,
     the first-order checks. Central differences hold the values ``stop_gradient``
     returns at the point."""
     from .api import _wrt_names, grad, jvp
-    from .stop import FrozenStops
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, not {order!r}")
     names = _wrt_names(func, wrt)

@@ -34,6 +34,7 @@ import types
 from .expr import RUNTIME
 from .ir import Function, copy_tree, get_anno, walk
 from .parse import UNRESOLVED, all_names
+from .stop import stop_gradient  # at import: see check.py
 
 
 def runtime_object(name: str):
@@ -68,7 +69,6 @@ def bind_runtime_names(function: Function) -> Function:
 def without_stops(function: Function) -> Function:
     """``y = stop_gradient(x)`` as ``y = x``: its derivative was taken as zero already; the
     generated code (standalone modules too) needs no srcdiff for it."""
-    from .stop import stop_gradient
 
     class Strip(ast.NodeTransformer):
         def visit_Call(self, node):

@@ -69,3 +69,77 @@ class FrozenStops:
             yield self
         finally:
             _frozen.reset(token)
+
+
+RETURNS = (None, "number", "array")
+
+
+def nondifferentiable(func=None, *, returns: str | None = None):
+    """Mark ``func`` as having no derivative (piecewise constant, integer-valued, or a
+    value the gradient should treat as data): srcdiff neither reads its source nor
+    differentiates through it; a call's result is a constant, as ``math.floor``'s is. Use
+    it for helpers srcdiff cannot or should not look into (they may use any Python).
+
+    ``returns`` says what a call gives, which generated code must know: ``None`` (the
+    default) for a result like its arguments (a number when every argument is a number,
+    else an array of the largest argument rank: elementwise), ``"number"`` or
+    ``"array"``. The returned wrapper checks it on every call and raises
+    ``ArgumentKindError`` when the result is not what was said, so a wrong declaration
+    is never a wrong gradient.
+
+    >>> import math, srcdiff
+    >>> @srcdiff.nondifferentiable
+    ... def level(v):
+    ...     return math.floor(v * 4.0) / 4.0
+    >>> def f(x):
+    ...     return x * level(x)
+    >>> srcdiff.grad(f)(1.3)   # level(x) = 1.25 held constant
+    1.25
+    """
+    if returns not in RETURNS:
+        raise ValueError(f"returns is None (like the arguments), 'number' or 'array', "
+                         f"not {returns!r}")
+    if func is None:
+        return lambda f: nondifferentiable(f, returns=returns)
+    if not callable(func):
+        from .errors import SrcdiffError
+        raise SrcdiffError(f"nondifferentiable needs a callable, not {func!r}")
+    import functools
+
+    @functools.wraps(func)
+    def marked(*args, **kwargs):
+        result = func(*args, **kwargs)
+        _check_result(marked, returns, result, args, kwargs)
+        return result
+
+    # the mark: ``RULES.is_nondifferentiable`` looks for it (nothing is registered, so a
+    # process that marks many functions keeps none of them alive)
+    marked.__srcdiff_returns__ = returns
+    return marked
+
+
+def _check_result(marked, returns, result, args, kwargs) -> None:
+    import sys
+    numpy = sys.modules.get("numpy")
+    ndarray = numpy.ndarray if numpy is not None else ()
+
+    def rank(value):
+        return value.ndim if isinstance(value, ndarray) else None
+    got = rank(result)
+    if returns == "number":
+        ok, said = got is None, "a number"
+    elif returns == "array":
+        ok, said = got is not None, "an array"
+    else:
+        ranks = [r for r in map(rank, (*args, *kwargs.values())) if r is not None]
+        expected = max(ranks) if ranks else None
+        ok = got == expected
+        said = ("a number, like its arguments" if expected is None else
+                f"an array of rank {expected}, like its arguments")
+    if not ok:
+        from .errors import ArgumentKindError
+        what = "a number" if got is None else f"an array of shape {result.shape}"
+        hint = "" if returns else " (say what it returns: returns='number' or 'array')"
+        raise ArgumentKindError(
+            f"{marked.__qualname__} is marked srcdiff.nondifferentiable to return {said}, "
+            f"but returned {what}{hint}")

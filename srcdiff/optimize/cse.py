@@ -6,7 +6,8 @@ is dropped, and its uses read that statement's result instead.
 Only single-valued operands qualify (``dataflow.Facts``: one definition, a parameter
 counting as one, outside every loop), so both computations see the same values; only
 rule primitives and non-differentiable builtins qualify (pure), never
-calls to user functions kept as calls (recursion). The second computation would raise
+calls to user functions kept as calls (recursion, ``srcdiff.nondifferentiable``: they
+may count their calls or draw random numbers). The second computation would raise
 exactly where the first already did, so nothing is lost by skipping it.
 
 >>> import math
@@ -64,8 +65,9 @@ def _candidate(statement, function: Function, facts: Facts) -> bool:
     value = statement.value
     if not isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Compare)):
         return False
-    if isinstance(value, ast.Call) and get_anno(value, "recursive") is not None:
-        return False
+    if isinstance(value, ast.Call) and (get_anno(value, "recursive") is not None or hasattr(
+            get_anno(value, "callee"), "__srcdiff_returns__")):
+        return False  # recursion; a user function marked nondifferentiable may be impure
     target = statement.targets[0].id
     reads = [n.id for n in walk(value) if isinstance(n, ast.Name)
              and not (isinstance(value, ast.Call) and n is _base_name(value.func))]

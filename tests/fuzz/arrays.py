@@ -16,8 +16,8 @@ import math
 
 import numpy
 
-from .case import Case, Drawing
-from .intervals import Interval, UNIT, absolute, cosh, maximum, minimum, monotone
+from .case import SNAP, Case, Drawing
+from .intervals import Interval, UNIT, absolute, cosh, floor, maximum, minimum, monotone
 
 VALUES = Interval(-2.0, 2.0)
 LIMIT = 8.0
@@ -37,7 +37,8 @@ FEATURES = (
      "mutate_parameter", "global_array", "global_list", "dot_self_gradient", "return_global",
      "for_range", "for_list", "while", "if", "else", "break", "continue", "early_return",
      "helper", "helper_tuple", "helper_layer", "ident", "nested_loop", "cumsum", "cross",
-     "solve", "tensordot", "diag", "trace", "det", "inv", "stop_gradient"]
+     "solve", "tensordot", "diag", "trace", "det", "inv", "stop_gradient",
+     "nondifferentiable"]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
                               "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
@@ -402,7 +403,12 @@ class ArrayGenerator(Drawing):
             result = op(self, scope, depth, shape, must)
             if result is not None and result.shape == shape:
                 stopped = self.maybe_stopped(result.code)
-                return result if stopped is result.code else A(stopped, result.shape, result.iv, True)
+                if stopped is not result.code:
+                    return A(stopped, result.shape, result.iv, True)
+                snapped = self.maybe_marked(result.code)
+                if snapped is not result.code:
+                    return A(snapped, result.shape, floor(result.iv * 64.0) / 64.0, True)
+                return result
         result = self.leaf(scope, shape, must)
         if result is None or result.shape != shape:
             return self.const_array(shape) if shape else A("0.5", (), Interval(0.5), True)
@@ -867,9 +873,13 @@ class ArrayGenerator(Drawing):
                 ranks[p] = len(shape)
             else:
                 point.append(float(self.np.uniform(-1.5, 1.5)))
-        source = "import numpy as np\n" + ("import srcdiff\n" if self.uses_stop else "") + "\n"
+        source = "import numpy as np\n" + (
+            "import srcdiff\n" if self.uses_stop or self.uses_marked else "") + "\n"
         if self.globals:
             source += "\n".join(self.globals) + "\n\n"
+        if self.uses_marked:  # elementwise: like its argument, a number or an array
+            source += (f"\n@srcdiff.nondifferentiable\ndef {SNAP}(v):\n"
+                       "    return np.floor(v * 64.0) / 64.0\n\n")
         for helper in self.helpers:
             source += "\n" + helper + "\n"
         source += f"\ndef program({', '.join(params)}):\n" + "\n".join(lines) + "\n"

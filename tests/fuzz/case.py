@@ -41,6 +41,8 @@ def format_point(point) -> str:
 
 
 STOP_GRADIENT_RATE = 0.015   # of the compound expressions drawn
+MARKED_RATE = 0.005          # of those not stopped: snapped by a srcdiff.nondifferentiable helper
+SNAP = "snap_level"          # that helper: its argument rounded down to a multiple of 1/64
 
 
 class Drawing:
@@ -53,6 +55,8 @@ class Drawing:
         # its own stream, so that drawing it leaves every other draw as it was
         self.stop_rng = random.Random(f"stop_gradient/{seed}")
         self.uses_stop = False
+        self.marked_rng = random.Random(f"nondifferentiable/{seed}")
+        self.uses_marked = False
 
     def maybe_stopped(self, code: str) -> str:
         """``code``, or now and then ``srcdiff.stop_gradient(code)`` (the value kept, its
@@ -61,6 +65,16 @@ class Drawing:
             self.uses_stop = True
             self.feat("stop_gradient")
             return f"srcdiff.stop_gradient({code})"
+        return code
+
+    def maybe_marked(self, code: str) -> str:
+        """``code``, or now and then ``snap_level(code)``: a user function marked
+        ``srcdiff.nondifferentiable`` (piecewise constant: its derivative is zero, as the
+        oracles find away from its steps)."""
+        if self.marked_rng.random() < MARKED_RATE:
+            self.uses_marked = True
+            self.feat("nondifferentiable")
+            return f"{SNAP}({code})"
         return code
 
     def r(self):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 
-from .case import Case, Drawing
+from .case import SNAP, Case, Drawing
 from .intervals import (Interval, UNIT, absolute, cosh, floor, maximum, minimum, monotone,
                         pow_real, sin_cos)
 
@@ -63,7 +63,7 @@ FEATURES = (
        "underscore_after_loop", "tricky_local", "local_range", "local_numpy",
        "global_like_gradient", "global_range", "print", "possibly_unbound", "int_param",
        "from_import", "math_alias", "tricky_param", "global_tuple", "tuple_index",
-       "zero_point", "len", "stop_gradient"])
+       "zero_point", "len", "stop_gradient", "nondifferentiable"])
 
 
 def generate(seed: int) -> Case:
@@ -352,7 +352,12 @@ class ScalarGenerator(Drawing):
             result = op(self, scope, depth, must)
             if result is not None:
                 stopped = self.maybe_stopped(result.code)
-                return result if stopped is result.code else Expr(stopped, result.iv, True)
+                if stopped is not result.code:
+                    return Expr(stopped, result.iv, True)
+                snapped = self.maybe_marked(result.code)
+                if snapped is not result.code:
+                    return Expr(snapped, floor(result.iv * 64.0) / 64.0, True)
+                return result
         return self.leaf(scope, must)
 
     def sub(self, scope, depth, must=None):
@@ -1353,10 +1358,13 @@ class ScalarGenerator(Drawing):
             point.append(rng.randint(0, 4))
         program = f"def program({', '.join(names)}):\n" + "\n".join(lines) + "\n"
         program, names = self.rename(program, names)
+        if self.uses_marked:
+            self.helpers.insert(0, f"@srcdiff.nondifferentiable\ndef {SNAP}(v):\n"
+                                   f"    return {self.m('floor')}(v * 64.0) / 64.0\n")
         header = ["import math"]
         if self.math_style == "alias":
             header = ["import math as m"]
-        if self.uses_stop:
+        if self.uses_stop or self.uses_marked:
             header.append("import srcdiff")
         if self.bare_used:
             header.append(f"from math import {', '.join(sorted(self.bare_used))}")
