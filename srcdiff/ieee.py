@@ -107,12 +107,13 @@ def ieee(function_: Function) -> Function:
             self.generic_visit(node)
             func = node.func
             origin = parsed.origins.get(func.id) if isinstance(func, ast.Name) else None
-            if origin is not None and origin[0] == "vjp":  # a recursive callee's: its variant
-                from .pipeline import vjp_cell
-                _, callee, wrt, kinds = origin
+            if origin is not None and origin[0] in ("vjp", "jvp"):  # a recursive callee's:
+                from .pipeline import vjp_cell                      # its variant
+                kind, callee, wrt, kinds = origin
                 name = function_.namer.fresh(func.id + "_ieee")
-                parsed.inject(name, vjp_cell(callee, wrt, kinds, ieee=True),
-                              ("vjp", callee, wrt, kinds))
+                mode = "forward" if kind == "jvp" else "reverse"
+                parsed.inject(name, vjp_cell(callee, wrt, kinds, ieee=True, mode=mode),
+                              (kind, callee, wrt, kinds))
                 node.func = ast.Name(name, ast.Load())
                 return node
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \

@@ -49,7 +49,7 @@ class Parsed:
     # generated function's closure.
     injected: dict = field(default_factory=dict)
     # Where each injected name comes from, for writing standalone modules:
-    # ("global", module, attribute) | ("closure", function, variable) | ("vjp", function, wrt)
+    # ("global", module, attribute) | ("closure", function, variable) | ("vjp" or "jvp", function, wrt, kinds)
     origins: dict = field(default_factory=dict)
 
     def inject(self, name: str, cell, origin: tuple) -> None:
@@ -145,6 +145,11 @@ def parse(func) -> Parsed:
         raise SrcdiffError(f"srcdiff differentiates plain functions; {func.__qualname__} is "
                            "a bound method: differentiate the function it wraps, passing "
                            "the instance as an argument")
+    if getattr(func, "__srcdiff_recursive__", None) is not None:
+        raise SrcdiffError(f"{func.__srcdiff_recursive__.__qualname__} calls itself: srcdiff "
+                           "differentiates recursion once (grad, jvp), not twice (hessian, "
+                           "hvp and grad(grad(f)) of recursive functions are not supported "
+                           "yet); write the recursion as a loop")
     if hasattr(func, "__srcdiff__"):
         raise SrcdiffError(f"{func.__name__} was made by srcdiff: srcdiff differentiates "
                            "srcdiff.grad(f, wrt=<one parameter>) once more (grad(grad(f))), "

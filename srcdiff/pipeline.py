@@ -140,20 +140,27 @@ LOCK = threading.RLock()
 
 
 def vjp_cell(func: types.FunctionType, wrt: tuple[str, ...], kinds: dict | None = None,
-             ieee: bool = False) -> types.CellType:
+             ieee: bool = False, mode: str = "reverse") -> types.CellType:
     """A cell holding ``func``'s vector-Jacobian function for ``wrt`` (and the kinds of
-    its array parameters; ``ieee``: its IEEE variant). The cell exists before the
-    function does, so a recursive function's VJP can call itself."""
+    its array parameters; ``ieee``: its IEEE variant); with ``mode="forward"``, its
+    Jacobian-vector function instead (``<name>_jvp``: the parameters, then the tangents
+    of ``wrt``, returning the value and its tangent). The cell exists before the
+    function does, so a recursive function's VJP (JVP) can call itself."""
     kinds = dict(kinds or {})
-    key = (wrt, tuple(sorted(kinds.items())), ieee)
+    key = (wrt, tuple(sorted(kinds.items())), ieee) + (("forward",) if mode == "forward" else ())
     with LOCK:
         cells = func.__dict__.setdefault(_VJP_CELLS, {})
         if key not in cells:
             cell = cells[key] = types.CellType()
             try:
-                generated = generate(func, wrt, name=f"{func.__name__}_vjp", vjp=True,
-                                     kinds=kinds, ieee=ieee)
+                if mode == "forward":
+                    generated = generate(func, wrt, name=f"{func.__name__}_jvp", mode=mode,
+                                         with_value=True, kinds=kinds, ieee=ieee)
+                else:
+                    generated = generate(func, wrt, name=f"{func.__name__}_vjp", vjp=True,
+                                         kinds=kinds, ieee=ieee)
                 generated.function.__srcdiff__ = generated
+                generated.function.__srcdiff_recursive__ = func  # not to differentiate again
                 cell.cell_contents = generated.function
             except BaseException:
                 del cells[key]

@@ -283,10 +283,11 @@ def _collect(generated: Generated, primal, imports: Imports, definitions: dict) 
                 f"{generated.name} reads `{variable}`, a variable of the closure "
                 f"{function.__qualname__}; a standalone module cannot import it (define "
                 f"it at module level)")
-        else:  # a generated vector-Jacobian function, for recursion
-            _, function, wrt, kinds = origin
+        else:  # a generated vector-Jacobian (Jacobian-vector) function, for recursion
+            mode, function, wrt, kinds = origin
             from .pipeline import vjp_cell
-            vjp = vjp_cell(function, wrt, kinds).cell_contents.__srcdiff__
+            vjp = vjp_cell(function, wrt, kinds, mode="forward" if mode == "jvp" else
+                           "reverse").cell_contents.__srcdiff__
             own = ast.parse(vjp.source).body[0].name
             if own in definitions and definitions[own] != vjp.source.rstrip("\n") + "\n":
                 raise StandaloneError(f"two different functions would be named {own}")

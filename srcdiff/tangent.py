@@ -44,7 +44,7 @@ from .adjoints import _differentiable_nodes
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, UnsupportedSyntaxError, located
 from .expr import Code, add, array_mode, call, mul, node_of, wrap
-from .ir import Function, copy_tree, get_anno, walk
+from .ir import Function, copy_tree, get_anno, set_anno, walk
 from .kinds import SCALAR
 
 TANGENT = "__tangent__"  # marks the returned tangent until ``finish_tangent`` gives its form
@@ -64,6 +64,7 @@ class Tangent:
         self.kinds = function.kinds
         args = function.args
         self.parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+        self.jvps: dict = {}  # (callee, wrt, kinds) -> the name its Jacobian-vector function has
 
     def is_array(self, variable: str) -> bool:
         return self.kinds.get(variable, SCALAR).is_array
@@ -110,19 +111,61 @@ class Tangent:
                 statement.body, statement.orelse = self.block(statement.body), self.block(statement.orelse)
                 result.append(statement)
             elif isinstance(statement, (ast.For, ast.While)):
-                if isinstance(statement, ast.For):
-                    for node in walk(statement.target):
-                        if isinstance(node, ast.Name) and node.id in self.active:
-                            self.refuse(statement, f"forward mode: the loop variable `{node.id}` "
-                                        "carries a derivative", "loop over positions (range) "
-                                        "and index instead; reverse mode (grad) supports this")
+                # A loop variable that the body makes active (``c = f(x)`` after ``for c
+                # in COEFFS``) is bound to a constant at each iteration (``analyse``
+                # refuses iterating over active values): its tangent starts at zero there.
+                fresh = [self.zero(node.id) for node in walk(statement.target)
+                         if isinstance(node, ast.Name) and node.id in self.active] \
+                    if isinstance(statement, ast.For) else []
                 statement = copy.copy(statement)
-                statement.body, statement.orelse = self.block(statement.body), self.block(statement.orelse)
+                statement.body = fresh + self.block(statement.body)
+                statement.orelse = self.block(statement.orelse)
                 result.append(statement)
+            elif self.is_active_recursion(statement):
+                result.append(self.recursive_call(statement))
             else:
                 result.append(statement)
                 result += self.statement(statement)
         return result
+
+    def is_active_recursion(self, statement) -> bool:
+        return isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call) \
+            and get_anno(statement.value, "recursive") is not None \
+            and isinstance(statement.targets[0], ast.Name) \
+            and statement.targets[0].id in self.active and any(
+                isinstance(a, ast.Name) and a.id in self.active for a in statement.value.args)
+
+    def recursive_call(self, statement: ast.Assign) -> ast.stmt:
+        """``y = f(a, b)`` with f recursive and ``a`` active: ``y, d_y = f_jvp(a, b, d_a)``,
+        the callee's own generated Jacobian-vector function (value and tangent in one
+        call: computing the value apart would double the work at every level)."""
+        from .pipeline import vjp_cell
+        value = statement.value
+        callee = get_anno(value, "callee")
+        code = callee.__code__
+        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        active = [i for i, a in enumerate(value.args)
+                  if isinstance(a, ast.Name) and a.id in self.active]
+        wrt = tuple(params[i] for i in active)
+        kinds = {params[i]: self.kinds[a.id] for i, a in enumerate(value.args)
+                 if isinstance(a, ast.Name) and self.is_array(a.id)}
+        key = (callee, wrt, tuple(sorted(kinds.items(), key=lambda item: item[0])))
+        if key not in self.jvps:
+            name = self.namer.fresh(f"{callee.__name__}_jvp")
+            self.function.parsed.inject(name, vjp_cell(callee, wrt, kinds, mode="forward"),
+                                        ("jvp", callee, wrt, kinds))
+            self.jvps[key] = name
+        target = statement.targets[0].id
+        call_ = ast.Call(ast.Name(self.jvps[key], ast.Load()),
+                         [copy_tree(a) for a in value.args]
+                         + [node_of(self.tangent_of(value.args[i])) for i in active], [])
+        pair = ast.Tuple([ast.Name(target, ast.Store()), ast.Name(self.d(target), ast.Store())],
+                         ast.Store())
+        new = ast.Assign([pair], call_)
+        for anno in ("where",):
+            if get_anno(statement, anno) is not None:
+                set_anno(new, anno, get_anno(statement, anno))
+        return ast.copy_location(new, statement)
 
     # -- one statement ---------------------------------------------------------------
     def zero(self, variable: str) -> ast.stmt:
@@ -166,9 +209,8 @@ class Tangent:
         rule = rule_of(value)
         if rule is None:
             return None
-        if rule is RECURSIVE:
-            self.refuse(statement, "forward mode does not differentiate recursive calls yet",
-                        "use reverse mode (srcdiff.grad), or write the recursion as a loop")
+        if rule is RECURSIVE:  # with no active argument (``block`` took the others)
+            return None
         if is_array_rule(rule):
             return self.array_rule(statement, rule, target, value)
         atoms = arguments(value)

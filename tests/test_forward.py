@@ -55,11 +55,6 @@ def test_forward_mode_agrees_with_reverse_mode(func, point):
     gradients = reverse.function(*point)
     tangents = _tangents(point, wrt, seed=len(CASES))
     expected = _inner(gradients, tangents)
-    if "_vjp(" in reverse.source:  # recursive: forward mode refuses it, saying where
-        with pytest.raises(UnsupportedSyntaxError, match="recursive calls") as info:
-            srcdiff.jvp(func, wrt=wrt)(*point, *tangents)
-        assert info.value.lineno is not None
-        return
     value, derivative = srcdiff.jvp(func, wrt=wrt)(*point, *tangents)
     assert value == func(*point)
     assert type(derivative) is float
@@ -185,14 +180,89 @@ def test_infinite_derivatives_follow_ieee():
     assert srcdiff.jvp(root)(0.0, 1.0) == (0.0, math.inf)
 
 
-def test_recursion_is_refused_with_a_location():
+def power(x, n):
+    if n == 0:
+        return 1.0
+    return x * power(x, n - 1)
+
+
+def halving(a, k):
+    if k < 1:
+        return math.tanh(a)
+    return 0.5 * halving(a * 0.5, k - 1) + 0.5 * halving(math.sin(a), k - 2)
+
+
+def test_recursion():
+    """A recursive call is differentiated by the callee's own generated
+    Jacobian-vector function, which returns the value and the tangent together."""
+    assert srcdiff.jvp(power)(1.3, 5, 2.0) == (pytest.approx(1.3 ** 5), pytest.approx(10 * 1.3 ** 4))
+    text = srcdiff.source(srcdiff.jvp(power))
+    assert "= power_jvp(x, sub, d_x)" in text and " power(" not in text  # never twice
+    x = 0.7
+    expected = srcdiff.grad(halving)(x, 5)  # reverse mode, through halving_vjp
+    for label, options in SETTINGS:
+        generated = generate(halving, ("a",), name="j", mode="forward", with_value=True, **options)
+        assert generated.function(x, 5, 1.0)[1] == pytest.approx(expected, rel=1e-12), label
+    with pytest.raises(srcdiff.SrcdiffError, match="power calls itself: srcdiff "
+                       "differentiates recursion once"):
+        srcdiff.hessian(power)(1.3, 5)
+
+
+COEFFS = (0.77, -1.49, 0.68)
+
+
+def loop_variable_made_active(x, y):
+    d = math.exp(x)
+    for coef in COEFFS:
+        y = y * 0.9 + coef * d
+        d, coef = coef, math.tanh(d * y)
+        d = d + coef
+    return d + coef * y
+
+
+def row_made_active(w):
+    s = 0.0
+    for row in numpy.eye(3):
+        s = s + numpy.sum(row * w)
+        row = numpy.sin(row * w)
+        s = s + numpy.sum(row)
+    return s + numpy.sum(row * w)
+
+
+def test_a_loop_variable_the_body_makes_active():
+    """``for coef in COEFFS`` binds a constant at each iteration, and the body then
+    assigns it an active value: its tangent starts at zero in each iteration (forward
+    mode refused this). Against dual numbers and settled central differences."""
+    from arrays import numeric_gradient
+    from dual import forward_gradient
+    x, y = 0.3, 0.5
+    expected = forward_gradient(loop_variable_made_active, [x, y], (0, 1))
+    for label, options in SETTINGS:
+        jvp = generate(loop_variable_made_active, ("x", "y"), name="j", mode="forward",
+                       with_value=True, **options).function
+        assert jvp(x, y, 1.0, 0.0)[1] == pytest.approx(expected[0], rel=1e-12), label
+        assert jvp(x, y, 0.0, 1.0)[1] == pytest.approx(expected[1], rel=1e-12), label
+    w, t = numpy.array([0.3, -0.2, 0.9]), numpy.array([1.0, 2.0, -1.0])
+    fine = numeric_gradient(row_made_active, [w], (0,), h=1e-6)[0]
+    coarse = numeric_gradient(row_made_active, [w], (0,), h=1e-4)[0]
+    numpy.testing.assert_allclose(fine, coarse, rtol=1e-6)
+    assert srcdiff.jvp(row_made_active)(w, t)[1] == pytest.approx(fine @ t, rel=1e-7)
+
+
+def test_recursive_nested_functions():
     def rec(x, n):
         if n == 0:
             return x
         return rec(x * 1.1, n - 1)
-    with pytest.raises(UnsupportedSyntaxError, match="recursive calls") as info:
-        srcdiff.jvp(rec)(1.0, 2, 1.0)
-    assert info.value.lineno is not None
+
+    def calls_rec(x):
+        def inner(y, n):
+            return y if n == 0 else inner(y * 1.1, n - 1)
+        return inner(x, 2)
+    assert srcdiff.jvp(rec)(1.0, 2, 2.0) == (pytest.approx(1.21), pytest.approx(2.42))
+    with pytest.raises(UnsupportedSyntaxError, match="recursive nested functions") as info:
+        srcdiff.jvp(calls_rec)(1.0, 1.0)
+    assert info.value.lineno == calls_rec.__code__.co_firstlineno + 2  # the call in inner
 
 
 def test_a_rule_without_a_forward_rule_is_refused(monkeypatch):
