@@ -1425,6 +1425,12 @@ class ScalarGenerator(Drawing):
                 renames[old] = new
                 names = [new if n == old else n for n in names]
                 self.feat("tricky_param")
+        for old, new in list(renames.items()):
+            if re.search(rf"[(,]\s*{re.escape(old)}=(?!=)", program):
+                # a keyword argument of that name (``update(x1=...)``) names the callee's
+                # parameter, not this variable: renaming it would make the call invalid
+                del renames[old]
+                names = [old if n == new else n for n in names]
         for old, new in renames.items():
             program = re.sub(rf"(?<![\w.]){re.escape(old)}\b", new, program)
         return program, names
