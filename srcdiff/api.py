@@ -3,6 +3,7 @@ and ``source``."""
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import numbers
 import types
@@ -379,6 +380,8 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
     deferred: list[KindError] = []
     scalar_key = (SCALAR,) * len(parameters)
     target = check = None  # the scalar code and its dependency test, for the fast path
+    # the same for _fast_wrapper's code: its globals
+    fast_state: dict = {"_srcdiff_target": None, "_srcdiff_check": _ALWAYS}
 
     def fresh(generated) -> bool:
         return generated is not None and (generated.check is None or generated.check())
@@ -400,6 +403,7 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
             mode=mode)
         if key == scalar_key and not forward:
             target, check = generated.function, generated.check
+            fast_state.update(_srcdiff_target=target, _srcdiff_check=check or _ALWAYS)
         gradient.__wrapped__ = generated.function
         gradient.__srcdiff__ = generated
         return generated
@@ -455,7 +459,9 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         except _IEEE_ERRORS as error:
             return ieee(key, args, kwargs, error)
 
-    gradient = forward_call if forward else reverse_call
+    gradient = forward_call if forward else (
+        _fast_wrapper(name, signature, reverse_call, ieee, scalar_key, fast_state)
+        or reverse_call)
     gradient.__name__ = gradient.__qualname__ = name
     gradient.__module__ = func.__module__
     gradient.__srcdiff_of__ = (func, names, as_tuple, with_value, mode)  # for grad(grad(f))
@@ -479,6 +485,64 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         gradient.__srcdiff_specialise__ = lambda *a, **k: specialise(
             _kinds(signature, parameters, names, a, k))
     return gradient
+
+
+def _ALWAYS() -> bool:
+    return True
+
+
+def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
+    """The gradient users call, written for ``func``'s own signature, so that a call
+    with numbers costs little more than the generated code's: no packing into ``*args``,
+    one type test per parameter, then the dependency test and the scalar code
+    (``state``, the wrapper's globals: ``_srcdiff_target`` and ``_srcdiff_check``,
+    replaced when the code is generated again). Anything else (arrays, stale dependencies, no scalar code) goes to ``slow``,
+    the general wrapper, with the arguments as given. None when the signature cannot be
+    written so (``*args``, names the wrapper needs)."""
+    parameters = list(signature.parameters.values())
+    kinds = inspect.Parameter
+    if any(p.kind in (kinds.VAR_POSITIONAL, kinds.VAR_KEYWORD) or p.name.startswith("_srcdiff_")
+           for p in parameters):
+        return None
+    namespace = state
+    namespace.update({"_srcdiff_slow": slow, "_srcdiff_ieee": ieee, "_srcdiff_type": type,
+                      "_srcdiff_real": _REAL_TYPES, "_srcdiff_errors": _IEEE_ERRORS,
+                      "_srcdiff_key": scalar_key, "__builtins__": builtins})
+    written, passed, seen_keyword_only, positional = [], [], False, []
+    for index, p in enumerate(parameters):
+        text = p.name
+        if p.default is not p.empty:
+            namespace[f"_srcdiff_default{index}"] = p.default
+            text += f"=_srcdiff_default{index}"
+        if p.kind is kinds.KEYWORD_ONLY and not seen_keyword_only:
+            written.append("*")
+            seen_keyword_only = True
+        written.append(text)
+        if p.kind is kinds.POSITIONAL_ONLY and (index + 1 == len(parameters) or parameters[
+                index + 1].kind is not kinds.POSITIONAL_ONLY):
+            written.append("/")
+        passed.append(p.name if p.kind is not kinds.KEYWORD_ONLY else f"{p.name}={p.name}")
+        if p.kind is not kinds.KEYWORD_ONLY:
+            positional.append(p.name)
+    keywords = {p.name: p.name for p in parameters if p.kind is kinds.KEYWORD_ONLY}
+    types_ok = " and ".join(f"_srcdiff_type({p.name}) in _srcdiff_real" for p in parameters) \
+        or "True"
+    arguments = ", ".join(passed)
+    tuple_ = "(" + "".join(f"{n}, " for n in positional) + ")"
+    dict_ = "{" + ", ".join(f"{k!r}: {v}" for k, v in keywords.items()) + "}"
+    source = (
+        f"def {name}({', '.join(written)}):\n"
+        f"    if _srcdiff_target is not None and {types_ok} and _srcdiff_check():\n"
+        f"        try:\n"
+        f"            return _srcdiff_target({arguments})\n"
+        f"        except _srcdiff_errors as error:\n"
+        f"            return _srcdiff_ieee(_srcdiff_key, {tuple_}, {dict_}, error)\n"
+        f"    return _srcdiff_slow({arguments})\n")
+    try:
+        exec(compile(source, f"<srcdiff gradient {name}>", "exec"), namespace)
+    except SyntaxError:  # a name Python does not accept as written here
+        return None
+    return namespace[name]
 
 
 def _split(who: str, signature, names, args, kwargs, what: str):

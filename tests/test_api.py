@@ -266,3 +266,36 @@ def test_pdb_can_list_the_generated_source():
     sys.settrace(None)
     debugger.runcall(inspect.unwrap(gradient), 2.0, 3.0)
     assert "def dpoly_dx(x, y):" in out.getvalue()
+
+
+def every_kind_of_parameter(a, /, b=2.0, *, c=0.5):
+    return a * a * b + math.sin(c) * a
+
+
+def names_the_wrapper_might_use(type, target, check=1.5):
+    return type * target + check * type
+
+
+def test_the_gradient_takes_its_functions_parameters_every_way():
+    """The gradient is written for its function's own signature (its fast path for
+    numbers): positional-only, defaults, keyword-only, numbers of every type, and
+    NumPy numbers and arrays through the general path, all give the same values."""
+    import numpy
+    g = srcdiff.grad(every_kind_of_parameter, wrt=("a", "b", "c"))
+
+    def expected(a, b=2.0, c=0.5):
+        return (2 * a * b + math.sin(c), a * a, math.cos(c) * a)
+    assert g(1.5) == pytest.approx(expected(1.5), rel=1e-15)
+    assert g(1.5, 3.0) == pytest.approx(expected(1.5, 3.0), rel=1e-15)
+    assert g(1.5, b=3.0, c=1.0) == pytest.approx(expected(1.5, 3.0, 1.0), rel=1e-15)
+    assert g(2, True) == pytest.approx(expected(2, 1), rel=1e-15)
+    assert g(numpy.float64(1.5), c=numpy.float64(1.0)) == pytest.approx(
+        expected(1.5, 2.0, 1.0), rel=1e-15)
+    with pytest.raises(TypeError):
+        g(a=1.5)  # positional-only, as in the function
+    with pytest.raises(TypeError):
+        g(1.5, 2.0, 1.0)  # c is keyword-only
+    h = srcdiff.grad(names_the_wrapper_might_use, wrt=(0, 1))
+    assert h(2.0, 3.0) == (4.5, 2.0)
+    assert h(2.0, 3.0, check=0.5) == (3.5, 2.0)
+    assert inspect.signature(g) == inspect.signature(every_kind_of_parameter)
