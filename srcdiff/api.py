@@ -11,6 +11,7 @@ from typing import Callable
 
 from .errors import ArgumentKindError, KindError, SrcdiffError
 from .kinds import SCALAR, data_kind, kind_of_value
+from .pickling import canonical
 from .pipeline import Generated, generate
 
 Wrt = int | str | tuple
@@ -93,7 +94,7 @@ def vjp(func: Callable, wrt: Wrt = 0) -> Callable:
 
     forward.__name__ = forward.__qualname__ = f"vjp_{base}"
     forward.__doc__ = f"Value and pull-back of {func.__name__} with respect to {', '.join(names)}."
-    return forward
+    return canonical(forward, "vjp", func, names, as_tuple)
 
 
 def hvp(func: Callable, wrt: Wrt = 0) -> Callable:
@@ -123,7 +124,7 @@ def hvp(func: Callable, wrt: Wrt = 0) -> Callable:
         return entry[1](*values, *vectors)
 
     product.__name__ = product.__qualname__ = f"hvp_{base}"
-    return product
+    return canonical(product, "hvp", func, names, as_tuple)
 
 
 def hessian(func: Callable, wrt: Wrt = 0) -> Callable:
@@ -154,7 +155,7 @@ def hessian(func: Callable, wrt: Wrt = 0) -> Callable:
 
     base = func.__name__ if func.__name__.isidentifier() else "lambda"
     hessian_.__name__ = hessian_.__qualname__ = f"hessian_{base}"
-    return hessian_
+    return canonical(hessian_, "hessian", func, (name,), False)
 
 
 def jacobian(func: Callable, wrt: Wrt = 0, mode: str | None = None) -> Callable:
@@ -206,7 +207,7 @@ def jacobian(func: Callable, wrt: Wrt = 0, mode: str | None = None) -> Callable:
 
     base = func.__name__ if func.__name__.isidentifier() else "lambda"
     jacobian_.__name__ = jacobian_.__qualname__ = f"jacobian_{base}"
-    return jacobian_
+    return canonical(jacobian_, "jacobian", func, names, as_tuple, mode=mode)
 
 
 def source(gradient: Callable, *args, **kwargs) -> str:
@@ -247,7 +248,9 @@ def _gradient(func, wrt, with_value: bool, mode: str = "reverse"):
     key = (names, isinstance(wrt, (tuple, list)), with_value, mode)
     cached = func.__dict__.setdefault(_CACHE, {})
     if key not in cached:
-        cached[key] = _entry_point(func, names, key[1], with_value, mode)
+        maker = "jvp" if mode == "forward" else "value_and_grad" if with_value else "grad"
+        cached[key] = canonical(_entry_point(func, names, key[1], with_value, mode), maker,
+                                func, names, key[1])
     return cached[key]
 
 
