@@ -73,10 +73,21 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
                           get_anno(statement, "where", function.parsed), hint="keep such values in separate variables")
     for loop in statements:
         if isinstance(loop, ast.For) and operands(loop.iter) & varied:
+            iterated = [n for n in ([loop.iter] if isinstance(loop.iter, ast.Name) else
+                                    loop.iter.args if isinstance(loop.iter, ast.Call) else [])
+                        if isinstance(n, ast.Name) and n.id in varied]
+            if any(not variable_kinds.get(n.id, SCALAR).is_array for n in iterated):
+                # a number cannot be iterated over: the function needs an array here
+                # (``iterate`` loops over arrays by position)
+                number = next(n.id for n in iterated
+                              if not variable_kinds.get(n.id, SCALAR).is_array)
+                raise located(KindError, f"iterating over `{number}`, which is a "
+                              "number here", loop, get_anno(loop, "where", function.parsed),
+                              hint="pass a NumPy array")
             raise located(UnsupportedSyntaxError, "iterating over values that depend on "
                           f"{', '.join(wrt)} is not supported yet", loop,
                           get_anno(loop, "where", function.parsed),
-                          hint="loop over range(len(...)) of a sequence of constants, or "
+                          hint="loop over an array, or over range(len(...)) and index, or "
                           "write the terms out")
     output = {function.output.id} if isinstance(function.output, ast.Name) else set()
     useful = _reachable(output, reads)

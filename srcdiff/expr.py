@@ -139,7 +139,8 @@ def node_of(value: Value) -> ast.expr:
 # Names generated code relies on, bound by the pipeline (``hygiene``) so that nothing the
 # user binds can change what they mean: each maps to the object it must refer to.
 RUNTIME = {"math": "math", "numpy": "numpy", "range": "builtins.range",
-           "UnboundLocalError": "builtins.UnboundLocalError", "float": "builtins.float"}
+           "UnboundLocalError": "builtins.UnboundLocalError", "float": "builtins.float",
+           "len": "builtins.len", "min": "builtins.min"}
 
 
 def runtime_name(identifier: str) -> ast.Name:

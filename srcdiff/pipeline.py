@@ -19,6 +19,7 @@ from .fence import fence
 from .hygiene import bind_runtime_names, without_stops
 from .ir import Function
 from .lower import lower
+from .iterate import index_loops
 from .normalize import normalize
 from .optimize import eliminate_common_subexpressions, hoist, optimize as optimize_function
 from .dependencies import checker
@@ -92,6 +93,12 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
         lowered = stages["lower"]
         # before any optimisation, so that every setting accepts the same programs
         known = infer_kinds(lowered, kinds or {})
+        while True:  # for v in X: by position, X an array (the rows of rows, in turn)
+            indexed = index_loops(lowered, known)
+            if indexed is lowered:
+                break
+            stages["lower"] = lowered = indexed
+            known = infer_kinds(lowered, kinds or {})
         check_sharing(lowered, known)
         if "hoist" in enabled:
             lowered = hoist(lowered, known)

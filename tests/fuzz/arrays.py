@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import math
 
+import random
+
 import numpy
 
 from .case import SNAP, Case, Drawing
 from .intervals import Interval, UNIT, absolute, cosh, floor, maximum, minimum, monotone
 
 VALUES = Interval(-2.0, 2.0)
+ITERATE_RATE = 0.3  # of for loops: over an array's rows
 LIMIT = 8.0
 ACC_BUDGET = 30.0
 
@@ -38,7 +41,7 @@ FEATURES = (
      "for_range", "for_list", "while", "if", "else", "break", "continue", "early_return",
      "helper", "helper_tuple", "helper_layer", "ident", "nested_loop", "cumsum", "cross",
      "solve", "tensordot", "diag", "trace", "det", "inv", "stop_gradient",
-     "nondifferentiable"]
+     "nondifferentiable", "for_array", "for_enumerate_array", "for_zip_arrays"]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
                               "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
@@ -113,6 +116,7 @@ class ArrayGenerator(Drawing):
     def __init__(self, seed):
         super().__init__(seed)
         self.np = numpy.random.default_rng(seed)
+        self.iterate_rng = random.Random(f"iterate/{seed}")
         self.used = {"np", "numpy", "program", "ident", "range", "len", "abs", "i", "j", "k",
                      "srcdiff"}
         self.globals: list[str] = []
@@ -692,6 +696,45 @@ class ArrayGenerator(Drawing):
 
     def st_for(self, scope, indent):
         pad = " " * indent
+        arrays = [v for v in scope.floats() if v.shape]
+        if arrays and self.iterate_rng.random() < ITERATE_RATE:
+            # over an array's rows (its own RNG stream: the other draws stay as they were)
+            rng = self.iterate_rng
+            first = rng.choice(arrays)
+            how = rng.choice(["plain", "enumerate", "zip"])
+            partners = [v for v in arrays if v is not first]
+            if how == "zip" and partners:
+                second = rng.choice(partners)
+                a, b = self.fresh("row"), self.fresh("row")
+                scope.vars[a] = Var(a, first.shape[1:], first.iv)
+                scope.vars[b] = Var(b, second.shape[1:], second.iv)
+                count = min(first.shape[0], second.shape[0])
+                head, bound = f"for {a}, {b} in zip({first.name}, {second.name}):", [a, b]
+                self.feat("for_zip_arrays")
+            elif how == "enumerate":
+                var, index = self.fresh("row"), self.loop_name(scope)
+                scope.vars[var] = Var(var, first.shape[1:], first.iv)
+                count = first.shape[0]
+                scope.vars[index] = Var(index, (), Interval(0, count - 1), is_int=True, hi=count - 1)
+                head, bound = f"for {index}, {var} in enumerate({first.name}):", [index, var]
+                self.feat("for_enumerate_array")
+            else:
+                var = self.fresh("row")
+                scope.vars[var] = Var(var, first.shape[1:], first.iv)
+                count = first.shape[0]
+                head, bound = f"for {var} in {first.name}:", [var]
+                self.feat("for_array")
+            if scope.loops:
+                self.feat("nested_loop")
+            before = set(scope.bound)
+            scope.bound.update(bound)
+            scope.loops.append(max(count, 1))
+            scope.depth += 1
+            body, _ = self.block(scope, indent + 4)
+            scope.depth -= 1
+            scope.loops.pop()
+            scope.bound = before
+            return [pad + head] + body, False
         if self.global_lists and self.r() < 0.25:
             name = self.choice(sorted(self.global_lists))
             values = self.global_lists[name]

@@ -1,0 +1,149 @@
+"""Stage 3½, iterate: loops over arrays become loops over positions.
+
+Contract: takes a lowered ``ir.Function`` and the kinds of its variables
+(``analyse.infer_kinds``) and returns one where every ``for`` loop over a NumPy array
+reads the array by position instead: ``for v in X`` becomes ``loop_over_X = X`` and ``for i in
+range(len(loop_over_X))`` with ``v = loop_over_X[i]`` first in the body; ``for i, v in enumerate(X)`` and ``for a, b in
+zip(X, Y)`` (arrays only) likewise. Iterating over an array yields its rows, ``X[i]``, in
+order, so the loop computes the same; but ``X[i]`` is an indexing the backward sweep
+differentiates (its adjoint scatters into ``X``'s), where iterating over a value that
+depends on ``wrt`` is refused. Loops over anything else (a range, a tuple, a list, a
+generator) are left as they are.
+
+>>> import numpy as np
+>>> from srcdiff.kinds import array
+>>> from srcdiff.parse import parse
+>>> from srcdiff.normalize import normalize
+>>> from srcdiff.lower import lower
+>>> from srcdiff.analyse import infer_kinds
+>>> def f(X):
+...     s = 0.0
+...     for i, row in enumerate(X):
+...         s = s + i * np.sum(row)
+...     return s
+>>> lowered = lower(normalize(parse(f)))
+>>> print(index_loops(lowered, infer_kinds(lowered, {"X": array(2)})).source())
+def f(X):
+    s = 0.0
+    loop_over_X = X
+    length = len(loop_over_X)
+    for i in range(length):
+        row = loop_over_X[i]
+        sum_1 = np.sum(row)
+        mul = i * sum_1
+        add = s + mul
+        s = add
+    return s
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import copy
+
+from .expr import runtime_name
+from .ir import Function, get_anno, set_anno
+from .kinds import SCALAR
+
+
+def index_loops(function: Function, kinds: dict) -> Function:
+    changed = []
+    body = _block(function, function.body, kinds, changed)
+    return function.replace(body=body) if changed else function
+
+
+def _block(function, statements, kinds, changed) -> list:
+    result = []
+    for statement in statements:
+        if isinstance(statement, (ast.If, ast.While, ast.For)):
+            statement = copy.copy(statement)  # the input function stays as it was
+        if isinstance(statement, ast.If):
+            statement.body = _block(function, statement.body, kinds, changed)
+            statement.orelse = _block(function, statement.orelse, kinds, changed)
+        elif isinstance(statement, ast.While):
+            statement.body = _block(function, statement.body, kinds, changed)
+        elif isinstance(statement, ast.For):
+            statement.body = _block(function, statement.body, kinds, changed)
+            rewritten = _rewrite(function, statement, kinds)
+            if rewritten is not None:
+                result += rewritten
+                changed.append(statement)
+                continue
+        result.append(statement)
+    return result
+
+
+def _is_array(node, kinds) -> bool:
+    return isinstance(node, ast.Name) and kinds.get(node.id, SCALAR).is_array
+
+
+def _rewrite(function, loop: ast.For, kinds):
+    """The statements replacing ``loop``, or None to leave it."""
+    iterable, target = loop.iter, loop.target
+    arrays, position = None, None
+    if _is_array(iterable, kinds) and isinstance(target, ast.Name):
+        arrays, parts = [iterable], [target]
+    elif isinstance(iterable, ast.Call) and isinstance(target, ast.Tuple) and \
+            all(isinstance(t, ast.Name) for t in target.elts) and not iterable.keywords:
+        callee = get_anno(iterable, "callee")
+        args = iterable.args
+        if callee is enumerate and len(args) == 1 and _is_array(args[0], kinds) \
+                and len(target.elts) == 2:
+            arrays, position, parts = args, target.elts[0], target.elts[1:]
+        elif callee is zip and args and all(_is_array(a, kinds) for a in args) \
+                and len(target.elts) == len(args):
+            arrays, parts = args, target.elts
+    if arrays is None:
+        return None
+    namer = function.namer
+    before = []
+    lengths = []
+    iterated = []
+    for array in arrays:
+        # the array the loop started with: the body may bind the name to another
+        # (``check_sharing`` refuses changing it in place while the loop reads it)
+        sequence = namer.fresh(f"loop_over_{array.id}")
+        function.synthetic.add(sequence)
+        before.append(_assign(sequence, ast.Name(array.id, ast.Load()), loop))
+        iterated.append(ast.Name(sequence, ast.Load()))
+        length = namer.fresh("length")
+        function.synthetic.add(length)
+        before.append(_assign(length, _call("len", len, ast.Name(sequence, ast.Load())), loop))
+        lengths.append(length)
+    arrays = iterated
+    count = lengths[0]
+    for other in lengths[1:]:  # zip stops at the shortest
+        shortest = namer.fresh("length")
+        function.synthetic.add(shortest)
+        before.append(_assign(shortest, _call("min", min, ast.Name(count, ast.Load()),
+                                              ast.Name(other, ast.Load())), loop))
+        count = shortest
+    if position is None:
+        position = ast.Name(namer.fresh("position"), ast.Store())
+        function.synthetic.add(position.id)
+    reads = [_assign(part.id, ast.Subscript(ast.Name(array.id, ast.Load()),
+                                            ast.Name(position.id, ast.Load()), ast.Load()), loop)
+             for array, part in zip(arrays, parts)]
+    new = ast.For(ast.Name(position.id, ast.Store()),
+                  _call("range", range, ast.Name(count, ast.Load())), reads + loop.body, [])
+    _locate(new, loop)
+    return before + [new]
+
+
+def _call(name: str, callee, *args) -> ast.Call:
+    call = ast.Call(runtime_name(name), list(args), [])
+    set_anno(call, "callee", getattr(builtins, name) if callee is None else callee)
+    return call
+
+
+def _assign(target: str, value: ast.expr, like: ast.stmt) -> ast.Assign:
+    return _locate(ast.Assign([ast.Name(target, ast.Store())], value), like)
+
+
+def _locate(node, like):
+    ast.copy_location(node, like)
+    where = get_anno(like, "where")
+    if where is not None:
+        set_anno(node, "where", where)
+    return node

@@ -1,0 +1,96 @@
+"""Loops over NumPy arrays (``for row in X``, ``enumerate(x)``, ``zip(x, y)``), read by
+position (``srcdiff.iterate``). Expected gradients: central differences at two step
+sizes that agree, in every optimisation setting (``test_regressions.check``), and
+forward mode against the same differences."""
+
+import math
+
+import numpy
+import pytest
+
+import srcdiff
+from arrays import numeric_gradient
+from test_regressions import check
+
+np = numpy
+
+
+def over_rows(X, w):
+    s = 0.0
+    for row in X:
+        s = s + math.tanh(np.dot(row, w))
+    return s
+
+
+def enumerated(x):
+    s = 0.0
+    for i, v in enumerate(x):
+        s = s * 0.5 + math.sin(v) * (i + 1)
+    return s
+
+
+def zipped(x, y):
+    s = 0.0
+    for a, b in zip(x, y):  # stops at the shorter
+        s = s + a * b * a
+    return s
+
+
+def rebinds_what_it_iterates(x):
+    s = 0.0
+    for v in x:
+        x = x * 2.0  # the loop goes on over the array it started with
+        s = s + v * np.sum(x)
+    return s
+
+
+def nested_in_a_branch(W, b):
+    total = 0.0
+    if np.sum(b) > 0.0:
+        for i, row in enumerate(W):
+            for a, c in zip(row, b):
+                total = total + a * c * (i + 1)
+    return total
+
+
+def changes_what_it_iterates(x):
+    s = 0.0
+    for v in x:
+        x[0] = s + 1.0
+        s = s + v
+    return s
+
+
+CASES = [
+    (over_rows, (np.array([[0.3, -0.5], [1.0, 0.2], [-0.7, 0.4]]), np.array([0.6, -1.1]))),
+    (enumerated, (np.array([0.3, -0.5, 1.2]),)),
+    (zipped, (np.array([0.3, -0.5, 1.2]), np.array([1.0, 2.0]))),
+    (rebinds_what_it_iterates, (np.array([0.3, -0.5, 1.2]),)),
+    (nested_in_a_branch, (np.array([[0.3, -0.5, 0.1], [1.0, 0.2, -0.3]]), np.array([0.5, 0.25]))),
+]
+
+
+@pytest.mark.parametrize("func, args", CASES, ids=[f.__name__ for f, _ in CASES])
+def test_loops_over_arrays(func, args):
+    check(func, *args)
+    wrt = tuple(range(len(args)))
+    tangents = [numpy.linspace(-1.0, 1.0, a.size).reshape(a.shape) for a in args]
+    expected = sum(float(numpy.sum(g * t)) for g, t in
+                   zip(numeric_gradient(func, list(args), wrt, h=1e-6), tangents))
+    value, derivative = srcdiff.jvp(func, wrt=wrt)(*args, *tangents)
+    assert value == func(*[a.copy() for a in args])
+    assert derivative == pytest.approx(expected, rel=1e-6, abs=1e-8)
+
+
+def test_changing_the_array_a_loop_iterates_over_is_refused():
+    """Python's loop sees the change (the array is changed in place); srcdiff's
+    arrays are new ones, so it refuses, naming the loop."""
+    with pytest.raises(srcdiff.UnsupportedSyntaxError,
+                       match="`x` is changed in place while `loop_over_x`") as info:
+        srcdiff.grad(changes_what_it_iterates)(numpy.array([0.3, -0.5, 1.2]))
+    assert info.value.lineno == changes_what_it_iterates.__code__.co_firstlineno + 3
+
+
+def test_iterating_over_a_number_is_a_kind_error():
+    with pytest.raises(srcdiff.KindError, match="iterating over `x`, which is a number here"):
+        srcdiff.grad(enumerated)(0.5)
