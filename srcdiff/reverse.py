@@ -402,7 +402,14 @@ class Reverse:
         reads, then drop replays that do nothing (with the counting that fed them)."""
         # Recomputations stay only for temporaries the backward sweep reads.
         if self.redone:
-            backward = _without_redos(backward, _needed(_without_redos(copy_tree(backward), set())))
+            # A fixed point: a recomputation kept reads names that make more of the
+            # backward sweep needed (a replay whose restores now matter, and the test
+            # it replays), which may need more recomputations (campaign scalar seed
+            # 632212: a loop's branch test read, stale, after the loop).
+            keep: set[str] = set()
+            while (found := _needed(_without_redos(copy_tree(backward), keep))) != keep:
+                keep = found
+            backward = _without_redos(backward, keep)
         needed = _needed(backward)
         saved: list[str] = []
         forward = self.replace_markers(forward, needed, saved)

@@ -775,3 +775,30 @@ def std_of_equal_elements(s):
     but the computed mean is off by a rounding error."""
     z = np.sin(s + np.zeros(7)) / 3.0
     return np.std(z) + np.var(z, axis=0) + 0.5 * s
+
+
+KNOTS = [1.33, 1.21, 1.16, 1.16]
+
+
+def bisection_then_branch_in_a_loop(x0, n):
+    """Campaign scalar seed 632212: the backward sweep of the bisection replays its
+    branch test (``mid * mid > res``, recomputed rather than taped) only because the
+    later loop's backward sweep needs ``hi`` restored; the recomputation was dropped
+    and the test read a stale value (pop from an empty tape)."""
+    q = x0
+    count = 0
+    res = 2.0
+    lo, hi = (0.0, 3.0)
+    while count < 6:
+        count += 1
+        mid = 0.5 * (lo + hi)
+        if mid * mid > res:
+            lo, hi = (lo, mid)
+        else:
+            lo, hi = (mid, hi)
+    r, x0, res = (lo, hi, 2.0)
+    while True:
+        if r >= KNOTS[0] - hi:
+            q = 1.0
+        break
+    return q
