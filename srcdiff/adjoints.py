@@ -29,6 +29,37 @@ from .ir import Function, copy_tree, get_anno, set_anno, walk
 from .kinds import SCALAR
 
 
+
+def _parameters(callee) -> tuple[str, ...]:
+    code = callee.__code__
+    return code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+
+
+def recursive_function(function, value: ast.Call, active: set, kinds: dict, cache: dict,
+                       mode: str):
+    """For a recursive call ``value``: the name generated code calls the callee's
+    generated vector-Jacobian (``mode="reverse"``: ``f_vjp``) or Jacobian-vector
+    (``"forward"``: ``f_jvp``) function by, for the call's active arguments and array
+    kinds (injected into ``function``'s closure once per ``cache`` key), and the
+    positions of the active arguments; None when no argument is active."""
+    from .pipeline import vjp_cell
+    callee = get_anno(value, "callee")
+    params = _parameters(callee)
+    positions = [i for i, a in enumerate(value.args) if isinstance(a, ast.Name) and a.id in active]
+    if not positions:
+        return None
+    wrt = tuple(params[i] for i in positions)
+    array_kinds = {params[i]: kinds[a.id] for i, a in enumerate(value.args)
+                   if isinstance(a, ast.Name) and kinds.get(a.id, SCALAR).is_array}
+    key = (callee, wrt, tuple(sorted(array_kinds.items(), key=lambda item: item[0])))
+    if key not in cache:
+        suffix, origin = ("jvp", "jvp") if mode == "forward" else ("vjp", "vjp")
+        name = function.namer.fresh(f"{callee.__name__}_{suffix}")
+        function.parsed.inject(name, vjp_cell(callee, wrt, array_kinds, mode=mode),
+                               (origin, callee, wrt, array_kinds))
+        cache[key] = name
+    return cache[key], positions
+
 class Adjoints:
     """State: ``written`` holds the variables whose adjoint the top-level backward sweep
     has assigned so far; ``placeholders`` those initialised to a plain ``0.0`` before a
@@ -160,28 +191,17 @@ class Adjoints:
     def recursive_call(self, statement: ast.Assign, adjoint: Code, top: bool) -> list[ast.stmt]:
         """``y = f(a, b)`` with f recursive: ``d_a, d_b = f_vjp(a, b, b_y)``, then the
         adjoints of the active arguments accumulate ``d_a``, ``d_b``."""
-        from .pipeline import vjp_cell
         value = statement.value
-        callee = get_anno(value, "callee")
-        code = callee.__code__
-        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-        active = [i for i, a in enumerate(value.args)
-                  if isinstance(a, ast.Name) and a.id in self.active]
-        if not active:
+        found = recursive_function(self.function, value, self.active, self.kinds, self.vjps,
+                                   "reverse")
+        if found is None:
             return []
-        wrt = tuple(params[i] for i in active)
-        kinds = {params[i]: self.kinds[a.id] for i, a in enumerate(value.args)
-                 if isinstance(a, ast.Name) and self.is_array(a.id)}
-        key = (callee, wrt, tuple(sorted(kinds.items(), key=lambda item: item[0])))
-        if key not in self.vjps:
-            name = self.namer.fresh(f"{callee.__name__}_vjp")
-            self.function.parsed.inject(name, vjp_cell(callee, wrt, kinds),
-                                        ("vjp", callee, wrt, kinds))
-            self.vjps[key] = name
+        name, active = found
+        params = _parameters(get_anno(value, "callee"))
         pieces = [self.namer.fresh(f"d_{params[i]}") for i in active]
         self.function.synthetic.update(pieces)
         unpack = ast.Tuple([ast.Name(p, ast.Store()) for p in pieces], ast.Store())
-        vjp_call = ast.Call(ast.Name(self.vjps[key], ast.Load()),
+        vjp_call = ast.Call(ast.Name(name, ast.Load()),
                             [copy_tree(a) for a in value.args] + [node_of(adjoint)], [])
         result = [ast.Assign([unpack], vjp_call)]
         set_anno(result[0], "grad_of", ast.unparse(statement))

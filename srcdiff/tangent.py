@@ -40,7 +40,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from .adjoints import _differentiable_nodes
+from .adjoints import _differentiable_nodes, recursive_function
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, UnsupportedSyntaxError, located
 from .expr import Code, add, array_mode, call, mul, node_of, wrap
@@ -139,24 +139,11 @@ class Tangent:
         """``y = f(a, b)`` with f recursive and ``a`` active: ``y, d_y = f_jvp(a, b, d_a)``,
         the callee's own generated Jacobian-vector function (value and tangent in one
         call: computing the value apart would double the work at every level)."""
-        from .pipeline import vjp_cell
         value = statement.value
-        callee = get_anno(value, "callee")
-        code = callee.__code__
-        params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
-        active = [i for i, a in enumerate(value.args)
-                  if isinstance(a, ast.Name) and a.id in self.active]
-        wrt = tuple(params[i] for i in active)
-        kinds = {params[i]: self.kinds[a.id] for i, a in enumerate(value.args)
-                 if isinstance(a, ast.Name) and self.is_array(a.id)}
-        key = (callee, wrt, tuple(sorted(kinds.items(), key=lambda item: item[0])))
-        if key not in self.jvps:
-            name = self.namer.fresh(f"{callee.__name__}_jvp")
-            self.function.parsed.inject(name, vjp_cell(callee, wrt, kinds, mode="forward"),
-                                        ("jvp", callee, wrt, kinds))
-            self.jvps[key] = name
+        name, active = recursive_function(self.function, value, self.active, self.kinds,
+                                          self.jvps, "forward")
         target = statement.targets[0].id
-        call_ = ast.Call(ast.Name(self.jvps[key], ast.Load()),
+        call_ = ast.Call(ast.Name(name, ast.Load()),
                          [copy_tree(a) for a in value.args]
                          + [node_of(self.tangent_of(value.args[i])) for i in active], [])
         pair = ast.Tuple([ast.Name(target, ast.Store()), ast.Name(self.d(target), ast.Store())],

@@ -724,17 +724,7 @@ class ArrayGenerator(Drawing):
                 count = first.shape[0]
                 head, bound = f"for {var} in {first.name}:", [var]
                 self.feat("for_array")
-            if scope.loops:
-                self.feat("nested_loop")
-            before = set(scope.bound)
-            scope.bound.update(bound)
-            scope.loops.append(max(count, 1))
-            scope.depth += 1
-            body, _ = self.block(scope, indent + 4)
-            scope.depth -= 1
-            scope.loops.pop()
-            scope.bound = before
-            return [pad + head] + body, False
+            return self.loop_body(scope, indent, pad + head, bound, count)
         if self.global_lists and self.r() < 0.25:
             name = self.choice(sorted(self.global_lists))
             values = self.global_lists[name]
@@ -750,17 +740,22 @@ class ArrayGenerator(Drawing):
             scope.vars[var] = Var(var, (), Interval(0, max(count - 1, 0)), is_int=True, hi=max(count - 1, 0))
             head = f"for {var} in range({count}):"
             self.feat("for_range")
+        return self.loop_body(scope, indent, pad + head, [var], count)
+
+    def loop_body(self, scope, indent, head, bound, count):
+        """``head`` and a body drawn with ``bound`` (the loop's targets) bound, run
+        ``count`` times."""
         if scope.loops:
             self.feat("nested_loop")
         before = set(scope.bound)
-        scope.bound.add(var)
+        scope.bound.update(bound)
         scope.loops.append(max(count, 1))
         scope.depth += 1
         body, _ = self.block(scope, indent + 4)
         scope.depth -= 1
         scope.loops.pop()
         scope.bound = before
-        return [pad + head] + body, False
+        return [head] + body, False
 
     def st_while(self, scope, indent):
         pad = " " * indent
