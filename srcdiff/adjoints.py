@@ -129,6 +129,17 @@ class Adjoints:
             # be folded to numbers now (0.0 ** -0.93 raises)
         arrays = {n for n in names if self.is_array(n)}
         result = []
+        if len(arrays) > 1 and self.is_array(target) and (not top or target in self.maybe_zero):
+            # The adjoint may still be the 0.0 it was initialised with, and the operands
+            # broadcast: 0.0 times a partial has the partial's shape, not the result's,
+            # which unbroadcast cannot sum back to the other operand's (campaign arrays
+            # seed 650538: a (2, 1) column times a (3,) row in an untaken branch).
+            shaped = self.namer.fresh(self.adjoint(target) + "_full")
+            self.function.synthetic.add(shaped)
+            result.append(ast.Assign([ast.Name(shaped, ast.Store())], call(
+                "numpy.broadcast_to", adjoint, call("numpy.shape", Code.name(target))).node))
+            set_anno(result[-1], "grad_of", ast.unparse(statement))
+            adjoint = Code.name(shaped)
         with array_mode(bool(arrays) or self.is_array(target)):
             partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
             for atom, partial in zip(atoms, partials):

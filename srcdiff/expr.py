@@ -140,7 +140,7 @@ def node_of(value: Value) -> ast.expr:
 # user binds can change what they mean: each maps to the object it must refer to.
 RUNTIME = {"math": "math", "numpy": "numpy", "range": "builtins.range",
            "UnboundLocalError": "builtins.UnboundLocalError", "float": "builtins.float",
-           "len": "builtins.len", "min": "builtins.min"}
+           "len": "builtins.len", "min": "builtins.min"}  # len, min: iterate.py's
 
 
 def runtime_name(identifier: str) -> ast.Name:

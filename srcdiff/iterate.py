@@ -7,8 +7,8 @@ range(len(loop_over_X))`` with ``v = loop_over_X[i]`` first in the body; ``for i
 zip(X, Y)`` (arrays only) likewise. Iterating over an array yields its rows, ``X[i]``, in
 order, so the loop computes the same; but ``X[i]`` is an indexing the backward sweep
 differentiates (its adjoint scatters into ``X``'s), where iterating over a value that
-depends on ``wrt`` is refused. Loops over anything else (a range, a tuple, a list, a
-generator) are left as they are.
+depends on ``wrt`` is refused. Only arrays the function is given or computes: loops over
+anything else (a range, a tuple, a list, a generator, a global) are left as they are.
 
 >>> import numpy as np
 >>> from srcdiff.kinds import array
@@ -26,8 +26,8 @@ generator) are left as they are.
 def f(X):
     s = 0.0
     loop_over_X = X
-    length = len(loop_over_X)
-    for i in range(length):
+    length = len_1(loop_over_X)
+    for i in range_1(length):
         row = loop_over_X[i]
         sum_1 = np.sum(row)
         mul = i * sum_1
@@ -41,13 +41,20 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import types
 
-from .expr import runtime_name
 from .ir import Function, get_anno, set_anno
 from .kinds import SCALAR
 
 
 def index_loops(function: Function, kinds: dict) -> Function:
+    # Only arrays the function computes or is given: a loop over a global (a tuple of
+    # constants, a data array) can never carry a derivative and stays as written.
+    args = function.args
+    local = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    local |= {n.id for s in function.body for n in ast.walk(s)
+              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    kinds = {name: kind for name, kind in kinds.items() if name in local}
     changed = []
     body = _block(function, function.body, kinds, changed)
     return function.replace(body=body) if changed else function
@@ -109,14 +116,14 @@ def _rewrite(function, loop: ast.For, kinds):
         iterated.append(ast.Name(sequence, ast.Load()))
         length = namer.fresh("length")
         function.synthetic.add(length)
-        before.append(_assign(length, _call("len", len, ast.Name(sequence, ast.Load())), loop))
+        before.append(_assign(length, _call(function, "len", ast.Name(sequence, ast.Load())), loop))
         lengths.append(length)
     arrays = iterated
     count = lengths[0]
     for other in lengths[1:]:  # zip stops at the shortest
         shortest = namer.fresh("length")
         function.synthetic.add(shortest)
-        before.append(_assign(shortest, _call("min", min, ast.Name(count, ast.Load()),
+        before.append(_assign(shortest, _call(function, "min", ast.Name(count, ast.Load()),
                                               ast.Name(other, ast.Load())), loop))
         count = shortest
     if position is None:
@@ -126,14 +133,20 @@ def _rewrite(function, loop: ast.For, kinds):
                                             ast.Name(position.id, ast.Load()), ast.Load()), loop)
              for array, part in zip(arrays, parts)]
     new = ast.For(ast.Name(position.id, ast.Store()),
-                  _call("range", range, ast.Name(count, ast.Load())), reads + loop.body, [])
+                  _call(function, "range", ast.Name(count, ast.Load())), reads + loop.body, [])
     _locate(new, loop)
     return before + [new]
 
 
-def _call(name: str, callee, *args) -> ast.Call:
-    call = ast.Call(runtime_name(name), list(args), [])
-    set_anno(call, "callee", getattr(builtins, name) if callee is None else callee)
+def _call(function, name: str, *args) -> ast.Call:
+    """``name(*args)``, ``name`` a builtin, under a name of its own in the generated
+    code's closure (``range_1``): a user variable called ``range`` is then neither read
+    by the loop nor taken by the analyses for something the loop reads."""
+    builtin = getattr(builtins, name)
+    bound = function.namer.fresh(name)
+    function.parsed.inject(bound, types.CellType(builtin), ("runtime", name))
+    call = ast.Call(ast.Name(bound, ast.Load()), list(args), [])
+    set_anno(call, "callee", builtin)
     return call
 
 

@@ -802,3 +802,18 @@ def bisection_then_branch_in_a_loop(x0, n):
             q = 1.0
         break
     return q
+
+
+def broadcast_product_in_an_untaken_branch(x, s):
+    """Campaign arrays seed 650538: ``q = a[:, None] * x`` is read only in the branch
+    not taken, so ``q``'s adjoint is still 0.0; 0.0 times ``x`` has ``x``'s shape, not
+    ``q``'s, and could not be summed back to ``a[:, None]``'s."""
+    a = s + np.zeros(2)
+    buf = (a * a).copy()
+    q = a[:, None] * x
+    if 1.0 > 0.34:
+        x = buf
+    else:
+        a = q
+    q1 = x.sum()
+    return q1

@@ -201,3 +201,32 @@ def test_time_limits_count_cpu_time():
                 pass
     with deadline(0.05):
         time.sleep(0.2)   # no CPU spent: not interrupted
+
+
+def test_second_derivatives_are_not_judged_where_they_jump_or_at_a_kink():
+    """Two points where second differences and srcdiff rightly differ (campaign scalar
+    seeds 633720, 733620): f'' jumps at 0 (a branch switches there: the central
+    difference averages the sides), and |log cosh x| at 0, smooth (x**2 / 2), where
+    fabs sits exactly at its kink and its derivative is sign(0) = 0 by convention.
+    Neither is wrong; a doubled second derivative at the same points still is."""
+    jump = ("    b = x0 < math.sin(x0)\n"
+            "    return math.cos(b * x0) + x1\n")
+    kink = "    return math.fabs(math.log(math.cosh(x0))) + x1\n"
+    result = run_case(scalar_case(jump, (0.0, 0.5)))
+    assert result.verdict == "ok" and "second derivative jumps at the point" in " ".join(result.notes)
+    result = run_case(scalar_case(kink, (0.0, 0.5)))
+    assert result.verdict == "ok" and "a primitive exactly at its kink" in " ".join(result.notes)
+    assert run_case(scalar_case(kink, (0.3, 0.5))).notes == []  # away from it: judged
+
+
+def test_a_doubled_second_derivative_at_a_kink_is_still_wrong(monkeypatch):
+    import srcdiff.api
+    real = srcdiff.api._of_gradient
+
+    def doubled(*args, **kwargs):
+        second = real(*args, **kwargs)
+        return lambda *a, **k: 2.0 * second(*a, **k)
+    monkeypatch.setattr(srcdiff.api, "_of_gradient", doubled)
+    kink = "    return math.fabs(math.log(math.cosh(x0))) + x1\n"
+    result = run_case(scalar_case(kink, (0.0, 0.5)))
+    assert result.category == "wrong:second", result.line()

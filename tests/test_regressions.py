@@ -372,6 +372,7 @@ def test_fuzzed_scalar_programs(func, point):
     (m.dot_after_squeeze, (numpy.array([0.5, -1.0, 2.0]),)),
     (m.fancy_selections_of_a_matrix, (numpy.array([[0.3, -0.5, 1.2], [0.8, 0.1, -0.4]]),
                                       numpy.array([0.6, -0.2, 0.9]))),
+    (m.broadcast_product_in_an_untaken_branch, (numpy.array([0.3, -0.2, 0.5]), 0.7)),
 ])
 def test_fuzzed_array_programs(func, args):
     """Adjoints that may still be the zero a branch or loop left must get their shape
