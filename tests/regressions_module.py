@@ -817,3 +817,14 @@ def broadcast_product_in_an_untaken_branch(x, s):
         a = q
     q1 = x.sum()
     return q1
+
+
+LOOP_WEIGHTS = (0.2, 0.27, 0.52, 0.48)
+
+
+def local_named_range_in_a_loop_over_a_global(x0, x1, iterations):
+    """Campaign scalar seed 750296: a loop over a global tuple, a local named range."""
+    for i, w in enumerate(LOOP_WEIGHTS):
+        x1 += LOOP_WEIGHTS[3] * x0
+        range = x1
+    return x1 * range

@@ -94,3 +94,18 @@ def test_changing_the_array_a_loop_iterates_over_is_refused():
 def test_iterating_over_a_number_is_a_kind_error():
     with pytest.raises(srcdiff.KindError, match="iterating over `x`, which is a number here"):
         srcdiff.grad(enumerated)(0.5)
+
+
+def names_a_local_range(x):
+    s = 0.0
+    for v in x:
+        s = s + v * v
+        range = len = s  # the loop over positions must not read these
+    return s + range * len
+
+
+def test_a_loop_over_an_array_does_not_read_locals_named_like_builtins():
+    """Campaign scalar seeds 640393, 650155 and others: the loop over positions called
+    ``range`` and ``len`` by those names, which the analyses took for the user's local
+    ``range`` (UnboundLocalError in the gradient)."""
+    check(names_a_local_range, np.array([0.3, -0.5, 1.2]))

@@ -350,6 +350,7 @@ def test_threads_share_a_fresh_gradient_of_a_recursive_function():
     (m.loop_target_reassigned, (0.25,)), (m.loop_target_swapped_with_max, (-1.19,)),
     (m.calls_a_global_named_like_its_gradient, (0.7,)),
     (m.bisection_then_branch_in_a_loop, (-1.4769350223426319, 2)),
+    (m.local_named_range_in_a_loop_over_a_global, (-0.79, -1.15, -0.18)),
 ])
 def test_fuzzed_scalar_programs(func, point):
     """A loop target assigned in the loop body: each iteration binds it afresh, so its
