@@ -1,32 +1,92 @@
-"""The benchmark suite: ``python benchmarks/run.py`` prints one table.
+"""The benchmark suite: ``python benchmarks/run.py`` prints two tables, then the cost of
+generating gradients.
 
-For each program: the primal's time; srcdiff's gradient, a hand-written reverse-mode
-gradient and, when installed, autograd, PyTorch eager, ``jax.grad`` eager and
+Table 1, gradients: for each program, the primal's time; srcdiff's gradient, a hand-written
+reverse-mode gradient and, when installed, autograd, PyTorch eager, ``jax.grad`` eager and
 ``jax.jit(jax.grad)``, each as a multiple of the primal's time; and srcdiff / hand-written.
-Every tool's gradient is checked against the hand-written one before timing. Times are
-medians of repeated batches, all variants interleaved in one run, one thread; JAX's
-compilation is timed separately. Then the cost of generating gradients for straight-line
-functions of 10², 10³ and 10⁴ three-address statements. With matplotlib installed, the
-ratios are also drawn (``--plot``, default ``benchmarks/ratios.png``).
+Every tool's gradient is checked against the hand-written one before timing.
+
+Table 2, forward mode and second order: for each program, as multiples of the primal's time,
+``srcdiff.jvp`` (one fixed random tangent per differentiated parameter), the code srcdiff.jvp
+generates called directly (without its per-call argument checks), ``jax.jvp`` eager,
+``jax.jit`` of the same ``jax.jvp`` closure, ``jax.jit(jax.jacfwd)`` (the whole gradient in
+forward mode; only where the differentiated parameters hold at most 16 numbers),
+``srcdiff.hvp`` (reverse over forward) and JAX's Hessian-vector product
+``jax.jit(jax.jvp(jax.grad(f)))`` (forward over reverse), with the same vectors. Before
+timing: srcdiff.jvp's value must be the primal's and its tangent the hand-written gradient's
+dot product with the tangent; srcdiff.hvp must agree with central differences of the
+hand-written gradient; JAX's jvp and Hessian-vector product must agree with srcdiff's, and
+jacfwd with the hand-written gradient.
+
+How it is timed. Each variant is called in batches of about 20 ms; a round times one batch of
+every variant, interleaved (the order rotates from round to round), so that a slow spell of
+the machine touches every variant alike. A batch is timed in CPU time
+(``time.process_time``: all the process's threads, not the time the scheduler gives to other
+processes), divided by its number of calls. One thread: OMP/OpenBLAS/MKL and XLA are set to
+one thread, ``torch.set_num_threads(1)``, and the process is pinned to one core
+(``--all-cores`` not to): XLA still runs jitted code on threads of its own, which with a free
+core burn CPU time concurrently (spinning, hand-offs; jax.jit's CPU time was 1.25-4x its
+pinned CPU time on this project's 2-core machine). JAX dispatches asynchronously: every timed
+JAX call, eager or jitted, ends with ``jax.block_until_ready`` on its result, inside the
+timed region, and a jit compile time is the CPU time of the first call (trace, compile, run) up to
+``block_until_ready``. An entry is the median over rounds of the round's ratio variant /
+primal, then ``±`` half the interquartile range of those ratios, relative to the median (so
+``2.00x±5%`` means the middle half of the rounds fell within about 1.90x-2.10x); the
+primal's entry is its median per-call time with the same relative spread, and srcdiff/hand
+the per-round ratio of those two. A variant slower than 0.5 s per call is timed in 3 rounds
+only. ``jax.jit`` is not applied to the program of 10⁴ loop steps: tracing unrolls the
+Python loop. The last line gives the CPU time over the wall-clock time of every timed batch:
+below 1, other processes had the core part of the time (CPU time does not count it, but they
+share the caches: such figures are not final); above 1, more than one thread was busy.
+
+Then the CPU time srcdiff takes to generate the gradients of straight-line functions of 10²,
+10³ and 10⁴ three-address statements, in a fresh interpreter. With matplotlib installed,
+table 1's ratios are drawn (``--plot``, default ``benchmarks/ratios.png``; ``--plot ''`` for
+none). ``--table gradient``, ``--table forward`` or ``--table generation`` runs one part;
+``--only TEXT`` the programs whose name contains TEXT; ``--save FILE`` writes every
+per-round sample as JSON.
 """
 
 import argparse
+import importlib.metadata
 import importlib.util
 import inspect
+import json
 import linecache
 import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import textwrap
 import time
 import types
 from pathlib import Path
+from typing import NamedTuple
 
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+
+def _pin():
+    """Pin this process to one core before NumPy, PyTorch or JAX start threads (threads
+    inherit it): XLA runs a jitted function on threads of its own despite XLA_FLAGS, and
+    with a free core those threads burn CPU time concurrently (1.25-4x the pinned CPU time
+    of jax.jit, measured here). The core, or None (``--all-cores``, or no affinity
+    support)."""
+    if "--all-cores" in sys.argv or not hasattr(os, "sched_setaffinity"):
+        return None
+    try:
+        core = max(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {core})
+        return core
+    except OSError:
+        return None
+
+
+PINNED = _pin() if __name__ == "__main__" else None
 sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy  # noqa: E402
@@ -35,36 +95,102 @@ import srcdiff  # noqa: E402
 from numpy_programs import numpy_programs  # noqa: E402
 from programs import PROGRAMS  # noqa: E402
 
-SLOW = 0.5  # seconds per call above which a variant is timed with fewer calls
+SLOW = 0.5  # seconds per call above which a variant is timed in 3 rounds only
+FEW = 16  # jacfwd is timed when the differentiated parameters hold at most this many numbers
+clock = time.process_time  # CPU time of this process (all its threads)
 
 
+# -- timing -------------------------------------------------------------------------------
 def batch_size(function, args, target=0.02):
-    """Calls per batch, so that a batch takes about ``target`` seconds."""
+    """Calls per batch, so that a batch takes about ``target`` seconds of CPU time."""
     number = 1
     while True:
-        start = time.perf_counter()
+        start = clock()
         for _ in range(number):
             function(*args)
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if elapsed > target / 4 or number > 10 ** 6:
             return max(1, int(number * target / max(elapsed, 1e-9)))
         number *= 4
 
 
-def measure(variants, args, repeats):
-    """Interleaved medians: each round times every variant once. A variant slower than
-    ``SLOW`` per call is timed in 3 rounds only."""
-    numbers = {name: batch_size(f, args) for name, f in variants.items()}
-    samples = {name: [] for name in variants}
+TOTALS = {"cpu": 0.0, "wall": 0.0}  # over every timed batch: how much of the time we had the CPU
+
+
+def measure(variants, repeats):
+    """``variants``: name -> (function, arguments). Interleaved rounds: each round times one
+    batch of every variant, in an order rotated by one each round. Returns name -> the CPU
+    time per call in each round (None where a variant slower than ``SLOW`` per call was not
+    timed: such a variant is timed in the first 3 rounds only)."""
+    names = list(variants)
+    numbers = {name: batch_size(*variants[name]) for name in names}
+    samples = {name: [None] * repeats for name in names}
     for round_ in range(repeats):
-        for name, function in variants.items():
-            if round_ >= 3 and samples[name] and samples[name][0] > SLOW:
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            function, args = variants[name]
+            first = samples[name][0]
+            if round_ >= 3 and first is not None and first > SLOW:
                 continue
-            start = time.perf_counter()
-            for _ in range(numbers[name]):
+            number = numbers[name]
+            wall = time.perf_counter()
+            start = clock()
+            for _ in range(number):
                 function(*args)
-            samples[name].append((time.perf_counter() - start) / numbers[name])
-    return {name: statistics.median(times) for name, times in samples.items()}
+            cpu = clock() - start
+            TOTALS["wall"] += time.perf_counter() - wall
+            TOTALS["cpu"] += cpu
+            samples[name][round_] = cpu / number
+    return samples
+
+
+class Spread(NamedTuple):
+    """The median and quartiles of a set of per-round values."""
+    median: float
+    low: float  # 25th percentile
+    high: float  # 75th percentile
+    rounds: int
+
+    @property
+    def relative(self) -> float:
+        """Half the interquartile range, relative to the median."""
+        return (self.high - self.low) / 2 / self.median if self.median else 0.0
+
+
+def spread(values) -> Spread:
+    values = [v for v in values if v is not None]
+    median = statistics.median(values)
+    if len(values) < 2:
+        return Spread(median, median, median, len(values))
+    low, _, high = statistics.quantiles(values, n=4, method="inclusive")
+    return Spread(median, low, high, len(values))
+
+
+def ratio(samples, name, base="primal") -> Spread:
+    """The per-round ratio ``name`` / ``base`` (rounds where both were timed)."""
+    return spread([a / b for a, b in zip(samples[name], samples[base])
+                   if a is not None and b is not None])
+
+
+def format_ratio(value: Spread | None, width: int) -> str:
+    if value is None:
+        return f"{'—':>{width}}"
+    digits = 2 if value.median < 10 else 1 if value.median < 100 else 0
+    return f"{value.median:.{digits}f}x±{value.relative * 100:.0f}%".rjust(width)
+
+
+def format_time(value: Spread, width: int) -> str:
+    text = (f"{value.median * 1e6:.2f}µs" if value.median < 1e-5
+            else f"{value.median * 1e6:.1f}µs" if value.median < 0.01
+            else f"{value.median * 1e3:.1f}ms")
+    return f"{text}±{value.relative * 100:.0f}%".rjust(width)
+
+
+def first_call(function, *args):
+    """(result, CPU seconds) of one call."""
+    start = clock()
+    result = function(*args)
+    return result, clock() - start
 
 
 # -- peers: the same source, with math / numpy swapped for each tool's ----------------------
@@ -109,17 +235,44 @@ class TorchNumpy:
         return self.torch.linalg.cross(a, b, dim=-1)
 
 
+def have(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _jax():
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    return jax
+
+
+def _on_jax(primal, scalar: bool):
+    """``primal`` on jax.numpy."""
+    import jax.numpy as jnp
+    if not scalar:
+        return _rebuilt(primal, {"np": jnp})
+    import jax.scipy.special
+    shim = _math_shim(jnp)
+    shim.erf = jax.scipy.special.erf
+    return _rebuilt(primal, {"math": shim})
+
+
+def _blocking(function):
+    """``function``, waiting for its result: JAX returns before it has computed it."""
+    import jax
+    return lambda *args: jax.block_until_ready(function(*args))
+
+
 def peers(primal, wrt, scalar: bool):
-    """name -> (gradient function or None, note); ``jit`` also gives its compile time."""
+    """name -> (gradient function or None, note)."""
     found = {}
-    if importlib.util.find_spec("autograd") is not None:
+    if have("autograd"):
         import autograd
         import autograd.numpy as anp
         namespace = {"math": _math_shim(anp)} if scalar else {"np": anp}
         found["autograd"] = (autograd.grad(_rebuilt(primal, namespace), list(wrt)), "")
     else:
         found["autograd"] = (None, "not installed")
-    if importlib.util.find_spec("torch") is not None:
+    if have("torch"):
         import torch
         torch.set_num_threads(1)
         if scalar:
@@ -139,20 +292,49 @@ def peers(primal, wrt, scalar: bool):
         found["torch"] = (torch_gradient, "")
     else:
         found["torch"] = (None, "not installed")
-    if importlib.util.find_spec("jax") is not None:
-        import jax
-        jax.config.update("jax_enable_x64", True)
-        import jax.numpy as jnp
-        namespace = {"math": _math_shim(jnp)} if scalar else {"np": jnp}
-        if scalar:
-            import jax.scipy.special
-            namespace["math"].erf = jax.scipy.special.erf
-        on_jax = _rebuilt(primal, namespace)
-        found["jax"] = (jax.grad(on_jax, argnums=tuple(wrt)), "")
-        found["jax.jit"] = (jax.jit(jax.grad(on_jax, argnums=tuple(wrt))), "")
+    if have("jax"):
+        jax = _jax()
+        on_jax = _on_jax(primal, scalar)
+        found["jax"] = (_blocking(jax.grad(on_jax, argnums=tuple(wrt))), "")
+        found["jax.jit"] = (_blocking(jax.jit(jax.grad(on_jax, argnums=tuple(wrt)))), "")
     else:
         found["jax"] = found["jax.jit"] = (None, "not installed")
     return found
+
+
+def jax_forward(primal, point, wrt, scalar: bool):
+    """JAX's forward-mode and second-order functions of ``primal`` for table 2, each taking
+    the program's arguments (then the tangents, for jvp and hvp) and waiting for its result:
+    name -> function. The non-differentiated arguments are arguments too (traced by jit, as
+    in table 1)."""
+    jax = _jax()
+    on_jax = _on_jax(primal, scalar)
+    count, wrt, positions = len(point), tuple(wrt), tuple(range(len(wrt)))
+
+    def restricted(args):
+        """``on_jax`` as a function of the ``wrt`` arguments only, and their values."""
+        def function(*chosen):
+            full = list(args)
+            for i, value in zip(wrt, chosen):
+                full[i] = value
+            return on_jax(*full)
+        return function, tuple(args[i] for i in wrt)
+
+    def jvp(*args_and_tangents):
+        function, primals = restricted(args_and_tangents[:count])
+        return jax.jvp(function, primals, tuple(args_and_tangents[count:]))
+
+    def jacfwd(*args):
+        function, primals = restricted(args)
+        return jax.jacfwd(function, argnums=positions)(*primals)
+
+    def hvp(*args_and_vectors):  # forward over reverse
+        function, primals = restricted(args_and_vectors[:count])
+        return jax.jvp(jax.grad(function, argnums=positions), primals,
+                       tuple(args_and_vectors[count:]))[1]
+
+    return {"jax.jvp": _blocking(jvp), "jit(jax.jvp)": _blocking(jax.jit(jvp)),
+            "jit(jacfwd)": _blocking(jax.jit(jacfwd)), "jit(jvp∘grad)": _blocking(jax.jit(hvp))}
 
 
 def _arrays(values):
@@ -161,30 +343,37 @@ def _arrays(values):
     return [numpy.asarray(values, dtype=float)]
 
 
-def agree(mine, reference) -> bool:
-    return all(numpy.allclose(a, b, rtol=1e-7, atol=1e-9) for a, b in
-               zip(_arrays(mine), _arrays(reference)))
+def agree(mine, reference, rtol=1e-7, atol=1e-9) -> bool:
+    mine, reference = _arrays(mine), _arrays(reference)
+    return len(mine) == len(reference) and all(
+        numpy.shape(a) == numpy.shape(b) and numpy.allclose(a, b, rtol=rtol, atol=atol)
+        for a, b in zip(mine, reference))
+
+
+def _scale(values) -> float:
+    return max([float(numpy.max(numpy.abs(v))) for v in _arrays(values) if numpy.size(v)]
+               + [1e-300])
 
 
 def _as_peer_args(name, args):
-    if name.startswith("jax"):
-        import jax.numpy as jnp
+    if name.startswith("jax") or name.startswith("jit("):
+        jnp = _jax().numpy  # float64 (x64 on) before any array is made
         return tuple(jnp.asarray(a) if isinstance(a, numpy.ndarray) else a for a in args)
     return args
 
 
-# -- the table ---------------------------------------------------------------------------
+# -- table 1: gradients -------------------------------------------------------------------
 PEERS = ("autograd", "torch", "jax", "jax.jit")
 
 
 def run_program(name, primal, hand, point, wrt, scalar, repeats, loop_steps):
-    start = time.perf_counter()
+    start = clock()
     gradient = srcdiff.grad(primal, wrt=wrt)
     gradient(*point)  # array code is generated at the first call
-    generation = time.perf_counter() - start
+    generation = clock() - start
     reference = hand(*point)
     assert agree(gradient(*point), reference), f"{name}: srcdiff and hand-written disagree"
-    variants = {"primal": primal, "srcdiff": gradient, "hand": hand}
+    variants = {"primal": (primal, point), "srcdiff": (gradient, point), "hand": (hand, point)}
     notes, compile_time = {}, None
     for peer, (function, note) in peers(primal, wrt, scalar).items():
         if function is None:
@@ -194,16 +383,177 @@ def run_program(name, primal, hand, point, wrt, scalar, repeats, loop_steps):
             notes[peer] = "not timed: tracing unrolls the Python loop"
             continue
         args = _as_peer_args(peer, point)
-        start = time.perf_counter()
-        result = function(*args)
+        result, seconds = first_call(function, *args)
         if peer == "jax.jit":
-            compile_time = time.perf_counter() - start
+            compile_time = seconds
         assert agree(result, reference), f"{name}: {peer} disagrees"
-        variants[peer] = (lambda f, a: (lambda *_: f(*a)))(function, args)
-    times = measure(variants, point, repeats)
-    return times, notes, compile_time, generation
+        variants[peer] = (function, args)
+    samples = measure(variants, repeats)
+    return samples, notes, compile_time, generation
 
 
+def gradient_table(programs, repeats):
+    header = (f"{'program':<40} {'primal':>13} {'srcdiff':>11} {'hand':>11} {'srcdiff/hand':>12} "
+              + " ".join(f"{p:>11}" for p in PEERS) + f" {'generate':>9}")
+    print(header)
+    print("(srcdiff, hand and peers: gradient time as a multiple of the primal's; generate: "
+          "CPU time of srcdiff's first generation)")
+    results, notes_seen, saved = [], {}, {}
+    for name, primal, hand, point, wrt, scalar, steps in programs:
+        samples, notes, compile_time, generation = run_program(
+            name, primal, hand, point, wrt, scalar, repeats, steps)
+        ratios = {tool: ratio(samples, tool) for tool in samples if tool != "primal"}
+        cell = lambda tool, width=11: format_ratio(ratios.get(tool), width)
+        line = (f"{name:<40} {format_time(spread(samples['primal']), 13)} {cell('srcdiff')} "
+                f"{cell('hand')} {format_ratio(ratio(samples, 'srcdiff', 'hand'), 12)} "
+                + " ".join(cell(p) for p in PEERS) + f" {generation * 1e3:7.1f}ms")
+        if compile_time is not None:
+            line += f"  (jit compile {compile_time:.2f} s)"
+        print(line, flush=True)
+        for peer, note in notes.items():
+            notes_seen.setdefault(f"{peer}: {note}", []).append(name.split(",")[0].split(" (")[0])
+        results.append((name, ratios))
+        saved[name] = {"samples": samples, "compile": compile_time, "generation": generation}
+    for note, where in notes_seen.items():
+        print(f"  — {note} ({', '.join(where)})")
+    return results, saved
+
+
+# -- table 2: forward mode and second order -----------------------------------------------
+FORWARD = ("srcdiff.jvp", "(jvp code)", "jax.jvp", "jit(jax.jvp)", "jit(jacfwd)", "srcdiff.hvp",
+           "jit(jvp∘grad)")
+JIT = ("jit(jax.jvp)", "jit(jacfwd)", "jit(jvp∘grad)")
+
+
+def tangents_for(point, wrt, seed=0):
+    """A fixed random tangent for each differentiated parameter, of its shape."""
+    rng = numpy.random.default_rng(seed)
+    return tuple(rng.normal(size=numpy.shape(point[i])) if numpy.ndim(point[i])
+                 else float(rng.normal()) for i in wrt)
+
+
+def _moved(point, wrt, vectors, step):
+    args = list(point)
+    for i, vector in zip(wrt, vectors):
+        args[i] = point[i] + step * vector
+    return tuple(args)
+
+
+def central_difference_hvp(hand, point, wrt, vectors, step=1e-5):
+    """H·v by central differences of the hand-written gradient (a check only)."""
+    ahead, behind = (_arrays(hand(*_moved(point, wrt, vectors, s))) for s in (step, -step))
+    return [(a - b) / (2 * step) for a, b in zip(ahead, behind)]
+
+
+def run_forward(name, primal, hand, point, wrt, scalar, repeats, loop_steps):
+    wrt = tuple(wrt)
+    tangents = tangents_for(point, wrt)
+    tangent_args = tuple(point) + tangents
+    start = clock()
+    jvp = srcdiff.jvp(primal, wrt=wrt)  # scalar code is generated here, array code when called
+    value, tangent = jvp(*tangent_args)
+    jvp_generation = clock() - start
+    start = clock()
+    hvp = srcdiff.hvp(primal, wrt=wrt)
+    product = hvp(*tangent_args)
+    hvp_generation = clock() - start
+    # the generated jvp code itself, without the entry point's per-call argument checks:
+    # every parameter by position (defaults applied), then the tangents
+    bound = inspect.signature(primal).bind(*point)
+    bound.apply_defaults()
+    code = getattr(getattr(jvp, "__srcdiff__", None), "function", None)
+    code_args = (*bound.arguments.values(), *tangents)
+    # checks against the hand-written gradient
+    reference = _arrays(hand(*point))
+    terms = [numpy.sum(g * t) for g, t in zip(reference, _arrays(tangents))]
+    size = sum(float(numpy.sum(numpy.abs(g * t))) for g, t in zip(reference, _arrays(tangents)))
+    assert agree(value, primal(*point)), f"{name}: srcdiff.jvp's value is not the primal's"
+    assert numpy.isclose(tangent, sum(terms), rtol=1e-8, atol=1e-12 * size), \
+        f"{name}: srcdiff.jvp's tangent {tangent!r} is not ∇f·t = {sum(terms)!r}"
+    differences = central_difference_hvp(hand, point, wrt, tangents)
+    assert agree(product, differences, rtol=1e-4, atol=1e-5 * _scale(differences)), \
+        f"{name}: srcdiff.hvp disagrees with central differences of the hand-written gradient"
+    variants = {"primal": (primal, point), "srcdiff.jvp": (jvp, tangent_args),
+                "(jvp code)": (code, code_args), "srcdiff.hvp": (hvp, tangent_args)}
+    notes, compile_times = {}, {}
+    try:  # srcdiff.jvp(...).__srcdiff__ is srcdiff's, not a public promise
+        assert agree(code(*code_args), (value, tangent), rtol=0, atol=0)
+    except Exception:
+        del variants["(jvp code)"]
+        notes["(jvp code)"] = "not timed: srcdiff.jvp(...).__srcdiff__.function is not its code"
+    if not have("jax"):
+        notes["jax.jvp, jit(jax.jvp), jit(jacfwd), jit(jvp∘grad)"] = "JAX not installed"
+    else:
+        numbers = sum(int(numpy.size(point[i])) for i in wrt)
+        jax_args = _as_peer_args("jax", point)
+        for peer, function in jax_forward(primal, point, wrt, scalar).items():
+            if peer in JIT and loop_steps > 1000:
+                notes[", ".join(JIT)] = "not timed: tracing unrolls the Python loop"
+                continue
+            if peer == "jit(jacfwd)" and numbers > FEW:
+                notes[peer] = f"not timed: more than {FEW} differentiated numbers"
+                continue
+            args = jax_args if peer == "jit(jacfwd)" else jax_args + tangents
+            result, seconds = first_call(function, *args)
+            if peer in JIT:
+                compile_times[peer] = seconds
+            if peer == "jit(jacfwd)":
+                assert agree(result, reference), \
+                    f"{name}: {peer} disagrees with the hand-written gradient"
+            elif peer == "jit(jvp∘grad)":
+                assert agree(result, product, rtol=1e-6, atol=1e-9 * _scale(product)), \
+                    f"{name}: {peer} disagrees with srcdiff.hvp"
+            else:
+                assert agree(result[0], value) and agree(
+                    result[1], tangent, rtol=1e-7, atol=1e-12 * size), \
+                    f"{name}: {peer} disagrees with srcdiff.jvp"
+            variants[peer] = (function, args)
+    samples = measure(variants, repeats)
+    return samples, notes, compile_times, (jvp_generation, hvp_generation)
+
+
+def forward_table(programs, repeats):
+    print(f"{'program':<40} {'primal':>13} " + " ".join(f"{p:>13}" for p in FORWARD)
+          + f" {'generate jvp/hvp':>17}")
+    print("(each as a multiple of the primal's time; jvp: value and directional derivative "
+          "along a fixed random tangent; (jvp code): srcdiff's generated jvp code called "
+          "directly, without srcdiff.jvp's per-call argument checks; jit(jacfwd): the gradient "
+          "in forward mode; srcdiff.hvp and jit(jvp∘grad): Hessian-vector product; generate: "
+          "CPU time of srcdiff.jvp / srcdiff.hvp and their first call)")
+    notes_seen, saved, targets = {}, {}, []
+    for name, primal, hand, point, wrt, scalar, steps in programs:
+        samples, notes, compile_times, generation = run_forward(
+            name, primal, hand, point, wrt, scalar, repeats, steps)
+        cells = " ".join(format_ratio(ratio(samples, tool) if tool in samples else None, 13)
+                         for tool in FORWARD)
+        line = (f"{name:<40} {format_time(spread(samples['primal']), 13)} {cells} "
+                f"{generation[0] * 1e3:7.1f}/{generation[1] * 1e3:.1f}ms")
+        if compile_times:
+            line += "  (jit compile " + ", ".join(f"{peer} {seconds:.2f} s" for peer, seconds
+                                                  in compile_times.items()) + ")"
+        print(line, flush=True)
+        for peer, note in notes.items():
+            notes_seen.setdefault(f"{peer}: {note}", []).append(name.split(",")[0].split(" (")[0])
+        if scalar:
+            targets.append((name.split(",")[0], ratio(samples, "srcdiff.jvp"),
+                            ratio(samples, "srcdiff.hvp"),
+                            ratio(samples, "(jvp code)") if "(jvp code)" in samples else None))
+        saved[name] = {"samples": samples, "compile": compile_times, "generation": generation}
+    for note, where in notes_seen.items():
+        print(f"  — {note} ({', '.join(where)})")
+    if targets:
+        print("targets on the scalar programs (reported, not asserted): srcdiff.jvp ≤ 2x the "
+              "primal, srcdiff.hvp ≤ 5x; median [25th–75th percentile] of the per-round ratios")
+        for label, jvp, hvp, code in targets:
+            verdict = lambda value, limit: (
+                f"{value.median:.2f}x [{value.low:.2f}–{value.high:.2f}] "
+                f"{'met' if value.median <= limit else 'missed'}")
+            print(f"  {label:<32} jvp {verdict(jvp, 2):<28} hvp {verdict(hvp, 5):<28} "
+                  + (f"(jvp code {verdict(code, 2)})" if code else ""))
+    return saved
+
+
+# -- generation ------------------------------------------------------------------------------
 def transformation_cost():
     rows = []
     for size in (100, 1000, 10000):
@@ -216,10 +566,20 @@ def transformation_cost():
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         namespace = {"math": math}
         exec(compile(source, filename, "exec"), namespace)
-        start = time.perf_counter()
+        start = clock()
         srcdiff.grad(namespace["chain"])
-        rows.append((size, time.perf_counter() - start))
+        rows.append((size, clock() - start))
     return rows
+
+
+def generation_table():
+    print("generating a gradient (straight-line code, first time, in a fresh interpreter; "
+          "CPU time):")
+    measured = subprocess.run([sys.executable, __file__, "--generation-only"],
+                              capture_output=True, text=True, check=True).stdout
+    for size, seconds in json.loads(measured):
+        print(f"  {size:>6} three-address statements: {seconds * 1e3:8.1f} ms "
+              f"({seconds / size * 1e6:.0f} µs per statement)")
 
 
 def plot(results, path):
@@ -230,75 +590,81 @@ def plot(results, path):
     figure, axes = plt.subplots(figsize=(11, 4.5))
     width = 0.8 / len(tools)
     for i, tool in enumerate(tools):
-        ratios = [times[tool] / times["primal"] if tool in times else float("nan")
-                  for _, times in results]
-        axes.bar([x + i * width for x in range(len(results))], ratios, width, label=tool)
+        values = [ratios.get(tool) for _, ratios in results]
+        medians = [v.median if v else float("nan") for v in values]
+        errors = [[v.median - v.low if v else 0 for v in values],
+                  [v.high - v.median if v else 0 for v in values]]
+        axes.bar([x + i * width for x in range(len(results))], medians, width, label=tool,
+                 yerr=errors, capsize=2, error_kw={"elinewidth": 0.8})
     axes.set_yscale("log")
-    axes.set_ylabel("gradient time / function time")
+    axes.set_ylabel("gradient time / function time (CPU)")
     axes.set_xticks([x + 0.4 - width / 2 for x in range(len(results))])
     axes.set_xticklabels([name.split(",")[0].split(" (")[0] for name, _ in results],
                          rotation=15, fontsize=8)
     axes.legend(fontsize=8, ncol=3)
     axes.grid(axis="y", alpha=0.3)
+    axes.set_title("median over rounds; bars: interquartile range", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("--generation-only", action="store_true",
                         help=argparse.SUPPRESS)  # print the generation times as JSON
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--plot", default=str(Path(__file__).parent / "ratios.png"))
+    parser.add_argument("--repeats", type=int, default=15, help="rounds (default 15)")
+    parser.add_argument("--plot", default=str(Path(__file__).parent / "ratios.png"),
+                        help="where to draw table 1 ('' for no plot)")
     parser.add_argument("--only", help="run the programs whose name contains this")
+    parser.add_argument("--table", choices=("all", "gradient", "forward", "generation"),
+                        default="all", help="run one part only (default: all)")
+    parser.add_argument("--save", help="write every per-round sample to this JSON file")
+    parser.add_argument("--all-cores", action="store_true",
+                        help="do not pin the process to one core")
     args = parser.parse_args()
     if args.generation_only:
-        import json
         print(json.dumps(transformation_cost()))
         return
+    peers_found = ", ".join(f"{m} {importlib.metadata.version(m)}"
+                            for m in ("autograd", "torch", "jax") if have(m))
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, NumPy {numpy.__version__}, one thread; "
-          f"medians of {args.repeats} interleaved batches")
-    header = (f"{'program':<40} {'primal':>9} {'srcdiff':>8} {'hand':>8} {'srcdiff/hand':>12} "
-              + " ".join(f"{p:>9}" for p in PEERS) + f" {'generate':>9}")
-    print(header)
-    print("(srcdiff, hand and peers: gradient time as a multiple of the primal's; generate: "
-          "srcdiff's first generation)")
-    results, notes_seen = [], {}
+          f"Python {platform.python_version()}, NumPy {numpy.__version__}"
+          f"{', ' + peers_found if peers_found else ''}; one thread, "
+          f"{f'pinned to core {PINNED}' if PINNED is not None else 'not pinned'}; load average "
+          f"{os.getloadavg()[0]:.2f} at the start")
+    print(f"CPU time per call (time.process_time), {args.repeats} interleaved rounds; "
+          "x: median of the per-round ratios to the primal, ±: half their interquartile "
+          "range relative to the median")
     programs = [(*p, True, 10000 if "10^4" in p[0] else 100) for p in PROGRAMS] + \
         [(*p, False, 0) for p in numpy_programs()]
-    for name, primal, hand, point, wrt, scalar, steps in programs:
-        if args.only and args.only not in name:
-            continue
-        times, notes, compile_time, generation = run_program(
-            name, primal, hand, point, wrt, scalar, args.repeats, steps)
-        ratio = lambda tool, width=9: (f"{times[tool] / times['primal']:{width - 1}.2f}x"
-                                       if tool in times else f"{'—':>{width}}")
-        line = (f"{name:<40} {times['primal'] * 1e6:8.1f}µ {ratio('srcdiff', 8)} "
-                f"{ratio('hand', 8)} {times['srcdiff'] / times['hand']:11.2f}x "
-                + " ".join(ratio(p) for p in PEERS) + f" {generation * 1e3:7.1f}ms")
-        if compile_time is not None:
-            line += f"  (jit compile {compile_time:.2f} s)"
-        print(line, flush=True)
-        for peer, note in notes.items():
-            notes_seen.setdefault(f"{peer}: {note}", []).append(name.split(",")[0])
-        results.append((name, times))
-    for note, where in notes_seen.items():
-        print(f"  — {note} ({', '.join(where)})")
+    programs = [p for p in programs if not args.only or args.only in p[0]]
+    saved = {"repeats": args.repeats}
+    results = []
+    if args.table in ("all", "gradient"):
+        print()
+        results, saved["gradient"] = gradient_table(programs, args.repeats)
+    if args.table in ("all", "forward"):
+        print()
+        print("forward mode and second order:")
+        saved["forward"] = forward_table(programs, args.repeats)
+    if args.table in ("all", "generation"):
+        print()
+        generation_table()
+    print(f"\nload average {os.getloadavg()[0]:.2f} at the end", end="")
+    if TOTALS["wall"]:
+        print(f"; CPU time / wall-clock time over all timed batches: "
+              f"{TOTALS['cpu'] / TOTALS['wall']:.2f} (below 1: other processes had the core "
+              "part of the time; above 1: more than one busy thread)", end="")
     print()
-    print("generating a gradient (straight-line code, first time, in a fresh interpreter):")
-    import json
-    import subprocess
-    measured = subprocess.run([sys.executable, __file__, "--generation-only"],
-                              capture_output=True, text=True, check=True).stdout
-    for size, seconds in json.loads(measured):
-        print(f"  {size:>6} three-address statements: {seconds * 1e3:8.1f} ms "
-              f"({seconds / size * 1e6:.0f} µs per statement)")
-    if importlib.util.find_spec("matplotlib") is not None and args.plot:
-        plot(results, args.plot)
-        print(f"\nplot: {args.plot}")
-    else:
-        print("\n(matplotlib not installed: no plot)")
+    if args.save:
+        Path(args.save).write_text(json.dumps(saved, indent=1))
+        print(f"samples: {args.save}")
+    if results and args.plot:
+        if have("matplotlib"):
+            plot(results, args.plot)
+            print(f"plot: {args.plot}")
+        else:
+            print("(matplotlib not installed: no plot)")
 
 
 if __name__ == "__main__":

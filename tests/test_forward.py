@@ -587,3 +587,26 @@ def test_a_user_rule_without_source_is_used_by_every_mode():
         RULES.remove(cube_without_source, 1)
     with pytest.raises(srcdiff.SrcdiffError):
         srcdiff.grad(uses_cube)(0.7)
+
+
+def scaled_root(x, y, c=2.0):
+    return c * math.sqrt(x) * y
+
+
+def test_jvp_and_hvp_of_numbers_take_the_short_path_to_the_same_values():
+    """Called with numbers by position, ``jvp`` and ``hvp`` go straight to the scalar
+    code; by keyword, or with a bool tangent, through the general path: the same values,
+    the same errors, and IEEE results where the derivative is infinite."""
+    jvp = srcdiff.jvp(scaled_root, wrt=(0, 1))
+    x, y = 2.0, 3.0
+    expected = (2.0 * math.sqrt(x) * y, 2.0 * (y / (2 * math.sqrt(x)) * 0.5 + math.sqrt(x) * 1))
+    assert jvp(x, y, 0.5, 1) == pytest.approx(expected, rel=1e-15)
+    assert jvp(x, y, 0.5, 1, c=2.0) == pytest.approx(expected, rel=1e-15)
+    assert jvp(x, y, 2.0, 0.5, 1) == pytest.approx(expected, rel=1e-15)  # c by position
+    with pytest.raises(ArgumentKindError, match="the tangent for 'y' is a bool"):
+        jvp(x, y, 0.5, True)
+    assert jvp(0.0, y, 1.0, 0.0) == (0.0, math.inf)
+    hvp = srcdiff.hvp(scaled_root, wrt=(0, 1))
+    h_xx, h_xy = -2.0 * y / (4 * x ** 1.5), 2.0 / (2 * math.sqrt(x))
+    assert hvp(x, y, 1.0, 0.0) == pytest.approx((h_xx, h_xy), rel=1e-12)
+    assert hvp(x, y, 1.0, 0.0, c=2.0) == pytest.approx((h_xx, h_xy), rel=1e-12)
