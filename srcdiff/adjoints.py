@@ -130,16 +130,10 @@ class Adjoints:
         arrays = {n for n in names if self.is_array(n)}
         result = []
         if len(arrays) > 1 and self.is_array(target) and (not top or target in self.maybe_zero):
-            # The adjoint may still be the 0.0 it was initialised with, and the operands
-            # broadcast: 0.0 times a partial has the partial's shape, not the result's,
-            # which unbroadcast cannot sum back to the other operand's (campaign arrays
-            # seed 650538: a (2, 1) column times a (3,) row in an untaken branch).
-            shaped = self.namer.fresh(self.adjoint(target) + "_full")
-            self.function.synthetic.add(shaped)
-            result.append(ast.Assign([ast.Name(shaped, ast.Store())], call(
-                "numpy.broadcast_to", adjoint, call("numpy.shape", Code.name(target))).node))
-            set_anno(result[-1], "grad_of", ast.unparse(statement))
-            adjoint = Code.name(shaped)
+            # The operands broadcast: 0.0 times a partial has the partial's shape, not the
+            # result's, which unbroadcast cannot sum back to the other operand's (campaign
+            # arrays seed 650538: a (2, 1) column times a (3,) row in an untaken branch).
+            adjoint = self.shaped(statement, adjoint, result)
         with array_mode(bool(arrays) or self.is_array(target)):
             partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
             for atom, partial in zip(atoms, partials):
@@ -149,6 +143,17 @@ class Adjoints:
                         contribution = self.unbroadcast(contribution, atom.id, arrays)
                     result += self.accumulate(atom.id, contribution, statement, top)
         return result
+
+    def shaped(self, statement: ast.Assign, adjoint: Code, result: list) -> Code:
+        """The adjoint of ``statement``'s target with the target's shape, by a statement
+        appended to ``result``: it may still be the 0.0 it was initialised with."""
+        target = statement.targets[0].id
+        shaped = self.namer.fresh(self.adjoint(target) + "_full")
+        self.function.synthetic.add(shaped)
+        result.append(ast.Assign([ast.Name(shaped, ast.Store())], call(
+            "numpy.broadcast_to", adjoint, call("numpy.shape", Code.name(target))).node))
+        set_anno(result[-1], "grad_of", ast.unparse(statement))
+        return Code.name(shaped)
 
     def unbroadcast(self, contribution, operand: str, arrays: set):
         """An elementwise result's adjoint, summed back to the shape of ``operand``: all
@@ -179,13 +184,7 @@ class Adjoints:
         kinds = {name: _sequence_kind(node, of) for name, node in arguments_.items()}
         g, result = adjoint, []
         if rule.shaped and (not top or target in self.maybe_zero):
-            # the adjoint may still be the 0.0 it was initialised with: give it its shape
-            shaped = self.namer.fresh(self.adjoint(target) + "_full")
-            self.function.synthetic.add(shaped)
-            result.append(ast.Assign([ast.Name(shaped, ast.Store())], call(
-                "numpy.broadcast_to", adjoint, call("numpy.shape", Code.name(target))).node))
-            set_anno(result[-1], "grad_of", ast.unparse(statement))
-            g = Code.name(shaped)
+            g = self.shaped(statement, adjoint, result)
         vjp = VJP(rule, arguments_, kinds, g, Code.name(target), self.helper)
         try:
             with array_mode():

@@ -137,8 +137,8 @@ def test_a_wrong_rule_next_to_a_kink_is_still_wrong(broken_sin):
     assert result.verdict == "wrong", result.line()
 
 
-def test_a_wrong_second_derivative_is_wrong(monkeypatch):
-    """grad(grad(f)) is checked against differences of grad(f): doubled, it is wrong."""
+def doubling_second_derivatives(monkeypatch):
+    """grad(grad(f)) made twice what it should be; returns the real one."""
     import srcdiff.api
     real = srcdiff.api._of_gradient
 
@@ -146,6 +146,13 @@ def test_a_wrong_second_derivative_is_wrong(monkeypatch):
         second = real(*args, **kwargs)
         return lambda *a, **k: 2.0 * second(*a, **k)
     monkeypatch.setattr(srcdiff.api, "_of_gradient", doubled)
+    return real
+
+
+def test_a_wrong_second_derivative_is_wrong(monkeypatch):
+    """grad(grad(f)) is checked against differences of grad(f): doubled, it is wrong."""
+    import srcdiff.api
+    real = doubling_second_derivatives(monkeypatch)
     result = run_case(scalar_case(LOOP, (0.4, -0.9), seed=3))
     assert result.verdict == "wrong", result.line()
     assert result.category == "wrong:second", result.category
@@ -220,13 +227,7 @@ def test_second_derivatives_are_not_judged_where_they_jump_or_at_a_kink():
 
 
 def test_a_doubled_second_derivative_at_a_kink_is_still_wrong(monkeypatch):
-    import srcdiff.api
-    real = srcdiff.api._of_gradient
-
-    def doubled(*args, **kwargs):
-        second = real(*args, **kwargs)
-        return lambda *a, **k: 2.0 * second(*a, **k)
-    monkeypatch.setattr(srcdiff.api, "_of_gradient", doubled)
+    doubling_second_derivatives(monkeypatch)
     kink = "    return math.fabs(math.log(math.cosh(x0))) + x1\n"
     result = run_case(scalar_case(kink, (0.0, 0.5)))
     assert result.category == "wrong:second", result.line()
