@@ -392,8 +392,9 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
     deferred: list[KindError] = []
     scalar_key = (SCALAR,) * len(parameters)
     target = check = None  # the scalar code and its dependency test, for the fast path
-    # the same for _fast_wrapper's code: its globals
-    fast_state: dict = {"_srcdiff_target": None, "_srcdiff_check": _ALWAYS}
+    # the same for _fast_wrapper's code: its globals (the scalar code, and the names its
+    # inlined dependency test reads)
+    fast_state: dict = {"_srcdiff_target": None}
 
     def fresh(generated) -> bool:
         return generated is not None and (generated.check is None or generated.check())
@@ -415,7 +416,13 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
             mode=mode)
         if key == scalar_key and not forward:
             target, check = generated.function, generated.check
-            fast_state.update(_srcdiff_target=target, _srcdiff_check=check or _ALWAYS)
+            if fast is not None:
+                test, names_read = check.test if check is not None else ("True", {})
+                # (the last code's names stay until overwritten: a call running it in
+                # another thread must still find them)
+                fast_state.update(names_read)
+                fast_state["_srcdiff_target"] = target
+                gradient.__code__ = fast(test)
         if key == scalar_key and forward:
             fast_forward.update(target=generated.function, check=generated.check or _ALWAYS)
         gradient.__wrapped__ = generated.function
@@ -492,9 +499,13 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         except _IEEE_ERRORS as error:
             return ieee(key, args, kwargs, error)
 
-    gradient = forward_call if forward else (
-        _fast_wrapper(name, signature, reverse_call, ieee, scalar_key, fast_state)
-        or reverse_call)
+    fast = None if forward else _fast_wrapper(name, signature, reverse_call, ieee, scalar_key,
+                                              fast_state)
+    gradient = forward_call if forward else reverse_call
+    if fast is not None:  # the wrapper's code, with the test of the scalar code's assumptions
+        gradient = types.FunctionType(fast("False"), fast_state, name,
+                                      fast.defaults, None)
+        gradient.__kwdefaults__ = fast.kwdefaults
     gradient.__name__ = gradient.__qualname__ = name
     gradient.__module__ = func.__module__
     gradient.__srcdiff_of__ = (func, names, as_tuple, with_value, mode)  # for grad(grad(f))
@@ -527,30 +538,35 @@ def _ALWAYS() -> bool:
 def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
     """The gradient users call, written for ``func``'s own signature, so that a call
     with numbers costs little more than the generated code's: no packing into ``*args``,
-    one type test per parameter, then the dependency test and the scalar code
-    (``state``, the wrapper's globals: ``_srcdiff_target`` and ``_srcdiff_check``,
-    replaced when the code is generated again). Anything else (arrays, stale dependencies, no scalar code) goes to ``slow``,
-    the general wrapper, with the arguments as given. None when the signature cannot be
+    one type test per parameter, the dependency test inlined (``dependencies.checker``'s
+    ``check.test``), then the scalar code. ``state`` is the wrapper's globals:
+    ``_srcdiff_target`` (the scalar code) and the names the test reads, replaced when the
+    code is generated again. Anything else (arrays, stale dependencies, no scalar code)
+    goes to ``slow``, the general wrapper, with the arguments as given.
+
+    Returns a function of the test's text giving the wrapper's code object (its
+    ``defaults`` and ``kwdefaults`` as attributes), or None when the signature cannot be
     written so (``*args``, names the wrapper needs)."""
     parameters = list(signature.parameters.values())
     kinds = inspect.Parameter
     if any(p.kind in (kinds.VAR_POSITIONAL, kinds.VAR_KEYWORD) or p.name.startswith("_srcdiff_")
            for p in parameters):
         return None
-    namespace = state
-    namespace.update({"_srcdiff_slow": slow, "_srcdiff_ieee": ieee, "_srcdiff_type": type,
-                      "_srcdiff_real": _REAL_TYPES, "_srcdiff_errors": _IEEE_ERRORS,
-                      "_srcdiff_key": scalar_key, "__builtins__": builtins})
+    state.update({"_srcdiff_slow": slow, "_srcdiff_ieee": ieee, "_srcdiff_type": type,
+                  "_srcdiff_real": _REAL_TYPES, "_srcdiff_errors": _IEEE_ERRORS,
+                  "_srcdiff_key": scalar_key, "__builtins__": builtins})
     written, passed, seen_keyword_only, positional = [], [], False, []
+    defaults, kwdefaults = [], {}
     for index, p in enumerate(parameters):
-        text = p.name
-        if p.default is not p.empty:
-            namespace[f"_srcdiff_default{index}"] = p.default
-            text += f"=_srcdiff_default{index}"
         if p.kind is kinds.KEYWORD_ONLY and not seen_keyword_only:
             written.append("*")
             seen_keyword_only = True
-        written.append(text)
+        written.append(p.name)
+        if p.default is not p.empty:
+            if p.kind is kinds.KEYWORD_ONLY:
+                kwdefaults[p.name] = p.default
+            else:
+                defaults.append(p.default)
         if p.kind is kinds.POSITIONAL_ONLY and (index + 1 == len(parameters) or parameters[
                 index + 1].kind is not kinds.POSITIONAL_ONLY):
             written.append("/")
@@ -563,19 +579,33 @@ def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
     arguments = ", ".join(passed)
     tuple_ = "(" + "".join(f"{n}, " for n in positional) + ")"
     dict_ = "{" + ", ".join(f"{k!r}: {v}" for k, v in keywords.items()) + "}"
-    source = (
-        f"def {name}({', '.join(written)}):\n"
-        f"    if _srcdiff_target is not None and {types_ok} and _srcdiff_check():\n"
-        f"        try:\n"
-        f"            return _srcdiff_target({arguments})\n"
-        f"        except _srcdiff_errors as error:\n"
-        f"            return _srcdiff_ieee(_srcdiff_key, {tuple_}, {dict_}, error)\n"
-        f"    return _srcdiff_slow({arguments})\n")
+    # Defaults come from the function object (``types.FunctionType``): the text declares
+    # the parameters bare.
+
+    def code(test: str):
+        source = (
+            f"def {name}({', '.join(written)}):\n"
+            f"    if _srcdiff_target is not None and {types_ok}:\n"
+            f"        try:\n"
+            f"            _srcdiff_holds = {test}\n"
+            f"        except ValueError:\n"
+            f"            _srcdiff_holds = False\n"
+            f"        if _srcdiff_holds:\n"
+            f"            try:\n"
+            f"                return _srcdiff_target({arguments})\n"
+            f"            except _srcdiff_errors as _srcdiff_error:\n"
+            f"                return _srcdiff_ieee(_srcdiff_key, {tuple_}, {dict_}, "
+            f"_srcdiff_error)\n"
+            f"    return _srcdiff_slow({arguments})\n")
+        module = compile(source, f"<srcdiff gradient {name}>", "exec")
+        return next(c for c in module.co_consts if isinstance(c, types.CodeType))
     try:
-        exec(compile(source, f"<srcdiff gradient {name}>", "exec"), namespace)
+        code("False")
     except SyntaxError:  # a name Python does not accept as written here
         return None
-    return namespace[name]
+    code.defaults = tuple(defaults) or None
+    code.kwdefaults = kwdefaults or None
+    return code
 
 
 def _split(who: str, signature, names, args, kwargs, what: str):

@@ -52,15 +52,17 @@ def checker(dependencies) -> Callable[[], bool] | None:
     """A function returning whether every dependency still holds; None when there are
     none to check."""
     tests: list[str] = []
-    namespace: dict = {"MISSING": _MISSING, "is_number": _is_number,
-                       "BUILTINS": vars(builtins)}
+    # the names the test reads, prefixed: the gradient's wrapper inlines the test
+    # (``check.test``) beside parameters of the user's names
+    namespace: dict = {"_srcdiff_MISSING": _MISSING, "_srcdiff_is_number": _is_number,
+                       "_srcdiff_BUILTINS": vars(builtins)}
     seen = set()
     for index, (kind, where, name, value) in enumerate(dependencies):
         key = (kind, id(where), name)
         if key in seen:
             continue
         seen.add(key)
-        w, v = f"W{index}", f"V{index}"
+        w, v = f"_srcdiff_W{index}", f"_srcdiff_V{index}"
         namespace[w] = where
         if value is UNRESOLVED:
             value = _MISSING
@@ -72,20 +74,24 @@ def checker(dependencies) -> Callable[[], bool] | None:
         if kind == "cell":
             read = f"{w}.cell_contents"
         elif kind == "attribute":
-            read = f"getattr({w}, {name!r}, MISSING)"
+            read = f"getattr({w}, {name!r}, _srcdiff_MISSING)"
         elif kind == "builtin":  # a global of that name would shadow the builtin
             tests.append(f"{name!r} not in {w}")
-            read = f"BUILTINS.get({name!r}, MISSING)"
+            read = f"_srcdiff_BUILTINS.get({name!r}, _srcdiff_MISSING)"
         else:
-            read = f"{w}.get({name!r}, MISSING)"
+            read = f"{w}.get({name!r}, _srcdiff_MISSING)"
         tests.append(_test(read, value, v, namespace, index))
     tests = [t for t in tests if t]
     if not tests:
         return None
-    source = "def check():\n    try:\n        return (" + "\n                and ".join(tests) + \
-        ")\n    except ValueError:\n        return False\n"
+    test = "(" + "\n                and ".join(tests) + ")"
+    source = f"def check():\n    try:\n        return {test}\n    except ValueError:\n" \
+        "        return False\n"
     exec(compile(source, "<srcdiff dependencies>", "exec"), namespace)
-    return namespace["check"]
+    check = namespace["check"]
+    # the test as an expression and the names it reads (a ValueError means False)
+    check.test = (test, {k: v for k, v in namespace.items() if k.startswith("_srcdiff_")})
+    return check
 
 
 def _is_array(value) -> bool:
@@ -100,9 +106,9 @@ def _by_identity(value) -> bool:
 
 def _test(read: str, value, v: str, namespace: dict, index: int) -> str:
     if _is_number(value):
-        return f"is_number({read})"
+        return f"_srcdiff_is_number({read})"
     if _is_array(value):
-        t = f"T{index}"
+        t = f"_srcdiff_T{index}"
         namespace[t] = type(value)
         return f"(type({read}) is {t} and {read}.ndim == {value.ndim})"
     return f"{read} is {v}"

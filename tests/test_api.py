@@ -272,8 +272,8 @@ def every_kind_of_parameter(a, /, b=2.0, *, c=0.5):
     return a * a * b + math.sin(c) * a
 
 
-def names_the_wrapper_might_use(type, target, check=1.5):
-    return type * target + check * type
+def names_the_wrapper_might_use(type, target, check=1.5, *, holds=0.25, error=1.0):
+    return type * target + check * type + holds * holds * error
 
 
 def test_the_gradient_takes_its_functions_parameters_every_way():
@@ -295,7 +295,7 @@ def test_the_gradient_takes_its_functions_parameters_every_way():
         g(a=1.5)  # positional-only, as in the function
     with pytest.raises(TypeError):
         g(1.5, 2.0, 1.0)  # c is keyword-only
-    h = srcdiff.grad(names_the_wrapper_might_use, wrt=(0, 1))
-    assert h(2.0, 3.0) == (4.5, 2.0)
-    assert h(2.0, 3.0, check=0.5) == (3.5, 2.0)
+    h = srcdiff.grad(names_the_wrapper_might_use, wrt=("type", "target", "holds"))
+    assert h(2.0, 3.0) == (4.5, 2.0, 0.5)
+    assert h(2.0, 3.0, check=0.5, holds=3.0, error=2.0) == (3.5, 2.0, 12.0)
     assert inspect.signature(g) == inspect.signature(every_kind_of_parameter)
