@@ -53,10 +53,10 @@ def recursive_function(function, value: ast.Call, active: set, kinds: dict, cach
                    if isinstance(a, ast.Name) and kinds.get(a.id, SCALAR).is_array}
     key = (callee, wrt, tuple(sorted(array_kinds.items(), key=lambda item: item[0])))
     if key not in cache:
-        suffix, origin = ("jvp", "jvp") if mode == "forward" else ("vjp", "vjp")
-        name = function.namer.fresh(f"{callee.__name__}_{suffix}")
+        kind = "jvp" if mode == "forward" else "vjp"  # the name's suffix and the origin
+        name = function.namer.fresh(f"{callee.__name__}_{kind}")
         function.parsed.inject(name, vjp_cell(callee, wrt, array_kinds, mode=mode),
-                               (origin, callee, wrt, array_kinds))
+                               (kind, callee, wrt, array_kinds))
         cache[key] = name
     return cache[key], positions
 

@@ -76,12 +76,11 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
             iterated = [n for n in ([loop.iter] if isinstance(loop.iter, ast.Name) else
                                     loop.iter.args if isinstance(loop.iter, ast.Call) else [])
                         if isinstance(n, ast.Name) and n.id in varied]
-            if any(not variable_kinds.get(n.id, SCALAR).is_array for n in iterated):
+            numbers = [n.id for n in iterated if not variable_kinds.get(n.id, SCALAR).is_array]
+            if numbers:
                 # a number cannot be iterated over: the function needs an array here
                 # (``iterate`` loops over arrays by position)
-                number = next(n.id for n in iterated
-                              if not variable_kinds.get(n.id, SCALAR).is_array)
-                raise located(KindError, f"iterating over `{number}`, which is a "
+                raise located(KindError, f"iterating over `{numbers[0]}`, which is a "
                               "number here", loop, get_anno(loop, "where", function.parsed),
                               hint="pass a NumPy array")
             raise located(UnsupportedSyntaxError, "iterating over values that depend on "

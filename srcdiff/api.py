@@ -503,8 +503,7 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
                                               fast_state)
     gradient = forward_call if forward else reverse_call
     if fast is not None:  # the wrapper's code, with the test of the scalar code's assumptions
-        gradient = types.FunctionType(fast("False"), fast_state, name,
-                                      fast.defaults, None)
+        gradient = types.FunctionType(fast.initial, fast_state, name, fast.defaults, None)
         gradient.__kwdefaults__ = fast.kwdefaults
     gradient.__name__ = gradient.__qualname__ = name
     gradient.__module__ = func.__module__
@@ -545,7 +544,7 @@ def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
     goes to ``slow``, the general wrapper, with the arguments as given.
 
     Returns a function of the test's text giving the wrapper's code object (its
-    ``defaults`` and ``kwdefaults`` as attributes), or None when the signature cannot be
+    ``initial`` code, ``defaults`` and ``kwdefaults`` as attributes), or None when the signature cannot be
     written so (``*args``, names the wrapper needs)."""
     parameters = list(signature.parameters.values())
     kinds = inspect.Parameter
@@ -600,7 +599,7 @@ def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
         module = compile(source, f"<srcdiff gradient {name}>", "exec")
         return next(c for c in module.co_consts if isinstance(c, types.CodeType))
     try:
-        code("False")
+        code.initial = code("False")  # until there is scalar code: the general wrapper
     except SyntaxError:  # a name Python does not accept as written here
         return None
     code.defaults = tuple(defaults) or None

@@ -103,32 +103,27 @@ def _rewrite(function, loop: ast.For, kinds):
             arrays, parts = args, target.elts
     if arrays is None:
         return None
-    namer = function.namer
     before = []
     lengths = []
     iterated = []
     for array in arrays:
         # the array the loop started with: the body may bind the name to another
         # (``check_sharing`` refuses changing it in place while the loop reads it)
-        sequence = namer.fresh(f"loop_over_{array.id}")
-        function.synthetic.add(sequence)
+        sequence = _fresh(function, f"loop_over_{array.id}")
         before.append(_assign(sequence, ast.Name(array.id, ast.Load()), loop))
         iterated.append(ast.Name(sequence, ast.Load()))
-        length = namer.fresh("length")
-        function.synthetic.add(length)
+        length = _fresh(function, "length")
         before.append(_assign(length, _call(function, "len", ast.Name(sequence, ast.Load())), loop))
         lengths.append(length)
     arrays = iterated
     count = lengths[0]
     for other in lengths[1:]:  # zip stops at the shortest
-        shortest = namer.fresh("length")
-        function.synthetic.add(shortest)
+        shortest = _fresh(function, "length")
         before.append(_assign(shortest, _call(function, "min", ast.Name(count, ast.Load()),
                                               ast.Name(other, ast.Load())), loop))
         count = shortest
     if position is None:
-        position = ast.Name(namer.fresh("position"), ast.Store())
-        function.synthetic.add(position.id)
+        position = ast.Name(_fresh(function, "position"), ast.Store())
     reads = [_assign(part.id, ast.Subscript(ast.Name(array.id, ast.Load()),
                                             ast.Name(position.id, ast.Load()), ast.Load()), loop)
              for array, part in zip(arrays, parts)]
@@ -136,6 +131,12 @@ def _rewrite(function, loop: ast.For, kinds):
                   _call(function, "range", ast.Name(count, ast.Load())), reads + loop.body, [])
     _locate(new, loop)
     return before + [new]
+
+
+def _fresh(function, base: str) -> str:
+    name = function.namer.fresh(base)
+    function.synthetic.add(name)
+    return name
 
 
 def _call(function, name: str, *args) -> ast.Call:

@@ -38,7 +38,11 @@ def canonical(made, maker: str, func, names: tuple, as_tuple: bool, **options):
             return earlier
     made.__module__ = __name__
     made.__qualname__ = name
-    _REGISTRY[name] = (weakref.ref(made), weakref.ref(func))
+
+    def forget(reference, name=name):  # the entry goes with its gradient, unless replaced
+        if _REGISTRY.get(name, (None,))[0] is reference:
+            del _REGISTRY[name]
+    _REGISTRY[name] = (weakref.ref(made, forget), weakref.ref(func))
     return made
 
 

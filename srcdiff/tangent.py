@@ -149,9 +149,8 @@ class Tangent:
         pair = ast.Tuple([ast.Name(target, ast.Store()), ast.Name(self.d(target), ast.Store())],
                          ast.Store())
         new = ast.Assign([pair], call_)
-        for anno in ("where",):
-            if get_anno(statement, anno) is not None:
-                set_anno(new, anno, get_anno(statement, anno))
+        if get_anno(statement, "where") is not None:
+            set_anno(new, "where", get_anno(statement, "where"))
         return ast.copy_location(new, statement)
 
     # -- one statement ---------------------------------------------------------------
