@@ -1,8 +1,13 @@
 """The ``srcdiff`` command: write gradient modules, show generated code, list the rules.
 
 Exit status: 0 success; 1 ``generate --check`` found a stale or missing module; 2 an
-error (bad arguments, a missing file, a syntax error, an unknown function, a construct
-srcdiff does not support), reported as one line on standard error.
+error (bad arguments, a missing file or folder, a syntax error, an exception while
+importing the user's module, an unknown function, a construct srcdiff does not support),
+reported as one line on standard error; 141 when whoever reads standard output closes
+it early (``srcdiff rules | head -1``), quietly, as a program killed by SIGPIPE.
+
+The user's module is imported (so its top-level code runs); whatever it prints goes to
+standard error, never into the command's own output.
 """
 
 from __future__ import annotations
@@ -30,7 +35,11 @@ EPILOG = """examples:
   srcdiff rules --verify model.py                prove the rules model.py registers
   srcdiff explain model.py:h --at x=3 --svg h.svg  the lecture's view: graph, local derivatives, chain rule
 
-exit status: 0 success, 1 stale module (--check), 2 error
+The module is imported, so its top-level code runs: what it prints is shown on standard
+error, never mixed into the command's output (-o - writes only the generated module).
+
+exit status: 0 success, 1 stale module (--check), 2 error (one line on standard error),
+141 standard output closed early (srcdiff rules | head -1)
 """
 
 STAGES = {"normalize": "normalize", "lower": "lower", "reverse": "reverse",
@@ -41,6 +50,9 @@ class UsageError(SrcdiffError):
     """A mistake in the command line or in what it names."""
 
 
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a program the signal ended
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -48,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit as a traceback
+        return status
+    except BrokenPipeError:
+        _discard_stdout()
+        return BROKEN_PIPE
     except LocatedError as error:
         print(_one_line(error), file=sys.stderr)
     except (SrcdiffError, OSError) as error:
@@ -57,6 +74,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{error.filename}:{error.lineno}:{error.offset or 0}: syntax error: "
               f"{error.msg}", file=sys.stderr)
     return 2
+
+
+def _discard_stdout() -> None:
+    """The reader of standard output has gone: send what is left (Python flushes
+    ``sys.stdout`` at exit) to the null device, so no second error is printed."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):  # no file descriptor (stdout replaced in-process)
+        pass
 
 
 def _one_line(error: LocatedError) -> str:
@@ -143,9 +171,12 @@ def _parser() -> argparse.ArgumentParser:
 
 # -- generate -----------------------------------------------------------------------
 def _generate(args) -> int:
-    from .standalone import MARK, Request, load_module, module_functions, module_text, prepare
+    from .standalone import MARK, Request, module_functions, module_text, prepare
     path = _existing(args.path)
-    module = load_module(path)
+    output = args.output or str(path.with_name(f"{path.stem}_{args.mode}.py"))
+    if output != "-":
+        _check_output(Path(output), path)
+    module = _import_user_module(path)
     types_given = _parse_types(args.types)
     named = args.function or []
     functions = {f.__name__: f for f in module_functions(module)}
@@ -173,16 +204,16 @@ def _generate(args) -> int:
             if ", hessian_" not in part.name:
                 print(f"srcdiff: {part.name} only: hessian_<name> needs one parameter to "
                       "differentiate (--wrt NAME)", file=sys.stderr)
-    output = args.output or str(path.with_name(f"{path.stem}_{args.mode}.py"))
     command = _command(path, args, output)
-    text = module_text(path, parts, command)
+    text = module_text(path, parts, command + _where_to_run(path))
     if output == "-":
         sys.stdout.write(text)
         return 0
     target = Path(output)
     if args.check:
         if not target.exists() or target.read_text() != text:
-            print(f"srcdiff: {target} is stale: regenerate with `{command}`", file=sys.stderr)
+            print(f"srcdiff: {target} is stale: regenerate with `{command}`"
+                  f"{_where_to_run(path)}", file=sys.stderr)
             return 1
         return 0
     if target.exists() and not target.read_text().startswith(MARK) and not args.force:
@@ -195,8 +226,14 @@ def _generate(args) -> int:
 
 def _command(path: Path, args, output: str) -> str:
     """The command that regenerates the module, as recorded in its header (the same
-    whichever way the output was named, so --check compares like with like)."""
-    parts = ["srcdiff generate", path.name]
+    whichever way the files were named, so --check compares like with like).
+
+    Paths are relative to the folder the module is imported from: its own folder, or,
+    for a module inside a package, the folder holding the top package, where the
+    command is to be run (``srcdiff generate pkg/sub/model.py -o pkg/sub/model_grad.py``,
+    from the folder holding ``pkg``)."""
+    root = _import_root(path)
+    parts = ["srcdiff generate", _relative(path, root)]
     parts += [f"--function {name}" for name in args.function or []]
     if args.wrt:
         parts.append(f"--wrt {args.wrt}")
@@ -205,14 +242,100 @@ def _command(path: Path, args, output: str) -> str:
     if args.mode != "grad":
         parts.append(f"--mode {args.mode}")
     if output != "-":
-        parts.append(f"-o {Path(output).name}")
+        parts.append(f"-o {_relative(Path(output), root)}")
     return " ".join(parts)
 
 
+def _where_to_run(path: Path) -> str:
+    """Where the regenerate command runs, when that is not the module's own folder."""
+    root = _import_root(path)
+    if root == path.resolve().parent:
+        return ""
+    return f" (in the folder holding {Path(_relative(path, root)).parts[0]}/)"
+
+
+def _import_root(path: Path) -> Path:
+    """The folder ``path`` is imported from (``standalone.load_module``'s rule)."""
+    folder = path.resolve().parent
+    while (folder / "__init__.py").exists():
+        folder = folder.parent
+    return folder
+
+
+def _relative(path: Path, root: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), root)).as_posix()
+
+
 def _existing(path: Path) -> Path:
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder; give the Python file to differentiate")
     if not path.is_file():
         raise UsageError(f"{path}: no such file")
     return path
+
+
+def _check_output(target: Path, source: Path) -> None:
+    """Refuse an output that is the input itself (even with --force), a folder, or
+    in a folder that does not exist, before anything is imported or generated."""
+    if target.resolve() == source.resolve() or (target.exists() and target.samefile(source)):
+        raise UsageError(f"{target}: is the input file itself; srcdiff never writes over "
+                         "its input (give another -o)")
+    _check_writable(target)
+
+
+def _check_writable(target: Path) -> None:
+    if target.is_dir():
+        raise UsageError(f"{target}: is a folder; give the file to write (-o OUT.py)")
+    if not target.resolve().parent.is_dir():
+        raise UsageError(f"{target}: the folder {target.parent} does not exist")
+
+
+@contextlib.contextmanager
+def _user_output_to_stderr():
+    """While the user's code runs, what it prints goes to standard error: through
+    ``sys.stdout`` and through file descriptor 1 (a C extension, ``os.system``)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        saved = None
+    else:
+        sys.stderr.flush()
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _import_user_module(path: Path) -> types.ModuleType:
+    """Import the module at ``path``; its prints go to standard error, and an exception
+    it raises becomes one line (its place in the user's code, its type, its message)."""
+    from .standalone import load_module
+    try:
+        with _user_output_to_stderr():
+            return load_module(path)
+    except (SrcdiffError, SyntaxError):
+        raise
+    except (Exception, SystemExit) as error:
+        raise UsageError(f"importing {path} failed: {_where_raised(error, path)}"
+                         f"{type(error).__name__}: {error}") from None
+
+
+def _where_raised(error: BaseException, path: Path) -> str:
+    """``file:line: `` of the deepest frame in ``path`` (else in any user file) that the
+    exception passed through, or nothing."""
+    import traceback
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if not f.filename.startswith("<frozen ")]
+    mine = [f for f in frames if Path(f.filename).resolve() == path.resolve()]
+    if mine:
+        return f"{path}:{mine[-1].lineno}: "
+    return f"{frames[-1].filename}:{frames[-1].lineno}: " if frames else ""
 
 
 _ARRAY_TYPE = re.compile(r"(?:numpy\.|np\.)?(?:nd)?array(?:\[(\d+)\])?$")
@@ -315,11 +438,10 @@ def _show(args) -> int:
 
 
 def _function_at(target: str):
-    from .standalone import load_module
     path_text, _, name = target.rpartition(":")
     if not path_text or not name:
         raise UsageError(f"{target!r}: expected PATH:NAME, e.g. model.py:loss")
-    module = load_module(_existing(Path(path_text)))
+    module = _import_user_module(_existing(Path(path_text)))
     function = getattr(module, name, None)
     if not isinstance(function, types.FunctionType):
         raise UsageError(f"{path_text}: no function named {name!r}")
@@ -339,8 +461,12 @@ def _explain(args) -> int:
             raise UsageError(f"--at {item!r}: expected NAME=NUMBER") from None
         point[name.strip()] = value
     wrt = tuple(n.strip() for n in args.wrt.split(",")) if args.wrt else _wrt(function, None, {})[0]
+    for written in (args.dot, args.svg):
+        if written:
+            _check_writable(Path(written))
     try:
-        explanation = explain(function, wrt=wrt, max_rows=args.max_rows, **point)
+        with _user_output_to_stderr():  # explain runs the function at the point
+            explanation = explain(function, wrt=wrt, max_rows=args.max_rows, **point)
     except TypeError as error:  # the point does not fit the signature
         raise UsageError(f"--at: {error}") from None
     print(explanation)
@@ -361,11 +487,9 @@ def _rules(args) -> int:
     from .rules import RULES
     selected = None
     if args.paths:
-        from .standalone import load_module
         before = {id(r) for r in RULES if not r.builtin}
         for path in args.paths:
-            with contextlib.redirect_stdout(sys.stderr):  # its prints are not the listing
-                load_module(_existing(Path(path)))
+            _import_user_module(_existing(Path(path)))  # its prints are not the listing
         selected = [r for r in RULES if not r.builtin and id(r) not in before]
         if not selected:
             raise UsageError(f"{', '.join(args.paths)} register no derivative rule "
