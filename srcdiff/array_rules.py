@@ -31,7 +31,8 @@ from typing import Callable
 import numpy
 
 from . import runtime
-from .expr import Code, attribute, call, div, exp, item, log, mul, neg, select, tanh
+from .expr import (Code, attribute, call, cos, div, equal, exp, item, log, mul, neg, pi, select,
+                   sin, tanh)
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast
 from .rules import NONZERO, REAL, RULES, TOTAL, Domain
 
@@ -51,6 +52,7 @@ class Example:
     literals: tuple = ()  # positional arguments after the arrays, written as constants
     positive: bool = False  # sample in [0.5, 2] instead of [-2, 2]
     matrix: bool = False  # add n * identity to square matrices (well conditioned)
+    spd: bool = False  # a square matrix x x^T + n * identity (symmetric positive definite)
 
 
 @dataclass(frozen=True)
@@ -218,10 +220,10 @@ def shape_kind(value) -> Kind:
 # --------------------------------------------------------------------------------------
 
 def add_array_rule(func, params, wrt, vjp, kind, examples=(), *, required=1, name=None,
-                   sequence=None, shaped=True, variadic=False) -> ArrayRule:
+                   sequence=None, shaped=True, variadic=False, jvp=None) -> ArrayRule:
     from .rules import qualified_name
     rule = ArrayRule(func, name or qualified_name(func), tuple(params), required, tuple(wrt),
-                     vjp, kind, tuple(examples), sequence, shaped, variadic)
+                     vjp, kind, tuple(examples), sequence, shaped, variadic, jvp)
     for count in range(required, len(params) + 1):
         RULES.rules[(func, count)] = rule
     if variadic:
@@ -256,6 +258,9 @@ for _func, _same, _arity in _SAME_AS:
     RULES.alias(_func, _same, _arity, name=f"numpy.{_func.__name__}")
 _(numpy.reciprocal, lambda x: 1 / x, lambda x, out: -out ** 2, (NONZERO,), name="numpy.reciprocal")
 _(numpy.square, lambda x: x ** 2, lambda x: 2 * x, name="numpy.square")
+# sinc(x) = sin(pi x) / (pi x), 1 at 0, where its slope is 0 (an even function): proved
+# by SymPy away from 0; at 0 the denominator is 1, so that no branch divides by zero.
+_(numpy.sinc, lambda x: sin(pi * x) / (pi * x), lambda x, out: (cos(pi * x) - out) / select(equal(x, 0), 1, x), (NONZERO,), name="numpy.sinc")
 # clip(a, lo, hi) is minimum(maximum(a, lo), hi).
 _(numpy.clip, lambda a, lo, hi: select(a < lo, lo, select(a > hi, hi, a)),
   lambda a, lo, hi: (select(a < lo, 0, select(a > hi, 0, 1)), select(a < lo, 1, 0), select(a < lo, 0, select(a > hi, 1, 0))),
@@ -521,14 +526,15 @@ def _einsum(v):
     for position, subscripts in enumerate(inputs):
         others = [(s, o) for i, (s, o) in enumerate(zip(inputs, operands)) if i != position]
         available = set(output) | {c for s, _ in others for c in s}
-        if len(set(subscripts)) != len(subscripts) or not set(subscripts) <= available:
-            raise RuleUseError(f"numpy.einsum('{spec}'): the operand '{subscripts}' repeats "
-                               "a subscript or sums one no other operand has; srcdiff "
-                               "differentiates einsum without these (use numpy.trace or "
-                               "numpy.sum first)")
-        formula = ",".join([output] + [s for s, _ in others]) + "->" + subscripts
-        result[("operands", position)] = call("numpy.einsum", formula, v.g,
-                                              *[Code(o) for _, o in others])
+        # the operand's letters the adjoint is computed over: each once, those summed
+        # over this operand alone (in no other operand nor the output) left out
+        letters = "".join(c for c in dict.fromkeys(subscripts) if c in available)
+        formula = ",".join([output] + [s for s, _ in others]) + "->" + letters
+        reduced = call("numpy.einsum", formula, v.g, *[Code(o) for _, o in others])
+        if letters != subscripts:  # spread back over the summed axes, onto the diagonals
+            reduced = v.helper("einsum_adjoint", reduced, letters, subscripts,
+                               Code(operands[position]))
+        result[("operands", position)] = reduced
     return result
 
 
@@ -546,7 +552,11 @@ def _einsum_kind(v: VJP) -> Kind:
 add_array_rule(numpy.einsum, ("subscripts", "operands"), (), _einsum, _einsum_kind,
                (E(((2, 3), (3, 4)), literals=("ij,jk->ik",)), E(((3,), (3,)), literals=("i,i->",)),
                 E(((2, 3),), literals=("ij->ji",)), E(((2, 3), (4,)), literals=("ij,k->ijk",)),
-                E(((2, 3), (2, 3)), literals=("ij,ij",))),
+                E(((2, 3), (2, 3)), literals=("ij,ij",)), E(((2, 3),), literals=("ij->i",)),
+                E(((3, 3),), literals=("ii->i",)), E(((3, 3),), literals=("ii",)),
+                E(((2, 3), (3, 4)), literals=("ij,jk",)), E(((2, 3), (3, 4)), literals=("ij,jk->j",)),
+                E(((3, 3), (3,)), literals=("ii,i->i",)), E(((2, 3, 3),), literals=("ijj->ij",)),
+                E(((2, 3), (4,)), literals=("ij,k->i",))),
                required=2, name="numpy.einsum", sequence="operands", variadic=True)
 
 
@@ -871,6 +881,427 @@ def _set_item(v):
 SET_ITEM = add_array_rule(runtime.set_item, ("array", "index", "value"), ("array", "value"), _set_item,
                           lambda v: v.kind("array"), (), required=3, name="item assignment")
 
+# --- more array functions (issue 13) --------------------------------------------------------
+# Rearrangements (roll, tile, repeat, moveaxis, diagonal, tril, triu, take, pad, atleast_3d)
+# and differences are linear: their forward rule applies them to the tangent, their adjoint
+# undoes the rearrangement (summing where the function copied an element to several places).
+def _negated(value):
+    return tuple(-x for x in value) if isinstance(value, tuple) else -value
+
+
+def _roll(v):
+    shift, axis = v.const("shift"), v.const("axis")
+    if not isinstance(shift, (int, tuple)):
+        raise RuleUseError("numpy.roll needs `shift` written as an integer or a tuple of them")
+    keywords = {} if axis is None else {"axis": axis}
+    return {"a": call("numpy.roll", v.g, _negated(shift), **keywords)}
+
+
+def _known_rank(v: VJP, name: str, least: int = 1) -> int | None:
+    """The rank of the argument ``name`` (None: an array of unknown rank); a located
+    refusal where it is known to be less than ``least``."""
+    ndim = v.ndim(name)
+    if ndim is not None and ndim < least:
+        raise RuleUseError(f"{v.rule.name} of " + ("a number" if ndim == 0 else
+                           f"an array of rank {ndim}") + " is not supported")
+    return ndim
+
+
+def _reps(v: VJP) -> tuple:
+    reps = v.const("reps")
+    reps = (reps,) if isinstance(reps, int) else reps
+    if not isinstance(reps, tuple) or not all(isinstance(r, int) and r >= 0 for r in reps):
+        raise RuleUseError("numpy.tile needs `reps` written as an integer or a tuple of them")
+    return reps
+
+
+def _tile(v):
+    """The copies summed: the result's axis k of size reps[k] * n[k] is split into
+    (reps[k], n[k]) and the copies' axes are summed."""
+    reps, ndim = _reps(v), _known_rank(v, "A", 0)
+    if ndim is None:
+        return {"A": v.helper("tile_adjoint", v.g, v["A"], reps)}
+    if ndim == 0:
+        return {"A": call("numpy.sum", v.g)}
+    rank = max(ndim, len(reps))
+    reps = (1,) * (rank - len(reps)) + reps
+    sizes = [1] * (rank - ndim) + [item(shape(v["A"]), ast.Constant(i)) for i in range(ndim)]
+    split = ast.Tuple([_node(x) for pair in zip(reps, sizes) for x in pair], ast.Load())
+    summed = call("numpy.sum", call("numpy.reshape", v.g, Code(split)),
+                  axis=tuple(range(0, 2 * rank, 2)))
+    return {"A": call("numpy.reshape", summed, shape(v["A"]))}
+
+
+def _tile_kind(v: VJP) -> Kind:
+    ndim, reps = v.ndim("A"), v.const("reps")
+    if ndim is None or not isinstance(reps, (int, tuple)):
+        return ANY_ARRAY
+    return _rank(max(ndim, 1 if isinstance(reps, int) else len(reps)))
+
+
+def _repeat(v):
+    """Each element copied ``repeats`` times in a row along the axis: the adjoint sums
+    every ``repeats``-th slice, each starting one further."""
+    repeats, axis = v.const("repeats"), v.const("axis")
+    if not isinstance(repeats, int) or repeats < 1:
+        raise RuleUseError("numpy.repeat is differentiated for `repeats` written as a "
+                           "positive integer")
+    rank = _known_rank(v, "a") if axis is not None else v.ndim("a")
+    if rank == 0:
+        return {"a": call("numpy.sum", v.g)}
+    if repeats > 4 or (axis is not None and axis < 0 and rank is None):
+        return {"a": v.helper("repeat_adjoint", v.g, v["a"], repeats, axis)}
+    if axis is None:
+        flat, before = call("numpy.ravel", v.g), 0
+    else:
+        flat, before = v.g, axis % rank if rank else axis
+    total = None
+    for start in range(repeats):
+        index = [ast.Slice()] * before + [ast.Slice(ast.Constant(start) if start else None, None,
+                                                    ast.Constant(repeats) if repeats > 1 else None)]
+        part = item(flat, ast.Tuple(index, ast.Load()) if before else index[0])
+        total = part if total is None else total + part
+    return {"a": call("numpy.reshape", total, shape(v["a"]))}
+
+
+def _repeat_kind(v: VJP) -> Kind:
+    return array(1) if v.const("axis") is None else v.kind("a")
+
+
+def _moveaxis(v):
+    _known_rank(v, "a")
+    return {"a": call("numpy.moveaxis", v.g, v.const("destination"), v.const("source"))}
+
+
+def _diagonal(v):
+    _known_rank(v, "a", 2)
+    offset, axis1, axis2 = (v.const(n, d) for n, d in (("offset", 0), ("axis1", 0), ("axis2", 1)))
+    return {"a": v.helper("diagonal_adjoint", v.g, v["a"], offset, axis1, axis2)}
+
+
+def _diagonal_kind(v: VJP) -> Kind:
+    ndim = v.ndim("a")
+    return ANY_ARRAY if ndim is None else _rank(ndim - 1)
+
+
+def _triangle(v):
+    _known_rank(v, "m", 2)
+    k = v.const("k", 0)
+    if not isinstance(k, int):
+        raise RuleUseError(f"{v.rule.name} needs `k` written as an integer")
+    return {"m": call(v.rule.name, v.g, k) if k else call(v.rule.name, v.g)}
+
+
+def _no_ends(v):
+    for name in ("prepend", "append"):
+        if v.given(name):
+            raise RuleUseError(f"`{name}=` of numpy.diff is not supported")
+
+
+def _diff(v):
+    """One difference ``out[i] = a[i + 1] - a[i]`` has the adjoint ``g[i - 1] - g[i]``:
+    g padded with a zero before, minus g padded with a zero after (n times)."""
+    _no_ends(v)
+    n, axis, rank = v.const("n", 1), v.const("axis", -1), _known_rank(v, "a")
+    if not isinstance(n, int) or n < 0 or not isinstance(axis, int):
+        raise RuleUseError("numpy.diff needs `n` and `axis` written as integers")
+    if rank is None:
+        return {"a": v.helper("diff_adjoint", v.g, n, axis)}
+    axis %= rank
+    widths = lambda before: tuple((int(before), int(not before)) if k == axis else (0, 0)
+                                  for k in range(rank))
+    g = v.g
+    for _ in range(n):
+        g = call("numpy.pad", g, widths(True)) - call("numpy.pad", g, widths(False))
+    return {"a": g}
+
+
+def _diff_jvp(j):
+    _no_ends(j)
+    keywords = {k: j.const(k) for k in ("n", "axis") if j.given(k)}
+    return call("numpy.diff", j.t("a"), **keywords)
+
+
+def _cumprod(v):
+    """``out[i] = a[0] ... a[i]``: ``d out[j] / d a[i] = out[j] / a[i]`` for j >= i (the
+    input must have no zeros, as for numpy.prod): reversed running sums of ``g * out``."""
+    _no_out(v)
+    axis = v.const("axis")
+    weighted = mul(v.g, v.out)
+    if axis is None:
+        backwards = item(weighted, ast.Slice(None, None, ast.Constant(-1)))
+        summed = item(call("numpy.cumsum", backwards), ast.Slice(None, None, ast.Constant(-1)))
+        return {"a": div(call("numpy.reshape", summed, shape(v["a"])), v["a"])}
+    summed = call("numpy.flip", call("numpy.cumsum", call("numpy.flip", weighted, axis), axis), axis)
+    return {"a": div(summed, v["a"])}
+
+
+def _cumprod_jvp(j):
+    _no_out(j)
+    axis = j.const("axis")
+    keywords = {} if axis is None else {"axis": axis}
+    return mul(call("numpy.cumsum", div(j.t("a"), j["a"]), **keywords), j.out)
+
+
+def _no_mode(v):
+    if v.given("mode") and v.const("mode") not in (None, "raise"):
+        raise RuleUseError("`mode=` of numpy.take is not supported (indices must be in range)")
+    if v.given("out") and v.const("out") is not None:
+        raise RuleUseError("`out=` of numpy.take is not supported")
+
+
+def _take(v):
+    _no_mode(v)
+    if v.const("axis") is not None:
+        _known_rank(v, "a")
+    return {"a": v.helper("take_adjoint", v.g, v["a"], v["indices"], v.const("axis"))}
+
+
+def _take_jvp(j):
+    _no_mode(j)
+    keywords = {} if j.const("axis") is None else {"axis": j.const("axis")}
+    return call("numpy.take", j.t("a"), j["indices"], **keywords)
+
+
+def _take_kind(v: VJP) -> Kind:
+    node = v.arguments.get("indices")
+    if isinstance(node, (ast.List, ast.Tuple, ast.Constant)) or (
+            isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)):
+        try:
+            indices = numpy.ndim(ast.literal_eval(node))
+        except ValueError:
+            return ANY_ARRAY
+    else:
+        kind = v.kind("indices")
+        indices = kind.ndim if kind.is_array else 0
+    ndim = v.ndim("a")
+    if indices is None or (v.const("axis") is not None and ndim is None):
+        return ANY_ARRAY
+    return _rank(indices if v.const("axis") is None else ndim - 1 + indices)
+
+
+def _vdot(v):
+    a, b = v["a"], v["b"]
+    flat = lambda x: call("numpy.ravel", x)
+    return {"a": call("numpy.sum", mul(v.g, b)) if v.ndim("a") == 0 else
+            call("numpy.reshape", mul(v.g, flat(b)), shape(a)),
+            "b": call("numpy.sum", mul(v.g, a)) if v.ndim("b") == 0 else
+            call("numpy.reshape", mul(v.g, flat(a)), shape(b))}
+
+
+def _nansum(v):
+    _no_out(v)
+    spread = call("numpy.broadcast_to", v.expand(v.g), shape(v["a"]))
+    return {"a": call("numpy.where", call("numpy.isnan", v["a"]), 0.0, spread)}
+
+
+def _nansum_jvp(j):
+    _no_out(j)
+    return j.reduce(call("numpy.where", call("numpy.isnan", j["a"]), 0.0, j.t("a")))
+
+
+def _kron(v):
+    return {"a": v.helper("kron_adjoint", v.g, v["a"], v["b"], True),
+            "b": v.helper("kron_adjoint", v.g, v["a"], v["b"], False)}
+
+
+def _pad_widths(v: VJP):
+    """``pad_width`` as one (before, after) pair per axis, or as written when the rank
+    is not known."""
+    mode = v.const("mode", "constant")
+    if mode != "constant":
+        raise RuleUseError(f"numpy.pad is differentiated in mode 'constant' (not {mode!r})")
+    v.const("constant_values")  # a constant (not differentiated), or a located refusal
+    rank = _known_rank(v, "array", 0)
+    widths = v.const("pad_width")
+    if rank is None:
+        return widths
+    try:
+        widths = numpy.broadcast_to(numpy.asarray(widths, dtype=int), (rank, 2))
+    except (TypeError, ValueError):
+        raise RuleUseError("numpy.pad needs `pad_width` written as integers") from None
+    return tuple((int(b), int(a)) for b, a in widths)
+
+
+def _pad(v):
+    widths = _pad_widths(v)
+    if v.ndim("array") is None:
+        return {"array": v.helper("unpad", v.g, widths)}
+    index = [ast.Slice(ast.Constant(b) if b else None,
+                       _node(-a) if a else None) for b, a in widths]
+    if not index:
+        return {"array": v.g}
+    return {"array": item(v.g, ast.Tuple(index, ast.Load()) if len(index) > 1 else index[0])}
+
+
+def _pad_jvp(j):  # the padding is a constant: its tangent is zero
+    return call("numpy.pad", j.t("array"), _pad_widths(j))
+
+
+def _phi(x, square):
+    """The lower triangle of ``x`` with its diagonal halved (Cholesky's derivative): ``x``
+    times a constant mask of the shape of ``square``."""
+    ones = call("numpy.ones", shape(square))
+    halved = mul(0.5, call("numpy.eye", item(shape(square), ast.Constant(0))))
+    return mul(x, call("numpy.tril", ones) - halved)
+
+
+def _cholesky(v):
+    """numpy's cholesky reads the lower triangle of ``a`` only: the adjoint of a symmetric
+    perturbation, ``P = L^-T phi(L^T g) L^-1``, folded onto the lower triangle
+    (``phi(P + P^T)``)."""
+    inverse = call("numpy.linalg.inv", v.out)
+    p = _matmul(_matmul(transposed(inverse), _phi(_matmul(transposed(v.out), v.g), v.out)),
+                inverse)
+    return {"a": _phi(p + transposed(p), v.out)}
+
+
+def _cholesky_jvp(j):
+    """``dL = L phi(L^-1 dA L^-T)``, ``dA`` the symmetric matrix the lower triangle of the
+    tangent stands for."""
+    t = j.t("a")
+    symmetric = call("numpy.tril", t) + transposed(call("numpy.tril", t, -1))
+    inverse = call("numpy.linalg.inv", j.out)
+    return _matmul(j.out, _phi(_matmul(_matmul(inverse, symmetric), transposed(inverse)), j.out))
+
+
+def _full_only(v):
+    if v.const("mode", "full") != "full":
+        raise RuleUseError("numpy.convolve is differentiated in mode 'full' only")
+    if v.ndim("a") not in (1, None) or v.ndim("v") not in (1, None):
+        raise RuleUseError("numpy.convolve is differentiated for 1-d arrays")
+
+
+def _convolve(v):
+    """``out[n] = sum_m a[m] v[n - m]``: a's adjoint is g correlated with v, the middle of
+    the full convolution of g with v reversed (and the same for v)."""
+    _full_only(v)
+    a, w, g = v["a"], v["v"], v.g
+
+    def correlated(other, length):
+        full = call("numpy.convolve", g, call("numpy.flip", other))
+        start = call("numpy.size", other) - 1
+        return item(full, ast.Slice(_node(start), _node(start + length)))
+    return {"a": correlated(w, call("numpy.size", a)), "v": correlated(a, call("numpy.size", w))}
+
+
+def _median_check(v):
+    for name in ("out", "overwrite_input"):
+        if v.given(name) and v.const(name) not in (None, False):
+            raise RuleUseError(f"`{name}=` of numpy.median is not supported")
+    axis = v.const("axis")
+    if axis is not None and not isinstance(axis, int):
+        raise RuleUseError("numpy.median is differentiated along one axis or all of them")
+    return axis
+
+
+def _median_weights(v):
+    """How much each element of ``a`` counts in the median: the middle one (odd length)
+    or the two middle ones (even: the largest element at most the median, the smallest
+    at least it) take half each, ties sharing their half equally, as for numpy.max.
+    Comparisons only: a derivative of this code treats the weights as constants."""
+    axis = _median_check(v)
+    a, middle = v["a"], v.expand(v.out)
+    keywords = {"keepdims": True} if axis is None else {"axis": axis, "keepdims": True}
+    infinity = Code(_node_path("numpy.inf"))
+
+    def half(comparison, reduce, fill):
+        nearest = call(reduce, call("numpy.where", Code(ast.Compare(a.node, [comparison], [_node(middle)])),
+                                    a, fill), **keywords)
+        chosen = Code(ast.Compare(a.node, [ast.Eq()], [_node(nearest)]))
+        return div(mul(0.5, chosen), call("numpy.sum", chosen, **keywords))
+    return half(ast.LtE(), "numpy.max", neg(infinity)) + half(ast.GtE(), "numpy.min", infinity)
+
+
+def _median(v):
+    return {"a": mul(v.expand(v.g), _median_weights(v))}
+
+
+def _median_jvp(j):
+    return j.reduce(mul(_median_weights(j), j.t("a")))
+
+
+add_array_rule(numpy.roll, ("a", "shift", "axis"), ("a",), _roll, same_kind,
+               (E(((5,),), literals=(2,)), E(((3, 4),), literals=(1,)),
+                E(((3, 4),), {"axis": 1}, literals=(-1,)),
+                E(((3, 4),), {"axis": (0, 1)}, literals=((1, 2),))),
+               required=2, name="numpy.roll", jvp="linear")
+add_array_rule(numpy.tile, ("A", "reps"), ("A",), _tile, _tile_kind,
+               (E(((3,),), literals=(2,)), E(((2, 3),), literals=((2, 1),)),
+                E(((3,),), literals=((2, 2),)), E(((2, 3),), literals=(3,)), E(((),), literals=(2,))),
+               required=2, name="numpy.tile", jvp="linear")
+add_array_rule(numpy.repeat, ("a", "repeats", "axis"), ("a",), _repeat, _repeat_kind,
+               (E(((3,),), literals=(2,)), E(((),), literals=(3,)), E(((2, 2),), literals=(5,)), E(((2, 3),), literals=(2,)),
+                E(((2, 3),), {"axis": 1}, literals=(3,)), E(((2, 3),), {"axis": -2}, literals=(2,))),
+               required=2, name="numpy.repeat", jvp="linear")
+add_array_rule(numpy.moveaxis, ("a", "source", "destination"), ("a",), _moveaxis, same_kind,
+               (E(((2, 3, 4),), literals=(0, -1)), E(((2, 3, 4),), literals=((0, 1), (2, 0)))),
+               required=3, name="numpy.moveaxis", jvp="linear")
+add_array_rule(numpy.diagonal, ("a", "offset", "axis1", "axis2"), ("a",), _diagonal,
+               _diagonal_kind,
+               (E(((3, 3),)), E(((3, 4),), {"offset": 1}), E(((4, 3),), {"offset": -2}),
+                E(((2, 3, 4),), {"axis1": 2, "axis2": 0})),
+               name="numpy.diagonal", jvp="linear")
+for _func in (numpy.tril, numpy.triu):
+    add_array_rule(_func, ("m", "k"), ("m",), _triangle, lambda v: v.kind("m"),
+                   (E(((3, 3),)), E(((3, 4),), {"k": 1}), E(((2, 3, 3),), {"k": -1})),
+                   name=f"numpy.{_func.__name__}", jvp="linear")
+add_array_rule(numpy.diff, ("a", "n", "axis", "prepend", "append"), ("a",), _diff,
+               lambda v: v.kind("a"),
+               (E(((5,),)), E(((3, 4),)), E(((3, 4),), {"axis": 0}), E(((5,),), {"n": 2}),
+                E(((2, 3, 4),), {"n": 2, "axis": 1})),
+               name="numpy.diff", jvp=_diff_jvp)
+add_array_rule(numpy.cumprod, ("a", "axis", "dtype", "out"), ("a",), _cumprod,
+               lambda v: array(1) if v.const("axis") is None else same_kind(v),
+               (E(((5,),), positive=True), E(((3, 4),), positive=True),
+                E(((3, 4),), {"axis": 1}, positive=True), E(((2, 3),), {"axis": -2}, positive=True)),
+               name="numpy.cumprod", jvp=_cumprod_jvp)
+add_array_rule(numpy.take, ("a", "indices", "axis", "out", "mode"), ("a",), _take, _take_kind,
+               (E(((5,),), literals=([0, 3, 3, -1],)), E(((3, 4),), literals=(5,)),
+                E(((3, 4),), {"axis": 1}, literals=([[0, 1], [3, 3]],)),
+                E(((3, 4),), {"axis": 0}, literals=(-1,))),
+               required=2, name="numpy.take", jvp=_take_jvp)
+add_array_rule(numpy.vdot, ("a", "b"), ("a", "b"), _vdot, lambda v: SCALAR,
+               (E(((3,), (3,))), E(((2, 3), (2, 3))), E(((2, 3), (6,)))),
+               required=2, name="numpy.vdot", shaped=False, jvp="multilinear")
+add_array_rule(numpy.atleast_3d, ("a",), ("a",), _reshaped,
+               lambda v: ANY_ARRAY if v.ndim("a") is None else
+               v.kind("a") if v.ndim("a") >= 3 else array(3),
+               (E(((),)), E(((3,),)), E(((2, 3),)), E(((2, 3, 2),))),
+               name="numpy.atleast_3d", jvp="linear")
+add_array_rule(numpy.nansum, REDUCE, ("a",), _nansum, reduction_kind, _REDUCE_EXAMPLES,
+               name="numpy.nansum", jvp=_nansum_jvp)
+add_array_rule(numpy.kron, ("a", "b"), ("a", "b"), _kron,
+               lambda v: ANY_ARRAY if None in _product_rank(v) else _rank(max(_product_rank(v))),
+               (E(((2,), (3,))), E(((2, 2), (3, 2))), E(((2, 1, 2), (1, 2, 2))),
+                E(((2, 3), (2,))), E(((), (3,))), E(((2,), (2, 2)))),
+               required=2, name="numpy.kron", jvp="multilinear")
+add_array_rule(numpy.pad, ("array", "pad_width", "mode", "constant_values"), ("array",), _pad,
+               lambda v: v.kind("array"),
+               (E(((3,),), literals=(2,)), E(((2, 3),), literals=((1, 2),)),
+                E(((2, 3),), {"constant_values": 1.5}, literals=(((0, 1), (2, 0)),))),
+               required=2, name="numpy.pad", jvp=_pad_jvp)
+def _matrix_only(rule):
+    def checked(v):
+        if v.ndim("a") not in (2, None):
+            raise RuleUseError(f"{v.rule.name} is differentiated for 2-d arrays")
+        return rule(v)
+    return checked
+
+
+add_array_rule(numpy.linalg.cholesky, ("a",), ("a",), _matrix_only(_cholesky),
+               lambda v: array(2), (E(((3, 3),), spd=True), E(((2, 2),), spd=True)),
+               name="numpy.linalg.cholesky", jvp=_matrix_only(_cholesky_jvp))
+add_array_rule(numpy.convolve, ("a", "v", "mode"), ("a", "v"), _convolve, lambda v: array(1),
+               (E(((4,), (3,))), E(((2,), (5,))), E(((3,), (1,)))),
+               required=2, name="numpy.convolve", jvp="multilinear")  # in every mode
+add_array_rule(numpy.median, ("a", "axis", "out", "overwrite_input", "keepdims"), ("a",),
+               _median, reduction_kind,
+               (E(((5,),)), E(((4,),)), E(((3, 4),), {"axis": 0}), E(((3, 4),), {"axis": 1}),
+                E(((3, 4),), {"axis": -1, "keepdims": True}), E(((2, 3),))),
+               name="numpy.median", jvp=_median_jvp)
+
+
 # --- forward mode ----------------------------------------------------------------------------
 # The tangent of y = f(a, ...) given the tangents of its differentiable arguments. Linear
 # functions (reductions by sums, reshapes, views, copies, indexing, item assignment, joins)
@@ -968,4 +1399,5 @@ def index_value(index: ast.expr) -> ast.expr:
 # one would change the other in Python, which generated code does not reproduce).
 VIEWS = {numpy.reshape, numpy.ravel, numpy.squeeze, numpy.expand_dims, numpy.transpose,
          numpy.swapaxes, numpy.broadcast_to, numpy.asarray, numpy.atleast_1d,
-         numpy.atleast_2d, numpy.flip, numpy.diag, getitem}
+         numpy.atleast_2d, numpy.flip, numpy.diag, getitem, numpy.moveaxis, numpy.diagonal,
+         numpy.atleast_3d}

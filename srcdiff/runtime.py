@@ -204,5 +204,107 @@ def tangent_like(tangent, like):
     return numpy.array(numpy.broadcast_to(tangent, numpy.shape(like)), dtype=float)
 
 
+def diagonal_adjoint(gradient, like, offset, axis1, axis2):
+    """The adjoint of ``like`` in ``numpy.diagonal(like, offset, axis1, axis2)``: zeros of
+    ``like``'s shape with ``gradient`` (whose last axis runs along the diagonal) on it."""
+    result = numpy.zeros(numpy.shape(like), numpy.result_type(like, 1.0))
+    view = numpy.moveaxis(result, (axis1, axis2), (-2, -1))
+    count = numpy.shape(numpy.diagonal(view, offset, -2, -1))[-1]
+    rows = numpy.arange(count) + max(-offset, 0)
+    view[..., rows, rows + offset] = gradient
+    return result
+
+
+def take_adjoint(gradient, like, indices, axis):
+    """The adjoint of ``like`` in ``numpy.take(like, indices, axis)``: ``gradient`` added
+    back at ``indices`` (repeated indices accumulate)."""
+    result = numpy.zeros(numpy.shape(like), numpy.result_type(like, 1.0))
+    if axis is None:
+        numpy.add.at(result.reshape(-1), indices, gradient)
+    else:
+        axis = axis % numpy.ndim(like)
+        numpy.add.at(result, (slice(None),) * axis + (indices,), gradient)
+    return result
+
+
+def kron_adjoint(gradient, a, b, left):
+    """The adjoint of ``a`` (``left``) or ``b`` in ``numpy.kron(a, b)``: the shorter shape
+    takes leading ones, then the result's axis k splits into (``a``'s axis k, ``b``'s)."""
+    rank = max(numpy.ndim(a), numpy.ndim(b))
+    shape_a = (1,) * (rank - numpy.ndim(a)) + numpy.shape(a)
+    shape_b = (1,) * (rank - numpy.ndim(b)) + numpy.shape(b)
+    split = tuple(n for pair in zip(shape_a, shape_b) for n in pair)
+    blocks = numpy.reshape(gradient, split)
+    odd, even = tuple(range(1, 2 * rank, 2)), tuple(range(0, 2 * rank, 2))
+    if left:  # contract the b axes (odd positions) with b
+        result = numpy.tensordot(blocks, numpy.reshape(b, shape_b), axes=(odd, tuple(range(rank))))
+        return numpy.reshape(result, numpy.shape(a))
+    result = numpy.tensordot(numpy.reshape(a, shape_a), blocks, axes=(tuple(range(rank)), even))
+    return numpy.reshape(result, numpy.shape(b))
+
+
+def tile_adjoint(gradient, like, reps):
+    """The adjoint of ``like`` in ``numpy.tile(like, reps)``: the copies summed."""
+    reps = (reps,) if isinstance(reps, int) else tuple(reps)
+    shape = numpy.shape(like)
+    rank = max(len(shape), len(reps))
+    reps = (1,) * (rank - len(reps)) + reps
+    sizes = (1,) * (rank - len(shape)) + shape
+    split = tuple(n for pair in zip(reps, sizes) for n in pair)
+    summed = numpy.sum(numpy.reshape(gradient, split), axis=tuple(range(0, 2 * rank, 2)))
+    return numpy.reshape(summed, shape)
+
+
+def repeat_adjoint(gradient, like, repeats, axis):
+    """The adjoint of ``like`` in ``numpy.repeat(like, repeats, axis)`` (an integer
+    ``repeats``): each run of copies summed."""
+    if axis is None:
+        return numpy.reshape(numpy.sum(numpy.reshape(gradient, (-1, repeats)), axis=1),
+                             numpy.shape(like))
+    axis = axis % numpy.ndim(like)
+    shape = numpy.shape(like)
+    split = shape[:axis] + (shape[axis], repeats) + shape[axis + 1:]
+    return numpy.sum(numpy.reshape(gradient, split), axis=axis + 1)
+
+
+def diff_adjoint(gradient, n, axis):
+    """The adjoint of ``a`` in ``numpy.diff(a, n, axis)``: one difference's adjoint is
+    ``g[i - 1] - g[i]`` (zero beyond the ends), n times."""
+    for _ in range(n):
+        gradient = -numpy.diff(gradient, axis=axis, prepend=0.0, append=0.0)
+    return gradient
+
+
+def unpad(gradient, widths):
+    """The adjoint of ``array`` in ``numpy.pad(array, widths)`` (mode 'constant'): the
+    middle of ``gradient``."""
+    widths = numpy.broadcast_to(numpy.asarray(widths, dtype=int), (numpy.ndim(gradient), 2))
+    return gradient[tuple(slice(int(b), numpy.shape(gradient)[k] - int(a))
+                          for k, (b, a) in enumerate(widths))]
+
+
+def einsum_adjoint(reduced, letters, subscripts, like):
+    """The adjoint of the einsum operand ``like`` written ``subscripts`` (which may repeat
+    a letter, ``'ii'``, or have letters no other operand or the output has, which were
+    summed away), given ``reduced``, the adjoint over ``letters`` (its distinct letters
+    that were not summed away): spread over the summed-away axes, put on the diagonal of
+    repeated ones."""
+    shape = numpy.shape(like)
+    sizes = dict(zip(subscripts, shape))
+    distinct = "".join(dict.fromkeys(subscripts))
+    full = numpy.einsum(letters + "->" + "".join(c for c in distinct if c in letters), reduced)
+    for position, c in enumerate(distinct):  # broadcast the summed-away letters back
+        if c not in letters:
+            full = numpy.expand_dims(full, position)
+    full = numpy.broadcast_to(full, tuple(sizes[c] for c in distinct))
+    if len(distinct) == len(subscripts):
+        return numpy.array(numpy.transpose(full, [distinct.index(c) for c in subscripts]),
+                           dtype=numpy.result_type(like, 1.0))
+    result = numpy.zeros(shape, numpy.result_type(like, 1.0))
+    grids = numpy.ix_(*[numpy.arange(sizes[c]) for c in distinct]) if distinct else ()
+    result[tuple(grids[distinct.index(c)] for c in subscripts)] = full
+    return result
+
+
 # Helpers that call others: writing one into a module writes these too.
 DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",)}

@@ -42,6 +42,8 @@ def sample(shape, rng, example):
     if shape == ():
         return float(rng.uniform(low, high))
     value = rng.uniform(low, high, size=shape)
+    if example.spd:
+        return value @ value.T + shape[0] * numpy.eye(shape[0])
     if example.matrix and len(shape) == 2 and shape[0] == shape[1]:
         value += shape[0] * numpy.eye(shape[0])
     return value
