@@ -890,11 +890,15 @@ def _negated(value):
 
 
 def _roll(v):
-    shift, axis = v.const("shift"), v.const("axis")
-    if not isinstance(shift, (int, tuple)):
-        raise RuleUseError("numpy.roll needs `shift` written as an integer or a tuple of them")
+    """Rolled back; a shift that is not a constant (a loop's counter) is negated where
+    the gradient runs."""
+    axis = v.const("axis")
+    try:
+        shift = _negated(v.const("shift"))
+    except RuleUseError:
+        shift = call("numpy.negative", v["shift"])
     keywords = {} if axis is None else {"axis": axis}
-    return {"a": call("numpy.roll", v.g, _negated(shift), **keywords)}
+    return {"a": call("numpy.roll", v.g, shift, **keywords)}
 
 
 def _known_rank(v: VJP, name: str, least: int = 1) -> int | None:
@@ -1067,10 +1071,9 @@ def _take_kind(v: VJP) -> Kind:
     node = v.arguments.get("indices")
     if isinstance(node, (ast.List, ast.Tuple, ast.Constant)) or (
             isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)):
-        try:
-            indices = numpy.ndim(ast.literal_eval(node))
-        except ValueError:
-            return ANY_ARRAY
+        indices = 0  # a number, or lists of them nested as deep as the first element
+        while isinstance(node, (ast.List, ast.Tuple)) and node.elts:
+            indices, node = indices + 1, node.elts[0]
     else:
         kind = v.kind("indices")
         indices = kind.ndim if kind.is_array else 0
