@@ -55,6 +55,15 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
     statements = statements_of(function.body)
     assignments = [s for s in statements if isinstance(s, ast.Assign)]
     variable_kinds = infer_kinds(function, kinds or {}, statements)
+    for statement in statements:  # x[0] where x is a number: Python raises TypeError
+        value = statement.iter if isinstance(statement, ast.For) else getattr(
+            statement, "value", None)
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and \
+                value.value.id in wrt and not variable_kinds.get(value.value.id, SCALAR).is_array:
+            raise located(KindError, f"`{ast.unparse(value)}` indexes `{value.value.id}`, "
+                          "which is a number here", statement,
+                          get_anno(statement, "where", function.parsed),
+                          hint="pass a NumPy array, or a list, tuple or dict of values")
     # The def-use graph of differentiable assignments: target -> operands, and back.
     reads: dict[str, set[str]] = {}
     readers: dict[str, set[str]] = {}

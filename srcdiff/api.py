@@ -4,15 +4,18 @@ and ``source``."""
 from __future__ import annotations
 
 import builtins
+import functools
 import inspect
 import numbers
 import types
+from dataclasses import dataclass
 from typing import Callable
 
 from .errors import ArgumentKindError, KindError, SrcdiffError
 from .kinds import SCALAR, data_kind, kind_of_value
 from .pickling import canonical
 from .pipeline import Generated, generate
+from .structures import follow, is_container, is_object, rebuild, treedef
 
 Wrt = int | str | tuple
 # Gradients are cached on the function itself (a weak-keyed table would keep every
@@ -32,14 +35,14 @@ def grad(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
     """
     if func is None:
         return lambda f: grad(f, wrt)
-    return _gradient(func, wrt, with_value=False)
+    return _through_binding(grad, func, wrt) or _gradient(func, wrt, with_value=False)
 
 
 def value_and_grad(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
     """Like :func:`grad`, but the function returns ``(func(...), gradient)``."""
     if func is None:
         return lambda f: value_and_grad(f, wrt)
-    return _gradient(func, wrt, with_value=True)
+    return _through_binding(value_and_grad, func, wrt) or _gradient(func, wrt, with_value=True)
 
 
 def jvp(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
@@ -51,7 +54,8 @@ def jvp(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
     ``func``. Usable as a decorator, like :func:`grad`."""
     if func is None:
         return lambda f: jvp(f, wrt)
-    return _gradient(func, wrt, with_value=True, mode="forward")
+    return _through_binding(jvp, func, wrt) or _gradient(func, wrt, with_value=True,
+                                                         mode="forward")
 
 
 def vjp(func: Callable, wrt: Wrt = 0) -> Callable:
@@ -60,6 +64,9 @@ def vjp(func: Callable, wrt: Wrt = 0) -> Callable:
     for a cotangent ``ct`` of the value's shape, gives ``ct``'s pull-back to the ``wrt``
     parameters (one, or a tuple for a tuple ``wrt``), as ``jax.vjp``'s function does.
     ``grad(f)(x)`` is ``vjp(f)(x)[1](1.0)`` for a function returning a number."""
+    bound = _through_binding(vjp, func, wrt)
+    if bound is not None:
+        return bound
     names = _wrt_names(func, wrt)
     as_tuple = isinstance(wrt, (tuple, list))
     signature = inspect.signature(func)
@@ -103,6 +110,9 @@ def hvp(func: Callable, wrt: Wrt = 0) -> Callable:
     ``H v`` (a tuple for a tuple ``wrt``) without forming the Hessian. Forward mode gives
     the directional derivative ``∇f·v`` as generated code; reverse mode differentiates
     that code again with respect to the ``wrt`` parameters (reverse over forward)."""
+    bound = _through_binding(hvp, func, wrt)
+    if bound is not None:
+        return bound
     names = _wrt_names(func, wrt)
     as_tuple = isinstance(wrt, (tuple, list))
     signature = inspect.signature(func)
@@ -141,6 +151,9 @@ def hessian(func: Callable, wrt: Wrt = 0) -> Callable:
     float for a number, an array of shape ``s + s`` for an array of shape ``s``; built
     from :func:`hvp` one column at a time."""
     import numpy
+    bound = _through_binding(hessian, func, wrt)
+    if bound is not None:
+        return bound
     if isinstance(wrt, (tuple, list)):
         raise SrcdiffError("hessian takes one parameter (wrt=0 or wrt='x'); for several, "
                            "use hvp")
@@ -177,6 +190,9 @@ def jacobian(func: Callable, wrt: Wrt = 0, mode: str | None = None) -> Callable:
     import numpy
     if mode not in (None, "forward", "reverse"):
         raise SrcdiffError(f"mode is 'forward' or 'reverse', not {mode!r}")
+    bound = _through_binding(functools.partial(jacobian, mode=mode), func, wrt)
+    if bound is not None:
+        return bound
     names = _wrt_names(func, wrt)
     as_tuple = isinstance(wrt, (tuple, list))
     signature = inspect.signature(func)
@@ -327,6 +343,47 @@ def _of_gradient(gradient, wrt, with_value: bool, mode: str):
     second_derivative.__srcdiff_specialise__ = specialise
     cached[key] = second_derivative
     return second_derivative
+
+
+def _through_binding(transform, func, wrt):
+    """For a bound method (``model.loss``) or a ``functools.partial``: ``transform`` of
+    the function they wrap, with the same arguments bound (a ``functools.partial``, which
+    pickles when the function and the arguments do); ``wrt`` counts the parameters left
+    to pass, as it does for ``func``; a name may name a bound one (``wrt="self"``: the
+    derivative at the bound value). None for anything else."""
+    if isinstance(func, types.MethodType):
+        inner, args, keywords = func.__func__, (func.__self__,), {}
+    elif isinstance(func, functools.partial):
+        inner, args, keywords = func.func, func.args, func.keywords
+    else:
+        return None
+    items = tuple(wrt) if isinstance(wrt, (tuple, list)) else (wrt,)
+    shifted = []
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool):
+            if item < 0:
+                raise SrcdiffError(f"wrt takes parameter positions and names, not {item!r}")
+            item += len(args)
+        shifted.append(item)
+    inner_wrt = tuple(shifted) if isinstance(wrt, (tuple, list)) else shifted[0]
+    transformed = transform(inner, wrt=inner_wrt)
+    result = _Bound(transformed, *args, **keywords)
+    result.__name__ = getattr(transformed, "__name__", "gradient")
+    result.__doc__ = transformed.__doc__
+    return result
+
+
+class _Bound(functools.partial):
+    """A transformation of a bound method's or a partial's function, with the same
+    arguments bound; ``srcdiff.source`` reads it as it reads the transformation."""
+
+    @property
+    def __srcdiff__(self):
+        return self.func.__srcdiff__
+
+    def __srcdiff_specialise__(self, *args, **kwargs):
+        return self.func.__srcdiff_specialise__(*self.args, *args,
+                                                **{**self.keywords, **kwargs})
 
 
 def _wrt_names(func, wrt) -> tuple[str, ...]:
@@ -492,12 +549,61 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
                         return target(*args, **kwargs)
                     except _IEEE_ERRORS as error:
                         return ieee(scalar_key, args, kwargs, error)
-        key = _kinds(signature, parameters, names, args, kwargs)
+        key = _kinds(signature, parameters, names, args, kwargs, structured=True)
+        if any(type(k) is _Structured for k in key):
+            return structured_call(key, args, kwargs)
         generated = specialise(key)
         try:
             return generated.function(*args, **kwargs)
         except _IEEE_ERRORS as error:
             return ieee(key, args, kwargs, error)
+
+    structured: dict[tuple, list[Generated]] = {}  # key -> the code for each set of facts
+
+    def structured_code(key, values, ieee=False) -> Generated:
+        """The code for structured arguments: generated for the first arguments of each
+        shape, used again while the facts it was generated from hold."""
+        arguments = dict(zip(parameters, values))
+        candidates = structured.setdefault((key, ieee), [])
+        candidates[:] = [c for c in candidates if fresh(c)]
+        for candidate in candidates:
+            if _facts_hold(candidate.facts, arguments):
+                return candidate
+        kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
+        examples = {p: v for p, k, v in zip(parameters, key, values) if type(k) is _Structured}
+        generated = generate(func, names, name=name, with_value=with_value, kinds=kinds,
+                             ieee=ieee, structures=examples)
+        candidates.append(generated)
+        return generated
+
+    def structured_call(key, args, kwargs):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = [bound.arguments[p] for p in parameters]
+        generated = structured_code(key, values)
+        flat = _flat_arguments(generated, parameters, values)
+        try:
+            result = generated.function(*flat)
+        except _IEEE_ERRORS as error:
+            try:
+                func(*args, **kwargs)
+            except Exception:  # the function itself fails here: so does its gradient
+                raise error.with_traceback(error.__traceback__) from None
+            variant = structured_code(key, values, ieee=True)
+            result = variant.function(*_flat_arguments(variant, parameters, values))
+        value, flat_gradient = result if with_value else (None, result)
+        gradients, position = [], 0
+        for parameter in names:
+            if type(key[parameters.index(parameter)]) is not _Structured:
+                gradients.append(flat_gradient[position])
+                position += 1
+                continue
+            read = [path for _, param, path in generated.leaves if param == parameter]
+            gradients.append(rebuild(bound.arguments[parameter], dict(
+                zip(read, flat_gradient[position:position + len(read)]))))
+            position += len(read)
+        gradient = tuple(gradients) if as_tuple else gradients[0]
+        return (value, gradient) if with_value else gradient
 
     fast = None if forward else _fast_wrapper(name, signature, reverse_call, ieee, scalar_key,
                                               fast_state)
@@ -525,9 +631,38 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         gradient.__srcdiff_specialise__ = lambda *a, **k: specialise(
             _kinds(signature, parameters, names, a[:len(a) - len(names)], k))
     else:
-        gradient.__srcdiff_specialise__ = lambda *a, **k: specialise(
-            _kinds(signature, parameters, names, a, k))
+        def specialise_for(*a, **k):
+            key = _kinds(signature, parameters, names, a, k, structured=True)
+            if any(type(part) is _Structured for part in key):
+                bound = signature.bind(*a, **k)
+                bound.apply_defaults()
+                return structured_code(key, [bound.arguments[p] for p in parameters])
+            return specialise(key)
+        gradient.__srcdiff_specialise__ = specialise_for
     return gradient
+
+
+def _flat_arguments(generated: Generated, parameters, values) -> list:
+    """The arguments of code generated for structured arguments: each parameter's, then
+    the leaves it reads."""
+    flat = []
+    for parameter, value in zip(parameters, values):
+        flat.append(value)
+        flat += [follow(value, path) for _, param, path in generated.leaves if param == parameter]
+    return flat
+
+
+def _facts_hold(facts, arguments) -> bool:
+    """Whether code generated from ``facts`` holds for ``arguments``: each path it read
+    leads to a value of the same kind (``structures.observe``)."""
+    from .structures import observe
+    for parameter, path, seen in facts:
+        try:
+            if observe(follow(arguments[parameter], path)) != seen:
+                return False
+        except (LookupError, AttributeError, TypeError):
+            return False
+    return True
 
 
 def _ALWAYS() -> bool:
@@ -646,9 +781,18 @@ def numpy_dtype(value):
     return numpy.asarray(value).dtype
 
 
-def _kinds(signature, parameters, names, args, kwargs) -> tuple:
+@dataclass(frozen=True)
+class _Structured:
+    """In a key of argument kinds: a structured argument (``srcdiff.structures``), with
+    its ``treedef`` when it is differentiated, else its type."""
+    description: object
+    is_array = False
+
+
+def _kinds(signature, parameters, names, args, kwargs, structured: bool = False) -> tuple:
     """The kind of each parameter's argument; refuses arguments srcdiff cannot
-    differentiate with respect to."""
+    differentiate with respect to. ``structured``: dicts, lists, tuples and dataclasses
+    differentiated with respect to, and objects that are not, are ``_Structured``."""
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as error:
@@ -660,7 +804,20 @@ def _kinds(signature, parameters, names, args, kwargs) -> tuple:
         kind = kind_of_value(value)
         if kind is None and parameter not in names:
             kind = data_kind(value)  # a list of numbers: the array NumPy makes of it
+        if kind is None and structured and parameter in names and is_container(value):
+            result.append(_Structured(treedef(parameter, value)))
+            continue
+        if kind is None and structured and parameter not in names and is_object(value) \
+                and not (hasattr(value, "__array__") or hasattr(value, "__array_interface__")):
+            result.append(_Structured(type(value)))
+            continue
         if kind is None:
+            if parameter in names and is_container(value):
+                raise ArgumentKindError(
+                    f"argument {parameter!r} is a {type(value).__name__}: srcdiff.grad and "
+                    "srcdiff.value_and_grad differentiate with respect to structures of "
+                    "numbers and arrays; the other transformations take numbers and NumPy "
+                    "float arrays")
             if parameter in names:
                 raise ArgumentKindError(
                     f"argument {parameter!r} is a {type(value).__name__}: srcdiff "

@@ -334,6 +334,9 @@ class Fence(ast.NodeVisitor):
 
     def visit_Subscript(self, node: ast.Subscript) -> None:
         self.visit(node.value)
+        if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str) \
+                and self.rooted_in_local(node.value):
+            return  # p["w"]: normalize reads it from a structured argument, or refuses it
         node.slice = self.constant_none(node.slice)
         if isinstance(node.slice, ast.Tuple):
             node.slice.elts = [self.constant_none(part) for part in node.slice.elts]
@@ -378,8 +381,15 @@ class Fence(ast.NodeVisitor):
             return value is not UNRESOLVED and not isinstance(value, type(math))
         return True
 
+    def rooted_in_local(self, node: ast.expr) -> bool:
+        """Whether ``node`` is a local name, or items and attributes of one."""
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        return isinstance(node, ast.Name) and node.id in self.locals
+
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if self.is_method(node) and node.attr in ATTRIBUTES:
+        if (self.is_method(node) and node.attr in ATTRIBUTES) or self.rooted_in_local(node):
+            # p.w: normalize reads it from a structured argument, or refuses it
             self.visit(node.value)
             return
         value = self.parsed.resolve(node, self.locals)

@@ -113,6 +113,11 @@ class Function:
     output: Any = None  # the atom the function returns, once lowered
     active: frozenset = frozenset()  # set by analyse: variables that carry derivatives
     kinds: dict = dataclasses.field(default_factory=dict)  # set by analyse: name -> Kind
+    # set by normalize for structured parameters (``srcdiff.structures``): the parameter
+    # each leaf read became, ``(name, parameter, canonical path)``; and what the code
+    # assumed about the arguments, ``(parameter, path, structures.observe(value))``
+    leaves: list = dataclasses.field(default_factory=list)
+    facts: list = dataclasses.field(default_factory=list)
 
     def replace(self, **changes) -> "Function":
         return dataclasses.replace(self, **changes)

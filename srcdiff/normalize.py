@@ -55,6 +55,7 @@ from __future__ import annotations
 import ast
 import copy
 import types
+from collections import Counter
 from dataclasses import dataclass
 
 from .errors import UnsupportedSyntaxError, located
@@ -64,6 +65,7 @@ from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
 from .lower import is_literal
 from .parse import UNRESOLVED, Parsed, all_names, local_names, parse
 from .rules import RULES
+from .structures import is_container, is_object, observe, step, text
 
 
 @dataclass
@@ -72,14 +74,40 @@ class _Loop:
     broke: str | None  # set to leave the loop (break, return)
 
 
-def normalize(parsed: Parsed) -> Function:
+def normalize(parsed: Parsed, structures: dict | None = None,
+              differentiated=()) -> Function:
+    """``structures``: the parameters whose arguments are structured (``srcdiff.structures``),
+    each with an example argument; those in ``differentiated`` are pytrees differentiated
+    with respect to. Each leaf the function reads becomes a parameter of its own, after
+    its structure's (``Function.leaves``), and every parameter is positional."""
     tree = parsed.tree
     # The function's own name is free for a local unless the body mentions it.
     namer = Namer(all_names(tree.args) | set().union(*(all_names(s) for s in tree.body)))
     function = Function(tree.name, _plain_arguments(tree.args), [], parsed, namer)
+    normalizer = Normalizer(function, ((parsed.filename, tree.lineno, tree.name),))
+    for name, value in (structures or {}).items():
+        normalizer.structures[name] = _Part(name, (), value, name in differentiated)
+        function.facts.append((name, (), observe(value)))
     # The function itself counts as being inlined: a call to itself is recursion.
-    function.body = Normalizer(function, ((parsed.filename, tree.lineno, tree.name),)).run(tree.body)
+    function.body = normalizer.run(tree.body)
+    if structures:
+        args = function.args
+        plain = []
+        for arg in args.posonlyargs + args.args + args.kwonlyargs:
+            plain.append(arg)
+            plain += [ast.arg(leaf) for leaf, param, _ in function.leaves if param == arg.arg]
+        function.args = ast.arguments([], plain, None, [], [], None, [])
     return function
+
+
+@dataclass
+class _Part:
+    """Part of a structured parameter: the parameter, the canonical path to the part,
+    the example argument's value there, and whether the parameter is differentiated."""
+    param: str
+    path: tuple
+    value: object
+    differentiated: bool
 
 
 def _plain_arguments(args: ast.arguments) -> ast.arguments:
@@ -115,12 +143,19 @@ class Normalizer:
         self.inlining = inlining  # the callees being inlined, outermost first
         self.local_functions = dict(local_functions or {})  # name -> (def, parsed)
         self.where = function.parsed  # the source the statements come from (errors)
+        # names standing for parts of structured parameters (``_Part``); shared with
+        # the callees inlined, whose names are fresh
+        self.structures: dict[str, _Part] = {}
+        self.depth = 0  # how many loops and branches enclose the statement
+        self.stores: Counter = Counter()
 
     def run(self, body: list[ast.stmt], results: list[str] | None = None) -> list[ast.stmt]:
         """The normalized ``body``; with ``results`` (an inlined callee's body), its
         returns assign those names instead of returning."""
         body = [s for s in body if not _is_docstring(s)]
         self.inline_mode = results is not None
+        self.stores = Counter(node.id for s in body for node in walk(s)
+                              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
         early = [n for s in body[:-1] for n in _returns(s)] + [
             n for n in _returns(body[-1]) if n is not body[-1]]
         self.results = results
@@ -160,6 +195,153 @@ class Normalizer:
         self.function.synthetic.add(name)
         return name
 
+
+    # -- structured parameters (srcdiff.structures) -------------------------------------
+    def part(self, node: ast.expr) -> _Part | None:
+        """The part of a structured parameter ``node`` reads: a name standing for one, or
+        a chain of constant items and attributes below it (``p["w"]``, ``self.layers[0]``);
+        None for anything else (a leaf's own items and attributes, ``p["w"][i]``, are not
+        parts: they are read from the leaf's parameter)."""
+        if isinstance(node, ast.Name):
+            return self.structures.get(node.id)
+        if not isinstance(node, (ast.Subscript, ast.Attribute)):
+            return None
+        base = self.part(node.value)
+        if base is None or not (is_container(base.value) or is_object(base.value)):
+            return None
+        if isinstance(node, ast.Attribute):
+            kind, key = "attr", node.attr
+        else:
+            kind, key = "item", _constant_key(node.slice)
+            if key is None:
+                raise located(UnsupportedSyntaxError, f"{text(base.param, base.path)} is a "
+                              f"{type(base.value).__name__}: srcdiff reads its items with "
+                              "constant keys and positions", node, self.where)
+        try:
+            value, done = step(base.value, kind, key)
+        except (LookupError, AttributeError, TypeError) as error:
+            raise located(UnsupportedSyntaxError, f"`{ast.unparse(node)}` fails for the "
+                          f"argument given ({type(error).__name__}: {error})", node,
+                          self.where) from None
+        path = base.path + (done,)
+        self.function.facts.append((base.param, path, observe(value)))
+        return _Part(base.param, path, value, base.differentiated)
+
+    def needs_structure(self, node: ast.expr) -> None:
+        """``p["w"]`` or ``p.w`` on a parameter given no structured argument: a KindError
+        (the call wrapper defers it to calls whose arguments are not structured)."""
+        root = node
+        while isinstance(root, (ast.Attribute, ast.Subscript)):
+            root = root.value
+        if isinstance(root, ast.Name) and root.id not in self.structures and (
+                root.id in self.locals):
+            from .errors import KindError
+            raise located(KindError, f"`{ast.unparse(node)}` reads part of "
+                          f"`{root.id}`, which is not a structured argument here",
+                          node, self.where, hint="srcdiff.grad and srcdiff.value_and_grad "
+                          "read dicts, lists, tuples, NamedTuples, dataclasses and objects "
+                          "given as arguments; the other transformations take numbers and "
+                          "arrays")
+
+    def leaf(self, part: _Part, origin: ast.AST) -> ast.Name:
+        """The parameter standing for the leaf ``part`` (made at its first read)."""
+        from .kinds import data_kind
+        if part.path == () and not part.differentiated:
+            return _located(_name(part.param), origin)  # an object used whole: as it is
+        if (is_container(part.value) and part.differentiated) or data_kind(part.value) is None:
+            what = text(part.param, part.path)
+            raise located(UnsupportedSyntaxError, f"`{what}` is a "
+                          f"{type(part.value).__name__} used as a value: srcdiff reads the "
+                          "numbers and arrays in structured parameters through constant keys "
+                          "and attributes (p['w'], p.w, w, b = p), passes them whole to "
+                          "functions it inlines, and loops over lists and tuples of them",
+                          origin, self.where, hint="if it stands for an array, pass one "
+                          "(numpy.asarray(...))" if isinstance(part.value, (list, tuple))
+                          else None)
+        for name, param, path in self.function.leaves:
+            if param == part.param and path == part.path:
+                return _located(_name(name), origin)
+        base = "_".join([part.param] + [str(key) for _, key in part.path])
+        name = self.fresh(base if base.isidentifier() else part.param)
+        self.function.leaves.append((name, part.param, part.path))
+        return _located(_name(name), origin)
+
+    def holds(self, name: str, part: _Part, origin: ast.AST) -> list[ast.stmt]:
+        """``name = <part>``: a leaf is copied; a container or object is another name for
+        the part, allowed where it is bound once, unconditionally."""
+        from .kinds import data_kind
+        once = not self.depth and self.stores[name] == 1 and name not in self.structures
+        if not is_object(part.value) or (not once and not part.differentiated
+                                         and data_kind(part.value) is not None):
+            return [self.assign(name, self.leaf(part, origin), origin)]
+        if not once:
+            raise located(UnsupportedSyntaxError, f"`{name}` names "
+                          f"{text(part.param, part.path)} here and is bound elsewhere too, "
+                          "or conditionally: srcdiff follows a name for part of a structured "
+                          "parameter only when it is bound once, outside loops and branches",
+                          origin, self.where)
+        self.structures[name] = part
+        return []
+
+    def unpack_part(self, names: list[str], part: _Part, origin) -> list[ast.stmt]:
+        if not isinstance(part.value, (list, tuple)):
+            raise located(UnsupportedSyntaxError, f"{text(part.param, part.path)} is a "
+                          f"{type(part.value).__name__}: srcdiff unpacks lists and tuples",
+                          origin, self.where)
+        if len(names) != len(part.value):
+            raise located(UnsupportedSyntaxError, f"{len(names)} names for the "
+                          f"{len(part.value)} items of {text(part.param, part.path)}",
+                          origin, self.where)
+        result = []
+        for index, name in enumerate(names):
+            value, done = step(part.value, "item", index)
+            path = part.path + (done,)
+            self.function.facts.append((part.param, path, observe(value)))
+            result += self.holds(name, _Part(part.param, path, value, part.differentiated),
+                                 origin)
+        return result
+
+    def unroll(self, node: ast.For) -> list[ast.stmt]:
+        """``for layer in params["layers"]`` over a structured list or tuple: the body
+        once per item, with ``layer`` naming that item."""
+        part = self.part(node.iter)
+        if not isinstance(part.value, (list, tuple)) or node.orelse or any(
+                isinstance(n, (ast.Break, ast.Continue, ast.Return)) for s in node.body
+                for n in walk(s)):
+            raise located(UnsupportedSyntaxError, f"srcdiff loops over the items of "
+                          f"{text(part.param, part.path)} (a {type(part.value).__name__}) "
+                          "when it is a list or tuple and the loop has no break, continue, "
+                          "return or else", node, self.where)
+        targets = node.target.elts if isinstance(node.target, ast.Tuple) else [node.target]
+        if not all(isinstance(t, ast.Name) for t in targets):
+            raise located(UnsupportedSyntaxError, "this loop target is not supported yet",
+                          node.target, self.where)
+        names = [t.id for t in targets]
+        result = []
+        for index in range(len(part.value)):
+            value, done = step(part.value, "item", index)
+            item = _Part(part.param, part.path + (done,), value, part.differentiated)
+            self.function.facts.append((part.param, item.path, observe(value)))
+            for name in names:
+                self.structures.pop(name, None)
+            if isinstance(node.target, ast.Tuple):
+                result += self.bound_each(names, item, node)
+            else:
+                result += self.bound_each([names[0]], item, node, whole=True)
+            result += self.block(copy_tree(node.body))
+        return result
+
+    def bound_each(self, names, part, origin, whole=False) -> list[ast.stmt]:
+        """A loop target bound to ``part`` (``whole``) or to its items, once per
+        unrolled iteration: like ``holds``, but the name is rebound each time."""
+        stores, depth = self.stores, self.depth
+        self.stores, self.depth = Counter({n: 1 for n in names}), 0
+        try:
+            return self.holds(names[0], part, origin) if whole else \
+                self.unpack_part(names, part, origin)
+        finally:
+            self.stores, self.depth = stores, depth
+
     # -- blocks and control flow ------------------------------------------------
     def skip_flag(self) -> str | None:
         return self.loops[-1].skip if self.loops else self.returned
@@ -198,10 +380,20 @@ class Normalizer:
         if isinstance(node, ast.If):
             before: list[ast.stmt] = []
             test = self.expression(node.test, before)
+            self.depth += 1
             body, orelse = self.block(node.body), self.block(node.orelse)
+            self.depth -= 1
             return before + [_located(ast.If(test, body or [ast.Pass()], orelse), node)]
+        if isinstance(node, ast.For):
+            part = self.part(node.iter)
+            if part is not None and is_object(part.value):  # not a leaf: one per item
+                return self.unroll(node)
         if isinstance(node, (ast.For, ast.While)):
-            return self.loop(node)
+            self.depth += 1
+            try:
+                return self.loop(node)
+            finally:
+                self.depth -= 1
         return self.simple(node)
 
     def return_(self, node: ast.Return) -> list[ast.stmt]:
@@ -303,6 +495,7 @@ class Normalizer:
         shows: another name for the same array)."""
         from .array_rules import SET_ITEM, helper_name, index_value
         array = target.value.id
+        self.not_structured(array, node)
         before: list[ast.stmt] = []
         index = index_value(self.expression(target.slice, before))
         value = self.expression(value, before)
@@ -315,12 +508,20 @@ class Normalizer:
 
     def assignment(self, node: ast.Assign) -> list[ast.stmt]:
         result = []
+        part = self.part(node.value)
         for target in node.targets:  # a = b = e binds a, then b, to the same value
+            if part is not None:
+                if isinstance(target, ast.Tuple):
+                    result.extend(self.unpack_part([e.id for e in target.elts], part, node))
+                else:
+                    self.not_structured(target.id, node)
+                    result.extend(self.holds(target.id, part, node))
+                continue
             if isinstance(target, ast.Tuple):
                 result.extend(self.unpack(target, node.value, node))
             else:
                 result.extend(self.bind(target.id, node.value, node))
-        if len(node.targets) > 1 and isinstance(node.targets[0], ast.Name):
+        if len(node.targets) > 1 and isinstance(node.targets[0], ast.Name) and part is None:
             first = node.targets[0].id
             result = self.bind(first, node.value, node) + [
                 s for t in node.targets[1:] for s in self.bind(t.id, _name(first), node)]
@@ -328,6 +529,8 @@ class Normalizer:
 
     def unpack(self, target: ast.Tuple, value, node) -> list[ast.stmt]:
         names = [element.id for element in target.elts]
+        for name in names:
+            self.not_structured(name, node)
         if not isinstance(value, ast.Tuple) and not (
                 isinstance(value, ast.Call) and self.callee_of(value) is not None):
             # n, d = X.shape: the items of a value (a tuple of numbers, a NumPy shape)
@@ -359,7 +562,16 @@ class Normalizer:
                 direct += self.bind(name, element, node)
         return direct + deferred
 
+    def not_structured(self, name: str, origin) -> None:
+        if name in self.structures:
+            part = self.structures[name]
+            raise located(UnsupportedSyntaxError, f"`{name}` names "
+                          f"{text(part.param, part.path)}, a structured argument: srcdiff "
+                          "reads structured arguments and does not rebind or change them",
+                          origin, self.where)
+
     def bind(self, target: str, value: ast.expr, origin: ast.AST) -> list[ast.stmt]:
+        self.not_structured(target, origin)
         before: list[ast.stmt] = []
         value = self.expression(value, before)
         return before + [self.assign(target, value, origin)]
@@ -413,9 +625,15 @@ class Normalizer:
                                        ("global", callee.__module__, name))
                 renames[name] = fresh
         body = [_Rename(renames).visit(copy_tree(s)) for s in tree.body]
-        statements = [self.assign(renames[param], value, call) for param, value in bindings]
+        statements = []
+        for param, value in bindings:
+            if get_anno(value, "part") is not None:  # a structure: another name for it
+                self.structures[renames[param]] = get_anno(value, "part")
+            else:
+                statements.append(self.assign(renames[param], value, call))
         inner = Normalizer(self.function, self.inlining + (key,),
                            self.local_functions if callee_parsed is None else None)
+        inner.structures = self.structures
         inner.locals = self.locals | {renames[name] for name in callee_locals}
         inner.where = callee_parsed or self.where
         inlined = inner.run(body, results)
@@ -436,6 +654,9 @@ class Normalizer:
         if len(results) != 1:
             raise located(UnsupportedSyntaxError, f"recursive calls to {tree.name}() that "
                           "return several values are not supported yet", call, self.where)
+        if any(get_anno(value, "part") is not None for _, value in bindings):
+            raise located(UnsupportedSyntaxError, f"recursive calls to {tree.name}() with a "
+                          "structured argument are not supported yet", call, self.where)
         func = call.func
         if isinstance(func, ast.Name):
             self.namer.taken.add(func.id)
@@ -558,9 +779,39 @@ class _Expressions(ast.NodeTransformer):
     def inline_call(self, call: ast.Call, results: list[str]) -> None:
         """Inline ``call`` (its arguments rewritten first) into ``results``."""
         call = copy.copy(call)
-        call.args = [self.visit(a) for a in call.args]
-        call.keywords = [ast.keyword(k.arg, self.visit(k.value)) for k in call.keywords]
+        call.args = [self.argument(a) for a in call.args]
+        call.keywords = [ast.keyword(k.arg, self.argument(k.value)) for k in call.keywords]
         self.before.extend(self.normalizer.inline(call, results))
+
+    def argument(self, node: ast.expr) -> ast.expr:
+        """An argument to an inlined call; a structured one is passed whole (a name
+        annotated with the part it stands for)."""
+        part = self.normalizer.part(node)
+        if part is None or not is_object(part.value):
+            return self.visit(node)
+        marker = _located(_name("structured"), node)
+        set_anno(marker, "part", part)
+        return marker
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        part = self.normalizer.structures.get(node.id)
+        if part is None or not isinstance(node.ctx, ast.Load):
+            return node
+        return self.normalizer.leaf(part, node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
+        n = self.normalizer
+        part = n.part(node)
+        if part is not None:
+            return n.leaf(part, node)
+        if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+            n.needs_structure(node)
+        self.generic_visit(node)
+        if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+            raise located(UnsupportedSyntaxError, "str constants are not supported",
+                          node.slice, n.where, hint="srcdiff reads items with str keys of "
+                          "structured arguments (dicts, and objects holding them)")
+        return node
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.Name:
         n = self.normalizer
@@ -590,11 +841,21 @@ class _Expressions(ast.NodeTransformer):
         return _located(_name(temporary), node)
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.expr:
-        """``x.T``, ``x.shape``: the NumPy function they stand for."""
+        """``x.T``, ``x.shape``: the NumPy function they stand for; ``p.w`` on a
+        structured argument: the leaf's parameter."""
         n = self.normalizer
+        part = n.part(node)
+        if part is not None:
+            return n.leaf(part, node)
         if node.attr in ATTRIBUTES and not isinstance(
                 n.parsed.resolve(node.value, n.locals), types.ModuleType):
             return self.numpy_call(ATTRIBUTES[node.attr], [self.visit(node.value)], [], node)
+        if n.parsed.resolve(node, n.locals) is UNRESOLVED:
+            n.needs_structure(node)
+            from .errors import SrcdiffNameError
+            raise located(SrcdiffNameError, f"cannot resolve `{ast.unparse(node)}`", node,
+                          n.where, hint="srcdiff reads attributes of modules (math.pi) and "
+                          "of structured arguments (p.w, self.scale)")
         return node
 
     def clip(self, args, keywords, origin) -> ast.Call:
@@ -657,6 +918,9 @@ class _Expressions(ast.NodeTransformer):
         if isinstance(func, ast.Attribute) and func.attr in METHODS and not isinstance(
                 n.parsed.resolve(func.value, n.locals), types.ModuleType):
             # x.sum(axis=0) is numpy.sum(x, axis=0); x.reshape(2, 3) is reshape(x, (2, 3))
+            if isinstance(func.value, ast.Constant):  # 3.0.clip(): Python raises
+                raise located(UnsupportedSyntaxError, f"a {type(func.value.value).__name__} "
+                              f"has no method {func.attr!r}", node, n.where)
             args = [self.visit(a) for a in node.args]
             if func.attr in TUPLE_METHODS and len(args) > 1:
                 args = [_located(ast.Tuple(args, ast.Load()), node)]
@@ -665,6 +929,11 @@ class _Expressions(ast.NodeTransformer):
                 return self.clip([self.visit(func.value)] + args, keywords, node)
             return self.numpy_call(METHODS[func.attr], [self.visit(func.value)] + args,
                                    keywords, node)
+        if len(node.args) == 1 and not node.keywords and n.parsed.resolve(
+                node.func, n.locals) is len:
+            part = n.part(node.args[0])
+            if part is not None and isinstance(part.value, (list, tuple, dict)):
+                return _located(ast.Constant(len(part.value)), node)  # a fact of the code
         if n.callee_of(node) is not None:
             result = n.fresh(_callee_name(node))
             self.inline_call(node, [result])
@@ -681,6 +950,17 @@ class _Expressions(ast.NodeTransformer):
                 nested = _located(ast.Call(copy.copy(node.func), [nested, argument], []), node)
             return nested
         return node
+
+
+def _constant_key(index: ast.expr):
+    """The key a constant index gives (``"w"``, ``0``, ``-1``), else None."""
+    if isinstance(index, ast.Constant) and isinstance(index.value, (str, int)) and not isinstance(
+            index.value, bool):
+        return index.value
+    if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub) and isinstance(
+            index.operand, ast.Constant) and type(index.operand.value) is int:
+        return -index.operand.value
+    return None
 
 
 def _callee_name(call: ast.Call) -> str:

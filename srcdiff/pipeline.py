@@ -49,12 +49,17 @@ class Generated:
     # test that they still mean what they meant (``dependencies.checker``; None: none).
     dependencies: list = field(default_factory=list)
     check: object = None
+    # with structured arguments: the parameter each leaf read became, and what the code
+    # assumed about the arguments (``ir.Function.leaves``, ``facts``)
+    leaves: list = field(default_factory=list)
+    facts: list = field(default_factory=list)
 
 
 def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
              with_value: bool = False, as_tuple: bool | None = None,
              optimize: bool = True, vjp: bool = False, kinds: dict | None = None,
-             disable=(), ieee: bool = False, mode: str = "reverse") -> Generated:
+             disable=(), ieee: bool = False, mode: str = "reverse",
+             structures: dict | None = None) -> Generated:
     """Differentiate ``func`` with respect to the parameters named in ``wrt``; the
     gradient is a tuple when ``as_tuple`` (default: when ``wrt`` names several).
     ``kinds`` gives parameters' kinds (``srcdiff.kinds``) when they are not numbers.
@@ -63,7 +68,11 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
     returns inf and nan where Python's raises (``srcdiff.ieee``). ``mode="forward"``: the
     Jacobian-vector product instead (``srcdiff.tangent``): the parameters, then one tangent
     per ``wrt`` parameter; returns the value and its tangent with ``with_value``, else the
-    tangent alone (``as_tuple`` and ``vjp`` do not apply)."""
+    tangent alone (``as_tuple`` and ``vjp`` do not apply). ``structures``: parameters
+    whose arguments are structured, with an example argument each (``srcdiff.structures``):
+    the code takes each leaf it reads as a parameter after its structure's, every
+    parameter by position, and its gradient is the tuple of the ``wrt`` parameters'
+    leaves' gradients (a plain ``wrt`` parameter's, as it is), in ``leaves`` order."""
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode is 'reverse' or 'forward', not {mode!r}")
     from .rules import RULES
@@ -72,14 +81,14 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
         dependencies.append(("version", RULES, "user_version", RULES.user_version))
         generated = _generate(func, wrt, name=name, with_value=with_value,
                               as_tuple=as_tuple, optimize=optimize, vjp=vjp, kinds=kinds, mode=mode,
-                              disable=disable, ieee=ieee)
+                              disable=disable, ieee=ieee, structures=structures)
     generated.dependencies = dependencies
     generated.check = checker(dependencies)
     return generated
 
 
 def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, disable, ieee,
-              mode="reverse"):
+              mode="reverse", structures=None):
     forward = mode == "forward"
     as_tuple = len(wrt) > 1 if as_tuple is None else as_tuple
     unknown = set(disable) - set(OPTIMIZATIONS)
@@ -88,7 +97,10 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
     enabled = frozenset(OPTIMIZATIONS if optimize else ()) - frozenset(disable)
     try:
         parsed = fence(parse(func))
-        stages = {"normalize": normalize(parsed)}
+        stages = {"normalize": normalize(parsed, structures, wrt)}
+        if structures:
+            wrt, kinds, as_tuple = _leaf_parameters(stages["normalize"], wrt, kinds,
+                                                    structures)
         stages["lower"] = lower(stages["normalize"])
         lowered = stages["lower"]
         # before any optimisation, so that every setting accepts the same programs
@@ -128,7 +140,8 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
                      f"{parsed.firstlineno}.")
         text = emit(final, docstring)
         function = compile_function(text, func, f"{name} of {func.__qualname__}",
-                                    parsed.injected, defaults=not (vjp or forward))
+                                    parsed.injected,
+                                    defaults=not (vjp or forward or structures))
     except SrcdiffError:
         raise
     except RecursionError:
@@ -138,7 +151,29 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
         raise InternalError(f"srcdiff failed on {func.__qualname__} "
                             f"({type(error).__name__}: {error}); this is a bug in srcdiff, "
                             "please report it with the function's source") from error
-    return Generated(name, text, function, stages, dict(parsed.origins))
+    normalized = stages["normalize"]
+    return Generated(name, text, function, stages, dict(parsed.origins),
+                     leaves=list(normalized.leaves), facts=list(normalized.facts))
+
+
+def _leaf_parameters(function: Function, wrt, kinds, structures):
+    """With structured arguments: the parameters to differentiate with respect to (a
+    structured one's leaves in its place), the kinds of array parameters (leaves' from
+    the example arguments), and ``as_tuple`` (always: the caller rebuilds structures)."""
+    from .kinds import data_kind
+    from .structures import follow
+    expanded = []
+    for name in wrt:
+        if name in structures:
+            expanded += [leaf for leaf, param, _ in function.leaves if param == name]
+        else:
+            expanded.append(name)
+    kinds = dict(kinds or {})
+    for leaf, param, path in function.leaves:
+        kind = data_kind(follow(structures[param], path))
+        if kind.is_array:
+            kinds[leaf] = kind
+    return tuple(expanded), kinds, True
 
 
 _VJP_CELLS = "__srcdiff_vjps__"  # on the function, as api's cache of gradients# Generation is serialised: a recursive function's VJP is published (its cell) before it

@@ -113,6 +113,23 @@ class Part:
 
 def prepare(request: Request) -> Part:
     """Differentiate ``request``; raise if its result cannot stand on its own."""
+    from .errors import KindError
+    try:
+        return _prepare(request)
+    except KindError:
+        # a parameter taken for a number where it cannot be one: when no kind was
+        # declared for it, say that (and how to declare one) instead
+        if request.declared is not None:
+            from .fence import fence
+            from .lower import lower
+            from .normalize import normalize
+            from .parse import parse
+            _check_undeclared(lower(normalize(fence(parse(request.function)))),
+                              request.declared)
+        raise
+
+
+def _prepare(request: Request) -> Part:
     if request.mode not in MODES:
         raise ValueError(f"mode is one of {', '.join(MODES)}, not {request.mode!r}")
     function, base = request.function, request.function.__name__

@@ -276,8 +276,12 @@ def test_integer_arrays_are_refused_as_variables():
 
 
 def test_lists_are_refused_with_advice():
-    with pytest.raises(srcdiff.ArgumentKindError):
+    # a list differentiated with respect to is a structure (tests/test_structures.py),
+    # whose items the function may read; used as an array, it is refused with advice
+    with pytest.raises(srcdiff.errors.UnsupportedSyntaxError,
+                       match="`x` is a list used as a value") as caught:
         srcdiff.grad(total)([1.0, 2.0])
+    assert "numpy.asarray" in caught.value.hint
 
 
 def axis_from_argument(x, k):

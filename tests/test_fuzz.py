@@ -37,6 +37,7 @@ PASSES_EVERY = 40                # each optimisation off alone on every 40th pro
 VALUE_AND_GRAD_EVERY = 20        # value_and_grad generated and compared on every 20th
 FORWARD_EVERY = 8                # forward mode (jvp) against <grad, v> on every 8th
 SECOND_EVERY = 12                # grad(grad(f)) against differences of grad(f) on every 12th
+STRUCTURED_EVERY = 4             # the program reading a structured argument, every 4th
 JOBS = int(os.environ.get("FUZZ_JOBS", "1"))
 GENERATORS = {"scalar": scalar, "arrays": arrays}
 
@@ -73,7 +74,8 @@ def run_chunk(tasks):
 @pytest.mark.parametrize("kind,start", CHUNKS, ids=[f"{k}-{s}-{s + CHUNK - 1}" for k, s in CHUNKS])
 def test_fuzz_chunk(kind, start):
     tasks = [(kind, seed, seed % PASSES_EVERY == 0, seed % VALUE_AND_GRAD_EVERY == 0,
-              seed % FORWARD_EVERY == 0, seed % SECOND_EVERY == 0)
+              seed % FORWARD_EVERY == 0, seed % SECOND_EVERY == 0,
+              seed % STRUCTURED_EVERY == 0)
              for seed in range(start, start + CHUNK)]
     failures = []
     for item in run_chunk(tasks):

@@ -212,8 +212,9 @@ class Run:
 
     def __init__(self, case: Case, passes: bool = True, timeouts: bool = True,
                  culprits: bool = True, value_and_grad: bool = True, forward: bool = True,
-                 second: bool = True):
+                 second: bool = True, structured: bool = True):
         self.case = case
+        self.structured = structured  # also the program reading a structured argument
         self.forward = forward        # also forward mode: jvp against <grad, v>
         self.second = second          # also grad(grad(f)) against differences of grad(f)
         self.passes = passes          # every optimisation off alone, not just all of them
@@ -328,6 +329,9 @@ class Run:
         if problem:
             return problem
         problem = self.check_second() if self.second and verdict.verdict == "ok" else None
+        if problem:
+            return problem
+        problem = self.check_structured() if self.structured else None
         if problem:
             return problem
         if self.singular_settings and verdict.verdict == "ok":
@@ -879,6 +883,57 @@ class Run:
                           "nonfinite:forward")
         return None
 
+    def check_structured(self):
+        """The program with some parameters read from one structured argument
+        (``fuzz.structured``): the same gradient, in the argument's structure."""
+        from . import structured
+        variant = structured.make(self.case, copy_point)
+        if variant is None:
+            return None
+        filename = f"<fuzz structured {self.case.kind} {self.case.seed}>"
+        linecache.cache[filename] = (len(variant.source), None,
+                                     variant.source.splitlines(True), filename)
+        try:
+            namespace = {"__name__": f"fuzz_structured_{self.case.seed}", "__file__": filename}
+            with quiet():
+                exec(compile(variant.source, filename, "exec"), namespace)
+            program = namespace[variant.function]
+            self.restore_globals()
+            args = structured.arguments(variant, namespace)
+            try:
+                with self.limit(SRCDIFF_SECONDS), quiet():
+                    gradients = srcdiff.grad(program, wrt=variant.wrt)(*args)
+            except Timeout:
+                return Result("internal", "the structured variant's gradient does not finish",
+                              "internal:structured:timeout")
+            except Exception as error:
+                what = "refuses" if is_refusal(error) else "raises"
+                return Result("internal", f"the program reading a {variant.form} {what} "
+                              f"{short(error)} (the program itself works)",
+                              f"internal:structured:{type(error).__name__}",
+                              details="".join(traceback.format_exception(error)))
+        finally:
+            linecache.cache.pop(filename, None)
+        structure_at = variant.at
+        given = args[variant.wrt[structure_at]]
+        theirs = gradients[structure_at]
+        if type(theirs) is not type(given):
+            return Result("wrong", f"the gradient of a {type(given).__name__} is a "
+                          f"{type(theirs).__name__}", "wrong:structured-type")
+        scale = scale_of(*self.gradients)
+        rest = iter(g for i, g in enumerate(gradients) if i != structure_at)
+        for name, mine in zip(self.case.wrt_names, self.gradients):
+            if name in variant.reads:
+                other = structured.read(theirs, variant.reads[name])
+            else:
+                other = next(rest)
+            if not close(other, mine, VARIANT_RTOL, VARIANT_ATOL * scale) and not \
+                    agree_where_finite(other, mine, VARIANT_RTOL, VARIANT_ATOL * scale):
+                return Result("wrong", f"reading {name} from a {variant.form}, its gradient "
+                              f"is {describe([other], [name])}, not "
+                              f"{describe([mine], [name])}", "wrong:structured")
+        return None
+
     # -- translation validation ----------------------------------------------------
     @staticmethod
     def optimizations():
@@ -950,6 +1005,7 @@ def agree_where_finite(a, b, rtol, atol) -> bool:
 
 
 def run_case(case: Case, passes: bool = True, timeouts: bool = True,
-             value_and_grad: bool = True, forward: bool = True, second: bool = True) -> Result:
+             value_and_grad: bool = True, forward: bool = True, second: bool = True,
+             structured: bool = True) -> Result:
     return Run(case, passes=passes, timeouts=timeouts, value_and_grad=value_and_grad,
-               forward=forward, second=second).run()
+               forward=forward, second=second, structured=structured).run()

@@ -1,0 +1,168 @@
+"""Structured variants of generated programs: the same program with some of the
+parameters it differentiates read out of one structured argument (a dict, a nested dict,
+a list or tuple read by position or unpacked, a NamedTuple, a dataclass), and now and
+then the others read as attributes of an object that is not differentiated.
+
+The variant computes what the program computes, so its gradient, put back into the
+argument's structure, must equal the program's: ``Run.check_structured`` compares them
+and checks the gradient keeps the argument's type. Reads are rewritten where they are
+(in loops, branches, calls and comprehensions of the body); a parameter the body
+rebinds, or that a nested function's parameter shadows, is read once at the top instead.
+Drawn from its own random stream, so the program itself is unchanged.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+from dataclasses import dataclass
+
+FORMS = ("dict", "nested", "list", "tuple", "unpack", "namedtuple", "dataclass")
+NAME = "params_s"
+OBJECT = "config_s"
+
+
+@dataclass
+class _Make:
+    """An argument made once the variant's module is loaded: its ``Params_s`` class, or
+    a ``types.SimpleNamespace`` (``kind`` "object")."""
+    kind: str
+    fields: dict
+
+
+@dataclass
+class Variant:
+    source: str      # the module with the variant appended
+    function: str    # its name
+    args: list       # the arguments, in order
+    wrt: tuple       # positions differentiated
+    reads: dict      # packed parameter name -> its path in the structure, for comparing
+    form: str
+    at: int          # where the structure's gradient is among the gradients
+
+
+def _stored_or_shadowed(func: ast.FunctionDef) -> set[str]:
+    names = set()
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        if isinstance(node, (ast.FunctionDef, ast.Lambda)) and node is not func:
+            args = node.args
+            names |= {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+            if args.vararg:
+                names.add(args.vararg.arg)
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            names |= set(node.names)
+    return names
+
+
+class _Reads(ast.NodeTransformer):
+    def __init__(self, access: dict[str, ast.expr]):
+        self.access = access
+
+    def visit_Name(self, node: ast.Name):
+        if isinstance(node.ctx, ast.Load) and node.id in self.access:
+            return ast.copy_location(ast.parse(ast.unparse(self.access[node.id]),
+                                               mode="eval").body, node)
+        return node
+
+
+def make(case, copy_point) -> Variant | None:
+    """The structured variant of ``case`` (None when it has nothing to pack)."""
+    rng = random.Random(f"structured/{case.kind}/{case.seed}")
+    module = ast.parse(case.source)
+    func = next((n for n in module.body if isinstance(n, ast.FunctionDef)
+                 and n.name == case.function), None)
+    if func is None or func.args.vararg or func.args.kwarg or func.args.kwonlyargs \
+            or NAME in case.source or OBJECT in case.source:
+        return None
+    names = list(case.names)
+    wrt = [names[i] for i in case.wrt]
+    packed = [n for n in wrt if rng.random() < 0.7] or [rng.choice(wrt)]
+    others = [n for n in names if n not in wrt]
+    in_object = [n for n in others if rng.random() < 0.5]
+    form = rng.choice(FORMS)
+    point = dict(zip(names, copy_point(case.point)))
+
+    head = []
+    if form in ("dict", "nested"):
+        inner = {n: point[n] for n in packed}
+        structure = inner if form == "dict" else {"layer": inner, "unused": 0.5}
+        reads = {n: (("layer",) if form == "nested" else ()) + (n,) for n in packed}
+        access = {n: f"{NAME}" + "".join(f"[{k!r}]" for k in reads[n]) for n in packed}
+    elif form in ("list", "tuple", "unpack"):
+        values = [point[n] for n in packed]
+        structure = tuple(values) if form != "list" else values
+        reads = {n: (i,) for i, n in enumerate(packed)}
+        count = len(packed)
+        access = {n: f"{NAME}[{i if rng.random() < 0.7 else i - count}]"
+                  for i, n in enumerate(packed)}
+        if form == "unpack":
+            head.append(f"{', '.join(packed)}{',' if count == 1 else ''} = {NAME}")
+    else:
+        fields = ", ".join(f"({n!r}, object)" for n in packed)
+        maker = "typing.NamedTuple" if form == "namedtuple" else "dataclasses.make_dataclass"
+        module_head = (f"import typing\nimport dataclasses\n\n"
+                       f"Params_s = {maker}('Params_s', [{fields}])\n")
+        structure = _Make("Params_s", {n: point[n] for n in packed})
+        reads = {n: (n,) for n in packed}
+        access = {n: f"{NAME}.{n}" for n in packed}
+    if form not in ("namedtuple", "dataclass"):
+        module_head = ""
+    for n in in_object:
+        access[n] = f"{OBJECT}.{n}"
+
+    rebound = _stored_or_shadowed(func)
+    top = [n for n in access if n in rebound and not (form == "unpack" and n in packed)]
+    replaced = {n: ast.parse(a, mode="eval").body for n, a in access.items()
+                if n not in rebound and not (form == "unpack" and n in packed)}
+    new = ast.parse(ast.unparse(func)).body[0]
+    new.name = f"{case.function}_structured"
+    body = [_Reads(replaced).visit(statement) for statement in new.body]
+    head += [f"{n} = {access[n]}" for n in top]
+    new.body = [ast.parse(line).body[0] for line in head] + body
+    parameters = []
+    for n in names:
+        if n in packed:
+            if n == packed[0]:
+                parameters.append(NAME)
+        elif n in in_object:
+            if n == in_object[0]:
+                parameters.append(OBJECT)
+        else:
+            parameters.append(n)
+    new.args = ast.arguments([], [ast.arg(p) for p in parameters], None, [], [], None, [])
+    ast.fix_missing_locations(new)
+    source = (case.source + "\n\n" + module_head + "\n\nimport types as types_s\n\n\n"
+              + ast.unparse(new) + "\n")
+    args = []
+    for p in parameters:
+        if p == NAME:
+            args.append(structure)
+        elif p == OBJECT:
+            args.append(_Make("object", {n: point[n] for n in in_object}))
+        else:
+            args.append(point[p])
+    positions = tuple(i for i, p in enumerate(parameters) if p == NAME or p in wrt)
+    return Variant(source, new.name, args, positions, reads, form,
+                   positions.index(parameters.index(NAME)))
+
+
+def arguments(variant: Variant, namespace: dict) -> list:
+    """The variant's arguments, its classes and objects made in its loaded module."""
+    result = []
+    for value in variant.args:
+        if isinstance(value, _Make):
+            make_one = namespace["Params_s"] if value.kind == "Params_s" else \
+                namespace["types_s"].SimpleNamespace
+            value = make_one(**value.fields)
+        result.append(value)
+    return result
+
+
+def read(gradient, path):
+    """The gradient of one packed parameter: ``path`` followed in the structure."""
+    for key in path:
+        gradient = getattr(gradient, key) if isinstance(key, str) and not isinstance(
+            gradient, dict) else gradient[key]
+    return gradient
