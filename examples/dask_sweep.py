@@ -75,7 +75,7 @@ def main(n_workers=2):
     from distributed import Client, LocalCluster
     print(srcdiff.source(sweep))
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
             Client(cluster) as client:  # on many machines: Client("scheduler-address:8786")
         futures = client.map(sweep, *zip(*GRID))
         results = client.gather(futures)

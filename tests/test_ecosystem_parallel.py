@@ -131,10 +131,17 @@ def client(model):
     pytest.importorskip("distributed", reason="dask[distributed] is not installed: pip "
                         "install -e '.[test]' installs it")
     from distributed import Client, LocalCluster
+    # ":0": any free port for the dashboard (CI runs three of these clusters at once)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.CRITICAL) as cluster:
+                      dashboard_address=":0", silence_logs=logging.CRITICAL) as cluster:
         with Client(cluster) as client:
             yield client
+    # distributed leaves one idle thread behind ("Dask-Offload"); later tests fork this
+    # process (test_pickling), which Python warns against in a multi-threaded process
+    import distributed.utils
+    offload = getattr(distributed.utils, "_offload_executor", None)
+    if offload is not None:
+        offload.shutdown(wait=True)
 
 
 def test_dask_client_map_gives_the_serial_results(client, model):
