@@ -1164,8 +1164,9 @@ def _cholesky_jvp(j):
     tangent stands for."""
     t = j.t("a")
     symmetric = call("numpy.tril", t) + transposed(call("numpy.tril", t, -1))
-    inverse = call("numpy.linalg.inv", j.out)
-    return _matmul(j.out, _phi(_matmul(_matmul(inverse, symmetric), transposed(inverse)), j.out))
+    inverse = call("numpy.linalg.inv", j.out)  # einsum: a result of known rank
+    rotated = call("numpy.einsum", "ij,jk,lk->il", inverse, symmetric, inverse)
+    return _matmul(j.out, _phi(rotated, j.out))
 
 
 def _full_only(v):
@@ -1303,6 +1304,111 @@ add_array_rule(numpy.median, ("a", "axis", "out", "overwrite_input", "keepdims")
                (E(((5,),)), E(((4,),)), E(((3, 4),), {"axis": 0}), E(((3, 4),), {"axis": 1}),
                 E(((3, 4),), {"axis": -1, "keepdims": True}), E(((2, 3),))),
                name="numpy.median", jvp=_median_jvp)
+
+
+# numpy.linalg.slogdet returns the pair (sign, log|det|), which generated code treats as
+# the vector it converts to (numpy.shape of it is (2,)): reading ``[1]`` (or unpacking it)
+# is indexing, whose adjoint is a vector (0, g) of that shape. The sign is piecewise
+# constant.
+def _slogdet(v):
+    return {"a": mul(item(v.g, ast.Constant(1)), transposed(call("numpy.linalg.inv", v["a"])))}
+
+
+def _slogdet_jvp(j):
+    change = call("numpy.sum", mul(transposed(call("numpy.linalg.inv", j["a"])), j.t("a")))
+    return call("numpy.array", ast.List([ast.Constant(0.0), _node(change)], ast.Load()))
+
+
+add_array_rule(numpy.linalg.slogdet, ("a",), ("a",), _matrix_only(_slogdet), lambda v: array(1),
+               (E(((3, 3),), matrix=True), E(((2, 2),), matrix=True)),
+               name="numpy.linalg.slogdet", jvp=_matrix_only(_slogdet_jvp))
+
+
+# The pseudo-inverse P of A (m x n) where its rank does not change (Golub and Pereyra):
+# dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P.
+def _pinv_options(v):
+    if v.given("hermitian") and v.const("hermitian") not in (None, False):
+        raise RuleUseError("`hermitian=` of numpy.linalg.pinv is not supported")
+    v.const("rcond")  # a constant (the rank must not change where it is differentiated)
+
+
+def _pinv(v):
+    _pinv_options(v)
+    a, p, g = v["a"], v.out, v.g
+    gt, pt = transposed(g), transposed(p)
+    x = _matmul(_matmul(gt, p), pt)  # (I - A P) G^T P P^T
+    y = _matmul(_matmul(pt, p), gt)  # P^T P G^T (I - P A)
+    return {"a": neg(_matmul(_matmul(pt, g), pt)) + (x - _matmul(a, _matmul(p, x)))
+            + (y - _matmul(_matmul(y, p), a))}
+
+
+def _pinv_jvp(j):
+    _pinv_options(j)
+    a, p, t = j["a"], j.out, j.t("a")  # einsum: results of known rank
+    z = call("numpy.einsum", "ij,kj,lk->il", p, p, t)  # P P^T dA^T
+    q = call("numpy.einsum", "ji,kj,kl->il", t, p, p)  # dA^T P^T P
+    return (neg(call("numpy.einsum", "ij,jk,kl->il", p, t, p)) + (z - _matmul(_matmul(z, a), p))
+            + (q - _matmul(p, _matmul(a, q))))
+
+
+add_array_rule(numpy.linalg.pinv, ("a", "rcond", "hermitian"), ("a",), _matrix_only(_pinv),
+               lambda v: array(2),
+               (E(((3, 3),), matrix=True), E(((3, 2),)), E(((2, 4),))),
+               name="numpy.linalg.pinv", jvp=_matrix_only(_pinv_jvp))
+
+
+# Eigenvalues w and eigenvectors V of a symmetric matrix, as numpy.linalg.eigvalsh and
+# eigh read it (the lower triangle). For the symmetric perturbation dS the lower triangle
+# of dA stands for, dw_i = v_i^T dS v_i and dV = V (F o V^T dS V), F_ij = 1 / (w_j - w_i)
+# off the diagonal (distinct eigenvalues), 0 on it. Adjoints P of a symmetric perturbation
+# fold onto the lower triangle as phi(P + P^T). The eigenvectors are a primitive of their
+# own (``runtime.eigenvectors``), so that the rules' code can be differentiated again.
+def _lower_only(v):
+    if v.const("UPLO", "L") != "L":
+        raise RuleUseError(f"{v.rule.name} is differentiated with UPLO='L' (the default)")
+
+
+def _symmetric(t):
+    return call("numpy.tril", t) + transposed(call("numpy.tril", t, -1))
+
+
+def _eigvalsh(v):
+    _lower_only(v)
+    vectors = v.helper("eigenvectors", v["a"])
+    spread = _matmul(mul(vectors, v.g), transposed(vectors))  # V diag(g) V^T
+    return {"a": _phi(mul(2, spread), v["a"])}
+
+
+def _eigvalsh_jvp(j):
+    _lower_only(j)
+    vectors = j.helper("eigenvectors", j["a"])  # einsum: a result of known rank
+    return call("numpy.einsum", "ji,jk,ki->i", vectors, _symmetric(j.t("a")), vectors)
+
+
+def _gaps(v, a):
+    """F: 1 / (w_j - w_i) off the diagonal, 0 on it."""
+    w = call("numpy.linalg.eigvalsh", a)
+    eye = call("numpy.eye", item(shape(a), ast.Constant(0)))
+    between = call("numpy.expand_dims", w, 0) - call("numpy.expand_dims", w, 1)
+    return div(1 - eye, between + eye)
+
+
+def _eigenvectors(v):
+    p = _matmul(_matmul(v.out, mul(_gaps(v, v["a"]), _matmul(transposed(v.out), v.g))),
+                transposed(v.out))
+    return {"a": _phi(p + transposed(p), v["a"])}
+
+
+def _eigenvectors_jvp(j):
+    rotated = call("numpy.einsum", "ji,jk,kl->il", j.out, _symmetric(j.t("a")), j.out)
+    return _matmul(j.out, mul(_gaps(j, j["a"]), rotated))
+
+
+add_array_rule(numpy.linalg.eigvalsh, ("a", "UPLO"), ("a",), _matrix_only(_eigvalsh),
+               lambda v: array(1), (E(((3, 3),)), E(((2, 2),), spd=True)),
+               name="numpy.linalg.eigvalsh", jvp=_matrix_only(_eigvalsh_jvp))
+add_array_rule(runtime.eigenvectors, ("a",), ("a",), _matrix_only(_eigenvectors),
+               lambda v: array(2), (), name="eigenvectors", jvp=_matrix_only(_eigenvectors_jvp))
 
 
 # --- forward mode ----------------------------------------------------------------------------

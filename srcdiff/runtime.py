@@ -306,5 +306,12 @@ def einsum_adjoint(reduced, letters, subscripts, like):
     return result
 
 
+def eigenvectors(a):
+    """The eigenvectors of the symmetric matrix whose lower triangle ``a`` holds, as
+    ``numpy.linalg.eigh`` gives them (columns, eigenvalues ascending): a primitive with
+    its own derivative rule, which the rules of ``numpy.linalg.eigvalsh`` call."""
+    return numpy.linalg.eigh(a)[1]
+
+
 # Helpers that call others: writing one into a module writes these too.
 DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",)}

@@ -1,7 +1,7 @@
 """The rest of NumPy people use (issue 13, item 7): roll, tile, repeat, moveaxis,
 diagonal, tril, triu, diff, cumprod, take, vdot, sinc, atleast_3d, nansum, kron, pad,
-linalg.cholesky, convolve, median, and einsum summing subscripts away or reading a
-diagonal, in programs written the way people write them (loops, branches, broadcasting,
+linalg.cholesky, linalg.slogdet, linalg.pinv, linalg.eigvalsh, convolve, median, and einsum summing
+subscripts away or reading a diagonal, in programs written the way people write them (loops, branches, broadcasting,
 axes). Every derivative is compared with central differences of the function itself:
 the gradient, the Jacobian-vector product, the Hessian-vector product (against second
 differences along the vector) and grad(grad(f)). Each rule's examples are also checked
@@ -12,6 +12,7 @@ import numpy
 import pytest
 
 import srcdiff
+from srcdiff.runtime import eigenvectors
 
 from arrays import assert_gradients_close, numeric_gradient
 
@@ -120,6 +121,30 @@ def medians(x, W):
     return np.median(x ** 3) + np.sum(np.median(W, axis=0) ** 2) + np.sum(np.median(W, axis=1, keepdims=True) * W) + np.median(W)
 
 
+def log_determinants(W, x):
+    A = W @ W.T + np.outer(x, x) + np.eye(3)
+    sign, logdet = np.linalg.slogdet(A)
+    total = sign * logdet
+    for k in range(2):
+        total = total + np.linalg.slogdet(A + k * np.diag(x ** 2))[1] * (k + 1)
+    return total
+
+
+def pseudo_inverses(W, x):
+    P = np.linalg.pinv(W)  # (3, 2): W has full row rank
+    Q = np.linalg.pinv(W.T @ W + np.eye(3))
+    return np.sum(P ** 2) + np.sum(np.tanh(P @ x[:2])) + np.sum(Q * np.outer(x, x))
+
+
+def spectra(W, x):
+    A = W + W.T + np.diag([1.0, 3.0, 5.0])
+    w = np.linalg.eigvalsh(A)
+    total = np.sum(w ** 2 * x)
+    if w[0] < w[1]:
+        total = total + np.linalg.eigvalsh(A + np.outer(x, x) / 4)[-1]
+    return total + np.sum(np.linalg.eigvalsh(np.triu(W) + np.diag([1.0, 2.0, 4.0])))
+
+
 def einsums(W, x):
     M = np.outer(x, x) + W
     return (np.einsum("ii", M) + np.sum(np.einsum("ii->i", M) ** 2) + np.sum(np.einsum("ij->i", M) ** 3)
@@ -145,6 +170,9 @@ CASES = [
     (convolutions, lambda: (rng.normal(size=4), rng.normal(size=2) / 2)),
     (medians, lambda: (rng.normal(size=4), rng.normal(size=(3, 3)))),
     (einsums, lambda: (rng.normal(size=(3, 3)) / 2, rng.normal(size=3) / 2)),
+    (spectra, lambda: (rng.normal(size=(3, 3)) / 4, rng.normal(size=3))),
+    (log_determinants, lambda: (rng.normal(size=(3, 3)) / 2, rng.normal(size=3) / 2)),
+    (pseudo_inverses, lambda: (numpy.eye(2, 3) + rng.normal(size=(2, 3)) / 4, rng.normal(size=3))),
 ]
 IDS = [f.__name__ for f, _ in CASES]
 
@@ -227,13 +255,25 @@ def scaled_median(s, x):
     return np.median(x * s ** 2) + np.nansum(np.cumprod(1.0 + 0.1 * x * s)) + np.sum(np.take(x * s, [0, 0]) ** 3)
 
 
+def scaled_slogdet(s, x):
+    M = np.array([[2.0, 0.3, -0.4], [0.1, 1.5, 0.2], [0.3, -0.2, 1.8]])
+    sign, logdet = np.linalg.slogdet(M + s * np.outer(x, x))
+    return sign * logdet + np.sum(np.linalg.pinv(M[:2] * s + np.outer(x[:2], x)) ** 2)
+
+
+def scaled_spectrum(s, x):
+    A = np.diag([1.0, 2.0, 4.0]) + s * np.outer(x, x)
+    return np.sum(np.linalg.eigvalsh(A) ** 3 * np.array([1.0, -2.0, 0.5]))
+
+
 def scaled_einsum(s, x):
     M = np.outer(x, x) * s
     return np.einsum("ii", M ** 2) + np.sum(np.einsum("ij->j", M) ** 2) + np.sum(np.sinc(x * s))
 
 
 @pytest.mark.parametrize("func", [scaled_roll, scaled_diff, scaled_vdot, scaled_kron,
-                                  scaled_cholesky, scaled_median, scaled_einsum])
+                                  scaled_cholesky, scaled_median, scaled_einsum, scaled_slogdet,
+                                  scaled_spectrum])
 def test_second_derivative_matches_second_differences(func):
     """grad(grad(f)) differentiates the generated forward code again: the rules' forward
     code must be differentiable, and its adjoints right for operands of unknown rank.
@@ -257,6 +297,25 @@ def test_hessian_of_a_median_and_cholesky_program():
                            / (2 * h) for e in numpy.eye(3)])
     numpy.testing.assert_allclose(hessian, numeric, rtol=1e-3, atol=1e-4)
     assert numpy.shape(gradient(0.7, x)) == (3,)
+
+
+def rotated(A):
+    V = eigenvectors(A)
+    return np.sum(V ** 2 * np.arange(9.0).reshape(3, 3)) + np.sum(np.abs(V[:, 0]) * V[:, 0] * np.sign(V[0, 0]))
+
+
+def test_eigenvectors_rule_matches_central_differences():
+    """The primitive numpy.linalg.eigvalsh's rules call (tested here directly, with
+    functions of V that the sign of each eigenvector does not change)."""
+    A = numpy.array([[1.0, 0.3, -0.2], [0.3, 2.0, 0.4], [-0.2, 0.4, 3.5]])
+    A[0, 2] = 7.0  # the upper triangle is not read
+    gradient = srcdiff.grad(rotated)(A)
+    numpy.testing.assert_allclose(gradient, numeric_gradient(rotated, [A], (0,))[0], rtol=1e-5, atol=1e-8)
+    assert gradient[0, 2] == 0.0
+    t = rng.normal(size=(3, 3))
+    _, derivative = srcdiff.jvp(rotated)(A, t)
+    h = 1e-6
+    assert derivative == pytest.approx((rotated(A + h * t) - rotated(A - h * t)) / (2 * h), rel=1e-6)
 
 
 # --- values the rules treat specially --------------------------------------------------
@@ -343,6 +402,10 @@ def lower_of_vector(x):
     return np.sum(np.tril(x))
 
 
+def pinv_hermitian(W):
+    return np.sum(np.linalg.pinv(W, hermitian=True))
+
+
 def cumprod_dtype(x):
     return np.sum(np.cumprod(x, dtype="float64"))
 
@@ -358,6 +421,7 @@ def cumprod_dtype(x):
     (median_of_axes, (numpy.ones((2, 3)),), "numpy.median is differentiated along one axis"),
     (lower_of_vector, (numpy.ones(3),), "numpy.tril of an array of rank 1 is not supported"),
     (cumprod_dtype, (numpy.ones(3),), "`dtype=` of numpy.cumprod is not supported"),
+    (pinv_hermitian, (numpy.eye(2),), "`hermitian=` of numpy.linalg.pinv is not supported"),
 ])
 def test_unsupported_uses_are_refused_with_their_line(func, args, message):
     import inspect

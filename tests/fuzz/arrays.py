@@ -45,6 +45,11 @@ FEATURES = (
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
                               "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
+    + [f"more:{f}" for f in ("roll", "tile", "repeat", "moveaxis", "diagonal", "tril", "triu",
+                             "diff", "cumprod", "take", "vdot", "sinc", "atleast_3d", "nansum",
+                             "kron", "pad", "cholesky", "cholesky_upper", "convolve", "median",
+                             "einsum_reduce", "einsum_diagonal", "einsum_implicit",
+                             "roll_counter", "take_counter", "slogdet", "pinv", "eigvalsh")]
     + [f"ufunc:{u}" for u in ("sin", "cos", "tanh", "exp", "log", "sqrt", "arctan", "square",
                               "log1p", "expm1", "sinh", "cosh", "arcsinh", "arcsin", "arccos",
                               "arctanh", "arccosh", "cbrt", "exp2", "log2", "log10",
@@ -1394,5 +1399,246 @@ def op_shape(gen, scope, depth, shape, must):
     return None
 
 
+# A symmetric positive definite matrix around a unit vector u: c I + 0.3 u u^T has its
+# eigenvalues in [c, c + 0.3 |u|^2], so its Cholesky factor's entries are within sqrt of that.
+def _spd(u: A, n: int, c: float) -> str:
+    return f"{c} * np.eye({n}) + 0.3 * np.outer({u.code}, {u.code})"
+
+
+def op_more(gen, scope, depth, shape, must):
+    """The array functions of issue 13's item 7: rearrangements (roll, tile, repeat,
+    moveaxis, diagonal, tril/triu, take, pad, atleast_3d), differences, running products,
+    vdot, kron, convolve, sinc, nansum, median, Cholesky factors, and einsum summing
+    subscripts away or reading a diagonal."""
+    which = gen.rng.randrange(2)
+    first, second = (must, None) if which == 0 else (None, must)
+    options = {(): ["vdot", "nansum", "median", "cholesky", "einsum_diagonal", "diff", "sinc",
+                    "convolve", "slogdet", "eigvalsh"],
+               (3,): ["roll", "tile", "repeat", "take", "atleast_3d", "pad", "cumprod",
+                      "convolve", "median", "einsum_reduce", "einsum_diagonal", "cholesky",
+                      "kron", "sinc", "nansum", "pinv", "eigvalsh"],
+               (2,): ["diagonal", "diff", "take", "median", "einsum_reduce", "einsum_implicit",
+                      "cholesky", "nansum", "eigvalsh"],
+               (2, 3): ["tile", "repeat", "moveaxis", "tril", "triu", "cumprod", "kron", "pad",
+                        "atleast_3d", "einsum_implicit", "roll", "sinc", "pinv"]}.get(shape)
+    if not options:
+        return None
+    kind = gen.choice(options)
+    if kind == "sinc":
+        e = gen.sub(scope, depth, shape, must)
+        gen.feat("more:sinc")
+        return A(f"np.sinc({e.code})", shape, Interval(-0.22, 1.0), True)
+    if kind == "vdot":
+        src = gen.choice([(3,), (2, 3)])
+        a, b = gen.sub(scope, depth, src, first), gen.sub(scope, depth, src, second)
+        gen.feat("more:vdot")
+        return A(f"np.vdot({a.code}, {b.code})", (), a.iv * b.iv * size(src), True)
+    if kind == "nansum":
+        if shape == ():
+            e = gen.sub(scope, depth, gen.choice([(3,), (2, 3)]), must)
+            gen.feat("more:nansum")
+            return A(f"np.nansum({e.code})", (), e.iv * size(e.shape), True)
+        e = gen.sub(scope, depth, (2, 3), must)
+        axis, count = (0, 2) if shape == (3,) else (1, 3)
+        gen.feat("more:nansum")
+        return A(f"np.nansum({e.code}, axis={axis})", shape, e.iv * count, True)
+    if kind == "median":
+        if shape == ():
+            e = gen.sub(scope, depth, gen.choice([(3,), (2, 3), (2,)]), must)
+            gen.feat("more:median")
+            return A(f"np.median({e.code})", (), e.iv, True)
+        e = gen.sub(scope, depth, (2, 3), must)
+        gen.feat("more:median")
+        return A(f"np.median({e.code}, axis={0 if shape == (3,) else gen.choice(['1', '-1'])})",
+                 shape, e.iv, True)
+    if kind == "cholesky":
+        n = 3 if shape == (3,) else 2
+        u = gen.squash(gen.sub(scope, depth, (n,), must), UNIT)
+        matrix = _spd(u, n, 2.0)
+        if gen.r() < 0.3:  # numpy reads the lower triangle only: the rest has no derivative
+            w = gen.squash(gen.sub(scope, depth, (n,)), UNIT)
+            matrix += f" + np.triu(np.outer({u.code}, {w.code}), 1)"
+            gen.feat("more:cholesky_upper")
+        gen.feat("more:cholesky")
+        bound = math.sqrt(2.0 + 0.3 * n) + 0.01
+        if shape == ():
+            return A(f"np.sum(np.linalg.cholesky({matrix}))", (), Interval(-n * n * bound, n * n * bound), True)
+        row = gen.choice(["1", "-1"]) if n == 2 else "2"
+        return A(f"np.linalg.cholesky({matrix})[{row}]", shape, Interval(-bound, bound), True)
+    if kind == "eigvalsh":
+        n = 2 if shape == (2,) else 3
+        u = gen.squash(gen.sub(scope, depth, (n,), must), UNIT)
+        gen.feat("more:eigvalsh")
+        # diag(1..n) + 0.2 u u^T: each eigenvalue within 0.2 |u|^2 <= 0.6 of k, so they
+        # stay apart (a derivative needs distinct eigenvalues); the upper triangle is not read
+        diagonal = [float(k) for k in range(1, n + 1)]
+        matrix = f"np.diag({diagonal!r}) + 0.2 * np.outer({u.code}, {u.code})"
+        if gen.r() < 0.3:
+            matrix += f" + np.triu(np.outer({u.code}, {u.code}), 1)"
+        values = f"np.linalg.eigvalsh({matrix})"
+        if shape == ():
+            return A(f"{values}[-1]", (), Interval(n, n + 0.6), True)
+        return A(values, shape, Interval(1.0, n + 0.6), True)
+    if kind == "slogdet":
+        a = gen.squash(gen.sub(scope, depth, (2,), first), UNIT)
+        b = gen.squash(gen.sub(scope, depth, (2,), second), UNIT)
+        gen.feat("more:slogdet")
+        # det(3 I + 0.2 a b^T) = 9 + 0.6 b.a, in [7.8, 10.2]: the sign is +1
+        matrix = f"3.0 * np.eye(2) + 0.2 * np.outer({a.code}, {b.code})"
+        if gen.r() < 0.5:
+            return A(f"np.linalg.slogdet({matrix})[1]", (), Interval(2.05, 2.33), True)
+        return A(f"np.linalg.slogdet({matrix})[0] * np.linalg.slogdet({matrix})[-1]", (),
+                 Interval(-2.33, 2.33))
+    if kind == "pinv":
+        a = gen.squash(gen.sub(scope, depth, (2,), first), UNIT)
+        b = gen.squash(gen.sub(scope, depth, (3,), second), UNIT)
+        gen.feat("more:pinv")
+        # eye(2, 3) + 0.2 a b^T: singular values within 0.2 |a| |b| < 0.49 of 1, so the
+        # rank stays 2 and the pseudo-inverse's norm is below 1 / 0.51
+        p = f"np.linalg.pinv(np.eye(2, 3) + 0.2 * np.outer({a.code}, {b.code}))"
+        if shape == (2, 3):
+            return A(f"{p}.T", shape, Interval(-1.97, 1.97), True)
+        u = gen.sub(scope, depth, (2,))
+        bound = 1.97 * math.sqrt(2) * u.iv.mag
+        return A(f"{p} @ {par(u)}", shape, Interval(-bound, bound))
+    if kind == "einsum_diagonal":
+        a = gen.sub(scope, depth, (3,), first)
+        b = gen.sub(scope, depth, (3,), second)
+        gen.feat("more:einsum_diagonal")
+        gen.feat("einsum")
+        if shape == ():
+            return A(f"np.einsum('ii', np.outer({a.code}, {b.code}))", (), a.iv * b.iv * 3, True)
+        return A(f"np.einsum('ii->i', np.outer({a.code}, {b.code}))", (3,), a.iv * b.iv, True)
+    if kind == "einsum_reduce":
+        e = gen.sub(scope, depth, (2, 3), must)
+        gen.feat("more:einsum_reduce")
+        gen.feat("einsum")
+        if shape == (3,):
+            return A(f"np.einsum('ij->j', {e.code})", (3,), e.iv * 2, True)
+        return A(f"np.einsum('ij->i', {e.code})", (2,), e.iv * 3, True)
+    if kind == "einsum_implicit":
+        gen.feat("more:einsum_implicit")
+        gen.feat("einsum")
+        if shape == (2,):
+            m = gen.sub(scope, depth, (2, 3), first)
+            u = gen.sub(scope, depth, (3,), second)
+            return A(f"np.einsum('ij,j', {m.code}, {u.code})", (2,), m.iv * u.iv * 3, True)
+        m = gen.sub(scope, depth, (2, 3), first)
+        q = gen.sub(scope, depth, (3,), second)
+        return A(f"np.einsum('ij,j,k', {m.code}, {q.code}, np.ones(3)) / 3.0", (2, 3),
+                 m.iv * q.iv)  # 'ijk' summed over j: each row's m.q, spread over k
+    if kind == "roll":
+        e = gen.sub(scope, depth, shape, must)
+        gen.feat("more:roll")
+        counters = scope.ints()
+        if counters and gen.r() < 0.5:  # by a loop's counter
+            gen.feat("more:roll_counter")
+            axis = "" if shape == (3,) else f", axis={gen.choice(['0', '1'])}"
+            return A(f"np.roll({e.code}, {gen.choice(counters).name}{axis})", shape, e.iv, True)
+        if shape == (3,):
+            return A(f"np.roll({e.code}, {gen.choice(['1', '-1', '2', '4'])})", shape, e.iv, True)
+        return A(f"np.roll({e.code}, {gen.choice(['1', '-1', '2'])}, axis={gen.choice(['0', '1', '-1'])})",
+                 shape, e.iv, True)
+    if kind == "tile":
+        gen.feat("more:tile")
+        if shape == (3,):
+            e = gen.sub(scope, depth, (), must)
+            return A(f"np.tile({e.code}, 3)", shape, e.iv, True)
+        if gen.r() < 0.5:
+            e = gen.sub(scope, depth, (3,), must)
+            return A(f"np.tile({e.code}, (2, 1))", shape, e.iv, True)
+        e = gen.sub(scope, depth, (2,), must)
+        return A(f"np.tile({par(e)}[:, None], 3)", shape, e.iv, True)
+    if kind == "repeat":
+        gen.feat("more:repeat")
+        if shape == (3,):
+            e = gen.sub(scope, depth, (3,), must)
+            return A(f"np.repeat({e.code}, 2)[::2]", shape, e.iv, True)
+        if gen.r() < 0.5:
+            e = gen.sub(scope, depth, (3,), must)
+            return A(f"np.repeat({par(e)}[None, :], 2, axis=0)", shape, e.iv, True)
+        e = gen.sub(scope, depth, (2,), must)
+        return A(f"np.reshape(np.repeat({e.code}, 3), (2, 3))", shape, e.iv, True)
+    if kind == "moveaxis":
+        e = gen.sub(scope, depth, (2, 3), must)
+        gen.feat("more:moveaxis")
+        return A(f"np.moveaxis({par(e)}.T, 0, -1)", shape, e.iv, True)
+    if kind == "diagonal":
+        e = gen.sub(scope, depth, (2, 3), must)
+        gen.feat("more:diagonal")
+        form = gen.choice(["np.diagonal({e})", "np.diagonal({e}, 1)", "np.diagonal({e}, 0, 1, 0)"])
+        return A(form.format(e=e.code), (2,), e.iv, True)
+    if kind in ("tril", "triu"):
+        e = gen.sub(scope, depth, (2, 3), must)
+        gen.feat(f"more:{kind}")
+        k = gen.choice(["", ", 1", ", -1", ", k=1"])
+        return A(f"np.{kind}({e.code}{k})", shape, e.iv.hull(Interval(0.0)), True)
+    if kind == "diff":
+        gen.feat("more:diff")
+        if shape == ():
+            e = gen.sub(scope, depth, (3,), must)
+            return A(f"np.sum(np.diff({e.code}, n=2))", (), (e.iv - e.iv * 2.0 + e.iv), True)
+        if gen.r() < 0.5:
+            e = gen.sub(scope, depth, (3,), must)
+            return A(f"np.diff({e.code})", (2,), e.iv - e.iv, True)
+        e = gen.sub(scope, depth, (2, 3), must)
+        return A(f"np.diff({e.code}, axis=1)[:, 0]", (2,), e.iv - e.iv, True)
+    if kind == "cumprod":
+        gen.feat("more:cumprod")
+        e = gen.squash(gen.sub(scope, depth, shape, must), Interval(0.5, 1.5))
+        if shape == (3,):
+            return A(f"np.cumprod({e.code})", shape, Interval(0.125, 3.375), True)
+        axis = gen.choice(["0", "1", "-1"])
+        return A(f"np.cumprod({e.code}, axis={axis})", shape, Interval(0.125, 3.375), True)
+    if kind == "take":
+        gen.feat("more:take")
+        if shape == (3,):
+            e = gen.sub(scope, depth, (3,), must)
+            counters = [v for v in scope.ints() if v.hi < 3]
+            if counters and gen.r() < 0.8:  # indices written with a loop's counter
+                gen.feat("more:take_counter")
+                i = gen.choice(counters).name
+                return A(f"np.take({e.code}, [{i}, 0, {i}])", shape, e.iv, True)
+            return A(f"np.take({e.code}, {gen.choice(['[2, 0, 0]', '[-1, 1, 1]'])})", shape, e.iv, True)
+        e = gen.sub(scope, depth, (2, 3), must)
+        form = gen.choice(["np.take({e}, [4, 4])", "np.take({e}, 2, axis=1)",
+                           "np.take({e}, [0, -1], axis=1)[:, 1]"])
+        return A(form.format(e=e.code), (2,), e.iv, True)
+    if kind == "atleast_3d":
+        e = gen.sub(scope, depth, shape, must)
+        gen.feat("more:atleast_3d")
+        if shape == (3,):
+            return A(f"np.atleast_3d({e.code})[0, :, 0]", shape, e.iv, True)
+        return A(f"np.atleast_3d({e.code})[..., 0]", shape, e.iv, True)
+    if kind == "pad":
+        gen.feat("more:pad")
+        c = gen.choice([None, 0.5, -1.0])
+        values = "" if c is None else f", constant_values={c}"
+        iv_extra = Interval(0.0 if c is None else c)
+        if shape == (3,):
+            e = gen.sub(scope, depth, (2,), must)
+            return A(f"np.pad({e.code}, {gen.choice(['(1, 0)', '(0, 1)'])}{values})", shape,
+                     e.iv.hull(iv_extra), True)
+        e = gen.sub(scope, depth, (3,), must)
+        return A(f"np.pad({par(e)}[None, :], ((1, 0), (0, 0)){values})", shape,
+                 e.iv.hull(iv_extra), True)
+    if kind == "kron":
+        gen.feat("more:kron")
+        a = gen.sub(scope, depth, (2,), first)
+        b = gen.sub(scope, depth, (3,), second)
+        if shape == (3,):
+            return A(f"np.kron({a.code}, {b.code})[:3]", shape, a.iv * b.iv, True)
+        return A(f"np.kron({par(a)}[:, None], {par(b)}[None, :])", shape, a.iv * b.iv, True)
+    if kind == "convolve":
+        gen.feat("more:convolve")
+        a = gen.sub(scope, depth, (2,), first)
+        b = gen.sub(scope, depth, (2,), second)
+        if shape == (3,):
+            return A(f"np.convolve({a.code}, {b.code})", shape, a.iv * b.iv * 2, True)
+        return A(f"np.sum(np.convolve({a.code}, {b.code}))", (), a.iv * b.iv * 4, True)
+    return None
+
+
 OPS = ([op_unary] * 5 + [op_binary] * 6 + [op_binary_ufunc] * 3 + [op_reduce] * 2
-       + [op_linalg] * 2 + [op_index] * 2 + [op_shape] * 2 + [op_call, op_list, op_list_arith])
+       + [op_linalg] * 2 + [op_index] * 2 + [op_shape] * 2 + [op_more] * 2
+       + [op_call, op_list, op_list_arith])
