@@ -1411,6 +1411,16 @@ add_array_rule(runtime.eigenvectors, ("a",), ("a",), _matrix_only(_eigenvectors)
                lambda v: array(2), (), name="eigenvectors", jvp=_matrix_only(_eigenvectors_jvp))
 
 
+def _eigh(v):
+    raise RuleUseError("numpy.linalg.eigh is not differentiated (its eigenvectors are defined "
+                       "up to sign); for the eigenvalues, call numpy.linalg.eigvalsh")
+
+
+# Refused with advice where its result depends on what is differentiated (no examples).
+add_array_rule(numpy.linalg.eigh, ("a", "UPLO"), ("a",), _eigh, lambda v: ANY_ARRAY, (),
+               name="numpy.linalg.eigh", jvp=_eigh)
+
+
 # --- forward mode ----------------------------------------------------------------------------
 # The tangent of y = f(a, ...) given the tangents of its differentiable arguments. Linear
 # functions (reductions by sums, reshapes, views, copies, indexing, item assignment, joins)

@@ -406,6 +406,11 @@ def pinv_hermitian(W):
     return np.sum(np.linalg.pinv(W, hermitian=True))
 
 
+def eigenvalues_by_eigh(A):
+    w, V = np.linalg.eigh(A)
+    return np.sum(w)
+
+
 def cumprod_dtype(x):
     return np.sum(np.cumprod(x, dtype="float64"))
 
@@ -422,6 +427,7 @@ def cumprod_dtype(x):
     (lower_of_vector, (numpy.ones(3),), "numpy.tril of an array of rank 1 is not supported"),
     (cumprod_dtype, (numpy.ones(3),), "`dtype=` of numpy.cumprod is not supported"),
     (pinv_hermitian, (numpy.eye(2),), "`hermitian=` of numpy.linalg.pinv is not supported"),
+    (eigenvalues_by_eigh, (numpy.eye(2),), "numpy.linalg.eigh is not differentiated .* call numpy.linalg.eigvalsh"),
 ])
 def test_unsupported_uses_are_refused_with_their_line(func, args, message):
     import inspect
@@ -429,6 +435,22 @@ def test_unsupported_uses_are_refused_with_their_line(func, args, message):
     with pytest.raises(srcdiff.SrcdiffError, match=message) as refused:
         srcdiff.grad(func)(*args)
     assert f":{line}:" in str(refused.value)
+
+
+def test_forward_mode_refuses_eigh_too():
+    with pytest.raises(srcdiff.KindError, match="call numpy.linalg.eigvalsh"):
+        srcdiff.jvp(eigenvalues_by_eigh)(numpy.eye(2), numpy.eye(2))
+
+
+def eigh_of_a_constant(A, s):
+    w, V = np.linalg.eigh(A)
+    return np.sum(w * V[0]) * s
+
+
+def test_eigh_of_values_not_differentiated_works():
+    A = numpy.array([[2.0, 0.5], [0.5, 1.0]])
+    w, V = numpy.linalg.eigh(A)
+    assert srcdiff.grad(eigh_of_a_constant, wrt=1)(A, 3.0) == pytest.approx(numpy.sum(w * V[0]))
 
 
 def test_forward_mode_of_convolve_same_is_right():
