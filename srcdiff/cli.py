@@ -318,12 +318,17 @@ def _import_user_module(path: Path) -> types.ModuleType:
     from .standalone import load_module
     try:
         with _user_output_to_stderr():
-            return load_module(path)
+            module = load_module(path)
     except (SrcdiffError, SyntaxError):
         raise
     except (Exception, SystemExit) as error:
         raise UsageError(f"importing {path} failed: {_where_raised(error, path)}"
                          f"{type(error).__name__}: {error}") from None
+    found = getattr(module, "__file__", None)
+    if found is None or Path(found).resolve() != path.resolve():
+        raise UsageError(f"{path}: importing it as {module.__name__!r} gives another module "
+                         f"({found or 'built in'}); rename the file")
+    return module
 
 
 def _where_raised(error: BaseException, path: Path) -> str:

@@ -498,6 +498,7 @@ def test_the_imported_module_prints_to_stderr_never_into_the_output(tmp_path):
     assert explained.returncode == 0, explained.stderr
     assert explained.stdout.startswith("cube(x) at x = 2")
     assert "imported noisy" in explained.stderr and "∂cube/∂x = " in explained.stdout
+    assert "what it prints is shown on standard\nerror" in run("generate", "--help").stdout
 
 
 @pytest.mark.parametrize("body, line, message", [
@@ -515,6 +516,17 @@ def test_an_exception_while_importing_is_one_line_and_status_2(tmp_path, body, l
         assert result.stderr.strip() == (f"srcdiff: error: importing fails.py failed: "
                                          f"fails.py:{line}: {message}"), arguments
         assert result.stdout == ""
+
+
+@pytest.mark.parametrize("name", ["ast", "sys"])
+def test_a_file_named_like_a_loaded_module_is_refused(tmp_path, name):
+    """``ast.py`` would import as the standard library's ast (srcdiff has loaded it), and
+    srcdiff would differentiate that module's functions instead of the file's."""
+    (tmp_path / f"{name}.py").write_text("def f(x):\n    return x * x\n")
+    result = run("generate", f"{name}.py", "-o", "-", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert re.fullmatch(rf"srcdiff: error: {name}\.py: importing it as '{name}' gives another "
+                        r"module \((built in|/.*)\); rename the file", result.stderr.strip())
 
 
 def test_never_writes_over_its_own_input_even_with_force(model):
@@ -561,20 +573,25 @@ def test_a_folder_as_input_or_output_and_a_missing_output_folder(model):
 def test_a_closed_pipe_ends_the_command_quietly(model, arguments):
     """`srcdiff rules | head -1`: the reader goes away; srcdiff stops with the status a
     program ended by SIGPIPE has, 141, and prints no traceback."""
-    process = subprocess.Popen([script(), *arguments], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, cwd=model.parent)
-    process.stdout.close()  # before srcdiff writes anything: every write fails
-    stderr = process.stderr.read().decode()
-    assert process.wait(timeout=120) == 141, stderr
-    assert stderr == ""
+    read, write = os.pipe()
+    os.close(read)  # no reader from the start: every write srcdiff makes fails
+    try:
+        result = subprocess.run([script(), *arguments], stdout=write, stderr=subprocess.PIPE,
+                                text=True, cwd=model.parent, timeout=120)
+    finally:
+        os.close(write)
+    assert result.returncode == 141, result.stderr
+    assert result.stderr == ""
 
 
-def test_a_closed_pipe_after_part_of_the_output(model):
+def test_rules_piped_into_head(model):
+    """As a user types it. Whether head has gone before srcdiff writes depends on timing
+    (the listing fits in a pipe's buffer): either way, no error is printed."""
     result = subprocess.run(f"'{script()}' rules | head -1; echo \"status ${{PIPESTATUS[0]}}\"",
                             shell=True, executable="bash", capture_output=True, text=True,
                             timeout=120)
     first, status = result.stdout.splitlines()
-    assert first.startswith("a + b") and status == "status 141"
+    assert first.startswith("a + b") and status in ("status 0", "status 141")
     assert result.stderr == ""
 
 
