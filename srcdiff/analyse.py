@@ -266,6 +266,8 @@ def cannot_raise(value: ast.expr, kinds: dict | None = None) -> bool:
     and (2,)), and the truth value of an array raises (``not v``, ``max(v, 0.5)``)."""
     if isinstance(value, (ast.Name, ast.Constant)):
         return True
+    if isinstance(value, ast.Compare) and _identity(value):
+        return True
     arrays = _arrays_among(operands_of(value), kinds) if kinds else set()
     if arrays:
         return len(arrays) == 1 and _elementwise(value)
@@ -302,6 +304,11 @@ def _arrays_among(atoms: list[ast.expr], kinds: dict) -> set[str]:
                 if kind.is_array and kind.ndim != 0:
                     found.add(node.id)
     return found
+
+
+def _identity(value: ast.Compare) -> bool:
+    """``x is None``, ``x is not None``."""
+    return any(isinstance(op, (ast.Is, ast.IsNot)) for op in value.ops)
 
 
 _ELEMENTWISE_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
@@ -423,6 +430,8 @@ def kind_of(value: ast.expr, of) -> Kind | None:
     if isinstance(value, ast.UnaryOp):
         return of(value.operand) if not isinstance(value.op, ast.Not) else SCALAR
     if isinstance(value, ast.Compare):
+        if _identity(value):
+            return SCALAR  # x is None: a bool, whatever x is
         return broadcast(*[of(n) for n in [value.left, *value.comparators]])
     if isinstance(value, ast.Call):
         if get_anno(value, "recursive") is not None:

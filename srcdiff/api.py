@@ -120,16 +120,21 @@ def hvp(func: Callable, wrt: Wrt = 0) -> Callable:
     base = func.__name__ if func.__name__.isidentifier() else "lambda"
     second: dict = {}  # kinds -> (tangent code, its gradient)
     scalar_key = (SCALAR,) * len(parameters)
-    arity = len(parameters) + len(names)
+    low, fill = _numeric_defaults(signature)
+    count, extra = len(parameters), len(names)
 
     def product(*args, **kwargs):
-        # numbers only, every argument given by position: straight to the scalar code
+        # numbers only, given by position (trailing defaults that are numbers may be
+        # left out): straight to the scalar code
         entry = second.get(scalar_key)
-        if entry is not None and not kwargs and len(args) == arity and all(
-                type(a) in _REAL_TYPES for a in args[:len(parameters)]) and all(
-                type(v) is float or type(v) is int for v in args[len(parameters):]) and (
+        given = len(args) - extra
+        if entry is not None and not kwargs and low <= given <= count and all(
+                type(a) in _REAL_TYPES for a in args) and all(
+                type(v) is float or type(v) is int for v in args[given:]) and (
                 entry[0].check is None or entry[0].check()):
-            return entry[1](*args)
+            if given == count:
+                return entry[1](*args)
+            return entry[1](*args[:given], *fill[given - low:], *args[given:])
         _, vectors, key, bound = _split(f"hvp of {func.__name__}", signature, names, args,
                                         kwargs, "vector")
         entry = second.get(key)
@@ -506,21 +511,28 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
     fast_forward: dict = {"target": None, "check": _ALWAYS}
     arity = len(parameters) + len(names)
 
+    low, fill = _numeric_defaults(signature)
+    count, extra = len(parameters), len(names)
+
     def forward_call(*args, **kwargs):
-        # numbers only, every argument given by position: straight to the scalar code
+        # numbers only, given by position (trailing defaults that are numbers may be
+        # left out): straight to the scalar code
         target_ = fast_forward["target"]
-        if target_ is not None and not kwargs and len(args) == arity:
-            for value in args[:len(parameters)]:
+        given = len(args) - extra
+        if target_ is not None and not kwargs and low <= given <= count:
+            for value in args:
                 if type(value) not in real:
                     break
             else:
-                for value in args[len(parameters):]:
+                for value in args[given:]:
                     if type(value) is not float and type(value) is not int:
                         break
                 else:
                     if fast_forward["check"]():
                         try:
-                            return target_(*args)
+                            if given == count:
+                                return target_(*args)
+                            return target_(*args[:given], *fill[given - low:], *args[given:])
                         except _IEEE_ERRORS:
                             pass  # the general path below decides what to return
         primal, tangents, key, bound = _split(f"{name}()", signature, names, args, kwargs,
@@ -663,6 +675,21 @@ def _facts_hold(facts, arguments) -> bool:
         except (LookupError, AttributeError, TypeError):
             return False
     return True
+
+
+def _numeric_defaults(signature) -> tuple[int, tuple]:
+    """For a fast path taking every parameter by position: how many arguments must be
+    given, and the defaults of the rest (numbers only: the fast path is for numbers).
+    With keyword-only parameters, or a default that is not a number, every argument."""
+    parameters = list(signature.parameters.values())
+    if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters):
+        return len(parameters), ()
+    fill = []
+    for p in reversed(parameters):
+        if p.default is p.empty or type(p.default) not in (float, int):
+            break
+        fill.append(p.default)
+    return len(parameters) - len(fill), tuple(reversed(fill))
 
 
 def _ALWAYS() -> bool:

@@ -293,9 +293,16 @@ class Fence(ast.NodeVisitor):
         self.visit(node.operand)
 
     def visit_Compare(self, node: ast.Compare) -> None:
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Is, ast.IsNot)):
+            operands = [node.left, node.comparators[0]]
+            nones = [o for o in operands if isinstance(o, ast.Constant) and o.value is None]
+            if len(nones) == 1:  # x is None, x is not None: a test, never differentiated
+                self.visit(next(o for o in operands if o is not nones[0]))
+                return
         for op in node.ops:
             if isinstance(op, (ast.In, ast.NotIn, ast.Is, ast.IsNot)):
-                self.refuse(node, "only numeric comparisons (< <= > >= == !=) are supported")
+                self.refuse(node, "only numeric comparisons (< <= > >= == !=) and tests "
+                            "against None (x is None, x is not None) are supported")
         self.visit(node.left)
         for comparator in node.comparators:
             self.visit(comparator)

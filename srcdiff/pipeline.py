@@ -22,6 +22,7 @@ from .lower import lower
 from .iterate import index_loops
 from .normalize import normalize
 from .optimize import eliminate_common_subexpressions, hoist, optimize as optimize_function
+from .optimize.fuse import fuse
 from .dependencies import checker
 from .ieee import ieee as ieee_arithmetic
 from .parse import parse, recording
@@ -33,7 +34,7 @@ STAGES = ("normalize", "lower", "reverse", "optimize")  # the ones printable as 
 # Every optimisation, by name; each can be switched off alone (``disable=``), and the
 # tests compare every setting with every other (translation validation).
 OPTIMIZATIONS = ("hoist", "cse", "reuse", "rematerialize", "propagate", "simplify",
-                 "dead_code", "coalesce")
+                 "dead_code", "coalesce", "fuse")
 
 
 @dataclass
@@ -126,6 +127,8 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
         final = optimize_function(differentiated, enabled)
         stages["optimize"] = final
         final = finish_tangent(final) if forward else finish(final)
+        if forward and "fuse" in enabled:  # temporaries read once, into their reader
+            final = fuse(final)
         if not forward:  # tangent code keeps the call: hvp differentiates it again
             final = without_stops(final)
         if ieee:

@@ -197,7 +197,7 @@ def test_recursion():
     Jacobian-vector function, which returns the value and the tangent together."""
     assert srcdiff.jvp(power)(1.3, 5, 2.0) == (pytest.approx(1.3 ** 5), pytest.approx(10 * 1.3 ** 4))
     text = srcdiff.source(srcdiff.jvp(power))
-    assert "= power_jvp(x, sub, d_x)" in text and " power(" not in text  # never twice
+    assert "= power_jvp(x, n - 1, d_x)" in text and " power(" not in text  # never twice
     x = 0.7
     expected = srcdiff.grad(halving)(x, 5)  # reverse mode, through halving_vjp
     for label, options in SETTINGS:
@@ -610,3 +610,37 @@ def test_jvp_and_hvp_of_numbers_take_the_short_path_to_the_same_values():
     h_xx, h_xy = -2.0 * y / (4 * x ** 1.5), 2.0 / (2 * math.sqrt(x))
     assert hvp(x, y, 1.0, 0.0) == pytest.approx((h_xx, h_xy), rel=1e-12)
     assert hvp(x, y, 1.0, 0.0, c=2.0) == pytest.approx((h_xx, h_xy), rel=1e-12)
+
+
+def with_defaults(x, y=2.0, steps=3, scale=None):
+    total = 0.0
+    for _ in range(steps):
+        total = total + math.sin(x * y) * (1.0 if scale is None else scale)
+    return total
+
+
+def test_numbers_left_to_their_defaults_take_the_fast_path_and_agree():
+    # the fast path fills trailing defaults that are numbers; a default that is not a
+    # number (scale=None) ends the run of defaults it can fill: the general path then
+    def expected(x, y, steps, dx):  # steps sin(x y), differentiated by hand along x
+        return steps * math.sin(x * y), steps * math.cos(x * y) * y * dx
+
+    j = srcdiff.jvp(with_defaults)
+    assert j(0.3, 1.0) == pytest.approx(expected(0.3, 2.0, 3, 1.0))   # y, steps defaulted
+    assert j(0.3, 1.5, 0.5) == pytest.approx(expected(0.3, 1.5, 3, 0.5))
+    assert j(0.3, 1.5, 2, 0.5) == pytest.approx(expected(0.3, 1.5, 2, 0.5))
+    assert j(0.3, 1.5, 2, None, 0.5) == pytest.approx(expected(0.3, 1.5, 2, 0.5))
+    h = srcdiff.hvp(with_defaults)
+    # d²/dx² of steps sin(x y) = -steps y² sin(x y)
+    assert h(0.3, 1.0) == pytest.approx(-3 * 4.0 * math.sin(0.6))
+    assert h(0.3, 1.5, 2, 1.0) == pytest.approx(-2 * 2.25 * math.sin(0.45))
+
+
+def test_fused_forward_code_agrees_with_unfused():
+    from srcdiff.pipeline import generate
+    fused = generate(with_defaults, ("x", "y"), name="j", mode="forward", with_value=True)
+    plain = generate(with_defaults, ("x", "y"), name="j", mode="forward", with_value=True,
+                     disable=("fuse",))
+    assert fused.source != plain.source  # the pass did something here
+    args = (0.3, 1.5, 4, None, 0.7, -0.2)
+    assert fused.function(*args) == plain.function(*args)

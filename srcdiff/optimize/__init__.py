@@ -16,9 +16,12 @@ changes anything:
   can raise;
 * ``coalesce.coalesce``: ``t = e; y = t`` becomes ``y = e`` when nothing reads ``t`` after.
 
+One works on forward-mode code of numbers, last: ``fuse.fuse`` writes a temporary read
+once into the expression that reads it (CPython pays a store and a load per name).
+
 The reverse pass makes two decisions of its own, from the same facts: partials reading
 values the forward sweep computed (``reuse``) and temporaries recomputed in a loop's
-backward sweep instead of taped (``rematerialize``). Each of the eight can be switched
+backward sweep instead of taped (``rematerialize``). Each of the nine can be switched
 off alone (``pipeline.generate(..., disable=...)``); the tests compare every setting.
 The user's own statements are never simplified, only removed when dead and harmless.
 

@@ -15,9 +15,12 @@ budget: the number of times the statement can run times the size of ``e``.
 from __future__ import annotations
 
 import math
+import random
 import re
 
 from .case import SNAP, Case, Drawing
+
+IDENTITY_RATE = 0.06  # of the conditions drawn: with a test of a number against None
 from .intervals import (Interval, UNIT, absolute, cosh, floor, maximum, minimum, monotone,
                         pow_real, sin_cos)
 
@@ -161,6 +164,7 @@ class ScalarGenerator(Drawing):
         self.unbound_budget = 1 if self.rng.random() < 0.08 else 0
         self.loop_names = 0
         self.print_budget = 1 if self.rng.random() < 0.08 else 0
+        self.identity_rng = random.Random(f"identity/{seed}")  # `x is None` in conditions
 
     # -- utilities -------------------------------------------------------------
     def fresh(self, base=None):
@@ -375,6 +379,16 @@ class ScalarGenerator(Drawing):
         return self.squash_into(e, target)
 
     def condition(self, scope: Scope) -> str:
+        test = self.comparison(scope)
+        if self.identity_rng.random() < IDENTITY_RATE:  # its own stream: the rest unchanged
+            var = self.identity_rng.choice(sorted(scope.readable(), key=lambda v: v.name))
+            self.feat("is_none")
+            return self.identity_rng.choice([f"({test}) and {var.name} is not None",
+                                             f"{var.name} is None or ({test})",
+                                             f"not {var.name} is None and ({test})"])
+        return test
+
+    def comparison(self, scope: Scope) -> str:
         roll = self.r()
         ints = scope.readable(ints=True)
         if ints and roll < 0.12:

@@ -1,0 +1,131 @@
+"""Optimisation pass (forward mode, numbers only): temporaries read once are written
+into the expression that reads them.
+
+Three-address code names every intermediate value; CPython then pays a store and a load
+for each. In a function of numbers, a synthetic variable ``t = e`` that is assigned once
+and read once, where ``e`` is arithmetic that cannot raise (names, numbers, ``+``, ``-``,
+``*``, unary minus), is replaced at its read by ``e`` itself: ``e`` reads the same values
+there, since no statement in between assigns a name it reads (the pass writes ``t = e``
+back before such a statement, and before any loop, branch or statement other than an
+assignment or a return), and computing pure arithmetic later or earlier changes nothing
+else. Functions that may hold NumPy values are left alone: their arithmetic may raise
+(shapes that do not broadcast) and is not cheap enough for the store to matter.
+
+>>> import ast
+>>> from srcdiff.ir import Function, Namer
+>>> body = ast.parse('''
+... mul = x * y
+... d_mul = x * d_y + y * d_x
+... s = math.sin(mul)
+... d_s = math.cos(mul) * d_mul
+... return (s, d_s)
+... ''').body
+>>> function = Function("f", ast.parse("def f(x, y, d_x, d_y): pass").body[0].args, body,
+...                     None, Namer(), synthetic={"mul", "d_mul", "s", "d_s"})
+>>> print(fuse(function).source())
+def f(x, y, d_x, d_y):
+    mul = x * y
+    s = math.sin(mul)
+    d_s = math.cos(mul) * (x * d_y + y * d_x)
+    return (s, d_s)
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections import Counter
+
+from ..dataflow import COMPOUND
+from ..ir import Function, walk
+
+_PURE_OPERATORS = (ast.Add, ast.Sub, ast.Mult)
+
+
+def fuse(function: Function) -> Function:
+    from ..adjoints import _may_hold_numpy
+    if _may_hold_numpy(function):
+        return function
+    stores, loads = Counter(), Counter()
+    for node in walk(ast.Module(function.body, [])):
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else stores)[node.id] += 1
+    args = function.args
+    parameters = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    once = {name for name in function.synthetic
+            if stores[name] == 1 and loads[name] == 1 and name not in parameters}
+    if not once:
+        return function
+    changed = [False]
+    body = _block(function.body, once, changed)
+    return function.replace(body=body) if changed[0] else function
+
+
+def _pure(node: ast.expr) -> bool:
+    if isinstance(node, ast.Name):
+        return True
+    if isinstance(node, ast.Constant):
+        return type(node.value) in (int, float)
+    if isinstance(node, ast.BinOp):
+        return isinstance(node.op, _PURE_OPERATORS) and _pure(node.left) and _pure(node.right)
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, (ast.USub, ast.UAdd)) and _pure(node.operand)
+    return False
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, pending: dict):
+        self.pending = pending
+
+    def visit_Name(self, node: ast.Name):
+        if isinstance(node.ctx, ast.Load) and node.id in self.pending:
+            return self.pending.pop(node.id)[1]
+        return node
+
+
+def _block(statements: list, once: set, changed: list) -> list:
+    result: list = []
+    pending: dict = {}  # name -> (its statement, its expression), in program order
+
+    def write_back(names=None):
+        for name in list(pending):
+            if names is None or name in names:
+                statement, value = pending.pop(name)
+                statement = copy.copy(statement)
+                statement.value = value
+                result.append(statement)
+
+    for statement in statements:
+        if isinstance(statement, COMPOUND) or not isinstance(statement, (ast.Assign, ast.Return)):
+            write_back()
+            if isinstance(statement, COMPOUND):
+                statement = copy.copy(statement)
+                statement.body = _block(statement.body, once, changed)
+                statement.orelse = _block(statement.orelse, once, changed)
+            result.append(statement)
+            continue
+        if statement.value is not None:
+            before = len(pending)
+            value = _Substitute(pending).visit(copy.deepcopy(statement.value))
+            if len(pending) != before:
+                changed[0] = True
+                statement = copy.copy(statement)
+                statement.value = value
+        if isinstance(statement, ast.Return):
+            write_back()
+            result.append(statement)
+            continue
+        assigned = {n.id for target in statement.targets for n in ast.walk(target)
+                    if isinstance(n, ast.Name)}
+        # an expression waiting to be written in reads a name assigned here: write it now
+        write_back({name for name, (_, value) in pending.items()
+                    if any(isinstance(n, ast.Name) and n.id in assigned for n in ast.walk(value))
+                    or name in assigned})
+        target = statement.targets[0]
+        if len(statement.targets) == 1 and isinstance(target, ast.Name) and \
+                target.id in once and _pure(statement.value):
+            pending[target.id] = (statement, statement.value)
+            continue
+        result.append(statement)
+    write_back()
+    return result
