@@ -232,9 +232,27 @@ class Fence(ast.NodeVisitor):
             self.visit(value)
 
     def visit_Assert(self, node: ast.Assert) -> None:
-        if node.msg is not None:
-            self.refuse(node.msg, "assert messages are not supported yet")
+        message = node.msg
+        if message is not None and not (isinstance(message, ast.Constant) and isinstance(
+                message.value, str)):
+            # an f-string of names: computed only when the assertion fails, as in Python
+            if not isinstance(message, ast.JoinedStr) or not all(
+                    isinstance(part, ast.Constant) or isinstance(part.value, ast.Name)
+                    for part in message.values):
+                self.refuse(message, "assert messages are strings, or f-strings of names")
+            self.formatted(message)
         self.visit(node.test)
+
+    def formatted(self, node: ast.JoinedStr) -> None:
+        """An f-string (printed, or an assertion's message): its values are read."""
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                self.visit(part.value)
+                if part.format_spec is not None:
+                    self.formatted(part.format_spec)
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
+        self.visit(node.value)  # (y := e): y = e, then y
 
     def visit_Expr(self, node: ast.Expr) -> None:
         if isinstance(node.value, (ast.Yield, ast.YieldFrom, ast.Await)):
@@ -245,14 +263,31 @@ class Fence(ast.NodeVisitor):
                 self.visit(argument)
             return
         if isinstance(value, ast.Call) and self.parsed.resolve(value.func, self.locals) is print:
-            if value.keywords:
-                self.refuse(value, "keyword arguments to print are not supported yet")
+            for keyword in value.keywords:
+                self.print_option(keyword)
             for argument in value.args:
-                if not (isinstance(argument, ast.Constant) and isinstance(argument.value, str)):
+                if isinstance(argument, ast.JoinedStr):
+                    self.formatted(argument)
+                elif not (isinstance(argument, ast.Constant) and isinstance(argument.value, str)):
                     self.visit(argument)
             return
         self.refuse(node, "expression statements are not supported (except print(...))",
                     "assign the value to a variable")
+
+    def print_option(self, keyword: ast.keyword) -> None:
+        """``sep=``, ``end=`` (strings), ``flush=`` (a bool), ``file=`` (a stream such as
+        ``sys.stderr``)."""
+        value = keyword.value
+        constant = isinstance(value, ast.Constant)
+        if keyword.arg in ("sep", "end") and constant and isinstance(value.value, (str, type(None))):
+            return
+        if keyword.arg == "flush" and constant and isinstance(value.value, bool):
+            return
+        if keyword.arg == "file" and isinstance(value, (ast.Name, ast.Attribute)) and hasattr(
+                self.parsed.resolve(value, self.locals), "write"):
+            return
+        self.refuse(keyword, f"print's {keyword.arg}= is supported as a constant (sep, end: "
+                    "strings; flush: a bool) or a stream of the module (file=sys.stderr)")
 
     def check_target(self, target, allow_tuple=False, allow_item=False) -> None:
         if isinstance(target, ast.Name):

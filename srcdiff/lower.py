@@ -145,9 +145,12 @@ class Lowering:
             self.emit(ast.Break())
         elif isinstance(statement, ast.Expr):
             call = statement.value
-            self.emit(ast.Expr(ast.Call(call.func, [self.atom(a) for a in call.args], [])))
+            self.emit(ast.Expr(ast.Call(call.func, [self.formatted(a) if isinstance(
+                a, ast.JoinedStr) else self.atom(a) for a in call.args], call.keywords)))
         elif isinstance(statement, ast.Assert):
-            self.emit(ast.Assert(self.primitive(statement.test), None))
+            message = statement.msg
+            self.emit(ast.Assert(self.primitive(statement.test), self.formatted(message)
+                                 if isinstance(message, ast.JoinedStr) else message))
         elif isinstance(statement, ast.Pass):
             pass
         else:
@@ -179,6 +182,17 @@ class Lowering:
             self.namer.taken.add(name)
         self.env[variable] = name
         return name
+
+    def formatted(self, node: ast.JoinedStr) -> ast.JoinedStr:
+        """An f-string (printed, or an assertion's message) whose values are atoms."""
+        parts = []
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                spec = part.format_spec
+                part = ast.FormattedValue(self.atom(part.value), part.conversion,
+                                          self.formatted(spec) if spec is not None else None)
+            parts.append(part)
+        return ast.JoinedStr(parts)
 
     def atom(self, node: ast.expr, base: str | None = None) -> ast.expr:
         """``node`` as an atom, emitting a temporary for anything compound."""

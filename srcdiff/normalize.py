@@ -480,14 +480,25 @@ class Normalizer:
             return self.assignment(node)
         if isinstance(node, ast.Expr):  # print(...): kept for its effect
             call = node.value
-            args = [a if isinstance(a, ast.Constant) else self.expression(a, before)
+            args = [a if isinstance(a, ast.Constant) else self.formatted(a, before)
+                    if isinstance(a, ast.JoinedStr) else self.expression(a, before)
                     for a in call.args]
-            new = ast.Call(call.func, args, [])
+            new = ast.Call(call.func, args, copy_tree(call.keywords))
             return before + [_located(ast.Expr(_located(new, call)), node)]
         if isinstance(node, ast.Assert):
             test = self.expression(node.test, before)
-            return before + [_located(ast.Assert(test, None), node)]
+            return before + [_located(ast.Assert(test, copy_tree(node.msg)), node)]
         raise AssertionError(f"the fence let {type(node).__name__} through")
+
+    def formatted(self, node: ast.JoinedStr, before: list[ast.stmt]) -> ast.JoinedStr:
+        """A printed f-string, each value it formats rewritten into the core."""
+        node = copy_tree(node)
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                part.value = self.expression(part.value, before)
+                if part.format_spec is not None:
+                    part.format_spec = self.formatted(part.format_spec, before)
+        return node
 
     def item_assignment(self, target: ast.Subscript, value: ast.expr, node) -> list[ast.stmt]:
         """``a[i] = v`` becomes ``a = set_item(a, i, v)``: a new array, so the backward
@@ -812,6 +823,13 @@ class _Expressions(ast.NodeTransformer):
                           node.slice, n.where, hint="srcdiff reads items with str keys of "
                           "structured arguments (dicts, and objects holding them)")
         return node
+
+    def visit_NamedExpr(self, node: ast.NamedExpr) -> ast.Name:
+        """``(y := e)``: ``y = e`` first, then ``y``."""
+        n = self.normalizer
+        n.not_structured(node.target.id, node)
+        self.before.append(n.assign(node.target.id, self.visit(node.value), node))
+        return _located(_name(node.target.id), node)
 
     def visit_IfExp(self, node: ast.IfExp) -> ast.Name:
         n = self.normalizer

@@ -56,3 +56,53 @@ def test_other_identity_and_membership_tests_are_refused_where_they_are(test):
     with pytest.raises(UnsupportedSyntaxError, match="tests against None") as caught:
         srcdiff.grad(func)
     assert caught.value.source_line.strip() == f"if {test}:"
+
+
+def steps(x, n=3):
+    s = 0.0
+    while (k := n - 1) >= 0:  # bound, then tested, at each test of the loop
+        n = k
+        s = s + math.sin(x * n)
+        print(f"step {n}: s={s:.3f} {x * 2!r}", end="; ", flush=True)
+    assert s == s, f"nan at {x}"
+    if (y := s * s) > 0.5:
+        return y
+    return s
+
+
+def test_walrus_print_keywords_f_strings_and_assert_messages(capsys):
+    # s = sin(2x) + sin(x) + sin(0); at x = 0.7, s > 0.5**0.5, so the result is s²
+    x = 0.7
+    s = math.sin(2 * x) + math.sin(x)
+    assert s * s > 0.5
+    assert srcdiff.grad(steps)(x) == pytest.approx(2 * s * (2 * math.cos(2 * x) + math.cos(x)))
+    printed = capsys.readouterr().out
+    # printed once, by the gradient's forward sweep, as the function prints
+    assert printed == (f"step 2: s={math.sin(1.4):.3f} 1.4; step 1: s={s:.3f} 1.4; "
+                       f"step 0: s={s:.3f} 1.4; ")
+    # at x = 0.1, s < 0.5**0.5: the result is s itself
+    assert srcdiff.grad(steps)(0.1) == pytest.approx(2 * math.cos(0.2) + math.cos(0.1))
+    value, tangent = srcdiff.jvp(steps)(0.1, 1.0)
+    assert tangent == pytest.approx(2 * math.cos(0.2) + math.cos(0.1))
+
+
+def test_an_assert_message_is_formatted_only_when_the_assertion_fails():
+    def checked(x):
+        assert x > 0, f"x must be positive, not {x}"
+        return math.log(x)
+
+    assert srcdiff.grad(checked)(2.0) == 0.5
+    with pytest.raises(AssertionError, match="x must be positive, not -1.0"):
+        srcdiff.grad(checked)(-1.0)
+
+
+@pytest.mark.parametrize("body, message", [
+    ("print(x, sep=x)", "print's sep="),
+    ("print(x, file=x)", "print's file="),
+    ("assert x > 0, f'{x + 1}'", "f-strings of names"),
+])
+def test_what_stays_refused_around_printing(body, message):
+    from arrays import program
+    func = program(f"def probe(x):\n    {body}\n    return x * x\n")
+    with pytest.raises(UnsupportedSyntaxError, match=message):
+        srcdiff.grad(func)

@@ -21,6 +21,7 @@ import re
 from .case import SNAP, Case, Drawing
 
 IDENTITY_RATE = 0.06  # of the conditions drawn: with a test of a number against None
+WALRUS_RATE = 0.04    # of the others: bound to a name by `:=`, then read
 from .intervals import (Interval, UNIT, absolute, cosh, floor, maximum, minimum, monotone,
                         pow_real, sin_cos)
 
@@ -66,7 +67,8 @@ FEATURES = (
        "underscore_after_loop", "tricky_local", "local_range", "local_numpy",
        "global_like_gradient", "global_range", "print", "possibly_unbound", "int_param",
        "from_import", "math_alias", "tricky_param", "global_tuple", "tuple_index",
-       "zero_point", "len", "stop_gradient", "nondifferentiable"])
+       "zero_point", "len", "stop_gradient", "nondifferentiable", "is_none", "walrus",
+       "print_fstring", "assert_message"])
 
 
 def generate(seed: int) -> Case:
@@ -386,6 +388,10 @@ class ScalarGenerator(Drawing):
             return self.identity_rng.choice([f"({test}) and {var.name} is not None",
                                              f"{var.name} is None or ({test})",
                                              f"not {var.name} is None and ({test})"])
+        if self.identity_rng.random() < WALRUS_RATE:
+            self.feat("walrus")
+            name = self.fresh("held")
+            return f"({name} := ({test})) and {name}"
         return test
 
     def comparison(self, scope: Scope) -> str:
@@ -951,6 +957,15 @@ class ScalarGenerator(Drawing):
         if not floats:
             return [" " * indent + 'print("step")'], False
         var = self.choice(floats)
+        style = self.identity_rng.random()
+        if style < 0.3:
+            self.feat("print_fstring")
+            return [" " * indent + f'print(f"{var.name} = {{{var.name}:.3f}} ({{2 * {var.name}!r}})", '
+                    f'end="\\n", sep=" ")'], False
+        if style < 0.5:
+            self.feat("assert_message")
+            return [" " * indent + f'assert {var.name} == {var.name} or {var.name} != {var.name}, '
+                    f'f"{var.name} is {{{var.name}}}"'], False
         return [" " * indent + f'print("{var.name} =", {var.name})'], False
 
     # -- templates: the loops people write -----------------------------------------
