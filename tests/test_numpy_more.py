@@ -437,6 +437,17 @@ def test_unsupported_uses_are_refused_with_their_line(func, args, message):
     assert f":{line}:" in str(refused.value)
 
 
+def change_through_moveaxis(W):
+    m = np.moveaxis(W, 0, 1)  # a view: Python changes W too
+    m[0, 1] = 2.0
+    return np.sum(W * m)
+
+
+def test_change_through_a_view_the_new_functions_give_is_refused():
+    with pytest.raises(srcdiff.UnsupportedSyntaxError, match="`m` is changed in place while `W`"):
+        srcdiff.grad(change_through_moveaxis)(numpy.ones((2, 2)))
+
+
 def test_forward_mode_refuses_eigh_too():
     with pytest.raises(srcdiff.KindError, match="call numpy.linalg.eigvalsh"):
         srcdiff.jvp(eigenvalues_by_eigh)(numpy.eye(2), numpy.eye(2))
