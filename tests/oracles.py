@@ -37,7 +37,8 @@ SYMPY_BUILTINS = {"min": sympy.Min, "max": sympy.Max, "pow": lambda a, b: a ** b
 def sympy_version(func):
     """``func`` re-executed from its own source with SymPy in place of ``math``."""
     source = textwrap.dedent(inspect.getsource(func))
-    source = "\n".join(l for l in source.splitlines() if not l.lstrip().startswith("@"))
+    source = "\n".join(line for line in source.splitlines()
+                       if not line.lstrip().startswith("@"))
     namespace = dict(func.__globals__)
     namespace.update(SYMPY_BUILTINS)
     for name, value in list(namespace.items()):

@@ -176,7 +176,7 @@ def f_del(x):
 
 
 def f_import(x):
-    import cmath  # refused
+    import cmath  # refused  # noqa: F401
     return x
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import srcdiff
-from srcdiff.errors import ArgumentKindError, KindError, SrcdiffError, UnsupportedSyntaxError
+from srcdiff.errors import ArgumentKindError, KindError, UnsupportedSyntaxError
 
 
 # -- an independent oracle: central differences over every leaf ------------------------

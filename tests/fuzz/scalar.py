@@ -19,11 +19,11 @@ import random
 import re
 
 from .case import SNAP, Case, Drawing
+from .intervals import (Interval, UNIT, absolute, cosh, floor, maximum, minimum, monotone,
+                        pow_real, sin_cos)
 
 IDENTITY_RATE = 0.06  # of the conditions drawn: with a test of a number against None
 WALRUS_RATE = 0.04    # of the others: bound to a name by `:=`, then read
-from .intervals import (Interval, UNIT, absolute, cosh, floor, maximum, minimum, monotone,
-                        pow_real, sin_cos)
 
 PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
 HELPER_PARAM = Interval(-4.0, 4.0)    # arguments of helpers are squashed into this
@@ -1127,7 +1127,7 @@ class ScalarGenerator(Drawing):
         scope = self.helper_scope(params, ivs, ret)
         before = set(scope.callables)
         body, term = self.block(scope, 4, count=self.rng.randint(1, 3))
-        if any(l.lstrip().startswith(("for ", "while ")) for l in body):
+        if any(line.lstrip().startswith(("for ", "while ")) for line in body):
             self.feat("helper_loop")
         if not term:
             body.append(f"    return {self.return_value(scope)}")
