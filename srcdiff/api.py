@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import functools
 import inspect
+import math
 import numbers
 import types
 from dataclasses import dataclass
@@ -122,10 +123,18 @@ def hvp(func: Callable, wrt: Wrt = 0) -> Callable:
     scalar_key = (SCALAR,) * len(parameters)
     low, fill = _numeric_defaults(signature)
     count, extra = len(parameters), len(names)
+    fast_state: dict = {"_srcdiff_target": None}  # the fast wrapper's globals
+    fast = _fast_forward_wrapper(f"hvp_{base}", signature, extra, None, fast_state,
+                                 catch=False)
+    if fast is not None or any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                               for p in signature.parameters.values()):
+        # no fast path in product: the wrapper has it, or keyword-only parameters rule it out
+        low = count + 1
 
     def product(*args, **kwargs):
         # numbers only, given by position (trailing defaults that are numbers may be
-        # left out): straight to the scalar code
+        # left out): straight to the scalar code (here where ``_fast_forward_wrapper``
+        # could not write the function users call)
         entry = second.get(scalar_key)
         given = len(args) - extra
         if entry is not None and not kwargs and low <= given <= count and all(
@@ -144,11 +153,21 @@ def hvp(func: Callable, wrt: Wrt = 0) -> Callable:
                                     mode="forward", with_value=False)
             entry = second[key] = (tangent_code, grad(tangent_code.function,
                                                       wrt=names if as_tuple else names[0]))
+            if key == scalar_key and fast is not None:  # the gradient of the scalar code
+                check = tangent_code.check
+                test, names_read = check.test if check is not None else ("True", {})
+                fast_state.update(names_read)
+                fast_state["_srcdiff_target"] = entry[1]
+                function.__code__ = fast(test)
         values = [bound.arguments[p] for p in parameters]
         return entry[1](*values, *vectors)
 
-    product.__name__ = product.__qualname__ = f"hvp_{base}"
-    return canonical(product, "hvp", func, names, as_tuple)
+    function = product
+    if fast is not None:
+        fast_state["_srcdiff_slow"] = product
+        function = types.FunctionType(fast.initial, fast_state, f"hvp_{base}", fast.defaults)
+    function.__name__ = function.__qualname__ = f"hvp_{base}"
+    return canonical(function, "hvp", func, names, as_tuple)
 
 
 def hessian(func: Callable, wrt: Wrt = 0) -> Callable:
@@ -486,7 +505,14 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
                 fast_state["_srcdiff_target"] = target
                 gradient.__code__ = fast(test)
         if key == scalar_key and forward:
-            fast_forward.update(target=generated.function, check=generated.check or _ALWAYS)
+            if fast is None:
+                fast_forward.update(target=generated.function, check=generated.check or _ALWAYS)
+            else:
+                test, names_read = generated.check.test if generated.check is not None \
+                    else ("True", {})
+                fast_state.update(names_read)
+                fast_state["_srcdiff_target"] = generated.function
+                gradient.__code__ = fast(test)
         gradient.__wrapped__ = generated.function
         gradient.__srcdiff__ = generated
         return generated
@@ -513,10 +539,14 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
 
     low, fill = _numeric_defaults(signature)
     count, extra = len(parameters), len(names)
+    if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+           for p in signature.parameters.values()):
+        low = count + 1  # keyword-only parameters are not given by position: no fast path
 
     def forward_call(*args, **kwargs):
         # numbers only, given by position (trailing defaults that are numbers may be
-        # left out): straight to the scalar code
+        # left out): straight to the scalar code. (Where ``_fast_forward_wrapper`` could
+        # write the function users call, it does this, and this path is not taken.)
         target_ = fast_forward["target"]
         given = len(args) - extra
         if target_ is not None and not kwargs and low <= given <= count:
@@ -617,8 +647,8 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         gradient = tuple(gradients) if as_tuple else gradients[0]
         return (value, gradient) if with_value else gradient
 
-    fast = None if forward else _fast_wrapper(name, signature, reverse_call, ieee, scalar_key,
-                                              fast_state)
+    fast = _fast_forward_wrapper(name, signature, len(names), forward_call, fast_state) \
+        if forward else _fast_wrapper(name, signature, reverse_call, ieee, scalar_key, fast_state)
     gradient = forward_call if forward else reverse_call
     if fast is not None:  # the wrapper's code, with the test of the scalar code's assumptions
         gradient = types.FunctionType(fast.initial, fast_state, name, fast.defaults, None)
@@ -696,6 +726,17 @@ def _ALWAYS() -> bool:
     return True
 
 
+class _Missing:
+    """An argument the caller left out (the default of ``_fast_forward_wrapper``'s
+    parameters: how many were given decides where the tangents start)."""
+
+    def __repr__(self) -> str:
+        return "<argument not given>"
+
+
+_MISSING_ARGUMENT = _Missing()
+
+
 def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
     """The gradient users call, written for ``func``'s own signature, so that a call
     with numbers costs little more than the generated code's: no packing into ``*args``,
@@ -766,6 +807,85 @@ def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
         return None
     code.defaults = tuple(defaults) or None
     code.kwdefaults = kwdefaults or None
+    return code
+
+
+def _fast_forward_wrapper(name, signature, extra: int, slow, state, catch: bool = True):
+    """The function users call for ``jvp`` (and ``hvp``), written for ``func``'s
+    signature: its arguments, then ``extra`` tangents, all by position. A call with
+    numbers only (trailing defaults that are numbers may be left out: ``_numeric_defaults``)
+    costs a branch on how many arguments were given, one type test per argument and the
+    dependency test inlined (``dependencies.checker``'s ``check.test``), then goes to
+    ``_srcdiff_target`` (the scalar code, every parameter by position, then the tangents),
+    with the defaults written in. Anything else (keywords, arrays, a bool or other
+    non-float tangent, too few or too many arguments, stale dependencies) goes to
+    ``slow``, the general wrapper, with the arguments as given: it makes the same checks
+    and raises the same errors. ``catch``: an arithmetic error of the target goes to
+    ``slow`` too (it decides what IEEE arithmetic gives).
+
+    Returns a function of the test's text giving the wrapper's code object (with
+    ``initial`` code, until there is scalar code, and ``defaults``), or None when the
+    signature has parameters that are not positional (``*args``, keyword-only)."""
+    parameters = list(signature.parameters.values())
+    if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters):
+        return None
+    low, fill = _numeric_defaults(signature)
+    count = len(parameters)
+    state.update({"_srcdiff_slow": slow, "_srcdiff_type": type, "_srcdiff_real": _REAL_TYPES,
+                  "_srcdiff_tangent_types": frozenset((float, int)), "_srcdiff_float": float,
+                  "_srcdiff_errors": _IEEE_ERRORS, "_srcdiff_M": _MISSING_ARGUMENT,
+                  "__builtins__": builtins})
+    for index, value in enumerate(fill):
+        state[f"_srcdiff_D{index}"] = value
+    given = [f"_srcdiff_a{i}" for i in range(count + extra)]
+    header = (f"def {name}(" + "".join(f"{a}=_srcdiff_M, " for a in given)
+              + "/, *_srcdiff_more, **_srcdiff_keywords):\n")
+    as_given = (f"    return _srcdiff_slow(*[_srcdiff_a for _srcdiff_a in ({', '.join(given)}, ) "
+                f"if _srcdiff_a is not _srcdiff_M], *_srcdiff_more, **_srcdiff_keywords)\n")
+
+    def default(index: int) -> str:  # a literal where it reads back exactly
+        value = fill[index]
+        return repr(value) if math.isfinite(value) else f"_srcdiff_D{index}"
+
+    def code(test: str):
+        lines = [header, "    if not _srcdiff_keywords and not _srcdiff_more:\n"]
+        for number in range(count, low - 1, -1):  # how many of func's arguments were given
+            primal, tangents = given[:number], given[number:number + extra]
+            keyword = "if" if number == count else "elif"  # the last argument given
+            lines.append(f"        {keyword} {tangents[-1]} is not _srcdiff_M:\n")
+            # all floats (one chained comparison: the common case, and the cheapest), or
+            # each a real number and each tangent a float or an int
+            all_floats = " is ".join(["_srcdiff_float"] + [f"_srcdiff_type({a})"
+                                                           for a in primal + tangents])
+            types_ok = f"{all_floats} or " + " and ".join(
+                [f"_srcdiff_type({a}) in _srcdiff_real" for a in primal]
+                + [f"_srcdiff_type({a}) in _srcdiff_tangent_types" for a in tangents])
+            arguments = ", ".join(primal + [default(i) for i in range(number - low, len(fill))]
+                                  + tangents)
+            call = f"return _srcdiff_target({arguments})"
+            lines += [
+                f"            if {types_ok}:\n",
+                f"                try:\n",
+                f"                    _srcdiff_holds = {test}\n",
+                f"                except ValueError:\n",
+                f"                    _srcdiff_holds = False\n",
+                f"                if _srcdiff_holds:\n"]
+            if catch:
+                lines += [f"                    try:\n",
+                          f"                        {call}\n",
+                          f"                    except _srcdiff_errors:\n",
+                          f"                        pass\n"]
+            else:
+                lines.append(f"                    {call}\n")
+        lines.append(as_given)
+        module = compile("".join(lines), f"<srcdiff {name}>", "exec")
+        return next(c for c in module.co_consts if isinstance(c, types.CodeType))
+    try:
+        code.initial = code("False")  # until there is scalar code: the general wrapper
+    except SyntaxError:  # a name Python does not accept as written here
+        return None
+    code.defaults = (_MISSING_ARGUMENT,) * len(given) or None
+    code.kwdefaults = None
     return code
 
 

@@ -644,3 +644,83 @@ def test_fused_forward_code_agrees_with_unfused():
     assert fused.source != plain.source  # the pass did something here
     args = (0.3, 1.5, 4, None, 0.7, -0.2)
     assert fused.function(*args) == plain.function(*args)
+
+
+
+def capped(x, y=2.0, steps=3, cap=math.inf, /):
+    total = 0.0
+    for _ in range(steps):
+        total = total + (x * y if x < cap else cap) / (1.0 + y)
+    return total
+
+
+def keyword_only(x, *, s=1.5):
+    return s * x * x
+
+
+@pytest.mark.parametrize("make", [srcdiff.jvp, srcdiff.hvp], ids=["jvp", "hvp"])
+def test_the_fast_wrapper_gives_what_the_general_path_gives(make):
+    """jvp and hvp are written for the function's signature: numbers by position, with
+    trailing defaults left out or given, go straight to the code; a call with a keyword
+    takes the general path. Both give the same values, bit for bit."""
+    transform = make(scaled_root, wrt=(0, 1))
+    for x, y, c, dx, dy in [(2.0, 3.0, 2.0, 0.5, 1), (0.7, -1.5, 3.0, -1.0, 0.25),
+                            (2.0, 3, 2, 1, 0)]:
+        general = transform(x, y, dx, dy, c=c)
+        assert transform(x, y, c, dx, dy) == general
+        if c == 2.0:  # the default
+            assert transform(x, y, dx, dy) == general
+    assert transform(0.5, 2.0, 1.0, 0.0) == make(scaled_root, wrt=(0, 1))(0.5, 2.0, 1.0, 0.0)
+
+
+def test_the_fast_wrappers_fill_defaults_in_order_even_infinite_ones():
+    # (positional-only parameters; a default the wrapper cannot write as a literal)
+    def by_hand(x, y, steps, cap, dx):  # steps x y / (1 + y) below the cap
+        return steps * x * y / (1.0 + y), steps * y / (1.0 + y) * dx
+    jvp, hvp = srcdiff.jvp(capped), srcdiff.hvp(capped)
+    for args in [(0.5, 1.0), (3.0, 1.0), (0.5, 3.0, 1.0), (0.5, 3.0, 4, 1.0),
+                 (5.0, 3.0, 4, 9.0, 1.0)]:
+        full = {1: 2.0, 2: 3, 3: math.inf} | dict(enumerate(args[:-1]))
+        point = [full[i] for i in range(4)]
+        assert jvp(*args) == pytest.approx(by_hand(*point, args[-1]), rel=1e-14)
+        assert hvp(*args) == 0.0  # linear in x
+    assert jvp(2.0, 3.0, 4, 1.0, 1.0) == (1.0, 0.0)  # above the cap: 4 * 1 / (1 + 3)
+
+
+@pytest.mark.parametrize("make", [srcdiff.jvp, srcdiff.hvp], ids=["jvp", "hvp"])
+def test_the_fast_wrapper_refuses_what_the_general_path_refuses(make):
+    transform = make(scaled_root, wrt=(0, 1))
+    transform(2.0, 3.0, 0.5, 1.0)  # the scalar code exists: the fast path is open
+    for args, error in [((2.0, 3.0, 0.5, True), ArgumentKindError),  # a bool tangent
+                        ((2.0, 3.0, True, 0.5), ArgumentKindError),
+                        ((2.0, 3.0, 0.5, "1"), ArgumentKindError),  # not a number
+                        ((2.0, 3.0, numpy.ones(2), 1.0), ArgumentKindError),  # an array's shape
+                        ((2.0, "3", 0.5, 1.0), ArgumentKindError),  # an argument
+                        ((2.0, 3.0, 2.0, 0.5, 1.0, 7.0), TypeError),  # one too many
+                        ((2.0,), TypeError)]:  # too few
+        with pytest.raises(error):
+            transform(*args)
+    with pytest.raises(TypeError):
+        transform(2.0, 3.0, 2.0, 0.5, 1.0, c=2.0)  # c twice
+    # a keyword-only parameter is not given by position, not even on the fast path
+    for transform in (make(keyword_only), make(keyword_only, wrt="x")):
+        assert transform(2.0, 1.0) == transform(2.0, 1.0, s=1.5)
+        with pytest.raises(TypeError):
+            transform(2.0, 1.5, 1.0)
+
+
+def test_the_fast_wrappers_see_a_changed_global(monkeypatch):
+    """The dependency test is written into the wrapper: a global helper redefined, or a
+    rule registered, makes the next call generate again."""
+    jvp, hvp = srcdiff.jvp(uses_global_helper), srcdiff.hvp(uses_global_helper)
+    assert jvp(2.0, 1.0) == (8.0, 12.0) and hvp(2.0, 1.0) == 12.0  # x ** 3
+    monkeypatch.setitem(globals(), "global_helper", lambda x: x * x * x * x)
+    assert jvp(2.0, 1.0) == (16.0, 32.0) and hvp(2.0, 1.0) == 48.0  # x ** 4
+
+
+def global_helper(x):
+    return x * x * x
+
+
+def uses_global_helper(x):
+    return global_helper(x)
