@@ -8,14 +8,16 @@ Every tool's gradient is checked against the hand-written one before timing.
 
 Table 2, forward mode and second order: for each program, as multiples of the primal's time,
 ``srcdiff.jvp`` (one fixed random tangent per differentiated parameter), the code srcdiff.jvp
-generates called directly (without its per-call argument checks), ``jax.jvp`` eager,
+generates called directly (without its per-call argument checks), a hand-written forward
+mode (``programs.JVP_BY_HAND``, scalar programs only: what a careful human writes, so the
+column says what is within reach of CPython at all), ``jax.jvp`` eager,
 ``jax.jit`` of the same ``jax.jvp`` closure, ``jax.jit(jax.jacfwd)`` (the whole gradient in
 forward mode; only where the differentiated parameters hold at most 16 numbers),
 ``srcdiff.hvp`` (reverse over forward) and JAX's Hessian-vector product
 ``jax.jit(jax.jvp(jax.grad(f)))`` (forward over reverse), with the same vectors. Before
-timing: srcdiff.jvp's value must be the primal's and its tangent the hand-written gradient's
-dot product with the tangent; srcdiff.hvp must agree with central differences of the
-hand-written gradient; JAX's jvp and Hessian-vector product must agree with srcdiff's, and
+timing: srcdiff.jvp's and the hand-written jvp's values must be the primal's and their
+tangents the hand-written gradient's dot product with the tangent; srcdiff.hvp must agree
+with central differences of the hand-written gradient; JAX's jvp and Hessian-vector product must agree with srcdiff's, and
 jacfwd with the hand-written gradient.
 
 How it is timed. Each variant is called in batches of about 20 ms; a round times one batch of
@@ -93,7 +95,7 @@ import numpy  # noqa: E402
 
 import srcdiff  # noqa: E402
 from numpy_programs import numpy_programs  # noqa: E402
-from programs import PROGRAMS  # noqa: E402
+from programs import JVP_BY_HAND, PROGRAMS  # noqa: E402
 
 SLOW = 0.5  # seconds per call above which a variant is timed in 3 rounds only
 FEW = 16  # jacfwd is timed when the differentiated parameters hold at most this many numbers
@@ -420,8 +422,8 @@ def gradient_table(programs, repeats):
 
 
 # -- table 2: forward mode and second order -----------------------------------------------
-FORWARD = ("srcdiff.jvp", "(jvp code)", "jax.jvp", "jit(jax.jvp)", "jit(jacfwd)", "srcdiff.hvp",
-           "jit(jvp∘grad)")
+FORWARD = ("srcdiff.jvp", "(jvp code)", "hand jvp", "jax.jvp", "jit(jax.jvp)", "jit(jacfwd)",
+           "srcdiff.hvp", "jit(jvp∘grad)")
 JIT = ("jit(jax.jvp)", "jit(jacfwd)", "jit(jvp∘grad)")
 
 
@@ -467,14 +469,19 @@ def run_forward(name, primal, hand, point, wrt, scalar, repeats, loop_steps):
     reference = _arrays(hand(*point))
     terms = [numpy.sum(g * t) for g, t in zip(reference, _arrays(tangents))]
     size = sum(float(numpy.sum(numpy.abs(g * t))) for g, t in zip(reference, _arrays(tangents)))
-    assert agree(value, primal(*point)), f"{name}: srcdiff.jvp's value is not the primal's"
-    assert numpy.isclose(tangent, sum(terms), rtol=1e-8, atol=1e-12 * size), \
-        f"{name}: srcdiff.jvp's tangent {tangent!r} is not ∇f·t = {sum(terms)!r}"
+    by_hand = JVP_BY_HAND.get(primal)
+    for who, (value_, tangent_) in [("srcdiff.jvp", (value, tangent))] + (
+            [("the hand-written jvp", by_hand(*tangent_args))] if by_hand else []):
+        assert agree(value_, primal(*point)), f"{name}: {who}'s value is not the primal's"
+        assert numpy.isclose(tangent_, sum(terms), rtol=1e-8, atol=1e-12 * size), \
+            f"{name}: {who}'s tangent {tangent_!r} is not ∇f·t = {sum(terms)!r}"
     differences = central_difference_hvp(hand, point, wrt, tangents)
     assert agree(product, differences, rtol=1e-4, atol=1e-5 * _scale(differences)), \
         f"{name}: srcdiff.hvp disagrees with central differences of the hand-written gradient"
     variants = {"primal": (primal, point), "srcdiff.jvp": (jvp, tangent_args),
                 "(jvp code)": (code, code_args), "srcdiff.hvp": (hvp, tangent_args)}
+    if by_hand is not None:
+        variants["hand jvp"] = (by_hand, tangent_args)
     notes, compile_times = {}, {}
     try:  # srcdiff.jvp(...).__srcdiff__ is srcdiff's, not a public promise
         assert agree(code(*code_args), (value, tangent), rtol=0, atol=0)
@@ -517,7 +524,8 @@ def forward_table(programs, repeats):
           + f" {'generate jvp/hvp':>17}")
     print("(each as a multiple of the primal's time; jvp: value and directional derivative "
           "along a fixed random tangent; (jvp code): srcdiff's generated jvp code called "
-          "directly, without srcdiff.jvp's per-call argument checks; jit(jacfwd): the gradient "
+          "directly, without srcdiff.jvp's per-call argument checks; hand jvp: forward mode "
+          "written by hand (scalar programs); jit(jacfwd): the gradient "
           "in forward mode; srcdiff.hvp and jit(jvp∘grad): Hessian-vector product; generate: "
           "CPU time of srcdiff.jvp / srcdiff.hvp and their first call)")
     notes_seen, saved, targets = {}, {}, []
@@ -537,19 +545,21 @@ def forward_table(programs, repeats):
         if scalar:
             targets.append((name.split(",")[0], ratio(samples, "srcdiff.jvp"),
                             ratio(samples, "srcdiff.hvp"),
-                            ratio(samples, "(jvp code)") if "(jvp code)" in samples else None))
+                            ratio(samples, "(jvp code)") if "(jvp code)" in samples else None,
+                            ratio(samples, "hand jvp") if "hand jvp" in samples else None))
         saved[name] = {"samples": samples, "compile": compile_times, "generation": generation}
     for note, where in notes_seen.items():
         print(f"  — {note} ({', '.join(where)})")
     if targets:
         print("targets on the scalar programs (reported, not asserted): srcdiff.jvp ≤ 2x the "
               "primal, srcdiff.hvp ≤ 5x; median [25th–75th percentile] of the per-round ratios")
-        for label, jvp, hvp, code in targets:
+        for label, jvp, hvp, code, hand in targets:
             verdict = lambda value, limit: (
                 f"{value.median:.2f}x [{value.low:.2f}–{value.high:.2f}] "
                 f"{'met' if value.median <= limit else 'missed'}")
             print(f"  {label:<32} jvp {verdict(jvp, 2):<28} hvp {verdict(hvp, 5):<28} "
-                  + (f"(jvp code {verdict(code, 2)})" if code else ""))
+                  + (f"{f'(jvp code {verdict(code, 2)})':<42} " if code else "")
+                  + (f"(hand jvp {verdict(hand, 2)})" if hand else ""))
     return saved
 
 
