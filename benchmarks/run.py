@@ -17,8 +17,8 @@ forward mode; only where the differentiated parameters hold at most 16 numbers),
 ``jax.jit(jax.jvp(jax.grad(f)))`` (forward over reverse), with the same vectors. Before
 timing: srcdiff.jvp's and the hand-written jvp's values must be the primal's and their
 tangents the hand-written gradient's dot product with the tangent; srcdiff.hvp must agree
-with central differences of the hand-written gradient; JAX's jvp and Hessian-vector product must agree with srcdiff's, and
-jacfwd with the hand-written gradient.
+with central differences of the hand-written gradient; JAX's jvp and Hessian-vector product
+must agree with srcdiff's, and jacfwd with the hand-written gradient.
 
 How it is timed. Each variant is called in batches of about 20 ms; a round times one batch of
 every variant, interleaved (the order rotates from round to round), so that a slow spell of
