@@ -55,15 +55,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
     statements = statements_of(function.body)
     assignments = [s for s in statements if isinstance(s, ast.Assign)]
     variable_kinds = infer_kinds(function, kinds or {}, statements)
-    for statement in statements:  # x[0] where x is a number: Python raises TypeError
-        value = statement.iter if isinstance(statement, ast.For) else getattr(
-            statement, "value", None)
-        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and \
-                value.value.id in wrt and not variable_kinds.get(value.value.id, SCALAR).is_array:
-            raise located(KindError, f"`{ast.unparse(value)}` indexes `{value.value.id}`, "
-                          "which is a number here", statement,
-                          get_anno(statement, "where", function.parsed),
-                          hint="pass a NumPy array, or a list, tuple or dict of values")
+    check_indexed_numbers(function, variable_kinds, wrt)
     # The def-use graph of differentiable assignments: target -> operands, and back.
     reads: dict[str, set[str]] = {}
     readers: dict[str, set[str]] = {}
@@ -531,6 +523,22 @@ def check_kinds(statement: ast.Assign, kinds: dict, active: set, where) -> None:
                       f"({kinds[arrays[0].id]})", value, where,
                       hint=f"use the NumPy function (numpy.{getattr(callee, '__name__', '')}"
                       "), which works elementwise")
+
+
+def check_indexed_numbers(function: Function, kinds: dict, wrt) -> None:
+    """``x[0]`` where ``x``, differentiated, is a number: Python raises TypeError there. A
+    KindError, which the call wrapper defers to calls whose argument is a number (code is
+    first generated for numbers; a list, tuple or dict argument gets code of its own), so
+    it must come before any check that takes ``x`` for a number indexed."""
+    for statement in statements_of(function.body):
+        value = statement.iter if isinstance(statement, ast.For) else getattr(
+            statement, "value", None)
+        if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name) and \
+                value.value.id in wrt and not kinds.get(value.value.id, SCALAR).is_array:
+            raise located(KindError, f"`{ast.unparse(value)}` indexes `{value.value.id}`, "
+                          "which is a number here", statement,
+                          get_anno(statement, "where", function.parsed),
+                          hint="pass a NumPy array, or a list, tuple or dict of values")
 
 
 def check_sharing(function: Function, kinds: dict) -> None:

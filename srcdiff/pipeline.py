@@ -11,7 +11,7 @@ import threading
 import types
 from dataclasses import dataclass, field
 
-from .analyse import analyse, check_sharing, infer_kinds
+from .analyse import analyse, check_indexed_numbers, check_sharing, infer_kinds
 from .compile import compile_function
 from .emit import emit
 from .errors import InternalError, SrcdiffError
@@ -112,6 +112,7 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
                 break
             stages["lower"] = lowered = indexed
             known = infer_kinds(lowered, kinds or {})
+        check_indexed_numbers(lowered, known, wrt)
         check_sharing(lowered, known)
         if "hoist" in enabled:
             lowered = hoist(lowered, known)

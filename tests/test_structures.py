@@ -331,3 +331,21 @@ def test_the_readme_excerpt_of_generated_source():
     text = srcdiff.source(srcdiff.grad(loss), params, x, y)
     assert text.splitlines()[0] == "def dloss_dparams(params, params_W, params_b, x, y):"
     assert_matches(srcdiff.grad(loss)(params, x, y), numeric(loss, (params, x, y), 0), params)
+
+
+def test_an_item_changed_in_place_through_a_name_read_from_a_structure():
+    # arrays seed 881583: the code generated up front for numbers took `p[0]` for the
+    # index of a number and refused the in-place change as aliasing `p` (at grad(), for
+    # every argument); indexing a number is a KindError of that call, found first
+    def changed(p):
+        x = p[0]
+        if p[2][0] > 100.0:
+            alias = x
+            alias[0] = 2.0
+        else:
+            x = np.outer(p[2], x)
+        return np.min(p[1]) * p[2][1]
+
+    args = [np.array([1.0, 2.0, 3.0]), np.array([[0.5, 2.0], [1.5, 4.0]]), np.array([1.0, 2.0])]
+    gradient = srcdiff.grad(changed)(args)
+    assert_matches(gradient, numeric(changed, (args,), 0), args)
