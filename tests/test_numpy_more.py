@@ -473,3 +473,22 @@ def test_forward_mode_of_convolve_same_is_right():
     h = 1e-6
     assert derivative == pytest.approx((convolve_same(x + h * t) - convolve_same(x - h * t)) / (2 * h),
                                        rel=1e-7)
+
+
+def by_methods(x):
+    return (np.sum(x.diagonal(offset=1) ** 2) + np.sum(x.cumprod() * 2.0)
+            + np.sum(x.repeat(2) ** 3) + np.sum(x.take([0, 3, 3]) ** 2))
+
+
+def by_functions(x):
+    return (np.sum(np.diagonal(x, offset=1) ** 2) + np.sum(np.cumprod(x) * 2.0)
+            + np.sum(np.repeat(x, 2) ** 3) + np.sum(np.take(x, [0, 3, 3]) ** 2))
+
+
+def test_the_array_methods_are_the_functions():
+    x = numpy.arange(1.0, 7.0).reshape(2, 3) / 3
+    gradient = srcdiff.grad(by_methods)(x)
+    assert_gradients_close((gradient,), numeric_gradient(by_methods, [x], (0,)), [x], (0,))
+    numpy.testing.assert_array_equal(gradient, srcdiff.grad(by_functions)(x))
+    tangent = numpy.ones_like(x)
+    assert srcdiff.jvp(by_methods)(x, tangent)[1] == pytest.approx(numpy.sum(gradient * tangent))

@@ -49,6 +49,7 @@ FEATURES = (
                              "diff", "cumprod", "take", "vdot", "sinc", "atleast_3d", "nansum",
                              "kron", "pad", "cholesky", "cholesky_upper", "convolve", "median",
                              "einsum_reduce", "einsum_diagonal", "einsum_implicit",
+                             "diagonal_method", "cumprod_method",
                              "roll_counter", "take_counter", "slogdet", "pinv", "eigvalsh")]
     + [f"ufunc:{u}" for u in ("sin", "cos", "tanh", "exp", "log", "sqrt", "arctan", "square",
                               "log1p", "expm1", "sinh", "cosh", "arcsinh", "arcsin", "arccos",
@@ -1566,8 +1567,11 @@ def op_more(gen, scope, depth, shape, must):
     if kind == "diagonal":
         e = gen.sub(scope, depth, (2, 3), must)
         gen.feat("more:diagonal")
-        form = gen.choice(["np.diagonal({e})", "np.diagonal({e}, 1)", "np.diagonal({e}, 0, 1, 0)"])
-        return A(form.format(e=e.code), (2,), e.iv, True)
+        form = gen.choice(["np.diagonal({e})", "np.diagonal({e}, 1)", "np.diagonal({e}, 0, 1, 0)",
+                           "{p}.diagonal()", "{p}.diagonal(offset=1)"])
+        if form.startswith("{p}"):
+            gen.feat("more:diagonal_method")
+        return A(form.format(e=e.code, p=par(e)), (2,), e.iv, True)
     if kind in ("tril", "triu"):
         e = gen.sub(scope, depth, (2, 3), must)
         gen.feat(f"more:{kind}")
@@ -1587,6 +1591,9 @@ def op_more(gen, scope, depth, shape, must):
         gen.feat("more:cumprod")
         e = gen.squash(gen.sub(scope, depth, shape, must), Interval(0.5, 1.5))
         if shape == (3,):
+            if gen.r() < 0.3:
+                gen.feat("more:cumprod_method")
+                return A(f"{par(e)}.cumprod()", shape, Interval(0.125, 3.375), True)
             return A(f"np.cumprod({e.code})", shape, Interval(0.125, 3.375), True)
         axis = gen.choice(["0", "1", "-1"])
         return A(f"np.cumprod({e.code}, axis={axis})", shape, Interval(0.125, 3.375), True)
