@@ -19,6 +19,9 @@ from .errors import (ArgumentKindError, KindError, LocatedError, MissingRuleErro
                      NoSourceError, SrcdiffError, SrcdiffNameError, UnsupportedSyntaxError)
 from .rules import register_rule
 from .stop import nondifferentiable, stop_gradient
+from .tracebacks import install as _install_traceback_hook
+
+_install_traceback_hook()  # generated code's lines in uncaught tracebacks (3.11, 3.12)
 
 __version__ = "0.1.0"
 
