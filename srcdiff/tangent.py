@@ -123,10 +123,21 @@ class Tangent:
                 result.append(statement)
             elif self.is_active_recursion(statement):
                 result.append(self.recursive_call(statement))
+            elif self.is_active_copy(statement):
+                # ``y = t``: ``d_y = d_t`` reads no value, so it goes first; then, where
+                # ``t``'s tangent read the old ``y`` (``t = y + ...`` in a loop), the
+                # ``fuse`` pass can still write it into ``d_y = ...``
+                result += self.statement(statement)
+                result.append(statement)
             else:
                 result.append(statement)
                 result += self.statement(statement)
         return result
+
+    def is_active_copy(self, statement) -> bool:
+        return isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
+            and statement.targets[0].id in self.active and isinstance(statement.value, ast.Name) \
+            and statement.value.id in self.active
 
     def is_active_recursion(self, statement) -> bool:
         return isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call) \
