@@ -60,6 +60,15 @@ class Imports:
     """The module's imports: each bound name with the statement that binds it."""
 
     lines: dict = field(default_factory=dict)  # name -> import statement
+    # name -> (module, attribute): a value of the original module (a number, an array, a
+    # tuple of data), read live through the module (``model.SCALE``), as the function
+    # itself reads it, not copied at import
+    live: dict = field(default_factory=dict)
+
+    def read_live(self, name: str, module: str, attribute: str) -> None:
+        if self.live.get(name, (module, attribute)) != (module, attribute) or name in self.lines:
+            raise StandaloneError(f"the name {name!r} is needed as two different values")
+        self.live[name] = (module, attribute)
 
     def bind(self, name: str, statement: str) -> None:
         if self.lines.get(name, statement) != statement:
@@ -258,9 +267,13 @@ def module_text(path: Path, parts: list[Part], command: str) -> str:
     for part in parts:
         for name, statement in part.imports.lines.items():
             imports.bind(name, statement)
+        for name, (module, attribute) in part.imports.live.items():
+            imports.read_live(name, module, attribute)
         for name, source in part.definitions.items():
             if definitions.setdefault(name, source) != source:
                 raise StandaloneError(f"two different functions would be named {name}")
+    if imports.live:
+        definitions = _read_live(definitions, imports)
     names = ", ".join(part.name for part in parts)
     header = [
         f"{MARK} {__version__} from {path.name}; do not edit.",
@@ -340,9 +353,55 @@ def _import_value(name: str, value, module_name: str, attribute: str, imports: I
     if isinstance(value, types.ModuleType):
         real = value.__name__
         imports.bind(name, f"import {real}" if real == name else f"import {real} as {name}")
+    elif not callable(value) and module_name not in modules():
+        imports.read_live(name, module_name, attribute)
     else:
         alias = attribute if attribute == name else f"{attribute} as {name}"
         imports.bind(name, f"from {module_name} import {alias}")
+
+
+def _read_live(definitions: dict, imports: Imports) -> dict:
+    """The definitions with each live value read through its module (``SCALE`` becomes
+    ``model.SCALE``), each module imported under a name no definition uses."""
+    import io
+    import keyword
+    import tokenize
+    used = set(imports.lines)
+    for source in definitions.values():
+        used |= {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+        used |= {n.arg for n in ast.walk(ast.parse(source)) if isinstance(n, ast.arg)}
+    aliases: dict[str, str] = {}
+    for module in sorted({module for module, _ in imports.live.values()}):
+        base = module.rpartition(".")[2]
+        alias, k = base, 1
+        while alias in used or alias in aliases.values() or keyword.iskeyword(alias):
+            alias, k = f"{base}_module{'' if k == 1 else k}", k + 1
+        aliases[module] = alias
+        imports.bind(alias, f"import {module}" if alias == module else
+                     f"import {module} as {alias}")
+    renames = {name: f"{aliases[module]}.{attribute}"
+               for name, (module, attribute) in imports.live.items()}
+    result = {}
+    for key, source in definitions.items():
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+        lines = source.splitlines(True)
+        edits = []
+        for index, token in enumerate(tokens):
+            if token.type != tokenize.NAME or token.string not in renames:
+                continue
+            before = next((t for t in reversed(tokens[:index])
+                           if t.type not in (tokenize.NL, tokenize.COMMENT)), None)
+            after = tokens[index + 1] if index + 1 < len(tokens) else None
+            if before is not None and before.string in (".", "def"):
+                continue  # an attribute, or a definition's own name
+            if after is not None and after.string == "=":
+                continue  # a keyword argument's name
+            edits.append((token.start, token.end, renames[token.string]))
+        for (row, start), (_, end), text in reversed(edits):
+            line = lines[row - 1]
+            lines[row - 1] = line[:start] + text + line[end:]
+        result[key] = "".join(lines)
+    return result
 
 
 def _free_names(tree: ast.FunctionDef) -> set[str]:
