@@ -66,6 +66,20 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
                 reads.setdefault(target, set()).add(operand)
                 readers.setdefault(operand, set()).add(target)
     varied = _reachable(set(wrt), readers)
+    # an iterator over varied values (zip(x, y) assigned to a temporary, then iterated)
+    # carries them: iterating over it is iterating over them
+    iterators = (zip, enumerate, reversed, iter, map, filter, list, tuple, sorted)
+    carried, made_by_iterators = set(varied), set()
+    changed = True
+    while changed:
+        changed = False
+        for statement in assignments:
+            value, target = statement.value, statement.targets[0].id
+            if target not in carried and isinstance(value, ast.Call) and get_anno(
+                    value, "callee") in iterators and operands(value) & carried:
+                carried.add(target)
+                made_by_iterators.add(target)
+                changed = True
     for statement in assignments:
         if isinstance(statement.value, (ast.Tuple, ast.List)) and \
                 operands(statement.value) & varied:
@@ -73,11 +87,12 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
                           f"depend on {', '.join(wrt)} are not supported yet", statement,
                           get_anno(statement, "where", function.parsed), hint="keep such values in separate variables")
     for loop in statements:
-        if isinstance(loop, ast.For) and operands(loop.iter) & varied:
+        if isinstance(loop, ast.For) and operands(loop.iter) & carried:
             iterated = [n for n in ([loop.iter] if isinstance(loop.iter, ast.Name) else
                                     loop.iter.args if isinstance(loop.iter, ast.Call) else [])
-                        if isinstance(n, ast.Name) and n.id in varied]
-            numbers = [n.id for n in iterated if not variable_kinds.get(n.id, SCALAR).is_array]
+                        if isinstance(n, ast.Name) and n.id in carried]
+            numbers = [n.id for n in iterated if not variable_kinds.get(n.id, SCALAR).is_array
+                       and n.id not in made_by_iterators]
             if numbers:
                 # a number cannot be iterated over: the function needs an array here
                 # (``iterate`` loops over arrays by position)
@@ -436,8 +451,8 @@ def kind_of(value: ast.expr, of) -> Kind | None:
         rule = RULES.lookup(callee, len(value.args))
         if is_array_rule(rule):
             return _call_kind(rule, value, of)
-        if _is_math(callee):
-            return SCALAR
+        if _is_math(callee) or callee in (zip, enumerate, reversed, iter, map, filter):
+            return SCALAR  # (an iterator: not an array, whatever it iterates over)
         return broadcast(*argument_kinds)
     return SCALAR
 
@@ -468,7 +483,8 @@ def _sequence_kind(node, of) -> Kind:
 
 
 def _nondifferentiable_kind(callee, value, argument_kinds, of) -> Kind:
-    if callee in (len, int, float, bool, round, range) or _is_math(callee):
+    if callee in (len, int, float, bool, round, range) or _is_math(callee) or callee in (
+            zip, enumerate, reversed, iter, map, filter):  # iterators: not arrays
         return SCALAR
     returns = getattr(callee, "__srcdiff_returns__", False)  # srcdiff.nondifferentiable
     if returns == "number":

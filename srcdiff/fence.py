@@ -299,9 +299,8 @@ class Fence(ast.NodeVisitor):
                             "variable first")
             self.check_index(target.slice)
             return
-        if allow_tuple and isinstance(target, ast.Tuple) and all(
-                isinstance(e, ast.Name) for e in target.elts):
-            return
+        if allow_tuple and _names_in_tuples(target):
+            return  # a, b = ...; (a, b), c = ...; for i, (a, b) in ...
         what = {ast.Subscript: "this assignment to an item (`a.b[i] = ...`, `a[i] = b[j] = ...`)",
                 ast.Attribute: "assignment to an attribute",
                 ast.Starred: "starred assignment"}.get(type(target), "this assignment target")
@@ -588,3 +587,9 @@ def _is_check(callee) -> bool:
 def _is_docstring(statement) -> bool:
     return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
         and isinstance(statement.value.value, str)
+
+
+def _names_in_tuples(target) -> bool:
+    """A tuple of names, or of such tuples: ``a, b``, ``i, (a, b)``."""
+    return isinstance(target, ast.Tuple) and all(
+        isinstance(e, ast.Name) or _names_in_tuples(e) for e in target.elts)

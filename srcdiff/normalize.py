@@ -283,6 +283,26 @@ class Normalizer:
         self.structures[name] = part
         return []
 
+    def unpack_nested(self, target: ast.Tuple, value, node) -> list[ast.stmt]:
+        """``(a, b), c = value``: the whole value first (each item of a tuple written
+        out into a temporary of its own), then each target from its item, in order."""
+        result, items = [], []
+        if isinstance(value, ast.Tuple) and len(value.elts) == len(target.elts):
+            for element in value.elts:
+                items.append(_name(self.fresh("item")))
+                result += self.bind(items[-1].id, element, node)
+        else:
+            whole = self.fresh("unpacked")
+            result += self.bind(whole, value, node)
+            items = [_located(ast.Subscript(_name(whole), ast.Constant(index), ast.Load()), node)
+                     for index in range(len(target.elts))]
+        for element, item in zip(target.elts, items):
+            if isinstance(element, ast.Tuple):
+                result += self.unpack(element, item, node)
+            else:
+                result += self.bind(element.id, item, node)
+        return result
+
     def unpack_part(self, names: list[str], part: _Part, origin) -> list[ast.stmt]:
         if not isinstance(part.value, (list, tuple)):
             raise located(UnsupportedSyntaxError, f"{text(part.param, part.path)} is a "
@@ -420,6 +440,22 @@ class Normalizer:
                        self.assign(loop.broke, ast.Constant(True), node)]
         return result
 
+    def flat_target(self, target, node):
+        """A loop target without nested tuples (``for i, (a, b) in ...`` loops over ``i,
+        item`` and unpacks ``a, b = item`` first in the body), and that unpacking."""
+        if not isinstance(target, ast.Tuple) or not any(
+                isinstance(e, ast.Tuple) for e in target.elts):
+            return copy_tree(target), []
+        elements, unpacking = [], []
+        for element in target.elts:
+            if isinstance(element, ast.Tuple):
+                item = self.fresh("item")
+                elements.append(_name(item, store=True))
+                unpacking += self.unpack(element, _name(item), node)
+            else:
+                elements.append(copy_tree(element))
+        return _located(ast.Tuple(elements, ast.Store()), target), unpacking
+
     def loop(self, node) -> list[ast.stmt]:
         early = self.returned is not None
         leaves_iteration = any(_leaves(s, early, loops_too=True) for s in node.body)
@@ -437,7 +473,8 @@ class Normalizer:
             body.append(_located(ast.If(_name(loop.broke), [ast.Break()], []), node))
         if isinstance(node, ast.For):
             iterable = self.expression(node.iter, before)
-            new = ast.For(copy_tree(node.target), iterable, body, [])
+            target, unpacking = self.flat_target(node.target, node)
+            new = ast.For(target, iterable, unpacking + body, [])
         else:
             test = self.fresh("looping")
             computed: list[ast.stmt] = []
@@ -539,6 +576,8 @@ class Normalizer:
         return result
 
     def unpack(self, target: ast.Tuple, value, node) -> list[ast.stmt]:
+        if any(isinstance(element, ast.Tuple) for element in target.elts):
+            return self.unpack_nested(target, value, node)
         names = [element.id for element in target.elts]
         for name in names:
             self.not_structured(name, node)

@@ -106,3 +106,49 @@ def test_what_stays_refused_around_printing(body, message):
     func = program(f"def probe(x):\n    {body}\n    return x * x\n")
     with pytest.raises(UnsupportedSyntaxError, match=message):
         srcdiff.grad(func)
+
+
+COEFFICIENTS, OFFSETS = (1.0, 2.0), (3.0, 4.0)
+
+
+def nested_targets(x):
+    s = 0.0
+    for i, (a, b) in enumerate(zip(COEFFICIENTS, OFFSETS)):
+        s = s + a * x + b * i * x * x
+    (p, q), r = COEFFICIENTS, x * x
+    return s + p * q * r
+
+
+def test_nested_unpacking_targets():
+    # s = 1x + 2x + 4x² (i = 0, 1); p q r = 1 · 2 · x²: d/dx = 3 + 8x + 4x
+    x = 1.5
+    assert srcdiff.grad(nested_targets)(x) == pytest.approx(3 + 12 * x)
+    assert srcdiff.jvp(nested_targets)(x, 1.0)[1] == pytest.approx(3 + 12 * x)
+
+
+def over_enumerated_zip(x, y):
+    s = 0.0
+    for k, (u, v) in enumerate(zip(x, y)):
+        s = s + u * v * k
+    return s
+
+
+def over_enumerated_reversed(x):
+    s = 0.0
+    for i, v in enumerate(reversed(x)):
+        s = s + v * i
+    return s
+
+
+@pytest.mark.parametrize("func, args", [
+    (over_enumerated_zip, (np.array([1.0, 2.0]), np.array([0.5, 1.5]))),
+    (over_enumerated_reversed, (np.array([1.0, 2.0]),)),
+])
+def test_iterators_over_differentiated_arrays_are_refused_where_they_are(func, args):
+    # enumerate(zip(x, y)) and enumerate(reversed(x)) of arrays: the iterator was taken
+    # for an array and looped over by position, and len() of it raised TypeError in
+    # the gradient (a crash, not a refusal)
+    with pytest.raises(UnsupportedSyntaxError, match="iterating over values that depend on") \
+            as caught:
+        srcdiff.grad(func, wrt=tuple(range(len(args))))(*args)
+    assert caught.value.source_line.strip().startswith("for ")

@@ -24,6 +24,7 @@ from .intervals import (Interval, UNIT, absolute, cosh, floor, maximum, minimum,
 
 IDENTITY_RATE = 0.06  # of the conditions drawn: with a test of a number against None
 WALRUS_RATE = 0.04    # of the others: bound to a name by `:=`, then read
+NESTED_TARGET_RATE = 0.3  # of zip loops: enumerate(zip(...)) unpacked as i, (a, b)
 
 PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
 HELPER_PARAM = Interval(-4.0, 4.0)    # arguments of helpers are squashed into this
@@ -68,7 +69,7 @@ FEATURES = (
        "global_like_gradient", "global_range", "print", "possibly_unbound", "int_param",
        "from_import", "math_alias", "tricky_param", "global_tuple", "tuple_index",
        "zero_point", "len", "stop_gradient", "nondifferentiable", "is_none", "walrus",
-       "print_fstring", "assert_message"])
+       "print_fstring", "assert_message", "nested_target"])
 
 
 def generate(seed: int) -> Case:
@@ -872,9 +873,18 @@ class ScalarGenerator(Drawing):
             scope.vars[var2] = Var(var2, Interval(min(other), max(other)).hull(Interval(-2.0, 2.0)))
             self.feat("zip")
             head = f"for {var}, {var2} in zip({iterable}, {second}):"
+            index = None
+            if self.identity_rng.random() < NESTED_TARGET_RATE:  # own stream
+                self.feat("nested_target")
+                index = self.fresh("pos")
+                scope.vars[index] = Var(index, LOOP_INDEX, is_int=True, readonly=True)
+                scope.bound.add(index)
+                head = f"for {index}, ({var}, {var2}) in enumerate(zip({iterable}, {second})):"
             scope.bound.add(var2)
             lines = [pad + head] + self.loop_body(scope, indent, len(values), var)
             scope.bound.discard(var2)
+            if index is not None:
+                scope.bound.discard(index)
             return lines, False
         self.feat("for_list" if form == "list" else "for_tuple")
         lines = [f"{pad}for {var} in {iterable}:"] + self.loop_body(scope, indent, len(values), var)
