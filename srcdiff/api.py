@@ -166,6 +166,7 @@ def hvp(func: Callable, wrt: Wrt = 0) -> Callable:
     if fast is not None:
         fast_state["_srcdiff_slow"] = product
         function = types.FunctionType(fast.initial, fast_state, f"hvp_{base}", fast.defaults)
+        function.__signature__ = inspect.signature(product)  # as before: (*args, **kwargs)
     function.__name__ = function.__qualname__ = f"hvp_{base}"
     return canonical(function, "hvp", func, names, as_tuple)
 
