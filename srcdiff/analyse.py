@@ -68,7 +68,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
     varied = _reachable(set(wrt), readers)
     # an iterator over varied values (zip(x, y) assigned to a temporary, then iterated)
     # carries them: iterating over it is iterating over them
-    iterators = (zip, enumerate, reversed, iter, map, filter, list, tuple, sorted)
+    iterators = ITERATORS + (list, tuple, sorted)
     carried, made_by_iterators = set(varied), set()
     changed = True
     while changed:
@@ -313,6 +313,11 @@ def _arrays_among(atoms: list[ast.expr], kinds: dict) -> set[str]:
     return found
 
 
+# Builtins that return an iterator: consumed by the first loop over it, so a value of one
+# is never computed once for two loops (cse) and is not an array (kinds).
+ITERATORS = (zip, enumerate, reversed, iter, map, filter)
+
+
 def _identity(value: ast.Compare) -> bool:
     """``x is None``, ``x is not None``."""
     return any(isinstance(op, (ast.Is, ast.IsNot)) for op in value.ops)
@@ -451,7 +456,7 @@ def kind_of(value: ast.expr, of) -> Kind | None:
         rule = RULES.lookup(callee, len(value.args))
         if is_array_rule(rule):
             return _call_kind(rule, value, of)
-        if _is_math(callee) or callee in (zip, enumerate, reversed, iter, map, filter):
+        if _is_math(callee) or callee in ITERATORS:
             return SCALAR  # (an iterator: not an array, whatever it iterates over)
         return broadcast(*argument_kinds)
     return SCALAR
@@ -483,8 +488,8 @@ def _sequence_kind(node, of) -> Kind:
 
 
 def _nondifferentiable_kind(callee, value, argument_kinds, of) -> Kind:
-    if callee in (len, int, float, bool, round, range) or _is_math(callee) or callee in (
-            zip, enumerate, reversed, iter, map, filter):  # iterators: not arrays
+    if callee in (len, int, float, bool, round, range) or _is_math(callee) or \
+            callee in ITERATORS:  # iterators: not arrays
         return SCALAR
     returns = getattr(callee, "__srcdiff_returns__", False)  # srcdiff.nondifferentiable
     if returns == "number":

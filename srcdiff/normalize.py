@@ -675,11 +675,20 @@ class Normalizer:
                                        ("global", callee.__module__, name))
                 renames[name] = fresh
         body = [_Rename(renames).visit(copy_tree(s)) for s in tree.body]
+        stored = {n.id for s in tree.body for n in walk(s)
+                  if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+        # a parameter given a constant (softmax(z, axis=-1)) that the callee never rebinds
+        # is that constant where it is read: an axis, a shape, an exponent stay constants
+        constants = {renames[param]: value for param, value in bindings
+                     if param not in stored and is_literal(value)
+                     and get_anno(value, "part") is None}
+        if constants:
+            body = [_Constants(constants).visit(s) for s in body]
         statements = []
         for param, value in bindings:
             if get_anno(value, "part") is not None:  # a structure: another name for it
                 self.structures[renames[param]] = get_anno(value, "part")
-            else:
+            elif renames[param] not in constants:
                 statements.append(self.assign(renames[param], value, call))
         inner = Normalizer(self.function, self.inlining + (key,),
                            self.local_functions if callee_parsed is None else None)
@@ -756,6 +765,18 @@ class Normalizer:
         return _Expressions(self, before).visit(copy_tree(node))
 
 
+class _Constants(ast.NodeTransformer):
+    """Reads of the names in ``values`` become those constants."""
+
+    def __init__(self, values: dict[str, ast.expr]):
+        self.values = values
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if isinstance(node.ctx, ast.Load) and node.id in self.values:
+            return _located(copy_tree(self.values[node.id]), node)
+        return node
+
+
 class _Rename(ast.NodeTransformer):
     """Renames a callee's local names everywhere they occur: reads and writes, nested
     functions' names and parameters."""
@@ -810,12 +831,14 @@ def _free_names(tree: ast.FunctionDef, local: set[str]) -> set[str]:
 
 
 def _literal_default(value, name, call, parsed) -> ast.expr:
+    if value is None:
+        return ast.Constant(None)  # scale=None, tested with `is None`
     if isinstance(value, (int, float)) and not isinstance(value, complex):
         from .expr import literal
         return literal(value)
     raise located(UnsupportedSyntaxError, f"the default of parameter {name!r} is a "
-                  f"{type(value).__name__}; srcdiff inlines defaults that are numbers",
-                  call, parsed)
+                  f"{type(value).__name__}; srcdiff inlines defaults that are numbers "
+                  "or None", call, parsed)
 
 
 class _Expressions(ast.NodeTransformer):

@@ -152,3 +152,26 @@ def test_iterators_over_differentiated_arrays_are_refused_where_they_are(func, a
             as caught:
         srcdiff.grad(func, wrt=tuple(range(len(args))))(*args)
     assert caught.value.source_line.strip().startswith("for ")
+
+
+def two_loops_over_one_zip(x):
+    s = 0.0
+    for i, pair in enumerate(zip(COEFFICIENTS, OFFSETS)):
+        s = s + pair[0] * x
+    for j, (a, b) in enumerate(zip(COEFFICIENTS, OFFSETS)):
+        s = s + b * x * x
+    return s
+
+
+def test_two_loops_over_the_same_zip_each_get_their_own_iterator():
+    # zip(...) inside enumerate(...) is computed into a temporary; the second one was
+    # taken for the first (common subexpressions), whose iterator the first loop had
+    # consumed: the second loop never ran (value 4.5 and gradient 3.0 here, silently).
+    # s = (1 + 2) x + (3 + 4) x²
+    x = 1.5
+    assert srcdiff.value_and_grad(two_loops_over_one_zip)(x) == pytest.approx(
+        (3 * x + 7 * x * x, 3 + 14 * x))
+    from srcdiff.pipeline import OPTIMIZATIONS, generate
+    for disabled in OPTIMIZATIONS:
+        generated = generate(two_loops_over_one_zip, ("x",), name="g", disable=(disabled,))
+        assert generated.function(x) == pytest.approx(3 + 14 * x), disabled

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import ast
 
+from ..analyse import ITERATORS
 from ..dataflow import Facts
 from ..ir import Function, copy_tree, get_anno, walk
 
@@ -68,6 +69,8 @@ def _candidate(statement, function: Function, facts: Facts) -> bool:
     if isinstance(value, ast.Call) and (get_anno(value, "recursive") is not None or hasattr(
             get_anno(value, "callee"), "__srcdiff_returns__")):
         return False  # recursion; a user function marked nondifferentiable may be impure
+    if isinstance(value, ast.Call) and get_anno(value, "callee") in ITERATORS:
+        return False  # zip(a, b) twice is two iterators: the first loop consumes its own
     target = statement.targets[0].id
     reads = [n.id for n in walk(value) if isinstance(n, ast.Name)
              and not (isinstance(value, ast.Call) and n is _base_name(value.func))]
