@@ -175,3 +175,27 @@ def test_two_loops_over_the_same_zip_each_get_their_own_iterator():
     for disabled in OPTIMIZATIONS:
         generated = generate(two_loops_over_one_zip, ("x",), name="g", disable=(disabled,))
         assert generated.function(x) == pytest.approx(3 + 14 * x), disabled
+
+
+def softmax(z, axis=-1):
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def expected_position(z, weight=None):
+    if weight is None:
+        weight = 1.0
+    return np.sum(softmax(z) * np.arange(3.0)) * weight + np.sum(
+        np.clip(z, a_min=0.0, a_max=None) + np.clip(z, max=0.5))
+
+
+def test_constant_arguments_of_inlined_functions_stay_constants():
+    # the axis of softmax comes from its default; numpy.clip's bounds by keyword
+    z = np.array([0.3, -1.0, 2.0])
+    p = softmax(z)
+    positions = np.arange(3.0)
+    # d/dz Σ p k = p (k - Σ p k); clips: 1 where z > 0, and 1 where z < 0.5
+    expected = p * (positions - np.sum(p * positions)) + (z > 0) + (z < 0.5)
+    np.testing.assert_allclose(srcdiff.grad(expected_position)(z), expected, rtol=1e-12)
+    np.testing.assert_allclose(srcdiff.grad(expected_position)(z, 2.0),
+                               expected + p * (positions - np.sum(p * positions)), rtol=1e-12)

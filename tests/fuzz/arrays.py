@@ -31,7 +31,7 @@ PARAMETERS = {"x": (3,), "W": (2, 3), "s": (), "v": (3,), "b": (2,)}
 FEATURES = (
     ["elementwise_in_loop", "broadcast", "loop_update", "acc_number_to_array", "reduce_axis",
      "keepdims", "method_reduce", "matmul", "dot", "outer", "einsum", "norm", "where",
-     "maximum0", "clip", "clip_method", "copysign", "abs_builtin", "huber", "index_int",
+     "maximum0", "clip", "clip_keywords", "clip_method", "copysign", "abs_builtin", "huber", "index_int",
      "index_negative", "index_slice", "index_newaxis", "index_ellipsis", "index_tuple",
      "fancy_repeated", "fancy_negative", "setitem", "setitem_tuple", "setitem_ellipsis",
      "setitem_fancy", "setitem_fancy_add", "iadd_array", "setitem_in_loop", "list_to_numpy",
@@ -1116,7 +1116,11 @@ def op_binary_ufunc(gen, scope, depth, shape, must):
         return A(f"np.{name}({a.code}, {b.code})", shape, iv, True)
     if name == "clip":
         gen.feat("clip")
-        return A(f"np.clip({a.code}, -1.0, 1.0)", shape, Interval(max(-1.0, min(a.iv.lo, 1.0)),
+        form = gen.choice(["np.clip({a}, -1.0, 1.0)", "np.clip({a}, a_min=-1.0, a_max=1.0)",
+                           "np.clip({a}, -1.0, a_max=1.0)"])
+        if "a_min" in form or "a_max" in form:
+            gen.feat("clip_keywords")
+        return A(form.format(a=a.code), shape, Interval(max(-1.0, min(a.iv.lo, 1.0)),
                                                                   min(1.0, max(a.iv.hi, -1.0))), True)
     if name == "clip_method" and shape:  # a Python float has no .clip
         gen.feat("clip_method")
