@@ -7,7 +7,8 @@ The variant computes what the program computes, so its gradient, put back into t
 argument's structure, must equal the program's: ``Run.check_structured`` compares them
 and checks the gradient keeps the argument's type. Reads are rewritten where they are
 (in loops, branches, calls and comprehensions of the body); a parameter the body
-rebinds, or that a nested function's parameter shadows, is read once at the top instead.
+rebinds, that a nested function's parameter shadows, or that an assertion's message formats,
+is read once at the top instead.
 Drawn from its own random stream, so the program itself is unchanged.
 """
 
@@ -53,6 +54,9 @@ def _stored_or_shadowed(func: ast.FunctionDef) -> set[str]:
                 names.add(args.vararg.arg)
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             names |= set(node.names)
+        if isinstance(node, ast.Assert) and node.msg is not None:
+            # an assertion's message: srcdiff takes f-strings of names there, not of items
+            names |= {n.id for n in ast.walk(node.msg) if isinstance(n, ast.Name)}
     return names
 
 
