@@ -1,0 +1,127 @@
+"""Every Python snippet of the README is checked: run (in a file, so srcdiff can read its
+functions' source), or compared with what srcdiff generates, or with the source it
+quotes. A new snippet fails `test_every_snippet_is_checked` until it gets a check."""
+
+import math
+import re
+import runpy
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import srcdiff
+
+ROOT = Path(__file__).parent.parent
+BLOCKS = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(),
+                    re.MULTILINE | re.DOTALL)
+
+
+def block(first_line: str) -> str:
+    """The snippet whose first line starts with ``first_line``."""
+    found = [b for b in BLOCKS if b.lstrip().startswith(first_line)]
+    assert len(found) == 1, f"{len(found)} snippets start with {first_line!r}"
+    return found[0]
+
+
+# each snippet by its first line, and how it is checked
+CHECKS = {
+    "import math\nimport srcdiff": "run",
+    "def dh_dx(x):": "generated",
+    "srcdiff.grad(f)": "API summary (names only)",
+    "def predict(params, x):": "run",
+    "value, slope = srcdiff.jvp": "API summary (names only)",
+    "def jvp_h(x, d_x):": "generated",
+    "def ddh_dx_dx(x, d_x):": "generated",
+    "import numpy as np\nimport srcdiff": "run",
+    "b_add_1 = ": "generated",
+    "_(math.atan2,": "quoted from srcdiff/rules.py",
+    "from srcdiff.expr import exp, log": "run",
+}
+
+
+def test_every_snippet_is_checked():
+    assert len(BLOCKS) == len(CHECKS)
+    for first in CHECKS:
+        block(first)
+
+
+def run_snippet(tmp_path, text: str, prelude: str = "", name: str = "snippet") -> dict:
+    path = tmp_path / f"{name}.py"
+    path.write_text(prelude + "\n" + textwrap.dedent(text))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        return runpy.run_path(str(path), run_name=name)
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+def lecture():
+    return runpy.run_path(str(ROOT / "examples" / "lecture_chain_rule.py"), run_name="lecture")
+
+
+def test_the_first_example_runs_and_prints_its_gradient(tmp_path, capsys):
+    namespace = run_snippet(tmp_path, block("import math\nimport srcdiff"))
+    assert namespace["h"](3.0) == pytest.approx(2 / 3)
+    printed = capsys.readouterr().out
+    assert "def dh_dx(x):" in printed and "b_x = b_f * (2 * x)" in printed
+
+
+def generated_lines(text: str) -> list[str]:
+    """The lines of a generated-source snippet, without its docstring line and `...`."""
+    return [line for line in text.rstrip().splitlines()
+            if line.strip() != "..." and not line.lstrip().startswith('"""')]
+
+
+def test_the_generated_sources_quoted_are_what_srcdiff_generates():
+    h = lecture()["h"]
+    assert srcdiff.source(srcdiff.grad(h)).rstrip() == block("def dh_dx(x):").rstrip()
+    assert srcdiff.source(srcdiff.jvp(h), 3.0, 1.0).rstrip() == block(
+        "def jvp_h(x, d_x):").rstrip()
+    second = srcdiff.source(srcdiff.grad(srcdiff.grad(h)), 3.0)
+    assert generated_lines(second) == generated_lines(block("def ddh_dx_dx(x, d_x):"))
+
+
+def test_the_structured_parameters_snippet_runs(tmp_path):
+    prelude = ("import numpy as np\nimport srcdiff\n"
+               "rng = np.random.default_rng(0)\n"
+               "params = {'W': rng.normal(size=(2, 3)), 'b': rng.normal(size=2)}\n"
+               "x, y = rng.normal(size=3), rng.normal(size=2)\n")
+    namespace = run_snippet(tmp_path, block("def predict(params, x):"), prelude, "pytrees")
+    assert set(namespace["grads"]) == {"W", "b"}
+    assert namespace["grads"]["W"].shape == (2, 3)
+    layers = [(np.eye(2), np.zeros(2)), (np.ones((2, 2)), np.ones(2))]
+    gradient = srcdiff.grad(namespace["mlp"])(layers, np.array([0.5, -0.5]))
+    assert [tuple(g.shape for g in layer) for layer in gradient] == [((2, 2), (2,))] * 2
+
+
+def test_the_numpy_snippet_runs_and_its_excerpt_is_generated(tmp_path):
+    prelude = ("import numpy as np\n"
+               "X = np.random.default_rng(1).normal(size=(5, 3))\n"
+               "y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])\n")
+    namespace = run_snippet(tmp_path, block("import numpy as np\nimport srcdiff"), prelude,
+                            "logistic")
+    X, y = namespace["X"], namespace["y"]
+    assert namespace["dloss"](np.zeros(3), X, y).shape == (3,)
+    text = srcdiff.source(namespace["dloss"], np.zeros(3), X, y)
+    for line in generated_lines(block("b_add_1 = ")):
+        assert line.strip() in [g.strip() for g in text.splitlines()], line
+
+
+def test_the_rule_lines_quoted_are_in_the_table():
+    table = (ROOT / "srcdiff" / "rules.py").read_text()
+    for line in block("_(math.atan2,").strip().splitlines():
+        assert line in table, line
+
+
+def test_registering_a_rule_as_shown(tmp_path):
+    namespace = run_snippet(tmp_path, block("from srcdiff.expr import exp, log"),
+                            "import math\nimport srcdiff\n", "softplus_rule")
+    softplus = namespace["softplus"]
+    try:
+        assert srcdiff.grad(softplus)(0.3) == pytest.approx(1 / (1 + math.exp(-0.3)))
+    finally:
+        from srcdiff.rules import RULES
+        RULES.remove(softplus, 1)
