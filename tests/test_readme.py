@@ -3,7 +3,6 @@ functions' source), or compared with what srcdiff generates, or with the source 
 quotes. A new snippet fails `test_every_snippet_is_checked` until it gets a check."""
 
 import math
-import re
 import runpy
 import sys
 import textwrap
@@ -15,8 +14,26 @@ import pytest
 import srcdiff
 
 ROOT = Path(__file__).parent.parent
-BLOCKS = re.findall(r"^```python\n(.*?)^```", (ROOT / "README.md").read_text(),
-                    re.MULTILINE | re.DOTALL)
+
+
+def fenced(text: str) -> list[tuple[str, str]]:
+    """The README's fenced blocks: (language, text)."""
+    blocks, language, lines = [], None, []
+    for line in text.splitlines(True):
+        if line.startswith("```"):
+            if language is None:
+                language, lines = line[3:].strip(), []
+            else:
+                blocks.append((language, "".join(lines)))
+                language = None
+        elif language is not None:
+            lines.append(line)
+    return blocks
+
+
+README = fenced((ROOT / "README.md").read_text())
+BLOCKS = [text for language, text in README if language == "python"]
+PLAIN = [text for language, text in README if language == ""]  # outputs
 
 
 def block(first_line: str) -> str:
@@ -44,6 +61,7 @@ CHECKS = {
 
 def test_every_snippet_is_checked():
     assert len(BLOCKS) == len(CHECKS)
+    assert len(PLAIN) == 3  # explain's output, an error, the benchmark table
     for first in CHECKS:
         block(first)
 
@@ -125,3 +143,26 @@ def test_registering_a_rule_as_shown(tmp_path):
     finally:
         from srcdiff.rules import RULES
         RULES.remove(softplus, 1)
+
+
+def plain(first_line: str) -> str:
+    found = [b for b in PLAIN if b.lstrip().startswith(first_line)]
+    assert len(found) == 1, f"{len(found)} output blocks start with {first_line!r}"
+    return found[0]
+
+
+def test_the_outputs_shown_are_what_srcdiff_prints(tmp_path):
+    # two of the three output blocks (the third is the benchmark table, measured)
+    h = lecture()["h"]
+    shown = plain(">>> print(srcdiff.explain(h, 3))")
+    assert str(srcdiff.explain(h, 3)).rstrip() == shown.split("\n", 1)[1].rstrip()
+    error = plain("/tmp/readme_demo/model.py")
+    folder = tmp_path  # the README shows /tmp/readme_demo
+    (folder / "model.py").write_text(
+        "import math\n\n\ndef f(x):\n    z = x\n    try:\n        z = math.log(z)\n"
+        "    except ValueError:\n        z = 0.0\n    return z\n")
+    model = runpy.run_path(str(folder / "model.py"), run_name="model")
+    with pytest.raises(srcdiff.SrcdiffError) as caught:
+        srcdiff.grad(model["f"])
+    assert str(caught.value).rstrip() == error.rstrip().replace("/tmp/readme_demo",
+                                                                 str(folder))
