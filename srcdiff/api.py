@@ -536,7 +536,6 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         return variant.function(*args, **kwargs)
 
     fast_forward: dict = {"target": None, "check": _ALWAYS}
-    arity = len(parameters) + len(names)
 
     low, fill = _numeric_defaults(signature)
     count, extra = len(parameters), len(names)
@@ -866,16 +865,16 @@ def _fast_forward_wrapper(name, signature, extra: int, slow, state, catch: bool 
             call = f"return _srcdiff_target({arguments})"
             lines += [
                 f"            if {types_ok}:\n",
-                f"                try:\n",
+                "                try:\n",
                 f"                    _srcdiff_holds = {test}\n",
-                f"                except ValueError:\n",
-                f"                    _srcdiff_holds = False\n",
-                f"                if _srcdiff_holds:\n"]
+                "                except ValueError:\n",
+                "                    _srcdiff_holds = False\n",
+                "                if _srcdiff_holds:\n"]
             if catch:
-                lines += [f"                    try:\n",
+                lines += ["                    try:\n",
                           f"                        {call}\n",
-                          f"                    except _srcdiff_errors:\n",
-                          f"                        pass\n"]
+                          "                    except _srcdiff_errors:\n",
+                          "                        pass\n"]
             else:
                 lines.append(f"                    {call}\n")
         lines.append(as_given)
