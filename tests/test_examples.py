@@ -167,3 +167,31 @@ def test_dask_sweep_numbers():
                 (d_drag, (speed, angle, drag + h), (speed, angle, drag - h))):
             central = (module.distance(*plus) - module.distance(*minus)) / (2 * h)
             assert mine == pytest.approx(central, rel=1e-5, abs=1e-6)
+
+
+def test_model_parameters_fit_and_the_gradient_has_their_structure():
+    import numpy
+    module = load("model_parameters")
+    first, final, variance = module.main()
+    assert final < 0.01 * variance < first
+    X, y = module.data(n=15)
+    params = module.initial(seed=9, width=3)
+    value, grads = module.gradient(params, X, y)
+    assert value == module.loss(params, X, y)
+    # each leaf against central differences of the loss, moving that leaf alone
+    leaves = [(params["hidden"][k], key) for k in range(2) for key in ("W", "b")] + [
+        (params["out"], "W")]
+    mine = [grads["hidden"][k][key] for k in range(2) for key in ("W", "b")] + [
+        grads["out"]["W"]]
+    for (holder, key), gradient in zip(leaves, mine):
+        original = holder[key].copy()
+        expected = numpy.zeros_like(original)
+        for index in numpy.ndindex(original.shape):
+            values = []
+            for sign in (1, -1):
+                holder[key] = original.copy()
+                holder[key][index] += sign * 1e-6
+                values.append(module.loss(params, X, y))
+            expected[index] = (values[0] - values[1]) / 2e-6
+        holder[key] = original
+        numpy.testing.assert_allclose(gradient, expected, rtol=1e-6, atol=1e-9)
