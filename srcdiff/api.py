@@ -912,7 +912,8 @@ def _check_tangent(parameter: str, value, tangent, what: str = "tangent") -> Non
     import sys
     numpy = sys.modules.get("numpy")  # arrays exist only where NumPy was imported
     is_array = numpy is not None and isinstance(tangent, numpy.ndarray)
-    if isinstance(tangent, bool) or not (isinstance(tangent, numbers.Real) or is_array):
+    # (an array first: isinstance against numbers.Real costs about 1 µs for one)
+    if isinstance(tangent, bool) or not (is_array or isinstance(tangent, numbers.Real)):
         raise ArgumentKindError(f"the {what} for {parameter!r} is a {type(tangent).__name__}: "
                                 "pass a number or a NumPy array of its shape")
     if numpy is None:
