@@ -3,6 +3,10 @@ import sys
 
 from hypothesis import HealthCheck, settings
 
+# user scripts that tests/test_typing.py hands to mypy (one calls gradients wrongly on
+# purpose): type-checked, never imported as tests
+collect_ignore = ["typing"]
+
 # Every profile but "explore" is derandomized: `python -m pytest` gives the same result on
 # every run and machine. CI runs more examples; HYPOTHESIS_PROFILE=explore draws new ones
 # (and keeps failures in .hypothesis/ to replay them).
