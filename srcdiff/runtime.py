@@ -52,8 +52,10 @@ def scatter(gradient, like, index):
 
 def set_item(array, index, value):
     """``array`` with ``array[index] = value``, as a new array: the old one may still be
-    needed by the backward sweep. (``writable`` raises where the assignment would.)"""
-    array = array.copy()
+    needed by the backward sweep. (``writable`` raises where the assignment would.) The
+    copy keeps the array's memory order (a transposed view stays Fortran-ordered), so
+    that reductions over it add in the order they add over the original."""
+    array = array.copy(order="K")
     array[index] = value
     return array
 

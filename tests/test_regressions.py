@@ -544,3 +544,26 @@ def test_spread_of_equal_elements_exactly_zero():
     with numpy.errstate(invalid="ignore"):
         assert math.isnan(srcdiff.grad(m.std_of_equal_elements)(0.0))
         assert math.isnan(srcdiff.jvp(m.std_of_equal_elements)(0.0, 1.0)[1])
+
+
+def test_item_assignment_keeps_the_arrays_memory_order():
+    # arrays seed 890464: set_item copied a transposed (Fortran-ordered) view into C
+    # order, and np.sum of what followed added in another order: value_and_grad's value
+    # was one ulp off the function's (3.6006441240326055 for 3.600644124032605)
+    import numpy as np
+    from arrays import program
+
+    func = program("import numpy as np\n"
+                   "def probe(x, W):\n"
+                   "    out = np.linalg.pinv(np.eye(2, 3)).T\n"
+                   "    for i in range(2):\n"
+                   "        for j in range(3):\n"
+                   "            out[i, j] = 0.5 * out[i, j]\n"
+                   "    return np.sum(np.sin(out + 0.5)) + np.sum(W * x)\n", np=np)
+    x = np.array([-0.2875604828627245, 1.0933747806441563, -0.8572042243404503])
+    W = np.array([[-0.8666333145128425, -0.4056491414238428, -0.10310321916349308],
+                  [1.2139382135998704, -1.4711582489868955, -0.10982348879263415]])
+    value, (dx, dW) = srcdiff.value_and_grad(func, wrt=(0, 1))(x, W)
+    assert value == func(x, W)
+    np.testing.assert_allclose(dx, W.sum(axis=0))
+    np.testing.assert_allclose(dW, np.broadcast_to(x, (2, 3)))
