@@ -12,7 +12,7 @@ import ast
 import builtins
 import dataclasses
 import keyword
-from typing import Any
+from typing import Any, cast
 
 _ANNOTATIONS = "_srcdiff"
 
@@ -34,6 +34,12 @@ def set_anno(node: ast.AST, key: str, value: Any) -> None:
 
 def get_anno(node: ast.AST, key: str, default: Any = None) -> Any:
     return getattr(node, _ANNOTATIONS, {}).get(key, default)
+
+
+def name_id(node: ast.AST) -> str:
+    """The identifier of ``node``, where only a name can be: a target or a callee the
+    fence (or an earlier pass) accepts only as a name. For the type checker: no test."""
+    return cast(ast.Name, node).id
 
 
 class Namer:
