@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import numbers
+from typing import cast
 from dataclasses import dataclass
 
 
@@ -63,7 +64,7 @@ def broadcast(*kinds: Kind) -> Kind:
     if not arrays:
         return SCALAR
     ranks = [k.ndim for k in arrays]
-    return array(None if None in ranks else max(ranks))
+    return array(None if None in ranks else max(cast("list[int]", ranks)))
 
 
 def is_ndarray(value) -> bool:
