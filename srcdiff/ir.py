@@ -140,7 +140,7 @@ def function_def(name: str, args: ast.arguments, body: list) -> ast.FunctionDef:
     node = ast.FunctionDef(name=name, args=args, body=list(body) or [ast.Pass()],
                            decorator_list=[], returns=None, type_comment=None)
     if "type_params" in ast.FunctionDef._fields:
-        node.type_params = []
+        node.type_params = []  # type: ignore[attr-defined]  # 3.12's field; mypy checks 3.11
     return node
 
 
