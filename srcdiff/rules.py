@@ -29,7 +29,7 @@ import inspect
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .expr import (acos, acosh, asin, asinh, atan, atan2, atanh, copysign, cos, cosh, cbrt, equal,
                    erf, erfc, exp, log, pi, select, sign, sin, sinh, sqrt, tan, tanh)
@@ -71,8 +71,13 @@ class Rule:
     partials: Callable
     domain: tuple[Domain, ...]
     builtin: bool = True  # False for rules users registered
+    # set by __post_init__; declared for mypy only (at run time they are not fields: not
+    # in the repr, the comparison or dataclasses.fields)
+    if TYPE_CHECKING:
+        uses_out: bool = field(init=False)  # the partials' last parameter is the result, out
+        params: tuple[str, ...] = field(init=False)  # the partials' other parameters
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # the partials' signature, read once (generation asks for it at every primitive)
         names = tuple(inspect.signature(self.partials).parameters)
         object.__setattr__(self, "uses_out", bool(names) and names[-1] == "out")
