@@ -1281,8 +1281,8 @@ add_array_rule(numpy.atleast_3d, ("a",), ("a",), _reshaped,
 add_array_rule(numpy.nansum, REDUCE, ("a",), _nansum, reduction_kind, _REDUCE_EXAMPLES,
                name="numpy.nansum", jvp=_nansum_jvp)
 add_array_rule(numpy.kron, ("a", "b"), ("a", "b"), _kron,
-               lambda v: ANY_ARRAY if None in _product_rank(v) else _rank(max(cast("tuple[int, int]",
-                                                                  _product_rank(v)))),
+               lambda v: ANY_ARRAY if None in _product_rank(v) else
+               _rank(max(cast("tuple[int, int]", _product_rank(v)))),
                (E(((2,), (3,))), E(((2, 2), (3, 2))), E(((2, 1, 2), (1, 2, 2))),
                 E(((2, 3), (2,))), E(((), (3,))), E(((2,), (2, 2)))),
                required=2, name="numpy.kron", jvp="multilinear")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Callable
+from typing import Any, Callable
 
 # imported here, not where used: the doctest runner may import srcdiff/stop.py again as
 # another module, whose FrozenStops the real stop_gradient would not see
@@ -164,8 +164,9 @@ def _random_like(point, rng):
     return rng.gauss(0.0, 1.0)
 
 
-def _inner(a, b) -> float:
-    if hasattr(a, "shape") and getattr(a, "shape", ()):
+def _inner(a: Any, b: Any) -> float:
+    # bool(): in a condition, mypy would check getattr's default as a bool
+    if hasattr(a, "shape") and bool(getattr(a, "shape", ())):
         import numpy
         return float(numpy.sum(numpy.asarray(a) * numpy.asarray(b)))
     return float(a) * float(b)

@@ -31,7 +31,7 @@ from .analyse import arguments, rule_of
 from .errors import SrcdiffError
 from .expr import Code, render
 from .fence import fence
-from .ir import copy_tree, get_anno, walk
+from .ir import copy_tree, get_anno, name_id, walk
 from .lower import lower
 from .normalize import normalize
 from .parse import parse
@@ -365,7 +365,7 @@ class _Interpreter:
         return exact(result), [(a, v, n) for a, (v, n) in zip(atoms, found)]
 
     def assign(self, statement: ast.Assign):
-        target = statement.targets[0].id
+        target = name_id(statement.targets[0])
         value = statement.value
         result, operands = self.evaluate(value)
         carried = [(a, v, n) for a, v, n in operands if n is not None]
@@ -377,6 +377,7 @@ class _Interpreter:
         if isinstance(value, ast.Name):
             node.edges.append(Edge(carried[0][2], 1, "1", value.id))
         else:
+            assert rule is not None  # a primitive without a rule returned above
             formulas = rule.partials_at(tuple(_code_or_number(a) for a, _, _ in operands),
                                         Code.name(target))
             # Evaluate each partial as the generated code would (on placeholders _0, _1...),

@@ -22,6 +22,7 @@ import importlib
 import inspect
 import sys
 import types
+from typing import cast
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -288,7 +289,7 @@ def module_text(path: Path, parts: list[Part], command: str) -> str:
 
 def _collect(generated: Generated, primal, imports: Imports, definitions: dict) -> None:
     """Add ``generated``'s source and everything its free names need."""
-    tree = ast.parse(generated.source).body[0]
+    tree = cast(ast.FunctionDef, ast.parse(generated.source).body[0])  # one def
     definitions.setdefault(tree.name, generated.source.rstrip("\n") + "\n")
     for name in sorted(_free_names(tree)):
         origin = generated.origins.get(name)
