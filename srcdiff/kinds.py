@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ast
 import numbers
-from typing import cast
+from typing import cast, overload
 from dataclasses import dataclass
 
 
@@ -43,6 +43,21 @@ def array(ndim: int | None) -> Kind:
 
 
 ANY_ARRAY = array(None)
+
+
+@overload
+def join(a: Kind | None, b: Kind) -> Kind:
+    ...
+
+
+@overload
+def join(a: Kind, b: Kind | None) -> Kind:
+    ...
+
+
+@overload
+def join(a: Kind | None, b: Kind | None) -> Kind | None:
+    ...
 
 
 def join(a: Kind | None, b: Kind | None) -> Kind | None:

@@ -65,7 +65,7 @@ ABOVE_MINUS_ONE = Domain(-0.9, 3.0)    # log1p
 class Rule:
     """The derivative rule of one primitive at one arity."""
 
-    func: Callable
+    func: Callable | None  # None: the recursive call's rule (analyse.RECURSIVE)
     name: str
     primal: Callable | None  # None: no SymPy counterpart, checked numerically only
     partials: Callable
