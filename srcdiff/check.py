@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 # imported here, not where used: the doctest runner may import srcdiff/stop.py again as
 # another module, whose FrozenStops the real stop_gradient would not see
 from .stop import FrozenStops
+
+if TYPE_CHECKING:
+    from .api import Wrt
 
 
 
@@ -23,8 +26,8 @@ class GradientCheckError(AssertionError):
     report, one line per disagreeing element."""
 
 
-def check_grad(func: Callable, *args, wrt=0, order: int = 1, rtol: float = 1e-5,
-               atol: float = 1e-8, seed: int = 0, **kwargs) -> None:
+def check_grad(func: Callable[..., Any], *args: Any, wrt: Wrt = 0, order: int = 1,
+               rtol: float = 1e-5, atol: float = 1e-8, seed: int = 0, **kwargs: Any) -> None:
     """Check srcdiff's derivatives of ``func`` at ``args``, as JAX's and autograd's
     ``check_grads`` do: the gradient (reverse mode) element by element against central
     differences (steps ``1e-6`` and ``1e-4`` relative to each element; where the two

@@ -26,6 +26,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Callable
 
 from .analyse import arguments, rule_of
 from .errors import SrcdiffError
@@ -35,6 +36,9 @@ from .ir import copy_tree, get_anno, name_id, walk
 from .lower import lower
 from .normalize import normalize
 from .parse import parse
+
+if TYPE_CHECKING:
+    from .api import Wrt
 
 _INTEGER_CALLS = {range, enumerate, zip, reversed, len, math.factorial, math.comb,
                   math.perm, math.gcd}
@@ -215,7 +219,8 @@ class Explanation:
         return self.to_svg() if shutil.which("dot") else None
 
 
-def explain(func, *args, wrt=0, max_rows: int = 200, **kwargs) -> Explanation:
+def explain(func: Callable[..., Any], *args: Any, wrt: Wrt = 0, max_rows: int = 200,
+            **kwargs: Any) -> Explanation:
     """The lecture's view of ``func``'s gradient at ``args``; ``print`` it, or draw it
     with ``.to_dot()`` / ``.to_svg()``."""
     from .api import _wrt_names

@@ -29,7 +29,7 @@ import inspect
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .expr import (acos, acosh, asin, asinh, atan, atan2, atanh, copysign, cos, cosh, cbrt, equal,
                    erf, erfc, exp, log, pi, select, sign, sin, sinh, sqrt, tan, tanh)
@@ -326,8 +326,9 @@ TOTAL = {operator.add, operator.sub, operator.mul, operator.neg, operator.pos, a
          math.degrees, math.radians, math.hypot, math.atan2, math.asinh, operator.not_}
 
 
-def register_rule(func: Callable, partials: Callable, *, primal: Callable | None = None,
-                  domain=None) -> Rule:
+def register_rule(func: Callable[..., Any], partials: Callable[..., Any], *,
+                  primal: Callable[..., Any] | None = None,
+                  domain: Iterable[Domain] | None = None) -> Rule:
     """Teach srcdiff the derivative of ``func``.
 
     ``partials`` takes ``func``'s parameters (and optionally ``out``, its result) and
