@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import threading
 import types
-from typing import cast
 from dataclasses import dataclass, field
+from typing import cast
 
 from .analyse import analyse, check_indexed_numbers, check_sharing, infer_kinds
 from .compile import compile_function
