@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import ast
 import numbers
-from typing import cast, overload
 from dataclasses import dataclass
+from typing import cast, overload
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,8 @@ class Normalizer:
             self.results = [self.fresh(self.function.name)]
         statements: list[ast.stmt] = [self.assign(self.returned, ast.Constant(False), body[0])]
         statements += self.block(body)
-        if self.results is not None and results is None:
+        if results is None:
+            assert self.results is not None  # named above
             statements.append(_located(ast.Return(_name(self.results[0])), body[-1]))
         return statements
 

@@ -22,9 +22,9 @@ import importlib
 import inspect
 import sys
 import types
-from typing import cast
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from .compile import modules
 from .errors import SrcdiffError
