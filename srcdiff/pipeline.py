@@ -24,7 +24,7 @@ from .iterate import index_loops
 from .normalize import normalize
 from .optimize import eliminate_common_subexpressions, hoist, optimize as optimize_function
 from .optimize.fuse import fuse
-from .dependencies import checker
+from .dependencies import DependencyCheck, checker
 from .ieee import ieee as ieee_arithmetic
 from .parse import parse, recording
 from .reverse import finish, reverse
@@ -50,7 +50,7 @@ class Generated:
     # Names resolved outside the function while generating (``parse.recording``), and a
     # test that they still mean what they meant (``dependencies.checker``; None: none).
     dependencies: list = field(default_factory=list)
-    check: object = None
+    check: DependencyCheck | None = None
     # with structured arguments: the parameter each leaf read became, and what the code
     # assumed about the arguments (``ir.Function.leaves``, ``facts``)
     leaves: list = field(default_factory=list)
