@@ -21,11 +21,12 @@ Conventions every statement here keeps:
 from __future__ import annotations
 
 import ast
+from typing import cast
 
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, located
 from .expr import Code, array_mode, call, mul, negated, node_of, wrap
-from .ir import Function, copy_tree, get_anno, set_anno, walk
+from .ir import Function, copy_tree, get_anno, name_id, set_anno, walk
 from .kinds import SCALAR
 
 
@@ -102,7 +103,7 @@ class Adjoints:
         valid when these statements run: partials read it instead of computing again."""
         if not isinstance(statement, ast.Assign):
             return []  # print(...), assert: no derivative
-        target = statement.targets[0].id
+        target = name_id(statement.targets[0])
         if target not in self.active or (top and target not in self.written):
             return []  # inactive, or its adjoint is zero
         value = statement.value
@@ -128,7 +129,7 @@ class Adjoints:
             return []  # t = 0.0 ** 0.07 in a branch: constants only, whose partials would
             # be folded to numbers now (0.0 ** -0.93 raises)
         arrays = {n for n in names if self.is_array(n)}
-        result = []
+        result: list[ast.stmt] = []
         if len(arrays) > 1 and self.is_array(target) and (not top or target in self.maybe_zero):
             # The operands broadcast: 0.0 times a partial has the partial's shape, not the
             # result's, which unbroadcast cannot sum back to the other operand's (campaign
@@ -147,7 +148,7 @@ class Adjoints:
     def shaped(self, statement: ast.Assign, adjoint: Code, result: list) -> Code:
         """The adjoint of ``statement``'s target with the target's shape, by a statement
         appended to ``result``: it may still be the 0.0 it was initialised with."""
-        target = statement.targets[0].id
+        target = name_id(statement.targets[0])
         shaped = self.namer.fresh(self.adjoint(target) + "_full")
         self.function.synthetic.add(shaped)
         result.append(ast.Assign([ast.Name(shaped, ast.Store())], call(
@@ -170,19 +171,20 @@ class Adjoints:
         adjoint accumulates the rule's contribution."""
         from .analyse import _sequence_kind
         from .array_rules import VJP, RuleUseError, index_value
-        target, value = statement.targets[0].id, statement.value
+        target, value = name_id(statement.targets[0]), statement.value
         if isinstance(value, ast.BinOp):
             arguments_ = dict(zip(rule.params, [value.left, value.right]))
         elif isinstance(value, ast.Subscript):
             arguments_ = {"array": value.value, "index": index_value(value.slice)}
         else:
-            arguments_ = bind(rule, value).arguments
+            arguments_ = bind(rule, cast(ast.Call, value)).arguments
         if not any(isinstance(n, ast.Name) and n.id in self.active
                    for node in _differentiable_nodes(rule, arguments_) for n in walk(node)):
             return []
         of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
         kinds = {name: _sequence_kind(node, of) for name, node in arguments_.items()}
-        g, result = adjoint, []
+        g = adjoint
+        result: list[ast.stmt] = []
         if rule.shaped and (not top or target in self.maybe_zero):
             g = self.shaped(statement, adjoint, result)
         vjp = VJP(rule, arguments_, kinds, g, Code.name(target), self.helper)
@@ -201,7 +203,7 @@ class Adjoints:
     def recursive_call(self, statement: ast.Assign, adjoint: Code, top: bool) -> list[ast.stmt]:
         """``y = f(a, b)`` with f recursive: ``d_a, d_b = f_vjp(a, b, b_y)``, then the
         adjoints of the active arguments accumulate ``d_a``, ``d_b``."""
-        value = statement.value
+        value = cast(ast.Call, statement.value)  # a call of a recursive function
         found = recursive_function(self.function, value, self.active, self.kinds, self.vjps,
                                    "reverse")
         if found is None:
@@ -213,10 +215,11 @@ class Adjoints:
         unpack = ast.Tuple([ast.Name(p, ast.Store()) for p in pieces], ast.Store())
         vjp_call = ast.Call(ast.Name(name, ast.Load()),
                             [copy_tree(a) for a in value.args] + [node_of(adjoint)], [])
-        result = [ast.Assign([unpack], vjp_call)]
+        result: list[ast.stmt] = [ast.Assign([unpack], vjp_call)]
         set_anno(result[0], "grad_of", ast.unparse(statement))
         for index, piece in zip(active, pieces):
-            result += self.accumulate(value.args[index].id, Code.name(piece), statement, top)
+            result += self.accumulate(name_id(value.args[index]), Code.name(piece), statement,
+                                      top)
         return result
 
     # -- accumulation ------------------------------------------------------------------
@@ -230,6 +233,7 @@ class Adjoints:
             return []
         if isinstance(contribution, (int, float)):
             contribution = float(contribution)
+        statement: ast.Assign | ast.AugAssign
         if local:
             statement = ast.Assign([target], node_of(contribution))  # its one contribution
         elif variable in self.written or not top:
@@ -256,7 +260,7 @@ class Adjoints:
         by_name = {a: v for v, a in self.namer.adjoints.items()}
         used = sorted({n.id for s in statements for n in walk(s)
                        if isinstance(n, ast.Name) and n.id in by_name})
-        result = []
+        result: list[ast.stmt] = []
         for name in used:
             variable = by_name[name]
             if variable in self.local_temporaries or variable in self.written:

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import ast
 import copy
+from typing import cast
 
 from .dataflow import names, statements_of
 from .errors import InternalError, KindError, UnsupportedSyntaxError, located
-from .ir import COMPOUND, Function, get_anno, walk
+from .ir import COMPOUND, Function, get_anno, name_id, walk
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
 from .lower import is_atom
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
@@ -61,7 +62,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
     readers: dict[str, set[str]] = {}
     for statement in assignments:
         if differentiable(statement.value):
-            target = statement.targets[0].id
+            target = name_id(statement.targets[0])
             for operand in differentiable_operands(statement.value):
                 reads.setdefault(target, set()).add(operand)
                 readers.setdefault(operand, set()).add(target)
@@ -74,7 +75,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
     while changed:
         changed = False
         for statement in assignments:
-            value, target = statement.value, statement.targets[0].id
+            value, target = statement.value, name_id(statement.targets[0])
             if target not in carried and isinstance(value, ast.Call) and get_anno(
                     value, "callee") in iterators and operands(value) & carried:
                 carried.add(target)
@@ -138,9 +139,9 @@ def _check_in_place(function: Function, statements: list, kinds: dict) -> list:
         helper, updated = get_anno(statement, "updates", (None, None))
         if updated is not None and (kinds.get(updated) or SCALAR).is_array:
             from .array_rules import helper_name
-            arguments = [ast.Name(updated, ast.Load())]
+            arguments: list[ast.expr] = [ast.Name(updated, ast.Load())]
             if helper == "in_place":
-                arguments.append(ast.Name(statement.targets[0].id, ast.Load()))
+                arguments.append(ast.Name(name_id(statement.targets[0]), ast.Load()))
             check = ast.Call(ast.Name(helper_name(function, helper), ast.Load()), arguments, [])
             result.append(ast.copy_location(ast.Expr(check), statement))
     return result
@@ -187,7 +188,7 @@ def differentiable_operands(value: ast.expr) -> set[str]:
     if is_array_rule(rule) and isinstance(value, ast.BinOp):
         return operands(value)  # a @ b
     if is_array_rule(rule):
-        return {n.id for node in bind(rule, value).differentiable()
+        return {n.id for node in bind(rule, cast(ast.Call, value)).differentiable()
                 for n in walk(node) if isinstance(n, ast.Name)}
     if isinstance(rule, Rule) and rule is not RECURSIVE:
         zero = rule.zero_partials()
@@ -218,7 +219,7 @@ class Bound:
 
     def differentiable(self) -> list[ast.expr]:
         """The argument nodes derivatives flow to (list elements for sequences)."""
-        result = []
+        result: list[ast.expr] = []
         for name, node in self.arguments.items():
             if name == self.rule.sequence and isinstance(node, (ast.List, ast.Tuple)):
                 result += [n for n in ast.walk(node) if isinstance(n, ast.Name)]
@@ -383,7 +384,7 @@ def infer_kinds(function: Function, parameters: dict, statements=None) -> dict[s
         changed = False
         for statement in statements:
             if isinstance(statement, ast.Assign):
-                updates = [(statement.targets[0].id, of(statement.value))]
+                updates = [(name_id(statement.targets[0]), of(statement.value))]
             elif isinstance(statement, ast.For):
                 element = _element_kind(statement.iter, of)
                 if isinstance(statement.target, ast.Tuple):  # for a, b in pairs
@@ -428,7 +429,7 @@ def kind_of(value: ast.expr, of) -> Kind | None:
                         else kind_of(element, of))
         if kind is None or (kind.is_array and kind.ndim is None):
             return ANY_ARRAY
-        return array(1 + (kind.ndim if kind.is_array else 0))
+        return array(1 + (cast(int, kind.ndim) if kind.is_array else 0))  # known: above
     if isinstance(value, ast.Subscript):
         base = of(value.value)
         return None if base is None else index_rank(base, value.slice, of)
@@ -511,7 +512,8 @@ def _nondifferentiable_kind(callee, value, argument_kinds, of) -> Kind:
         shape = value.args[0] if value.args else next(
             (k.value for k in value.keywords if k.arg == "shape"), None)
         try:
-            return arrays.shape_kind(ast.literal_eval(shape))
+            # no shape (None): literal_eval raises ValueError, caught below
+            return arrays.shape_kind(ast.literal_eval(shape))  # type: ignore[arg-type]
         except (ValueError, TypeError):
             from .kinds import ANY_ARRAY
             return ANY_ARRAY
@@ -600,8 +602,8 @@ def check_sharing(function: Function, kinds: dict) -> None:
     live = Liveness(function.body, set(), watch={id(s) for s in changes}).after
     for change in changes:
         value = change.value
-        changed = (value.args[0] if isinstance(value, ast.Call) else value.left).id
-        others = classes.members(changed) - {changed, change.targets[0].id}
+        changed = name_id(value.args[0] if isinstance(value, ast.Call) else value.left)
+        others = classes.members(changed) - {changed, name_id(change.targets[0])}
         read_later = sorted(others & live.get(id(change), set()))
         shown = [n for n in read_later if n not in function.synthetic] or read_later
         if shown:

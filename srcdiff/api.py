@@ -10,15 +10,19 @@ import math
 import numbers
 import types
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Literal, ParamSpec, TypeGuard, overload
 
 from .errors import ArgumentKindError, KindError, SrcdiffError
-from .kinds import SCALAR, data_kind, kind_of_value
+from .kinds import SCALAR, Kind, data_kind, kind_of_value
 from .pickling import canonical
 from .pipeline import Generated, generate
 from .structures import follow, is_container, is_object, rebuild, treedef
 
-Wrt = int | str | tuple
+# a parameter's position or name, or a tuple of them (a list works too)
+Wrt = int | str | tuple[int | str, ...] | list[int | str]
+# the parameters of the function transformed, which a gradient keeps (its result's type
+# depends on the arguments: a number, an array, a structure of them, a tuple of those)
+_P = ParamSpec("_P")
 # Gradients are cached on the function itself (a weak-keyed table would keep every
 # function alive: its gradients refer to it), so they go when it goes.
 _CACHE = "__srcdiff_gradients__"
@@ -26,7 +30,17 @@ _CACHE = "__srcdiff_gradients__"
 _REAL_TYPES = {float, int, bool}
 
 
-def grad(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
+@overload
+def grad(func: Callable[_P, Any], wrt: Wrt = 0) -> Callable[_P, Any]:
+    ...
+
+
+@overload
+def grad(func: None = None, wrt: Wrt = 0) -> Callable[[Callable[_P, Any]], Callable[_P, Any]]:
+    ...
+
+
+def grad(func: Callable[..., Any] | None = None, wrt: Wrt = 0) -> Any:
     """The gradient of ``func``: a function taking the same arguments.
 
     ``wrt`` is a parameter's position or name, or a tuple of them; one gives one
@@ -39,14 +53,37 @@ def grad(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
     return _through_binding(grad, func, wrt) or _gradient(func, wrt, with_value=False)
 
 
-def value_and_grad(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
+@overload
+def value_and_grad(func: Callable[_P, Any], wrt: Wrt = 0) -> Callable[_P, tuple[Any, Any]]:
+    ...
+
+
+@overload
+def value_and_grad(func: None = None, wrt: Wrt = 0
+                   ) -> Callable[[Callable[_P, Any]], Callable[_P, tuple[Any, Any]]]:
+    ...
+
+
+def value_and_grad(func: Callable[..., Any] | None = None, wrt: Wrt = 0) -> Any:
     """Like :func:`grad`, but the function returns ``(func(...), gradient)``."""
     if func is None:
         return lambda f: value_and_grad(f, wrt)
     return _through_binding(value_and_grad, func, wrt) or _gradient(func, wrt, with_value=True)
 
 
-def jvp(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
+# jvp and hvp take the function's arguments, then tangents (vectors): no ParamSpec says so
+@overload
+def jvp(func: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., tuple[Any, Any]]:
+    ...
+
+
+@overload
+def jvp(func: None = None, wrt: Wrt = 0
+        ) -> Callable[[Callable[..., Any]], Callable[..., tuple[Any, Any]]]:
+    ...
+
+
+def jvp(func: Callable[..., Any] | None = None, wrt: Wrt = 0) -> Any:
     """The Jacobian-vector product of ``func`` (forward mode): a function taking
     ``func``'s arguments followed by one tangent per ``wrt`` parameter (a number, or an
     array of that argument's shape), returning ``(func(...), directional derivative)``:
@@ -59,7 +96,8 @@ def jvp(func: Callable | None = None, wrt: Wrt = 0) -> Callable:
                                                          mode="forward")
 
 
-def vjp(func: Callable, wrt: Wrt = 0) -> Callable:
+def vjp(func: Callable[_P, Any], wrt: Wrt = 0
+        ) -> Callable[_P, tuple[Any, Callable[[Any], Any]]]:
     """The vector-Jacobian product of ``func`` (reverse mode, for any output): a function
     taking ``func``'s arguments and returning ``(func(...), pullback)``; ``pullback(ct)``,
     for a cotangent ``ct`` of the value's shape, gives ``ct``'s pull-back to the ``wrt``
@@ -105,7 +143,7 @@ def vjp(func: Callable, wrt: Wrt = 0) -> Callable:
     return canonical(forward, "vjp", func, names, as_tuple)
 
 
-def hvp(func: Callable, wrt: Wrt = 0) -> Callable:
+def hvp(func: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     """The Hessian-vector product of ``func`` (which returns a number): a function taking
     ``func``'s arguments, then one vector per ``wrt`` parameter (of its shape), returning
     ``H v`` (a tuple for a tuple ``wrt``) without forming the Hessian. Forward mode gives
@@ -166,12 +204,13 @@ def hvp(func: Callable, wrt: Wrt = 0) -> Callable:
     if fast is not None:
         fast_state["_srcdiff_slow"] = product
         function = types.FunctionType(fast.initial, fast_state, f"hvp_{base}", fast.defaults)
-        function.__signature__ = inspect.signature(product)  # as before: (*args, **kwargs)
+        # as before: (*args, **kwargs); an attribute FunctionType does not declare
+        setattr(function, "__signature__", inspect.signature(product))
     function.__name__ = function.__qualname__ = f"hvp_{base}"
     return canonical(function, "hvp", func, names, as_tuple)
 
 
-def hessian(func: Callable, wrt: Wrt = 0) -> Callable:
+def hessian(func: Callable[_P, Any], wrt: Wrt = 0) -> Callable[_P, Any]:
     """The Hessian of ``func`` (which returns a number) with respect to one parameter: a
     float for a number, an array of shape ``s + s`` for an array of shape ``s``; built
     from :func:`hvp` one column at a time."""
@@ -205,7 +244,8 @@ def hessian(func: Callable, wrt: Wrt = 0) -> Callable:
     return canonical(hessian_, "hessian", func, (name,), False)
 
 
-def jacobian(func: Callable, wrt: Wrt = 0, mode: str | None = None) -> Callable:
+def jacobian(func: Callable[_P, Any], wrt: Wrt = 0,
+             mode: Literal["forward", "reverse"] | None = None) -> Callable[_P, Any]:
     """The Jacobian of ``func``: a function taking ``func``'s arguments and returning an
     array of shape ``value.shape + argument.shape`` (a tuple of them for a tuple ``wrt``),
     as ``jax.jacfwd`` and ``jax.jacrev`` do. ``mode="forward"`` builds it a column at a
@@ -260,7 +300,7 @@ def jacobian(func: Callable, wrt: Wrt = 0, mode: str | None = None) -> Callable:
     return canonical(jacobian_, "jacobian", func, names, as_tuple, mode=mode)
 
 
-def source(gradient: Callable, *args, **kwargs) -> str:
+def source(gradient: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     """The generated source of a function made by :func:`grad` or :func:`value_and_grad`.
 
     Code is generated per kind of argument (numbers, arrays of each rank). With example
@@ -269,9 +309,10 @@ def source(gradient: Callable, *args, **kwargs) -> str:
     if not hasattr(gradient, "__srcdiff__"):
         raise SrcdiffError(f"{gradient!r} was not made by srcdiff.grad or "
                            "srcdiff.value_and_grad")
+    made: Any = gradient  # its __srcdiff__ attributes are set where it is made
     if args or kwargs:
-        return gradient.__srcdiff_specialise__(*args, **kwargs).source
-    generated = gradient.__srcdiff__
+        return made.__srcdiff_specialise__(*args, **kwargs).source
+    generated = made.__srcdiff__
     if not isinstance(generated, Generated):
         raise SrcdiffError(f"{gradient.__name__} needs arrays: pass example arguments, "
                            f"srcdiff.source({gradient.__name__}, x, ...), or call it first")
@@ -360,12 +401,12 @@ def _of_gradient(gradient, wrt, with_value: bool, mode: str):
     second_derivative.__doc__ = (f"Derivative of {who} with respect to {', '.join(names)}: "
                                  f"reverse mode over the forward-mode code of ∂{func.__name__}"
                                  f"/∂{inner}.")
-    second_derivative.__srcdiff__ = None  # srcdiff.source needs example arguments
+    setattr(second_derivative, "__srcdiff__", None)  # srcdiff.source needs example arguments
 
     def specialise(*args, **kwargs):
         function, values = derivative(args, kwargs)
         return function.__srcdiff_specialise__(*values)
-    second_derivative.__srcdiff_specialise__ = specialise
+    setattr(second_derivative, "__srcdiff_specialise__", specialise)
     cached[key] = second_derivative
     return second_derivative
 
@@ -478,7 +519,7 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
     # inlined dependency test reads)
     fast_state: dict = {"_srcdiff_target": None}
 
-    def fresh(generated) -> bool:
+    def fresh(generated: Generated | None) -> TypeGuard[Generated]:
         return generated is not None and (generated.check is None or generated.check())
 
     def specialise(key: tuple) -> Generated:
@@ -649,7 +690,8 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
 
     fast = _fast_forward_wrapper(name, signature, len(names), forward_call, fast_state) \
         if forward else _fast_wrapper(name, signature, reverse_call, ieee, scalar_key, fast_state)
-    gradient = forward_call if forward else reverse_call
+    # the function users call; srcdiff's attributes on it are not declared by its type
+    gradient: Any = forward_call if forward else reverse_call
     if fast is not None:  # the wrapper's code, with the test of the scalar code's assumptions
         gradient = types.FunctionType(fast.initial, fast_state, name, fast.defaults, None)
         gradient.__kwdefaults__ = fast.kwdefaults
@@ -802,11 +844,13 @@ def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
         module = compile(source, f"<srcdiff gradient {name}>", "exec")
         return next(c for c in module.co_consts if isinstance(c, types.CodeType))
     try:
-        code.initial = code("False")  # until there is scalar code: the general wrapper
+        initial = code("False")  # until there is scalar code: the general wrapper
     except SyntaxError:  # a name Python does not accept as written here
         return None
-    code.defaults = tuple(defaults) or None
-    code.kwdefaults = kwdefaults or None
+    # attributes of the function ``code`` (setattr: its type does not declare them)
+    setattr(code, "initial", initial)
+    setattr(code, "defaults", tuple(defaults) or None)
+    setattr(code, "kwdefaults", kwdefaults or None)
     return code
 
 
@@ -881,11 +925,13 @@ def _fast_forward_wrapper(name, signature, extra: int, slow, state, catch: bool 
         module = compile("".join(lines), f"<srcdiff {name}>", "exec")
         return next(c for c in module.co_consts if isinstance(c, types.CodeType))
     try:
-        code.initial = code("False")  # until there is scalar code: the general wrapper
+        initial = code("False")  # until there is scalar code: the general wrapper
     except SyntaxError:  # a name Python does not accept as written here
         return None
-    code.defaults = (_MISSING_ARGUMENT,) * len(given) or None
-    code.kwdefaults = None
+    # attributes of the function ``code`` (setattr: its type does not declare them)
+    setattr(code, "initial", initial)
+    setattr(code, "defaults", (_MISSING_ARGUMENT,) * len(given) or None)
+    setattr(code, "kwdefaults", None)
     return code
 
 
@@ -946,7 +992,7 @@ def _kinds(signature, parameters, names, args, kwargs, structured: bool = False)
     except TypeError as error:
         raise TypeError(str(error)) from None
     bound.apply_defaults()
-    result = []
+    result: list[Kind | _Structured] = []
     for parameter in parameters:
         value = bound.arguments.get(parameter)
         kind = kind_of_value(value)

@@ -26,7 +26,7 @@ import ast
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, cast
 
 import numpy
 
@@ -137,7 +137,8 @@ class VJP:
                                f"(it is `{ast.unparse(self.arguments[name])}`)") from None
 
     def helper(self, name: str, *args) -> Code:
-        return Code(ast.Call(self._helper(name).node, [_node(a) for a in args], []))
+        helper = cast(Callable[[str], Code], self._helper)  # given where rules emit code
+        return Code(ast.Call(helper(name).node, [_node(a) for a in args], []))
 
     def expand(self, value, axis_name: str = "axis", keepdims_name: str = "keepdims"):
         """A reduction's adjoint with the reduced axes put back (for broadcasting)."""
@@ -254,6 +255,7 @@ _SAME_AS = [
     # ties go to the first argument, as for max and min
     (numpy.maximum, max, 2), (numpy.minimum, min, 2), (numpy.fmax, max, 2), (numpy.fmin, min, 2),
 ]
+_func: Any  # NumPy's functions and ufuncs in turn, in the loops that register them
 for _func, _same, _arity in _SAME_AS:
     RULES.alias(_func, _same, _arity, name=f"numpy.{_func.__name__}")
 _(numpy.reciprocal, lambda x: 1 / x, lambda x, out: -out ** 2, (NONZERO,), name="numpy.reciprocal")
@@ -817,7 +819,8 @@ add_array_rule(numpy.linalg.norm, ("x", "ord", "axis", "keepdims"), ("x",), _nor
 def load_scipy() -> bool:
     """Register the ``scipy.special`` rules; False when SciPy is not installed."""
     try:
-        import scipy.special
+        # SciPy ships no types (they are the separate scipy-stubs); absent, it is skipped
+        import scipy.special  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:
         return False
     special = scipy.special
@@ -1069,6 +1072,7 @@ def _take_jvp(j):
 
 def _take_kind(v: VJP) -> Kind:
     node = v.arguments.get("indices")
+    indices: int | None
     if isinstance(node, (ast.List, ast.Tuple, ast.Constant)) or (
             isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)):
         indices = 0  # a number, or lists of them nested as deep as the first element
@@ -1080,7 +1084,8 @@ def _take_kind(v: VJP) -> Kind:
     ndim = v.ndim("a")
     if indices is None or (v.const("axis") is not None and ndim is None):
         return ANY_ARRAY
-    return _rank(indices if v.const("axis") is None else ndim - 1 + indices)
+    # with an axis, ndim is known (tested above)
+    return _rank(indices if v.const("axis") is None else cast(int, ndim) - 1 + indices)
 
 
 def _vdot(v):
@@ -1276,7 +1281,8 @@ add_array_rule(numpy.atleast_3d, ("a",), ("a",), _reshaped,
 add_array_rule(numpy.nansum, REDUCE, ("a",), _nansum, reduction_kind, _REDUCE_EXAMPLES,
                name="numpy.nansum", jvp=_nansum_jvp)
 add_array_rule(numpy.kron, ("a", "b"), ("a", "b"), _kron,
-               lambda v: ANY_ARRAY if None in _product_rank(v) else _rank(max(_product_rank(v))),
+               lambda v: ANY_ARRAY if None in _product_rank(v) else
+               _rank(max(cast("tuple[int, int]", _product_rank(v)))),
                (E(((2,), (3,))), E(((2, 2), (3, 2))), E(((2, 1, 2), (1, 2, 2))),
                 E(((2, 3), (2,))), E(((), (3,))), E(((2,), (2, 2)))),
                required=2, name="numpy.kron", jvp="multilinear")

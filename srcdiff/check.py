@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 # imported here, not where used: the doctest runner may import srcdiff/stop.py again as
 # another module, whose FrozenStops the real stop_gradient would not see
 from .stop import FrozenStops
+
+if TYPE_CHECKING:
+    from .api import Wrt
 
 
 
@@ -23,8 +26,8 @@ class GradientCheckError(AssertionError):
     report, one line per disagreeing element."""
 
 
-def check_grad(func: Callable, *args, wrt=0, order: int = 1, rtol: float = 1e-5,
-               atol: float = 1e-8, seed: int = 0, **kwargs) -> None:
+def check_grad(func: Callable[..., Any], *args: Any, wrt: Wrt = 0, order: int = 1,
+               rtol: float = 1e-5, atol: float = 1e-8, seed: int = 0, **kwargs: Any) -> None:
     """Check srcdiff's derivatives of ``func`` at ``args``, as JAX's and autograd's
     ``check_grads`` do: the gradient (reverse mode) element by element against central
     differences (steps ``1e-6`` and ``1e-4`` relative to each element; where the two
@@ -164,8 +167,9 @@ def _random_like(point, rng):
     return rng.gauss(0.0, 1.0)
 
 
-def _inner(a, b) -> float:
-    if hasattr(a, "shape") and getattr(a, "shape", ()):
+def _inner(a: Any, b: Any) -> float:
+    # bool(): in a condition, mypy would check getattr's default as a bool
+    if hasattr(a, "shape") and bool(getattr(a, "shape", ())):
         import numpy
         return float(numpy.sum(numpy.asarray(a) * numpy.asarray(b)))
     return float(a) * float(b)

@@ -46,6 +46,7 @@ def compile_function(text: str, primal: types.FunctionType, label: str,
     filename = register_source(text, label)
     module = ast.parse(text, filename=filename)
     inner = module.body[0]
+    assert isinstance(inner, ast.FunctionDef)  # the text is one def
     # Compiled under a private name, renamed after: bound in the factory's scope, the
     # def's own name would capture a global of that name the code reads (a user function
     # named like the gradient, dfn_dx).

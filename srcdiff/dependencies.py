@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import builtins
 import numbers
-from typing import Callable
+from typing import Any, Protocol
 
 from .parse import UNRESOLVED
 
@@ -48,7 +48,18 @@ def _is_number(value) -> bool:
     return False
 
 
-def checker(dependencies) -> Callable[[], bool] | None:
+class DependencyCheck(Protocol):
+    """What ``checker`` makes: a call tells whether every dependency still holds;
+    ``test`` is that test as an expression and the names it reads, for the gradient's
+    wrapper to inline (a ValueError it raises means False)."""
+
+    test: tuple[str, dict[str, Any]]
+
+    def __call__(self) -> bool:
+        ...
+
+
+def checker(dependencies: list[Any]) -> DependencyCheck | None:
     """A function returning whether every dependency still holds; None when there are
     none to check."""
     tests: list[str] = []

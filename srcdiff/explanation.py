@@ -26,15 +26,19 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Callable
 
 from .analyse import arguments, rule_of
 from .errors import SrcdiffError
 from .expr import Code, render
 from .fence import fence
-from .ir import copy_tree, get_anno, walk
+from .ir import copy_tree, get_anno, name_id, walk
 from .lower import lower
 from .normalize import normalize
 from .parse import parse
+
+if TYPE_CHECKING:
+    from .api import Wrt
 
 _INTEGER_CALLS = {range, enumerate, zip, reversed, len, math.factorial, math.comb,
                   math.perm, math.gcd}
@@ -215,7 +219,8 @@ class Explanation:
         return self.to_svg() if shutil.which("dot") else None
 
 
-def explain(func, *args, wrt=0, max_rows: int = 200, **kwargs) -> Explanation:
+def explain(func: Callable[..., Any], *args: Any, wrt: Wrt = 0, max_rows: int = 200,
+            **kwargs: Any) -> Explanation:
     """The lecture's view of ``func``'s gradient at ``args``; ``print`` it, or draw it
     with ``.to_dot()`` / ``.to_svg()``."""
     from .api import _wrt_names
@@ -365,7 +370,7 @@ class _Interpreter:
         return exact(result), [(a, v, n) for a, (v, n) in zip(atoms, found)]
 
     def assign(self, statement: ast.Assign):
-        target = statement.targets[0].id
+        target = name_id(statement.targets[0])
         value = statement.value
         result, operands = self.evaluate(value)
         carried = [(a, v, n) for a, v, n in operands if n is not None]
@@ -377,6 +382,7 @@ class _Interpreter:
         if isinstance(value, ast.Name):
             node.edges.append(Edge(carried[0][2], 1, "1", value.id))
         else:
+            assert rule is not None  # a primitive without a rule returned above
             formulas = rule.partials_at(tuple(_code_or_number(a) for a, _, _ in operands),
                                         Code.name(target))
             # Evaluate each partial as the generated code would (on placeholders _0, _1...),

@@ -29,7 +29,7 @@ import ast
 import contextlib
 import contextvars
 import math
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from .ir import set_anno
 
@@ -128,7 +128,7 @@ def literal(value) -> ast.expr:
     return ast.Constant(value)
 
 
-def node_of(value: Value) -> ast.expr:
+def node_of(value: Value | ast.expr) -> ast.expr:
     if isinstance(value, Code):
         return value.node
     if isinstance(value, ast.AST):
@@ -325,19 +325,20 @@ def neg(a: Value) -> Value:
         return -a
     if (inner := negated(a)) is not None:
         return inner
-    return Code(ast.UnaryOp(ast.USub(), a.node))
+    return Code(ast.UnaryOp(ast.USub(), cast(Code, a).node))  # not a number: code
 
 
 def select(condition, if_true: Value, if_false: Value):
     """``if_true`` where ``condition`` holds, else ``if_false`` (a piecewise value)."""
     sympy = _sympy.get()
     if isinstance(condition, ast.AST):
-        condition = Code(condition)
+        condition = Code(cast(ast.expr, condition))
     if isinstance(condition, Code):
         if render(if_true) == render(if_false):
             return if_true
         # derivatives are floats: a branch that is a constant 0 or 1 is written 0.0, 1.0
-        if_true, if_false = (float(v) if _is_num(v) else v for v in (if_true, if_false))
+        if_true, if_false = (float(cast(float, v)) if _is_num(v) else v
+                             for v in (if_true, if_false))
         if _arrays.get():
             return call("numpy.where", condition, if_true, if_false)
         return Code(ast.IfExp(condition.node, node_of(if_true), node_of(if_false)))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import ast
 import math
 import types
+from typing import NoReturn, cast
 
 from .errors import MissingRuleError, SrcdiffNameError, UnsupportedSyntaxError, located
 from .kinds import ATTRIBUTES, METHODS, kind_of_value
@@ -86,7 +87,7 @@ class Fence(ast.NodeVisitor):
         self.locals = parsed.local_names()
         self.local_functions: set[str] = set()
 
-    def refuse(self, node, message, hint=None, cls=UnsupportedSyntaxError):
+    def refuse(self, node, message, hint=None, cls=UnsupportedSyntaxError) -> NoReturn:
         raise located(cls, message, node, self.parsed, hint=hint)
 
     def check(self) -> None:
@@ -237,7 +238,8 @@ class Fence(ast.NodeVisitor):
                 message.value, str)):
             # an f-string of names: computed only when the assertion fails, as in Python
             if not isinstance(message, ast.JoinedStr) or not all(
-                    isinstance(part, ast.Constant) or isinstance(part.value, ast.Name)
+                    isinstance(part, ast.Constant)
+                    or isinstance(cast(ast.FormattedValue, part).value, ast.Name)
                     for part in message.values):
                 self.refuse(message, "assert messages are strings, or f-strings of names")
             self.formatted(message)
@@ -249,7 +251,7 @@ class Fence(ast.NodeVisitor):
             if isinstance(part, ast.FormattedValue):
                 self.visit(part.value)
                 if part.format_spec is not None:
-                    self.formatted(part.format_spec)
+                    self.formatted(cast(ast.JoinedStr, part.format_spec))
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.visit(node.value)  # (y := e): y = e, then y
@@ -278,10 +280,11 @@ class Fence(ast.NodeVisitor):
         """``sep=``, ``end=`` (strings), ``flush=`` (a bool), ``file=`` (a stream such as
         ``sys.stderr``)."""
         value = keyword.value
-        constant = isinstance(value, ast.Constant)
-        if keyword.arg in ("sep", "end") and constant and isinstance(value.value, (str, type(None))):
+        if keyword.arg in ("sep", "end") and isinstance(value, ast.Constant) and isinstance(
+                value.value, (str, type(None))):
             return
-        if keyword.arg == "flush" and constant and isinstance(value.value, bool):
+        if keyword.arg == "flush" and isinstance(value, ast.Constant) and isinstance(
+                value.value, bool):
             return
         if keyword.arg == "file" and isinstance(value, (ast.Name, ast.Attribute)) and hasattr(
                 self.parsed.resolve(value, self.locals), "write"):
@@ -528,11 +531,12 @@ class Fence(ast.NodeVisitor):
             self.visit(node)
 
     def check_method(self, node: ast.Call) -> None:
-        if node.func.attr not in METHODS:
-            self.refuse(node.func, f"the method `.{node.func.attr}()` is not supported",
+        func = cast(ast.Attribute, node.func)  # a method call
+        if func.attr not in METHODS:
+            self.refuse(func, f"the method `.{func.attr}()` is not supported",
                         "srcdiff differentiates the array methods "
                         + ", ".join(sorted(METHODS)) + "; call a function instead")
-        self.visit(node.func.value)
+        self.visit(func.value)
         for argument in node.args:
             self.check_option(argument, False) if isinstance(argument, (ast.List, ast.Tuple)) \
                 else self.visit(argument)

@@ -12,7 +12,7 @@ import ast
 import builtins
 import dataclasses
 import keyword
-from typing import Any
+from typing import Any, cast
 
 _ANNOTATIONS = "_srcdiff"
 
@@ -34,6 +34,12 @@ def set_anno(node: ast.AST, key: str, value: Any) -> None:
 
 def get_anno(node: ast.AST, key: str, default: Any = None) -> Any:
     return getattr(node, _ANNOTATIONS, {}).get(key, default)
+
+
+def name_id(node: ast.AST) -> str:
+    """The identifier of ``node``, where only a name can be: a target or a callee the
+    fence (or an earlier pass) accepts only as a name. For the type checker: no test."""
+    return cast(ast.Name, node).id
 
 
 class Namer:
@@ -134,7 +140,7 @@ def function_def(name: str, args: ast.arguments, body: list) -> ast.FunctionDef:
     node = ast.FunctionDef(name=name, args=args, body=list(body) or [ast.Pass()],
                            decorator_list=[], returns=None, type_comment=None)
     if "type_params" in ast.FunctionDef._fields:
-        node.type_params = []
+        node.type_params = []  # type: ignore[attr-defined]  # 3.12's field; mypy checks 3.11
     return node
 
 

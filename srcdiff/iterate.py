@@ -43,7 +43,7 @@ import builtins
 import copy
 import types
 
-from .ir import Function, get_anno, set_anno
+from .ir import Function, get_anno, name_id, set_anno
 from .kinds import SCALAR
 
 
@@ -55,7 +55,7 @@ def index_loops(function: Function, kinds: dict) -> Function:
     local |= {n.id for s in function.body for n in ast.walk(s)
               if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     kinds = {name: kind for name, kind in kinds.items() if name in local}
-    changed = []
+    changed: list[ast.For] = []  # the loops rewritten
     body = _block(function, function.body, kinds, changed)
     return function.replace(body=body) if changed else function
 
@@ -88,7 +88,10 @@ def _is_array(node, kinds) -> bool:
 def _rewrite(function, loop: ast.For, kinds):
     """The statements replacing ``loop``, or None to leave it."""
     iterable, target = loop.iter, loop.target
-    arrays, position = None, None
+    # names only (``_is_array``, the targets' test)
+    arrays: list[ast.expr] | None = None
+    position: ast.expr | None = None
+    parts: list[ast.expr]
     if _is_array(iterable, kinds) and isinstance(target, ast.Name):
         arrays, parts = [iterable], [target]
     elif isinstance(iterable, ast.Call) and isinstance(target, ast.Tuple) and \
@@ -105,12 +108,12 @@ def _rewrite(function, loop: ast.For, kinds):
         return None
     before = []
     lengths = []
-    iterated = []
+    iterated: list[ast.expr] = []
     for array in arrays:
         # the array the loop started with: the body may bind the name to another
         # (``check_sharing`` refuses changing it in place while the loop reads it)
-        sequence = _fresh(function, f"loop_over_{array.id}")
-        before.append(_assign(sequence, ast.Name(array.id, ast.Load()), loop))
+        sequence = _fresh(function, f"loop_over_{name_id(array)}")
+        before.append(_assign(sequence, ast.Name(name_id(array), ast.Load()), loop))
         iterated.append(ast.Name(sequence, ast.Load()))
         length = _fresh(function, "length")
         before.append(_assign(length, _call(function, "len", ast.Name(sequence, ast.Load())), loop))
@@ -124,10 +127,11 @@ def _rewrite(function, loop: ast.For, kinds):
         count = shortest
     if position is None:
         position = ast.Name(_fresh(function, "position"), ast.Store())
-    reads = [_assign(part.id, ast.Subscript(ast.Name(array.id, ast.Load()),
-                                            ast.Name(position.id, ast.Load()), ast.Load()), loop)
+    reads = [_assign(name_id(part), ast.Subscript(ast.Name(name_id(array), ast.Load()),
+                                                  ast.Name(name_id(position), ast.Load()),
+                                                  ast.Load()), loop)
              for array, part in zip(arrays, parts)]
-    new = ast.For(ast.Name(position.id, ast.Store()),
+    new = ast.For(ast.Name(name_id(position), ast.Store()),
                   _call(function, "range", ast.Name(count, ast.Load())), reads + loop.body, [])
     _locate(new, loop)
     return before + [new]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import numbers
 from dataclasses import dataclass
+from typing import cast, overload
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,21 @@ def array(ndim: int | None) -> Kind:
 ANY_ARRAY = array(None)
 
 
+@overload
+def join(a: Kind | None, b: Kind) -> Kind:
+    ...
+
+
+@overload
+def join(a: Kind, b: Kind | None) -> Kind:
+    ...
+
+
+@overload
+def join(a: Kind | None, b: Kind | None) -> Kind | None:
+    ...
+
+
 def join(a: Kind | None, b: Kind | None) -> Kind | None:
     """The kind of a variable that may hold either (None: no value seen yet)."""
     if a is None or a == b:
@@ -63,7 +79,7 @@ def broadcast(*kinds: Kind) -> Kind:
     if not arrays:
         return SCALAR
     ranks = [k.ndim for k in arrays]
-    return array(None if None in ranks else max(ranks))
+    return array(None if None in ranks else max(cast("list[int]", ranks)))
 
 
 def is_ndarray(value) -> bool:

@@ -29,10 +29,11 @@ def h(x):
 from __future__ import annotations
 
 import ast
+from typing import cast
 
-from .ir import Function, get_anno, set_anno, walk
+from .ir import Function, get_anno, name_id, set_anno, walk
 
-_OPERATION_NAMES = {
+_OPERATION_NAMES: dict[type, str] = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "power",
     ast.FloorDiv: "quot", ast.Mod: "rem", ast.USub: "neg", ast.UAdd: "pos", ast.MatMult: "matmul",
 }
@@ -79,7 +80,7 @@ class Lowering:
         self.depth = 0
         self.line, self.col = function.parsed.firstlineno, 0
         self.where = function.parsed
-        self.output = None
+        self.output: ast.expr | None = None  # what the function returns, once lowered
 
     def run(self) -> Function:
         body = self.block(self.function.body, nested=False)
@@ -97,11 +98,12 @@ class Lowering:
 
     def statement(self, statement: ast.stmt) -> None:
         if isinstance(statement, ast.Return):
+            assert statement.value is not None  # the fence refuses a bare return
             self.output = self.atom(statement.value, base=self.function.name)
             self.emit(ast.Return(self.output))
         elif isinstance(statement, ast.Assign):
             value = self.primitive(statement.value)
-            target = self.define(statement.targets[0].id)
+            target = self.define(name_id(statement.targets[0]))
             reads = {n.id for n in walk(value) if isinstance(n, ast.Name)}
             in_place = get_anno(statement, "in_place")
             if target in reads and not (isinstance(value, ast.Name) and value.id == target):
@@ -131,11 +133,11 @@ class Lowering:
             iterable = self.primitive(statement.iter)
             line = self.line
             self.depth += 1
-            target = self.target(statement.target)
+            loop_target = self.target(statement.target)
             self.depth -= 1
             body = self.block(statement.body)
             self.line = line
-            self.emit(ast.For(target, iterable, body, []))
+            self.emit(ast.For(loop_target, iterable, body, []))
         elif isinstance(statement, ast.While):
             test, line = self.atom(statement.test), self.line
             body = self.block(statement.body)
@@ -144,7 +146,7 @@ class Lowering:
         elif isinstance(statement, ast.Break):
             self.emit(ast.Break())
         elif isinstance(statement, ast.Expr):
-            call = statement.value
+            call = cast(ast.Call, statement.value)  # print(...), the one call kept
             self.emit(ast.Expr(ast.Call(call.func, [self.formatted(a) if isinstance(
                 a, ast.JoinedStr) else self.atom(a) for a in call.args], call.keywords)))
         elif isinstance(statement, ast.Assert):
@@ -159,7 +161,7 @@ class Lowering:
     def target(self, node: ast.expr) -> ast.expr:
         if isinstance(node, ast.Tuple):
             return ast.Tuple([self.target(e) for e in node.elts], ast.Store())
-        return ast.Name(self.define(node.id), ast.Store())
+        return ast.Name(self.define(name_id(node)), ast.Store())
 
     def emit(self, statement: ast.stmt) -> None:
         statement.lineno, statement.col_offset = self.line, self.col
@@ -189,8 +191,9 @@ class Lowering:
         for part in node.values:
             if isinstance(part, ast.FormattedValue):
                 spec = part.format_spec
-                part = ast.FormattedValue(self.atom(part.value), part.conversion,
-                                          self.formatted(spec) if spec is not None else None)
+                part = ast.FormattedValue(
+                    self.atom(part.value), part.conversion,
+                    self.formatted(cast(ast.JoinedStr, spec)) if spec is not None else None)
             parts.append(part)
         return ast.JoinedStr(parts)
 
@@ -270,7 +273,7 @@ def is_literal(node: ast.expr) -> bool:
 def _operation_name(node: ast.expr) -> str:
     if isinstance(node, ast.Call):
         func = node.func
-        return func.attr if isinstance(func, ast.Attribute) else func.id
+        return func.attr if isinstance(func, ast.Attribute) else name_id(func)
     if isinstance(node, ast.Compare):
         return "cond"
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):

@@ -57,10 +57,11 @@ import copy
 import types
 from collections import Counter
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from .errors import UnsupportedSyntaxError, located
 from .expr import dotted
-from .ir import Function, Namer, copy_tree, def_of_lambda, get_anno, set_anno, walk
+from .ir import Function, Namer, copy_tree, def_of_lambda, get_anno, name_id, set_anno, walk
 from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
 from .lower import is_literal
 from .parse import UNRESOLVED, Parsed, all_names, local_names, parse
@@ -122,7 +123,10 @@ def _name(identifier: str, store: bool = False) -> ast.Name:
     return ast.Name(identifier, ast.Store() if store else ast.Load())
 
 
-def _located(new: ast.AST, origin: ast.AST) -> ast.AST:
+_Node = TypeVar("_Node", bound=ast.AST)
+
+
+def _located(new: _Node, origin: ast.AST) -> _Node:
     ast.copy_location(new, origin)
     return ast.fix_missing_locations(new)
 
@@ -164,9 +168,10 @@ class Normalizer:
         self.returned = self.fresh("returned")
         if results is None:
             self.results = [self.fresh(self.function.name)]
-        statements = [self.assign(self.returned, ast.Constant(False), body[0])]
+        statements: list[ast.stmt] = [self.assign(self.returned, ast.Constant(False), body[0])]
         statements += self.block(body)
         if results is None:
+            assert self.results is not None  # named above
             statements.append(_located(ast.Return(_name(self.results[0])), body[-1]))
         return statements
 
@@ -286,11 +291,13 @@ class Normalizer:
     def unpack_nested(self, target: ast.Tuple, value, node) -> list[ast.stmt]:
         """``(a, b), c = value``: the whole value first (each item of a tuple written
         out into a temporary of its own), then each target from its item, in order."""
-        result, items = [], []
+        result: list[ast.stmt] = []
+        items: list[ast.expr] = []
         if isinstance(value, ast.Tuple) and len(value.elts) == len(target.elts):
             for element in value.elts:
-                items.append(_name(self.fresh("item")))
-                result += self.bind(items[-1].id, element, node)
+                item_name = self.fresh("item")
+                items.append(_name(item_name))
+                result += self.bind(item_name, element, node)
         else:
             whole = self.fresh("unpacked")
             result += self.bind(whole, value, node)
@@ -300,7 +307,7 @@ class Normalizer:
             if isinstance(element, ast.Tuple):
                 result += self.unpack(element, item, node)
             else:
-                result += self.bind(element.id, item, node)
+                result += self.bind(name_id(element), item, node)
         return result
 
     def unpack_part(self, names: list[str], part: _Part, origin) -> list[ast.stmt]:
@@ -325,6 +332,7 @@ class Normalizer:
         """``for layer in params["layers"]`` over a structured list or tuple: the body
         once per item, with ``layer`` naming that item."""
         part = self.part(node.iter)
+        assert part is not None  # statement() unrolls only loops over parts
         if not isinstance(part.value, (list, tuple)) or node.orelse or any(
                 isinstance(n, (ast.Break, ast.Continue, ast.Return)) for s in node.body
                 for n in walk(s)):
@@ -336,7 +344,7 @@ class Normalizer:
         if not all(isinstance(t, ast.Name) for t in targets):
             raise located(UnsupportedSyntaxError, "this loop target is not supported yet",
                           node.target, self.where)
-        names = [t.id for t in targets]
+        names = [name_id(t) for t in targets]
         result = []
         for index in range(len(part.value)):
             value, done = step(part.value, "item", index)
@@ -363,8 +371,12 @@ class Normalizer:
             self.stores, self.depth = stores, depth
 
     # -- blocks and control flow ------------------------------------------------
-    def skip_flag(self) -> str | None:
-        return self.loops[-1].skip if self.loops else self.returned
+    def skip_flag(self) -> str:
+        """The flag that skips the rest of the block (there is one where this is asked:
+        ``may_leave``)."""
+        flag = self.loops[-1].skip if self.loops else self.returned
+        assert flag is not None
+        return flag
 
     def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         result: list[ast.stmt] = []
@@ -391,9 +403,11 @@ class Normalizer:
             return self.define_local(node, [node.name], node)
         if isinstance(node, ast.Break):
             loop = self.loops[-1]
+            assert loop.skip is not None and loop.broke is not None  # loop() made them
             return [self.assign(loop.skip, ast.Constant(True), node),
                     self.assign(loop.broke, ast.Constant(True), node)]
         if isinstance(node, ast.Continue):
+            assert self.loops[-1].skip is not None  # loop() made it
             return [self.assign(self.loops[-1].skip, ast.Constant(True), node)]
         if isinstance(node, ast.Return):
             return self.return_(node)
@@ -427,15 +441,18 @@ class Normalizer:
             if isinstance(node.value, ast.Tuple):
                 raise located(UnsupportedSyntaxError, "this function returns several values; "
                               "unpack them where it is called (a, b = f(x))", node, self.where)
+            assert node.value is not None  # the fence refuses a bare return
             values = [self.expression(node.value, before)]
         if self.returned is None and not self.inline_mode:
             return before + [_located(ast.Return(values[0]), node)]
+        assert self.results is not None  # run() names them for an early or inlined return
         result = before + [self.assign(name, value, node)
                            for name, value in zip(self.results, values)]
         if self.returned is None:
             return result
         result += [self.assign(self.returned, ast.Constant(True), node)]
         for loop in self.loops:  # leave every enclosing loop
+            assert loop.skip is not None and loop.broke is not None  # a return leaves it
             result += [self.assign(loop.skip, ast.Constant(True), node),
                        self.assign(loop.broke, ast.Constant(True), node)]
         return result
@@ -466,7 +483,8 @@ class Normalizer:
         if loop.broke:
             before.append(self.assign(loop.broke, ast.Constant(False), node))
         self.loops.append(loop)
-        body = [self.assign(loop.skip, ast.Constant(False), node)] if loop.skip else []
+        body: list[ast.stmt] = [self.assign(loop.skip, ast.Constant(False), node)] \
+            if loop.skip else []
         body += self.block(node.body)
         self.loops.pop()
         if loop.broke:
@@ -474,7 +492,7 @@ class Normalizer:
         if isinstance(node, ast.For):
             iterable = self.expression(node.iter, before)
             target, unpacking = self.flat_target(node.target, node)
-            new = ast.For(target, iterable, unpacking + body, [])
+            new: ast.For | ast.While = ast.For(target, iterable, unpacking + body, [])
         else:
             test = self.fresh("looping")
             computed: list[ast.stmt] = []
@@ -497,26 +515,28 @@ class Normalizer:
             return []
         before: list[ast.stmt] = []
         if isinstance(node, ast.AnnAssign):
-            return self.bind(node.target.id, node.value, node)
+            assert node.value is not None  # the fence refuses a bare annotation
+            return self.bind(name_id(node.target), node.value, node)
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Subscript):
             read = ast.Subscript(copy_tree(node.target.value), copy_tree(node.target.slice),
                                  ast.Load())
             value = _located(ast.BinOp(_located(read, node.target), node.op, node.value), node)
             return self.item_assignment(node.target, value, node)
         if isinstance(node, ast.AugAssign):
-            target = node.target.id
+            target = name_id(node.target)
             value = _located(ast.BinOp(_name(target), node.op, node.value), node)
             statements = self.bind(target, value, node)
             set_anno(statements[-1], "in_place", True)  # an array changes in place
             return statements
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
-            return self.define_local(def_of_lambda(node.value), [t.id for t in node.targets], node)
+            return self.define_local(def_of_lambda(node.value), [name_id(t) for t in node.targets],
+                                     node)
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Subscript):
             return self.item_assignment(node.targets[0], node.value, node)
         if isinstance(node, ast.Assign):
             return self.assignment(node)
         if isinstance(node, ast.Expr):  # print(...): kept for its effect
-            call = node.value
+            call = cast(ast.Call, node.value)  # the fence keeps only calls of print
             args = [a if isinstance(a, ast.Constant) else self.formatted(a, before)
                     if isinstance(a, ast.JoinedStr) else self.expression(a, before)
                     for a in call.args]
@@ -534,7 +554,8 @@ class Normalizer:
             if isinstance(part, ast.FormattedValue):
                 part.value = self.expression(part.value, before)
                 if part.format_spec is not None:
-                    part.format_spec = self.formatted(part.format_spec, before)
+                    part.format_spec = self.formatted(cast(ast.JoinedStr, part.format_spec),
+                                                      before)
         return node
 
     def item_assignment(self, target: ast.Subscript, value: ast.expr, node) -> list[ast.stmt]:
@@ -542,7 +563,7 @@ class Normalizer:
         sweep can still read the old one (analyse refuses code where the difference
         shows: another name for the same array)."""
         from .array_rules import SET_ITEM, helper_name, index_value
-        array = target.value.id
+        array = name_id(target.value)
         self.not_structured(array, node)
         before: list[ast.stmt] = []
         index = index_value(self.expression(target.slice, before))
@@ -560,25 +581,26 @@ class Normalizer:
         for target in node.targets:  # a = b = e binds a, then b, to the same value
             if part is not None:
                 if isinstance(target, ast.Tuple):
-                    result.extend(self.unpack_part([e.id for e in target.elts], part, node))
+                    result.extend(self.unpack_part([name_id(e) for e in target.elts], part,
+                                                   node))
                 else:
-                    self.not_structured(target.id, node)
-                    result.extend(self.holds(target.id, part, node))
+                    self.not_structured(name_id(target), node)
+                    result.extend(self.holds(name_id(target), part, node))
                 continue
             if isinstance(target, ast.Tuple):
                 result.extend(self.unpack(target, node.value, node))
             else:
-                result.extend(self.bind(target.id, node.value, node))
+                result.extend(self.bind(name_id(target), node.value, node))
         if len(node.targets) > 1 and isinstance(node.targets[0], ast.Name) and part is None:
             first = node.targets[0].id
             result = self.bind(first, node.value, node) + [
-                s for t in node.targets[1:] for s in self.bind(t.id, _name(first), node)]
+                s for t in node.targets[1:] for s in self.bind(name_id(t), _name(first), node)]
         return result
 
     def unpack(self, target: ast.Tuple, value, node) -> list[ast.stmt]:
         if any(isinstance(element, ast.Tuple) for element in target.elts):
             return self.unpack_nested(target, value, node)
-        names = [element.id for element in target.elts]
+        names = [name_id(element) for element in target.elts]
         for name in names:
             self.not_structured(name, node)
         if not isinstance(value, ast.Tuple) and not (
@@ -740,7 +762,7 @@ class Normalizer:
             defaults.update(callee.__kwdefaults__ or {})
             defaults = {k: _literal_default(v, k, call, self.where) for k, v in defaults.items()}
         else:  # a local function: its defaults, evaluated where it was defined
-            defaults = dict(self.local_functions[call.func.id][1])
+            defaults = dict(self.local_functions[name_id(call.func)][1])
         if len(call.args) > len(positional):
             raise located(UnsupportedSyntaxError, f"{tree.name}() takes {len(positional)} "
                           f"positional arguments, {len(call.args)} given", call, self.where)
@@ -756,7 +778,8 @@ class Normalizer:
             if name not in bound and name not in defaults:
                 raise located(UnsupportedSyntaxError, f"{tree.name}() is missing the "
                               f"argument {name!r}", call, self.where)
-            result.append((name, bound.get(name, defaults.get(name))))
+            # one of the two has it (checked above)
+            result.append((name, cast(ast.expr, bound.get(name, defaults.get(name)))))
         return result
 
     # -- expressions -----------------------------------------------------------------
@@ -914,7 +937,7 @@ class _Expressions(ast.NodeTransformer):
         for value in node.values[1:]:
             rest: list[ast.stmt] = []
             rest.append(n.assign(temporary, n.expression(value, rest), node))
-            test = _name(temporary)
+            test: ast.expr = _name(temporary)
             if isinstance(node.op, ast.Or):
                 test = ast.UnaryOp(ast.Not(), test)
             self.before.append(_located(ast.If(test, rest, []), node))
@@ -1045,7 +1068,7 @@ def _constant_key(index: ast.expr):
 
 def _callee_name(call: ast.Call) -> str:
     func = call.func
-    return func.attr if isinstance(func, ast.Attribute) else func.id
+    return func.attr if isinstance(func, ast.Attribute) else name_id(func)
 
 
 def _leaves(statement: ast.stmt, returns_early: bool, loops_too: bool,

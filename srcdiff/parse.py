@@ -27,6 +27,7 @@ import inspect
 import linecache
 import types
 from dataclasses import dataclass, field
+from typing import cast
 
 from .errors import NoSourceError, SrcdiffError
 from .ir import def_of_lambda, walk
@@ -200,7 +201,8 @@ def _find_def(module: ast.Module, func) -> ast.FunctionDef | None:
         if isinstance(node, ast.FunctionDef) and node.name == func.__name__:
             return node
         if isinstance(node, ast.AsyncFunctionDef) and node.name == func.__name__:
-            return node  # the fence refuses it with a located error
+            # the fence refuses it with a located error, before any pass reads it
+            return cast(ast.FunctionDef, node)
     return None
 
 

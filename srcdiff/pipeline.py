@@ -10,6 +10,7 @@ import os
 import threading
 import types
 from dataclasses import dataclass, field
+from typing import cast
 
 from .analyse import analyse, check_indexed_numbers, check_sharing, infer_kinds
 from .compile import compile_function
@@ -23,7 +24,7 @@ from .iterate import index_loops
 from .normalize import normalize
 from .optimize import eliminate_common_subexpressions, hoist, optimize as optimize_function
 from .optimize.fuse import fuse
-from .dependencies import checker
+from .dependencies import DependencyCheck, checker
 from .ieee import ieee as ieee_arithmetic
 from .parse import parse, recording
 from .reverse import finish, reverse
@@ -49,7 +50,7 @@ class Generated:
     # Names resolved outside the function while generating (``parse.recording``), and a
     # test that they still mean what they meant (``dependencies.checker``; None: none).
     dependencies: list = field(default_factory=list)
-    check: object = None
+    check: DependencyCheck | None = None
     # with structured arguments: the parameter each leaf read became, and what the code
     # assumed about the arguments (``ir.Function.leaves``, ``facts``)
     leaves: list = field(default_factory=list)
@@ -164,7 +165,7 @@ def _leaf_parameters(function: Function, wrt, kinds, structures):
     """With structured arguments: the parameters to differentiate with respect to (a
     structured one's leaves in its place), the kinds of array parameters (leaves' from
     the example arguments), and ``as_tuple`` (always: the caller rebuilds structures)."""
-    from .kinds import data_kind
+    from .kinds import Kind, data_kind
     from .structures import follow
     expanded = []
     for name in wrt:
@@ -175,7 +176,7 @@ def _leaf_parameters(function: Function, wrt, kinds, structures):
     kinds = dict(kinds or {})
     for leaf, param, path in function.leaves:
         kind = data_kind(follow(structures[param], path))
-        if kind.is_array:
+        if cast(Kind, kind).is_array:  # a leaf: a number or an array
             kinds[leaf] = kind
     return tuple(expanded), kinds, True
 
@@ -205,8 +206,9 @@ def vjp_cell(func: types.FunctionType, wrt: tuple[str, ...], kinds: dict | None 
                 else:
                     generated = generate(func, wrt, name=f"{func.__name__}_vjp", vjp=True,
                                          kinds=kinds, ieee=ieee)
-                generated.function.__srcdiff__ = generated
-                generated.function.__srcdiff_recursive__ = func  # not to differentiate again
+                # attributes FunctionType does not declare
+                setattr(generated.function, "__srcdiff__", generated)
+                setattr(generated.function, "__srcdiff_recursive__", func)  # not to differentiate again
                 cell.cell_contents = generated.function
             except BaseException:
                 del cells[key]

@@ -83,15 +83,17 @@ def dpower_dx(x, n):
 from __future__ import annotations
 
 import ast
+from typing import Any, TypeVar, cast, overload
 
 from .adjoints import Adjoints, expression_key
 from .analyse import cannot_raise, operands
 from .dataflow import (COMPOUND, Block, Facts, assigned, maybe_unbound, reads, statements_of,
                        targets)
 from .expr import Code, runtime_name
-from .ir import Function, copy_tree, get_anno, name_counts, set_anno, walk
+from .ir import Function, copy_tree, get_anno, name_counts, name_id, set_anno, walk
 
 GRADIENT = "__gradient__"  # marks each returned gradient until ``finish`` decides its form
+_Node = TypeVar("_Node", bound=ast.AST)
 
 
 def reverse(function: Function, name: str, with_value: bool = False,
@@ -147,7 +149,7 @@ class Reverse:
             if isinstance(statement, ast.Assign) and isinstance(
                     statement.value, (ast.BinOp, ast.UnaryOp, ast.Call)) and \
                     get_anno(statement.value, "recursive") is None:
-                target = statement.targets[0].id
+                target = name_id(statement.targets[0])
                 names = operands(statement.value) | {target}
                 key = expression_key(statement.value)
                 if key is not None and all(self.facts.single_valued(n) for n in names):
@@ -161,7 +163,8 @@ class Reverse:
         seed_name = self.namer.fresh("b_result") if vjp else None
         seed = []
         if isinstance(output, ast.Name) and output.id in self.adjoints.active:
-            seed = self.adjoints.accumulate(output.id, Code.name(seed_name) if vjp else 1.0,
+            seed = self.adjoints.accumulate(output.id,
+                                            Code.name(cast(str, seed_name)) if vjp else 1.0,
                                             None, top=True)
         forward, backward = self.block(body, depth=0, available=_Available(self.everywhere),
                                        top=True)
@@ -183,7 +186,8 @@ class Reverse:
         forward, backward = self.materialize(forward, backward)
         args = function.args
         if vjp:
-            everything = args.posonlyargs + args.args + args.kwonlyargs + [ast.arg(seed_name)]
+            everything = args.posonlyargs + args.args + args.kwonlyargs + [
+                ast.arg(cast(str, seed_name))]  # named when vjp
             args = ast.arguments(posonlyargs=[], args=[ast.arg(a.arg) for a in everything],
                                  vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
                                  defaults=[])
@@ -210,7 +214,9 @@ class Reverse:
         (the first contribution to an adjoint there assigns it)."""
         versions = Block(statements)
         known = available.without(set())
-        pairs = []
+        # (statement, forward statements, backward statements; at the top level, the
+        # available expressions the backward statements are written from, below)
+        pairs: list[tuple[ast.stmt, list[ast.stmt], Any]] = []
         for position, statement in enumerate(statements):
             if isinstance(statement, COMPOUND):
                 written = assigned(statement)
@@ -225,7 +231,7 @@ class Reverse:
             if top:
                 pairs.append((statement, [statement], view))  # backward written below
                 if isinstance(statement, ast.Assign):
-                    self.bound.add(statement.targets[0].id)
+                    self.bound.add(name_id(statement.targets[0]))
             else:
                 pairs.append((statement, *self.simple(statement, depth, view)))
             known.learn(statement, position)
@@ -250,7 +256,7 @@ class Reverse:
         value it overwrites."""
         if not isinstance(statement, ast.Assign):
             return [statement], []  # break, print(...), assert: forward only
-        target, value = statement.targets[0].id, statement.value
+        target, value = name_id(statement.targets[0]), statement.value
         if isinstance(value, ast.Name) and value.id == target:
             return [statement], []  # y = y changes nothing
         backward = self.adjoints.statement(statement, False, available)
@@ -279,7 +285,9 @@ class Reverse:
         """The backward sweep replays the branch taken. It may evaluate the test again
         only if the branch assigns nothing the test reads; otherwise the decision is
         kept in a variable of its own (saved on the tape like any value, in a loop)."""
-        test, before_forward, after_backward = statement.test, [], []
+        test = statement.test
+        before_forward: list[ast.stmt] = []
+        after_backward: list[ast.stmt] = []
         if operands(test) & assigned(statement):
             decision = self.namer.fresh("taken")
             self.function.synthetic.add(decision)
@@ -304,10 +312,12 @@ class Reverse:
         self.function.synthetic.add(counter)
         body_forward, body_backward = self.block(statement.body, depth + 1, available)
         count = ast.AugAssign(ast.Name(counter, ast.Store()), ast.Add(), ast.Constant(1))
-        counting = [ast.Assign([ast.Name(counter, ast.Store())], ast.Constant(0)), count]
-        prefix = [count]
+        counting: list[ast.stmt] = [ast.Assign([ast.Name(counter, ast.Store())], ast.Constant(0)),
+                                    count]
+        prefix: list[ast.stmt] = [count]
         if isinstance(statement, ast.For):
-            loop = ast.For(copy_tree(statement.target), statement.iter, [], [])
+            loop: ast.For | ast.While = ast.For(copy_tree(statement.target), statement.iter, [],
+                                                [])
             names = targets(statement)
             self.bound.update(names)
             prefix.append(_marker("save_targets", ",".join(names), loop=loop))
@@ -329,7 +339,7 @@ class Reverse:
             push = self.tape_call("append", ast.Name(counter, ast.Load()))
             forward.append(push)
             counting.append(push)
-            trips = self.tape_call("pop")
+            trips: ast.expr = self.tape_call("pop")
         else:
             trips = ast.Name(counter, ast.Load())
         replay = ast.For(ast.Name(self.replay_variable(), ast.Store()),
@@ -345,7 +355,17 @@ class Reverse:
             self.function.synthetic.add(self._replay)
         return self._replay
 
-    def tape_call(self, method: str, *args) -> ast.expr:
+    @overload
+    def tape_call(self, method: str) -> ast.Call:
+        ...
+
+    @overload
+    def tape_call(self, method: str, argument: ast.expr, /, *more: ast.expr) -> ast.Expr:
+        ...
+
+    def tape_call(self, method: str, *args: ast.expr) -> ast.Call | ast.Expr:
+        """``tape.method(*args)``: a value without arguments (``pop``), else a
+        statement (``append``)."""
         call = ast.Call(ast.Attribute(ast.Name(self.tape, ast.Load()), method, ast.Load()),
                         list(args), [])
         return ast.Expr(call) if args else call
@@ -364,11 +384,11 @@ class Reverse:
         for i, (statement, fwd, bwd) in enumerate(pairs):
             if not (isinstance(statement, ast.Assign)
                     and isinstance(statement.value, (ast.BinOp, ast.UnaryOp))
-                    and statement.targets[0].id in self.function.synthetic
-                    and self.facts.definitions(statement.targets[0].id) == 1
+                    and name_id(statement.targets[0]) in self.function.synthetic
+                    and self.facts.definitions(name_id(statement.targets[0])) == 1
                     and cannot_raise(statement.value)):
                 continue
-            temporary = statement.targets[0].id
+            temporary = name_id(statement.targets[0])
             sources = operands(statement.value)
             if temporary in sources or sources & chosen:
                 continue
@@ -638,7 +658,7 @@ def _needed(backward: list[ast.stmt]) -> set[str]:
     return needed
 
 
-def _same_place(new: ast.AST, old: ast.AST) -> ast.AST:
+def _same_place(new: _Node, old: ast.AST) -> _Node:
     ast.copy_location(new, old)
     if get_anno(old, "line") is not None:
         set_anno(new, "line", get_anno(old, "line"))
@@ -721,7 +741,9 @@ def finish(function: Function) -> Function:
         if isinstance(statement, ast.Assign):
             for name in targets(statement):
                 definitions[name] = statement.value
-    prelude, seen, replacements = [], set(), {}
+    prelude: list[ast.stmt] = []
+    seen: set[str] = set()
+    replacements: dict[int, ast.expr] = {}  # id of a marker -> what replaces it
     from .adjoints import _may_hold_numpy
     numpy_values = _may_hold_numpy(function)  # a number may be a NumPy scalar or 0-d array
     floats = set() if numpy_values else _float_variables(body, function)

@@ -29,7 +29,7 @@ import inspect
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .expr import (acos, acosh, asin, asinh, atan, atan2, atanh, copysign, cos, cosh, cbrt, equal,
                    erf, erfc, exp, log, pi, select, sign, sin, sinh, sqrt, tan, tanh)
@@ -65,14 +65,19 @@ ABOVE_MINUS_ONE = Domain(-0.9, 3.0)    # log1p
 class Rule:
     """The derivative rule of one primitive at one arity."""
 
-    func: Callable
+    func: Callable | None  # None: the recursive call's rule (analyse.RECURSIVE)
     name: str
     primal: Callable | None  # None: no SymPy counterpart, checked numerically only
     partials: Callable
     domain: tuple[Domain, ...]
     builtin: bool = True  # False for rules users registered
+    # set by __post_init__; declared for mypy only (at run time they are not fields: not
+    # in the repr, the comparison or dataclasses.fields)
+    if TYPE_CHECKING:
+        uses_out: bool = field(init=False)  # the partials' last parameter is the result, out
+        params: tuple[str, ...] = field(init=False)  # the partials' other parameters
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         # the partials' signature, read once (generation asks for it at every primitive)
         names = tuple(inspect.signature(self.partials).parameters)
         object.__setattr__(self, "uses_out", bool(names) and names[-1] == "out")
@@ -321,8 +326,9 @@ TOTAL = {operator.add, operator.sub, operator.mul, operator.neg, operator.pos, a
          math.degrees, math.radians, math.hypot, math.atan2, math.asinh, operator.not_}
 
 
-def register_rule(func: Callable, partials: Callable, *, primal: Callable | None = None,
-                  domain=None) -> Rule:
+def register_rule(func: Callable[..., Any], partials: Callable[..., Any], *,
+                  primal: Callable[..., Any] | None = None,
+                  domain: Iterable[Domain] | None = None) -> Rule:
     """Teach srcdiff the derivative of ``func``.
 
     ``partials`` takes ``func``'s parameters (and optionally ``out``, its result) and

@@ -24,6 +24,7 @@ import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from .compile import modules
 from .errors import SrcdiffError
@@ -288,7 +289,7 @@ def module_text(path: Path, parts: list[Part], command: str) -> str:
 
 def _collect(generated: Generated, primal, imports: Imports, definitions: dict) -> None:
     """Add ``generated``'s source and everything its free names need."""
-    tree = ast.parse(generated.source).body[0]
+    tree = cast(ast.FunctionDef, ast.parse(generated.source).body[0])  # one def
     definitions.setdefault(tree.name, generated.source.rstrip("\n") + "\n")
     for name in sorted(_free_names(tree)):
         origin = generated.origins.get(name)

@@ -12,11 +12,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+from typing import Any, Callable, Literal, ParamSpec, TypeVar, overload
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_T = TypeVar("_T")
 
 _frozen: contextvars.ContextVar = contextvars.ContextVar("srcdiff_frozen_stops", default=None)
 
 
-def stop_gradient(x):
+def stop_gradient(x: _T) -> _T:
     """``x`` itself; srcdiff takes its derivative as zero, so derivatives do not flow
     through it (``jax.lax.stop_gradient``, PyTorch's ``detach``). Generated code reads
     ``x`` directly. Under :class:`FrozenStops` (central differences in ``check_grad`` and
@@ -74,7 +79,20 @@ class FrozenStops:
 RETURNS = (None, "number", "array")
 
 
-def nondifferentiable(func=None, *, returns: str | None = None):
+@overload
+def nondifferentiable(func: Callable[_P, _R], *,
+                      returns: Literal["number", "array"] | None = None) -> Callable[_P, _R]:
+    ...
+
+
+@overload
+def nondifferentiable(func: None = None, *, returns: Literal["number", "array"] | None = None
+                      ) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    ...
+
+
+def nondifferentiable(func: Callable[..., Any] | None = None, *,
+                      returns: Literal["number", "array"] | None = None) -> Any:
     """Mark ``func`` as having no derivative (piecewise constant, integer-valued, or a
     value the gradient should treat as data): srcdiff neither reads its source nor
     differentiates through it; a call's result is a constant, as ``math.floor``'s is. Use
@@ -107,14 +125,14 @@ def nondifferentiable(func=None, *, returns: str | None = None):
     import functools
 
     @functools.wraps(func)
-    def marked(*args, **kwargs):
+    def marked(*args: Any, **kwargs: Any) -> Any:
         result = func(*args, **kwargs)
         _check_result(marked, returns, result, args, kwargs)
         return result
 
     # the mark: ``RULES.is_nondifferentiable`` looks for it (nothing is registered, so a
     # process that marks many functions keeps none of them alive)
-    marked.__srcdiff_returns__ = returns
+    setattr(marked, "__srcdiff_returns__", returns)  # an attribute its type does not declare
     return marked
 
 

@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from typing import cast
 
 from .errors import ArgumentKindError
-from .kinds import data_kind, kind_of_value
+from .kinds import Kind, data_kind, kind_of_value
 
 
 def is_namedtuple(value) -> bool:
@@ -158,7 +159,7 @@ def rebuild(value, gradients: dict, path=()):
         return dataclasses.replace(value, **{s[1]: g for s, g in parts})
     if path in gradients:
         return gradients[path]
-    if kind_of_value(value).is_array:
+    if cast(Kind, kind_of_value(value)).is_array:  # a leaf: a number or an array (treedef)
         import numpy
         return numpy.zeros_like(value)
     return 0.0

@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import ast
 import copy
+from typing import cast
 
 from .adjoints import _differentiable_nodes, recursive_function
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, UnsupportedSyntaxError, located
-from .expr import Code, add, array_mode, call, div, mul, node_of, sub, wrap
-from .ir import Function, copy_tree, get_anno, set_anno, walk
+from .expr import Code, Value, add, array_mode, call, div, mul, node_of, sub, wrap
+from .ir import Function, copy_tree, get_anno, name_id, set_anno, walk
 from .kinds import SCALAR
 
 TANGENT = "__tangent__"  # marks the returned tangent until ``finish_tangent`` gives its form
@@ -91,6 +92,7 @@ class Tangent:
                 prelude.append(self.zero(parameter))
         body = prelude + self.block(body)
         output = function.output
+        result: ast.expr
         if isinstance(output, ast.Name) and output.id in self.active:
             result = ast.Name(self.d(output.id), ast.Load())
         else:
@@ -104,7 +106,7 @@ class Tangent:
         return function.replace(name=name, args=args, body=body + [returned])
 
     def block(self, statements) -> list:
-        result = []
+        result: list[ast.stmt] = []
         for statement in statements:
             if isinstance(statement, ast.If):
                 statement = copy.copy(statement)
@@ -150,10 +152,10 @@ class Tangent:
         """``y = f(a, b)`` with f recursive and ``a`` active: ``y, d_y = f_jvp(a, b, d_a)``,
         the callee's own generated Jacobian-vector function (value and tangent in one
         call: computing the value apart would double the work at every level)."""
-        value = statement.value
+        value = cast(ast.Call, statement.value)  # a call of a recursive function
         name, active = recursive_function(self.function, value, self.active, self.kinds,
                                           self.jvps, "forward")
-        target = statement.targets[0].id
+        target = name_id(statement.targets[0])
         call_ = ast.Call(ast.Name(name, ast.Load()),
                          [copy_tree(a) for a in value.args]
                          + [node_of(self.tangent_of(value.args[i])) for i in active], [])
@@ -245,7 +247,7 @@ class Tangent:
         elif isinstance(value, ast.Subscript):
             arguments_ = {"array": value.value, "index": value.slice}
         else:
-            arguments_ = bind(rule, value).arguments
+            arguments_ = bind(rule, cast(ast.Call, value)).arguments
         differentiable = _differentiable_nodes(rule, arguments_)
         if not any(isinstance(n, ast.Name) and n.id in self.active
                    for node in differentiable for n in walk(node)):
@@ -291,7 +293,7 @@ class Tangent:
         if how == "linear":
             replacements = {id(leaf): node_of(self.tangent_of(leaf)) for leaf in leaves}
             return Code(_rebuild(value, replacements))
-        total = None
+        total: Value | None = None
         for leaf in leaves:
             if isinstance(leaf, ast.Name) and leaf.id in self.active:
                 term = Code(_rebuild(value, {id(leaf): node_of(self.tangent_of(leaf))}))
@@ -325,11 +327,13 @@ def finish_tangent(function: Function) -> Function:
     kind = function.kinds.get(like.id, SCALAR) if isinstance(like, ast.Name) else SCALAR
     if kind.is_array:
         helper = ast.Name(helper_name(function, "tangent_like"), ast.Load())
-        final = ast.Call(helper, [tangent_, like], [])
+        final: ast.expr = ast.Call(helper, [tangent_, like], [])
     elif isinstance(tangent_, ast.Constant):
-        final = ast.Constant(float(tangent_.value))
+        final = ast.Constant(float(cast(float, tangent_.value)))  # a number
     else:
         from .expr import runtime_name
         final = ast.Call(runtime_name("float"), [tangent_], [])
-    new = ast.Return(ast.Tuple([value, final], ast.Load()) if with_value else final)
+    # with a value, value is its node
+    new = ast.Return(ast.Tuple([cast(ast.expr, value), final], ast.Load()) if with_value
+                     else final)
     return function.replace(body=function.body[:-1] + [new])

@@ -20,7 +20,7 @@ import traceback
 PREFIX = "<srcdiff "  # the file names generated code is compiled under
 
 
-def passes_through_generated_code(error: BaseException) -> bool:
+def passes_through_generated_code(error: BaseException | None) -> bool:
     seen = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))

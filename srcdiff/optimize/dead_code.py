@@ -46,7 +46,7 @@ def eliminate_dead_code(function: Function) -> Function:
     adjoints = function.namer.derivatives()  # adjoints and tangents
     # kinds matter only for array code (NumPy reports errors on arrays as nan)
     kinds = function.kinds if any(k.is_array for k in function.kinds.values()) else None
-    unbound = []  # maybe_unbound's verdicts, computed when first needed
+    unbound: list[dict[int, set[str]]] = []  # maybe_unbound's verdicts, computed when first needed
 
     def removable(statement) -> bool:
         if isinstance(statement, ast.AugAssign):

@@ -46,7 +46,8 @@ def fuse(function: Function) -> Function:
     from ..adjoints import _may_hold_numpy
     if _may_hold_numpy(function):
         return function
-    stores, loads = Counter(), Counter()
+    stores: Counter[str] = Counter()
+    loads: Counter[str] = Counter()
     for node in walk(ast.Module(function.body, [])):
         if isinstance(node, ast.Name):
             (loads if isinstance(node.ctx, ast.Load) else stores)[node.id] += 1

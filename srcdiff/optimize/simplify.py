@@ -28,7 +28,7 @@ def simplify(function: Function) -> Function:
 def _simplify_block(statements, adjoints, arrays=frozenset()) -> list[ast.stmt]:
     """Adjoint statements that propagation rewrote (the reverse pass builds the others
     already simplified) are rebuilt through the algebra of ``expr``."""
-    body = []
+    body: list[ast.stmt] = []
     for statement in statements:
         if isinstance(statement, (ast.Assign, ast.AugAssign)) and _target(statement) in adjoints \
                 and get_anno(statement, "substituted"):
