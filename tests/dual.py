@@ -109,6 +109,9 @@ class Dual:
     def __repr__(a):
         return f"Dual({a.value!r}, {a.tangent!r})"
 
+    def __format__(a, spec):  # f"{s:.3f}" in a printed message formats the value
+        return format(a.value, spec)
+
 
 def _power_base(base, exponent, tangent):
     """d(base ** exponent)/d base times the base's tangent; 0 when the exponent is 0 or

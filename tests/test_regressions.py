@@ -567,3 +567,28 @@ def test_item_assignment_keeps_the_arrays_memory_order():
     assert value == func(x, W)
     np.testing.assert_allclose(dx, W.sum(axis=0))
     np.testing.assert_allclose(dW, np.broadcast_to(x, (2, 3)))
+
+
+def test_a_read_of_a_local_whose_assignments_are_all_dead_still_raises():
+    # scalar seed 731037 (with PYTHONHASHSEED=0): `tmp` is assigned in one branch and read
+    # in the other; the assignment is dead (nothing it reaches reads it), and once it had
+    # gone dead-code elimination took `tmp` for a free name and dropped its read too: the
+    # gradient returned where the function raises UnboundLocalError
+    from arrays import program
+
+    func = program("def probe(x, c):\n"
+                   "    if c > 0:\n"
+                   "        tmp = x * 2.0\n"
+                   "        y = x * x\n"
+                   "    else:\n"
+                   "        unused = max(tmp, -0.76)\n"
+                   "        y = x * 3.0\n"
+                   "    return y\n")
+    with pytest.raises(UnboundLocalError):
+        func(0.5, -1.0)
+    from srcdiff.pipeline import OPTIMIZATIONS, generate
+    for options in [{}] + [{"disable": (name,)} for name in OPTIMIZATIONS]:
+        generated = generate(func, ("x",), name="g", **options)
+        with pytest.raises(NameError):  # UnboundLocalError, or NameError where no
+            generated.function(0.5, -1.0)  # assignment of `tmp` is left at all
+    assert srcdiff.grad(func)(0.5, 1.0) == 1.0

@@ -35,10 +35,12 @@ def f(x):
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
+import types
 
 from ..analyse import cannot_raise
-from ..dataflow import COMPOUND, Liveness, maybe_unbound
+from ..dataflow import COMPOUND, Liveness, maybe_unbound, names, reads
 from ..ir import Function, get_anno, walk
 
 
@@ -62,12 +64,32 @@ def eliminate_dead_code(function: Function) -> Function:
             args = function.args
             parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
             unbound.append(maybe_unbound(function.body, parameters))
+            # a local whose every assignment has gone (dead) is still unbound where read:
+            # reading it raises (UnboundLocalError), as reading a name nothing binds does
+            assigned_now = set(names(ast.Module(function.body, []))[1]) | set(parameters)
+            unbound.append({name for name in names(ast.Module(function.body, []))[0]
+                            if name not in assigned_now and not _free(function, name)})
+        if any(name in unbound[1] for name in reads(statement.value)):
+            return False
         return id(statement) not in unbound[0]  # reading an unbound name raises
 
     dead = Liveness(function.body, set(), removable=removable).dead
     if not dead:
         return function
     return function.replace(body=_without(function.body, set(dead), kinds or {}))
+
+
+def _free(function: Function, name: str) -> bool:
+    """Whether ``name`` is bound outside the function: a global, a closure's or srcdiff's
+    own cell, a builtin, a module derivatives call."""
+    from ..compile import MODULES
+    parsed = function.parsed
+    if parsed is None or name in MODULES:
+        return True
+    if name in parsed.injected or name in parsed.closure or name in parsed.globals:
+        return True
+    namespace = parsed.globals.get("__builtins__", builtins)
+    return name in (vars(namespace) if isinstance(namespace, types.ModuleType) else namespace)
 
 
 def _pops(statement) -> bool:

@@ -731,7 +731,7 @@ class ScalarGenerator(Drawing):
             ends.append(None if term else scope.bound)
         else:
             ends.append(before)
-            scope.maybe += [n for n in new_in_body if not scope.vars[n].is_int]
+            scope.maybe += [n for n in sorted(new_in_body) if not scope.vars[n].is_int]
         scope.depth -= 1
         live = [e for e in ends if e is not None]
         if not live:
@@ -781,7 +781,7 @@ class ScalarGenerator(Drawing):
                 lines += self.block(scope, indent + 4)[0]
             scope.bound = set(before)
         scope.depth -= 1
-        scope.maybe += [n for n in new_in_body if n in scope.vars and not scope.vars[n].is_int]
+        scope.maybe += [n for n in sorted(new_in_body) if n in scope.vars and not scope.vars[n].is_int]
         return lines
 
     def loop_name(self, scope):
@@ -915,7 +915,7 @@ class ScalarGenerator(Drawing):
             scope.depth -= 1
             new = set(scope.bound) - before
             scope.bound = before
-            scope.maybe += [n for n in new if not scope.vars[n].is_int]
+            scope.maybe += [n for n in sorted(new) if not scope.vars[n].is_int]
             self.feat("while")
             return lines, False
         cond = self.condition(scope)
