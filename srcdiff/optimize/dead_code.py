@@ -49,6 +49,7 @@ def eliminate_dead_code(function: Function) -> Function:
     # kinds matter only for array code (NumPy reports errors on arrays as nan)
     kinds = function.kinds if any(k.is_array for k in function.kinds.values()) else None
     unbound: list[dict[int, set[str]]] = []  # maybe_unbound's verdicts, computed when first needed
+    unassigned: list[set[str]] = []  # locals nothing binds any more, read nonetheless
 
     def removable(statement) -> bool:
         if isinstance(statement, ast.AugAssign):
@@ -67,9 +68,9 @@ def eliminate_dead_code(function: Function) -> Function:
             # a local whose every assignment has gone (dead) is still unbound where read:
             # reading it raises (UnboundLocalError), as reading a name nothing binds does
             assigned_now = set(names(ast.Module(function.body, []))[1]) | set(parameters)
-            unbound.append({name for name in names(ast.Module(function.body, []))[0]
-                            if name not in assigned_now and not _free(function, name)})
-        if any(name in unbound[1] for name in reads(statement.value)):
+            unassigned.append({name for name in names(ast.Module(function.body, []))[0]
+                               if name not in assigned_now and not _free(function, name)})
+        if any(name in unassigned[0] for name in reads(statement.value)):
             return False
         return id(statement) not in unbound[0]  # reading an unbound name raises
 
