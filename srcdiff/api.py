@@ -749,6 +749,12 @@ def _facts_hold(facts, arguments) -> bool:
     return True
 
 
+def _code_of(source: str, filename: str) -> types.CodeType:
+    """The code of the one function ``source`` defines (a call wrapper's text)."""
+    module = compile(source, filename, "exec")
+    return next(c for c in module.co_consts if isinstance(c, types.CodeType))
+
+
 def _numeric_defaults(signature) -> tuple[int, tuple]:
     """For a fast path taking every parameter by position: how many arguments must be
     given, and the defaults of the rest (numbers only: the fast path is for numbers).
@@ -841,8 +847,7 @@ def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
             f"                return _srcdiff_ieee(_srcdiff_key, {tuple_}, {dict_}, "
             f"_srcdiff_error)\n"
             f"    return _srcdiff_slow({arguments})\n")
-        module = compile(source, f"<srcdiff gradient {name}>", "exec")
-        return next(c for c in module.co_consts if isinstance(c, types.CodeType))
+        return _code_of(source, f"<srcdiff gradient {name}>")
     try:
         initial = code("False")  # until there is scalar code: the general wrapper
     except SyntaxError:  # a name Python does not accept as written here
@@ -922,8 +927,7 @@ def _fast_forward_wrapper(name, signature, extra: int, slow, state, catch: bool 
             else:
                 lines.append(f"                    {call}\n")
         lines.append(as_given)
-        module = compile("".join(lines), f"<srcdiff {name}>", "exec")
-        return next(c for c in module.co_consts if isinstance(c, types.CodeType))
+        return _code_of("".join(lines), f"<srcdiff {name}>")
     try:
         initial = code("False")  # until there is scalar code: the general wrapper
     except SyntaxError:  # a name Python does not accept as written here
