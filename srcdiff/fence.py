@@ -166,8 +166,7 @@ class Fence(ast.NodeVisitor):
                 self.visit(element)
             return
         if isinstance(node.value, (ast.Tuple, ast.List)):  # data: coefficients = [1.0, 2.0]
-            for element in node.value.elts:
-                self.visit(element)
+            self.sequence(node.value)
             return
         self.visit(node.value)
 
@@ -215,12 +214,20 @@ class Fence(ast.NodeVisitor):
         for statement in node.body + node.orelse:
             self.visit(statement)
 
+    def sequence(self, node: ast.expr) -> None:
+        """A value that may be a list or tuple written out, of such values too (an
+        element of a list, a list comprehension's element, what is assigned)."""
+        if isinstance(node, (ast.Tuple, ast.List)):
+            for element in node.elts:
+                self.sequence(element)
+        else:
+            self.visit(node)
+
     def iterable(self, node: ast.expr) -> None:
         """What a loop or comprehension goes over: ``(a, b, c)``, and ``zip``,
         ``enumerate`` and ``reversed`` of such tuples, besides any value."""
         if isinstance(node, (ast.Tuple, ast.List)):  # for v in (a, b, c)
-            for element in node.elts:
-                self.visit(element)
+            self.sequence(node)
             return
         if isinstance(node, ast.Call) and any(
                 self.parsed.resolve(node.func, self.locals) is f for f in (zip, enumerate, reversed)):
@@ -558,7 +565,7 @@ class Fence(ast.NodeVisitor):
             self.iterable(generator.iter)
             for condition in generator.ifs:
                 self.visit(condition)
-        self.visit(node.elt)
+        self.sequence(node.elt)
 
     def visit_ListComp(self, node: ast.ListComp) -> None:
         self.check_comprehension(node)

@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from typing import TypeVar, cast
 
 from .errors import UnsupportedSyntaxError, located
-from .expr import dotted
+from .expr import dotted, literal
 from .ir import Function, Namer, copy_tree, def_of_lambda, get_anno, name_id, set_anno, walk
 from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
 from .lower import is_literal
@@ -198,11 +198,11 @@ class Normalizer:
         self.stores: Counter = Counter()
         # lists the function builds (``_List``), shared with the callees inlined; the
         # block being normalized (a path of block numbers); the names appended to, or
-        # given items, in the body being normalized
+        # given items, in the body being normalized (a list of constants bound to one is
+        # followed too)
         self.lists = _Lists()
         self.scope: tuple = ()
         self.mutated: set[str] = set()
-        self.appended: set[str] = set()
         self.literals: dict[str, ast.List | ast.Tuple] = {}  # names bound once to data
 
     def run(self, body: list[ast.stmt], results: list[str] | None = None) -> list[ast.stmt]:
@@ -212,7 +212,7 @@ class Normalizer:
         self.inline_mode = results is not None
         self.stores = Counter(node.id for s in body for node in walk(s)
                               if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
-        self.appended, self.mutated = _changed_lists(body)
+        self.mutated = _changed_lists(body)[1]
         early = [n for s in body[:-1] for n in _returns(s)] + [
             n for n in _returns(body[-1]) if n is not body[-1]]
         self.results = results
@@ -584,10 +584,16 @@ class Normalizer:
     def follows_lists(self, node: ast.For) -> bool:
         """Whether this loop must be unrolled: it loops over a list srcdiff follows, or
         its body reads or changes one (``out.append``, ``out[i]``)."""
-        if self.list_iteration(node.iter, probe=True) == "follows":
-            return True
-        return any(isinstance(n, ast.Name) and (n.id in self.lists.by_name or n.id in self.appended)
-                   for s in node.body for n in walk(s))
+        return self.list_iteration(node.iter, probe=True) == "follows" or \
+            self.grows_lists(node.body) or any(
+                isinstance(n, ast.Subscript) and _names_list(n.value, self)
+                and _constant_key(n.slice) is None and not isinstance(n.slice, ast.Slice)
+                for s in node.body for n in walk(s))
+
+    def grows_lists(self, body: list[ast.stmt]) -> bool:
+        """Whether ``body`` appends to, or assigns items of, a list made before it."""
+        appended, changed = _changed_lists(body)
+        return any(name in self.lists.by_name for name in appended | changed)
 
     def list_iteration(self, node: ast.expr, probe: bool = False, before=None):
         """The values a loop over ``node`` takes, when srcdiff knows them now: range() of
@@ -598,6 +604,14 @@ class Normalizer:
         n = self
         if isinstance(node, ast.Name) and node.id in n.literals:
             return "known" if probe else [copy_tree(e) for e in n.literals[node.id].elts]
+        if isinstance(node, ast.Name) and node.id not in n.locals and \
+                node.id not in n.lists.by_name and node.id not in n.function.synthetic:
+            # a module's data
+            value = n.parsed.resolve(node, n.locals)
+            if isinstance(value, (tuple, list)) and all(
+                    type(v) in (int, float) for v in value):
+                return "known" if probe else [literal(v) for v in value]
+            return None
         if isinstance(node, (ast.Name, ast.Subscript)):
             if probe:
                 return "follows" if _names_list(node, n) else None
@@ -652,10 +666,8 @@ class Normalizer:
         elif len(values) > UNROLL_LIMIT:
             reason = f"it runs {len(values)} times (srcdiff unrolls at most {UNROLL_LIMIT})"
         if reason is not None:
-            appended, changed = _changed_lists(node.body)
-            if self.list_iteration(node.iter, probe=True) != "follows" and not any(
-                    name in self.lists.by_name or name in self.appended
-                    for name in changed | appended):
+            if self.list_iteration(node.iter, probe=True) != "follows" and not \
+                    self.grows_lists(node.body):
                 # it only reads lists: a loop as any other (its reads are checked there)
                 self.depth += 1
                 try:

@@ -178,3 +178,33 @@ def sine_map_in_a_loop(x):
     for i in range(3):
         s = math.sin(s + x)
     return s + max(v for v in (s, x))
+
+
+WEIGHTS = (0.5, -1.0, 2.0)
+
+
+@program(0.6, sympy=False)
+def list_in_a_loop_that_breaks(x):
+    # fuzz scalar 750092 and 750057: a list made and grown inside a loop that breaks (over
+    # a module's tuple) was refused as if the loop had to be unrolled
+    total = 0.0
+    for i, w in enumerate(WEIGHTS):
+        if total > 5.0:
+            break
+        parts = []
+        for k in range(2):
+            parts.append(w * x ** k)
+        total = total + parts[0] * parts[1] + i
+    return total
+
+
+@program(0.8)
+def zip_of_a_module_tuple_and_computed_values(x):
+    return sum(w * v for w, v in zip(WEIGHTS, (x, x * x, 1.0)))
+
+
+@program(0.4)
+def lists_of_lists_in_a_comprehension(x):
+    # fuzz scalar 750013: a list written out as a comprehension's element was refused
+    rows = [[math.cos(w * x), 0.5 * w] for w in (0.5, 1.5)]
+    return rows[0][0] * rows[1][1] + sum(r[0] - r[1] for r in rows)

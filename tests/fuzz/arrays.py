@@ -23,6 +23,7 @@ from .intervals import Interval, UNIT, absolute, cosh, floor, maximum, minimum, 
 
 VALUES = Interval(-2.0, 2.0)
 ITERATE_RATE = 0.3  # of for loops: over an array's rows
+LISTS_RATE = 0.08   # of statements: lists and comprehensions of arrays (st_lists)
 LIMIT = 8.0
 ACC_BUDGET = 30.0
 
@@ -41,7 +42,8 @@ FEATURES = (
      "for_range", "for_list", "while", "if", "else", "break", "continue", "early_return",
      "helper", "helper_tuple", "helper_layer", "ident", "nested_loop", "cumsum", "cross",
      "solve", "tensordot", "diag", "trace", "det", "inv", "stop_gradient",
-     "nondifferentiable", "for_array", "for_enumerate_array", "for_zip_arrays"]
+     "nondifferentiable", "for_array", "for_enumerate_array", "for_zip_arrays",
+     "comprehension_array", "stacked_appends", "sum_of_rows", "max_of_generator"]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
                               "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
@@ -123,6 +125,7 @@ class ArrayGenerator(Drawing):
         super().__init__(seed)
         self.np = numpy.random.default_rng(seed)
         self.iterate_rng = random.Random(f"iterate/{seed}")
+        self.lists_rng = random.Random(f"lists/{seed}")
         self.used = {"np", "numpy", "program", "ident", "range", "len", "abs", "i", "j", "k",
                      "srcdiff"}
         self.globals: list[str] = []
@@ -457,6 +460,8 @@ class ArrayGenerator(Drawing):
         return lines or [" " * indent + "pass"], False
 
     def statement(self, scope, indent):
+        if self.lists_rng.random() < LISTS_RATE:  # its own stream: other programs unchanged
+            return self.st_lists(scope, indent)
         options = [("assign", 5), ("update", 4), ("augment", 2), ("setitem", 3),
                    ("alias", 2.0 if self.allow_alias else 0.0)]
         if scope.depth < 2:
@@ -699,6 +704,63 @@ class ArrayGenerator(Drawing):
                 self.used.add(name)
                 return name
         return self.fresh("i")
+
+    def element(self, scope, shape, index: str, count: int) -> A:
+        """An expression of ``shape`` in [-2, 2] that may read the loop index ``index``
+        (0 .. count - 1), visible only while it is drawn."""
+        scope.vars[index] = Var(index, (), Interval(0, count - 1), is_int=True, hi=count - 1)
+        scope.bound.add(index)
+        scope.loops.append(count)
+        try:
+            return self.squash(self.expr(scope, 2, shape), Interval(-2.0, 2.0))
+        finally:
+            scope.loops.pop()
+            scope.bound.discard(index)
+            del scope.vars[index]
+
+    def st_lists(self, scope, indent):
+        """Lists and comprehensions of arrays: numpy.array of a comprehension, arrays
+        appended to a list then stacked, sum over an array's rows, max of a generator."""
+        pad = " " * indent
+        kind = self.choice(["comprehension", "stacked", "rows", "max"])
+        index = self.fresh("k")
+        name = self.fresh(self.choice(["y", "z", "parts"]))
+        arrays = [v for v in scope.floats() if v.shape]
+        if kind == "rows" and arrays:
+            self.feat("sum_of_rows")
+            source = self.choice(arrays)
+            row = self.fresh("row")
+            count = source.shape[0]
+            scope.vars[row] = Var(row, source.shape[1:], source.iv)
+            scope.bound.add(row)
+            e = self.squash(self.expr(scope, 2, source.shape[1:], must=row), Interval(-2.0, 2.0))
+            scope.bound.discard(row)
+            del scope.vars[row]
+            scope.vars[name] = Var(name, source.shape[1:], Interval(-2.0 * count, 2.0 * count))
+            scope.bound.add(name)
+            return [f"{pad}{name} = sum({e.code} for {row} in {source.name})"], False
+        if kind == "max":
+            self.feat("max_of_generator")
+            count = self.rng.randint(1, 3)
+            e = self.element(scope, (), index, count)
+            scope.vars[name] = Var(name, (), Interval(-2.0, 2.0))
+            scope.bound.add(name)
+            which = self.choice(["max", "min"])
+            return [f"{pad}{name} = {which}({e.code} for {index} in range({count}))"], False
+        if kind == "stacked":
+            self.feat("stacked_appends")
+            rows = self.fresh("rows")
+            e = self.element(scope, (3,), index, 2)
+            scope.vars[name] = Var(name, (2, 3), Interval(-2.0, 2.0))
+            scope.bound.add(name)
+            return [f"{pad}{rows} = []", f"{pad}for {index} in range(2):",
+                    f"{pad}    {rows}.append({e.code})", f"{pad}{name} = np.stack({rows})"], False
+        self.feat("comprehension_array")
+        count = self.choice([2, 3])
+        e = self.element(scope, (), index, count)
+        scope.vars[name] = Var(name, (count,), Interval(-2.0, 2.0))
+        scope.bound.add(name)
+        return [f"{pad}{name} = np.array([{e.code} for {index} in range({count})])"], False
 
     def st_for(self, scope, indent):
         pad = " " * indent

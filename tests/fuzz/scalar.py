@@ -25,6 +25,7 @@ from .intervals import (Interval, UNIT, absolute, cosh, floor, maximum, minimum,
 IDENTITY_RATE = 0.06  # of the conditions drawn: with a test of a number against None
 WALRUS_RATE = 0.04    # of the others: bound to a name by `:=`, then read
 NESTED_TARGET_RATE = 0.3  # of zip loops: enumerate(zip(...)) unpacked as i, (a, b)
+LIST_RATE = 0.1  # of the statements drawn: lists, comprehensions and reductions (st_list)
 
 PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
 HELPER_PARAM = Interval(-4.0, 4.0)    # arguments of helpers are squashed into this
@@ -69,7 +70,10 @@ FEATURES = (
        "global_like_gradient", "global_range", "print", "possibly_unbound", "int_param",
        "from_import", "math_alias", "tricky_param", "global_tuple", "tuple_index",
        "zero_point", "len", "stop_gradient", "nondifferentiable", "is_none", "walrus",
-       "print_fstring", "assert_message", "nested_target"])
+       "print_fstring", "assert_message", "nested_target", "sum_generator", "sum_dynamic",
+       "sum_condition", "min_max_generator", "prod_generator", "any_all", "zip_generator",
+       "list_append", "list_literal", "list_item_assignment", "list_unpack",
+       "list_comprehension", "loop_over_list", "list_of_lists", "list_to_helper"])
 
 
 def generate(seed: int) -> Case:
@@ -168,6 +172,7 @@ class ScalarGenerator(Drawing):
         self.loop_names = 0
         self.print_budget = 1 if self.rng.random() < 0.08 else 0
         self.identity_rng = random.Random(f"identity/{seed}")  # `x is None` in conditions
+        self.lists_rng = random.Random(f"lists/{seed}")  # when to draw a list statement
 
     # -- utilities -------------------------------------------------------------
     def fresh(self, base=None):
@@ -476,6 +481,8 @@ class ScalarGenerator(Drawing):
         return lines, False
 
     def statement(self, scope: Scope, indent: int):
+        if self.lists_rng.random() < LIST_RATE:  # its own stream: other programs unchanged
+            return self.st_list(scope, indent)
         options = [("assign", 6), ("self_update", 5), ("augassign", 3), ("tuple", 1.5),
                    ("call_stmt", 2 if self.callables(scope) else 0)]
         if scope.depth < 3:
@@ -977,6 +984,166 @@ class ScalarGenerator(Drawing):
             return [" " * indent + f'assert {var.name} == {var.name} or {var.name} != {var.name}, '
                     f'f"{var.name} is {{{var.name}}}"'], False
         return [" " * indent + f'print("{var.name} =", {var.name})'], False
+
+    # -- lists, comprehensions and reductions -------------------------------------------
+    def element(self, scope: Scope, variables: list[tuple[str, Interval, bool]]) -> Expr:
+        """An element expression in [-2, 2] that may read the comprehension's variables
+        (name, interval, is_int), visible only while it is drawn."""
+        saved = {name: scope.vars.get(name) for name, _, _ in variables}
+        bound = set(scope.bound)
+        for name, iv, is_int in variables:
+            scope.vars[name] = Var(name, iv, is_int=is_int, readonly=True)
+            scope.bound.add(name)
+        try:
+            must = variables[0][0] if variables and self.r() < 0.8 else None
+            e = self.expr(scope, self.rng.randint(1, 2), must=must)
+            return self.squash_into(e, Interval(-2.0, 2.0))
+        finally:
+            scope.bound = bound
+            for name, old in saved.items():
+                if old is None:
+                    scope.vars.pop(name, None)
+                else:
+                    scope.vars[name] = old
+
+    def source(self, scope: Scope, static: bool):
+        """What a comprehension goes over: (its text, its variables, how many values at
+        most, whether that many for sure)."""
+        k = self.fresh("k")
+        ints = scope.readable(ints=True)
+        roll = self.r()
+        if not static and ints and roll < 0.3:
+            self.feat("sum_dynamic")
+            return f"range({self.choice(ints).name})", [(k, LOOP_INDEX, True)], 4, False
+        if roll < 0.55:
+            count = self.rng.randint(1, 4)
+            return f"range({count})", [(k, LOOP_INDEX, True)], count, True
+        values = [self.constant(-1.5, 1.5) for _ in range(self.rng.randint(1, 4))]
+        iv = Interval(min(values), max(values))
+        literal = "(" + ", ".join(fmt(v) for v in values) + ("," if len(values) == 1 else "") + ")"
+        w = self.fresh("w")
+        if roll < 0.8:
+            return literal, [(w, iv, False)], len(values), True
+        self.feat("zip_generator")
+        others = [self.constant(-1.5, 1.5) for _ in values]
+        second = "(" + ", ".join(fmt(v) for v in others) + ("," if len(others) == 1 else "") + ")"
+        d = self.fresh("d")
+        return (f"zip({literal}, {second})", [(w, iv, False),
+                                              (d, Interval(min(others), max(others)), False)],
+                len(values), True)
+
+    def target_of(self, variables) -> str:
+        return ", ".join(name for name, _, _ in variables)
+
+    def st_list(self, scope: Scope, indent: int):
+        pad = " " * indent
+        kind = self.choice(["sum", "sum", "min_max", "prod", "any_all", "append", "literal",
+                            "comprehension", "nested", "helper"])
+        name = self.fresh()
+        lines: list[str] = []
+        if kind in ("sum", "min_max", "prod", "any_all"):
+            text, variables, count, sure = self.source(scope, static=kind == "min_max")
+            e = self.element(scope, variables)
+            condition = ""
+            if kind == "sum" and self.r() < 0.3:
+                self.feat("sum_condition")
+                condition = f" if {variables[0][0]} > {fmt(self.constant(-1.0, 1.0))}"
+            generator = f"{e.code} for {self.target_of(variables)} in {text}{condition}"
+            if kind == "sum":
+                self.feat("sum_generator")
+                brackets = f"[{generator}]" if self.r() < 0.3 else generator
+                value, iv = f"sum({brackets})", Interval(-2.0 * count, 2.0 * count)
+            elif kind == "min_max":
+                self.feat("min_max_generator")
+                value, iv = f"{self.choice(['min', 'max'])}({generator})", Interval(-2.0, 2.0)
+            elif kind == "prod":
+                self.feat("prod_generator")
+                value = f"{self.m('prod')}(1.0 + 0.25 * ({e.code}) for {self.target_of(variables)} in {text})"
+                iv = Interval(0.5 ** count, 1.5 ** count)
+            else:
+                self.feat("any_all")
+                test = f"{e.code} > {fmt(self.constant(-1.0, 1.0))} for {self.target_of(variables)} in {text}"
+                yes, no = self.value_for(scope, Interval(-2.0, 2.0), 1), self.value_for(
+                    scope, Interval(-2.0, 2.0), 1)
+                value = f"({yes.code} if {self.choice(['any', 'all'])}({test}) else {no.code})"
+                iv = Interval(-2.0, 2.0)
+            lines.append(f"{pad}{name} = {value}")
+        elif kind in ("append", "comprehension", "nested"):
+            text, variables, count, sure = self.source(scope, static=True)
+            e = self.element(scope, variables)
+            values = self.fresh(self.choice(["out", "terms", "values"]))
+            if kind == "append":
+                self.feat("list_append")
+                lines += [f"{pad}{values} = []", f"{pad}for {self.target_of(variables)} in {text}:",
+                          f"{pad}    {values}.append({e.code})"]
+            elif kind == "comprehension":
+                self.feat("list_comprehension")
+                lines.append(f"{pad}{values} = [{e.code} for {self.target_of(variables)} in {text}]")
+            else:
+                self.feat("list_of_lists")
+                lines.append(f"{pad}{values} = [[{e.code}, 0.5 * ({e.code})] for "
+                             f"{self.target_of(variables)} in {text}]")
+                use = self.choice([f"sum(row[0] - row[1] for row in {values})",
+                                   f"{values}[0][1] + {values}[-1][0]"])
+                lines.append(f"{pad}{name} = {use}")
+                self.declare(scope, name, Interval(-2.0 * count, 2.0 * count))
+                scope.bound.add(name)
+                return lines, False
+            use = self.choice(["sum", "mean", "ends", "max", "loop"])
+            if use == "sum":
+                lines.append(f"{pad}{name} = sum({values})")
+                iv = Interval(-2.0 * count, 2.0 * count)
+            elif use == "mean":
+                lines.append(f"{pad}{name} = sum({values}) / len({values})")
+                iv = Interval(-2.0, 2.0)
+            elif use == "ends":
+                lines.append(f"{pad}{name} = {values}[0] * {values}[-1]")
+                iv = Interval(-4.0, 4.0)
+            elif use == "max":
+                lines.append(f"{pad}{name} = {self.choice(['min', 'max'])}({values})")
+                iv = Interval(-2.0, 2.0)
+            else:
+                self.feat("loop_over_list")
+                v = self.fresh("v")
+                lines += [f"{pad}{name} = 0.0", f"{pad}for {v} in {values}:",
+                          f"{pad}    {name} = 0.5 * {name} + {v}"]
+                iv = Interval(-4.0, 4.0)
+        elif kind == "literal":
+            self.feat("list_literal")
+            elements = [self.value_for(scope, Interval(-2.0, 2.0), 2) for _ in range(3)]
+            pair = self.fresh(self.choice(["pair", "triple", "parts"]))
+            open_, close = ("(", ")") if self.r() < 0.3 else ("[", "]")
+            lines.append(f"{pad}{pair} = {open_}{', '.join(e.code for e in elements)}{close}")
+            ivs = [Interval(-2.0, 2.0)] * 3
+            if open_ == "[" and self.r() < 0.4:
+                self.feat("list_item_assignment")
+                lines.append(f"{pad}{pair}[1] = {pair}[0] - {pair}[2]")
+                ivs[1] = Interval(-4.0, 4.0)
+            if self.r() < 0.4:
+                self.feat("list_unpack")
+                a, b, c = self.fresh(), self.fresh(), self.fresh()
+                lines.append(f"{pad}{a}, {b}, {c} = {pair}")
+                for var, iv in zip((a, b, c), ivs):
+                    self.declare(scope, var, iv)
+                    scope.bound.add(var)
+                lines.append(f"{pad}{name} = {a} * {c} + {b}")
+                iv = Interval(-8.0, 8.0)
+            else:
+                lines.append(f"{pad}{name} = {pair}[0] * {pair}[-1] + {pair}[1] + len({pair})")
+                iv = Interval(-5.0, 11.0)
+        else:  # a list given to a helper of its own
+            self.feat("list_to_helper")
+            helper = self.fresh("total")
+            self.helpers.append(f"def {helper}(values):\n    result = 0.0\n"
+                                "    for value in values:\n        result = result + value\n"
+                                "    return result / len(values)\n")
+            elements = [self.value_for(scope, Interval(-2.0, 2.0), 1)
+                        for _ in range(self.rng.randint(1, 3))]
+            lines.append(f"{pad}{name} = {helper}([{', '.join(e.code for e in elements)}])")
+            iv = Interval(-2.0, 2.0)
+        self.declare(scope, name, iv)
+        scope.bound.add(name)
+        return lines, False
 
     # -- templates: the loops people write -----------------------------------------
     def st_template(self, scope, indent):
