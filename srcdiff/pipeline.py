@@ -10,7 +10,7 @@ import os
 import threading
 import types
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, Collection, cast
 
 from .analyse import analyse, check_indexed_numbers, check_sharing, infer_kinds
 from .compile import compile_function
@@ -19,6 +19,7 @@ from .errors import InternalError, SrcdiffError
 from .fence import fence
 from .hygiene import bind_runtime_names, without_stops
 from .ir import Function
+from .kinds import Kind
 from .lower import lower
 from .iterate import index_loops
 from .normalize import normalize
@@ -46,22 +47,22 @@ class Generated:
     source: str
     function: types.FunctionType
     stages: dict[str, Function] = field(default_factory=dict)
-    origins: dict = field(default_factory=dict)  # injected name -> where it comes from
+    origins: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # injected name -> where it comes from
     # Names resolved outside the function while generating (``parse.recording``), and a
     # test that they still mean what they meant (``dependencies.checker``; None: none).
-    dependencies: list = field(default_factory=list)
+    dependencies: list[tuple[str, Any, str, Any]] = field(default_factory=list)
     check: DependencyCheck | None = None
     # with structured arguments: the parameter each leaf read became, and what the code
     # assumed about the arguments (``ir.Function.leaves``, ``facts``)
-    leaves: list = field(default_factory=list)
-    facts: list = field(default_factory=list)
+    leaves: list[tuple[str, str, tuple[Any, ...]]] = field(default_factory=list)
+    facts: list[tuple[str, tuple[Any, ...], Any]] = field(default_factory=list)
 
 
 def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
              with_value: bool = False, as_tuple: bool | None = None,
-             optimize: bool = True, vjp: bool = False, kinds: dict | None = None,
-             disable=(), ieee: bool = False, mode: str = "reverse",
-             structures: dict | None = None) -> Generated:
+             optimize: bool = True, vjp: bool = False, kinds: dict[str, Kind] | None = None,
+             disable: Collection[str] = (), ieee: bool = False, mode: str = "reverse",
+             structures: dict[str, Any] | None = None) -> Generated:
     """Differentiate ``func`` with respect to the parameters named in ``wrt``; the
     gradient is a tuple when ``as_tuple`` (default: when ``wrt`` names several).
     ``kinds`` gives parameters' kinds (``srcdiff.kinds``) when they are not numbers.
@@ -89,8 +90,10 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
     return generated
 
 
-def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, disable, ieee,
-              mode="reverse", structures=None):
+def _generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str, with_value: bool,
+              as_tuple: bool | None, optimize: bool, vjp: bool, kinds: dict[str, Kind] | None,
+              disable: Collection[str], ieee: bool,
+              mode: str = "reverse", structures: dict[str, Any] | None = None) -> Generated:
     forward = mode == "forward"
     as_tuple = len(wrt) > 1 if as_tuple is None else as_tuple
     unknown = set(disable) - set(OPTIMIZATIONS)
@@ -161,7 +164,8 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
                      leaves=list(normalized.leaves), facts=list(normalized.facts))
 
 
-def _leaf_parameters(function: Function, wrt, kinds, structures):
+def _leaf_parameters(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | None,
+                     structures: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, Kind], bool]:
     """With structured arguments: the parameters to differentiate with respect to (a
     structured one's leaves in its place), the kinds of array parameters (leaves' from
     the example arguments), and ``as_tuple`` (always: the caller rebuilds structures)."""
@@ -177,7 +181,7 @@ def _leaf_parameters(function: Function, wrt, kinds, structures):
     for leaf, param, path in function.leaves:
         kind = data_kind(follow(structures[param], path))
         if cast(Kind, kind).is_array:  # a leaf: a number or an array
-            kinds[leaf] = kind
+            kinds[leaf] = cast(Kind, kind)
     return tuple(expanded), kinds, True
 
 
@@ -186,7 +190,7 @@ _VJP_CELLS = "__srcdiff_vjps__"  # on the function, as api's cache of gradients#
 LOCK = threading.RLock()
 
 
-def vjp_cell(func: types.FunctionType, wrt: tuple[str, ...], kinds: dict | None = None,
+def vjp_cell(func: types.FunctionType, wrt: tuple[str, ...], kinds: dict[str, Kind] | None = None,
              ieee: bool = False, mode: str = "reverse") -> types.CellType:
     """A cell holding ``func``'s vector-Jacobian function for ``wrt`` (and the kinds of
     its array parameters; ``ieee``: its IEEE variant); with ``mode="forward"``, its
@@ -196,7 +200,7 @@ def vjp_cell(func: types.FunctionType, wrt: tuple[str, ...], kinds: dict | None 
     kinds = dict(kinds or {})
     key = (wrt, tuple(sorted(kinds.items())), ieee) + (("forward",) if mode == "forward" else ())
     with LOCK:
-        cells = func.__dict__.setdefault(_VJP_CELLS, {})
+        cells: dict[Any, types.CellType] = func.__dict__.setdefault(_VJP_CELLS, {})
         if key not in cells:
             cell = cells[key] = types.CellType()
             try:
