@@ -73,7 +73,7 @@ def join(a: Kind | None, b: Kind | None) -> Kind | None:
     return ANY_ARRAY
 
 
-def broadcast(*kinds: Kind) -> Kind:
+def broadcast(*kinds: Kind | None) -> Kind:
     """The kind of an elementwise operation's result."""
     arrays = [k for k in kinds if k is not None and k.is_array]
     if not arrays:

@@ -35,8 +35,6 @@ from .expr import (acos, acosh, asin, asinh, atan, atan2, atanh, copysign, cos, 
                    erf, erfc, exp, log, pi, select, sign, sin, sinh, sqrt, tan, tanh)
 
 if TYPE_CHECKING:
-    import types
-
     from .array_rules import ArrayRule
 
 
@@ -176,7 +174,7 @@ class RuleTable:
         self.rules[(func, arity)] = Rule(func, name or qualified_name(func), rule.primal,
                                          rule.partials, rule.domain, rule.builtin)
 
-    def arrays(self) -> types.ModuleType | None:
+    def arrays(self) -> Any:
         """``srcdiff.array_rules`` if the program has imported NumPy, else None (scalar
         code never imports NumPy)."""
         import sys
