@@ -162,7 +162,7 @@ def dotted(path: str) -> ast.expr:
     return node
 
 
-def call(path: str, *args: Value | ast.expr, **keywords: Value | ast.expr) -> Code:
+def call(path: str, *args: Any, **keywords: Any) -> Code:
     """``path(*args, **keywords)`` in generated code; ``path`` is a dotted name."""
     return Code(ast.Call(dotted(path), [node_of(a) for a in args],
                          [ast.keyword(k, node_of(v)) for k, v in keywords.items()]))

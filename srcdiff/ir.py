@@ -13,9 +13,12 @@ import builtins
 import dataclasses
 import keyword
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from .kinds import Kind
+
+if TYPE_CHECKING:
+    from .parse import Parsed
 
 _ANNOTATIONS = "_srcdiff"
 
@@ -115,7 +118,7 @@ class Function:
     name: str
     args: ast.arguments
     body: list[ast.stmt]
-    parsed: Any
+    parsed: Parsed
     namer: Namer
     synthetic: set[str] = dataclasses.field(default_factory=set)
     wrt: tuple[str, ...] = ()
