@@ -92,7 +92,7 @@ class ArrayRule:
     # forward mode (``srcdiff.tangent``): "linear" (the function of the differentiable
     # arguments' tangents together), "multilinear" (a sum over them, each in turn), a
     # function of a :class:`JVP` giving the tangent as code, or None (not supported yet)
-    jvp: object = None
+    jvp: str | Callable[[JVP], Value] | None = None
 
     builtin = True
     primal = None
@@ -163,11 +163,11 @@ class JVP(VJP):
     and ``reduce(value)``, ``numpy.sum`` over the axes the call reduces, as it keeps them."""
 
     def __init__(self, rule: ArrayRule, arguments: dict[str, ast.expr], kinds: dict[str, Kind],
-                 tangents: dict[str, Code], out: Any, helper: Callable[[str], Code] | None = None) -> None:
+                 tangents: dict[str, Value], out: Any, helper: Callable[[str], Code] | None = None) -> None:
         super().__init__(rule, arguments, kinds, None, out, helper)
         self.tangents = tangents  # name -> Code (a tangent, or a zero)
 
-    def t(self, name: str) -> Code:
+    def t(self, name: str) -> Value:
         return self.tangents[name]
 
     def reduce(self, value: Value, axis_name: str = "axis", keepdims_name: str = "keepdims") -> Code:
@@ -234,7 +234,7 @@ def add_array_rule(func: Callable[..., Any], params: Sequence[str], wrt: Iterabl
                    vjp: Callable[[VJP], Contributions], kind: Callable[[VJP], Kind],
                    examples: Iterable[Example] = (), *, required: int = 1, name: str | None = None,
                    sequence: str | None = None, shaped: bool = True, variadic: bool = False,
-                   jvp: object = None) -> ArrayRule:
+                   jvp: str | Callable[[JVP], Value] | None = None) -> ArrayRule:
     from .rules import qualified_name
     rule = ArrayRule(func, name or qualified_name(func), tuple(params), required, tuple(wrt),
                      vjp, kind, tuple(examples), sequence, shaped, variadic, jvp)
