@@ -57,7 +57,8 @@ import copy
 import types
 from collections import Counter
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from collections.abc import Collection, Iterator
+from typing import Any, TypeVar, cast
 
 from .errors import UnsupportedSyntaxError, located
 from .expr import dotted
@@ -66,7 +67,7 @@ from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
 from .lower import is_literal
 from .parse import UNRESOLVED, Parsed, all_names, local_names, parse
 from .rules import RULES
-from .structures import is_container, is_object, observe, step, text
+from .structures import Path, is_container, is_object, observe, step, text
 
 
 @dataclass
@@ -75,8 +76,8 @@ class _Loop:
     broke: str | None  # set to leave the loop (break, return)
 
 
-def normalize(parsed: Parsed, structures: dict | None = None,
-              differentiated=()) -> Function:
+def normalize(parsed: Parsed, structures: dict[str, Any] | None = None,
+              differentiated: Collection[str] = ()) -> Function:
     """``structures``: the parameters whose arguments are structured (``srcdiff.structures``),
     each with an example argument; those in ``differentiated`` are pytrees differentiated
     with respect to. Each leaf the function reads becomes a parameter of its own, after
@@ -106,7 +107,7 @@ class _Part:
     """Part of a structured parameter: the parameter, the canonical path to the part,
     the example argument's value there, and whether the parameter is differentiated."""
     param: str
-    path: tuple
+    path: Path
     value: object
     differentiated: bool
 
@@ -135,7 +136,8 @@ class Normalizer:
     """State: ``loops`` is the stack of enclosing loops' flags; ``returned``/``result``
     name the early-return flag and value when the function returns early (else None)."""
 
-    def __init__(self, function: Function, inlining: tuple = (), local_functions=None):
+    def __init__(self, function: Function, inlining: tuple[tuple[str, int, str], ...] = (),
+                 local_functions: dict[str, tuple[ast.FunctionDef, dict[str, ast.expr]]] | None = None) -> None:
         self.function = function
         self.namer: Namer = function.namer
         self.parsed = function.parsed
@@ -151,7 +153,7 @@ class Normalizer:
         # the callees inlined, whose names are fresh
         self.structures: dict[str, _Part] = {}
         self.depth = 0  # how many loops and branches enclose the statement
-        self.stores: Counter = Counter()
+        self.stores: Counter[str] = Counter()
 
     def run(self, body: list[ast.stmt], results: list[str] | None = None) -> list[ast.stmt]:
         """The normalized ``body``; with ``results`` (an inlined callee's body), its
@@ -175,7 +177,7 @@ class Normalizer:
             statements.append(_located(ast.Return(_name(self.results[0])), body[-1]))
         return statements
 
-    def define_local(self, tree: ast.FunctionDef, names: list[str], origin) -> list[ast.stmt]:
+    def define_local(self, tree: ast.FunctionDef, names: list[str], origin: ast.AST) -> list[ast.stmt]:
         """A nested ``def`` or ``name = lambda ...``: calls after it (in program order)
         inline it. Its default values are evaluated here, at the definition, as Python
         does: into variables of their own, unless they are constants."""
@@ -214,6 +216,7 @@ class Normalizer:
         base = self.part(node.value)
         if base is None or not (is_container(base.value) or is_object(base.value)):
             return None
+        key: str | int | None  # an attribute's name, or a constant index
         if isinstance(node, ast.Attribute):
             kind, key = "attr", node.attr
         else:
@@ -288,7 +291,7 @@ class Normalizer:
         self.structures[name] = part
         return []
 
-    def unpack_nested(self, target: ast.Tuple, value, node) -> list[ast.stmt]:
+    def unpack_nested(self, target: ast.Tuple, value: ast.expr, node: ast.AST) -> list[ast.stmt]:
         """``(a, b), c = value``: the whole value first (each item of a tuple written
         out into a temporary of its own), then each target from its item, in order."""
         result: list[ast.stmt] = []
@@ -310,7 +313,7 @@ class Normalizer:
                 result += self.bind(name_id(element), item, node)
         return result
 
-    def unpack_part(self, names: list[str], part: _Part, origin) -> list[ast.stmt]:
+    def unpack_part(self, names: list[str], part: _Part, origin: ast.AST) -> list[ast.stmt]:
         if not isinstance(part.value, (list, tuple)):
             raise located(UnsupportedSyntaxError, f"{text(part.param, part.path)} is a "
                           f"{type(part.value).__name__}: srcdiff unpacks lists and tuples",
@@ -359,7 +362,7 @@ class Normalizer:
             result += self.block(copy_tree(node.body))
         return result
 
-    def bound_each(self, names, part, origin, whole=False) -> list[ast.stmt]:
+    def bound_each(self, names: list[str], part: _Part, origin: ast.AST, whole: bool = False) -> list[ast.stmt]:
         """A loop target bound to ``part`` (``whole``) or to its items, once per
         unrolled iteration: like ``holds``, but the name is rebound each time."""
         stores, depth = self.stores, self.depth
@@ -457,13 +460,14 @@ class Normalizer:
                        self.assign(loop.broke, ast.Constant(True), node)]
         return result
 
-    def flat_target(self, target, node):
+    def flat_target(self, target: ast.expr, node: ast.AST) -> tuple[ast.expr, list[ast.stmt]]:
         """A loop target without nested tuples (``for i, (a, b) in ...`` loops over ``i,
         item`` and unpacks ``a, b = item`` first in the body), and that unpacking."""
         if not isinstance(target, ast.Tuple) or not any(
                 isinstance(e, ast.Tuple) for e in target.elts):
             return copy_tree(target), []
-        elements, unpacking = [], []
+        elements: list[ast.expr] = []
+        unpacking: list[ast.stmt] = []
         for element in target.elts:
             if isinstance(element, ast.Tuple):
                 item = self.fresh("item")
@@ -473,7 +477,7 @@ class Normalizer:
                 elements.append(copy_tree(element))
         return _located(ast.Tuple(elements, ast.Store()), target), unpacking
 
-    def loop(self, node) -> list[ast.stmt]:
+    def loop(self, node: ast.For | ast.While) -> list[ast.stmt]:
         early = self.returned is not None
         leaves_iteration = any(_leaves(s, early, loops_too=True) for s in node.body)
         leaves_loop = any(_leaves(s, early, loops_too=True, continues=False) for s in node.body)
@@ -558,7 +562,7 @@ class Normalizer:
                                                       before)
         return node
 
-    def item_assignment(self, target: ast.Subscript, value: ast.expr, node) -> list[ast.stmt]:
+    def item_assignment(self, target: ast.Subscript, value: ast.expr, node: ast.AST) -> list[ast.stmt]:
         """``a[i] = v`` becomes ``a = set_item(a, i, v)``: a new array, so the backward
         sweep can still read the old one (analyse refuses code where the difference
         shows: another name for the same array)."""
@@ -597,7 +601,7 @@ class Normalizer:
                 s for t in node.targets[1:] for s in self.bind(name_id(t), _name(first), node)]
         return result
 
-    def unpack(self, target: ast.Tuple, value, node) -> list[ast.stmt]:
+    def unpack(self, target: ast.Tuple, value: ast.expr, node: ast.AST) -> list[ast.stmt]:
         if any(isinstance(element, ast.Tuple) for element in target.elts):
             return self.unpack_nested(target, value, node)
         names = [name_id(element) for element in target.elts]
@@ -634,7 +638,7 @@ class Normalizer:
                 direct += self.bind(name, element, node)
         return direct + deferred
 
-    def not_structured(self, name: str, origin) -> None:
+    def not_structured(self, name: str, origin: ast.AST) -> None:
         if name in self.structures:
             part = self.structures[name]
             raise located(UnsupportedSyntaxError, f"`{name}` names "
@@ -652,7 +656,7 @@ class Normalizer:
         return _located(ast.Assign([_name(target, store=True)], value), origin)
 
     # -- calls to user functions: inlined ------------------------------------------------
-    def callee_of(self, call: ast.Call):
+    def callee_of(self, call: ast.Call) -> tuple[ast.FunctionDef, Parsed | None, types.FunctionType | None] | None:
         """``(def, parsed, function)`` for a call to a user function, else None."""
         func = call.func
         if isinstance(func, ast.Name) and func.id in self.local_functions:
@@ -673,7 +677,8 @@ class Normalizer:
     def inline(self, call: ast.Call, results: list[str]) -> list[ast.stmt]:
         """The statements computing ``call`` into ``results``: the callee's body, its
         locals renamed fresh, its parameters bound to the call's arguments."""
-        tree, callee_parsed, callee = self.callee_of(call)
+        tree, callee_parsed, callee = cast(  # inline is asked for calls of user functions
+            "tuple[ast.FunctionDef, Parsed | None, types.FunctionType | None]", self.callee_of(call))
         key = (callee_parsed.filename, tree.lineno, tree.name) if callee_parsed else (
             "local", tree.lineno, tree.name)
         bindings = self.bind_arguments(tree, callee, call)
@@ -724,7 +729,8 @@ class Normalizer:
                     set_anno(node, "where", inner.where)
         return statements + inlined
 
-    def recursive_call(self, tree, callee, call, bindings, results) -> list[ast.stmt]:
+    def recursive_call(self, tree: ast.FunctionDef, callee: types.FunctionType | None, call: ast.Call,
+                       bindings: list[tuple[str, ast.expr]], results: list[str]) -> list[ast.stmt]:
         """Recursion cannot be inlined: the call stays a call, every argument passed by
         position, and the reverse pass differentiates it with a generated vector-Jacobian
         function (``<name>_vjp``) that recomputes the callee."""
@@ -751,7 +757,7 @@ class Normalizer:
         set_anno(new, "recursive", callee)
         return [self.assign(results[0], new, call)]
 
-    def bind_arguments(self, tree: ast.FunctionDef, callee, call: ast.Call) -> list[tuple[str, ast.expr]]:
+    def bind_arguments(self, tree: ast.FunctionDef, callee: types.FunctionType | None, call: ast.Call) -> list[tuple[str, ast.expr]]:
         """Each parameter of ``tree`` with the expression it receives from ``call``."""
         args = tree.args
         positional = [a.arg for a in args.posonlyargs + args.args]
@@ -785,13 +791,13 @@ class Normalizer:
     # -- expressions -----------------------------------------------------------------
     def expression(self, node: ast.expr, before: list[ast.stmt]) -> ast.expr:
         """``node`` rewritten into the core; statements it needs first go to ``before``."""
-        return _Expressions(self, before).visit(copy_tree(node))
+        return cast(ast.expr, _Expressions(self, before).visit(copy_tree(node)))
 
 
 class _Constants(ast.NodeTransformer):
     """Reads of the names in ``values`` become those constants."""
 
-    def __init__(self, values: dict[str, ast.expr]):
+    def __init__(self, values: dict[str, ast.expr]) -> None:
         self.values = values
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
@@ -804,7 +810,7 @@ class _Rename(ast.NodeTransformer):
     """Renames a callee's local names everywhere they occur: reads and writes, nested
     functions' names and parameters."""
 
-    def __init__(self, renames: dict[str, str]):
+    def __init__(self, renames: dict[str, str]) -> None:
         self.renames = renames
 
     def visit_Name(self, node: ast.Name) -> ast.Name:
@@ -824,7 +830,7 @@ class _Rename(ast.NodeTransformer):
         return node
 
 
-def _returns(statement: ast.stmt):
+def _returns(statement: ast.stmt) -> Iterator[ast.Return]:
     """The ``return`` statements of ``statement``, not those of functions nested in it."""
     if isinstance(statement, ast.FunctionDef):
         return
@@ -835,7 +841,7 @@ def _returns(statement: ast.stmt):
             yield from _returns(child)
 
 
-def _defined_functions(tree) -> set[str]:
+def _defined_functions(tree: ast.FunctionDef | None) -> set[str]:
     """The names a function body binds to nested functions (``def``, ``= lambda``)."""
     if tree is None:
         return set()
@@ -853,7 +859,7 @@ def _free_names(tree: ast.FunctionDef, local: set[str]) -> set[str]:
             if isinstance(n, ast.Name) and n.id not in local}
 
 
-def _literal_default(value, name, call, parsed) -> ast.expr:
+def _literal_default(value: object, name: str, call: ast.Call, parsed: Parsed) -> ast.expr:
     if value is None:
         return ast.Constant(None)  # scale=None, tested with `is None`
     if isinstance(value, (int, float)) and not isinstance(value, complex):
@@ -868,7 +874,7 @@ class _Expressions(ast.NodeTransformer):
     """Conditional expressions and ``and``/``or`` become ``if`` statements on a
     temporary (emitted into ``before``); ``min``/``max`` of several arguments nest."""
 
-    def __init__(self, normalizer: Normalizer, before: list[ast.stmt]):
+    def __init__(self, normalizer: Normalizer, before: list[ast.stmt]) -> None:
         self.normalizer = normalizer
         self.before = before
 
@@ -884,7 +890,7 @@ class _Expressions(ast.NodeTransformer):
         annotated with the part it stands for)."""
         part = self.normalizer.part(node)
         if part is None or not is_object(part.value):
-            return self.visit(node)
+            return cast(ast.expr, self.visit(node))
         marker = _located(_name("structured"), node)
         set_anno(marker, "part", part)
         return marker
@@ -961,13 +967,13 @@ class _Expressions(ast.NodeTransformer):
                           "of structured arguments (p.w, self.scale)")
         return node
 
-    def clip(self, args, keywords, origin) -> ast.Call:
+    def clip(self, args: list[ast.expr], keywords: list[ast.keyword], origin: ast.AST) -> ast.Call:
         """``numpy.clip`` and ``x.clip`` with their bounds by position or keyword
         (``a_min``/``a_max``, ``min``/``max``); a missing bound (or ``None``) leaves that
         side open: ``maximum`` or ``minimum`` alone."""
         bounds = list(args[1:3]) + [None] * (3 - len(args))
         for keyword in keywords:
-            position = {"a_min": 0, "min": 0, "a_max": 1, "max": 1}.get(keyword.arg)
+            position = {"a_min": 0, "min": 0, "a_max": 1, "max": 1}.get(keyword.arg)  # type: ignore[arg-type]  # None (**kw): refused below
             if position is None:
                 raise located(UnsupportedSyntaxError, f"numpy.clip has no bound "
                               f"{keyword.arg!r} that srcdiff knows", origin,
@@ -983,7 +989,7 @@ class _Expressions(ast.NodeTransformer):
             return self.numpy_call("minimum", [args[0], high], [], origin)
         return self.numpy_call("copy", [args[0]], [], origin)
 
-    def arrays_of_lists(self, call: ast.Call, callee) -> ast.Call:
+    def arrays_of_lists(self, call: ast.Call, callee: object) -> ast.Call:
         """A list or tuple of values passed where a NumPy function differentiates an
         array (``numpy.mean([a, b])``) is the array NumPy makes of it:
         ``numpy.mean(numpy.array([a, b]))``, which carries derivatives to each element."""
@@ -1009,7 +1015,7 @@ class _Expressions(ast.NodeTransformer):
         call.args = args
         return call
 
-    def numpy_call(self, name: str, args, keywords, origin) -> ast.Call:
+    def numpy_call(self, name: str, args: list[ast.expr], keywords: list[ast.keyword], origin: ast.AST) -> ast.Call:
         import numpy
         call = _located(ast.Call(dotted("numpy." + name), args, keywords), origin)
         set_anno(call, "callee", getattr(numpy, name))
@@ -1055,7 +1061,7 @@ class _Expressions(ast.NodeTransformer):
         return node
 
 
-def _constant_key(index: ast.expr):
+def _constant_key(index: ast.expr) -> str | int | None:
     """The key a constant index gives (``"w"``, ``0``, ``-1``), else None."""
     if isinstance(index, ast.Constant) and isinstance(index.value, (str, int)) and not isinstance(
             index.value, bool):
@@ -1076,7 +1082,7 @@ def _leaves(statement: ast.stmt, returns_early: bool, loops_too: bool,
     """Whether ``statement`` contains a ``return`` (when the function returns early) or
     a ``break`` (and, if ``continues``, a ``continue``) that leaves the enclosing block.
     ``loops_too``: ``statement`` is itself in the body of the loop being left."""
-    def visit(node, in_inner_loop):
+    def visit(node: ast.AST, in_inner_loop: bool) -> bool:
         if isinstance(node, ast.Return):
             return returns_early
         if isinstance(node, ast.Break) or (continues and isinstance(node, ast.Continue)):
@@ -1090,6 +1096,6 @@ def _leaves(statement: ast.stmt, returns_early: bool, loops_too: bool,
     return visit(statement, False)
 
 
-def _is_docstring(statement) -> bool:
+def _is_docstring(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
         and isinstance(statement.value.value, str)
