@@ -160,8 +160,7 @@ class Tangent:
         call: computing the value apart would double the work at every level)."""
         value = cast(ast.Call, statement.value)  # a call of a recursive function
         name, active = cast("tuple[str, list[int]]", recursive_function(  # an active argument: not None
-            self.function, value, self.active, self.kinds,
-                                          self.jvps, "forward"))
+            self.function, value, self.active, self.kinds, self.jvps, "forward"))
         target = name_id(statement.targets[0])
         call_ = ast.Call(ast.Name(name, ast.Load()),
                          [copy_tree(a) for a in value.args]
