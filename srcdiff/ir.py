@@ -143,11 +143,12 @@ class Function:
 
 def function_def(name: str, args: ast.arguments, body: Sequence[ast.stmt]) -> ast.FunctionDef:
     """A ``def`` node on every supported Python (3.12 added ``type_params``)."""
-    node = ast.FunctionDef(name=name, args=args, body=list(body) or [ast.Pass()],
-                           decorator_list=[], returns=None, type_comment=None)
+    # by keyword from a dict: mypy checks 3.11's constructor, and 3.12's and 3.13's
+    fields: dict[str, Any] = {"name": name, "args": args, "body": list(body) or [ast.Pass()],
+                              "decorator_list": [], "returns": None, "type_comment": None}
     if "type_params" in ast.FunctionDef._fields:
-        node.type_params = []  # type: ignore[attr-defined]  # 3.12's field; mypy checks 3.11
-    return node
+        fields["type_params"] = []  # 3.12's field
+    return ast.FunctionDef(**fields)
 
 
 def def_of_lambda(lam: ast.Lambda, name: str = "lambda_") -> ast.FunctionDef:
