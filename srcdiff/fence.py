@@ -213,13 +213,26 @@ class Fence(ast.NodeVisitor):
 
     def visit_For(self, node: ast.For) -> None:
         self.check_target(node.target, allow_tuple=True)
-        if isinstance(node.iter, (ast.Tuple, ast.List)):  # for v in (a, b, c)
-            for element in node.iter.elts:
-                self.visit(element)
-        else:
-            self.visit(node.iter)
+        self.iterable(node.iter)
         for statement in node.body + node.orelse:
             self.visit(statement)
+
+    def iterable(self, node: ast.expr) -> None:
+        """What a loop or comprehension goes over: ``(a, b, c)``, and ``zip``,
+        ``enumerate`` and ``reversed`` of such tuples, besides any value."""
+        if isinstance(node, (ast.Tuple, ast.List)):  # for v in (a, b, c)
+            for element in node.elts:
+                self.visit(element)
+            return
+        if isinstance(node, ast.Call) and any(
+                self.parsed.resolve(node.func, self.locals) is f for f in (zip, enumerate, reversed)):
+            if node.keywords:
+                self.refuse(node, "keyword arguments to zip, enumerate and reversed are not "
+                            "supported")
+            for argument in node.args:
+                self.iterable(argument)
+            return
+        self.visit(node)
 
     def visit_While(self, node: ast.While) -> None:
         self.visit(node.test)
@@ -266,6 +279,17 @@ class Fence(ast.NodeVisitor):
             for argument in value.args:  # generated code's checks of in-place changes
                 self.visit(argument)
             return
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+                value.func.attr == "append" and isinstance(value.func.value, ast.Name) and \
+                value.func.value.id in self.locals:
+            # out.append(v): normalize follows lists whose length it knows, or refuses
+            if len(value.args) != 1 or value.keywords:
+                self.refuse(value, "list.append takes one argument")
+            self.visit(value.args[0])
+            return
+        if isinstance(value, ast.Call) and self.is_user_function(value.func):
+            self.visit(value)  # push(out, v): called for what it does; its value unused
+            return
         if isinstance(value, ast.Call) and self.parsed.resolve(value.func, self.locals) is print:
             for keyword in value.keywords:
                 self.print_option(keyword)
@@ -277,6 +301,14 @@ class Fence(ast.NodeVisitor):
             return
         self.refuse(node, "expression statements are not supported (except print(...))",
                     "assign the value to a variable")
+
+    def is_user_function(self, func: ast.expr) -> bool:
+        """Whether ``func`` names a function srcdiff inlines (one of the module's, or a
+        local one)."""
+        if isinstance(func, ast.Name) and func.id in self.local_functions:
+            return True
+        callee = self.parsed.resolve(func, self.locals)
+        return isinstance(callee, types.FunctionType) and not RULES.knows(callee)
 
     def print_option(self, keyword: ast.keyword) -> None:
         """``sep=``, ``end=`` (strings), ``flush=`` (a bool), ``file=`` (a stream such as
@@ -468,16 +500,19 @@ class Fence(ast.NodeVisitor):
             self.refuse(node.func, "only calls to named functions are supported")
         if isinstance(node.func, ast.Name) and node.func.id in self.local_functions:
             for argument in node.args + [k.value for k in node.keywords]:
-                self.visit(argument)
+                self.iterable(argument)  # lists and tuples are passed as they are
             return  # a local function: inlined, and checked where it is defined
         if isinstance(node.func, ast.Attribute) and self.is_method(node.func):
             self.check_method(node)
             return
         callee = self.parsed.resolve(node.func, self.locals)
         text = ast.unparse(node.func)
+        if _is_reduction(callee) and node.args and not (callee in (min, max) and len(node.args) > 1):
+            self.check_reduction(node, callee)
+            return
         if isinstance(callee, types.FunctionType) and not RULES.knows(callee):
             for argument in node.args + [k.value for k in node.keywords]:
-                self.visit(argument)
+                self.iterable(argument)  # lists and tuples are passed as they are
             return  # a user function: inlined, and checked on its own when it is
         if callee is UNRESOLVED:
             if isinstance(node.func, ast.Name) and node.func.id in self.locals:
@@ -495,6 +530,40 @@ class Fence(ast.NodeVisitor):
             return
         self.check_arguments_of(node, callee)
         self.check_callee(node, callee, text)
+
+    def check_reduction(self, node: ast.Call, callee) -> None:
+        """``sum``, ``min``, ``max``, ``math.prod``, ``any``, ``all`` of one iterable (a
+        generator expression, a list comprehension, a list srcdiff follows, an array):
+        normalize writes the loop out; ``sum`` and ``math.prod`` take a start."""
+        name = "math.prod" if callee is math.prod else callee.__name__
+        starts = 2 if callee is sum else 1
+        if len(node.args) > starts or any(k.arg != "start" or callee not in (sum, math.prod)
+                                          for k in node.keywords) or (
+                len(node.args) > 1 and node.keywords):
+            self.refuse(node, f"{name}() of one iterable is supported"
+                        + (" (with a start)" if callee in (sum, math.prod) else "")
+                        + ("; key= and default= are not" if callee in (min, max) else ""))
+        for argument in node.args[:1]:
+            if isinstance(argument, (ast.GeneratorExp, ast.ListComp)):
+                self.check_comprehension(argument)
+            else:
+                self.iterable(argument)
+        for argument in node.args[1:] + [k.value for k in node.keywords]:
+            self.visit(argument)
+
+    def check_comprehension(self, node: ast.GeneratorExp | ast.ListComp) -> None:
+        """Normalize writes a comprehension out as the loops it stands for."""
+        for generator in node.generators:
+            if generator.is_async:
+                self.refuse(node, "asynchronous comprehensions are not supported")
+            self.check_target(generator.target, allow_tuple=True)
+            self.iterable(generator.iter)
+            for condition in generator.ifs:
+                self.visit(condition)
+        self.visit(node.elt)
+
+    def visit_ListComp(self, node: ast.ListComp) -> None:
+        self.check_comprehension(node)
 
     def check_arguments_of(self, node: ast.Call, callee: object) -> None:
         """Positional arguments are expressions; NumPy functions also take keywords for
@@ -571,6 +640,10 @@ class Fence(ast.NodeVisitor):
         if kind in NEVER:
             self.refuse(node, f"{NEVER[kind]} not supported", HINTS.get(kind))
         self.refuse(node, f"`{kind.__name__}` is not supported")
+
+
+def _is_reduction(callee) -> bool:
+    return any(callee is f for f in (sum, min, max, math.prod, any, all))
 
 
 def _is_numpy(callee: object) -> bool:

@@ -53,7 +53,9 @@ def f(a, b):
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
+import math
 import types
 from collections import Counter
 from dataclasses import dataclass
@@ -92,6 +94,14 @@ def normalize(parsed: Parsed, structures: dict[str, Any] | None = None,
         function.facts.append((name, (), observe(value)))
     # The function itself counts as being inlined: a call to itself is recursion.
     function.body = normalizer.run(tree.body)
+    for statement in function.body:  # a list read before srcdiff saw it made (in a loop)
+        for node in walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and \
+                    node.id in normalizer.lists.names:
+                where = get_anno(statement, "where") or parsed
+                raise located(UnsupportedSyntaxError, f"`{node.id}` is read here before the "
+                              "list it stands for is made (in an earlier iteration): srcdiff "
+                              "follows lists read after they are made", node, where)
     if structures:
         args = function.args
         plain = []
@@ -110,6 +120,40 @@ class _Part:
     path: Path
     value: object
     differentiated: bool
+
+
+@dataclass
+class _List:
+    """A list (or tuple) the function builds, followed element by element: ``items``
+    are the names (or constants) holding its elements, in order; ``scope`` is the block
+    it was made in (only there may it grow or change: elsewhere its length and elements
+    would depend on the path taken); ``what`` names it in messages."""
+    items: list
+    scope: tuple
+    what: str
+    is_tuple: bool = False
+
+
+class _Lists:
+    """The lists being followed, shared with the callees inlined: by name (several names
+    may stand for one list, as in Python), every name that ever stood for one, and a
+    counter numbering blocks."""
+
+    def __init__(self):
+        self.by_name: dict[str, _List] = {}
+        self.names: set[str] = set()
+        self.plain: set[str] = set()  # names bound to other values
+        self.blocks = 0
+
+    def block(self) -> int:
+        self.blocks += 1
+        return self.blocks
+
+
+# Reductions of an iterable that normalize writes out as loops: sum(v for v in ...)
+REDUCTIONS = {sum: "sum", min: "min", max: "max", math.prod: "prod", any: "any", all: "all"}
+# Unrolled loops over lists srcdiff follows: at most this many iterations
+UNROLL_LIMIT = 1000
 
 
 def _plain_arguments(args: ast.arguments) -> ast.arguments:
@@ -154,6 +198,14 @@ class Normalizer:
         self.structures: dict[str, _Part] = {}
         self.depth = 0  # how many loops and branches enclose the statement
         self.stores: Counter[str] = Counter()
+        # lists the function builds (``_List``), shared with the callees inlined; the
+        # block being normalized (a path of block numbers); the names appended to, or
+        # given items, in the body being normalized
+        self.lists = _Lists()
+        self.scope: tuple = ()
+        self.mutated: set[str] = set()
+        self.appended: set[str] = set()
+        self.literals: dict[str, ast.List | ast.Tuple] = {}  # names bound once to data
 
     def run(self, body: list[ast.stmt], results: list[str] | None = None) -> list[ast.stmt]:
         """The normalized ``body``; with ``results`` (an inlined callee's body), its
@@ -162,6 +214,7 @@ class Normalizer:
         self.inline_mode = results is not None
         self.stores = Counter(node.id for s in body for node in walk(s)
                               if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
+        self.appended, self.mutated = _changed_lists(body)
         early = [n for s in body[:-1] for n in _returns(s)] + [
             n for n in _returns(body[-1]) if n is not body[-1]]
         self.results = results
@@ -373,6 +426,273 @@ class Normalizer:
         finally:
             self.stores, self.depth = stores, depth
 
+    # -- lists the function builds ------------------------------------------------------
+    def followed(self, name: str, origin: ast.AST) -> _List | None:
+        """The list ``name`` stands for here, if it stands for one: read where it was
+        made or in a block inside that one (elsewhere which list it is, or how long,
+        depends on the path taken)."""
+        found = self.lists.by_name.get(name)
+        if found is None:
+            return None
+        if self.scope[:len(found.scope)] != found.scope:
+            raise located(UnsupportedSyntaxError, f"{found.what} is made inside a loop or "
+                          "branch and read after it: srcdiff follows a list where it is "
+                          "made and in the blocks inside that one", origin, self.where,
+                          hint="make the list before the loop or branch")
+        return found
+
+    def changes(self, name: str, origin: ast.AST, action: str) -> _List:
+        """The list ``name`` stands for, about to grow or change here."""
+        found = self.lists.by_name.get(name)
+        if found is None:
+            raise located(UnsupportedSyntaxError, f"{action} `{name}`, which is not a list "
+                          "the function makes: srcdiff follows lists made in the function "
+                          "(`out = []`, `[f(v) for v in ...]`)", origin, self.where)
+        if found.is_tuple:
+            raise located(UnsupportedSyntaxError, f"{found.what} is a tuple: Python cannot "
+                          "change it", origin, self.where)
+        if found.scope != self.scope and found.what.startswith("the list this comprehension"):
+            raise located(UnsupportedSyntaxError, "this list comprehension has a condition: "
+                          "the length of the list it makes is known only when the function "
+                          "runs, and srcdiff follows lists whose length it knows when it "
+                          "writes the gradient", origin, self.where, hint="use "
+                          "sum(... for ... if ...) (or min, max, any, all), or a NumPy "
+                          "array and numpy.where")
+        if found.scope != self.scope:
+            raise located(UnsupportedSyntaxError, f"{found.what} grows or changes inside a "
+                          "branch, or a loop srcdiff does not unroll: srcdiff follows lists "
+                          "whose length and elements are known when it writes the gradient",
+                          origin, self.where, hint="loop over range() of a constant, a tuple "
+                          "or a list the function makes (srcdiff unrolls those loops); or "
+                          "use sum(... for ...), or a NumPy array")
+        return found
+
+    def item(self, value, origin: ast.AST, before: list[ast.stmt]):
+        """An element being put in a list: a list (followed, as Python keeps a reference
+        to it), a constant as it is, anything else computed into a name of its own now
+        (the element keeps the value it has now)."""
+        made = self.make_list(value, origin, None, before)
+        if made is not None:
+            return made
+        value = self.expression(value, before)
+        if is_literal(value):
+            return value
+        name = self.fresh("item")
+        before.append(self.assign(name, value, origin))
+        return _name(name)
+
+    def list_of(self, node) -> _List | None:
+        """The list srcdiff follows that ``node`` reads (``xs``, ``rows[0]``,
+        ``xs[1:]``), else None; nothing is computed."""
+        if isinstance(node, _List):
+            return node
+        if isinstance(node, ast.Name):
+            return self.followed(node.id, node)
+        if not isinstance(node, ast.Subscript):
+            return None
+        whole = self.list_of(node.value)
+        if whole is None:
+            return None
+        if isinstance(node.slice, ast.Slice):
+            parts = (node.slice.lower, node.slice.upper, node.slice.step)
+            bounds = [None if b is None else _constant_key(b) for b in parts]
+            if any(b is None and given is not None for b, given in zip(bounds, parts)):
+                raise located(UnsupportedSyntaxError, f"slices of {whole.what} are taken "
+                              "with constant bounds", node, self.where)
+            return _List(whole.items[slice(*bounds)], self.scope, f"`{ast.unparse(node)}`",
+                         whole.is_tuple)
+        item = self.list_item(whole, node)
+        return item if isinstance(item, _List) else None
+
+    def list_item(self, whole: _List, node: ast.Subscript):
+        """The element ``node`` reads of ``whole``: its position must be a constant."""
+        key = _constant_key(node.slice)
+        if not isinstance(key, int):
+            raise located(UnsupportedSyntaxError, f"items of {whole.what} are read at "
+                          "constant positions", node, self.where, hint="loop over the "
+                          "list, or over range() of a constant (srcdiff unrolls those "
+                          "loops)")
+        if not -len(whole.items) <= key < len(whole.items):
+            raise located(UnsupportedSyntaxError, f"{whole.what} has {len(whole.items)} "
+                          f"elements here: `{ast.unparse(node)}` raises IndexError", node,
+                          self.where)
+        return whole.items[key]
+
+    def make_list(self, value, origin: ast.AST, target: str | None,
+                  before: list[ast.stmt]) -> _List | None:
+        """The list ``value`` makes or names, followed from here on; None when it is no
+        such list (``[1.0, 2.0]`` and ``(n, 3)`` of constants are data, unless the
+        function appends to them or changes them)."""
+        found = self.list_of(value)
+        if found is not None:
+            return found
+        if isinstance(value, ast.ListComp):
+            return self.comprehension_list(value, before)
+        if not isinstance(value, (ast.List, ast.Tuple)):
+            return None
+        if is_literal(value) and value.elts and target not in self.mutated:
+            return None
+        what = f"`{target}`" if target else "this list"
+        return _List([self.item(e, origin, before) for e in value.elts], self.scope, what,
+                     isinstance(value, ast.Tuple))
+
+    def comprehension_list(self, node: ast.ListComp, before: list[ast.stmt]) -> _List:
+        """``[e for v in ...]``: its loops written out, appending to a list followed here
+        (they are unrolled: the list's length must be known)."""
+        made = _List([], self.scope, "the list this comprehension makes")
+        name = self.fresh("listcomp")
+        self.lists.by_name[name] = made
+        self.lists.names.add(name)
+        def append(element: ast.expr) -> list[ast.stmt]:
+            call = ast.Call(ast.Attribute(_name(name), "append", ast.Load()), [element], [])
+            return [_located(ast.Expr(call), node.elt)]
+
+        before += self.block([_comprehension_loops(self, node, append)])
+        return made
+
+    def bind_list(self, target: str, made: _List, origin: ast.AST) -> None:
+        found = self.lists.by_name.get(target)
+        if (found is not None and found.scope != self.scope) or target in self.lists.plain:
+            raise located(UnsupportedSyntaxError, f"`{target}` stands for a list here and is "
+                          "bound elsewhere too (in another block, or to another value): "
+                          "srcdiff follows a list bound in one block", origin, self.where)
+        self.not_structured(target, origin)
+        if made.what.startswith("the list") or made.what == "this list":
+            made.what = f"`{target}`"
+        self.lists.by_name[target] = made
+        self.lists.names.add(target)
+
+    def append(self, node: ast.Expr) -> list[ast.stmt]:
+        """``out.append(v)``: ``v`` becomes the list's next element."""
+        call = cast(ast.Call, node.value)
+        name = name_id(cast(ast.Attribute, call.func).value)
+        before: list[ast.stmt] = []
+        element = self.item(call.args[0], node, before)
+        self.changes(name, node, "append to").items.append(element)
+        return before
+
+    def list_item_assignment(self, target: ast.Subscript, value: ast.expr,
+                             node) -> list[ast.stmt]:
+        """``out[k] = v`` for a constant ``k``: ``v`` becomes that element."""
+        made = self.changes(name_id(target.value), node, "assignment to an item of")
+        key = _constant_key(target.slice)
+        if not isinstance(key, int) or not -len(made.items) <= key < len(made.items):
+            raise located(UnsupportedSyntaxError, f"items of {made.what} (of length "
+                          f"{len(made.items)}) are assigned at constant positions in range",
+                          target, self.where)
+        before: list[ast.stmt] = []
+        made.items[key] = self.item(value, node, before)
+        return before
+
+    def follows_lists(self, node: ast.For) -> bool:
+        """Whether this loop must be unrolled: it loops over a list srcdiff follows, or
+        its body reads or changes one (``out.append``, ``out[i]``)."""
+        if self.list_iteration(node.iter, probe=True) == "follows":
+            return True
+        return any(isinstance(n, ast.Name) and (n.id in self.lists.by_name or n.id in self.appended)
+                   for s in node.body for n in walk(s))
+
+    def list_iteration(self, node: ast.expr, probe: bool = False, before=None):
+        """The values a loop over ``node`` takes, when srcdiff knows them now: range() of
+        constants, a tuple or list written out, a list it follows, and zip, enumerate
+        and reversed of those (a list of expressions; the elements of a tuple or list
+        written out are computed into ``before`` first). With ``probe``, only whether:
+        "follows" (a list srcdiff follows is looped over), "known", or None."""
+        n = self
+        if isinstance(node, ast.Name) and node.id in n.literals:
+            return "known" if probe else [copy_tree(e) for e in n.literals[node.id].elts]
+        if isinstance(node, (ast.Name, ast.Subscript)):
+            if probe:
+                return "follows" if _names_list(node, n) else None
+            made = n.list_of(node)
+            return None if made is None else list(made.items)
+        if isinstance(node, ast.ListComp):
+            return "follows" if probe else list(n.comprehension_list(node, before).items)
+        if isinstance(node, (ast.Tuple, ast.List)):
+            if probe:  # values computed here are unrolled; constants are data
+                return "known" if is_literal(node) else "follows"
+            return [n.item(e, node, before) for e in node.elts]
+        if not isinstance(node, ast.Call) or node.keywords:
+            return None
+        callee = n.parsed.resolve(node.func, n.locals)
+        if callee is range:
+            bounds = [_constant_int(a, n) for a in node.args]
+            if None in bounds or not 1 <= len(bounds) <= 3 or (len(bounds) == 3 and bounds[2] == 0):
+                return None
+            values = range(*cast("list[int]", bounds))
+            return "known" if probe else [ast.Constant(v) for v in values]
+        if callee in (zip, enumerate, reversed) and node.args:
+            sources = node.args[:1] if callee is not zip else node.args
+            probes = [n.list_iteration(a, probe=True) for a in sources]
+            if None in probes or (callee is enumerate and len(node.args) > 2) or (
+                    callee is reversed and len(node.args) > 1):
+                return None
+            if probe:
+                return "follows" if "follows" in probes else "known"
+            parts = [n.list_iteration(a, before=before) for a in sources]
+            if callee is reversed:
+                return parts[0][::-1]
+            if callee is enumerate:
+                start = _constant_int(node.args[1], n) if len(node.args) > 1 else 0
+                if start is None:
+                    raise located(UnsupportedSyntaxError, "enumerate() over a list srcdiff "
+                                  "follows starts at a constant", node, n.where)
+                return [(ast.Constant(start + i), v) for i, v in enumerate(parts[0])]
+            return list(zip(*parts))
+        return None
+
+    def unroll_list_loop(self, node: ast.For) -> list[ast.stmt]:
+        """A loop over a list srcdiff follows, or whose body grows or reads one: the
+        body once per value, the target bound to it."""
+        before: list[ast.stmt] = []
+        values = self.list_iteration(node.iter, before=before)
+        reason = None
+        if values is None:
+            reason = "it loops over values known only when the function runs"
+        elif node.orelse or any(isinstance(n, (ast.Break, ast.Continue, ast.Return))
+                                for s in node.body for n in walk(s)):
+            reason = "it has a break, continue, return or else"
+        elif len(values) > UNROLL_LIMIT:
+            reason = f"it runs {len(values)} times (srcdiff unrolls at most {UNROLL_LIMIT})"
+        if reason is not None:
+            appended, changed = _changed_lists(node.body)
+            if self.list_iteration(node.iter, probe=True) != "follows" and not any(
+                    name in self.lists.by_name or name in self.appended
+                    for name in changed | appended):
+                # it only reads lists: a loop as any other (its reads are checked there)
+                self.depth += 1
+                try:
+                    return before + self.loop(node)
+                finally:
+                    self.depth -= 1
+            raise located(UnsupportedSyntaxError, "srcdiff writes out a loop that goes over "
+                          "a list the function makes, or grows or changes one; not this "
+                          f"one: {reason}", node, self.where, hint="loop over range() of a "
+                          "constant, a tuple or a list the function makes; or use "
+                          "sum(... for ...) or a NumPy array")
+        assert isinstance(values, list)
+        for value in values:
+            before += self.bind_target(node.target, value, node)
+            before += self.block(copy_tree(node.body))
+        return before
+
+    def bind_target(self, target: ast.expr, value, origin) -> list[ast.stmt]:
+        """A target of an unrolled loop bound to one of its values: an expression, a
+        list srcdiff follows, or a tuple of those (what zip and enumerate give)."""
+        if not isinstance(target, ast.Tuple):
+            return self.bind(name_id(target), copy_tree(value), origin)
+        if isinstance(value, _List):
+            value = tuple(value.items)
+        elif isinstance(value, (ast.Tuple, ast.List)) and is_literal(value):
+            value = tuple(value.elts)
+        if not isinstance(value, tuple) or len(value) != len(target.elts):
+            raise located(UnsupportedSyntaxError, "this loop's target does not unpack the "
+                          "values it takes", target, self.where)
+        result = []
+        for element, part in zip(target.elts, value):
+            result += self.bind_target(element, part, origin)
+        return result
+
     # -- blocks and control flow ------------------------------------------------
     def skip_flag(self) -> str:
         """The flag that skips the rest of the block (there is one where this is asked:
@@ -389,7 +709,8 @@ class Normalizer:
                 break  # the rest of the block cannot run
             rest = statements[index + 1:]
             if rest and self.may_leave(statement):
-                guarded = self.block(rest)
+                with self.nested():
+                    guarded = self.block(rest)
                 if guarded:
                     test = ast.UnaryOp(ast.Not(), _name(self.skip_flag()))
                     result.append(_located(ast.If(test, guarded, []), rest[0]))
@@ -418,13 +739,18 @@ class Normalizer:
             before: list[ast.stmt] = []
             test = self.expression(node.test, before)
             self.depth += 1
-            body, orelse = self.block(node.body), self.block(node.orelse)
+            with self.nested():
+                body = self.block(node.body)
+            with self.nested():
+                orelse = self.block(node.orelse)
             self.depth -= 1
             return before + [_located(ast.If(test, body or [ast.Pass()], orelse), node)]
         if isinstance(node, ast.For):
             part = self.part(node.iter)
             if part is not None and is_object(part.value):  # not a leaf: one per item
                 return self.unroll(node)
+            if self.follows_lists(node):
+                return self.unroll_list_loop(node)
         if isinstance(node, (ast.For, ast.While)):
             self.depth += 1
             try:
@@ -432,6 +758,17 @@ class Normalizer:
             finally:
                 self.depth -= 1
         return self.simple(node)
+
+    @contextlib.contextmanager
+    def nested(self):
+        """Statements in a block of their own (a branch, a loop's body): a list made
+        before it may be read there, not grown or changed."""
+        outer = self.scope
+        self.scope = outer + (self.lists.block(),)
+        try:
+            yield
+        finally:
+            self.scope = outer
 
     def return_(self, node: ast.Return) -> list[ast.stmt]:
         before: list[ast.stmt] = []
@@ -489,7 +826,8 @@ class Normalizer:
         self.loops.append(loop)
         body: list[ast.stmt] = [self.assign(loop.skip, ast.Constant(False), node)] \
             if loop.skip else []
-        body += self.block(node.body)
+        with self.nested():
+            body += self.block(node.body)
         self.loops.pop()
         if loop.broke:
             body.append(_located(ast.If(_name(loop.broke), [ast.Break()], []), node))
@@ -506,7 +844,8 @@ class Normalizer:
             new = ast.While(_name(test), body, [])
         result = before + [_located(new, node)]
         if node.orelse:  # runs unless the loop was left by break (or return)
-            orelse = self.block(node.orelse)
+            with self.nested():
+                orelse = self.block(node.orelse)
             if loop.broke:
                 orelse = [_located(ast.If(ast.UnaryOp(ast.Not(), _name(loop.broke)),
                                           orelse, []), node.orelse[0])]
@@ -539,6 +878,17 @@ class Normalizer:
             return self.item_assignment(node.targets[0], node.value, node)
         if isinstance(node, ast.Assign):
             return self.assignment(node)
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(
+                node.value.func, ast.Attribute) and node.value.func.attr == "append":
+            return self.append(node)  # the fence lets through appends to local names
+        from .fence import _is_check
+        if isinstance(node, ast.Expr) and not _is_check(self.parsed.resolve(
+                cast(ast.Call, node.value).func, self.locals)) and self.callee_of(
+                cast(ast.Call, node.value)) is not None:
+            # push(out, v): inlined for what it does, its value unused
+            _Expressions(self, before).inline_call(cast(ast.Call, node.value),
+                                                   [self.fresh("unused")])
+            return before
         if isinstance(node, ast.Expr):  # print(...): kept for its effect
             call = cast(ast.Call, node.value)  # the fence keeps only calls of print
             args = [a if isinstance(a, ast.Constant) else self.formatted(a, before)
@@ -568,6 +918,8 @@ class Normalizer:
         shows: another name for the same array)."""
         from .array_rules import SET_ITEM, helper_name, index_value
         array = name_id(target.value)
+        if array in self.lists.by_name:
+            return self.list_item_assignment(target, value, node)
         self.not_structured(array, node)
         before: list[ast.stmt] = []
         index = index_value(self.expression(target.slice, before))
@@ -607,6 +959,17 @@ class Normalizer:
         names = [name_id(element) for element in target.elts]
         for name in names:
             self.not_structured(name, node)
+        if isinstance(value, (ast.Name, ast.ListComp, ast.Subscript)):
+            listed: list[ast.stmt] = []
+            made = self.make_list(value, node, None, listed)
+            if made is not None:  # a, b = pair: the list's elements
+                if len(made.items) != len(names):
+                    raise located(UnsupportedSyntaxError, f"{len(names)} names for the "
+                                  f"{len(made.items)} elements of {made.what}", node,
+                                  self.where)
+                for name, item in zip(names, made.items):
+                    listed += self.bind(name, copy_tree(item), node)
+                return listed
         if not isinstance(value, ast.Tuple) and not (
                 isinstance(value, ast.Call) and self.callee_of(value) is not None):
             # n, d = X.shape: the items of a value (a tuple of numbers, a NumPy shape)
@@ -649,6 +1012,19 @@ class Normalizer:
     def bind(self, target: str, value: ast.expr, origin: ast.AST) -> list[ast.stmt]:
         self.not_structured(target, origin)
         before: list[ast.stmt] = []
+        made = self.make_list(value, origin, target, before)
+        if made is not None:
+            self.bind_list(target, made, origin)
+            return before
+        if target in self.lists.names:
+            raise located(UnsupportedSyntaxError, f"`{target}` stands for a list the "
+                          "function makes, and is bound to another value here: srcdiff "
+                          "follows a name that stands for a list everywhere", origin,
+                          self.where, hint="give the other value a name of its own")
+        self.lists.plain.add(target)
+        if isinstance(value, (ast.List, ast.Tuple)) and is_literal(value) and \
+                self.stores[target] == 1 and not self.depth:
+            self.literals[target] = value  # data: loops over it together with lists unroll
         value = self.expression(value, before)
         return before + [self.assign(target, value, origin)]
 
@@ -708,18 +1084,22 @@ class Normalizer:
         # is that constant where it is read: an axis, a shape, an exponent stay constants
         constants = {renames[param]: value for param, value in bindings
                      if param not in stored and is_literal(value)
-                     and get_anno(value, "part") is None}
+                     and get_anno(value, "part") is None and get_anno(value, "list") is None}
         if constants:
             body = [_Constants(constants).visit(s) for s in body]
         statements = []
         for param, value in bindings:
             if get_anno(value, "part") is not None:  # a structure: another name for it
                 self.structures[renames[param]] = get_anno(value, "part")
+            elif get_anno(value, "list") is not None:  # a list: another name for it
+                self.lists.by_name[renames[param]] = get_anno(value, "list")
+                self.lists.names.add(renames[param])
             elif renames[param] not in constants:
                 statements.append(self.assign(renames[param], value, call))
         inner = Normalizer(self.function, self.inlining + (key,),
                            self.local_functions if callee_parsed is None else None)
         inner.structures = self.structures
+        inner.lists, inner.scope = self.lists, self.scope
         inner.locals = self.locals | {renames[name] for name in callee_locals}
         inner.where = callee_parsed or self.where
         inlined = inner.run(body, results)
@@ -741,9 +1121,11 @@ class Normalizer:
         if len(results) != 1:
             raise located(UnsupportedSyntaxError, f"recursive calls to {tree.name}() that "
                           "return several values are not supported yet", call, self.where)
-        if any(get_anno(value, "part") is not None for _, value in bindings):
+        if any(get_anno(value, "part") is not None or get_anno(value, "list") is not None
+               for _, value in bindings):
             raise located(UnsupportedSyntaxError, f"recursive calls to {tree.name}() with a "
-                          "structured argument are not supported yet", call, self.where)
+                          "structured argument or a list are not supported yet", call,
+                          self.where)
         func = call.func
         if isinstance(func, ast.Name):
             self.namer.taken.add(func.id)
@@ -888,6 +1270,11 @@ class _Expressions(ast.NodeTransformer):
     def argument(self, node: ast.expr) -> ast.expr:
         """An argument to an inlined call; a structured one is passed whole (a name
         annotated with the part it stands for)."""
+        made = self.normalizer.make_list(node, node, None, self.before)
+        if made is not None:  # a list: passed whole, as Python passes it
+            marker = _located(_name("list"), node)
+            set_anno(marker, "list", made)
+            return marker
         part = self.normalizer.part(node)
         if part is None or not is_object(part.value):
             return cast(ast.expr, self.visit(node))
@@ -896,13 +1283,29 @@ class _Expressions(ast.NodeTransformer):
         return marker
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
+        if not isinstance(node.ctx, ast.Load):
+            return node
+        made = self.normalizer.followed(node.id, node)
+        if made is not None:  # a list srcdiff follows: its elements, written out
+            return _written_out(made, node)
         part = self.normalizer.structures.get(node.id)
-        if part is None or not isinstance(node.ctx, ast.Load):
+        if part is None:
             return node
         return self.normalizer.leaf(part, node)
 
+    def visit_ListComp(self, node: ast.ListComp) -> ast.expr:
+        return _written_out(self.normalizer.comprehension_list(node, self.before), node)
+
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
         n = self.normalizer
+        whole = n.list_of(node.value)
+        if whole is not None:  # an element of a list srcdiff follows, or a slice of it
+            if isinstance(node.slice, ast.Slice):
+                return _written_out(cast(_List, n.list_of(node)), node)
+            item = n.list_item(whole, node)
+            if isinstance(item, _List):
+                return _written_out(item, node)
+            return _located(copy_tree(item), node)
         part = n.part(node)
         if part is not None:
             return n.leaf(part, node)
@@ -966,6 +1369,62 @@ class _Expressions(ast.NodeTransformer):
                           n.where, hint="srcdiff reads attributes of modules (math.pi) and "
                           "of structured arguments (p.w, self.scale)")
         return node
+
+    def reduction(self, call: ast.Call, callee) -> ast.Name:
+        """``sum``, ``min``, ``max``, ``math.prod``, ``any`` or ``all`` of one iterable:
+        the loop it stands for, into a fresh variable. Like Python: ``sum`` adds from
+        ``start`` (0) left to right, ``math.prod`` multiplies from 1, ``max`` keeps the
+        first of equal elements (it replaces only when ``v > best``) and fails on no
+        element, ``any``/``all`` stop at the first element that decides."""
+        n = self.normalizer
+        kind = REDUCTIONS[callee]
+        source = call.args[0]
+        start = call.args[1] if len(call.args) > 1 else next(
+            (k.value for k in call.keywords if k.arg == "start"), None)
+        result = n.fresh(kind)
+        empty = n.fresh("empty")
+
+        def assign(value: ast.expr) -> ast.stmt:
+            return _located(ast.Assign([_name(result, store=True)], value), call)
+
+        def step(element: ast.expr) -> list[ast.stmt]:
+            if kind in ("sum", "prod"):
+                op = ast.Add() if kind == "sum" else ast.Mult()
+                return [assign(_located(ast.BinOp(_name(result), op, element), element))]
+            if kind in ("any", "all"):
+                test = element if kind == "any" else ast.UnaryOp(ast.Not(), element)
+                return [_located(ast.If(test, [assign(ast.Constant(kind == "any"))], []),
+                                 element)]
+            value = n.fresh("element")
+            better = ast.Compare(_name(value), [ast.Gt() if kind == "max" else ast.Lt()],
+                                 [_name(result)])
+            return [_located(ast.Assign([_name(value, store=True)], element), element),
+                    _located(ast.If(_name(empty), [
+                        assign(_name(value)),
+                        ast.Assign([_name(empty, store=True)], ast.Constant(False))],
+                        [ast.If(better, [assign(_name(value))], [])]), element)]
+
+        if isinstance(source, (ast.GeneratorExp, ast.ListComp)):
+            comprehension = source
+        else:  # sum(xs): the loop over xs
+            item = "item"
+            comprehension = _located(ast.GeneratorExp(_name(item), [ast.comprehension(
+                _name(item, store=True), source, [], 0)]), source)
+        guard = None  # any and all look at no element after the one that decides
+        if kind in ("any", "all"):
+            guard = ast.UnaryOp(ast.Not(), _name(result)) if kind == "any" else _name(result)
+        loop = _comprehension_loops(n, comprehension, step, guard)
+        if kind in ("min", "max"):
+            statements = [_located(ast.Assign([_name(empty, store=True)], ast.Constant(True)),
+                                   call), loop,
+                          _located(ast.Assert(ast.UnaryOp(ast.Not(), _name(empty)), ast.Constant(
+                              f"{kind}() iterable argument is empty")), call)]
+        else:
+            first = start if start is not None else ast.Constant(
+                {"sum": 0, "prod": 1, "any": False, "all": True}[kind])
+            statements = [assign(copy_tree(first)), loop]
+        self.before.extend(n.block(statements))
+        return _located(_name(result), call)
 
     def clip(self, args: list[ast.expr], keywords: list[ast.keyword], origin: ast.AST) -> ast.Call:
         """``numpy.clip`` and ``x.clip`` with their bounds by position or keyword
@@ -1038,8 +1497,15 @@ class _Expressions(ast.NodeTransformer):
                 return self.clip([self.visit(func.value)] + args, keywords, node)
             return self.numpy_call(METHODS[func.attr], [self.visit(func.value)] + args,
                                    keywords, node)
-        if len(node.args) == 1 and not node.keywords and n.parsed.resolve(
-                node.func, n.locals) is len:
+        resolved = n.parsed.resolve(node.func, n.locals)
+        if any(resolved is f for f in REDUCTIONS) and node.args and not (
+                resolved in (min, max) and len(node.args) > 1):
+            return self.reduction(node, resolved)
+        if len(node.args) == 1 and not node.keywords and resolved is len:
+            made = n.list_of(node.args[0])
+            if made is not None:
+                return _located(ast.Constant(len(made.items)), node)
+        if len(node.args) == 1 and not node.keywords and resolved is len:
             part = n.part(node.args[0])
             if part is not None and isinstance(part.value, (list, tuple, dict)):
                 return _located(ast.Constant(len(part.value)), node)  # a fact of the code
@@ -1059,6 +1525,75 @@ class _Expressions(ast.NodeTransformer):
                 nested = _located(ast.Call(copy.copy(node.func), [nested, argument], []), node)
             return nested
         return node
+
+
+def _written_out(made: _List, origin: ast.AST) -> ast.expr:
+    """A list (or tuple) srcdiff follows, as the literal of its elements."""
+    items = [_written_out(item, origin) if isinstance(item, _List) else copy_tree(item)
+             for item in made.items]
+    node = ast.Tuple(items, ast.Load()) if made.is_tuple else ast.List(items, ast.Load())
+    return _located(node, origin)
+
+
+def _constant_int(node: ast.expr, normalizer: Normalizer) -> int | None:
+    """An int the code gives as a constant (``3``, ``-1``, a module's ``N``), else None."""
+    key = _constant_key(node)
+    if isinstance(key, int):
+        return key
+    if isinstance(node, (ast.Name, ast.Attribute)) and not (
+            isinstance(node, ast.Name) and node.id in normalizer.locals):
+        value = normalizer.parsed.resolve(node, normalizer.locals)
+        if type(value) is int:
+            return value
+    return None
+
+
+def _names_list(node: ast.expr, normalizer: Normalizer) -> bool:
+    """Whether ``node`` reads a list srcdiff follows (``xs``, ``rows[0]``, ``xs[1:]``)."""
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    return isinstance(node, ast.Name) and node.id in normalizer.lists.by_name
+
+
+def _changed_lists(body: list[ast.stmt]) -> tuple[set[str], set[str]]:
+    """The names ``body`` appends to (``out.append(v)``), and those and the names it
+    assigns items of (``out[0] = v``)."""
+    appended, changed = set(), set()
+    for statement in body:
+        for node in walk(statement):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                    node.func.attr == "append" and isinstance(node.func.value, ast.Name):
+                appended.add(node.func.value.id)
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and \
+                    isinstance(node.value, ast.Name):
+                changed.add(node.value.id)
+    return appended, appended | changed
+
+
+def _comprehension_loops(normalizer: Normalizer, node: ast.GeneratorExp | ast.ListComp,
+                         body, guard: ast.expr | None = None) -> ast.For:
+    """The loops a comprehension stands for, innermost running ``body(element)``; its
+    variables renamed fresh (a comprehension has a scope of its own); with ``guard``, each
+    loop's body (conditions included) runs only while ``guard`` holds."""
+    renames = {}
+    for generator in node.generators:
+        for name in walk(generator.target):
+            if isinstance(name, ast.Name) and name.id not in renames:
+                renames[name.id] = normalizer.fresh(name.id)
+    rename = _Rename(renames)
+    inner: list[ast.stmt] = body(rename.visit(copy_tree(node.elt)))
+    for index in reversed(range(len(node.generators))):
+        generator = node.generators[index]
+        for condition in reversed(generator.ifs):
+            inner = [_located(ast.If(rename.visit(copy_tree(condition)), inner, []), condition)]
+        if guard is not None:
+            inner = [_located(ast.If(copy_tree(guard), inner, []), node)]
+        source = copy_tree(generator.iter)
+        if index:  # the first iterable is evaluated outside the comprehension's scope
+            source = rename.visit(source)
+        inner = [_located(ast.For(rename.visit(copy_tree(generator.target)), source, inner, []),
+                          node)]
+    return cast(ast.For, inner[0])
 
 
 def _constant_key(index: ast.expr) -> str | int | None:

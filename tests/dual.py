@@ -195,6 +195,14 @@ def _hypot(*args):
 
 _SQRT_PI = math.sqrt(math.pi)
 
+
+def _prod(values, *, start=1):
+    """math.prod: the start times each value, left to right."""
+    result = start
+    for value in values:
+        result = result * value
+    return result
+
 DUAL_MATH = types.SimpleNamespace(
     sin=_unary(math.sin, math.cos), cos=_unary(math.cos, lambda v: -math.sin(v)),
     tan=_unary(math.tan, lambda v: 1 + math.tan(v) ** 2),
@@ -215,7 +223,7 @@ DUAL_MATH = types.SimpleNamespace(
     log1p=_unary(math.log1p, lambda v: 1 / (1 + v)),
     sqrt=_unary(math.sqrt, lambda v: 0.5 / math.sqrt(v)),
     cbrt=_unary(math.cbrt, lambda v: 1 / (3 * math.cbrt(v) ** 2)),
-    pow=_pow, hypot=_hypot,
+    pow=_pow, hypot=_hypot, prod=_prod,
     erf=_unary(math.erf, lambda v: 2 / _SQRT_PI * math.exp(-v * v)),
     erfc=_unary(math.erfc, lambda v: -2 / _SQRT_PI * math.exp(-v * v)),
     fabs=_unary(math.fabs, _sign),

@@ -52,13 +52,23 @@ def f_unknown_method(x):
     return x.conjugate()  # refused
 
 
-def f_list(x):
-    y = [x, x]  # refused
-    return x
+def f_list(x, n):
+    out = []
+    for k in range(n):  # refused
+        out.append(x * k)
+    return sum(out)
 
 
-def f_comprehension(x):
-    return sum([x for _ in range(2)])  # refused
+def f_comprehension(x, n):
+    ys = [x * k for k in range(n)]  # refused
+    return ys[0]
+
+
+def f_list_in_branch(x):
+    out = [x]
+    if x > 0.0:
+        out.append(x * x)  # refused
+    return sum(out)
 
 
 def f_try(x):
@@ -150,8 +160,9 @@ def f_not_every_path_returns(x):
 
 
 def f_active_iterable(x):
+    pair = (x, 2 * x)
     total = 0.0
-    for v in (x, 2 * x):  # refused
+    for v in pair + pair:  # refused
         total += v
     return total
 
@@ -193,8 +204,11 @@ CASES = [
     (f_lambda, UnsupportedSyntaxError, "only calls to named functions are supported"),
     (f_nested_def, UnsupportedSyntaxError, "nested functions inside blocks are not supported yet"),
     (f_unknown_method, UnsupportedSyntaxError, "the method `.conjugate()` is not supported"),
-    (f_list, UnsupportedSyntaxError, "lists and tuples holding values that depend on x are not supported yet"),
-    (f_comprehension, UnsupportedSyntaxError, "list comprehensions are not supported yet"),
+    (f_list, UnsupportedSyntaxError, "not this one: it loops over values known only when "
+     "the function runs"),
+    (f_comprehension, UnsupportedSyntaxError, "not this one: it loops over values known only "
+     "when the function runs"),
+    (f_list_in_branch, UnsupportedSyntaxError, "`out` grows or changes inside a branch"),
     (f_try, UnsupportedSyntaxError, "`try` statements are not supported"),
     (f_with, UnsupportedSyntaxError, "`with` statements are not supported"),
     (f_global, UnsupportedSyntaxError, "`global` declarations are not supported"),
@@ -211,7 +225,8 @@ CASES = [
     (f_item_assignment, UnsupportedSyntaxError, "assignment to an item of `TABLE`, which is not a variable"),
     (f_no_return, UnsupportedSyntaxError, "not every path through f_no_return() ends with `return"),
     (f_not_every_path_returns, UnsupportedSyntaxError, "not every path through"),
-    (f_active_iterable, UnsupportedSyntaxError, "iterating over values that depend on x is not supported yet"),
+    (f_active_iterable, UnsupportedSyntaxError, "lists and tuples holding values that depend "
+     "on x are not supported yet"),
     (f_other_expression_statement, UnsupportedSyntaxError, "expression statements are not supported (except print"),
     (f_invert, UnsupportedSyntaxError, "the operator `~` is not supported"),
     (f_returns_tuple, UnsupportedSyntaxError, "returning several values is not supported"),
@@ -279,8 +294,8 @@ def test_a_bound_method_is_read_like_its_function():
 
 def test_errors_in_a_callee_from_another_file_name_that_file(tmp_path, monkeypatch):
     (tmp_path / "helper_module.py").write_text(
-        "def helper(x):\n    total = 0.0\n    for v in (x, x):\n        total += v\n"
-        "    return total\n")
+        "def helper(x):\n    total = [x]\n    if x > 0.0:\n        total.append(x)\n"
+        "    return total[0]\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     import helper_module
 
@@ -290,8 +305,8 @@ def test_errors_in_a_callee_from_another_file_name_that_file(tmp_path, monkeypat
     with pytest.raises(UnsupportedSyntaxError) as caught:
         srcdiff.grad(caller)
     assert caught.value.filename == str(tmp_path / "helper_module.py")
-    assert caught.value.lineno == 3
-    assert "for v in (x, x):" in caught.value.source_line
+    assert caught.value.lineno == 4
+    assert "total.append(x)" in caught.value.source_line
 
 
 def test_every_refusal_above_is_a_distinct_construct():

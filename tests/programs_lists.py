@@ -1,0 +1,180 @@
+"""Lists, tuples, comprehensions and reductions as people write them: the collection
+tests/test_lists.py checks against dual numbers, central differences, SymPy (where it
+runs the program) and the gradient made without optimisations, and
+tests/test_translation_validation.py with each optimisation off.
+
+srcdiff follows a list the function makes element by element (its length is known when
+the gradient is written); ``sum``, ``min``, ``max``, ``math.prod``, ``any`` and ``all``
+of a generator become the loops they stand for, of any length.
+"""
+
+import math
+
+LISTS = []
+
+
+def program(*point, sympy=True):
+    def register(func):
+        LISTS.append((func, point, sympy))
+        return func
+    return register
+
+
+@program(0.7, 1.3)
+def sum_of_generator(x, y):
+    return sum(w * x ** k for k, w in enumerate((0.5, 1.5, -2.0))) + y
+
+
+@program(0.4)
+def weighted_sum_of_zip(x):
+    weights = (0.5, 1.5, 2.0)
+    values = (x, x * x, math.sin(x))
+    return sum(w * v for w, v in zip(weights, values))
+
+
+@program(0.3, 5, sympy=False)
+def sum_of_comprehension_of_any_length(x, n):
+    return sum([math.sin(k * x) for k in range(n)])
+
+
+@program(0.6)
+def appended_in_a_loop(x):
+    out = []
+    for k in range(4):
+        out.append(math.cos(k * x))
+    return sum(out) / len(out)
+
+
+@program(0.8, -0.3)
+def literal_items_assigned(x, y):
+    values = [x, y, x * y]
+    values[1] = values[0] + values[2]
+    return values[1] * values[-1]
+
+
+@program(0.9, 0.4, sympy=False)
+def max_and_min_of_generators(x, y):
+    return max(x * k - y * y for k in (1.0, -2.0, 0.5)) + min([x, y, 0.25])
+
+
+@program(0.7)
+def nested_comprehension_with_condition(x):
+    return sum(x ** i * j for i in range(3) for j in (1.0, 2.0) if i != j)
+
+
+@program(0.35)
+def product_of_generator(x):
+    return math.prod(1.0 + x / k for k in range(1, 5))
+
+
+@program(0.45)
+def loop_over_a_list(x):
+    terms = [x, 2.0 * x, x ** 3]
+    total = 0.0
+    for t in terms:
+        total = total * 0.5 + math.exp(-t)
+    return total
+
+
+def mean(values):
+    return sum(values) / len(values)
+
+
+@program(0.5, 1.5)
+def helper_given_a_list(x, y):
+    return mean([x, y, x * y]) * mean([x])
+
+
+def push_square(out, v):
+    out.append(v * v)
+    out.append(v)
+    return len(out)
+
+
+@program(0.6)
+def helper_appends_to_a_list(x):
+    out = []
+    first = push_square(out, x)
+    push_square(out, 2.0 * x)
+    return out[0] + out[3] * out[1] + first
+
+
+@program(0.8, sympy=False)
+def any_and_all(x):
+    if any(v > 1.0 for v in (x, 2.0 * x)):
+        scale = 3.0
+    else:
+        scale = 0.5
+    if all(v < 5.0 for v in [x, x * x]):
+        scale = scale + 1.0
+    return scale * x * x
+
+
+@program(1.1, 0.4)
+def unpack_a_list(x, y):
+    pair = [x + y, x - y]
+    a, b = pair
+    t = (a * b, a)
+    c, d = t
+    return c * d + t[0]
+
+
+@program(0.65)
+def enumerate_a_list(x):
+    coeffs = [x, x * x, 1.0]
+    return sum(c * 0.5 ** i for i, c in enumerate(coeffs))
+
+
+@program(0.75)
+def horner_over_reversed(x):
+    coeffs = [1.0, -2.0, x]
+    acc = 0.0
+    for c in reversed(coeffs):
+        acc = acc * x + c
+    return acc
+
+
+@program(0.55)
+def slices_of_a_list(x):
+    values = [x, 2.0 * x, 3.0 * x, x * x]
+    return sum(values[1:]) * values[0] + sum(values[::2])
+
+
+@program(0.7, sympy=False)
+def list_read_in_a_while_loop(x):
+    steps = [x, 0.1 * x]
+    total = 0.0
+    while total < 10.0:
+        total = total + steps[0] + steps[1] * total
+    return total
+
+
+@program(0.3, 0.2, 4, sympy=False)
+def list_made_in_each_iteration(s, x, n):
+    for i in range(n):
+        pair = [s, x * i]
+        s = math.sin(pair[0] + pair[1])
+    return s
+
+
+@program(0.4, sympy=False)
+def aliases_see_appends(x):
+    out = [x]
+    alias = out
+    alias.append(x * x)
+    out.append(3.0 * x)
+    return sum(out) * len(alias)
+
+
+@program(0.9)
+def comprehension_of_comprehension(x):
+    rows = [[x * i + j for j in range(2)] for i in range(3)]
+    return sum(sum(row) * row[0] for row in rows)
+
+
+@program(0.3, sympy=False)
+def sine_map_in_a_loop(x):
+    s = 0.0
+    for i in range(3):
+        s = math.sin(s + x)
+    return s + max(v for v in (s, x))

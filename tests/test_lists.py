@@ -1,0 +1,250 @@
+"""Lists, tuples, comprehensions and reductions (tests/programs_lists.py) against
+independent oracles, and what is still refused, refused where it is written.
+
+``sum`` adds left to right from 0, as Python 3.11 does; Python 3.12 and later compensate
+the rounding of float sums, so there a value computed through a ``sum`` may differ from
+the function's in the last bits (the derivative is the same): values are compared
+exactly except through ``sum`` on 3.12 and later.
+"""
+
+import inspect
+import math
+import sys
+
+import numpy as np
+import pytest
+
+import srcdiff
+from dual import forward_gradient
+from oracles import assert_close, central_difference, sympy_gradient
+from programs_lists import LISTS
+from srcdiff.errors import UnsupportedSyntaxError
+from srcdiff.pipeline import generate
+
+IDS = [func.__name__ for func, _, _ in LISTS]
+
+
+def _wrt(point):
+    return tuple(i for i, v in enumerate(point) if isinstance(v, float))
+
+
+@pytest.mark.parametrize("func, point, _", LISTS, ids=IDS)
+def test_matches_dual_numbers(func, point, _):
+    wrt = _wrt(point)
+    assert_close(srcdiff.grad(func, wrt=wrt)(*point), forward_gradient(func, point, wrt),
+                 rel=1e-12, abs_=1e-12)
+
+
+@pytest.mark.parametrize("func, point, _", LISTS, ids=IDS)
+def test_matches_central_differences(func, point, _):
+    wrt = _wrt(point)
+    assert_close(srcdiff.grad(func, wrt=wrt)(*point), central_difference(func, point, wrt),
+                 rel=1e-6, abs_=1e-8)
+
+
+SYMBOLIC = [case for case in LISTS if case[2]]
+
+
+@pytest.mark.parametrize("func, point, _", SYMBOLIC, ids=[c[0].__name__ for c in SYMBOLIC])
+def test_matches_sympy(func, point, _):
+    wrt = _wrt(point)
+    assert_close(srcdiff.grad(func, wrt=wrt)(*point), sympy_gradient(func, point, wrt),
+                 rel=1e-12, abs_=1e-12)
+
+
+def _sums(func) -> bool:
+    return "sum(" in inspect.getsource(func) or func.__name__ == "helper_given_a_list"
+
+
+@pytest.mark.parametrize("func, point, _", LISTS, ids=IDS)
+def test_value_forward_mode_and_unoptimised(func, point, _):
+    wrt = _wrt(point)
+    names = tuple(func.__code__.co_varnames[i] for i in wrt)
+    value, gradient = srcdiff.value_and_grad(func, wrt=wrt)(*point)
+    if sys.version_info >= (3, 12) and _sums(func):
+        assert value == pytest.approx(func(*point), rel=1e-14)
+    else:
+        assert value == func(*point)
+    plain = generate(func, names, name="plain", optimize=False, as_tuple=True).function(*point)
+    assert_close(plain, gradient, rel=1e-14)
+    for position, expected in zip(wrt, gradient):  # forward mode, one direction each
+        _, tangent = srcdiff.jvp(func, wrt=position)(*point, 1.0)
+        assert tangent == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+def test_second_derivative_through_a_comprehension():
+    # d²/dx² Σ_k sin(k x) over k = 0..3 is -Σ k² sin(k x)
+    def f(x):
+        return sum(math.sin(k * x) for k in range(4))
+    expected = -sum(k * k * math.sin(k * 0.3) for k in range(4))
+    assert srcdiff.grad(srcdiff.grad(f))(0.3) == pytest.approx(expected, rel=1e-12)
+    assert srcdiff.hessian(f)(0.3) == pytest.approx(expected, rel=1e-12)
+
+
+def test_max_keeps_the_first_of_equal_elements():
+    # Python's max replaces only when an element is greater: the derivative follows the
+    # first of two equal maxima
+    def f(x, y):
+        return max(v for v in (x, y, 0.5 * x))
+    assert srcdiff.grad(f, wrt=(0, 1))(1.0, 1.0) == (1.0, 0.0)
+    assert srcdiff.grad(f, wrt=(0, 1))(1.0, 2.0) == (0.0, 1.0)
+
+
+def test_max_of_nothing_raises_like_python():
+    def f(x, n):
+        return max(x * k for k in range(n)) + x
+    assert srcdiff.grad(f)(0.5, 3) == 2.0 + 1.0
+    with pytest.raises(ValueError):
+        f(0.5, 0)
+    with pytest.raises(AssertionError, match="max\\(\\) iterable argument is empty"):
+        srcdiff.grad(f)(0.5, 0)
+
+
+def test_any_stops_at_the_element_that_decides():
+    calls = []
+
+    def positive(v):
+        print("looked at", v)
+        return v > 0.0
+
+    def f(x):
+        if any(positive(v) for v in (x, -x, 2.0 * x)):
+            return x * x
+        return x
+
+    def g(x):
+        return srcdiff.grad(f)(x)
+
+    import io
+    from contextlib import redirect_stdout
+    for x in (0.5, -0.5):
+        seen, expected = io.StringIO(), io.StringIO()
+        with redirect_stdout(seen):
+            g(x)
+        with redirect_stdout(expected):
+            f(x)
+        calls.append(seen.getvalue())
+        assert seen.getvalue() == expected.getvalue()
+    assert calls == ["looked at 0.5\n", "looked at -0.5\nlooked at 0.5\n"]
+
+
+def test_sum_over_the_rows_of_an_array():
+    def f(w, X):
+        return sum(np.dot(row, w) ** 2 for row in X)
+    X = np.array([[1.0, 2.0], [0.5, -1.0], [3.0, 0.25]])
+    w = np.array([0.3, -0.7])
+    expected = 2 * X.T @ (X @ w)  # d/dw Σ (x·w)²
+    np.testing.assert_allclose(srcdiff.grad(f)(w, X), expected, rtol=1e-12)
+
+
+def test_a_list_comprehension_becomes_an_array():
+    def f(x):
+        powers = np.array([x ** k for k in range(4)])
+        return np.sum(powers * np.array([1.0, -1.0, 2.0, 0.5]))
+    # d/dx (1 - x + 2x² + 0.5x³) = -1 + 4x + 1.5x²
+    assert srcdiff.grad(f)(0.4) == pytest.approx(-1 + 4 * 0.4 + 1.5 * 0.16, rel=1e-12)
+
+
+def test_a_list_of_arrays_stacked():
+    def f(a):
+        rows = []
+        for k in range(3):
+            rows.append(a * (k + 1.0))
+        return np.sum(np.stack(rows) ** 2) + np.mean([a[0], a[1]])
+    a = np.array([0.5, -1.5])
+    # Σ_k (k+1)² a_i² -> 2 a_i Σ (k+1)² = 28 a_i; mean of a0, a1 adds 1/2 to each
+    np.testing.assert_allclose(srcdiff.grad(f)(a), 28 * a + 0.5, rtol=1e-12)
+
+
+# -- refused, where it is written --------------------------------------------------------
+def grows_with_n(x, n):
+    out = []
+    for k in range(n):  # refused
+        out.append(x * k)
+    return sum(out)
+
+
+def grows_in_a_branch(x):
+    out = [x]
+    if x > 0.0:
+        out.append(2.0 * x)  # refused
+    return sum(out)
+
+
+def made_in_two_branches(x):
+    if x > 0.0:
+        out = [x, x]
+    else:
+        out = [x]  # refused
+    return sum(out)
+
+
+def made_in_a_branch(x):
+    if x > 0.0:
+        out = [x, x]
+    else:
+        return x
+    return sum(out)  # refused
+
+
+def read_at_a_variable_position(x, i):
+    values = [x, 2.0 * x]
+    return values[i]  # refused
+
+
+def comprehension_with_a_condition(x):
+    kept = [v for v in (x, -x) if v > 0.0]  # refused
+    return kept[0]
+
+
+def appends_to_an_argument(x, out):
+    out.append(x)  # refused
+    return x
+
+
+def out_of_range(x):
+    values = [x]
+    return values[1]  # refused
+
+
+def breaks_out_of_a_list_loop(x):
+    total = 0.0
+    for v in [x, 2.0 * x]:  # refused
+        if v > 1.0:
+            break
+        total += v
+    return total
+
+
+def list_then_number(x):
+    out = [x]
+    out = 2.0 * x  # refused
+    return out
+
+
+REFUSED = [
+    (grows_with_n, "not this one: it loops over values known only when the function runs"),
+    (grows_in_a_branch, "`out` grows or changes inside a branch"),
+    (made_in_two_branches, "`out` stands for a list here and is bound elsewhere too"),
+    (made_in_a_branch, "`out` is made inside a loop or branch and read after it"),
+    (read_at_a_variable_position, "items of `values` are read at constant positions"),
+    (comprehension_with_a_condition, "this list comprehension has a condition"),
+    (appends_to_an_argument, "append to `out`, which is not a list the function makes"),
+    (out_of_range, "`values` has 1 elements here: `values[1]` raises IndexError"),
+    (breaks_out_of_a_list_loop, "not this one: it has a break, continue, return or else"),
+    (list_then_number, "`out` stands for a list the function makes, and is bound to another"),
+]
+
+
+def _marked_line(func) -> int:
+    lines, first = inspect.getsourcelines(func)
+    return first + next(i for i, line in enumerate(lines) if "# refused" in line)
+
+
+@pytest.mark.parametrize("func, message", REFUSED, ids=[f.__name__ for f, _ in REFUSED])
+def test_refused_where_it_is_written(func, message):
+    with pytest.raises(UnsupportedSyntaxError) as caught:
+        srcdiff.grad(func)
+    assert message in caught.value.message
+    assert caught.value.filename == __file__
+    assert caught.value.lineno == _marked_line(func)
