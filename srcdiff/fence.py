@@ -27,7 +27,7 @@ from __future__ import annotations
 import ast
 import math
 import types
-from typing import Any, NoReturn, cast
+from typing import Any, Callable, NoReturn, cast
 
 from .errors import (LocatedError, MissingRuleError, SrcdiffNameError, UnsupportedSyntaxError,
                      located)
@@ -531,7 +531,7 @@ class Fence(ast.NodeVisitor):
         self.check_arguments_of(node, callee)
         self.check_callee(node, callee, text)
 
-    def check_reduction(self, node: ast.Call, callee) -> None:
+    def check_reduction(self, node: ast.Call, callee: Callable[..., Any]) -> None:
         """``sum``, ``min``, ``max``, ``math.prod``, ``any``, ``all`` of one iterable (a
         generator expression, a list comprehension, a list srcdiff follows, an array):
         normalize writes the loop out; ``sum`` and ``math.prod`` take a start."""
@@ -642,7 +642,7 @@ class Fence(ast.NodeVisitor):
         self.refuse(node, f"`{kind.__name__}` is not supported")
 
 
-def _is_reduction(callee) -> bool:
+def _is_reduction(callee: object) -> bool:
     return any(callee is f for f in (sum, min, max, math.prod, any, all))
 
 

@@ -60,7 +60,7 @@ import types
 from collections import Counter
 from dataclasses import dataclass
 from collections.abc import Collection, Iterator
-from typing import Any, TypeVar, cast
+from typing import Any, Callable, TypeVar, cast
 
 from .errors import UnsupportedSyntaxError, located
 from .expr import dotted
@@ -128,8 +128,8 @@ class _List:
     are the names (or constants) holding its elements, in order; ``scope`` is the block
     it was made in (only there may it grow or change: elsewhere its length and elements
     would depend on the path taken); ``what`` names it in messages."""
-    items: list
-    scope: tuple
+    items: list[ast.expr | _List]
+    scope: tuple[int, ...]
     what: str
     is_tuple: bool = False
 
@@ -139,7 +139,7 @@ class _Lists:
     may stand for one list, as in Python), every name that ever stood for one, and a
     counter numbering blocks."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.by_name: dict[str, _List] = {}
         self.names: set[str] = set()
         self.plain: set[str] = set()  # names bound to other values
@@ -202,7 +202,7 @@ class Normalizer:
         # block being normalized (a path of block numbers); the names appended to, or
         # given items, in the body being normalized
         self.lists = _Lists()
-        self.scope: tuple = ()
+        self.scope: tuple[int, ...] = ()
         self.mutated: set[str] = set()
         self.appended: set[str] = set()
         self.literals: dict[str, ast.List | ast.Tuple] = {}  # names bound once to data
@@ -467,7 +467,7 @@ class Normalizer:
                           "use sum(... for ...), or a NumPy array")
         return found
 
-    def item(self, value, origin: ast.AST, before: list[ast.stmt]):
+    def item(self, value: ast.expr, origin: ast.AST, before: list[ast.stmt]) -> ast.expr | _List:
         """An element being put in a list: a list (followed, as Python keeps a reference
         to it), a constant as it is, anything else computed into a name of its own now
         (the element keeps the value it has now)."""
@@ -481,7 +481,7 @@ class Normalizer:
         before.append(self.assign(name, value, origin))
         return _name(name)
 
-    def list_of(self, node) -> _List | None:
+    def list_of(self, node: ast.expr | _List) -> _List | None:
         """The list srcdiff follows that ``node`` reads (``xs``, ``rows[0]``,
         ``xs[1:]``), else None; nothing is computed."""
         if isinstance(node, _List):
@@ -495,7 +495,7 @@ class Normalizer:
             return None
         if isinstance(node.slice, ast.Slice):
             parts = (node.slice.lower, node.slice.upper, node.slice.step)
-            bounds = [None if b is None else _constant_key(b) for b in parts]
+            bounds: list[Any] = [None if b is None else _constant_key(b) for b in parts]
             if any(b is None and given is not None for b, given in zip(bounds, parts)):
                 raise located(UnsupportedSyntaxError, f"slices of {whole.what} are taken "
                               "with constant bounds", node, self.where)
@@ -504,7 +504,7 @@ class Normalizer:
         item = self.list_item(whole, node)
         return item if isinstance(item, _List) else None
 
-    def list_item(self, whole: _List, node: ast.Subscript):
+    def list_item(self, whole: _List, node: ast.Subscript) -> ast.expr | _List:
         """The element ``node`` reads of ``whole``: its position must be a constant."""
         key = _constant_key(node.slice)
         if not isinstance(key, int):
@@ -518,7 +518,7 @@ class Normalizer:
                           self.where)
         return whole.items[key]
 
-    def make_list(self, value, origin: ast.AST, target: str | None,
+    def make_list(self, value: ast.expr | _List, origin: ast.AST, target: str | None,
                   before: list[ast.stmt]) -> _List | None:
         """The list ``value`` makes or names, followed from here on; None when it is no
         such list (``[1.0, 2.0]`` and ``(n, 3)`` of constants are data, unless the
@@ -572,7 +572,7 @@ class Normalizer:
         return before
 
     def list_item_assignment(self, target: ast.Subscript, value: ast.expr,
-                             node) -> list[ast.stmt]:
+                             node: ast.AST) -> list[ast.stmt]:
         """``out[k] = v`` for a constant ``k``: ``v`` becomes that element."""
         made = self.changes(name_id(target.value), node, "assignment to an item of")
         key = _constant_key(target.slice)
@@ -592,7 +592,8 @@ class Normalizer:
         return any(isinstance(n, ast.Name) and (n.id in self.lists.by_name or n.id in self.appended)
                    for s in node.body for n in walk(s))
 
-    def list_iteration(self, node: ast.expr, probe: bool = False, before=None):
+    def list_iteration(self, node: ast.expr, probe: bool = False,
+                       before: Any = None) -> Any:  # see the docstring; before: unless probe
         """The values a loop over ``node`` takes, when srcdiff knows them now: range() of
         constants, a tuple or list written out, a list it follows, and zip, enumerate
         and reversed of those (a list of expressions; the elements of a tuple or list
@@ -676,7 +677,7 @@ class Normalizer:
             before += self.block(copy_tree(node.body))
         return before
 
-    def bind_target(self, target: ast.expr, value, origin) -> list[ast.stmt]:
+    def bind_target(self, target: ast.expr, value: Any, origin: ast.AST) -> list[ast.stmt]:
         """A target of an unrolled loop bound to one of its values: an expression, a
         list srcdiff follows, or a tuple of those (what zip and enumerate give)."""
         if not isinstance(target, ast.Tuple):
@@ -760,7 +761,7 @@ class Normalizer:
         return self.simple(node)
 
     @contextlib.contextmanager
-    def nested(self):
+    def nested(self) -> Iterator[None]:
         """Statements in a block of their own (a branch, a loop's body): a list made
         before it may be read there, not grown or changed."""
         outer = self.scope
@@ -1009,7 +1010,7 @@ class Normalizer:
                           "reads structured arguments and does not rebind or change them",
                           origin, self.where)
 
-    def bind(self, target: str, value: ast.expr, origin: ast.AST) -> list[ast.stmt]:
+    def bind(self, target: str, value: ast.expr | _List, origin: ast.AST) -> list[ast.stmt]:
         self.not_structured(target, origin)
         before: list[ast.stmt] = []
         made = self.make_list(value, origin, target, before)
@@ -1025,7 +1026,7 @@ class Normalizer:
         if isinstance(value, (ast.List, ast.Tuple)) and is_literal(value) and \
                 self.stores[target] == 1 and not self.depth:
             self.literals[target] = value  # data: loops over it together with lists unroll
-        value = self.expression(value, before)
+        value = self.expression(cast(ast.expr, value), before)  # a list returned above
         return before + [self.assign(target, value, origin)]
 
     def assign(self, target: str, value: ast.expr, origin: ast.AST) -> ast.Assign:
@@ -1370,7 +1371,7 @@ class _Expressions(ast.NodeTransformer):
                           "of structured arguments (p.w, self.scale)")
         return node
 
-    def reduction(self, call: ast.Call, callee) -> ast.Name:
+    def reduction(self, call: ast.Call, callee: Callable[..., Any]) -> ast.Name:
         """``sum``, ``min``, ``max``, ``math.prod``, ``any`` or ``all`` of one iterable:
         the loop it stands for, into a fresh variable. Like Python: ``sum`` adds from
         ``start`` (0) left to right, ``math.prod`` multiplies from 1, ``max`` keeps the
@@ -1571,7 +1572,8 @@ def _changed_lists(body: list[ast.stmt]) -> tuple[set[str], set[str]]:
 
 
 def _comprehension_loops(normalizer: Normalizer, node: ast.GeneratorExp | ast.ListComp,
-                         body, guard: ast.expr | None = None) -> ast.For:
+                         body: Callable[[ast.expr], list[ast.stmt]],
+                         guard: ast.expr | None = None) -> ast.For:
     """The loops a comprehension stands for, innermost running ``body(element)``; its
     variables renamed fresh (a comprehension has a scope of its own); with ``guard``, each
     loop's body (conditions included) runs only while ``guard`` holds."""
