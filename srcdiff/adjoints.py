@@ -21,23 +21,39 @@ Conventions every statement here keeps:
 from __future__ import annotations
 
 import ast
-from typing import cast
+import types
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, located
 from .expr import Code, array_mode, call, mul, negated, node_of, wrap
 from .ir import Function, copy_tree, get_anno, name_id, set_anno, walk
-from .kinds import SCALAR
+from .kinds import SCALAR, Kind
+
+if TYPE_CHECKING:
+    from .array_rules import ArrayRule
+    from .expr import Value
+
+
+class Available(Protocol):
+    """Where ``Adjoints.statement`` finds the variable holding an expression the forward
+    sweep computed (``reverse``'s ``_Available`` at a position)."""
+
+    def get(self, key: Any) -> str | None: ...
+
+    def __bool__(self) -> bool: ...
 
 
 
-def _parameters(callee) -> tuple[str, ...]:
+def _parameters(callee: types.FunctionType) -> tuple[str, ...]:
     code = callee.__code__
     return code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
 
 
-def recursive_function(function, value: ast.Call, active: set, kinds: dict, cache: dict,
-                       mode: str):
+def recursive_function(function: Function, value: ast.Call, active: Collection[str],
+                       kinds: dict[str, Kind], cache: dict[tuple[Any, ...], str],
+                       mode: str) -> tuple[str, list[int]] | None:
     """For a recursive call ``value``: the name generated code calls the callee's
     generated vector-Jacobian (``mode="reverse"``: ``f_vjp``) or Jacobian-vector
     (``"forward"``: ``f_jvp``) function by, for the call's active arguments and array
@@ -68,7 +84,7 @@ class Adjoints:
     ``local_temporaries`` the temporaries read once, in their own block, whose one
     contribution is assigned rather than accumulated."""
 
-    def __init__(self, function: Function, active: set, local_temporaries: set):
+    def __init__(self, function: Function, active: set[str], local_temporaries: set[str]) -> None:
         self.function = function
         self.namer = function.namer
         self.active = active
@@ -79,7 +95,7 @@ class Adjoints:
         # adjoints that may hold a plain zero where their variable is an array: the
         # placeholders, and what is assigned from one (b_y = b_t copies the zero)
         self.maybe_zero: set[str] = set()
-        self.vjps: dict = {}  # (callee, wrt, kinds) -> name of its vector-Jacobian function
+        self.vjps: dict[tuple[Any, ...], str] = {}  # (callee, wrt, kinds) -> name of its vector-Jacobian function
         # NumPy returns 0-d arrays for numbers (numpy.where(c, 0.5, m)); an adjoint may hold
         # one, and b += e would change it in place, and every adjoint holding it
         self.in_place = not _may_hold_numpy(function)
@@ -97,7 +113,7 @@ class Adjoints:
         return Code.name(helper_name(self.function, name))
 
     # -- one statement ---------------------------------------------------------------
-    def statement(self, statement: ast.stmt, top: bool, available=None) -> list[ast.stmt]:
+    def statement(self, statement: ast.stmt, top: bool, available: Available | None = None) -> list[ast.stmt]:
         """The backward statements of ``statement``. ``available.get(key)`` gives the
         variable holding an expression (``expression_key``) the forward sweep computed,
         valid when these statements run: partials read it instead of computing again."""
@@ -145,7 +161,7 @@ class Adjoints:
                     result += self.accumulate(atom.id, contribution, statement, top)
         return result
 
-    def shaped(self, statement: ast.Assign, adjoint: Code, result: list) -> Code:
+    def shaped(self, statement: ast.Assign, adjoint: Code, result: list[ast.stmt]) -> Code:
         """The adjoint of ``statement``'s target with the target's shape, by a statement
         appended to ``result``: it may still be the 0.0 it was initialised with."""
         target = name_id(statement.targets[0])
@@ -156,7 +172,7 @@ class Adjoints:
         set_anno(result[-1], "grad_of", ast.unparse(statement))
         return Code.name(shaped)
 
-    def unbroadcast(self, contribution, operand: str, arrays: set):
+    def unbroadcast(self, contribution: Value, operand: str, arrays: set[str]) -> Value:
         """An elementwise result's adjoint, summed back to the shape of ``operand``: all
         of it for a number, the broadcast axes for an array another operand stretched."""
         if operand not in arrays:
@@ -166,7 +182,7 @@ class Adjoints:
                                  [node_of(contribution), ast.Name(operand, ast.Load())], []))
         return contribution
 
-    def array_rule(self, statement: ast.Assign, rule, adjoint: Code, top: bool) -> list[ast.stmt]:
+    def array_rule(self, statement: ast.Assign, rule: ArrayRule, adjoint: Code, top: bool) -> list[ast.stmt]:
         """``y = f(a, ...)`` with a vector-Jacobian rule: each differentiable argument's
         adjoint accumulates the rule's contribution."""
         from .analyse import _sequence_kind
@@ -223,7 +239,7 @@ class Adjoints:
         return result
 
     # -- accumulation ------------------------------------------------------------------
-    def accumulate(self, variable: str, contribution, grad_of, top: bool) -> list[ast.stmt]:
+    def accumulate(self, variable: str, contribution: Value, grad_of: ast.AST | None, top: bool) -> list[ast.stmt]:
         """``contribution`` added to ``variable``'s adjoint: assigned by the first
         contribution of the top-level sweep, and by a local temporary's one
         contribution; added otherwise."""
@@ -271,7 +287,7 @@ class Adjoints:
             result.append(ast.Assign([ast.Name(name, ast.Store())], ast.Constant(0.0)))
         return result
 
-    def _reads_maybe_zero(self, contribution) -> bool:
+    def _reads_maybe_zero(self, contribution: Value) -> bool:
         if not isinstance(contribution, Code) or not self.maybe_zero:
             return False
         zeros = {self.namer.adjoints[v] for v in self.maybe_zero if v in self.namer.adjoints}
@@ -292,7 +308,7 @@ def _may_hold_numpy(function: Function) -> bool:
     return False
 
 
-def _is_zero(value) -> bool:
+def _is_zero(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
 
 
@@ -324,7 +340,7 @@ def argument_key(node: ast.expr) -> str | None:
     return None
 
 
-def _dotted_object(func: ast.expr):
+def _dotted_object(func: ast.expr) -> Any:
     """The object ``math.cos`` or ``numpy.cos`` names in generated code."""
     import sys
     parts = []
@@ -339,23 +355,23 @@ def _dotted_object(func: ast.expr):
     return value
 
 
-def _reuse(partial, available):
+def _reuse(partial: Value, available: Available | None) -> Value:
     """``partial`` reading the variables that hold the subexpressions the forward sweep
     already computed (``math.cos(x)`` -> ``c`` after ``c = math.cos(x)``)."""
     if not isinstance(partial, Code) or not available:
         return partial
 
     class Reuse(ast.NodeTransformer):
-        def visit(self, node):
+        def visit(self, node: ast.AST) -> Any:
             if isinstance(node, ast.expr) and not isinstance(node, (ast.Name, ast.Constant)):
-                name = available.get(expression_key(node))
+                name = cast(Available, available).get(expression_key(node))  # not None: above
                 if name is not None:
                     return ast.Name(name, ast.Load())
             return super().visit(node)
     return wrap(Reuse().visit(copy_tree(partial.node)))
 
 
-def _differentiable_nodes(rule, arguments_: dict) -> list[ast.expr]:
+def _differentiable_nodes(rule: ArrayRule, arguments_: dict[str, ast.expr]) -> list[ast.expr]:
     nodes = []
     for name, node in arguments_.items():
         if name in rule.wrt or name == getattr(rule, "sequence", None):
@@ -363,7 +379,7 @@ def _differentiable_nodes(rule, arguments_: dict) -> list[ast.expr]:
     return nodes
 
 
-def _argument_at(arguments_: dict, key):
+def _argument_at(arguments_: dict[str, ast.expr], key: str | tuple[str, Any]) -> ast.expr | None:
     """The argument node a contribution is for: ``"a"``, or ``("arrays", 1)`` for an
     element of a list argument (a path of positions for nested lists)."""
     if not isinstance(key, tuple):

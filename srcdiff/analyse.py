@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import cast
+from typing import TYPE_CHECKING, Callable, Collection, cast
 
 from .dataflow import names, statements_of
 from .errors import InternalError, KindError, UnsupportedSyntaxError, located
@@ -32,20 +32,26 @@ from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_r
 from .lower import is_atom
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
-def is_array_rule(rule) -> bool:
+    from .array_rules import ArrayRule
+    from .parse import Parsed
+
+
+def is_array_rule(rule: object) -> TypeIs[ArrayRule]:
     """Whether ``rule`` is a vector-Jacobian rule of ``srcdiff.array_rules``."""
     return getattr(rule, "vjp", None) is not None
 
 
-def getitem_rule():
+def getitem_rule() -> ArrayRule | None:
     """The rule of ``a[index]`` (NumPy's rules are loaded on first use); None without
     NumPy, where only tuples of constants can be indexed."""
     arrays = RULES.arrays()
     return arrays.GETITEM if arrays is not None else None
 
 
-def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
+def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | None = None,
             array_output: bool = False) -> Function:
     """Activity, flow-insensitively: a fixed point over every assignment, at any depth
     (inside loops a variable may be assigned after it is read). Conservative: it may
@@ -108,7 +114,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
     output = {function.output.id} if isinstance(function.output, ast.Name) else set()
     useful = _reachable(output, reads)
     active = varied & useful
-    where = lambda statement: get_anno(statement, "where", function.parsed)
+    where: Callable[[ast.AST], Parsed] = lambda statement: get_anno(statement, "where", function.parsed)
     for statement in assignments:
         check_kinds(statement, variable_kinds, active, where(statement))
     for name in output if not array_output else ():
@@ -124,7 +130,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict | None = None,
                             kinds=variable_kinds)
 
 
-def _check_in_place(function: Function, statements: list, kinds: dict) -> list:
+def _check_in_place(function: Function, statements: list[ast.stmt], kinds: dict[str, Kind]) -> list[ast.stmt]:
     """After each ``new = a op value`` that stands for ``a op= value`` on a variable that
     may be an array, ``in_place(a, new)``, and after each ``new = set_item(a, i, v)``,
     ``writable(a)``: they raise where NumPy's in-place change would (a read-only ``a``,
@@ -141,7 +147,7 @@ def _check_in_place(function: Function, statements: list, kinds: dict) -> list:
             from .array_rules import helper_name
             arguments: list[ast.expr] = [ast.Name(updated, ast.Load())]
             if helper == "in_place":
-                arguments.append(ast.Name(name_id(statement.targets[0]), ast.Load()))
+                arguments.append(ast.Name(name_id(cast(ast.Assign, statement).targets[0]), ast.Load()))
             check = ast.Call(ast.Name(helper_name(function, helper), ast.Load()), arguments, [])
             result.append(ast.copy_location(ast.Expr(check), statement))
     return result
@@ -172,7 +178,7 @@ def operands(value: ast.expr) -> set[str]:
             and isinstance(n.ctx, ast.Load) and n is not _module_of(node)}
 
 
-def _module_of(node):
+def _module_of(node: ast.AST) -> ast.expr | None:
     """``numpy`` in ``numpy.s_[...]``: a module, not an operand."""
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute):
         return node.value.value
@@ -197,7 +203,7 @@ def differentiable_operands(value: ast.expr) -> set[str]:
     return operands(value)
 
 
-def bind(rule, call: ast.Call) -> "Bound":
+def bind(rule: ArrayRule, call: ast.Call) -> "Bound":
     """A call's arguments by the names of its array rule's parameters."""
     params = rule.params
     named = {}
@@ -208,12 +214,12 @@ def bind(rule, call: ast.Call) -> "Bound":
     else:
         named.update(zip(params, args))
     for keyword in call.keywords:
-        named[keyword.arg] = keyword.value
+        named[cast(str, keyword.arg)] = keyword.value  # the fence refuses **kwargs
     return Bound(rule, named)
 
 
 class Bound:
-    def __init__(self, rule, arguments: dict):
+    def __init__(self, rule: ArrayRule, arguments: dict[str, ast.expr]) -> None:
         self.rule = rule
         self.arguments = arguments
 
@@ -239,7 +245,7 @@ def arguments(value: ast.expr) -> list[ast.expr]:
     return []
 
 
-def rule_of(value: ast.expr) -> Rule | None:
+def rule_of(value: ast.expr) -> Rule | ArrayRule | None:
     """The derivative rule of a primitive application; None when it has no derivative."""
     if isinstance(value, ast.BinOp):
         return RULES.lookup(BINARY_OPERATORS[type(value.op).__name__], 2)
@@ -264,7 +270,7 @@ def rule_of(value: ast.expr) -> Rule | None:
 RECURSIVE = Rule(None, "recursive call", None, lambda *args: args, ())
 
 
-def cannot_raise(value: ast.expr, kinds: dict | None = None) -> bool:
+def cannot_raise(value: ast.expr, kinds: dict[str, Kind] | None = None) -> bool:
     """Whether evaluating this right-hand side can never raise (so it may be dropped, or
     moved out of a loop that may run no time). ``kinds``: the variables' kinds (None: all
     are numbers). On numbers, the primitives in ``TOTAL``. On arrays, NumPy reports a
@@ -301,7 +307,7 @@ def operands_of(value: ast.expr) -> list[ast.expr]:
     return arguments(value) or [value]
 
 
-def _arrays_among(atoms: list[ast.expr], kinds: dict) -> set[str]:
+def _arrays_among(atoms: list[ast.expr], kinds: dict[str, Kind]) -> set[str]:
     """The variables among ``atoms`` that may be arrays of rank one or more (numbers and
     0-d arrays broadcast with anything)."""
     found = set()
@@ -354,7 +360,8 @@ def differentiable(value: ast.expr) -> bool:
 # Kinds
 # --------------------------------------------------------------------------------------
 
-def infer_kinds(function: Function, parameters: dict, statements=None) -> dict[str, Kind]:
+def infer_kinds(function: Function, parameters: dict[str, Kind],
+                statements: list[ast.stmt] | None = None) -> dict[str, Kind]:
     """Every variable's kind, from the parameters' (numbers by default), to a fixed point
     over all assignments and loop targets (a variable holding a number in one place and
     an array in another is an array)."""
@@ -365,7 +372,7 @@ def infer_kinds(function: Function, parameters: dict, statements=None) -> dict[s
                               for a in args.posonlyargs + args.args + args.kwonlyargs}
     parsed = function.parsed
 
-    def of(node) -> Kind | None:
+    def of(node: ast.expr) -> Kind | None:
         if isinstance(node, ast.Name):
             if node.id in kinds:
                 return kinds[node.id]
@@ -403,7 +410,7 @@ def infer_kinds(function: Function, parameters: dict, statements=None) -> dict[s
     return kinds
 
 
-def _element_kind(iterable, of) -> Kind | None:
+def _element_kind(iterable: ast.expr, of: Callable[[ast.expr], Kind | None]) -> Kind | None:
     if isinstance(iterable, (ast.Tuple, ast.List)):
         result = SCALAR
         for element in iterable.elts:
@@ -417,7 +424,7 @@ def _element_kind(iterable, of) -> Kind | None:
     return index_rank(kind, ast.Constant(0), of)
 
 
-def kind_of(value: ast.expr, of) -> Kind | None:
+def kind_of(value: ast.expr, of: Callable[[ast.expr], Kind | None]) -> Kind | None:
     """The kind of a primitive application's result; ``of`` gives an atom's kind."""
     if isinstance(value, (ast.Constant, ast.UnaryOp)) and is_atom(value):
         return SCALAR
@@ -438,7 +445,7 @@ def kind_of(value: ast.expr, of) -> Kind | None:
         if left is None or right is None:
             return left or right
         if isinstance(value.op, ast.MatMult):
-            return _call_kind(RULES.lookup(BINARY_OPERATORS["MatMult"], 2), value, of)
+            return _call_kind(cast("ArrayRule", RULES.lookup(BINARY_OPERATORS["MatMult"], 2)), value, of)
         return broadcast(left, right)
     if isinstance(value, ast.UnaryOp):
         return of(value.operand) if not isinstance(value.op, ast.Not) else SCALAR
@@ -463,7 +470,8 @@ def kind_of(value: ast.expr, of) -> Kind | None:
     return SCALAR
 
 
-def _call_kind(rule, value, of) -> Kind:
+def _call_kind(rule: ArrayRule, value: ast.BinOp | ast.Call,
+               of: Callable[[ast.expr], Kind | None]) -> Kind:
     from .array_rules import VJP, RuleUseError
     if isinstance(value, ast.BinOp):
         arguments = dict(zip(rule.params, [value.left, value.right]))
@@ -477,7 +485,7 @@ def _call_kind(rule, value, of) -> Kind:
         return ANY_ARRAY  # reported with its place when the rule is applied
 
 
-def _sequence_kind(node, of) -> Kind:
+def _sequence_kind(node: ast.expr, of: Callable[[ast.expr], Kind | None]) -> Kind:
     if isinstance(node, (ast.List, ast.Tuple)):
         result = None
         for element in node.elts:
@@ -488,7 +496,8 @@ def _sequence_kind(node, of) -> Kind:
     return of(node) or SCALAR
 
 
-def _nondifferentiable_kind(callee, value, argument_kinds, of) -> Kind:
+def _nondifferentiable_kind(callee: object, value: ast.Call, argument_kinds: list[Kind | None],
+                            of: Callable[[ast.expr], Kind | None]) -> Kind | None:
     if callee in (len, int, float, bool, round, range) or _is_math(callee) or \
             callee in ITERATORS:  # iterators: not arrays
         return SCALAR
@@ -508,12 +517,12 @@ def _nondifferentiable_kind(callee, value, argument_kinds, of) -> Kind:
     if callee in arrays.NONDIFFERENTIABLE_KINDS:
         rule = arrays.NONDIFFERENTIABLE_KINDS[callee]
         if rule is not None:
-            return rule(argument_kinds)
+            return cast(Kind, rule(argument_kinds))
         shape = value.args[0] if value.args else next(
             (k.value for k in value.keywords if k.arg == "shape"), None)
         try:
             # no shape (None): literal_eval raises ValueError, caught below
-            return arrays.shape_kind(ast.literal_eval(shape))  # type: ignore[arg-type]
+            return cast(Kind, arrays.shape_kind(ast.literal_eval(shape)))  # type: ignore[arg-type]
         except (ValueError, TypeError):
             from .kinds import ANY_ARRAY
             return ANY_ARRAY
@@ -524,13 +533,13 @@ def _nondifferentiable_kind(callee, value, argument_kinds, of) -> Kind:
     return broadcast(*[k for k in argument_kinds if k is not None])
 
 
-def _is_math(callee) -> bool:
+def _is_math(callee: object) -> bool:
     """A function of numbers only: ``math``'s, and the builtins that fail on arrays
     (``abs`` and ``pow`` work elementwise on them)."""
     return getattr(callee, "__module__", None) == "math" or callee in (min, max, float)
 
 
-def check_kinds(statement: ast.Assign, kinds: dict, active: set, where) -> None:
+def check_kinds(statement: ast.Assign, kinds: dict[str, Kind], active: set[str], where: Parsed) -> None:
     """Refuse what would fail or be wrong for these kinds: a ``math`` function of an
     array, an array rule whose options depend on the differentiated values."""
     value = statement.value
@@ -548,7 +557,7 @@ def check_kinds(statement: ast.Assign, kinds: dict, active: set, where) -> None:
                       "), which works elementwise")
 
 
-def check_indexed_numbers(function: Function, kinds: dict, wrt) -> None:
+def check_indexed_numbers(function: Function, kinds: dict[str, Kind], wrt: Collection[str]) -> None:
     """``x[0]`` where ``x``, differentiated, is a number: Python raises TypeError there. A
     KindError, which the call wrapper defers to calls whose argument is a number (code is
     first generated for numbers; a list, tuple or dict argument gets code of its own), so
@@ -564,7 +573,7 @@ def check_indexed_numbers(function: Function, kinds: dict, wrt) -> None:
                           hint="pass a NumPy array, or a list, tuple or dict of values")
 
 
-def check_sharing(function: Function, kinds: dict) -> None:
+def check_sharing(function: Function, kinds: dict[str, Kind]) -> None:
     """Item assignment (``a[i] = v``) and ``a += b`` change an array in place; generated
     code makes a new array instead, so the backward sweep keeps the old one. That is the
     same program only when nothing else that may refer to the changed array is read
@@ -575,13 +584,13 @@ def check_sharing(function: Function, kinds: dict) -> None:
     views (``a[1:]``, ``a.T``, ``reshape``...) and the changes themselves join classes.
     *Read afterwards* is liveness (``dataflow.Liveness``), loops included."""
     changes = [s for s in _assignments(function.body) if get_anno(s, "in_place")
-               and (kinds.get(s.targets[0].id) or SCALAR).is_array]
+               and (kinds.get(name_id(s.targets[0])) or SCALAR).is_array]
     if not changes or RULES.arrays() is None:
         return
     views = RULES.arrays().VIEWS
     classes = _Classes()
     for statement in _assignments(function.body):
-        target, value = statement.targets[0].id, statement.value
+        target, value = name_id(statement.targets[0]), statement.value
         if not (kinds.get(target) or SCALAR).is_array:
             continue
         source = None
@@ -602,7 +611,7 @@ def check_sharing(function: Function, kinds: dict) -> None:
     live = Liveness(function.body, set(), watch={id(s) for s in changes}).after
     for change in changes:
         value = change.value
-        changed = name_id(value.args[0] if isinstance(value, ast.Call) else value.left)
+        changed = name_id(value.args[0] if isinstance(value, ast.Call) else cast(ast.BinOp, value).left)
         others = classes.members(changed) - {changed, name_id(change.targets[0])}
         read_later = sorted(others & live.get(id(change), set()))
         shown = [n for n in read_later if n not in function.synthetic] or read_later
@@ -616,12 +625,12 @@ def check_sharing(function: Function, kinds: dict) -> None:
                           f"{shown[0]} = (...).copy(), or copy `{changed}` before changing it")
 
 
-def _assignments(body):
+def _assignments(body: list[ast.stmt]) -> list[ast.Assign]:
     return [s for s in statements_of(body)
             if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)]
 
 
-def _fancy(index: ast.expr, kinds: dict) -> bool:
+def _fancy(index: ast.expr, kinds: dict[str, Kind]) -> bool:
     """An index with an array in it: NumPy copies instead of making a view."""
     parts = index.elts if isinstance(index, ast.Tuple) else [index]
     return any(isinstance(p, ast.Name) and (kinds.get(p.id) or SCALAR).is_array for p in parts)
@@ -630,7 +639,7 @@ def _fancy(index: ast.expr, kinds: dict) -> bool:
 class _Classes:
     """Union-find over names."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.parent: dict[str, str] = {}
 
     def find(self, name: str) -> str:

@@ -10,7 +10,8 @@ import math
 import numbers
 import types
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, ParamSpec, TypeGuard, overload
+from typing import (Any, Callable, ClassVar, Literal, ParamSpec, Protocol, TypeGuard, cast,
+                    overload)
 
 from .errors import ArgumentKindError, KindError, SrcdiffError
 from .kinds import SCALAR, Kind, data_kind, kind_of_value
@@ -111,9 +112,9 @@ def vjp(func: Callable[_P, Any], wrt: Wrt = 0
     signature = inspect.signature(func)
     parameters = list(signature.parameters)
     base = func.__name__ if func.__name__.isidentifier() else "lambda"
-    generated: dict = {}
+    generated: dict[tuple[_Key, bool], Generated] = {}
 
-    def specialise(key, ieee=False):
+    def specialise(key: _Key, ieee: bool = False) -> Generated:
         current = generated.get((key, ieee))
         if current is None or not (current.check is None or current.check()):
             kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
@@ -121,7 +122,7 @@ def vjp(func: Callable[_P, Any], wrt: Wrt = 0
                 func, names, name=f"vjp_{base}", vjp=True, kinds=kinds, ieee=ieee)
         return current
 
-    def forward(*args, **kwargs):
+    def forward(*args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], Any]]:
         key = _kinds(signature, parameters, names, args, kwargs)
         code = specialise(key)
         bound = signature.bind(*args, **kwargs)
@@ -129,7 +130,7 @@ def vjp(func: Callable[_P, Any], wrt: Wrt = 0
         values = [bound.arguments[p] for p in parameters]
         value = func(*args, **kwargs)
 
-        def pullback(cotangent):
+        def pullback(cotangent: Any) -> Any:
             _check_tangent("the result", value, cotangent, "cotangent")
             try:
                 result = code.function(*values, cotangent)
@@ -157,11 +158,11 @@ def hvp(func: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     signature = inspect.signature(func)
     parameters = list(signature.parameters)
     base = func.__name__ if func.__name__.isidentifier() else "lambda"
-    second: dict = {}  # kinds -> (tangent code, its gradient)
+    second: dict[_Key, tuple[Generated, Callable[..., Any]]] = {}  # kinds -> (tangent code, its gradient)
     scalar_key = (SCALAR,) * len(parameters)
     low, fill = _numeric_defaults(signature)
     count, extra = len(parameters), len(names)
-    fast_state: dict = {"_srcdiff_target": None}  # the fast wrapper's globals
+    fast_state: dict[str, Any] = {"_srcdiff_target": None}  # the fast wrapper's globals
     fast = _fast_forward_wrapper(f"hvp_{base}", signature, extra, None, fast_state,
                                  catch=False)
     if fast is not None or any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
@@ -169,7 +170,7 @@ def hvp(func: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
         # no fast path in product: the wrapper has it, or keyword-only parameters rule it out
         low = count + 1
 
-    def product(*args, **kwargs):
+    def product(*args: Any, **kwargs: Any) -> Any:
         # numbers only, given by position (trailing defaults that are numbers may be
         # left out): straight to the scalar code (here where ``_fast_forward_wrapper``
         # could not write the function users call)
@@ -225,7 +226,7 @@ def hessian(func: Callable[_P, Any], wrt: Wrt = 0) -> Callable[_P, Any]:
     signature = inspect.signature(func)
     product = hvp(func, wrt=name)
 
-    def hessian_(*args, **kwargs):
+    def hessian_(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         point = bound.arguments[name]
@@ -264,7 +265,7 @@ def jacobian(func: Callable[_P, Any], wrt: Wrt = 0,
     tangent_map = jvp(func, wrt=tuple(names))
     pullback_of = vjp(func, wrt=tuple(names))
 
-    def jacobian_(*args, **kwargs):
+    def jacobian_(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         points = [bound.arguments[n] for n in names]
@@ -272,12 +273,12 @@ def jacobian(func: Callable[_P, Any], wrt: Wrt = 0,
         value, pullback = pullback_of(*args, **kwargs)
         out_shape = numpy.shape(value)
         use = mode or ("forward" if inputs < numpy.size(value) else "reverse")
-        result = [numpy.zeros(out_shape + numpy.shape(p)) for p in points]
+        result: list[Any] = [numpy.zeros(out_shape + numpy.shape(p)) for p in points]
         if use == "forward":
             zeros = [numpy.zeros(numpy.shape(p)) if numpy.ndim(p) else 0.0 for p in points]
             for k, point in enumerate(points):
                 for index in numpy.ndindex(numpy.shape(point)):
-                    tangents = list(zeros)
+                    tangents: list[Any] = list(zeros)
                     if numpy.ndim(point):
                         tangents[k] = numpy.zeros(numpy.shape(point))
                         tangents[k][index] = 1.0
@@ -287,7 +288,7 @@ def jacobian(func: Callable[_P, Any], wrt: Wrt = 0,
                     result[k][(...,) + index] = column
         else:
             for index in numpy.ndindex(out_shape):
-                cotangent = numpy.zeros(out_shape) if out_shape else 1.0
+                cotangent: Any = numpy.zeros(out_shape) if out_shape else 1.0
                 if out_shape:
                     cotangent[index] = 1.0
                 for k, row in enumerate(pullback(cotangent)):
@@ -311,7 +312,7 @@ def source(gradient: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
                            "srcdiff.value_and_grad")
     made: Any = gradient  # its __srcdiff__ attributes are set where it is made
     if args or kwargs:
-        return made.__srcdiff_specialise__(*args, **kwargs).source
+        return cast(Generated, made.__srcdiff_specialise__(*args, **kwargs)).source
     generated = made.__srcdiff__
     if not isinstance(generated, Generated):
         raise SrcdiffError(f"{gradient.__name__} needs arrays: pass example arguments, "
@@ -319,7 +320,7 @@ def source(gradient: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     return generated.source
 
 
-def _gradient(func, wrt, with_value: bool, mode: str = "reverse"):
+def _gradient(func: Callable[..., Any], wrt: Wrt, with_value: bool, mode: str = "reverse") -> Any:
     if getattr(func, "__srcdiff_of__", None) is not None:  # grad(grad(f))
         return _of_gradient(func, wrt, with_value, mode)
     if not isinstance(func, types.FunctionType):
@@ -345,7 +346,7 @@ def _gradient(func, wrt, with_value: bool, mode: str = "reverse"):
     return cached[key]
 
 
-def _of_gradient(gradient, wrt, with_value: bool, mode: str):
+def _of_gradient(gradient: Any, wrt: Wrt, with_value: bool, mode: str) -> Any:
     """``grad(grad(f, wrt=i), wrt=j)``: the derivative of ∂f/∂x_i with respect to x_j,
     ∂²f/∂x_j∂x_i. Forward mode gives ∂f/∂x_i as generated code (the tangent code for the
     direction 1 along x_i, which ``hvp`` uses too); reverse mode differentiates that code
@@ -372,9 +373,10 @@ def _of_gradient(gradient, wrt, with_value: bool, mode: str):
     parameters = list(signature.parameters)
     base = func.__name__ if func.__name__.isidentifier() else "lambda"
     outer = value_and_grad if with_value else grad
-    second: dict = {}  # kinds -> (tangent code, its gradient)
+    second: dict[_Key, tuple[Generated, Callable[..., Any]]] = {}  # kinds -> (tangent code, its gradient)
 
-    def derivative(args, kwargs):
+    def derivative(args: tuple[Any, ...],
+                   kwargs: dict[str, Any]) -> tuple[Any, list[Any]]:
         key = _kinds(signature, parameters, names + (inner,), args, kwargs)
         if key[parameters.index(inner)].is_array:
             raise ArgumentKindError(
@@ -391,7 +393,7 @@ def _of_gradient(gradient, wrt, with_value: bool, mode: str):
         bound.apply_defaults()
         return entry[1], [bound.arguments[p] for p in parameters] + [1.0]
 
-    def second_derivative(*args, **kwargs):
+    def second_derivative(*args: Any, **kwargs: Any) -> Any:
         function, values = derivative(args, kwargs)
         return function(*values)
 
@@ -403,7 +405,7 @@ def _of_gradient(gradient, wrt, with_value: bool, mode: str):
                                  f"/∂{inner}.")
     setattr(second_derivative, "__srcdiff__", None)  # srcdiff.source needs example arguments
 
-    def specialise(*args, **kwargs):
+    def specialise(*args: Any, **kwargs: Any) -> Any:
         function, values = derivative(args, kwargs)
         return function.__srcdiff_specialise__(*values)
     setattr(second_derivative, "__srcdiff_specialise__", specialise)
@@ -411,7 +413,8 @@ def _of_gradient(gradient, wrt, with_value: bool, mode: str):
     return second_derivative
 
 
-def _through_binding(transform, func, wrt):
+def _through_binding(transform: Callable[..., Any], func: Callable[..., Any],
+                     wrt: Wrt) -> _Bound | None:
     """For a bound method (``model.loss``) or a ``functools.partial``: ``transform`` of
     the function they wrap, with the same arguments bound (a ``functools.partial``, which
     pickles when the function and the arguments do); ``wrt`` counts the parameters left
@@ -439,20 +442,22 @@ def _through_binding(transform, func, wrt):
     return result
 
 
-class _Bound(functools.partial):
+class _Bound(functools.partial[Any]):
     """A transformation of a bound method's or a partial's function, with the same
     arguments bound; ``srcdiff.source`` reads it as it reads the transformation."""
 
-    @property
-    def __srcdiff__(self):
-        return self.func.__srcdiff__
+    __name__: str  # set by _through_binding, as a function's
 
-    def __srcdiff_specialise__(self, *args, **kwargs):
-        return self.func.__srcdiff_specialise__(*self.args, *args,
+    @property
+    def __srcdiff__(self) -> Any:
+        return self.func.__srcdiff__  # type: ignore[attr-defined]  # set where it is made
+
+    def __srcdiff_specialise__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func.__srcdiff_specialise__(*self.args, *args,  # type: ignore[attr-defined]  # set where it is made
                                                 **{**self.keywords, **kwargs})
 
 
-def _wrt_names(func, wrt) -> tuple[str, ...]:
+def _wrt_names(func: Callable[..., Any], wrt: Wrt) -> tuple[str, ...]:
     code = func.__code__
     positional = code.co_varnames[:code.co_argcount]
     everything = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
@@ -477,7 +482,7 @@ def _wrt_names(func, wrt) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _generated_name(func, names, as_tuple: bool, with_value: bool, mode: str) -> str:
+def _generated_name(func: Callable[..., Any], names: tuple[str, ...], as_tuple: bool, with_value: bool, mode: str) -> str:
     base = func.__name__ if func.__name__.isidentifier() else "lambda"  # <lambda>
     if mode == "forward":
         return f"jvp_{base}"
@@ -492,7 +497,8 @@ def _generated_name(func, names, as_tuple: bool, with_value: bool, mode: str) ->
 _IEEE_ERRORS = (ZeroDivisionError, OverflowError, ValueError)
 
 
-def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "reverse"):
+def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: bool, with_value: bool,
+                 mode: str = "reverse") -> Any:
     """The gradient function users call: it generates code for each combination of
     argument kinds it meets (numbers, arrays of each rank), once, and calls it. Calls
     with numbers only go straight to the scalar code.
@@ -510,19 +516,19 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
     forward = mode == "forward"
     signature = inspect.signature(func)
     parameters = list(signature.parameters)
-    specialisations: dict[tuple, Generated] = {}
-    variants: dict[tuple, Generated] = {}  # IEEE variants, generated when first needed
+    specialisations: dict[_Key, Generated] = {}
+    variants: dict[_Key, Generated] = {}  # IEEE variants, generated when first needed
     deferred: list[KindError] = []
     scalar_key = (SCALAR,) * len(parameters)
     target = check = None  # the scalar code and its dependency test, for the fast path
     # the same for _fast_wrapper's code: its globals (the scalar code, and the names its
     # inlined dependency test reads)
-    fast_state: dict = {"_srcdiff_target": None}
+    fast_state: dict[str, Any] = {"_srcdiff_target": None}
 
     def fresh(generated: Generated | None) -> TypeGuard[Generated]:
         return generated is not None and (generated.check is None or generated.check())
 
-    def specialise(key: tuple) -> Generated:
+    def specialise(key: _Key) -> Generated:
         nonlocal target, check
         generated = specialisations.get(key)
         if fresh(generated):
@@ -559,7 +565,8 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         gradient.__srcdiff__ = generated
         return generated
 
-    def ieee(key: tuple, args, kwargs, error: Exception, everything=None):
+    def ieee(key: _Key, args: tuple[Any, ...], kwargs: dict[str, Any], error: Exception,
+             everything: tuple[Any, ...] | None = None) -> Any:
         """``everything``: the generated code's arguments when they are not ``args``
         and ``kwargs`` (forward mode: with defaults applied, then the tangents)."""
         try:
@@ -576,7 +583,7 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
             return variant.function(*everything)
         return variant.function(*args, **kwargs)
 
-    fast_forward: dict = {"target": None, "check": _ALWAYS}
+    fast_forward: dict[str, Any] = {"target": None, "check": _ALWAYS}
 
     low, fill = _numeric_defaults(signature)
     count, extra = len(parameters), len(names)
@@ -584,7 +591,7 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
            for p in signature.parameters.values()):
         low = count + 1  # keyword-only parameters are not given by position: no fast path
 
-    def forward_call(*args, **kwargs):
+    def forward_call(*args: Any, **kwargs: Any) -> Any:
         # numbers only, given by position (trailing defaults that are numbers may be
         # left out): straight to the scalar code. (Where ``_fast_forward_wrapper`` could
         # write the function users call, it does this, and this path is not taken.)
@@ -618,7 +625,7 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
 
     real = _REAL_TYPES
 
-    def reverse_call(*args, **kwargs):
+    def reverse_call(*args: Any, **kwargs: Any) -> Any:
         if target is not None and (check is None or check()):
             for value in args:
                 if type(value) not in real:
@@ -641,9 +648,9 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         except _IEEE_ERRORS as error:
             return ieee(key, args, kwargs, error)
 
-    structured: dict[tuple, list[Generated]] = {}  # key -> the code for each set of facts
+    structured: dict[tuple[_Key, bool], list[Generated]] = {}  # key -> the code for each set of facts
 
-    def structured_code(key, values, ieee=False) -> Generated:
+    def structured_code(key: _Key, values: list[Any], ieee: bool = False) -> Generated:
         """The code for structured arguments: generated for the first arguments of each
         shape, used again while the facts it was generated from hold."""
         arguments = dict(zip(parameters, values))
@@ -659,7 +666,7 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         candidates.append(generated)
         return generated
 
-    def structured_call(key, args, kwargs):
+    def structured_call(key: _Key, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         values = [bound.arguments[p] for p in parameters]
@@ -715,7 +722,7 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
         gradient.__srcdiff_specialise__ = lambda *a, **k: specialise(
             _kinds(signature, parameters, names, a[:len(a) - len(names)], k))
     else:
-        def specialise_for(*a, **k):
+        def specialise_for(*a: Any, **k: Any) -> Generated:
             key = _kinds(signature, parameters, names, a, k, structured=True)
             if any(type(part) is _Structured for part in key):
                 bound = signature.bind(*a, **k)
@@ -726,7 +733,7 @@ def _entry_point(func, names, as_tuple: bool, with_value: bool, mode: str = "rev
     return gradient
 
 
-def _flat_arguments(generated: Generated, parameters, values) -> list:
+def _flat_arguments(generated: Generated, parameters: list[str], values: list[Any]) -> list[Any]:
     """The arguments of code generated for structured arguments: each parameter's, then
     the leaves it reads."""
     flat = []
@@ -736,7 +743,7 @@ def _flat_arguments(generated: Generated, parameters, values) -> list:
     return flat
 
 
-def _facts_hold(facts, arguments) -> bool:
+def _facts_hold(facts: list[tuple[str, tuple[Any, ...], Any]], arguments: dict[str, Any]) -> bool:
     """Whether code generated from ``facts`` holds for ``arguments``: each path it read
     leads to a value of the same kind (``structures.observe``)."""
     from .structures import observe
@@ -755,7 +762,7 @@ def _code_of(source: str, filename: str) -> types.CodeType:
     return next(c for c in module.co_consts if isinstance(c, types.CodeType))
 
 
-def _numeric_defaults(signature) -> tuple[int, tuple]:
+def _numeric_defaults(signature: inspect.Signature) -> tuple[int, tuple[Any, ...]]:
     """For a fast path taking every parameter by position: how many arguments must be
     given, and the defaults of the rest (numbers only: the fast path is for numbers).
     With keyword-only parameters, or a default that is not a number, every argument."""
@@ -785,7 +792,20 @@ class _Missing:
 _MISSING_ARGUMENT = _Missing()
 
 
-def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
+class _WrapperCode(Protocol):
+    """What ``_fast_wrapper`` and ``_fast_forward_wrapper`` return: a function of the
+    test's text giving the wrapper's code, with attributes set on it."""
+
+    initial: types.CodeType
+    defaults: tuple[Any, ...] | None
+    kwdefaults: dict[str, Any] | None
+
+    def __call__(self, test: str) -> types.CodeType: ...
+
+
+def _fast_wrapper(name: str, signature: inspect.Signature, slow: Callable[..., Any],
+                  ieee: Callable[..., Any], scalar_key: _Key,
+                  state: dict[str, Any]) -> _WrapperCode | None:
     """The gradient users call, written for ``func``'s own signature, so that a call
     with numbers costs little more than the generated code's: no packing into ``*args``,
     one type test per parameter, the dependency test inlined (``dependencies.checker``'s
@@ -832,7 +852,7 @@ def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
     # Defaults come from the function object (``types.FunctionType``): the text declares
     # the parameters bare.
 
-    def code(test: str):
+    def code(test: str) -> types.CodeType:
         source = (
             f"def {name}({', '.join(written)}):\n"
             f"    if _srcdiff_target is not None and {types_ok}:\n"
@@ -856,10 +876,12 @@ def _fast_wrapper(name, signature, slow, ieee, scalar_key, state):
     setattr(code, "initial", initial)
     setattr(code, "defaults", tuple(defaults) or None)
     setattr(code, "kwdefaults", kwdefaults or None)
-    return code
+    return cast(_WrapperCode, code)
 
 
-def _fast_forward_wrapper(name, signature, extra: int, slow, state, catch: bool = True):
+def _fast_forward_wrapper(name: str, signature: inspect.Signature, extra: int,
+                          slow: Callable[..., Any] | None, state: dict[str, Any],
+                          catch: bool = True) -> _WrapperCode | None:
     """The function users call for ``jvp`` (and ``hvp``), written for ``func``'s
     signature: its arguments, then ``extra`` tangents, all by position. A call with
     numbers only (trailing defaults that are numbers may be left out: ``_numeric_defaults``)
@@ -896,7 +918,7 @@ def _fast_forward_wrapper(name, signature, extra: int, slow, state, catch: bool 
         value = fill[index]
         return repr(value) if math.isfinite(value) else f"_srcdiff_D{index}"
 
-    def code(test: str):
+    def code(test: str) -> types.CodeType:
         lines = [header, "    if not _srcdiff_keywords and not _srcdiff_more:\n"]
         for number in range(count, low - 1, -1):  # how many of func's arguments were given
             primal, tangents = given[:number], given[number:number + extra]
@@ -936,10 +958,12 @@ def _fast_forward_wrapper(name, signature, extra: int, slow, state, catch: bool 
     setattr(code, "initial", initial)
     setattr(code, "defaults", (_MISSING_ARGUMENT,) * len(given) or None)
     setattr(code, "kwdefaults", None)
-    return code
+    return cast(_WrapperCode, code)
 
 
-def _split(who: str, signature, names, args, kwargs, what: str):
+def _split(who: str, signature: inspect.Signature, names: tuple[str, ...], args: tuple[Any, ...],
+           kwargs: dict[str, Any], what: str
+           ) -> tuple[tuple[Any, ...], tuple[Any, ...], _Key, inspect.BoundArguments]:
     """The arguments of a function that takes ``func``'s, then one ``what`` (tangent,
     vector) per ``wrt`` parameter: (``func``'s positional arguments, the extra ones, the
     kinds of ``func``'s arguments, their binding with defaults applied), each extra one
@@ -956,7 +980,7 @@ def _split(who: str, signature, names, args, kwargs, what: str):
     return primal, extra, key, bound
 
 
-def _check_tangent(parameter: str, value, tangent, what: str = "tangent") -> None:
+def _check_tangent(parameter: str, value: Any, tangent: Any, what: str = "tangent") -> None:
     """A tangent has its argument's shape: a number for a number, an array of the same
     shape for an array (a cotangent, the result's)."""
     import sys
@@ -974,7 +998,7 @@ def _check_tangent(parameter: str, value, tangent, what: str = "tangent") -> Non
                                 f"{numpy.shape(value)}")
 
 
-def numpy_dtype(value):
+def numpy_dtype(value: Any) -> Any:
     import numpy
     return numpy.asarray(value).dtype
 
@@ -984,10 +1008,15 @@ class _Structured:
     """In a key of argument kinds: a structured argument (``srcdiff.structures``), with
     its ``treedef`` when it is differentiated, else its type."""
     description: object
-    is_array = False
+    is_array: ClassVar[Literal[False]] = False
 
 
-def _kinds(signature, parameters, names, args, kwargs, structured: bool = False) -> tuple:
+# A key of argument kinds: one per parameter
+_Key = tuple[Kind | _Structured, ...]
+
+
+def _kinds(signature: inspect.Signature, parameters: list[str], names: tuple[str, ...],
+           args: tuple[Any, ...], kwargs: dict[str, Any], structured: bool = False) -> _Key:
     """The kind of each parameter's argument; refuses arguments srcdiff cannot
     differentiate with respect to. ``structured``: dicts, lists, tuples and dataclasses
     differentiated with respect to, and objects that are not, are ``_Structured``."""
@@ -998,7 +1027,7 @@ def _kinds(signature, parameters, names, args, kwargs, structured: bool = False)
     bound.apply_defaults()
     result: list[Kind | _Structured] = []
     for parameter in parameters:
-        value = bound.arguments.get(parameter)
+        value: Any = bound.arguments.get(parameter)
         kind = kind_of_value(value)
         if kind is None and parameter not in names:
             kind = data_kind(value)  # a list of numbers: the array NumPy makes of it

@@ -25,16 +25,24 @@ from __future__ import annotations
 import ast
 import math
 import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, cast
+from typing import Any, Callable, NoReturn, TypeVar, cast
 
 import numpy
 
 from . import runtime
 from .expr import (Code, attribute, call, cos, div, equal, exp, item, log, mul, neg, pi, select,
-                   sin, tanh)
+                   sin, tanh, Value)
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast
+from .ir import Function
 from .rules import NONZERO, REAL, RULES, TOTAL, Domain
+
+# What a ``vjp`` gives: each differentiable parameter's (or ``(sequence, position)``'s)
+# adjoint contribution, as code
+Contributions = dict[str | tuple[str, Any], Value]
+_V = TypeVar("_V", bound="VJP")
+_R = TypeVar("_R")
 
 
 class RuleUseError(Exception):
@@ -47,9 +55,9 @@ class Example:
     """Arguments for the generated numerical check of an :class:`ArrayRule`: a shape per
     differentiable argument (``()`` is a float), literal values for the others."""
 
-    shapes: tuple
-    keywords: dict = field(default_factory=dict)
-    literals: tuple = ()  # positional arguments after the arrays, written as constants
+    shapes: tuple[Any, ...]
+    keywords: dict[str, Any] = field(default_factory=dict)
+    literals: tuple[Any, ...] = ()  # positional arguments after the arrays, written as constants
     positive: bool = False  # sample in [0.5, 2] instead of [-2, 2]
     matrix: bool = False  # add n * identity to square matrices (well conditioned)
     spd: bool = False  # a square matrix x x^T + n * identity (symmetric positive definite)
@@ -70,13 +78,13 @@ class ArrayRule:
     wherever it may still be the zero it was initialised with.
     """
 
-    func: Callable
+    func: Callable[..., Any]
     name: str
     params: tuple[str, ...]
     required: int
     wrt: tuple[str, ...]
-    vjp: Callable
-    kind: Callable
+    vjp: Callable[[VJP], Contributions]
+    kind: Callable[[VJP], Kind]
     examples: tuple[Example, ...] = ()
     sequence: str | None = None
     shaped: bool = True
@@ -84,7 +92,7 @@ class ArrayRule:
     # forward mode (``srcdiff.tangent``): "linear" (the function of the differentiable
     # arguments' tangents together), "multilinear" (a sum over them, each in turn), a
     # function of a :class:`JVP` giving the tangent as code, or None (not supported yet)
-    jvp: object = None
+    jvp: str | Callable[[JVP], Value] | None = None
 
     builtin = True
     primal = None
@@ -102,8 +110,9 @@ class VJP:
     ``out`` as code, each argument as code (``v["axis"]``), its kind (``v.kind("a")``)
     and, for constants, its value (``v.const("axis")``)."""
 
-    def __init__(self, rule: ArrayRule, arguments: dict, kinds: dict, g=None, out=None,
-                 helper: Callable | None = None):
+    def __init__(self, rule: ArrayRule, arguments: dict[str, ast.expr], kinds: dict[str, Kind],
+                 g: Any = None, out: Any = None,
+                 helper: Callable[[str], Code] | None = None) -> None:
         self.rule = rule
         self.arguments = arguments  # name -> ast.expr (absent: not given)
         self.kinds = kinds  # name -> Kind
@@ -111,7 +120,7 @@ class VJP:
         self.out = out
         self._helper = helper
 
-    def __getitem__(self, name: str):
+    def __getitem__(self, name: str) -> Any:  # Code, or the List or Tuple node of a sequence
         node = self.arguments[name]
         if isinstance(node, (ast.List, ast.Tuple)):
             return node
@@ -127,7 +136,7 @@ class VJP:
         kind = self.kind(name)
         return kind.ndim if kind.is_array else 0
 
-    def const(self, name: str, default=None):
+    def const(self, name: str, default: Any = None) -> Any:
         if name not in self.arguments:
             return default
         try:
@@ -136,11 +145,11 @@ class VJP:
             raise RuleUseError(f"`{name}` of {self.rule.name} must be written as a constant "
                                f"(it is `{ast.unparse(self.arguments[name])}`)") from None
 
-    def helper(self, name: str, *args) -> Code:
+    def helper(self, name: str, *args: Any) -> Code:
         helper = cast(Callable[[str], Code], self._helper)  # given where rules emit code
         return Code(ast.Call(helper(name).node, [_node(a) for a in args], []))
 
-    def expand(self, value, axis_name: str = "axis", keepdims_name: str = "keepdims"):
+    def expand(self, value: Value, axis_name: str = "axis", keepdims_name: str = "keepdims") -> Value:
         """A reduction's adjoint with the reduced axes put back (for broadcasting)."""
         axis = self.const(axis_name)
         if axis is None or self.const(keepdims_name, False):
@@ -153,14 +162,15 @@ class JVP(VJP):
     ``t(name)``, the tangent of an argument as code (a zero of its shape when it has none)
     and ``reduce(value)``, ``numpy.sum`` over the axes the call reduces, as it keeps them."""
 
-    def __init__(self, rule, arguments, kinds, tangents, out, helper=None):
+    def __init__(self, rule: ArrayRule, arguments: dict[str, ast.expr], kinds: dict[str, Kind],
+                 tangents: dict[str, Value], out: Any, helper: Callable[[str], Code] | None = None) -> None:
         super().__init__(rule, arguments, kinds, None, out, helper)
         self.tangents = tangents  # name -> Code (a tangent, or a zero)
 
-    def t(self, name: str):
+    def t(self, name: str) -> Value:
         return self.tangents[name]
 
-    def reduce(self, value, axis_name: str = "axis", keepdims_name: str = "keepdims"):
+    def reduce(self, value: Value, axis_name: str = "axis", keepdims_name: str = "keepdims") -> Code:
         axis, keep = self.const(axis_name), self.const(keepdims_name, False)
         keywords = {}
         if axis is not None:
@@ -170,16 +180,16 @@ class JVP(VJP):
         return call("numpy.sum", value, **keywords)
 
 
-def _node(value):
+def _node(value: Any) -> ast.expr:
     from .expr import node_of
     return node_of(value)
 
 
-def shape(value) -> Code:
+def shape(value: Value) -> Code:
     return call("numpy.shape", value)
 
 
-def transposed(value) -> Code:
+def transposed(value: Value) -> Code:
     return attribute(value, "T")
 
 
@@ -208,7 +218,7 @@ def same_kind(v: VJP) -> Kind:
     return v.kind(v.rule.params[0])
 
 
-def shape_kind(value) -> Kind:
+def shape_kind(value: object) -> Kind:
     if isinstance(value, int):
         return array(1)
     if isinstance(value, tuple):
@@ -220,8 +230,11 @@ def shape_kind(value) -> Kind:
 # The table
 # --------------------------------------------------------------------------------------
 
-def add_array_rule(func, params, wrt, vjp, kind, examples=(), *, required=1, name=None,
-                   sequence=None, shaped=True, variadic=False, jvp=None) -> ArrayRule:
+def add_array_rule(func: Callable[..., Any], params: Sequence[str], wrt: Iterable[str],
+                   vjp: Callable[[VJP], Contributions], kind: Callable[[VJP], Kind],
+                   examples: Iterable[Example] = (), *, required: int = 1, name: str | None = None,
+                   sequence: str | None = None, shaped: bool = True, variadic: bool = False,
+                   jvp: str | Callable[[JVP], Value] | None = None) -> ArrayRule:
     from .rules import qualified_name
     rule = ArrayRule(func, name or qualified_name(func), tuple(params), required, tuple(wrt),
                      vjp, kind, tuple(examples), sequence, shaped, variadic, jvp)
@@ -237,7 +250,7 @@ _ = RULES.add
 
 # --- elementwise: the scalar table's rules, for ufuncs ------------------------------------
 # The ufuncs that are a primitive the table already has: the same rule, not a copy.
-_SAME_AS = [
+_SAME_AS: list[tuple[Any, Callable[..., Any], int]] = [
     (numpy.add, operator.add, 2), (numpy.subtract, operator.sub, 2),
     (numpy.multiply, operator.mul, 2), (numpy.divide, operator.truediv, 2),
     (numpy.power, operator.pow, 2), (numpy.negative, operator.neg, 1),
@@ -316,20 +329,20 @@ _REDUCE_EXAMPLES = (E(((3, 4),)), E(((3, 4),), {"axis": 0}), E(((2, 3, 4),), {"a
                     E(((3, 4),), {"axis": -1, "keepdims": True}), E(((5,),)))
 
 
-def _no_out(v: VJP):
+def _no_out(v: VJP) -> None:
     for name in ("out", "dtype", "where", "initial"):
         if v.given(name) and v.const(name) is not None:
             raise RuleUseError(f"`{name}=` of {v.rule.name} is not supported")
 
 
-def _sum(v):
+def _sum(v: VJP) -> Contributions:
     _no_out(v)
     if v.const("axis") is None:  # one pass, and the input's dtype
         return {"a": call("numpy.full_like", v["a"], v.g)}
     return {"a": call("numpy.broadcast_to", v.expand(v.g), shape(v["a"]))}
 
 
-def _mean(v):
+def _mean(v: VJP) -> Contributions:
     _no_out(v)
     if v.const("axis") is None:
         return {"a": call("numpy.full_like", v["a"], div(v.g, call("numpy.size", v["a"])))}
@@ -337,12 +350,12 @@ def _mean(v):
     return {"a": call("numpy.broadcast_to", div(v.expand(v.g), count), shape(v["a"]))}
 
 
-def _prod(v):
+def _prod(v: VJP) -> Contributions:
     _no_out(v)  # the product over the others: out / a (the input must have no zeros)
     return {"a": div(mul(v.expand(v.g), v.expand(v.out)), v["a"])}
 
 
-def _extremum(v):
+def _extremum(v: VJP) -> Contributions:
     _no_out(v)  # ties share the adjoint equally, as in JAX and PyTorch
     chosen = Code(ast.Compare(v["a"].node, [ast.Eq()], [_node(v.expand(v.out))]))
     axis = v.const("axis")
@@ -351,7 +364,7 @@ def _extremum(v):
     return {"a": mul(v.expand(v.g), div(chosen, ties))}
 
 
-def _centred(v):
+def _centred(v: VJP) -> tuple[Code, Value]:
     axis = v.const("axis")
     count = call("numpy.size", v["a"]) if axis is None else \
         div(call("numpy.size", v["a"]), call("numpy.size", v.out))
@@ -361,13 +374,13 @@ def _centred(v):
     return centred, (count - ddof if ddof else count)
 
 
-def _var(v):
+def _var(v: VJP) -> Contributions:
     _no_out(v)
     centred, count = _centred(v)
     return {"a": mul(v.expand(v.g), div(mul(2, centred), count))}
 
 
-def _std(v):
+def _std(v: VJP) -> Contributions:
     _no_out(v)
     centred, count = _centred(v)
     return {"a": mul(v.expand(div(v.g, v.out)), div(centred, count))}
@@ -386,7 +399,7 @@ for _func, _vjp in ((numpy.var, _var), (numpy.std, _std)):
                    name=f"numpy.{_func.__name__}")
 
 
-def _cumsum(v):
+def _cumsum(v: VJP) -> Contributions:
     _no_out(v)
     axis = v.const("axis")
     if axis is None:
@@ -406,7 +419,7 @@ def _product_rank(v: VJP) -> tuple[int | None, int | None]:
     return v.ndim("a"), v.ndim("b")
 
 
-def _dot(v):
+def _dot(v: VJP) -> Contributions:
     ra, rb = _product_rank(v)
     a, b, g = v["a"], v["b"], v.g
     if ra == 0 or rb == 0:  # a product with a number
@@ -423,22 +436,22 @@ def _dot(v):
                        f"{_rank_text(rb)} is not supported (use numpy.matmul or numpy.einsum)")
 
 
-def _rank_text(rank):
+def _rank_text(rank: int | None) -> str:
     return "unknown" if rank is None else str(rank)
 
 
-def _sum_to(value, rank, other_rank):
+def _sum_to(value: Value, rank: int | None, other_rank: int | None) -> Value:
     """The adjoint of a number multiplied into an array: summed."""
     if rank == 0 and other_rank != 0:
         return call("numpy.sum", value)
     return value
 
 
-def _matmul(a, b) -> Code:
+def _matmul(a: Value, b: Value) -> Code:
     return Code(ast.BinOp(_node(a), ast.MatMult(), _node(b)))
 
 
-def _matmul_vjp(v):
+def _matmul_vjp(v: VJP) -> Contributions:
     ra, rb = _product_rank(v)
     if ra == 0 or rb == 0:
         raise RuleUseError("matmul of a number is not defined (use *)")
@@ -477,7 +490,7 @@ add_array_rule(operator.matmul, ("a", "b"), ("a", "b"), _matmul_vjp, _dot_kind,
                _PRODUCT_EXAMPLES, required=2, name="a @ b")
 
 
-def _outer(v):
+def _outer(v: VJP) -> Contributions:
     a, b, g = v["a"], v["b"], v.g
     if v.ndim("a") == 1 and v.ndim("b") == 1:
         return {"a": _matmul(g, b), "b": _matmul(a, g)}
@@ -489,7 +502,7 @@ add_array_rule(numpy.outer, ("a", "b"), ("a", "b"), _outer, lambda v: array(2),
                (E(((3,), (4,))), E(((2, 2), (3,)))), required=2, name="numpy.outer")
 
 
-def _inner(v):
+def _inner(v: VJP) -> Contributions:
     if v.ndim("a") not in (0, 1) or v.ndim("b") not in (0, 1):
         raise RuleUseError("numpy.inner of arrays of rank 2 or more is not supported "
                            "(use numpy.einsum)")
@@ -500,7 +513,7 @@ add_array_rule(numpy.inner, ("a", "b"), ("a", "b"), _inner, _dot_kind, (E(((3,),
                required=2, name="numpy.inner")
 
 
-def _cross(v):
+def _cross(v: VJP) -> Contributions:
     a, b, g = v["a"], v["b"], v.g
     return {"a": v.helper("unbroadcast", call("numpy.cross", b, g), a),
             "b": v.helper("unbroadcast", call("numpy.cross", g, a), b)}
@@ -511,11 +524,12 @@ add_array_rule(numpy.cross, ("a", "b"), ("a", "b"), _cross,
                (E(((3,), (3,))), E(((4, 3), (3,)))), required=2, name="numpy.cross")
 
 
-def _einsum(v):
+def _einsum(v: VJP) -> Contributions:
     spec = v.const("subscripts")
     operands = v["operands"].elts
     if not isinstance(spec, str) or "." in spec:
         raise RuleUseError("numpy.einsum needs its subscripts as a string constant, without '...'")
+    inputs: str | list[str]  # the subscripts, then split at the commas
     inputs, arrow, output = spec.replace(" ", "").partition("->")
     inputs = inputs.split(",")
     if not arrow:  # implicit output: the letters used once, in alphabetical order
@@ -524,7 +538,7 @@ def _einsum(v):
     if len(inputs) != len(operands):
         raise RuleUseError(f"numpy.einsum subscripts name {len(inputs)} operands, "
                            f"{len(operands)} given")
-    result = {}
+    result: Contributions = {}
     for position, subscripts in enumerate(inputs):
         others = [(s, o) for i, (s, o) in enumerate(zip(inputs, operands)) if i != position]
         available = set(output) | {c for s, _ in others for c in s}
@@ -562,7 +576,7 @@ add_array_rule(numpy.einsum, ("subscripts", "operands"), (), _einsum, _einsum_ki
                required=2, name="numpy.einsum", sequence="operands", variadic=True)
 
 
-def _tensordot(v):
+def _tensordot(v: VJP) -> Contributions:
     axes = v.const("axes", 2)
     ra, rb = _product_rank(v)
     if not isinstance(axes, int) or ra is None or rb is None:
@@ -589,7 +603,7 @@ add_array_rule(numpy.tensordot, ("a", "b", "axes"), ("a", "b"), _tensordot, _ten
                required=2, name="numpy.tensordot")
 
 
-def _trace(v):
+def _trace(v: VJP) -> Contributions:
     if v.ndim("a") != 2:
         raise RuleUseError("numpy.trace of an array that is not 2-d is not supported")
     return {"a": mul(v.g, call("numpy.eye", *[item(shape(v["a"]), ast.Constant(i)) for i in (0, 1)]))}
@@ -599,7 +613,7 @@ add_array_rule(numpy.trace, ("a",), ("a",), _trace, lambda v: SCALAR,
                (E(((3, 3),)), E(((2, 4),))), name="numpy.trace", shaped=False)
 
 
-def _diag(v):
+def _diag(v: VJP) -> Contributions:
     if v.const("k", 0) != 0:
         raise RuleUseError("numpy.diag with k != 0 is not supported")
     if v.ndim("v") == 1:
@@ -610,12 +624,12 @@ def _diag(v):
 
 
 add_array_rule(numpy.diag, ("v", "k"), ("v",), _diag,
-               lambda v: {1: array(2), 2: array(1)}.get(v.ndim("v"), ANY_ARRAY),
+               lambda v: {1: array(2), 2: array(1)}.get(v.ndim("v"), ANY_ARRAY),  # type: ignore[arg-type]  # get(None) gives the default
                (E(((3,),)), E(((3, 3),)), E(((2, 4),))), name="numpy.diag")
 
 
 # --- shapes ------------------------------------------------------------------------------
-def _reshaped(v):
+def _reshaped(v: VJP) -> Contributions:
     return {v.rule.params[0]: call("numpy.reshape", v.g, shape(v[v.rule.params[0]]))}
 
 
@@ -640,7 +654,7 @@ def _squeeze_kind(v: VJP) -> Kind:
 add_array_rule(numpy.squeeze, ("a", "axis"), ("a",), _reshaped, _squeeze_kind,
                (E(((1, 3, 1),)), E(((1, 3),), {"axis": 0})), name="numpy.squeeze")
 add_array_rule(numpy.expand_dims, ("a", "axis"), ("a",), _reshaped,
-               lambda v: ANY_ARRAY if v.ndim("a") is None else _rank(v.ndim("a") + 1),
+               lambda v: ANY_ARRAY if v.ndim("a") is None else _rank(cast(int, v.ndim("a")) + 1),
                (E(((3,),), literals=(0,)), E(((2, 3),), literals=(-1,))), required=2,
                name="numpy.expand_dims")
 add_array_rule(numpy.atleast_1d, ("a",), ("a",), _reshaped,
@@ -651,7 +665,7 @@ add_array_rule(numpy.atleast_2d, ("a",), ("a",), _reshaped,
                (E(((3,),)), E(((2, 3),))), name="numpy.atleast_2d")
 
 
-def _transpose(v):
+def _transpose(v: VJP) -> Contributions:
     axes = v.const("axes")
     if axes is None:
         return {"a": call("numpy.transpose", v.g)}
@@ -673,7 +687,7 @@ for _func in (numpy.copy, numpy.asarray):
                    name=f"numpy.{_func.__name__}", shaped=False)
 
 
-def _flip(v):
+def _flip(v: VJP) -> Contributions:
     return {"m": call("numpy.flip", v.g, v["axis"]) if v.given("axis") else call("numpy.flip", v.g)}
 
 
@@ -682,8 +696,8 @@ add_array_rule(numpy.flip, ("m", "axis"), ("m",), _flip, lambda v: v.kind("m"),
 
 
 # --- joining arrays ----------------------------------------------------------------------
-def _joined(promote, axis_default):
-    def vjp(v):
+def _joined(promote: str, axis_default: int | str) -> Callable[[VJP], Contributions]:
+    def vjp(v: VJP) -> Contributions:
         parts = v["arrays"]
         axis = v.const("axis", axis_default) if axis_default != "hstack" else None
         return {("arrays", i): v.helper("piece", v.g, parts, i, axis, Code(_node_path(promote)))
@@ -691,12 +705,12 @@ def _joined(promote, axis_default):
     return vjp
 
 
-def _node_path(path):
+def _node_path(path: str) -> ast.expr:
     from .expr import dotted
     return dotted(path)
 
 
-def _stack(v):
+def _stack(v: VJP) -> Contributions:
     axis = v.const("axis", 0)
     return {("arrays", i): call("numpy.take", v.g, i, axis=axis) for i in range(len(v["arrays"].elts))}
 
@@ -723,11 +737,11 @@ add_array_rule(numpy.vstack, ("arrays",), (), _joined("numpy.atleast_2d", 0),
                (E(((3,), (3,))), E(((2, 3), (1, 3)))), name="numpy.vstack", sequence="arrays")
 
 
-def _array_vjp(v):
+def _array_vjp(v: VJP) -> Contributions:
     """numpy.array([[a, b], [c, d]]): each element's adjoint is the adjoint's item."""
-    result = {}
+    result: Contributions = {}
 
-    def visit(node, path):
+    def visit(node: ast.expr, path: tuple[int, ...]) -> None:
         if isinstance(node, (ast.List, ast.Tuple)):
             for i, element in enumerate(node.elts):
                 visit(element, path + (i,))
@@ -752,7 +766,7 @@ def _array_kind(v: VJP) -> Kind:
     return _rank(depth)
 
 
-def _array_copy(v):
+def _array_copy(v: VJP) -> Contributions:
     if not isinstance(v.arguments["object"], (ast.List, ast.Tuple)):
         return {"object": v.g}
     return _array_vjp(v)
@@ -763,30 +777,30 @@ add_array_rule(numpy.array, ("object", "dtype"), (), _array_copy, _array_kind,
 
 
 # --- linear algebra ----------------------------------------------------------------------
-def _inv(v):
+def _inv(v: VJP) -> Contributions:
     inverse = transposed(v.out)
     return {"a": neg(_matmul(_matmul(inverse, v.g), inverse))}
 
 
-def _det(v):  # the cofactor matrix, which a singular matrix has too
+def _det(v: VJP) -> Contributions:  # the cofactor matrix, which a singular matrix has too
     return {"a": mul(v.g, v.helper("cofactor", v["a"], v.out))}
 
 
-def _solve(v):
+def _solve(v: VJP) -> Contributions:
     back = call("numpy.linalg.solve", transposed(v["a"]), v.g)
     if v.ndim("b") == 1:
         return {"a": neg(call("numpy.outer", back, v.out)), "b": back}
     return {"a": neg(_matmul(back, transposed(v.out))), "b": back}
 
 
-def _euclidean_only(v):
+def _euclidean_only(v: VJP) -> None:
     order = v.const("ord")
     if order not in (None, 2, "fro") or (order == 2 and v.ndim("x") != 1):
         raise RuleUseError("numpy.linalg.norm is differentiated for the Euclidean and "
                            "Frobenius norms (ord=None)")
 
 
-def _norm(v):
+def _norm(v: VJP) -> Contributions:
     _euclidean_only(v)
     return {"x": mul(v["x"], v.expand(div(v.g, v.out)))}
 
@@ -795,8 +809,8 @@ def _norm_kind(v: VJP) -> Kind:
     return reduction_kind(v, "x")
 
 
-def _square_only(vjp):
-    def checked(v):
+def _square_only(vjp: Callable[[_V], _R]) -> Callable[[_V], _R]:
+    def checked(v: _V) -> _R:
         if v.ndim("a") != 2:
             raise RuleUseError(f"{v.rule.name} is differentiated for 2-d arrays")
         return vjp(v)
@@ -830,15 +844,15 @@ def load_scipy() -> bool:
     RULES.alias(special.erfc, math.erfc, 1, name="scipy.special.erfc")
     TOTAL.update({special.expit, special.erf, special.erfc})
 
-    def no_weights(v):
+    def no_weights(v: VJP) -> None:
         if v.given("b") and v.const("b") is not None:
             raise RuleUseError("scipy.special.logsumexp with b= is not supported")
 
-    def logsumexp(v):
+    def logsumexp(v: VJP) -> Contributions:
         no_weights(v)
         return {"a": mul(call("numpy.exp", v["a"] - v.expand(v.out)), v.expand(v.g))}
 
-    def logsumexp_jvp(j):
+    def logsumexp_jvp(j: JVP) -> Value:
         no_weights(j)
         return j.reduce(mul(call("numpy.exp", j["a"] - j.expand(j.out)), j.t("a")))
 
@@ -849,19 +863,19 @@ def load_scipy() -> bool:
 
 
 # --- indexing and item assignment ----------------------------------------------------------
-def getitem(array, index):
+def getitem(array: Any, index: Any) -> Any:
     """``array[index]`` (the primitive a subscript is lowered to)."""
     return array[index]
 
 
-def _getitem(v):
+def _getitem(v: VJP) -> Contributions:
     index = v.arguments["index"]
     if _only_new_axes(index):  # x[None, :, :]: a reshape, whose adjoint is one too
         return {"array": call("numpy.reshape", v.g, shape(v["array"]))}
     return {"array": v.helper("scatter", v.g, v["array"], v["index"])}
 
 
-def _only_new_axes(index) -> bool:
+def _only_new_axes(index: ast.expr) -> bool:
     """An index of ``None``, ``...`` and whole-axis ``:`` only (possibly in ``numpy.s_``)."""
     if isinstance(index, ast.Subscript):
         index = index.slice
@@ -875,9 +889,9 @@ GETITEM = add_array_rule(getitem, ("array", "index"), ("array",), _getitem, lamb
                          (), required=2, name="indexing")
 
 
-def _set_item(v):
+def _set_item(v: VJP) -> Contributions:
     g, index = v.g, _node(v.arguments["index"])
-    value = {"value": v.helper("assigned", g, v["array"], index, v["value"])}
+    value: Contributions = {"value": v.helper("assigned", g, v["array"], index, v["value"])}
     return {"array": v.helper("zero_item", g, v["array"], index), **value}
 
 
@@ -888,11 +902,11 @@ SET_ITEM = add_array_rule(runtime.set_item, ("array", "index", "value"), ("array
 # Rearrangements (roll, tile, repeat, moveaxis, diagonal, tril, triu, take, pad, atleast_3d)
 # and differences are linear: their forward rule applies them to the tangent, their adjoint
 # undoes the rearrangement (summing where the function copied an element to several places).
-def _negated(value):
+def _negated(value: Any) -> Any:
     return tuple(-x for x in value) if isinstance(value, tuple) else -value
 
 
-def _roll(v):
+def _roll(v: VJP) -> Contributions:
     """Rolled back; a shift that is not a constant (a loop's counter) is negated where
     the gradient runs."""
     axis = v.const("axis")
@@ -914,7 +928,7 @@ def _known_rank(v: VJP, name: str, least: int = 1) -> int | None:
     return ndim
 
 
-def _reps(v: VJP) -> tuple:
+def _reps(v: VJP) -> tuple[int, ...]:
     reps = v.const("reps")
     reps = (reps,) if isinstance(reps, int) else reps
     if not isinstance(reps, tuple) or not all(isinstance(r, int) and r >= 0 for r in reps):
@@ -922,7 +936,7 @@ def _reps(v: VJP) -> tuple:
     return reps
 
 
-def _tile(v):
+def _tile(v: VJP) -> Contributions:
     """The copies summed: the result's axis k of size reps[k] * n[k] is split into
     (reps[k], n[k]) and the copies' axes are summed."""
     reps, ndim = _reps(v), _known_rank(v, "A", 0)
@@ -946,7 +960,7 @@ def _tile_kind(v: VJP) -> Kind:
     return _rank(max(ndim, 1 if isinstance(reps, int) else len(reps)))
 
 
-def _repeat(v):
+def _repeat(v: VJP) -> Contributions:
     """Each element copied ``repeats`` times in a row along the axis: the adjoint sums
     every ``repeats``-th slice, each starting one further."""
     repeats, axis = v.const("repeats"), v.const("axis")
@@ -962,11 +976,11 @@ def _repeat(v):
         flat, before = call("numpy.ravel", v.g), 0
     else:
         flat, before = v.g, axis % rank if rank else axis
-    total = None
+    total: Value | None = None
     for start in range(repeats):
         index = [ast.Slice()] * before + [ast.Slice(ast.Constant(start) if start else None, None,
                                                     ast.Constant(repeats) if repeats > 1 else None)]
-        part = item(flat, ast.Tuple(index, ast.Load()) if before else index[0])
+        part = item(flat, ast.Tuple(cast("list[ast.expr]", index), ast.Load()) if before else index[0])
         total = part if total is None else total + part
     return {"a": call("numpy.reshape", total, shape(v["a"]))}
 
@@ -975,12 +989,12 @@ def _repeat_kind(v: VJP) -> Kind:
     return array(1) if v.const("axis") is None else v.kind("a")
 
 
-def _moveaxis(v):
+def _moveaxis(v: VJP) -> Contributions:
     _known_rank(v, "a")
     return {"a": call("numpy.moveaxis", v.g, v.const("destination"), v.const("source"))}
 
 
-def _diagonal(v):
+def _diagonal(v: VJP) -> Contributions:
     _known_rank(v, "a", 2)
     offset, axis1, axis2 = (v.const(n, d) for n, d in (("offset", 0), ("axis1", 0), ("axis2", 1)))
     return {"a": v.helper("diagonal_adjoint", v.g, v["a"], offset, axis1, axis2)}
@@ -991,7 +1005,7 @@ def _diagonal_kind(v: VJP) -> Kind:
     return ANY_ARRAY if ndim is None else _rank(ndim - 1)
 
 
-def _triangle(v):
+def _triangle(v: VJP) -> Contributions:
     _known_rank(v, "m", 2)
     k = v.const("k", 0)
     if not isinstance(k, int):
@@ -999,13 +1013,13 @@ def _triangle(v):
     return {"m": call(v.rule.name, v.g, k) if k else call(v.rule.name, v.g)}
 
 
-def _no_ends(v):
+def _no_ends(v: VJP) -> None:
     for name in ("prepend", "append"):
         if v.given(name):
             raise RuleUseError(f"`{name}=` of numpy.diff is not supported")
 
 
-def _diff(v):
+def _diff(v: VJP) -> Contributions:
     """One difference ``out[i] = a[i + 1] - a[i]`` has the adjoint ``g[i - 1] - g[i]``:
     g padded with a zero before, minus g padded with a zero after (n times)."""
     _no_ends(v)
@@ -1015,7 +1029,7 @@ def _diff(v):
     if rank is None:
         return {"a": v.helper("diff_adjoint", v.g, n, axis)}
     axis %= rank
-    widths = lambda before: tuple((int(before), int(not before)) if k == axis else (0, 0)
+    widths: Callable[[bool], tuple[tuple[int, int], ...]] = lambda before: tuple((int(before), int(not before)) if k == axis else (0, 0)
                                   for k in range(rank))
     g = v.g
     for _ in range(n):
@@ -1023,13 +1037,13 @@ def _diff(v):
     return {"a": g}
 
 
-def _diff_jvp(j):
+def _diff_jvp(j: JVP) -> Value:
     _no_ends(j)
     keywords = {k: j.const(k) for k in ("n", "axis") if j.given(k)}
     return call("numpy.diff", j.t("a"), **keywords)
 
 
-def _cumprod(v):
+def _cumprod(v: VJP) -> Contributions:
     """``out[i] = a[0] ... a[i]``: ``d out[j] / d a[i] = out[j] / a[i]`` for j >= i (the
     input must have no zeros, as for numpy.prod): reversed running sums of ``g * out``."""
     _no_out(v)
@@ -1043,28 +1057,28 @@ def _cumprod(v):
     return {"a": div(summed, v["a"])}
 
 
-def _cumprod_jvp(j):
+def _cumprod_jvp(j: JVP) -> Value:
     _no_out(j)
     axis = j.const("axis")
     keywords = {} if axis is None else {"axis": axis}
     return mul(call("numpy.cumsum", div(j.t("a"), j["a"]), **keywords), j.out)
 
 
-def _no_mode(v):
+def _no_mode(v: VJP) -> None:
     if v.given("mode") and v.const("mode") not in (None, "raise"):
         raise RuleUseError("`mode=` of numpy.take is not supported (indices must be in range)")
     if v.given("out") and v.const("out") is not None:
         raise RuleUseError("`out=` of numpy.take is not supported")
 
 
-def _take(v):
+def _take(v: VJP) -> Contributions:
     _no_mode(v)
     if v.const("axis") is not None:
         _known_rank(v, "a")
     return {"a": v.helper("take_adjoint", v.g, v["a"], v["indices"], v.const("axis"))}
 
 
-def _take_jvp(j):
+def _take_jvp(j: JVP) -> Value:
     _no_mode(j)
     keywords = {} if j.const("axis") is None else {"axis": j.const("axis")}
     return call("numpy.take", j.t("a"), j["indices"], **keywords)
@@ -1088,32 +1102,32 @@ def _take_kind(v: VJP) -> Kind:
     return _rank(indices if v.const("axis") is None else cast(int, ndim) - 1 + indices)
 
 
-def _vdot(v):
+def _vdot(v: VJP) -> Contributions:
     a, b = v["a"], v["b"]
-    flat = lambda x: call("numpy.ravel", x)
+    flat: Callable[[Value], Code] = lambda x: call("numpy.ravel", x)
     return {"a": call("numpy.sum", mul(v.g, b)) if v.ndim("a") == 0 else
             call("numpy.reshape", mul(v.g, flat(b)), shape(a)),
             "b": call("numpy.sum", mul(v.g, a)) if v.ndim("b") == 0 else
             call("numpy.reshape", mul(v.g, flat(a)), shape(b))}
 
 
-def _nansum(v):
+def _nansum(v: VJP) -> Contributions:
     _no_out(v)
     spread = call("numpy.broadcast_to", v.expand(v.g), shape(v["a"]))
     return {"a": call("numpy.where", call("numpy.isnan", v["a"]), 0.0, spread)}
 
 
-def _nansum_jvp(j):
+def _nansum_jvp(j: JVP) -> Value:
     _no_out(j)
     return j.reduce(call("numpy.where", call("numpy.isnan", j["a"]), 0.0, j.t("a")))
 
 
-def _kron(v):
+def _kron(v: VJP) -> Contributions:
     return {"a": v.helper("kron_adjoint", v.g, v["a"], v["b"], True),
             "b": v.helper("kron_adjoint", v.g, v["a"], v["b"], False)}
 
 
-def _pad_widths(v: VJP):
+def _pad_widths(v: VJP) -> Any:
     """``pad_width`` as one (before, after) pair per axis, or as written when the rank
     is not known."""
     mode = v.const("mode", "constant")
@@ -1131,22 +1145,22 @@ def _pad_widths(v: VJP):
     return tuple((int(b), int(a)) for b, a in widths)
 
 
-def _pad(v):
+def _pad(v: VJP) -> Contributions:
     widths = _pad_widths(v)
     if v.ndim("array") is None:
         return {"array": v.helper("unpad", v.g, widths)}
-    index = [ast.Slice(ast.Constant(b) if b else None,
+    index: list[ast.expr] = [ast.Slice(ast.Constant(b) if b else None,
                        _node(-a) if a else None) for b, a in widths]
     if not index:
         return {"array": v.g}
     return {"array": item(v.g, ast.Tuple(index, ast.Load()) if len(index) > 1 else index[0])}
 
 
-def _pad_jvp(j):  # the padding is a constant: its tangent is zero
+def _pad_jvp(j: JVP) -> Value:  # the padding is a constant: its tangent is zero
     return call("numpy.pad", j.t("array"), _pad_widths(j))
 
 
-def _phi(x, square):
+def _phi(x: Value, square: Value) -> Value:
     """The lower triangle of ``x`` with its diagonal halved (Cholesky's derivative): ``x``
     times a constant mask of the shape of ``square``."""
     ones = call("numpy.ones", shape(square))
@@ -1154,7 +1168,7 @@ def _phi(x, square):
     return mul(x, call("numpy.tril", ones) - halved)
 
 
-def _cholesky(v):
+def _cholesky(v: VJP) -> Contributions:
     """numpy's cholesky reads the lower triangle of ``a`` only: the adjoint of a symmetric
     perturbation, ``P = L^-T phi(L^T g) L^-1``, folded onto the lower triangle
     (``phi(P + P^T)``)."""
@@ -1164,7 +1178,7 @@ def _cholesky(v):
     return {"a": _phi(p + transposed(p), v.out)}
 
 
-def _cholesky_jvp(j):
+def _cholesky_jvp(j: JVP) -> Value:
     """``dL = L phi(L^-1 dA L^-T)``, ``dA`` the symmetric matrix the lower triangle of the
     tangent stands for."""
     t = j.t("a")
@@ -1174,27 +1188,27 @@ def _cholesky_jvp(j):
     return _matmul(j.out, _phi(rotated, j.out))
 
 
-def _full_only(v):
+def _full_only(v: VJP) -> None:
     if v.const("mode", "full") != "full":
         raise RuleUseError("numpy.convolve is differentiated in mode 'full' only")
     if v.ndim("a") not in (1, None) or v.ndim("v") not in (1, None):
         raise RuleUseError("numpy.convolve is differentiated for 1-d arrays")
 
 
-def _convolve(v):
+def _convolve(v: VJP) -> Contributions:
     """``out[n] = sum_m a[m] v[n - m]``: a's adjoint is g correlated with v, the middle of
     the full convolution of g with v reversed (and the same for v)."""
     _full_only(v)
     a, w, g = v["a"], v["v"], v.g
 
-    def correlated(other, length):
+    def correlated(other: Value, length: Value) -> Code:
         full = call("numpy.convolve", g, call("numpy.flip", other))
         start = call("numpy.size", other) - 1
         return item(full, ast.Slice(_node(start), _node(start + length)))
     return {"a": correlated(w, call("numpy.size", a)), "v": correlated(a, call("numpy.size", w))}
 
 
-def _median_check(v):
+def _median_check(v: VJP) -> Any:
     for name in ("out", "overwrite_input"):
         if v.given(name) and v.const(name) not in (None, False):
             raise RuleUseError(f"`{name}=` of numpy.median is not supported")
@@ -1204,7 +1218,7 @@ def _median_check(v):
     return axis
 
 
-def _median_weights(v):
+def _median_weights(v: VJP) -> Value:
     """How much each element of ``a`` counts in the median: the middle one (odd length)
     or the two middle ones (even: the largest element at most the median, the smallest
     at least it) take half each, ties sharing their half equally, as for numpy.max.
@@ -1214,7 +1228,7 @@ def _median_weights(v):
     keywords = {"keepdims": True} if axis is None else {"axis": axis, "keepdims": True}
     infinity = Code(_node_path("numpy.inf"))
 
-    def half(comparison, reduce, fill):
+    def half(comparison: ast.cmpop, reduce: str, fill: Value) -> Value:
         nearest = call(reduce, call("numpy.where", Code(ast.Compare(a.node, [comparison], [_node(middle)])),
                                     a, fill), **keywords)
         chosen = Code(ast.Compare(a.node, [ast.Eq()], [_node(nearest)]))
@@ -1222,11 +1236,11 @@ def _median_weights(v):
     return half(ast.LtE(), "numpy.max", neg(infinity)) + half(ast.GtE(), "numpy.min", infinity)
 
 
-def _median(v):
+def _median(v: VJP) -> Contributions:
     return {"a": mul(v.expand(v.g), _median_weights(v))}
 
 
-def _median_jvp(j):
+def _median_jvp(j: JVP) -> Value:
     return j.reduce(mul(_median_weights(j), j.t("a")))
 
 
@@ -1275,7 +1289,7 @@ add_array_rule(numpy.vdot, ("a", "b"), ("a", "b"), _vdot, lambda v: SCALAR,
                required=2, name="numpy.vdot", shaped=False, jvp="multilinear")
 add_array_rule(numpy.atleast_3d, ("a",), ("a",), _reshaped,
                lambda v: ANY_ARRAY if v.ndim("a") is None else
-               v.kind("a") if v.ndim("a") >= 3 else array(3),
+               v.kind("a") if cast(int, v.ndim("a")) >= 3 else array(3),
                (E(((),)), E(((3,),)), E(((2, 3),)), E(((2, 3, 2),))),
                name="numpy.atleast_3d", jvp="linear")
 add_array_rule(numpy.nansum, REDUCE, ("a",), _nansum, reduction_kind, _REDUCE_EXAMPLES,
@@ -1291,8 +1305,8 @@ add_array_rule(numpy.pad, ("array", "pad_width", "mode", "constant_values"), ("a
                (E(((3,),), literals=(2,)), E(((2, 3),), literals=((1, 2),)),
                 E(((2, 3),), {"constant_values": 1.5}, literals=(((0, 1), (2, 0)),))),
                required=2, name="numpy.pad", jvp=_pad_jvp)
-def _matrix_only(rule):
-    def checked(v):
+def _matrix_only(rule: Callable[[_V], _R]) -> Callable[[_V], _R]:
+    def checked(v: _V) -> _R:
         if v.ndim("a") not in (2, None):
             raise RuleUseError(f"{v.rule.name} is differentiated for 2-d arrays")
         return rule(v)
@@ -1316,11 +1330,11 @@ add_array_rule(numpy.median, ("a", "axis", "out", "overwrite_input", "keepdims")
 # the vector it converts to (numpy.shape of it is (2,)): reading ``[1]`` (or unpacking it)
 # is indexing, whose adjoint is a vector (0, g) of that shape. The sign is piecewise
 # constant.
-def _slogdet(v):
+def _slogdet(v: VJP) -> Contributions:
     return {"a": mul(item(v.g, ast.Constant(1)), transposed(call("numpy.linalg.inv", v["a"])))}
 
 
-def _slogdet_jvp(j):
+def _slogdet_jvp(j: JVP) -> Value:
     change = call("numpy.sum", mul(transposed(call("numpy.linalg.inv", j["a"])), j.t("a")))
     return call("numpy.array", ast.List([ast.Constant(0.0), _node(change)], ast.Load()))
 
@@ -1332,13 +1346,13 @@ add_array_rule(numpy.linalg.slogdet, ("a",), ("a",), _matrix_only(_slogdet), lam
 
 # The pseudo-inverse P of A (m x n) where its rank does not change (Golub and Pereyra):
 # dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P.
-def _pinv_options(v):
+def _pinv_options(v: VJP) -> None:
     if v.given("hermitian") and v.const("hermitian") not in (None, False):
         raise RuleUseError("`hermitian=` of numpy.linalg.pinv is not supported")
     v.const("rcond")  # a constant (the rank must not change where it is differentiated)
 
 
-def _pinv(v):
+def _pinv(v: VJP) -> Contributions:
     _pinv_options(v)
     a, p, g = v["a"], v.out, v.g
     gt, pt = transposed(g), transposed(p)
@@ -1348,7 +1362,7 @@ def _pinv(v):
             + (y - _matmul(_matmul(y, p), a))}
 
 
-def _pinv_jvp(j):
+def _pinv_jvp(j: JVP) -> Value:
     _pinv_options(j)
     a, p, t = j["a"], j.out, j.t("a")  # einsum: results of known rank
     z = call("numpy.einsum", "ij,kj,lk->il", p, p, t)  # P P^T dA^T
@@ -1369,29 +1383,29 @@ add_array_rule(numpy.linalg.pinv, ("a", "rcond", "hermitian"), ("a",), _matrix_o
 # off the diagonal (distinct eigenvalues), 0 on it. Adjoints P of a symmetric perturbation
 # fold onto the lower triangle as phi(P + P^T). The eigenvectors are a primitive of their
 # own (``runtime.eigenvectors``), so that the rules' code can be differentiated again.
-def _lower_only(v):
+def _lower_only(v: VJP) -> None:
     if v.const("UPLO", "L") != "L":
         raise RuleUseError(f"{v.rule.name} is differentiated with UPLO='L' (the default)")
 
 
-def _symmetric(t):
+def _symmetric(t: Value) -> Value:
     return call("numpy.tril", t) + transposed(call("numpy.tril", t, -1))
 
 
-def _eigvalsh(v):
+def _eigvalsh(v: VJP) -> Contributions:
     _lower_only(v)
     vectors = v.helper("eigenvectors", v["a"])
     spread = _matmul(mul(vectors, v.g), transposed(vectors))  # V diag(g) V^T
     return {"a": _phi(mul(2, spread), v["a"])}
 
 
-def _eigvalsh_jvp(j):
+def _eigvalsh_jvp(j: JVP) -> Value:
     _lower_only(j)
     vectors = j.helper("eigenvectors", j["a"])  # einsum: a result of known rank
     return call("numpy.einsum", "ji,jk,ki->i", vectors, _symmetric(j.t("a")), vectors)
 
 
-def _gaps(v, a):
+def _gaps(v: VJP, a: Value) -> Value:
     """F: 1 / (w_j - w_i) off the diagonal, 0 on it."""
     w = call("numpy.linalg.eigvalsh", a)
     eye = call("numpy.eye", item(shape(a), ast.Constant(0)))
@@ -1399,13 +1413,13 @@ def _gaps(v, a):
     return div(1 - eye, between + eye)
 
 
-def _eigenvectors(v):
+def _eigenvectors(v: VJP) -> Contributions:
     p = _matmul(_matmul(v.out, mul(_gaps(v, v["a"]), _matmul(transposed(v.out), v.g))),
                 transposed(v.out))
     return {"a": _phi(p + transposed(p), v["a"])}
 
 
-def _eigenvectors_jvp(j):
+def _eigenvectors_jvp(j: JVP) -> Value:
     rotated = call("numpy.einsum", "ji,jk,kl->il", j.out, _symmetric(j.t("a")), j.out)
     return _matmul(j.out, mul(_gaps(j, j["a"]), rotated))
 
@@ -1417,7 +1431,7 @@ add_array_rule(runtime.eigenvectors, ("a",), ("a",), _matrix_only(_eigenvectors)
                lambda v: array(2), (), name="eigenvectors", jvp=_matrix_only(_eigenvectors_jvp))
 
 
-def _eigh(v):
+def _eigh(v: VJP) -> NoReturn:
     raise RuleUseError("numpy.linalg.eigh is not differentiated (its eigenvectors are defined "
                        "up to sign); for the eigenvalues, call numpy.linalg.eigvalsh")
 
@@ -1432,47 +1446,47 @@ add_array_rule(numpy.linalg.eigh, ("a", "UPLO"), ("a",), _eigh, lambda v: ANY_AR
 # functions (reductions by sums, reshapes, views, copies, indexing, item assignment, joins)
 # are applied to the tangents; products are summed over their arguments, each replaced
 # by its tangent in turn; the others have their tangent written below.
-def _prod_jvp(j):
+def _prod_jvp(j: JVP) -> Value:
     _no_out(j)  # as the vector-Jacobian rule: the input must have no zeros
     return mul(j.reduce(div(j.t("a"), j["a"])), j.out)
 
 
-def _extremum_jvp(j):
+def _extremum_jvp(j: JVP) -> Value:
     _no_out(j)  # ties share the tangent equally, as the adjoint
     chosen = Code(ast.Compare(j["a"].node, [ast.Eq()], [_node(j.expand(j.out))]))
     return div(j.reduce(mul(chosen, j.t("a"))), j.reduce(chosen))
 
 
-def _var_jvp(j):
+def _var_jvp(j: JVP) -> Value:
     _no_out(j)
     centred, count = _centred(j)
     return div(j.reduce(mul(mul(2, centred), j.t("a"))), count)
 
 
-def _std_jvp(j):
+def _std_jvp(j: JVP) -> Value:
     _no_out(j)
     centred, count = _centred(j)
     return div(j.reduce(mul(centred, j.t("a"))), mul(count, j.out))
 
 
-def _norm_jvp(j):
+def _norm_jvp(j: JVP) -> Value:
     _euclidean_only(j)
     return div(j.reduce(mul(j["x"], j.t("x"))), j.out)
 
 
-def _inv_jvp(j):
+def _inv_jvp(j: JVP) -> Value:
     return neg(_matmul(_matmul(j.out, j.t("a")), j.out))
 
 
-def _det_jvp(j):
+def _det_jvp(j: JVP) -> Value:
     return call("numpy.sum", mul(j.helper("cofactor", j["a"], j.out), j.t("a")))
 
 
-def _solve_jvp(j):
+def _solve_jvp(j: JVP) -> Value:
     return call("numpy.linalg.solve", j["a"], j.t("b") - _matmul(j.t("a"), j.out))
 
 
-def _forward(how, *funcs):
+def _forward(how: object, *funcs: Callable[..., Any]) -> None:
     for func in funcs:
         for key, rule in list(RULES.rules.items()):
             if key[0] is func and isinstance(rule, ArrayRule):
@@ -1496,7 +1510,7 @@ _forward(_square_only(_det_jvp), numpy.linalg.det)
 _forward(_square_only(_solve_jvp), numpy.linalg.solve)
 
 
-def helper_name(function, name: str) -> str:
+def helper_name(function: Function, name: str) -> str:
     """The name generated code calls the runtime helper ``name`` by: chosen once per
     function (clashing with none of its names) and put in its closure."""
     import types

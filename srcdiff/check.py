@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable
 
 # imported here, not where used: the doctest runner may import srcdiff/stop.py again as
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from .stop import FrozenStops
 
 if TYPE_CHECKING:
+    import inspect
+
     from .api import Wrt
 
 
@@ -57,7 +60,7 @@ def check_grad(func: Callable[..., Any], *args: Any, wrt: Wrt = 0, order: int = 
     with stops.recording():
         func(*args, **kwargs)
 
-    def evaluate(name, value):
+    def evaluate(name: str, value: Any) -> float:
         arguments = dict(bound.arguments)
         arguments[name] = value
         with stops.replaying():
@@ -96,7 +99,8 @@ def check_grad(func: Callable[..., Any], *args: Any, wrt: Wrt = 0, order: int = 
                                  f"the point given:\n" + "\n".join(problems))
 
 
-def _second_order(func, bound, names, rng, rtol, atol, stops) -> list[str]:
+def _second_order(func: Callable[..., Any], bound: inspect.BoundArguments, names: tuple[str, ...],
+                  rng: random.Random, rtol: float, atol: float, stops: FrozenStops) -> list[str]:
     """``v . (H v)``, from the Hessian-vector product along a random vector ``v``,
     against second central differences of ``func`` along ``v``, ``(f(x + h v) - 2 f(x) +
     f(x - h v)) / h**2`` (values ``stop_gradient`` returned at the point replayed)."""
@@ -105,7 +109,7 @@ def _second_order(func, bound, names, rng, rtol, atol, stops) -> list[str]:
     parameters = inspect.signature(func).parameters
     keyword_only = [p for p, v in parameters.items() if v.kind is inspect.Parameter.KEYWORD_ONLY]
 
-    def call(function, arguments, *extra):
+    def call(function: Callable[..., Any], arguments: dict[str, Any], *extra: Any) -> Any:
         positional = [arguments[p] for p in parameters if p not in keyword_only]
         return function(*positional, *extra, **{p: arguments[p] for p in keyword_only})
 
@@ -115,7 +119,7 @@ def _second_order(func, bound, names, rng, rtol, atol, stops) -> list[str]:
     quadratic = sum(_inner(p, v) for p, v in zip(products, vectors))
     size = max([1.0] + [abs(float(x)) for point in points for _, x, _ in _elements(point, point)])
 
-    def along(t):
+    def along(t: float) -> float:
         arguments = dict(bound.arguments)
         for name, point, vector in zip(names, points, vectors):
             arguments[name] = point + t * vector
@@ -136,13 +140,13 @@ def _second_order(func, bound, names, rng, rtol, atol, stops) -> list[str]:
     return []
 
 
-def _positional_only(func) -> bool:
+def _positional_only(func: Callable[..., Any]) -> bool:
     import inspect
     return any(p.kind is inspect.Parameter.POSITIONAL_ONLY
                for p in inspect.signature(func).parameters.values())
 
 
-def _elements(point, gradient):
+def _elements(point: Any, gradient: Any) -> Iterator[tuple[tuple[int, ...], float, float]]:
     """(index, value, gradient element) for each element of a number or an array."""
     if hasattr(point, "shape") and point.shape:
         import numpy
@@ -152,7 +156,7 @@ def _elements(point, gradient):
         yield (), float(point), float(gradient)
 
 
-def _with(point, index, value):
+def _with(point: Any, index: tuple[int, ...], value: float) -> Any:
     if index:
         copy = point.astype(float, copy=True)
         copy[index] = value
@@ -160,7 +164,7 @@ def _with(point, index, value):
     return value
 
 
-def _random_like(point, rng):
+def _random_like(point: Any, rng: random.Random) -> Any:
     if hasattr(point, "shape") and point.shape:
         import numpy
         return numpy.array([rng.gauss(0.0, 1.0) for _ in range(point.size)]).reshape(point.shape)

@@ -19,9 +19,14 @@ import sys
 import re
 import tempfile
 import types
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import LocatedError, SrcdiffError
+
+if TYPE_CHECKING:
+    from .kinds import Kind
 
 EPILOG = """examples:
   srcdiff generate model.py                      write model_grad.py: grad_<name> for every function
@@ -60,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        status = args.run(args)
+        status: int = args.run(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit as a traceback
         return status
     except BrokenPipeError:
@@ -170,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # -- generate -----------------------------------------------------------------------
-def _generate(args) -> int:
+def _generate(args: argparse.Namespace) -> int:
     from .standalone import MARK, Request, module_functions, module_text, prepare
     path = _existing(args.path)
     output = args.output or str(path.with_name(f"{path.stem}_{args.mode}.py"))
@@ -224,7 +229,7 @@ def _generate(args) -> int:
     return 0
 
 
-def _command(path: Path, args, output: str) -> str:
+def _command(path: Path, args: argparse.Namespace, output: str) -> str:
     """The command that regenerates the module, as recorded in its header (the same
     whichever way the files were named, so --check compares like with like).
 
@@ -291,7 +296,7 @@ def _check_writable(target: Path) -> None:
 
 
 @contextlib.contextmanager
-def _user_output_to_stderr():
+def _user_output_to_stderr() -> Iterator[None]:
     """While the user's code runs, what it prints goes to standard error: through
     ``sys.stdout`` and through file descriptor 1 (a C extension, ``os.system``)."""
     sys.stdout.flush()
@@ -346,7 +351,7 @@ def _where_raised(error: BaseException, path: Path) -> str:
 _ARRAY_TYPE = re.compile(r"(?:numpy\.|np\.)?(?:nd)?array(?:\[(\d+)\])?$")
 
 
-def _parse_types(text: str | None) -> dict:
+def _parse_types(text: str | None) -> dict[str, str | Kind]:
     """``x=float,w=array[1]``: each parameter's type: "float", "int" or an array kind."""
     result = {}
     for item in filter(None, (text or "").split(",")):
@@ -355,7 +360,7 @@ def _parse_types(text: str | None) -> dict:
     return result
 
 
-def _type(text: str, where: str):
+def _type(text: str, where: str) -> str | Kind:
     if text in ("float", "int"):
         return text
     match = _ARRAY_TYPE.match(text)
@@ -366,7 +371,7 @@ def _type(text: str, where: str):
     return array(int(match[1]) if match[1] else None)
 
 
-def _declared(function: types.FunctionType, given: dict) -> set[str]:
+def _declared(function: types.FunctionType, given: dict[str, str | Kind]) -> set[str]:
     """The parameters whose kind is said: by --types, or an annotation float, int or
     an array."""
     declared = set(given)
@@ -379,7 +384,8 @@ def _declared(function: types.FunctionType, given: dict) -> set[str]:
     return declared
 
 
-def _wrt(function: types.FunctionType, wrt: str | None, given: dict):
+def _wrt(function: types.FunctionType, wrt: str | None,
+         given: dict[str, str | Kind]) -> tuple[tuple[str, ...], dict[str, Kind]]:
     """The parameters to differentiate and the kinds of the array parameters."""
     code = function.__code__
     params = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
@@ -429,7 +435,7 @@ def _write_atomically(target: Path, text: str) -> None:
 
 
 # -- show and rules -----------------------------------------------------------------
-def _show(args) -> int:
+def _show(args: argparse.Namespace) -> int:
     from .pipeline import generate
     function = _function_at(args.target)
     name = function.__name__
@@ -442,7 +448,7 @@ def _show(args) -> int:
     return 0
 
 
-def _function_at(target: str):
+def _function_at(target: str) -> types.FunctionType:
     path_text, _, name = target.rpartition(":")
     if not path_text or not name:
         raise UsageError(f"{target!r}: expected PATH:NAME, e.g. model.py:loss")
@@ -453,7 +459,7 @@ def _function_at(target: str):
     return function
 
 
-def _explain(args) -> int:
+def _explain(args: argparse.Namespace) -> int:
     from fractions import Fraction
     from .explanation import explain
     function = _function_at(args.target)
@@ -488,7 +494,7 @@ def _explain(args) -> int:
     return 0
 
 
-def _rules(args) -> int:
+def _rules(args: argparse.Namespace) -> int:
     from .rules import RULES
     selected = None
     if args.paths:

@@ -20,10 +20,10 @@ from .ir import function_def
 
 # Modules generated derivatives may call, by the name they use for them (``numpy`` is
 # added once a program has imported it: array code calls ``numpy.<function>``).
-MODULES = {"math": math}
+MODULES: dict[str, types.ModuleType] = {"math": math}
 
 
-def modules() -> dict:
+def modules() -> dict[str, types.ModuleType]:
     import sys
     if "numpy" not in MODULES and "numpy" in sys.modules:
         MODULES["numpy"] = sys.modules["numpy"]
@@ -40,7 +40,7 @@ def register_source(text: str, label: str) -> str:
 
 
 def compile_function(text: str, primal: types.FunctionType, label: str,
-                     injected: dict | None = None, defaults: bool = True) -> types.FunctionType:
+                     injected: dict[str, types.CellType] | None = None, defaults: bool = True) -> types.FunctionType:
     """``injected``: further closure cells by name (free variables of inlined callees);
     ``defaults``: give the function the primal's default argument values."""
     filename = register_source(text, label)

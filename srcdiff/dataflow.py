@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import ast
 import bisect
-from typing import Any, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 COMPOUND = (ast.If, ast.For, ast.While)
 LOOPS = (ast.For, ast.While)
@@ -103,7 +103,7 @@ def statements_of(body: list[ast.stmt]) -> list[ast.stmt]:
     """Every statement of ``body``, nested blocks included, in program order."""
     result = []
 
-    def visit(block):
+    def visit(block: list[ast.stmt]) -> None:
         for statement in block:
             result.append(statement)
             if isinstance(statement, COMPOUND):
@@ -158,7 +158,7 @@ class Block:
     statements that may assign it (``defs``) and that may read or assign it
     (``uses``). Queries are binary searches: linear time to build, logarithmic to ask."""
 
-    def __init__(self, statements: list[ast.stmt]):
+    def __init__(self, statements: list[ast.stmt]) -> None:
         self.statements = statements
         self.defs: dict[str, list[int]] = {}
         self.uses: dict[str, list[int]] = {}
@@ -200,11 +200,11 @@ class Facts:
     """Where each name is defined, over a whole body. Parameters count as definitions
     (at entry), loop targets as definitions inside their loop."""
 
-    def __init__(self, body: list[ast.stmt], parameters: Iterable[str] = ()):
+    def __init__(self, body: list[ast.stmt], parameters: Iterable[str] = ()) -> None:
         self.count: dict[str, int] = {name: 1 for name in parameters}
         self.repeated: set[str] = set()  # assigned by a statement that may run twice
 
-        def visit(statements, in_loop):
+        def visit(statements: list[ast.stmt], in_loop: bool) -> None:
             for statement in statements:
                 for name in targets(statement):
                     self.count[name] = self.count.get(name, 0) + 1
@@ -251,8 +251,8 @@ class Liveness:
     ['b = a', 'c = b', 'd = c']
     """
 
-    def __init__(self, body: list[ast.stmt], live_at_exit: set[str], watch=frozenset(),
-                 removable=None):
+    def __init__(self, body: list[ast.stmt], live_at_exit: set[str], watch: Collection[int] = frozenset(),
+                 removable: Callable[[ast.stmt], object] | None = None) -> None:
         self.dead: dict[int, ast.stmt] = {}
         self.watch = watch
         self.after: dict[int, set[str]] = {}
@@ -263,13 +263,15 @@ class Liveness:
     def dead_statements(self) -> list[ast.stmt]:
         return list(self.dead.values())
 
-    def block(self, statements, live: set, loop_exit: set | None, record: bool) -> set:
+    def block(self, statements: list[ast.stmt], live: set[str], loop_exit: set[str] | None,
+              record: bool) -> set[str]:
         live = set(live)  # statements update this copy in place
         for statement in reversed(statements):
             live = self.statement(statement, live, loop_exit, record)
         return live
 
-    def statement(self, statement, live: set, loop_exit, record: bool) -> set:
+    def statement(self, statement: Any, live: set[str], loop_exit: set[str] | None,
+                  record: bool) -> set[str]:
         kind = type(statement)
         if kind is ast.If:
             body = self.block(statement.body, live, loop_exit, record)
@@ -299,13 +301,14 @@ class Liveness:
         live.update(reads(statement))
         return live
 
-    def _removable(self, statement) -> bool:
+    def _removable(self, statement: ast.stmt) -> bool:
         key = id(statement)
         if key not in self.verdicts:
+            assert self.removable is not None  # asked only when there is a test
             self.verdicts[key] = bool(self.removable(statement))
         return self.verdicts[key]
 
-    def loop(self, loop, after: set, record: bool) -> set:
+    def loop(self, loop: ast.For | ast.While, after: set[str], record: bool) -> set[str]:
         """At the head of a loop: exit (``after`` is live) or run the body again."""
         target = set(targets(loop)) if isinstance(loop, ast.For) else set()
         test = set(reads(loop.test)) if isinstance(loop, ast.While) else set()
@@ -342,18 +345,18 @@ def maybe_unbound(body: list[ast.stmt], parameters: Iterable[str],
         local |= assigned(statement)
     result: dict[int, set[str]] = {}
 
-    def check(node, statement, bound):
+    def check(node: ast.stmt, statement: ast.stmt, bound: set[str]) -> None:
         missing = {n for n in header_reads(node) if n in local and n not in bound}
         if missing:
             result.setdefault(id(statement), set()).update(missing)
 
-    def block(statements, bound: set) -> set:
+    def block(statements: list[ast.stmt], bound: set[str]) -> set[str]:
         bound = set(bound)
         for statement in statements:
             bound = visit(statement, bound)
         return bound
 
-    def visit(statement, bound: set) -> set:
+    def visit(statement: ast.stmt, bound: set[str]) -> set[str]:
         check(statement, statement, bound)
         if isinstance(statement, ast.If):
             return block(statement.body, bound) & block(statement.orelse, bound)

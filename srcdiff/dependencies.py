@@ -39,7 +39,7 @@ _MISSING = object()
 NUMBERS = {int, float, bool}
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> bool:
     if type(value) in NUMBERS:
         return True
     if isinstance(value, numbers.Real):
@@ -65,7 +65,7 @@ def checker(dependencies: list[Any]) -> DependencyCheck | None:
     tests: list[str] = []
     # the names the test reads, prefixed: the gradient's wrapper inlines the test
     # (``check.test``) beside parameters of the user's names
-    namespace: dict = {"_srcdiff_MISSING": _MISSING, "_srcdiff_is_number": _is_number,
+    namespace: dict[str, Any] = {"_srcdiff_MISSING": _MISSING, "_srcdiff_is_number": _is_number,
                        "_srcdiff_BUILTINS": vars(builtins)}
     seen = set()
     for index, (kind, where, name, value) in enumerate(dependencies):
@@ -99,23 +99,23 @@ def checker(dependencies: list[Any]) -> DependencyCheck | None:
     source = f"def check():\n    try:\n        return {test}\n    except ValueError:\n" \
         "        return False\n"
     exec(compile(source, "<srcdiff dependencies>", "exec"), namespace)
-    check = namespace["check"]
+    check: DependencyCheck = namespace["check"]
     # the test as an expression and the names it reads (a ValueError means False)
     check.test = (test, {k: v for k, v in namespace.items() if k.startswith("_srcdiff_")})
     return check
 
 
-def _is_array(value) -> bool:
+def _is_array(value: object) -> bool:
     kind = type(value)
     return kind.__module__ == "numpy" and kind.__name__ == "ndarray"
 
 
-def _by_identity(value) -> bool:
+def _by_identity(value: object) -> bool:
     """Whether the test compares identity (it then keeps the object: never an array)."""
     return not _is_number(value) and not _is_array(value)
 
 
-def _test(read: str, value, v: str, namespace: dict, index: int) -> str:
+def _test(read: str, value: Any, v: str, namespace: dict[str, Any], index: int) -> str:
     if _is_number(value):
         return f"_srcdiff_is_number({read})"
     if _is_array(value):

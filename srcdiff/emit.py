@@ -27,7 +27,7 @@ def emit(function: Function, docstring: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _block(statements, lines, indent) -> None:
+def _block(statements: list[ast.stmt], lines: list[str], indent: str) -> None:
     previous = None
     for statement in statements:
         if isinstance(statement, (ast.If, ast.For, ast.While)):
@@ -55,7 +55,7 @@ def _unparse(statement: ast.stmt) -> str:
         del statement.lineno
 
 
-def _compound(statement, lines, indent, keyword="if") -> None:
+def _compound(statement: ast.If | ast.For | ast.While, lines: list[str], indent: str, keyword: str = "if") -> None:
     if isinstance(statement, ast.If):
         lines.append(f"{indent}{keyword} {ast.unparse(statement.test)}:")
     elif isinstance(statement, ast.For):

@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import ast
 import linecache
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from .parse import Parsed
 
 
 class SrcdiffError(Exception):
@@ -32,7 +36,7 @@ class LocatedError(SrcdiffError):
     """
 
     def __init__(self, message: str, *, filename: str, lineno: int, col: int,
-                 source_line: str | None = None, hint: str | None = None):
+                 source_line: str | None = None, hint: str | None = None) -> None:
         self.message = message
         self.filename = filename
         self.lineno = lineno
@@ -43,7 +47,7 @@ class LocatedError(SrcdiffError):
         self.hint = hint
         super().__init__(self._render())
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., LocatedError], tuple[Any, ...]]:
         """Errors travel to and from worker processes (``multiprocessing``, Dask):
         rebuilt from their fields, with their location."""
         return (_rebuild_located, (type(self), self.message, self.filename, self.lineno,
@@ -84,12 +88,13 @@ class InternalError(SrcdiffError):
     """srcdiff failed on input it accepted: a bug in srcdiff, please report it."""
 
 
-def _rebuild_located(cls, message, filename, lineno, col, source_line, hint):
+def _rebuild_located(cls: type[LocatedError], message: str, filename: str, lineno: int, col: int,
+                     source_line: str | None, hint: str | None) -> LocatedError:
     return cls(message, filename=filename, lineno=lineno, col=col, source_line=source_line,
                hint=hint)
 
 
-def located(cls: type[LocatedError], message: str, node: ast.AST, where, *,
+def located(cls: type[LocatedError], message: str, node: ast.AST, where: Parsed, *,
             hint: str | None = None) -> LocatedError:
     """Build ``cls`` for ``node`` of the parsed function ``where`` (a ``parse.Parsed``)."""
     lineno = getattr(node, "lineno", where.firstlineno)

@@ -26,16 +26,18 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from .analyse import arguments, rule_of
 from .errors import SrcdiffError
 from .expr import Code, render
 from .fence import fence
-from .ir import copy_tree, get_anno, name_id, walk
+from .ir import Function, copy_tree, get_anno, name_id, walk
 from .lower import lower
 from .normalize import normalize
 from .parse import parse
+from .rules import Rule
 
 if TYPE_CHECKING:
     from .api import Wrt
@@ -44,7 +46,7 @@ _INTEGER_CALLS = {range, enumerate, zip, reversed, len, math.factorial, math.com
                   math.perm, math.gcd}
 
 
-def exact(value):
+def exact(value: Any) -> Any:
     """``value`` as a Fraction when it is a simple rational, else unchanged."""
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
         return value
@@ -58,7 +60,7 @@ def exact(value):
     return Fraction(value)
 
 
-def show(value) -> str:
+def show(value: object) -> str:
     """``2/3``, ``9``, ``2.19722``: how the explanation prints a number."""
     if isinstance(value, Fraction):
         return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
@@ -70,7 +72,7 @@ def show(value) -> str:
 @dataclass
 class Edge:
     source: int          # the operand's node
-    partial: object      # the local derivative's value
+    partial: Any         # the local derivative's value
     formula: str         # the rule, as code: "1 / f"
     operand: str         # the operand's name in the three-address form
 
@@ -82,7 +84,7 @@ class Node:
     statement: str       # "g = math.log(f)"; "" for an input
     value: object
     edges: list[Edge] = field(default_factory=list)
-    adjoint: object = 0
+    adjoint: Any = 0
 
 
 class _Break(Exception):
@@ -94,13 +96,13 @@ class Explanation:
     """What ``explain`` found; ``str()`` gives the text, ``to_dot()`` the graph."""
 
     name: str
-    point: dict
-    wrt: tuple
+    point: dict[str, Any]
+    wrt: tuple[str, ...]
     nodes: list[Node]
     output: Node | None
-    inputs: dict          # parameter -> its node
+    inputs: dict[str, Node]         # parameter -> its node
     backward: list[str]   # the backward sweep, one accumulation per line
-    gradient: dict        # parameter -> exact or float value
+    gradient: dict[str, Any]       # parameter -> exact or float value
     truncated: int = 0    # rows not shown
     max_rows: int = 200
 
@@ -125,7 +127,8 @@ class Explanation:
                 lines.append(f"    ({cut} more paths not shown)")
         return "\n".join(lines)
 
-    def _paths(self, parameter, limit=20, longest=12):
+    def _paths(self, parameter: str, limit: int = 20,
+               longest: int = 12) -> tuple[list[list[str]], int]:
         """Up to ``limit`` paths from the output to ``parameter`` as lists of factors
         (long ones abbreviated), and how many more there are."""
         start = self.inputs.get(parameter)
@@ -136,7 +139,8 @@ class Explanation:
         for node in self.nodes:  # the trace order is topological
             if node.id != start.id:
                 count[node.id] = sum(count.get(e.source, 0) for e in node.edges)
-        found, stack = [], [(self.output, [])]
+        found: list[list[str]] = []
+        stack: list[tuple[Node, list[str]]] = [(self.output, [])]
         while stack and len(found) < limit:
             node, factors = stack.pop()
             if node.id == start.id:
@@ -183,7 +187,7 @@ class Explanation:
     def to_dot(self) -> str:
         """The graph in Graphviz's DOT language: primitives with values and adjoints,
         edges labelled with local derivatives."""
-        def quote(text):
+        def quote(text: object) -> str:
             escaped = str(text).replace("\\", "\\\\").replace('"', '\\"')
             return '"' + escaped.replace("\n", "\\n") + '"'
         lines = [f"digraph {quote(self.name)} {{", "    rankdir=LR;",
@@ -215,7 +219,7 @@ class Explanation:
             raise SrcdiffError(f"dot failed: {result.stderr.strip()}")
         return result.stdout
 
-    def _repr_svg_(self):  # Jupyter: the picture when Graphviz is there
+    def _repr_svg_(self) -> str | None:  # Jupyter: the picture when Graphviz is there
         return self.to_svg() if shutil.which("dot") else None
 
 
@@ -244,16 +248,16 @@ class _Interpreter:
     node when its value depends on a ``wrt`` parameter.
     """
 
-    def __init__(self, function, wrt, max_rows):
+    def __init__(self, function: Function, wrt: tuple[str, ...], max_rows: int) -> None:
         self.function = function
         self.parsed = function.parsed
         self.wrt = wrt
         self.max_rows = max_rows
         self.nodes: list[Node] = []
-        self.env: dict = {}
+        self.env: dict[str, tuple[Any, int | None]] = {}
         self.counts: dict[str, int] = {}
 
-    def run(self, arguments: dict) -> Explanation:
+    def run(self, arguments: dict[str, Any]) -> Explanation:
         inputs = {}
         for name, value in arguments.items():
             value = exact(value)
@@ -272,7 +276,7 @@ class _Interpreter:
                            self.wrt, nodes, output_node, inputs, backward, gradient,
                            max(0, len(backward) - self.max_rows), self.max_rows)
 
-    def new_node(self, name, statement, value) -> Node:
+    def new_node(self, name: str, statement: str, value: object) -> Node:
         count = self.counts[name] = self.counts.get(name, 0) + 1
         label = name if count == 1 else f"{name} ({count})"
         node = Node(len(self.nodes), label, statement, value)
@@ -280,16 +284,16 @@ class _Interpreter:
         return node
 
     # -- running the program ----------------------------------------------------------
-    def block(self, statements):
+    def block(self, statements: list[ast.stmt]) -> tuple[Any, int | None] | None:
         for statement in statements:
             result = self.statement(statement)
             if result is not None:
                 return result
         return None
 
-    def statement(self, statement):
+    def statement(self, statement: ast.stmt) -> tuple[Any, int | None] | None:
         if isinstance(statement, ast.Return):
-            return self.atom(statement.value)
+            return self.atom(cast(ast.expr, statement.value))  # lowered: never a bare return
         if isinstance(statement, ast.Assign):
             self.assign(statement)
         elif isinstance(statement, ast.If):
@@ -298,13 +302,13 @@ class _Interpreter:
         elif isinstance(statement, ast.For):
             iterable = self.evaluate(statement.iter)[0]
 
-            def iterations():
+            def iterations() -> Iterator[None]:
                 for item in iterable:
                     self.bind_target(statement.target, item)
                     yield
             return self.loop(iterations(), statement.body)
         elif isinstance(statement, ast.While):
-            def iterations():
+            def iterations() -> Iterator[None]:
                 while self.atom(statement.test)[0]:
                     yield
             return self.loop(iterations(), statement.body)
@@ -312,7 +316,8 @@ class _Interpreter:
             raise _Break
         return None  # print(...) and assert are not run again here
 
-    def loop(self, iterations, body):
+    def loop(self, iterations: Iterator[None],
+             body: list[ast.stmt]) -> tuple[Any, int | None] | None:
         """Run ``body`` once per step of ``iterations``, until it returns or breaks."""
         try:
             for _ in iterations:
@@ -323,14 +328,14 @@ class _Interpreter:
             pass
         return None
 
-    def bind_target(self, target, value):
+    def bind_target(self, target: ast.expr, value: Any) -> None:
         if isinstance(target, ast.Tuple):
             for element, item in zip(target.elts, value):
                 self.bind_target(element, item)
         else:
-            self.env[target.id] = (exact(value), None)
+            self.env[name_id(target)] = (exact(value), None)
 
-    def atom(self, node):
+    def atom(self, node: ast.expr) -> tuple[Any, int | None]:
         if isinstance(node, ast.Name):
             if node.id in self.env:
                 return self.env[node.id]
@@ -339,15 +344,15 @@ class _Interpreter:
         if isinstance(node, ast.Constant):
             return (exact(node.value), None)
         if isinstance(node, ast.UnaryOp):  # a negative literal
-            return (-exact(node.operand.value), None)
+            return (-exact(cast(ast.Constant, node.operand).value), None)
         return (exact(self.parsed.resolve(node)), None)  # math.pi
 
-    def evaluate(self, value):
+    def evaluate(self, value: ast.expr) -> tuple[Any, list[tuple[ast.expr, Any, int | None]]]:
         """``(result, [(atom, value, node id)])`` of one primitive application."""
         if isinstance(value, (ast.Name, ast.Constant, ast.Attribute)) or (
                 isinstance(value, ast.UnaryOp) and isinstance(value.operand, ast.Constant)
                 and isinstance(value.op, ast.USub)):
-            found = self.atom(value)
+            found: Any = self.atom(value)  # then each operand's, below
             return found[0], [(value, found[0], found[1])]
         if isinstance(value, (ast.Tuple, ast.List)):
             return tuple(self.atom(e)[0] for e in value.elts), []
@@ -369,7 +374,7 @@ class _Interpreter:
             result = eval(compile(code, "<explain>", "eval"), {"__builtins__": {}}, namespace)
         return exact(result), [(a, v, n) for a, (v, n) in zip(atoms, found)]
 
-    def assign(self, statement: ast.Assign):
+    def assign(self, statement: ast.Assign) -> None:
         target = name_id(statement.targets[0])
         value = statement.value
         result, operands = self.evaluate(value)
@@ -382,7 +387,7 @@ class _Interpreter:
         if isinstance(value, ast.Name):
             node.edges.append(Edge(carried[0][2], 1, "1", value.id))
         else:
-            assert rule is not None  # a primitive without a rule returned above
+            assert isinstance(rule, Rule)  # one returned above; numbers only: a scalar rule
             formulas = rule.partials_at(tuple(_code_or_number(a) for a, _, _ in operands),
                                         Code.name(target))
             # Evaluate each partial as the generated code would (on placeholders _0, _1...),
@@ -401,10 +406,11 @@ class _Interpreter:
         self.env[target] = (result, node.id)
 
     # -- the backward sweep ------------------------------------------------------------
-    def reaching(self, output) -> set[int]:
+    def reaching(self, output: Node | None) -> set[int]:
         if output is None:
             return set()
-        seen, stack = set(), [output.id]
+        seen: set[int] = set()
+        stack = [output.id]
         while stack:
             current = stack.pop()
             if current not in seen:
@@ -412,7 +418,8 @@ class _Interpreter:
                 stack += [e.source for e in self.nodes[current].edges]
         return seen
 
-    def backward(self, output, inputs):
+    def backward(self, output: Node | None,
+                 inputs: dict[str, Node]) -> tuple[list[str], dict[str, Any]]:
         rows = []
         if output is not None:
             output.adjoint = 1
@@ -432,21 +439,21 @@ class _Interpreter:
         return rows, gradient
 
 
-def _code_or_number(atom):
+def _code_or_number(atom: ast.expr) -> Any:
     if isinstance(atom, ast.Constant):
         return atom.value
     if isinstance(atom, ast.UnaryOp):
-        return -atom.operand.value
+        return -cast(Any, atom.operand).value  # a negative literal: a number's Constant
     return Code(atom)
 
 
-def _as_int(value):
+def _as_int(value: Any) -> Any:
     if isinstance(value, Fraction) and value.denominator == 1:
         return int(value)
     return value
 
 
-def _with_placeholders(value, count):
+def _with_placeholders(value: ast.expr, count: int) -> ast.expr:
     """The primitive with its atoms replaced by ``_0``, ``_1``...: evaluated on values."""
     value = copy_tree(value)
     for node in walk(value):  # positions from the user's file mean nothing here

@@ -29,7 +29,8 @@ import ast
 import contextlib
 import contextvars
 import math
-from typing import Any, Callable, cast
+from collections.abc import Iterator
+from typing import Any, Callable, cast, overload
 
 from .ir import set_anno
 
@@ -43,7 +44,7 @@ _arrays: contextvars.ContextVar[bool] = contextvars.ContextVar("srcdiff_arrays",
 
 
 @contextlib.contextmanager
-def sympy_mode(sympy_module):
+def sympy_mode(sympy_module: Any) -> Iterator[None]:
     """Evaluate rule functions (``sin``, ``pi``...) as their SymPy counterparts."""
     token = _sympy.set(sympy_module)
     try:
@@ -53,7 +54,7 @@ def sympy_mode(sympy_module):
 
 
 @contextlib.contextmanager
-def array_mode(enabled: bool = True):
+def array_mode(enabled: bool = True) -> Iterator[None]:
     """Turn rules into NumPy code (``numpy.cos(x)``, ``numpy.where(c, a, b)``).
 
     >>> x, g = Code.name("x"), Code.name("g")
@@ -81,7 +82,7 @@ class Code:
 
     __slots__ = ("node",)
 
-    def __init__(self, node: ast.expr):
+    def __init__(self, node: ast.expr) -> None:
         self.node = node
 
     @staticmethod
@@ -91,7 +92,7 @@ class Code:
     def __repr__(self) -> str:
         return f"Code({ast.unparse(self.node)})"
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         raise TypeError("a rule used a generated-code value as a Python condition; "
                         "write select(cond, a, b) instead of `if`")
 
@@ -118,7 +119,7 @@ class Code:
 Value = Code | int | float
 
 
-def literal(value) -> ast.expr:
+def literal(value: Any) -> ast.expr:
     """The AST of a number; negative numbers as unary minus, which ``ast.unparse``
     parenthesises correctly (it prints ``Constant(-2) ** x`` as ``-2 ** x``)."""
     if isinstance(value, bool) or not isinstance(value, Number):
@@ -161,7 +162,7 @@ def dotted(path: str) -> ast.expr:
     return node
 
 
-def call(path: str, *args, **keywords) -> Code:
+def call(path: str, *args: Any, **keywords: Any) -> Code:
     """``path(*args, **keywords)`` in generated code; ``path`` is a dotted name."""
     return Code(ast.Call(dotted(path), [node_of(a) for a in args],
                          [ast.keyword(k, node_of(v)) for k, v in keywords.items()]))
@@ -171,7 +172,7 @@ def attribute(value: Value, name: str) -> Code:
     return Code(ast.Attribute(node_of(value), name, ast.Load()))
 
 
-def item(value: Value, index) -> Code:
+def item(value: Value, index: Value | ast.expr) -> Code:
     """``value[index]``; ``index`` is an ``ast`` index expression or a value."""
     return Code(ast.Subscript(node_of(value), node_of(index), ast.Load()))
 
@@ -192,15 +193,15 @@ def render(value: Value) -> str:
     return ast.unparse(node_of(value))
 
 
-def _is_num(value) -> bool:
+def _is_num(value: object) -> bool:
     return isinstance(value, Number) and not isinstance(value, bool)
 
 
-def _is(value, number) -> bool:
+def _is(value: object, number: float) -> bool:
     return _is_num(value) and value == number
 
 
-def _fold(op: Callable, *args):
+def _fold(op: Callable[..., Any], *args: Any) -> int | float | None:
     """Apply ``op`` to numbers, or return None when it raises (1/0, log(-1)...)."""
     try:
         result = op(*args)
@@ -217,7 +218,7 @@ def _compare(op: ast.cmpop, a: Value, b: Value) -> Code:
     return Code(ast.Compare(node_of(a), [op], [node_of(b)]))
 
 
-def negated(value: Value):
+def negated(value: Value) -> Value | None:
     """The operand of ``-x``, or None when ``value`` is not a negation."""
     if isinstance(value, Code) and isinstance(value.node, ast.UnaryOp) \
             and isinstance(value.node.op, ast.USub):
@@ -225,7 +226,7 @@ def negated(value: Value):
     return None
 
 
-def _reciprocal(value: Value):
+def _reciprocal(value: Value) -> Value | None:
     """``b`` when ``value`` is ``1 / b``, else None."""
     if isinstance(value, Code) and isinstance(value.node, ast.BinOp) \
             and isinstance(value.node.op, ast.Div) and _is(wrap(value.node.left), 1):
@@ -233,7 +234,7 @@ def _reciprocal(value: Value):
     return None
 
 
-def _select_parts(value: Value):
+def _select_parts(value: Value) -> tuple[ast.expr, Value, Value] | None:
     if isinstance(value, Code) and isinstance(value.node, ast.IfExp):
         return value.node.test, wrap(value.node.body), wrap(value.node.orelse)
     node = value.node if isinstance(value, Code) else None
@@ -328,7 +329,11 @@ def neg(a: Value) -> Value:
     return Code(ast.UnaryOp(ast.USub(), cast(Code, a).node))  # not a number: code
 
 
-def select(condition, if_true: Value, if_false: Value):
+@overload
+def select(condition: Code | ast.expr, if_true: Value, if_false: Value) -> Value: ...
+@overload
+def select(condition: Any, if_true: Value, if_false: Value) -> Any: ...
+def select(condition: Any, if_true: Value, if_false: Value) -> Any:
     """``if_true`` where ``condition`` holds, else ``if_false`` (a piecewise value)."""
     sympy = _sympy.get()
     if isinstance(condition, ast.AST):
@@ -347,7 +352,7 @@ def select(condition, if_true: Value, if_false: Value):
     return if_true if condition else if_false
 
 
-def equal(a, b):
+def equal(a: Any, b: Any) -> Any:
     """``a == b`` as a condition for ``select`` (``Code`` keeps Python's ``==`` for
     itself): a comparison in code, ``Eq`` in SymPy, a bool for numbers."""
     if isinstance(a, Code) or isinstance(b, Code):
@@ -358,7 +363,7 @@ def equal(a, b):
     return a == b
 
 
-def sign(x):
+def sign(x: Any) -> Any:
     """-1, 0 or 1: the derivative of ``abs`` (0 at 0, as JAX and PyTorch choose)."""
     sympy = _sympy.get()
     if sympy is not None and not isinstance(x, Code):
@@ -372,7 +377,7 @@ def sign(x):
 # Named functions and constants, each with its math and SymPy counterpart
 # ---------------------------------------------------------------------------
 
-def copysign(x, y):
+def copysign(x: Any, y: Any) -> Any:
     """``|x|`` with the sign *bit* of ``y`` (so ``copysign(1, -0.0)`` is -1)."""
     sympy = _sympy.get()
     if sympy is not None and not isinstance(x, Code) and not isinstance(y, Code):
@@ -385,13 +390,13 @@ def copysign(x, y):
 class Function:
     """A function usable in rules: ``math.<name>`` in code, ``sympy.<sympy_name>`` symbolically."""
 
-    def __init__(self, name: str, sympy_name: str | None = None, numpy_name: str | None = None):
+    def __init__(self, name: str, sympy_name: str | None = None, numpy_name: str | None = None) -> None:
         self.name = name
         self.sympy_name = sympy_name or name
         self.numpy_name = name if numpy_name is None else numpy_name
         self.math = getattr(math, name)
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         args = tuple(a.value() if isinstance(a, ModeConstant) else a for a in args)
         sympy = _sympy.get()
         if any(isinstance(a, Code) for a in args):
@@ -415,17 +420,17 @@ class Function:
 class ModeConstant:
     """A named constant (pi): a float in code and numbers, exact in SymPy."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str) -> None:
         self.name = name
 
-    def value(self):
+    def value(self) -> Any:
         sympy = _sympy.get()
         return getattr(sympy, self.name) if sympy is not None else getattr(math, self.name)
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(getattr(math, self.name))
 
-    def _sympy_(self):  # sympify() asks this before falling back to __float__
+    def _sympy_(self) -> Any:  # sympify() asks this before falling back to __float__
         return self.value()
 
     __add__ = lambda s, o: s.value() + o

@@ -27,9 +27,10 @@ from __future__ import annotations
 import ast
 import math
 import types
-from typing import NoReturn, cast
+from typing import Any, Callable, NoReturn, cast
 
-from .errors import MissingRuleError, SrcdiffNameError, UnsupportedSyntaxError, located
+from .errors import (LocatedError, MissingRuleError, SrcdiffNameError, UnsupportedSyntaxError,
+                     located)
 from .kinds import ATTRIBUTES, METHODS, kind_of_value
 from .parse import UNRESOLVED, Parsed
 from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, qualified_name
@@ -81,13 +82,14 @@ class Fence(ast.NodeVisitor):
     function binds, which are not looked up in its globals).
     """
 
-    def __init__(self, parsed: Parsed, callee: bool = False):
+    def __init__(self, parsed: Parsed, callee: bool = False) -> None:
         self.parsed = parsed
         self.callee = callee
         self.locals = parsed.local_names()
         self.local_functions: set[str] = set()
 
-    def refuse(self, node, message, hint=None, cls=UnsupportedSyntaxError) -> NoReturn:
+    def refuse(self, node: ast.AST, message: str, hint: str | None = None,
+               cls: type[LocatedError] = UnsupportedSyntaxError) -> NoReturn:
         raise located(cls, message, node, self.parsed, hint=hint)
 
     def check(self) -> None:
@@ -194,13 +196,13 @@ class Fence(ast.NodeVisitor):
             return
         self.visit(node.value)
 
-    def visit_Pass(self, node) -> None:
+    def visit_Pass(self, node: ast.Pass) -> None:
         pass
 
-    def visit_Break(self, node) -> None:
+    def visit_Break(self, node: ast.Break) -> None:
         pass
 
-    def visit_Continue(self, node) -> None:
+    def visit_Continue(self, node: ast.Continue) -> None:
         pass
 
     def visit_If(self, node: ast.If) -> None:
@@ -331,7 +333,7 @@ class Fence(ast.NodeVisitor):
         self.refuse(keyword, f"print's {keyword.arg}= is supported as a constant (sep, end: "
                     "strings; flush: a bool) or a stream of the module (file=sys.stderr)")
 
-    def check_target(self, target, allow_tuple=False, allow_item=False) -> None:
+    def check_target(self, target: ast.expr, allow_tuple: bool = False, allow_item: bool = False) -> None:
         if isinstance(target, ast.Name):
             return
         if allow_item and isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
@@ -354,7 +356,7 @@ class Fence(ast.NodeVisitor):
         self.visit(node.left)
         self.visit(node.right)
 
-    def check_operator(self, node, op) -> None:
+    def check_operator(self, node: ast.AST, op: ast.operator) -> None:
         name = type(op).__name__
         if name == "MatMult" and RULES.lookup(BINARY_OPERATORS[name], 2) is None:
             self.refuse(node, "the `@` operator needs NumPy", "import numpy in the module")
@@ -383,7 +385,7 @@ class Fence(ast.NodeVisitor):
         for comparator in node.comparators:
             self.visit(comparator)
 
-    def visit_List(self, node) -> None:
+    def visit_List(self, node: ast.List | ast.Tuple) -> None:
         """A list or tuple of numbers is data: looped over, indexed, or an array in
         arithmetic with arrays (``x - [3.0, 5.0]``). Others are not supported yet."""
         from .lower import is_literal
@@ -482,7 +484,7 @@ class Fence(ast.NodeVisitor):
                         "values as arguments", cls=SrcdiffNameError)
         self.check_value(node, value)
 
-    def check_value(self, node, value) -> None:
+    def check_value(self, node: ast.AST, value: Any) -> None:
         """A free name used as a value (not called) must be a number, a module, or a
         tuple or list of data (constants, which can only be looped over)."""
         if isinstance(value, (int, float, types.ModuleType)):
@@ -536,7 +538,7 @@ class Fence(ast.NodeVisitor):
         self.check_arguments_of(node, callee)
         self.check_callee(node, callee, text)
 
-    def check_reduction(self, node: ast.Call, callee) -> None:
+    def check_reduction(self, node: ast.Call, callee: Callable[..., Any]) -> None:
         """``sum``, ``min``, ``max``, ``math.prod``, ``any``, ``all`` of one iterable (a
         generator expression, a list comprehension, a list srcdiff follows, an array):
         normalize writes the loop out; ``sum`` and ``math.prod`` take a start."""
@@ -570,7 +572,7 @@ class Fence(ast.NodeVisitor):
     def visit_ListComp(self, node: ast.ListComp) -> None:
         self.check_comprehension(node)
 
-    def check_arguments_of(self, node: ast.Call, callee) -> None:
+    def check_arguments_of(self, node: ast.Call, callee: object) -> None:
         """Positional arguments are expressions; NumPy functions also take keywords for
         their options, and lists of arrays (``numpy.stack([a, b])``), shapes, ``dtype``
         and strings (``numpy.einsum``) as constants."""
@@ -619,7 +621,7 @@ class Fence(ast.NodeVisitor):
         for keyword in node.keywords:
             self.check_option(keyword.value, keyword.arg == "dtype")
 
-    def check_callee(self, node: ast.Call, callee, text: str) -> None:
+    def check_callee(self, node: ast.Call, callee: object, text: str) -> None:
         nargs = len(node.args)
         if RULES.is_nondifferentiable(callee):
             return
@@ -647,11 +649,11 @@ class Fence(ast.NodeVisitor):
         self.refuse(node, f"`{kind.__name__}` is not supported")
 
 
-def _is_reduction(callee) -> bool:
+def _is_reduction(callee: object) -> bool:
     return any(callee is f for f in (sum, min, max, math.prod, any, all))
 
 
-def _is_numpy(callee) -> bool:
+def _is_numpy(callee: object) -> bool:
     return (getattr(callee, "__module__", None) or "").split(".")[0] in ("numpy", "scipy")
 
 
@@ -670,19 +672,19 @@ def _always_returns(body: list[ast.stmt]) -> bool:
     return False
 
 
-def _is_check(callee) -> bool:
+def _is_check(callee: object) -> bool:
     """``runtime.writable`` or ``runtime.in_place`` (found without importing the runtime,
     which imports NumPy)."""
     return getattr(callee, "__module__", None) == "srcdiff.runtime" and \
         getattr(callee, "__name__", None) in ("writable", "in_place")
 
 
-def _is_docstring(statement) -> bool:
+def _is_docstring(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
         and isinstance(statement.value.value, str)
 
 
-def _names_in_tuples(target) -> bool:
+def _names_in_tuples(target: ast.expr) -> bool:
     """A tuple of names, or of such tuples: ``a, b``, ``i, (a, b)``."""
     return isinstance(target, ast.Tuple) and all(
         isinstance(e, ast.Name) or _names_in_tuples(e) for e in target.elts)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import ast
 import importlib
 import types
+from typing import Any
 
 from .expr import RUNTIME
 from .ir import Function, copy_tree, get_anno, walk
@@ -37,7 +38,7 @@ from .parse import UNRESOLVED, all_names
 from .stop import stop_gradient  # at import: see check.py
 
 
-def runtime_object(name: str):
+def runtime_object(name: str) -> Any:
     """The object a ``RUNTIME`` name must refer to."""
     module, _, attribute = RUNTIME[name].partition(".")
     value = importlib.import_module(module)
@@ -71,7 +72,7 @@ def without_stops(function: Function) -> Function:
     generated code (standalone modules too) needs no srcdiff for it."""
 
     class Strip(ast.NodeTransformer):
-        def visit_Call(self, node):
+        def visit_Call(self, node: ast.Call) -> ast.expr:
             self.generic_visit(node)
             if get_anno(node, "callee") is stop_gradient and len(node.args) == 1 \
                     and not node.keywords:

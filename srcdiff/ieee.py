@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import ast
 import math
+from typing import Any, Callable
 
-from .ir import Function, get_anno
+from .ir import Function, get_anno, name_id
 
 INF = float("inf")
 NAN = float("nan")
@@ -28,7 +29,7 @@ NAN = float("nan")
 _LOGARITHMS = {math.log, math.log2, math.log10}
 
 
-def div(a, b):
+def div(a: Any, b: Any) -> Any:
     try:
         return a / b
     except ZeroDivisionError:
@@ -37,25 +38,25 @@ def div(a, b):
         return math.copysign(INF, a) * math.copysign(1.0, b)
 
 
-def floordiv(a, b):
+def floordiv(a: Any, b: Any) -> Any:
     try:
         return a // b
     except ZeroDivisionError:
         return NAN
 
 
-def mod(a, b):
+def mod(a: Any, b: Any) -> Any:
     try:
         return a % b
     except ZeroDivisionError:
         return NAN
 
 
-def _odd_integer(b) -> bool:
+def _odd_integer(b: Any) -> bool:
     return float(b).is_integer() and int(b) % 2 == 1
 
 
-def power(a, b):
+def power(a: Any, b: Any) -> Any:
     try:
         result = a ** b
     except ZeroDivisionError:  # 0 ** negative
@@ -65,7 +66,7 @@ def power(a, b):
     return NAN if isinstance(result, complex) else result
 
 
-def function(f, *args):
+def function(f: Callable[..., Any], *args: Any) -> Any:
     try:
         return f(*args)
     except ValueError:
@@ -96,21 +97,21 @@ def ieee(function_: Function) -> Function:
         return ast.Name(names[name], ast.Load())
 
     class Rewrite(ast.NodeTransformer):
-        def visit_BinOp(self, node):
+        def visit_BinOp(self, node: ast.BinOp) -> ast.expr:
             self.generic_visit(node)
             op = type(node.op).__name__
             if op in HELPERS:
                 return ast.copy_location(ast.Call(helper(HELPERS[op]), [node.left, node.right], []), node)
             return node
 
-        def visit_Call(self, node):
+        def visit_Call(self, node: ast.Call) -> ast.expr:
             self.generic_visit(node)
             func = node.func
             origin = parsed.origins.get(func.id) if isinstance(func, ast.Name) else None
             if origin is not None and origin[0] in ("vjp", "jvp"):  # a recursive callee's:
                 from .pipeline import vjp_cell                      # its variant
                 kind, callee, wrt, kinds = origin
-                name = function_.namer.fresh(func.id + "_ieee")
+                name = function_.namer.fresh(name_id(func) + "_ieee")
                 mode = "forward" if kind == "jvp" else "reverse"
                 parsed.inject(name, vjp_cell(callee, wrt, kinds, ieee=True, mode=mode),
                               (kind, callee, wrt, kinds))

@@ -12,15 +12,21 @@ import ast
 import builtins
 import dataclasses
 import keyword
-from typing import Any, cast
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+
+from .kinds import Kind
+
+if TYPE_CHECKING:
+    from .parse import Parsed
 
 _ANNOTATIONS = "_srcdiff"
 
 
-class _Annotations(dict):
+class _Annotations(dict[str, Any]):
     """Per-node facts; copied shallowly, so resolved modules survive ``deepcopy``."""
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: object) -> _Annotations:
         return _Annotations(self)
 
 
@@ -50,7 +56,7 @@ class Namer:
     ('x_1', 'x_2', 'b_x_1', 'sin')
     """
 
-    def __init__(self, taken=()):
+    def __init__(self, taken: Iterable[str] = ()) -> None:
         self.taken = set(taken) | set(keyword.kwlist) | {"math", "numpy"}
         self.adjoints: dict[str, str] = {}
         self.tangents: dict[str, str] = {}
@@ -111,21 +117,21 @@ class Function:
 
     name: str
     args: ast.arguments
-    body: list
-    parsed: Any
+    body: list[ast.stmt]
+    parsed: Parsed
     namer: Namer
-    synthetic: set = dataclasses.field(default_factory=set)
-    wrt: tuple = ()
+    synthetic: set[str] = dataclasses.field(default_factory=set)
+    wrt: tuple[str, ...] = ()
     output: Any = None  # the atom the function returns, once lowered
-    active: frozenset = frozenset()  # set by analyse: variables that carry derivatives
-    kinds: dict = dataclasses.field(default_factory=dict)  # set by analyse: name -> Kind
+    active: frozenset[str] = frozenset()  # set by analyse: variables that carry derivatives
+    kinds: dict[str, Kind] = dataclasses.field(default_factory=dict)  # set by analyse: name -> Kind
     # set by normalize for structured parameters (``srcdiff.structures``): the parameter
     # each leaf read became, ``(name, parameter, canonical path)``; and what the code
     # assumed about the arguments, ``(parameter, path, structures.observe(value))``
-    leaves: list = dataclasses.field(default_factory=list)
-    facts: list = dataclasses.field(default_factory=list)
+    leaves: list[tuple[str, str, tuple[Any, ...]]] = dataclasses.field(default_factory=list)
+    facts: list[tuple[str, tuple[Any, ...], Any]] = dataclasses.field(default_factory=list)
 
-    def replace(self, **changes) -> "Function":
+    def replace(self, **changes: Any) -> "Function":
         return dataclasses.replace(self, **changes)
 
     def to_ast(self) -> ast.FunctionDef:
@@ -135,13 +141,14 @@ class Function:
         return ast.unparse(self.to_ast())
 
 
-def function_def(name: str, args: ast.arguments, body: list) -> ast.FunctionDef:
+def function_def(name: str, args: ast.arguments, body: Sequence[ast.stmt]) -> ast.FunctionDef:
     """A ``def`` node on every supported Python (3.12 added ``type_params``)."""
-    node = ast.FunctionDef(name=name, args=args, body=list(body) or [ast.Pass()],
-                           decorator_list=[], returns=None, type_comment=None)
+    # by keyword from a dict: mypy checks 3.11's constructor, and 3.12's and 3.13's
+    fields: dict[str, Any] = {"name": name, "args": args, "body": list(body) or [ast.Pass()],
+                              "decorator_list": [], "returns": None, "type_comment": None}
     if "type_params" in ast.FunctionDef._fields:
-        node.type_params = []  # type: ignore[attr-defined]  # 3.12's field; mypy checks 3.11
-    return node
+        fields["type_params"] = []  # 3.12's field
+    return ast.FunctionDef(**fields)
 
 
 def def_of_lambda(lam: ast.Lambda, name: str = "lambda_") -> ast.FunctionDef:
@@ -150,7 +157,7 @@ def def_of_lambda(lam: ast.Lambda, name: str = "lambda_") -> ast.FunctionDef:
     return ast.copy_location(function_def(name, lam.args, body), lam)
 
 
-def walk(node: ast.AST):
+def walk(node: ast.AST) -> Iterator[ast.AST]:
     """Every node under ``node``, itself included, as ``ast.walk`` gives them but in no
     particular order (depth first, a child list reversed), and about twice as fast."""
     stack = [node]
@@ -166,7 +173,14 @@ def walk(node: ast.AST):
                 stack.append(value)
 
 
-def copy_tree(node):
+_T = TypeVar("_T")
+
+
+@overload
+def copy_tree(node: list[_T]) -> list[_T]: ...
+@overload
+def copy_tree(node: _T) -> _T: ...
+def copy_tree(node: Any) -> Any:
     """A deep copy of an AST node (or a list of nodes), about five times faster than
     ``copy.deepcopy``. Annotations are copied shallowly (as ``_Annotations.__deepcopy__``
     does), operators and contexts are shared (they carry no state)."""
@@ -192,7 +206,7 @@ def copy_tree(node):
 _STATELESS = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
 
 
-def name_counts(statements) -> tuple[dict[str, int], dict[str, int]]:
+def name_counts(statements: Iterable[ast.AST]) -> tuple[dict[str, int], dict[str, int]]:
     """How many times each name is assigned, and read, anywhere in ``statements``."""
     stores: dict[str, int] = {}
     loads: dict[str, int] = {}
@@ -207,7 +221,7 @@ def name_counts(statements) -> tuple[dict[str, int], dict[str, int]]:
 COMPOUND = (ast.If, ast.For, ast.While)
 
 
-def differs(new: list, old: list) -> bool:
+def differs(new: list[ast.stmt], old: list[ast.stmt]) -> bool:
     """Whether a pass changed the body; passes build new nodes for what they change."""
     if len(new) != len(old):
         return True

@@ -42,12 +42,15 @@ import ast
 import builtins
 import copy
 import types
+from typing import TypeVar
 
 from .ir import Function, get_anno, name_id, set_anno
-from .kinds import SCALAR
+from .kinds import SCALAR, Kind
+
+_N = TypeVar("_N", bound=ast.AST)
 
 
-def index_loops(function: Function, kinds: dict) -> Function:
+def index_loops(function: Function, kinds: dict[str, Kind]) -> Function:
     # Only arrays the function computes or is given: a loop over a global (a tuple of
     # constants, a data array) can never carry a derivative and stays as written.
     args = function.args
@@ -60,8 +63,9 @@ def index_loops(function: Function, kinds: dict) -> Function:
     return function.replace(body=body) if changed else function
 
 
-def _block(function, statements, kinds, changed) -> list:
-    result = []
+def _block(function: Function, statements: list[ast.stmt], kinds: dict[str, Kind],
+           changed: list[ast.For]) -> list[ast.stmt]:
+    result: list[ast.stmt] = []
     for statement in statements:
         if isinstance(statement, (ast.If, ast.While, ast.For)):
             statement = copy.copy(statement)  # the input function stays as it was
@@ -81,11 +85,11 @@ def _block(function, statements, kinds, changed) -> list:
     return result
 
 
-def _is_array(node, kinds) -> bool:
+def _is_array(node: ast.expr, kinds: dict[str, Kind]) -> bool:
     return isinstance(node, ast.Name) and kinds.get(node.id, SCALAR).is_array
 
 
-def _rewrite(function, loop: ast.For, kinds):
+def _rewrite(function: Function, loop: ast.For, kinds: dict[str, Kind]) -> list[ast.stmt] | None:
     """The statements replacing ``loop``, or None to leave it."""
     iterable, target = loop.iter, loop.target
     # names only (``_is_array``, the targets' test)
@@ -137,13 +141,13 @@ def _rewrite(function, loop: ast.For, kinds):
     return before + [new]
 
 
-def _fresh(function, base: str) -> str:
+def _fresh(function: Function, base: str) -> str:
     name = function.namer.fresh(base)
     function.synthetic.add(name)
     return name
 
 
-def _call(function, name: str, *args) -> ast.Call:
+def _call(function: Function, name: str, *args: ast.expr) -> ast.Call:
     """``name(*args)``, ``name`` a builtin, under a name of its own in the generated
     code's closure (``range_1``): a user variable called ``range`` is then neither read
     by the loop nor taken by the analyses for something the loop reads."""
@@ -159,7 +163,7 @@ def _assign(target: str, value: ast.expr, like: ast.stmt) -> ast.Assign:
     return _locate(ast.Assign([ast.Name(target, ast.Store())], value), like)
 
 
-def _locate(node, like):
+def _locate(node: _N, like: ast.AST) -> _N:
     ast.copy_location(node, like)
     where = get_anno(like, "where")
     if where is not None:

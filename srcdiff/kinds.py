@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import numbers
 from dataclasses import dataclass
-from typing import cast, overload
+from typing import Any, Callable, cast, overload
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def join(a: Kind | None, b: Kind | None) -> Kind | None:
     return ANY_ARRAY
 
 
-def broadcast(*kinds: Kind) -> Kind:
+def broadcast(*kinds: Kind | None) -> Kind:
     """The kind of an elementwise operation's result."""
     arrays = [k for k in kinds if k is not None and k.is_array]
     if not arrays:
@@ -82,12 +82,12 @@ def broadcast(*kinds: Kind) -> Kind:
     return array(None if None in ranks else max(cast("list[int]", ranks)))
 
 
-def is_ndarray(value) -> bool:
+def is_ndarray(value: object) -> bool:
     numpy = _numpy()
     return numpy is not None and isinstance(value, numpy.ndarray)
 
 
-def kind_of_value(value) -> Kind | None:
+def kind_of_value(value: Any) -> Kind | None:
     """The kind of an argument or a global; None for anything that is neither a real
     number nor a NumPy array (srcdiff refuses those as arguments)."""
     if isinstance(value, numbers.Real):  # float, int, bool, NumPy scalars
@@ -97,7 +97,7 @@ def kind_of_value(value) -> Kind | None:
     return None
 
 
-def data_kind(value) -> Kind | None:
+def data_kind(value: Any) -> Kind | None:
     """The kind of a value read as data: a number or an array as ``kind_of_value``; a
     list or tuple of numbers (nested) as the array NumPy would make of it, since that is
     what it is in arithmetic with arrays (``x - [3.0, 5.0]``); None for anything else."""
@@ -112,12 +112,12 @@ def data_kind(value) -> Kind | None:
     return array(depth) if kind_of_value(value) is not None else ANY_ARRAY
 
 
-def _numpy():
+def _numpy() -> Any:
     import sys
     return sys.modules.get("numpy")
 
 
-def index_rank(base: Kind, index: ast.expr, kinds) -> Kind:
+def index_rank(base: Kind, index: ast.expr, kinds: Callable[[ast.expr], Kind | None]) -> Kind:
     """The kind of ``base[index]``: integers remove an axis, ``None`` adds one, slices
     and ``...`` keep them. Arrays of indices of rank 1 (integers, or a boolean mask of one
     axis) each take an axis and together give one (they broadcast to one length); other

@@ -69,7 +69,7 @@ class Lowering:
     counts the enclosing compound statements; ``line`` is the source line of the
     statement being lowered."""
 
-    def __init__(self, function: Function):
+    def __init__(self, function: Function) -> None:
         self.function = function
         self.namer = function.namer
         self.parsed = function.parsed
@@ -86,7 +86,7 @@ class Lowering:
         body = self.block(self.function.body, nested=False)
         return self.function.replace(body=body, output=self.output)
 
-    def block(self, statements, nested=True) -> list[ast.stmt]:
+    def block(self, statements: list[ast.stmt], nested: bool = True) -> list[ast.stmt]:
         self.blocks.append([])
         self.depth += nested
         for statement in statements:

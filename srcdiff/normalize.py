@@ -59,7 +59,8 @@ import math
 import types
 from collections import Counter
 from dataclasses import dataclass
-from typing import TypeVar, cast
+from collections.abc import Collection, Iterator
+from typing import Any, Callable, TypeVar, cast
 
 from .errors import UnsupportedSyntaxError, located
 from .expr import dotted, literal
@@ -68,7 +69,7 @@ from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
 from .lower import is_literal
 from .parse import UNRESOLVED, Parsed, all_names, local_names, parse
 from .rules import RULES
-from .structures import is_container, is_object, observe, step, text
+from .structures import Path, is_container, is_object, observe, step, text
 
 
 @dataclass
@@ -77,8 +78,8 @@ class _Loop:
     broke: str | None  # set to leave the loop (break, return)
 
 
-def normalize(parsed: Parsed, structures: dict | None = None,
-              differentiated=()) -> Function:
+def normalize(parsed: Parsed, structures: dict[str, Any] | None = None,
+              differentiated: Collection[str] = ()) -> Function:
     """``structures``: the parameters whose arguments are structured (``srcdiff.structures``),
     each with an example argument; those in ``differentiated`` are pytrees differentiated
     with respect to. Each leaf the function reads becomes a parameter of its own, after
@@ -116,7 +117,7 @@ class _Part:
     """Part of a structured parameter: the parameter, the canonical path to the part,
     the example argument's value there, and whether the parameter is differentiated."""
     param: str
-    path: tuple
+    path: Path
     value: object
     differentiated: bool
 
@@ -127,8 +128,8 @@ class _List:
     are the names (or constants) holding its elements, in order; ``scope`` is the block
     it was made in (only there may it grow or change: elsewhere its length and elements
     would depend on the path taken); ``what`` names it in messages."""
-    items: list
-    scope: tuple
+    items: list[ast.expr | _List]
+    scope: tuple[int, ...]
     what: str
     is_tuple: bool = False
 
@@ -138,7 +139,7 @@ class _Lists:
     may stand for one list, as in Python), every name that ever stood for one, and a
     counter numbering blocks."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.by_name: dict[str, _List] = {}
         self.names: set[str] = set()
         self.plain: set[str] = set()  # names bound to other values
@@ -179,7 +180,8 @@ class Normalizer:
     """State: ``loops`` is the stack of enclosing loops' flags; ``returned``/``result``
     name the early-return flag and value when the function returns early (else None)."""
 
-    def __init__(self, function: Function, inlining: tuple = (), local_functions=None):
+    def __init__(self, function: Function, inlining: tuple[tuple[str, int, str], ...] = (),
+                 local_functions: dict[str, tuple[ast.FunctionDef, dict[str, ast.expr]]] | None = None) -> None:
         self.function = function
         self.namer: Namer = function.namer
         self.parsed = function.parsed
@@ -195,13 +197,13 @@ class Normalizer:
         # the callees inlined, whose names are fresh
         self.structures: dict[str, _Part] = {}
         self.depth = 0  # how many loops and branches enclose the statement
-        self.stores: Counter = Counter()
+        self.stores: Counter[str] = Counter()
         # lists the function builds (``_List``), shared with the callees inlined; the
         # block being normalized (a path of block numbers); the names appended to, or
         # given items, in the body being normalized (a list of constants bound to one is
         # followed too)
         self.lists = _Lists()
-        self.scope: tuple = ()
+        self.scope: tuple[int, ...] = ()
         self.mutated: set[str] = set()
         self.literals: dict[str, ast.List | ast.Tuple] = {}  # names bound once to data
 
@@ -228,7 +230,7 @@ class Normalizer:
             statements.append(_located(ast.Return(_name(self.results[0])), body[-1]))
         return statements
 
-    def define_local(self, tree: ast.FunctionDef, names: list[str], origin) -> list[ast.stmt]:
+    def define_local(self, tree: ast.FunctionDef, names: list[str], origin: ast.AST) -> list[ast.stmt]:
         """A nested ``def`` or ``name = lambda ...``: calls after it (in program order)
         inline it. Its default values are evaluated here, at the definition, as Python
         does: into variables of their own, unless they are constants."""
@@ -267,6 +269,7 @@ class Normalizer:
         base = self.part(node.value)
         if base is None or not (is_container(base.value) or is_object(base.value)):
             return None
+        key: str | int | None  # an attribute's name, or a constant index
         if isinstance(node, ast.Attribute):
             kind, key = "attr", node.attr
         else:
@@ -341,7 +344,7 @@ class Normalizer:
         self.structures[name] = part
         return []
 
-    def unpack_nested(self, target: ast.Tuple, value, node) -> list[ast.stmt]:
+    def unpack_nested(self, target: ast.Tuple, value: ast.expr, node: ast.AST) -> list[ast.stmt]:
         """``(a, b), c = value``: the whole value first (each item of a tuple written
         out into a temporary of its own), then each target from its item, in order."""
         result: list[ast.stmt] = []
@@ -363,7 +366,7 @@ class Normalizer:
                 result += self.bind(name_id(element), item, node)
         return result
 
-    def unpack_part(self, names: list[str], part: _Part, origin) -> list[ast.stmt]:
+    def unpack_part(self, names: list[str], part: _Part, origin: ast.AST) -> list[ast.stmt]:
         if not isinstance(part.value, (list, tuple)):
             raise located(UnsupportedSyntaxError, f"{text(part.param, part.path)} is a "
                           f"{type(part.value).__name__}: srcdiff unpacks lists and tuples",
@@ -412,7 +415,7 @@ class Normalizer:
             result += self.block(copy_tree(node.body))
         return result
 
-    def bound_each(self, names, part, origin, whole=False) -> list[ast.stmt]:
+    def bound_each(self, names: list[str], part: _Part, origin: ast.AST, whole: bool = False) -> list[ast.stmt]:
         """A loop target bound to ``part`` (``whole``) or to its items, once per
         unrolled iteration: like ``holds``, but the name is rebound each time."""
         stores, depth = self.stores, self.depth
@@ -464,7 +467,7 @@ class Normalizer:
                           "use sum(... for ...), or a NumPy array")
         return found
 
-    def item(self, value, origin: ast.AST, before: list[ast.stmt]):
+    def item(self, value: ast.expr, origin: ast.AST, before: list[ast.stmt]) -> ast.expr | _List:
         """An element being put in a list: a list (followed, as Python keeps a reference
         to it), a constant as it is, anything else computed into a name of its own now
         (the element keeps the value it has now)."""
@@ -478,7 +481,7 @@ class Normalizer:
         before.append(self.assign(name, value, origin))
         return _name(name)
 
-    def list_of(self, node) -> _List | None:
+    def list_of(self, node: ast.expr | _List) -> _List | None:
         """The list srcdiff follows that ``node`` reads (``xs``, ``rows[0]``,
         ``xs[1:]``), else None; nothing is computed."""
         if isinstance(node, _List):
@@ -492,7 +495,7 @@ class Normalizer:
             return None
         if isinstance(node.slice, ast.Slice):
             parts = (node.slice.lower, node.slice.upper, node.slice.step)
-            bounds = [None if b is None else _constant_key(b) for b in parts]
+            bounds: list[Any] = [None if b is None else _constant_key(b) for b in parts]
             if any(b is None and given is not None for b, given in zip(bounds, parts)):
                 raise located(UnsupportedSyntaxError, f"slices of {whole.what} are taken "
                               "with constant bounds", node, self.where)
@@ -501,7 +504,7 @@ class Normalizer:
         item = self.list_item(whole, node)
         return item if isinstance(item, _List) else None
 
-    def list_item(self, whole: _List, node: ast.Subscript):
+    def list_item(self, whole: _List, node: ast.Subscript) -> ast.expr | _List:
         """The element ``node`` reads of ``whole``: its position must be a constant."""
         key = _constant_key(node.slice)
         if not isinstance(key, int):
@@ -515,7 +518,7 @@ class Normalizer:
                           self.where)
         return whole.items[key]
 
-    def make_list(self, value, origin: ast.AST, target: str | None,
+    def make_list(self, value: ast.expr | _List, origin: ast.AST, target: str | None,
                   before: list[ast.stmt]) -> _List | None:
         """The list ``value`` makes or names, followed from here on; None when it is no
         such list (``[1.0, 2.0]`` and ``(n, 3)`` of constants are data, unless the
@@ -569,7 +572,7 @@ class Normalizer:
         return before
 
     def list_item_assignment(self, target: ast.Subscript, value: ast.expr,
-                             node) -> list[ast.stmt]:
+                             node: ast.AST) -> list[ast.stmt]:
         """``out[k] = v`` for a constant ``k``: ``v`` becomes that element."""
         made = self.changes(name_id(target.value), node, "assignment to an item of")
         key = _constant_key(target.slice)
@@ -595,7 +598,8 @@ class Normalizer:
         appended, changed = _changed_lists(body)
         return any(name in self.lists.by_name for name in appended | changed)
 
-    def list_iteration(self, node: ast.expr, probe: bool = False, before=None):
+    def list_iteration(self, node: ast.expr, probe: bool = False,
+                       before: Any = None) -> Any:  # see the docstring; before: unless probe
         """The values a loop over ``node`` takes, when srcdiff knows them now: range() of
         constants, a tuple or list written out, a list it follows, and zip, enumerate
         and reversed of those (a list of expressions; the elements of a tuple or list
@@ -685,7 +689,7 @@ class Normalizer:
             before += self.block(copy_tree(node.body))
         return before
 
-    def bind_target(self, target: ast.expr, value, origin) -> list[ast.stmt]:
+    def bind_target(self, target: ast.expr, value: Any, origin: ast.AST) -> list[ast.stmt]:
         """A target of an unrolled loop bound to one of its values: an expression, a
         list srcdiff follows, or a tuple of those (what zip and enumerate give)."""
         if not isinstance(target, ast.Tuple):
@@ -769,7 +773,7 @@ class Normalizer:
         return self.simple(node)
 
     @contextlib.contextmanager
-    def nested(self):
+    def nested(self) -> Iterator[None]:
         """Statements in a block of their own (a branch, a loop's body): a list made
         before it may be read there, not grown or changed."""
         outer = self.scope
@@ -806,13 +810,14 @@ class Normalizer:
                        self.assign(loop.broke, ast.Constant(True), node)]
         return result
 
-    def flat_target(self, target, node):
+    def flat_target(self, target: ast.expr, node: ast.AST) -> tuple[ast.expr, list[ast.stmt]]:
         """A loop target without nested tuples (``for i, (a, b) in ...`` loops over ``i,
         item`` and unpacks ``a, b = item`` first in the body), and that unpacking."""
         if not isinstance(target, ast.Tuple) or not any(
                 isinstance(e, ast.Tuple) for e in target.elts):
             return copy_tree(target), []
-        elements, unpacking = [], []
+        elements: list[ast.expr] = []
+        unpacking: list[ast.stmt] = []
         for element in target.elts:
             if isinstance(element, ast.Tuple):
                 item = self.fresh("item")
@@ -822,7 +827,7 @@ class Normalizer:
                 elements.append(copy_tree(element))
         return _located(ast.Tuple(elements, ast.Store()), target), unpacking
 
-    def loop(self, node) -> list[ast.stmt]:
+    def loop(self, node: ast.For | ast.While) -> list[ast.stmt]:
         early = self.returned is not None
         leaves_iteration = any(_leaves(s, early, loops_too=True) for s in node.body)
         leaves_loop = any(_leaves(s, early, loops_too=True, continues=False) for s in node.body)
@@ -920,7 +925,7 @@ class Normalizer:
                                                       before)
         return node
 
-    def item_assignment(self, target: ast.Subscript, value: ast.expr, node) -> list[ast.stmt]:
+    def item_assignment(self, target: ast.Subscript, value: ast.expr, node: ast.AST) -> list[ast.stmt]:
         """``a[i] = v`` becomes ``a = set_item(a, i, v)``: a new array, so the backward
         sweep can still read the old one (analyse refuses code where the difference
         shows: another name for the same array)."""
@@ -961,7 +966,7 @@ class Normalizer:
                 s for t in node.targets[1:] for s in self.bind(name_id(t), _name(first), node)]
         return result
 
-    def unpack(self, target: ast.Tuple, value, node) -> list[ast.stmt]:
+    def unpack(self, target: ast.Tuple, value: ast.expr, node: ast.AST) -> list[ast.stmt]:
         if any(isinstance(element, ast.Tuple) for element in target.elts):
             return self.unpack_nested(target, value, node)
         names = [name_id(element) for element in target.elts]
@@ -1009,7 +1014,7 @@ class Normalizer:
                 direct += self.bind(name, element, node)
         return direct + deferred
 
-    def not_structured(self, name: str, origin) -> None:
+    def not_structured(self, name: str, origin: ast.AST) -> None:
         if name in self.structures:
             part = self.structures[name]
             raise located(UnsupportedSyntaxError, f"`{name}` names "
@@ -1017,7 +1022,7 @@ class Normalizer:
                           "reads structured arguments and does not rebind or change them",
                           origin, self.where)
 
-    def bind(self, target: str, value: ast.expr, origin: ast.AST) -> list[ast.stmt]:
+    def bind(self, target: str, value: ast.expr | _List, origin: ast.AST) -> list[ast.stmt]:
         self.not_structured(target, origin)
         before: list[ast.stmt] = []
         made = self.make_list(value, origin, target, before)
@@ -1033,14 +1038,14 @@ class Normalizer:
         if isinstance(value, (ast.List, ast.Tuple)) and is_literal(value) and \
                 self.stores[target] == 1 and not self.depth:
             self.literals[target] = value  # data: loops over it together with lists unroll
-        value = self.expression(value, before)
+        value = self.expression(cast(ast.expr, value), before)  # a list returned above
         return before + [self.assign(target, value, origin)]
 
     def assign(self, target: str, value: ast.expr, origin: ast.AST) -> ast.Assign:
         return _located(ast.Assign([_name(target, store=True)], value), origin)
 
     # -- calls to user functions: inlined ------------------------------------------------
-    def callee_of(self, call: ast.Call):
+    def callee_of(self, call: ast.Call) -> tuple[ast.FunctionDef, Parsed | None, types.FunctionType | None] | None:
         """``(def, parsed, function)`` for a call to a user function, else None."""
         func = call.func
         if isinstance(func, ast.Name) and func.id in self.local_functions:
@@ -1061,7 +1066,8 @@ class Normalizer:
     def inline(self, call: ast.Call, results: list[str]) -> list[ast.stmt]:
         """The statements computing ``call`` into ``results``: the callee's body, its
         locals renamed fresh, its parameters bound to the call's arguments."""
-        tree, callee_parsed, callee = self.callee_of(call)
+        tree, callee_parsed, callee = cast(  # inline is asked for calls of user functions
+            "tuple[ast.FunctionDef, Parsed | None, types.FunctionType | None]", self.callee_of(call))
         key = (callee_parsed.filename, tree.lineno, tree.name) if callee_parsed else (
             "local", tree.lineno, tree.name)
         bindings = self.bind_arguments(tree, callee, call)
@@ -1116,7 +1122,8 @@ class Normalizer:
                     set_anno(node, "where", inner.where)
         return statements + inlined
 
-    def recursive_call(self, tree, callee, call, bindings, results) -> list[ast.stmt]:
+    def recursive_call(self, tree: ast.FunctionDef, callee: types.FunctionType | None, call: ast.Call,
+                       bindings: list[tuple[str, ast.expr]], results: list[str]) -> list[ast.stmt]:
         """Recursion cannot be inlined: the call stays a call, every argument passed by
         position, and the reverse pass differentiates it with a generated vector-Jacobian
         function (``<name>_vjp``) that recomputes the callee."""
@@ -1145,7 +1152,7 @@ class Normalizer:
         set_anno(new, "recursive", callee)
         return [self.assign(results[0], new, call)]
 
-    def bind_arguments(self, tree: ast.FunctionDef, callee, call: ast.Call) -> list[tuple[str, ast.expr]]:
+    def bind_arguments(self, tree: ast.FunctionDef, callee: types.FunctionType | None, call: ast.Call) -> list[tuple[str, ast.expr]]:
         """Each parameter of ``tree`` with the expression it receives from ``call``."""
         args = tree.args
         positional = [a.arg for a in args.posonlyargs + args.args]
@@ -1179,13 +1186,13 @@ class Normalizer:
     # -- expressions -----------------------------------------------------------------
     def expression(self, node: ast.expr, before: list[ast.stmt]) -> ast.expr:
         """``node`` rewritten into the core; statements it needs first go to ``before``."""
-        return _Expressions(self, before).visit(copy_tree(node))
+        return cast(ast.expr, _Expressions(self, before).visit(copy_tree(node)))
 
 
 class _Constants(ast.NodeTransformer):
     """Reads of the names in ``values`` become those constants."""
 
-    def __init__(self, values: dict[str, ast.expr]):
+    def __init__(self, values: dict[str, ast.expr]) -> None:
         self.values = values
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
@@ -1198,7 +1205,7 @@ class _Rename(ast.NodeTransformer):
     """Renames a callee's local names everywhere they occur: reads and writes, nested
     functions' names and parameters."""
 
-    def __init__(self, renames: dict[str, str]):
+    def __init__(self, renames: dict[str, str]) -> None:
         self.renames = renames
 
     def visit_Name(self, node: ast.Name) -> ast.Name:
@@ -1218,7 +1225,7 @@ class _Rename(ast.NodeTransformer):
         return node
 
 
-def _returns(statement: ast.stmt):
+def _returns(statement: ast.stmt) -> Iterator[ast.Return]:
     """The ``return`` statements of ``statement``, not those of functions nested in it."""
     if isinstance(statement, ast.FunctionDef):
         return
@@ -1229,7 +1236,7 @@ def _returns(statement: ast.stmt):
             yield from _returns(child)
 
 
-def _defined_functions(tree) -> set[str]:
+def _defined_functions(tree: ast.FunctionDef | None) -> set[str]:
     """The names a function body binds to nested functions (``def``, ``= lambda``)."""
     if tree is None:
         return set()
@@ -1247,7 +1254,7 @@ def _free_names(tree: ast.FunctionDef, local: set[str]) -> set[str]:
             if isinstance(n, ast.Name) and n.id not in local}
 
 
-def _literal_default(value, name, call, parsed) -> ast.expr:
+def _literal_default(value: object, name: str, call: ast.Call, parsed: Parsed) -> ast.expr:
     if value is None:
         return ast.Constant(None)  # scale=None, tested with `is None`
     if isinstance(value, (int, float)) and not isinstance(value, complex):
@@ -1262,7 +1269,7 @@ class _Expressions(ast.NodeTransformer):
     """Conditional expressions and ``and``/``or`` become ``if`` statements on a
     temporary (emitted into ``before``); ``min``/``max`` of several arguments nest."""
 
-    def __init__(self, normalizer: Normalizer, before: list[ast.stmt]):
+    def __init__(self, normalizer: Normalizer, before: list[ast.stmt]) -> None:
         self.normalizer = normalizer
         self.before = before
 
@@ -1283,7 +1290,7 @@ class _Expressions(ast.NodeTransformer):
             return marker
         part = self.normalizer.part(node)
         if part is None or not is_object(part.value):
-            return self.visit(node)
+            return cast(ast.expr, self.visit(node))
         marker = _located(_name("structured"), node)
         set_anno(marker, "part", part)
         return marker
@@ -1376,7 +1383,7 @@ class _Expressions(ast.NodeTransformer):
                           "of structured arguments (p.w, self.scale)")
         return node
 
-    def reduction(self, call: ast.Call, callee) -> ast.Name:
+    def reduction(self, call: ast.Call, callee: Callable[..., Any]) -> ast.Name:
         """``sum``, ``min``, ``max``, ``math.prod``, ``any`` or ``all`` of one iterable:
         the loop it stands for, into a fresh variable. Like Python: ``sum`` adds from
         ``start`` (0) left to right, ``math.prod`` multiplies from 1, ``max`` keeps the
@@ -1432,13 +1439,13 @@ class _Expressions(ast.NodeTransformer):
         self.before.extend(n.block(statements))
         return _located(_name(result), call)
 
-    def clip(self, args, keywords, origin) -> ast.Call:
+    def clip(self, args: list[ast.expr], keywords: list[ast.keyword], origin: ast.AST) -> ast.Call:
         """``numpy.clip`` and ``x.clip`` with their bounds by position or keyword
         (``a_min``/``a_max``, ``min``/``max``); a missing bound (or ``None``) leaves that
         side open: ``maximum`` or ``minimum`` alone."""
         bounds = list(args[1:3]) + [None] * (3 - len(args))
         for keyword in keywords:
-            position = {"a_min": 0, "min": 0, "a_max": 1, "max": 1}.get(keyword.arg)
+            position = {"a_min": 0, "min": 0, "a_max": 1, "max": 1}.get(keyword.arg)  # type: ignore[arg-type]  # None (**kw): refused below
             if position is None:
                 raise located(UnsupportedSyntaxError, f"numpy.clip has no bound "
                               f"{keyword.arg!r} that srcdiff knows", origin,
@@ -1454,7 +1461,7 @@ class _Expressions(ast.NodeTransformer):
             return self.numpy_call("minimum", [args[0], high], [], origin)
         return self.numpy_call("copy", [args[0]], [], origin)
 
-    def arrays_of_lists(self, call: ast.Call, callee) -> ast.Call:
+    def arrays_of_lists(self, call: ast.Call, callee: object) -> ast.Call:
         """A list or tuple of values passed where a NumPy function differentiates an
         array (``numpy.mean([a, b])``) is the array NumPy makes of it:
         ``numpy.mean(numpy.array([a, b]))``, which carries derivatives to each element."""
@@ -1480,7 +1487,7 @@ class _Expressions(ast.NodeTransformer):
         call.args = args
         return call
 
-    def numpy_call(self, name: str, args, keywords, origin) -> ast.Call:
+    def numpy_call(self, name: str, args: list[ast.expr], keywords: list[ast.keyword], origin: ast.AST) -> ast.Call:
         import numpy
         call = _located(ast.Call(dotted("numpy." + name), args, keywords), origin)
         set_anno(call, "callee", getattr(numpy, name))
@@ -1577,7 +1584,8 @@ def _changed_lists(body: list[ast.stmt]) -> tuple[set[str], set[str]]:
 
 
 def _comprehension_loops(normalizer: Normalizer, node: ast.GeneratorExp | ast.ListComp,
-                         body, guard: ast.expr | None = None) -> ast.For:
+                         body: Callable[[ast.expr], list[ast.stmt]],
+                         guard: ast.expr | None = None) -> ast.For:
     """The loops a comprehension stands for, innermost running ``body(element)``; its
     variables renamed fresh (a comprehension has a scope of its own); with ``guard``, each
     loop's body (conditions included) runs only while ``guard`` holds."""
@@ -1602,7 +1610,7 @@ def _comprehension_loops(normalizer: Normalizer, node: ast.GeneratorExp | ast.Li
     return cast(ast.For, inner[0])
 
 
-def _constant_key(index: ast.expr):
+def _constant_key(index: ast.expr) -> str | int | None:
     """The key a constant index gives (``"w"``, ``0``, ``-1``), else None."""
     if isinstance(index, ast.Constant) and isinstance(index.value, (str, int)) and not isinstance(
             index.value, bool):
@@ -1623,7 +1631,7 @@ def _leaves(statement: ast.stmt, returns_early: bool, loops_too: bool,
     """Whether ``statement`` contains a ``return`` (when the function returns early) or
     a ``break`` (and, if ``continues``, a ``continue``) that leaves the enclosing block.
     ``loops_too``: ``statement`` is itself in the body of the loop being left."""
-    def visit(node, in_inner_loop):
+    def visit(node: ast.AST, in_inner_loop: bool) -> bool:
         if isinstance(node, ast.Return):
             return returns_early
         if isinstance(node, ast.Break) or (continues and isinstance(node, ast.Continue)):
@@ -1637,6 +1645,6 @@ def _leaves(statement: ast.stmt, returns_early: bool, loops_too: bool,
     return visit(statement, False)
 
 
-def _is_docstring(statement) -> bool:
+def _is_docstring(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) \
         and isinstance(statement.value.value, str)

@@ -27,7 +27,8 @@ import inspect
 import linecache
 import types
 from dataclasses import dataclass, field
-from typing import cast
+from collections.abc import Collection, Iterator
+from typing import Any, Callable, cast
 
 from .errors import NoSourceError, SrcdiffError
 from .ir import def_of_lambda, walk
@@ -43,17 +44,17 @@ class Parsed:
     tree: ast.FunctionDef
     filename: str
     firstlineno: int
-    globals: dict
-    closure: dict = field(default_factory=dict)  # free name -> cell
+    globals: dict[str, Any]
+    closure: dict[str, types.CellType] = field(default_factory=dict)  # free name -> cell
     # Names the generated code needs that the function's own scope does not have (the
     # free variables of inlined callees), each with its cell; compile puts them in the
     # generated function's closure.
-    injected: dict = field(default_factory=dict)
+    injected: dict[str, types.CellType] = field(default_factory=dict)
     # Where each injected name comes from, for writing standalone modules:
     # ("global", module, attribute) | ("closure", function, variable) | ("vjp" or "jvp", function, wrt, kinds)
-    origins: dict = field(default_factory=dict)
+    origins: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
-    def inject(self, name: str, cell, origin: tuple) -> None:
+    def inject(self, name: str, cell: types.CellType, origin: tuple[Any, ...]) -> None:
         self.injected[name] = cell
         self.origins[name] = origin
 
@@ -68,7 +69,7 @@ class Parsed:
     def line(self, lineno: int) -> str:
         return linecache.getline(self.filename, lineno).rstrip("\n")
 
-    def lookup(self, name: str):
+    def lookup(self, name: str) -> Any:
         """The object a free ``name`` refers to now, or ``UNRESOLVED`` (recorded as a
         dependency of the gradient being generated: see ``recording``)."""
         if name in self.injected:
@@ -91,7 +92,7 @@ class Parsed:
         _record("builtin", self.globals, name, value)
         return value
 
-    def resolve(self, node: ast.expr, local_names=()):
+    def resolve(self, node: ast.expr, local_names: Collection[str] = ()) -> Any:
         """The object a ``Name`` or a dotted ``Attribute`` chain over modules refers to."""
         if isinstance(node, ast.Name):
             if node.id in local_names:
@@ -112,14 +113,14 @@ UNRESOLVED = _UNRESOLVED
 # The names resolved while a gradient is generated, so that the gradient can notice when
 # one of them is rebound (a helper redefined in a notebook, a global number become an
 # array) and generate again: (kind, namespace, name, value) tuples.
-_dependencies: contextvars.ContextVar = contextvars.ContextVar("srcdiff_dependencies",
+_dependencies: contextvars.ContextVar[list[tuple[str, Any, str, Any]] | None] = contextvars.ContextVar("srcdiff_dependencies",
                                                                default=None)
 
 
 @contextlib.contextmanager
-def recording():
+def recording() -> Iterator[list[tuple[str, Any, str, Any]]]:
     """Collect the dependencies of what is generated inside the ``with`` block."""
-    found: list = []
+    found: list[tuple[str, Any, str, Any]] = []
     token = _dependencies.set(found)
     try:
         yield found
@@ -134,20 +135,20 @@ def _library(module: types.ModuleType) -> bool:
     return root in sys.stdlib_module_names or root in ("numpy", "scipy")
 
 
-def _record(kind: str, where, name: str, value) -> None:
+def _record(kind: str, where: Any, name: str, value: Any) -> None:
     found = _dependencies.get()
     if found is not None:
         found.append((kind, where, name, value))
 
 
-def parse(func) -> Parsed:
+def parse(func: Callable[..., Any]) -> Parsed:
     """Parse ``func``'s source; raise :class:`NoSourceError` when there is none."""
     if isinstance(func, types.MethodType):
         raise SrcdiffError(f"srcdiff differentiates plain functions; {func.__qualname__} is "
                            "a bound method: differentiate the function it wraps, passing "
                            "the instance as an argument")
     if getattr(func, "__srcdiff_recursive__", None) is not None:
-        raise SrcdiffError(f"{func.__srcdiff_recursive__.__qualname__} calls itself: srcdiff "
+        raise SrcdiffError(f"{func.__srcdiff_recursive__.__qualname__} calls itself: srcdiff "  # type: ignore[attr-defined]  # set by srcdiff on a recursive gradient
                            "differentiates recursion once (grad, jvp), not twice (hessian, "
                            "hvp and grad(grad(f)) of recursive functions are not supported "
                            "yet); write the recursion as a loop")
@@ -194,7 +195,7 @@ def parse(func) -> Parsed:
     return Parsed(func, tree, filename, firstlineno, func.__globals__, closure)
 
 
-def _find_def(module: ast.Module, func) -> ast.FunctionDef | None:
+def _find_def(module: ast.Module, func: Callable[..., Any]) -> ast.FunctionDef | None:
     if func.__name__ == "<lambda>":
         return _find_lambda(module, func)
     for node in ast.walk(module):
@@ -206,7 +207,7 @@ def _find_def(module: ast.Module, func) -> ast.FunctionDef | None:
     return None
 
 
-def _find_lambda(module: ast.Module, func) -> ast.FunctionDef | None:
+def _find_lambda(module: ast.Module, func: Callable[..., Any]) -> ast.FunctionDef | None:
     """The lambda that made ``func``, as a ``def`` returning its body, when its line and
     parameter names single it out."""
     code = func.__code__

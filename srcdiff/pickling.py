@@ -19,12 +19,14 @@ from __future__ import annotations
 import importlib
 import sys
 import weakref
+from typing import Any, Callable
 
 MAKERS = ("grad", "value_and_grad", "jvp", "vjp", "hvp", "hessian", "jacobian")
-_REGISTRY: dict = {}  # name -> (weak reference to the gradient, to its function)
+_REGISTRY: dict[str, tuple[weakref.ref[Callable[..., Any]], weakref.ref[Callable[..., Any]]]] = {}  # name -> (weak reference to the gradient, to its function)
 
 
-def canonical(made, maker: str, func, names: tuple, as_tuple: bool, **options):
+def canonical(made: Callable[..., Any], maker: str, func: Callable[..., Any], names: tuple[str, ...],
+              as_tuple: bool, **options: object) -> Callable[..., Any]:
     """``made``, named so that it pickles by reference; or the gradient made before for
     the same function and arguments, still alive, which is then returned instead (so
     ``vjp(f) is vjp(f)``, as ``grad(f) is grad(f)``)."""
@@ -39,14 +41,15 @@ def canonical(made, maker: str, func, names: tuple, as_tuple: bool, **options):
     made.__module__ = __name__
     made.__qualname__ = name
 
-    def forget(reference, name=name):  # the entry goes with its gradient, unless replaced
+    def forget(reference: weakref.ref[Callable[..., Any]], name: str = name) -> None:  # the entry goes with its gradient, unless replaced
         if _REGISTRY.get(name, (None,))[0] is reference:
             del _REGISTRY[name]
     _REGISTRY[name] = (weakref.ref(made, forget), weakref.ref(func))
     return made
 
 
-def _name(maker, func, names, as_tuple, options) -> str | None:
+def _name(maker: str, func: Callable[..., Any], names: tuple[str, ...], as_tuple: bool,
+          options: dict[str, object]) -> str | None:
     module, qualname = getattr(func, "__module__", None), getattr(func, "__qualname__", None)
     if not module or not qualname or module == __name__ or "<" in qualname:
         return None  # a closure, a lambda, a gradient: not importable by name
@@ -61,14 +64,14 @@ def _name(maker, func, names, as_tuple, options) -> str | None:
     return "|".join(parts)  # no dots: pickle would look each part up in turn
 
 
-def _lookup(module: str, qualname: str):
+def _lookup(module: str, qualname: str) -> Any:
     found = sys.modules.get(module) or importlib.import_module(module)
     for part in qualname.split("."):
         found = getattr(found, part)
     return found
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     entry = _REGISTRY.get(name)
     if entry is not None and entry[0]() is not None:
         return entry[0]()

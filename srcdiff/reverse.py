@@ -83,13 +83,13 @@ def dpower_dx(x, n):
 from __future__ import annotations
 
 import ast
-from typing import Any, TypeVar, cast, overload
+from typing import Any, Callable, Iterable, TypeVar, cast, overload
 
-from .adjoints import Adjoints, expression_key
+from .adjoints import Adjoints, Available, expression_key
 from .analyse import cannot_raise, operands
 from .dataflow import (COMPOUND, Block, Facts, assigned, maybe_unbound, reads, statements_of,
                        targets)
-from .expr import Code, runtime_name
+from .expr import Code, Value, runtime_name
 from .ir import Function, copy_tree, get_anno, name_counts, name_id, set_anno, walk
 
 GRADIENT = "__gradient__"  # marks each returned gradient until ``finish`` decides its form
@@ -106,7 +106,7 @@ def reverse(function: Function, name: str, with_value: bool = False,
     return Reverse(function, reuse, rematerialize).run(name, with_value, as_tuple, vjp)
 
 
-def _marker(kind: str, variable: str, **facts) -> ast.stmt:
+def _marker(kind: str, variable: str, **facts: Any) -> ast.stmt:
     """A placeholder for a tape operation, decided once the backward sweep is known."""
     node = ast.Expr(ast.Constant(f"{kind} {variable}"))
     set_anno(node, "marker", kind)
@@ -123,7 +123,7 @@ class Reverse:
     ``loops`` pairs each backward loop with the forward statements that count its
     iterations (dropped with it when it turns out to do nothing)."""
 
-    def __init__(self, function: Function, reuse: bool = True, rematerialize: bool = True):
+    def __init__(self, function: Function, reuse: bool = True, rematerialize: bool = True) -> None:
         self.reusing = reuse
         self.rematerializing = rematerialize
         self.redone = False  # whether rematerialize wrote any recomputation
@@ -206,8 +206,8 @@ class Reverse:
         return marked
 
     # -- blocks ------------------------------------------------------------------------
-    def block(self, statements, depth: int, available: "_Available", top: bool = False
-              ) -> tuple[list, list]:
+    def block(self, statements: list[ast.stmt], depth: int, available: "_Available", top: bool = False
+              ) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """The forward and backward statements of a block. ``available``: the
         expressions computed before the block, valid throughout it; ``top``: the
         function's own body, whose backward statements are written in backward order
@@ -250,7 +250,8 @@ class Reverse:
                 backward += self.adjoints.statement(statement, True, bwd)
         return forward, backward
 
-    def simple(self, statement, depth: int, available) -> tuple[list, list]:
+    def simple(self, statement: ast.stmt, depth: int,
+               available: Available) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """A statement that is not compound, inside a compound one: its backward
         statements, the reset of its target's adjoint, and the save and restore of the
         value it overwrites."""
@@ -275,13 +276,14 @@ class Reverse:
         return [_marker("save", target), statement], backward + [_marker("restore", target)]
 
     # -- compound statements -------------------------------------------------------
-    def compound(self, statement, depth: int, available, top: bool) -> tuple[list, list]:
+    def compound(self, statement: ast.If | ast.For | ast.While, depth: int, available: _Available,
+                 top: bool) -> tuple[list[ast.stmt], list[ast.stmt]]:
         if isinstance(statement, ast.If):
             return self.branch(statement, depth, available, top)
         return self.loop(statement, depth, available)
 
-    def branch(self, statement: ast.If, depth: int, available, top: bool
-               ) -> tuple[list, list]:
+    def branch(self, statement: ast.If, depth: int, available: _Available, top: bool
+               ) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """The backward sweep replays the branch taken. It may evaluate the test again
         only if the branch assigns nothing the test reads; otherwise the decision is
         kept in a variable of its own (saved on the tape like any value, in a loop)."""
@@ -307,7 +309,8 @@ class Reverse:
         backward = _same_place(ast.If(copy_tree(test), bb or [ast.Pass()], bo), statement)
         return before_forward + [forward], [backward] + after_backward
 
-    def loop(self, statement, depth: int, available) -> tuple[list, list]:
+    def loop(self, statement: ast.For | ast.While, depth: int,
+             available: _Available) -> tuple[list[ast.stmt], list[ast.stmt]]:
         counter = self.namer.fresh("iterations")
         self.function.synthetic.add(counter)
         body_forward, body_backward = self.block(statement.body, depth + 1, available)
@@ -371,7 +374,8 @@ class Reverse:
         return ast.Expr(call) if args else call
 
     # -- recomputation instead of taping -------------------------------------------------
-    def rematerialize(self, pairs: list, versions: Block) -> list:
+    def rematerialize(self, pairs: list[tuple[ast.stmt, list[ast.stmt], Any]],
+                      versions: Block) -> list[tuple[ast.stmt, list[ast.stmt], Any]]:
         """In a loop body, a temporary ``t = op(a, b)`` computed by arithmetic that
         cannot raise, read only by statements of this block (forward or backward), is
         recomputed just before the backward statements of its last reader instead of
@@ -405,7 +409,7 @@ class Reverse:
                 continue  # read somewhere else too
             if any(versions.assigned_in(name, i + 1, last) for name in sources):
                 continue
-            keep = lambda s: get_anno(s, "variable") != temporary
+            keep: Callable[[ast.stmt], bool] = lambda s: get_anno(s, "variable") != temporary
             result[i] = (statement, [s for s in fwd if keep(s)], [s for s in bwd if keep(s)])
             redo = _same_place(ast.Assign([ast.Name(temporary, ast.Store())],
                                           copy_tree(statement.value)), statement)
@@ -417,7 +421,8 @@ class Reverse:
         return result
 
     # -- tape operations, decided last ---------------------------------------------
-    def materialize(self, forward, backward) -> tuple[list, list]:
+    def materialize(self, forward: list[ast.stmt],
+                    backward: list[ast.stmt]) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """Replace the markers by tape operations for the variables the backward sweep
         reads, then drop replays that do nothing (with the counting that fed them)."""
         # Recomputations stay only for temporaries the backward sweep reads.
@@ -453,10 +458,10 @@ class Reverse:
             forward = self.checked(forward, set(unbound))
         return prelude + forward, backward
 
-    def checked(self, statements: list, prebound: set) -> list:
+    def checked(self, statements: list[ast.stmt], prebound: set[str]) -> list[ast.stmt]:
         """``statements`` with ``if v is None: raise UnboundLocalError(...)`` before each
         read of a variable ``v`` bound to None up front that Python may find unbound."""
-        result = []
+        result: list[ast.stmt] = []
         for statement in statements:
             key = get_anno(statement, "primal", id(statement))
             for name in sorted(self.unbound.get(key, set()) & prebound):
@@ -473,7 +478,7 @@ class Reverse:
             result.append(statement)
         return result
 
-    def replace_markers(self, statements, needed, saved) -> list[ast.stmt]:
+    def replace_markers(self, statements: list[ast.stmt], needed: set[str], saved: list[str]) -> list[ast.stmt]:
         result = []
         for statement in statements:
             kind = get_anno(statement, "marker")
@@ -515,14 +520,14 @@ class _Available:
 
     INHERITED = -1  # the start of spans valid from before the block
 
-    def __init__(self, everywhere: dict | None = None):
+    def __init__(self, everywhere: dict[str, str] | None = None) -> None:
         self.everywhere = everywhere or {}  # key -> variable, valid at every position
-        self.spans: dict[str, list[list]] = {}  # key -> [start, end, variable] spans
-        self.open: dict[str, list] = {}          # key -> its span still open
+        self.spans: dict[str, list[list[Any]]] = {}  # key -> [start, end, variable] spans
+        self.open: dict[str, list[Any]] = {}          # key -> its span still open
         self.names: dict[str, set[str]] = {}     # key -> names its open span depends on
         self.by_name: dict[str, set[str]] = {}   # name -> keys with open spans on it
 
-    def add(self, key: str, variable: str, names: set, start: int) -> None:
+    def add(self, key: str, variable: str, names: set[str], start: int) -> None:
         span = [start, float("inf"), variable]
         self.spans.setdefault(key, []).append(span)
         self.open[key] = span
@@ -530,7 +535,7 @@ class _Available:
         for name in names:
             self.by_name.setdefault(name, set()).add(key)
 
-    def learn(self, statement, position: int) -> None:
+    def learn(self, statement: ast.stmt, position: int) -> None:
         if not (isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)):
             return
         value = statement.value
@@ -544,7 +549,7 @@ class _Available:
             return
         self.add(key, target, names | {target}, position)
 
-    def forget(self, names, position: int) -> None:
+    def forget(self, names: Iterable[str], position: int) -> None:
         """The statement at ``position`` assigns ``names``."""
         for name in names:
             for key in self.by_name.pop(name, ()):
@@ -555,7 +560,7 @@ class _Available:
                     if other != name:
                         self.by_name.get(other, set()).discard(key)
 
-    def without(self, names: set) -> "_Available":
+    def without(self, names: set[str]) -> "_Available":
         """What stays available throughout a compound statement assigning ``names``."""
         child = _Available(self.everywhere)
         for key, span in self.open.items():
@@ -570,13 +575,13 @@ class _Available:
 class _AvailableAt:
     """``_Available`` seen from one position: ``get(key)`` is a variable or None."""
 
-    def __init__(self, available: _Available, position: int):
+    def __init__(self, available: _Available, position: int) -> None:
         self.available, self.position = available, position
 
-    def get(self, key: str):
+    def get(self, key: str) -> str | None:
         for start, end, variable in self.available.spans.get(key, ()):
             if start < self.position < end:
-                return variable
+                return cast(str, variable)
         return self.available.everywhere.get(key)
 
     def __bool__(self) -> bool:
@@ -584,19 +589,19 @@ class _AvailableAt:
 
 
 class _Nothing:
-    def get(self, key):
+    def get(self, key: object) -> None:
         return None
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return False
 
 
-def _single_use_temporaries(function: Function, facts: Facts, loads: dict) -> set[str]:
+def _single_use_temporaries(function: Function, facts: Facts, loads: dict[str, int]) -> set[str]:
     """Synthetic variables assigned once and read once, by a statement of the same block
     (not nested deeper, where the read might not happen)."""
     found = set()
 
-    def visit(block):
+    def visit(block: list[ast.stmt]) -> None:
         read_here = {n.id for s in block if not isinstance(s, COMPOUND) for n in walk(s)
                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         for statement in block:
@@ -613,11 +618,11 @@ def _single_use_temporaries(function: Function, facts: Facts, loads: dict) -> se
     return found
 
 
-def _without_redos(statements: list, keep: set) -> list:
+def _without_redos(statements: list[ast.stmt], keep: set[str]) -> list[ast.stmt]:
     """``statements`` without the recomputations of temporaries not in ``keep``."""
     result = []
     for statement in statements:
-        if get_anno(statement, "redo") and statement.targets[0].id not in keep:
+        if get_anno(statement, "redo") and name_id(cast(ast.Assign, statement).targets[0]) not in keep:
             continue
         if isinstance(statement, COMPOUND):  # in place: loops are known by identity
             statement.body = _without_redos(statement.body, keep)
@@ -629,11 +634,11 @@ def _without_redos(statements: list, keep: set) -> list:
 def _needed(backward: list[ast.stmt]) -> set[str]:
     """The primal names the backward sweep reads, not counting replays that will turn
     out empty (a fixed point: a replay holds something once a restore in it is needed)."""
-    def reads_of(node) -> set[str]:
+    def reads_of(node: ast.AST) -> set[str]:
         return {n.id for n in walk(node) if isinstance(n, ast.Name)
                 and isinstance(n.ctx, ast.Load)}
 
-    def collect(statements, needed) -> tuple[set, bool]:
+    def collect(statements: list[ast.stmt], needed: set[str]) -> tuple[set[str], bool]:
         names, content = set(), False
         for statement in statements:
             kind = get_anno(statement, "marker")
@@ -680,7 +685,7 @@ def _drop_empty(statements: list[ast.stmt]) -> list[ast.stmt]:
     return result
 
 
-def _remove(statements, dropped: set) -> list[ast.stmt]:
+def _remove(statements: list[ast.stmt], dropped: set[int]) -> list[ast.stmt]:
     result = []
     for statement in statements:
         if id(statement) in dropped:
@@ -767,7 +772,7 @@ def finish(function: Function) -> Function:
             replacements[id(marker)] = ast.Call(helper, [gradient, like,
                                                          ast.Constant(not fresh)], [])
         elif isinstance(gradient, ast.Constant) or _is_number_node(gradient):
-            replacements[id(marker)] = ast.Constant(float(_number(gradient)))
+            replacements[id(marker)] = ast.Constant(float(cast(float, _number(gradient))))
         elif numpy_values or not _certainly_float(gradient, floats, function):
             # a number computed with NumPy may be a NumPy scalar or a 0-d array; one that
             # simplification left as a partial alone may be an int (x * n: n)
@@ -776,7 +781,7 @@ def finish(function: Function) -> Function:
             replacements[id(marker)] = gradient
 
     class Replace(ast.NodeTransformer):
-        def visit_Call(self, node):
+        def visit_Call(self, node: ast.Call) -> ast.AST:
             if id(node) in replacements:
                 return replacements[id(node)]
             return self.generic_visit(node)
@@ -789,12 +794,12 @@ _NOT_FLOAT_MATH = {"floor", "ceil", "trunc", "factorial", "gcd", "lcm", "isqrt",
                    "prod", "isclose", "isfinite", "isinf", "isnan"}
 
 
-def _float_variables(body: list, function: Function) -> set[str]:
+def _float_variables(body: list[ast.stmt], function: Function) -> set[str]:
     """The variables that certainly hold a float wherever they are bound: the greatest
     fixed point of "every assignment to it gives a float, given the others" (sound by
     induction over the run: each value comes from an assignment). Parameters are not among
     them: the caller may pass an int."""
-    definitions: dict[str, list] = {}
+    definitions: dict[str, list[ast.expr | None]] = {}
     for statement in statements_of(body):
         if isinstance(statement, ast.Assign):
             target = statement.targets[0]
@@ -823,7 +828,7 @@ def _float_variables(body: list, function: Function) -> set[str]:
     return floats
 
 
-def _certainly_float(node: ast.expr, floats: set, function: Function) -> bool:
+def _certainly_float(node: ast.expr, floats: set[str], function: Function) -> bool:
     if isinstance(node, ast.Constant):
         return isinstance(node.value, float)
     if isinstance(node, ast.Name):
@@ -851,17 +856,17 @@ def _certainly_float(node: ast.expr, floats: set, function: Function) -> bool:
     return False
 
 
-def _is_number_node(node) -> bool:
+def _is_number_node(node: ast.expr) -> bool:
     from .expr import wrap
     return isinstance(wrap(node), (int, float))
 
 
-def _number(node):
+def _number(node: ast.expr) -> Value:
     from .expr import wrap
     return wrap(node)
 
 
-def _allocates(value, function: Function) -> bool:
+def _allocates(value: ast.expr | None, function: Function) -> bool:
     """Whether evaluating ``value`` certainly makes a new array (or a number)."""
     if isinstance(value, (ast.BinOp, ast.UnaryOp)):
         return True

@@ -29,10 +29,13 @@ import inspect
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, cast
 
 from .expr import (acos, acosh, asin, asinh, atan, atan2, atanh, copysign, cos, cosh, cbrt, equal,
                    erf, erfc, exp, log, pi, select, sign, sin, sinh, sqrt, tan, tanh)
+
+if TYPE_CHECKING:
+    from .array_rules import ArrayRule
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class Domain:
     positive: bool = False
     nonzero: bool = False  # sample |x| in [low, high] with either sign
 
-    def assumptions(self) -> dict:
+    def assumptions(self) -> dict[str, bool]:
         result = {"real": True}
         if self.positive:
             result["positive"] = True
@@ -65,10 +68,10 @@ ABOVE_MINUS_ONE = Domain(-0.9, 3.0)    # log1p
 class Rule:
     """The derivative rule of one primitive at one arity."""
 
-    func: Callable | None  # None: the recursive call's rule (analyse.RECURSIVE)
+    func: Callable[..., Any] | None  # None: the recursive call's rule (analyse.RECURSIVE)
     name: str
-    primal: Callable | None  # None: no SymPy counterpart, checked numerically only
-    partials: Callable
+    primal: Callable[..., Any] | None  # None: no SymPy counterpart, checked numerically only
+    partials: Callable[..., Any]
     domain: tuple[Domain, ...]
     builtin: bool = True  # False for rules users registered
     # set by __post_init__; declared for mypy only (at run time they are not fields: not
@@ -87,7 +90,7 @@ class Rule:
     def arity(self) -> int:
         return len(self.params)
 
-    def partials_at(self, args: tuple, out) -> tuple:
+    def partials_at(self, args: tuple[Any, ...], out: Any) -> tuple[Any, ...]:
         """The partials evaluated at ``args`` (numbers, SymPy symbols or ``Code``)."""
         result = self.partials(*args, out) if self.uses_out else self.partials(*args)
         if not isinstance(result, tuple):
@@ -95,9 +98,9 @@ class Rule:
         if len(result) != self.arity:
             raise ValueError(f"rule for {self.name} gives {len(result)} partials "
                              f"for {self.arity} parameters")
-        return result
+        return cast("tuple[Any, ...]", result)
 
-    def zero_partials(self) -> frozenset:
+    def zero_partials(self) -> frozenset[int]:
         """The positions of the parameters whose partial is identically zero (written
         as ``0``: ``copysign``'s sign argument, ``where``'s condition)."""
         if "_zero" not in self.__dict__:
@@ -110,7 +113,7 @@ class Rule:
             zero = frozenset(i for i, v in enumerate(values)
                              if isinstance(v, (int, float)) and v == 0)
             object.__setattr__(self, "_zero", zero)
-        return self.__dict__["_zero"]
+        return cast("frozenset[int]", self.__dict__["_zero"])
 
     def formula(self) -> str:
         """The partials as readable text, e.g. ``d/dx = math.cos(x)``."""
@@ -124,10 +127,10 @@ class Rule:
 class RuleTable:
     """Rules keyed by ``(callable, arity)``; non-differentiable callables in a set."""
 
-    rules: dict = field(default_factory=dict)
-    nondifferentiable: set = field(default_factory=set)
-    variadic: dict = field(default_factory=dict)  # callable -> rule taking any count
-    loaded: set = field(default_factory=set)  # extensions loaded: "numpy", "scipy"
+    rules: dict[tuple[Any, int], Rule | ArrayRule] = field(default_factory=dict)
+    nondifferentiable: set[Any] = field(default_factory=set)
+    variadic: dict[Any, ArrayRule] = field(default_factory=dict)  # callable -> rule taking any count
+    loaded: set[str] = field(default_factory=set)  # extensions loaded: "numpy", "scipy"
     # bumped whenever a user's rule is added or any rule removed: gradients generated
     # before then generate again (``dependencies``), so they use the rules as they are now
     user_version: int = 0
@@ -148,7 +151,9 @@ class RuleTable:
             if load_scipy():
                 self.loaded.add("scipy")
 
-    def add(self, func, primal, partials, domain=None, *, name=None, builtin=True) -> Rule:
+    def add(self, func: Callable[..., Any], primal: Callable[..., Any] | None,
+            partials: Callable[..., Any], domain: Iterable[Domain] | None = None, *,
+            name: str | None = None, builtin: bool = True) -> Rule:
         rule = Rule(func, name or qualified_name(func), primal, partials, (), builtin)
         arity = rule.arity
         if primal is not None and len(inspect.signature(primal).parameters) != arity:
@@ -162,13 +167,14 @@ class RuleTable:
             self.user_version += 1
         return rule
 
-    def alias(self, func, same_as, arity: int, name=None) -> None:
+    def alias(self, func: Callable[..., Any], same_as: Callable[..., Any], arity: int,
+              name: str | None = None) -> None:
         """``func`` is the same primitive as ``same_as`` (``pow`` is ``**``)."""
-        rule = self.rules[(same_as, arity)]
+        rule = cast(Rule, self.rules[(same_as, arity)])  # aliases are of scalar rules
         self.rules[(func, arity)] = Rule(func, name or qualified_name(func), rule.primal,
                                          rule.partials, rule.domain, rule.builtin)
 
-    def arrays(self):
+    def arrays(self) -> Any:
         """``srcdiff.array_rules`` if the program has imported NumPy, else None (scalar
         code never imports NumPy)."""
         import sys
@@ -176,7 +182,7 @@ class RuleTable:
             self.load_extensions()
         return sys.modules.get(__package__ + ".array_rules") if "numpy" in self.loaded else None
 
-    def lookup(self, func, arity: int) -> Rule | None:
+    def lookup(self, func: object, arity: int) -> Rule | ArrayRule | None:
         try:
             rule = self.rules.get((func, arity))
             if rule is None and len(self.loaded) < 2:
@@ -186,11 +192,11 @@ class RuleTable:
         except TypeError:  # unhashable callable
             return None
 
-    def remove(self, func, arity: int) -> None:
+    def remove(self, func: object, arity: int) -> None:
         self.rules.pop((func, arity), None)
         self.user_version += 1
 
-    def is_nondifferentiable(self, func) -> bool:
+    def is_nondifferentiable(self, func: object) -> bool:
         try:
             if hasattr(func, "__srcdiff_returns__"):  # srcdiff.nondifferentiable
                 return True
@@ -203,25 +209,25 @@ class RuleTable:
         except TypeError:
             return False
 
-    def knows(self, func) -> bool:
+    def knows(self, func: object) -> bool:
         return self.is_nondifferentiable(func) or any(
             key[0] is func for key in self.rules) or func in self.variadic
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Rule]:
         """The rules written as partial derivatives (verified by SymPy), each once."""
         return iter([r for r in self.rules.values() if isinstance(r, Rule)])
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def array_rules(self) -> list:
+    def array_rules(self) -> list[ArrayRule]:
         """The vector-Jacobian rules of NumPy functions (``srcdiff.array_rules``), each once."""
         found = {id(r): r for r in list(self.rules.values()) + list(self.variadic.values())
                  if not isinstance(r, Rule)}
         return list(found.values())
 
 
-def qualified_name(func) -> str:
+def qualified_name(func: object) -> str:
     module = getattr(func, "__module__", None)
     name = getattr(func, "__qualname__", getattr(func, "__name__", repr(func)))
     if module in (None, "builtins"):

@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
-from typing import Any, Callable, Literal, ParamSpec, TypeVar, overload
+from collections.abc import Iterator
+from typing import Any, Callable, Literal, ParamSpec, TypeVar, cast, overload
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 _T = TypeVar("_T")
 
-_frozen: contextvars.ContextVar = contextvars.ContextVar("srcdiff_frozen_stops", default=None)
+_frozen: contextvars.ContextVar[FrozenStops | None] = contextvars.ContextVar("srcdiff_frozen_stops", default=None)
 
 
 def stop_gradient(x: _T) -> _T:
@@ -42,23 +43,23 @@ class FrozenStops:
             f(x + h)
     """
 
-    def __init__(self):
-        self.values: list = []
+    def __init__(self) -> None:
+        self.values: list[Any] = []
         self.position: int | None = None  # None: recording
         self.diverged = False  # a replay asked for more values than were recorded
 
-    def value(self, x):
+    def value(self, x: _T) -> _T:
         if self.position is None:
             self.values.append(copy.copy(x))  # the program may change an array later
             return x
         if self.position < len(self.values):
             self.position += 1
-            return copy.copy(self.values[self.position - 1])
+            return cast(_T, copy.copy(self.values[self.position - 1]))
         self.diverged = True
         return x
 
     @contextlib.contextmanager
-    def recording(self):
+    def recording(self) -> Iterator[FrozenStops]:
         self.values, self.position = [], None
         token = _frozen.set(self)
         try:
@@ -67,7 +68,7 @@ class FrozenStops:
             _frozen.reset(token)
 
     @contextlib.contextmanager
-    def replaying(self):
+    def replaying(self) -> Iterator[FrozenStops]:
         self.position = 0
         token = _frozen.set(self)
         try:
@@ -136,12 +137,13 @@ def nondifferentiable(func: Callable[..., Any] | None = None, *,
     return marked
 
 
-def _check_result(marked, returns, result, args, kwargs) -> None:
+def _check_result(marked: Callable[..., Any], returns: str | None, result: Any,
+                  args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     import sys
     numpy = sys.modules.get("numpy")
     ndarray = numpy.ndarray if numpy is not None else ()
 
-    def rank(value):
+    def rank(value: Any) -> Any:
         return value.ndim if isinstance(value, ndarray) else None
     got = rank(result)
     if returns == "number":

@@ -34,31 +34,34 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
-from typing import cast
+from typing import Any, cast
 
 from .errors import ArgumentKindError
 from .kinds import Kind, data_kind, kind_of_value
 
+Step = tuple[str, Any]  # ("item", key or index) or ("attr", name)
+Path = tuple[Step, ...]
 
-def is_namedtuple(value) -> bool:
+
+def is_namedtuple(value: object) -> bool:
     return isinstance(value, tuple) and hasattr(type(value), "_fields")
 
 
-def is_container(value) -> bool:
+def is_container(value: object) -> bool:
     """Whether ``value`` is a pytree node: a dict, list, tuple (NamedTuple too) or a
     dataclass instance."""
     return isinstance(value, (dict, list, tuple)) or (
         dataclasses.is_dataclass(value) and not isinstance(value, type))
 
 
-def is_object(value) -> bool:
+def is_object(value: object) -> bool:
     """Whether a function may read ``value``'s attributes as constants: any object that
     is not a number, a string, None or an array (those have no fields to read)."""
     return not (value is None or isinstance(value, (numbers.Number, str, bytes))
                 or kind_of_value(value) is not None)
 
 
-def step(value, kind: str, key):
+def step(value: Any, kind: str, key: Any) -> tuple[Any, Step]:
     """The value one step down from ``value``, and the step as a canonical path writes it;
     raises LookupError, AttributeError or TypeError as Python would."""
     if kind == "attr":
@@ -78,13 +81,13 @@ def step(value, kind: str, key):
                     f"{type(value).__name__}")
 
 
-def follow(value, path):
+def follow(value: Any, path: Path) -> Any:
     for kind, key in path:
         value, _ = step(value, kind, key)
     return value
 
 
-def canonical(value, path) -> tuple:
+def canonical(value: Any, path: Path) -> Path:
     result = []
     for kind, key in path:
         value, done = step(value, kind, key)
@@ -92,12 +95,12 @@ def canonical(value, path) -> tuple:
     return tuple(result)
 
 
-def text(name: str, path) -> str:
+def text(name: str, path: Path) -> str:
     """``path`` as source: ``p['w'].b[0]``."""
     return name + "".join(f".{key}" if kind == "attr" else f"[{key!r}]" for kind, key in path)
 
 
-def children(value):
+def children(value: Any) -> list[tuple[Step, Any]]:
     """``(step, child)`` for each child of a pytree node, in order."""
     if isinstance(value, dict):
         return [(("item", k), v) for k, v in value.items()]
@@ -106,7 +109,7 @@ def children(value):
     return [(("attr", f.name), getattr(value, f.name)) for f in dataclasses.fields(value)]
 
 
-def observe(value):
+def observe(value: Any) -> Any:
     """What code generated for ``value`` assumed about it: for a container, its type and
     length (or keys); for a leaf, its kind (a number, an array of some rank); for
     anything else, its type."""
@@ -120,7 +123,7 @@ def observe(value):
     return type(value)
 
 
-def treedef(name: str, value, path=()) -> tuple:
+def treedef(name: str, value: Any, path: Path = ()) -> tuple[Any, ...]:
     """The structure of a parameter differentiated with respect to (hashable): its
     containers' types and keys, its leaves' kinds; refuses leaves that are not numbers
     or float arrays, naming where they are."""
@@ -142,7 +145,7 @@ def treedef(name: str, value, path=()) -> tuple:
     return (kind,)
 
 
-def rebuild(value, gradients: dict, path=()):
+def rebuild(value: Any, gradients: dict[Path, Any], path: Path = ()) -> Any:
     """``value``'s structure with the gradient of each leaf: ``gradients[path]`` where a
     path was read, zero (of the leaf's shape) where it was not."""
     if value is None:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import cast
+from typing import TYPE_CHECKING, Any, Callable, NoReturn, TypeGuard, cast
 
 from .adjoints import _differentiable_nodes, recursive_function
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
@@ -47,6 +47,11 @@ from .errors import KindError, UnsupportedSyntaxError, located
 from .expr import Code, Value, add, array_mode, call, div, mul, node_of, sub, wrap
 from .ir import Function, copy_tree, get_anno, name_id, set_anno, walk
 from .kinds import SCALAR
+
+if TYPE_CHECKING:
+    from .array_rules import JVP, ArrayRule
+    from .errors import LocatedError
+    from .parse import Parsed
 
 TANGENT = "__tangent__"  # marks the returned tangent until ``finish_tangent`` gives its form
 
@@ -58,14 +63,14 @@ def tangent(function: Function, name: str, with_value: bool = True) -> Function:
 
 
 class Tangent:
-    def __init__(self, function: Function):
+    def __init__(self, function: Function) -> None:
         self.function = function
         self.namer = function.namer
         self.active = set(function.active)
         self.kinds = function.kinds
         args = function.args
         self.parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
-        self.jvps: dict = {}  # (callee, wrt, kinds) -> the name its Jacobian-vector function has
+        self.jvps: dict[tuple[Any, ...], str] = {}  # (callee, wrt, kinds) -> the name its Jacobian-vector function has
 
     def is_array(self, variable: str) -> bool:
         return self.kinds.get(variable, SCALAR).is_array
@@ -75,10 +80,11 @@ class Tangent:
         self.function.synthetic.add(name)
         return name
 
-    def where(self, node):
-        return get_anno(node, "where", self.function.parsed)
+    def where(self, node: ast.AST) -> Parsed:
+        return cast("Parsed", get_anno(node, "where", self.function.parsed))
 
-    def refuse(self, node, message, hint=None, cls=UnsupportedSyntaxError):
+    def refuse(self, node: ast.AST, message: str, hint: str | None = None,
+               cls: type[LocatedError] = UnsupportedSyntaxError) -> NoReturn:
         raise located(cls, message, node, self.where(node), hint=hint)
 
     # -- the whole function ----------------------------------------------------------
@@ -105,7 +111,7 @@ class Tangent:
             kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
         return function.replace(name=name, args=args, body=body + [returned])
 
-    def block(self, statements) -> list:
+    def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         result: list[ast.stmt] = []
         for statement in statements:
             if isinstance(statement, ast.If):
@@ -136,12 +142,12 @@ class Tangent:
                 result += self.statement(statement)
         return result
 
-    def is_active_copy(self, statement) -> bool:
+    def is_active_copy(self, statement: ast.stmt) -> bool:
         return isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
             and statement.targets[0].id in self.active and isinstance(statement.value, ast.Name) \
             and statement.value.id in self.active
 
-    def is_active_recursion(self, statement) -> bool:
+    def is_active_recursion(self, statement: ast.stmt) -> TypeGuard[ast.Assign]:
         return isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call) \
             and get_anno(statement.value, "recursive") is not None \
             and isinstance(statement.targets[0], ast.Name) \
@@ -153,8 +159,8 @@ class Tangent:
         the callee's own generated Jacobian-vector function (value and tangent in one
         call: computing the value apart would double the work at every level)."""
         value = cast(ast.Call, statement.value)  # a call of a recursive function
-        name, active = recursive_function(self.function, value, self.active, self.kinds,
-                                          self.jvps, "forward")
+        name, active = cast("tuple[str, list[int]]", recursive_function(  # an active argument: not None
+            self.function, value, self.active, self.kinds, self.jvps, "forward"))
         target = name_id(statement.targets[0])
         call_ = ast.Call(ast.Name(name, ast.Load()),
                          [copy_tree(a) for a in value.args]
@@ -173,7 +179,7 @@ class Tangent:
             if self.is_array(variable) else 0.0
         return ast.Assign([ast.Name(self.d(variable), ast.Store())], node_of(value))
 
-    def tangent_of(self, node: ast.expr):
+    def tangent_of(self, node: ast.expr) -> Value:
         """The tangent of an atom: its variable's ``d_`` name, or zero (a number of the
         atom's shape: 0.0 for numbers, zeros for arrays)."""
         if isinstance(node, ast.Name) and node.id in self.active:
@@ -182,7 +188,7 @@ class Tangent:
             return call("numpy.zeros", call("numpy.shape", Code.name(node.id)))
         return 0.0
 
-    def statement(self, statement: ast.stmt) -> list:
+    def statement(self, statement: ast.stmt) -> list[ast.stmt]:
         if not isinstance(statement, ast.Assign):
             return []
         target_node = statement.targets[0]
@@ -201,7 +207,7 @@ class Tangent:
             return [self.zero(target)]
         return [ast.Assign([ast.Name(self.d(target), ast.Store())], node_of(expression))]
 
-    def expression(self, statement, target: str, value: ast.expr):
+    def expression(self, statement: ast.Assign, target: str, value: ast.expr) -> Value | None:
         """The tangent of ``target = value``, as code; None when it is zero."""
         if isinstance(value, ast.Name):
             return self.tangent_of(value) if value.id in self.active else None
@@ -239,7 +245,8 @@ class Tangent:
                 terms = call("numpy.broadcast_to", terms, call("numpy.shape", Code.name(target)))
         return terms
 
-    def array_rule(self, statement, rule, target: str, value: ast.expr):
+    def array_rule(self, statement: ast.Assign, rule: ArrayRule, target: str,
+                   value: ast.expr) -> Value | None:
         from .analyse import _sequence_kind
         from .array_rules import JVP, RuleUseError, index_value
         if isinstance(value, ast.BinOp):
@@ -267,7 +274,7 @@ class Tangent:
         context = JVP(rule, arguments_, kinds, tangents, Code.name(target), self.helper)
         try:
             with array_mode():
-                return how(context)
+                return cast("Callable[[JVP], Value]", how)(context)
         except RuleUseError as error:
             raise located(KindError, str(error), statement, self.where(statement)) from None
 
@@ -275,13 +282,14 @@ class Tangent:
         from .array_rules import helper_name
         return Code.name(helper_name(self.function, name))
 
-    def substituted(self, value, rule, arguments_: dict, how: str):
+    def substituted(self, value: ast.expr, rule: ArrayRule, arguments_: dict[str, ast.expr],
+                    how: str) -> Value | None:
         """A linear function applied to the tangents of its differentiable arguments
         (zeros for the others); a multilinear one summed over its arguments, each
         replaced by its tangent in turn."""
         leaves = []  # the differentiable atoms, each a replaceable position
 
-        def collect(node):
+        def collect(node: ast.expr) -> None:
             if isinstance(node, (ast.List, ast.Tuple)):
                 for element in node.elts:
                     collect(element)
@@ -301,7 +309,7 @@ class Tangent:
         return total
 
 
-def _rebuild(node, replacements: dict):
+def _rebuild(node: Any, replacements: dict[int, ast.expr]) -> Any:
     """A copy of ``node`` with the subtrees whose ids ``replacements`` has replaced."""
     if id(node) in replacements:
         return copy_tree(replacements[id(node)])
@@ -320,7 +328,7 @@ def finish_tangent(function: Function) -> Function:
     """The returned ``__tangent__(d_y, y)`` in its final form: a float for a number, an
     array of ``y``'s shape of its own for an array."""
     from .array_rules import helper_name
-    returned = function.body[-1]
+    returned: Any = function.body[-1]  # the Return that Tangent.run built
     with_value = isinstance(returned.value, ast.Tuple)
     value, marked = returned.value.elts if with_value else (None, returned.value)
     tangent_, like = marked.args

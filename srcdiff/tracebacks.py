@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import traceback
+import types
 
 PREFIX = "<srcdiff "  # the file names generated code is compiled under
 
@@ -33,7 +34,8 @@ def passes_through_generated_code(error: BaseException | None) -> bool:
     return False
 
 
-def _hook(kind, error, tb) -> None:
+def _hook(kind: type[BaseException], error: BaseException,
+          tb: types.TracebackType | None) -> None:
     if error is not None and passes_through_generated_code(error):
         traceback.print_exception(kind, error, tb)
     else:

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, Callable, SupportsFloat
 
 from .expr import sympy_mode
 from .rules import RULES, Domain, Rule
@@ -79,7 +81,7 @@ def verify_rule(rule: Rule, points: int = 20, seed: int = 0) -> Proof:
     return proof
 
 
-def _prove(sympy, claimed, reference) -> str | None:
+def _prove(sympy: Any, claimed: Any, reference: Any) -> str | None:
     """The first symbolic method that shows ``claimed == reference``, or None."""
     if reference.has(sympy.Derivative):
         return None  # SymPy cannot differentiate it (Mod, floor): numeric only
@@ -99,17 +101,20 @@ def _prove(sympy, claimed, reference) -> str | None:
     return None
 
 
-def _check_numerically(rule, primal, symbols, proof, points, seed, mpmath, sympy):
+def _check_numerically(rule: Rule, primal: Any, symbols: Any, proof: Proof, points: int, seed: int,
+                       mpmath: Any, sympy: Any) -> None:
+    func = rule.func
+    assert func is not None  # a registered rule (only analyse.RECURSIVE has none)
     rng = random.Random(f"{rule.name}/{rule.arity}/{seed}")
     if primal is not None:
         evaluate = sympy.lambdify(symbols, primal, modules="mpmath")
     else:  # no SymPy counterpart: differentiate the Python callable itself
-        evaluate = lambda *a: mpmath.mpf(float(rule.func(*(float(v) for v in a))))
+        evaluate = lambda *a: mpmath.mpf(float(func(*(float(v) for v in a))))
     tolerance = 1e-9 if primal is not None else 1e-5
     with mpmath.workdps(30):
         for _ in range(points):
             point = [sample(d, rng) for d in rule.domain]
-            actual = rule.func(*point)
+            actual = func(*point)
             if primal is not None:
                 expected = evaluate(*point)
                 if not _close(actual, expected, 1e-12):
@@ -128,8 +133,9 @@ def _check_numerically(rule, primal, symbols, proof, points, seed, mpmath, sympy
             proof.points += 1
 
 
-def _numeric_partial(mpmath, evaluate, point, index, float_only: bool):
-    def along(t):
+def _numeric_partial(mpmath: Any, evaluate: Callable[..., Any], point: list[Any], index: int,
+                     float_only: bool) -> Any:
+    def along(t: Any) -> Any:
         moved = list(point)
         moved[index] = t
         return evaluate(*moved)
@@ -139,14 +145,14 @@ def _numeric_partial(mpmath, evaluate, point, index, float_only: bool):
     return mpmath.diff(along, mpmath.mpf(point[index]))
 
 
-def _close(actual, expected, tolerance) -> bool:
+def _close(actual: SupportsFloat, expected: SupportsFloat, tolerance: float) -> bool:
     actual, expected = float(actual), float(expected)
     if math.isnan(actual) or math.isnan(expected):
         return False
     return abs(actual - expected) <= tolerance * max(1.0, abs(expected))
 
 
-def verify_all(rules=None, points: int = 20) -> list[Proof]:
+def verify_all(rules: Iterable[Rule] | None = None, points: int = 20) -> list[Proof]:
     if rules is None:
         RULES.load_extensions(everything=True)  # NumPy's elementwise rules too, if installed
         rules = RULES

@@ -1,8 +1,9 @@
-"""srcdiff's types, as users and CI see them: mypy passes on srcdiff/ (pyproject's
-configuration), and ``mypy --strict`` accepts a typed user script and rejects exactly the
-calls of gradients marked ``# error`` in another (a gradient keeps its function's
-parameters). mypy runs on the checkout, not on an installed srcdiff (MYPYPATH), with its
-cache in a temporary folder shared by the runs."""
+"""srcdiff's types, as users and CI see them: ``mypy --strict`` passes on srcdiff/
+(pyproject's configuration, which is strict), the stub of srcdiff/runtime.py matches the
+module (mypy's stubtest), and ``mypy --strict`` accepts a typed user script and rejects
+exactly the calls of gradients marked ``# error`` in another (a gradient keeps its
+function's parameters). mypy runs on the checkout, not on an installed srcdiff (MYPYPATH),
+with its cache in a temporary folder shared by the runs."""
 
 import importlib.util
 import os
@@ -58,9 +59,35 @@ def strict_report(cache: Path) -> tuple[int, str]:
                  str(USER_OK.relative_to(ROOT)), str(USER_WRONG.relative_to(ROOT)))
 
 
+def test_mypy_configuration_is_strict() -> None:
+    """What the next test runs is ``mypy --strict``: pyproject says so, and turns no check
+    off for srcdiff's modules (only SymPy and mpmath, which ship no types, are let in
+    untyped)."""
+    import tomllib
+    configuration = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert configuration["strict"] is True
+    for override in configuration.get("overrides", []):
+        assert set(override) == {"module", "ignore_missing_imports"}, override
+        assert all(m.split(".")[0] in ("sympy", "mpmath") for m in override["module"]), override
+
+
 def test_srcdiff_passes_mypy(cache: Path) -> None:
     status, report = _mypy(cache, "srcdiff")
     assert status == 0, report
+
+
+def test_runtime_stub_matches_the_module() -> None:
+    """srcdiff/runtime.py's helpers carry no annotations (their source is copied into
+    generated modules); srcdiff/runtime.pyi gives their types, and must name the same
+    functions with the same parameters."""
+    if importlib.util.find_spec("numpy") is None:
+        pytest.skip("stubtest imports srcdiff/runtime.py, which imports NumPy (not installed)")
+    environment = dict(os.environ, MYPYPATH=str(ROOT))
+    completed = subprocess.run(
+        [sys.executable, "-m", "mypy.stubtest", "srcdiff.runtime",
+         "--mypy-config-file", str(ROOT / "pyproject.toml")],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
 def test_typed_user_script_passes_strict(strict_report: tuple[int, str]) -> None:

@@ -43,6 +43,8 @@ def dh_dx(x):
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from ..ir import Function, differs
 from .coalesce import coalesce
 from .cse import eliminate_common_subexpressions
@@ -59,7 +61,7 @@ PASSES = {"propagate": propagate, "simplify": simplify, "dead_code": eliminate_d
 __all__ = ["optimize", "hoist", "eliminate_common_subexpressions", "PASSES"]
 
 
-def optimize(function: Function, enabled=frozenset(PASSES)) -> Function:
+def optimize(function: Function, enabled: Collection[str] = frozenset(PASSES)) -> Function:
     """Run the ``enabled`` passes until none of them changes anything."""
     passes = [p for name, p in PASSES.items() if name in enabled]
     if not passes:

@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import ast
 import copy
+from collections.abc import Iterator
+from typing import TypeGuard
 
 from ..dataflow import COMPOUND, Liveness, reads
-from ..ir import Function
+from ..ir import Function, name_id
 
 
 def coalesce(function: Function) -> Function:
@@ -42,7 +44,7 @@ def coalesce(function: Function) -> Function:
     return function.replace(body=body) if changed[0] else function
 
 
-def _walk(statements):
+def _walk(statements: list[ast.stmt]) -> Iterator[ast.stmt]:
     for statement in statements:
         yield statement
         if isinstance(statement, COMPOUND):
@@ -50,13 +52,14 @@ def _walk(statements):
             yield from _walk(statement.orelse)
 
 
-def _is_copy(statement) -> bool:
+def _is_copy(statement: ast.stmt) -> TypeGuard[ast.Assign]:
     return isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
         and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Name)
 
 
-def _block(statements: list, synthetic: set, after: dict, changed: list) -> list:
-    result = []
+def _block(statements: list[ast.stmt], synthetic: set[str], after: dict[int, set[str]],
+           changed: list[bool]) -> list[ast.stmt]:
+    result: list[ast.stmt] = []
     for statement in statements:
         if isinstance(statement, COMPOUND):
             body = _block(statement.body, synthetic, after, changed)
@@ -69,8 +72,8 @@ def _block(statements: list, synthetic: set, after: dict, changed: list) -> list
         previous = result[-1] if result else None
         if _is_copy(statement) and isinstance(previous, ast.Assign) \
                 and len(previous.targets) == 1 and isinstance(previous.targets[0], ast.Name):
-            temporary, target = previous.targets[0].id, statement.targets[0].id
-            if statement.value.id == temporary and temporary in synthetic \
+            temporary, target = previous.targets[0].id, name_id(statement.targets[0])
+            if name_id(statement.value) == temporary and temporary in synthetic \
                     and temporary != target and temporary not in reads(previous.value) \
                     and temporary not in after.get(id(statement), {temporary}):
                 merged = copy.copy(previous)

@@ -32,10 +32,11 @@ def f(vol, t):
 from __future__ import annotations
 
 import ast
+from typing import TypeGuard
 
 from ..analyse import ITERATORS
 from ..dataflow import Facts
-from ..ir import Function, copy_tree, get_anno, walk
+from ..ir import Function, copy_tree, get_anno, name_id, walk
 
 
 def eliminate_common_subexpressions(function: Function) -> Function:
@@ -48,7 +49,7 @@ def eliminate_common_subexpressions(function: Function) -> Function:
         statement = _renamed(statement, copies)
         if _candidate(statement, function, facts):
             key = ast.dump(statement.value)
-            target = statement.targets[0].id
+            target = name_id(statement.targets[0])
             if key in seen:
                 copies[target] = seen[key]  # later reads of target read the first result
                 continue
@@ -60,7 +61,7 @@ def eliminate_common_subexpressions(function: Function) -> Function:
     return function.replace(body=body, output=output)
 
 
-def _candidate(statement, function: Function, facts: Facts) -> bool:
+def _candidate(statement: ast.stmt, function: Function, facts: Facts) -> TypeGuard[ast.Assign]:
     if not isinstance(statement, ast.Assign) or not isinstance(statement.targets[0], ast.Name):
         return False
     value = statement.value
@@ -78,13 +79,13 @@ def _candidate(statement, function: Function, facts: Facts) -> bool:
         facts.single_valued(name) for name in reads)
 
 
-def _base_name(func):
+def _base_name(func: ast.expr) -> ast.expr:
     while isinstance(func, ast.Attribute):
         func = func.value
     return func
 
 
-def _renamed(statement, copies):
+def _renamed(statement: ast.stmt, copies: dict[str, str]) -> ast.stmt:
     """``statement`` reading the first result wherever it read a dropped duplicate."""
     if not copies or not any(isinstance(n, ast.Name) and n.id in copies
                              for n in walk(statement)):

@@ -42,6 +42,7 @@ import types
 from ..analyse import cannot_raise
 from ..dataflow import COMPOUND, Liveness, maybe_unbound, names, reads
 from ..ir import Function, get_anno, walk
+from ..kinds import Kind
 
 
 def eliminate_dead_code(function: Function) -> Function:
@@ -51,7 +52,7 @@ def eliminate_dead_code(function: Function) -> Function:
     unbound: list[dict[int, set[str]]] = []  # maybe_unbound's verdicts, computed when first needed
     unassigned: list[set[str]] = []  # locals nothing binds any more, read nonetheless
 
-    def removable(statement) -> bool:
+    def removable(statement: ast.stmt) -> bool:
         if isinstance(statement, ast.AugAssign):
             return True  # accumulations are the backward sweep's
         if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
@@ -93,11 +94,11 @@ def _free(function: Function, name: str) -> bool:
     return name in (vars(namespace) if isinstance(namespace, types.ModuleType) else namespace)
 
 
-def _pops(statement) -> bool:
+def _pops(statement: ast.stmt) -> bool:
     return any(isinstance(n, ast.Attribute) and n.attr == "pop" for n in walk(statement))
 
 
-def _without(statements: list, removable: set, kinds: dict) -> list:
+def _without(statements: list[ast.stmt], removable: set[int], kinds: dict[str, Kind]) -> list[ast.stmt]:
     result = []
     for statement in statements:
         if id(statement) in removable:
@@ -117,11 +118,11 @@ def _without(statements: list, removable: set, kinds: dict) -> list:
     return result
 
 
-def _empty(statements) -> bool:
+def _empty(statements: list[ast.stmt]) -> bool:
     return all(isinstance(s, ast.Pass) for s in statements)
 
 
-def _harmless(test: ast.expr, kinds: dict) -> bool:
+def _harmless(test: ast.expr, kinds: dict[str, Kind]) -> bool:
     """A test that cannot raise: a name (bound, as every test is computed before its
     branch) holding a number, possibly negated, or a comparison of such names and
     numbers. The truth of an array raises."""

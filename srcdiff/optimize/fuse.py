@@ -35,6 +35,7 @@ from __future__ import annotations
 import ast
 import copy
 from collections import Counter
+from collections.abc import Iterable
 
 from ..dataflow import COMPOUND
 from ..ir import Function, walk
@@ -75,20 +76,20 @@ def _pure(node: ast.expr) -> bool:
 
 
 class _Substitute(ast.NodeTransformer):
-    def __init__(self, pending: dict):
+    def __init__(self, pending: dict[str, tuple[ast.Assign | ast.Return, ast.expr]]) -> None:
         self.pending = pending
 
-    def visit_Name(self, node: ast.Name):
+    def visit_Name(self, node: ast.Name) -> ast.expr:
         if isinstance(node.ctx, ast.Load) and node.id in self.pending:
             return self.pending.pop(node.id)[1]
         return node
 
 
-def _block(statements: list, once: set, changed: list) -> list:
-    result: list = []
-    pending: dict = {}  # name -> (its statement, its expression), in program order
+def _block(statements: list[ast.stmt], once: set[str], changed: list[bool]) -> list[ast.stmt]:
+    result: list[ast.stmt] = []
+    pending: dict[str, tuple[ast.Assign | ast.Return, ast.expr]] = {}  # name -> (its statement, its expression), in program order
 
-    def write_back(names=None):
+    def write_back(names: Iterable[str] | None = None) -> None:
         for name in list(pending):
             if names is None or name in names:
                 statement, value = pending.pop(name)

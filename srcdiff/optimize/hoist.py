@@ -29,13 +29,15 @@ from __future__ import annotations
 
 import ast
 import copy
+from typing import TypeGuard
 
 from ..analyse import cannot_raise
 from ..dataflow import LOOPS, Facts, assigned, maybe_unbound, reads
-from ..ir import Function
+from ..ir import Function, name_id
+from ..kinds import Kind
 
 
-def hoist(function: Function, kinds: dict | None = None) -> Function:
+def hoist(function: Function, kinds: dict[str, Kind] | None = None) -> Function:
     """``kinds``: the variables' kinds (``analyse.infer_kinds``); None: all are numbers."""
     args = function.args
     parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
@@ -45,9 +47,9 @@ def hoist(function: Function, kinds: dict | None = None) -> Function:
     return function.replace(body=_block(function.body, function, facts, unbound, kinds))
 
 
-def _block(statements, function: Function, facts: Facts, unbound: dict,
-           kinds: dict | None) -> list[ast.stmt]:
-    result = []
+def _block(statements: list[ast.stmt], function: Function, facts: Facts, unbound: dict[int, set[str]],
+           kinds: dict[str, Kind] | None) -> list[ast.stmt]:
+    result: list[ast.stmt] = []
     for statement in statements:
         if isinstance(statement, (ast.If, *LOOPS)):  # innermost loops first
             statement = copy.copy(statement)  # the input stays as it was
@@ -60,21 +62,21 @@ def _block(statements, function: Function, facts: Facts, unbound: dict,
     return result
 
 
-def _split(loop, function: Function, facts: Facts, unbound: dict,
-           kinds: dict | None) -> tuple[list, list]:
+def _split(loop: ast.For | ast.While, function: Function, facts: Facts, unbound: dict[int, set[str]],
+           kinds: dict[str, Kind] | None) -> tuple[list[ast.Assign], list[ast.stmt]]:
     changing = assigned(loop)
     hoisted, kept = [], []
     for statement in loop.body:
         if _invariant(statement, function, facts, changing, unbound, kinds):
             hoisted.append(statement)
-            changing.discard(statement.targets[0].id)  # its value no longer changes
+            changing.discard(name_id(statement.targets[0]))  # its value no longer changes
         else:
             kept.append(statement)
     return hoisted, kept or [ast.Pass()]
 
 
-def _invariant(statement, function: Function, facts: Facts, changing: set,
-               unbound: dict, kinds: dict | None) -> bool:
+def _invariant(statement: ast.stmt, function: Function, facts: Facts, changing: set[str],
+               unbound: dict[int, set[str]], kinds: dict[str, Kind] | None) -> TypeGuard[ast.Assign]:
     """A synthetic temporary with one definition, computed by a primitive that cannot
     raise from values the loop does not change and that are bound before it."""
     if not isinstance(statement, ast.Assign) or not isinstance(statement.targets[0], ast.Name):

@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import ast
 import copy
+from collections.abc import Iterable
+from typing import Any, cast
 
 from ..dataflow import COMPOUND, assigned, targets
 from ..expr import wrap
@@ -59,11 +61,11 @@ def _is_number(node: ast.expr) -> bool:
 class _Propagation:
     """State: ``changed``, whether any statement was rewritten."""
 
-    def __init__(self, synthetic: set):
+    def __init__(self, synthetic: set[str]) -> None:
         self.synthetic = synthetic
         self.changed = False
 
-    def block(self, statements: list, inherited: dict) -> list:
+    def block(self, statements: list[ast.stmt], inherited: dict[str, ast.expr]) -> list[ast.stmt]:
         known = _Known(inherited)
         result = []
         for statement in statements:
@@ -89,10 +91,11 @@ class _Propagation:
             result.append(statement)
         return result
 
-    def compound(self, statement, before: dict, inside: dict):
+    def compound(self, statement: ast.If | ast.For | ast.While, before: dict[str, ast.expr],
+                 inside: dict[str, ast.expr]) -> ast.stmt:
         """A compound statement: its header reads what is known before it (a ``while``
         test, evaluated again after each pass, only what the loop cannot change)."""
-        new = copy.copy(statement)
+        new: Any = copy.copy(statement)
         if isinstance(statement, ast.If):
             new.test = self.expression(statement.test, before)
         elif isinstance(statement, ast.For):
@@ -108,27 +111,27 @@ class _Propagation:
                 getattr(new, "test", None) is getattr(statement, "test", None) and \
                 getattr(new, "iter", None) is getattr(statement, "iter", None):
             return statement
-        return new
+        return cast(ast.stmt, new)
 
-    def expression(self, node: ast.expr, known: dict) -> ast.expr:
+    def expression(self, node: ast.expr, known: dict[str, ast.expr]) -> ast.expr:
         if not known or not any(isinstance(n, ast.Name) and n.id in known for n in walk(node)):
             return node
         self.changed = True
-        return _Substitute(known).visit(copy_tree(node))
+        return cast(ast.expr, _Substitute(known).visit(copy_tree(node)))
 
-    def substitute(self, statement: ast.stmt, known: dict) -> ast.stmt:
+    def substitute(self, statement: ast.stmt, known: dict[str, ast.expr]) -> ast.stmt:
         """``statement`` reading the known values (its targets untouched)."""
         if not known or not any(isinstance(n, ast.Name) and n.id in known
                                 and not isinstance(n.ctx, ast.Store)
                                 for n in walk(statement)):
             return statement
         self.changed = True
-        new = _Substitute(known).visit(copy_tree(statement))
+        new = cast(ast.stmt, _Substitute(known).visit(copy_tree(statement)))
         ast.fix_missing_locations(new)
         set_anno(new, "substituted", True)  # for simplify to look at again
         return new
 
-    def accumulation(self, statement: ast.stmt, known: dict) -> ast.stmt:
+    def accumulation(self, statement: ast.stmt, known: dict[str, ast.expr]) -> ast.stmt:
         """``b += e`` where ``b`` holds a known number: ``b = number + e``."""
         if not (isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name)
                 and statement.target.id in known and _is_number(known[statement.target.id])
@@ -148,10 +151,10 @@ class _Propagation:
 
 
 class _Substitute(ast.NodeTransformer):
-    def __init__(self, known: dict):
+    def __init__(self, known: dict[str, ast.expr]) -> None:
         self.known = known
 
-    def visit_Name(self, node: ast.Name):
+    def visit_Name(self, node: ast.Name) -> ast.expr:
         if not isinstance(node.ctx, ast.Store) and node.id in self.known:
             return ast.copy_location(copy_tree(self.known[node.id]), node)
         return node
@@ -162,7 +165,7 @@ class _Known:
     number it holds; ``copies`` maps a source name to the names holding it (so that
     assigning the source forgets them in time proportional to their number)."""
 
-    def __init__(self, values: dict):
+    def __init__(self, values: dict[str, ast.expr]) -> None:
         self.values: dict[str, ast.expr] = {}
         self.copies: dict[str, set[str]] = {}
         for target, value in values.items():
@@ -173,7 +176,7 @@ class _Known:
         if isinstance(value, ast.Name):
             self.copies.setdefault(value.id, set()).add(target)
 
-    def forget(self, names) -> None:
+    def forget(self, names: Iterable[str]) -> None:
         """What assigning ``names`` invalidates: their own values, and copies of them."""
         for name in names:
             value = self.values.pop(name, None)
@@ -182,13 +185,13 @@ class _Known:
             for target in self.copies.pop(name, ()):
                 self.values.pop(target, None)
 
-    def without(self, names: set) -> dict:
+    def without(self, names: set[str]) -> dict[str, ast.expr]:
         """The values still valid inside a block that assigns ``names``."""
         return {t: v for t, v in self.values.items() if t not in names
                 and not (isinstance(v, ast.Name) and v.id in names)}
 
 
-def _self_copy(statement) -> bool:
+def _self_copy(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Assign) and len(statement.targets) == 1 \
         and isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Name) \
         and statement.value.id == statement.targets[0].id

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 
-from ..expr import Code, add, div, mul, neg, node_of, power, select, sub, wrap
+from ..expr import Code, Value, add, div, mul, neg, node_of, power, select, sub, wrap
 from ..ir import Function, copy_tree, differs, get_anno, set_anno
 
 
@@ -25,7 +25,8 @@ def simplify(function: Function) -> Function:
     return function.replace(body=_simplify_block(function.body, adjoints, arrays))
 
 
-def _simplify_block(statements, adjoints, arrays=frozenset()) -> list[ast.stmt]:
+def _simplify_block(statements: list[ast.stmt], adjoints: set[str],
+                    arrays: frozenset[str] | set[str] = frozenset()) -> list[ast.stmt]:
     """Adjoint statements that propagation rewrote (the reverse pass builds the others
     already simplified) are rebuilt through the algebra of ``expr``."""
     body: list[ast.stmt] = []
@@ -58,7 +59,7 @@ def _simplify_block(statements, adjoints, arrays=frozenset()) -> list[ast.stmt]:
 _BUILD = {ast.Add: add, ast.Sub: sub, ast.Mult: mul, ast.Div: div, ast.Pow: power}
 
 
-def rebuild(node: ast.expr):
+def rebuild(node: ast.expr) -> Value:
     """``node`` rebuilt bottom-up through the simplifying constructors of ``expr``."""
     if isinstance(node, ast.BinOp) and type(node.op) in _BUILD:
         return _BUILD[type(node.op)](rebuild(node.left), rebuild(node.right))
@@ -69,13 +70,13 @@ def rebuild(node: ast.expr):
     return wrap(node)
 
 
-def _does_nothing(statement) -> bool:
+def _does_nothing(statement: ast.Assign | ast.AugAssign) -> bool:
     """``b = b`` and ``b += 0``: an adjoint left as it was."""
     if isinstance(statement, ast.AugAssign):
         return isinstance(statement.op, (ast.Add, ast.Sub)) and wrap(statement.value) == 0
     return isinstance(statement.value, ast.Name) and statement.value.id == _target(statement)
 
 
-def _target(statement) -> str | None:
+def _target(statement: ast.Assign | ast.AugAssign) -> str | None:
     target = statement.targets[0] if isinstance(statement, ast.Assign) else statement.target
     return target.id if isinstance(target, ast.Name) else None
