@@ -61,7 +61,7 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
              with_value: bool = False, as_tuple: bool | None = None,
              optimize: bool = True, vjp: bool = False, kinds: dict | None = None,
              disable=(), ieee: bool = False, mode: str = "reverse",
-             structures: dict | None = None) -> Generated:
+             structures: dict | None = None, typed: bool = False) -> Generated:
     """Differentiate ``func`` with respect to the parameters named in ``wrt``; the
     gradient is a tuple when ``as_tuple`` (default: when ``wrt`` names several).
     ``kinds`` gives parameters' kinds (``srcdiff.kinds``) when they are not numbers.
@@ -74,7 +74,9 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
     whose arguments are structured, with an example argument each (``srcdiff.structures``):
     the code takes each leaf it reads as a parameter after its structure's, every
     parameter by position, and its gradient is the tuple of the ``wrt`` parameters'
-    leaves' gradients (a plain ``wrt`` parameter's, as it is), in ``leaves`` order."""
+    leaves' gradients (a plain ``wrt`` parameter's, as it is), in ``leaves`` order.
+    ``typed``: code a compiler can type (``srcdiff.jit``): typed tapes, numbers for
+    placeholders, constructs numba does not take rewritten or refused."""
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode is 'reverse' or 'forward', not {mode!r}")
     from .rules import RULES
@@ -83,14 +85,14 @@ def generate(func: types.FunctionType, wrt: tuple[str, ...], *, name: str,
         dependencies.append(("version", RULES, "user_version", RULES.user_version))
         generated = _generate(func, wrt, name=name, with_value=with_value,
                               as_tuple=as_tuple, optimize=optimize, vjp=vjp, kinds=kinds, mode=mode,
-                              disable=disable, ieee=ieee, structures=structures)
+                              disable=disable, ieee=ieee, structures=structures, typed=typed)
     generated.dependencies = dependencies
     generated.check = checker(dependencies)
     return generated
 
 
 def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, disable, ieee,
-              mode="reverse", structures=None):
+              mode="reverse", structures=None, typed=False):
     forward = mode == "forward"
     as_tuple = len(wrt) > 1 if as_tuple is None else as_tuple
     unknown = set(disable) - set(OPTIMIZATIONS)
@@ -125,7 +127,7 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
         else:
             stages["reverse"] = differentiated = reverse(
                 analysed, name, with_value, as_tuple, vjp, reuse="reuse" in enabled,
-                rematerialize="rematerialize" in enabled)
+                rematerialize="rematerialize" in enabled, typed=typed)
         final = optimize_function(differentiated, enabled)
         stages["optimize"] = final
         final = finish_tangent(final) if forward else finish(final)
@@ -135,6 +137,9 @@ def _generate(func, wrt, *, name, with_value, as_tuple, optimize, vjp, kinds, di
             final = without_stops(final)
         if ieee:
             final = ieee_arithmetic(final)
+        if typed:
+            from .jit import nopython_form
+            final = nopython_form(final)
         final = bind_runtime_names(final)
         what = (("Jacobian-vector product (value and tangent)" if with_value else
                  "Jacobian-vector product") if forward else

@@ -1,0 +1,260 @@
+"""Compiled gradients: ``srcdiff.grad(f, compile="numba")``.
+
+Contract: the code generated for numbers, in its typed form (``pipeline.generate(...,
+typed=True)``: one tape per saved variable, numeric placeholders, no None, and
+``math.log(a, b)`` written as ``math.log(a) / math.log(b)``, as CPython computes it),
+handed to ``numba.njit``; the functions it calls (a callee srcdiff leaves as a call) are
+compiled with it. numba compiles at the first call for each combination of argument
+types. Whatever numba refuses comes back as a :class:`~srcdiff.errors.CompileError`
+that quotes the generated line and names the function, never as numba's own error.
+
+What changes against the plain gradient: numba reads global numbers when it compiles
+(a global rebound later is not seen until the gradient is generated again, which
+happens when a helper or a global's kind changes, as for plain gradients); a ``math``
+function outside its domain gives nan instead of raising; where the compiled code raises
+an arithmetic error (a division by zero), the plain gradient is run instead and decides
+(IEEE values, or the function's own error).
+
+numba is optional (``pip install 'srcdiff[numba]'``); this module imports it only when
+a compiled gradient is asked for.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+import types
+from typing import Any
+
+from .errors import CompileError, CompilerMissingError, KindError, SrcdiffError, located
+from .ir import Function, get_anno
+
+ENGINES = ("numba",)  # the values of ``compile=``
+
+
+def require_numba():
+    """The numba module, or a :class:`CompilerMissingError` naming the extra."""
+    try:
+        import numba
+    except ImportError:
+        raise CompilerMissingError(
+            "compile='numba' needs numba, which is not installed: pip install "
+            "'srcdiff[numba]' (or pip install numba)") from None
+    return numba
+
+
+def check_engine(engine) -> None:
+    if engine is not None and engine not in ENGINES:
+        raise SrcdiffError(f"compile is None or 'numba', not {engine!r}")
+
+
+# --------------------------------------------------------------------------------------
+# The typed form of generated code
+# --------------------------------------------------------------------------------------
+
+def nopython_form(function: Function) -> Function:
+    """The last rewrites before numba: ``math.log(a, b)`` (which numba does not take) as
+    ``math.log(a) / math.log(b)``, CPython's own definition of it; a recursive call is
+    refused where the user wrote it (numba cannot type srcdiff's generated
+    vector-Jacobian functions)."""
+    for node in ast.walk(ast.Module(function.body, type_ignores=[])):
+        if isinstance(node, ast.Call) and get_anno(node, "recursive") is not None:
+            raise located(CompileError, "a recursive call cannot be compiled with numba",
+                          node, function.parsed,
+                          hint="use the plain gradient (compile=None) for recursive "
+                               "functions")
+
+    class Logarithms(ast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if len(node.args) == 2 and not node.keywords and \
+                    ast.unparse(node.func) == "math.log":
+                def log(argument):
+                    return ast.Call(node.func, [argument], [])
+                return ast.copy_location(ast.BinOp(log(node.args[0]), ast.Div(),
+                                                   log(node.args[1])), node)
+            return node
+    rewritten = Logarithms()
+    body = [rewritten.visit(s) for s in function.body]
+    return function.replace(body=body)
+
+
+# --------------------------------------------------------------------------------------
+# Compiling, and numba's refusals as srcdiff's errors
+# --------------------------------------------------------------------------------------
+
+def jit(function: types.FunctionType, numba=None):
+    """``numba.njit`` of a generated function, whose callees (plain Python functions it
+    reads from its globals or closure: a ``@srcdiff.nondifferentiable`` helper, a
+    function srcdiff leaves as a call) are compiled too. numba takes the values of
+    globals when it compiles, so the function gets a copy of its globals with the
+    compiled callees in place (and fresh cells in its closure)."""
+    numba = numba or require_numba()
+    done: dict[int, Any] = {}
+
+    def compiled(value):
+        if isinstance(value, types.FunctionType):
+            if id(value) not in done:
+                target = getattr(value, "__wrapped__", value)  # nondifferentiable's wrapper
+                done[id(value)] = numba.njit(_with_compiled_callees(target, compiled))
+            return done[id(value)]
+        return value
+    return numba.njit(_with_compiled_callees(function, compiled))
+
+
+def _with_compiled_callees(function: types.FunctionType, compiled) -> types.FunctionType:
+    code = function.__code__
+    names = set(code.co_names)
+    for constant in code.co_consts:  # nested code objects read globals too
+        if isinstance(constant, types.CodeType):
+            names |= set(constant.co_names)
+    scope = function.__globals__
+    replaced = {n: compiled(scope[n]) for n in names
+                if n in scope and isinstance(scope[n], types.FunctionType)}
+    cells = function.__closure__ or ()
+    new_cells = []
+    for cell in cells:
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell: a recursive function's own, being made
+            new_cells.append(cell)
+            continue
+        new_cells.append(types.CellType(compiled(value))
+                         if isinstance(value, types.FunctionType) else cell)
+    if not replaced and all(a is b for a, b in zip(new_cells, cells)):
+        return function
+    scope = {**scope, **replaced} if replaced else scope
+    result = types.FunctionType(code, scope, function.__name__, function.__defaults__,
+                                tuple(new_cells) or None)
+    result.__kwdefaults__ = function.__kwdefaults__
+    result.__qualname__ = function.__qualname__
+    result.__module__ = function.__module__
+    result.__doc__ = function.__doc__
+    return result
+
+
+def compile_error(error: Exception, func, what: str) -> CompileError:
+    """numba's refusal of the gradient of ``func`` (``what``: its generated name), as a
+    located :class:`CompileError`: the generated line numba refused, quoted, with
+    numba's reason in a few words."""
+    loc = getattr(error, "loc", None)
+    filename = getattr(loc, "filename", None) or "<generated>"
+    lineno = getattr(loc, "line", None) or 1
+    # numba's message: its first lines after the pipeline's name say what failed
+    reasons: list[str] = []
+    for line in str(error).splitlines():
+        line = re.sub(r"\x1b\[[0-9;]*m", "", line).strip()
+        if line.startswith(("During:", "File ", "There are")) or len(reasons) == 3:
+            break
+        if line and not line.startswith("Failed in"):
+            reasons.append(line)
+    origin = ""
+    try:
+        origin = f" ({inspect.getsourcefile(func)}:{func.__code__.co_firstlineno})"
+    except TypeError:
+        pass
+    return located_generated(
+        f"numba cannot compile {what}, the gradient of {func.__qualname__}{origin}: "
+        + " ".join(reasons), filename, lineno,
+        hint="outside numba's nopython subset; compile=None (the default) runs this "
+             "gradient as plain Python")
+
+
+def located_generated(message: str, filename: str, lineno: int, hint: str) -> CompileError:
+    import linecache
+    line = linecache.getline(filename, lineno).rstrip("\n")
+    col = len(line) - len(line.lstrip())
+    return CompileError(message, filename=filename, lineno=lineno, col=col,
+                        source_line=line, hint=hint)
+
+
+# --------------------------------------------------------------------------------------
+# The function users call
+# --------------------------------------------------------------------------------------
+
+def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
+                         mode: str, name: str, plain):
+    """The compiled gradient of ``func`` (see the module's docstring). ``plain``: the
+    uncompiled gradient with the same ``wrt``, run where the compiled code raises an
+    arithmetic error. Arguments are numbers (a ``wrt`` argument is passed as a float, as
+    the plain gradient computes with it); arrays are refused here, at the call."""
+    numba = require_numba()
+    from .api import _REAL_TYPES, _IEEE_ERRORS
+    from .pipeline import generate
+    forward = mode == "forward"
+    signature = inspect.signature(func)
+    parameters = list(signature.parameters)
+    count = len(parameters)
+    extra = len(names) if forward else 0
+    wrt_positions = [parameters.index(n) for n in names]
+    state: dict[str, Any] = {}
+
+    def build():
+        try:
+            generated = generate(func, names, name=name, with_value=with_value,
+                                 as_tuple=as_tuple, mode=mode, typed=True)
+        except KindError as error:
+            raise CompileError(
+                f"{error.message}; compiled gradients take numbers (NumPy arrays are not "
+                "compiled yet)", filename=error.filename, lineno=error.lineno,
+                col=error.col, source_line=error.source_line, hint=error.hint) from None
+        state["generated"] = generated
+        state["check"] = generated.check
+        state["dispatcher"] = jit(generated.function, numba)
+        setattr(call, "__wrapped__", generated.function)
+        setattr(call, "__srcdiff__", generated)
+        setattr(call, "numba_function", state["dispatcher"])
+
+    real = _REAL_TYPES
+    fast_arity = count + extra
+
+    def call(*args, **kwargs) -> Any:
+        check = state["check"]
+        if check is not None and not check():
+            build()
+        if kwargs or len(args) != fast_arity or not all(type(a) is float for a in args):
+            args = arguments(args, kwargs)
+        try:
+            return state["dispatcher"](*args)
+        except numba.core.errors.NumbaError as error:
+            raise compile_error(error, func, name) from None
+        except _IEEE_ERRORS:
+            return plain(*args)
+
+    def arguments(args, kwargs) -> tuple:
+        """Every argument by position (defaults applied), ``wrt`` ones as floats."""
+        if forward:
+            if len(args) < extra:
+                raise TypeError(f"{name}() takes the function's arguments, then {extra} "
+                                f"tangent(s) (for {', '.join(names)})")
+            args, tangents = args[:len(args) - extra], args[len(args) - extra:]
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = [bound.arguments[p] for p in parameters]
+        if forward:
+            values += list(tangents)
+        for index, value in enumerate(values):
+            if type(value) not in real and not _is_real(value):
+                who = parameters[index] if index < count else f"tangent {index - count + 1}"
+                raise CompileError(
+                    f"argument {who!r} is a {type(value).__name__}: compiled gradients "
+                    "take numbers (NumPy arrays are not compiled yet)",
+                    filename="<call>", lineno=1, col=0, source_line="",
+                    hint="use the plain gradient (compile=None) for arrays")
+        for index in wrt_positions + list(range(count, count + extra)):
+            values[index] = float(values[index])
+        return tuple(values)
+
+    build()
+    call.__name__ = call.__qualname__ = name
+    call.__module__ = func.__module__
+    call.__doc__ = state["generated"].function.__doc__
+    # (setattr: attributes a function's type does not declare)
+    setattr(call, "__srcdiff_specialise__", lambda *a, **k: state["generated"])
+    return call
+
+
+def _is_real(value) -> bool:
+    import numbers
+    return isinstance(value, numbers.Real)

@@ -1,0 +1,188 @@
+"""Compiled gradients (``compile="numba"``, srcdiff/jit.py): every program of the scalar
+collections gives the same gradient compiled and plain (the plain one is checked against
+SymPy, dual numbers and central differences elsewhere), or is refused with a located
+srcdiff error, never a numba traceback. Skipped, saying why, where numba is not
+installed (the ``test`` extra installs it, so CI runs them); the missing-numba error is
+tested either way."""
+
+import importlib.util
+import math
+import sys
+
+import pytest
+
+import programs
+import programs_calls
+import programs_control
+import srcdiff
+from oracles import assert_close
+
+NUMBA = importlib.util.find_spec("numba") is not None
+needs_numba = pytest.mark.skipif(not NUMBA, reason="numba is not installed: pip install "
+                                 "'srcdiff[numba]' to test compiled gradients")
+
+
+def _collection():
+    seen, cases = set(), []
+    for func, point in ([(f, p) for f, p, _ in programs.PROGRAMS] + list(programs_control.CONTROL)
+                        + list(programs_calls.CALLS)):
+        if (func, point) not in seen:
+            seen.add((func, point))
+            cases.append((func, point))
+    return cases
+
+
+CASES = _collection()
+IDS = [f"{func.__name__}{list(point)}" for func, point in CASES]
+# the programs outside numba's nopython subset, and what the refusal names
+REFUSED = {
+    "logarithms_and_roots": "Unknown attribute 'cbrt'",       # numba has no math.cbrt
+    "recursion": "a recursive call cannot be compiled",
+    "recursion_in_expressions": "a recursive call cannot be compiled",
+    "mutual_recursion": "a recursive call cannot be compiled",
+    "recursion_in_a_loop": "a recursive call cannot be compiled",
+}
+
+
+def _float_positions(point):
+    return tuple(i for i, v in enumerate(point) if isinstance(v, float))
+
+
+@needs_numba
+@pytest.mark.parametrize("func, point", CASES, ids=IDS)
+def test_compiled_equals_plain(func, point, capsys):
+    wrt = _float_positions(point)
+    if func.__name__ in REFUSED:
+        with pytest.raises(srcdiff.CompileError, match=REFUSED[func.__name__]) as caught:
+            srcdiff.grad(func, wrt=wrt, compile="numba")(*point)
+        assert "numba.core" not in type(caught.value).__module__
+        return
+    compiled = srcdiff.grad(func, wrt=wrt, compile="numba")
+    got = compiled(*point)
+    want = srcdiff.grad(func, wrt=wrt)(*point)
+    assert type(got) is tuple and len(got) == len(want)
+    assert_close(got, want, rel=1e-12, abs_=1e-300)
+    assert compiled.numba_function.signatures, "the gradient was not compiled"
+
+
+def test_every_refusal_is_in_the_collection():
+    names = {func.__name__ for func, _ in CASES}
+    assert set(REFUSED) <= names
+
+
+@needs_numba
+@pytest.mark.parametrize("func, point", [c for c in CASES if c[0] in (
+    programs_control.branch_inside_loop, programs_control.loop_with_break,
+    programs_control.nested_loops, programs_control.while_loop,
+    programs_calls.callee_with_loop_and_early_return)], ids=lambda v: getattr(v, "__name__", ""))
+def test_value_and_grad_and_jvp_compiled(func, point):
+    wrt = _float_positions(point)
+    value, gradient = srcdiff.value_and_grad(func, wrt=wrt, compile="numba")(*point)
+    want_value, want_gradient = srcdiff.value_and_grad(func, wrt=wrt)(*point)
+    assert value == want_value
+    assert_close(gradient, want_gradient, rel=1e-12, abs_=1e-300)
+    tangents = [0.5 + 0.25 * k for k in range(len(wrt))]
+    value, slope = srcdiff.jvp(func, wrt=wrt, compile="numba")(*point, *tangents)
+    want_value, want_slope = srcdiff.jvp(func, wrt=wrt)(*point, *tangents)
+    assert value == want_value
+    assert_close([slope], [want_slope], rel=1e-12, abs_=1e-300)
+
+
+@needs_numba
+def test_typed_code_has_no_none_and_a_tape_per_variable():
+    compiled = srcdiff.grad(programs_control.branch_inside_loop, compile="numba")
+    text = srcdiff.source(compiled)
+    assert "None" not in text
+    assert "tape_total = []" in text and "tape_rem = []" in text and "tape = []" not in text
+    plain = srcdiff.source(srcdiff.grad(programs_control.branch_inside_loop))
+    assert "tape = []" in plain and "None" in plain  # the plain form is unchanged
+
+
+def maybe_unbound(x, n):
+    for i in range(n):
+        if i > 1:
+            y = x * i
+        x = x * 0.5 + y * 0.1
+    return x
+
+
+@needs_numba
+def test_unbound_read_raises_as_python_does():
+    compiled = srcdiff.grad(maybe_unbound, compile="numba")
+    with pytest.raises(UnboundLocalError):
+        maybe_unbound(1.0, 3)
+    with pytest.raises(UnboundLocalError, match="'y'"):
+        compiled(1.0, 3)
+    with pytest.raises(UnboundLocalError, match="'y'"):
+        srcdiff.grad(maybe_unbound)(1.0, 3)
+    assert compiled(1.0, 0) == srcdiff.grad(maybe_unbound)(1.0, 0) == 1.0
+
+
+def cube_root(x):
+    return math.cbrt(x) * x
+
+
+@needs_numba
+def test_numba_refusal_is_a_located_srcdiff_error():
+    with pytest.raises(srcdiff.CompileError) as caught:
+        srcdiff.grad(cube_root, compile="numba")(2.0)
+    error = caught.value
+    assert isinstance(error, srcdiff.SrcdiffError)
+    assert "math.cbrt(x)" in error.source_line  # the generated line numba refused
+    assert "the gradient of cube_root" in str(error) and "test_compiled.py" in str(error)
+    assert error.__cause__ is None and error.__suppress_context__
+
+
+def square_root(x):
+    return math.sqrt(x)
+
+
+@needs_numba
+def test_arithmetic_errors_go_to_the_plain_gradient():
+    # 1 / (2 * sqrt(0)): a ZeroDivisionError in compiled code; the plain gradient gives
+    # inf there, as IEEE arithmetic does (srcdiff.ieee)
+    assert srcdiff.grad(square_root, compile="numba")(0.0) == math.inf
+    assert srcdiff.grad(square_root, compile="numba")(4.0) == 0.25
+
+
+def polynomial(x, y=2.0, *, scale=1.0):
+    return scale * (x * x * y + y)
+
+
+@needs_numba
+def test_arguments_keywords_defaults_and_ints():
+    compiled = srcdiff.grad(polynomial, wrt=(0, "y"), compile="numba")
+    plain = srcdiff.grad(polynomial, wrt=(0, "y"))
+    assert compiled(3.0) == plain(3.0) == (12.0, 10.0)
+    assert compiled(3, y=1, scale=2.0) == plain(3, y=1, scale=2.0)
+    assert compiled is srcdiff.grad(polynomial, wrt=(0, "y"), compile="numba")  # cached
+    with pytest.raises(srcdiff.CompileError, match="arrays are not compiled"):
+        numpy = pytest.importorskip("numpy")
+        compiled(numpy.ones(3))
+    with pytest.raises(srcdiff.SrcdiffError, match="compile is None or 'numba'"):
+        srcdiff.grad(polynomial, compile="jax")
+
+
+def test_missing_numba_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba raises ImportError
+
+    def f(x):
+        return x * x
+    with pytest.raises(srcdiff.CompilerMissingError, match=r"pip install 'srcdiff\[numba\]'"):
+        srcdiff.grad(f, compile="numba")
+    with pytest.raises(srcdiff.SrcdiffError):
+        srcdiff.value_and_grad(f, compile="numba")
+    assert srcdiff.grad(f)(3.0) == 6.0  # plain gradients need no numba
+
+
+def logarithm(x, base):
+    return math.log(x, base) * x
+
+
+@needs_numba
+def test_two_argument_log_is_rewritten():
+    # numba has no math.log(a, b): the typed form writes log(a) / log(b), as CPython
+    # computes it, so the numbers are the same
+    compiled = srcdiff.grad(logarithm, wrt=(0, 1), compile="numba")
+    assert "math.log(x) / math.log(base)" in srcdiff.source(compiled)
+    assert compiled(3.0, 2.5) == srcdiff.grad(logarithm, wrt=(0, 1))(3.0, 2.5)
