@@ -180,7 +180,7 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
     arithmetic error. Arguments are numbers (a ``wrt`` argument is passed as a float, as
     the plain gradient computes with it); arrays are refused here, at the call."""
     numba = require_numba()
-    from .api import _REAL_TYPES, _IEEE_ERRORS
+    from .api import _IEEE_ERRORS, _REAL_TYPES, _numeric_defaults
     from .pipeline import generate
     forward = mode == "forward"
     signature = inspect.signature(func)
@@ -188,6 +188,7 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
     count = len(parameters)
     extra = len(names) if forward else 0
     wrt_positions = [parameters.index(n) for n in names]
+    floats = wrt_positions + list(range(count, count + extra))  # passed as floats
     state: dict[str, Any] = {}
 
     def build():
@@ -207,14 +208,30 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
         setattr(call, "numba_function", state["dispatcher"])
 
     real = _REAL_TYPES
-    fast_arity = count + extra
+    # the fast path: numbers by position, trailing numeric defaults left out (reverse
+    # mode; forward mode: every argument and tangent given), wrt arguments floats
+    low, fill = _numeric_defaults(signature) if not forward else (count, ())
+    low, high = low + extra, count + extra
 
     def call(*args, **kwargs) -> Any:
         check = state["check"]
         if check is not None and not check():
             build()
-        if kwargs or len(args) != fast_arity or not all(type(a) is float for a in args):
+        given = len(args)
+        if kwargs or not low <= given <= high:
             args = arguments(args, kwargs)
+        else:
+            if given < high:
+                args = args + fill[given - low:]
+            for value in args:
+                if type(value) not in real:
+                    args = arguments(args, kwargs)
+                    break
+            else:
+                for index in floats:
+                    if type(args[index]) is not float:
+                        args = arguments(args, kwargs)
+                        break
         try:
             return state["dispatcher"](*args)
         except numba.core.errors.NumbaError as error:
@@ -242,7 +259,7 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
                     "take numbers (NumPy arrays are not compiled yet)",
                     filename="<call>", lineno=1, col=0, source_line="",
                     hint="use the plain gradient (compile=None) for arrays")
-        for index in wrt_positions + list(range(count, count + extra)):
+        for index in floats:
             values[index] = float(values[index])
         return tuple(values)
 
