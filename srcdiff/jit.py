@@ -28,9 +28,13 @@ import types
 from typing import Any
 
 from .errors import CompileError, CompilerMissingError, KindError, SrcdiffError, located
-from .ir import Function, get_anno
+from .expr import runtime_name
+from .ir import Function, copy_tree, get_anno
 
 ENGINES = ("numba",)  # the values of ``compile=``
+# numba.njit's options for compiled gradients (the tests add boundscheck=True: a tape
+# array too short would raise IndexError instead of writing past its end)
+NJIT_OPTIONS: dict[str, Any] = {}
 
 
 def require_numba():
@@ -77,7 +81,152 @@ def nopython_form(function: Function) -> Function:
             return node
     rewritten = Logarithms()
     body = [rewritten.visit(s) for s in function.body]
-    return function.replace(body=body)
+    return preallocate(function.replace(body=body))
+
+
+def preallocate(function: Function) -> Function:
+    """The tapes of a top-level loop over ``range(...)`` (``reverse`` marks them) as
+    arrays allocated before the loop, ``len(range(...))`` times its saves of the
+    variable long, with a stack pointer: ``tape[top] = v; top += 1`` and ``top -= 1;
+    v = tape[top]``, where numba's list appends cost more than the arithmetic they
+    save. A tape stays a list unless everything is certain: its variable a float, a
+    bool or an int, every push inside that loop and not in a loop within it, nothing but
+    pushes and pops of it."""
+    from .expr import dotted
+    from .reverse import _float_variables, _value_types
+    body = function.body
+    marked = {}
+    for statement in body:
+        counter = get_anno(statement, "bounded")
+        if counter is not None and isinstance(statement, ast.Assign):
+            marked[statement.targets[0].id] = (statement, counter)  # type: ignore[attr-defined]
+    if not marked:
+        return function
+    args = function.args
+    parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+    # the types of values: a pop gives what its pushes saved (read as ``v = v``); the
+    # wrt parameters hold floats (the compiled gradient passes them as floats)
+    class PopsAsSelf(ast.NodeTransformer):
+        def visit_Assign(self, node):
+            if any(_tape_pop(node, tape) for tape in marked):
+                node.value = ast.Name(node.targets[0].id, ast.Load())
+            return node
+    typed = [PopsAsSelf().visit(copy_tree(s)) for s in body]
+    floats = _float_variables([ast.Assign([ast.Name(p, ast.Store())], ast.Constant(0.0))
+                               for p in function.wrt] + typed, function)
+    types_ = _value_types(typed, parameters)
+    plans = {}
+    for tape, (prelude, counter) in marked.items():
+        loop = _counted_loop(body, counter)
+        uses = [n for s in body for n in ast.walk(s) if isinstance(n, ast.Name) and n.id == tape]
+        pushes = [s for s in _outside_loops(loop.body) if _tape_push(s, tape)] if loop else []
+        pops = [n for s in body for n in ast.walk(s) if _tape_pop(n, tape)]
+        if loop is None or len(uses) != 1 + len(pushes) + len(pops):
+            continue  # a push in a loop inside it, or another use: a list
+        variables = {_tape_push(s, tape) for s in pushes} | {_tape_pop(s, tape) for s in pops}
+        if len(variables) != 1:
+            continue
+        variable = variables.pop()
+        if variable is None:
+            continue
+        dtype = "float64" if variable in floats else {"int": "int64", "bool": "bool_"}.get(
+            types_.get(variable, ""))
+        if dtype is None:
+            continue
+        top = function.namer.fresh(f"{tape}_top")
+        function.synthetic.add(top)
+        plans[tape] = (prelude, loop, len(pushes), dtype, top)
+    if not plans:
+        return function
+
+    def name(identifier, store=False):
+        return ast.Name(identifier, ast.Store() if store else ast.Load())
+
+    def allocate(tape, length):
+        dtype, top = plans[tape][3], plans[tape][4]
+        return [ast.Assign([name(tape, True)], ast.Call(dotted("numpy.empty"), [length, dotted(
+                    f"numpy.{dtype}")], [])),
+                ast.Assign([name(top, True)], ast.Constant(0))]
+
+    def rewrite(statement):
+        if isinstance(statement, ast.Expr):
+            for tape in plans:
+                variable = _tape_push(statement, tape)
+                if variable:
+                    top = plans[tape][4]
+                    return [ast.Assign([ast.Subscript(name(tape), name(top), ast.Store())],
+                                       name(variable)),
+                            ast.AugAssign(name(top, True), ast.Add(), ast.Constant(1))]
+        if isinstance(statement, ast.Assign):
+            for tape in plans:
+                variable = _tape_pop(statement, tape)
+                if variable:
+                    top = plans[tape][4]
+                    return [ast.AugAssign(name(top, True), ast.Sub(), ast.Constant(1)),
+                            ast.Assign([name(variable, True)],
+                                       ast.Subscript(name(tape), name(top), ast.Load()))]
+        for tape, (prelude, loop, saves, _, _) in plans.items():
+            if statement is prelude:  # bound on every path, even where the loop is not run
+                return allocate(tape, ast.Constant(0))
+        before = []
+        for tape, (prelude, loop, saves, _, _) in plans.items():
+            if statement is loop:
+                length = ast.Call(runtime_name("len"), [copy_tree(loop.iter)], [])
+                before += allocate(tape, ast.BinOp(length, ast.Mult(), ast.Constant(saves))
+                                   if saves > 1 else length)
+        if isinstance(statement, (ast.If, ast.For, ast.While)):
+            statement.body = [r for s in statement.body for r in rewrite(s)]
+            statement.orelse = [r for s in statement.orelse for r in rewrite(s)]
+        return before + [statement]
+    return function.replace(body=[r for s in body for r in rewrite(s)])
+
+
+def _counted_loop(statements, counter: str):
+    """The ``for`` over ``range(...)`` whose body counts with ``counter`` (``counter +=
+    1``), at the top level or in branches (never inside another loop), or None."""
+    for statement in statements:
+        if isinstance(statement, ast.For) and isinstance(statement.iter, ast.Call) and \
+                ast.unparse(statement.iter.func).endswith("range") and any(
+                    isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name)
+                    and s.target.id == counter for s in statement.body):
+            return statement
+        if isinstance(statement, ast.If):
+            found = _counted_loop(statement.body + statement.orelse, counter)
+            if found is not None:
+                return found
+    return None
+
+
+def _outside_loops(statements) -> list:
+    found = []
+    for statement in statements:
+        found.append(statement)
+        if isinstance(statement, ast.If):
+            found += _outside_loops(statement.body + statement.orelse)
+    return found
+
+
+def _tape_push(statement, tape: str) -> str | None:
+    """``v`` where ``statement`` is ``tape.append(v)``."""
+    if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        call = statement.value
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "append" and \
+                isinstance(call.func.value, ast.Name) and call.func.value.id == tape and \
+                len(call.args) == 1 and isinstance(call.args[0], ast.Name):
+            return call.args[0].id
+    return None
+
+
+def _tape_pop(statement, tape: str) -> str | None:
+    """``v`` where ``statement`` is ``v = tape.pop()``."""
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
+            isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call):
+        call = statement.value
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "pop" and \
+                isinstance(call.func.value, ast.Name) and call.func.value.id == tape and \
+                not call.args:
+            return statement.targets[0].id
+    return None
 
 
 # --------------------------------------------------------------------------------------
@@ -97,10 +246,11 @@ def jit(function: types.FunctionType, numba=None):
         if isinstance(value, types.FunctionType):
             if id(value) not in done:
                 target = getattr(value, "__wrapped__", value)  # nondifferentiable's wrapper
-                done[id(value)] = numba.njit(_with_compiled_callees(target, compiled))
+                done[id(value)] = numba.njit(_with_compiled_callees(target, compiled),
+                                             **NJIT_OPTIONS)
             return done[id(value)]
         return value
-    return numba.njit(_with_compiled_callees(function, compiled))
+    return numba.njit(_with_compiled_callees(function, compiled), **NJIT_OPTIONS)
 
 
 def _with_compiled_callees(function: types.FunctionType, compiled) -> types.FunctionType:

@@ -128,7 +128,10 @@ class Reverse:
     def __init__(self, function: Function, reuse: bool = True, rematerialize: bool = True,
                  typed: bool = False):
         self.typed = typed
-        self.tapes: dict[str, str] = {}  # typed: the tape of each variable saved
+        self.tapes: dict[str | tuple, str] = {}  # typed: the tape of each variable saved
+        # typed: tapes of a top-level loop over range(...) -> that loop's counter (its
+        # saves at most a fixed number a iteration: ``jit.preallocate`` makes them arrays)
+        self.bounded: dict[str, str] = {}
         self.reusing = reuse
         self.rematerializing = rematerialize
         self.redone = False  # whether rematerialize wrote any recomputation
@@ -338,6 +341,12 @@ class Reverse:
         else:
             loop = ast.While(statement.test, [], [])
         loop.body = prefix + body_forward
+        if self.typed and depth == 0 and isinstance(statement, ast.For) and \
+                isinstance(statement.iter, ast.Call) and \
+                ast.unparse(statement.iter.func).endswith("range"):
+            # its own saves (not those of loops inside it) go on tapes of their own
+            for marker in _markers_outside_loops(loop.body + body_backward):
+                set_anno(marker, "bounded", counter)
         set_anno(loop, "primal", id(statement))
         forward = [counting[0], _same_place(loop, statement)]
         if depth:  # a repeated loop: its trip counts go on the tape
@@ -361,31 +370,39 @@ class Reverse:
         return self._replay
 
     @overload
-    def tape_call(self, method: str, *, key: str) -> ast.Call:
+    def tape_call(self, method: str, *, key: str | tuple) -> ast.Call:
         ...
 
     @overload
     def tape_call(self, method: str, argument: ast.expr, /, *more: ast.expr,
-                  key: str) -> ast.Expr:
+                  key: str | tuple) -> ast.Expr:
         ...
 
-    def tape_call(self, method: str, *args: ast.expr, key: str) -> ast.Call | ast.Expr:
+    def tape_call(self, method: str, *args: ast.expr, key: str | tuple) -> ast.Call | ast.Expr:
         """``tape.method(*args)``: a value without arguments (``pop``), else a
-        statement (``append``). ``key``: the variable saved (typed code: its own tape)."""
+        statement (``append``). ``key``: the variable saved (typed code: its own tape;
+        ``(variable, counter)``: its tape in the loop counted by ``counter``)."""
         call = ast.Call(ast.Attribute(ast.Name(self.tape_of(key), ast.Load()), method,
                                       ast.Load()), list(args), [])
         return ast.Expr(call) if args else call
 
-    def tape_of(self, key: str) -> str:
+    def tape_of(self, key: str | tuple) -> str:
         """The tape that saves ``key``: the one tape, or in typed code ``key``'s own. A
         variable's pushes and pops are a subsequence of the one tape's, so each pop
-        still finds the value its push saved."""
+        still finds the value its push saved (so are those of one loop's saves)."""
         if not self.typed:
             return self.tape
         if key not in self.tapes:
-            self.tapes[key] = self.namer.fresh(f"tape_{key}")
+            variable = key[0] if isinstance(key, tuple) else key
+            self.tapes[key] = self.namer.fresh(f"tape_{variable}")
             self.function.synthetic.add(self.tapes[key])
+            if isinstance(key, tuple):
+                self.bounded[self.tapes[key]] = key[1]
         return self.tapes[key]
+
+    def marker_key(self, marker: ast.stmt, variable: str) -> str | tuple:
+        counter = get_anno(marker, "bounded")
+        return variable if counter is None else (variable, counter)
 
     # -- recomputation instead of taping -------------------------------------------------
     def rematerialize(self, pairs: list, versions: Block) -> list:
@@ -478,9 +495,12 @@ class Reverse:
         each variable saved before its first assignment; a compiled read of an unbound
         variable reads a value instead of raising, so each variable a read may find
         unbound gets a flag, set where it is assigned and tested before that read."""
-        prelude: list[ast.stmt] = [
-            ast.Assign([ast.Name(t, ast.Store())], ast.List([], ast.Load()))
-            for t in self.tapes.values() if t in used]
+        prelude: list[ast.stmt] = []
+        for tape in self.tapes.values():
+            if tape in used:
+                prelude.append(ast.Assign([ast.Name(tape, ast.Store())], ast.List([], ast.Load())))
+                if tape in self.bounded:
+                    set_anno(prelude[-1], "bounded", self.bounded[tape])
         may_be_unbound = set().union(*self.unbound.values()) if self.unbound else set()
         placeholders = [v for v in dict.fromkeys(saved) if v not in self.parameters
                         and not _bound_before_compounds(v, forward)]
@@ -549,10 +569,10 @@ class Reverse:
             if kind == "save" and variable in needed:
                 saved.append(variable)
                 result.append(self.tape_call("append", ast.Name(variable, ast.Load()),
-                                             key=variable))
+                                             key=self.marker_key(statement, variable)))
             elif kind == "restore" and variable in needed:
-                result.append(ast.Assign([ast.Name(variable, ast.Store())],
-                                         self.tape_call("pop", key=variable)))
+                result.append(ast.Assign([ast.Name(variable, ast.Store())], self.tape_call(
+                    "pop", key=self.marker_key(statement, variable))))
             elif kind == "save_targets":
                 loop = get_anno(statement, "loop")
                 for name in variable.split(","):
@@ -562,7 +582,7 @@ class Reverse:
                         self.function.synthetic.add(fresh)
                         _rename_target(loop, name, fresh)
                         result.append(self.tape_call("append", ast.Name(name, ast.Load()),
-                                                     key=name))
+                                                     key=self.marker_key(statement, name)))
                         result.append(ast.Assign([ast.Name(name, ast.Store())],
                                                  ast.Name(fresh, ast.Load())))
         return result
@@ -769,6 +789,17 @@ def _bound_before_compounds(variable: str, forward: list[ast.stmt]) -> bool:
         if isinstance(statement, ast.Assign) and variable in targets(statement):
             return True
     return False
+
+
+def _markers_outside_loops(statements: list) -> list[ast.stmt]:
+    """The tape markers among ``statements`` and in their branches, not inside loops."""
+    found = []
+    for statement in statements:
+        if get_anno(statement, "marker") is not None:
+            found.append(statement)
+        elif isinstance(statement, ast.If):
+            found += _markers_outside_loops(statement.body + statement.orelse)
+    return found
 
 
 def _value_types(body: list, parameters: list) -> dict[str, str]:

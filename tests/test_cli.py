@@ -703,7 +703,9 @@ def test_numba_module_is_compiled_and_runs_without_srcdiff(tmp_path):
     assert "@numba.njit(cache=True)\ndef grad_loss(w, b, n):" in text
     assert "grad_cube" not in text and "None" not in text
     imports = sorted(line for line in text.splitlines() if line.startswith(("import ", "from ")))
-    assert imports == ["import math", "import model", "import numba"]
+    # numpy: the tapes of the loop over range(n), arrays of its length
+    assert imports == ["import math", "import model", "import numba", "import numpy"]
+    assert "tape_r = numpy.empty(len(range(n)), numpy.float64)" in text
     assert "# regenerate: srcdiff generate model.py --numba" in text
     assert "# compiled with numba: values read from other modules" in text
     assert run("generate", path, "--numba", "--check").returncode == 0

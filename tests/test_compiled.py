@@ -22,6 +22,14 @@ needs_numba = pytest.mark.skipif(not NUMBA, reason="numba is not installed: pip 
                                  "'srcdiff[numba]' to test compiled gradients")
 
 
+@pytest.fixture(autouse=True)
+def bounds_checked(monkeypatch):
+    """Every gradient compiled here checks its indices: a preallocated tape too short
+    raises IndexError instead of writing past its end."""
+    import srcdiff.jit
+    monkeypatch.setitem(srcdiff.jit.NJIT_OPTIONS, "boundscheck", True)
+
+
 def _collection():
     seen, cases = set(), []
     for func, point in ([(f, p) for f, p, _ in programs.PROGRAMS] + list(programs_control.CONTROL)
@@ -92,10 +100,19 @@ def test_value_and_grad_and_jvp_compiled(func, point):
 def test_typed_code_has_no_none_and_a_tape_per_variable():
     compiled = srcdiff.grad(programs_control.branch_inside_loop, compile="numba")
     text = srcdiff.source(compiled)
-    assert "None" not in text
-    assert "tape_total = []" in text and "tape_rem = []" in text and "tape = []" not in text
+    assert "None" not in text and "tape = []" not in text
+    # a top-level loop over range: arrays as long as its trip count (rem: an int)
+    assert "tape_total = numpy.empty(len(range(6)) * 3, numpy.float64)" in text  # 3 saves
+    assert "tape_rem = numpy.empty(len(range(6)), numpy.int64)" in text
     plain = srcdiff.source(srcdiff.grad(programs_control.branch_inside_loop))
     assert "tape = []" in plain and "None" in plain  # the plain form is unchanged
+    # saved twice an iteration (before the test, and in a branch): twice as long
+    text = srcdiff.source(srcdiff.grad(programs_control.loop_with_break, compile="numba"))
+    assert "tape_total = numpy.empty(len(range(n)) * 2, numpy.float64)" in text
+    # an inner loop's saves: a list (how many is not known before the outer loop)
+    text = srcdiff.source(srcdiff.grad(programs_control.nested_loops, wrt=(0, 1),
+                                       compile="numba"))
+    assert "= []" in text
 
 
 def maybe_unbound(x, n):
