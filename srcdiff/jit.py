@@ -347,8 +347,9 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
                                  as_tuple=as_tuple, mode=mode, typed=True)
         except KindError as error:
             raise CompileError(
-                f"{error.message}; compiled gradients take numbers (NumPy arrays are not "
-                "compiled yet)", filename=error.filename, lineno=error.lineno,
+                f"{func.__name__} needs arrays here ({error.message}); compiled gradients "
+                "take numbers (NumPy arrays are not compiled yet)",
+                filename=error.filename, lineno=error.lineno,
                 col=error.col, source_line=error.source_line, hint=error.hint) from None
         state["generated"] = generated
         state["check"] = generated.check

@@ -203,3 +203,15 @@ def test_two_argument_log_is_rewritten():
     compiled = srcdiff.grad(logarithm, wrt=(0, 1), compile="numba")
     assert "math.log(x) / math.log(base)" in srcdiff.source(compiled)
     assert compiled(3.0, 2.5) == srcdiff.grad(logarithm, wrt=(0, 1))(3.0, 2.5)
+
+
+@needs_numba
+def test_numpy_code_is_refused_with_its_reason():
+    numpy = pytest.importorskip("numpy")
+
+    def norm_squared(w, X):
+        return numpy.sum((X @ w) ** 2)
+    with pytest.raises(srcdiff.CompileError, match="norm_squared needs arrays here.*NumPy "
+                       "arrays are not compiled yet") as caught:
+        srcdiff.grad(norm_squared, compile="numba")
+    assert caught.value.source_line.strip() == "return numpy.sum((X @ w) ** 2)"
