@@ -61,8 +61,16 @@ def nopython_form(function: Function) -> Function:
     """The last rewrites before numba: ``math.log(a, b)`` (which numba does not take) as
     ``math.log(a) / math.log(b)``, CPython's own definition of it; a recursive call is
     refused where the user wrote it (numba cannot type srcdiff's generated
-    vector-Jacobian functions)."""
+    vector-Jacobian functions); an f-string is refused too (numba prints placeholders
+    for its values)."""
     for node in ast.walk(ast.Module(function.body, type_ignores=[])):
+        if isinstance(node, ast.stmt) and not isinstance(node, (ast.If, ast.For, ast.While)) \
+                and any(isinstance(n, ast.JoinedStr) for n in ast.walk(node)):
+            # numba prints "<object type:float64>" where the value goes
+            raise located(CompileError, "numba does not format f-strings (it prints "
+                          "placeholders where the values go)", node, function.parsed,
+                          hint="print the values as arguments, print(\"y:\", y), or use "
+                               "the plain gradient (compile=None)")
         if isinstance(node, ast.Call) and get_anno(node, "recursive") is not None:
             raise located(CompileError, "a recursive call cannot be compiled with numba",
                           node, function.parsed,

@@ -215,3 +215,17 @@ def test_numpy_code_is_refused_with_its_reason():
                        "arrays are not compiled yet") as caught:
         srcdiff.grad(norm_squared, compile="numba")
     assert caught.value.source_line.strip() == "return numpy.sum((X @ w) ** 2)"
+
+
+def printing(x):
+    y = x * x
+    print(f"y is {y}")
+    return y
+
+
+@needs_numba
+def test_f_strings_are_refused_where_written():
+    # numba would print "y is <object type:float64>": refused, located in the source
+    with pytest.raises(srcdiff.CompileError, match="f-strings") as caught:
+        srcdiff.grad(printing, compile="numba")
+    assert caught.value.source_line.strip() == 'print(f"y is {y}")'
