@@ -59,7 +59,8 @@ def check_engine(engine) -> None:
 
 def nopython_form(function: Function) -> Function:
     """The last rewrites before numba: ``math.log(a, b)`` (which numba does not take) as
-    ``math.log(a) / math.log(b)``, CPython's own definition of it; a recursive call is
+    ``math.log(a) / math.log(b)``, CPython's own definition of it, and ``float(v)`` as
+    ``v * 1.0`` (numba has no ``float`` of a bool; for a number, the same float); a recursive call is
     refused where the user wrote it (numba cannot type srcdiff's generated
     vector-Jacobian functions); an f-string is refused too (numba prints placeholders
     for its values)."""
@@ -77,19 +78,35 @@ def nopython_form(function: Function) -> Function:
                           hint="use the plain gradient (compile=None) for recursive "
                                "functions")
 
-    class Logarithms(ast.NodeTransformer):
+    class Rewrite(ast.NodeTransformer):
         def visit_Call(self, node):
             self.generic_visit(node)
-            if len(node.args) == 2 and not node.keywords and \
-                    ast.unparse(node.func) == "math.log":
+            if len(node.args) == 1 and not node.keywords and \
+                    isinstance(node.func, ast.Name) and node.func.id == "float" and \
+                    get_anno(node.func, "runtime", "float") == "float":
+                # numba has no float(bool); a number times 1.0 is float() of it exactly
+                return ast.copy_location(ast.BinOp(node.args[0], ast.Mult(),
+                                                   ast.Constant(1.0)), node)
+            if len(node.args) == 2 and not node.keywords and _is_math_log(node.func, function):
                 def log(argument):
                     return ast.Call(node.func, [argument], [])
                 return ast.copy_location(ast.BinOp(log(node.args[0]), ast.Div(),
                                                    log(node.args[1])), node)
             return node
-    rewritten = Logarithms()
+    rewritten = Rewrite()
     body = [rewritten.visit(s) for s in function.body]
     return preallocate(function.replace(body=body))
+
+
+def _is_math_log(callee: ast.expr, function: Function) -> bool:
+    """Whether ``callee`` is ``math.log`` (as ``math.log``, ``m.log``, ``log``...)."""
+    import math
+    if ast.unparse(callee) == "math.log":
+        return True
+    try:
+        return function.parsed.resolve(callee) is math.log
+    except Exception:  # not a name srcdiff resolves (a generated one): not math.log
+        return False
 
 
 def preallocate(function: Function) -> Function:

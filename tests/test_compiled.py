@@ -7,6 +7,8 @@ tested either way."""
 
 import importlib.util
 import math
+import math as m
+import os
 import sys
 
 import pytest
@@ -229,3 +231,70 @@ def test_f_strings_are_refused_where_written():
     with pytest.raises(srcdiff.CompileError, match="f-strings") as caught:
         srcdiff.grad(printing, compile="numba")
     assert caught.value.source_line.strip() == 'print(f"y is {y}")'
+
+
+def logarithm_and_flag(x, base):
+    flag = float(x > base)
+    return m.log(x, base) * x + flag * x
+
+
+@needs_numba
+def test_aliased_log_and_float_of_a_bool_are_rewritten():
+    compiled = srcdiff.grad(logarithm_and_flag, wrt=(0, 1), compile="numba")
+    text = srcdiff.source(compiled)
+    assert "float(" not in text and "m.log(x) / m.log(base)" in text
+    plain = srcdiff.grad(logarithm_and_flag, wrt=(0, 1))
+    for point in [(3.0, 2.5), (2.0, 2.5)]:
+        assert_close(compiled(*point), plain(*point), rel=1e-15, abs_=0.0)
+
+
+# The typed form is plain Python too: run in CPython, it must give what the plain form
+# gives on random programs (tests/fuzz/scalar.py), with or without numba; every
+# COMPILE_EVERY-th is compiled with numba as well. More seeds with CI set.
+CI = bool(os.environ.get("CI"))
+TYPED_SEEDS = range(300 if CI else 60)
+COMPILE_EVERY = 4 if CI else 6
+
+
+@pytest.mark.parametrize("chunk", range(0, len(TYPED_SEEDS), 20))
+def test_typed_form_agrees_on_random_programs(chunk):
+    from fuzz import scalar
+    from fuzz.harness import copy_point, load, quiet
+    from srcdiff.pipeline import generate
+    checked = 0
+    for seed in TYPED_SEEDS[chunk:chunk + 20]:
+        case = scalar.generate(seed)
+        func, _ = load(case)
+        wrt = case.wrt_names
+        try:
+            plain = generate(func, wrt, name="plain", as_tuple=True)
+        except srcdiff.SrcdiffError:
+            continue
+        try:
+            typed = generate(func, wrt, name="typed", as_tuple=True, typed=True)
+        except srcdiff.CompileError:  # recursion, f-strings: refused, located
+            continue
+        results = []
+        for code in (plain, typed):
+            try:
+                with quiet():
+                    results.append(("value", code.function(*copy_point(case.point))))
+            except (NameError, UnboundLocalError):  # (plain: NameError where a dead
+                results.append(("unbound", None))   # assignment of the name went)
+            except Exception as error:
+                results.append((type(error).__name__, None))
+        assert results[0][0] == results[1][0], (seed, results)
+        if results[0][0] != "value":
+            continue
+        assert_close(results[1][1], results[0][1], rel=1e-15, abs_=0.0)
+        checked += 1
+        if NUMBA and seed % COMPILE_EVERY == 0:
+            try:
+                with quiet():
+                    compiled = srcdiff.grad(func, wrt=wrt, compile="numba")(
+                        *copy_point(case.point))
+            except srcdiff.CompileError:  # math.cbrt, global lists: refused, located
+                continue
+            compiled = compiled if isinstance(compiled, tuple) else (compiled,)
+            assert_close(compiled, results[0][1], rel=1e-12, abs_=1e-300)
+    assert checked >= 10
