@@ -298,3 +298,25 @@ def test_typed_form_agrees_on_random_programs(chunk):
             compiled = compiled if isinstance(compiled, tuple) else (compiled,)
             assert_close(compiled, results[0][1], rel=1e-12, abs_=1e-300)
     assert checked >= 10
+
+
+@pytest.mark.parametrize("setting", ["optimised", "unoptimised"] + [
+    f"without {name}" for name in __import__("srcdiff.pipeline").pipeline.OPTIMIZATIONS])
+def test_typed_form_in_every_optimisation_setting(setting, capsys):
+    """Translation validation of the typed form: the control-flow and call programs,
+    run in CPython, give the plain optimised gradient with the optimiser on, off and
+    each optimisation off alone."""
+    from srcdiff.pipeline import generate
+    options = {} if setting == "optimised" else {"optimize": False} \
+        if setting == "unoptimised" else {"disable": (setting.split()[-1],)}
+    checked = 0
+    for func, point in list(programs_control.CONTROL) + list(programs_calls.CALLS):
+        wrt = tuple(func.__code__.co_varnames[i] for i in _float_positions(point))
+        try:
+            typed = generate(func, wrt, name="typed", as_tuple=True, typed=True, **options)
+        except srcdiff.CompileError:
+            continue
+        want = generate(func, wrt, name="plain", as_tuple=True).function(*point)
+        assert_close(typed.function(*point), want, rel=1e-12, abs_=1e-300)
+        checked += 1
+    assert checked >= 25
