@@ -267,7 +267,13 @@ def jit(function: types.FunctionType, numba=None):
     numba = numba or require_numba()
     done: dict[int, Any] = {}
 
-    def compiled(value):
+    helpers = numba_helpers(numba)
+
+    def compiled(value, name=None):
+        if isinstance(value, types.FunctionType) and value in helpers:
+            return helpers[value]
+        if isinstance(value, types.FunctionType) and value.__module__ == "srcdiff.runtime":
+            raise _helper_refused(function, name or value.__name__, value.__name__)
         if isinstance(value, types.FunctionType):
             if id(value) not in done:
                 target = getattr(value, "__wrapped__", value)  # nondifferentiable's wrapper
@@ -276,6 +282,100 @@ def jit(function: types.FunctionType, numba=None):
             return done[id(value)]
         return value
     return numba.njit(_with_compiled_callees(function, compiled), **NJIT_OPTIONS)
+
+
+_HELPERS: dict = {}  # srcdiff.runtime's helpers as numba compiles them, made once
+
+
+def numba_helpers(numba) -> dict:
+    """The helpers of ``srcdiff.runtime`` that generated array code calls, written for
+    numba (by the function they stand for): ``unbroadcast`` for operands of one or two
+    dimensions (a sum over the axes broadcasting stretched, or a copy spread over those
+    where the adjoint is smaller), and ``gradient_like`` (a new array of the
+    parameter's shape and dtype). Another helper (``scatter`` for indexing...) is left
+    to numba, which refuses it: a ``CompileError``."""
+    if _HELPERS:
+        return _HELPERS
+    import numpy
+    from numba import types as nb
+    from numba.extending import overload
+
+    from . import runtime
+
+    @numba.njit
+    def fit1(g, like):
+        n, m = like.shape[0], g.shape[0]
+        if n == m:
+            return numpy.ascontiguousarray(g)
+        out = numpy.zeros(n)
+        if n == 1:
+            out[0] = g.sum()
+            return out
+        if m == 1:
+            out[:] = g[0]
+            return out
+        raise ValueError("operands could not be broadcast together")
+
+    @numba.njit
+    def fit2(g, like):
+        rows, columns = like.shape
+        if g.shape[0] == rows and g.shape[1] == columns:
+            return numpy.ascontiguousarray(g)
+        for axis in range(2):
+            if g.shape[axis] != like.shape[axis] and g.shape[axis] != 1 and \
+                    like.shape[axis] != 1:
+                raise ValueError("operands could not be broadcast together")
+        out = numpy.zeros((rows, columns))
+        for i in range(g.shape[0]):
+            for j in range(g.shape[1]):
+                value = g[i, j]
+                for a in range(rows if g.shape[0] == 1 else 1):
+                    r = a if g.shape[0] == 1 else (0 if rows == 1 else i)
+                    for b in range(columns if g.shape[1] == 1 else 1):
+                        c = b if g.shape[1] == 1 else (0 if columns == 1 else j)
+                        out[r, c] += value
+        return out
+
+    def unbroadcast(gradient, like):
+        raise NotImplementedError  # numba compiles the overload below
+
+    @overload(unbroadcast)
+    def _unbroadcast(gradient, like):
+        if not isinstance(like, nb.Array):
+            if isinstance(gradient, nb.Array):
+                return lambda gradient, like: gradient.sum()
+            return lambda gradient, like: gradient
+        if not isinstance(gradient, nb.Array) or gradient.ndim < like.ndim:
+            return lambda gradient, like: gradient
+        pairs = {(1, 1): lambda gradient, like: fit1(gradient, like),
+                 (2, 1): lambda gradient, like: fit1(gradient.sum(axis=0), like),
+                 (2, 2): lambda gradient, like: fit2(gradient, like),
+                 (3, 2): lambda gradient, like: fit2(gradient.sum(axis=0), like)}
+        return pairs.get((gradient.ndim, like.ndim))  # None: numba refuses the call
+
+    def gradient_like(gradient, like, copy):
+        raise NotImplementedError
+
+    @overload(gradient_like)
+    def _gradient_like(gradient, like, copy):
+        if not isinstance(like, nb.Array):
+            return None
+        if isinstance(gradient, nb.Array):
+            return lambda gradient, like, copy: numpy.broadcast_to(
+                gradient, like.shape).astype(like.dtype)
+        return lambda gradient, like, copy: numpy.full(like.shape, gradient).astype(
+            like.dtype)
+
+    @numba.njit
+    def unbroadcast_(gradient, like):
+        return unbroadcast(gradient, like)
+
+    @numba.njit
+    def gradient_like_(gradient, like, copy):
+        return gradient_like(gradient, like, copy)
+
+    _HELPERS.update({runtime.unbroadcast: unbroadcast_, runtime.gradient_like: gradient_like_})
+    return _HELPERS
 
 
 def _with_compiled_callees(function: types.FunctionType, compiled) -> types.FunctionType:
@@ -289,13 +389,13 @@ def _with_compiled_callees(function: types.FunctionType, compiled) -> types.Func
                 if n in scope and isinstance(scope[n], types.FunctionType)}
     cells = function.__closure__ or ()
     new_cells = []
-    for cell in cells:
+    for free, cell in zip(code.co_freevars, cells):
         try:
             value = cell.cell_contents
         except ValueError:  # an empty cell: a recursive function's own, being made
             new_cells.append(cell)
             continue
-        new_cells.append(types.CellType(compiled(value))
+        new_cells.append(types.CellType(compiled(value, free))
                          if isinstance(value, types.FunctionType) else cell)
     if not replaced and all(a is b for a, b in zip(new_cells, cells)):
         return function
@@ -307,6 +407,21 @@ def _with_compiled_callees(function: types.FunctionType, compiled) -> types.Func
     result.__module__ = function.__module__
     result.__doc__ = function.__doc__
     return result
+
+
+def _helper_refused(function: types.FunctionType, name: str, helper: str) -> CompileError:
+    """A helper of array code numba has no version of (``scatter`` for ``x[i]``...),
+    refused at the generated line that calls it."""
+    import linecache
+    filename = function.__code__.co_filename
+    lines = linecache.getlines(filename)
+    lineno = next((i + 1 for i, line in enumerate(lines) if f"{name}(" in line), 1)
+    return located_generated(
+        f"srcdiff's helper {helper} (array code) is not compiled with numba yet "
+        f"(in the gradient {function.__name__})", filename, lineno,
+        hint="compiled array code covers elementwise operations, reductions, @ and "
+             "broadcasting of one or two dimensions; compile=None runs this gradient as "
+             "plain Python")
 
 
 def compile_error(error: Exception, func, what: str) -> CompileError:
@@ -352,10 +467,13 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
                          mode: str, name: str, plain):
     """The compiled gradient of ``func`` (see the module's docstring). ``plain``: the
     uncompiled gradient with the same ``wrt``, run where the compiled code raises an
-    arithmetic error. Arguments are numbers (a ``wrt`` argument is passed as a float, as
-    the plain gradient computes with it); arrays are refused here, at the call."""
+    arithmetic error. Code is generated and compiled for each combination of argument
+    kinds (numbers, NumPy arrays of each rank; numbers only for ``jvp``), as for plain
+    gradients; a ``wrt`` number is passed as a float, as the plain gradient computes
+    with it."""
     numba = require_numba()
-    from .api import _IEEE_ERRORS, _REAL_TYPES, _numeric_defaults
+    from .api import _IEEE_ERRORS, _REAL_TYPES, _kinds, _numeric_defaults
+    from .kinds import SCALAR
     from .pipeline import generate
     forward = mode == "forward"
     signature = inspect.signature(func)
@@ -364,24 +482,32 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
     extra = len(names) if forward else 0
     wrt_positions = [parameters.index(n) for n in names]
     floats = wrt_positions + list(range(count, count + extra))  # passed as floats
-    state: dict[str, Any] = {}
+    scalar_key = (SCALAR,) * count
+    specialisations: dict[tuple, tuple] = {}  # kinds -> (generated code, numba's function)
+    state: dict[str, Any] = {"check": None, "dispatcher": None}  # the scalar code's
+    deferred: list[SrcdiffError] = []  # why there is no scalar code
 
-    def build():
-        try:
-            generated = generate(func, names, name=name, with_value=with_value,
-                                 as_tuple=as_tuple, mode=mode, typed=True)
-        except KindError as error:
+    def specialise(key: tuple) -> tuple:
+        entry = specialisations.get(key)
+        if entry is not None and (entry[0].check is None or entry[0].check()):
+            return entry
+        kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
+        if kinds and forward:
             raise CompileError(
-                f"{func.__name__} needs arrays here ({error.message}); compiled gradients "
-                "take numbers (NumPy arrays are not compiled yet)",
-                filename=error.filename, lineno=error.lineno,
-                col=error.col, source_line=error.source_line, hint=error.hint) from None
-        state["generated"] = generated
-        state["check"] = generated.check
-        state["dispatcher"] = jit(generated.function, numba)
+                f"{name} is compiled for numbers; {', '.join(kinds)} would be NumPy arrays",
+                filename="<call>", lineno=1, col=0, source_line="",
+                hint="use srcdiff.jvp without compile= for arrays")
+        if not kinds and deferred:
+            raise deferred[0]
+        generated = generate(func, names, name=name, with_value=with_value,
+                             as_tuple=as_tuple, kinds=kinds, mode=mode, typed=True)
+        entry = specialisations[key] = (generated, jit(generated.function, numba))
+        if key == scalar_key:
+            state.update(check=generated.check, dispatcher=entry[1])
         setattr(call, "__wrapped__", generated.function)
         setattr(call, "__srcdiff__", generated)
-        setattr(call, "numba_function", state["dispatcher"])
+        setattr(call, "numba_function", entry[1])
+        return entry
 
     real = _REAL_TYPES
     # the fast path: numbers by position, trailing numeric defaults left out (reverse
@@ -390,61 +516,88 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
     low, high = low + extra, count + extra
 
     def call(*args, **kwargs) -> Any:
-        check = state["check"]
-        if check is not None and not check():
-            build()
+        dispatcher = state["dispatcher"]
         given = len(args)
-        if kwargs or not low <= given <= high:
-            args = arguments(args, kwargs)
-        else:
-            if given < high:
-                args = args + fill[given - low:]
-            for value in args:
+        if dispatcher is not None and not kwargs and low <= given <= high:
+            values = args + fill[given - low:] if given < high else args
+            for value in values:
                 if type(value) not in real:
-                    args = arguments(args, kwargs)
                     break
             else:
                 for index in floats:
-                    if type(args[index]) is not float:
-                        args = arguments(args, kwargs)
+                    if type(values[index]) is not float:
                         break
+                else:
+                    check = state["check"]
+                    if check is None or check():
+                        return run(dispatcher, values, args, kwargs)
+        values, key = arguments(args, kwargs)
+        return run(specialise(key)[1], values, args, kwargs)
+
+    def run(dispatcher, values, args, kwargs):
         try:
-            return state["dispatcher"](*args)
+            return dispatcher(*values)
         except numba.core.errors.NumbaError as error:
             raise compile_error(error, func, name) from None
         except _IEEE_ERRORS:
-            return plain(*args)
+            return plain(*args, **kwargs)
+        except Exception as error:
+            # raised while compiling (numba fails on some inputs with errors of its own
+            # internals), not by the compiled code: no code for these types came of it
+            signature = tuple(numba.typeof(v) for v in values)
+            if signature in dispatcher.overloads:
+                raise
+            generated = getattr(dispatcher.py_func, "__name__", name)
+            raise CompileError(
+                f"numba failed to compile {generated}, the gradient of {func.__qualname__} "
+                f"({type(error).__name__} inside numba: {error})",
+                filename=dispatcher.py_func.__code__.co_filename, lineno=1, col=0,
+                source_line="", hint="compile=None runs this gradient as plain Python") \
+                from None
 
-    def arguments(args, kwargs) -> tuple:
-        """Every argument by position (defaults applied), ``wrt`` ones as floats."""
+    def arguments(args, kwargs) -> tuple[tuple, tuple]:
+        """Every argument by position (defaults applied; wrt numbers as floats), and the
+        kinds of the function's arguments."""
+        tangents: tuple = ()
         if forward:
             if len(args) < extra:
                 raise TypeError(f"{name}() takes the function's arguments, then {extra} "
                                 f"tangent(s) (for {', '.join(names)})")
             args, tangents = args[:len(args) - extra], args[len(args) - extra:]
+        key = _kinds(signature, parameters, names, args, kwargs)
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        values = [bound.arguments[p] for p in parameters]
-        if forward:
-            values += list(tangents)
+        values = [bound.arguments[p] for p in parameters] + list(tangents)
         for index, value in enumerate(values):
-            if type(value) not in real and not _is_real(value):
+            if (index >= count or not key[index].is_array) and type(value) not in real \
+                    and not _is_real(value):
                 who = parameters[index] if index < count else f"tangent {index - count + 1}"
                 raise CompileError(
-                    f"argument {who!r} is a {type(value).__name__}: compiled gradients "
-                    "take numbers (NumPy arrays are not compiled yet)",
-                    filename="<call>", lineno=1, col=0, source_line="",
-                    hint="use the plain gradient (compile=None) for arrays")
+                    f"argument {who!r} is a {type(value).__name__}: compiled gradients take "
+                    "numbers and NumPy arrays", filename="<call>", lineno=1, col=0,
+                    source_line="", hint="use the plain gradient (compile=None)")
         for index in floats:
-            values[index] = float(values[index])
-        return tuple(values)
+            if index >= count or not key[index].is_array:
+                values[index] = float(values[index])
+        return tuple(values), key
 
-    build()
+    try:
+        specialise(scalar_key)
+    except KindError as error:  # the function needs arrays: compiled at the first call
+        deferred.append(error)
     call.__name__ = call.__qualname__ = name
     call.__module__ = func.__module__
-    call.__doc__ = state["generated"].function.__doc__
+    generated = getattr(call, "__srcdiff__", None)
+    call.__doc__ = generated.function.__doc__ if generated is not None else (
+        f"Gradient of {func.__name__}, compiled by numba for the kinds of arguments of "
+        "each call (it needs arrays).")
+    if generated is None:
+        setattr(call, "__srcdiff__", None)
+
+    def specialise_for(*a, **k):
+        return specialise(arguments(a, k)[1])[0]
     # (setattr: attributes a function's type does not declare)
-    setattr(call, "__srcdiff_specialise__", lambda *a, **k: state["generated"])
+    setattr(call, "__srcdiff_specialise__", specialise_for)
     return call
 
 
