@@ -486,6 +486,11 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
     specialisations: dict[tuple, tuple] = {}  # kinds -> (generated code, numba's function)
     state: dict[str, Any] = {"check": None, "dispatcher": None}  # the scalar code's
     deferred: list[SrcdiffError] = []  # why there is no scalar code
+    # code for arrays by the arguments' types (and arrays' dtypes and ranks), where every
+    # argument is given by position and none needed converting: no binding per call
+    by_types: dict[tuple, tuple] = {}
+    import numpy
+    ndarray = numpy.ndarray
 
     def specialise(key: tuple) -> tuple:
         entry = specialisations.get(key)
@@ -531,8 +536,19 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
                     check = state["check"]
                     if check is None or check():
                         return run(dispatcher, values, args, kwargs)
+        if not kwargs and given == high:  # every argument given: arrays' code by types
+            shape = tuple((type(a), a.dtype.char, a.ndim) if type(a) is ndarray else type(a)
+                          for a in args)
+            entry = by_types.get(shape)
+            if entry is not None and (entry[0].check is None or entry[0].check()):
+                return run(entry[1], args, args, kwargs)
         values, key = arguments(args, kwargs)
-        return run(specialise(key)[1], values, args, kwargs)
+        entry = specialise(key)
+        if not kwargs and given == high and any(k.is_array for k in key) and all(
+                a is v for a, v in zip(args, values)):  # as given: no float() applied
+            by_types[tuple((type(a), a.dtype.char, a.ndim) if type(a) is ndarray else type(a)
+                           for a in args)] = entry
+        return run(entry[1], values, args, kwargs)
 
     def run(dispatcher, values, args, kwargs):
         try:
