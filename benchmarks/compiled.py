@@ -4,7 +4,8 @@ a numba-compiled hand-written gradient, srcdiff's plain gradient and the CPython
     python benchmarks/compiled.py            # after pip install -e '.[bench,numba]'
 
 Programs (benchmarks/programs.py): the damped oscillator (100 RK2 steps), the logistic ODE
-(10^4 Euler steps), and Black-Scholes's five sensitivities over a batch of 1,000 options.
+(10^4 Euler steps), Black-Scholes's five sensitivities over a batch of 1,000 options, and
+(benchmarks/numpy_programs.py) logistic regression over 1,000 points of 20 features.
 Run time is CPU time per call (``time.process_time``), measured as ``run.py`` does:
 batches of about 20 ms, interleaved rounds (15), the process pinned to one core; ratios are
 taken per round, shown as the median and the min-max over the rounds. Compile time is the
@@ -173,20 +174,32 @@ def batch_program(numba):
     return variants, compile_times
 
 
-def numpy_program():
-    """A NumPy program (numpy_programs.logistic, 1,000 points of 20 features): compiled
-    gradients take numbers only in this version, so srcdiff refuses it; say so, with
-    the reason srcdiff gives."""
-    from numpy_programs import logistic
+def numpy_program(numba):
+    """Logistic regression (numpy_programs.logistic): 1,000 points of 20 features."""
+    from numpy_programs import logistic, logistic_by_hand
     random = numpy.random.default_rng(0)
-    X, w = random.normal(size=(1000, 20)), random.normal(size=20)
-    y = numpy.sign(random.normal(size=1000))
-    try:
-        srcdiff.grad(logistic, compile="numba")(w, X, y)
-    except srcdiff.CompileError as error:
-        print(f"{'logistic regression (NumPy)':<32} refused: {error.message}")
-    else:
-        print(f"{'logistic regression (NumPy)':<32} compiled (this table has no row for it yet)")
+    point = (random.normal(size=20), random.normal(size=(1000, 20)),
+             numpy.sign(random.normal(size=1000)))
+    plain = srcdiff.grad(logistic)
+    reference = plain(*point)
+    compiled, result, srcdiff_compile = timed_first_call(
+        lambda: srcdiff.grad(logistic, compile="numba"), *point)
+    assert agree(result, reference), "logistic: srcdiff+numba disagrees"
+    hand_jit, result, hand_compile = timed_first_call(lambda: numba.njit(logistic_by_hand),
+                                                      *point)
+    assert agree(result, reference), "logistic: numba hand-written disagrees"
+    variants = {"primal": (logistic, point), "srcdiff": (plain, point),
+                "srcdiff+numba": (compiled, point), "numba hand": (hand_jit, point)}
+    compile_times = {"srcdiff+numba": srcdiff_compile, "numba hand": hand_compile}
+    if have("jax"):
+        jax = _jax()
+        jnp_point = tuple(jax.numpy.asarray(a) for a in point)
+        jitted, result, jax_compile = timed_first_call(
+            lambda: _blocking(jax.jit(jax.grad(_on_jax(logistic, False)))), *jnp_point)
+        assert agree(result, reference), "logistic: jax.jit disagrees"
+        variants["jax.jit"] = (jitted, jnp_point)
+        compile_times["jax.jit"] = jax_compile
+    return variants, compile_times
 
 
 COLUMNS = ("srcdiff", "srcdiff+numba", "numba hand", "jax.jit")
@@ -228,6 +241,7 @@ def main():
             (0, 1, 2),
             logistic_growth_jax if jax_on else None, numba)),
         (f"Black-Scholes, {BATCH} options", lambda: batch_program(numba)),
+        ("logistic regression (NumPy)", lambda: numpy_program(numba)),
     ]
     print()
     print("Run time: CPU time per call as a multiple of the CPython primal's, median "
@@ -249,7 +263,6 @@ def main():
             f"{compile_times[c]:.2f} s" if c in compile_times else "—"
             for c in ("srcdiff+numba", "numba hand", "jax.jit"))
         print(line, flush=True)
-    numpy_program()
     if load:
         after = os.getloadavg()
         print(f"load average after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}")
