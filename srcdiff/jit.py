@@ -506,6 +506,7 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
             raise deferred[0]
         generated = generate(func, names, name=name, with_value=with_value,
                              as_tuple=as_tuple, kinds=kinds, mode=mode, typed=True)
+        generated.check = _with_frozen_values(generated, func)
         entry = specialisations[key] = (generated, jit(generated.function, numba))
         if key == scalar_key:
             state.update(check=generated.check, dispatcher=entry[1])
@@ -615,6 +616,55 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
     # (setattr: attributes a function's type does not declare)
     setattr(call, "__srcdiff_specialise__", specialise_for)
     return call
+
+
+_GONE = object()
+
+
+def _with_frozen_values(generated, func):
+    """``generated``'s dependency test, and that each number it reads from outside the
+    function (a global, a closure's cell, a module's attribute) still has the value it
+    had: numba copies such values into the code when it compiles, where a plain gradient
+    reads them live. A changed value generates and compiles again. An array read so is
+    refused: numba would copy it too, and a change made to it in place could not be seen
+    without comparing it whole at each call."""
+    import numbers
+
+    import numpy
+    frozen = []
+    for kind, where, name, value in generated.dependencies:
+        if kind not in ("global", "cell", "attribute"):
+            continue
+        if isinstance(value, numpy.ndarray):
+            raise CompileError(
+                f"{func.__qualname__} reads the array {name!r} from outside the function; "
+                "numba would copy it into the compiled code, and a change to it would not "
+                "be seen", filename=inspect.getsourcefile(func) or "<unknown>",
+                lineno=func.__code__.co_firstlineno, col=0,
+                hint=f"pass {name} as an argument, or use the plain gradient (compile=None)")
+        if isinstance(value, numbers.Number):
+            frozen.append((kind, where, name, value))
+    check = generated.check
+    if not frozen:
+        return check
+
+    def current(kind, where, name):
+        if kind == "global":
+            return where.get(name, _GONE)
+        if kind == "attribute":
+            return getattr(where, name, _GONE)
+        try:
+            return where.cell_contents
+        except ValueError:
+            return _GONE
+
+    def holds() -> bool:
+        for kind, where, name, value in frozen:
+            now = current(kind, where, name)
+            if now is not value and not (type(now) is type(value) and now == value):
+                return False
+        return check is None or check()
+    return holds
 
 
 def _is_real(value) -> bool:

@@ -355,3 +355,30 @@ def test_typed_form_in_every_optimisation_setting(setting, capsys):
         assert_close(typed.function(*point), want, rel=1e-12, abs_=1e-300)
         checked += 1
     assert checked >= 25
+
+
+RATE = 2.0
+WEIGHTS = np.array([1.0, 2.0])
+
+
+def scaled(x):
+    return RATE * x * x
+
+
+def weighted(x):
+    return np.sum(WEIGHTS * x)
+
+
+@needs_numba
+def test_a_global_number_changed_is_seen(monkeypatch):
+    # numba copies RATE into the compiled code; a new value compiles it again
+    compiled = srcdiff.grad(scaled, compile="numba")
+    assert compiled(3.0) == 12.0
+    monkeypatch.setitem(globals(), "RATE", 5.0)
+    assert compiled(3.0) == 30.0 == srcdiff.grad(scaled)(3.0)
+
+
+@needs_numba
+def test_a_global_array_is_refused():
+    with pytest.raises(srcdiff.CompileError, match="reads the array 'WEIGHTS'"):
+        srcdiff.grad(weighted, compile="numba")(np.ones(2))
