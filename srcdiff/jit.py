@@ -1,19 +1,20 @@
 """Compiled gradients: ``srcdiff.grad(f, compile="numba")``.
 
-Contract: the code generated for numbers, in its typed form (``pipeline.generate(...,
-typed=True)``: one tape per saved variable, numeric placeholders, no None, and
-``math.log(a, b)`` written as ``math.log(a) / math.log(b)``, as CPython computes it),
-handed to ``numba.njit``; the functions it calls (a callee srcdiff leaves as a call) are
-compiled with it. numba compiles at the first call for each combination of argument
-types. Whatever numba refuses comes back as a :class:`~srcdiff.errors.CompileError`
-that quotes the generated line and names the function, never as numba's own error.
+Contract: the code generated for each combination of argument kinds (numbers, NumPy
+arrays of each rank), in its typed form (``pipeline.generate(..., typed=True)``: one tape
+per saved variable, arrays for the tapes of a top-level loop over ``range``, numeric
+placeholders and flags instead of None; then ``nopython_form`` here), handed to
+``numba.njit``; the functions it calls are compiled with it (srcdiff's array helpers in
+versions written for numba, ``numba_helpers``). numba compiles at the first call for
+each combination of argument types. Whatever numba refuses comes back as a
+:class:`~srcdiff.errors.CompileError` that quotes the generated line and names the
+function, never as numba's own error.
 
-What changes against the plain gradient: numba reads global numbers when it compiles
-(a global rebound later is not seen until the gradient is generated again, which
-happens when a helper or a global's kind changes, as for plain gradients); a ``math``
-function outside its domain gives nan instead of raising; where the compiled code raises
-an arithmetic error (a division by zero), the plain gradient is run instead and decides
-(IEEE values, or the function's own error).
+What changes against the plain gradient: numba copies numbers read from outside the
+function into the code (checked by value before each call: a change compiles again) and
+would copy arrays too (refused); a ``math`` function outside its domain gives nan instead
+of raising; where the compiled code raises an arithmetic error (a division by zero), the
+plain gradient is run instead and decides (IEEE values, or the function's own error).
 
 numba is optional (``pip install 'srcdiff[numba]'``); this module imports it only when
 a compiled gradient is asked for.
