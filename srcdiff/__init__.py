@@ -15,8 +15,9 @@ forward mode).
 from .api import grad, hessian, hvp, jacobian, jvp, source, value_and_grad, vjp
 from .check import GradientCheckError, check_grad
 from .explanation import explain
-from .errors import (ArgumentKindError, KindError, LocatedError, MissingRuleError,
-                     NoSourceError, SrcdiffError, SrcdiffNameError, UnsupportedSyntaxError)
+from .errors import (ArgumentKindError, CompileError, CompilerMissingError, KindError,
+                     LocatedError, MissingRuleError, NoSourceError, SrcdiffError,
+                     SrcdiffNameError, UnsupportedSyntaxError)
 from .rules import register_rule
 from .stop import nondifferentiable, stop_gradient
 from .tracebacks import install as _install_traceback_hook
@@ -30,5 +31,5 @@ __all__ = [
     "GradientCheckError",
     "source", "explain", "register_rule", "stop_gradient", "nondifferentiable", "SrcdiffError", "LocatedError",
     "UnsupportedSyntaxError", "MissingRuleError", "NoSourceError", "SrcdiffNameError",
-    "ArgumentKindError", "KindError", "__version__",
+    "ArgumentKindError", "KindError", "CompileError", "CompilerMissingError", "__version__",
 ]

@@ -21,6 +21,8 @@ from .structures import follow, is_container, is_object, rebuild, treedef
 
 # a parameter's position or name, or a tuple of them (a list works too)
 Wrt = int | str | tuple[int | str, ...] | list[int | str]
+# the compiler of compile= (srcdiff.jit): None, the plain gradient, or "numba"
+Compiler = Literal["numba"] | None
 # the parameters of the function transformed, which a gradient keeps (its result's type
 # depends on the arguments: a number, an array, a structure of them, a tuple of those)
 _P = ParamSpec("_P")
@@ -32,59 +34,69 @@ _REAL_TYPES = {float, int, bool}
 
 
 @overload
-def grad(func: Callable[_P, Any], wrt: Wrt = 0) -> Callable[_P, Any]:
+def grad(func: Callable[_P, Any], wrt: Wrt = 0, compile: Compiler = None
+         ) -> Callable[_P, Any]:
     ...
 
 
 @overload
-def grad(func: None = None, wrt: Wrt = 0) -> Callable[[Callable[_P, Any]], Callable[_P, Any]]:
+def grad(func: None = None, wrt: Wrt = 0, compile: Compiler = None
+         ) -> Callable[[Callable[_P, Any]], Callable[_P, Any]]:
     ...
 
 
-def grad(func: Callable[..., Any] | None = None, wrt: Wrt = 0) -> Any:
+def grad(func: Callable[..., Any] | None = None, wrt: Wrt = 0, compile: Compiler = None) -> Any:
     """The gradient of ``func``: a function taking the same arguments.
 
     ``wrt`` is a parameter's position or name, or a tuple of them; one gives one
     gradient, a tuple gives a tuple of gradients. Usable as ``@srcdiff.grad`` and
     ``@srcdiff.grad(wrt=...)``. The gradient is generated once, when ``grad`` is called,
-    and cached: ``grad(f) is grad(f)``.
+    and cached: ``grad(f) is grad(f)``. ``compile="numba"``: the gradient compiled by
+    numba (for numbers; ``srcdiff.jit``).
     """
     if func is None:
-        return lambda f: grad(f, wrt)
+        return lambda f: grad(f, wrt, compile)
+    if compile is not None:
+        return _compiled(grad, func, wrt, compile, with_value=False)
     return _through_binding(grad, func, wrt) or _gradient(func, wrt, with_value=False)
 
 
 @overload
-def value_and_grad(func: Callable[_P, Any], wrt: Wrt = 0) -> Callable[_P, tuple[Any, Any]]:
+def value_and_grad(func: Callable[_P, Any], wrt: Wrt = 0, compile: Compiler = None
+                   ) -> Callable[_P, tuple[Any, Any]]:
     ...
 
 
 @overload
-def value_and_grad(func: None = None, wrt: Wrt = 0
+def value_and_grad(func: None = None, wrt: Wrt = 0, compile: Compiler = None
                    ) -> Callable[[Callable[_P, Any]], Callable[_P, tuple[Any, Any]]]:
     ...
 
 
-def value_and_grad(func: Callable[..., Any] | None = None, wrt: Wrt = 0) -> Any:
+def value_and_grad(func: Callable[..., Any] | None = None, wrt: Wrt = 0,
+                   compile: Compiler = None) -> Any:
     """Like :func:`grad`, but the function returns ``(func(...), gradient)``."""
     if func is None:
-        return lambda f: value_and_grad(f, wrt)
+        return lambda f: value_and_grad(f, wrt, compile)
+    if compile is not None:
+        return _compiled(value_and_grad, func, wrt, compile, with_value=True)
     return _through_binding(value_and_grad, func, wrt) or _gradient(func, wrt, with_value=True)
 
 
 # jvp and hvp take the function's arguments, then tangents (vectors): no ParamSpec says so
 @overload
-def jvp(func: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., tuple[Any, Any]]:
+def jvp(func: Callable[..., Any], wrt: Wrt = 0, compile: Compiler = None
+        ) -> Callable[..., tuple[Any, Any]]:
     ...
 
 
 @overload
-def jvp(func: None = None, wrt: Wrt = 0
+def jvp(func: None = None, wrt: Wrt = 0, compile: Compiler = None
         ) -> Callable[[Callable[..., Any]], Callable[..., tuple[Any, Any]]]:
     ...
 
 
-def jvp(func: Callable[..., Any] | None = None, wrt: Wrt = 0) -> Any:
+def jvp(func: Callable[..., Any] | None = None, wrt: Wrt = 0, compile: Compiler = None) -> Any:
     """The Jacobian-vector product of ``func`` (forward mode): a function taking
     ``func``'s arguments followed by one tangent per ``wrt`` parameter (a number, or an
     array of that argument's shape), returning ``(func(...), directional derivative)``:
@@ -92,7 +104,9 @@ def jvp(func: Callable[..., Any] | None = None, wrt: Wrt = 0) -> Any:
     may return an array; the derivative then has its shape. Keyword arguments go to
     ``func``. Usable as a decorator, like :func:`grad`."""
     if func is None:
-        return lambda f: jvp(f, wrt)
+        return lambda f: jvp(f, wrt, compile)
+    if compile is not None:
+        return _compiled(jvp, func, wrt, compile, with_value=True, mode="forward")
     return _through_binding(jvp, func, wrt) or _gradient(func, wrt, with_value=True,
                                                          mode="forward")
 
@@ -318,6 +332,29 @@ def source(gradient: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
         raise SrcdiffError(f"{gradient.__name__} needs arrays: pass example arguments, "
                            f"srcdiff.source({gradient.__name__}, x, ...), or call it first")
     return generated.source
+
+
+def _compiled(transform, func, wrt, engine, with_value: bool, mode: str = "reverse"):
+    """``transform(func, wrt, compile=engine)``: the compiled gradient (``srcdiff.jit``),
+    cached beside the plain ones; the plain one is made first (it checks ``func`` and
+    ``wrt``, and runs where the compiled code raises an arithmetic error)."""
+    from .jit import check_engine, compiled_entry_point, require_numba
+    check_engine(engine)
+    require_numba()
+    if not isinstance(func, types.FunctionType) or getattr(func, "__srcdiff_of__", None):
+        raise SrcdiffError(f"compile={engine!r} takes a plain function (not a bound method, "
+                           "a partial or a gradient)")
+    plain = transform(func, wrt)
+    names = _wrt_names(func, wrt)
+    as_tuple = isinstance(wrt, (tuple, list))
+    key = (names, as_tuple, with_value, mode, engine)
+    cached = func.__dict__.setdefault(_CACHE, {})
+    if key not in cached:
+        name = _generated_name(func, names, as_tuple, with_value, mode)
+        made = compiled_entry_point(func, names, as_tuple, with_value, mode, name, plain)
+        cached[key] = canonical(made, transform.__name__, func, names, as_tuple,
+                                compile=engine)
+    return cached[key]
 
 
 def _gradient(func: Callable[..., Any], wrt: Wrt, with_value: bool, mode: str = "reverse") -> Any:

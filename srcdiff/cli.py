@@ -34,6 +34,7 @@ EPILOG = """examples:
   srcdiff generate model.py -o -                 print the module instead of writing it
   srcdiff generate model.py --check              exit 1 if model_grad.py is out of date
   srcdiff generate model.py --mode hessian       write model_hessian.py: hvp_<name>, hessian_<name>
+  srcdiff generate model.py --numba              the gradients compiled: @numba.njit(cache=True)
   srcdiff show model.py:loss                     print the generated gradient
   srcdiff show model.py:loss --stage lower       print the three-address form
   srcdiff rules --verify                         prove every derivative rule with SymPy
@@ -129,6 +130,10 @@ def _parser() -> argparse.ArgumentParser:
                           "forward mode; hessian: hvp_<name>(args..., vectors...), the "
                           "Hessian-vector product, and with one parameter to differentiate, "
                           "hessian_<name>(args...)")
+    generate.add_argument("--numba", action="store_true",
+                          help="compile each gradient with numba: @numba.njit(cache=True), "
+                          "checked by compiling it now (numbers only; the module imports "
+                          "numba)")
     generate.add_argument("-o", "--output", metavar="OUT.py",
                           help="where to write (default: PATH's name with _grad, _jvp or "
                           "_hessian; - for standard output)")
@@ -178,6 +183,9 @@ def _parser() -> argparse.ArgumentParser:
 def _generate(args: argparse.Namespace) -> int:
     from .standalone import MARK, Request, module_functions, module_text, prepare
     path = _existing(args.path)
+    if args.numba:  # without numba: one line naming the extra, before any work
+        from .jit import require_numba
+        require_numba()
     output = args.output or str(path.with_name(f"{path.stem}_{args.mode}.py"))
     if output != "-":
         _check_output(Path(output), path)
@@ -196,7 +204,8 @@ def _generate(args: argparse.Namespace) -> int:
             wrt, kinds = _wrt(function, args.wrt, types_given)
             parts.append(prepare(Request(function, wrt, kinds,
                                          frozenset(_declared(function, types_given)),
-                                         mode=args.mode)))
+                                         mode=args.mode, numba=args.numba,
+                                         integers=_integers(function, types_given))))
         except SrcdiffError as error:
             if named:
                 raise
@@ -210,7 +219,7 @@ def _generate(args: argparse.Namespace) -> int:
                 print(f"srcdiff: {part.name} only: hessian_<name> needs one parameter to "
                       "differentiate (--wrt NAME)", file=sys.stderr)
     command = _command(path, args, output)
-    text = module_text(path, parts, command + _where_to_run(path))
+    text = module_text(path, parts, command + _where_to_run(path), compiled=args.numba)
     if output == "-":
         sys.stdout.write(text)
         return 0
@@ -246,6 +255,8 @@ def _command(path: Path, args: argparse.Namespace, output: str) -> str:
         parts.append(f"--types {args.types}")
     if args.mode != "grad":
         parts.append(f"--mode {args.mode}")
+    if args.numba:
+        parts.append("--numba")
     if output != "-":
         parts.append(f"-o {_relative(Path(output), root)}")
     return " ".join(parts)
@@ -369,6 +380,14 @@ def _type(text: str, where: str) -> str | Kind:
                          "(a NumPy array of that many dimensions)")
     from .kinds import array
     return array(int(match[1]) if match[1] else None)
+
+
+def _integers(function: types.FunctionType, given: dict) -> frozenset:
+    """The parameters declared int, by --types or an annotation."""
+    found = {name for name, kind in given.items() if kind == "int"}
+    found |= {name for name, annotation in function.__annotations__.items()
+              if annotation in (int, "int") and name not in given}
+    return frozenset(found)
 
 
 def _declared(function: types.FunctionType, given: dict[str, str | Kind]) -> set[str]:

@@ -101,3 +101,13 @@ def located(cls: type[LocatedError], message: str, node: ast.AST, where: Parsed,
     col = getattr(node, "col_offset", 0)  # parse keeps true file columns
     return cls(message, filename=where.filename, lineno=lineno, col=col,
                source_line=where.line(lineno), hint=hint)
+
+
+class CompileError(LocatedError):
+    """A gradient asked for compiled (``compile="numba"``) that uses a construct outside
+    what the compiler accepts; located in the user's source, or in the generated line
+    the compiler refused."""
+
+
+class CompilerMissingError(SrcdiffError, ImportError):
+    """``compile="numba"`` where numba is not installed."""

@@ -62,7 +62,7 @@ def generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str,
              with_value: bool = False, as_tuple: bool | None = None,
              optimize: bool = True, vjp: bool = False, kinds: dict[str, Kind] | None = None,
              disable: Collection[str] = (), ieee: bool = False, mode: str = "reverse",
-             structures: dict[str, Any] | None = None) -> Generated:
+             structures: dict[str, Any] | None = None, typed: bool = False) -> Generated:
     """Differentiate ``func`` with respect to the parameters named in ``wrt``; the
     gradient is a tuple when ``as_tuple`` (default: when ``wrt`` names several).
     ``kinds`` gives parameters' kinds (``srcdiff.kinds``) when they are not numbers.
@@ -75,7 +75,9 @@ def generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str,
     whose arguments are structured, with an example argument each (``srcdiff.structures``):
     the code takes each leaf it reads as a parameter after its structure's, every
     parameter by position, and its gradient is the tuple of the ``wrt`` parameters'
-    leaves' gradients (a plain ``wrt`` parameter's, as it is), in ``leaves`` order."""
+    leaves' gradients (a plain ``wrt`` parameter's, as it is), in ``leaves`` order.
+    ``typed``: code a compiler can type (``srcdiff.jit``): typed tapes, numbers for
+    placeholders, constructs numba does not take rewritten or refused."""
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode is 'reverse' or 'forward', not {mode!r}")
     from .rules import RULES
@@ -84,7 +86,7 @@ def generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str,
         dependencies.append(("version", RULES, "user_version", RULES.user_version))
         generated = _generate(func, wrt, name=name, with_value=with_value,
                               as_tuple=as_tuple, optimize=optimize, vjp=vjp, kinds=kinds, mode=mode,
-                              disable=disable, ieee=ieee, structures=structures)
+                              disable=disable, ieee=ieee, structures=structures, typed=typed)
     generated.dependencies = dependencies
     generated.check = checker(dependencies)
     return generated
@@ -93,7 +95,8 @@ def generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str,
 def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with_value: bool,
               as_tuple: bool | None, optimize: bool, vjp: bool, kinds: dict[str, Kind] | None,
               disable: Collection[str], ieee: bool,
-              mode: str = "reverse", structures: dict[str, Any] | None = None) -> Generated:
+              mode: str = "reverse", structures: dict[str, Any] | None = None,
+              typed: bool = False) -> Generated:
     forward = mode == "forward"
     as_tuple = len(wrt) > 1 if as_tuple is None else as_tuple
     unknown = set(disable) - set(OPTIMIZATIONS)
@@ -128,7 +131,7 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
         else:
             stages["reverse"] = differentiated = reverse(
                 analysed, name, with_value, as_tuple, vjp, reuse="reuse" in enabled,
-                rematerialize="rematerialize" in enabled)
+                rematerialize="rematerialize" in enabled, typed=typed)
         final = optimize_function(differentiated, enabled)
         stages["optimize"] = final
         final = finish_tangent(final) if forward else finish(final)
@@ -138,6 +141,9 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
             final = without_stops(final)
         if ieee:
             final = ieee_arithmetic(final)
+        if typed:
+            from .jit import nopython_form
+            final = nopython_form(final)
         final = bind_runtime_names(final)
         what = (("Jacobian-vector product (value and tangent)" if with_value else
                  "Jacobian-vector product") if forward else

@@ -98,12 +98,14 @@ _Node = TypeVar("_Node", bound=ast.AST)
 
 def reverse(function: Function, name: str, with_value: bool = False,
             as_tuple: bool = False, vjp: bool = False, reuse: bool = True,
-            rematerialize: bool = True) -> Function:
+            rematerialize: bool = True, typed: bool = False) -> Function:
     """``as_tuple``: return a tuple of gradients even for one ``wrt`` parameter.
     ``vjp``: the vector-Jacobian function of a recursive callee: every parameter by
     position, then the adjoint of the result; returns the tuple of ``wrt`` adjoints.
-    ``reuse``, ``rematerialize``: the two optimisations above."""
-    return Reverse(function, reuse, rematerialize).run(name, with_value, as_tuple, vjp)
+    ``reuse``, ``rematerialize``: the two optimisations above. ``typed``: code a compiler
+    can type (``compile="numba"``): one tape per saved variable (and per counted loop),
+    so each holds values of one type, and placeholders that are numbers, not None."""
+    return Reverse(function, reuse, rematerialize, typed).run(name, with_value, as_tuple, vjp)
 
 
 def _marker(kind: str, variable: str, **facts: Any) -> ast.stmt:
@@ -123,7 +125,13 @@ class Reverse:
     ``loops`` pairs each backward loop with the forward statements that count its
     iterations (dropped with it when it turns out to do nothing)."""
 
-    def __init__(self, function: Function, reuse: bool = True, rematerialize: bool = True) -> None:
+    def __init__(self, function: Function, reuse: bool = True, rematerialize: bool = True,
+                 typed: bool = False) -> None:
+        self.typed = typed
+        self.tapes: dict[str | tuple, str] = {}  # typed: the tape of each variable saved
+        # typed: tapes of a top-level loop over range(...) -> that loop's counter (its
+        # saves at most a fixed number a iteration: ``jit.preallocate`` makes them arrays)
+        self.bounded: dict[str, str] = {}
         self.reusing = reuse
         self.rematerializing = rematerialize
         self.redone = False  # whether rematerialize wrote any recomputation
@@ -336,13 +344,19 @@ class Reverse:
         else:
             loop = ast.While(statement.test, [], [])
         loop.body = prefix + body_forward
+        if self.typed and depth == 0 and isinstance(statement, ast.For) and \
+                isinstance(statement.iter, ast.Call) and \
+                ast.unparse(statement.iter.func).endswith("range"):
+            # its own saves (not those of loops inside it) go on tapes of their own
+            for marker in _markers_outside_loops(loop.body + body_backward):
+                set_anno(marker, "bounded", counter)
         set_anno(loop, "primal", id(statement))
         forward = [counting[0], _same_place(loop, statement)]
         if depth:  # a repeated loop: its trip counts go on the tape
-            push = self.tape_call("append", ast.Name(counter, ast.Load()))
+            push = self.tape_call("append", ast.Name(counter, ast.Load()), key=counter)
             forward.append(push)
             counting.append(push)
-            trips: ast.expr = self.tape_call("pop")
+            trips: ast.expr = self.tape_call("pop", key=counter)
         else:
             trips = ast.Name(counter, ast.Load())
         replay = ast.For(ast.Name(self.replay_variable(), ast.Store()),
@@ -359,19 +373,39 @@ class Reverse:
         return self._replay
 
     @overload
-    def tape_call(self, method: str) -> ast.Call:
+    def tape_call(self, method: str, *, key: str | tuple) -> ast.Call:
         ...
 
     @overload
-    def tape_call(self, method: str, argument: ast.expr, /, *more: ast.expr) -> ast.Expr:
+    def tape_call(self, method: str, argument: ast.expr, /, *more: ast.expr,
+                  key: str | tuple) -> ast.Expr:
         ...
 
-    def tape_call(self, method: str, *args: ast.expr) -> ast.Call | ast.Expr:
+    def tape_call(self, method: str, *args: ast.expr, key: str | tuple) -> ast.Call | ast.Expr:
         """``tape.method(*args)``: a value without arguments (``pop``), else a
-        statement (``append``)."""
-        call = ast.Call(ast.Attribute(ast.Name(self.tape, ast.Load()), method, ast.Load()),
-                        list(args), [])
+        statement (``append``). ``key``: the variable saved (typed code: its own tape;
+        ``(variable, counter)``: its tape in the loop counted by ``counter``)."""
+        call = ast.Call(ast.Attribute(ast.Name(self.tape_of(key), ast.Load()), method,
+                                      ast.Load()), list(args), [])
         return ast.Expr(call) if args else call
+
+    def tape_of(self, key: str | tuple) -> str:
+        """The tape that saves ``key``: the one tape, or in typed code ``key``'s own. A
+        variable's pushes and pops are a subsequence of the one tape's, so each pop
+        still finds the value its push saved (so are those of one loop's saves)."""
+        if not self.typed:
+            return self.tape
+        if key not in self.tapes:
+            variable = key[0] if isinstance(key, tuple) else key
+            self.tapes[key] = self.namer.fresh(f"tape_{variable}")
+            self.function.synthetic.add(self.tapes[key])
+            if isinstance(key, tuple):
+                self.bounded[self.tapes[key]] = key[1]
+        return self.tapes[key]
+
+    def marker_key(self, marker: ast.stmt, variable: str) -> str | tuple:
+        counter = get_anno(marker, "bounded")
+        return variable if counter is None else (variable, counter)
 
     # -- recomputation instead of taping -------------------------------------------------
     def rematerialize(self, pairs: list[tuple[ast.stmt, list[ast.stmt], Any]],
@@ -443,9 +477,12 @@ class Reverse:
         dropped = {id(s) for replay, counting in self.loops if id(replay) not in live
                    for s in counting}
         forward = _remove(forward, dropped)
-        uses_tape = any(isinstance(n, ast.Name) and n.id == self.tape
-                        for s in forward + backward for n in walk(s))
-        if not uses_tape:  # no saved values, no counts of repeated loops
+        tapes = {self.tape, *self.tapes.values()}
+        used = {n.id for s in forward + backward for n in walk(s)
+                if isinstance(n, ast.Name) and n.id in tapes}
+        if self.typed:
+            return self.typed_prelude(forward, backward, used, saved)
+        if not used:  # no saved values, no counts of repeated loops
             return forward, backward
         prelude = [ast.Assign([ast.Name(self.tape, ast.Store())], ast.List([], ast.Load()))]
         # A variable first bound inside a compound statement has no old value to save
@@ -458,24 +495,67 @@ class Reverse:
             forward = self.checked(forward, set(unbound))
         return prelude + forward, backward
 
-    def checked(self, statements: list[ast.stmt], prebound: set[str]) -> list[ast.stmt]:
+    def typed_prelude(self, forward, backward, used, saved) -> tuple[list, list]:
+        """``materialize``'s end for typed code: its tapes, and a number of its type for
+        each variable saved before its first assignment; a compiled read of an unbound
+        variable reads a value instead of raising, so each variable a read may find
+        unbound gets a flag, set where it is assigned and tested before that read."""
+        prelude: list[ast.stmt] = []
+        for tape in self.tapes.values():
+            if tape in used:
+                prelude.append(ast.Assign([ast.Name(tape, ast.Store())], ast.List([], ast.Load())))
+                if tape in self.bounded:
+                    set_anno(prelude[-1], "bounded", self.bounded[tape])
+        may_be_unbound = set().union(*self.unbound.values()) if self.unbound else set()
+        placeholders = [v for v in dict.fromkeys(saved) if v not in self.parameters
+                        and not _bound_before_compounds(v, forward)]
+        placeholders += sorted(may_be_unbound - set(placeholders))
+        types = _value_types(forward, self.parameters)
+        prelude += [ast.Assign([ast.Name(v, ast.Store())], ast.Constant(
+            {"bool": False, "int": 0}.get(types.get(v, "float"), 0.0))) for v in placeholders]
+        if may_be_unbound:
+            flags = {}
+            for v in sorted(may_be_unbound):
+                flags[v] = self.namer.fresh(f"{v}_bound")
+                self.function.synthetic.add(flags[v])
+                prelude.append(ast.Assign([ast.Name(flags[v], ast.Store())],
+                                          ast.Constant(False)))
+            forward = self.checked(forward, may_be_unbound, flags)
+        return prelude + forward, backward
+
+    def checked(self, statements: list, prebound: set, flags: dict | None = None) -> list:
         """``statements`` with ``if v is None: raise UnboundLocalError(...)`` before each
-        read of a variable ``v`` bound to None up front that Python may find unbound."""
+        read of a variable ``v`` bound to None up front that Python may find unbound.
+        ``flags``: typed code's flag of each such variable instead, ``if not v_bound:``,
+        set true after each assignment to ``v``."""
         result: list[ast.stmt] = []
         for statement in statements:
             key = get_anno(statement, "primal", id(statement))
             for name in sorted(self.unbound.get(key, set()) & prebound):
                 message = (f"cannot access local variable {name!r} where it is not "
                            "associated with a value")
-                check = ast.If(ast.Compare(ast.Name(name, ast.Load()), [ast.Is()],
-                                           [ast.Constant(None)]),
+                unbound_test: ast.expr = ast.Compare(
+                    ast.Name(name, ast.Load()), [ast.Is()], [ast.Constant(None)]) \
+                    if flags is None else ast.UnaryOp(ast.Not(), ast.Name(flags[name],
+                                                                          ast.Load()))
+                check = ast.If(unbound_test,
                                [ast.Raise(ast.Call(runtime_name("UnboundLocalError"),
                                                    [ast.Constant(message)], []), None)], [])
                 result.append(_same_place(check, statement))
             if isinstance(statement, COMPOUND):
-                statement.body = self.checked(statement.body, prebound) or [ast.Pass()]
-                statement.orelse = self.checked(statement.orelse, prebound)
+                statement.body = self.checked(statement.body, prebound, flags) or [ast.Pass()]
+                statement.orelse = self.checked(statement.orelse, prebound, flags)
             result.append(statement)
+            if flags is None:
+                continue
+            bound = [flags[n] for n in sorted(set(targets(statement)) & set(flags))] \
+                if isinstance(statement, ast.Assign) else []
+            if isinstance(statement, ast.For):  # its targets, bound at each iteration
+                statement.body[:0] = [ast.Assign([ast.Name(flags[n], ast.Store())],
+                                                 ast.Constant(True))
+                                      for n in sorted(set(targets(statement)) & set(flags))]
+            result += [ast.Assign([ast.Name(f, ast.Store())], ast.Constant(True))
+                       for f in bound]
         return result
 
     def replace_markers(self, statements: list[ast.stmt], needed: set[str], saved: list[str]) -> list[ast.stmt]:
@@ -493,9 +573,11 @@ class Reverse:
             variable = get_anno(statement, "variable")
             if kind == "save" and variable in needed:
                 saved.append(variable)
-                result.append(self.tape_call("append", ast.Name(variable, ast.Load())))
+                result.append(self.tape_call("append", ast.Name(variable, ast.Load()),
+                                             key=self.marker_key(statement, variable)))
             elif kind == "restore" and variable in needed:
-                result.append(ast.Assign([ast.Name(variable, ast.Store())], self.tape_call("pop")))
+                result.append(ast.Assign([ast.Name(variable, ast.Store())], self.tape_call(
+                    "pop", key=self.marker_key(statement, variable))))
             elif kind == "save_targets":
                 loop = get_anno(statement, "loop")
                 for name in variable.split(","):
@@ -504,7 +586,8 @@ class Reverse:
                         fresh = self.namer.fresh(name + "_next")
                         self.function.synthetic.add(fresh)
                         _rename_target(loop, name, fresh)
-                        result.append(self.tape_call("append", ast.Name(name, ast.Load())))
+                        result.append(self.tape_call("append", ast.Name(name, ast.Load()),
+                                                     key=self.marker_key(statement, name)))
                         result.append(ast.Assign([ast.Name(name, ast.Store())],
                                                  ast.Name(fresh, ast.Load())))
         return result
@@ -711,6 +794,72 @@ def _bound_before_compounds(variable: str, forward: list[ast.stmt]) -> bool:
         if isinstance(statement, ast.Assign) and variable in targets(statement):
             return True
     return False
+
+
+def _markers_outside_loops(statements: list) -> list[ast.stmt]:
+    """The tape markers among ``statements`` and in their branches, not inside loops."""
+    found = []
+    for statement in statements:
+        if get_anno(statement, "marker") is not None:
+            found.append(statement)
+        elif isinstance(statement, ast.If):
+            found += _markers_outside_loops(statement.body + statement.orelse)
+    return found
+
+
+def _value_types(body: list, parameters: list) -> dict[str, str]:
+    """For typed code: the type of value each variable certainly holds, "bool" or "int",
+    where every assignment to it gives one (a comparison, ``not``, a loop variable of
+    ``range``, integer arithmetic); the rest are left out (floats, or unknown)."""
+    definitions: dict[str, list] = {}
+    for statement in statements_of(body):
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
+            definitions.setdefault(statement.targets[0].id, []).append(statement.value)
+        elif isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name):
+            name = statement.target.id
+            definitions.setdefault(name, []).append(
+                ast.BinOp(ast.Name(name, ast.Load()), statement.op, statement.value))
+        elif isinstance(statement, ast.For) and isinstance(statement.target, ast.Name) and \
+                isinstance(statement.iter, ast.Call) and \
+                ast.unparse(statement.iter.func).endswith("range"):
+            definitions.setdefault(statement.target.id, []).append(ast.Constant(0))
+        else:
+            for name in targets(statement) if isinstance(statement, (ast.Assign, ast.For)) \
+                    else ():
+                definitions.setdefault(name, []).append(None)
+
+    def type_of(node, types) -> str | None:
+        if isinstance(node, ast.Constant) and type(node.value) in (bool, int):
+            return type(node.value).__name__
+        if isinstance(node, ast.Name):
+            return types.get(node.id)
+        if isinstance(node, (ast.Compare, ast.BoolOp)) or (
+                isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not)):
+            if isinstance(node, ast.BoolOp):  # ``a or b`` is a or b: bools only
+                return "bool" if all(type_of(v, types) == "bool" for v in node.values) \
+                    else None
+            return "bool"
+        if isinstance(node, ast.BinOp) and isinstance(
+                node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod)):
+            if type_of(node.left, types) == type_of(node.right, types) == "int":
+                return "int"
+        return None
+
+    types = {name: "int" for name in definitions if name not in parameters}
+    types.update({name: "bool" for name in definitions if name not in parameters})
+    changed = True
+    while changed:  # the greatest fixed point, each variable demoted until it holds
+        changed = False
+        for name in list(types):
+            found = {type_of(v, types) if v is not None else None for v in definitions[name]}
+            now = "bool" if found == {"bool"} else "int" if found <= {"bool", "int"} else None
+            if now != types[name]:
+                if now is None:
+                    del types[name]
+                else:
+                    types[name] = now
+                changed = True
+    return types
 
 
 # --------------------------------------------------------------------------------------

@@ -54,6 +54,10 @@ class Request:
     # "grad": grad_<name>; "jvp": jvp_<name> (forward mode, value and tangent);
     # "hessian": hvp_<name> (forward over reverse) and, for one parameter, hessian_<name>
     mode: str = "grad"
+    # --numba: each gradient ``@numba.njit(cache=True)``, checked at generation by
+    # compiling it (``integers``: the parameters declared int; the others floats)
+    numba: bool = False
+    integers: frozenset = frozenset()
 
 
 MODES = ("grad", "jvp", "hessian")
@@ -146,13 +150,16 @@ def _prepare(request: Request) -> Part:
     if request.mode not in MODES:
         raise ValueError(f"mode is one of {', '.join(MODES)}, not {request.mode!r}")
     function, base = request.function, request.function.__name__
+    if request.numba:
+        _check_numba_request(request)
     if request.mode == "grad":
         generated = first = generate(function, request.wrt, name=f"grad_{base}",
-                                     kinds=request.kinds)
+                                     kinds=request.kinds, typed=request.numba)
         primal = function
     elif request.mode == "jvp":
         generated = first = generate(function, request.wrt, name=f"jvp_{base}",
-                                     kinds=request.kinds, mode="forward", with_value=True)
+                                     kinds=request.kinds, mode="forward", with_value=True,
+                                     typed=request.numba)
         primal = function
     else:  # reverse mode over the forward-mode code, as srcdiff.hvp does
         # the gradient first: where the function does not return a number, its error
@@ -176,12 +183,51 @@ def _prepare(request: Request) -> Part:
         _check_undeclared(first.stages["lower"], request.declared)
     part = Part(generated.name, Imports(), {})
     _collect(generated, primal, part.imports, part.definitions)
+    if request.numba:
+        _compiled_part(part, generated, request)
     if request.mode == "hessian" and len(request.wrt) == 1:
         part.name += f", hessian_{base}"
         part.definitions[f"hessian_{base}"] = _hessian_text(
             base, list(inspect.signature(function).parameters), request.wrt[0],
             request.kinds.get(request.wrt[0]), part.imports)
     return part
+
+
+def _check_numba_request(request: Request) -> None:
+    if request.mode == "hessian":
+        raise StandaloneError("--numba writes gradients and jvp functions; --mode hessian "
+                              "is not compiled yet")
+    arrays = [p for p, k in request.kinds.items() if k.is_array]
+    if arrays:
+        raise StandaloneError(f"--numba compiles gradients of numbers; {', '.join(arrays)} "
+                              "would be NumPy arrays (not compiled yet)")
+
+
+def _compiled_part(part: Part, generated: Generated, request: Request) -> None:
+    """``part`` with its gradient ``@numba.njit(cache=True)``, after numba has compiled
+    it here (the arguments: the parameters declared int as integers, the others and the
+    tangents as floats), so a construct numba refuses is refused now, located, and not
+    at the first call of the written module, where there is no srcdiff to explain it."""
+    from .jit import compile_error, require_numba
+    numba = require_numba()
+    callables = sorted(n for n, line in part.imports.lines.items()
+                       if line.startswith("from ") and not line.startswith("from builtins "))
+    if callables:
+        raise StandaloneError(f"--numba: {generated.name} calls {', '.join(callables)}, "
+                              "which the module would import uncompiled, and numba cannot "
+                              "call a plain Python function")
+    parameters = list(inspect.signature(generated.function).parameters)
+    given = len(parameters) - (len(request.wrt) if request.mode == "jvp" else 0)
+    types_ = tuple(numba.int64 if p in request.integers and i < given else numba.float64
+                   for i, p in enumerate(parameters))
+    try:
+        numba.njit(types_)(generated.function)
+    except numba.core.errors.NumbaError as error:
+        raise compile_error(error, request.function, generated.name) from None
+    part.imports.bind("numba", "import numba")
+    for name, source in part.definitions.items():
+        if source.startswith("def "):
+            part.definitions[name] = "@numba.njit(cache=True)\n" + source
 
 
 def _origin(generated: Generated) -> str:
@@ -264,8 +310,9 @@ def _root(node: ast.expr) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def module_text(path: Path, parts: list[Part], command: str) -> str:
-    """The text of the gradient module made of ``parts`` (functions of the file ``path``)."""
+def module_text(path: Path, parts: list[Part], command: str, compiled: bool = False) -> str:
+    """The text of the gradient module made of ``parts`` (functions of the file ``path``);
+    ``compiled``: written for numba (``Request.numba``), which the header says."""
     from . import __version__
     imports = Imports()
     definitions: dict[str, str] = {}
@@ -284,6 +331,9 @@ def module_text(path: Path, parts: list[Part], command: str) -> str:
         f"{MARK} {__version__} from {path.name}; do not edit.",
         f"# source sha256: {source_hash(path)}",
         f"# regenerate: {command}",
+    ] + ([
+        "# compiled with numba: values read from other modules are taken when numba "
+        "compiles (and cached): regenerate after changing them"] if compiled else []) + [
         f'"""Gradients of {path.name}, generated by srcdiff: {names}."""',
     ]
     body = "\n\n".join(definitions.values())

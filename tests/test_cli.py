@@ -667,3 +667,68 @@ def test_generated_modules_read_the_modules_values_live(tmp_path):
     assert ran.returncode == 0, ran.stderr
     # d/dx = 2 SCALE x live + sum(W); d/dlive = SCALE x²
     assert ran.stdout.split("\n")[:2] == ["(15.0, 18.0)", "(40.0, 45.0)"]
+
+
+NUMBA_MODEL = '''
+import math
+
+SCALE = 2.0
+
+
+def loss(w: float, b: float, n: int) -> float:
+    total = 0.0
+    for i in range(n):
+        r = w * i + b - math.sin(i)
+        if r > 0:
+            total += r * r * SCALE
+        else:
+            total -= r
+    return total / n
+
+
+def cube(x):
+    return math.cbrt(x) * x
+'''
+
+
+def test_numba_module_is_compiled_and_runs_without_srcdiff(tmp_path):
+    pytest.importorskip("numba", reason="numba is not installed: pip install 'srcdiff[numba]'")
+    path = tmp_path / "model.py"
+    path.write_text(textwrap.dedent(NUMBA_MODEL))
+    result = run("generate", path, "--numba")
+    assert result.returncode == 0, result.stderr
+    # cube: numba has no math.cbrt, refused at generation with the generated line
+    assert "skipped cube" in result.stderr and "Unknown attribute 'cbrt'" in result.stderr
+    text = (tmp_path / "model_grad.py").read_text()
+    assert "@numba.njit(cache=True)\ndef grad_loss(w, b, n):" in text
+    assert "grad_cube" not in text and "None" not in text
+    imports = sorted(line for line in text.splitlines() if line.startswith(("import ", "from ")))
+    # numpy: the tapes of the loop over range(n), arrays of its length
+    assert imports == ["import math", "import model", "import numba", "import numpy"]
+    assert "tape_r = numpy.empty(len(range(n)), numpy.float64)" in text
+    assert "# regenerate: srcdiff generate model.py --numba" in text
+    assert "# compiled with numba: values read from other modules" in text
+    assert run("generate", path, "--numba", "--check").returncode == 0
+    program = textwrap.dedent("""
+        import sys
+        sys.modules["srcdiff"] = None  # import srcdiff raises ImportError
+        import model_grad
+        print(type(model_grad.grad_loss).__name__)
+        print(repr(model_grad.grad_loss(0.7, -0.2, 5)))
+    """)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            cwd=tmp_path, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    kind, value = result.stdout.splitlines()
+    assert kind == "CPUDispatcher"
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import model as imported
+        want = srcdiff.grad(imported.loss, wrt=("w", "b"))(0.7, -0.2, 5)
+        assert eval(value) == pytest.approx(want, rel=1e-12)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("model", None)
+    result = run("generate", path, "--numba", "--function", "cube", "-o", "-")
+    assert result.returncode == 2 and "numba cannot compile grad_cube" in result.stderr

@@ -45,7 +45,8 @@ def block(first_line: str) -> str:
 
 # each snippet by its first line, and how it is checked
 CHECKS = {
-    "import math\nimport srcdiff": "run",
+    "import math\nimport srcdiff\n\n@srcdiff.grad": "run",
+    "import math\nimport srcdiff\n\ndef pendulum": "run (with numba)",
     "def dh_dx(x):": "generated",
     "srcdiff.grad(f)": "API summary (names only)",
     "def predict(params, x):": "run",
@@ -81,10 +82,22 @@ def lecture():
 
 
 def test_the_first_example_runs_and_prints_its_gradient(tmp_path, capsys):
-    namespace = run_snippet(tmp_path, block("import math\nimport srcdiff"))
+    namespace = run_snippet(tmp_path, block("import math\nimport srcdiff\n\n@srcdiff.grad"))
     assert namespace["h"](3.0) == pytest.approx(2 / 3)
     printed = capsys.readouterr().out
     assert "def dh_dx(x):" in printed and "b_x = b_f * (2 * x)" in printed
+
+
+def test_the_compiled_gradient_snippet_runs(tmp_path, capsys):
+    pytest.importorskip("numba", reason="numba is not installed: pip install "
+                        "'srcdiff[numba]'")
+    namespace = run_snippet(tmp_path, block("import math\nimport srcdiff\n\ndef pendulum"),
+                            name="pendulum")
+    printed = capsys.readouterr().out.strip()
+    plain = srcdiff.grad(namespace["pendulum"], wrt=(0, 1))(1.0, 0.3)
+    compiled = eval(printed)
+    assert len(compiled) == 2 and compiled == pytest.approx(plain, rel=1e-12)
+    assert namespace["dpendulum"].numba_function.signatures
 
 
 def generated_lines(text: str) -> list[str]:
