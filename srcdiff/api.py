@@ -334,7 +334,8 @@ def source(gradient: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     return generated.source
 
 
-def _compiled(transform, func, wrt, engine, with_value: bool, mode: str = "reverse"):
+def _compiled(transform: Callable[..., Any], func: Callable[..., Any], wrt: Wrt, engine: str,
+              with_value: bool, mode: str = "reverse") -> Any:
     """``transform(func, wrt, compile=engine)``: the compiled gradient (``srcdiff.jit``),
     cached beside the plain ones; the plain one is made first (it checks ``func`` and
     ``wrt``, and runs where the compiled code raises an arithmetic error)."""

@@ -382,7 +382,7 @@ def _type(text: str, where: str) -> str | Kind:
     return array(int(match[1]) if match[1] else None)
 
 
-def _integers(function: types.FunctionType, given: dict) -> frozenset:
+def _integers(function: types.FunctionType, given: dict[str, str | Kind]) -> frozenset[str]:
     """The parameters declared int, by --types or an annotation."""
     found = {name for name, kind in given.items() if kind == "int"}
     found |= {name for name, annotation in function.__annotations__.items()

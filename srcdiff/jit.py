@@ -26,11 +26,16 @@ import ast
 import inspect
 import re
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Protocol, cast
 
 from .errors import CompileError, CompilerMissingError, KindError, SrcdiffError, located
 from .expr import runtime_name
 from .ir import Function, copy_tree, get_anno
+
+if TYPE_CHECKING:
+    from .api import _Key
+    from .dependencies import DependencyCheck
+    from .pipeline import Generated
 
 ENGINES = ("numba",)  # the values of ``compile=``
 # numba.njit's options for compiled gradients (the tests add boundscheck=True: a tape
@@ -38,7 +43,14 @@ ENGINES = ("numba",)  # the values of ``compile=``
 NJIT_OPTIONS: dict[str, Any] = {}
 
 
-def require_numba():
+class _Numba(Protocol):
+    """What ``numba_helpers`` uses of the numba module: a typed ``njit``, so that strict
+    mypy takes it as a decorator (numba ships partial types: its objects are Any here)."""
+
+    njit: Callable[..., Any]
+
+
+def require_numba() -> Any:
     """The numba module, or a :class:`CompilerMissingError` naming the extra."""
     try:
         import numba
@@ -49,7 +61,7 @@ def require_numba():
     return numba
 
 
-def check_engine(engine) -> None:
+def check_engine(engine: object) -> None:
     if engine is not None and engine not in ENGINES:
         raise SrcdiffError(f"compile is None or 'numba', not {engine!r}")
 
@@ -80,7 +92,7 @@ def nopython_form(function: Function) -> Function:
                                "functions")
 
     class Rewrite(ast.NodeTransformer):
-        def visit_Call(self, node):
+        def visit_Call(self, node: ast.Call) -> ast.expr:
             self.generic_visit(node)
             if len(node.args) == 1 and not node.keywords and \
                     isinstance(node.func, ast.Name) and node.func.id == "float" and \
@@ -89,7 +101,7 @@ def nopython_form(function: Function) -> Function:
                 return ast.copy_location(ast.BinOp(node.args[0], ast.Mult(),
                                                    ast.Constant(1.0)), node)
             if len(node.args) == 2 and not node.keywords and _is_math_log(node.func, function):
-                def log(argument):
+                def log(argument: ast.expr) -> ast.Call:
                     return ast.Call(node.func, [argument], [])
                 return ast.copy_location(ast.BinOp(log(node.args[0]), ast.Div(),
                                                    log(node.args[1])), node)
@@ -133,9 +145,9 @@ def preallocate(function: Function) -> Function:
     # the types of values: a pop gives what its pushes saved (read as ``v = v``); the
     # wrt parameters hold floats (the compiled gradient passes them as floats)
     class PopsAsSelf(ast.NodeTransformer):
-        def visit_Assign(self, node):
+        def visit_Assign(self, node: ast.Assign) -> ast.Assign:
             if any(_tape_pop(node, tape) for tape in marked):
-                node.value = ast.Name(node.targets[0].id, ast.Load())
+                node.value = ast.Name(cast(ast.Name, node.targets[0]).id, ast.Load())
             return node
     typed = [PopsAsSelf().visit(copy_tree(s)) for s in body]
     floats = _float_variables([ast.Assign([ast.Name(p, ast.Store())], ast.Constant(0.0))
@@ -165,16 +177,16 @@ def preallocate(function: Function) -> Function:
     if not plans:
         return function
 
-    def name(identifier, store=False):
+    def name(identifier: str, store: bool = False) -> ast.Name:
         return ast.Name(identifier, ast.Store() if store else ast.Load())
 
-    def allocate(tape, length):
+    def allocate(tape: str, length: ast.expr) -> list[ast.stmt]:
         dtype, top = plans[tape][3], plans[tape][4]
         return [ast.Assign([name(tape, True)], ast.Call(dotted("numpy.empty"), [length, dotted(
                     f"numpy.{dtype}")], [])),
                 ast.Assign([name(top, True)], ast.Constant(0))]
 
-    def rewrite(statement):
+    def rewrite(statement: ast.stmt) -> list[ast.stmt]:
         if isinstance(statement, ast.Expr):
             for tape in plans:
                 variable = _tape_push(statement, tape)
@@ -207,7 +219,7 @@ def preallocate(function: Function) -> Function:
     return function.replace(body=[r for s in body for r in rewrite(s)])
 
 
-def _counted_loop(statements, counter: str):
+def _counted_loop(statements: list[ast.stmt], counter: str) -> ast.For | None:
     """The ``for`` over ``range(...)`` whose body counts with ``counter`` (``counter +=
     1``), at the top level or in branches (never inside another loop), or None."""
     for statement in statements:
@@ -223,7 +235,7 @@ def _counted_loop(statements, counter: str):
     return None
 
 
-def _outside_loops(statements) -> list:
+def _outside_loops(statements: list[ast.stmt]) -> list[ast.stmt]:
     found = []
     for statement in statements:
         found.append(statement)
@@ -232,7 +244,7 @@ def _outside_loops(statements) -> list:
     return found
 
 
-def _tape_push(statement, tape: str) -> str | None:
+def _tape_push(statement: ast.AST, tape: str) -> str | None:
     """``v`` where ``statement`` is ``tape.append(v)``."""
     if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
         call = statement.value
@@ -243,7 +255,7 @@ def _tape_push(statement, tape: str) -> str | None:
     return None
 
 
-def _tape_pop(statement, tape: str) -> str | None:
+def _tape_pop(statement: ast.AST, tape: str) -> str | None:
     """``v`` where ``statement`` is ``v = tape.pop()``."""
     if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
             isinstance(statement.targets[0], ast.Name) and isinstance(statement.value, ast.Call):
@@ -259,7 +271,7 @@ def _tape_pop(statement, tape: str) -> str | None:
 # Compiling, and numba's refusals as srcdiff's errors
 # --------------------------------------------------------------------------------------
 
-def jit(function: types.FunctionType, numba=None):
+def jit(function: types.FunctionType, numba: Any = None) -> Any:
     """``numba.njit`` of a generated function, whose callees (plain Python functions it
     reads from its globals or closure: a ``@srcdiff.nondifferentiable`` helper, a
     function srcdiff leaves as a call) are compiled too. numba takes the values of
@@ -270,7 +282,7 @@ def jit(function: types.FunctionType, numba=None):
 
     helpers = numba_helpers(numba)
 
-    def compiled(value, name=None):
+    def compiled(value: object, name: str | None = None) -> Any:
         if isinstance(value, types.FunctionType) and value in helpers:
             return helpers[value]
         if isinstance(value, types.FunctionType) and value.__module__ == "srcdiff.runtime":
@@ -285,10 +297,10 @@ def jit(function: types.FunctionType, numba=None):
     return numba.njit(_with_compiled_callees(function, compiled), **NJIT_OPTIONS)
 
 
-_HELPERS: dict = {}  # srcdiff.runtime's helpers as numba compiles them, made once
+_HELPERS: dict[Callable[..., Any], Any] = {}  # srcdiff.runtime's helpers as numba compiles them, made once
 
 
-def numba_helpers(numba) -> dict:
+def numba_helpers(numba: _Numba) -> dict[Callable[..., Any], Any]:
     """The helpers of ``srcdiff.runtime`` that generated array code calls, written for
     numba (by the function they stand for): ``unbroadcast`` for operands of one or two
     dimensions (a sum over the axes broadcasting stretched, or a copy spread over those
@@ -297,6 +309,9 @@ def numba_helpers(numba) -> dict:
     to numba, which refuses it: a ``CompileError``."""
     if _HELPERS:
         return _HELPERS
+    # numba's objects as Any (it ships partial types); overload(f) a typed decorator
+    nb: Any
+    overload: Callable[[Callable[..., Any]], Callable[[Callable[..., Any]], Any]]
     import numpy
     from numba import types as nb
     from numba.extending import overload
@@ -304,7 +319,7 @@ def numba_helpers(numba) -> dict:
     from . import runtime
 
     @numba.njit
-    def fit1(g, like):
+    def fit1(g: Any, like: Any) -> Any:
         n, m = like.shape[0], g.shape[0]
         if n == m:
             return numpy.ascontiguousarray(g)
@@ -318,7 +333,7 @@ def numba_helpers(numba) -> dict:
         raise ValueError("operands could not be broadcast together")
 
     @numba.njit
-    def fit2(g, like):
+    def fit2(g: Any, like: Any) -> Any:
         rows, columns = like.shape
         if g.shape[0] == rows and g.shape[1] == columns:
             return numpy.ascontiguousarray(g)
@@ -337,11 +352,13 @@ def numba_helpers(numba) -> dict:
                         out[r, c] += value
         return out
 
-    def unbroadcast(gradient, like):
+    def unbroadcast(gradient: Any, like: Any) -> Any:
         raise NotImplementedError  # numba compiles the overload below
 
+    # (the overloads' types as comments: numba refuses an overload whose signature, its
+    # annotations included, differs from that of the implementation it returns)
     @overload(unbroadcast)
-    def _unbroadcast(gradient, like):
+    def _unbroadcast(gradient, like):  # type: (Any, Any) -> Callable[..., Any] | None
         if not isinstance(like, nb.Array):
             if isinstance(gradient, nb.Array):
                 return lambda gradient, like: gradient.sum()
@@ -354,11 +371,11 @@ def numba_helpers(numba) -> dict:
                  (3, 2): lambda gradient, like: fit2(gradient.sum(axis=0), like)}
         return pairs.get((gradient.ndim, like.ndim))  # None: numba refuses the call
 
-    def gradient_like(gradient, like, copy):
+    def gradient_like(gradient: Any, like: Any, copy: Any) -> Any:
         raise NotImplementedError
 
     @overload(gradient_like)
-    def _gradient_like(gradient, like, copy):
+    def _gradient_like(gradient, like, copy):  # type: (Any, Any, Any) -> Callable[..., Any] | None
         if not isinstance(like, nb.Array):
             return None
         if isinstance(gradient, nb.Array):
@@ -368,18 +385,19 @@ def numba_helpers(numba) -> dict:
             like.dtype)
 
     @numba.njit
-    def unbroadcast_(gradient, like):
+    def unbroadcast_(gradient: Any, like: Any) -> Any:
         return unbroadcast(gradient, like)
 
     @numba.njit
-    def gradient_like_(gradient, like, copy):
+    def gradient_like_(gradient: Any, like: Any, copy: Any) -> Any:
         return gradient_like(gradient, like, copy)
 
     _HELPERS.update({runtime.unbroadcast: unbroadcast_, runtime.gradient_like: gradient_like_})
     return _HELPERS
 
 
-def _with_compiled_callees(function: types.FunctionType, compiled) -> types.FunctionType:
+def _with_compiled_callees(function: types.FunctionType,
+                           compiled: Callable[..., Any]) -> types.FunctionType:
     code = function.__code__
     names = set(code.co_names)
     for constant in code.co_consts:  # nested code objects read globals too
@@ -425,7 +443,7 @@ def _helper_refused(function: types.FunctionType, name: str, helper: str) -> Com
              "plain Python")
 
 
-def compile_error(error: Exception, func, what: str) -> CompileError:
+def compile_error(error: Exception, func: Callable[..., Any], what: str) -> CompileError:
     """numba's refusal of the gradient of ``func`` (``what``: its generated name), as a
     located :class:`CompileError`: the generated line numba refused, quoted, with
     numba's reason in a few words."""
@@ -464,8 +482,9 @@ def located_generated(message: str, filename: str, lineno: int, hint: str) -> Co
 # The function users call
 # --------------------------------------------------------------------------------------
 
-def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
-                         mode: str, name: str, plain):
+def compiled_entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: bool,
+                         with_value: bool, mode: str, name: str,
+                         plain: Callable[..., Any]) -> Callable[..., Any]:
     """The compiled gradient of ``func`` (see the module's docstring). ``plain``: the
     uncompiled gradient with the same ``wrt``, run where the compiled code raises an
     arithmetic error. Code is generated and compiled for each combination of argument
@@ -484,16 +503,16 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
     wrt_positions = [parameters.index(n) for n in names]
     floats = wrt_positions + list(range(count, count + extra))  # passed as floats
     scalar_key = (SCALAR,) * count
-    specialisations: dict[tuple, tuple] = {}  # kinds -> (generated code, numba's function)
+    specialisations: dict[_Key, tuple[Generated, Any]] = {}  # kinds -> (generated code, numba's function)
     state: dict[str, Any] = {"check": None, "dispatcher": None}  # the scalar code's
     deferred: list[SrcdiffError] = []  # why there is no scalar code
     # code for arrays by the arguments' types (and arrays' dtypes and ranks), where every
     # argument is given by position and none needed converting: no binding per call
-    by_types: dict[tuple, tuple] = {}
+    by_types: dict[tuple[object, ...], tuple[Generated, Any]] = {}
     import numpy
     ndarray = numpy.ndarray
 
-    def specialise(key: tuple) -> tuple:
+    def specialise(key: _Key) -> tuple[Generated, Any]:
         entry = specialisations.get(key)
         if entry is not None and (entry[0].check is None or entry[0].check()):
             return entry
@@ -507,7 +526,9 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
             raise deferred[0]
         generated = generate(func, names, name=name, with_value=with_value,
                              as_tuple=as_tuple, kinds=kinds, mode=mode, typed=True)
-        generated.check = _with_frozen_values(generated, func)
+        # (a compiled gradient's check is only called: its ``test``, which the plain
+        # gradient's fast wrapper inlines, is never read)
+        generated.check = cast("DependencyCheck | None", _with_frozen_values(generated, func))
         entry = specialisations[key] = (generated, jit(generated.function, numba))
         if key == scalar_key:
             state.update(check=generated.check, dispatcher=entry[1])
@@ -522,7 +543,7 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
     low, fill = _numeric_defaults(signature) if not forward else (count, ())
     low, high = low + extra, count + extra
 
-    def call(*args, **kwargs) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
         dispatcher = state["dispatcher"]
         given = len(args)
         if dispatcher is not None and not kwargs and low <= given <= high:
@@ -552,7 +573,8 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
                            for a in args)] = entry
         return run(entry[1], values, args, kwargs)
 
-    def run(dispatcher, values, args, kwargs):
+    def run(dispatcher: Any, values: tuple[Any, ...], args: tuple[Any, ...],
+            kwargs: dict[str, Any]) -> Any:
         try:
             return dispatcher(*values)
         except numba.core.errors.NumbaError as error:
@@ -573,10 +595,10 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
                 source_line="", hint="compile=None runs this gradient as plain Python") \
                 from None
 
-    def arguments(args, kwargs) -> tuple[tuple, tuple]:
+    def arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], _Key]:
         """Every argument by position (defaults applied; wrt numbers as floats), and the
         kinds of the function's arguments."""
-        tangents: tuple = ()
+        tangents: tuple[Any, ...] = ()
         if forward:
             if len(args) < extra:
                 raise TypeError(f"{name}() takes the function's arguments, then {extra} "
@@ -612,7 +634,7 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
     if generated is None:
         setattr(call, "__srcdiff__", None)
 
-    def specialise_for(*a, **k):
+    def specialise_for(*a: Any, **k: Any) -> Generated:
         return specialise(arguments(a, k)[1])[0]
     # (setattr: attributes a function's type does not declare)
     setattr(call, "__srcdiff_specialise__", specialise_for)
@@ -622,7 +644,8 @@ def compiled_entry_point(func, names: tuple, as_tuple: bool, with_value: bool,
 _GONE = object()
 
 
-def _with_frozen_values(generated, func):
+def _with_frozen_values(generated: Generated,
+                        func: Callable[..., Any]) -> Callable[[], bool] | None:
     """``generated``'s dependency test, and that each number it reads from outside the
     function (a global, a closure's cell, a module's attribute) still has the value it
     had: numba copies such values into the code when it compiles, where a plain gradient
@@ -632,7 +655,7 @@ def _with_frozen_values(generated, func):
     import numbers
 
     import numpy
-    frozen = []
+    frozen: list[tuple[str, Any, str, Any]] = []
     for kind, where, name, value in generated.dependencies:
         if kind not in ("global", "cell", "attribute"):
             continue
@@ -649,7 +672,7 @@ def _with_frozen_values(generated, func):
     if not frozen:
         return check
 
-    def current(kind, where, name):
+    def current(kind: str, where: Any, name: str) -> object:
         if kind == "global":
             return where.get(name, _GONE)
         if kind == "attribute":
@@ -668,6 +691,6 @@ def _with_frozen_values(generated, func):
     return holds
 
 
-def _is_real(value) -> bool:
+def _is_real(value: object) -> bool:
     import numbers
     return isinstance(value, numbers.Real)

@@ -94,6 +94,8 @@ from .ir import Function, copy_tree, get_anno, name_counts, name_id, set_anno, w
 
 GRADIENT = "__gradient__"  # marks each returned gradient until ``finish`` decides its form
 _Node = TypeVar("_Node", bound=ast.AST)
+# what a tape saves (typed code): a variable, or (variable, counter) in a counted loop
+_TapeKey = str | tuple[str, str]
 
 
 def reverse(function: Function, name: str, with_value: bool = False,
@@ -128,7 +130,7 @@ class Reverse:
     def __init__(self, function: Function, reuse: bool = True, rematerialize: bool = True,
                  typed: bool = False) -> None:
         self.typed = typed
-        self.tapes: dict[str | tuple, str] = {}  # typed: the tape of each variable saved
+        self.tapes: dict[_TapeKey, str] = {}  # typed: the tape of each variable saved
         # typed: tapes of a top-level loop over range(...) -> that loop's counter (its
         # saves at most a fixed number a iteration: ``jit.preallocate`` makes them arrays)
         self.bounded: dict[str, str] = {}
@@ -373,15 +375,15 @@ class Reverse:
         return self._replay
 
     @overload
-    def tape_call(self, method: str, *, key: str | tuple) -> ast.Call:
+    def tape_call(self, method: str, *, key: _TapeKey) -> ast.Call:
         ...
 
     @overload
     def tape_call(self, method: str, argument: ast.expr, /, *more: ast.expr,
-                  key: str | tuple) -> ast.Expr:
+                  key: _TapeKey) -> ast.Expr:
         ...
 
-    def tape_call(self, method: str, *args: ast.expr, key: str | tuple) -> ast.Call | ast.Expr:
+    def tape_call(self, method: str, *args: ast.expr, key: _TapeKey) -> ast.Call | ast.Expr:
         """``tape.method(*args)``: a value without arguments (``pop``), else a
         statement (``append``). ``key``: the variable saved (typed code: its own tape;
         ``(variable, counter)``: its tape in the loop counted by ``counter``)."""
@@ -389,7 +391,7 @@ class Reverse:
                                       ast.Load()), list(args), [])
         return ast.Expr(call) if args else call
 
-    def tape_of(self, key: str | tuple) -> str:
+    def tape_of(self, key: _TapeKey) -> str:
         """The tape that saves ``key``: the one tape, or in typed code ``key``'s own. A
         variable's pushes and pops are a subsequence of the one tape's, so each pop
         still finds the value its push saved (so are those of one loop's saves)."""
@@ -403,7 +405,7 @@ class Reverse:
                 self.bounded[self.tapes[key]] = key[1]
         return self.tapes[key]
 
-    def marker_key(self, marker: ast.stmt, variable: str) -> str | tuple:
+    def marker_key(self, marker: ast.stmt, variable: str) -> _TapeKey:
         counter = get_anno(marker, "bounded")
         return variable if counter is None else (variable, counter)
 
@@ -495,7 +497,8 @@ class Reverse:
             forward = self.checked(forward, set(unbound))
         return prelude + forward, backward
 
-    def typed_prelude(self, forward, backward, used, saved) -> tuple[list, list]:
+    def typed_prelude(self, forward: list[ast.stmt], backward: list[ast.stmt], used: set[str],
+                      saved: list[str]) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """``materialize``'s end for typed code: its tapes, and a number of its type for
         each variable saved before its first assignment; a compiled read of an unbound
         variable reads a value instead of raising, so each variable a read may find
@@ -523,7 +526,8 @@ class Reverse:
             forward = self.checked(forward, may_be_unbound, flags)
         return prelude + forward, backward
 
-    def checked(self, statements: list, prebound: set, flags: dict | None = None) -> list:
+    def checked(self, statements: list[ast.stmt], prebound: set[str],
+                flags: dict[str, str] | None = None) -> list[ast.stmt]:
         """``statements`` with ``if v is None: raise UnboundLocalError(...)`` before each
         read of a variable ``v`` bound to None up front that Python may find unbound.
         ``flags``: typed code's flag of each such variable instead, ``if not v_bound:``,
@@ -796,7 +800,7 @@ def _bound_before_compounds(variable: str, forward: list[ast.stmt]) -> bool:
     return False
 
 
-def _markers_outside_loops(statements: list) -> list[ast.stmt]:
+def _markers_outside_loops(statements: list[ast.stmt]) -> list[ast.stmt]:
     """The tape markers among ``statements`` and in their branches, not inside loops."""
     found = []
     for statement in statements:
@@ -807,11 +811,11 @@ def _markers_outside_loops(statements: list) -> list[ast.stmt]:
     return found
 
 
-def _value_types(body: list, parameters: list) -> dict[str, str]:
+def _value_types(body: list[ast.stmt], parameters: list[str]) -> dict[str, str]:
     """For typed code: the type of value each variable certainly holds, "bool" or "int",
     where every assignment to it gives one (a comparison, ``not``, a loop variable of
     ``range``, integer arithmetic); the rest are left out (floats, or unknown)."""
-    definitions: dict[str, list] = {}
+    definitions: dict[str, list[ast.expr | None]] = {}
     for statement in statements_of(body):
         if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
             definitions.setdefault(statement.targets[0].id, []).append(statement.value)
@@ -828,7 +832,7 @@ def _value_types(body: list, parameters: list) -> dict[str, str]:
                     else ():
                 definitions.setdefault(name, []).append(None)
 
-    def type_of(node, types) -> str | None:
+    def type_of(node: ast.expr, types: dict[str, str]) -> str | None:
         if isinstance(node, ast.Constant) and type(node.value) in (bool, int):
             return type(node.value).__name__
         if isinstance(node, ast.Name):

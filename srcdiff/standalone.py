@@ -57,7 +57,7 @@ class Request:
     # --numba: each gradient ``@numba.njit(cache=True)``, checked at generation by
     # compiling it (``integers``: the parameters declared int; the others floats)
     numba: bool = False
-    integers: frozenset = frozenset()
+    integers: frozenset[str] = frozenset()
 
 
 MODES = ("grad", "jvp", "hessian")
