@@ -323,6 +323,18 @@ NONDIFFERENTIABLE_KINDS = {
 }
 
 
+def integer_cast(a: Any, dtype: Any = None) -> Any:
+    """What ``numpy.array(a, dtype=int)``, ``numpy.asarray(a, dtype=bool)`` and
+    ``a.astype(int)`` stand for in the rule table (normalize marks such calls with it; the
+    code still calls NumPy): a cast to integers or booleans, piecewise constant, so no
+    derivative flows through it (differentiating it as the identity would be wrong)."""
+    return numpy.array(a, dtype=dtype)
+
+
+RULES.nondifferentiable.add(integer_cast)
+NONDIFFERENTIABLE_KINDS[integer_cast] = lambda kinds: kinds[0] if kinds and kinds[0] else ANY_ARRAY
+
+
 # --- reductions --------------------------------------------------------------------------
 REDUCE = ("a", "axis", "dtype", "out", "keepdims")
 _REDUCE_EXAMPLES = (E(((3, 4),)), E(((3, 4),), {"axis": 0}), E(((2, 3, 4),), {"axis": (0, 2)}),
@@ -682,9 +694,11 @@ add_array_rule(numpy.broadcast_to, ("array", "shape"), ("array",),
                lambda v: shape_kind(v.const("shape", None)),
                (E(((3,),), literals=((2, 3),)), E(((2, 1),), literals=((2, 4),))), required=2,
                name="numpy.broadcast_to")
-for _func in (numpy.copy, numpy.asarray):
-    add_array_rule(_func, ("a",), ("a",), lambda v: {"a": v.g}, same_kind, (E(((3,),)),),
-                   name=f"numpy.{_func.__name__}", shaped=False)
+add_array_rule(numpy.copy, ("a",), ("a",), lambda v: {"a": v.g}, same_kind, (E(((3,),)),),
+               name="numpy.copy", shaped=False)
+# dtype: a floating one (normalize gives casts to integers and booleans to integer_cast)
+add_array_rule(numpy.asarray, ("a", "dtype"), ("a",), lambda v: {"a": v.g}, same_kind,
+               (E(((3,),)),), name="numpy.asarray", shaped=False)
 
 
 def _flip(v: VJP) -> Contributions:

@@ -589,8 +589,10 @@ class Fence(ast.NodeVisitor):
                             f"{keyword.arg!r} that srcdiff differentiates (it knows "
                             f"{', '.join(params)})")
             self.check_option(keyword.value, keyword.arg == "dtype")
-        for argument in node.args:
-            if numpy_function and isinstance(argument, (ast.List, ast.Tuple)):
+        for index, argument in enumerate(node.args):
+            if params is not None and index < len(params) and params[index] == "dtype":
+                self.check_option(argument, True)  # numpy.array(x, float)
+            elif numpy_function and isinstance(argument, (ast.List, ast.Tuple)):
                 self.check_option(argument, False)
             elif numpy_function and isinstance(argument, ast.Constant) and isinstance(argument.value, str):
                 continue
@@ -615,7 +617,14 @@ class Fence(ast.NodeVisitor):
                         "srcdiff differentiates the array methods "
                         + ", ".join(sorted(METHODS)) + "; call a function instead")
         self.visit(func.value)
-        for argument in node.args:
+        if func.attr == "astype":  # x.astype(float): a dtype, by position or keyword only
+            if len(node.args) + len(node.keywords) != 1 or any(
+                    k.arg != "dtype" for k in node.keywords):
+                self.refuse(node, "`.astype()` takes one dtype (order=, casting= and copy= "
+                            "are not supported)")
+            for argument in node.args:
+                self.check_option(argument, True)
+        for argument in ([] if func.attr == "astype" else node.args):
             self.check_option(argument, False) if isinstance(argument, (ast.List, ast.Tuple)) \
                 else self.visit(argument)
         for keyword in node.keywords:

@@ -154,6 +154,7 @@ METHODS = {
     "swapaxes": "swapaxes", "copy": "copy", "clip": "clip", "trace": "trace",
     "argmax": "argmax", "argmin": "argmin", "argsort": "argsort", "any": "any", "all": "all",
     "diagonal": "diagonal", "repeat": "repeat", "take": "take", "cumprod": "cumprod",
+    "astype": "array",
 }
 # Methods whose several positional arguments form one tuple: x.reshape(2, 3).
 TUPLE_METHODS = {"reshape", "transpose"}

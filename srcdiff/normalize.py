@@ -1487,6 +1487,37 @@ class _Expressions(ast.NodeTransformer):
         call.args = args
         return call
 
+    def cast(self, call: ast.Call) -> ast.Call:
+        """``numpy.array`` and ``numpy.asarray`` (``x.astype``) with a dtype: a floating
+        one is a cast the rules differentiate; one of integers or booleans is marked
+        ``integer_cast``, which has no derivative."""
+        import numpy
+        n = self.normalizer
+        callee = get_anno(call, "callee") or n.parsed.resolve(call.func, n.locals)
+        if callee is not numpy.array and callee is not numpy.asarray:
+            return call
+        given = [k.value for k in call.keywords if k.arg == "dtype"] + call.args[1:2]
+        if not given:
+            return call
+        node = given[0]
+        value: Any = node.value if isinstance(node, ast.Constant) else n.parsed.resolve(
+            node, n.locals)  # anything: numpy.dtype says whether it names a dtype
+        try:
+            kind = numpy.dtype(value).kind
+        except TypeError:
+            raise located(UnsupportedSyntaxError, f"`{ast.unparse(node)}` is not a dtype "
+                          "srcdiff can read where it writes the gradient (float, int, "
+                          "numpy.float32, 'float64')", node, n.where) from None
+        if kind in "fc":
+            return call
+        from .array_rules import integer_cast
+        if isinstance(call.args[0], (ast.List, ast.Tuple)):
+            raise located(UnsupportedSyntaxError, f"a list written out, made an array of "
+                          f"{numpy.dtype(value).name}: not supported yet", call, n.where,
+                          hint="make the array, then .astype(...) it")
+        set_anno(call, "callee", integer_cast)
+        return call
+
     def numpy_call(self, name: str, args: list[ast.expr], keywords: list[ast.keyword], origin: ast.AST) -> ast.Call:
         import numpy
         call = _located(ast.Call(dotted("numpy." + name), args, keywords), origin)
@@ -1508,8 +1539,8 @@ class _Expressions(ast.NodeTransformer):
             keywords = [ast.keyword(k.arg, self.visit(k.value)) for k in node.keywords]
             if func.attr == "clip":
                 return self.clip([self.visit(func.value)] + args, keywords, node)
-            return self.numpy_call(METHODS[func.attr], [self.visit(func.value)] + args,
-                                   keywords, node)
+            return self.cast(self.numpy_call(METHODS[func.attr], [self.visit(func.value)] + args,
+                                             keywords, node))
         resolved = n.parsed.resolve(node.func, n.locals)
         if any(resolved is f for f in REDUCTIONS) and node.args and not (
                 resolved in (min, max) and len(node.args) > 1):
@@ -1531,7 +1562,7 @@ class _Expressions(ast.NodeTransformer):
         import sys
         if "numpy" in sys.modules and callee is getattr(sys.modules["numpy"], "clip", None):
             return self.clip(node.args, node.keywords, node)
-        node = self.arrays_of_lists(node, callee)
+        node = self.cast(self.arrays_of_lists(node, callee))
         if len(node.args) > 2 and n.parsed.resolve(node.func, n.locals) in (min, max):
             nested = node.args[0]
             for argument in node.args[1:]:

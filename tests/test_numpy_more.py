@@ -492,3 +492,41 @@ def test_the_array_methods_are_the_functions():
     numpy.testing.assert_array_equal(gradient, srcdiff.grad(by_functions)(x))
     tangent = numpy.ones_like(x)
     assert srcdiff.jvp(by_methods)(x, tangent)[1] == pytest.approx(numpy.sum(gradient * tangent))
+
+
+# -- casts: numpy.array and numpy.asarray with a dtype, x.astype ---------------------------
+def cast_to_integers(x):
+    return np.sum(np.array(x, dtype=int) * x + x.astype(bool) * x)
+
+
+def cast_to_floats(x):
+    return np.sum(np.asarray(x, dtype=float) ** 2 + x.astype(np.float32) * x
+                  + np.array(x, float) * 3.0)
+
+
+def test_a_cast_to_integers_has_no_derivative():
+    # it used to be differentiated as the identity: d/dx Σ int(x)·x gave 2x, not int(x)
+    x = numpy.array([1.5, 2.5, -0.75])
+    integers = numpy.trunc(x)
+    expected = integers + (x != 0)  # Σ int(x)·x + Σ bool(x)·x
+    numpy.testing.assert_allclose(srcdiff.grad(cast_to_integers)(x), expected, rtol=1e-15)
+    tangent = numpy.array([0.5, -1.0, 2.0])
+    assert srcdiff.jvp(cast_to_integers)(x, tangent)[1] == pytest.approx(
+        numpy.sum(expected * tangent))
+
+
+def test_a_cast_to_floats_is_differentiated():
+    x = numpy.array([1.5, 2.5, -0.75])
+    # d/dx Σ (x² + x·x + 3x) = 4x + 3 (float32 rounds the value, not the derivative)
+    # (central differences would see float32's rounding steps, not the slope)
+    numpy.testing.assert_allclose(srcdiff.grad(cast_to_floats)(x), 4 * x + 3, rtol=1e-6)
+    tangent = numpy.array([0.5, -1.0, 2.0])
+    assert srcdiff.jvp(cast_to_floats)(x, tangent)[1] == pytest.approx(
+        numpy.sum((4 * x + 3) * tangent), rel=1e-6)
+
+
+def test_a_dtype_srcdiff_cannot_read_is_refused():
+    def f(x, kind):
+        return np.sum(x.astype(kind))
+    with pytest.raises(srcdiff.SrcdiffError, match="is not a dtype srcdiff can read"):
+        srcdiff.grad(f)(numpy.array([1.0]), float)

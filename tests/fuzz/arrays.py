@@ -43,7 +43,8 @@ FEATURES = (
      "helper", "helper_tuple", "helper_layer", "ident", "nested_loop", "cumsum", "cross",
      "solve", "tensordot", "diag", "trace", "det", "inv", "stop_gradient",
      "nondifferentiable", "for_array", "for_enumerate_array", "for_zip_arrays",
-     "comprehension_array", "stacked_appends", "sum_of_rows", "max_of_generator"]
+     "comprehension_array", "stacked_appends", "sum_of_rows", "max_of_generator",
+     "cast:int", "cast:mask", "cast:float"]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
                               "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
@@ -722,10 +723,22 @@ class ArrayGenerator(Drawing):
         """Lists and comprehensions of arrays: numpy.array of a comprehension, arrays
         appended to a list then stacked, sum over an array's rows, max of a generator."""
         pad = " " * indent
-        kind = self.choice(["comprehension", "stacked", "rows", "max"])
+        kind = self.choice(["comprehension", "stacked", "rows", "max", "cast"])
         index = self.fresh("k")
         name = self.fresh(self.choice(["y", "z", "parts"]))
         arrays = [v for v in scope.floats() if v.shape]
+        if kind == "cast" and arrays:  # casts: to integers (no derivative), masks, floats
+            source = self.choice(arrays)
+            how = self.choice(["int", "mask", "float"])
+            self.feat(f"cast:{how}")
+            cast = {"int": f"{source.name}.astype(int)",
+                    "mask": f"np.asarray({source.name} > {round(self.rng.uniform(-1.0, 1.0), 2)}, dtype=float)",
+                    "float": f"np.array({source.name}, dtype=float)"}[how]
+            e = self.squash(self.expr(scope, 2, source.shape), Interval(-2.0, 2.0))
+            bound = max(abs(source.iv.lo), abs(source.iv.hi), 1.0)
+            scope.vars[name] = Var(name, source.shape, Interval(-2.0 * bound, 2.0 * bound))
+            scope.bound.add(name)
+            return [f"{pad}{name} = {cast} * ({e.code})"], False
         if kind == "rows" and arrays:
             self.feat("sum_of_rows")
             source = self.choice(arrays)
