@@ -300,6 +300,8 @@ _(math.sqrt, lambda x: sqrt(x), lambda x, out: 1 / (2 * out), (POSITIVE,))
 _(math.cbrt, lambda x: cbrt(x), lambda x, out: 1 / (3 * out ** 2), (POSITIVE,))
 RULES.alias(math.pow, operator.pow, 2, name="math.pow")
 _(math.hypot, lambda x, y: sqrt(x ** 2 + y ** 2), lambda x, y, out: (x / out, y / out), (NONZERO, NONZERO))
+_(math.hypot, lambda x, y, z: sqrt(x ** 2 + y ** 2 + z ** 2), lambda x, y, z, out: (x / out, y / out, z / out), (NONZERO,) * 3)
+_(math.hypot, lambda w, x, y, z: sqrt(w ** 2 + x ** 2 + y ** 2 + z ** 2), lambda w, x, y, z, out: (w / out, x / out, y / out, z / out), (NONZERO,) * 4)
 
 # --- math: special functions and sign manipulation -------------------------
 _(math.erf, lambda x: erf(x), lambda x: 2 / sqrt(pi) * exp(-x ** 2))

@@ -25,7 +25,7 @@ SYMPY_MATH = types.SimpleNamespace(
     exp2=lambda x: 2 ** x, expm1=lambda x: sympy.exp(x) - 1, log=_log,
     log2=lambda x: sympy.log(x, 2), log10=lambda x: sympy.log(x, 10),
     log1p=lambda x: sympy.log(1 + x), sqrt=sympy.sqrt, cbrt=sympy.cbrt, pow=lambda a, b: a ** b,
-    hypot=lambda x, y: sympy.sqrt(x ** 2 + y ** 2), erf=sympy.erf, erfc=sympy.erfc,
+    hypot=lambda *xs: sympy.sqrt(sum(x ** 2 for x in xs)), erf=sympy.erf, erfc=sympy.erfc,
     fabs=sympy.Abs, copysign=lambda x, y: sympy.Abs(x) * sympy.sign(y),
     degrees=lambda x: x * 180 / sympy.pi, radians=lambda x: x * sympy.pi / 180,
     pi=sympy.pi, e=sympy.E, floor=sympy.floor, ceil=sympy.ceiling,

@@ -208,3 +208,8 @@ def lists_of_lists_in_a_comprehension(x):
     # fuzz scalar 750013: a list written out as a comprehension's element was refused
     rows = [[math.cos(w * x), 0.5 * w] for w in (0.5, 1.5)]
     return rows[0][0] * rows[1][1] + sum(r[0] - r[1] for r in rows)
+
+
+@program(0.3, 0.4)
+def hypot_of_three_and_four(x, y):
+    return math.hypot(x, y, 2.0 * x) + math.hypot(x, 1.0, y, 0.5)

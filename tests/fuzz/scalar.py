@@ -73,7 +73,7 @@ FEATURES = (
        "print_fstring", "assert_message", "nested_target", "sum_generator", "sum_dynamic",
        "sum_condition", "min_max_generator", "prod_generator", "any_all", "zip_generator",
        "list_append", "list_literal", "list_item_assignment", "list_unpack",
-       "list_comprehension", "loop_over_list", "list_of_lists", "list_to_helper"])
+       "list_comprehension", "loop_over_list", "list_of_lists", "list_to_helper", "hypot3"])
 
 
 def generate(seed: int) -> Case:
@@ -1856,6 +1856,11 @@ def op_math(gen, scope, depth, must):
     if name == "hypot":
         if not (a.iv.finite() and b.iv.finite()):
             return None
+        if gen.lists_rng.random() < 0.3:  # math.hypot of three (its own stream)
+            gen.feat("hypot3")
+            c = round(gen.lists_rng.uniform(0.5, 1.5), 2)
+            return gen.mcall("hypot", a, b, const(c),
+                             iv=Interval(c, math.hypot(a.iv.mag, b.iv.mag, c)))
         return gen.mcall("hypot", a, b, iv=Interval(0.0, math.hypot(a.iv.mag, b.iv.mag)))
     if name == "copysign":
         return gen.mcall("copysign", a, b, iv=Interval(-a.iv.mag, a.iv.mag))
