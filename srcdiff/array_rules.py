@@ -911,6 +911,10 @@ def _set_item(v: VJP) -> Contributions:
 
 SET_ITEM = add_array_rule(runtime.set_item, ("array", "index", "value"), ("array", "value"), _set_item,
                           lambda v: v.kind("array"), (), required=3, name="item assignment")
+# x.item(): the element of a size-1 array; its adjoint fills an array of x's shape
+ITEM = add_array_rule(runtime.item_of, ("a",), ("a",),
+                      lambda v: {"a": call("numpy.full_like", v["a"], v.g)}, lambda v: SCALAR,
+                      (E(((1,),)), E(((1, 1),))), name="srcdiff.runtime.item_of", shaped=False)
 
 # --- more array functions (issue 13) --------------------------------------------------------
 # Rearrangements (roll, tile, repeat, moveaxis, diagonal, tril, triu, take, pad, atleast_3d)
@@ -1514,6 +1518,7 @@ _forward("linear", numpy.sum, numpy.mean, numpy.cumsum, numpy.trace, numpy.diag,
          getitem, runtime.set_item)
 _forward("multilinear", numpy.dot, numpy.matmul, operator.matmul, numpy.outer, numpy.inner,
          numpy.cross, numpy.einsum, numpy.tensordot)
+_forward(lambda j: call("numpy.sum", j.t("a")), runtime.item_of)  # item of a size-1 tangent
 _forward(_prod_jvp, numpy.prod)
 _forward(_extremum_jvp, numpy.max, numpy.min, numpy.amax, numpy.amin)
 _forward(_var_jvp, numpy.var)

@@ -154,7 +154,7 @@ METHODS = {
     "swapaxes": "swapaxes", "copy": "copy", "clip": "clip", "trace": "trace",
     "argmax": "argmax", "argmin": "argmin", "argsort": "argsort", "any": "any", "all": "all",
     "diagonal": "diagonal", "repeat": "repeat", "take": "take", "cumprod": "cumprod",
-    "astype": "array",
+    "astype": "array", "item": "item",  # item: runtime.item_of, not a NumPy function
 }
 # Methods whose several positional arguments form one tuple: x.reshape(2, 3).
 TUPLE_METHODS = {"reshape", "transpose"}

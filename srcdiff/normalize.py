@@ -1539,6 +1539,15 @@ class _Expressions(ast.NodeTransformer):
             keywords = [ast.keyword(k.arg, self.visit(k.value)) for k in node.keywords]
             if func.attr == "clip":
                 return self.clip([self.visit(func.value)] + args, keywords, node)
+            if func.attr == "item":  # x.item(): srcdiff.runtime.item_of(x)
+                from .array_rules import ITEM, helper_name
+                if args or keywords:
+                    raise located(UnsupportedSyntaxError, "`.item()` is supported without "
+                                  "arguments", node, n.where)
+                helper = _located(ast.Call(_name(helper_name(n.function, "item_of")),
+                                           [self.visit(func.value)], []), node)
+                set_anno(helper, "callee", ITEM.func)
+                return helper
             return self.cast(self.numpy_call(METHODS[func.attr], [self.visit(func.value)] + args,
                                              keywords, node))
         resolved = n.parsed.resolve(node.func, n.locals)

@@ -194,6 +194,12 @@ def centred(a):
     return d - numpy.mean(d, keepdims=True)
 
 
+def item_of(a):
+    """``a.item()``: the one element of a size-1 array as a Python number (raising as
+    ``item`` raises for other sizes, and for a Python float, which has no ``item``)."""
+    return a.item()
+
+
 def centred_along(a, axis):
     """:func:`centred` along ``axis``."""
     d = a - numpy.mean(a, axis=axis, keepdims=True)

@@ -530,3 +530,19 @@ def test_a_dtype_srcdiff_cannot_read_is_refused():
         return np.sum(x.astype(kind))
     with pytest.raises(srcdiff.SrcdiffError, match="is not a dtype srcdiff can read"):
         srcdiff.grad(f)(numpy.array([1.0]), float)
+
+
+def items(x):
+    return (x[0] * x[1]).item() + np.sum(x).item() ** 2 + x[1:2].item() * 3.0
+
+
+def test_item_reads_the_one_element():
+    # d/dx (x0 x1 + (x0 + x1)² + 3 x1) = (x1 + 2s, x0 + 2s + 3), s = x0 + x1
+    x = numpy.array([1.5, 2.5])
+    s = x.sum()
+    numpy.testing.assert_allclose(srcdiff.grad(items)(x), [x[1] + 2 * s, x[0] + 2 * s + 3],
+                                  rtol=1e-15)
+    assert srcdiff.jvp(items)(x, numpy.array([1.0, 0.0]))[1] == pytest.approx(x[1] + 2 * s)
+    numpy.testing.assert_allclose(srcdiff.hessian(items)(x), [[2.0, 3.0], [3.0, 2.0]])
+    with pytest.raises(ValueError):  # as x.item() raises for two elements
+        srcdiff.grad(lambda x: x.item())(x)

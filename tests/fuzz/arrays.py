@@ -44,7 +44,7 @@ FEATURES = (
      "solve", "tensordot", "diag", "trace", "det", "inv", "stop_gradient",
      "nondifferentiable", "for_array", "for_enumerate_array", "for_zip_arrays",
      "comprehension_array", "stacked_appends", "sum_of_rows", "max_of_generator",
-     "cast:int", "cast:mask", "cast:float"]
+     "cast:int", "cast:mask", "cast:float", "item"]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
                               "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
@@ -723,7 +723,7 @@ class ArrayGenerator(Drawing):
         """Lists and comprehensions of arrays: numpy.array of a comprehension, arrays
         appended to a list then stacked, sum over an array's rows, max of a generator."""
         pad = " " * indent
-        kind = self.choice(["comprehension", "stacked", "rows", "max", "cast"])
+        kind = self.choice(["comprehension", "stacked", "rows", "max", "cast", "item"])
         index = self.fresh("k")
         name = self.fresh(self.choice(["y", "z", "parts"]))
         arrays = [v for v in scope.floats() if v.shape]
@@ -752,6 +752,13 @@ class ArrayGenerator(Drawing):
             scope.vars[name] = Var(name, source.shape[1:], Interval(-2.0 * count, 2.0 * count))
             scope.bound.add(name)
             return [f"{pad}{name} = sum({e.code} for {row} in {source.name})"], False
+        if kind == "item":  # x.item() of a size-1 array: a reduction, or a slice
+            self.feat("item")
+            e = self.squash(self.expr(scope, 2, (3,)), Interval(-2.0, 2.0))
+            scope.vars[name] = Var(name, (), Interval(-6.0, 6.0))
+            scope.bound.add(name)
+            text = self.choice([f"np.sum({e.code}).item()", f"({e.code})[1:2].item()"])
+            return [f"{pad}{name} = {text}"], False
         if kind == "max":
             self.feat("max_of_generator")
             count = self.rng.randint(1, 3)
