@@ -231,3 +231,35 @@ def test_a_doubled_second_derivative_at_a_kink_is_still_wrong(monkeypatch):
     kink = "    return math.fabs(math.log(math.cosh(x0))) + x1\n"
     result = run_case(scalar_case(kink, (0.0, 0.5)))
     assert result.category == "wrong:second", result.line()
+
+
+# a loop that runs only where x0 is exactly 0 (hypot(0, 0) == 0): the derivative along the
+# path taken there (degrees: 180/π) is not what central differences see on either side (1)
+BRANCH_AT_POINT = ("    steps = 0\n"
+                   "    while (x1 > x1) >= math.hypot(x0, steps):\n"
+                   "        steps += 1\n"
+                   "        x0 = math.degrees(x0)\n"
+                   "    return x0 + math.sin(x1)\n")
+
+
+def test_a_branch_taken_only_at_the_point_is_not_judged_by_differences():
+    # campaign seed 756988: the dual oracle raises there (hypot's tangent at 0), so
+    # central differences were trusted and the program called wrong
+    result = run_case(scalar_case(BRANCH_AT_POINT, (0.0, 0.6)))
+    assert result.verdict == "skipped", result.line()
+    assert result.category == "skipped:branch-at-point"
+
+
+def test_a_wrong_rule_on_the_same_path_on_both_sides_is_still_wrong(broken_sin):
+    # away from 0 the loop does not run, at the point and beside it alike: no skip
+    import dual
+
+    def unavailable(*args, **kwargs):
+        raise ZeroDivisionError("no dual numbers here")
+    saved, dual.forward_gradient = dual.forward_gradient, unavailable
+    try:
+        result = run_case(scalar_case(BRANCH_AT_POINT, (0.5, 0.6), seed=3))
+    finally:
+        dual.forward_gradient = saved
+    assert result.verdict == "wrong", result.line()
+    assert result.category.startswith("wrong:differences"), result.category

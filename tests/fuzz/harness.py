@@ -64,6 +64,7 @@ AGREE_RTOL, AGREE_ATOL = 1e-3, 1e-4     # h = 1e-6 vs h = 1e-4, and the one-side
                                         # at h = 1e-6: else a kink is near or at the point
 
 PRIMAL_SECONDS = 5.0
+PATH_LIMIT = 200_000  # lines traced to compare the paths at the point and beside it
 # Python 3.12's sum() of floats compensates rounding (gh-100425); srcdiff's does not
 SUM_COMPENSATES = sys.version_info >= (3, 12)
 SRCDIFF_SECONDS = 30.0
@@ -82,6 +83,12 @@ class Result:
 
     def line(self) -> str:
         return f"{self.verdict}: {self.reason}" if self.reason else self.verdict
+
+
+def branch_at_point() -> Result:
+    return Result("skipped", "the point takes a branch no point beside it takes (a condition "
+                  "that holds only at the point): central differences see the other branch",
+                  "skipped:branch-at-point")
 
 
 class Timeout(BaseException):
@@ -566,6 +573,58 @@ class Run:
             out.append((f, trusted))
         return out
 
+    def path(self, args) -> tuple | None:
+        """The lines of the module the program runs at ``args``, in order (None if it
+        raises or runs too long to tell)."""
+        filename, lines = filename_of(self.case), []
+
+        def tracer(frame, event, arg):
+            if frame.f_code.co_filename != filename:
+                return None
+            if event == "line":
+                lines.append(frame.f_lineno)
+                if len(lines) > PATH_LIMIT:
+                    raise OverflowError("path too long")
+            return tracer
+        sys.settrace(tracer)
+        try:
+            with self.limit(PRIMAL_SECONDS), quiet():
+                self.program(*args)
+        except Timeout:
+            raise
+        except Exception:
+            return None
+        finally:
+            sys.settrace(None)
+        return tuple(lines)
+
+    def branch_only_at_point(self) -> bool:
+        """Whether the program takes a path at the point that it takes on neither side of
+        it, along some differentiated parameter (a condition that holds only there:
+        ``(a > a) >= hypot(x, 0)`` at x = 0). The derivative along the path taken, which
+        srcdiff gives as every AD tool does, is then not what central differences see."""
+        centre = self.path(self.args())
+        if centre is None:
+            return False
+        for index in self.case.wrt:
+            base = self.case.point[index]
+            elements = list(numpy.ndindex(base.shape))[:12] if isinstance(
+                base, numpy.ndarray) else [None]
+            for element in elements:
+                sides = []
+                for sign in (1.0, -1.0):
+                    args = self.args()
+                    value = float(base[element] if element is not None else base)
+                    moved = value + sign * 1e-6 * max(1.0, abs(value))
+                    if element is None:
+                        args[index] = moved
+                    else:
+                        args[index][element] = moved
+                    sides.append(self.path(args))
+                if None not in sides and sides[0] != centre and sides[1] != centre:
+                    return True
+        return False
+
     def check_oracles(self) -> Result:
         case = self.case
         names = case.wrt_names
@@ -605,6 +664,8 @@ class Run:
                 if fd is not None and all(bool(t.all()) for _, t in fd):
                     estimate = [f for f, _ in fd]
                     if not all(close(b, f, FD_RTOL, FD_ATOL * scale) for b, f in zip(forward, estimate)):
+                        if self.branch_only_at_point():
+                            return branch_at_point()
                         return self.blame(
                             f"differs from central differences: srcdiff {describe(ours, names)}; "
                             f"differences {describe(estimate, names)} (forward mode, singular "
@@ -643,6 +704,8 @@ class Run:
                 mismatched.append(name)
         if mismatched:
             estimate = [f for f, _ in fd]
+            if self.branch_only_at_point():
+                return branch_at_point()
             return self.blame(f"differs from central differences: srcdiff {describe(ours, names)}; "
                               f"differences {describe(estimate, names)}", "differences",
                               lambda g: all(numpy.allclose(as_float_array(a)[t], f[t], rtol=FD_RTOL,
