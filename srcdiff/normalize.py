@@ -56,6 +56,7 @@ import ast
 import contextlib
 import copy
 import math
+import sys
 import types
 from collections import Counter
 from dataclasses import dataclass
@@ -1490,8 +1491,11 @@ class _Expressions(ast.NodeTransformer):
     def cast(self, call: ast.Call) -> ast.Call:
         """``numpy.array`` and ``numpy.asarray`` (``x.astype``) with a dtype: a floating
         one is a cast the rules differentiate; one of integers or booleans is marked
-        ``integer_cast``, which has no derivative."""
-        import numpy
+        ``integer_cast``, which has no derivative. Without NumPy imported there are no
+        arrays, and nothing here to do (scalar code never imports NumPy)."""
+        numpy = sys.modules.get("numpy")
+        if numpy is None:
+            return call
         n = self.normalizer
         callee = get_anno(call, "callee") or n.parsed.resolve(call.func, n.locals)
         if callee is not numpy.array and callee is not numpy.asarray:
@@ -1519,7 +1523,11 @@ class _Expressions(ast.NodeTransformer):
         return call
 
     def numpy_call(self, name: str, args: list[ast.expr], keywords: list[ast.keyword], origin: ast.AST) -> ast.Call:
-        import numpy
+        numpy = sys.modules.get("numpy")
+        if numpy is None:  # x.sum() with no NumPy imported: x cannot be an array
+            raise located(UnsupportedSyntaxError, f"`numpy.{name}` is what this means on an "
+                          "array, and NumPy is not imported", origin, self.normalizer.where,
+                          hint="import numpy in the module, or write it without the method")
         call = _located(ast.Call(dotted("numpy." + name), args, keywords), origin)
         set_anno(call, "callee", getattr(numpy, name))
         return call
@@ -1568,7 +1576,6 @@ class _Expressions(ast.NodeTransformer):
             return _located(_name(result), node)
         self.generic_visit(node)
         callee = n.parsed.resolve(node.func, n.locals)
-        import sys
         if "numpy" in sys.modules and callee is getattr(sys.modules["numpy"], "clip", None):
             return self.clip(node.args, node.keywords, node)
         node = self.cast(self.arrays_of_lists(node, callee))

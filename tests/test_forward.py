@@ -79,7 +79,7 @@ def _example_function(rule, example, rng):
     from test_array_rules import call_text, sample
     names = [f"x{i}" for i in range(len(example.shapes))]
     source = f"def apply({', '.join(names)}):\n    return {call_text(rule, names, example)}\n"
-    return program(source, name="apply"), [sample(s, rng, example) for s in example.shapes]
+    return program(source, name="apply", srcdiff=srcdiff), [sample(s, rng, example) for s in example.shapes]
 
 
 @pytest.mark.parametrize("rule", _array_rules(), ids=lambda r: r.name)
