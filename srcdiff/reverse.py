@@ -83,6 +83,7 @@ def dpower_dx(x, n):
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from typing import Any, Callable, Iterable, TypeVar, cast, overload
 
 from .adjoints import Adjoints, Available, expression_key
@@ -421,6 +422,15 @@ class Reverse:
         recomputed keeps its tape."""
         result = list(pairs)
         chosen: set[str] = set()
+        # who reads what, found once (a scan per candidate was quadratic in the body)
+        forward_reads = [Counter(reads(statement)) for statement, _, _ in pairs]
+        readers_of: dict[str, list[int]] = {}
+        for j, (_, _, bwd) in enumerate(pairs):
+            read = set(forward_reads[j])
+            for b in bwd:
+                read.update(reads(b))
+            for name in read:
+                readers_of.setdefault(name, []).append(j)
         for i, (statement, fwd, bwd) in enumerate(pairs):
             if not (isinstance(statement, ast.Assign)
                     and isinstance(statement.value, (ast.BinOp, ast.UnaryOp))
@@ -434,13 +444,11 @@ class Reverse:
                 continue
             # its readers: forward statements, and backward statements (partials may
             # read it where it is available, ``reuse``)
-            readers = [j for j in range(i + 1, len(pairs))
-                       if temporary in reads(pairs[j][0])
-                       or any(temporary in reads(b) for b in pairs[j][2])]
+            readers = [j for j in readers_of.get(temporary, ()) if j > i]
             if not readers:
                 continue
             last = readers[-1]
-            here = sum(reads(pairs[j][0]).count(temporary) for j in readers)
+            here = sum(forward_reads[j][temporary] for j in readers)
             if here != self.loads.get(temporary, 0):
                 continue  # read somewhere else too
             if any(versions.assigned_in(name, i + 1, last) for name in sources):
