@@ -52,7 +52,7 @@ NEVER = {
     ast.AsyncFunctionDef: "async functions are", ast.Await: "`await` is",
     ast.ClassDef: "classes are", ast.Yield: "generators (`yield`) are",
     ast.YieldFrom: "generators (`yield from`) are", ast.Global: "`global` declarations are",
-    ast.Nonlocal: "`nonlocal` declarations are", ast.Delete: "`del` is",
+    ast.Nonlocal: "`nonlocal` declarations are",
     ast.Import: "imports inside the function are",
     ast.ImportFrom: "imports inside the function are",
 }
@@ -106,6 +106,8 @@ class Fence(ast.NodeVisitor):
             elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Lambda):
                 self.local_functions.update(t.id for t in statement.targets
                                             if isinstance(t, ast.Name))
+        if any(isinstance(node, ast.Delete) for node in ast.walk(tree)):
+            _Deleted(self).block(body, frozenset())
         for statement in body:
             if isinstance(statement, ast.FunctionDef):
                 self.check_local_function(statement)
@@ -142,6 +144,10 @@ class Fence(ast.NodeVisitor):
 
     # -- statements --------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> None:
+        if any(isinstance(t, ast.Tuple) and any(isinstance(e, ast.Starred) for e in t.elts)
+               for t in node.targets):
+            self.starred_assignment(node)
+            return
         for target in node.targets:
             self.check_target(target, allow_tuple=True, allow_item=len(node.targets) == 1)
         if any(isinstance(t, ast.Tuple) for t in node.targets) and isinstance(node.value, ast.Call):
@@ -172,6 +178,29 @@ class Fence(ast.NodeVisitor):
             return
         self.visit(node.value)
 
+    def starred_assignment(self, node: ast.Assign) -> None:
+        """``a, *rest = xs``: names, one of them starred, from a list or tuple whose
+        elements normalize knows (it checks their number)."""
+        target = node.targets[0]
+        if len(node.targets) > 1:
+            self.refuse(node, "chained assignment with `*` unpacking is not supported")
+        assert isinstance(target, ast.Tuple)  # visit_Assign looked
+        if sum(isinstance(e, ast.Starred) for e in target.elts) > 1:
+            self.refuse(target, "two starred names in one assignment")  # as Python does
+        for element in target.elts:
+            name = element.value if isinstance(element, ast.Starred) else element
+            if not isinstance(name, ast.Name):
+                self.refuse(element, "`*` unpacking is supported into names (`a, *rest = "
+                            "xs`), not nested or into items")
+        value = node.value
+        if isinstance(value, ast.ListComp):
+            self.check_comprehension(value)
+        elif isinstance(value, (ast.Name, ast.Subscript, ast.Tuple, ast.List)):
+            self.sequence(value)
+        else:
+            self.refuse(value, "`*` unpacking is supported from a list or tuple (a name, "
+                        "a list written out, a comprehension)")
+
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         self.check_target(node.target, allow_item=True)
         self.check_operator(node, node.op)
@@ -199,6 +228,12 @@ class Fence(ast.NodeVisitor):
     def visit_Pass(self, node: ast.Pass) -> None:
         pass
 
+    def visit_Delete(self, node: ast.Delete) -> None:
+        for target in node.targets:  # which reads follow is _Deleted's to check
+            if not isinstance(target, ast.Name):
+                self.refuse(target, "`del` of an item or attribute is not supported",
+                            "make a new list or array without it")
+
     def visit_Break(self, node: ast.Break) -> None:
         pass
 
@@ -220,8 +255,8 @@ class Fence(ast.NodeVisitor):
         """A value that may be a list or tuple written out, of such values too (an
         element of a list, a list comprehension's element, what is assigned)."""
         if isinstance(node, (ast.Tuple, ast.List)):
-            for element in node.elts:
-                self.sequence(element)
+            for element in node.elts:  # [*xs, y]: normalize spreads xs, or refuses
+                self.sequence(element.value if isinstance(element, ast.Starred) else element)
         else:
             self.visit(node)
 
@@ -499,12 +534,15 @@ class Fence(ast.NodeVisitor):
                     "modules, or tuples and lists of numbers")
 
     def visit_Call(self, node: ast.Call) -> None:
-        if any(isinstance(a, ast.Starred) for a in node.args) or any(
-                k.arg is None for k in node.keywords):
-            self.refuse(node, "starred arguments (*args, **kwargs) in calls are not "
-                        "supported yet", "pass arguments one by one")
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                self.refuse(keyword, "`**` arguments in calls are not supported yet",
+                            "pass arguments by name")
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             self.refuse(node.func, "only calls to named functions are supported")
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            self.spread_call(node)
+            return
         if isinstance(node.func, ast.Name) and node.func.id in self.local_functions:
             for argument in node.args + [k.value for k in node.keywords]:
                 self.iterable(argument)  # lists and tuples are passed as they are
@@ -537,6 +575,27 @@ class Fence(ast.NodeVisitor):
             return
         self.check_arguments_of(node, callee)
         self.check_callee(node, callee, text)
+
+    def spread_call(self, node: ast.Call) -> None:
+        """``f(*xs)``: normalize spreads a list or tuple whose elements it knows (made in
+        the function, written out, part of a structured argument) into the arguments,
+        and checks the call then; here, what it reads."""
+        if isinstance(node.func, ast.Attribute) and self.is_method(node.func):
+            self.refuse(node, "`*` arguments to methods are not supported yet",
+                        "pass arguments one by one")
+        callee = self.parsed.resolve(node.func, self.locals)
+        if callee is UNRESOLVED and not (isinstance(node.func, ast.Name)
+                                         and node.func.id in self.local_functions):
+            self.refuse(node.func, f"name `{ast.unparse(node.func)}` is not defined",
+                        cls=SrcdiffNameError, hint="define it before srcdiff generates the "
+                        "gradient")
+        if callee is print:
+            self.refuse(node, "`*` arguments to print are not supported yet",
+                        "print the values one by one")
+        for argument in node.args:
+            self.iterable(argument.value if isinstance(argument, ast.Starred) else argument)
+        for keyword in node.keywords:
+            self.check_option(keyword.value, keyword.arg == "dtype")
 
     def check_reduction(self, node: ast.Call, callee: Callable[..., Any]) -> None:
         """``sum``, ``min``, ``max``, ``math.prod``, ``any``, ``all`` of one iterable (a
@@ -697,3 +756,94 @@ def _names_in_tuples(target: ast.expr) -> bool:
     """A tuple of names, or of such tuples: ``a, b``, ``i, (a, b)``."""
     return isinstance(target, ast.Tuple) and all(
         isinstance(e, ast.Name) or _names_in_tuples(e) for e in target.elts)
+
+
+class _Deleted:
+    """``del name`` is supported where nothing reads the name until it is assigned
+    again, on every path (normalize then drops it): here, the names maybe deleted at
+    each point, from the function's start; a read of one, a ``del`` of one (Python
+    raises), or any mention of a deleted name in a local function or lambda (called
+    when, srcdiff would have to know) is refused where written."""
+
+    def __init__(self, fence: Fence) -> None:
+        self.fence = fence
+        self.loops: list[tuple[list[frozenset[str]], list[frozenset[str]]]] = []
+        self.deleted = {t.id for node in ast.walk(fence.parsed.tree) if isinstance(node, ast.Delete)
+                        for t in node.targets if isinstance(t, ast.Name)}
+
+    def check(self, node: ast.AST, state: frozenset[str]) -> None:
+        for found in ast.walk(node):
+            if isinstance(found, (ast.Lambda, ast.FunctionDef)):
+                self.local_function(found)
+            if isinstance(found, ast.Name) and isinstance(found.ctx, ast.Load) \
+                    and found.id in state:
+                self.fence.refuse(found, f"`{found.id}` is read where `del {found.id}` "
+                                  "may have deleted it: srcdiff supports `del` of names not "
+                                  "read again until assigned", "drop the `del`, or assign "
+                                  "the name before reading it")
+
+    def local_function(self, node: ast.Lambda | ast.FunctionDef) -> None:
+        for found in ast.walk(node):
+            if isinstance(found, ast.Name) and found.id in self.deleted:
+                self.fence.refuse(found, f"`{found.id}`, which the function deletes, is "
+                                  "read by a local function or lambda: not supported",
+                                  "drop the `del`")
+
+    def block(self, statements: list[ast.stmt], state: frozenset[str]) -> frozenset[str] | None:
+        """The names maybe deleted after ``statements`` (None: they never end there)."""
+        current: frozenset[str] | None = state
+        for statement in statements:
+            if current is None:
+                return None
+            current = self.statement(statement, current)
+        return current
+
+    def statement(self, node: ast.stmt, state: frozenset[str]) -> frozenset[str] | None:
+        if isinstance(node, ast.Delete):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id in state:
+                    self.fence.refuse(target, f"`del {target.id}` where `{target.id}` may "
+                                      "be deleted already: Python raises")
+            return state | frozenset(names)
+        if isinstance(node, ast.If):
+            self.check(node.test, state)
+            outs = [o for o in (self.block(node.body, state), self.block(node.orelse, state))
+                    if o is not None]
+            return frozenset().union(*outs) if outs else None
+        if isinstance(node, (ast.For, ast.While)):
+            return self.loop(node, state)
+        if isinstance(node, (ast.Break, ast.Continue)):
+            if self.loops:
+                self.loops[-1][isinstance(node, ast.Continue)].append(state)
+            return None
+        if isinstance(node, ast.FunctionDef):
+            self.local_function(node)
+            return state
+        self.check(node, state)
+        if isinstance(node, (ast.Return, ast.Raise)):
+            return None
+        bound = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)
+                 and isinstance(n.ctx, ast.Store)}
+        return state - bound
+
+    def loop(self, node: ast.For | ast.While, state: frozenset[str]) -> frozenset[str]:
+        if isinstance(node, ast.For):
+            self.check(node.iter, state)
+        target = frozenset(n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)) \
+            if isinstance(node, ast.For) else frozenset()
+        head = state
+        while True:  # the states at the head grow until none is new
+            if isinstance(node, ast.While):
+                self.check(node.test, head)
+            breaks: list[frozenset[str]] = []
+            continues: list[frozenset[str]] = []
+            self.loops.append((breaks, continues))
+            out = self.block(node.body, head - target)
+            self.loops.pop()
+            new = head.union(*continues, *([out] if out is not None else []))
+            if new == head:
+                break
+            head = new
+        after = self.block(node.orelse, head) if node.orelse else head
+        return (after or frozenset()).union(*breaks)

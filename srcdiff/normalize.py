@@ -534,8 +534,49 @@ class Normalizer:
         if is_literal(value) and value.elts and target not in self.mutated:
             return None
         what = f"`{target}`" if target else "this list"
-        return _List([self.item(e, origin, before) for e in value.elts], self.scope, what,
-                     isinstance(value, ast.Tuple))
+        items: list[ast.expr | _List] = []
+        for element in value.elts:
+            if isinstance(element, ast.Starred):  # [*xs, y]: the elements of xs, in place
+                items += [e if isinstance(e, _List) or is_literal(e) else
+                          self.item(e, origin, before)
+                          for e in self.elements(element.value, before)]
+            else:
+                items.append(self.item(element, origin, before))
+        return _List(items, self.scope, what, isinstance(value, ast.Tuple))
+
+    def elements(self, node: ast.expr, before: list[ast.stmt],
+                 evaluated: bool = True) -> list[ast.expr | _List]:
+        """What ``*node`` spreads: the elements of a list srcdiff follows or one written
+        out (computed into ``before`` first, unless not ``evaluated``: then they are
+        returned as written, to be evaluated where they stand), of a tuple of numbers
+        of the module, or of a structured argument that is a list or tuple. Anything
+        else is refused: its length is known only when the function runs."""
+        if not evaluated and isinstance(node, (ast.Tuple, ast.List)) and not any(
+                isinstance(e, ast.Starred) for e in node.elts):
+            return list(node.elts)
+        part = self.part(node)
+        if part is not None and isinstance(part.value, (list, tuple)):
+            return [_located(ast.Subscript(copy_tree(node), ast.Constant(i), ast.Load()), node)
+                    for i in range(len(part.value))]
+        found = None
+        if evaluated or isinstance(node, (ast.Name, ast.Subscript)):
+            found = self.list_iteration(node, before=before)
+        args = self.function.args
+        if isinstance(node, ast.Name) and node.id not in self.structures and node.id in [
+                a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]:
+            from .errors import KindError  # a tuple argument is read when one is given
+            raise located(KindError, f"`*{node.id}` spreads the argument `{node.id}`: srcdiff "
+                          "spreads a list or tuple argument differentiated with respect to "
+                          "(a structure); one of numbers it does not differentiate is an "
+                          "array to srcdiff, whose length is known only when the function "
+                          "runs", node, self.where, hint="pass the numbers one by one")
+        if found is None or any(not isinstance(e, (ast.expr, _List)) for e in found):
+            raise located(UnsupportedSyntaxError, f"`*{ast.unparse(node)}`: srcdiff spreads "
+                          "lists and tuples whose elements it knows when it writes the "
+                          "gradient (made in the function, written out, a tuple of numbers "
+                          "of the module, part of a structured argument)", node, self.where,
+                          hint="write the elements out")
+        return [copy_tree(e) if isinstance(e, ast.expr) else e for e in found]
 
     def comprehension_list(self, node: ast.ListComp, before: list[ast.stmt]) -> _List:
         """``[e for v in ...]``: its loops written out, appending to a list followed here
@@ -737,6 +778,7 @@ class Normalizer:
                        loops_too=bool(self.loops))
 
     def statement(self, node: ast.stmt) -> list[ast.stmt]:
+        node = self.spread_calls(node)
         if isinstance(node, ast.FunctionDef):
             return self.define_local(node, [node.name], node)
         if isinstance(node, ast.Break):
@@ -772,6 +814,60 @@ class Normalizer:
             finally:
                 self.depth -= 1
         return self.simple(node)
+
+    def spread_calls(self, node: ast.stmt) -> ast.stmt:
+        """``node`` with each ``f(*xs)`` and ``[*xs, y]`` it evaluates itself (not in a
+        comprehension, whose variables are bound later) written with xs's elements in
+        place: a copy, as a loop's body unrolled is normalized once per iteration."""
+        if isinstance(node, ast.FunctionDef):
+            return node
+        roots: list[ast.AST] = [node.test] if isinstance(node, (ast.If, ast.While)) else \
+            [node.iter] if isinstance(node, ast.For) else [node]
+        if not any(_spreads(parent) for root in roots for parent in walk(root)):
+            return node
+        node = copy_tree(node)
+        roots = [node.test] if isinstance(node, (ast.If, ast.While)) else \
+            [node.iter] if isinstance(node, ast.For) else [node]
+        calls = [n for root in roots for n in walk(root) if isinstance(n, ast.Call)
+                 and self.callee_of(n) is not None]
+        stack = roots
+        while stack:
+            current = stack.pop()
+            if isinstance(current, (ast.ListComp, ast.GeneratorExp, ast.SetComp,
+                                    ast.DictComp, ast.Lambda)):
+                continue  # spread where their loops are written out
+            if _spreads(current):
+                spread = [e for element in _spread_parts(current)
+                          for e in self.spread_element(element, calls)]
+                if isinstance(current, ast.Call):
+                    current.args = spread
+                    set_anno(current, "spread", True)
+                else:
+                    cast(ast.List, current).elts = spread
+            stack.extend(ast.iter_child_nodes(current))
+        return node
+
+    def spread_element(self, element: ast.expr, calls: list[ast.Call]) -> list[ast.expr]:
+        """An argument or element, the elements of ``xs`` for ``*xs`` (a list among them
+        by a name of its own)."""
+        if not isinstance(element, ast.Starred):
+            return [element]
+        if self.list_of(element.value) is not None and any(
+                self.list_of(a) is not None for call in calls for a in call.args
+                if isinstance(a, (ast.Name, ast.Subscript))):
+            raise located(UnsupportedSyntaxError, "a list spread with `*` where a function "
+                          "called in the same statement is given a list (it may change "
+                          "it): not supported", element, self.where,
+                          hint="call the function in a statement of its own")
+        result: list[ast.expr] = []
+        for item in self.elements(element.value, [], evaluated=False):
+            if isinstance(item, _List):  # a list in the list: a name stands for it
+                alias = self.fresh("row")
+                self.lists.by_name[alias] = item
+                self.lists.names.add(alias)
+                item = _name(alias)
+            result.append(_located(item, element))
+        return result
 
     @contextlib.contextmanager
     def nested(self) -> Iterator[None]:
@@ -910,6 +1006,13 @@ class Normalizer:
                     for a in call.args]
             new = ast.Call(call.func, args, copy_tree(call.keywords))
             return before + [_located(ast.Expr(_located(new, call)), node)]
+        if isinstance(node, ast.Delete):  # the fence found nothing reads it again unassigned
+            for deleted in node.targets:
+                if name_id(deleted) not in self.lists.by_name:  # a list: nothing to do
+                    # kept where the name may be unbound, to raise where Python's del does
+                    before.append(self.assign(self.fresh("deleted"), _name(name_id(deleted)),
+                                              node))
+            return before
         if isinstance(node, ast.Assert):
             test = self.expression(node.test, before)
             return before + [_located(ast.Assert(test, copy_tree(node.msg)), node)]
@@ -968,6 +1071,8 @@ class Normalizer:
         return result
 
     def unpack(self, target: ast.Tuple, value: ast.expr, node: ast.AST) -> list[ast.stmt]:
+        if any(isinstance(element, ast.Starred) for element in target.elts):
+            return self.unpack_starred(target, value, node)
         if any(isinstance(element, ast.Tuple) for element in target.elts):
             return self.unpack_nested(target, value, node)
         names = [name_id(element) for element in target.elts]
@@ -1014,6 +1119,32 @@ class Normalizer:
             else:
                 direct += self.bind(name, element, node)
         return direct + deferred
+
+    def unpack_starred(self, target: ast.Tuple, value: ast.expr, node: ast.AST) -> list[ast.stmt]:
+        """``a, *rest, z = xs``: the elements of xs (every one computed first, as Python
+        evaluates the right side first), ``rest`` a list of those between."""
+        before: list[ast.stmt] = []
+        made = self.make_list(value, node, None, before)
+        items = list(made.items) if made is not None else self.elements(value, before)
+        star = next(i for i, e in enumerate(target.elts) if isinstance(e, ast.Starred))
+        after = len(target.elts) - star - 1
+        if len(items) < star + after:
+            raise located(UnsupportedSyntaxError, f"{len(target.elts) - 1} names and a "
+                          f"starred one for {len(items)} elements: Python raises ValueError",
+                          node, self.where)
+        values = items if made is not None else [  # a followed list's are computed
+            e if isinstance(e, _List) else self.item(e, node, before) for e in items]
+        starred = name_id(cast(ast.Starred, target.elts[star]).value)
+
+        def copied(item: ast.expr | _List) -> ast.expr | _List:
+            return item if isinstance(item, _List) else copy_tree(item)
+        for name, item in zip(target.elts[:star], values[:star]):
+            before += self.bind(name_id(name), copied(item), node)
+        before += self.bind(starred, _List(values[star:len(values) - after], self.scope,
+                                           f"`{starred}`"), node)
+        for name, item in zip(target.elts[star + 1:], values[len(values) - after:]):
+            before += self.bind(name_id(name), copied(item), node)
+        return before
 
     def not_structured(self, name: str, origin: ast.AST) -> None:
         if name in self.structures:
@@ -1534,6 +1665,16 @@ class _Expressions(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
         n = self.normalizer
+        for argument in node.args:
+            if isinstance(argument, ast.Starred):  # in a comprehension's element, say
+                n.elements(argument.value, [], evaluated=False)  # refuses, located
+                raise located(UnsupportedSyntaxError, "`*` arguments here are not supported "
+                              "yet", argument, n.where, hint="pass arguments one by one")
+        if get_anno(node, "spread") and n.callee_of(node) is None and not (
+                isinstance(node.func, ast.Attribute) and node.func.attr == "append"):
+            from .fence import Fence  # f(*xs), xs spread: the call checked as written out
+            callee = n.parsed.resolve(node.func, n.locals)
+            Fence(n.parsed).check_callee(node, callee, ast.unparse(node.func))
         func = node.func
         if isinstance(func, ast.Attribute) and func.attr in METHODS and not isinstance(
                 n.parsed.resolve(func.value, n.locals), types.ModuleType):
@@ -1593,6 +1734,20 @@ def _written_out(made: _List, origin: ast.AST) -> ast.expr:
              for item in made.items]
     node = ast.Tuple(items, ast.Load()) if made.is_tuple else ast.List(items, ast.Load())
     return _located(node, origin)
+
+
+def _spreads(node: ast.AST) -> bool:
+    """Whether ``node`` is a call with ``*`` arguments or a list or tuple (read, not
+    assigned to) with ``*`` elements."""
+    return any(isinstance(e, ast.Starred) for e in _spread_parts(node))
+
+
+def _spread_parts(node: ast.AST) -> list[ast.expr]:
+    if isinstance(node, ast.Call):
+        return node.args
+    if isinstance(node, (ast.List, ast.Tuple)) and isinstance(node.ctx, ast.Load):
+        return node.elts
+    return []
 
 
 def _constant_int(node: ast.expr, normalizer: Normalizer) -> int | None:

@@ -213,3 +213,81 @@ def lists_of_lists_in_a_comprehension(x):
 @program(0.3, 0.4)
 def hypot_of_three_and_four(x, y):
     return math.hypot(x, y, 2.0 * x) + math.hypot(x, 1.0, y, 0.5)
+
+
+# -- `*` unpacking and `del` ---------------------------------------------------------------
+def _three(a, b, c):
+    return a * b - c
+
+
+@program(1.5, 2.0)
+def starred_targets(x, y):
+    first, *middle, last = [x * k for k in range(1, 5)]
+    a, *rest = (x, y, x * y)
+    return first * last + sum(middle) * y + a * sum(rest)
+
+
+@program(0.7, 1.3)
+def starred_arguments(x, y):
+    args = [x, y]
+    pairs = [(x, y), (y, 2.0 * x)]
+    return _three(*args, x * y) + _three(*(y, x), 1.0) + math.atan2(*args) + sum(
+        math.atan2(*p) for p in pairs) + _three(*WEIGHTS) * x
+
+
+@program(0.6, 1.1)
+def starred_elements(x, y):
+    xs = [x, y]
+    ys = [*xs, x * y, *(y, 2.0)]
+    first, *_, last = ys
+    return sum(ys) * first + last
+
+
+@program(0.9)
+def starred_in_a_loop(x):
+    s = 0.0
+    for i in range(3):
+        a, *r = (x * i, x, 2.0)
+        s = s + a * sum(r)
+    return s
+
+
+@program(1.2)
+def del_of_temporaries(x):
+    t = x * x
+    u = t + 1.0
+    del t
+    s = 0.0
+    for i in range(3):
+        tmp = math.sin(x * i)
+        s = s + tmp * u
+        del tmp
+    t = 3.0 * x  # assigned again after the del: read as the new value
+    xs = [x, 2.0 * x]
+    s = s + sum(xs)
+    del xs, u
+    return s + t
+
+
+@program(0.8, sympy=False)
+def del_in_a_loop_with_continue(x):
+    i = 0
+    t = x
+    s = 0.0
+    while i < 3:
+        i = i + 1
+        if i == 2:
+            del t
+            t = x * 2.0
+            continue
+        s = s + t
+    return s
+
+
+@program(0.4, 1.2, sympy=False)  # max(): SymPy cannot order symbols
+def starred_in_reductions_and_rows(x, y):
+    # fuzz scalar 770102: `*` in a list given to sum() reached the lowering unspread
+    parts = [y, x * y, y]
+    rows = [[x, y], [y, 2.0 * x]]
+    table = [*rows, [x * x, 1.0]]
+    return sum([*parts, 0.5]) + max((*parts, x)) + sum(r[0] * r[1] for r in table)

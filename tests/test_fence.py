@@ -182,8 +182,8 @@ def f_returns_tuple(x):
 
 def f_del(x):
     y = x
-    del y  # refused
-    return x
+    del y
+    return y  # refused: read after del
 
 
 def f_import(x):
@@ -230,7 +230,7 @@ CASES = [
     (f_other_expression_statement, UnsupportedSyntaxError, "expression statements are not supported (except print"),
     (f_invert, UnsupportedSyntaxError, "the operator `~` is not supported"),
     (f_returns_tuple, UnsupportedSyntaxError, "returning several values is not supported"),
-    (f_del, UnsupportedSyntaxError, "`del` is not supported"),
+    (f_del, UnsupportedSyntaxError, "`y` is read where `del y` may have deleted it"),
     (f_import, UnsupportedSyntaxError, "imports inside the function are not supported"),
     (f_complex, UnsupportedSyntaxError, "complex numbers are not supported"),
     (f_string_attribute, UnsupportedSyntaxError, "`math.__name__` is a str"),

@@ -222,6 +222,56 @@ def list_then_number(x):
     return out
 
 
+def too_few_to_unpack(x):
+    a, b, *c = (x,)  # refused
+    return a
+
+
+def spreads_a_run_time_length(x):
+    values = np.array([1.0, 2.0]) * x
+    return math.atan2(*values)  # refused
+
+
+def spread_of_the_wrong_length(x):
+    return math.atan2(*(x,))  # refused
+
+
+def read_after_del(x):
+    t = x * x
+    if x > 0.0:
+        del t
+    return t * 2.0  # refused
+
+
+def read_after_del_in_an_earlier_iteration(x):
+    t = x
+    s = 0.0
+    for i in range(3):
+        s = s + t  # refused
+        del t
+    return s
+
+
+def del_twice(x):
+    t = x
+    del t
+    del t  # refused
+    return x
+
+
+def del_of_an_item(x):
+    xs = [x, x]
+    del xs[0]  # refused
+    return x
+
+
+def deleted_name_read_by_a_local_function(x):
+    t = x
+    g = lambda: t * 2.0  # refused
+    del t
+    return g()
+
+
 REFUSED = [
     (grows_with_n, "not this one: it loops over values known only when the function runs"),
     (grows_in_a_branch, "`out` grows or changes inside a branch"),
@@ -233,7 +283,43 @@ REFUSED = [
     (out_of_range, "`values` has 1 elements here: `values[1]` raises IndexError"),
     (breaks_out_of_a_list_loop, "not this one: it has a break, continue, return or else"),
     (list_then_number, "`out` stands for a list the function makes, and is bound to another"),
+    (too_few_to_unpack, "2 names and a starred one for 1 elements: Python raises ValueError"),
+    (spreads_a_run_time_length, "`*values`: srcdiff spreads lists and tuples whose elements it knows"),
+    (spread_of_the_wrong_length, "no derivative rule for math.atan2 with 1 argument"),
+    (read_after_del, "`t` is read where `del t` may have deleted it"),
+    (read_after_del_in_an_earlier_iteration, "`t` is read where `del t` may have deleted it"),
+    (del_twice, "`del t` where `t` may be deleted already: Python raises"),
+    (del_of_an_item, "`del` of an item or attribute is not supported"),
+    (deleted_name_read_by_a_local_function, "`t`, which the function deletes, is read by a "
+                                            "local function or lambda"),
 ]
+
+
+def spreads_an_argument(x, n):
+    return math.atan2(*n)  # refused
+
+
+def test_spreading_an_argument_that_is_an_array_to_srcdiff_is_refused_at_the_call():
+    # a tuple of numbers not differentiated is an array to srcdiff: its length is not known
+    # when the gradient is written (a structure differentiated with respect to is spread)
+    with pytest.raises(srcdiff.KindError, match="`[*]n` spreads the argument `n`") as caught:
+        srcdiff.grad(spreads_an_argument)(1.0, (1.0, 2.0))
+    assert caught.value.lineno == _marked_line(spreads_an_argument)
+
+
+def deletes_what_may_be_unbound(x):
+    if x > 10.0:
+        t = x
+    del t
+    return x * 2.0
+
+
+def test_del_of_a_name_that_may_be_unbound_raises_as_python_does():
+    assert srcdiff.grad(deletes_what_may_be_unbound)(11.0) == 2.0
+    with pytest.raises(UnboundLocalError):
+        deletes_what_may_be_unbound(1.0)
+    with pytest.raises(UnboundLocalError):
+        srcdiff.grad(deletes_what_may_be_unbound)(1.0)
 
 
 def _marked_line(func) -> int:

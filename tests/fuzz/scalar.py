@@ -73,7 +73,8 @@ FEATURES = (
        "print_fstring", "assert_message", "nested_target", "sum_generator", "sum_dynamic",
        "sum_condition", "min_max_generator", "prod_generator", "any_all", "zip_generator",
        "list_append", "list_literal", "list_item_assignment", "list_unpack",
-       "list_comprehension", "loop_over_list", "list_of_lists", "list_to_helper", "hypot3"])
+       "list_comprehension", "loop_over_list", "list_of_lists", "list_to_helper", "hypot3",
+       "starred_unpack", "starred_call", "starred_element", "del_name"])
 
 
 def generate(seed: int) -> Case:
@@ -173,6 +174,7 @@ class ScalarGenerator(Drawing):
         self.print_budget = 1 if self.rng.random() < 0.08 else 0
         self.identity_rng = random.Random(f"identity/{seed}")  # `x is None` in conditions
         self.lists_rng = random.Random(f"lists/{seed}")  # when to draw a list statement
+        self.star_rng = random.Random(f"star/{seed}")  # `*` unpacking, `del` of a list
 
     # -- utilities -------------------------------------------------------------
     def fresh(self, base=None):
@@ -1129,8 +1131,29 @@ class ScalarGenerator(Drawing):
                 lines.append(f"{pad}{name} = {a} * {c} + {b}")
                 iv = Interval(-8.0, 8.0)
             else:
-                lines.append(f"{pad}{name} = {pair}[0] * {pair}[-1] + {pair}[1] + len({pair})")
-                iv = Interval(-5.0, 11.0)
+                star = self.star_rng.random()  # its own stream: other programs unchanged
+                if star < 0.15:
+                    self.feat("starred_unpack")
+                    first, rest = self.fresh(), self.fresh("rest")
+                    lines += [f"{pad}{first}, *{rest} = {pair}",
+                              f"{pad}{name} = {first} * sum({rest}) + len({rest})"]
+                    self.declare(scope, first, Interval(-2.0, 2.0))
+                    scope.bound.add(first)
+                    iv = Interval(-12.0, 14.0)
+                elif star < 0.3:
+                    self.feat("starred_call")
+                    lines.append(f"{pad}{name} = {self.m('atan2')}(*{pair}[:2]) + {pair}[2]")
+                    iv = Interval(-5.2, 5.2)
+                elif star < 0.45:
+                    self.feat("starred_element")
+                    lines.append(f"{pad}{name} = sum([*{pair}, 0.5]) * 0.25")
+                    iv = Interval(-2.5, 2.5)
+                else:
+                    lines.append(f"{pad}{name} = {pair}[0] * {pair}[-1] + {pair}[1] + len({pair})")
+                    iv = Interval(-5.0, 11.0)
+                if self.star_rng.random() < 0.3:
+                    self.feat("del_name")  # nothing reads it again: it is not in scope
+                    lines.append(f"{pad}del {pair}")
         else:  # a list given to a helper of its own
             self.feat("list_to_helper")
             helper = self.fresh("total")
