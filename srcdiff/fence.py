@@ -106,8 +106,7 @@ class Fence(ast.NodeVisitor):
             elif isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Lambda):
                 self.local_functions.update(t.id for t in statement.targets
                                             if isinstance(t, ast.Name))
-        if any(isinstance(node, ast.Delete) for node in ast.walk(tree)):
-            _Deleted(self).block(body, frozenset())
+        _Deleted.analyse(self, tree)
         for statement in body:
             if isinstance(statement, ast.FunctionDef):
                 self.check_local_function(statement)
@@ -130,6 +129,7 @@ class Fence(ast.NodeVisitor):
             self.refuse(tree.decorator_list[0], "decorators on nested functions are not "
                         "supported")
         self.check_arguments(tree.args)
+        _Deleted.analyse(self, tree)
         body = [s for s in tree.body if not _is_docstring(s)]
         for statement in body:
             self.visit(statement)
@@ -173,7 +173,7 @@ class Fence(ast.NodeVisitor):
             for element in value.elts:
                 self.visit(element)
             return
-        if isinstance(node.value, (ast.Tuple, ast.List)):  # data: coefficients = [1.0, 2.0]
+        if isinstance(node.value, (ast.Tuple, ast.List, ast.Dict)):  # coefficients = [1.0, 2.0]
             self.sequence(node.value)
             return
         self.visit(node.value)
@@ -259,6 +259,13 @@ class Fence(ast.NodeVisitor):
                 self.sequence(element.value if isinstance(element, ast.Starred) else element)
         else:
             self.visit(node)
+
+    def visit_Dict(self, node: ast.Dict) -> None:
+        """``{"w": a}``: normalize follows a dict with constant keys, or refuses it."""
+        for key, value in zip(node.keys, node.values):
+            if key is None:
+                self.refuse(value, "`**` in a dict is not supported yet")
+            self.sequence(value)
 
     def iterable(self, node: ast.expr) -> None:
         """What a loop or comprehension goes over: ``(a, b, c)``, and ``zip``,
@@ -376,7 +383,8 @@ class Fence(ast.NodeVisitor):
                 self.refuse(target, f"assignment to an item of `{target.value.id}`, which is "
                             "not a variable of the function", "copy it into a local "
                             "variable first")
-            self.check_index(target.slice)
+            if not (isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str)):
+                self.check_index(target.slice)  # d["k"] = v: a dict normalize follows, or refused
             return
         if allow_tuple and _names_in_tuples(target):
             return  # a, b = ...; (a, b), c = ...; for i, (a, b) in ...
@@ -548,10 +556,21 @@ class Fence(ast.NodeVisitor):
                 self.iterable(argument)  # lists and tuples are passed as they are
             return  # a local function: inlined, and checked where it is defined
         if isinstance(node.func, ast.Attribute) and self.is_method(node.func):
+            if node.func.attr in ("items", "values", "keys") and not node.args and \
+                    not node.keywords:
+                self.visit(node.func.value)  # of a dict normalize follows, or refused there
+                return
             self.check_method(node)
             return
         callee = self.parsed.resolve(node.func, self.locals)
         text = ast.unparse(node.func)
+        if callee is dict:  # dict(w=a, b=b): a dict normalize follows
+            if node.args:
+                self.refuse(node, "dict() is supported with keyword arguments "
+                            "(`dict(w=a, b=b)`)", "write a dict literal")
+            for keyword in node.keywords:
+                self.sequence(keyword.value)
+            return
         if _is_reduction(callee) and node.args and not (callee in (min, max) and len(node.args) > 1):
             self.check_reduction(node, callee)
             return
@@ -765,11 +784,18 @@ class _Deleted:
     raises), or any mention of a deleted name in a local function or lambda (called
     when, srcdiff would have to know) is refused where written."""
 
-    def __init__(self, fence: Fence) -> None:
+    def __init__(self, fence: Fence, deleted: set[str]) -> None:
         self.fence = fence
         self.loops: list[tuple[list[frozenset[str]], list[frozenset[str]]]] = []
-        self.deleted = {t.id for node in ast.walk(fence.parsed.tree) if isinstance(node, ast.Delete)
-                        for t in node.targets if isinstance(t, ast.Name)}
+        self.deleted = deleted
+
+    @staticmethod
+    def analyse(fence: Fence, tree: ast.FunctionDef) -> None:
+        """The ``del`` statements of ``tree``'s own body (a local function's are its own)."""
+        deleted = {t.id for node in _own_scope(tree.body) if isinstance(node, ast.Delete)
+                   for t in node.targets if isinstance(t, ast.Name)}
+        if deleted:
+            _Deleted(fence, deleted).block(tree.body, frozenset())
 
     def check(self, node: ast.AST, state: frozenset[str]) -> None:
         for found in ast.walk(node):
@@ -847,3 +873,15 @@ class _Deleted:
             head = new
         after = self.block(node.orelse, head) if node.orelse else head
         return (after or frozenset()).union(*breaks)
+
+
+def _own_scope(body: list[ast.stmt]) -> list[ast.AST]:
+    """Every node of ``body`` but those inside local functions and lambdas."""
+    found: list[ast.AST] = []
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        found.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+    return found

@@ -133,6 +133,7 @@ class _List:
     scope: tuple[int, ...]
     what: str
     is_tuple: bool = False
+    keys: list[str | int] | None = None  # a dict's, in order (its items are its values)
 
 
 class _Lists:
@@ -495,6 +496,9 @@ class Normalizer:
         if whole is None:
             return None
         if isinstance(node.slice, ast.Slice):
+            if whole.keys is not None:
+                raise located(UnsupportedSyntaxError, f"{whole.what} is a dict: a slice of it "
+                              "raises TypeError", node, self.where)
             parts = (node.slice.lower, node.slice.upper, node.slice.step)
             bounds: list[Any] = [None if b is None else _constant_key(b) for b in parts]
             if any(b is None and given is not None for b, given in zip(bounds, parts)):
@@ -506,8 +510,17 @@ class Normalizer:
         return item if isinstance(item, _List) else None
 
     def list_item(self, whole: _List, node: ast.Subscript) -> ast.expr | _List:
-        """The element ``node`` reads of ``whole``: its position must be a constant."""
+        """The element ``node`` reads of ``whole``: its position (its key, for a dict)
+        must be a constant."""
         key = _constant_key(node.slice)
+        if whole.keys is not None:
+            if key is None:
+                raise located(UnsupportedSyntaxError, f"items of {whole.what}, a dict, are "
+                              "read with constant keys", node, self.where)
+            if key not in whole.keys:
+                raise located(UnsupportedSyntaxError, f"{whole.what} has no key {key!r} here: "
+                              f"`{ast.unparse(node)}` raises KeyError", node, self.where)
+            return whole.items[whole.keys.index(key)]
         if not isinstance(key, int):
             raise located(UnsupportedSyntaxError, f"items of {whole.what} are read at "
                           "constant positions", node, self.where, hint="loop over the "
@@ -529,6 +542,10 @@ class Normalizer:
             return found
         if isinstance(value, ast.ListComp):
             return self.comprehension_list(value, before)
+        if isinstance(value, ast.Dict) or (
+                isinstance(value, ast.Call) and not value.args and
+                self.parsed.resolve(value.func, self.locals) is dict):
+            return self.make_dict(value, origin, target, before)
         if not isinstance(value, (ast.List, ast.Tuple)):
             return None
         if is_literal(value) and value.elts and target not in self.mutated:
@@ -543,6 +560,31 @@ class Normalizer:
             else:
                 items.append(self.item(element, origin, before))
         return _List(items, self.scope, what, isinstance(value, ast.Tuple))
+
+    def make_dict(self, value: ast.Dict | ast.Call, origin: ast.AST, target: str | None,
+                  before: list[ast.stmt]) -> _List:
+        """``{"w": a, "b": b}`` or ``dict(w=a, b=b)``: a dict with constant keys, followed
+        key by key as a list is element by element."""
+        if isinstance(value, ast.Call):
+            pairs: list[tuple[ast.expr | None, ast.expr]] = [
+                (None if k.arg is None else ast.Constant(k.arg), k.value) for k in value.keywords]
+        else:
+            pairs = list(zip(value.keys, value.values))
+        made = _List([], self.scope, f"`{target}`" if target else "this dict", keys=[])
+        assert made.keys is not None
+        for key_node, element in pairs:
+            key = None if key_node is None else _constant_key(key_node)
+            if key is None:
+                raise located(UnsupportedSyntaxError, "srcdiff follows dicts made with "
+                              "constant keys (str or int), without `**`", key_node or element,
+                              self.where)
+            item = self.item(element, origin, before)
+            if key in made.keys:  # {"a": 1, "a": 2}: the last value, at the first place
+                made.items[made.keys.index(key)] = item
+            else:
+                made.keys.append(key)
+                made.items.append(item)
+        return made
 
     def elements(self, node: ast.expr, before: list[ast.stmt],
                  evaluated: bool = True) -> list[ast.expr | _List]:
@@ -609,8 +651,11 @@ class Normalizer:
         call = cast(ast.Call, node.value)
         name = name_id(cast(ast.Attribute, call.func).value)
         before: list[ast.stmt] = []
-        element = self.item(call.args[0], node, before)
-        self.changes(name, node, "append to").items.append(element)
+        made = self.changes(name, node, "append to")
+        if made.keys is not None:
+            raise located(UnsupportedSyntaxError, f"{made.what} is a dict: it has no append",
+                          node, self.where)
+        made.items.append(self.item(call.args[0], node, before))
         return before
 
     def list_item_assignment(self, target: ast.Subscript, value: ast.expr,
@@ -618,11 +663,22 @@ class Normalizer:
         """``out[k] = v`` for a constant ``k``: ``v`` becomes that element."""
         made = self.changes(name_id(target.value), node, "assignment to an item of")
         key = _constant_key(target.slice)
+        before: list[ast.stmt] = []
+        if made.keys is not None:  # d["k"] = v: a new value, or a new key at the end
+            if key is None:
+                raise located(UnsupportedSyntaxError, f"items of {made.what}, a dict, are "
+                              "assigned with constant keys", target, self.where)
+            item = self.item(value, node, before)
+            if key in made.keys:
+                made.items[made.keys.index(key)] = item
+            else:
+                made.keys.append(key)
+                made.items.append(item)
+            return before
         if not isinstance(key, int) or not -len(made.items) <= key < len(made.items):
             raise located(UnsupportedSyntaxError, f"items of {made.what} (of length "
                           f"{len(made.items)}) are assigned at constant positions in range",
                           target, self.where)
-        before: list[ast.stmt] = []
         made.items[key] = self.item(value, node, before)
         return before
 
@@ -658,10 +714,23 @@ class Normalizer:
                     type(v) in (int, float) for v in value):
                 return "known" if probe else [literal(v) for v in value]
             return None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and \
+                node.func.attr in ("items", "values", "keys") and not node.args and \
+                not node.keywords and isinstance(node.func.value, (ast.Name, ast.Subscript)):
+            if probe:  # d.items(), d.values(), d.keys() of a dict srcdiff follows
+                return "follows" if _names_list(node.func.value, n) else None
+            whole = n.list_of(node.func.value)
+            if whole is None or whole.keys is None:
+                return None
+            keys: list[ast.expr | _List] = [ast.Constant(k) for k in whole.keys]
+            return {"keys": keys, "values": list(whole.items),
+                    "items": list(zip(keys, whole.items))}[node.func.attr]
         if isinstance(node, (ast.Name, ast.Subscript)):
             if probe:
                 return "follows" if _names_list(node, n) else None
             made = n.list_of(node)
+            if made is not None and made.keys is not None:  # a dict: its keys
+                return [ast.Constant(k) for k in made.keys]
             return None if made is None else list(made.items)
         if isinstance(node, ast.ListComp):
             return "follows" if probe else list(n.comprehension_list(node, before).items)
@@ -726,9 +795,20 @@ class Normalizer:
                           "constant, a tuple or a list the function makes; or use "
                           "sum(... for ...) or a NumPy array")
         assert isinstance(values, list)
+        # a constant the target takes is written into the body where it is read (xs[i],
+        # d[k]), unless the body binds that name itself (an assignment, a comprehension's
+        # or a lambda's variable)
+        bound = {n.id for s in node.body for n in walk(s) if isinstance(n, ast.Name)
+                 and not isinstance(n.ctx, ast.Load)} | {
+                     n.arg for s in node.body for n in walk(s) if isinstance(n, ast.arg)}
         for value in values:
             before += self.bind_target(node.target, value, node)
-            before += self.block(copy_tree(node.body))
+            body = copy_tree(node.body)
+            constants = {name: constant for name, constant in _constants_of(node.target, value)
+                         if name not in bound}
+            if constants:
+                body = [cast(ast.stmt, _Constants(constants).visit(s)) for s in body]
+            before += self.block(body)
         return before
 
     def bind_target(self, target: ast.expr, value: Any, origin: ast.AST) -> list[ast.stmt]:
@@ -1038,6 +1118,10 @@ class Normalizer:
         if array in self.lists.by_name:
             return self.list_item_assignment(target, value, node)
         self.not_structured(array, node)
+        if isinstance(target.slice, ast.Constant) and isinstance(target.slice.value, str):
+            raise located(UnsupportedSyntaxError, f"`{array}` is not a dict the function makes: "
+                          "srcdiff follows dicts made in the function (`d = {\"w\": a}`, "
+                          "`dict(w=a)`)", target, self.where)
         before: list[ast.stmt] = []
         index = index_value(self.expression(target.slice, before))
         value = self.expression(value, before)
@@ -1081,6 +1165,8 @@ class Normalizer:
         if isinstance(value, (ast.Name, ast.ListComp, ast.Subscript)):
             listed: list[ast.stmt] = []
             made = self.make_list(value, node, None, listed)
+            if made is not None and made.keys is not None:  # a, b = d: its keys
+                made = _List([ast.Constant(k) for k in made.keys], self.scope, made.what)
             if made is not None:  # a, b = pair: the list's elements
                 if len(made.items) != len(names):
                     raise located(UnsupportedSyntaxError, f"{len(names)} names for the "
@@ -1125,6 +1211,8 @@ class Normalizer:
         evaluates the right side first), ``rest`` a list of those between."""
         before: list[ast.stmt] = []
         made = self.make_list(value, node, None, before)
+        if made is not None and made.keys is not None:  # a, *rest = d: its keys
+            made = _List([ast.Constant(k) for k in made.keys], self.scope, made.what)
         items = list(made.items) if made is not None else self.elements(value, before)
         star = next(i for i, e in enumerate(target.elts) if isinstance(e, ast.Starred))
         after = len(target.elts) - star - 1
@@ -1432,24 +1520,25 @@ class _Expressions(ast.NodeTransformer):
             return node
         made = self.normalizer.followed(node.id, node)
         if made is not None:  # a list srcdiff follows: its elements, written out
-            return _written_out(made, node)
+            return _written_out(made, node, self.normalizer.where)
         part = self.normalizer.structures.get(node.id)
         if part is None:
             return node
         return self.normalizer.leaf(part, node)
 
     def visit_ListComp(self, node: ast.ListComp) -> ast.expr:
-        return _written_out(self.normalizer.comprehension_list(node, self.before), node)
+        return _written_out(self.normalizer.comprehension_list(node, self.before), node,
+                            self.normalizer.where)
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
         n = self.normalizer
         whole = n.list_of(node.value)
         if whole is not None:  # an element of a list srcdiff follows, or a slice of it
             if isinstance(node.slice, ast.Slice):
-                return _written_out(cast(_List, n.list_of(node)), node)
+                return _written_out(cast(_List, n.list_of(node)), node, n.where)
             item = n.list_item(whole, node)
             if isinstance(item, _List):
-                return _written_out(item, node)
+                return _written_out(item, node, n.where)
             return _located(copy_tree(item), node)
         part = n.part(node)
         if part is not None:
@@ -1665,6 +1754,11 @@ class _Expressions(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.expr:
         n = self.normalizer
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("items", "values",
+                                                                       "keys"):
+            raise located(UnsupportedSyntaxError, f"`.{node.func.attr}()` of a dict srcdiff "
+                          "follows is supported where it is looped over (for, comprehensions, "
+                          "sum(...))", node, n.where)
         for argument in node.args:
             if isinstance(argument, ast.Starred):  # in a comprehension's element, say
                 n.elements(argument.value, [], evaluated=False)  # refuses, located
@@ -1728,12 +1822,27 @@ class _Expressions(ast.NodeTransformer):
         return node
 
 
-def _written_out(made: _List, origin: ast.AST) -> ast.expr:
-    """A list (or tuple) srcdiff follows, as the literal of its elements."""
-    items = [_written_out(item, origin) if isinstance(item, _List) else copy_tree(item)
+def _written_out(made: _List, origin: ast.AST, where: Parsed) -> ast.expr:
+    """A list (or tuple) srcdiff follows, as the literal of its elements; a dict is
+    refused (read by key, looped over, given to a function, not used as a value)."""
+    if made.keys is not None:
+        raise located(UnsupportedSyntaxError, f"{made.what} is a dict srcdiff follows: it is "
+                      "read by key, looped over and given to functions, not used as a value",
+                      origin, where, hint="read its items by key")
+    items = [_written_out(item, origin, where) if isinstance(item, _List) else copy_tree(item)
              for item in made.items]
     node = ast.Tuple(items, ast.Load()) if made.is_tuple else ast.List(items, ast.Load())
     return _located(node, origin)
+
+
+def _constants_of(target: ast.expr, value: Any) -> list[tuple[str, ast.expr]]:
+    """The names of a loop's target bound to constants by ``value`` (what
+    ``list_iteration`` gives: an expression, or a tuple of them)."""
+    if isinstance(target, ast.Name):
+        return [(target.id, value)] if isinstance(value, ast.Constant) else []
+    if isinstance(target, ast.Tuple) and isinstance(value, tuple) and len(value) == len(target.elts):
+        return [pair for t, v in zip(target.elts, value) for pair in _constants_of(t, v)]
+    return []
 
 
 def _spreads(node: ast.AST) -> bool:

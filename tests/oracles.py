@@ -80,6 +80,41 @@ def assert_close(actual, expected, rel=1e-9, abs_=1e-12):
         assert math.isclose(a, e, rel_tol=rel, abs_tol=abs_), f"{actual} != {expected}"
 
 
+def sums(func, seen=None) -> bool:
+    """Whether ``func``, or a function of its module it calls, calls ``sum()``: on Python
+    3.12 and later the builtin adds floats with compensation (Neumaier), and srcdiff's
+    value, added left to right, may differ from it in the last bits."""
+    seen = set() if seen is None else seen
+    if func in seen or not isinstance(func, types.FunctionType):
+        return False
+    seen.add(func)
+    try:
+        source = inspect.getsource(func)
+    except (OSError, TypeError):
+        return False
+    if "sum(" in source:
+        return True
+    called = [func.__globals__.get(name) for name in func.__code__.co_names]
+    called += [c.cell_contents for c in func.__closure__ or () if callable(c.cell_contents)]
+    return any(sums(f, seen) for f in called)
+
+
+def assert_same_value(value, func, point):
+    """srcdiff's value of ``func`` at ``point`` is the function's, bit for bit, but where
+    Python's ``sum()`` compensates (3.12+): there within 1e-14."""
+    import sys
+    expected = func(*point)
+    if sys.version_info >= (3, 12) and sums(func):
+        assert value == pytest_approx(expected, rel=1e-14)
+    else:
+        assert value == expected
+
+
+def pytest_approx(expected, rel):
+    import pytest
+    return pytest.approx(expected, rel=rel)
+
+
 def register_program(source: str, name: str, globals_=None):
     """Define the function ``name`` from ``source`` with its source readable by inspect."""
     filename = f"<test program {name} {abs(hash(source))}>"

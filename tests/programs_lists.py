@@ -291,3 +291,53 @@ def starred_in_reductions_and_rows(x, y):
     rows = [[x, y], [y, 2.0 * x]]
     table = [*rows, [x * x, 1.0]]
     return sum([*parts, 0.5]) + max((*parts, x)) + sum(r[0] * r[1] for r in table)
+
+
+# -- dicts made in the function, with constant keys -----------------------------------------
+def _saxpy(val):
+    return val["a"] * val["b"] + val["c"]
+
+
+@program(0.7, 1.3)
+def dict_given_to_a_function(x, y):
+    # Tangent's dict_wrapper
+    return _saxpy(dict(a=x, b=y, c=x * y)) + _saxpy({"a": y, "b": 2.0, "c": x})
+
+
+@program(1.5, 2.0)
+def dict_items_values_and_keys(x, y):
+    d = {"a": x, "b": y}
+    d["c"] = x * y
+    d["a"] = d["a"] + 1.0
+    s = 0.0
+    for k, v in d.items():
+        s = s + v * len(k)
+    for k in d:
+        s = s + d[k] * d[k]
+    return s + sum(d.values()) + sum(w * w for w in d.values()) + len(d)
+
+
+@program(0.9)
+def dict_of_lists_in_a_loop(x):
+    s = 0.0
+    for i in range(3):
+        p = {"u": [x * i, x], 1: x}
+        s = s + p["u"][0] * p["u"][-1] + p[1]
+    params = {0: x, 1: 2.0 * x}
+    for k in range(2):
+        s = s + params[k] * (k + 1)  # a loop over range() of a constant, unrolled
+    return s
+
+
+@program(0.6, 1.4)
+def del_inside_a_local_function(x, y):
+    # fuzz scalar 771374: a local function's del of its own local was taken for the outer
+    # function's, and its reads refused
+    def inner(z):
+        pair = [z * y, z]
+        total = pair[0] + pair[1]
+        del pair
+        return total
+
+    pair = x * 2.0
+    return inner(x) * pair + inner(y)

@@ -113,6 +113,13 @@ def test_every_construct_is_generated(kind):
     assert not rare, f"constructs (almost) never generated: {rare}"
 
 
+def test_renaming_a_local_leaves_f_strings_alone():
+    # campaign seed 772263: a local `f` renamed `tape` turned f"..." into tape"..."
+    case = GENERATORS["scalar"].generate(772263)
+    assert 'f"' in case.source
+    compile(case.source, "<seed 772263>", "exec")
+
+
 def test_programs_are_pure_functions_of_their_seed():
     for generator in GENERATORS.values():
         for seed in (0, 7, 123):

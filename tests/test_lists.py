@@ -9,14 +9,13 @@ exactly except through ``sum`` on 3.12 and later.
 
 import inspect
 import math
-import sys
 
 import numpy as np
 import pytest
 
 import srcdiff
 from dual import forward_gradient
-from oracles import assert_close, central_difference, sympy_gradient
+from oracles import assert_close, assert_same_value, central_difference, sympy_gradient
 from programs_lists import LISTS
 from srcdiff.errors import UnsupportedSyntaxError
 from srcdiff.pipeline import generate
@@ -52,19 +51,12 @@ def test_matches_sympy(func, point, _):
                  rel=1e-12, abs_=1e-12)
 
 
-def _sums(func) -> bool:
-    return "sum(" in inspect.getsource(func) or func.__name__ == "helper_given_a_list"
-
-
 @pytest.mark.parametrize("func, point, _", LISTS, ids=IDS)
 def test_value_forward_mode_and_unoptimised(func, point, _):
     wrt = _wrt(point)
     names = tuple(func.__code__.co_varnames[i] for i in wrt)
     value, gradient = srcdiff.value_and_grad(func, wrt=wrt)(*point)
-    if sys.version_info >= (3, 12) and _sums(func):
-        assert value == pytest.approx(func(*point), rel=1e-14)
-    else:
-        assert value == func(*point)
+    assert_same_value(value, func, point)
     plain = generate(func, names, name="plain", optimize=False, as_tuple=True).function(*point)
     assert_close(plain, gradient, rel=1e-14)
     for position, expected in zip(wrt, gradient):  # forward mode, one direction each
@@ -265,6 +257,34 @@ def del_of_an_item(x):
     return x
 
 
+def dict_read_at_a_missing_key(x):
+    d = {"a": x}
+    return d["b"]  # refused
+
+
+def dict_used_as_a_value(x):
+    d = {"a": x}
+    print(d)  # refused
+    return x
+
+
+def dict_with_a_computed_key(x, k):
+    d = {"a": x}
+    return d[k]  # refused
+
+
+def item_of_something_else_by_a_str(x):
+    values = np.zeros(2)
+    values["a"] = x  # refused
+    return x
+
+
+def dict_view_as_a_value(x):
+    d = {"a": x}
+    view = d.items()  # refused
+    return x
+
+
 def deleted_name_read_by_a_local_function(x):
     t = x
     g = lambda: t * 2.0  # refused
@@ -290,6 +310,12 @@ REFUSED = [
     (read_after_del_in_an_earlier_iteration, "`t` is read where `del t` may have deleted it"),
     (del_twice, "`del t` where `t` may be deleted already: Python raises"),
     (del_of_an_item, "`del` of an item or attribute is not supported"),
+    (dict_read_at_a_missing_key, "`d` has no key 'b' here: `d['b']` raises KeyError"),
+    (dict_used_as_a_value, "`d` is a dict srcdiff follows: it is read by key, looped over"),
+    (dict_with_a_computed_key, "items of `d`, a dict, are read with constant keys"),
+    (item_of_something_else_by_a_str, "`values` is not a dict the function makes"),
+    (dict_view_as_a_value, "`.items()` of a dict srcdiff follows is supported where it is "
+                           "looped over"),
     (deleted_name_read_by_a_local_function, "`t`, which the function deletes, is read by a "
                                             "local function or lambda"),
 ]

@@ -74,7 +74,8 @@ FEATURES = (
        "sum_condition", "min_max_generator", "prod_generator", "any_all", "zip_generator",
        "list_append", "list_literal", "list_item_assignment", "list_unpack",
        "list_comprehension", "loop_over_list", "list_of_lists", "list_to_helper", "hypot3",
-       "starred_unpack", "starred_call", "starred_element", "del_name"])
+       "starred_unpack", "starred_call", "starred_element", "del_name", "dict_made",
+       "dict_to_helper"])
 
 
 def generate(seed: int) -> Case:
@@ -1151,6 +1152,9 @@ class ScalarGenerator(Drawing):
                 else:
                     lines.append(f"{pad}{name} = {pair}[0] * {pair}[-1] + {pair}[1] + len({pair})")
                     iv = Interval(-5.0, 11.0)
+                if self.star_rng.random() < 0.25:  # a dict made of it: adds at most 1.25
+                    lines += self.dict_lines(pad, pair, name)
+                    iv = Interval(iv.lo - 1.25, iv.hi + 1.25)
                 if self.star_rng.random() < 0.3:
                     self.feat("del_name")  # nothing reads it again: it is not in scope
                     lines.append(f"{pad}del {pair}")
@@ -1167,6 +1171,32 @@ class ScalarGenerator(Drawing):
         self.declare(scope, name, iv)
         scope.bound.add(name)
         return lines, False
+
+    def dict_lines(self, pad, pair, name):
+        """A dict with constant keys made of ``pair``'s elements (each within [-4, 4]),
+        read by key, looped over or given to a helper, added to ``name`` (at most 1.25
+        in size: c = ab/4 is within [-2, 2])."""
+        d = self.fresh("params")
+        self.feat("dict_made")
+        literal = (f'{{"a": {pair}[0], "b": {pair}[1]}}' if self.star_rng.random() < 0.5
+                   else f"dict(a={pair}[0], b={pair}[1])")
+        lines = [f"{pad}{d} = {literal}", f'{pad}{d}["c"] = 0.25 * {d}["a"] * {d}["b"]']
+        use = self.star_rng.choice(["values", "loop", "helper"])
+        if use == "values":
+            value = f"0.125 * sum({d}.values())"
+        elif use == "loop":
+            k = self.fresh("k")
+            lines += [f"{pad}{d}_total = 0.0", f"{pad}for {k} in {d}:",
+                      f"{pad}    {d}_total = {d}_total + 0.125 * {d}[{k}]"]
+            value = f"{d}_total"
+        else:
+            self.feat("dict_to_helper")
+            helper = self.fresh("combine")
+            self.helpers.append(f"def {helper}(p):\n    return 0.5 * p[\"a\"] - 0.125 * "
+                                "p[\"c\"]\n")
+            value = f"{helper}({d})"
+        lines.append(f"{pad}{name} = {name} + {value}")
+        return lines
 
     # -- templates: the loops people write -----------------------------------------
     def st_template(self, scope, indent):
@@ -1660,8 +1690,8 @@ class ScalarGenerator(Drawing):
                 # parameter, not this variable: renaming it would make the call invalid
                 del renames[old]
                 names = [old if n == new else n for n in names]
-        for old, new in renames.items():
-            program = re.sub(rf"(?<![\w.]){re.escape(old)}\b", new, program)
+        for old, new in renames.items():  # not an f-string's prefix (campaign seed 772263)
+            program = re.sub(rf"(?<![\w.]){re.escape(old)}\b(?![\"'])", new, program)
         return program, names
 
 
