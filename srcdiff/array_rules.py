@@ -367,12 +367,21 @@ def _prod(v: VJP) -> Contributions:
     return {"a": div(mul(v.expand(v.g), v.expand(v.out)), v["a"])}
 
 
+def _dtype_of(v: VJP, name: str) -> dict[str, Code]:
+    """``dtype=a.dtype`` for the array argument ``name`` (none for a number), for counts
+    and constants the adjoint is made of: NumPy's own default, float64, would promote
+    float32 adjoints. Vector-Jacobian code only: forward code is differentiated again,
+    and srcdiff's language has no ``.dtype``."""
+    return {"dtype": attribute(v[name], "dtype")} if v.kind(name).is_array else {}
+
+
 def _extremum(v: VJP) -> Contributions:
     _no_out(v)  # ties share the adjoint equally, as in JAX and PyTorch
     chosen = Code(ast.Compare(v["a"].node, [ast.Eq()], [_node(v.expand(v.out))]))
     axis = v.const("axis")
-    ties = call("numpy.sum", chosen, axis=axis, keepdims=True) if axis is not None \
-        else call("numpy.sum", chosen)
+    # ties counted in a's dtype: a mask divided by an integer count is float64
+    ties = call("numpy.sum", chosen, axis=axis, keepdims=True, **_dtype_of(v, "a")) \
+        if axis is not None else call("numpy.sum", chosen, **_dtype_of(v, "a"))
     return {"a": mul(v.expand(v.g), div(chosen, ties))}
 
 
@@ -551,6 +560,13 @@ def _einsum(v: VJP) -> Contributions:
         raise RuleUseError(f"numpy.einsum subscripts name {len(inputs)} operands, "
                            f"{len(operands)} given")
     result: Contributions = {}
+
+    def adjoint() -> Value:
+        if output:
+            return cast(Value, v.g)
+        # a number, which may be a Python float: einsum would make that float64
+        return call("numpy.asarray", v.g, call("numpy.result_type", v.g, *[Code(o) for o in operands]))
+
     for position, subscripts in enumerate(inputs):
         others = [(s, o) for i, (s, o) in enumerate(zip(inputs, operands)) if i != position]
         available = set(output) | {c for s, _ in others for c in s}
@@ -558,7 +574,7 @@ def _einsum(v: VJP) -> Contributions:
         # over this operand alone (in no other operand nor the output) left out
         letters = "".join(c for c in dict.fromkeys(subscripts) if c in available)
         formula = ",".join([output] + [s for s, _ in others]) + "->" + letters
-        reduced = call("numpy.einsum", formula, v.g, *[Code(o) for _, o in others])
+        reduced = call("numpy.einsum", formula, adjoint(), *[Code(o) for _, o in others])
         if letters != subscripts:  # spread back over the summed axes, onto the diagonals
             reduced = v.helper("einsum_adjoint", reduced, letters, subscripts,
                                Code(operands[position]))
@@ -618,7 +634,9 @@ add_array_rule(numpy.tensordot, ("a", "b", "axes"), ("a", "b"), _tensordot, _ten
 def _trace(v: VJP) -> Contributions:
     if v.ndim("a") != 2:
         raise RuleUseError("numpy.trace of an array that is not 2-d is not supported")
-    return {"a": mul(v.g, call("numpy.eye", *[item(shape(v["a"]), ast.Constant(i)) for i in (0, 1)]))}
+    eye = call("numpy.eye", *[item(shape(v["a"]), ast.Constant(i)) for i in (0, 1)],
+               **_dtype_of(v, "a"))
+    return {"a": mul(v.g, eye)}
 
 
 add_array_rule(numpy.trace, ("a",), ("a",), _trace, lambda v: SCALAR,
@@ -1130,9 +1148,9 @@ def _vdot(v: VJP) -> Contributions:
 
 
 def _nansum(v: VJP) -> Contributions:
-    _no_out(v)
-    spread = call("numpy.broadcast_to", v.expand(v.g), shape(v["a"]))
-    return {"a": call("numpy.where", call("numpy.isnan", v["a"]), 0.0, spread)}
+    _no_out(v)  # the zeros of a's dtype: where(mask, 0.0, 1.0) would be float64
+    zeros = call("numpy.zeros_like", v["a"])
+    return {"a": call("numpy.where", call("numpy.isnan", v["a"]), zeros, v.expand(v.g))}
 
 
 def _nansum_jvp(j: JVP) -> Value:
@@ -1180,10 +1198,10 @@ def _pad_jvp(j: JVP) -> Value:  # the padding is a constant: its tangent is zero
 
 def _phi(x: Value, square: Value) -> Value:
     """The lower triangle of ``x`` with its diagonal halved (Cholesky's derivative): ``x``
-    times a constant mask of the shape of ``square``."""
-    ones = call("numpy.ones", shape(square))
-    halved = mul(0.5, call("numpy.eye", item(shape(square), ast.Constant(0))))
-    return mul(x, call("numpy.tril", ones) - halved)
+    times a constant mask of the shape and dtype of ``square``."""
+    diagonal = call("numpy.eye", item(shape(square), ast.Constant(0)), dtype=Code(_node_path("numpy.bool_")))
+    lower = call("numpy.tril", call("numpy.ones_like", square))
+    return mul(x, call("numpy.where", diagonal, 0.5, lower))
 
 
 def _cholesky(v: VJP) -> Contributions:
@@ -1250,7 +1268,11 @@ def _median_weights(v: VJP) -> Value:
         nearest = call(reduce, call("numpy.where", Code(ast.Compare(a.node, [comparison], [_node(middle)])),
                                     a, fill), **keywords)
         chosen = Code(ast.Compare(a.node, [ast.Eq()], [_node(nearest)]))
-        return div(mul(0.5, chosen), call("numpy.sum", chosen, **keywords))
+        # the count in a's dtype and the mask times 0.5 / count (0.5 times a mask is
+        # float64); forward code is differentiated again, so it names no dtype: full_like
+        count = call("numpy.full_like", nearest, call("numpy.sum", chosen, **keywords)) \
+            if isinstance(v, JVP) else call("numpy.sum", chosen, **keywords, **_dtype_of(v, "a"))
+        return mul(chosen, div(0.5, count))
     return half(ast.LtE(), "numpy.max", neg(infinity)) + half(ast.GtE(), "numpy.min", infinity)
 
 
@@ -1354,7 +1376,8 @@ def _slogdet(v: VJP) -> Contributions:
 
 def _slogdet_jvp(j: JVP) -> Value:
     change = call("numpy.sum", mul(transposed(call("numpy.linalg.inv", j["a"])), j.t("a")))
-    return call("numpy.array", ast.List([ast.Constant(0.0), _node(change)], ast.Load()))
+    zero = call("numpy.zeros_like", change)  # of change's dtype (0.0 would make it float64)
+    return call("numpy.array", ast.List([_node(zero), _node(change)], ast.Load()))
 
 
 add_array_rule(numpy.linalg.slogdet, ("a",), ("a",), _matrix_only(_slogdet), lambda v: array(1),
@@ -1424,11 +1447,11 @@ def _eigvalsh_jvp(j: JVP) -> Value:
 
 
 def _gaps(v: VJP, a: Value) -> Value:
-    """F: 1 / (w_j - w_i) off the diagonal, 0 on it."""
+    """F: 1 / (w_j - w_i) off the diagonal, 0 on it (a boolean identity: w's dtype)."""
     w = call("numpy.linalg.eigvalsh", a)
-    eye = call("numpy.eye", item(shape(a), ast.Constant(0)))
+    eye = call("numpy.eye", item(shape(a), ast.Constant(0)), dtype=Code(_node_path("numpy.bool_")))
     between = call("numpy.expand_dims", w, 0) - call("numpy.expand_dims", w, 1)
-    return div(1 - eye, between + eye)
+    return div(call("numpy.logical_not", eye), between + eye)
 
 
 def _eigenvectors(v: VJP) -> Contributions:
@@ -1472,7 +1495,8 @@ def _prod_jvp(j: JVP) -> Value:
 def _extremum_jvp(j: JVP) -> Value:
     _no_out(j)  # ties share the tangent equally, as the adjoint
     chosen = Code(ast.Compare(j["a"].node, [ast.Eq()], [_node(j.expand(j.out))]))
-    return div(j.reduce(mul(chosen, j.t("a"))), j.reduce(chosen))
+    ties = call("numpy.full_like", j.out, j.reduce(chosen))  # counted in the result's dtype
+    return div(j.reduce(mul(chosen, j.t("a"))), ties)
 
 
 def _var_jvp(j: JVP) -> Value:

@@ -33,8 +33,10 @@ def unbroadcast(gradient, like):
         gradient = numpy.sum(gradient, axis=stretched, keepdims=True)
     if numpy.shape(gradient) != shape:
         # smaller than ``like``: a branch's zero adjoint times a partial that does not span
-        # ``like``'s shape (0.0 * ones((1, 3)) for a (2, 3) operand): zeros of its shape
-        return numpy.array(numpy.broadcast_to(gradient, shape), dtype=float)
+        # ``like``'s shape (0.0 * ones((1, 3)) for a (2, 3) operand): zeros of its shape,
+        # in the gradient's float dtype (float32 stays float32)
+        return numpy.array(numpy.broadcast_to(gradient, shape),
+                           dtype=numpy.result_type(gradient, 1.0))
     return numpy.reshape(gradient, shape) if isinstance(like, numpy.ndarray) else gradient
 
 
@@ -123,9 +125,9 @@ def piece(gradient, parts, position, axis, promote):
 
 def matmul_vjp(gradient, a, b, left):
     """The adjoint of ``a`` (``left``) or ``b`` in ``a @ b``, for operands of any rank."""
-    gradient = numpy.asarray(gradient)
     if numpy.ndim(a) == 1 and numpy.ndim(b) == 1:  # an inner product: a number
-        return gradient * (b if left else a)
+        return gradient * (b if left else a)  # a Python float stays weak (float32 stays)
+    gradient = numpy.asarray(gradient)
     a2, b2 = (a[None, :] if numpy.ndim(a) == 1 else a), (b[:, None] if numpy.ndim(b) == 1 else b)
     g2 = gradient
     if numpy.ndim(a) == 1:
@@ -163,7 +165,7 @@ def cofactor(a, det):
     """The cofactor matrix of the square matrix ``a`` whose determinant is ``det``: the
     derivative of the determinant. ``det * inv(a).T`` where ``a`` is invertible; from the
     minors where it is singular (the derivative exists there too: two equal rows)."""
-    a = numpy.asarray(a, dtype=float)
+    a = numpy.asarray(a) * 1.0  # floats (float32 stays float32: 1.0 does not promote)
     if det != 0:
         try:
             return det * numpy.linalg.inv(a).T
@@ -207,9 +209,13 @@ def centred_along(a, axis):
 
 
 def tangent_like(tangent, like):
-    """The tangent returned for the array result ``like``: a new float array of its shape
-    (``tangent`` may be a plain zero, a broadcast view, or the caller's own tangent)."""
-    return numpy.array(numpy.broadcast_to(tangent, numpy.shape(like)), dtype=float)
+    """The tangent returned for the array result ``like``: a new array of its shape and,
+    when it is a float array, its dtype (a float32 result has a float32 tangent; otherwise
+    float64). ``tangent`` may be a plain zero, a broadcast view, or the caller's own
+    tangent."""
+    dtype = numpy.asarray(like).dtype
+    return numpy.array(numpy.broadcast_to(tangent, numpy.shape(like)),
+                       dtype=dtype if dtype.kind == "f" else float)
 
 
 def diagonal_adjoint(gradient, like, offset, axis1, axis2):
@@ -278,8 +284,9 @@ def repeat_adjoint(gradient, like, repeats, axis):
 def diff_adjoint(gradient, n, axis):
     """The adjoint of ``a`` in ``numpy.diff(a, n, axis)``: one difference's adjoint is
     ``g[i - 1] - g[i]`` (zero beyond the ends), n times."""
+    zero = numpy.zeros((), numpy.result_type(gradient, 1.0))  # not 0.0: NumPy makes that float64
     for _ in range(n):
-        gradient = -numpy.diff(gradient, axis=axis, prepend=0.0, append=0.0)
+        gradient = -numpy.diff(gradient, axis=axis, prepend=zero, append=zero)
     return gradient
 
 
