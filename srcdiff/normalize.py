@@ -156,6 +156,8 @@ class _Lists:
 REDUCTIONS = {sum: "sum", min: "min", max: "max", math.prod: "prod", any: "any", all: "all"}
 # Unrolled loops over lists srcdiff follows: at most this many iterations
 UNROLL_LIMIT = 1000
+# xs[i] at a position known only when the function runs: lists of at most this many
+SELECT_LIMIT = 64
 
 
 def _plain_arguments(args: ast.arguments) -> ast.arguments:
@@ -532,6 +534,34 @@ class Normalizer:
                           self.where)
         return whole.items[key]
 
+    def position(self, whole: _List, node: ast.Subscript, before: list[ast.stmt]) -> ast.Name:
+        """``xs[i]`` at a position known when the function runs: the position, from
+        ``(0, 1, ..., n - 1)[i]`` (which raises as ``xs[i]`` would: TypeError, IndexError;
+        a negative ``i`` counts from the end)."""
+        if any(isinstance(item, _List) for item in whole.items) or \
+                len(whole.items) > SELECT_LIMIT:
+            raise located(UnsupportedSyntaxError, f"items of {whole.what} are read at "
+                          "constant positions" + (
+                              ", or at positions known when the function runs where it "
+                              f"holds at most {SELECT_LIMIT} numbers" if whole.items else ""),
+                          node, self.where, hint="loop over the list, or over range() of a "
+                          "constant (srcdiff unrolls those loops)")
+        positions = ast.Tuple([ast.Constant(k) for k in range(len(whole.items))], ast.Load())
+        index = self.expression(copy_tree(node.slice), before)
+        name = self.fresh("position")
+        before.append(self.assign(name, _located(ast.Subscript(positions, index, ast.Load()),
+                                                 node), node))
+        return _name(name)
+
+    def selected(self, whole: _List, position: ast.Name, origin: ast.AST) -> ast.expr:
+        """The element of ``whole`` at ``position`` (valid): ``a if position == 0 else
+        b if position == 1 else c``, differentiated as the branch taken."""
+        chosen: ast.expr = copy_tree(cast(ast.expr, whole.items[-1]))
+        for k in range(len(whole.items) - 2, -1, -1):
+            test = ast.Compare(_name(position.id), [ast.Eq()], [ast.Constant(k)])
+            chosen = ast.IfExp(test, copy_tree(cast(ast.expr, whole.items[k])), chosen)
+        return _located(chosen, origin)
+
     def make_list(self, value: ast.expr | _List, origin: ast.AST, target: str | None,
                   before: list[ast.stmt]) -> _List | None:
         """The list ``value`` makes or names, followed from here on; None when it is no
@@ -674,6 +704,17 @@ class Normalizer:
             else:
                 made.keys.append(key)
                 made.items.append(item)
+            return before
+        if key is None and not isinstance(target.slice, ast.Slice):
+            # xs[i] = v, i known when the function runs: each element becomes v where i
+            # is its position, and stays itself elsewhere
+            value_node = self.item(value, node, before)  # evaluated first, as Python does
+            position = self.position(made, target, before)
+            for k, old in enumerate(list(made.items)):
+                test = ast.Compare(_name(position.id), [ast.Eq()], [ast.Constant(k)])
+                choice = _located(ast.IfExp(test, copy_tree(cast(ast.expr, value_node)),
+                                            copy_tree(cast(ast.expr, old))), node)
+                made.items[k] = self.item(choice, node, before)
             return before
         if not isinstance(key, int) or not -len(made.items) <= key < len(made.items):
             raise located(UnsupportedSyntaxError, f"items of {made.what} (of length "
@@ -1534,6 +1575,10 @@ class _Expressions(ast.NodeTransformer):
         n = self.normalizer
         whole = n.list_of(node.value)
         if whole is not None:  # an element of a list srcdiff follows, or a slice of it
+            if whole.keys is None and not isinstance(node.slice, ast.Slice) and \
+                    _constant_key(node.slice) is None:
+                chosen = n.selected(whole, n.position(whole, node, self.before), node)
+                return cast(ast.expr, self.visit(chosen))
             if isinstance(node.slice, ast.Slice):
                 return _written_out(cast(_List, n.list_of(node)), node, n.where)
             item = n.list_item(whole, node)

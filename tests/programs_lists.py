@@ -341,3 +341,27 @@ def del_inside_a_local_function(x, y):
 
     pair = x * 2.0
     return inner(x) * pair + inner(y)
+
+
+# -- items at positions known only when the function runs ----------------------------------
+@program(1.0, 2.0, 3.0, 1, sympy=False)  # an index: SymPy takes every argument as a symbol
+def passthru_pack(a, b, c, i):
+    # Tangent's passthru_pack
+    x = a, b, c
+    return x[i] * x[-1 - i]
+
+
+@program(0.7, 5, sympy=False)
+def weights_at_a_loop_position(x, n):
+    w = [x, 2.0 * x, x * x]
+    s = 0.0
+    for i in range(n):
+        s = s + w[i % 3] * math.sin(x * i)
+    return s
+
+
+@program(0.7, -2, sympy=False)
+def item_assigned_at_a_variable_position(x, i):
+    xs = [x, 2.0 * x, 3.0]
+    xs[i] = xs[i] * x
+    return xs[0] + xs[1] * xs[2]

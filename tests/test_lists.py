@@ -179,9 +179,9 @@ def made_in_a_branch(x):
     return sum(out)  # refused
 
 
-def read_at_a_variable_position(x, i):
-    values = [x, 2.0 * x]
-    return values[i]  # refused
+def list_of_lists_at_a_variable_position(x, i):
+    rows = [[x, 1.0], [2.0 * x, 3.0]]
+    return rows[i][0]  # refused
 
 
 def comprehension_with_a_condition(x):
@@ -212,6 +212,11 @@ def list_then_number(x):
     out = [x]
     out = 2.0 * x  # refused
     return out
+
+
+def too_long_for_a_variable_position(x, i):
+    values = [x * k for k in range(65)]
+    return values[i]  # refused
 
 
 def too_few_to_unpack(x):
@@ -297,7 +302,9 @@ REFUSED = [
     (grows_in_a_branch, "`out` grows or changes inside a branch"),
     (made_in_two_branches, "`out` stands for a list here and is bound elsewhere too"),
     (made_in_a_branch, "`out` is made inside a loop or branch and read after it"),
-    (read_at_a_variable_position, "items of `values` are read at constant positions"),
+    (list_of_lists_at_a_variable_position, "items of `rows` are read at constant positions"),
+    (too_long_for_a_variable_position, "at positions known when the function runs where it "
+                                       "holds at most 64 numbers"),
     (comprehension_with_a_condition, "this list comprehension has a condition"),
     (appends_to_an_argument, "append to `out`, which is not a list the function makes"),
     (out_of_range, "`values` has 1 elements here: `values[1]` raises IndexError"),

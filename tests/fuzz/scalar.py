@@ -75,7 +75,7 @@ FEATURES = (
        "list_append", "list_literal", "list_item_assignment", "list_unpack",
        "list_comprehension", "loop_over_list", "list_of_lists", "list_to_helper", "hypot3",
        "starred_unpack", "starred_call", "starred_element", "del_name", "dict_made",
-       "dict_to_helper"])
+       "dict_to_helper", "list_position"])
 
 
 def generate(seed: int) -> Case:
@@ -1149,6 +1149,12 @@ class ScalarGenerator(Drawing):
                     self.feat("starred_element")
                     lines.append(f"{pad}{name} = sum([*{pair}, 0.5]) * 0.25")
                     iv = Interval(-2.5, 2.5)
+                elif star < 0.6:  # at a position known when the program runs
+                    self.feat("list_position")
+                    sign = "-1 - " if self.star_rng.random() < 0.3 else ""
+                    lines.append(f"{pad}{name} = {pair}[{sign}int(abs({pair}[0]) * 7.0) % 3] "
+                                 f"+ len({pair})")
+                    iv = Interval(-1.0, 7.0)
                 else:
                     lines.append(f"{pad}{name} = {pair}[0] * {pair}[-1] + {pair}[1] + len({pair})")
                     iv = Interval(-5.0, 11.0)
