@@ -608,11 +608,16 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> None:
         if source is not None:
             classes.join(target, source)
     from .dataflow import Liveness
-    live = Liveness(function.body, set(), watch={id(s) for s in changes}).after
+    others_of: dict[int, set[str]] = {}  # what may refer to the changed array, per change
     for change in changes:
         value = change.value
         changed = name_id(value.args[0] if isinstance(value, ast.Call) else cast(ast.BinOp, value).left)
-        others = classes.members(changed) - {changed, name_id(change.targets[0])}
+        others_of[id(change)] = classes.members(changed) - {changed, name_id(change.targets[0])}
+    live = Liveness(function.body, set(), watch=others_of).after  # which of them are live
+    for change in changes:
+        value = change.value
+        changed = name_id(value.args[0] if isinstance(value, ast.Call) else cast(ast.BinOp, value).left)
+        others = others_of[id(change)]
         read_later = sorted(others & live.get(id(change), set()))
         shown = [n for n in read_later if n not in function.synthetic] or read_later
         if shown:

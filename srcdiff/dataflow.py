@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import ast
 import bisect
-from typing import Any, Callable, Collection, Iterable
+from typing import Any, Callable, Collection, Iterable, cast
 
 COMPOUND = (ast.If, ast.For, ast.While)
 LOOPS = (ast.For, ast.While)
@@ -238,7 +238,9 @@ class Liveness:
     ``removable`` predicate, the analysis finds *faint* values too: a dead assignment the
     predicate allows to remove does not make what it reads live, so a chain of dead
     assignments is found in one analysis. ``watch``: statements (by id) whose live-after
-    set to keep in ``after``.
+    set to keep in ``after``; a dict gives, for each, the names to ask about, and
+    ``after`` keeps those of them live there (a whole live set per statement is
+    quadratic in a loop body, where most names are live everywhere).
 
     >>> body = ast.parse("a = 1\nb = a\nfor i in r:\n    c = b\n    b = c\nreturn a").body
     >>> sorted(ast.unparse(s) for s in Liveness(body, set()).dead_statements())
@@ -251,13 +253,19 @@ class Liveness:
     ['b = a', 'c = b', 'd = c']
     """
 
-    def __init__(self, body: list[ast.stmt], live_at_exit: set[str], watch: Collection[int] = frozenset(),
+    def __init__(self, body: list[ast.stmt], live_at_exit: set[str],
+                 watch: Collection[int] | dict[int, Collection[str]] = frozenset(),
                  removable: Callable[[ast.stmt], object] | None = None) -> None:
         self.dead: dict[int, ast.stmt] = {}
         self.watch = watch
+        self.asked = watch if isinstance(watch, dict) else None
         self.after: dict[int, set[str]] = {}
         self.removable = removable
         self.verdicts: dict[int, bool] = {}  # removable(statement), asked once each
+        # What each statement writes and reads, found once: the fixed points of loops ask
+        # again on every pass. By id, valid for this analysis only (passes change the
+        # statements between analyses); the statement is kept, so its id stays its own.
+        self.facts: dict[int, tuple[ast.AST, list[str], list[str]]] = {}
         self.live_before = self.block(body, set(live_at_exit), None, record=True)
 
     def dead_statements(self) -> list[ast.stmt]:
@@ -270,23 +278,35 @@ class Liveness:
             live = self.statement(statement, live, loop_exit, record)
         return live
 
+    def _facts(self, node: ast.AST, simple: bool) -> tuple[list[str], list[str]]:
+        """What ``node`` assigns (a simple statement's ``targets``) and reads (all of it:
+        a whole simple statement, a test or an iterable), asked once per analysis."""
+        found = self.facts.get(id(node))
+        if found is None or found[0] is not node:
+            found = self.facts[id(node)] = (node, targets(cast(ast.stmt, node)) if simple
+                                            else [], reads(node))
+        return found[1], found[2]
+
     def statement(self, statement: Any, live: set[str], loop_exit: set[str] | None,
                   record: bool) -> set[str]:
         kind = type(statement)
         if kind is ast.If:
             body = self.block(statement.body, live, loop_exit, record)
             body |= self.block(statement.orelse, live, loop_exit, record)
-            body.update(reads(statement.test))
+            body.update(self._facts(statement.test, False)[1])
             return body
         if kind is ast.For or kind is ast.While:
             return self.loop(statement, live, record)
         if kind is ast.Break:
             return set(loop_exit or ())
         if kind is ast.Return:
-            return set(reads(statement))
-        written = targets(statement)
+            return set(self._facts(statement, False)[1])
+        written, read = self._facts(statement, True)
         if record and id(statement) in self.watch:
-            self.after[id(statement)] = set(live)
+            if self.asked is None:
+                self.after[id(statement)] = set(live)
+            else:
+                self.after[id(statement)] = {n for n in self.asked[id(statement)] if n in live}
         if written and (kind is ast.Assign or kind is ast.AugAssign) \
                 and not any(name in live for name in written):
             if self.removable is None:
@@ -298,7 +318,7 @@ class Liveness:
                 return live  # faint: what it reads is not needed for it
         if kind is ast.Assign:
             live.difference_update(written)
-        live.update(reads(statement))
+        live.update(read)
         return live
 
     def _removable(self, statement: ast.stmt) -> bool:
@@ -351,12 +371,14 @@ def maybe_unbound(body: list[ast.stmt], parameters: Iterable[str],
             result.setdefault(id(statement), set()).update(missing)
 
     def block(statements: list[ast.stmt], bound: set[str]) -> set[str]:
-        bound = set(bound)
+        bound = set(bound)  # this block's own: its statements update it in place
         for statement in statements:
             bound = visit(statement, bound)
         return bound
 
     def visit(statement: ast.stmt, bound: set[str]) -> set[str]:
+        """The names bound after ``statement``: ``bound`` itself, updated, for a simple
+        statement (a new set per statement made this quadratic in a long block)."""
         check(statement, statement, bound)
         if isinstance(statement, ast.If):
             return block(statement.body, bound) & block(statement.orelse, bound)
@@ -366,7 +388,8 @@ def maybe_unbound(body: list[ast.stmt], parameters: Iterable[str],
             # run zero times, so after it only what was bound before is bound for sure.
             block(statement.body, bound | set(targets(statement)))
             return bound
-        return bound | set(targets(statement))
+        bound.update(targets(statement))
+        return bound
 
     block(body, set(parameters) | set(known))
     return result

@@ -84,7 +84,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from typing import Any, Callable, Iterable, TypeVar, cast, overload
+from typing import Any, Callable, Hashable, Iterable, TypeVar, cast, overload
 
 from .adjoints import Adjoints, Available, expression_key
 from .analyse import cannot_raise, operands
@@ -155,7 +155,7 @@ class Reverse:
         # Expressions computed at the top level into single-valued variables from
         # single-valued operands: they hold throughout the backward sweep, which runs
         # after the whole forward sweep.
-        self.everywhere: dict[str, str] = {}
+        self.everywhere: dict[Hashable, str] = {}
         for statement in function.body if reuse else ():
             if isinstance(statement, ast.Assign) and isinstance(
                     statement.value, (ast.BinOp, ast.UnaryOp, ast.Call)) and \
@@ -177,6 +177,8 @@ class Reverse:
             seed = self.adjoints.accumulate(output.id,
                                             Code.name(cast(str, seed_name)) if vjp else 1.0,
                                             None, top=True)
+        # a branch or a loop: only then can there be markers, replays and tapes
+        self.branches_or_loops = any(isinstance(s, COMPOUND) for s in body)
         forward, backward = self.block(body, depth=0, available=_Available(self.everywhere),
                                        top=True)
         backward = seed + backward
@@ -275,7 +277,7 @@ class Reverse:
         if target in self.adjoints.active and target not in self.adjoints.local_temporaries:
             reset = ast.Assign([ast.Name(self.adjoints.adjoint(target), ast.Store())],
                                ast.Constant(0.0))
-            set_anno(reset, "grad_of", ast.unparse(statement))
+            set_anno(reset, "grad_of", self.adjoints.origin(statement))
             backward.append(reset)
             # the value it restores may be an array (c = np.sum(W, axis=0), then c = 1.0
             # in the loop): the rule that made it must not take the 0.0 for its adjoint
@@ -475,21 +477,30 @@ class Reverse:
             # backward sweep needed (a replay whose restores now matter, and the test
             # it replays), which may need more recomputations (campaign scalar seed
             # 632212: a loop's branch test read, stale, after the loop).
+            # Each round reads the backward sweep without the recomputations not kept
+            # (skipped where they stand, not removed from a copy), and what each of its
+            # statements reads is found once for all the rounds.
+            cache: dict[int, tuple[ast.AST, set[str]]] = {}
             keep: set[str] = set()
-            while (found := _needed(_without_redos(copy_tree(backward), keep))) != keep:
+            while (found := _needed(backward, keep, cache)) != keep:
                 keep = found
             backward = _without_redos(backward, keep)
-        needed = _needed(backward)
+            needed = keep  # _needed of exactly this backward sweep: the last round's
+        elif self.branches_or_loops:
+            needed = _needed(backward)
+        else:  # straight-line code: no markers to decide, no replays, no tape
+            needed = set()
         saved: list[str] = []
         forward = self.replace_markers(forward, needed, saved)
         backward = _drop_empty(self.replace_markers(backward, needed, saved))
-        live = {id(n) for s in backward for n in walk(s)}
-        dropped = {id(s) for replay, counting in self.loops if id(replay) not in live
-                   for s in counting}
-        forward = _remove(forward, dropped)
+        if self.loops:
+            live = _statement_ids(backward)  # replays are statements
+            dropped = {id(s) for replay, counting in self.loops if id(replay) not in live
+                       for s in counting}
+            forward = _remove(forward, dropped)
         tapes = {self.tape, *self.tapes.values()}
         used = {n.id for s in forward + backward for n in walk(s)
-                if isinstance(n, ast.Name) and n.id in tapes}
+                if isinstance(n, ast.Name) and n.id in tapes} if self.branches_or_loops else set()
         if self.typed:
             return self.typed_prelude(forward, backward, used, saved)
         if not used:  # no saved values, no counts of repeated loops
@@ -615,14 +626,14 @@ class _Available:
 
     INHERITED = -1  # the start of spans valid from before the block
 
-    def __init__(self, everywhere: dict[str, str] | None = None) -> None:
+    def __init__(self, everywhere: dict[Hashable, str] | None = None) -> None:
         self.everywhere = everywhere or {}  # key -> variable, valid at every position
-        self.spans: dict[str, list[list[Any]]] = {}  # key -> [start, end, variable] spans
-        self.open: dict[str, list[Any]] = {}          # key -> its span still open
-        self.names: dict[str, set[str]] = {}     # key -> names its open span depends on
-        self.by_name: dict[str, set[str]] = {}   # name -> keys with open spans on it
+        self.spans: dict[Hashable, list[list[Any]]] = {}  # key -> [start, end, variable] spans
+        self.open: dict[Hashable, list[Any]] = {}          # key -> its span still open
+        self.names: dict[Hashable, set[str]] = {}     # key -> names its open span depends on
+        self.by_name: dict[str, set[Hashable]] = {}   # name -> keys with open spans on it
 
-    def add(self, key: str, variable: str, names: set[str], start: int) -> None:
+    def add(self, key: Hashable, variable: str, names: set[str], start: int) -> None:
         span = [start, float("inf"), variable]
         self.spans.setdefault(key, []).append(span)
         self.open[key] = span
@@ -673,7 +684,7 @@ class _AvailableAt:
     def __init__(self, available: _Available, position: int) -> None:
         self.available, self.position = available, position
 
-    def get(self, key: str) -> str | None:
+    def get(self, key: Hashable) -> str | None:
         for start, end, variable in self.available.spans.get(key, ()):
             if start < self.position < end:
                 return cast(str, variable)
@@ -726,16 +737,29 @@ def _without_redos(statements: list[ast.stmt], keep: set[str]) -> list[ast.stmt]
     return result
 
 
-def _needed(backward: list[ast.stmt]) -> set[str]:
+def _needed(backward: list[ast.stmt], keep: set[str] | None = None,
+            cache: dict[int, tuple[ast.AST, set[str]]] | None = None) -> set[str]:
     """The primal names the backward sweep reads, not counting replays that will turn
-    out empty (a fixed point: a replay holds something once a restore in it is needed)."""
+    out empty (a fixed point: a replay holds something once a restore in it is needed).
+    ``keep``: the backward sweep read without the recomputations (``redo``) of the
+    temporaries not in ``keep``, as ``_without_redos`` would leave it. ``cache``: what
+    each node reads, by id, shared by calls on the same, unchanged, statements."""
+    reads_cache: dict[int, tuple[ast.AST, set[str]]] = {} if cache is None else cache
+
     def reads_of(node: ast.AST) -> set[str]:
-        return {n.id for n in walk(node) if isinstance(n, ast.Name)
-                and isinstance(n.ctx, ast.Load)}
+        found = reads_cache.get(id(node))
+        if found is None or found[0] is not node:
+            found = reads_cache[id(node)] = (node, {
+                n.id for n in walk(node) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Load)})
+        return found[1]
 
     def collect(statements: list[ast.stmt], needed: set[str]) -> tuple[set[str], bool]:
         names, content = set(), False
         for statement in statements:
+            if keep is not None and get_anno(statement, "redo") and \
+                    name_id(cast(ast.Assign, statement).targets[0]) not in keep:
+                continue
             kind = get_anno(statement, "marker")
             if kind is not None:
                 content |= kind == "restore" and get_anno(statement, "variable") in needed
@@ -756,6 +780,21 @@ def _needed(backward: list[ast.stmt]) -> set[str]:
     while (found := collect(backward, needed)[0]) != needed:
         needed = found
     return needed
+
+
+def _statement_ids(statements: list[ast.stmt]) -> set[int]:
+    """The ids of ``statements`` and of every statement nested in them (in the lists of
+    statements compound statements hold; expressions hold none)."""
+    found: set[int] = set()
+    stack = list(statements)
+    while stack:
+        statement = stack.pop()
+        found.add(id(statement))
+        for field in statement._fields:
+            value = getattr(statement, field, None)
+            if type(value) is list:
+                stack.extend(v for v in value if isinstance(v, ast.stmt))
+    return found
 
 
 def _same_place(new: _Node, old: ast.AST) -> _Node:
