@@ -149,6 +149,23 @@ def accessed(statement: ast.stmt) -> set[str]:
     return set(loads) | set(stores)
 
 
+class NameCache:
+    """``names`` of nodes (statements, tests, iterables, targets), each walked once, for
+    the analyses of one body while it is not changed: by id, with the node kept so that
+    its id stays its own. Never kept from one pass to the next, which may change
+    statements in place."""
+
+    def __init__(self) -> None:
+        self.found: dict[int, tuple[ast.AST, list[str], list[str]]] = {}
+
+    def __call__(self, node: ast.AST) -> tuple[list[str], list[str]]:
+        found = self.found.get(id(node))
+        if found is None or found[0] is not node:
+            loads, stores = names(node)
+            found = self.found[id(node)] = (node, loads, stores)
+        return found[1], found[2]
+
+
 # --------------------------------------------------------------------------------------
 # Versions inside one block
 # --------------------------------------------------------------------------------------
@@ -255,7 +272,9 @@ class Liveness:
 
     def __init__(self, body: list[ast.stmt], live_at_exit: set[str],
                  watch: Collection[int] | dict[int, Collection[str]] = frozenset(),
-                 removable: Callable[[ast.stmt], object] | None = None) -> None:
+                 removable: Callable[[ast.stmt], object] | None = None,
+                 cache: NameCache | None = None) -> None:
+        self.names = cache or NameCache()  # shared with other analyses of this body
         self.dead: dict[int, ast.stmt] = {}
         self.watch = watch
         self.asked = watch if isinstance(watch, dict) else None
@@ -284,7 +303,7 @@ class Liveness:
         found = self.facts.get(id(node))
         if found is None or found[0] is not node:
             found = self.facts[id(node)] = (node, targets(cast(ast.stmt, node)) if simple
-                                            else [], reads(node))
+                                            else [], self.names(node)[0])
         return found[1], found[2]
 
     def statement(self, statement: Any, live: set[str], loop_exit: set[str] | None,
@@ -308,7 +327,7 @@ class Liveness:
             else:
                 self.after[id(statement)] = {n for n in self.asked[id(statement)] if n in live}
         if written and (kind is ast.Assign or kind is ast.AugAssign) \
-                and not any(name in live for name in written):
+                and live.isdisjoint(written):
             if self.removable is None:
                 if record:
                     self.dead[id(statement)] = statement
@@ -330,8 +349,8 @@ class Liveness:
 
     def loop(self, loop: ast.For | ast.While, after: set[str], record: bool) -> set[str]:
         """At the head of a loop: exit (``after`` is live) or run the body again."""
-        target = set(targets(loop)) if isinstance(loop, ast.For) else set()
-        test = set(reads(loop.test)) if isinstance(loop, ast.While) else set()
+        target = set(self.names(loop.target)[1]) if isinstance(loop, ast.For) else set()
+        test = set(self._facts(loop.test, False)[1]) if isinstance(loop, ast.While) else set()
         head = after | test
         while True:
             body = self.block(loop.body, head, after, record=False)
@@ -342,7 +361,7 @@ class Liveness:
         if record:  # once, with what is live at the head at the fixed point
             self.block(loop.body, head, after, record=True)
         if isinstance(loop, ast.For):
-            return head | set(reads(loop.iter))
+            return head | set(self._facts(loop.iter, False)[1])
         return head
 
 
@@ -351,22 +370,43 @@ class Liveness:
 # --------------------------------------------------------------------------------------
 
 def maybe_unbound(body: list[ast.stmt], parameters: Iterable[str],
-                  known: Iterable[str] = ()) -> dict[int, set[str]]:
+                  known: Iterable[str] = (), cache: NameCache | None = None) -> dict[int, set[str]]:
     """For each statement (by id) that reads a local name which may be unbound there,
     those names. A name is *bound* on a path once assigned; ``known`` are names bound
     for sure from the start (free names, parameters). Loops may run zero times.
+    ``cache``: the names of the statements, when another analysis of the same body
+    (``Liveness``) found them already.
 
     >>> body = ast.parse("if c:\\n    y = 1\\nz = y\\nw = c").body
     >>> {ast.unparse(body[1]): names for k, names in maybe_unbound(body, ['c']).items()}
     {'z = y': {'y'}}
     """
+    names_of = cache or NameCache()
+
+    def stores(statement: ast.stmt) -> set[str]:
+        """``assigned(statement)``: of a compound statement, every name stored in it,
+        found from its parts (each walked once, for ``check`` too)."""
+        if not isinstance(statement, COMPOUND):
+            return set(targets(statement))
+        found = set(names_of(statement.target)[1]) | set(names_of(statement.iter)[1]) \
+            if isinstance(statement, ast.For) else set(names_of(statement.test)[1])
+        for inner in statement.body + statement.orelse:
+            found.update(stores(inner) if isinstance(inner, COMPOUND) else names_of(inner)[1])
+        return found
+
     local = set()
     for statement in body:
-        local |= assigned(statement)
+        local |= stores(statement)
     result: dict[int, set[str]] = {}
 
     def check(node: ast.stmt, statement: ast.stmt, bound: set[str]) -> None:
-        missing = {n for n in header_reads(node) if n in local and n not in bound}
+        if isinstance(node, (ast.If, ast.While)):  # header_reads(node)
+            read = names_of(node.test)[0]
+        elif isinstance(node, ast.For):
+            read = names_of(node.iter)[0]
+        else:
+            read = names_of(node)[0]
+        missing = {n for n in read if n in local and n not in bound}
         if missing:
             result.setdefault(id(statement), set()).update(missing)
 
