@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, located
 from .expr import Code, array_mode, call, mul, negated, node_of, wrap
-from .ir import Function, copy_tree, dump_key, get_anno, name_id, set_anno, walk
+from .ir import Function, copy_tree, dump_key, get_anno, name_id, set_anno, walk_code
 from .kinds import SCALAR, Kind
 
 if TYPE_CHECKING:
@@ -205,7 +205,7 @@ class Adjoints:
         else:
             arguments_ = bind(rule, cast(ast.Call, value)).arguments
         if not any(isinstance(n, ast.Name) and n.id in self.active
-                   for node in _differentiable_nodes(rule, arguments_) for n in walk(node)):
+                   for node in _differentiable_nodes(rule, arguments_) for n in walk_code(node)):
             return []
         of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
         kinds = {name: _sequence_kind(node, of) for name, node in arguments_.items()}
@@ -284,7 +284,7 @@ class Adjoints:
         """``b = 0.0`` for each adjoint a reversed compound statement uses before the
         top-level sweep has written it."""
         by_name = {a: v for v, a in self.namer.adjoints.items()}
-        used = sorted({n.id for s in statements for n in walk(s)
+        used = sorted({n.id for s in statements for n in walk_code(s)
                        if isinstance(n, ast.Name) and n.id in by_name})
         result: list[ast.stmt] = []
         for name in used:
@@ -301,7 +301,7 @@ class Adjoints:
         if not isinstance(contribution, Code) or not self.maybe_zero:
             return False
         zeros = {self.namer.adjoints[v] for v in self.maybe_zero if v in self.namer.adjoints}
-        return any(isinstance(n, ast.Name) and n.id in zeros for n in walk(contribution.node))
+        return any(isinstance(n, ast.Name) and n.id in zeros for n in walk_code(contribution.node))
 
 
 def _may_hold_numpy(function: Function) -> bool:
@@ -309,7 +309,7 @@ def _may_hold_numpy(function: Function) -> bool:
     array, or it calls a NumPy function (which may return a 0-d array for numbers)."""
     if any(kind.is_array for kind in function.kinds.values()):
         return True
-    for node in walk(ast.Module(function.body, [])):
+    for node in walk_code(ast.Module(function.body, [])):
         if isinstance(node, ast.Call):
             module = getattr(get_anno(node, "callee"), "__module__", None) or ""
             callee = get_anno(node, "callee")

@@ -173,6 +173,44 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
                 stack.append(value)
 
 
+# The fields that may hold code (expressions, statements), per node type, in ``_fields``
+# order; operators and contexts (leaves) and names, strings and numbers left out.
+_CODE_FIELDS: dict[type, tuple[str, ...]] = {
+    ast.Name: (), ast.Constant: (), ast.Pass: (), ast.Break: (), ast.Continue: (),
+    ast.BinOp: ("left", "right"), ast.UnaryOp: ("operand",), ast.BoolOp: ("values",),
+    ast.Compare: ("left", "comparators"), ast.Call: ("func", "args", "keywords"),
+    ast.keyword: ("value",), ast.Attribute: ("value",), ast.Subscript: ("value", "slice"),
+    ast.Slice: ("lower", "upper", "step"), ast.Tuple: ("elts",), ast.List: ("elts",),
+    ast.IfExp: ("test", "body", "orelse"), ast.Starred: ("value",),
+    ast.Assign: ("targets", "value"), ast.AugAssign: ("target", "value"),
+    ast.AnnAssign: ("target", "annotation", "value"), ast.Expr: ("value",),
+    ast.Return: ("value",), ast.Assert: ("test", "msg"), ast.Raise: ("exc", "cause"),
+    ast.If: ("test", "body", "orelse"), ast.For: ("target", "iter", "body", "orelse"),
+    ast.While: ("test", "body", "orelse"),
+}
+
+
+def walk_code(node: ast.AST) -> Iterator[ast.AST]:
+    """``walk`` without (some of) the operator and context nodes (``Add()``, ``Load()``),
+    which are leaves: every other node, in the order ``walk`` gives them, about twice as
+    fast. For the questions asked of names, calls and attributes."""
+    stack = [node]
+    AST = ast.AST
+    code_fields = _CODE_FIELDS
+    while stack:
+        current = stack.pop()
+        yield current
+        fields = code_fields.get(type(current))
+        if fields is None:
+            fields = current._fields
+        for field in fields:
+            value = getattr(current, field, None)
+            if type(value) is list:
+                stack.extend([v for v in value if isinstance(v, AST)])
+            elif isinstance(value, AST):
+                stack.append(value)
+
+
 # per node class: its fields, each with whether ``ast.dump`` leaves it out when None
 _DUMP_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
 
@@ -242,7 +280,7 @@ def name_counts(statements: Iterable[ast.AST]) -> tuple[dict[str, int], dict[str
     stores: dict[str, int] = {}
     loads: dict[str, int] = {}
     for statement in statements:
-        for node in walk(statement):
+        for node in walk_code(statement):
             if type(node) is ast.Name:
                 counts = stores if isinstance(node.ctx, ast.Store) else loads
                 counts[node.id] = counts.get(node.id, 0) + 1

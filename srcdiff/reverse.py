@@ -91,7 +91,7 @@ from .analyse import cannot_raise, operands
 from .dataflow import (COMPOUND, Block, Facts, assigned, maybe_unbound, reads, statements_of,
                        targets)
 from .expr import Code, Value, runtime_name
-from .ir import Function, copy_tree, get_anno, name_counts, name_id, set_anno, walk
+from .ir import Function, copy_tree, get_anno, name_counts, name_id, set_anno, walk_code
 
 GRADIENT = "__gradient__"  # marks each returned gradient until ``finish`` decides its form
 _Node = TypeVar("_Node", bound=ast.AST)
@@ -499,7 +499,7 @@ class Reverse:
                        for s in counting}
             forward = _remove(forward, dropped)
         tapes = {self.tape, *self.tapes.values()}
-        used = {n.id for s in forward + backward for n in walk(s)
+        used = {n.id for s in forward + backward for n in walk_code(s)
                 if isinstance(n, ast.Name) and n.id in tapes} if self.branches_or_loops else set()
         if self.typed:
             return self.typed_prelude(forward, backward, used, saved)
@@ -708,7 +708,7 @@ def _single_use_temporaries(function: Function, facts: Facts, loads: dict[str, i
     found = set()
 
     def visit(block: list[ast.stmt]) -> None:
-        read_here = {n.id for s in block if not isinstance(s, COMPOUND) for n in walk(s)
+        read_here = {n.id for s in block if not isinstance(s, COMPOUND) for n in walk_code(s)
                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         for statement in block:
             if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
@@ -750,7 +750,7 @@ def _needed(backward: list[ast.stmt], keep: set[str] | None = None,
         found = reads_cache.get(id(node))
         if found is None or found[0] is not node:
             found = reads_cache[id(node)] = (node, {
-                n.id for n in walk(node) if isinstance(n, ast.Name)
+                n.id for n in walk_code(node) if isinstance(n, ast.Name)
                 and isinstance(n.ctx, ast.Load)})
         return found[1]
 
@@ -832,7 +832,7 @@ def _remove(statements: list[ast.stmt], dropped: set[int]) -> list[ast.stmt]:
 
 
 def _rename_target(loop: ast.For, old: str, new: str) -> None:
-    for node in walk(loop.target):
+    for node in walk_code(loop.target):
         if isinstance(node, ast.Name) and node.id == old:
             node.id = new
 

@@ -41,7 +41,7 @@ import types
 
 from ..analyse import cannot_raise
 from ..dataflow import COMPOUND, Liveness, NameCache, maybe_unbound, names, reads
-from ..ir import Function, get_anno, walk
+from ..ir import Function, get_anno, walk_code
 from ..kinds import Kind
 
 
@@ -97,7 +97,7 @@ def _free(function: Function, name: str) -> bool:
 
 
 def _pops(statement: ast.stmt) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.attr == "pop" for n in walk(statement))
+    return any(isinstance(n, ast.Attribute) and n.attr == "pop" for n in walk_code(statement))
 
 
 def _without(statements: list[ast.stmt], removable: set[int], kinds: dict[str, Kind]) -> list[ast.stmt]:

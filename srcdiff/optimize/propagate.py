@@ -45,7 +45,7 @@ from typing import Any, cast
 
 from ..dataflow import COMPOUND, assigned, targets
 from ..expr import wrap
-from ..ir import Function, copy_tree, set_anno, walk
+from ..ir import Function, copy_tree, set_anno, walk_code
 
 
 def propagate(function: Function) -> Function:
@@ -114,7 +114,7 @@ class _Propagation:
         return cast(ast.stmt, new)
 
     def expression(self, node: ast.expr, known: dict[str, ast.expr]) -> ast.expr:
-        if not known or not any(isinstance(n, ast.Name) and n.id in known for n in walk(node)):
+        if not known or not any(isinstance(n, ast.Name) and n.id in known for n in walk_code(node)):
             return node
         self.changed = True
         return cast(ast.expr, _Substitute(known).visit(copy_tree(node)))
@@ -123,7 +123,7 @@ class _Propagation:
         """``statement`` reading the known values (its targets untouched)."""
         if not known or not any(isinstance(n, ast.Name) and n.id in known
                                 and not isinstance(n.ctx, ast.Store)
-                                for n in walk(statement)):
+                                for n in walk_code(statement)):
             return statement
         self.changed = True
         new = cast(ast.stmt, _Substitute(known).visit(copy_tree(statement)))
