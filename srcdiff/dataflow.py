@@ -353,13 +353,23 @@ class Liveness:
         test = set(self._facts(loop.test, False)[1]) if isinstance(loop, ast.While) else set()
         head = after | test
         while True:
-            body = self.block(loop.body, head, after, record=False)
+            # Each pass records what it finds aside (recording changes nothing else): the
+            # pass that finds the fixed point started from it, so its records are those
+            # of the body at the fixed point, kept without a pass of their own.
+            if record:
+                outer = self.dead, self.after
+                self.dead, self.after = {}, {}
+            body = self.block(loop.body, head, after, record)
+            if record:
+                found = self.dead, self.after
+                self.dead, self.after = outer
             new = after | test | (body - target)
             if new == head:
+                if record:
+                    self.dead.update(found[0])
+                    self.after.update(found[1])
                 break
             head = new
-        if record:  # once, with what is live at the head at the fixed point
-            self.block(loop.body, head, after, record=True)
         if isinstance(loop, ast.For):
             return head | set(self._facts(loop.iter, False)[1])
         return head
