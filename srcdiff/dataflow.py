@@ -165,6 +165,24 @@ class NameCache:
             found = self.found[id(node)] = (node, loads, stores)
         return found[1], found[2]
 
+    def of_body(self, body: list[ast.stmt]) -> tuple[set[str], set[str]]:
+        """The names ``body`` reads and writes, as sets: those of ``names`` of the whole
+        body, gathered from its statements and their headers (each part walked once)."""
+        loads: set[str] = set()
+        stores: set[str] = set()
+        for statement in statements_of(body):
+            if isinstance(statement, (ast.If, ast.While)):
+                parts: list[ast.AST] = [statement.test]
+            elif isinstance(statement, ast.For):
+                parts = [statement.target, statement.iter]
+            else:
+                parts = [statement]
+            for part in parts:
+                read, written = self(part)
+                loads.update(read)
+                stores.update(written)
+        return loads, stores
+
 
 # --------------------------------------------------------------------------------------
 # Versions inside one block

@@ -40,7 +40,7 @@ import copy
 import types
 
 from ..analyse import cannot_raise
-from ..dataflow import COMPOUND, Liveness, NameCache, maybe_unbound, names, reads
+from ..dataflow import COMPOUND, Liveness, NameCache, maybe_unbound, reads
 from ..ir import Function, get_anno, walk_code
 from ..kinds import Kind
 
@@ -69,8 +69,8 @@ def eliminate_dead_code(function: Function) -> Function:
             unbound.append(maybe_unbound(function.body, parameters, cache=cache))
             # a local whose every assignment has gone (dead) is still unbound where read:
             # reading it raises (UnboundLocalError), as reading a name nothing binds does
-            loads, stores = names(ast.Module(function.body, []))
-            assigned_now = set(stores) | set(parameters)
+            loads, stores = cache.of_body(function.body)  # walked already, by maybe_unbound
+            assigned_now = stores | set(parameters)
             unassigned.append({name for name in loads
                                if name not in assigned_now and not _free(function, name)})
         if any(name in unassigned[0] for name in reads(statement.value)):
