@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, located
 from .expr import Code, array_mode, call, mul, negated, node_of, wrap
-from .ir import Function, copy_tree, dump_key, get_anno, name_id, set_anno, walk_code
+from .ir import Function, copy_tree, dump_key, get_anno, name_id, set_anno, unparse, walk_code
 from .kinds import SCALAR, Kind
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class Adjoints:
         statement while the backward sweep is written)."""
         found = self.printed.get(id(statement))
         if found is None or found[0] is not statement:
-            found = self.printed[id(statement)] = (statement, ast.unparse(statement))
+            found = self.printed[id(statement)] = (statement, unparse(statement))
         return found[1]
 
     def adjoint(self, variable: str) -> str:

@@ -211,6 +211,96 @@ def walk_code(node: ast.AST) -> Iterator[ast.AST]:
                 stack.append(value)
 
 
+# ``ast.unparse``'s operators and their precedences (``ast._Precedence``'s values)
+_TEST, _ATOM, _FACTOR, _POWER, _YIELD = 4, 18, 15, 16, 3
+_BINARY = {ast.Add: ("+", 13), ast.Sub: ("-", 13), ast.Mult: ("*", 14), ast.MatMult: ("@", 14),
+           ast.Div: ("/", 14), ast.Mod: ("%", 14), ast.FloorDiv: ("//", 14),
+           ast.LShift: ("<<", 12), ast.RShift: (">>", 12), ast.BitOr: ("|", 9),
+           ast.BitXor: ("^", 10), ast.BitAnd: ("&", 11), ast.Pow: ("**", 16)}
+_UNARY = {ast.USub: ("-", 15), ast.UAdd: ("+", 15), ast.Invert: ("~", 15),
+          ast.Not: ("not ", 7)}
+
+
+def unparse(node: ast.AST) -> str:
+    """``ast.unparse(node)``, quicker for the statements and expressions generated code
+    is made of (names, numbers, arithmetic, calls of names and attributes, ``t = e``,
+    ``t += e``, ``f(...)``): written here as ``ast.unparse`` writes them, parentheses
+    by its precedences; anything else (and a node that occurs twice in ``node``, whose
+    precedence ``ast.unparse`` remembers from its first occurrence) by ``ast.unparse``."""
+    text = quick_unparse(node)
+    return ast.unparse(node) if text is None else text
+
+
+def quick_unparse(node: ast.AST) -> str | None:
+    """``unparse``'s own part: the text, or None where ``ast.unparse`` must write it."""
+    statement: Any = node  # dispatched on its exact type, below
+    try:
+        kind = type(node)
+        if kind is ast.Assign:
+            if len(statement.targets) == 1 and type(statement.targets[0]) is ast.Name and \
+                    getattr(statement, "type_comment", None) is None:
+                return (f"{statement.targets[0].id} = "
+                        f"{_expression(statement.value, _TEST, set())}")
+        elif kind is ast.AugAssign:
+            if type(statement.target) is ast.Name:
+                return (f"{statement.target.id} {_BINARY[type(statement.op)][0]}= "
+                        f"{_expression(statement.value, _TEST, set())}")
+        elif kind is ast.Expr:
+            return _expression(statement.value, _YIELD, set())
+        elif isinstance(node, ast.expr):
+            return _expression(node, _TEST, set())
+    except _Unusual:
+        pass
+    return None
+
+
+class _Unusual(Exception):
+    """A node ``unparse`` leaves to ``ast.unparse``."""
+
+
+def _expression(node: ast.AST, precedence: int, seen: set[int]) -> str:
+    kind = type(node)
+    if kind is ast.Name:
+        return cast(ast.Name, node).id
+    if kind is ast.Constant:
+        value = cast(ast.Constant, node).value
+        if getattr(node, "kind", None) is None:
+            if type(value) is int:
+                return repr(value)
+            if type(value) is float:
+                text = repr(value)
+                if "inf" not in text and "nan" not in text:
+                    return text
+        raise _Unusual
+    if kind is ast.BinOp or kind is ast.UnaryOp:
+        if id(node) in seen:
+            raise _Unusual
+        seen.add(id(node))
+        if kind is ast.BinOp:
+            binary = cast(ast.BinOp, node)
+            symbol, own = _BINARY[type(binary.op)]
+            left, right = (own + 1, own) if symbol == "**" else (own, own + 1)
+            text = (f"{_expression(binary.left, left, seen)} {symbol} "
+                    f"{_expression(binary.right, right, seen)}")
+        else:
+            unary = cast(ast.UnaryOp, node)
+            symbol, own = _UNARY[type(unary.op)]
+            text = symbol + _expression(unary.operand, own, seen)
+        return f"({text})" if precedence > own else text
+    if kind is ast.Call:
+        call = cast(ast.Call, node)
+        if call.keywords:
+            raise _Unusual
+        return (f"{_expression(call.func, _ATOM, seen)}("
+                f"{', '.join([_expression(a, _TEST, seen) for a in call.args])})")
+    if kind is ast.Attribute:
+        attribute = cast(ast.Attribute, node)
+        if type(attribute.value) not in (ast.Name, ast.Attribute):
+            raise _Unusual
+        return f"{_expression(attribute.value, _ATOM, seen)}.{attribute.attr}"
+    raise _Unusual
+
+
 # per node class: its fields, each with whether ``ast.dump`` leaves it out when None
 _DUMP_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
 
