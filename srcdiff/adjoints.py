@@ -21,6 +21,7 @@ Conventions every statement here keeps:
 from __future__ import annotations
 
 import ast
+import itertools
 import types
 from collections.abc import Collection, Hashable
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -100,6 +101,8 @@ class Adjoints:
         # one, and b += e would change it in place, and every adjoint holding it
         self.in_place = not _may_hold_numpy(function)
         self.printed: dict[int, tuple[ast.AST, str]] = {}  # id -> (statement, its source)
+        self.variable_of: dict[str, str] = {}  # adjoint -> variable (variables_of_adjoints)
+        self.inverted = 0  # how many of the namer's adjoints variable_of holds
 
     def is_array(self, variable: str) -> bool:
         return self.kinds.get(variable, SCALAR).is_array
@@ -283,7 +286,7 @@ class Adjoints:
     def initialise(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         """``b = 0.0`` for each adjoint a reversed compound statement uses before the
         top-level sweep has written it."""
-        by_name = {a: v for v, a in self.namer.adjoints.items()}
+        by_name = self.variables_of_adjoints()
         used = sorted({n.id for s in statements for n in walk_code(s)
                        if isinstance(n, ast.Name) and n.id in by_name})
         result: list[ast.stmt] = []
@@ -300,8 +303,24 @@ class Adjoints:
     def _reads_maybe_zero(self, contribution: Value) -> bool:
         if not isinstance(contribution, Code) or not self.maybe_zero:
             return False
-        zeros = {self.namer.adjoints[v] for v in self.maybe_zero if v in self.namer.adjoints}
-        return any(isinstance(n, ast.Name) and n.id in zeros for n in walk_code(contribution.node))
+        # an adjoint of a variable that may hold zero (adjoint names are fresh: one each)
+        variable_of = self.variables_of_adjoints()
+        return any(isinstance(n, ast.Name) and variable_of.get(n.id, _NONE) in self.maybe_zero
+                   for n in walk_code(contribution.node))
+
+    def variables_of_adjoints(self) -> dict[str, str]:
+        """The namer's adjoints inverted, adjoint name -> variable, brought up to date
+        with the adjoints named since last asked (they are only ever added): inverting
+        them all each time was quadratic in a body of many branches."""
+        adjoints = self.namer.adjoints
+        if self.inverted < len(adjoints):
+            for variable, name in itertools.islice(adjoints.items(), self.inverted, None):
+                self.variable_of[name] = variable
+            self.inverted = len(adjoints)
+        return self.variable_of
+
+
+_NONE = object()  # no variable's
 
 
 def _may_hold_numpy(function: Function) -> bool:

@@ -84,7 +84,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from typing import Any, Callable, Hashable, Iterable, TypeVar, cast, overload
+from typing import Any, Callable, Hashable, Iterable, Iterator, TypeVar, cast, overload
 
 from .adjoints import Adjoints, Available, expression_key
 from .analyse import cannot_raise, operands
@@ -146,7 +146,7 @@ class Reverse:
         self.loads = name_counts(function.body)[1]
         self.adjoints = Adjoints(function, set(function.active),
                                  _single_use_temporaries(function, self.facts, self.loads))
-        self.bound = set(self.parameters)
+        self.bound = _Bound(self.parameters)
         self.loops: list[tuple[ast.stmt, list[ast.stmt]]] = []
         self.tape = self.namer.fresh("tape")
         self.function.synthetic.add(self.tape)
@@ -312,11 +312,12 @@ class Reverse:
             else:
                 before_forward, after_backward = self.simple(assign, depth, _Nothing())
             test = ast.Name(decision, ast.Load())
-        bound = set(self.bound)
+        # what the body binds is not bound in the else branch, and is after the branch
+        mark = len(self.bound.added)
         fb, bb = self.block(statement.body, depth, available)
-        bound, self.bound = self.bound, bound
+        in_body = self.bound.forget_since(mark)
         fo, bo = self.block(statement.orelse, depth, available)
-        self.bound |= bound
+        self.bound.update(in_body)
         forward = _same_place(ast.If(test, fb or [ast.Pass()], fo), statement)
         set_anno(forward, "primal", id(statement))
         backward = _same_place(ast.If(copy_tree(test), bb or [ast.Pass()], bo), statement)
@@ -616,22 +617,120 @@ class Reverse:
         return result
 
 
+class _Bound:
+    """The variables assigned so far, in program order, with the order they were added
+    in: a branch takes back what its body added, for its else branch, without a copy
+    of them all (a copy per branch was quadratic in a body of many branches)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = set(names)
+        self.added: list[str] = []
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names
+
+    def add(self, name: str) -> None:
+        if name not in self.names:
+            self.names.add(name)
+            self.added.append(name)
+
+    def update(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.add(name)
+
+    def forget_since(self, mark: int) -> list[str]:
+        """Take back the names added since ``len(self.added)`` was ``mark``."""
+        taken = self.added[mark:]
+        del self.added[mark:]
+        self.names.difference_update(taken)
+        return taken
+
+
 class _Available:
     """The expressions the forward sweep computes in one block, with the variables
     holding them, as spans of positions: an expression computed at position ``i`` into
     ``c`` is available at the positions after ``i``, up to and including none that
     assigns ``c`` or an operand (available expressions, as in ``optimize.propagate``).
     ``at(k)`` answers for the backward statements of position ``k``, which see the state
-    after the statement at ``k`` ran."""
+    after the statement at ``k`` ran.
+
+    A compound statement's block (``without``) inherits what is open in the enclosing
+    one when it begins, except the expressions on names the statement assigns, as spans
+    from before the block (``INHERITED``). It reads them from the enclosing block when
+    asked, which does not change while the inner one is used (it is suspended), instead
+    of copying them all: a copy per compound statement was quadratic in a body of many
+    branches. ``closed``: inherited expressions this block assigned an operand of."""
 
     INHERITED = -1  # the start of spans valid from before the block
 
-    def __init__(self, everywhere: dict[Hashable, str] | None = None) -> None:
+    def __init__(self, everywhere: dict[Hashable, str] | None = None,
+                 parent: "_Available | None" = None, excluded: frozenset[str] = frozenset()
+                 ) -> None:
         self.everywhere = everywhere or {}  # key -> variable, valid at every position
+        self.parent = parent  # the enclosing block's, unchanged while this one is used
+        self.excluded = excluded  # expressions on these names are not inherited
         self.spans: dict[Hashable, list[list[Any]]] = {}  # key -> [start, end, variable] spans
         self.open: dict[Hashable, list[Any]] = {}          # key -> its span still open
         self.names: dict[Hashable, set[str]] = {}     # key -> names its open span depends on
         self.by_name: dict[str, set[Hashable]] = {}   # name -> keys with open spans on it
+        self.closed: dict[Hashable, int] = {}  # inherited key -> where its span ends here
+        self.inherits: bool | None = None  # whether anything is inherited, once asked
+
+    def inherited(self, key: Hashable) -> tuple[str, set[str]] | None:
+        """The variable holding ``key`` and its names, if open in the enclosing block
+        when this one began and not on an excluded name."""
+        if self.parent is None:
+            return None
+        found = self.parent.open_entry(key)
+        if found is None or not found[1].isdisjoint(self.excluded):
+            return None
+        return found
+
+    def open_entry(self, key: Hashable) -> tuple[str, set[str]] | None:
+        """The variable holding ``key`` and its names, if its span is open here."""
+        span = self.open.get(key)
+        if span is not None:
+            return span[2], self.names[key]
+        if key in self.closed:
+            return None
+        return self.inherited(key)
+
+    def open_keys_on(self, name: str) -> list[Hashable]:
+        """The keys open here whose expressions are on ``name``."""
+        keys = list(self.by_name.get(name, ()))
+        if self.parent is not None:
+            for key in self.parent.open_keys_on(name):
+                if key not in self.closed and key not in self.open and \
+                        self.inherited(key) is not None:
+                    keys.append(key)
+        return keys
+
+    def open_items(self) -> Iterator[tuple[Hashable, tuple[str, set[str]]]]:
+        """Every key open here, with its variable and names (this block's own first)."""
+        for key, span in self.open.items():
+            yield key, (span[2], self.names[key])
+        if self.parent is not None:
+            for key, (variable, names) in self.parent.open_items():
+                if key not in self.closed and key not in self.open and \
+                        names.isdisjoint(self.excluded):
+                    yield key, (variable, names)
+
+    def spans_of(self, key: Hashable) -> list[list[Any]]:
+        """Every span of ``key`` here: the inherited one first, then this block's own."""
+        own = self.spans.get(key, [])
+        found = self.inherited(key)
+        if found is None:
+            return own
+        return [[self.INHERITED, self.closed.get(key, float("inf")), found[0]], *own]
+
+    def has_spans(self) -> bool:
+        """Whether any span was ever open here (inherited, or of this block)."""
+        if self.spans:
+            return True
+        if self.inherits is None:
+            self.inherits = self.parent is not None and any(
+                names.isdisjoint(self.excluded) for _, (_, names) in self.parent.open_items())
+        return self.inherits
 
     def add(self, key: Hashable, variable: str, names: set[str], start: int) -> None:
         span = [start, float("inf"), variable]
@@ -651,13 +750,18 @@ class _Available:
         key = expression_key(value)
         target = statement.targets[0].id
         names = set(operands(value))
-        if key is None or target in names or key in self.open:
+        if key is None or target in names or self.open_entry(key) is not None:
             return
         self.add(key, target, names | {target}, position)
 
     def forget(self, names: Iterable[str], position: int) -> None:
         """The statement at ``position`` assigns ``names``."""
         for name in names:
+            if self.parent is not None:
+                for key in self.parent.open_keys_on(name):
+                    if key not in self.closed and key not in self.open and \
+                            self.inherited(key) is not None:
+                        self.closed[key] = position
             for key in self.by_name.pop(name, ()):
                 span = self.open.pop(key, None)
                 if span is not None:
@@ -668,11 +772,7 @@ class _Available:
 
     def without(self, names: set[str]) -> "_Available":
         """What stays available throughout a compound statement assigning ``names``."""
-        child = _Available(self.everywhere)
-        for key, span in self.open.items():
-            if not self.names[key] & names:
-                child.add(key, span[2], self.names[key], self.INHERITED)
-        return child
+        return _Available(self.everywhere, self, frozenset(names))
 
     def at(self, position: int) -> "_AvailableAt":
         return _AvailableAt(self, position)
@@ -685,13 +785,13 @@ class _AvailableAt:
         self.available, self.position = available, position
 
     def get(self, key: Hashable) -> str | None:
-        for start, end, variable in self.available.spans.get(key, ()):
+        for start, end, variable in self.available.spans_of(key):
             if start < self.position < end:
                 return cast(str, variable)
         return self.available.everywhere.get(key)
 
     def __bool__(self) -> bool:
-        return bool(self.available.spans or self.available.everywhere)
+        return bool(self.available.has_spans() or self.available.everywhere)
 
 
 class _Nothing:
