@@ -32,23 +32,23 @@ def f(vol, t):
 from __future__ import annotations
 
 import ast
-from typing import TypeGuard
+from typing import Hashable, TypeGuard
 
 from ..analyse import ITERATORS
 from ..dataflow import Facts
-from ..ir import Function, copy_tree, get_anno, name_id, walk_code
+from ..ir import Function, copy_tree, dump_key, get_anno, name_id, walk_code
 
 
 def eliminate_common_subexpressions(function: Function) -> Function:
     args = function.args
     facts = Facts(function.body, [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs])
-    seen: dict[str, str] = {}  # the primitive, printed with its operands -> its result
+    seen: dict[Hashable, str] = {}  # the primitive, printed with its operands -> its result
     copies: dict[str, str] = {}  # a temporary replaced by a copy -> the earlier result
     body = []
     for statement in function.body:
         statement = _renamed(statement, copies)
         if _candidate(statement, function, facts):
-            key = ast.dump(statement.value)
+            key = dump_key(statement.value)  # equal exactly when the dumps are
             target = name_id(statement.targets[0])
             if key in seen:
                 copies[target] = seen[key]  # later reads of target read the first result
