@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from ..dataflow import COMPOUND
-from ..ir import Function, walk_code
+from ..ir import Function, copy_tree, walk_code
 
 _PURE_OPERATORS = (ast.Add, ast.Sub, ast.Mult)
 
@@ -108,7 +108,7 @@ def _block(statements: list[ast.stmt], once: set[str], changed: list[bool]) -> l
             continue
         if statement.value is not None:
             before = len(pending)
-            value = _Substitute(pending).visit(copy.deepcopy(statement.value))
+            value = _Substitute(pending).visit(copy_tree(statement.value))
             if len(pending) != before:
                 changed[0] = True
                 statement = copy.copy(statement)
