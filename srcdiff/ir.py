@@ -226,7 +226,13 @@ def unparse(node: ast.AST) -> str:
     is made of (names, numbers, arithmetic, calls of names and attributes, ``t = e``,
     ``t += e``, ``f(...)``): written here as ``ast.unparse`` writes them, parentheses
     by its precedences; anything else (and a node that occurs twice in ``node``, whose
-    precedence ``ast.unparse`` remembers from its first occurrence) by ``ast.unparse``."""
+    precedence ``ast.unparse`` remembers from its first occurrence) by ``ast.unparse``.
+
+    >>> for code in ["y = -x ** -2 + f(a, b.c) * (d - e) / 2.5", "t -= (a - b) - (c + d)",
+    ...              "tape.append(not a)", "(a ** b) ** c - a ** b ** c"]:
+    ...     node = ast.parse(code).body[0]
+    ...     assert unparse(node) == ast.unparse(node), code
+    """
     text = quick_unparse(node)
     return ast.unparse(node) if text is None else text
 

@@ -1117,14 +1117,22 @@ def _float_variables(body: list[ast.stmt], function: Function) -> set[str]:
             for name in targets(statement):
                 definitions.setdefault(name, []).append(None)
     floats = set(definitions)
-    changed = True
-    while changed:
-        changed = False
-        for name in list(floats):
-            if not all(v is not None and _certainly_float(v, floats, function)
-                       for v in definitions[name]):
-                floats.discard(name)
-                changed = True
+    # A worklist: a variable is asked again only when one its assignments read stops being
+    # a float (sweeps over them all until none changed were quadratic in a chain of
+    # assignments in the wrong order). The greatest fixed point is the same.
+    readers: dict[str, list[str]] = {}
+    for name, values in definitions.items():
+        for value in values:
+            for node in walk_code(value) if value is not None else ():
+                if isinstance(node, ast.Name):
+                    readers.setdefault(node.id, []).append(name)
+    pending = list(definitions)
+    while pending:
+        name = pending.pop()
+        if name in floats and not all(v is not None and _certainly_float(v, floats, function)
+                                      for v in definitions[name]):
+            floats.discard(name)
+            pending.extend(readers.get(name, ()))
     return floats
 
 
