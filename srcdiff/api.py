@@ -34,50 +34,60 @@ _REAL_TYPES = {float, int, bool}
 
 
 @overload
-def grad(func: Callable[_P, Any], wrt: Wrt = 0, compile: Compiler = None
-         ) -> Callable[_P, Any]:
+def grad(func: Callable[_P, Any], wrt: Wrt = 0, compile: Compiler = None,
+         checkpoints: int | None = None) -> Callable[_P, Any]:
     ...
 
 
 @overload
-def grad(func: None = None, wrt: Wrt = 0, compile: Compiler = None
-         ) -> Callable[[Callable[_P, Any]], Callable[_P, Any]]:
+def grad(func: None = None, wrt: Wrt = 0, compile: Compiler = None,
+         checkpoints: int | None = None) -> Callable[[Callable[_P, Any]], Callable[_P, Any]]:
     ...
 
 
-def grad(func: Callable[..., Any] | None = None, wrt: Wrt = 0, compile: Compiler = None) -> Any:
+def grad(func: Callable[..., Any] | None = None, wrt: Wrt = 0, compile: Compiler = None,
+         checkpoints: int | None = None) -> Any:
     """The gradient of ``func``: a function taking the same arguments.
 
     ``wrt`` is a parameter's position or name, or a tuple of them; one gives one
     gradient, a tuple gives a tuple of gradients. Usable as ``@srcdiff.grad`` and
     ``@srcdiff.grad(wrt=...)``. The gradient is generated once, when ``grad`` is called,
     and cached: ``grad(f) is grad(f)``. ``compile="numba"``: the gradient compiled by
-    numba (for numbers; ``srcdiff.jit``).
+    numba (for numbers; ``srcdiff.jit``). ``checkpoints=K``: each loop outside loops
+    keeps at most ``K`` of its states (and at most ``srcdiff.checkpoint.LEAF``
+    iterations' values) for the backward sweep, and runs stretches of itself again
+    from them (binomial checkpointing, as revolve does): the same gradient, in bounded
+    memory (``srcdiff.checkpoint``).
     """
     if func is None:
-        return lambda f: grad(f, wrt, compile)
+        return lambda f: grad(f, wrt, compile, checkpoints)
+    if checkpoints is not None:
+        return _checkpointed(grad, func, wrt, compile, checkpoints, with_value=False)
     if compile is not None:
         return _compiled(grad, func, wrt, compile, with_value=False)
     return _through_binding(grad, func, wrt) or _gradient(func, wrt, with_value=False)
 
 
 @overload
-def value_and_grad(func: Callable[_P, Any], wrt: Wrt = 0, compile: Compiler = None
-                   ) -> Callable[_P, tuple[Any, Any]]:
+def value_and_grad(func: Callable[_P, Any], wrt: Wrt = 0, compile: Compiler = None,
+                   checkpoints: int | None = None) -> Callable[_P, tuple[Any, Any]]:
     ...
 
 
 @overload
-def value_and_grad(func: None = None, wrt: Wrt = 0, compile: Compiler = None
+def value_and_grad(func: None = None, wrt: Wrt = 0, compile: Compiler = None,
+                   checkpoints: int | None = None
                    ) -> Callable[[Callable[_P, Any]], Callable[_P, tuple[Any, Any]]]:
     ...
 
 
 def value_and_grad(func: Callable[..., Any] | None = None, wrt: Wrt = 0,
-                   compile: Compiler = None) -> Any:
+                   compile: Compiler = None, checkpoints: int | None = None) -> Any:
     """Like :func:`grad`, but the function returns ``(func(...), gradient)``."""
     if func is None:
-        return lambda f: value_and_grad(f, wrt, compile)
+        return lambda f: value_and_grad(f, wrt, compile, checkpoints)
+    if checkpoints is not None:
+        return _checkpointed(value_and_grad, func, wrt, compile, checkpoints, with_value=True)
     if compile is not None:
         return _compiled(value_and_grad, func, wrt, compile, with_value=True)
     return _through_binding(value_and_grad, func, wrt) or _gradient(func, wrt, with_value=True)
@@ -334,6 +344,26 @@ def source(gradient: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     return generated.source
 
 
+def _checkpointed(transform: Callable[..., Any], func: Callable[..., Any], wrt: Wrt,
+                  compile: Compiler, checkpoints: Any, with_value: bool) -> Any:
+    """``transform(func, wrt, checkpoints=checkpoints)`` (``srcdiff.checkpoint``),
+    cached beside the gradients without checkpoints."""
+    if isinstance(checkpoints, bool) or not isinstance(checkpoints, int) or checkpoints < 2:
+        raise SrcdiffError(f"checkpoints is the number of loop states to keep, an int of at "
+                           f"least 2 (the first is the state before the loop), not "
+                           f"{checkpoints!r}")
+    if compile is not None:
+        raise SrcdiffError("checkpoints= is for gradients run by Python; compile= does not "
+                           "take it")
+    bound = _through_binding(functools.partial(transform, checkpoints=checkpoints), func, wrt)
+    if bound is not None:
+        return bound
+    if getattr(func, "__srcdiff_of__", None) is not None:
+        raise SrcdiffError("checkpoints= applies to the gradient of a function, not to "
+                           "the derivative of a gradient")
+    return _gradient(func, wrt, with_value=with_value, checkpoints=checkpoints)
+
+
 def _compiled(transform: Callable[..., Any], func: Callable[..., Any], wrt: Wrt, engine: str,
               with_value: bool, mode: str = "reverse") -> Any:
     """``transform(func, wrt, compile=engine)``: the compiled gradient (``srcdiff.jit``),
@@ -358,7 +388,8 @@ def _compiled(transform: Callable[..., Any], func: Callable[..., Any], wrt: Wrt,
     return cached[key]
 
 
-def _gradient(func: Callable[..., Any], wrt: Wrt, with_value: bool, mode: str = "reverse") -> Any:
+def _gradient(func: Callable[..., Any], wrt: Wrt, with_value: bool, mode: str = "reverse",
+              checkpoints: int | None = None) -> Any:
     if getattr(func, "__srcdiff_of__", None) is not None:  # grad(grad(f))
         return _of_gradient(func, wrt, with_value, mode)
     if not isinstance(func, types.FunctionType):
@@ -375,12 +406,17 @@ def _gradient(func: Callable[..., Any], wrt: Wrt, with_value: bool, mode: str = 
         from .parse import parse
         fence(parse(func))
         raise
-    key = (names, isinstance(wrt, (tuple, list)), with_value, mode)
+    key: tuple[Any, ...] = (names, isinstance(wrt, (tuple, list)), with_value, mode)
+    options = {}
+    if checkpoints is not None:
+        key += (("checkpoints", checkpoints),)
+        options["checkpoints"] = checkpoints
     cached = func.__dict__.setdefault(_CACHE, {})
     if key not in cached:
         maker = "jvp" if mode == "forward" else "value_and_grad" if with_value else "grad"
-        cached[key] = canonical(_entry_point(func, names, key[1], with_value, mode), maker,
-                                func, names, key[1])
+        cached[key] = canonical(_entry_point(func, names, key[1], with_value, mode,
+                                             checkpoints), maker, func, names, key[1],
+                                **options)
     return cached[key]
 
 
@@ -536,7 +572,7 @@ _IEEE_ERRORS = (ZeroDivisionError, OverflowError, ValueError)
 
 
 def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: bool, with_value: bool,
-                 mode: str = "reverse") -> Any:
+                 mode: str = "reverse", checkpoints: int | None = None) -> Any:
     """The gradient function users call: it generates code for each combination of
     argument kinds it meets (numbers, arrays of each rank), once, and calls it. Calls
     with numbers only go straight to the scalar code.
@@ -580,7 +616,7 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
             raise deferred[0]
         generated = specialisations[key] = generate(
             func, names, name=name, with_value=with_value, as_tuple=as_tuple, kinds=kinds,
-            mode=mode)
+            mode=mode, checkpoints=checkpoints)
         if key == scalar_key and not forward:
             target, check = generated.function, generated.check
             if fast is not None:
@@ -616,7 +652,7 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
             kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
             variant = variants[key] = generate(func, names, name=name, with_value=with_value,
                                                as_tuple=as_tuple, kinds=kinds, ieee=True,
-                                               mode=mode)
+                                               mode=mode, checkpoints=checkpoints)
         if everything is not None:
             return variant.function(*everything)
         return variant.function(*args, **kwargs)
@@ -700,7 +736,7 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
         kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
         examples = {p: v for p, k, v in zip(parameters, key, values) if type(k) is _Structured}
         generated = generate(func, names, name=name, with_value=with_value, kinds=kinds,
-                             ieee=ieee, structures=examples)
+                             ieee=ieee, structures=examples, checkpoints=checkpoints)
         candidates.append(generated)
         return generated
 

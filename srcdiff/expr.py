@@ -141,7 +141,10 @@ def node_of(value: Value | ast.expr) -> ast.expr:
 # user binds can change what they mean: each maps to the object it must refer to.
 RUNTIME = {"math": "math", "numpy": "numpy", "range": "builtins.range",
            "UnboundLocalError": "builtins.UnboundLocalError", "float": "builtins.float",
-           "len": "builtins.len", "min": "builtins.min"}  # len, min: iterate.py's
+           "len": "builtins.len", "min": "builtins.min",  # len, min: iterate.py's
+           "Checkpoints": "srcdiff.checkpoint:Checkpoints",  # checkpoint.py's
+           "positional": "srcdiff.checkpoint:positional",
+           "UNBOUND": "srcdiff.checkpoint:UNBOUND", "locals": "builtins.locals"}
 
 
 def runtime_name(identifier: str) -> ast.Name:

@@ -40,7 +40,8 @@ from .stop import stop_gradient  # at import: see check.py
 
 def runtime_object(name: str) -> Any:
     """The object a ``RUNTIME`` name must refer to."""
-    module, _, attribute = RUNTIME[name].partition(".")
+    path = RUNTIME[name]
+    module, _, attribute = path.partition(":") if ":" in path else path.partition(".")
     value = importlib.import_module(module)
     return getattr(value, attribute) if attribute else value
 

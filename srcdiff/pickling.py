@@ -84,6 +84,6 @@ def __getattr__(name: str) -> Any:
     keywords = {}
     for option in options:
         key, _, value = option.partition("=")
-        keywords[key] = None if value == "None" else value
+        keywords[key] = None if value == "None" else int(value) if value.isdigit() else value
     import srcdiff
     return getattr(srcdiff, maker)(func, wrt=wrt, **keywords)

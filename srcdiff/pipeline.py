@@ -30,6 +30,7 @@ from .optimize.fuse import fuse
 from .dependencies import DependencyCheck, checker
 from .ieee import ieee as ieee_arithmetic
 from .parse import parse, recording
+from .checkpoint import checkpoint
 from .reverse import finish, reverse
 from .tangent import finish_tangent, tangent
 
@@ -64,7 +65,8 @@ def generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str,
              with_value: bool = False, as_tuple: bool | None = None,
              optimize: bool = True, vjp: bool = False, kinds: dict[str, Kind] | None = None,
              disable: Collection[str] = (), ieee: bool = False, mode: str = "reverse",
-             structures: dict[str, Any] | None = None, typed: bool = False) -> Generated:
+             structures: dict[str, Any] | None = None, typed: bool = False,
+             checkpoints: int | None = None) -> Generated:
     """Differentiate ``func`` with respect to the parameters named in ``wrt``; the
     gradient is a tuple when ``as_tuple`` (default: when ``wrt`` names several).
     ``kinds`` gives parameters' kinds (``srcdiff.kinds``) when they are not numbers.
@@ -79,7 +81,9 @@ def generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str,
     parameter by position, and its gradient is the tuple of the ``wrt`` parameters'
     leaves' gradients (a plain ``wrt`` parameter's, as it is), in ``leaves`` order.
     ``typed``: code a compiler can type (``srcdiff.jit``): typed tapes, numbers for
-    placeholders, constructs numba does not take rewritten or refused."""
+    placeholders, constructs numba does not take rewritten or refused. ``checkpoints``:
+    loops outside loops keep at most that many states for their backward sweep
+    (``srcdiff.checkpoint``)."""
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode is 'reverse' or 'forward', not {mode!r}")
     from .rules import RULES
@@ -88,7 +92,8 @@ def generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str,
         dependencies.append(("version", RULES, "user_version", RULES.user_version))
         generated = _generate(func, wrt, name=name, with_value=with_value,
                               as_tuple=as_tuple, optimize=optimize, vjp=vjp, kinds=kinds, mode=mode,
-                              disable=disable, ieee=ieee, structures=structures, typed=typed)
+                              disable=disable, ieee=ieee, structures=structures, typed=typed,
+                              checkpoints=checkpoints)
     generated.dependencies = dependencies
     generated.check = checker(dependencies)
     return generated
@@ -116,7 +121,7 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
               as_tuple: bool | None, optimize: bool, vjp: bool, kinds: dict[str, Kind] | None,
               disable: Collection[str], ieee: bool,
               mode: str = "reverse", structures: dict[str, Any] | None = None,
-              typed: bool = False) -> Generated:
+              typed: bool = False, checkpoints: int | None = None) -> Generated:
     forward = mode == "forward"
     as_tuple = len(wrt) > 1 if as_tuple is None else as_tuple
     unknown = set(disable) - set(OPTIMIZATIONS)
@@ -155,6 +160,8 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
         final = optimize_function(differentiated, enabled)
         stages["optimize"] = final
         final = finish_tangent(final) if forward else finish(final)
+        if checkpoints is not None and not forward:
+            final = checkpoint(final, checkpoints)
         if forward and "fuse" in enabled:  # temporaries read once, into their reader
             final = fuse(final)
         if not forward:  # tangent code keeps the call: hvp differentiates it again

@@ -369,6 +369,8 @@ class Reverse:
                          ast.Call(runtime_name("range"), [trips], []),
                          body_backward or [ast.Pass()], [])
         self.loops.append((replay, counting))
+        if not depth:  # (checkpoint: the loop's replay, for a loop outside loops)
+            set_anno(replay, "replay_of", id(statement))
         return forward, [_same_place(replay, statement)]
 
     def replay_variable(self) -> str:
@@ -393,7 +395,11 @@ class Reverse:
         ``(variable, counter)``: its tape in the loop counted by ``counter``)."""
         call = ast.Call(ast.Attribute(ast.Name(self.tape_of(key), ast.Load()), method,
                                       ast.Load()), list(args), [])
-        return ast.Expr(call) if args else call
+        if not args:
+            return call
+        push = ast.Expr(call)
+        set_anno(push, "push", True)  # (checkpoint: a stretch run untaped leaves it out)
+        return push
 
     def tape_of(self, key: _TapeKey) -> str:
         """The tape that saves ``key``: the one tape, or in typed code ``key``'s own. A

@@ -50,7 +50,7 @@ import numpy
 import srcdiff
 import srcdiff.kinds
 from srcdiff.stop import FrozenStops
-from srcdiff.errors import InternalError, LocatedError, SrcdiffError
+from srcdiff.errors import InternalError, LocatedError, SrcdiffError, UnsupportedSyntaxError
 
 from .case import Case
 
@@ -222,8 +222,9 @@ class Run:
 
     def __init__(self, case: Case, passes: bool = True, timeouts: bool = True,
                  culprits: bool = True, value_and_grad: bool = True, forward: bool = True,
-                 second: bool = True, structured: bool = True):
+                 second: bool = True, structured: bool = True, checkpoints: bool = True):
         self.case = case
+        self.checkpoints = checkpoints  # also grad(f, checkpoints=K): the same gradient
         self.structured = structured  # also the program reading a structured argument
         self.forward = forward        # also forward mode: jvp against <grad, v>
         self.second = second          # also grad(grad(f)) against differences of grad(f)
@@ -333,6 +334,9 @@ class Run:
 
         # translation validation
         problem = self.check_variants()
+        if problem:
+            return problem
+        problem = self.check_checkpoints() if self.checkpoints else None
         if problem:
             return problem
         problem = self.check_forward() if self.forward else None
@@ -835,6 +839,39 @@ class Run:
                           f"<grad, v> = {expected!r}", "wrong:forward-vs-reverse")
         return None
 
+    def check_checkpoints(self):
+        """``grad(f, checkpoints=K)`` for K = 2 and 3, with stretches of one iteration
+        (``checkpoint.LEAF = 1``: the most states kept and iterations run again): the same
+        numbers as without checkpoints, to the last bit (the same statements run on the
+        same values). A loop checkpointing refuses (a ``while`` loop) is a note."""
+        from srcdiff import checkpoint
+        leaf = checkpoint.LEAF
+        checkpoint.LEAF = 1
+        try:
+            for slots in (2, 3):
+                try:
+                    with self.limit(SRCDIFF_SECONDS), quiet():
+                        got = srcdiff.grad(self.program, wrt=self.case.wrt,
+                                           checkpoints=slots)(*self.args())
+                except Timeout:
+                    return Result("internal", f"the gradient with checkpoints={slots} does "
+                                  "not finish", "internal:checkpoints:timeout")
+                except Exception as error:
+                    if isinstance(error, UnsupportedSyntaxError) and \
+                            str(error.message).startswith("checkpoints="):
+                        self.notes.append(f"checkpoints refused: {short(error)}")
+                        return None
+                    return Result("internal", f"the gradient with checkpoints={slots} raises "
+                                  f"{short(error)} where the gradient without does not",
+                                  f"internal:checkpoints:{type(error).__name__}",
+                                  details="".join(traceback.format_exception(error)))
+                if not same_bits(got, self.gradients):
+                    return Result("wrong", f"with checkpoints={slots} the gradient is {got!r}, "
+                                  f"not {self.gradients!r} as without", "wrong:checkpoints")
+        finally:
+            checkpoint.LEAF = leaf
+        return None
+
     def check_second(self):
         """``grad(grad(f, wrt=i), wrt=i)`` for the first number among the ``wrt``
         parameters, against second central differences of f, ``(f(x+h) - 2 f(x) +
@@ -1069,6 +1106,18 @@ class Run:
         return None
 
 
+def same_bits(a, b) -> bool:
+    """The same numbers, nan where nan: gradients (a number, an array, or a tuple)."""
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and \
+            all(same_bits(x, y) for x, y in zip(a, b))
+    if type(a) is not type(b):
+        return False
+    x, y = as_float_array(a), as_float_array(b)
+    return x.shape == y.shape and x.dtype == y.dtype and bool(
+        numpy.array_equal(x, y, equal_nan=True))
+
+
 def agree_where_finite(a, b, rtol, atol) -> bool:
     """Same shape, equal where both are finite, and wherever they differ one of them is
     nan or inf."""
@@ -1081,6 +1130,7 @@ def agree_where_finite(a, b, rtol, atol) -> bool:
 
 def run_case(case: Case, passes: bool = True, timeouts: bool = True,
              value_and_grad: bool = True, forward: bool = True, second: bool = True,
-             structured: bool = True) -> Result:
+             structured: bool = True, checkpoints: bool = True) -> Result:
     return Run(case, passes=passes, timeouts=timeouts, value_and_grad=value_and_grad,
-               forward=forward, second=second, structured=structured).run()
+               forward=forward, second=second, structured=structured,
+               checkpoints=checkpoints).run()
