@@ -410,7 +410,7 @@ def _initial(v: VJP) -> Code | None:
         return None
     if v.kind("initial").is_array:
         raise RuleUseError(f"`initial=` of {v.rule.name} must be a number")
-    return v["initial"]
+    return Code(v.arguments["initial"])
 
 
 def _masked(v: VJP, value: Value) -> Value:
