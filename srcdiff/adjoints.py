@@ -216,7 +216,7 @@ class Adjoints:
         result: list[ast.stmt] = []
         if rule.shaped and (not top or target in self.maybe_zero):
             g = self.shaped(statement, adjoint, result)
-        vjp = VJP(rule, arguments_, kinds, g, Code.name(target), self.helper)
+        vjp = VJP(rule, arguments_, kinds, g, Code.name(target), self.helper, self.active)
         try:
             with array_mode():
                 contributions = rule.vjp(vjp)

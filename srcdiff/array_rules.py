@@ -32,7 +32,7 @@ from typing import Any, Callable, NoReturn, TypeVar, cast
 import numpy
 
 from . import runtime
-from .expr import (Code, attribute, call, cos, div, equal, exp, item, log, mul, neg, pi, select,
+from .expr import (Code, add, attribute, call, cos, div, equal, exp, item, log, mul, neg, pi, select,
                    sin, tanh, Value)
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast
 from .ir import Function
@@ -61,6 +61,7 @@ class Example:
     positive: bool = False  # sample in [0.5, 2] instead of [-2, 2]
     matrix: bool = False  # add n * identity to square matrices (well conditioned)
     spd: bool = False  # a square matrix x x^T + n * identity (symmetric positive definite)
+    named: tuple[str, ...] = ()  # the last shapes' arguments, passed by these keywords
 
 
 @dataclass(frozen=True)
@@ -112,13 +113,15 @@ class VJP:
 
     def __init__(self, rule: ArrayRule, arguments: dict[str, ast.expr], kinds: dict[str, Kind],
                  g: Any = None, out: Any = None,
-                 helper: Callable[[str], Code] | None = None) -> None:
+                 helper: Callable[[str], Code] | None = None,
+                 active: Iterable[str] = ()) -> None:
         self.rule = rule
         self.arguments = arguments  # name -> ast.expr (absent: not given)
         self.kinds = kinds  # name -> Kind
         self.g = g
         self.out = out
         self._helper = helper
+        self.active = frozenset(active)  # the variables derivatives flow through
 
     def __getitem__(self, name: str) -> Any:  # Code, or the List or Tuple node of a sequence
         node = self.arguments[name]
@@ -135,6 +138,11 @@ class VJP:
     def ndim(self, name: str) -> int | None:
         kind = self.kind(name)
         return kind.ndim if kind.is_array else 0
+
+    def differentiated(self, name: str) -> bool:
+        """Whether the argument ``name`` is (or holds) a variable derivatives flow through."""
+        return name in self.arguments and any(
+            isinstance(n, ast.Name) and n.id in self.active for n in ast.walk(self.arguments[name]))
 
     def const(self, name: str, default: Any = None) -> Any:
         if name not in self.arguments:
@@ -163,8 +171,9 @@ class JVP(VJP):
     and ``reduce(value)``, ``numpy.sum`` over the axes the call reduces, as it keeps them."""
 
     def __init__(self, rule: ArrayRule, arguments: dict[str, ast.expr], kinds: dict[str, Kind],
-                 tangents: dict[str, Value], out: Any, helper: Callable[[str], Code] | None = None) -> None:
-        super().__init__(rule, arguments, kinds, None, out, helper)
+                 tangents: dict[str, Value], out: Any, helper: Callable[[str], Code] | None = None,
+                 active: Iterable[str] = ()) -> None:
+        super().__init__(rule, arguments, kinds, None, out, helper, active)
         self.tangents = tangents  # name -> Code (a tangent, or a zero)
 
     def t(self, name: str) -> Value:
@@ -337,34 +346,133 @@ NONDIFFERENTIABLE_KINDS[integer_cast] = lambda kinds: kinds[0] if kinds and kind
 
 # --- reductions --------------------------------------------------------------------------
 REDUCE = ("a", "axis", "dtype", "out", "keepdims")
+# NumPy's own orders: sum, prod and nansum take initial= and where= after keepdims, mean
+# takes where= (keyword-only), max and min have no dtype=
+_SUM_PARAMS = REDUCE + ("initial", "where")
+_MEAN_PARAMS = REDUCE + ("where",)
+_EXTREMUM_PARAMS = ("a", "axis", "out", "keepdims", "initial", "where")
 _REDUCE_EXAMPLES = (E(((3, 4),)), E(((3, 4),), {"axis": 0}), E(((2, 3, 4),), {"axis": (0, 2)}),
                     E(((3, 4),), {"axis": -1, "keepdims": True}), E(((5,),)))
+# where= masks (written as lists: they broadcast against the (3, 4) or (2, 3, 4) input),
+# rows with no element selected among them, and initial= as a constant
+_MASK = [[True, False, True, True], [False, False, False, False], [True, True, False, True]]
+_ROW_MASK = [True, False, True, True]  # broadcast along the first axis
+_COLUMN_MASK = [[True], [False], [True]]
+_MASKED_EXAMPLES = (E(((3, 4),), {"where": _MASK}), E(((3, 4),), {"axis": 0, "where": _ROW_MASK}),
+                    E(((3, 4),), {"axis": 1, "keepdims": True, "where": _COLUMN_MASK}),
+                    E(((2, 3, 4),), {"axis": (0, 2), "where": _ROW_MASK}))
+# a row of _MASK and of _COLUMN_MASK selects nothing, whose mean is nan (tested on its
+# own): these select something in every row
+_MEAN_MASKED_EXAMPLES = (E(((3, 4),), {"where": _MASK}),
+                         E(((3, 4),), {"axis": 1, "where": _ROW_MASK}),
+                         E(((3, 4),), {"axis": 0, "where": [[True], [False], [True]]}),
+                         E(((2, 3, 4),), {"axis": (0, 2), "keepdims": True, "where": _ROW_MASK}))
+_INITIAL_EXAMPLES = (E(((3, 4),), {"initial": 1.5}), E(((3, 4),), {"axis": 0, "initial": -0.5}),
+                     E(((3, 4),), {"axis": 1, "where": _MASK, "initial": 0.25}),
+                     # initial= differentiated too (passed by keyword)
+                     E(((3, 4), ()), {"axis": 1, "where": _MASK}, named=("initial",)),
+                     E(((3, 4), ()), {"where": _ROW_MASK}, named=("initial",)),
+                     E(((2, 3, 4), ()), {"axis": (0, 2), "keepdims": True}, named=("initial",)))
+# max and min with where= need initial=; for the examples with a random initial (in
+# [-2, 2]), some rows' extremum is initial itself
+_EXTREMUM_EXAMPLES = (E(((3, 4),), {"initial": 0.0}), E(((3, 4),), {"axis": 0, "initial": 0.5}),
+                      E(((3, 4),), {"axis": 1, "where": _MASK, "initial": -1.0}),
+                      E(((2, 3, 4),), {"axis": (0, 2), "where": _ROW_MASK, "initial": -3.0}),
+                      E(((3, 4), ()), {"axis": 1, "where": _MASK}, named=("initial",)),
+                      E(((3, 4), ()), {"axis": 0, "keepdims": True, "where": _COLUMN_MASK},
+                        named=("initial",)),
+                      E(((3, 4), ()), {}, named=("initial",)))
 
 
-def _no_out(v: VJP) -> None:
+def _no_out(v: VJP, supported: tuple[str, ...] = ()) -> None:
+    """Refuses the options a reduction's rule does not handle (``supported``: those it
+    does), unless written as None."""
     for name in ("out", "dtype", "where", "initial"):
-        if v.given(name) and v.const(name) is not None:
+        if name not in supported and v.given(name) and not _is_constant(v, name, None):
             raise RuleUseError(f"`{name}=` of {v.rule.name} is not supported")
 
 
+def _is_constant(v: VJP, name: str, value: Any) -> bool:
+    node = v.arguments[name]
+    return isinstance(node, ast.Constant) and node.value is value
+
+
+def _mask(v: VJP) -> Code | None:
+    """``where=`` broadcast to the input's shape (None: every element counts)."""
+    if not v.given("where") or _is_constant(v, "where", True):
+        return None
+    return call("numpy.broadcast_to", v["where"], shape(v["a"]))
+
+
+def _initial(v: VJP) -> Code | None:
+    """``initial=`` (None when not given)."""
+    if not v.given("initial") or _is_constant(v, "initial", None):
+        return None
+    if v.kind("initial").is_array:
+        raise RuleUseError(f"`initial=` of {v.rule.name} must be a number")
+    return Code(v.arguments["initial"])
+
+
+def _masked(v: VJP, value: Value) -> Value:
+    """An adjoint of the input's shape, zero where ``where=`` leaves elements out."""
+    mask = _mask(v)
+    return value if mask is None else call("numpy.where", mask, value, 0)
+
+
+def _to_initial(v: VJP, value: Value) -> Value:
+    """The adjoint of a number added to (or compared with) every element of the result."""
+    return value if reduction_kind(v) == SCALAR else call("numpy.sum", value)
+
+
+def _reduce_options(v: VJP) -> dict[str, Any]:
+    """axis= and keepdims= as the call gives them, for computing the same reduction."""
+    options: dict[str, Any] = {}
+    if v.const("axis") is not None:
+        options["axis"] = v.const("axis")
+    if v.const("keepdims", False):
+        options["keepdims"] = True
+    return options
+
+
 def _sum(v: VJP) -> Contributions:
-    _no_out(v)
+    _no_out(v, ("where", "initial"))  # initial= is added to every element of the result
     if v.const("axis") is None:  # one pass, and the input's dtype
-        return {"a": call("numpy.full_like", v["a"], v.g)}
-    return {"a": call("numpy.broadcast_to", v.expand(v.g), shape(v["a"]))}
+        adjoint: Contributions = {"a": _masked(v, call("numpy.full_like", v["a"], v.g))}
+    else:
+        adjoint = {"a": _masked(v, call("numpy.broadcast_to", v.expand(v.g), shape(v["a"])))}
+    if _initial(v) is not None:
+        adjoint["initial"] = _to_initial(v, v.g)
+    return adjoint
 
 
 def _mean(v: VJP) -> Contributions:
-    _no_out(v)
-    if v.const("axis") is None:
+    """With ``where=``, the mean of the selected elements: divided by their count along
+    the reduced axes. A row selecting nothing has mean nan (NumPy warns) and no element
+    reaching it, so its elements' adjoint is zero (the count is taken as 1 there)."""
+    _no_out(v, ("where",))
+    mask = _mask(v)
+    if mask is None and v.const("axis") is None:
         return {"a": call("numpy.full_like", v["a"], div(v.g, call("numpy.size", v["a"])))}
-    count = div(call("numpy.size", v["a"]), call("numpy.size", v.out))
-    return {"a": call("numpy.broadcast_to", div(v.expand(v.g), count), shape(v["a"]))}
+    if mask is None:
+        count: Value = div(call("numpy.size", v["a"]), call("numpy.size", v.out))
+        return {"a": call("numpy.broadcast_to", div(v.expand(v.g), count), shape(v["a"]))}
+    keep = {"axis": v.const("axis"), "keepdims": True} if v.const("axis") is not None else {}
+    count = call("numpy.maximum", call("numpy.sum", mask, **keep, **_dtype_of(v, "a")), 1)
+    if v.const("axis") is None:
+        return {"a": _masked(v, call("numpy.full_like", v["a"], div(v.g, count)))}
+    return {"a": _masked(v, call("numpy.broadcast_to", div(v.expand(v.g), count), shape(v["a"])))}
 
 
 def _prod(v: VJP) -> Contributions:
-    _no_out(v)  # the product over the others: out / a (the input must have no zeros)
-    return {"a": div(mul(v.expand(v.g), v.expand(v.out)), v["a"])}
+    # the product over the others: out / a (the input must have no zeros); initial= is a
+    # factor of every element of the result, its adjoint the product of the selected ones
+    _no_out(v, ("where", "initial"))
+    adjoint: Contributions = {"a": _masked(v, div(mul(v.expand(v.g), v.expand(v.out)), v["a"]))}
+    if _initial(v) is not None:
+        where = {"where": v["where"]} if _mask(v) is not None else {}
+        product = call("numpy.prod", v["a"], **_reduce_options(v), **where)
+        adjoint["initial"] = _to_initial(v, mul(v.g, product))
+    return adjoint
 
 
 def _dtype_of(v: VJP, name: str) -> dict[str, Code]:
@@ -375,14 +483,38 @@ def _dtype_of(v: VJP, name: str) -> dict[str, Code]:
     return {"dtype": attribute(v[name], "dtype")} if v.kind(name).is_array else {}
 
 
-def _extremum(v: VJP) -> Contributions:
-    _no_out(v)  # ties share the adjoint equally, as in JAX and PyTorch
+def _chosen(v: VJP) -> tuple[Code, bool]:
+    """The elements equal to an extremum's result (among those ``where=`` selects), and
+    whether ``initial=`` takes its share of the ties too: when it is a differentiated
+    value (a constant initial= takes none; when it is the result, no element is chosen)."""
     chosen = Code(ast.Compare(v["a"].node, [ast.Eq()], [_node(v.expand(v.out))]))
+    mask = _mask(v)
+    if mask is not None:
+        chosen = call("numpy.logical_and", chosen, mask)
+    return chosen, _initial(v) is not None and v.differentiated("initial")
+
+
+def _is_result(v: VJP, out: Value) -> Code:
+    """Whether ``initial=`` is the extremum's result ``out``."""
+    return Code(ast.Compare(cast(Code, _initial(v)).node, [ast.Eq()], [_node(out)]))
+
+
+def _extremum(v: VJP) -> Contributions:
+    _no_out(v, ("where", "initial"))  # ties share the adjoint equally, as in JAX and PyTorch
+    chosen, initial_shares = _chosen(v)
     axis = v.const("axis")
     # ties counted in a's dtype: a mask divided by an integer count is float64
-    ties = call("numpy.sum", chosen, axis=axis, keepdims=True, **_dtype_of(v, "a")) \
+    ties: Value = call("numpy.sum", chosen, axis=axis, keepdims=True, **_dtype_of(v, "a")) \
         if axis is not None else call("numpy.sum", chosen, **_dtype_of(v, "a"))
-    return {"a": mul(v.expand(v.g), div(chosen, ties))}
+    if initial_shares:
+        ties = add(ties, _is_result(v, v.expand(v.out)))
+    if _initial(v) is not None:
+        ties = call("numpy.maximum", ties, 1)
+    adjoint: Contributions = {"a": mul(v.expand(v.g), div(chosen, ties))}
+    if initial_shares:
+        adjoint["initial"] = call("numpy.sum", mul(v.expand(v.g),
+                                                   div(_is_result(v, v.expand(v.out)), ties)))
+    return adjoint
 
 
 def _centred(v: VJP) -> tuple[Code, Value]:
@@ -407,13 +539,17 @@ def _std(v: VJP) -> Contributions:
     return {"a": mul(v.expand(div(v.g, v.out)), div(centred, count))}
 
 
-for _func, _vjp in ((numpy.sum, _sum), (numpy.mean, _mean), (numpy.prod, _prod),
-                    (numpy.max, _extremum), (numpy.min, _extremum),
-                    (numpy.amax, _extremum), (numpy.amin, _extremum)):
-    add_array_rule(_func, REDUCE, ("a",), _vjp, reduction_kind,
-                   _REDUCE_EXAMPLES if _func is not numpy.prod else
-                   tuple(E(e.shapes, e.keywords, positive=True) for e in _REDUCE_EXAMPLES),
-                   name=f"numpy.{_func.__name__}")
+add_array_rule(numpy.sum, _SUM_PARAMS, ("a", "initial"), _sum, reduction_kind,
+               _REDUCE_EXAMPLES + _MASKED_EXAMPLES + _INITIAL_EXAMPLES, name="numpy.sum")
+add_array_rule(numpy.mean, _MEAN_PARAMS, ("a",), _mean, reduction_kind,
+               _REDUCE_EXAMPLES + _MEAN_MASKED_EXAMPLES, name="numpy.mean")
+add_array_rule(numpy.prod, _SUM_PARAMS, ("a", "initial"), _prod, reduction_kind,
+               tuple(E(e.shapes, e.keywords, named=e.named, positive=True)
+                     for e in _REDUCE_EXAMPLES + _MASKED_EXAMPLES + _INITIAL_EXAMPLES),
+               name="numpy.prod")
+for _func in (numpy.max, numpy.min, numpy.amax, numpy.amin):
+    add_array_rule(_func, _EXTREMUM_PARAMS, ("a", "initial"), _extremum, reduction_kind,
+                   _REDUCE_EXAMPLES + _EXTREMUM_EXAMPLES, name=f"numpy.{_func.__name__}")
 for _func, _vjp in ((numpy.var, _var), (numpy.std, _std)):
     add_array_rule(_func, ("a", "axis", "dtype", "out", "ddof", "keepdims"), ("a",), _vjp,
                    reduction_kind, _REDUCE_EXAMPLES + (E(((4, 3),), {"axis": 0, "ddof": 1}),),
@@ -1148,14 +1284,23 @@ def _vdot(v: VJP) -> Contributions:
 
 
 def _nansum(v: VJP) -> Contributions:
-    _no_out(v)  # the zeros of a's dtype: where(mask, 0.0, 1.0) would be float64
+    _no_out(v, ("where", "initial"))  # the zeros of a's dtype: where(mask, 0.0, 1.0) would be float64
     zeros = call("numpy.zeros_like", v["a"])
-    return {"a": call("numpy.where", call("numpy.isnan", v["a"]), zeros, v.expand(v.g))}
+    adjoint: Contributions = {"a": call("numpy.where", call("numpy.isnan", v["a"]), zeros,
+                                        _masked(v, v.expand(v.g)))}
+    if _initial(v) is not None:
+        adjoint["initial"] = _to_initial(v, v.g)
+    return adjoint
 
 
 def _nansum_jvp(j: JVP) -> Value:
-    _no_out(j)
-    return j.reduce(call("numpy.where", call("numpy.isnan", j["a"]), 0.0, j.t("a")))
+    _no_out(j, ("where", "initial"))
+    where = {"where": j["where"]} if _mask(j) is not None else {}
+    tangent = call("numpy.sum", call("numpy.where", call("numpy.isnan", j["a"]), 0.0, j.t("a")),
+                   **_reduce_options(j), **where)
+    if _initial(j) is not None and j.differentiated("initial"):
+        return add(tangent, j.t("initial"))
+    return tangent
 
 
 def _kron(v: VJP) -> Contributions:
@@ -1332,7 +1477,8 @@ add_array_rule(numpy.atleast_3d, ("a",), ("a",), _reshaped,
                v.kind("a") if cast(int, v.ndim("a")) >= 3 else array(3),
                (E(((),)), E(((3,),)), E(((2, 3),)), E(((2, 3, 2),))),
                name="numpy.atleast_3d", jvp="linear")
-add_array_rule(numpy.nansum, REDUCE, ("a",), _nansum, reduction_kind, _REDUCE_EXAMPLES,
+add_array_rule(numpy.nansum, _SUM_PARAMS, ("a", "initial"), _nansum, reduction_kind,
+               _REDUCE_EXAMPLES + _MASKED_EXAMPLES[1:3] + _INITIAL_EXAMPLES[2:4],
                name="numpy.nansum", jvp=_nansum_jvp)
 add_array_rule(numpy.kron, ("a", "b"), ("a", "b"), _kron,
                lambda v: ANY_ARRAY if None in _product_rank(v) else
@@ -1488,15 +1634,26 @@ add_array_rule(numpy.linalg.eigh, ("a", "UPLO"), ("a",), _eigh, lambda v: ANY_AR
 # are applied to the tangents; products are summed over their arguments, each replaced
 # by its tangent in turn; the others have their tangent written below.
 def _prod_jvp(j: JVP) -> Value:
-    _no_out(j)  # as the vector-Jacobian rule: the input must have no zeros
-    return mul(j.reduce(div(j.t("a"), j["a"])), j.out)
+    _no_out(j, ("where", "initial"))  # as the vector-Jacobian rule: the input must have no zeros
+    where = {"where": j["where"]} if _mask(j) is not None else {}
+    tangent = mul(call("numpy.sum", div(j.t("a"), j["a"]), **_reduce_options(j), **where), j.out)
+    if _initial(j) is not None and j.differentiated("initial"):
+        product = call("numpy.prod", j["a"], **_reduce_options(j), **where)
+        tangent = add(tangent, mul(j.t("initial"), product))
+    return tangent
 
 
 def _extremum_jvp(j: JVP) -> Value:
-    _no_out(j)  # ties share the tangent equally, as the adjoint
-    chosen = Code(ast.Compare(j["a"].node, [ast.Eq()], [_node(j.expand(j.out))]))
-    ties = call("numpy.full_like", j.out, j.reduce(chosen))  # counted in the result's dtype
-    return div(j.reduce(mul(chosen, j.t("a"))), ties)
+    _no_out(j, ("where", "initial"))  # ties share the tangent equally, as the adjoint
+    chosen, initial_shares = _chosen(j)
+    ties: Value = call("numpy.full_like", j.out, j.reduce(chosen))  # counted in the result's dtype
+    tangent: Value = j.reduce(mul(chosen, j.t("a")))
+    if initial_shares:
+        ties = add(ties, _is_result(j, j.out))
+        tangent = add(tangent, mul(_is_result(j, j.out), j.t("initial")))
+    if _initial(j) is not None:
+        ties = call("numpy.maximum", ties, 1)
+    return div(tangent, ties)
 
 
 def _var_jvp(j: JVP) -> Value:

@@ -271,7 +271,8 @@ class Tangent:
             arguments_["index"] = index_value(value.slice)
         tangents = {name: self.tangent_of(node) for name, node in arguments_.items()
                     if name in rule.wrt}
-        context = JVP(rule, arguments_, kinds, tangents, Code.name(target), self.helper)
+        context = JVP(rule, arguments_, kinds, tangents, Code.name(target), self.helper,
+                      self.active)
         try:
             with array_mode():
                 return cast("Callable[[JVP], Value]", how)(context)

@@ -28,6 +28,10 @@ def call_text(rule, names, example) -> str:
     """The call of ``rule`` on the variables ``names``, as source."""
     literals = [repr(v) for v in example.literals]
     keywords = [f"{k}={v!r}" for k, v in example.keywords.items()]
+    if example.named:  # the last differentiable arguments, by keyword (initial=x1)
+        split = len(names) - len(example.named)
+        keywords += [f"{k}={n}" for k, n in zip(example.named, names[split:])]
+        names = names[:split]
     if rule.func is operator.matmul:
         return f"({names[0]} @ {names[1]})"
     if rule.variadic:  # einsum(subscripts, *operands)

@@ -106,7 +106,7 @@ def f_bitwise(x):
 
 
 def f_unknown_keyword(x):
-    return numpy.sum(x, initial=1.0)  # refused
+    return numpy.mean(x, initial=1.0)  # refused (numpy.sum takes initial=, numpy.mean does not)
 
 
 
@@ -215,7 +215,7 @@ CASES = [
     (f_generator, UnsupportedSyntaxError, "generators (`yield`) are not supported"),
     (f_string_constant, UnsupportedSyntaxError, "str constants are not supported"),
     (f_bitwise, UnsupportedSyntaxError, "the operator `&` is not supported"),
-    (f_unknown_keyword, UnsupportedSyntaxError, "numpy.sum has no parameter 'initial'"),
+    (f_unknown_keyword, UnsupportedSyntaxError, "numpy.mean has no parameter 'initial'"),
     (f_keywords, UnsupportedSyntaxError, "keyword arguments to primitives are not supported yet"),
     (f_callee_error, UnsupportedSyntaxError, "`with` statements are not supported"),
     (f_starargs, UnsupportedSyntaxError, "*args parameters are not supported yet"),

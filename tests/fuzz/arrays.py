@@ -24,6 +24,7 @@ from .intervals import Interval, UNIT, absolute, cosh, floor, maximum, minimum, 
 VALUES = Interval(-2.0, 2.0)
 ITERATE_RATE = 0.3  # of for loops: over an array's rows
 LISTS_RATE = 0.08   # of statements: lists and comprehensions of arrays (st_lists)
+WHERE_RATE = 0.3    # of sums, means, products, maxima and minima: where= and initial=
 LIMIT = 8.0
 ACC_BUDGET = 30.0
 
@@ -44,7 +45,8 @@ FEATURES = (
      "solve", "tensordot", "diag", "trace", "det", "inv", "stop_gradient",
      "nondifferentiable", "for_array", "for_enumerate_array", "for_zip_arrays",
      "comprehension_array", "stacked_appends", "sum_of_rows", "max_of_generator",
-     "cast:int", "cast:mask", "cast:float", "item"]
+     "cast:int", "cast:mask", "cast:float", "item", "reduce_where", "reduce_where_data",
+     "reduce_where_broadcast", "reduce_initial", "reduce_initial_variable"]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
                               "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
@@ -127,6 +129,8 @@ class ArrayGenerator(Drawing):
         self.np = numpy.random.default_rng(seed)
         self.iterate_rng = random.Random(f"iterate/{seed}")
         self.lists_rng = random.Random(f"lists/{seed}")
+        self.where_rng = random.Random(f"where/{seed}")
+        self.scope_now: Scope | None = None  # the scope of the expression being drawn
         self.used = {"np", "numpy", "program", "ident", "range", "len", "abs", "i", "j", "k",
                      "srcdiff"}
         self.globals: list[str] = []
@@ -214,6 +218,7 @@ class ArrayGenerator(Drawing):
 
     # -- leaves and shape adapters -----------------------------------------------
     def leaf(self, scope, shape, must=None) -> A:
+        self.scope_now = scope
         shape = tuple(shape)
         if must is not None:
             var = scope.vars[must]
@@ -263,7 +268,8 @@ class ArrayGenerator(Drawing):
                 for _ in range(n - 1):
                     iv = iv * e.iv
                 self.feat("reduce:prod")
-                return A(f"np.prod({e.code})", (), iv, True)
+                extra, iv = self.reduce_options("prod", e, None, iv)
+                return A(f"np.prod({e.code}{extra})", (), iv, True)
             self.feat(f"reduce:{kind}")
             iv = {"sum": e.iv * n, "mean": e.iv, "max": e.iv, "min": e.iv,
                   "var": Interval(0.0, (e.iv.hi - e.iv.lo) ** 2),
@@ -277,8 +283,10 @@ class ArrayGenerator(Drawing):
                     iv = Interval(0.0, e.iv.hi - e.iv.lo)
             if self.r() < 0.3 and e.atomic:
                 self.feat("method_reduce")
-                return A(f"{e.code}.{kind}()", (), iv, True)
-            return A(f"np.{kind}({e.code})", (), iv, True)
+                extra, iv = self.reduce_options(kind, e, None, iv)
+                return A(f"{e.code}.{kind}({extra[2:]})", (), iv, True)
+            extra, iv = self.reduce_options(kind, e, None, iv)
+            return A(f"np.{kind}({e.code}{extra})", (), iv, True)
         if len(e.shape) == 2 and len(shape) == 1:
             axis = 0 if e.shape[1] == shape[0] else (1 if e.shape[0] == shape[0] else None)
             if axis is None:
@@ -298,8 +306,10 @@ class ArrayGenerator(Drawing):
             self.feat(f"reduce:{kind}")
             if e.atomic and self.r() < 0.4:
                 self.feat("method_reduce")
-                return A(f"{e.code}.{kind}(axis={axis_text})", shape, iv, True)
-            return A(f"np.{kind}({e.code}, axis={axis_text})", shape, iv, True)
+                extra, iv = self.reduce_options(kind, e, axis, iv)
+                return A(f"{e.code}.{kind}(axis={axis_text}{extra})", shape, iv, True)
+            extra, iv = self.reduce_options(kind, e, axis, iv)
+            return A(f"np.{kind}({e.code}, axis={axis_text}{extra})", shape, iv, True)
         if len(e.shape) == 2 and len(shape) == 2 and 1 in shape:
             axis = shape.index(1)
             if e.shape[1 - axis] != shape[1 - axis]:
@@ -310,8 +320,75 @@ class ArrayGenerator(Drawing):
             self.feat("keepdims")
             self.feat("reduce_axis")
             self.feat(f"reduce:{kind}")
-            return A(f"np.{kind}({e.code}, axis={axis}, keepdims=True)", shape, iv, True)
+            extra, iv = self.reduce_options(kind, e, axis, iv)
+            return A(f"np.{kind}({e.code}, axis={axis}, keepdims=True{extra})", shape, iv, True)
         return None
+
+    def reduce_options(self, kind, e: A, axis, iv: Interval) -> tuple[str, Interval]:
+        """Sometimes ``where=`` and ``initial=`` for a reduction of ``e`` (``axis``: the
+        one it reduces, None for all): the keywords as text (``", where=..."``, or
+        ``""``) and the interval of the result. Drawn from a stream of their own, so the
+        programs that draw none are those of before."""
+        rng = self.where_rng
+        if kind not in ("sum", "mean", "max", "min", "prod") or rng.random() >= WHERE_RATE:
+            return "", iv
+        count = size(e.shape) if axis is None else e.shape[axis]
+        extra = ""
+        masked = kind == "mean" or rng.random() < 0.7
+        if masked:
+            self.feat("reduce_where")
+            if kind != "mean" and rng.random() < 0.4:  # a mask of the data: may select nothing
+                self.feat("reduce_where_data")
+                threshold = round(rng.uniform(e.iv.lo, e.iv.hi), 2) if e.iv.finite() else 0.0
+                extra += f", where={par(e)} > {threshold}"
+            else:
+                extra += f", where=np.array({self.mask(e.shape, axis, kind == 'mean').tolist()!r})"
+            if kind == "sum":  # some of the elements: none of them, 0, is a possible sum
+                iv = iv.hull(Interval(0.0))
+            if kind == "prod":
+                iv = e.iv.power_range(range(count + 1))
+        if kind == "mean" or not (masked and kind in ("max", "min")) and rng.random() < 0.4:
+            return extra, iv  # (max and min with where= need initial=)
+        self.feat("reduce_initial")
+        scalars = [v for v in self.scope_now.floats(()) if v.iv.finite()] if self.scope_now else []
+        if scalars and rng.random() < 0.5:
+            self.feat("reduce_initial_variable")
+            var = rng.choice(scalars)
+            initial, initial_iv = var.name, var.iv
+        else:
+            c = round(rng.uniform(-1.5, 1.5), 3)
+            initial, initial_iv = fmt(c), Interval(c)
+        extra += f", initial={initial}"
+        if kind == "sum":
+            iv = iv + initial_iv
+        elif kind == "prod":
+            iv = iv * initial_iv
+        else:
+            iv = iv.hull(initial_iv)
+        return extra, iv
+
+    def mask(self, shape, axis, every_row: bool) -> numpy.ndarray:
+        """A mask for an array of ``shape``: of that shape or one that broadcasts to it;
+        ``every_row``: one that selects something in every reduced row (a mean)."""
+        rng = self.where_rng
+        values = numpy.array([rng.random() < 0.6 for _ in range(size(shape))]).reshape(shape)
+        if every_row:
+            if axis is None or len(shape) == 1:
+                values.flat[rng.randrange(values.size)] = True
+            elif axis % 2 == 0:
+                for j in range(shape[1]):
+                    values[rng.randrange(shape[0]), j] = True
+            else:
+                for i in range(shape[0]):
+                    values[i, rng.randrange(shape[1])] = True
+            return values
+        if len(shape) == 2 and rng.random() < 0.5:
+            self.feat("reduce_where_broadcast")
+            return values[:1] if rng.random() < 0.5 else values[:, :1]  # (1, n) or (m, 1)
+        if len(shape) == 2 and rng.random() < 0.3:
+            self.feat("reduce_where_broadcast")
+            return values[0]  # (n,)
+        return values
 
     def adapt(self, e: A, shape) -> A | None:
         """An expression of ``e`` with the given shape, or None."""
@@ -408,6 +485,7 @@ class ArrayGenerator(Drawing):
 
     # -- expressions ---------------------------------------------------------------
     def expr(self, scope, depth, shape, must=None) -> A:
+        self.scope_now = scope
         shape = tuple(shape)
         if depth <= 0 or (must is None and self.r() < 0.2):
             result = self.leaf(scope, shape, must)
