@@ -1,5 +1,5 @@
 """The benchmark suite: ``python benchmarks/run.py`` prints two tables, then the cost of
-generating gradients.
+generating gradients, then the memory of a long loop's gradient.
 
 Table 1, gradients: for each program, the primal's time; srcdiff's gradient, a hand-written
 reverse-mode gradient and, when installed, autograd, PyTorch eager, ``jax.grad`` eager and
@@ -43,9 +43,13 @@ share the caches: such figures are not final); above 1, more than one thread was
 
 Then the CPU time srcdiff takes to generate the gradients of functions of 10² to 10⁴
 three-address statements, straight-line and as the body of a loop, each in a fresh
-interpreter. With matplotlib installed,
+interpreter; and memory: the oscillator over 10⁶ steps, its gradient taping every step, the
+same gradient with ``checkpoints=64`` (``srcdiff.checkpoint``) and the hand-written one, in
+CPU time (as above) and in the peak of memory allocated during one call (``tracemalloc``,
+in calls apart from the timed ones). With matplotlib installed,
 table 1's ratios are drawn (``--plot``, default ``benchmarks/ratios.png``; ``--plot ''`` for
-none). ``--table gradient``, ``--table forward`` or ``--table generation`` runs one part;
+none). ``--table gradient``, ``--table forward``, ``--table generation`` or ``--table
+memory`` runs one part;
 ``--only TEXT`` the programs whose name contains TEXT; ``--save FILE`` writes every
 per-round sample as JSON.
 """
@@ -613,6 +617,46 @@ def generation_table():
         print(f"  {size:>10}  " + "  ".join(f"{c:>26}" for c in cells))
 
 
+CHECKPOINT_STEPS = 10 ** 6
+CHECKPOINT_STATES = 64
+
+
+def checkpoint_table(repeats):
+    """The oscillator over 10^6 steps: the gradient taping every step, the same gradient
+    with checkpoints=64 (srcdiff.checkpoint), and the hand-written one (lists of states):
+    CPU time side by side, and the peak memory of one call (tracemalloc, measured apart:
+    it slows the calls it watches)."""
+    import tracemalloc
+    from programs import oscillator, oscillator_by_hand
+    point = (1.3, 0.4, 0.9, CHECKPOINT_STEPS)
+    variants = {"primal": (oscillator, point),
+                "srcdiff": (srcdiff.grad(oscillator, wrt=(0, 1, 2)), point),
+                f"checkpoints={CHECKPOINT_STATES}": (srcdiff.grad(
+                    oscillator, wrt=(0, 1, 2), checkpoints=CHECKPOINT_STATES), point),
+                "hand": (oscillator_by_hand, point)}
+    taped = variants["srcdiff"][0](*point)
+    checked = variants[f"checkpoints={CHECKPOINT_STATES}"][0](*point)
+    if taped != checked:
+        raise SystemExit(f"checkpointed gradient {checked} differs from {taped}")
+    print(f"memory: the oscillator over {CHECKPOINT_STEPS:,} steps, gradient with respect to "
+          f"k, c, x0 (the same to the last bit with checkpoints={CHECKPOINT_STATES}); CPU "
+          "time, and the peak of memory allocated during one call (tracemalloc):")
+    samples = measure(variants, repeats)
+    print(f"  {'':<16}{'time':>16}{'/ primal':>14}{'peak memory':>16}")
+    for name, (function, args) in variants.items():
+        tracemalloc.start()
+        try:
+            function(*args)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        timing = spread(samples[name])
+        relative = ratio(samples, name) if name != "primal" else None
+        print(f"  {name:<16}{format_time(timing, 16)}{format_ratio(relative, 14)}"
+              f"{peak / 1e6:13.2f} MB")
+    return {name: samples[name] for name in variants}
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -647,7 +691,8 @@ def main():
     parser.add_argument("--plot", default=str(Path(__file__).parent / "ratios.png"),
                         help="where to draw table 1 ('' for no plot)")
     parser.add_argument("--only", help="run the programs whose name contains this")
-    parser.add_argument("--table", choices=("all", "gradient", "forward", "generation"),
+    parser.add_argument("--table", choices=("all", "gradient", "forward", "generation",
+                                            "memory"),
                         default="all", help="run one part only (default: all)")
     parser.add_argument("--save", help="write every per-round sample to this JSON file")
     parser.add_argument("--all-cores", action="store_true",
@@ -682,6 +727,9 @@ def main():
     if args.table in ("all", "generation"):
         print()
         generation_table()
+    if args.table in ("all", "memory"):
+        print()
+        saved["memory"] = checkpoint_table(args.repeats)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end", end="")
     if TOTALS["wall"]:
         print(f"; CPU time / wall-clock time over all timed batches: "

@@ -54,6 +54,7 @@ CHECKS = {
     "def jvp_h(x, d_x):": "generated",
     "def ddh_dx_dx(x, d_x):": "generated",
     "import numpy as np\nimport srcdiff": "run",
+    "import math\nimport srcdiff\n\ndef final_energy": "run",
     "b_add_1 = ": "generated",
     "_(math.atan2,": "quoted from srcdiff/rules.py",
     "from srcdiff.expr import exp, log": "run",
@@ -98,6 +99,14 @@ def test_the_compiled_gradient_snippet_runs(tmp_path, capsys):
     compiled = eval(printed)
     assert len(compiled) == 2 and compiled == pytest.approx(plain, rel=1e-12)
     assert namespace["dpendulum"].numba_function.signatures
+
+
+def test_the_checkpoints_snippet_gives_the_gradient_without(tmp_path, capsys):
+    namespace = run_snippet(tmp_path, block("import math\nimport srcdiff\n\ndef final_energy"),
+                            name="energy")
+    func = namespace["final_energy"]
+    plain = srcdiff.grad(func, wrt=(0, 1))(1.3, 0.4, 100_000)
+    assert capsys.readouterr().out.strip() == repr(plain)
 
 
 def generated_lines(text: str) -> list[str]:
