@@ -245,6 +245,8 @@ class Reverse:
                 pairs.append((statement, [statement], view))  # backward written below
                 if isinstance(statement, ast.Assign):
                     self.bound.add(name_id(statement.targets[0]))
+                elif isinstance(statement, ast.Try):
+                    self.bound.update(targets(statement))
             else:
                 pairs.append((statement, *self.simple(statement, depth, view)))
             known.learn(statement, position)
@@ -268,6 +270,8 @@ class Reverse:
         """A statement that is not compound, inside a compound one: its backward
         statements, the reset of its target's adjoint, and the save and restore of the
         value it overwrites."""
+        if isinstance(statement, ast.Try):
+            return self.opaque(statement, depth)
         if not isinstance(statement, ast.Assign):
             return [statement], []  # break, print(...), assert: forward only
         target, value = name_id(statement.targets[0]), statement.value
@@ -287,6 +291,14 @@ class Reverse:
             return [statement], backward
         self.bound.add(target)
         return [_marker("save", target), statement], backward + [_marker("restore", target)]
+
+    def opaque(self, statement: ast.Try, depth: int) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """A ``try`` run as written, inside a compound statement: forward only, with the
+        save and restore of each value it may overwrite (its names are inactive)."""
+        saved = [t for t in targets(statement) if depth or t in self.bound]
+        self.bound.update(targets(statement))
+        return [*(_marker("save", t) for t in saved), statement], \
+            [_marker("restore", t) for t in reversed(saved)]
 
     # -- compound statements -------------------------------------------------------
     def compound(self, statement: ast.If | ast.For | ast.While, depth: int, available: _Available,
