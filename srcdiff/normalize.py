@@ -965,7 +965,7 @@ class Normalizer:
                 raise located(UnsupportedSyntaxError, f"`{found.id}` stands for {what}, "
                               "which has no value of its own at run time: a `try`, run as "
                               "written, cannot use it", found, self.where,
-                              hint="copy what the `try` needs into a variable before it")
+                              hint="compute what the `try` needs from it before the `try`")
             if isinstance(found.ctx, ast.Store):
                 self.lists.plain.add(found.id)
         return [node]
