@@ -210,7 +210,7 @@ CASES = [
      "when the function runs"),
     (f_list_in_branch, UnsupportedSyntaxError, "`out` grows or changes inside a branch"),
     (f_try, UnsupportedSyntaxError, "`try` around differentiated values is not supported: "
-     "`y` depends on x"),
+     "`x` is differentiated"),
     (f_with, UnsupportedSyntaxError, "`with` statements are not supported"),
     (f_global, UnsupportedSyntaxError, "`global` declarations are not supported"),
     (f_generator, UnsupportedSyntaxError, "generators (`yield`) are not supported"),
