@@ -283,3 +283,42 @@ def test_refused_where_written(func, message):
     marked = _marked(_helper if func is differentiated_through_a_callee else func)
     assert failure.lineno == marked
     assert "# refused" in failure.source_line
+
+
+def test_standalone_module_carries_the_try(tmp_path):
+    """``srcdiff generate``: the try, its imports and its handler's name are the
+    module's own code, not names to import."""
+    import subprocess
+    import sys
+    import textwrap
+    (tmp_path / "model.py").write_text(textwrap.dedent("""
+        import math
+
+
+        def f(x, s: str):
+            total = 0.0
+            for i in range(3):
+                try:
+                    import math as m
+                    n = int(s) + i + 0 * m.pi
+                except ValueError as problem:
+                    n = len(str(problem)) % 3
+                total = total + n * math.sin(x)
+                x = x * 1.5
+            return total
+    """))
+    result = subprocess.run([sys.executable, "-m", "srcdiff", "generate", "model.py"],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    sys.path.insert(0, str(tmp_path))
+    try:
+        import model
+        import model_grad
+        for s in ("2", "two"):
+            assert model_grad.grad_f(0.3, s) == srcdiff.grad(model.f)(0.3, s)
+            assert_close([model_grad.grad_f(0.3, s)], central_difference(model.f, (0.3, s),
+                                                                         (0,)), rel=1e-7)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("model", None)
+        sys.modules.pop("model_grad", None)
