@@ -322,3 +322,13 @@ def test_standalone_module_carries_the_try(tmp_path):
         sys.path.remove(str(tmp_path))
         sys.modules.pop("model", None)
         sys.modules.pop("model_grad", None)
+
+
+def test_explain_runs_the_try():
+    from programs_try import raising_in_loop
+    explanation = srcdiff.explain(raising_in_loop, 0.8, 3)
+    text = str(explanation)
+    assert "mul_1 = r * cos    ∂mul_1/∂cos = r = -5" in text  # 10 // (0 - 2)
+    assert "∂mul_1 (3)/∂cos = r = 0" in text  # 10 // 0 raised, caught: r = 0
+    assert float(explanation.gradient["x"]) == pytest.approx(
+        srcdiff.grad(raising_in_loop)(0.8, 3))
