@@ -205,3 +205,18 @@ def count_read_after(x, n):
     for i in range(limit):
         y = y * 0.9 + math.cos(y) * x
     return y
+
+
+@program(0.5, "3")
+def overwritten_at_the_top_level(x, s):
+    """The backward sweep reads ``a`` before the try overwrites it (in place: saved)."""
+    a = 2.0
+    y = a * math.sin(x)
+    try:
+        a = float(s)
+    except ValueError:
+        pass
+    return a * y
+
+
+TRY.append((overwritten_at_the_top_level, (0.5, "q")))

@@ -77,7 +77,8 @@ FEATURES = (
        "list_comprehension", "loop_over_list", "list_of_lists", "list_to_helper", "hypot3",
        "starred_unpack", "starred_call", "starred_element", "del_name", "dict_made",
        "dict_to_helper", "list_position", "try_division", "try_parse", "try_index",
-       "try_key", "try_import", "try_raise", "try_else_finally", "try_nested"])
+       "try_key", "try_import", "try_raise", "try_else_finally", "try_nested",
+       "try_overwrites"])
 
 
 def generate(seed: int) -> Case:
@@ -981,7 +982,13 @@ class ScalarGenerator(Drawing):
         and assigns a read-only name within [-2, 2] that later statements read."""
         rng = self.try_rng
         pad, inner = " " * indent, " " * (indent + 4)
-        name = self.fresh("caught")
+        earlier = [n for n, v in scope.vars.items() if v.readonly and n in scope.bound
+                   and n.startswith("caught")]
+        if earlier and rng.random() < 0.4:  # overwritten: the backward sweep read the old
+            name = rng.choice(sorted(earlier))
+            self.feat("try_overwrites")
+        else:
+            name = self.fresh("caught")
         ints = [v.name for v in scope.readable(ints=True)]
         index = rng.choice(ints) if ints and rng.random() < 0.8 else str(rng.randint(-3, 5))
         c = [round(rng.uniform(0.5, 2.0), 3) * rng.choice([-1, 1]) for _ in range(4)]
