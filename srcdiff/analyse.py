@@ -87,6 +87,9 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
                 carried.add(target)
                 made_by_iterators.add(target)
                 changed = True
+    for statement in statements:
+        if isinstance(statement, ast.Try):
+            _check_opaque(statement, varied, wrt, get_anno(statement, "where", function.parsed))
     for statement in assignments:
         if isinstance(statement.value, (ast.Tuple, ast.List)) and \
                 operands(statement.value) & varied:
@@ -128,6 +131,38 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
     body = _check_in_place(function, function.body, variable_kinds)
     return function.replace(body=body, active=frozenset(active), wrt=tuple(wrt),
                             kinds=variable_kinds)
+
+
+def _check_opaque(statement: ast.Try, varied: set[str], wrt: Collection[str],
+                  where: Parsed) -> None:
+    """A ``try`` runs as written, a computation of constants: it may neither read nor
+    assign a value that depends on a parameter differentiated with respect to."""
+    touched = (get_anno(statement, "reads", set()) | get_anno(statement, "writes", set())) \
+        & varied
+    if not touched:
+        return
+    users = get_anno(statement, "users", {})
+    found = [n for n in walk_code(_TryCode(statement)) if isinstance(n, ast.Name)
+             and n.id in touched]
+    first = min(found, key=lambda n: (n.lineno, n.col_offset)) if found else statement
+    name = users.get(getattr(first, "id", None), None) or users[min(touched)]
+    why = "is differentiated" if name in wrt else f"depends on {', '.join(wrt)}"
+    raise located(UnsupportedSyntaxError, "`try` around differentiated values is not "
+                  f"supported: `{name}` {why}", first, where,
+                  hint="compute it outside the `try`: srcdiff runs a `try` as written, as "
+                  "a computation of constants")
+
+
+class _TryCode(ast.AST):
+    """A ``try`` statement's own code, for ``walk_code`` to go into (it goes around a
+    ``try`` otherwise); its handlers' names are strings, not name nodes."""
+
+    _fields = ("body", "handlers", "orelse", "finalbody")
+
+    def __init__(self, statement: ast.Try) -> None:
+        super().__init__()
+        self.body, self.handlers = statement.body, statement.handlers
+        self.orelse, self.finalbody = statement.orelse, statement.finalbody
 
 
 def _check_in_place(function: Function, statements: list[ast.stmt], kinds: dict[str, Kind]) -> list[ast.stmt]:
@@ -398,6 +433,8 @@ def infer_kinds(function: Function, parameters: dict[str, Kind],
                     element = None if element is None else index_rank(element, ast.Constant(0), of)
                 updates = [(n.id, element)
                            for n in walk_code(statement.target) if isinstance(n, ast.Name)]
+            elif isinstance(statement, ast.Try):  # run as written: taken for numbers
+                updates = [(name, SCALAR) for name in get_anno(statement, "writes", ())]
             else:
                 continue
             for name, kind in updates:

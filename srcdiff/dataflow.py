@@ -38,6 +38,8 @@ import ast
 import bisect
 from typing import Any, Callable, Collection, Iterable, cast
 
+from .ir import get_anno
+
 COMPOUND = (ast.If, ast.For, ast.While)
 LOOPS = (ast.For, ast.While)
 
@@ -79,6 +81,10 @@ def names(node: ast.AST) -> tuple[list[str], list[str]]:
             continue
         if kind is ast.AugAssign and type(current.target) is ast.Name:
             loads.append(current.target.id)
+        if kind is ast.Try:  # run as written (``lower.Lowering.opaque``): its names
+            loads.extend(sorted(get_anno(current, "reads", ())))
+            stores.extend(sorted(get_anno(current, "writes", ())))
+            continue
         fields = children.get(kind)
         if fields is None:
             stack.extend(ast.iter_child_nodes(current))
@@ -133,6 +139,8 @@ def targets(statement: ast.stmt) -> list[str]:
         return [statement.target.id] if type(statement.target) is ast.Name else []
     if type(statement) is ast.For:
         return names(statement.target)[1]
+    if type(statement) is ast.Try:  # every name it may assign
+        return sorted(get_anno(statement, "writes", ()))
     return []
 
 
@@ -566,6 +574,8 @@ def maybe_unbound(body: list[ast.stmt], parameters: Iterable[str],
             bind(targets(statement))
             block(statement.body)
             take_back(mark)
+        elif isinstance(statement, ast.Try):  # what it assigns on every path
+            bind(sorted(get_anno(statement, "bound", ())))
         else:
             bind(targets(statement))
 

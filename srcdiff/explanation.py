@@ -20,6 +20,7 @@ floats otherwise.
 from __future__ import annotations
 
 import ast
+import builtins
 import inspect
 import math
 import shutil
@@ -36,7 +37,7 @@ from .fence import fence
 from .ir import Function, copy_tree, get_anno, name_id, walk
 from .lower import lower
 from .normalize import normalize
-from .parse import parse
+from .parse import UNRESOLVED, parse
 from .rules import Rule
 
 if TYPE_CHECKING:
@@ -314,7 +315,23 @@ class _Interpreter:
             return self.loop(iterations(), statement.body)
         elif isinstance(statement, ast.Break):
             raise _Break
+        elif isinstance(statement, ast.Try):
+            self.opaque(statement)
         return None  # print(...) and assert are not run again here
+
+    def opaque(self, statement: ast.Try) -> None:
+        """A ``try`` runs as written; the names it assigns hold constants after it."""
+        namespace: dict[str, Any] = {"__builtins__": builtins}
+        for name in get_anno(statement, "reads", ()):
+            if name in self.env:
+                namespace[name] = self.env[name][0]
+            elif self.parsed.lookup(name) is not UNRESOLVED:
+                namespace[name] = self.parsed.lookup(name)
+        module = ast.fix_missing_locations(ast.Module([statement], type_ignores=[]))
+        exec(compile(module, "<explain>", "exec"), namespace)
+        for name in get_anno(statement, "writes", ()):
+            if name in namespace:
+                self.env[name] = (exact(namespace[name]), None)
 
     def loop(self, iterations: Iterator[None],
              body: list[ast.stmt]) -> tuple[Any, int | None] | None:

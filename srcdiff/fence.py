@@ -7,19 +7,20 @@ of is refused rather than silently mis-differentiated. Calls are checked against
 rule table: a callee with no derivative rule is named, with how to register one.
 
 >>> def f(x):
-...     try:
+...     with open("weights") as handle:
 ...         x = x / 2
-...     except ZeroDivisionError:
-...         x = 0.0
 ...     return x
 >>> from srcdiff.parse import parse
 >>> fence(parse(f))
 Traceback (most recent call last):
 ...
-srcdiff.errors.UnsupportedSyntaxError: <doctest ...>:2:5: `try` statements are not supported
-        try:
+srcdiff.errors.UnsupportedSyntaxError: <doctest ...>:2:5: `with` statements are not supported
+        with open("weights") as handle:
         ^
-hint: move error handling outside the function you differentiate
+
+A ``try`` statement passes as a whole (``visit_Try``): it runs as written, a constant
+computation; what it may not contain is refused here, what it may not read (values that
+depend on the parameters) by ``analyse``.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ NOT_YET = {
     ast.Match: "`match` statements are", ast.JoinedStr: "f-strings are",
 }
 NEVER = {
-    ast.Try: "`try` statements are", ast.With: "`with` statements are",
+    ast.With: "`with` statements are",
     ast.AsyncWith: "`async with` is", ast.AsyncFor: "`async for` is",
     ast.AsyncFunctionDef: "async functions are", ast.Await: "`await` is",
     ast.ClassDef: "classes are", ast.Yield: "generators (`yield`) are",
@@ -57,10 +58,9 @@ NEVER = {
     ast.ImportFrom: "imports inside the function are",
 }
 if hasattr(ast, "TryStar"):
-    NEVER[ast.TryStar] = "`try` statements are"
+    NEVER[ast.TryStar] = "`try`/`except*` statements are"
 
 HINTS = {
-    ast.Try: "move error handling outside the function you differentiate",
     ast.Global: "pass the value as an argument and return the new one",
     ast.Nonlocal: "pass the value as an argument and return the new one",
     ast.Yield: "differentiate a function that returns a number",
@@ -282,6 +282,15 @@ class Fence(ast.NodeVisitor):
                 self.iterable(argument)
             return
         self.visit(node)
+
+    def visit_Try(self, node: ast.Try) -> None:
+        """A ``try`` runs as written, in the gradient's forward sweep: a constant
+        computation (``analyse`` refuses one that reads or assigns a value depending on
+        the parameters). Anything may be inside but what would leave it or bind names
+        beyond its assignments: a ``return``, a ``break`` or ``continue`` of a loop
+        outside it, a ``yield``, ``global``/``nonlocal``, ``del``, a nested function
+        or class; nor may it mention a local function, which srcdiff inlines."""
+        Opaque(self, node).check()
 
     def visit_While(self, node: ast.While) -> None:
         self.visit(node.test)
@@ -734,6 +743,62 @@ class Fence(ast.NodeVisitor):
         if kind in NEVER:
             self.refuse(node, f"{NEVER[kind]} not supported", HINTS.get(kind))
         self.refuse(node, f"`{kind.__name__}` is not supported")
+
+
+class Opaque:
+    """The checks of a ``try`` statement (``Fence.visit_Try``): walks it, with the number
+    of loops inside it around each node."""
+
+    FORBIDDEN = {
+        ast.Return: "`return` inside `try`", ast.Yield: "`yield` inside `try`",
+        ast.YieldFrom: "`yield from` inside `try`", ast.Await: "`await` inside `try`",
+        ast.Global: "`global` inside `try`", ast.Nonlocal: "`nonlocal` inside `try`",
+        ast.Delete: "`del` inside `try`", ast.FunctionDef: "a function defined inside `try`",
+        ast.AsyncFunctionDef: "a function defined inside `try`",
+        ast.Lambda: "a lambda inside `try`", ast.ClassDef: "a class defined inside `try`",
+        ast.NamedExpr: "`:=` inside `try`",
+    }
+    HINTS = {ast.Return: "assign the value inside `try` and return it after",
+             ast.Break: "set a flag inside `try` and test it after"}
+
+    def __init__(self, fence: Fence, node: ast.Try) -> None:
+        self.fence = fence
+        self.node = node
+
+    def check(self) -> None:
+        if not self.node.handlers and not self.node.finalbody:
+            self.fence.refuse(self.node, "`try` without `except` or `finally`")
+        self.visit(self.node, 0)
+
+    def visit(self, node: ast.AST, loops: int) -> None:
+        kind = type(node)
+        if kind in self.FORBIDDEN:
+            self.fence.refuse(node, f"{self.FORBIDDEN[kind]} is not supported",
+                              self.HINTS.get(kind, "srcdiff runs a `try` as written, as a "
+                                             "computation of constants"))
+        if kind in (ast.Break, ast.Continue) and not loops:
+            self.fence.refuse(node, f"`{'break' if kind is ast.Break else 'continue'}` "
+                              "inside `try` of a loop outside it is not supported",
+                              self.HINTS[ast.Break])
+        if isinstance(node, ast.alias) and node.asname is None and "." in node.name:
+            self.fence.refuse(self.node, f"`import {node.name}` inside `try` is not "
+                              "supported", f"import {node.name} as "
+                              f"{node.name.rsplit('.', 1)[1]}")
+        if isinstance(node, ast.Name) and node.id in self.fence.local_functions:
+            self.fence.refuse(node, f"the local function `{node.id}` is used inside `try`, "
+                              "which srcdiff runs as written (it inlines local functions)",
+                              "define the function at module level")
+        if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
+            for child in [node.target] if isinstance(node, (ast.For, ast.AsyncFor)) else []:
+                self.visit(child, loops)
+            self.visit(node.iter if not isinstance(node, ast.While) else node.test, loops)
+            for statement in node.body:
+                self.visit(statement, loops + 1)
+            for statement in node.orelse:
+                self.visit(statement, loops)
+            return
+        for child in ast.iter_child_nodes(node):
+            self.visit(child, loops)
 
 
 def _is_reduction(callee: object) -> bool:

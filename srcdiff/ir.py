@@ -200,6 +200,9 @@ def walk_code(node: ast.AST) -> Iterator[ast.AST]:
     while stack:
         current = stack.pop()
         yield current
+        if type(current) is ast.Try:  # run as written: the names it reads and assigns
+            stack.extend(opaque_names(current))
+            continue
         fields = code_fields.get(type(current))
         if fields is None:
             fields = current._fields
@@ -209,6 +212,14 @@ def walk_code(node: ast.AST) -> Iterator[ast.AST]:
                 stack.extend([v for v in value if isinstance(v, AST)])
             elif isinstance(value, AST):
                 stack.append(value)
+
+
+def opaque_names(statement: ast.Try) -> list[ast.Name]:
+    """A ``try`` statement run as written (``lower.Lowering.opaque``): a new name node
+    for each name it reads and each it may assign, which every pass sees in place of
+    its code (changing them changes nothing: no pass rewrites inside it)."""
+    return [ast.Name(n, ast.Load()) for n in sorted(get_anno(statement, "reads", ()))] + \
+        [ast.Name(n, ast.Store()) for n in sorted(get_anno(statement, "writes", ()))]
 
 
 # ``ast.unparse``'s operators and their precedences (``ast._Precedence``'s values)

@@ -78,6 +78,11 @@ def nopython_form(function: Function) -> Function:
     vector-Jacobian functions); an f-string is refused too (numba prints placeholders
     for its values)."""
     for node in ast.walk(ast.Module(function.body, type_ignores=[])):
+        if isinstance(node, ast.Try):  # numba types few exceptions, and no imports
+            raise located(CompileError, "a `try` statement cannot be compiled with numba",
+                          node, get_anno(node, "where", function.parsed),
+                          hint="use the plain gradient (compile=None), or move the `try` "
+                          "out of the function")
         if isinstance(node, ast.stmt) and not isinstance(node, (ast.If, ast.For, ast.While)) \
                 and any(isinstance(n, ast.JoinedStr) for n in ast.walk(node)):
             # numba prints "<object type:float64>" where the value goes

@@ -31,7 +31,7 @@ from __future__ import annotations
 import ast
 from typing import cast
 
-from .ir import Function, get_anno, name_id, set_anno, walk
+from .ir import Function, copy_tree, get_anno, name_id, set_anno, walk
 
 _OPERATION_NAMES: dict[type, str] = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "power",
@@ -153,10 +153,54 @@ class Lowering:
             message = statement.msg
             self.emit(ast.Assert(self.primitive(statement.test), self.formatted(message)
                                  if isinstance(message, ast.JoinedStr) else message))
+        elif isinstance(statement, ast.Try):
+            self.emit(self.opaque(statement))
         elif isinstance(statement, ast.Pass):
             pass
         else:
             raise AssertionError(f"normalize let {type(statement).__name__} through")
+
+    def opaque(self, statement: ast.Try) -> ast.Try:
+        """A ``try`` statement as written, its names renamed as the statements around it
+        are (a name it assigns keeps one name throughout it, as in a branch), annotated
+        with the names it reads (``reads``), may assign (``writes``), assigns on every
+        path that leaves it normally (``bound``), and the user's name of each (``users``).
+        It is one statement for every later pass: nothing moves into it or across it."""
+        statement = copy_tree(statement)
+        reads: set[str] = set()
+        writes: set[str] = set()
+        users: dict[str, str] = {}
+        self.depth += 1
+
+        def rename(variable: str, store: bool) -> str:
+            new = self.define(variable) if store else self.env.get(variable, variable)
+            (writes if store else reads).add(new)
+            users.setdefault(new, variable)
+            return new
+
+        def visit(node: ast.AST, own: frozenset[str]) -> None:
+            if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                # a comprehension's variables are its own (its own scope)
+                own = own | {n.id for g in node.generators for n in walk(g.target)
+                             if isinstance(n, ast.Name)}
+            if isinstance(node, ast.Name) and node.id not in own:
+                node.id = rename(node.id, not isinstance(node.ctx, ast.Load))
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                node.name = rename(node.name, True)
+            elif isinstance(node, ast.alias):
+                bound = node.asname or node.name  # the fence lets no `import a.b` in
+                new = rename(bound, True)
+                node.asname = None if new == node.name else new
+            for child in ast.iter_child_nodes(node):
+                visit(child, own)
+
+        visit(statement, frozenset())
+        self.depth -= 1
+        set_anno(statement, "reads", reads)
+        set_anno(statement, "writes", writes)
+        set_anno(statement, "bound", _assigned_on_every_path([statement]) or set())
+        set_anno(statement, "users", users)
+        return statement
 
     def target(self, node: ast.expr) -> ast.expr:
         if isinstance(node, ast.Tuple):
@@ -257,6 +301,47 @@ class Lowering:
         if isinstance(node, ast.Constant):
             return node
         return self.atom(node)
+
+
+def _assigned_on_every_path(statements: list[ast.stmt]) -> set[str] | None:
+    """The names ``statements`` assign on every path through them that ends normally
+    (None: no path does, they always raise)."""
+    found: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, ast.Raise):
+            return None
+        if isinstance(statement, ast.If):
+            paths = [_assigned_on_every_path(statement.body),
+                     _assigned_on_every_path(statement.orelse)]
+        elif isinstance(statement, ast.Try):
+            paths = [_union(_assigned_on_every_path(statement.body),
+                            _assigned_on_every_path(statement.orelse))]
+            paths += [_assigned_on_every_path(h.body) for h in statement.handlers]
+        elif isinstance(statement, ast.With):
+            paths = [_union({n.id for item in statement.items for n in walk(item)
+                             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)},
+                            _assigned_on_every_path(statement.body))]
+        elif isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            paths = [{n.id for n in walk(statement) if isinstance(n, ast.Name)
+                      and isinstance(n.ctx, ast.Store)}]
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            paths = [{a.asname or a.name for a in statement.names}]
+        else:
+            paths = [set()]
+        ends = [p for p in paths if p is not None]
+        if not ends:
+            return None
+        found |= set.intersection(*ends)
+        if isinstance(statement, ast.Try):
+            final = _assigned_on_every_path(statement.finalbody)
+            if final is None:
+                return None
+            found |= final
+    return found
+
+
+def _union(first: set[str] | None, second: set[str] | None) -> set[str] | None:
+    return None if first is None or second is None else first | second
 
 
 def is_literal(node: ast.expr) -> bool:

@@ -935,7 +935,40 @@ class Normalizer:
                 return self.loop(node)
             finally:
                 self.depth -= 1
+        if isinstance(node, ast.Try):
+            return self.opaque(node)
         return self.simple(node)
+
+    def opaque(self, node: ast.Try) -> list[ast.stmt]:
+        """A ``try`` statement, kept as written: it runs in the gradient's forward sweep
+        (``lower`` renames its names, ``analyse`` refuses one that touches values that
+        depend on the parameters). What srcdiff follows without a value at run time (a
+        list made in the function, part of a structured argument) it may neither read
+        nor bind."""
+        node = _located(copy_tree(node), node)
+        for found in walk(node):
+            if not isinstance(found, ast.Name):
+                continue
+            part = self.structures.get(found.id)
+            if part is not None and part.differentiated:
+                raise located(UnsupportedSyntaxError, "`try` around differentiated values "
+                              f"is not supported: `{found.id}` is differentiated", found,
+                              self.where, hint="compute it outside the `try`: srcdiff runs "
+                              "a `try` as written, as a computation of constants")
+            if part is not None and not part.path and isinstance(found.ctx, ast.Load):
+                found.id = part.param  # a callee's name for a whole structured argument
+                continue
+            if found.id in self.lists.by_name or found.id in self.lists.names or (
+                    part is not None):
+                what = "a list srcdiff follows" if part is None else \
+                    "part of a structured argument"
+                raise located(UnsupportedSyntaxError, f"`{found.id}` stands for {what}, "
+                              "which has no value of its own at run time: a `try`, run as "
+                              "written, cannot use it", found, self.where,
+                              hint="compute what the `try` needs from it before the `try`")
+            if isinstance(found.ctx, ast.Store):
+                self.lists.plain.add(found.id)
+        return [node]
 
     def spread_calls(self, node: ast.stmt) -> ast.stmt:
         """``node`` with each ``f(*xs)`` and ``[*xs, y]`` it evaluates itself (not in a
@@ -1489,6 +1522,18 @@ class _Rename(ast.NodeTransformer):
         if node.name in self.renames:
             node.name = self.renames[node.name]
         self.generic_visit(node)
+        return node
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> ast.ExceptHandler:
+        if node.name in self.renames:  # except E as name: a local of the callee
+            node.name = self.renames[node.name]
+        self.generic_visit(node)
+        return node
+
+    def visit_alias(self, node: ast.alias) -> ast.alias:
+        bound = node.asname or node.name.split(".")[0]
+        if bound in self.renames:  # import m as name (in a try; not `import a.b`: fence)
+            node.asname = self.renames[bound]
         return node
 
 

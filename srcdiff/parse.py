@@ -231,6 +231,10 @@ def local_names(tree: ast.FunctionDef) -> set[str]:
             names.add(node.arg)
         elif isinstance(node, ast.FunctionDef) and node is not tree:
             names.add(node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:  # in a try run as written
+            names.add(node.name)
+        elif isinstance(node, ast.alias) and node.name != "*":  # import m (in a try)
+            names.add(node.asname or node.name.split(".")[0])
     return names
 
 
@@ -244,4 +248,8 @@ def all_names(tree: ast.AST) -> set[str]:
             names.add(node.arg)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             names.add(node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add(node.asname or node.name.split(".")[0])
     return names

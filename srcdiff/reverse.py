@@ -178,7 +178,7 @@ class Reverse:
                                             Code.name(cast(str, seed_name)) if vjp else 1.0,
                                             None, top=True)
         # a branch or a loop: only then can there be markers, replays and tapes
-        self.branches_or_loops = any(isinstance(s, COMPOUND) for s in body)
+        self.branches_or_loops = any(isinstance(s, (*COMPOUND, ast.Try)) for s in body)
         forward, backward = self.block(body, depth=0, available=_Available(self.everywhere),
                                        top=True)
         backward = seed + backward
@@ -240,6 +240,9 @@ class Reverse:
             # the backward statements see the state after the statement: what it
             # assigns is no longer what the forward sweep computed before
             known.forget(targets(statement), position)
+            if isinstance(statement, ast.Try):  # at the top level too: it assigns in place
+                pairs.append((statement, *self.opaque(statement, depth)))
+                continue
             view = known.at(position) if self.reusing else _Nothing()
             if top:
                 pairs.append((statement, [statement], view))  # backward written below
@@ -254,7 +257,7 @@ class Reverse:
         for _, fwd, _ in pairs:
             forward += fwd
         for statement, _, bwd in reversed(pairs):
-            if not top:
+            if not top or isinstance(statement, ast.Try):
                 backward += bwd
             elif isinstance(statement, COMPOUND):
                 # adjoints it reads before anything wrote them start at zero
@@ -287,6 +290,16 @@ class Reverse:
             return [statement], backward
         self.bound.add(target)
         return [_marker("save", target), statement], backward + [_marker("restore", target)]
+
+    def opaque(self, statement: ast.Try, depth: int) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """A ``try`` run as written: forward only, with the save and restore of each
+        value it may overwrite (its names are inactive). Unlike an assignment it keeps
+        its names at the top level too (``lower``): a value it overwrites there is
+        saved as well, where the backward sweep reads it."""
+        saved = [t for t in targets(statement) if depth or t in self.bound]
+        self.bound.update(targets(statement))
+        return [*(_marker("save", t) for t in saved), statement], \
+            [_marker("restore", t) for t in reversed(saved)]
 
     # -- compound statements -------------------------------------------------------
     def compound(self, statement: ast.If | ast.For | ast.While, depth: int, available: _Available,

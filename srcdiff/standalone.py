@@ -470,4 +470,8 @@ def _free_names(tree: ast.FunctionDef) -> set[str]:
                 bound.add(node.id)
             else:
                 loads.add(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:  # in a try, run as written
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):  # import m as name, in a try
+            bound.add(node.asname or node.name.split(".")[0])
     return {n for n in loads - bound if not hasattr(builtins, n)}

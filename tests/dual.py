@@ -257,6 +257,12 @@ def _max(*args):
     return best
 
 
+def _float(x):
+    """``float``: a dual number as it is; anything else (a string a program parses) as
+    ``float`` makes it."""
+    return x if isinstance(x, Dual) else float(x)
+
+
 def _stop(x):
     return Dual(x.value, 0.0) if isinstance(x, Dual) else x
 
@@ -274,7 +280,7 @@ def dual_version(func):
     namespace = dict(func.__globals__)
     exec(compile(source, "<dual oracle>", "exec"), namespace)
     # rebinding after the module's own `import math` ran; functions read globals late
-    namespace.update(math=DUAL_MATH, min=_min, max=_max, abs=abs, float=lambda x: x)
+    namespace.update(math=DUAL_MATH, min=_min, max=_max, abs=abs, float=_float)
     import srcdiff
     for name, value in list(namespace.items()):  # import math as m; from math import sin
         if value is srcdiff:  # srcdiff.stop_gradient(x): x without its tangent

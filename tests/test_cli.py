@@ -58,7 +58,7 @@ def not_differentiable(x):
 '''
 
 
-TRY_LINE = textwrap.dedent(MODEL).splitlines().index("    try:") + 1
+RETURN_IN_TRY_LINE = textwrap.dedent(MODEL).splitlines().index("    try:") + 2
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def test_generate_writes_every_function_and_skips_with_reasons(model):
         assert f"def {name}(" in written
     assert "not_differentiable" not in written.split('"""', 2)[2]
     assert "skipped not_differentiable: " in result.stderr
-    assert f"model.py:{TRY_LINE}:5: `try` statements are not supported" in result.stderr
+    assert f"model.py:{RETURN_IN_TRY_LINE}:9: `return` inside `try` is not supported" in result.stderr
     assert "import srcdiff" not in written and "from srcdiff" not in written
 
 
@@ -332,7 +332,7 @@ def test_an_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize("arguments, message", [
     (("generate", "missing.py"), "missing.py: no such file"),
     (("generate", "model.py", "--function", "nope"), "no function named 'nope'"),
-    (("generate", "model.py", "--function", "not_differentiable"), f"model.py:{TRY_LINE}:5: `try` statements are not supported"),
+    (("generate", "model.py", "--function", "not_differentiable"), f"model.py:{RETURN_IN_TRY_LINE}:9: `return` inside `try` is not supported"),
     (("generate", "model.py", "--function", "square", "--wrt", "z"), "square() has no parameter 'z'"),
     (("show", "model.py"), "expected PATH:NAME"),
     (("show", "model.py:nope"), "no function named 'nope'"),

@@ -72,8 +72,8 @@ def f_list_in_branch(x):
 
 
 def f_try(x):
-    try:  # refused
-        y = x
+    try:
+        y = x  # refused
     except ValueError:
         y = 0.0
     return y
@@ -209,7 +209,8 @@ CASES = [
     (f_comprehension, UnsupportedSyntaxError, "not this one: it loops over values known only "
      "when the function runs"),
     (f_list_in_branch, UnsupportedSyntaxError, "`out` grows or changes inside a branch"),
-    (f_try, UnsupportedSyntaxError, "`try` statements are not supported"),
+    (f_try, UnsupportedSyntaxError, "`try` around differentiated values is not supported: "
+     "`x` is differentiated"),
     (f_with, UnsupportedSyntaxError, "`with` statements are not supported"),
     (f_global, UnsupportedSyntaxError, "`global` declarations are not supported"),
     (f_generator, UnsupportedSyntaxError, "generators (`yield`) are not supported"),

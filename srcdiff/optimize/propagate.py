@@ -120,8 +120,9 @@ class _Propagation:
         return cast(ast.expr, _Substitute(known).visit(copy_tree(node)))
 
     def substitute(self, statement: ast.stmt, known: _Known) -> ast.stmt:
-        """``statement`` reading the known values (its targets untouched)."""
-        if not known or not any(isinstance(n, ast.Name) and n.id in known
+        """``statement`` reading the known values (its targets untouched); a ``try``,
+        run as written, as it is."""
+        if not known or isinstance(statement, ast.Try) or not any(isinstance(n, ast.Name) and n.id in known
                                 and not isinstance(n.ctx, ast.Store)
                                 for n in walk_code(statement)):
             return statement

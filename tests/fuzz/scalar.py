@@ -26,6 +26,7 @@ IDENTITY_RATE = 0.06  # of the conditions drawn: with a test of a number against
 WALRUS_RATE = 0.04    # of the others: bound to a name by `:=`, then read
 NESTED_TARGET_RATE = 0.3  # of zip loops: enumerate(zip(...)) unpacked as i, (a, b)
 LIST_RATE = 0.1  # of the statements drawn: lists, comprehensions and reductions (st_list)
+TRY_RATE = 0.02  # of the statements drawn: a `try` around constants (st_try)
 
 PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
 HELPER_PARAM = Interval(-4.0, 4.0)    # arguments of helpers are squashed into this
@@ -75,7 +76,9 @@ FEATURES = (
        "list_append", "list_literal", "list_item_assignment", "list_unpack",
        "list_comprehension", "loop_over_list", "list_of_lists", "list_to_helper", "hypot3",
        "starred_unpack", "starred_call", "starred_element", "del_name", "dict_made",
-       "dict_to_helper", "list_position"])
+       "dict_to_helper", "list_position", "try_division", "try_parse", "try_index",
+       "try_key", "try_import", "try_raise", "try_else_finally", "try_nested",
+       "try_overwrites"])
 
 
 def generate(seed: int) -> Case:
@@ -176,6 +179,7 @@ class ScalarGenerator(Drawing):
         self.identity_rng = random.Random(f"identity/{seed}")  # `x is None` in conditions
         self.lists_rng = random.Random(f"lists/{seed}")  # when to draw a list statement
         self.star_rng = random.Random(f"star/{seed}")  # `*` unpacking, `del` of a list
+        self.try_rng = random.Random(f"try/{seed}")  # `try` around constants
 
     # -- utilities -------------------------------------------------------------
     def fresh(self, base=None):
@@ -484,6 +488,8 @@ class ScalarGenerator(Drawing):
         return lines, False
 
     def statement(self, scope: Scope, indent: int):
+        if self.try_rng.random() < TRY_RATE:  # its own stream: other programs unchanged
+            return self.st_try(scope, indent)
         if self.lists_rng.random() < LIST_RATE:  # its own stream: other programs unchanged
             return self.st_list(scope, indent)
         options = [("assign", 6), ("self_update", 5), ("augassign", 3), ("tuple", 1.5),
@@ -969,6 +975,75 @@ class ScalarGenerator(Drawing):
             return [f"{pad}return {self.return_value(scope)}"], True
         cond = self.condition(scope)
         return [f"{pad}if {cond}:", f"{pad}    return {self.return_value(scope)}"], False
+
+    def st_try(self, scope, indent):
+        """A ``try`` around constants (srcdiff runs it as written): some raise and are
+        caught; it reads int variables (loop counters, int parameters) and constants,
+        and assigns a read-only name within [-2, 2] that later statements read."""
+        rng = self.try_rng
+        pad, inner = " " * indent, " " * (indent + 4)
+        earlier = [n for n, v in scope.vars.items() if v.readonly and n in scope.bound
+                   and n.startswith("caught")]
+        if earlier and rng.random() < 0.4:  # overwritten: the backward sweep read the old
+            name = rng.choice(sorted(earlier))
+            self.feat("try_overwrites")
+        else:
+            name = self.fresh("caught")
+        ints = [v.name for v in scope.readable(ints=True)]
+        index = rng.choice(ints) if ints and rng.random() < 0.8 else str(rng.randint(-3, 5))
+        c = [round(rng.uniform(0.5, 2.0), 3) * rng.choice([-1, 1]) for _ in range(4)]
+        kind = rng.choice(["division", "parse", "index", "key", "import", "raise",
+                           "else_finally", "nested"])
+        self.feat("try_" + kind)
+        if kind == "division":  # |c0 / n| <= |c0| for a nonzero integer n
+            body = [f"{name} = {c[0]} / ({index} - {rng.randint(0, 3)})"]
+            handlers = [("ZeroDivisionError", [f"{name} = {c[1]}"])]
+        elif kind == "parse":
+            text = rng.choice([str(c[0]), "two", f"{c[0]}e0", ""])
+            body = [f"{name} = float({text!r})"]
+            handlers = [("ValueError", [f"{name} = {c[1]}"])]
+        elif kind == "index":
+            body = [f"{name} = ({c[0]}, {c[1]}, {c[2]})[{index} % 5 - {rng.randint(0, 4)}]"]
+            handlers = [("IndexError", [f"{name} = {c[3]}"])]
+        elif kind == "key":
+            body = [f"{name} = {{0: {c[0]}, 2: {c[1]}}}[{index} % 4]"]
+            missing = self.fresh("missing")
+            handlers = [(f"KeyError as {missing}",
+                         [f"{name} = {c[2]} + 0.0 * len(str({missing}))"])]
+        elif kind == "import":
+            module = rng.choice(["math", "no_such_module_for_srcdiff"])
+            body = [f"import {module} as {name}_module",
+                    f"{name} = {name}_module.cos({c[0]}) * {abs(c[1])}"]
+            handlers = [("ImportError", [f"{name} = {c[2]}"])]
+        elif kind == "raise":
+            body = [f"{name} = {c[0]}",
+                    f"if {index} % 2 == 0:",
+                    f"    raise ValueError({index})"]
+            handlers = [("(ValueError, TypeError)", [f"{name} = {c[1]}"])]
+        elif kind == "else_finally":
+            counted = self.fresh("tries")
+            lines = [f"{pad}{counted} = 0", f"{pad}try:",
+                     f"{inner}{name} = {c[0]} / ({index} % 3)",
+                     f"{pad}except ZeroDivisionError:", f"{inner}{name} = {c[1]}",
+                     f"{pad}else:", f"{inner}{name} = {name} * 0.5",
+                     f"{inner}{counted} = {counted} + 1",
+                     f"{pad}finally:", f"{inner}{counted} = {counted} + 2"]
+            self.declare(scope, name, Interval(-2.0, 2.0))
+            scope.vars[name].readonly = True
+            scope.bound.add(name)
+            return lines, False
+        else:  # nested: the inner handler raises what the outer one catches
+            body = ["try:", f"    {name} = {c[0]} / ({index} % 2)",
+                    "except ZeroDivisionError:", f"    {name} = int('x')"]
+            handlers = [("ValueError", [f"{name} = {c[1]}"])]
+        lines = [f"{pad}try:"] + [inner + line for line in body]
+        for caught, statements in handlers:
+            lines.append(f"{pad}except {caught}:")
+            lines += [inner + line for line in statements]
+        self.declare(scope, name, Interval(-2.0, 2.0))
+        scope.vars[name].readonly = True
+        scope.bound.add(name)
+        return lines, False
 
     def st_print(self, scope, indent):
         self.print_budget -= 1
