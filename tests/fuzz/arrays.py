@@ -25,6 +25,7 @@ VALUES = Interval(-2.0, 2.0)
 ITERATE_RATE = 0.3  # of for loops: over an array's rows
 LISTS_RATE = 0.08   # of statements: lists and comprehensions of arrays (st_lists)
 LIMIT = 8.0
+FLOAT32_RATE = 0.3  # of programs: also run with their array arguments in float32
 ACC_BUDGET = 30.0
 
 PARAMETERS = {"x": (3,), "W": (2, 3), "s": (), "v": (3,), "b": (2,)}
@@ -44,7 +45,7 @@ FEATURES = (
      "solve", "tensordot", "diag", "trace", "det", "inv", "stop_gradient",
      "nondifferentiable", "for_array", "for_enumerate_array", "for_zip_arrays",
      "comprehension_array", "stacked_appends", "sum_of_rows", "max_of_generator",
-     "cast:int", "cast:mask", "cast:float", "item"]
+     "cast:int", "cast:mask", "cast:float", "item", "float32"]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
                               "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
@@ -127,6 +128,8 @@ class ArrayGenerator(Drawing):
         self.np = numpy.random.default_rng(seed)
         self.iterate_rng = random.Random(f"iterate/{seed}")
         self.lists_rng = random.Random(f"lists/{seed}")
+        # its own stream, so that drawing it leaves every other draw as it was
+        self.float32 = random.Random(f"float32/{seed}").random() < FLOAT32_RATE
         self.used = {"np", "numpy", "program", "ident", "range", "len", "abs", "i", "j", "k",
                      "srcdiff"}
         self.globals: list[str] = []
@@ -1009,8 +1012,10 @@ class ArrayGenerator(Drawing):
         for helper in self.helpers:
             source += "\n" + helper + "\n"
         source += f"\ndef program({', '.join(params)}):\n" + "\n".join(lines) + "\n"
+        if self.float32:
+            self.feat("float32")
         return Case("arrays", self.seed, source, tuple(point), tuple(range(len(params))),
-                    tuple(params), ranks=ranks, features=self.features)
+                    tuple(params), ranks=ranks, features=self.features, float32=self.float32)
 
     def special_lines(self, scope):
         """Constructs that need particular parameters: helpers, lists, einsum..."""
