@@ -1069,7 +1069,10 @@ def finish(function: Function) -> Function:
             entries[parameter] = like
         return copy_tree(entries[parameter])
 
-    from .array_rules import helper_name
+    def helper(name: str) -> ast.Name:  # array_rules imports NumPy: only where it is used
+        from .array_rules import helper_name
+        return ast.Name(helper_name(function, name), ast.Load())
+
     for marker in markers:
         gradient, parameter = marker.args[0], get_anno(marker, "gradient")
         kind = kinds.get(parameter)
@@ -1080,14 +1083,13 @@ def finish(function: Function) -> Function:
                                                                 function)
             if isinstance(gradient, ast.Name):
                 seen.add(gradient.id)
-            helper = ast.Name(helper_name(function, "gradient_like"), ast.Load())
-            replacements[id(marker)] = ast.Call(helper, [gradient, like,
-                                                         ast.Constant(not fresh)], [])
+            replacements[id(marker)] = ast.Call(helper("gradient_like"), [
+                gradient, like, ast.Constant(not fresh)], [])
         elif numpy_values:
             # a number in code that may hold NumPy values: the parameter may be a NumPy
             # float32, whose gradient is one too (a Python float's stays a Python float)
-            helper = ast.Name(helper_name(function, "number_like"), ast.Load())
-            replacements[id(marker)] = ast.Call(helper, [gradient, entry_of(parameter)], [])
+            replacements[id(marker)] = ast.Call(helper("number_like"),
+                                                [gradient, entry_of(parameter)], [])
         elif isinstance(gradient, ast.Constant) or _is_number_node(gradient):
             replacements[id(marker)] = ast.Constant(float(cast(float, _number(gradient))))
         elif numpy_values or not _certainly_float(gradient, floats, function):
