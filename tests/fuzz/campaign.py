@@ -94,7 +94,7 @@ def saved_text(case: Case, result: Result, original_lines: int) -> str:
               f"# reason: {' '.join(result.reason.split())}",
               f"# point: {format_point(case.point)}",
               f"# wrt: {case.wrt_names}",
-              *([f"# float32: True (also run with the arrays in float32)"] if case.float32 else []),
+              *(["# float32: True (also run with the arrays in float32)"] if case.float32 else []),
               "# replay: python -m tests.fuzz.campaign --replay <this file>",
               ""]
     body = case.source.rstrip() + "\n"
