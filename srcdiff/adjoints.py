@@ -164,7 +164,7 @@ class Adjoints:
             # result's, which unbroadcast cannot sum back to the other operand's (campaign
             # arrays seed 650538: a (2, 1) column times a (3,) row in an untaken branch).
             adjoint = self.shaped(statement, adjoint, result)
-        with array_mode(bool(arrays) or self.is_array(target)):
+        with array_mode(bool(arrays) or self.is_array(target), set(names) - arrays):
             partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
             for atom, partial in zip(atoms, partials):
                 if isinstance(atom, ast.Name) and atom.id in self.active:
@@ -176,12 +176,15 @@ class Adjoints:
 
     def shaped(self, statement: ast.Assign, adjoint: Code, result: list[ast.stmt]) -> Code:
         """The adjoint of ``statement``'s target with the target's shape, by a statement
-        appended to ``result``: it may still be the 0.0 it was initialised with."""
+        appended to ``result``: it may still be the 0.0 (or 1.0) it was initialised with.
+        ``broadcast_like``, not ``numpy.broadcast_to``, which makes a float64 array of a
+        Python float (and so of every adjoint computed from it, float32 ones too)."""
         target = name_id(statement.targets[0])
         shaped = self.namer.fresh(self.adjoint(target) + "_full")
         self.function.synthetic.add(shaped)
-        result.append(ast.Assign([ast.Name(shaped, ast.Store())], call(
-            "numpy.broadcast_to", adjoint, call("numpy.shape", Code.name(target))).node))
+        result.append(ast.Assign([ast.Name(shaped, ast.Store())], ast.Call(
+            self.helper("broadcast_like").node, [node_of(adjoint), ast.Name(target, ast.Load())],
+            [])))
         set_anno(result[-1], "grad_of", self.origin(statement))
         return Code.name(shaped)
 

@@ -848,6 +848,12 @@ add_array_rule(numpy.broadcast_to, ("array", "shape"), ("array",),
                lambda v: shape_kind(v.const("shape", None)),
                (E(((3,),), literals=((2, 3),)), E(((2, 1),), literals=((2, 4),))), required=2,
                name="numpy.broadcast_to")
+# an adjoint given its variable's shape (``Adjoints.shaped``): broadcast_to in the dtype
+# the adjoint takes with ``like``; gradient code differentiated again meets it
+add_array_rule(runtime.broadcast_like, ("adjoint", "like"), ("adjoint",),
+               lambda v: {"adjoint": v.helper("unbroadcast", v.g, v["adjoint"])},
+               lambda v: v.kind("like"), (E(((3,), (2, 3))), E(((2, 1), (2, 4)))),
+               name="srcdiff.runtime.broadcast_like")
 add_array_rule(numpy.copy, ("a",), ("a",), lambda v: {"a": v.g}, same_kind, (E(((3,),)),),
                name="numpy.copy", shaped=False)
 # dtype: a floating one (normalize gives casts to integers and booleans to integer_cast)
@@ -1069,6 +1075,11 @@ SET_ITEM = add_array_rule(runtime.set_item, ("array", "index", "value"), ("array
 ITEM = add_array_rule(runtime.item_of, ("a",), ("a",),
                       lambda v: {"a": call("numpy.full_like", v["a"], v.g)}, lambda v: SCALAR,
                       (E(((1,),)), E(((1, 1),))), name="srcdiff.runtime.item_of", shaped=False)
+# A number's derivative returned in its parameter's or result's dtype (``reverse.finish``,
+# ``tangent.finish_tangent``): the number itself, the dtype given by ``like``. A
+# Hessian-vector product differentiates the tangent code that returns it.
+RULES.add(runtime.number_like, lambda number, like: number, lambda number, like: (1, 0),
+          name="srcdiff.runtime.number_like")
 
 # --- more array functions (issue 13) --------------------------------------------------------
 # Rearrangements (roll, tile, repeat, moveaxis, diagonal, tril, triu, take, pad, atleast_3d)
@@ -1696,7 +1707,7 @@ _forward("linear", numpy.sum, numpy.mean, numpy.cumsum, numpy.trace, numpy.diag,
          numpy.ravel, numpy.squeeze, numpy.expand_dims, numpy.atleast_1d, numpy.atleast_2d,
          numpy.transpose, numpy.swapaxes, numpy.broadcast_to, numpy.copy, numpy.asarray,
          numpy.flip, numpy.concatenate, numpy.stack, numpy.hstack, numpy.vstack, numpy.array,
-         getitem, runtime.set_item)
+         getitem, runtime.set_item, runtime.broadcast_like)
 _forward("multilinear", numpy.dot, numpy.matmul, operator.matmul, numpy.outer, numpy.inner,
          numpy.cross, numpy.einsum, numpy.tensordot)
 _forward(lambda j: call("numpy.sum", j.t("a")), runtime.item_of)  # item of a size-1 tangent
@@ -1739,4 +1750,4 @@ def index_value(index: ast.expr) -> ast.expr:
 VIEWS = {numpy.reshape, numpy.ravel, numpy.squeeze, numpy.expand_dims, numpy.transpose,
          numpy.swapaxes, numpy.broadcast_to, numpy.asarray, numpy.atleast_1d,
          numpy.atleast_2d, numpy.flip, numpy.diag, getitem, numpy.moveaxis, numpy.diagonal,
-         numpy.atleast_3d}
+         numpy.atleast_3d, runtime.broadcast_like}

@@ -29,7 +29,7 @@ import ast
 import contextlib
 import contextvars
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, Callable, cast, overload
 
 from .ir import set_anno
@@ -41,6 +41,12 @@ _sympy: contextvars.ContextVar[Any] = contextvars.ContextVar("srcdiff_sympy", de
 # True while rules are turned into code for array operands: functions become
 # ``numpy.<name>`` and ``select`` becomes ``numpy.where``.
 _arrays: contextvars.ContextVar[bool] = contextvars.ContextVar("srcdiff_arrays", default=False)
+# While in array mode: the names that certainly hold numbers, not arrays (a Python float,
+# being weak, takes the dtype of the arrays it meets; NumPy makes a float64 of numbers
+# alone), and the array whose dtype a select of numbers takes (the target's), if any.
+_numbers: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "srcdiff_numbers", default=frozenset())
+_like: contextvars.ContextVar["Code | None"] = contextvars.ContextVar("srcdiff_like", default=None)
 
 
 @contextlib.contextmanager
@@ -54,19 +60,34 @@ def sympy_mode(sympy_module: Any) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def array_mode(enabled: bool = True) -> Iterator[None]:
+def array_mode(enabled: bool = True, numbers: Iterable[str] = (),
+               like: Code | None = None) -> Iterator[None]:
     """Turn rules into NumPy code (``numpy.cos(x)``, ``numpy.where(c, a, b)``).
+    ``numbers``: the names that hold numbers, not arrays; ``like``: an array whose dtype
+    a ``numpy.where`` of numbers alone is given (see ``select``).
 
-    >>> x, g = Code.name("x"), Code.name("g")
+    >>> x, g, s = Code.name("x"), Code.name("g"), Code.name("s")
     >>> with array_mode():
     ...     render(g * sign(x)), render(g * select(x >= 0, 1, 0)), render(g * cos(x))
     ('g * numpy.sign(x)', 'numpy.where(x >= 0, g, 0.0)', 'g * numpy.cos(x)')
+    >>> with array_mode(numbers={"s"}, like=Code.name("y")):
+    ...     render(s * select(x >= s, 0, 1)), render(copysign(1, s))
+    ('numpy.where(x >= s, numpy.zeros_like(y), s)', 'math.copysign(1.0, s)')
     """
-    token = _arrays.set(enabled)
+    tokens = _arrays.set(enabled), _numbers.set(frozenset(numbers)), _like.set(like)
     try:
         yield
     finally:
-        _arrays.reset(token)
+        _arrays.reset(tokens[0])
+        _numbers.reset(tokens[1])
+        _like.reset(tokens[2])
+
+
+def _is_number_code(value: Value) -> bool:
+    """Whether ``value`` certainly is a number, not an array, in array mode: a constant,
+    or a name ``array_mode`` was told holds a number."""
+    return _is_num(value) or (isinstance(value, Code) and isinstance(value.node, ast.Name)
+                              and value.node.id in _numbers.get())
 
 
 # ---------------------------------------------------------------------------
@@ -348,11 +369,27 @@ def select(condition: Any, if_true: Value, if_false: Value) -> Any:
         if_true, if_false = (float(cast(float, v)) if _is_num(v) else v
                              for v in (if_true, if_false))
         if _arrays.get():
+            like = _like.get()
+            if like is not None and _is_number_code(if_true) and _is_number_code(if_false) \
+                    and not (_is_num(if_true) and _is_num(if_false)):
+                # a number's tangent where the condition is an array: NumPy makes
+                # where(c, 0.0, d_s) float64 whatever the arrays; one branch as an array of
+                # ``like``'s dtype (a select of constants alone is still being built on)
+                if _is_num(if_true) or not _is_num(if_false):
+                    if_true = _full_like(like, if_true)
+                else:
+                    if_false = _full_like(like, if_false)
             return call("numpy.where", condition, if_true, if_false)
         return Code(ast.IfExp(condition.node, node_of(if_true), node_of(if_false)))
     if sympy is not None and not isinstance(condition, bool):
         return sympy.Piecewise((if_true, condition), (if_false, True))
     return if_true if condition else if_false
+
+
+def _full_like(like: Code, value: Value) -> Code:
+    if _is(value, 0) and math.copysign(1.0, value) > 0:
+        return call("numpy.zeros_like", like)
+    return call("numpy.full_like", like, value)
 
 
 def equal(a: Any, b: Any) -> Any:
@@ -386,7 +423,9 @@ def copysign(x: Any, y: Any) -> Any:
     if sympy is not None and not isinstance(x, Code) and not isinstance(y, Code):
         return sympy.Abs(x) * sympy.sign(y)  # SymPy's reals have no signed zero
     if isinstance(x, Code) or isinstance(y, Code):
-        return call("numpy.copysign" if _arrays.get() else "math.copysign", x, y)
+        # of numbers, in array code too: numpy.copysign's float64 would promote a float32
+        arrays = _arrays.get() and not (_is_number_code(x) and _is_number_code(y))
+        return call("numpy.copysign" if arrays else "math.copysign", x, y)
     return math.copysign(x, y)
 
 

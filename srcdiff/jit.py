@@ -309,8 +309,9 @@ def numba_helpers(numba: _Numba) -> dict[Callable[..., Any], Any]:
     """The helpers of ``srcdiff.runtime`` that generated array code calls, written for
     numba (by the function they stand for): ``unbroadcast`` for operands of one or two
     dimensions (a sum over the axes broadcasting stretched, or a copy spread over those
-    where the adjoint is smaller), and ``gradient_like`` (a new array of the
-    parameter's shape and dtype). Another helper (``scatter`` for indexing...) is left
+    where the adjoint is smaller), ``gradient_like`` (a new array of the
+    parameter's shape and dtype), ``number_like`` (a number's derivative in its
+    dtype) and ``broadcast_like`` (``numpy.broadcast_to``: numba's code is float64). Another helper (``scatter`` for indexing...) is left
     to numba, which refuses it: a ``CompileError``."""
     if _HELPERS:
         return _HELPERS
@@ -389,6 +390,22 @@ def numba_helpers(numba: _Numba) -> dict[Callable[..., Any], Any]:
         return lambda gradient, like, copy: numpy.full(like.shape, gradient).astype(
             like.dtype)
 
+    def number_like(number: Any, like: Any) -> Any:
+        raise NotImplementedError
+
+    @overload(number_like)
+    def _number_like(number, like):  # type: (Any, Any) -> Callable[..., Any] | None
+        if isinstance(like, nb.Float) and like.bitwidth == 32:
+            return lambda number, like: numpy.float32(number)
+        return lambda number, like: number * 1.0  # float(), as for the plain float() above
+
+    def broadcast_like(adjoint: Any, like: Any) -> Any:
+        raise NotImplementedError
+
+    @overload(broadcast_like)
+    def _broadcast_like(adjoint, like):  # type: (Any, Any) -> Callable[..., Any] | None
+        return lambda adjoint, like: numpy.broadcast_to(adjoint, numpy.shape(like))
+
     @numba.njit
     def unbroadcast_(gradient: Any, like: Any) -> Any:
         return unbroadcast(gradient, like)
@@ -397,7 +414,16 @@ def numba_helpers(numba: _Numba) -> dict[Callable[..., Any], Any]:
     def gradient_like_(gradient: Any, like: Any, copy: Any) -> Any:
         return gradient_like(gradient, like, copy)
 
-    _HELPERS.update({runtime.unbroadcast: unbroadcast_, runtime.gradient_like: gradient_like_})
+    @numba.njit
+    def number_like_(number: Any, like: Any) -> Any:
+        return number_like(number, like)
+
+    @numba.njit
+    def broadcast_like_(adjoint: Any, like: Any) -> Any:
+        return broadcast_like(adjoint, like)
+
+    _HELPERS.update({runtime.unbroadcast: unbroadcast_, runtime.gradient_like: gradient_like_,
+                     runtime.number_like: number_like_, runtime.broadcast_like: broadcast_like_})
     return _HELPERS
 
 

@@ -1048,7 +1048,9 @@ def finish(function: Function) -> Function:
     array parameter, ``gradient_like(b_x, x, copy)``: an array of ``x``'s shape and dtype
     (an adjoint may still be the ``0.0`` it was initialised with), of its own (``copy``
     unless ``b_x`` is certainly a new array: it may be the caller's array or a global,
-    ``np.dot(x, W)`` with respect to ``x`` is ``W``). For a number, a float."""
+    ``np.dot(x, W)`` with respect to ``x`` is ``W``). For a number, a float; where the
+    code may hold NumPy values, ``number_like(b_s, s)``: a NumPy scalar of ``s``'s dtype
+    for a NumPy float32 (or narrower) ``s``, else a float."""
     body = function.body
     returned = body[-1] if body and isinstance(body[-1], ast.Return) else None
     if returned is None:
@@ -1071,25 +1073,42 @@ def finish(function: Function) -> Function:
     from .adjoints import _may_hold_numpy
     numpy_values = _may_hold_numpy(function)  # a number may be a NumPy scalar or 0-d array
     floats = set() if numpy_values else _float_variables(body, function)
-    for marker in markers:
-        gradient, parameter = marker.args[0], get_anno(marker, "gradient")
-        kind = kinds.get(parameter)
-        if kind is not None and kind.is_array:
+    entries: dict[str, ast.expr] = {}
+
+    def entry_of(parameter: str) -> ast.expr:
+        """The parameter's own value (for its shape and dtype): its name, or a copy made
+        on entry when the body assigns it."""
+        if parameter not in entries:
             like: ast.expr = ast.Name(parameter, ast.Load())
-            if facts.definitions(parameter) > 1:  # the parameter's own value, for its shape
+            if facts.definitions(parameter) > 1:
                 entry = function.namer.fresh(parameter + "_entry")
                 function.synthetic.add(entry)
                 prelude.append(ast.Assign([ast.Name(entry, ast.Store())], like))
                 like = ast.Name(entry, ast.Load())
+            entries[parameter] = like
+        return copy_tree(entries[parameter])
+
+    def helper(name: str) -> ast.Name:  # array_rules imports NumPy: only where it is used
+        from .array_rules import helper_name
+        return ast.Name(helper_name(function, name), ast.Load())
+
+    for marker in markers:
+        gradient, parameter = marker.args[0], get_anno(marker, "gradient")
+        kind = kinds.get(parameter)
+        if kind is not None and kind.is_array:
+            like = entry_of(parameter)
             fresh = isinstance(gradient, ast.Name) and gradient.id not in seen and \
                 facts.single_valued(gradient.id) and _allocates(definitions.get(gradient.id),
                                                                 function)
             if isinstance(gradient, ast.Name):
                 seen.add(gradient.id)
-            from .array_rules import helper_name
-            helper = ast.Name(helper_name(function, "gradient_like"), ast.Load())
-            replacements[id(marker)] = ast.Call(helper, [gradient, like,
-                                                         ast.Constant(not fresh)], [])
+            replacements[id(marker)] = ast.Call(helper("gradient_like"), [
+                gradient, like, ast.Constant(not fresh)], [])
+        elif numpy_values:
+            # a number in code that may hold NumPy values: the parameter may be a NumPy
+            # float32, whose gradient is one too (a Python float's stays a Python float)
+            replacements[id(marker)] = ast.Call(helper("number_like"),
+                                                [gradient, entry_of(parameter)], [])
         elif isinstance(gradient, ast.Constant) or _is_number_node(gradient):
             replacements[id(marker)] = ast.Constant(float(cast(float, _number(gradient))))
         elif numpy_values or not _certainly_float(gradient, floats, function):

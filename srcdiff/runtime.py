@@ -161,6 +161,27 @@ def gradient_like(gradient, like, copy):
     return numpy.array(numpy.broadcast_to(gradient, numpy.shape(like)), dtype=like.dtype)
 
 
+def broadcast_like(adjoint, like):
+    """``adjoint`` (an array, or a plain number: an adjoint still holding the 0.0 or 1.0
+    it was initialised with) broadcast to ``like``'s shape, as a view. A plain number
+    first becomes the 0-d array of the dtype it takes with ``like`` (float32 for a float32
+    ``like``: ``numpy.broadcast_to`` alone makes a float64 array of it)."""
+    if isinstance(adjoint, (int, float)):
+        adjoint = numpy.asarray(adjoint, numpy.result_type(adjoint, like))
+    return numpy.broadcast_to(adjoint, numpy.shape(like))
+
+
+def number_like(number, like):
+    """The derivative returned for ``like``, a number (a parameter, or the result of a
+    Jacobian-vector product): a NumPy scalar of ``like``'s dtype when that is a float
+    narrower than float64 (float32 in, float32 out), else a Python float, as ``float``
+    gives (from float64, an int or a bool)."""
+    dtype = getattr(like, "dtype", None)
+    if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
+        return dtype.type(float(number))  # (through float64: exact for a narrower float)
+    return float(number)
+
+
 def cofactor(a, det):
     """The cofactor matrix of the square matrix ``a`` whose determinant is ``det``: the
     derivative of the determinant. ``det * inv(a).T`` where ``a`` is invertible; from the

@@ -174,18 +174,17 @@ class Tangent:
 
     # -- one statement ---------------------------------------------------------------
     def zero(self, variable: str) -> ast.stmt:
-        """``d_y = 0.0``, or an array of zeros of ``y``'s shape."""
-        value = call("numpy.zeros", call("numpy.shape", Code.name(variable))) \
-            if self.is_array(variable) else 0.0
+        """``d_y = 0.0``, or an array of zeros like ``y``."""
+        value = zeros_like(variable) if self.is_array(variable) else 0.0
         return ast.Assign([ast.Name(self.d(variable), ast.Store())], node_of(value))
 
     def tangent_of(self, node: ast.expr) -> Value:
         """The tangent of an atom: its variable's ``d_`` name, or zero (a number of the
-        atom's shape: 0.0 for numbers, zeros for arrays)."""
+        atom's shape: 0.0 for numbers, zeros like it for arrays)."""
         if isinstance(node, ast.Name) and node.id in self.active:
             return Code.name(self.d(node.id))
         if isinstance(node, ast.Name) and self.is_array(node.id):
-            return call("numpy.zeros", call("numpy.shape", Code.name(node.id)))
+            return zeros_like(node.id)
         return 0.0
 
     def statement(self, statement: ast.stmt) -> list[ast.stmt]:
@@ -230,7 +229,11 @@ class Tangent:
             return div(sub(self.tangent_of(a), mul(Code.name(target), self.tangent_of(b))),
                        wrap(b))
         terms = None
-        with array_mode(bool(arrays) or self.is_array(target)):
+        # the numbers among the operands, and their tangents (numbers too)
+        numbers = {a.id for a in atoms if isinstance(a, ast.Name) and not self.is_array(a.id)}
+        numbers |= {self.d(n) for n in numbers if n in self.active}
+        like = Code.name(target) if self.is_array(target) else None
+        with array_mode(bool(arrays) or self.is_array(target), numbers, like):
             partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
             for atom, partial in zip(atoms, partials):
                 if isinstance(atom, ast.Name) and atom.id in self.active:
@@ -310,6 +313,14 @@ class Tangent:
         return total
 
 
+def zeros_like(variable: str) -> Code:
+    """The zero tangent of the array ``variable``: zeros of its shape and dtype, so that
+    a float32 array's zero promotes nothing (``numpy.zeros`` is float64). An integer
+    array's zero tangent is integer zeros: what it adds to or multiplies a float changes
+    nothing, as NumPy promotes the primal (numba compiles this; not ``result_type``)."""
+    return call("numpy.zeros_like", Code.name(variable))
+
+
 def _rebuild(node: Any, replacements: dict[int, ast.expr]) -> Any:
     """A copy of ``node`` with the subtrees whose ids ``replacements`` has replaced."""
     if id(node) in replacements:
@@ -326,8 +337,10 @@ def _rebuild(node: Any, replacements: dict[int, ast.expr]) -> Any:
 
 
 def finish_tangent(function: Function) -> Function:
-    """The returned ``__tangent__(d_y, y)`` in its final form: a float for a number, an
-    array of ``y``'s shape of its own for an array."""
+    """The returned ``__tangent__(d_y, y)`` in its final form: a float for a number (in
+    code that may hold NumPy values, ``number_like(d_y, y)``: a NumPy scalar of ``y``'s
+    dtype for a float32 ``y``), an array of ``y``'s shape of its own for an array."""
+    from .adjoints import _may_hold_numpy
     from .array_rules import helper_name
     returned: Any = function.body[-1]  # the Return that Tangent.run built
     with_value = isinstance(returned.value, ast.Tuple)
@@ -337,6 +350,9 @@ def finish_tangent(function: Function) -> Function:
     if kind.is_array:
         helper = ast.Name(helper_name(function, "tangent_like"), ast.Load())
         final: ast.expr = ast.Call(helper, [tangent_, like], [])
+    elif _may_hold_numpy(function):
+        helper = ast.Name(helper_name(function, "number_like"), ast.Load())
+        final = ast.Call(helper, [tangent_, like], [])
     elif isinstance(tangent_, ast.Constant):
         final = ast.Constant(float(cast(float, tangent_.value)))  # a number
     else:

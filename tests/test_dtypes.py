@@ -14,8 +14,9 @@ rule's examples (those whose arguments are all arrays), each elementwise rule, a
 programs (a two-layer network, logistic regression, a softmax with ``np.max``) are run in
 float32 and compared with the float64 derivative at the same point (relative 1e-3); the
 rules that NumPy runs in float16 also in float16. Mixed float32 and float64 arguments give
-what NumPy's promotion gives. The tests marked xfail (strict) at the end are what still makes
-a float64 or a Python float, each in a module outside the rules and helpers.
+what NumPy's promotion gives. The tests at the end pin what once made a float64 or a Python
+float outside the rules and helpers (a number's derivative, an adjoint given its shape, a zero
+tangent, a select of numbers, copysign of a number).
 """
 
 import sys
@@ -158,12 +159,7 @@ def _elementwise_point(rule, number_last):
     return args, wrt
 
 
-COPYSIGN_OF_A_NUMBER = pytest.mark.xfail(strict=True, reason="srcdiff/rules.py: math.copysign's "
-                                         "partial sign(x) * copysign(1, y) is numpy.copysign(1, y) "
-                                         "in array code, a float64 NumPy scalar for a Python float y")
-ELEMENTWISE_CASES = [pytest.param(rule, number_last, marks=COPYSIGN_OF_A_NUMBER)
-                     if number_last and rule.func is numpy.copysign else (rule, number_last)
-                     for rule in ELEMENTWISE
+ELEMENTWISE_CASES = [(rule, number_last) for rule in ELEMENTWISE
                      for number_last in ([False, True] if rule.arity > 1 else [False])]
 
 
@@ -296,7 +292,8 @@ HALF = [(rule, example) for rule, example in FLOATING
 def test_float16_gradients_stay_float16(rule, example):
     names, args, expression, rng = _rule_point(rule, example)
     args = [a.astype(numpy.float16) for a in args]
-    probe = program(f"def probe({', '.join(names)}):\n    return numpy.sum({expression})\n")
+    probe = program(f"def probe({', '.join(names)}):\n    return numpy.sum({expression})\n",
+                    srcdiff=srcdiff)
     wrt = tuple(range(len(args)))
     gradients = watched(srcdiff.grad(probe, wrt=wrt), *args, dtype=numpy.float16)
     expected = srcdiff.grad(probe, wrt=wrt)(*as64(args))
@@ -323,7 +320,7 @@ def test_runtime_helpers_keep_float32():
     assert runtime.diff_adjoint(numpy.ones(3, F32), 2, -1).dtype == F32
 
 
-# --- what still gives float64 or a Python float (outside the rules and helpers) -----------------
+# --- what once gave float64 or a Python float (outside the rules and helpers) ------------------
 
 def total(x):
     return numpy.sum(x * x)
@@ -346,29 +343,30 @@ def joined(x, y):
 X32 = numpy.array([0.3, -0.5, 0.8], dtype=F32)
 
 
-@pytest.mark.xfail(strict=True, reason="srcdiff/tangent.py finish_tangent returns float(d_y) "
-                   "for a result that is a number: a float32 result should give numpy.float32")
 def test_jvp_of_a_float32_number_is_float32():
     value, tangent = srcdiff.jvp(total)(X32, numpy.ones_like(X32))
     assert type(value) is numpy.float32 and type(tangent) is numpy.float32
 
 
-@pytest.mark.xfail(strict=True, reason="srcdiff/reverse.py finish returns float(b_s) for a "
-                   "parameter that is a number: a numpy.float32 one should give numpy.float32")
 def test_gradient_for_a_float32_number_is_float32():
     ds, _ = srcdiff.grad(scaled_total, wrt=(0, 1))(numpy.float32(0.5), X32)
     assert type(ds) is numpy.float32
 
 
-@pytest.mark.xfail(strict=True, reason="srcdiff/adjoints.py shaped: numpy.broadcast_to(b_f, "
-                   "numpy.shape(f)) of an adjoint that is still the Python float 1.0 or 0.0 is a "
-                   "float64 array, which promotes every adjoint computed from it")
+def test_numbers_that_are_not_float32_give_python_floats():
+    """A Python float (or a NumPy float64) parameter's gradient, and the tangent of a float64
+    result that is a number, are Python floats, as before."""
+    for s in (0.5, numpy.float64(0.5)):
+        ds, _ = srcdiff.grad(scaled_total, wrt=(0, 1))(s, X32)
+        assert type(ds) is float and ds == pytest.approx(float(numpy.sum(X32)))
+    _, tangent = srcdiff.jvp(total)(X32.astype(float), numpy.ones(3))
+    assert type(tangent) is float
+
+
 def test_adjoint_given_its_shape_keeps_float32():
     watched(srcdiff.grad(variance_unless_large), X32)
 
 
-@pytest.mark.xfail(strict=True, reason="srcdiff/tangent.py tangent_of: the zero tangent of an "
-                   "array with none is numpy.zeros(numpy.shape(y)), float64")
 def test_zero_tangent_keeps_float32():
     watched(srcdiff.jvp(joined, wrt=0), X32, numpy.ones(2, F32), numpy.ones_like(X32))
 
@@ -377,8 +375,5 @@ def clipped(x, s):
     return numpy.maximum(x, s)
 
 
-@pytest.mark.xfail(strict=True, reason="srcdiff/expr.py select in array code: the tangent of "
-                   "a Python float s in numpy.maximum(x, s) is numpy.where(x >= s, 0.0, d_s), "
-                   "float64 when d_s is a Python float too")
 def test_tangent_of_a_python_float_keeps_float32():
     watched(srcdiff.jvp(clipped, wrt=(0, 1)), X32, 0.1, numpy.ones_like(X32), 1.0)

@@ -26,6 +26,7 @@ ITERATE_RATE = 0.3  # of for loops: over an array's rows
 LISTS_RATE = 0.08   # of statements: lists and comprehensions of arrays (st_lists)
 WHERE_RATE = 0.3    # of sums, means, products, maxima and minima: where= and initial=
 LIMIT = 8.0
+FLOAT32_RATE = 0.3  # of programs: also run with their array arguments in float32
 ACC_BUDGET = 30.0
 
 PARAMETERS = {"x": (3,), "W": (2, 3), "s": (), "v": (3,), "b": (2,)}
@@ -46,7 +47,7 @@ FEATURES = (
      "nondifferentiable", "for_array", "for_enumerate_array", "for_zip_arrays",
      "comprehension_array", "stacked_appends", "sum_of_rows", "max_of_generator",
      "cast:int", "cast:mask", "cast:float", "item", "reduce_where", "reduce_where_data",
-     "reduce_where_broadcast", "reduce_initial", "reduce_initial_variable"]
+     "reduce_where_broadcast", "reduce_initial", "reduce_initial_variable", "float32"]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
                               "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
@@ -131,6 +132,8 @@ class ArrayGenerator(Drawing):
         self.lists_rng = random.Random(f"lists/{seed}")
         self.where_rng = random.Random(f"where/{seed}")
         self.scope_now: Scope | None = None  # the scope of the expression being drawn
+        # its own stream, so that drawing it leaves every other draw as it was
+        self.float32 = random.Random(f"float32/{seed}").random() < FLOAT32_RATE
         self.used = {"np", "numpy", "program", "ident", "range", "len", "abs", "i", "j", "k",
                      "srcdiff"}
         self.globals: list[str] = []
@@ -1087,8 +1090,10 @@ class ArrayGenerator(Drawing):
         for helper in self.helpers:
             source += "\n" + helper + "\n"
         source += f"\ndef program({', '.join(params)}):\n" + "\n".join(lines) + "\n"
+        if self.float32:
+            self.feat("float32")
         return Case("arrays", self.seed, source, tuple(point), tuple(range(len(params))),
-                    tuple(params), ranks=ranks, features=self.features)
+                    tuple(params), ranks=ranks, features=self.features, float32=self.float32)
 
     def special_lines(self, scope):
         """Constructs that need particular parameters: helpers, lists, einsum..."""

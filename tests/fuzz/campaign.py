@@ -95,6 +95,7 @@ def saved_text(case: Case, result: Result, original_lines: int) -> str:
               f"# reason: {' '.join(result.reason.split())}",
               f"# point: {format_point(case.point)}",
               f"# wrt: {case.wrt_names}",
+              *(["# float32: True (also run with the arrays in float32)"] if case.float32 else []),
               "# replay: python -m tests.fuzz.campaign --replay <this file>",
               ""]
     body = case.source.rstrip() + "\n"
@@ -121,7 +122,8 @@ def load_saved(path: str) -> Case:
     names = tuple(a.arg for a in program.args.args)
     ranks = {n: p.ndim for n, p in zip(names, point) if hasattr(p, "ndim") and p.ndim}
     kind = "arrays" if ranks or "import numpy" in text else kind
-    return Case(kind, seed, text, point, wrt, names, ranks=ranks)
+    float32 = re.search(r"^# float32: True", text, re.M) is not None
+    return Case(kind, seed, text, point, wrt, names, ranks=ranks, float32=float32)
 
 
 def replay(path: str) -> int:

@@ -19,6 +19,9 @@ class Case:
     ranks: dict = field(default_factory=dict)   # parameter name -> array rank
     features: Counter = field(default_factory=Counter)
     function: str = "program"
+    # also run at the point's arrays in float32 (arrays only): the gradient of a float32
+    # argument is float32, of a Python float a float; checked by ``Run.check_float32``
+    float32: bool = False
 
     @property
     def wrt_names(self):

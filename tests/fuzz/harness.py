@@ -342,6 +342,9 @@ class Run:
         problem = self.check_forward() if self.forward else None
         if problem:
             return problem
+        problem = self.check_float32() if case.float32 and verdict.verdict == "ok" else None
+        if problem:
+            return problem
         problem = self.check_second() if self.second and verdict.verdict == "ok" else None
         if problem:
             return problem
@@ -870,6 +873,69 @@ class Run:
                                   f"not {self.gradients!r} as without", "wrong:checkpoints")
         finally:
             checkpoint.LEAF = leaf
+        return None
+
+    def check_float32(self):
+        """The program at the point with its arrays in float32 (numbers stay Python
+        floats): each gradient has its argument's dtype (float32 arrays, Python floats),
+        and jvp's derivative has the value's (a NumPy float32 for a float32 number, else a
+        float); both agree with the float64 ones at the same point (the float32 point in
+        float64) to float32's precision, where the float32 primal agrees with the float64
+        one (else the program loses float32's digits itself: a note)."""
+        case = self.case
+        as32 = lambda values: [v.astype(numpy.float32) if isinstance(v, numpy.ndarray) else v
+                               for v in values]
+        as64 = lambda values: [v.astype(numpy.float64) if isinstance(v, numpy.ndarray) else v
+                               for v in values]
+        rng = numpy.random.default_rng(case.seed)
+        tangents = as32([rng.normal(size=numpy.shape(case.point[i])) if
+                         isinstance(case.point[i], numpy.ndarray) else float(rng.normal())
+                         for i in case.wrt])
+        try:
+            with self.limit(SRCDIFF_SECONDS), quiet():
+                value32, gradients32 = srcdiff.value_and_grad(self.program, wrt=case.wrt)(
+                    *as32(self.args()))
+                value64, gradients64 = srcdiff.value_and_grad(self.program, wrt=case.wrt)(
+                    *as64(as32(self.args())))
+                jvp = srcdiff.jvp(self.program, wrt=case.wrt)
+                _, derivative32 = jvp(*as32(self.args()), *tangents)
+                _, derivative64 = jvp(*as64(as32(self.args())), *as64(tangents))
+        except Timeout:
+            return Result("internal", "float32 does not finish", "internal:float32:timeout")
+        except Exception as error:
+            if is_refusal(error) or isinstance(error, ArithmeticError):
+                self.notes.append(f"float32: {short(error)}")
+                return None
+            return Result("internal", f"float32 arguments raise {short(error)}",
+                          f"internal:float32:{type(error).__name__}",
+                          details="".join(traceback.format_exception(error)))
+        for name, index, g in zip(case.wrt_names, case.wrt, gradients32):
+            argument = case.point[index]
+            if isinstance(argument, numpy.ndarray):
+                if type(g) is not numpy.ndarray or g.dtype != numpy.float32:
+                    return Result("wrong", f"float32 {name}'s gradient is a {type(g).__name__} "
+                                  f"of {getattr(g, 'dtype', None)}", "wrong:float32-dtype")
+            elif type(g) is not float:
+                return Result("wrong", f"float32 program: the number {name}'s gradient is a "
+                              f"{type(g).__name__}", "wrong:float32-dtype")
+        value_type = type(numpy.asarray(value32)[()])
+        want = value_type if value_type in (numpy.float32, numpy.float16) else float
+        if type(derivative32) is not want:
+            return Result("wrong", f"float32 program: jvp's derivative is a "
+                          f"{type(derivative32).__name__}, its value a {value_type.__name__}",
+                          "wrong:float32-dtype")
+        if not math.isfinite(float(value64)) or not math.isclose(
+                float(value32), float(value64), rel_tol=1e-4, abs_tol=1e-4):
+            self.notes.append(f"float32: primal {float(value32)!r} vs {float(value64)!r}")
+            return None
+        scale = scale_of(*gradients64)
+        for name, a, b in zip(case.wrt_names, gradients32, gradients64):
+            if not close(a, b, 2e-2, 2e-3 * scale):
+                return Result("wrong", f"float32 gradient of {name} {describe([a], [name])} vs "
+                              f"float64 {describe([b], [name])}", "wrong:float32-gradient")
+        if not close(derivative32, derivative64, 2e-2, 2e-3 * max(1.0, abs(float(derivative64)))):
+            return Result("wrong", f"float32 jvp {derivative32!r} vs float64 {derivative64!r}",
+                          "wrong:float32-forward")
         return None
 
     def check_second(self):
