@@ -41,8 +41,9 @@ Python loop. The last line gives the CPU time over the wall-clock time of every 
 below 1, other processes had the core part of the time (CPU time does not count it, but they
 share the caches: such figures are not final); above 1, more than one thread was busy.
 
-Then the CPU time srcdiff takes to generate the gradients of straight-line functions of 10²,
-10³ and 10⁴ three-address statements, in a fresh interpreter. With matplotlib installed,
+Then the CPU time srcdiff takes to generate the gradients of functions of 10² to 10⁴
+three-address statements, straight-line and as the body of a loop, each in a fresh
+interpreter. With matplotlib installed,
 table 1's ratios are drawn (``--plot``, default ``benchmarks/ratios.png``; ``--plot ''`` for
 none). ``--table gradient``, ``--table forward`` or ``--table generation`` runs one part;
 ``--only TEXT`` the programs whose name contains TEXT; ``--save FILE`` writes every
@@ -564,32 +565,52 @@ def forward_table(programs, repeats):
 
 
 # -- generation ------------------------------------------------------------------------------
-def transformation_cost():
-    rows = []
-    for size in (100, 1000, 10000):
-        lines = ["def chain(x):", "    v0 = x"]
-        for i in range(1, size // 3 + 1):  # three three-address statements per line
-            lines.append(f"    v{i} = v{i - 1} * 1.0001 + math.sin(v{i - 1})")
-        lines.append(f"    return v{size // 3}")
-        source = "\n".join(lines) + "\n"
-        filename = f"<benchmark chain {size}>"
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        namespace = {"math": math}
-        exec(compile(source, filename, "exec"), namespace)
-        start = clock()
-        srcdiff.grad(namespace["chain"])
-        rows.append((size, clock() - start))
-    return rows
+GENERATION_SIZES = (100, 300, 1000, 3000, 10000)  # three-address statements
+GENERATION_SHAPES = ("straight", "loop")
+
+
+def chain(size: int, shape: str):
+    """A chain of ``size`` three-address statements (three per line), straight-line or as
+    the body of a loop (``for k in range(3):``, which carries ``v0`` around)."""
+    lines = ["def chain(x):", "    v0 = x"]
+    indent = "    "
+    if shape == "loop":
+        lines.append("    for k in range(3):")
+        indent = "        "
+    for i in range(1, size // 3 + 1):  # three three-address statements per line
+        lines.append(f"{indent}v{i} = v{i - 1} * 1.0001 + math.sin(v{i - 1})")
+    if shape == "loop":
+        lines.append(f"{indent}v0 = v{size // 3}")
+    lines.append(f"    return v{size // 3}")
+    source = "\n".join(lines) + "\n"
+    filename = f"<benchmark chain {size} {shape}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"math": math}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["chain"]
+
+
+def transformation_cost(size: int, shape: str) -> float:
+    """The CPU time of srcdiff.grad on a chain (the first gradient of this interpreter)."""
+    function = chain(size, shape)
+    start = clock()
+    srcdiff.grad(function)
+    return clock() - start
 
 
 def generation_table():
-    print("generating a gradient (straight-line code, first time, in a fresh interpreter; "
-          "CPU time):")
-    measured = subprocess.run([sys.executable, __file__, "--generation-only"],
-                              capture_output=True, text=True, check=True).stdout
-    for size, seconds in json.loads(measured):
-        print(f"  {size:>6} three-address statements: {seconds * 1e3:8.1f} ms "
-              f"({seconds / size * 1e6:.0f} µs per statement)")
+    print("generating a gradient (the chain v = v * 1.0001 + math.sin(v), three three-address "
+          "statements a line, straight-line and as a loop's body; first gradient, each in a "
+          "fresh interpreter; CPU time, and per statement):")
+    print(f"  {'statements':>10}  {'straight-line':>26}  {'in a loop body':>26}")
+    for size in GENERATION_SIZES:
+        cells = []
+        for shape in GENERATION_SHAPES:
+            seconds = float(subprocess.run(
+                [sys.executable, __file__, "--generation-only", str(size), shape],
+                capture_output=True, text=True, check=True).stdout)
+            cells.append(f"{seconds * 1e3:9.1f} ms ({seconds / size * 1e6:4.0f} µs each)")
+        print(f"  {size:>10}  " + "  ".join(f"{c:>26}" for c in cells))
 
 
 def plot(results, path):
@@ -620,8 +641,8 @@ def plot(results, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
-    parser.add_argument("--generation-only", action="store_true",
-                        help=argparse.SUPPRESS)  # print the generation times as JSON
+    parser.add_argument("--generation-only", nargs=2, metavar=("SIZE", "SHAPE"),
+                        help=argparse.SUPPRESS)  # print one generation time, in seconds
     parser.add_argument("--repeats", type=int, default=15, help="rounds (default 15)")
     parser.add_argument("--plot", default=str(Path(__file__).parent / "ratios.png"),
                         help="where to draw table 1 ('' for no plot)")
@@ -633,7 +654,8 @@ def main():
                         help="do not pin the process to one core")
     args = parser.parse_args()
     if args.generation_only:
-        print(json.dumps(transformation_cost()))
+        size, shape = args.generation_only
+        print(transformation_cost(int(size), shape))
         return
     peers_found = ", ".join(f"{m} {importlib.metadata.version(m)}"
                             for m in ("autograd", "torch", "jax") if have(m))

@@ -21,14 +21,15 @@ Conventions every statement here keeps:
 from __future__ import annotations
 
 import ast
+import itertools
 import types
-from collections.abc import Collection
+from collections.abc import Collection, Hashable
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, located
 from .expr import Code, array_mode, call, mul, negated, node_of, wrap
-from .ir import Function, copy_tree, get_anno, name_id, set_anno, walk
+from .ir import Function, copy_tree, dump_key, get_anno, name_id, set_anno, unparse, walk_code
 from .kinds import SCALAR, Kind
 
 if TYPE_CHECKING:
@@ -99,9 +100,21 @@ class Adjoints:
         # NumPy returns 0-d arrays for numbers (numpy.where(c, 0.5, m)); an adjoint may hold
         # one, and b += e would change it in place, and every adjoint holding it
         self.in_place = not _may_hold_numpy(function)
+        self.printed: dict[int, tuple[ast.AST, str]] = {}  # id -> (statement, its source)
+        self.variable_of: dict[str, str] = {}  # adjoint -> variable (variables_of_adjoints)
+        self.inverted = 0  # how many of the namer's adjoints variable_of holds
 
     def is_array(self, variable: str) -> bool:
         return self.kinds.get(variable, SCALAR).is_array
+
+    def origin(self, statement: ast.AST) -> str:
+        """``statement`` as source, for the ``grad_of`` of its backward statements:
+        printed once, though several of them name it (no pass changes a primal
+        statement while the backward sweep is written)."""
+        found = self.printed.get(id(statement))
+        if found is None or found[0] is not statement:
+            found = self.printed[id(statement)] = (statement, unparse(statement))
+        return found[1]
 
     def adjoint(self, variable: str) -> str:
         name = self.namer.adjoint(variable)
@@ -169,7 +182,7 @@ class Adjoints:
         self.function.synthetic.add(shaped)
         result.append(ast.Assign([ast.Name(shaped, ast.Store())], call(
             "numpy.broadcast_to", adjoint, call("numpy.shape", Code.name(target))).node))
-        set_anno(result[-1], "grad_of", ast.unparse(statement))
+        set_anno(result[-1], "grad_of", self.origin(statement))
         return Code.name(shaped)
 
     def unbroadcast(self, contribution: Value, operand: str, arrays: set[str]) -> Value:
@@ -195,7 +208,7 @@ class Adjoints:
         else:
             arguments_ = bind(rule, cast(ast.Call, value)).arguments
         if not any(isinstance(n, ast.Name) and n.id in self.active
-                   for node in _differentiable_nodes(rule, arguments_) for n in walk(node)):
+                   for node in _differentiable_nodes(rule, arguments_) for n in walk_code(node)):
             return []
         of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
         kinds = {name: _sequence_kind(node, of) for name, node in arguments_.items()}
@@ -232,7 +245,7 @@ class Adjoints:
         vjp_call = ast.Call(ast.Name(name, ast.Load()),
                             [copy_tree(a) for a in value.args] + [node_of(adjoint)], [])
         result: list[ast.stmt] = [ast.Assign([unpack], vjp_call)]
-        set_anno(result[0], "grad_of", ast.unparse(statement))
+        set_anno(result[0], "grad_of", self.origin(statement))
         for index, piece in zip(active, pieces):
             result += self.accumulate(name_id(value.args[index]), Code.name(piece), statement,
                                       top)
@@ -267,14 +280,14 @@ class Adjoints:
         if top and not local and self._reads_maybe_zero(contribution):
             self.maybe_zero.add(variable)
         if grad_of is not None:
-            set_anno(statement, "grad_of", ast.unparse(grad_of))
+            set_anno(statement, "grad_of", self.origin(grad_of))
         return [statement]
 
     def initialise(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         """``b = 0.0`` for each adjoint a reversed compound statement uses before the
         top-level sweep has written it."""
-        by_name = {a: v for v, a in self.namer.adjoints.items()}
-        used = sorted({n.id for s in statements for n in walk(s)
+        by_name = self.variables_of_adjoints()
+        used = sorted({n.id for s in statements for n in walk_code(s)
                        if isinstance(n, ast.Name) and n.id in by_name})
         result: list[ast.stmt] = []
         for name in used:
@@ -290,8 +303,24 @@ class Adjoints:
     def _reads_maybe_zero(self, contribution: Value) -> bool:
         if not isinstance(contribution, Code) or not self.maybe_zero:
             return False
-        zeros = {self.namer.adjoints[v] for v in self.maybe_zero if v in self.namer.adjoints}
-        return any(isinstance(n, ast.Name) and n.id in zeros for n in walk(contribution.node))
+        # an adjoint of a variable that may hold zero (adjoint names are fresh: one each)
+        variable_of = self.variables_of_adjoints()
+        return any(isinstance(n, ast.Name) and variable_of.get(n.id, _NONE) in self.maybe_zero
+                   for n in walk_code(contribution.node))
+
+    def variables_of_adjoints(self) -> dict[str, str]:
+        """The namer's adjoints inverted, adjoint name -> variable, brought up to date
+        with the adjoints named since last asked (they are only ever added): inverting
+        them all each time was quadratic in a body of many branches."""
+        adjoints = self.namer.adjoints
+        if self.inverted < len(adjoints):
+            for variable, name in itertools.islice(adjoints.items(), self.inverted, None):
+                self.variable_of[name] = variable
+            self.inverted = len(adjoints)
+        return self.variable_of
+
+
+_NONE = object()  # no variable's
 
 
 def _may_hold_numpy(function: Function) -> bool:
@@ -299,7 +328,7 @@ def _may_hold_numpy(function: Function) -> bool:
     array, or it calls a NumPy function (which may return a 0-d array for numbers)."""
     if any(kind.is_array for kind in function.kinds.values()):
         return True
-    for node in walk(ast.Module(function.body, [])):
+    for node in walk_code(ast.Module(function.body, [])):
         if isinstance(node, ast.Call):
             module = getattr(get_anno(node, "callee"), "__module__", None) or ""
             callee = get_anno(node, "callee")
@@ -312,10 +341,11 @@ def _is_zero(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
 
 
-def expression_key(node: ast.expr) -> str | None:
+def expression_key(node: ast.expr) -> Hashable | None:
     """A key under which equal primitive applications meet: the dump of the expression
-    with each call's function replaced by the object it calls (so ``np.cos(x)``,
-    ``numpy.cos(x)`` and ``cos(x)`` after ``from numpy import cos`` meet)."""
+    (``ir.dump_key``) with each call's function replaced by the object it calls (so
+    ``np.cos(x)``, ``numpy.cos(x)`` and ``cos(x)`` after ``from numpy import cos``
+    meet)."""
     if isinstance(node, ast.Call):
         callee = get_anno(node, "callee")
         if callee is None:
@@ -328,13 +358,13 @@ def expression_key(node: ast.expr) -> str | None:
             if key is None:
                 return None
             arguments.append(key)
-        return f"call {id(callee)} ({', '.join(arguments)})"
-    return ast.dump(node)
+        return ("call", id(callee), tuple(arguments))
+    return dump_key(node)
 
 
-def argument_key(node: ast.expr) -> str | None:
+def argument_key(node: ast.expr) -> Hashable | None:
     if isinstance(node, (ast.Name, ast.Constant, ast.UnaryOp)):
-        return ast.dump(node)
+        return dump_key(node)
     if isinstance(node, (ast.Call, ast.BinOp)):
         return expression_key(node)
     return None
@@ -360,15 +390,24 @@ def _reuse(partial: Value, available: Available | None) -> Value:
     already computed (``math.cos(x)`` -> ``c`` after ``c = math.cos(x)``)."""
     if not isinstance(partial, Code) or not available:
         return partial
+    return wrap(_reused(copy_tree(partial.node), available))
 
-    class Reuse(ast.NodeTransformer):
-        def visit(self, node: ast.AST) -> Any:
-            if isinstance(node, ast.expr) and not isinstance(node, (ast.Name, ast.Constant)):
-                name = cast(Available, available).get(expression_key(node))  # not None: above
-                if name is not None:
-                    return ast.Name(name, ast.Load())
-            return super().visit(node)
-    return wrap(Reuse().visit(copy_tree(partial.node)))
+
+def _reused(node: Any, available: Available) -> Any:
+    """``node`` (a copy, changed in place) with each outermost subexpression the forward
+    sweep computed replaced by its variable (an ``ast.NodeTransformer``'s walk)."""
+    if isinstance(node, ast.expr) and not isinstance(node, (ast.Name, ast.Constant)):
+        name = available.get(expression_key(node))
+        if name is not None:
+            return ast.Name(name, ast.Load())
+    for field in node._fields:
+        value = getattr(node, field, None)
+        if isinstance(value, list):
+            value[:] = [_reused(item, available) if isinstance(item, ast.AST) else item
+                        for item in value]
+        elif isinstance(value, ast.AST):
+            setattr(node, field, _reused(value, available))
+    return node
 
 
 def _differentiable_nodes(rule: ArrayRule, arguments_: dict[str, ast.expr]) -> list[ast.expr]:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Callable, Collection, cast
 
 from .dataflow import names, statements_of
 from .errors import InternalError, KindError, UnsupportedSyntaxError, located
-from .ir import COMPOUND, Function, get_anno, name_id, walk
+from .ir import COMPOUND, Function, get_anno, name_id, walk_code
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
 from .lower import is_atom
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
@@ -174,7 +174,7 @@ def operands(value: ast.expr) -> set[str]:
         nodes = [value]
     else:
         return set()
-    return {n.id for node in nodes for n in walk(node) if isinstance(n, ast.Name)
+    return {n.id for node in nodes for n in walk_code(node) if isinstance(n, ast.Name)
             and isinstance(n.ctx, ast.Load) and n is not _module_of(node)}
 
 
@@ -195,11 +195,11 @@ def differentiable_operands(value: ast.expr) -> set[str]:
         return operands(value)  # a @ b
     if is_array_rule(rule):
         return {n.id for node in bind(rule, cast(ast.Call, value)).differentiable()
-                for n in walk(node) if isinstance(n, ast.Name)}
+                for n in walk_code(node) if isinstance(n, ast.Name)}
     if isinstance(rule, Rule) and rule is not RECURSIVE:
         zero = rule.zero_partials()
         return {n.id for index, atom in enumerate(arguments(value)) if index not in zero
-                for n in walk(atom) if isinstance(n, ast.Name)}
+                for n in walk_code(atom) if isinstance(n, ast.Name)}
     return operands(value)
 
 
@@ -312,7 +312,7 @@ def _arrays_among(atoms: list[ast.expr], kinds: dict[str, Kind]) -> set[str]:
     0-d arrays broadcast with anything)."""
     found = set()
     for atom in atoms:
-        for node in walk(atom):
+        for node in walk_code(atom):
             if isinstance(node, ast.Name):
                 kind = kinds.get(node.id) or SCALAR
                 if kind.is_array and kind.ndim != 0:
@@ -397,7 +397,7 @@ def infer_kinds(function: Function, parameters: dict[str, Kind],
                 if isinstance(statement.target, ast.Tuple):  # for a, b in pairs
                     element = None if element is None else index_rank(element, ast.Constant(0), of)
                 updates = [(n.id, element)
-                           for n in walk(statement.target) if isinstance(n, ast.Name)]
+                           for n in walk_code(statement.target) if isinstance(n, ast.Name)]
             else:
                 continue
             for name, kind in updates:
@@ -608,11 +608,16 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> None:
         if source is not None:
             classes.join(target, source)
     from .dataflow import Liveness
-    live = Liveness(function.body, set(), watch={id(s) for s in changes}).after
+    others_of: dict[int, set[str]] = {}  # what may refer to the changed array, per change
     for change in changes:
         value = change.value
         changed = name_id(value.args[0] if isinstance(value, ast.Call) else cast(ast.BinOp, value).left)
-        others = classes.members(changed) - {changed, name_id(change.targets[0])}
+        others_of[id(change)] = classes.members(changed) - {changed, name_id(change.targets[0])}
+    live = Liveness(function.body, set(), watch=others_of).after  # which of them are live
+    for change in changes:
+        value = change.value
+        changed = name_id(value.args[0] if isinstance(value, ast.Call) else cast(ast.BinOp, value).left)
+        others = others_of[id(change)]
         read_later = sorted(others & live.get(id(change), set()))
         shown = [n for n in read_later if n not in function.synthetic] or read_later
         if shown:

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import ast
 import bisect
-from typing import Any, Callable, Collection, Iterable
+from typing import Any, Callable, Collection, Iterable, cast
 
 COMPOUND = (ast.If, ast.For, ast.While)
 LOOPS = (ast.For, ast.While)
@@ -149,6 +149,41 @@ def accessed(statement: ast.stmt) -> set[str]:
     return set(loads) | set(stores)
 
 
+class NameCache:
+    """``names`` of nodes (statements, tests, iterables, targets), each walked once, for
+    the analyses of one body while it is not changed: by id, with the node kept so that
+    its id stays its own. Never kept from one pass to the next, which may change
+    statements in place."""
+
+    def __init__(self) -> None:
+        self.found: dict[int, tuple[ast.AST, list[str], list[str]]] = {}
+
+    def __call__(self, node: ast.AST) -> tuple[list[str], list[str]]:
+        found = self.found.get(id(node))
+        if found is None or found[0] is not node:
+            loads, stores = names(node)
+            found = self.found[id(node)] = (node, loads, stores)
+        return found[1], found[2]
+
+    def of_body(self, body: list[ast.stmt]) -> tuple[set[str], set[str]]:
+        """The names ``body`` reads and writes, as sets: those of ``names`` of the whole
+        body, gathered from its statements and their headers (each part walked once)."""
+        loads: set[str] = set()
+        stores: set[str] = set()
+        for statement in statements_of(body):
+            if isinstance(statement, (ast.If, ast.While)):
+                parts: list[ast.AST] = [statement.test]
+            elif isinstance(statement, ast.For):
+                parts = [statement.target, statement.iter]
+            else:
+                parts = [statement]
+            for part in parts:
+                read, written = self(part)
+                loads.update(read)
+                stores.update(written)
+        return loads, stores
+
+
 # --------------------------------------------------------------------------------------
 # Versions inside one block
 # --------------------------------------------------------------------------------------
@@ -238,7 +273,9 @@ class Liveness:
     ``removable`` predicate, the analysis finds *faint* values too: a dead assignment the
     predicate allows to remove does not make what it reads live, so a chain of dead
     assignments is found in one analysis. ``watch``: statements (by id) whose live-after
-    set to keep in ``after``.
+    set to keep in ``after``; a dict gives, for each, the names to ask about, and
+    ``after`` keeps those of them live there (a whole live set per statement is
+    quadratic in a loop body, where most names are live everywhere).
 
     >>> body = ast.parse("a = 1\nb = a\nfor i in r:\n    c = b\n    b = c\nreturn a").body
     >>> sorted(ast.unparse(s) for s in Liveness(body, set()).dead_statements())
@@ -251,55 +288,95 @@ class Liveness:
     ['b = a', 'c = b', 'd = c']
     """
 
-    def __init__(self, body: list[ast.stmt], live_at_exit: set[str], watch: Collection[int] = frozenset(),
-                 removable: Callable[[ast.stmt], object] | None = None) -> None:
+    def __init__(self, body: list[ast.stmt], live_at_exit: set[str],
+                 watch: Collection[int] | dict[int, Collection[str]] = frozenset(),
+                 removable: Callable[[ast.stmt], object] | None = None,
+                 cache: NameCache | None = None) -> None:
+        self.names = cache or NameCache()  # shared with other analyses of this body
         self.dead: dict[int, ast.stmt] = {}
         self.watch = watch
+        self.asked = watch if isinstance(watch, dict) else None
         self.after: dict[int, set[str]] = {}
         self.removable = removable
         self.verdicts: dict[int, bool] = {}  # removable(statement), asked once each
-        self.live_before = self.block(body, set(live_at_exit), None, record=True)
+        # What each statement writes and reads, found once: the fixed points of loops ask
+        # again on every pass. By id, valid for this analysis only (passes change the
+        # statements between analyses); the statement is kept, so its id stays its own.
+        self.facts: dict[int, tuple[ast.AST, list[str], list[str]]] = {}
+        live = _Live(live_at_exit)
+        self.block(body, live, None, record=True)
+        self.live_before = live.names
 
     def dead_statements(self) -> list[ast.stmt]:
         return list(self.dead.values())
 
-    def block(self, statements: list[ast.stmt], live: set[str], loop_exit: set[str] | None,
-              record: bool) -> set[str]:
-        live = set(live)  # statements update this copy in place
+    def block(self, statements: list[ast.stmt], live: _Live, loop_exit: set[str] | None,
+              record: bool) -> None:
+        """``live``, live after ``statements``, made what is live before them."""
         for statement in reversed(statements):
-            live = self.statement(statement, live, loop_exit, record)
-        return live
+            self.statement(statement, live, loop_exit, record)
 
-    def statement(self, statement: Any, live: set[str], loop_exit: set[str] | None,
-                  record: bool) -> set[str]:
+    def _facts(self, node: ast.AST, simple: bool) -> tuple[list[str], list[str]]:
+        """What ``node`` assigns (a simple statement's ``targets``) and reads (all of it:
+        a whole simple statement, a test or an iterable), asked once per analysis."""
+        found = self.facts.get(id(node))
+        if found is None or found[0] is not node:
+            found = self.facts[id(node)] = (node, targets(cast(ast.stmt, node)) if simple
+                                            else [], self.names(node)[0])
+        return found[1], found[2]
+
+    def statement(self, statement: Any, live: _Live, loop_exit: set[str] | None,
+                  record: bool) -> None:
         kind = type(statement)
         if kind is ast.If:
-            body = self.block(statement.body, live, loop_exit, record)
-            body |= self.block(statement.orelse, live, loop_exit, record)
-            body.update(reads(statement.test))
-            return body
+            # live before: live before the body or before the else branch (each from
+            # what is live after), and what the test reads
+            mark = live.begin()
+            self.block(statement.body, live, loop_exit, record)
+            body_before = live.changes(mark)  # the names the body changed: were they live
+            body_now = [n for n in body_before if n in live.names]
+            live.undo(mark)
+            self.block(statement.orelse, live, loop_exit, record)
+            else_removed = [n for n, was in live.changes(mark).items()
+                            if was and n not in live.names and n not in body_before]
+            live.end()
+            live.add_all(body_now)  # live before the body: live before the branch
+            live.add_all(else_removed)  # the body left it live, the else branch did not
+            live.add_all(self._facts(statement.test, False)[1])
+            return
         if kind is ast.For or kind is ast.While:
-            return self.loop(statement, live, record)
+            self.loop(statement, live, record)
+            return
         if kind is ast.Break:
-            return set(loop_exit or ())
+            live.replace(loop_exit or ())
+            return
         if kind is ast.Return:
-            return set(reads(statement))
-        written = targets(statement)
+            live.replace(self._facts(statement, False)[1])
+            return
+        written, read = self._facts(statement, True)
+        names = live.names
         if record and id(statement) in self.watch:
-            self.after[id(statement)] = set(live)
+            if self.asked is None:
+                self.after[id(statement)] = set(names)
+            else:
+                self.after[id(statement)] = {n for n in self.asked[id(statement)] if n in names}
         if written and (kind is ast.Assign or kind is ast.AugAssign) \
-                and not any(name in live for name in written):
+                and names.isdisjoint(written):
             if self.removable is None:
                 if record:
                     self.dead[id(statement)] = statement
             elif self._removable(statement):
                 if record:
                     self.dead[id(statement)] = statement
-                return live  # faint: what it reads is not needed for it
-        if kind is ast.Assign:
-            live.difference_update(written)
-        live.update(reads(statement))
-        return live
+                return  # faint: what it reads is not needed for it
+        if live.depth:
+            if kind is ast.Assign:
+                live.remove_all(written)
+            live.add_all(read)
+        else:  # no branch to undo: the set alone
+            if kind is ast.Assign:
+                names.difference_update(written)
+            names.update(read)
 
     def _removable(self, statement: ast.stmt) -> bool:
         key = id(statement)
@@ -308,22 +385,100 @@ class Liveness:
             self.verdicts[key] = bool(self.removable(statement))
         return self.verdicts[key]
 
-    def loop(self, loop: ast.For | ast.While, after: set[str], record: bool) -> set[str]:
-        """At the head of a loop: exit (``after`` is live) or run the body again."""
-        target = set(targets(loop)) if isinstance(loop, ast.For) else set()
-        test = set(reads(loop.test)) if isinstance(loop, ast.While) else set()
+    def loop(self, loop: ast.For | ast.While, live: _Live, record: bool) -> None:
+        """At the head of a loop: exit (what is live after it) or run the body again."""
+        after = set(live.names)
+        target = set(self.names(loop.target)[1]) if isinstance(loop, ast.For) else set()
+        test = set(self._facts(loop.test, False)[1]) if isinstance(loop, ast.While) else set()
         head = after | test
         while True:
-            body = self.block(loop.body, head, after, record=False)
+            # Each pass records what it finds aside (recording changes nothing else): the
+            # pass that finds the fixed point started from it, so its records are those
+            # of the body at the fixed point, kept without a pass of their own.
+            if record:
+                outer = self.dead, self.after
+                self.dead, self.after = {}, {}
+            inner = _Live(head)
+            self.block(loop.body, inner, after, record)
+            body = inner.names
+            if record:
+                found = self.dead, self.after
+                self.dead, self.after = outer
             new = after | test | (body - target)
             if new == head:
+                if record:
+                    self.dead.update(found[0])
+                    self.after.update(found[1])
                 break
             head = new
-        if record:  # once, with what is live at the head at the fixed point
-            self.block(loop.body, head, after, record=True)
         if isinstance(loop, ast.For):
-            return head | set(reads(loop.iter))
-        return head
+            head = head | set(self._facts(loop.iter, False)[1])
+        live.replace(head)
+
+
+class _Live:
+    """The live names at a point of ``Liveness``: one set, changed in place as the
+    analysis goes back through a block. Inside a branch (``depth``), each change is
+    logged (the name, whether it was live before it), so that what the body of an
+    ``if`` did can be read and undone for its else branch: a copy of the live names
+    per branch was quadratic in a body of many branches."""
+
+    __slots__ = ("names", "log", "depth")
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = set(names)
+        self.log: list[tuple[str, bool]] = []
+        self.depth = 0
+
+    def add_all(self, names: Iterable[str]) -> None:
+        if not self.depth:
+            self.names.update(names)
+            return
+        for name in names:
+            if name not in self.names:
+                self.names.add(name)
+                self.log.append((name, False))
+
+    def remove_all(self, names: Iterable[str]) -> None:
+        if not self.depth:
+            self.names.difference_update(names)
+            return
+        for name in names:
+            if name in self.names:
+                self.names.remove(name)
+                self.log.append((name, True))
+
+    def replace(self, names: Iterable[str]) -> None:
+        new = set(names)
+        gone, came = self.names - new, new - self.names
+        self.remove_all(gone)
+        self.add_all(came)
+
+    def begin(self) -> int:
+        """A branch begins: log from here (the mark returned)."""
+        self.depth += 1
+        return len(self.log)
+
+    def changes(self, mark: int) -> dict[str, bool]:
+        """The names changed since ``mark``, each with whether it was live at the mark."""
+        before: dict[str, bool] = {}
+        for name, was in self.log[mark:]:
+            before.setdefault(name, was)
+        return before
+
+    def undo(self, mark: int) -> None:
+        """Back to the names live at ``mark``."""
+        for name, was in reversed(self.log[mark:]):
+            if was:
+                self.names.add(name)
+            else:
+                self.names.discard(name)
+        del self.log[mark:]
+
+    def end(self) -> None:
+        self.depth -= 1
+        if not self.depth:
+            self.log.clear()
 
 
 # --------------------------------------------------------------------------------------
@@ -331,42 +486,88 @@ class Liveness:
 # --------------------------------------------------------------------------------------
 
 def maybe_unbound(body: list[ast.stmt], parameters: Iterable[str],
-                  known: Iterable[str] = ()) -> dict[int, set[str]]:
+                  known: Iterable[str] = (), cache: NameCache | None = None) -> dict[int, set[str]]:
     """For each statement (by id) that reads a local name which may be unbound there,
     those names. A name is *bound* on a path once assigned; ``known`` are names bound
     for sure from the start (free names, parameters). Loops may run zero times.
+    ``cache``: the names of the statements, when another analysis of the same body
+    (``Liveness``) found them already.
 
     >>> body = ast.parse("if c:\\n    y = 1\\nz = y\\nw = c").body
     >>> {ast.unparse(body[1]): names for k, names in maybe_unbound(body, ['c']).items()}
     {'z = y': {'y'}}
     """
+    names_of = cache or NameCache()
+
+    def stores(statement: ast.stmt) -> set[str]:
+        """``assigned(statement)``: of a compound statement, every name stored in it,
+        found from its parts (each walked once, for ``check`` too)."""
+        if not isinstance(statement, COMPOUND):
+            return set(targets(statement))
+        found = set(names_of(statement.target)[1]) | set(names_of(statement.iter)[1]) \
+            if isinstance(statement, ast.For) else set(names_of(statement.test)[1])
+        for inner in statement.body + statement.orelse:
+            found.update(stores(inner) if isinstance(inner, COMPOUND) else names_of(inner)[1])
+        return found
+
     local = set()
     for statement in body:
-        local |= assigned(statement)
+        local |= stores(statement)
     result: dict[int, set[str]] = {}
 
-    def check(node: ast.stmt, statement: ast.stmt, bound: set[str]) -> None:
-        missing = {n for n in header_reads(node) if n in local and n not in bound}
+    # The names bound for sure at the statement being visited, one set changed in place,
+    # with the names added in order: a branch or a loop takes back what its body bound
+    # (copies per branch and per loop were quadratic in a body of many of them).
+    bound = set(parameters) | set(known)
+    added: list[str] = []
+
+    def bind(names: Iterable[str]) -> None:
+        for name in names:
+            if name not in bound:
+                bound.add(name)
+                added.append(name)
+
+    def take_back(mark: int) -> list[str]:
+        """Unbind the names bound since ``len(added)`` was ``mark``; they are returned."""
+        taken = added[mark:]
+        del added[mark:]
+        bound.difference_update(taken)
+        return taken
+
+    def check(node: ast.stmt, statement: ast.stmt) -> None:
+        if isinstance(node, (ast.If, ast.While)):  # header_reads(node)
+            read = names_of(node.test)[0]
+        elif isinstance(node, ast.For):
+            read = names_of(node.iter)[0]
+        else:
+            read = names_of(node)[0]
+        missing = {n for n in read if n in local and n not in bound}
         if missing:
             result.setdefault(id(statement), set()).update(missing)
 
-    def block(statements: list[ast.stmt], bound: set[str]) -> set[str]:
-        bound = set(bound)
+    def block(statements: list[ast.stmt]) -> None:
         for statement in statements:
-            bound = visit(statement, bound)
-        return bound
+            visit(statement)
 
-    def visit(statement: ast.stmt, bound: set[str]) -> set[str]:
-        check(statement, statement, bound)
+    def visit(statement: ast.stmt) -> None:
+        check(statement, statement)
+        mark = len(added)
         if isinstance(statement, ast.If):
-            return block(statement.body, bound) & block(statement.orelse, bound)
-        if isinstance(statement, LOOPS):
+            # bound after it: what both branches bind
+            block(statement.body)
+            in_body = take_back(mark)
+            block(statement.orelse)
+            in_else = set(take_back(mark))
+            bind([name for name in in_body if name in in_else])
+        elif isinstance(statement, LOOPS):
             # Names only get bound, so the first pass through the body (from the state
             # at entry) is the one where the most names may be unbound; the loop may
             # run zero times, so after it only what was bound before is bound for sure.
-            block(statement.body, bound | set(targets(statement)))
-            return bound
-        return bound | set(targets(statement))
+            bind(targets(statement))
+            block(statement.body)
+            take_back(mark)
+        else:
+            bind(targets(statement))
 
-    block(body, set(parameters) | set(known))
+    block(body)
     return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 
-from .ir import Function, function_def, get_anno
+from .ir import Function, function_def, get_anno, quick_unparse
 
 INDENT = "    "
 
@@ -45,7 +45,11 @@ def _block(statements: list[ast.stmt], lines: list[str], indent: str) -> None:
 def _unparse(statement: ast.stmt) -> str:
     """``ast.unparse`` of one statement, which reads its ``lineno`` (for type comments):
     a statement the passes built has none, and fixing every location first cost as much
-    as the unparsing."""
+    as the unparsing. The statements generated code is mostly made of are written by
+    ``ir.quick_unparse``, as ``ast.unparse`` writes them."""
+    text = quick_unparse(statement)
+    if text is not None:
+        return text
     if hasattr(statement, "lineno"):
         return ast.unparse(statement)
     statement.lineno = 0

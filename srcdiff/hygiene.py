@@ -33,7 +33,7 @@ import types
 from typing import Any
 
 from .expr import RUNTIME
-from .ir import Function, copy_tree, get_anno, walk
+from .ir import Function, copy_tree, get_anno, walk_code
 from .parse import UNRESOLVED, all_names
 from .stop import stop_gradient  # at import: see check.py
 
@@ -46,7 +46,7 @@ def runtime_object(name: str) -> Any:
 
 
 def bind_runtime_names(function: Function) -> Function:
-    nodes = [n for s in function.body for n in walk(s)
+    nodes = [n for s in function.body for n in walk_code(s)
              if isinstance(n, ast.Name) and get_anno(n, "runtime") is not None]
     if not nodes:
         return function
@@ -79,6 +79,6 @@ def without_stops(function: Function) -> Function:
                 return node.args[0]
             return node
     if not any(isinstance(n, ast.Call) and get_anno(n, "callee") is stop_gradient
-               for s in function.body for n in walk(s)):
+               for s in function.body for n in walk_code(s)):
         return function
     return function.replace(body=[Strip().visit(copy_tree(s)) for s in function.body])

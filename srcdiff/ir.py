@@ -12,7 +12,7 @@ import ast
 import builtins
 import dataclasses
 import keyword
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from .kinds import Kind
@@ -173,6 +173,171 @@ def walk(node: ast.AST) -> Iterator[ast.AST]:
                 stack.append(value)
 
 
+# The fields that may hold code (expressions, statements), per node type, in ``_fields``
+# order; operators and contexts (leaves) and names, strings and numbers left out.
+_CODE_FIELDS: dict[type, tuple[str, ...]] = {
+    ast.Name: (), ast.Constant: (), ast.Pass: (), ast.Break: (), ast.Continue: (),
+    ast.BinOp: ("left", "right"), ast.UnaryOp: ("operand",), ast.BoolOp: ("values",),
+    ast.Compare: ("left", "comparators"), ast.Call: ("func", "args", "keywords"),
+    ast.keyword: ("value",), ast.Attribute: ("value",), ast.Subscript: ("value", "slice"),
+    ast.Slice: ("lower", "upper", "step"), ast.Tuple: ("elts",), ast.List: ("elts",),
+    ast.IfExp: ("test", "body", "orelse"), ast.Starred: ("value",),
+    ast.Assign: ("targets", "value"), ast.AugAssign: ("target", "value"),
+    ast.AnnAssign: ("target", "annotation", "value"), ast.Expr: ("value",),
+    ast.Return: ("value",), ast.Assert: ("test", "msg"), ast.Raise: ("exc", "cause"),
+    ast.If: ("test", "body", "orelse"), ast.For: ("target", "iter", "body", "orelse"),
+    ast.While: ("test", "body", "orelse"),
+}
+
+
+def walk_code(node: ast.AST) -> Iterator[ast.AST]:
+    """``walk`` without (some of) the operator and context nodes (``Add()``, ``Load()``),
+    which are leaves: every other node, in the order ``walk`` gives them, about twice as
+    fast. For the questions asked of names, calls and attributes."""
+    stack = [node]
+    AST = ast.AST
+    code_fields = _CODE_FIELDS
+    while stack:
+        current = stack.pop()
+        yield current
+        fields = code_fields.get(type(current))
+        if fields is None:
+            fields = current._fields
+        for field in fields:
+            value = getattr(current, field, None)
+            if type(value) is list:
+                stack.extend([v for v in value if isinstance(v, AST)])
+            elif isinstance(value, AST):
+                stack.append(value)
+
+
+# ``ast.unparse``'s operators and their precedences (``ast._Precedence``'s values)
+_TEST, _ATOM, _FACTOR, _POWER, _YIELD = 4, 18, 15, 16, 3
+_BINARY = {ast.Add: ("+", 13), ast.Sub: ("-", 13), ast.Mult: ("*", 14), ast.MatMult: ("@", 14),
+           ast.Div: ("/", 14), ast.Mod: ("%", 14), ast.FloorDiv: ("//", 14),
+           ast.LShift: ("<<", 12), ast.RShift: (">>", 12), ast.BitOr: ("|", 9),
+           ast.BitXor: ("^", 10), ast.BitAnd: ("&", 11), ast.Pow: ("**", 16)}
+_UNARY = {ast.USub: ("-", 15), ast.UAdd: ("+", 15), ast.Invert: ("~", 15),
+          ast.Not: ("not ", 7)}
+
+
+def unparse(node: ast.AST) -> str:
+    """``ast.unparse(node)``, quicker for the statements and expressions generated code
+    is made of (names, numbers, arithmetic, calls of names and attributes, ``t = e``,
+    ``t += e``, ``f(...)``): written here as ``ast.unparse`` writes them, parentheses
+    by its precedences; anything else (and a node that occurs twice in ``node``, whose
+    precedence ``ast.unparse`` remembers from its first occurrence) by ``ast.unparse``.
+
+    >>> for code in ["y = -x ** -2 + f(a, b.c) * (d - e) / 2.5", "t -= (a - b) - (c + d)",
+    ...              "tape.append(not a)", "(a ** b) ** c - a ** b ** c"]:
+    ...     node = ast.parse(code).body[0]
+    ...     assert unparse(node) == ast.unparse(node), code
+    """
+    text = quick_unparse(node)
+    return ast.unparse(node) if text is None else text
+
+
+def quick_unparse(node: ast.AST) -> str | None:
+    """``unparse``'s own part: the text, or None where ``ast.unparse`` must write it."""
+    statement: Any = node  # dispatched on its exact type, below
+    try:
+        kind = type(node)
+        if kind is ast.Assign:
+            if len(statement.targets) == 1 and type(statement.targets[0]) is ast.Name and \
+                    getattr(statement, "type_comment", None) is None:
+                return (f"{statement.targets[0].id} = "
+                        f"{_expression(statement.value, _TEST, set())}")
+        elif kind is ast.AugAssign:
+            if type(statement.target) is ast.Name:
+                return (f"{statement.target.id} {_BINARY[type(statement.op)][0]}= "
+                        f"{_expression(statement.value, _TEST, set())}")
+        elif kind is ast.Expr:
+            return _expression(statement.value, _YIELD, set())
+        elif isinstance(node, ast.expr):
+            return _expression(node, _TEST, set())
+    except _Unusual:
+        pass
+    return None
+
+
+class _Unusual(Exception):
+    """A node ``unparse`` leaves to ``ast.unparse``."""
+
+
+def _expression(node: ast.AST, precedence: int, seen: set[int]) -> str:
+    kind = type(node)
+    if kind is ast.Name:
+        return cast(ast.Name, node).id
+    if kind is ast.Constant:
+        value = cast(ast.Constant, node).value
+        if getattr(node, "kind", None) is None:
+            if type(value) is int:
+                return repr(value)
+            if type(value) is float:
+                text = repr(value)
+                if "inf" not in text and "nan" not in text:
+                    return text
+        raise _Unusual
+    if kind is ast.BinOp or kind is ast.UnaryOp:
+        if id(node) in seen:
+            raise _Unusual
+        seen.add(id(node))
+        if kind is ast.BinOp:
+            binary = cast(ast.BinOp, node)
+            symbol, own = _BINARY[type(binary.op)]
+            left, right = (own + 1, own) if symbol == "**" else (own, own + 1)
+            text = (f"{_expression(binary.left, left, seen)} {symbol} "
+                    f"{_expression(binary.right, right, seen)}")
+        else:
+            unary = cast(ast.UnaryOp, node)
+            symbol, own = _UNARY[type(unary.op)]
+            text = symbol + _expression(unary.operand, own, seen)
+        return f"({text})" if precedence > own else text
+    if kind is ast.Call:
+        call = cast(ast.Call, node)
+        if call.keywords:
+            raise _Unusual
+        return (f"{_expression(call.func, _ATOM, seen)}("
+                f"{', '.join([_expression(a, _TEST, seen) for a in call.args])})")
+    if kind is ast.Attribute:
+        attribute = cast(ast.Attribute, node)
+        if type(attribute.value) not in (ast.Name, ast.Attribute):
+            raise _Unusual
+        return f"{_expression(attribute.value, _ATOM, seen)}.{attribute.attr}"
+    raise _Unusual
+
+
+# per node class: its fields, each with whether ``ast.dump`` leaves it out when None
+_DUMP_FIELDS: dict[type, tuple[tuple[str, bool], ...]] = {}
+
+
+def dump_key(node: Any) -> Hashable:
+    """A key equal for two nodes exactly when ``ast.dump(node)`` (default options) prints
+    them alike, built the way it prints them (class, then each field present, by name, a
+    None left out where the class's default is None; lists item by item; anything else
+    by its ``repr``), as nested tuples instead of text: several times quicker to make."""
+    if isinstance(node, ast.AST):
+        cls = type(node)
+        fields = _DUMP_FIELDS.get(cls)
+        if fields is None:
+            fields = _DUMP_FIELDS[cls] = tuple((name, getattr(cls, name, ...) is None)
+                                               for name in cls._fields)
+        parts: list[Any] = [cls.__name__]
+        for name, none_by_default in fields:
+            try:
+                value = getattr(node, name)
+            except AttributeError:
+                continue
+            if value is None and none_by_default:
+                continue
+            parts.append(name)
+            parts.append(dump_key(value))
+        return tuple(parts)
+    if isinstance(node, list):
+        return ("[", *[dump_key(item) for item in node])
+    return repr(node)
+
+
 _T = TypeVar("_T")
 
 
@@ -211,7 +376,7 @@ def name_counts(statements: Iterable[ast.AST]) -> tuple[dict[str, int], dict[str
     stores: dict[str, int] = {}
     loads: dict[str, int] = {}
     for statement in statements:
-        for node in walk(statement):
+        for node in walk_code(statement):
             if type(node) is ast.Name:
                 counts = stores if isinstance(node.ctx, ast.Store) else loads
                 counts[node.id] = counts.get(node.id, 0) + 1

@@ -135,6 +135,16 @@ class _List:
     is_tuple: bool = False
     keys: list[str | int] | None = None  # a dict's, in order (its items are its values)
 
+    def put(self, key: str | int, item: ast.expr | _List) -> None:
+        """``d[key] = item`` in a dict: a new value in place, or a new key at the end (as
+        ``{"a": 1, "a": 2}`` keeps the first place and the last value)."""
+        assert self.keys is not None
+        if key in self.keys:
+            self.items[self.keys.index(key)] = item
+        else:
+            self.keys.append(key)
+            self.items.append(item)
+
 
 class _Lists:
     """The lists being followed, shared with the callees inlined: by name (several names
@@ -145,6 +155,7 @@ class _Lists:
         self.by_name: dict[str, _List] = {}
         self.names: set[str] = set()
         self.plain: set[str] = set()  # names bound to other values
+        self.starred: dict[int, bool] = {}  # Normalizer.starred's answers, by source tree
         self.blocks = 0
 
     def block(self) -> int:
@@ -608,12 +619,7 @@ class Normalizer:
                 raise located(UnsupportedSyntaxError, "srcdiff follows dicts made with "
                               "constant keys (str or int), without `**`", key_node or element,
                               self.where)
-            item = self.item(element, origin, before)
-            if key in made.keys:  # {"a": 1, "a": 2}: the last value, at the first place
-                made.items[made.keys.index(key)] = item
-            else:
-                made.keys.append(key)
-                made.items.append(item)
+            made.put(key, self.item(element, origin, before))
         return made
 
     def elements(self, node: ast.expr, before: list[ast.stmt],
@@ -698,12 +704,7 @@ class Normalizer:
             if key is None:
                 raise located(UnsupportedSyntaxError, f"items of {made.what}, a dict, are "
                               "assigned with constant keys", target, self.where)
-            item = self.item(value, node, before)
-            if key in made.keys:
-                made.items[made.keys.index(key)] = item
-            else:
-                made.keys.append(key)
-                made.items.append(item)
+            made.put(key, self.item(value, node, before))
             return before
         if key is None and not isinstance(target.slice, ast.Slice):
             # xs[i] = v, i known when the function runs: each element becomes v where i
@@ -940,15 +941,12 @@ class Normalizer:
         """``node`` with each ``f(*xs)`` and ``[*xs, y]`` it evaluates itself (not in a
         comprehension, whose variables are bound later) written with xs's elements in
         place: a copy, as a loop's body unrolled is normalized once per iteration."""
-        if isinstance(node, ast.FunctionDef):
+        if isinstance(node, ast.FunctionDef) or not self.starred():
             return node
-        roots: list[ast.AST] = [node.test] if isinstance(node, (ast.If, ast.While)) else \
-            [node.iter] if isinstance(node, ast.For) else [node]
-        if not any(_spreads(parent) for root in roots for parent in walk(root)):
+        if not any(_spreads(parent) for root in _evaluated(node) for parent in walk(root)):
             return node
         node = copy_tree(node)
-        roots = [node.test] if isinstance(node, (ast.If, ast.While)) else \
-            [node.iter] if isinstance(node, ast.For) else [node]
+        roots = _evaluated(node)
         calls = [n for root in roots for n in walk(root) if isinstance(n, ast.Call)
                  and self.callee_of(n) is not None]
         stack = roots
@@ -989,6 +987,14 @@ class Normalizer:
                 item = _name(alias)
             result.append(_located(item, element))
         return result
+
+    def starred(self) -> bool:
+        """Whether the source the statements come from has a ``*`` anywhere (asked once
+        per source: most have none, and then no statement is walked for one)."""
+        tree = self.where.tree
+        if id(tree) not in self.lists.starred:
+            self.lists.starred[id(tree)] = any(isinstance(n, ast.Starred) for n in walk(tree))
+        return self.lists.starred[id(tree)]
 
     @contextlib.contextmanager
     def nested(self) -> Iterator[None]:
@@ -1888,6 +1894,14 @@ def _constants_of(target: ast.expr, value: Any) -> list[tuple[str, ast.expr]]:
     if isinstance(target, ast.Tuple) and isinstance(value, tuple) and len(value) == len(target.elts):
         return [pair for t, v in zip(target.elts, value) for pair in _constants_of(t, v)]
     return []
+
+
+def _evaluated(node: ast.stmt) -> list[ast.AST]:
+    """What a statement evaluates itself: an ``if``'s or ``while``'s test, a ``for``'s
+    iterable, all of a simple statement (its blocks are statements of their own)."""
+    if isinstance(node, (ast.If, ast.While)):
+        return [node.test]
+    return [node.iter] if isinstance(node, ast.For) else [node]
 
 
 def _spreads(node: ast.AST) -> bool:

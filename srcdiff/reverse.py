@@ -84,14 +84,14 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from typing import Any, Callable, Iterable, TypeVar, cast, overload
+from typing import Any, Callable, Hashable, Iterable, Iterator, TypeVar, cast, overload
 
 from .adjoints import Adjoints, Available, expression_key
 from .analyse import cannot_raise, operands
 from .dataflow import (COMPOUND, Block, Facts, assigned, maybe_unbound, reads, statements_of,
                        targets)
 from .expr import Code, Value, runtime_name
-from .ir import Function, copy_tree, get_anno, name_counts, name_id, set_anno, walk
+from .ir import Function, copy_tree, get_anno, name_counts, name_id, set_anno, walk_code
 
 GRADIENT = "__gradient__"  # marks each returned gradient until ``finish`` decides its form
 _Node = TypeVar("_Node", bound=ast.AST)
@@ -146,7 +146,7 @@ class Reverse:
         self.loads = name_counts(function.body)[1]
         self.adjoints = Adjoints(function, set(function.active),
                                  _single_use_temporaries(function, self.facts, self.loads))
-        self.bound = set(self.parameters)
+        self.bound = _Bound(self.parameters)
         self.loops: list[tuple[ast.stmt, list[ast.stmt]]] = []
         self.tape = self.namer.fresh("tape")
         self.function.synthetic.add(self.tape)
@@ -155,7 +155,7 @@ class Reverse:
         # Expressions computed at the top level into single-valued variables from
         # single-valued operands: they hold throughout the backward sweep, which runs
         # after the whole forward sweep.
-        self.everywhere: dict[str, str] = {}
+        self.everywhere: dict[Hashable, str] = {}
         for statement in function.body if reuse else ():
             if isinstance(statement, ast.Assign) and isinstance(
                     statement.value, (ast.BinOp, ast.UnaryOp, ast.Call)) and \
@@ -177,6 +177,8 @@ class Reverse:
             seed = self.adjoints.accumulate(output.id,
                                             Code.name(cast(str, seed_name)) if vjp else 1.0,
                                             None, top=True)
+        # a branch or a loop: only then can there be markers, replays and tapes
+        self.branches_or_loops = any(isinstance(s, COMPOUND) for s in body)
         forward, backward = self.block(body, depth=0, available=_Available(self.everywhere),
                                        top=True)
         backward = seed + backward
@@ -275,7 +277,7 @@ class Reverse:
         if target in self.adjoints.active and target not in self.adjoints.local_temporaries:
             reset = ast.Assign([ast.Name(self.adjoints.adjoint(target), ast.Store())],
                                ast.Constant(0.0))
-            set_anno(reset, "grad_of", ast.unparse(statement))
+            set_anno(reset, "grad_of", self.adjoints.origin(statement))
             backward.append(reset)
             # the value it restores may be an array (c = np.sum(W, axis=0), then c = 1.0
             # in the loop): the rule that made it must not take the 0.0 for its adjoint
@@ -310,11 +312,12 @@ class Reverse:
             else:
                 before_forward, after_backward = self.simple(assign, depth, _Nothing())
             test = ast.Name(decision, ast.Load())
-        bound = set(self.bound)
+        # what the body binds is not bound in the else branch, and is after the branch
+        mark = len(self.bound.added)
         fb, bb = self.block(statement.body, depth, available)
-        bound, self.bound = self.bound, bound
+        in_body = self.bound.forget_since(mark)
         fo, bo = self.block(statement.orelse, depth, available)
-        self.bound |= bound
+        self.bound.update(in_body)
         forward = _same_place(ast.If(test, fb or [ast.Pass()], fo), statement)
         set_anno(forward, "primal", id(statement))
         backward = _same_place(ast.If(copy_tree(test), bb or [ast.Pass()], bo), statement)
@@ -475,21 +478,30 @@ class Reverse:
             # backward sweep needed (a replay whose restores now matter, and the test
             # it replays), which may need more recomputations (campaign scalar seed
             # 632212: a loop's branch test read, stale, after the loop).
+            # Each round reads the backward sweep without the recomputations not kept
+            # (skipped where they stand, not removed from a copy), and what each of its
+            # statements reads is found once for all the rounds.
+            cache: dict[int, tuple[ast.AST, set[str]]] = {}
             keep: set[str] = set()
-            while (found := _needed(_without_redos(copy_tree(backward), keep))) != keep:
+            while (found := _needed(backward, keep, cache)) != keep:
                 keep = found
             backward = _without_redos(backward, keep)
-        needed = _needed(backward)
+            needed = keep  # _needed of exactly this backward sweep: the last round's
+        elif self.branches_or_loops:
+            needed = _needed(backward)
+        else:  # straight-line code: no markers to decide, no replays, no tape
+            needed = set()
         saved: list[str] = []
         forward = self.replace_markers(forward, needed, saved)
         backward = _drop_empty(self.replace_markers(backward, needed, saved))
-        live = {id(n) for s in backward for n in walk(s)}
-        dropped = {id(s) for replay, counting in self.loops if id(replay) not in live
-                   for s in counting}
-        forward = _remove(forward, dropped)
+        if self.loops:
+            live = _statement_ids(backward)  # replays are statements
+            dropped = {id(s) for replay, counting in self.loops if id(replay) not in live
+                       for s in counting}
+            forward = _remove(forward, dropped)
         tapes = {self.tape, *self.tapes.values()}
-        used = {n.id for s in forward + backward for n in walk(s)
-                if isinstance(n, ast.Name) and n.id in tapes}
+        used = {n.id for s in forward + backward for n in walk_code(s)
+                if isinstance(n, ast.Name) and n.id in tapes} if self.branches_or_loops else set()
         if self.typed:
             return self.typed_prelude(forward, backward, used, saved)
         if not used:  # no saved values, no counts of repeated loops
@@ -605,24 +617,122 @@ class Reverse:
         return result
 
 
+class _Bound:
+    """The variables assigned so far, in program order, with the order they were added
+    in: a branch takes back what its body added, for its else branch, without a copy
+    of them all (a copy per branch was quadratic in a body of many branches)."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = set(names)
+        self.added: list[str] = []
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names
+
+    def add(self, name: str) -> None:
+        if name not in self.names:
+            self.names.add(name)
+            self.added.append(name)
+
+    def update(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.add(name)
+
+    def forget_since(self, mark: int) -> list[str]:
+        """Take back the names added since ``len(self.added)`` was ``mark``."""
+        taken = self.added[mark:]
+        del self.added[mark:]
+        self.names.difference_update(taken)
+        return taken
+
+
 class _Available:
     """The expressions the forward sweep computes in one block, with the variables
     holding them, as spans of positions: an expression computed at position ``i`` into
     ``c`` is available at the positions after ``i``, up to and including none that
     assigns ``c`` or an operand (available expressions, as in ``optimize.propagate``).
     ``at(k)`` answers for the backward statements of position ``k``, which see the state
-    after the statement at ``k`` ran."""
+    after the statement at ``k`` ran.
+
+    A compound statement's block (``without``) inherits what is open in the enclosing
+    one when it begins, except the expressions on names the statement assigns, as spans
+    from before the block (``INHERITED``). It reads them from the enclosing block when
+    asked, which does not change while the inner one is used (it is suspended), instead
+    of copying them all: a copy per compound statement was quadratic in a body of many
+    branches. ``closed``: inherited expressions this block assigned an operand of."""
 
     INHERITED = -1  # the start of spans valid from before the block
 
-    def __init__(self, everywhere: dict[str, str] | None = None) -> None:
+    def __init__(self, everywhere: dict[Hashable, str] | None = None,
+                 parent: "_Available | None" = None, excluded: frozenset[str] = frozenset()
+                 ) -> None:
         self.everywhere = everywhere or {}  # key -> variable, valid at every position
-        self.spans: dict[str, list[list[Any]]] = {}  # key -> [start, end, variable] spans
-        self.open: dict[str, list[Any]] = {}          # key -> its span still open
-        self.names: dict[str, set[str]] = {}     # key -> names its open span depends on
-        self.by_name: dict[str, set[str]] = {}   # name -> keys with open spans on it
+        self.parent = parent  # the enclosing block's, unchanged while this one is used
+        self.excluded = excluded  # expressions on these names are not inherited
+        self.spans: dict[Hashable, list[list[Any]]] = {}  # key -> [start, end, variable] spans
+        self.open: dict[Hashable, list[Any]] = {}          # key -> its span still open
+        self.names: dict[Hashable, set[str]] = {}     # key -> names its open span depends on
+        self.by_name: dict[str, set[Hashable]] = {}   # name -> keys with open spans on it
+        self.closed: dict[Hashable, int] = {}  # inherited key -> where its span ends here
+        self.inherits: bool | None = None  # whether anything is inherited, once asked
 
-    def add(self, key: str, variable: str, names: set[str], start: int) -> None:
+    def inherited(self, key: Hashable) -> tuple[str, set[str]] | None:
+        """The variable holding ``key`` and its names, if open in the enclosing block
+        when this one began and not on an excluded name."""
+        if self.parent is None:
+            return None
+        found = self.parent.open_entry(key)
+        if found is None or not found[1].isdisjoint(self.excluded):
+            return None
+        return found
+
+    def open_entry(self, key: Hashable) -> tuple[str, set[str]] | None:
+        """The variable holding ``key`` and its names, if its span is open here."""
+        span = self.open.get(key)
+        if span is not None:
+            return span[2], self.names[key]
+        if key in self.closed:
+            return None
+        return self.inherited(key)
+
+    def open_keys_on(self, name: str) -> list[Hashable]:
+        """The keys open here whose expressions are on ``name``."""
+        keys = list(self.by_name.get(name, ()))
+        if self.parent is not None:
+            for key in self.parent.open_keys_on(name):
+                if key not in self.closed and key not in self.open and \
+                        self.inherited(key) is not None:
+                    keys.append(key)
+        return keys
+
+    def open_items(self) -> Iterator[tuple[Hashable, tuple[str, set[str]]]]:
+        """Every key open here, with its variable and names (this block's own first)."""
+        for key, span in self.open.items():
+            yield key, (span[2], self.names[key])
+        if self.parent is not None:
+            for key, (variable, names) in self.parent.open_items():
+                if key not in self.closed and key not in self.open and \
+                        names.isdisjoint(self.excluded):
+                    yield key, (variable, names)
+
+    def spans_of(self, key: Hashable) -> list[list[Any]]:
+        """Every span of ``key`` here: the inherited one first, then this block's own."""
+        own = self.spans.get(key, [])
+        found = self.inherited(key)
+        if found is None:
+            return own
+        return [[self.INHERITED, self.closed.get(key, float("inf")), found[0]], *own]
+
+    def has_spans(self) -> bool:
+        """Whether any span was ever open here (inherited, or of this block)."""
+        if self.spans:
+            return True
+        if self.inherits is None:
+            self.inherits = self.parent is not None and any(
+                names.isdisjoint(self.excluded) for _, (_, names) in self.parent.open_items())
+        return self.inherits
+
+    def add(self, key: Hashable, variable: str, names: set[str], start: int) -> None:
         span = [start, float("inf"), variable]
         self.spans.setdefault(key, []).append(span)
         self.open[key] = span
@@ -640,13 +750,18 @@ class _Available:
         key = expression_key(value)
         target = statement.targets[0].id
         names = set(operands(value))
-        if key is None or target in names or key in self.open:
+        if key is None or target in names or self.open_entry(key) is not None:
             return
         self.add(key, target, names | {target}, position)
 
     def forget(self, names: Iterable[str], position: int) -> None:
         """The statement at ``position`` assigns ``names``."""
         for name in names:
+            if self.parent is not None:
+                for key in self.parent.open_keys_on(name):
+                    if key not in self.closed and key not in self.open and \
+                            self.inherited(key) is not None:
+                        self.closed[key] = position
             for key in self.by_name.pop(name, ()):
                 span = self.open.pop(key, None)
                 if span is not None:
@@ -657,11 +772,7 @@ class _Available:
 
     def without(self, names: set[str]) -> "_Available":
         """What stays available throughout a compound statement assigning ``names``."""
-        child = _Available(self.everywhere)
-        for key, span in self.open.items():
-            if not self.names[key] & names:
-                child.add(key, span[2], self.names[key], self.INHERITED)
-        return child
+        return _Available(self.everywhere, self, frozenset(names))
 
     def at(self, position: int) -> "_AvailableAt":
         return _AvailableAt(self, position)
@@ -673,14 +784,14 @@ class _AvailableAt:
     def __init__(self, available: _Available, position: int) -> None:
         self.available, self.position = available, position
 
-    def get(self, key: str) -> str | None:
-        for start, end, variable in self.available.spans.get(key, ()):
+    def get(self, key: Hashable) -> str | None:
+        for start, end, variable in self.available.spans_of(key):
             if start < self.position < end:
                 return cast(str, variable)
         return self.available.everywhere.get(key)
 
     def __bool__(self) -> bool:
-        return bool(self.available.spans or self.available.everywhere)
+        return bool(self.available.has_spans() or self.available.everywhere)
 
 
 class _Nothing:
@@ -697,7 +808,7 @@ def _single_use_temporaries(function: Function, facts: Facts, loads: dict[str, i
     found = set()
 
     def visit(block: list[ast.stmt]) -> None:
-        read_here = {n.id for s in block if not isinstance(s, COMPOUND) for n in walk(s)
+        read_here = {n.id for s in block if not isinstance(s, COMPOUND) for n in walk_code(s)
                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         for statement in block:
             if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name):
@@ -726,16 +837,29 @@ def _without_redos(statements: list[ast.stmt], keep: set[str]) -> list[ast.stmt]
     return result
 
 
-def _needed(backward: list[ast.stmt]) -> set[str]:
+def _needed(backward: list[ast.stmt], keep: set[str] | None = None,
+            cache: dict[int, tuple[ast.AST, set[str]]] | None = None) -> set[str]:
     """The primal names the backward sweep reads, not counting replays that will turn
-    out empty (a fixed point: a replay holds something once a restore in it is needed)."""
+    out empty (a fixed point: a replay holds something once a restore in it is needed).
+    ``keep``: the backward sweep read without the recomputations (``redo``) of the
+    temporaries not in ``keep``, as ``_without_redos`` would leave it. ``cache``: what
+    each node reads, by id, shared by calls on the same, unchanged, statements."""
+    reads_cache: dict[int, tuple[ast.AST, set[str]]] = {} if cache is None else cache
+
     def reads_of(node: ast.AST) -> set[str]:
-        return {n.id for n in walk(node) if isinstance(n, ast.Name)
-                and isinstance(n.ctx, ast.Load)}
+        found = reads_cache.get(id(node))
+        if found is None or found[0] is not node:
+            found = reads_cache[id(node)] = (node, {
+                n.id for n in walk_code(node) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Load)})
+        return found[1]
 
     def collect(statements: list[ast.stmt], needed: set[str]) -> tuple[set[str], bool]:
         names, content = set(), False
         for statement in statements:
+            if keep is not None and get_anno(statement, "redo") and \
+                    name_id(cast(ast.Assign, statement).targets[0]) not in keep:
+                continue
             kind = get_anno(statement, "marker")
             if kind is not None:
                 content |= kind == "restore" and get_anno(statement, "variable") in needed
@@ -756,6 +880,21 @@ def _needed(backward: list[ast.stmt]) -> set[str]:
     while (found := collect(backward, needed)[0]) != needed:
         needed = found
     return needed
+
+
+def _statement_ids(statements: list[ast.stmt]) -> set[int]:
+    """The ids of ``statements`` and of every statement nested in them (in the lists of
+    statements compound statements hold; expressions hold none)."""
+    found: set[int] = set()
+    stack = list(statements)
+    while stack:
+        statement = stack.pop()
+        found.add(id(statement))
+        for field in statement._fields:
+            value = getattr(statement, field, None)
+            if type(value) is list:
+                stack.extend(v for v in value if isinstance(v, ast.stmt))
+    return found
 
 
 def _same_place(new: _Node, old: ast.AST) -> _Node:
@@ -793,7 +932,7 @@ def _remove(statements: list[ast.stmt], dropped: set[int]) -> list[ast.stmt]:
 
 
 def _rename_target(loop: ast.For, old: str, new: str) -> None:
-    for node in walk(loop.target):
+    for node in walk_code(loop.target):
         if isinstance(node, ast.Name) and node.id == old:
             node.id = new
 
@@ -978,14 +1117,22 @@ def _float_variables(body: list[ast.stmt], function: Function) -> set[str]:
             for name in targets(statement):
                 definitions.setdefault(name, []).append(None)
     floats = set(definitions)
-    changed = True
-    while changed:
-        changed = False
-        for name in list(floats):
-            if not all(v is not None and _certainly_float(v, floats, function)
-                       for v in definitions[name]):
-                floats.discard(name)
-                changed = True
+    # A worklist: a variable is asked again only when one its assignments read stops being
+    # a float (sweeps over them all until none changed were quadratic in a chain of
+    # assignments in the wrong order). The greatest fixed point is the same.
+    readers: dict[str, list[str]] = {}
+    for name, values in definitions.items():
+        for value in values:
+            for node in walk_code(value) if value is not None else ():
+                if isinstance(node, ast.Name):
+                    readers.setdefault(node.id, []).append(name)
+    pending = list(definitions)
+    while pending:
+        name = pending.pop()
+        if name in floats and not all(v is not None and _certainly_float(v, floats, function)
+                                      for v in definitions[name]):
+            floats.discard(name)
+            pending.extend(readers.get(name, ()))
     return floats
 
 

@@ -45,7 +45,7 @@ from .adjoints import _differentiable_nodes, recursive_function
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, UnsupportedSyntaxError, located
 from .expr import Code, Value, add, array_mode, call, div, mul, node_of, sub, wrap
-from .ir import Function, copy_tree, get_anno, name_id, set_anno, walk
+from .ir import Function, copy_tree, get_anno, name_id, set_anno, walk_code
 from .kinds import SCALAR
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ class Tangent:
                 # A loop variable that the body makes active (``c = f(x)`` after ``for c
                 # in COEFFS``) is bound to a constant at each iteration (``analyse``
                 # refuses iterating over active values): its tangent starts at zero there.
-                fresh = [self.zero(node.id) for node in walk(statement.target)
+                fresh = [self.zero(node.id) for node in walk_code(statement.target)
                          if isinstance(node, ast.Name) and node.id in self.active] \
                     if isinstance(statement, ast.For) else []
                 statement = copy.copy(statement)
@@ -193,7 +193,7 @@ class Tangent:
             return []
         target_node = statement.targets[0]
         if not isinstance(target_node, ast.Name):
-            for node in walk(target_node):
+            for node in walk_code(target_node):
                 if isinstance(node, ast.Name) and node.id in self.active:
                     self.refuse(statement, f"forward mode: `{node.id}` is unpacked from a "
                                 "value that carries a derivative", "assign the parts one by one")
@@ -257,7 +257,7 @@ class Tangent:
             arguments_ = bind(rule, cast(ast.Call, value)).arguments
         differentiable = _differentiable_nodes(rule, arguments_)
         if not any(isinstance(n, ast.Name) and n.id in self.active
-                   for node in differentiable for n in walk(node)):
+                   for node in differentiable for n in walk_code(node)):
             return None
         how = rule.jvp
         if how is None:

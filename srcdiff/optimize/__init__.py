@@ -66,13 +66,19 @@ def optimize(function: Function, enabled: Collection[str] = frozenset(PASSES)) -
     passes = [p for name, p in PASSES.items() if name in enabled]
     if not passes:
         return function
+    # Runs in a row that changed nothing: once every pass has run on the body as it is
+    # and left it, a pass would find it as it left it, and leave it again (a pass's
+    # result depends on the body alone; it builds new nodes for what it changes): the
+    # rest of the round is skipped, where it used to run every pass once more.
+    quiet = 0
     for _ in range(MAX_ROUNDS):
-        changed = False
         for optimization in passes:
+            if quiet == len(passes):
+                return function
             new = optimization(function)
-            changed |= differs(new.body, function.body)
+            quiet = 0 if differs(new.body, function.body) else quiet + 1
             function = new
-        if not changed:
+        if quiet == len(passes):
             return function
     from ..errors import InternalError
     raise InternalError(f"the optimizer did not settle on {function.name} after "

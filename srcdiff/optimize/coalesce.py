@@ -38,7 +38,9 @@ def coalesce(function: Function) -> Function:
     copies = [s for s in _walk(function.body) if _is_copy(s)]
     if not copies:
         return function
-    after = Liveness(function.body, set(), watch={id(s) for s in copies}).after
+    # whether the copied name is live after each copy (all _block asks)
+    after = Liveness(function.body, set(), watch={id(s): (name_id(s.value),)
+                                                  for s in copies}).after
     changed = [False]
     body = _block(function.body, function.synthetic, after, changed)
     return function.replace(body=body) if changed[0] else function

@@ -32,23 +32,23 @@ def f(vol, t):
 from __future__ import annotations
 
 import ast
-from typing import TypeGuard
+from typing import Hashable, TypeGuard
 
 from ..analyse import ITERATORS
 from ..dataflow import Facts
-from ..ir import Function, copy_tree, get_anno, name_id, walk
+from ..ir import Function, copy_tree, dump_key, get_anno, name_id, walk_code
 
 
 def eliminate_common_subexpressions(function: Function) -> Function:
     args = function.args
     facts = Facts(function.body, [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs])
-    seen: dict[str, str] = {}  # the primitive, printed with its operands -> its result
+    seen: dict[Hashable, str] = {}  # the primitive, printed with its operands -> its result
     copies: dict[str, str] = {}  # a temporary replaced by a copy -> the earlier result
     body = []
     for statement in function.body:
         statement = _renamed(statement, copies)
         if _candidate(statement, function, facts):
-            key = ast.dump(statement.value)
+            key = dump_key(statement.value)  # equal exactly when the dumps are
             target = name_id(statement.targets[0])
             if key in seen:
                 copies[target] = seen[key]  # later reads of target read the first result
@@ -73,7 +73,7 @@ def _candidate(statement: ast.stmt, function: Function, facts: Facts) -> TypeGua
     if isinstance(value, ast.Call) and get_anno(value, "callee") in ITERATORS:
         return False  # zip(a, b) twice is two iterators: the first loop consumes its own
     target = statement.targets[0].id
-    reads = [n.id for n in walk(value) if isinstance(n, ast.Name)
+    reads = [n.id for n in walk_code(value) if isinstance(n, ast.Name)
              and not (isinstance(value, ast.Call) and n is _base_name(value.func))]
     return target in function.synthetic and facts.single_valued(target) and all(
         facts.single_valued(name) for name in reads)
@@ -88,10 +88,10 @@ def _base_name(func: ast.expr) -> ast.expr:
 def _renamed(statement: ast.stmt, copies: dict[str, str]) -> ast.stmt:
     """``statement`` reading the first result wherever it read a dropped duplicate."""
     if not copies or not any(isinstance(n, ast.Name) and n.id in copies
-                             for n in walk(statement)):
+                             for n in walk_code(statement)):
         return statement
     statement = copy_tree(statement)
-    for node in walk(statement):
+    for node in walk_code(statement):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in copies:
             node.id = copies[node.id]
     return statement

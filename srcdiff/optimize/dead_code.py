@@ -40,8 +40,8 @@ import copy
 import types
 
 from ..analyse import cannot_raise
-from ..dataflow import COMPOUND, Liveness, maybe_unbound, names, reads
-from ..ir import Function, get_anno, walk
+from ..dataflow import COMPOUND, Liveness, NameCache, maybe_unbound, reads
+from ..ir import Function, get_anno, walk_code
 from ..kinds import Kind
 
 
@@ -51,6 +51,7 @@ def eliminate_dead_code(function: Function) -> Function:
     kinds = function.kinds if any(k.is_array for k in function.kinds.values()) else None
     unbound: list[dict[int, set[str]]] = []  # maybe_unbound's verdicts, computed when first needed
     unassigned: list[set[str]] = []  # locals nothing binds any more, read nonetheless
+    cache = NameCache()  # the statements' names, found once for both analyses
 
     def removable(statement: ast.stmt) -> bool:
         if isinstance(statement, ast.AugAssign):
@@ -65,17 +66,18 @@ def eliminate_dead_code(function: Function) -> Function:
         if not unbound:
             args = function.args
             parameters = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
-            unbound.append(maybe_unbound(function.body, parameters))
+            unbound.append(maybe_unbound(function.body, parameters, cache=cache))
             # a local whose every assignment has gone (dead) is still unbound where read:
             # reading it raises (UnboundLocalError), as reading a name nothing binds does
-            assigned_now = set(names(ast.Module(function.body, []))[1]) | set(parameters)
-            unassigned.append({name for name in names(ast.Module(function.body, []))[0]
+            loads, stores = cache.of_body(function.body)  # walked already, by maybe_unbound
+            assigned_now = stores | set(parameters)
+            unassigned.append({name for name in loads
                                if name not in assigned_now and not _free(function, name)})
         if any(name in unassigned[0] for name in reads(statement.value)):
             return False
         return id(statement) not in unbound[0]  # reading an unbound name raises
 
-    dead = Liveness(function.body, set(), removable=removable).dead
+    dead = Liveness(function.body, set(), removable=removable, cache=cache).dead
     if not dead:
         return function
     return function.replace(body=_without(function.body, set(dead), kinds or {}))
@@ -95,7 +97,7 @@ def _free(function: Function, name: str) -> bool:
 
 
 def _pops(statement: ast.stmt) -> bool:
-    return any(isinstance(n, ast.Attribute) and n.attr == "pop" for n in walk(statement))
+    return any(isinstance(n, ast.Attribute) and n.attr == "pop" for n in walk_code(statement))
 
 
 def _without(statements: list[ast.stmt], removable: set[int], kinds: dict[str, Kind]) -> list[ast.stmt]:

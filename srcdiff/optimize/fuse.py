@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from ..dataflow import COMPOUND
-from ..ir import Function, walk
+from ..ir import Function, copy_tree, walk_code
 
 _PURE_OPERATORS = (ast.Add, ast.Sub, ast.Mult)
 
@@ -49,7 +49,7 @@ def fuse(function: Function) -> Function:
         return function
     stores: Counter[str] = Counter()
     loads: Counter[str] = Counter()
-    for node in walk(ast.Module(function.body, [])):
+    for node in walk_code(ast.Module(function.body, [])):
         if isinstance(node, ast.Name):
             (loads if isinstance(node.ctx, ast.Load) else stores)[node.id] += 1
     args = function.args
@@ -108,7 +108,7 @@ def _block(statements: list[ast.stmt], once: set[str], changed: list[bool]) -> l
             continue
         if statement.value is not None:
             before = len(pending)
-            value = _Substitute(pending).visit(copy.deepcopy(statement.value))
+            value = _Substitute(pending).visit(copy_tree(statement.value))
             if len(pending) != before:
                 changed[0] = True
                 statement = copy.copy(statement)

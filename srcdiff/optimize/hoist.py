@@ -85,5 +85,6 @@ def _invariant(statement: ast.stmt, function: Function, facts: Facts, changing: 
     return (target in function.synthetic and facts.definitions(target) == 1
             and cannot_raise(statement.value, kinds)
             and not isinstance(statement.value, ast.Name)
-            and not set(reads(statement.value)) & (changing - {target})
+            and not any(name in changing and name != target  # (no copy of changing)
+                        for name in reads(statement.value))
             and id(statement) not in unbound)

@@ -45,12 +45,12 @@ from typing import Any, cast
 
 from ..dataflow import COMPOUND, assigned, targets
 from ..expr import wrap
-from ..ir import Function, copy_tree, set_anno, walk
+from ..ir import Function, copy_tree, set_anno, walk_code
 
 
 def propagate(function: Function) -> Function:
     propagation = _Propagation(function.synthetic)
-    body = propagation.block(function.body, {})
+    body = propagation.block(function.body, None)
     return function.replace(body=body) if propagation.changed else function
 
 
@@ -65,19 +65,19 @@ class _Propagation:
         self.synthetic = synthetic
         self.changed = False
 
-    def block(self, statements: list[ast.stmt], inherited: dict[str, ast.expr]) -> list[ast.stmt]:
+    def block(self, statements: list[ast.stmt], inherited: _Known | None) -> list[ast.stmt]:
         known = _Known(inherited)
         result = []
         for statement in statements:
             if isinstance(statement, COMPOUND):
                 written = assigned(statement)
                 inside = known.without(written)
-                statement = self.compound(statement, known.values, inside)
+                statement = self.compound(statement, known, inside)
                 known.forget(written)
                 result.append(statement)
                 continue
-            statement = self.substitute(statement, known.values)
-            statement = self.accumulation(statement, known.values)
+            statement = self.substitute(statement, known)
+            statement = self.accumulation(statement, known)
             if _self_copy(statement) and targets(statement)[0] in self.synthetic:
                 self.changed = True
                 continue
@@ -91,8 +91,8 @@ class _Propagation:
             result.append(statement)
         return result
 
-    def compound(self, statement: ast.If | ast.For | ast.While, before: dict[str, ast.expr],
-                 inside: dict[str, ast.expr]) -> ast.stmt:
+    def compound(self, statement: ast.If | ast.For | ast.While, before: _Known,
+                 inside: _Known) -> ast.stmt:
         """A compound statement: its header reads what is known before it (a ``while``
         test, evaluated again after each pass, only what the loop cannot change)."""
         new: Any = copy.copy(statement)
@@ -113,17 +113,17 @@ class _Propagation:
             return statement
         return cast(ast.stmt, new)
 
-    def expression(self, node: ast.expr, known: dict[str, ast.expr]) -> ast.expr:
-        if not known or not any(isinstance(n, ast.Name) and n.id in known for n in walk(node)):
+    def expression(self, node: ast.expr, known: _Known) -> ast.expr:
+        if not known or not any(isinstance(n, ast.Name) and n.id in known for n in walk_code(node)):
             return node
         self.changed = True
         return cast(ast.expr, _Substitute(known).visit(copy_tree(node)))
 
-    def substitute(self, statement: ast.stmt, known: dict[str, ast.expr]) -> ast.stmt:
+    def substitute(self, statement: ast.stmt, known: _Known) -> ast.stmt:
         """``statement`` reading the known values (its targets untouched)."""
         if not known or not any(isinstance(n, ast.Name) and n.id in known
                                 and not isinstance(n.ctx, ast.Store)
-                                for n in walk(statement)):
+                                for n in walk_code(statement)):
             return statement
         self.changed = True
         new = cast(ast.stmt, _Substitute(known).visit(copy_tree(statement)))
@@ -131,7 +131,7 @@ class _Propagation:
         set_anno(new, "substituted", True)  # for simplify to look at again
         return new
 
-    def accumulation(self, statement: ast.stmt, known: dict[str, ast.expr]) -> ast.stmt:
+    def accumulation(self, statement: ast.stmt, known: _Known) -> ast.stmt:
         """``b += e`` where ``b`` holds a known number: ``b = number + e``."""
         if not (isinstance(statement, ast.AugAssign) and isinstance(statement.target, ast.Name)
                 and statement.target.id in known and _is_number(known[statement.target.id])
@@ -151,7 +151,7 @@ class _Propagation:
 
 
 class _Substitute(ast.NodeTransformer):
-    def __init__(self, known: dict[str, ast.expr]) -> None:
+    def __init__(self, known: _Known) -> None:
         self.known = known
 
     def visit_Name(self, node: ast.Name) -> ast.expr:
@@ -163,13 +163,49 @@ class _Substitute(ast.NodeTransformer):
 class _Known:
     """The available copies at a point: ``values`` maps a synthetic name to the Name or
     number it holds; ``copies`` maps a source name to the names holding it (so that
-    assigning the source forgets them in time proportional to their number)."""
+    assigning the source forgets them in time proportional to their number).
 
-    def __init__(self, values: dict[str, ast.expr]) -> None:
+    A nested block's starts from the enclosing block's (``parent``), without what the
+    compound statement assigns (``excluded``: copies to and of those names), read from
+    it when asked: the enclosing block does not change while the nested one is worked
+    on. Copying them all per compound statement was quadratic in a body of many
+    branches. ``dropped`` and ``dropped_sources``: names this block assigned, whose
+    inherited copies (to them, of them) it no longer knows."""
+
+    def __init__(self, parent: "_Known | None" = None,
+                 excluded: frozenset[str] | set[str] = frozenset()) -> None:
+        self.parent = parent
+        self.excluded = excluded
         self.values: dict[str, ast.expr] = {}
         self.copies: dict[str, set[str]] = {}
-        for target, value in values.items():
-            self.learn(target, value)
+        self.dropped: set[str] = set()
+        self.dropped_sources: set[str] = set()
+
+    def get(self, name: str) -> ast.expr | None:
+        value = self.values.get(name)
+        if value is not None or self.parent is None or name in self.dropped:
+            return value
+        value = self.parent.get(name)
+        if value is None or name in self.excluded:
+            return None
+        if isinstance(value, ast.Name) and (value.id in self.excluded
+                                            or value.id in self.dropped_sources):
+            return None
+        return value
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def __getitem__(self, name: str) -> ast.expr:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __bool__(self) -> bool:
+        """False when nothing is known here; True may still find nothing (inherited
+        copies all assigned): a shortcut for the questions asked of it."""
+        return bool(self.values) or (self.parent is not None and bool(self.parent))
 
     def learn(self, target: str, value: ast.expr) -> None:
         self.values[target] = value
@@ -179,16 +215,18 @@ class _Known:
     def forget(self, names: Iterable[str]) -> None:
         """What assigning ``names`` invalidates: their own values, and copies of them."""
         for name in names:
+            if self.parent is not None:
+                self.dropped.add(name)
+                self.dropped_sources.add(name)
             value = self.values.pop(name, None)
             if isinstance(value, ast.Name):
                 self.copies.get(value.id, set()).discard(name)
             for target in self.copies.pop(name, ()):
                 self.values.pop(target, None)
 
-    def without(self, names: set[str]) -> dict[str, ast.expr]:
+    def without(self, names: set[str]) -> "_Known":
         """The values still valid inside a block that assigns ``names``."""
-        return {t: v for t, v in self.values.items() if t not in names
-                and not (isinstance(v, ast.Name) and v.id in names)}
+        return _Known(self, frozenset(names))
 
 
 def _self_copy(statement: ast.stmt) -> bool:

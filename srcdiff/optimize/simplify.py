@@ -12,7 +12,7 @@ import ast
 import copy
 
 from ..expr import Code, Value, add, div, mul, neg, node_of, power, select, sub, wrap
-from ..ir import Function, copy_tree, differs, get_anno, set_anno
+from ..ir import Function, copy_tree, differs, get_anno, set_anno, unparse
 
 
 def simplify(function: Function) -> Function:
@@ -41,7 +41,7 @@ def _simplify_block(statements: list[ast.stmt], adjoints: set[str],
             if isinstance(rebuilt, (int, float)) and not isinstance(rebuilt, bool):
                 rebuilt = float(rebuilt)  # an adjoint is a float: 0.0, not the 0 of b * 0
             simplified = node_of(rebuilt)
-            if ast.unparse(simplified) != ast.unparse(statement.value):
+            if unparse(simplified) != unparse(statement.value):
                 statement = copy_tree(statement)
                 statement.value = simplified
             if _does_nothing(statement):
