@@ -1038,6 +1038,12 @@ class Run:
                               traceback.format_exception(error)))
         finally:
             linecache.cache.pop(filename, None)
+        if not numpy.all(numpy.isfinite(derivative)):
+            # the flat program's forward mode along the same tangent: singular there too?
+            singular = self.forward_singular([as_float_array(g) if isinstance(g, numpy.ndarray)
+                                              else float(g) for g in self.gradients])
+            if singular is not None:
+                return singular
         if not close(derivative, expected, VARIANT_RTOL, VARIANT_ATOL * max(1.0, expected)):
             return Result("wrong", f"jvp of the program reading a {variant.form} along its "
                           f"gradient is {derivative!r}, not the gradient's squared norm "
