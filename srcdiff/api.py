@@ -687,6 +687,12 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
                             return target_(*args[:given], *fill[given - low:], *args[given:])
                         except _IEEE_ERRORS:
                             pass  # the general path below decides what to return
+        if len(args) >= extra:  # a structure given: its leaves and their tangents
+            key = _kinds(signature, parameters, names, args[:len(args) - extra], kwargs,
+                         structured=True)
+            if any(type(k) is _Structured for k in key):
+                return structured_forward(key, args[:len(args) - extra],
+                                          args[len(args) - extra:], kwargs)
         primal, tangents, key, bound = _split(f"{name}()", signature, names, args, kwargs,
                                               "tangent")
         values = [bound.arguments[p] for p in parameters]
@@ -736,9 +742,58 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
         kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
         examples = {p: v for p, k, v in zip(parameters, key, values) if type(k) is _Structured}
         generated = generate(func, names, name=name, with_value=with_value, kinds=kinds,
-                             ieee=ieee, structures=examples, checkpoints=checkpoints)
+                             ieee=ieee, structures=examples, mode=mode,
+                             checkpoints=checkpoints)
         candidates.append(generated)
         return generated
+
+    def structured_forward(key: _Key, primal: tuple[Any, ...], tangents: tuple[Any, ...],
+                           kwargs: dict[str, Any]) -> Any:
+        """``jvp`` with structured arguments: the code takes each leaf read, then the
+        tangent of each leaf differentiated, found in the tangent of its structure
+        (which must have the argument's structure)."""
+        from .structures import text
+        bound = signature.bind(*primal, **kwargs)
+        bound.apply_defaults()
+        values = [bound.arguments[p] for p in parameters]
+        structured_tangents = []
+        for parameter, tangent in zip(names, tangents):
+            value = bound.arguments[parameter]
+            if type(key[parameters.index(parameter)]) is _Structured:
+                if _structure_of(parameter, tangent) != _structure_of(parameter, value):
+                    raise ArgumentKindError(
+                        f"the tangent for {parameter!r} does not have the structure of the "
+                        f"argument: give a {type(value).__name__} of the same keys, fields "
+                        "and positions, a number or array of each leaf's shape in each")
+            else:
+                _check_tangent(parameter, value, tangent)
+            structured_tangents.append((parameter, value, tangent))
+
+        def flat_tangents(generated: Generated) -> list[Any]:
+            flat = []
+            for parameter, value, tangent in structured_tangents:
+                if type(key[parameters.index(parameter)]) is not _Structured:
+                    flat.append(tangent)
+                    continue
+                for _, param, path in generated.leaves:
+                    if param == parameter:
+                        leaf = follow(tangent, path)
+                        _check_tangent(text(param, path), follow(value, path), leaf)
+                        flat.append(leaf)
+            return flat
+
+        generated = structured_code(key, values)
+        try:
+            return generated.function(*_flat_arguments(generated, parameters, values),
+                                      *flat_tangents(generated))
+        except _IEEE_ERRORS as error:
+            try:
+                func(*primal, **kwargs)
+            except Exception:  # the function itself fails here: so does its derivative
+                raise error.with_traceback(error.__traceback__) from None
+            variant = structured_code(key, values, ieee=True)
+            return variant.function(*_flat_arguments(variant, parameters, values),
+                                    *flat_tangents(variant))
 
     def structured_call(key: _Key, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         bound = signature.bind(*args, **kwargs)
@@ -805,6 +860,15 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
             return specialise(key)
         gradient.__srcdiff_specialise__ = specialise_for
     return gradient
+
+
+def _structure_of(name: str, value: Any) -> Any:
+    """A structure's containers and keys, without its leaves' kinds (a tangent's leaves
+    are checked one by one)."""
+    from .structures import children, is_container
+    if is_container(value):
+        return (type(value), tuple((s, _structure_of(name, child)) for s, child in children(value)))
+    return None
 
 
 def _flat_arguments(generated: Generated, parameters: list[str], values: list[Any]) -> list[Any]:
@@ -1115,10 +1179,10 @@ def _kinds(signature: inspect.Signature, parameters: list[str], names: tuple[str
         if kind is None:
             if parameter in names and is_container(value):
                 raise ArgumentKindError(
-                    f"argument {parameter!r} is a {type(value).__name__}: srcdiff.grad and "
-                    "srcdiff.value_and_grad differentiate with respect to structures of "
-                    "numbers and arrays; the other transformations take numbers and NumPy "
-                    "float arrays")
+                    f"argument {parameter!r} is a {type(value).__name__}: srcdiff.grad, "
+                    "srcdiff.value_and_grad and srcdiff.jvp differentiate with respect to "
+                    "structures of numbers and arrays; the other transformations take "
+                    "numbers and NumPy float arrays")
             if parameter in names:
                 raise ArgumentKindError(
                     f"argument {parameter!r} is a {type(value).__name__}: srcdiff "

@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import math
 import pickle
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -268,9 +269,63 @@ def test_a_name_for_part_of_a_structure_is_bound_once():
     assert caught.value.source_line.strip() == 'layer = p["a"]'
 
 
+def random_like(structure, rng):
+    """A tangent of ``structure``'s structure: a random number or array per leaf."""
+    result = structure
+    for path in leaf_paths(structure):
+        leaf = get(structure, path)
+        result = replaced(result, path, rng.normal(size=np.shape(leaf)) if np.ndim(leaf)
+                          else float(rng.normal()))
+    return result
+
+
+@pytest.mark.parametrize("func, args", [
+    (mlp_loss, (PARAMS, X, Y)),
+    (layers_loss, (LAYERS, X)),
+    (model_loss, (Model(1.0, 2.0, 0.5), 0.3)),
+    (nested, ({"layer": Affine(0.7, (1.3, -0.4)), "extra": [2.0, 3.0, -1.5]}, 0.8)),
+    (looped, ({"w": 0.7, "c": (0.2, -0.3)}, 0.3)),
+    (same_leaf_twice, ([2.0, 1.0],)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_jvp_takes_a_tangent_of_the_arguments_structure(func, args):
+    # the directional derivative is the sum over leaves of (central difference) · tangent
+    tangent = random_like(args[0], np.random.default_rng(11))
+    expected = sum(float(np.sum(derivative * np.asarray(get(tangent, path))))
+                   for path, derivative in numeric(func, args, 0).items())
+    value, derivative = srcdiff.jvp(func)(*args, tangent)
+    assert value == pytest.approx(func(*args), rel=1e-12)
+    assert derivative == pytest.approx(expected, rel=1e-6, abs=1e-7)
+
+
+def test_jvp_with_respect_to_a_structure_and_a_number():
+    # looped's derivative along (tangent of p, dx), against central differences of both
+    p, x = {"w": 0.7, "c": (0.2, -0.3)}, 0.3
+    tangent, dx = {"w": 0.5, "c": (-1.0, 2.0)}, 0.25
+    expected = sum(float(d) * get(tangent, path) for path, d in
+                   numeric(looped, (p, x), 0).items())
+    h = 1e-6
+    expected += (looped(p, x + h) - looped(p, x - h)) / (2 * h) * dx
+    _, derivative = srcdiff.jvp(looped, wrt=(0, 1))(p, x, tangent, dx)
+    assert derivative == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("tangent, message", [
+    ({"b": 1.0}, "the tangent for 'p' does not have the structure of the argument"),
+    ([1.0], "the tangent for 'p' does not have the structure of the argument"),
+    ({"a": np.ones(2)}, re.escape("""the tangent for "p['a']" has shape (2,); it must have """
+                                  "shape ()")),
+])
+def test_jvp_refuses_a_tangent_of_another_structure(tangent, message):
+    with pytest.raises(ArgumentKindError, match=message):
+        srcdiff.jvp(unused)({"a": 1.0}, 2.0, tangent)
+
+
 def test_other_transformations_refuse_structures_clearly():
-    with pytest.raises(ArgumentKindError, match="srcdiff.grad and srcdiff.value_and_grad"):
-        srcdiff.jvp(unused)({"a": 1.0}, 2.0, {"a": 1.0})
+    message = "srcdiff.grad, srcdiff.value_and_grad and srcdiff.jvp differentiate"
+    with pytest.raises(ArgumentKindError, match=message):
+        srcdiff.vjp(unused)({"a": 1.0}, 2.0)
+    with pytest.raises(ArgumentKindError, match=message):
+        srcdiff.hvp(unused)({"a": 1.0}, 2.0, {"a": 1.0})
 
 
 def test_the_generated_source_takes_the_leaves():

@@ -1110,6 +1110,47 @@ class Run:
                 return Result("wrong", f"reading {name} from a {variant.form}, its gradient "
                               f"is {describe([other], [name])}, not "
                               f"{describe([mine], [name])}", "wrong:structured")
+        return self.check_structured_jvp(variant, program, namespace, gradients)
+
+    def check_structured_jvp(self, variant, program, namespace, gradients):
+        """Forward mode on the structured variant, along its own gradient (a tangent of
+        the argument's structure): the directional derivative is the gradient's squared
+        norm, from the flat program's gradient."""
+        from . import structured
+        expected = sum(float(numpy.sum(as_float_array(g) ** 2)) for g in self.gradients)
+        if not math.isfinite(expected):
+            return None
+        tangents = gradients if isinstance(gradients, tuple) else (gradients,)
+        filename = f"<fuzz structured {self.case.kind} {self.case.seed}>"  # srcdiff reads it
+        linecache.cache[filename] = (len(variant.source), None,
+                                     variant.source.splitlines(True), filename)
+        try:
+            with self.limit(SRCDIFF_SECONDS), quiet():
+                _, derivative = srcdiff.jvp(program, wrt=variant.wrt)(
+                    *structured.arguments(variant, namespace), *tangents)
+        except Timeout:
+            return Result("internal", "jvp of the structured variant does not finish",
+                          "internal:structured-jvp:timeout")
+        except Exception as error:
+            if isinstance(error, (ArithmeticError, ValueError)):
+                return None  # forward mode's own singularities are judged elsewhere
+            what = "refuses" if is_refusal(error) else "raises"
+            return Result("internal", f"jvp of the program reading a {variant.form} {what} "
+                          f"{short(error)} (grad works)", f"internal:structured-jvp:"
+                          f"{type(error).__name__}", details="".join(
+                              traceback.format_exception(error)))
+        finally:
+            linecache.cache.pop(filename, None)
+        if not numpy.all(numpy.isfinite(derivative)):
+            # the flat program's forward mode along the same tangent: singular there too?
+            singular = self.forward_singular([as_float_array(g) if isinstance(g, numpy.ndarray)
+                                              else float(g) for g in self.gradients])
+            if singular is not None:
+                return singular
+        if not close(derivative, expected, VARIANT_RTOL, VARIANT_ATOL * max(1.0, expected)):
+            return Result("wrong", f"jvp of the program reading a {variant.form} along its "
+                          f"gradient is {derivative!r}, not the gradient's squared norm "
+                          f"{expected!r}", "wrong:structured-jvp")
         return None
 
     # -- translation validation ----------------------------------------------------
