@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Callable, Collection, cast
 
 from .dataflow import names, statements_of
 from .errors import InternalError, KindError, UnsupportedSyntaxError, located
+from .expr import runtime_name
 from .ir import COMPOUND, Function, get_anno, name_id, walk_code
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
 from .lower import is_atom
@@ -87,9 +88,9 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
                 carried.add(target)
                 made_by_iterators.add(target)
                 changed = True
-    for statement in statements:
-        if isinstance(statement, ast.Try):
-            _check_opaque(statement, varied, wrt, get_anno(statement, "where", function.parsed))
+    for opaque in statements:
+        if isinstance(opaque, ast.Try):
+            _check_opaque(opaque, varied, wrt, get_anno(opaque, "where", function.parsed))
     for statement in assignments:
         if isinstance(statement.value, (ast.Tuple, ast.List)) and \
                 operands(statement.value) & varied:
@@ -129,8 +130,54 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
                           returned or function.parsed.tree, function.parsed,
                           hint="return a number: a sum, a mean, a norm, or an item")
     body = _check_in_place(function, function.body, variable_kinds)
+    if any(isinstance(s, ast.Try) for s in statements):
+        mixed = {n for s in assignments if name_id(s.targets[0]) in active
+                 for n in operands(s.value)}
+        body = _guard_try_numbers(function, body, mixed, variable_kinds)
     return function.replace(body=body, active=frozenset(active), wrt=tuple(wrt),
                             kinds=variable_kinds)
+
+
+def _guard_try_numbers(function: Function, body: list[ast.stmt], mixed: set[str],
+                       kinds: dict[str, Kind]) -> list[ast.stmt]:
+    """After each ``try``, for each name it assigns that a differentiated computation
+    reads and that kinds take for a number: a test that it holds an int or a float when
+    the function runs (``TypeError`` otherwise, naming it and where it is assigned). A
+    ``try`` runs as written, so what it assigns is known only then; taken for a number,
+    an array there would give a wrong derivative."""
+    result: list[ast.stmt] = []
+    for statement in body:
+        if isinstance(statement, (ast.If, ast.For, ast.While)):
+            statement = copy.copy(statement)
+            statement.body = _guard_try_numbers(function, statement.body, mixed, kinds)
+            statement.orelse = _guard_try_numbers(function, statement.orelse, mixed, kinds)
+        result.append(statement)
+        if not isinstance(statement, ast.Try):
+            continue
+        where = get_anno(statement, "where", function.parsed)
+        users = get_anno(statement, "users", {})
+        surely = get_anno(statement, "bound", None)
+        for name in sorted(get_anno(statement, "writes", set()) & mixed):
+            if kinds.get(name, SCALAR).is_array:
+                continue
+            if surely is not None and name not in surely:
+                continue  # maybe unbound after it: reading it would raise first
+            shown = users.get(name, name)
+            message = ast.JoinedStr([ast.Constant(
+                f"{where.filename}:{statement.lineno}: `{shown}`, assigned in this `try`, "
+                "is a "), ast.FormattedValue(ast.Attribute(ast.Call(
+                    runtime_name("type"), [ast.Name(name, ast.Load())], []), "__name__",
+                    ast.Load()), -1, None), ast.Constant(
+                " here; srcdiff takes what a `try` assigns for a number (an int or a "
+                "float) where a derivative reads it")])
+            test = ast.UnaryOp(ast.Not(), ast.Call(runtime_name("isinstance"), [
+                ast.Name(name, ast.Load()), ast.Tuple([runtime_name("int"),
+                                                        runtime_name("float")], ast.Load())],
+                []))
+            guard = ast.If(test, [ast.Raise(ast.Call(runtime_name("TypeError"), [message], []),
+                                            None)], [])
+            result.append(ast.copy_location(guard, statement))
+    return result
 
 
 def _check_opaque(statement: ast.Try, varied: set[str], wrt: Collection[str],

@@ -165,7 +165,9 @@ RUNTIME = {"math": "math", "numpy": "numpy", "range": "builtins.range",
            "len": "builtins.len", "min": "builtins.min",  # len, min: iterate.py's
            "Checkpoints": "srcdiff.checkpoint:Checkpoints",  # checkpoint.py's
            "positional": "srcdiff.checkpoint:positional",
-           "UNBOUND": "srcdiff.checkpoint:UNBOUND", "locals": "builtins.locals"}
+           "UNBOUND": "srcdiff.checkpoint:UNBOUND", "locals": "builtins.locals",
+           "isinstance": "builtins.isinstance", "int": "builtins.int", "type": "builtins.type",
+           "TypeError": "builtins.TypeError"}  # analyse's checks of what a try assigns
 
 
 def runtime_name(identifier: str) -> ast.Name:
@@ -387,7 +389,7 @@ def select(condition: Any, if_true: Value, if_false: Value) -> Any:
 
 
 def _full_like(like: Code, value: Value) -> Code:
-    if _is(value, 0) and math.copysign(1.0, value) > 0:
+    if _is(value, 0) and math.copysign(1.0, cast(float, value)) > 0:
         return call("numpy.zeros_like", like)
     return call("numpy.full_like", like, value)
 

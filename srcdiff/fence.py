@@ -789,8 +789,8 @@ class Opaque:
                               "which srcdiff runs as written (it inlines local functions)",
                               "define the function at module level")
         if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
-            for child in [node.target] if isinstance(node, (ast.For, ast.AsyncFor)) else []:
-                self.visit(child, loops)
+            for target in [node.target] if isinstance(node, (ast.For, ast.AsyncFor)) else []:
+                self.visit(target, loops)
             self.visit(node.iter if not isinstance(node, ast.While) else node.test, loops)
             for statement in node.body:
                 self.visit(statement, loops + 1)

@@ -6,6 +6,7 @@ every optimisation setting; and the refusals, each located where the user wrote 
 import inspect
 import math
 
+import numpy as np
 import pytest
 
 import srcdiff
@@ -332,3 +333,30 @@ def test_explain_runs_the_try():
     assert "∂mul_1 (3)/∂cos = r = 0" in text  # 10 // 0 raised, caught: r = 0
     assert float(explanation.gradient["x"]) == pytest.approx(
         srcdiff.grad(raising_in_loop)(0.8, 3))
+
+
+def scale_from(x, config):
+    try:
+        scale = config["scale"]
+    except KeyError:
+        scale = 2.0
+    return np.mean(scale * x)
+
+
+def test_what_a_try_assigns_must_be_a_number_where_a_derivative_reads_it():
+    # srcdiff takes it for a number (kinds are known before the function runs): an array
+    # there would change np.mean's derivative (its size), so it raises instead
+    assert srcdiff.grad(scale_from)(0.5, {}) == 2.0
+    assert srcdiff.grad(scale_from)(0.5, {"scale": 3}) == 3.0
+    assert srcdiff.grad(scale_from)(0.5, {"scale": np.float64(4.0)}) == 4.0
+    line = inspect.getsourcelines(scale_from)[1] + 1
+    message = (f"{__file__}:{line}: `scale`, assigned in this `try`, is a ndarray here; "
+               "srcdiff takes what a `try` assigns for a number (an int or a float) where a "
+               "derivative reads it")
+    for transformation in (srcdiff.grad(scale_from), srcdiff.value_and_grad(scale_from)):
+        with pytest.raises(TypeError) as caught:
+            transformation(0.5, {"scale": np.ones(3)})
+        assert str(caught.value) == message
+    with pytest.raises(TypeError) as caught:
+        srcdiff.jvp(scale_from)(0.5, {"scale": np.ones(3)}, 1.0)
+    assert str(caught.value) == message
