@@ -24,7 +24,7 @@ import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Collection, cast
+from typing import TYPE_CHECKING, Any, Collection, cast
 
 from .compile import modules
 from .errors import SrcdiffError
@@ -182,7 +182,8 @@ def _prepare(request: Request) -> Part:
     if request.declared is not None:
         _check_undeclared(first.stages["lower"], request.declared)
     part = Part(generated.name, Imports(), {})
-    _collect(generated, primal, part.imports, part.definitions)
+    _collect(generated, primal, part.imports, part.definitions,
+             inherited=dict(first.origins) if primal is first.function else None)
     if request.numba:
         _compiled_part(part, generated, request)
     if request.mode == "hessian" and len(request.wrt) == 1:
@@ -342,12 +343,14 @@ def module_text(path: Path, parts: list[Part], command: str, compiled: bool = Fa
 
 
 def _collect(generated: Generated, primal: types.FunctionType, imports: Imports,
-             definitions: dict[str, str]) -> None:
-    """Add ``generated``'s source and everything its free names need."""
+             definitions: dict[str, str], inherited: dict[str, Any] | None = None) -> None:
+    """Add ``generated``'s source and everything its free names need. ``inherited``:
+    where ``primal`` is itself generated code (a Hessian's forward-mode code), the origins
+    of its names (its helpers, ``number_like``, are read by the code generated from it)."""
     tree = cast(ast.FunctionDef, ast.parse(generated.source).body[0])  # one def
     definitions.setdefault(tree.name, generated.source.rstrip("\n") + "\n")
     for name in sorted(_free_names(tree)):
-        origin = generated.origins.get(name)
+        origin = generated.origins.get(name) or (inherited or {}).get(name)
         if origin is None:
             _import_global(name, primal, imports)
         elif origin[0] == "global":
