@@ -251,7 +251,12 @@ def _rewrite(function: Function, slots: int, forward_block: list[ast.stmt],
     stored = {n.id for s in [loop] for n in ast.walk(s)
               if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     live = Liveness([loop], set()).live_before
-    state = sorted((live & stored) - {counter})
+    # and what it reads that code after it may assign (a later loop's `h = tanh(h)`):
+    # only a name assigned nowhere in the function holds the same value throughout
+    anywhere = {n.id for s in function.body for n in ast.walk(s)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    state = sorted((live & (stored | anywhere)) - {counter})
+    stored |= set(state)  # what the stretches and restores assign
     probe = ast.Expr(ast.Tuple([load(n) for n in state], ast.Load()))
     position = next(i for i, s in enumerate(forward_block) if s is loop)
     forward_block.insert(position, probe)
@@ -283,14 +288,13 @@ def _rewrite(function: Function, slots: int, forward_block: list[ast.stmt],
             raise located(UnsupportedSyntaxError, f"checkpoints=: the backward sweep of this "
                           f"loop leaves `{name}` in a state checkpointing does not reproduce",
                           loop, function.parsed, hint="differentiate without checkpoints")
-    if at_end:
+    unbound_at_end: set[str] = set()
+    if at_end:  # (one with no value there is put back with none)
         probe = ast.Expr(ast.Tuple([load(n) for n in at_end], ast.Load()))
         place = next(i for i, s in enumerate(replay_block) if s is replay)
         replay_block.insert(place, probe)
-        unbound = maybe_unbound(function.body, parameters).get(id(probe), set())
+        unbound_at_end = maybe_unbound(function.body, parameters).get(id(probe), set())
         del replay_block[place]
-        if unbound:
-            raise AssertionError("checkpoint: a value read after the replay may be unbound")
 
     def counted(body: list[ast.stmt]) -> list[ast.stmt]:
         return [s for s in body if not (isinstance(s, ast.AugAssign) and
@@ -300,11 +304,20 @@ def _rewrite(function: Function, slots: int, forward_block: list[ast.stmt],
     items, keeper = fresh("items"), fresh("checkpoints")
     kind, begin, end = fresh("kind"), fresh("begin"), fresh("end")
 
+    def value_of(name: str, maybe_unbound: set[str]) -> ast.expr:
+        """``name``, or ``locals().get("name", UNBOUND)`` where it may have no value."""
+        if name not in maybe_unbound:
+            return load(name)
+        return ast.Call(ast.Attribute(ast.Call(runtime_name("locals"), [], []), "get",
+                                      ast.Load()),
+                        [ast.Constant(name), runtime_name("UNBOUND")], [])
+
+    def unbind(names: set[str]) -> list[ast.stmt]:
+        return [ast.If(ast.Compare(load(n), [ast.Is()], [runtime_name("UNBOUND")]),
+                       [ast.Delete([ast.Name(n, ast.Del())])], []) for n in sorted(names)]
+
     def state_tuple() -> ast.Tuple:
-        return ast.Tuple([ast.Call(ast.Attribute(ast.Call(runtime_name("locals"), [], []),
-                                                 "get", ast.Load()),
-                                   [ast.Constant(n), runtime_name("UNBOUND")], [])
-                          if n in unbound else load(n) for n in state], ast.Load())
+        return ast.Tuple([value_of(n, unbound) for n in state], ast.Load())
 
     def stretch(body: list[ast.stmt]) -> ast.For:
         """Iterations ``begin`` to ``end - 1`` of the loop (of a ``while`` loop: its
@@ -338,8 +351,7 @@ def _rewrite(function: Function, slots: int, forward_block: list[ast.stmt],
         ast.Assign([ast.Tuple([store(n) for n in state], ast.Store())],
                    ast.Subscript(ast.Attribute(load(keeper), "kept", ast.Load()), load(begin),
                                  ast.Load()))] if state else [ast.Pass()]
-    restore += [ast.If(ast.Compare(load(n), [ast.Is()], [runtime_name("UNBOUND")]),
-                       [ast.Delete([ast.Name(n, ast.Del())])], []) for n in sorted(unbound)]
+    restore += unbind(unbound)
     advance = stretch(counted(_untaped(loop.body)))
     keep = ast.Expr(keeper_call("keep", load(begin), state_tuple()))
     taped = stretch(counted(copy_tree(loop.body)))
@@ -361,11 +373,11 @@ def _rewrite(function: Function, slots: int, forward_block: list[ast.stmt],
     at = next(i for i, s in enumerate(replay_block) if s is replay)
     if at_end:
         ends = fresh(f"{at_end[0]}_at_end" if len(at_end) == 1 else "at_end")
-        values: ast.expr = load(at_end[0]) if len(at_end) == 1 else \
-            ast.Tuple([load(n) for n in at_end], ast.Load())
+        values: ast.expr = value_of(at_end[0], unbound_at_end) if len(at_end) == 1 else \
+            ast.Tuple([value_of(n, unbound_at_end) for n in at_end], ast.Load())
         names: ast.expr = store(at_end[0]) if len(at_end) == 1 else \
             ast.Tuple([store(n) for n in at_end], ast.Store())
         replay_block[at:at + 1] = [ast.Assign([store(ends)], values), schedule,
-                                   ast.Assign([names], load(ends))]
+                                   ast.Assign([names], load(ends)), *unbind(unbound_at_end)]
     else:
         replay_block[at] = schedule

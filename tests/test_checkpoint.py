@@ -236,3 +236,76 @@ def test_not_with_compile_nor_for_a_gradient():
         srcdiff.grad(oscillator, compile="numba", checkpoints=4)
     with pytest.raises(SrcdiffError, match="not to the derivative of a gradient"):
         srcdiff.grad(srcdiff.grad(oscillator), checkpoints=4)
+
+
+# -- regressions (fuzz campaign seeds) ------------------------------------------------
+def read_again_after(x0, x1, x2):
+    # seed 779293: the first loop reads h, which the second loop changes: its stretches,
+    # run after the second loop's replay, must start from the h it read (kept in its state)
+    h = x1
+    total = 0.5
+    for i in range(1):
+        total = 1 / (total + h)
+    for j in range(0, 4, 2):
+        h = math.tanh(h)
+    return total
+
+
+def bisection_after_maybe_unbound(x0, x1, n):
+    if math.exp(math.tanh(x0)) ** (1.9 * math.tanh(n)) > math.atanh(x0 / (1.0 + abs(x0))) or x0 < -0.7:
+        pass
+    else:
+        x0 = math.fabs(x0)
+        z = 0.5 * math.tanh(math.sqrt(1.0 + x1 * x1))
+        value = 0.0
+        for c in (-0.1, 0.15, 1.04):
+            value = (value + c) * z
+        if math.cbrt(x0) > math.hypot(value, 1.0) ** (-1.0) and float(x0) > -0.23:
+            return math.log(math.exp(math.tanh(n * (value // 2.0))))
+
+    def g(z0, z1):
+        s = 2.0 + math.sin(x1)
+        lo, hi = (0.0, 3.0)
+        mid = 0.5 * (lo + hi)
+        for i in range(1):
+            mid = 0.5 * (lo + hi)
+            if mid * mid > s:
+                lo, hi = (lo, mid)
+            else:
+                lo, hi = (mid, hi)
+        return math.tanh(s + mid ** n)
+    count = 0
+    r = 2.0 + math.sin(float(x1))
+    lo0, hi0 = (0.0, 3.0)
+    while hi0 - lo0 > 0.01 and count < 6:
+        count += 1
+        mid0 = 0.5 * (lo0 + hi0)
+        if mid0 * mid0 > r:
+            lo0, hi0 = (lo0, mid0)
+        else:
+            lo0, hi0 = (mid0, hi0)
+    for i in range(1, count):
+        if math.pow(abs(x1) + 0.5, x0) >= math.hypot(hi0, n, 0.93):
+            for j, c0 in enumerate((1.41, -1.24)):
+                p = g(math.copysign(mid0, c0), math.fabs(n))
+                hi0 = 1.5 + 1.35 * math.tanh(lo0 / r - x0 * hi0)
+                lo0 = 1.5 + 1.35 * math.tanh(lo0 + lo0)
+            else:
+                q = g(math.log2(math.hypot(lo0, 1.0)), math.log2(1.0 + -1.08 * -1.08)) - g(hi0, (hi0 - hi0) ** 1)
+                break
+            r = 2.0 + 0.9 * math.tanh(max(g(1.09 % math.exp(math.tanh(hi0)), -p), min(math.log2(abs(x0) + 0.5), math.log10(r))))
+    return r + mid0 + max(0.57, x1) * math.cosh(hi0)
+
+
+
+@pytest.mark.parametrize("func, args", [
+    (read_again_after, (0.5003613240415978, -0.5600468009596167, 0.9589961383269578)),
+    # seed 779170: mid0, read after a replay, may have no value there
+    (bisection_after_maybe_unbound, (1.0802251876355577, 0.6558648352943197, 0)),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_campaign_regressions(leaf, func, args):
+    leaf(1)
+    wrt = tuple(i for i, a in enumerate(args) if isinstance(a, float))
+    expected = srcdiff.grad(func, wrt=wrt)(*args)
+    for slots in (2, 3):
+        assert repr(srcdiff.grad(func, wrt=wrt, checkpoints=slots)(*args)) == repr(expected)
