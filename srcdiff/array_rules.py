@@ -17,7 +17,7 @@ Loaded by ``srcdiff.rules`` only when NumPy can be imported. Two kinds of entrie
 >>> import numpy
 >>> rule = RULES.lookup(numpy.sum, 1)
 >>> rule.name, rule.wrt
-('numpy.sum', ('a',))
+('numpy.sum', ('a', 'initial'))
 """
 
 from __future__ import annotations

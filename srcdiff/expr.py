@@ -72,7 +72,7 @@ def array_mode(enabled: bool = True, numbers: Iterable[str] = (),
     ('g * numpy.sign(x)', 'numpy.where(x >= 0, g, 0.0)', 'g * numpy.cos(x)')
     >>> with array_mode(numbers={"s"}, like=Code.name("y")):
     ...     render(s * select(x >= s, 0, 1)), render(copysign(1, s))
-    ('numpy.where(x >= s, numpy.zeros_like(y), s)', 'math.copysign(1.0, s)')
+    ('numpy.where(x >= s, numpy.zeros_like(y), s)', 'math.copysign(1, s)')
     """
     tokens = _arrays.set(enabled), _numbers.set(frozenset(numbers)), _like.set(like)
     try:
