@@ -80,16 +80,19 @@ class _Loop:
 
 
 def normalize(parsed: Parsed, structures: dict[str, Any] | None = None,
-              differentiated: Collection[str] = ()) -> Function:
+              differentiated: Collection[str] = (), several: bool = False) -> Function:
     """``structures``: the parameters whose arguments are structured (``srcdiff.structures``),
     each with an example argument; those in ``differentiated`` are pytrees differentiated
     with respect to. Each leaf the function reads becomes a parameter of its own, after
-    its structure's (``Function.leaves``), and every parameter is positional."""
+    its structure's (``Function.leaves``), and every parameter is positional.
+    ``several``: the function may return a tuple (vjp, jvp, jacobian), every ``return``
+    one of the same length; the core form then ends with ``return (y1, y2, ...)``."""
     tree = parsed.tree
     # The function's own name is free for a local unless the body mentions it.
     namer = Namer(all_names(tree.args) | set().union(*(all_names(s) for s in tree.body)))
     function = Function(tree.name, _plain_arguments(tree.args), [], parsed, namer)
     normalizer = Normalizer(function, ((parsed.filename, tree.lineno, tree.name),))
+    normalizer.several = several
     for name, value in (structures or {}).items():
         normalizer.structures[name] = _Part(name, (), value, name in differentiated)
         function.facts.append((name, (), observe(value)))
@@ -205,6 +208,8 @@ class Normalizer:
         self.returned: str | None = None
         self.results: list[str] | None = None
         self.inline_mode = False
+        self.several = False  # whether the function itself may return a tuple
+        self.outputs: int | None = None  # how many values it returns, when a tuple
         self.inlining = inlining  # the callees being inlined, outermost first
         self.local_functions = dict(local_functions or {})  # name -> (def, parsed)
         self.where = function.parsed  # the source the statements come from (errors)
@@ -233,17 +238,45 @@ class Normalizer:
         early = [n for s in body[:-1] for n in _returns(s)] + [
             n for n in _returns(body[-1]) if n is not body[-1]]
         self.results = results
+        if results is None:
+            self.outputs = self.count_outputs(body)
         if not early:
             return self.block(body)
         self.returned = self.fresh("returned")
         if results is None:
-            self.results = [self.fresh(self.function.name)]
+            self.results = [self.fresh(self.function.name)
+                            for _ in range(1 if self.outputs is None else self.outputs)]
         statements: list[ast.stmt] = [self.assign(self.returned, ast.Constant(False), body[0])]
         statements += self.block(body)
         if results is None:
             assert self.results is not None  # named above
-            statements.append(_located(ast.Return(_name(self.results[0])), body[-1]))
+            names: list[ast.expr] = [_name(r) for r in self.results]
+            value = names[0] if self.outputs is None else ast.Tuple(names, ast.Load())
+            statements.append(_located(ast.Return(value), body[-1]))
         return statements
+
+    def count_outputs(self, body: list[ast.stmt]) -> int | None:
+        """How many values the function itself returns when it returns a tuple (None
+        when it returns one value); every ``return`` must give as many."""
+        returns = [r for s in body for r in _returns(s)]
+        tuples = [r for r in returns if isinstance(r.value, ast.Tuple)]
+        if not tuples:
+            return None
+        first = cast(ast.Tuple, tuples[0].value)
+        if not self.several:
+            raise located(UnsupportedSyntaxError, "this function returns several values; "
+                          "a gradient needs a function that returns one number", first,
+                          self.where, hint="srcdiff.vjp, srcdiff.jvp and srcdiff.jacobian "
+                          "take functions that return a tuple")
+        count = len(first.elts)
+        for node in returns:
+            given = len(node.value.elts) if isinstance(node.value, ast.Tuple) else 1
+            if not isinstance(node.value, ast.Tuple) or given != count:
+                raise located(UnsupportedSyntaxError, f"this return gives {given} "
+                              f"value{'s' if given != 1 else ''} where the one on line "
+                              f"{tuples[0].lineno} gives {count}: every return of a "
+                              "function must give as many values", node, self.where)
+        return count
 
     def define_local(self, tree: ast.FunctionDef, names: list[str], origin: ast.AST) -> list[ast.stmt]:
         """A nested ``def`` or ``name = lambda ...``: calls after it (in program order)
@@ -1042,7 +1075,12 @@ class Normalizer:
 
     def return_(self, node: ast.Return) -> list[ast.stmt]:
         before: list[ast.stmt] = []
-        if self.results is not None and len(self.results) > 1:
+        if self.outputs is not None:  # the function's own tuple (count_outputs checked it)
+            values = [self.expression(v, before) for v in cast(ast.Tuple, node.value).elts]
+            if self.returned is None:
+                return before + [_located(ast.Return(_located(ast.Tuple(values, ast.Load()),
+                                                              node)), node)]
+        elif self.results is not None and len(self.results) > 1:
             if not isinstance(node.value, ast.Tuple) or len(node.value.elts) != len(self.results):
                 raise located(UnsupportedSyntaxError, f"this return does not give "
                               f"{len(self.results)} values to unpack", node, self.where)
