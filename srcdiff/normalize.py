@@ -210,6 +210,9 @@ class Normalizer:
         self.inline_mode = False
         self.several = False  # whether the function itself may return a tuple
         self.outputs: int | None = None  # how many values it returns, when a tuple
+        # its returns of a call to a function returning a tuple (by id) -> the names the
+        # values are unpacked into
+        self.returned_calls: dict[int, list[str]] = {}
         self.inlining = inlining  # the callees being inlined, outermost first
         self.local_functions = dict(local_functions or {})  # name -> (def, parsed)
         self.where = function.parsed  # the source the statements come from (errors)
@@ -259,7 +262,15 @@ class Normalizer:
         """How many values the function itself returns when it returns a tuple (None
         when it returns one value); every ``return`` must give as many."""
         returns = [r for s in body for r in _returns(s)]
-        tuples = [r for r in returns if isinstance(r.value, ast.Tuple)]
+        if self.several:  # return helper(x), the helper returning a tuple: unpacked
+            for node in returns:
+                if isinstance(node.value, ast.Call):
+                    count = self.tuple_returned(node.value)
+                    if count is not None:
+                        self.returned_calls[id(node)] = [self.fresh("output")
+                                                         for _ in range(count)]
+        tuples = [r for r in returns if isinstance(r.value, ast.Tuple)
+                  or id(r) in self.returned_calls]
         if not tuples:
             return None
         first = cast(ast.Tuple, tuples[0].value)
@@ -268,15 +279,28 @@ class Normalizer:
                           "a gradient needs a function that returns one number", first,
                           self.where, hint="srcdiff.vjp, srcdiff.jvp and srcdiff.jacobian "
                           "take functions that return a tuple")
-        count = len(first.elts)
+        count = self.values_returned(tuples[0])
         for node in returns:
-            given = len(node.value.elts) if isinstance(node.value, ast.Tuple) else 1
-            if not isinstance(node.value, ast.Tuple) or given != count:
+            given = self.values_returned(node)
+            if given != count:
                 raise located(UnsupportedSyntaxError, f"this return gives {given} "
                               f"value{'s' if given != 1 else ''} where the one on line "
                               f"{tuples[0].lineno} gives {count}: every return of a "
                               "function must give as many values", node, self.where)
         return count
+
+    def values_returned(self, node: ast.Return) -> int:
+        if id(node) in self.returned_calls:
+            return len(self.returned_calls[id(node)])
+        return len(node.value.elts) if isinstance(node.value, ast.Tuple) else 1
+
+    def tuple_returned(self, call: ast.Call) -> int | None:
+        """How many values a user function called returns, when it returns a tuple."""
+        callee = self.callee_of(call)
+        if callee is None:
+            return None
+        returned = [r.value for s in callee[0].body for r in _returns(s)]
+        return next((len(v.elts) for v in returned if isinstance(v, ast.Tuple)), None)
 
     def define_local(self, tree: ast.FunctionDef, names: list[str], origin: ast.AST) -> list[ast.stmt]:
         """A nested ``def`` or ``name = lambda ...``: calls after it (in program order)
@@ -1075,7 +1099,15 @@ class Normalizer:
 
     def return_(self, node: ast.Return) -> list[ast.stmt]:
         before: list[ast.stmt] = []
-        if self.outputs is not None:  # the function's own tuple (count_outputs checked it)
+        if self.outputs is not None and id(node) in self.returned_calls:  # return helper(x)
+            names = self.returned_calls[id(node)]
+            target = ast.Tuple([_name(n, store=True) for n in names], ast.Store())
+            before += self.unpack(_located(target, node), cast(ast.expr, node.value), node)
+            values = [_name(n) for n in names]
+            if self.returned is None:
+                return before + [_located(ast.Return(_located(ast.Tuple(values, ast.Load()),
+                                                              node)), node)]
+        elif self.outputs is not None:  # the function's own tuple (count_outputs checked it)
             values = [self.expression(v, before) for v in cast(ast.Tuple, node.value).elts]
             if self.returned is None:
                 return before + [_located(ast.Return(_located(ast.Tuple(values, ast.Load()),
