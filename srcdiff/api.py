@@ -154,7 +154,8 @@ def vjp(func: Callable[_P, Any], wrt: Wrt = 0
         code = specialise(key)
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        values = [bound.arguments[p] for p in parameters]
+        # the point as given: the function may change an array argument in place
+        values = [_own_array(bound.arguments[p]) for p in parameters]
         value = func(*args, **kwargs)
 
         def pullback(cotangent: Any) -> Any:
@@ -1151,6 +1152,15 @@ def _cotangents(value: Any, cotangent: Any) -> tuple[Any, ...]:
     for position, (element, part) in enumerate(zip(value, cotangent)):
         _check_tangent(f"the result's element {position}", element, part, "cotangent")
     return tuple(_own(part) for part in cotangent)
+
+
+def _own_array(value: Any) -> Any:
+    """An array argument copied (the caller's may change), anything else as it is."""
+    import sys
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.ndarray):
+        return value.copy()
+    return value
 
 
 def _own(cotangent: Any) -> Any:

@@ -374,3 +374,28 @@ def test_the_cotangent_has_the_values_structure():
     with pytest.raises(ArgumentKindError, match=r"^the cotangent for \"the result's element 1\" "
                        r"has shape \(3,\); it must have shape \(2,\)$"):
         pullback((1.0, numpy.ones(3), 1.0))
+
+
+# --- vjp's point ----------------------------------------------------------------------------
+
+def _same(a):
+    return a
+
+
+def halves_in_place(x):
+    view = _same(x)
+    view *= 0.5
+    return numpy.sum(view * view), view
+
+
+def test_vjp_pulls_back_at_the_point_given():
+    """The function changes its argument in place when vjp runs it for the value; the
+    pull-back is the derivative at the argument as it was given (found by the fuzz
+    campaign's tuple variant: it was taken at the changed array)."""
+    given = numpy.array([1.0, 2.0])
+    value, pullback = srcdiff.vjp(halves_in_place)(given)
+    numpy.testing.assert_array_equal(given, [0.5, 1.0])  # as Python does
+    numpy.testing.assert_array_equal(value[1], [0.5, 1.0])
+    # d/dx sum((x/2)^2) = x/2; d(x/2)/dx = 1/2, at x = (1, 2)
+    numpy.testing.assert_allclose(pullback((1.0, numpy.zeros(2))), [0.5, 1.0])
+    numpy.testing.assert_allclose(pullback((0.0, numpy.ones(2))), [0.5, 0.5])
