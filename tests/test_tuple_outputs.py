@@ -399,3 +399,33 @@ def test_vjp_pulls_back_at_the_point_given():
     # d/dx sum((x/2)^2) = x/2; d(x/2)/dx = 1/2, at x = (1, 2)
     numpy.testing.assert_allclose(pullback((1.0, numpy.zeros(2))), [0.5, 1.0])
     numpy.testing.assert_allclose(pullback((0.0, numpy.ones(2))), [0.5, 0.5])
+
+
+# --- the srcdiff command -----------------------------------------------------------------
+
+def test_the_command_writes_a_jvp_module_for_tuple_outputs(tmp_path):
+    """``srcdiff generate --mode jvp`` writes the tuple of tangents too, in a module that
+    runs without srcdiff; ``--mode grad`` refuses the function at its return."""
+    import subprocess
+    import sys
+    import textwrap
+    from test_cli import run
+    (tmp_path / "shapes.py").write_text(textwrap.dedent('''
+        import math
+
+        def polar(r, t):
+            return r * math.cos(t), r * math.sin(t)
+        '''))
+    result = run("generate", "shapes.py", "--mode", "jvp", "--wrt", "t", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    check = ("import sys; sys.modules['srcdiff'] = None; import shapes_jvp; "
+             "print(repr(shapes_jvp.jvp_polar(2.0, 0.5, 1.0)))")
+    printed = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True,
+                             text=True, check=True).stdout
+    (value, tangent) = eval(printed)
+    assert value == polar(2.0, 0.5)
+    assert tangent == pytest.approx((-2.0 * math.sin(0.5), 2.0 * math.cos(0.5)), rel=1e-15)
+    refused = run("generate", "shapes.py", cwd=tmp_path)
+    assert refused.returncode != 0
+    assert "shapes.py:5:12: this function returns several values; a gradient needs a " \
+        "function that returns one number" in refused.stderr
