@@ -1099,9 +1099,11 @@ class Normalizer:
 
     def return_(self, node: ast.Return) -> list[ast.stmt]:
         before: list[ast.stmt] = []
+        values: list[ast.expr]
         if self.outputs is not None and id(node) in self.returned_calls:  # return helper(x)
             names = self.returned_calls[id(node)]
-            target = ast.Tuple([_name(n, store=True) for n in names], ast.Store())
+            stored: list[ast.expr] = [_name(n, store=True) for n in names]
+            target = ast.Tuple(stored, ast.Store())
             before += self.unpack(_located(target, node), cast(ast.expr, node.value), node)
             values = [_name(n) for n in names]
             if self.returned is None:

@@ -357,8 +357,8 @@ def finish_tangent(function: Function) -> Function:
     value, marked = returned.value.elts if with_value else (None, returned.value)
     numpy_values = _may_hold_numpy(function)
 
-    def final(marked: ast.Call) -> ast.expr:
-        tangent_, like = marked.args
+    def final(marked: ast.expr) -> ast.expr:
+        tangent_, like = cast(ast.Call, marked).args
         kind = function.kinds.get(like.id, SCALAR) if isinstance(like, ast.Name) else SCALAR
         if kind.is_array:
             helper = ast.Name(helper_name(function, "tangent_like"), ast.Load())
