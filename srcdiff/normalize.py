@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from collections.abc import Collection, Iterator
 from typing import Any, Callable, TypeVar, cast
 
-from .errors import UnsupportedSyntaxError, located
+from .errors import SrcdiffError, UnsupportedSyntaxError, located
 from .expr import dotted, literal
 from .ir import Function, Namer, copy_tree, def_of_lambda, get_anno, name_id, set_anno, walk
 from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
@@ -295,8 +295,15 @@ class Normalizer:
         return len(node.value.elts) if isinstance(node.value, ast.Tuple) else 1
 
     def tuple_returned(self, call: ast.Call) -> int | None:
-        """How many values a user function called returns, when it returns a tuple."""
-        callee = self.callee_of(call)
+        """How many values a user function called returns, when it returns a tuple (a
+        function the body defines is not known yet: None, as for a call it refuses,
+        which the call's own normalization refuses in its place)."""
+        if isinstance(call.func, ast.Name) and call.func.id in self.locals:
+            return None
+        try:
+            callee = self.callee_of(call)
+        except SrcdiffError:
+            return None
         if callee is None:
             return None
         returned = [r.value for s in callee[0].body for r in _returns(s)]
