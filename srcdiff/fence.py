@@ -70,7 +70,9 @@ HINTS = {
 
 
 def fence(parsed: Parsed, callee: bool = False) -> Parsed:
-    """``callee``: the function is inlined into another, so it may return a tuple."""
+    """``callee``: the function is inlined into another. Any function may return a
+    tuple here: a callee's is unpacked where it is called, and normalize takes a
+    function's own only for vjp, jvp and jacobian."""
     Fence(parsed, callee).check()
     return parsed
 
