@@ -52,6 +52,13 @@ def getitem_rule() -> ArrayRule | None:
     return arrays.GETITEM if arrays is not None else None
 
 
+def output_names(output: ast.expr | None) -> list[str]:
+    """The variables a function returns, in order (a tuple's: one per element that is a
+    variable, twice for ``return a, a``; constants are not variables)."""
+    elements = output.elts if isinstance(output, ast.Tuple) else [output]
+    return [e.id for e in elements if isinstance(e, ast.Name)]
+
+
 def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | None = None,
             array_output: bool = False) -> Function:
     """Activity, flow-insensitively: a fixed point over every assignment, at any depth
@@ -115,7 +122,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
                           get_anno(loop, "where", function.parsed),
                           hint="loop over an array, or over range(len(...)) and index, or "
                           "write the terms out")
-    output = {function.output.id} if isinstance(function.output, ast.Name) else set()
+    output = set(output_names(function.output))
     useful = _reachable(output, reads)
     active = varied & useful
     where: Callable[[ast.AST], Parsed] = lambda statement: get_anno(statement, "where", function.parsed)

@@ -127,7 +127,9 @@ def vjp(func: Callable[_P, Any], wrt: Wrt = 0
     taking ``func``'s arguments and returning ``(func(...), pullback)``; ``pullback(ct)``,
     for a cotangent ``ct`` of the value's shape, gives ``ct``'s pull-back to the ``wrt``
     parameters (one, or a tuple for a tuple ``wrt``), as ``jax.vjp``'s function does.
-    ``grad(f)(x)`` is ``vjp(f)(x)[1](1.0)`` for a function returning a number."""
+    ``grad(f)(x)`` is ``vjp(f)(x)[1](1.0)`` for a function returning a number. For a
+    function returning a tuple, ``ct`` is a tuple too: one cotangent per element, of
+    that element's shape."""
     bound = _through_binding(vjp, func, wrt)
     if bound is not None:
         return bound
@@ -143,7 +145,8 @@ def vjp(func: Callable[_P, Any], wrt: Wrt = 0
         if current is None or not (current.check is None or current.check()):
             kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
             current = generated[(key, ieee)] = generate(
-                func, names, name=f"vjp_{base}", vjp=True, kinds=kinds, ieee=ieee)
+                func, names, name=f"vjp_{base}", vjp=True, kinds=kinds, ieee=ieee,
+                several=True)
         return current
 
     def forward(*args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], Any]]:
@@ -151,15 +154,16 @@ def vjp(func: Callable[_P, Any], wrt: Wrt = 0
         code = specialise(key)
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        values = [bound.arguments[p] for p in parameters]
+        # the point as given: the function may change an array argument in place
+        values = [_own_array(bound.arguments[p]) for p in parameters]
         value = func(*args, **kwargs)
 
         def pullback(cotangent: Any) -> Any:
-            _check_tangent("the result", value, cotangent, "cotangent")
+            cotangents = _cotangents(value, cotangent)
             try:
-                result = code.function(*values, cotangent)
+                result = code.function(*values, *cotangents)
             except _IEEE_ERRORS:
-                result = specialise(key, ieee=True).function(*values, cotangent)
+                result = specialise(key, ieee=True).function(*values, *cotangents)
             return result if as_tuple else result[0]
         return value, pullback
 
@@ -273,7 +277,8 @@ def jacobian(func: Callable[_P, Any], wrt: Wrt = 0,
              mode: Literal["forward", "reverse"] | None = None) -> Callable[_P, Any]:
     """The Jacobian of ``func``: a function taking ``func``'s arguments and returning an
     array of shape ``value.shape + argument.shape`` (a tuple of them for a tuple ``wrt``),
-    as ``jax.jacfwd`` and ``jax.jacrev`` do. ``mode="forward"`` builds it a column at a
+    as ``jax.jacfwd`` and ``jax.jacrev`` do; for a function returning a tuple, a tuple
+    of those, one per element of the value (outputs outer, parameters inner). ``mode="forward"`` builds it a column at a
     time with :func:`jvp`, ``"reverse"`` a row at a time with :func:`vjp`; by default,
     whichever needs fewer: forward when the arguments have fewer elements than the
     result."""
@@ -295,9 +300,14 @@ def jacobian(func: Callable[_P, Any], wrt: Wrt = 0,
         points = [bound.arguments[n] for n in names]
         inputs = sum(int(numpy.size(p)) for p in points)
         value, pullback = pullback_of(*args, **kwargs)
-        out_shape = numpy.shape(value)
-        use = mode or ("forward" if inputs < numpy.size(value) else "reverse")
-        result: list[Any] = [numpy.zeros(out_shape + numpy.shape(p)) for p in points]
+        several = type(value) is tuple  # a function returning a tuple: a Jacobian each
+        values = value if several else (value,)
+        shapes = [numpy.shape(v) for v in values]
+        outputs = sum(int(numpy.size(v)) for v in values)
+        use = mode or ("forward" if inputs < outputs else "reverse")
+        # one list per output, of one Jacobian per parameter
+        result: list[list[Any]] = [[numpy.zeros(shape + numpy.shape(p)) for p in points]
+                                   for shape in shapes]
         if use == "forward":
             zeros = [numpy.zeros(numpy.shape(p)) if numpy.ndim(p) else 0.0 for p in points]
             for k, point in enumerate(points):
@@ -309,16 +319,22 @@ def jacobian(func: Callable[_P, Any], wrt: Wrt = 0,
                     else:
                         tangents[k] = 1.0
                     column = tangent_map(*args, *tangents, **kwargs)[1]
-                    result[k][(...,) + index] = column
+                    for i, part in enumerate(column if several else (column,)):
+                        result[i][k][(...,) + index] = part
         else:
-            for index in numpy.ndindex(out_shape):
-                cotangent: Any = numpy.zeros(out_shape) if out_shape else 1.0
-                if out_shape:
-                    cotangent[index] = 1.0
-                for k, row in enumerate(pullback(cotangent)):
-                    result[k][index] = row
-        result = [r if r.ndim else float(r) for r in result]
-        return tuple(result) if as_tuple else result[0]
+            zero = [numpy.zeros(shape) if shape else 0.0 for shape in shapes]
+            for i, shape in enumerate(shapes):
+                for index in numpy.ndindex(shape):
+                    cotangent: Any = numpy.zeros(shape) if shape else 1.0
+                    if shape:
+                        cotangent[index] = 1.0
+                    cotangents = zero[:i] + [cotangent] + zero[i + 1:]
+                    rows = pullback(tuple(cotangents) if several else cotangent)
+                    for k, row in enumerate(rows):
+                        result[i][k][index] = row
+        jacobians = [[r if r.ndim else float(r) for r in of_output] for of_output in result]
+        each = [tuple(of_output) if as_tuple else of_output[0] for of_output in jacobians]
+        return tuple(each) if several else each[0]
 
     base = func.__name__ if func.__name__.isidentifier() else "lambda"
     jacobian_.__name__ = jacobian_.__qualname__ = f"jacobian_{base}"
@@ -588,6 +604,7 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
     parameter by position (defaults applied here), then the tangents."""
     name = _generated_name(func, names, as_tuple, with_value, mode)
     forward = mode == "forward"
+    several = forward and with_value  # jvp: a function may return a tuple
     signature = inspect.signature(func)
     parameters = list(signature.parameters)
     specialisations: dict[_Key, Generated] = {}
@@ -616,7 +633,7 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
             raise deferred[0]
         generated = specialisations[key] = generate(
             func, names, name=name, with_value=with_value, as_tuple=as_tuple, kinds=kinds,
-            mode=mode, checkpoints=checkpoints)
+            mode=mode, checkpoints=checkpoints, several=several)
         if key == scalar_key and not forward:
             target, check = generated.function, generated.check
             if fast is not None:
@@ -652,7 +669,8 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
             kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
             variant = variants[key] = generate(func, names, name=name, with_value=with_value,
                                                as_tuple=as_tuple, kinds=kinds, ieee=True,
-                                               mode=mode, checkpoints=checkpoints)
+                                               mode=mode, checkpoints=checkpoints,
+                                               several=several)
         if everything is not None:
             return variant.function(*everything)
         return variant.function(*args, **kwargs)
@@ -743,7 +761,7 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
         examples = {p: v for p, k, v in zip(parameters, key, values) if type(k) is _Structured}
         generated = generate(func, names, name=name, with_value=with_value, kinds=kinds,
                              ieee=ieee, structures=examples, mode=mode,
-                             checkpoints=checkpoints)
+                             checkpoints=checkpoints, several=several)
         candidates.append(generated)
         return generated
 
@@ -1116,6 +1134,43 @@ def _split(who: str, signature: inspect.Signature, names: tuple[str, ...], args:
     for parameter, value in zip(names, extra):
         _check_tangent(parameter, bound.arguments[parameter], value, what)
     return primal, extra, key, bound
+
+
+def _cotangents(value: Any, cotangent: Any) -> tuple[Any, ...]:
+    """The cotangents a pull-back's code takes: ``cotangent`` itself, of ``value``'s
+    shape; for a tuple ``value`` (a function returning several values), the elements of
+    ``cotangent``, a tuple as long, each of its element's shape."""
+    if type(value) is not tuple:
+        _check_tangent("the result", value, cotangent, "cotangent")
+        return (_own(cotangent),)
+    if not isinstance(cotangent, tuple) or len(cotangent) != len(value):
+        given = f"a tuple of {len(cotangent)}" if isinstance(cotangent, tuple) else \
+            f"a {type(cotangent).__name__}"
+        raise ArgumentKindError(f"the function returns a tuple of {len(value)} values: pass "
+                                f"a tuple of {len(value)} cotangents, one for each (not "
+                                f"{given})")
+    for position, (element, part) in enumerate(zip(value, cotangent)):
+        _check_tangent(f"the result's element {position}", element, part, "cotangent")
+    return tuple(_own(part) for part in cotangent)
+
+
+def _own_array(value: Any) -> Any:
+    """An array argument copied (the caller's may change), anything else as it is."""
+    import sys
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.ndarray):
+        return value.copy()
+    return value
+
+
+def _own(cotangent: Any) -> Any:
+    """A 0-d array cotangent copied: the code may add to a number's adjoint in place
+    (``b_x += ...``), and it starts as the cotangent for ``return x + x``."""
+    import sys
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(cotangent, numpy.ndarray) and cotangent.ndim == 0:
+        return cotangent.copy()
+    return cotangent
 
 
 def _check_tangent(parameter: str, value: Any, tangent: Any, what: str = "tangent") -> None:

@@ -70,7 +70,9 @@ HINTS = {
 
 
 def fence(parsed: Parsed, callee: bool = False) -> Parsed:
-    """``callee``: the function is inlined into another, so it may return a tuple."""
+    """``callee``: the function is inlined into another. Any function may return a
+    tuple here: a callee's is unpacked where it is called, and normalize takes a
+    function's own only for vjp, jvp and jacobian."""
     Fence(parsed, callee).check()
     return parsed
 
@@ -217,9 +219,8 @@ class Fence(ast.NodeVisitor):
             self.refuse(node, "`return` without a value",
                         "srcdiff differentiates functions that return one number")
         if isinstance(node.value, ast.Tuple):
-            if not self.callee:
-                self.refuse(node.value, "returning several values is not supported",
-                            "srcdiff differentiates functions that return one number")
+            # several values: unpacked where a callee is called; the function's own
+            # outputs, which only vjp, jvp and jacobian take (normalize refuses the rest)
             for element in node.value.elts:
                 self.visit(element)
             return

@@ -99,7 +99,11 @@ class Lowering:
     def statement(self, statement: ast.stmt) -> None:
         if isinstance(statement, ast.Return):
             assert statement.value is not None  # the fence refuses a bare return
-            self.output = self.atom(statement.value, base=self.function.name)
+            if isinstance(statement.value, ast.Tuple):  # several outputs: an atom each
+                self.output = ast.Tuple([self.atom(e, base=self.function.name)
+                                         for e in statement.value.elts], ast.Load())
+            else:
+                self.output = self.atom(statement.value, base=self.function.name)
             self.emit(ast.Return(self.output))
         elif isinstance(statement, ast.Assign):
             value = self.primitive(statement.value)

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from collections.abc import Collection, Iterator
 from typing import Any, Callable, TypeVar, cast
 
-from .errors import UnsupportedSyntaxError, located
+from .errors import SrcdiffError, UnsupportedSyntaxError, located
 from .expr import dotted, literal
 from .ir import Function, Namer, copy_tree, def_of_lambda, get_anno, name_id, set_anno, walk
 from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
@@ -80,16 +80,19 @@ class _Loop:
 
 
 def normalize(parsed: Parsed, structures: dict[str, Any] | None = None,
-              differentiated: Collection[str] = ()) -> Function:
+              differentiated: Collection[str] = (), several: bool = False) -> Function:
     """``structures``: the parameters whose arguments are structured (``srcdiff.structures``),
     each with an example argument; those in ``differentiated`` are pytrees differentiated
     with respect to. Each leaf the function reads becomes a parameter of its own, after
-    its structure's (``Function.leaves``), and every parameter is positional."""
+    its structure's (``Function.leaves``), and every parameter is positional.
+    ``several``: the function may return a tuple (vjp, jvp, jacobian), every ``return``
+    one of the same length; the core form then ends with ``return (y1, y2, ...)``."""
     tree = parsed.tree
     # The function's own name is free for a local unless the body mentions it.
     namer = Namer(all_names(tree.args) | set().union(*(all_names(s) for s in tree.body)))
     function = Function(tree.name, _plain_arguments(tree.args), [], parsed, namer)
     normalizer = Normalizer(function, ((parsed.filename, tree.lineno, tree.name),))
+    normalizer.several = several
     for name, value in (structures or {}).items():
         normalizer.structures[name] = _Part(name, (), value, name in differentiated)
         function.facts.append((name, (), observe(value)))
@@ -205,6 +208,11 @@ class Normalizer:
         self.returned: str | None = None
         self.results: list[str] | None = None
         self.inline_mode = False
+        self.several = False  # whether the function itself may return a tuple
+        self.outputs: int | None = None  # how many values it returns, when a tuple
+        # its returns of a call to a function returning a tuple (by id) -> the names the
+        # values are unpacked into
+        self.returned_calls: dict[int, list[str]] = {}
         self.inlining = inlining  # the callees being inlined, outermost first
         self.local_functions = dict(local_functions or {})  # name -> (def, parsed)
         self.where = function.parsed  # the source the statements come from (errors)
@@ -233,17 +241,73 @@ class Normalizer:
         early = [n for s in body[:-1] for n in _returns(s)] + [
             n for n in _returns(body[-1]) if n is not body[-1]]
         self.results = results
+        if results is None:
+            self.outputs = self.count_outputs(body)
         if not early:
             return self.block(body)
         self.returned = self.fresh("returned")
         if results is None:
-            self.results = [self.fresh(self.function.name)]
+            self.results = [self.fresh(self.function.name)
+                            for _ in range(1 if self.outputs is None else self.outputs)]
         statements: list[ast.stmt] = [self.assign(self.returned, ast.Constant(False), body[0])]
         statements += self.block(body)
         if results is None:
             assert self.results is not None  # named above
-            statements.append(_located(ast.Return(_name(self.results[0])), body[-1]))
+            names: list[ast.expr] = [_name(r) for r in self.results]
+            value = names[0] if self.outputs is None else ast.Tuple(names, ast.Load())
+            statements.append(_located(ast.Return(value), body[-1]))
         return statements
+
+    def count_outputs(self, body: list[ast.stmt]) -> int | None:
+        """How many values the function itself returns when it returns a tuple (None
+        when it returns one value); every ``return`` must give as many."""
+        returns = [r for s in body for r in _returns(s)]
+        if self.several:  # return helper(x), the helper returning a tuple: unpacked
+            for node in returns:
+                if isinstance(node.value, ast.Call):
+                    count = self.tuple_returned(node.value)
+                    if count is not None:
+                        self.returned_calls[id(node)] = [self.fresh("output")
+                                                         for _ in range(count)]
+        tuples = [r for r in returns if isinstance(r.value, ast.Tuple)
+                  or id(r) in self.returned_calls]
+        if not tuples:
+            return None
+        first = cast(ast.Tuple, tuples[0].value)
+        if not self.several:
+            raise located(UnsupportedSyntaxError, "this function returns several values; "
+                          "a gradient needs a function that returns one number", first,
+                          self.where, hint="srcdiff.vjp, srcdiff.jvp and srcdiff.jacobian "
+                          "take functions that return a tuple")
+        count = self.values_returned(tuples[0])
+        for node in returns:
+            given = self.values_returned(node)
+            if given != count:
+                raise located(UnsupportedSyntaxError, f"this return gives {given} "
+                              f"value{'s' if given != 1 else ''} where the one on line "
+                              f"{tuples[0].lineno} gives {count}: every return of a "
+                              "function must give as many values", node, self.where)
+        return count
+
+    def values_returned(self, node: ast.Return) -> int:
+        if id(node) in self.returned_calls:
+            return len(self.returned_calls[id(node)])
+        return len(node.value.elts) if isinstance(node.value, ast.Tuple) else 1
+
+    def tuple_returned(self, call: ast.Call) -> int | None:
+        """How many values a user function called returns, when it returns a tuple (a
+        function the body defines is not known yet: None, as for a call it refuses,
+        which the call's own normalization refuses in its place)."""
+        if isinstance(call.func, ast.Name) and call.func.id in self.locals:
+            return None
+        try:
+            callee = self.callee_of(call)
+        except SrcdiffError:
+            return None
+        if callee is None:
+            return None
+        returned = [r.value for s in callee[0].body for r in _returns(s)]
+        return next((len(v.elts) for v in returned if isinstance(v, ast.Tuple)), None)
 
     def define_local(self, tree: ast.FunctionDef, names: list[str], origin: ast.AST) -> list[ast.stmt]:
         """A nested ``def`` or ``name = lambda ...``: calls after it (in program order)
@@ -1042,7 +1106,22 @@ class Normalizer:
 
     def return_(self, node: ast.Return) -> list[ast.stmt]:
         before: list[ast.stmt] = []
-        if self.results is not None and len(self.results) > 1:
+        values: list[ast.expr]
+        if self.outputs is not None and id(node) in self.returned_calls:  # return helper(x)
+            names = self.returned_calls[id(node)]
+            stored: list[ast.expr] = [_name(n, store=True) for n in names]
+            target = ast.Tuple(stored, ast.Store())
+            before += self.unpack(_located(target, node), cast(ast.expr, node.value), node)
+            values = [_name(n) for n in names]
+            if self.returned is None:
+                return before + [_located(ast.Return(_located(ast.Tuple(values, ast.Load()),
+                                                              node)), node)]
+        elif self.outputs is not None:  # the function's own tuple (count_outputs checked it)
+            values = [self.expression(v, before) for v in cast(ast.Tuple, node.value).elts]
+            if self.returned is None:
+                return before + [_located(ast.Return(_located(ast.Tuple(values, ast.Load()),
+                                                              node)), node)]
+        elif self.results is not None and len(self.results) > 1:
             if not isinstance(node.value, ast.Tuple) or len(node.value.elts) != len(self.results):
                 raise located(UnsupportedSyntaxError, f"this return does not give "
                               f"{len(self.results)} values to unpack", node, self.where)

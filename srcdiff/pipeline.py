@@ -66,7 +66,7 @@ def generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str,
              optimize: bool = True, vjp: bool = False, kinds: dict[str, Kind] | None = None,
              disable: Collection[str] = (), ieee: bool = False, mode: str = "reverse",
              structures: dict[str, Any] | None = None, typed: bool = False,
-             checkpoints: int | None = None) -> Generated:
+             checkpoints: int | None = None, several: bool = False) -> Generated:
     """Differentiate ``func`` with respect to the parameters named in ``wrt``; the
     gradient is a tuple when ``as_tuple`` (default: when ``wrt`` names several).
     ``kinds`` gives parameters' kinds (``srcdiff.kinds``) when they are not numbers.
@@ -83,7 +83,10 @@ def generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str,
     ``typed``: code a compiler can type (``srcdiff.jit``): typed tapes, numbers for
     placeholders, constructs numba does not take rewritten or refused. ``checkpoints``:
     loops outside loops keep at most that many states for their backward sweep
-    (``srcdiff.checkpoint``)."""
+    (``srcdiff.checkpoint``). ``several``: ``func`` may return a tuple (with ``vjp``, or
+    in forward mode with ``with_value``): the vector-Jacobian code then takes one
+    cotangent per element, the Jacobian-vector code returns the tuple of values and the
+    tuple of their tangents."""
     if mode not in ("reverse", "forward"):
         raise ValueError(f"mode is 'reverse' or 'forward', not {mode!r}")
     from .rules import RULES
@@ -93,7 +96,7 @@ def generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str,
         generated = _generate(func, wrt, name=name, with_value=with_value,
                               as_tuple=as_tuple, optimize=optimize, vjp=vjp, kinds=kinds, mode=mode,
                               disable=disable, ieee=ieee, structures=structures, typed=typed,
-                              checkpoints=checkpoints)
+                              checkpoints=checkpoints, several=several)
     generated.dependencies = dependencies
     generated.check = checker(dependencies)
     return generated
@@ -121,7 +124,8 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
               as_tuple: bool | None, optimize: bool, vjp: bool, kinds: dict[str, Kind] | None,
               disable: Collection[str], ieee: bool,
               mode: str = "reverse", structures: dict[str, Any] | None = None,
-              typed: bool = False, checkpoints: int | None = None) -> Generated:
+              typed: bool = False, checkpoints: int | None = None,
+              several: bool = False) -> Generated:
     forward = mode == "forward"
     as_tuple = len(wrt) > 1 if as_tuple is None else as_tuple
     unknown = set(disable) - set(OPTIMIZATIONS)
@@ -130,7 +134,8 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
     enabled = frozenset(OPTIMIZATIONS if optimize else ()) - frozenset(disable)
     try:
         parsed = fence(parse(func))
-        stages = {"normalize": normalize(parsed, structures, wrt)}
+        several = several and (vjp or (forward and with_value))
+        stages = {"normalize": normalize(parsed, structures, wrt, several)}
         if structures:
             wrt, kinds, as_tuple = _leaf_parameters(stages["normalize"], wrt, kinds,
                                                     structures)

@@ -171,12 +171,16 @@ class Reverse:
         function = self.function
         body = [s for s in function.body if not isinstance(s, ast.Return)]
         output = function.output
-        seed_name = self.namer.fresh("b_result") if vjp else None
-        seed = []
-        if isinstance(output, ast.Name) and output.id in self.adjoints.active:
-            seed = self.adjoints.accumulate(output.id,
-                                            Code.name(cast(str, seed_name)) if vjp else 1.0,
-                                            None, top=True)
+        # vjp: the output's adjoint is a parameter, one per element of a returned tuple
+        # (each seeds its element's adjoint: ``return a, a`` adds both to ``b_a``)
+        outputs = output.elts if isinstance(output, ast.Tuple) else [output]
+        seed_names = [self.namer.fresh("b_result") for _ in outputs] if vjp else []
+        seed: list[ast.stmt] = []
+        for position, element in enumerate(outputs):
+            if isinstance(element, ast.Name) and element.id in self.adjoints.active:
+                seed += self.adjoints.accumulate(
+                    element.id, Code.name(seed_names[position]) if vjp else 1.0, None,
+                    top=True)
         # a branch or a loop: only then can there be markers, replays and tapes
         self.branches_or_loops = any(isinstance(s, (*COMPOUND, ast.Try)) for s in body)
         forward, backward = self.block(body, depth=0, available=_Available(self.everywhere),
@@ -200,7 +204,7 @@ class Reverse:
         args = function.args
         if vjp:
             everything = args.posonlyargs + args.args + args.kwonlyargs + [
-                ast.arg(cast(str, seed_name))]  # named when vjp
+                ast.arg(n) for n in seed_names]
             args = ast.arguments(posonlyargs=[], args=[ast.arg(a.arg) for a in everything],
                                  vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
                                  defaults=[])

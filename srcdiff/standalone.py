@@ -159,7 +159,7 @@ def _prepare(request: Request) -> Part:
     elif request.mode == "jvp":
         generated = first = generate(function, request.wrt, name=f"jvp_{base}",
                                      kinds=request.kinds, mode="forward", with_value=True,
-                                     typed=request.numba)
+                                     typed=request.numba, several=not request.numba)
         primal = function
     else:  # reverse mode over the forward-mode code, as srcdiff.hvp does
         # the gradient first: where the function does not return a number, its error

@@ -98,18 +98,27 @@ class Tangent:
                 prelude.append(self.zero(parameter))
         body = prelude + self.block(body)
         output = function.output
-        result: ast.expr
-        if isinstance(output, ast.Name) and output.id in self.active:
-            result = ast.Name(self.d(output.id), ast.Load())
+        marked: ast.expr
+        if isinstance(output, ast.Tuple):  # several outputs: the tuple of their tangents
+            marked = ast.Tuple([self.marked(e) for e in output.elts], ast.Load())
         else:
-            result = ast.Constant(0.0)
-        marked = ast.Call(ast.Name(TANGENT, ast.Load()), [result, copy_tree(output)], [])
+            marked = self.marked(output)
         returned = ast.Return(ast.Tuple([copy_tree(output), marked], ast.Load())
                               if with_value else marked)
         args = ast.arguments(
             posonlyargs=[], args=[ast.arg(p) for p in self.parameters + tangents], vararg=None,
             kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
         return function.replace(name=name, args=args, body=body + [returned])
+
+    def marked(self, output: ast.expr) -> ast.Call:
+        """The tangent returned for ``output`` (an atom), marked ``__tangent__(d_y, y)``
+        until ``finish_tangent`` gives it its final form (zero for an inactive one)."""
+        result: ast.expr
+        if isinstance(output, ast.Name) and output.id in self.active:
+            result = ast.Name(self.d(output.id), ast.Load())
+        else:
+            result = ast.Constant(0.0)
+        return ast.Call(ast.Name(TANGENT, ast.Load()), [result, copy_tree(output)], [])
 
     def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         result: list[ast.stmt] = []
@@ -343,22 +352,28 @@ def finish_tangent(function: Function) -> Function:
     from .adjoints import _may_hold_numpy
     from .array_rules import helper_name
     returned: Any = function.body[-1]  # the Return that Tangent.run built
+    # (value, tangent); a tangent alone is one call (several outputs need the value)
     with_value = isinstance(returned.value, ast.Tuple)
     value, marked = returned.value.elts if with_value else (None, returned.value)
-    tangent_, like = marked.args
-    kind = function.kinds.get(like.id, SCALAR) if isinstance(like, ast.Name) else SCALAR
-    if kind.is_array:
-        helper = ast.Name(helper_name(function, "tangent_like"), ast.Load())
-        final: ast.expr = ast.Call(helper, [tangent_, like], [])
-    elif _may_hold_numpy(function):
-        helper = ast.Name(helper_name(function, "number_like"), ast.Load())
-        final = ast.Call(helper, [tangent_, like], [])
-    elif isinstance(tangent_, ast.Constant):
-        final = ast.Constant(float(cast(float, tangent_.value)))  # a number
-    else:
+    numpy_values = _may_hold_numpy(function)
+
+    def final(marked: ast.expr) -> ast.expr:
+        tangent_, like = cast(ast.Call, marked).args
+        kind = function.kinds.get(like.id, SCALAR) if isinstance(like, ast.Name) else SCALAR
+        if kind.is_array:
+            helper = ast.Name(helper_name(function, "tangent_like"), ast.Load())
+            return ast.Call(helper, [tangent_, like], [])
+        if numpy_values:
+            helper = ast.Name(helper_name(function, "number_like"), ast.Load())
+            return ast.Call(helper, [tangent_, like], [])
+        if isinstance(tangent_, ast.Constant):
+            return ast.Constant(float(cast(float, tangent_.value)))  # a number
         from .expr import runtime_name
-        final = ast.Call(runtime_name("float"), [tangent_], [])
+        return ast.Call(runtime_name("float"), [tangent_], [])
+    # several outputs: a tuple of marked tangents
+    done = ast.Tuple([final(m) for m in marked.elts], ast.Load()) \
+        if isinstance(marked, ast.Tuple) else final(marked)
     # with a value, value is its node
-    new = ast.Return(ast.Tuple([cast(ast.expr, value), final], ast.Load()) if with_value
-                     else final)
+    new = ast.Return(ast.Tuple([cast(ast.expr, value), done], ast.Load()) if with_value
+                     else done)
     return function.replace(body=function.body[:-1] + [new])

@@ -230,7 +230,8 @@ CASES = [
      "on x are not supported yet"),
     (f_other_expression_statement, UnsupportedSyntaxError, "expression statements are not supported (except print"),
     (f_invert, UnsupportedSyntaxError, "the operator `~` is not supported"),
-    (f_returns_tuple, UnsupportedSyntaxError, "returning several values is not supported"),
+    (f_returns_tuple, UnsupportedSyntaxError, "this function returns several values; a "
+     "gradient needs a function that returns one number"),
     (f_del, UnsupportedSyntaxError, "`y` is read where `del y` may have deleted it"),
     (f_import, UnsupportedSyntaxError, "imports inside the function are not supported"),
     (f_complex, UnsupportedSyntaxError, "complex numbers are not supported"),

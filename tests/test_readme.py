@@ -51,6 +51,7 @@ CHECKS = {
     "srcdiff.grad(f)": "API summary (names only)",
     "def predict(params, x):": "run",
     "value, slope = srcdiff.jvp": "API summary (names only)",
+    "import math\nimport srcdiff\n\ndef polar": "run",
     "def jvp_h(x, d_x):": "generated",
     "def ddh_dx_dx(x, d_x):": "generated",
     "import numpy as np\nimport srcdiff": "run",
@@ -135,6 +136,18 @@ def test_the_structured_parameters_snippet_runs(tmp_path):
     layers = [(np.eye(2), np.zeros(2)), (np.ones((2, 2)), np.ones(2))]
     gradient = srcdiff.grad(namespace["mlp"])(layers, np.array([0.5, -0.5]))
     assert [tuple(g.shape for g in layer) for layer in gradient] == [((2, 2), (2,))] * 2
+
+
+def test_the_tuple_outputs_snippet_runs(tmp_path):
+    namespace = run_snippet(tmp_path, block("import math\nimport srcdiff\n\ndef polar"),
+                            name="polar_outputs")
+    r, t = 2.0, 0.5
+    assert (namespace["x"], namespace["y"]) == (r * math.cos(t), r * math.sin(t))
+    assert namespace["dr"] == pytest.approx(math.cos(t), rel=1e-15)
+    assert namespace["dt"] == pytest.approx(-r * math.sin(t), rel=1e-15)
+    assert (namespace["dx"], namespace["dy"]) == pytest.approx((math.cos(t), math.sin(t)))
+    assert (namespace["dx_dr"], namespace["dx_dt"], namespace["dy_dr"], namespace["dy_dt"]) \
+        == pytest.approx((math.cos(t), -r * math.sin(t), math.sin(t), r * math.cos(t)))
 
 
 def test_the_numpy_snippet_runs_and_its_excerpt_is_generated(tmp_path):

@@ -55,9 +55,13 @@ def eliminate_common_subexpressions(function: Function) -> Function:
                 continue
             seen[key] = target
         body.append(statement)
+    def read(atom: ast.expr) -> ast.expr:
+        if isinstance(atom, ast.Name) and atom.id in copies:
+            return ast.Name(copies[atom.id], ast.Load())
+        return atom
     output = function.output
-    if isinstance(output, ast.Name) and output.id in copies:
-        output = ast.Name(copies[output.id], ast.Load())
+    output = ast.Tuple([read(e) for e in output.elts], ast.Load()) \
+        if isinstance(output, ast.Tuple) else read(output)
     return function.replace(body=body, output=output)
 
 

@@ -222,8 +222,10 @@ class Run:
 
     def __init__(self, case: Case, passes: bool = True, timeouts: bool = True,
                  culprits: bool = True, value_and_grad: bool = True, forward: bool = True,
-                 second: bool = True, structured: bool = True, checkpoints: bool = True):
+                 second: bool = True, structured: bool = True, checkpoints: bool = True,
+                 tuples: bool = True):
         self.case = case
+        self.tuples = tuples          # also the program returning a tuple: vjp and jvp
         self.checkpoints = checkpoints  # also grad(f, checkpoints=K): the same gradient
         self.structured = structured  # also the program reading a structured argument
         self.forward = forward        # also forward mode: jvp against <grad, v>
@@ -340,6 +342,9 @@ class Run:
         if problem:
             return problem
         problem = self.check_forward() if self.forward else None
+        if problem:
+            return problem
+        problem = self.check_tuple_outputs() if self.tuples else None
         if problem:
             return problem
         problem = self.check_float32() if case.float32 and verdict.verdict == "ok" else None
@@ -842,6 +847,92 @@ class Run:
                           f"<grad, v> = {expected!r}", "wrong:forward-vs-reverse")
         return None
 
+    def check_tuple_outputs(self):
+        """The program returning a tuple (``fuzz.tuples``): its value and another output
+        (itself again, a constant, a parameter, twice one). ``vjp``'s pull-back of a
+        random tuple of cotangents must be the matching combination of the gradient,
+        ``jvp``'s tangents ``<grad, v>`` and the other output's. A refusal is a note."""
+        from . import tuples
+        if not all(numpy.all(numpy.isfinite(as_float_array(g))) for g in self.gradients):
+            return None
+        variant = tuples.make(self.case)
+        if variant is None:
+            return None
+        filename = f"<fuzz tuples {self.case.kind} {self.case.seed}>"
+        linecache.cache[filename] = (len(variant.source), None,
+                                     variant.source.splitlines(True), filename)
+        try:
+            return self.tuple_outputs_against_gradient(variant, filename)
+        finally:
+            linecache.cache.pop(filename, None)
+
+    def tuple_outputs_against_gradient(self, variant, filename):
+        from .tuples import CONSTANT
+        namespace = {"__name__": f"fuzz_tuples_{self.case.seed}", "__file__": filename}
+        with quiet():
+            exec(compile(variant.source, filename, "exec"), namespace)
+        program = namespace[variant.function]
+        wrt, point = self.case.wrt, self.case.point
+        rng = numpy.random.default_rng((self.case.seed, 31))  # a stream of its own
+        at = variant.parameter  # the parameter returned, or None
+        factor = {"parameter": 1.0, "scaled": 2.0}.get(variant.other, 0.0)
+        again = variant.other == "again"
+        other = self.value if again else CONSTANT if at is None else factor * point[at]
+        c_value = float(rng.normal())
+        c_other = rng.normal(size=numpy.shape(other)) if numpy.ndim(other) \
+            else float(rng.normal())
+        tangents = [rng.normal(size=numpy.shape(point[i])) if isinstance(point[i], numpy.ndarray)
+                    else float(rng.normal()) for i in wrt]
+        gradients = [as_float_array(g) for g in self.gradients]
+        expected = [(c_value + (c_other if again else 0.0)) * g
+                    + (factor * c_other if i == at else 0.0)
+                    for i, g in zip(wrt, gradients)]
+        pushed_value = sum(float(numpy.sum(g * t)) for g, t in zip(gradients, tangents))
+        pushed_other = pushed_value if again else factor * tangents[wrt.index(at)] \
+            if at is not None else 0.0
+        # the size of the terms added (the tolerance is relative to it)
+        scale = max(1.0, sum(float(numpy.sum(numpy.abs(g * t)))
+                             for g, t in zip(gradients, tangents))) * scale_of(
+            *gradients, *tangents, c_value, c_other, 2.0 * numpy.abs(c_other))
+        order = (lambda a, b: (a, b)) if variant.first else (lambda a, b: (b, a))
+        try:
+            with self.limit(SRCDIFF_SECONDS), quiet():
+                value, pullback = srcdiff.vjp(program, wrt=wrt)(*self.args())
+                pulled = pullback(order(c_value, c_other))
+                value_, pushed = srcdiff.jvp(program, wrt=wrt)(*self.args(), *tangents)
+        except Timeout:
+            return Result("internal", "vjp or jvp of the program returning a tuple does not "
+                          "finish", "internal:tuples:timeout")
+        except Exception as error:
+            if is_refusal(error):
+                self.notes.append(f"the tuple variant is refused: {short(error)}")
+                return None
+            if isinstance(error, (ArithmeticError, ValueError)):
+                return None  # singular derivatives are judged by the other checks
+            return Result("internal", f"vjp or jvp of the program returning a tuple raises "
+                          f"{short(error)} (grad works)", f"internal:tuples:"
+                          f"{type(error).__name__}", details="".join(
+                              traceback.format_exception(error)))
+        mine, theirs = order(0, 1)
+        for got in (value, value_):
+            if type(got) is not tuple or len(got) != 2 or not self.same_value(
+                    got[mine][()] if isinstance(got[mine], numpy.ndarray) else got[mine]):
+                return Result("wrong", f"the tuple variant's value is {got!r}, not the "
+                              f"program's {self.value!r} with {other!r}", "wrong:tuples-value")
+        for k, (got, want) in enumerate(zip(pulled, expected)):
+            if not close(got, want, VARIANT_RTOL, VARIANT_ATOL * scale) and not \
+                    agree_where_finite(got, want, VARIANT_RTOL, VARIANT_ATOL * scale):
+                return Result("wrong", f"vjp of the program returning ({variant.other}) pulls "
+                              f"back {describe([got], [self.case.wrt_names[k]])}, not "
+                              f"{describe([want], [self.case.wrt_names[k]])}",
+                              "wrong:tuples-vjp")
+        for got, want in zip(order(*pushed), (pushed_value, pushed_other)):
+            if numpy.shape(got) != numpy.shape(want) or not close(
+                    got, want, VARIANT_RTOL, VARIANT_ATOL * scale):
+                return Result("wrong", f"jvp of the program returning ({variant.other}) "
+                              f"gives {got!r}, not {want!r}", "wrong:tuples-jvp")
+        return None
+
     def check_checkpoints(self):
         """``grad(f, checkpoints=K)`` for K = 2 and 3, with stretches of one iteration
         (``checkpoint.LEAF = 1``: the most states kept and iterations run again): the same
@@ -1237,7 +1328,7 @@ def agree_where_finite(a, b, rtol, atol) -> bool:
 
 def run_case(case: Case, passes: bool = True, timeouts: bool = True,
              value_and_grad: bool = True, forward: bool = True, second: bool = True,
-             structured: bool = True, checkpoints: bool = True) -> Result:
+             structured: bool = True, checkpoints: bool = True, tuples: bool = True) -> Result:
     return Run(case, passes=passes, timeouts=timeouts, value_and_grad=value_and_grad,
                forward=forward, second=second, structured=structured,
-               checkpoints=checkpoints).run()
+               checkpoints=checkpoints, tuples=tuples).run()
