@@ -180,6 +180,38 @@ def _tapes(body: list[ast.stmt]) -> bool:
     return any(get_anno(n, "push") for s in body for n in walk_code(s))
 
 
+def _stores(statement: ast.stmt) -> set[str]:
+    """The names ``statement`` may assign (a ``try``'s own, as lowering noted them, too:
+    ``except ... as e``, imports)."""
+    found = set()
+    for node in ast.walk(statement):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.add(node.id)
+        elif isinstance(node, ast.Try):
+            found.update(get_anno(node, "writes", ()))
+    return found
+
+
+def _assigned_after(body: list[ast.stmt], loop: ast.stmt) -> set[str]:
+    """The names assigned by the statements after ``loop`` in the function's text (in
+    its block, and after the blocks enclosing it; ``loop`` is outside loops)."""
+    found: set[str] = set()
+    passed = False
+
+    def visit(block: list[ast.stmt]) -> None:
+        nonlocal passed
+        for statement in block:
+            if statement is loop:
+                passed = True
+            elif passed:
+                found.update(_stores(statement))
+            elif isinstance(statement, ast.If):
+                visit(statement.body)
+                visit(statement.orelse)
+    visit(body)
+    return found
+
+
 def _saved_everywhere(name: str, body: list[ast.stmt]) -> bool:
     """Whether each assignment to ``name`` in ``body`` (at any depth) comes right after
     the push of its old value: the replay then gives every value back, and leaves
@@ -248,14 +280,11 @@ def _rewrite(function: Function, slots: int, forward_block: list[ast.stmt],
         raise AssertionError("checkpoint: a replay loop not over range(<counter>)")
     counter = trips.args[0].id
     # the loop's state: what its iterations read before assigning, of what they assign
-    stored = {n.id for s in [loop] for n in ast.walk(s)
-              if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    stored = _stores(loop)
     live = Liveness([loop], set()).live_before
-    # and what it reads that code after it may assign (a later loop's `h = tanh(h)`):
-    # only a name assigned nowhere in the function holds the same value throughout
-    anywhere = {n.id for s in function.body for n in ast.walk(s)
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    state = sorted((live & (stored | anywhere)) - {counter})
+    # and what it reads that code after it assigns (a later loop's `h = tanh(h)`, its
+    # replay's restores): the stretches run after that code
+    state = sorted((live & (stored | _assigned_after(function.body, loop))) - {counter})
     stored |= set(state)  # what the stretches and restores assign
     probe = ast.Expr(ast.Tuple([load(n) for n in state], ast.Load()))
     position = next(i for i, s in enumerate(forward_block) if s is loop)
