@@ -169,6 +169,13 @@ def test_the_rule_lines_quoted_are_in_the_table():
         assert line in table, line
 
 
+def test_the_count_of_array_rules():
+    from srcdiff.rules import RULES
+    import srcdiff.array_rules  # noqa: F401  (registers them, with NumPy loaded)
+    text = " ".join((ROOT / "README.md").read_text().split())
+    assert f"of whole-array functions: {len(RULES.array_rules())} entries" in text
+
+
 def test_registering_a_rule_as_shown(tmp_path):
     namespace = run_snippet(tmp_path, block("from srcdiff.expr import exp, log"),
                             "import math\nimport srcdiff\n", "softplus_rule")
