@@ -28,10 +28,10 @@ Two optimisations follow from the invariant and the versions of ``srcdiff.datafl
 a partial reads a value the forward sweep computed (``c`` for ``math.cos(x)``) when the
 expression is *available* at the statement, its variable and operands assigned by no
 statement from its computation to the statement itself included (``reuse``); and in a
-loop body, a temporary computed by arithmetic that cannot raise is recomputed in the
-backward sweep instead of taped, just before its last reader's backward statements, when
-no statement from its computation to that reader included assigns its operands
-(``rematerialize``). Each backward statement is annotated with the primal statement it
+loop body, a variable assigned once by cheap arithmetic is recomputed in the backward
+sweep instead of taped, just before its last reader's backward statements, when each of
+its operands is assigned by no statement from its computation to that reader included, or
+is recomputed there itself (``rematerialize``). Each backward statement is annotated with the primal statement it
 differentiates (``grad_of``). The optimiser removes what this pass leaves.
 
 >>> import math
@@ -457,13 +457,13 @@ class Reverse:
         computed the same expression from the same values without raising, so it gives
         the same value and does not raise either.
 
-        Which are worth it. A temporary of the lowering whose operands are neither
-        recomputed nor user variables is recomputed as before (the recomputation is
-        dropped by ``materialize`` if nothing reads it). A user variable, or a chain of
-        recomputations, only when each operand it leaves to the tape (neither recomputed
-        nor single-valued) is one this block's backward statements read anyway: else it
-        would trade its own tape entry for its operand's (``vm = v + dt * a`` for ``a``,
-        which only ``vm`` reads)."""
+        Which are worth it. A temporary of the lowering none of whose operands is
+        recomputed is recomputed whenever that is right (``materialize`` drops the
+        recomputation if nothing reads it). A user variable, or one that reads a
+        recomputed operand (a chain), only when each operand it leaves to the tape
+        (neither recomputed nor single-valued), down the chain, is one this block's
+        backward statements read anyway: else it would trade its own tape entry for its
+        operand's (``vm = v + dt * a`` for ``a``, which only ``vm`` reads)."""
         if not any(isinstance(statement, ast.Assign) for statement, _, _ in pairs):
             return pairs
         # who reads what, found once (a scan per candidate was quadratic in the body)
