@@ -28,10 +28,10 @@ Two optimisations follow from the invariant and the versions of ``srcdiff.datafl
 a partial reads a value the forward sweep computed (``c`` for ``math.cos(x)``) when the
 expression is *available* at the statement, its variable and operands assigned by no
 statement from its computation to the statement itself included (``reuse``); and in a
-loop body, a temporary computed by arithmetic that cannot raise is recomputed in the
-backward sweep instead of taped, just before its last reader's backward statements, when
-no statement from its computation to that reader included assigns its operands
-(``rematerialize``). Each backward statement is annotated with the primal statement it
+loop body, a variable assigned once by cheap arithmetic is recomputed in the backward
+sweep instead of taped, just before its last reader's backward statements, when each of
+its operands is assigned by no statement from its computation to that reader included, or
+is recomputed there itself (``rematerialize``). Each backward statement is annotated with the primal statement it
 differentiates (``grad_of``). The optimiser removes what this pass leaves.
 
 >>> import math
@@ -439,34 +439,73 @@ class Reverse:
     # -- recomputation instead of taping -------------------------------------------------
     def rematerialize(self, pairs: list[tuple[ast.stmt, list[ast.stmt], Any]],
                       versions: Block) -> list[tuple[ast.stmt, list[ast.stmt], Any]]:
-        """In a loop body, a temporary ``t = op(a, b)`` computed by arithmetic that
-        cannot raise, read only by statements of this block (forward or backward), is
-        recomputed just before the backward statements of its last reader instead of
-        being pushed and popped. Valid when no statement from ``t``'s to the last
-        reader's, both included, assigns ``a`` or ``b`` (then, by the invariant, they hold
-        there what they held when ``t`` was computed). An operand that is itself
-        recomputed keeps its tape."""
-        result = list(pairs)
-        chosen: set[str] = set()
+        """In a loop body, a variable ``t = op(a, b)`` computed by cheap arithmetic
+        (``_recomputable``), assigned by no other statement of the function and read only
+        by later statements of this block (forward or backward), is recomputed at the
+        start of the backward statements of its last reader, ``P``, instead of being
+        pushed and popped.
+
+        Why it is right. By the invariant, when the backward statements of the statement
+        at ``P`` start, every variable the backward sweep reads (all of whose saves and
+        restores ``materialize`` then writes) holds what it held right after that
+        statement in the forward sweep: each later assignment has been undone. So an
+        operand holds what it held when ``t`` was computed if no statement from ``t``'s
+        (excluded: it does not assign its operands) to ``P``'s (included) may assign it;
+        or if it is itself recomputed at the start of ``P``'s backward statements or
+        earlier in the backward sweep (a later statement's, or the same place, written
+        before: the recomputations at one place go in program order), and nothing else
+        in the backward sweep assigns it (it has no saves, its one recomputation). An
+        operand's recomputation is moved to ``P`` when ``P`` comes later than its own
+        place in the forward order, if its operands hold there in turn. Each
+        recomputation runs once in each replay of the block, after the forward sweep
+        computed the same expression from the same values without raising, so it gives
+        the same value and does not raise either.
+
+        Which are worth it. A temporary of the lowering none of whose operands is
+        recomputed is recomputed whenever that is right (``materialize`` drops the
+        recomputation if nothing reads it). A user variable, or one that reads a
+        recomputed operand (a chain), only when each operand it leaves to the tape
+        (neither recomputed nor single-valued), down the chain, is one this block's
+        backward statements read anyway: else it would trade its own tape entry for its
+        operand's (``vm = v + dt * a`` for ``a``, which only ``vm`` reads)."""
+        if not any(isinstance(statement, ast.Assign) for statement, _, _ in pairs):
+            return pairs
         # who reads what, found once (a scan per candidate was quadratic in the body)
         forward_reads = [Counter(reads(statement)) for statement, _, _ in pairs]
         readers_of: dict[str, list[int]] = {}
+        read_backward: set[str] = set()  # by the backward statements themselves
         for j, (_, _, bwd) in enumerate(pairs):
-            read = set(forward_reads[j])
-            for b in bwd:
-                read.update(reads(b))
-            for name in read:
+            read_here = {name for b in bwd for name in reads(b)}  # (markers read nothing)
+            read_backward |= read_here
+            for name in read_here | set(forward_reads[j]):
                 readers_of.setdefault(name, []).append(j)
+        chosen: dict[str, _Recomputation] = {}
+
+        def holds(names: set[str], after: int, place: int, strict: bool) -> bool:
+            """Whether each of ``names``, read by the statement at ``after``, holds what
+            it held there at the start of the backward statements of ``place``."""
+            for name in names:
+                redo = chosen.get(name)
+                if redo is not None:
+                    if not holds(redo.operands, redo.position, place, True):
+                        return False
+                elif versions.assigned_in(name, after + 1, place):
+                    return False
+                elif strict and name not in read_backward and \
+                        not self.facts.single_valued(name):
+                    return False
+            return True
+
         for i, (statement, fwd, bwd) in enumerate(pairs):
             if not (isinstance(statement, ast.Assign)
                     and isinstance(statement.value, (ast.BinOp, ast.UnaryOp))
-                    and name_id(statement.targets[0]) in self.function.synthetic
+                    and isinstance(statement.targets[0], ast.Name)
                     and self.facts.definitions(name_id(statement.targets[0])) == 1
-                    and cannot_raise(statement.value)):
+                    and _recomputable(statement.value)):
                 continue
             temporary = name_id(statement.targets[0])
             sources = operands(statement.value)
-            if temporary in sources or sources & chosen:
+            if temporary in sources:
                 continue
             # its readers: forward statements, and backward statements (partials may
             # read it where it is available, ``reuse``)
@@ -477,17 +516,37 @@ class Reverse:
             here = sum(forward_reads[j][temporary] for j in readers)
             if here != self.loads.get(temporary, 0):
                 continue  # read somewhere else too
-            if any(versions.assigned_in(name, i + 1, last) for name in sources):
+            strict = temporary not in self.function.synthetic or bool(sources & set(chosen))
+            if not holds(sources, i, last, strict):
                 continue
+            chosen[temporary] = _Recomputation(i, last, sources)
+        if not chosen:
+            return pairs
+        # The recomputations ``materialize`` will keep are among those the backward
+        # statements read and those a kept one reads; each of their operands that is
+        # recomputed moves to its place if that comes later (``holds`` checked it there).
+        kept = {name for name in chosen if name in read_backward}
+        for temporary in reversed(chosen):  # a recomputation's readers come after it
+            if temporary in kept:
+                for name in chosen[temporary].operands & set(chosen):
+                    kept.add(name)
+                    chosen[name].place = max(chosen[name].place, chosen[temporary].place)
+        self.redone = True
+        result = list(pairs)
+        redos: dict[int, list[ast.stmt]] = {}
+        for temporary, redo in chosen.items():  # in program order
+            statement, fwd, bwd = result[redo.position]
             keep: Callable[[ast.stmt], bool] = lambda s: get_anno(s, "variable") != temporary
-            result[i] = (statement, [s for s in fwd if keep(s)], [s for s in bwd if keep(s)])
-            redo = _same_place(ast.Assign([ast.Name(temporary, ast.Store())],
-                                          copy_tree(statement.value)), statement)
-            set_anno(redo, "redo", True)  # dropped in materialize if nothing reads it
-            chosen.add(temporary)
-            self.redone = True
-            reader, rfwd, rbwd = result[last]
-            result[last] = (reader, rfwd, [redo] + rbwd)
+            result[redo.position] = (statement, [s for s in fwd if keep(s)],
+                                     [s for s in bwd if keep(s)])
+            assign = cast(ast.Assign, statement)
+            again = _same_place(ast.Assign([ast.Name(temporary, ast.Store())],
+                                           copy_tree(assign.value)), statement)
+            set_anno(again, "redo", True)  # dropped in materialize if nothing reads it
+            redos.setdefault(redo.place, []).append(again)
+        for place, statements in redos.items():
+            reader, rfwd, rbwd = result[place]
+            result[place] = (reader, rfwd, statements + rbwd)
         return result
 
     # -- tape operations, decided last ---------------------------------------------
@@ -638,6 +697,25 @@ class Reverse:
                         result.append(ast.Assign([ast.Name(name, ast.Store())],
                                                  ast.Name(fresh, ast.Load())))
         return result
+
+
+class _Recomputation:
+    """A variable ``rematerialize`` recomputes: the position of its statement in the
+    block, the position whose backward statements start with its recomputation, and the
+    names it reads."""
+
+    def __init__(self, position: int, place: int, operands: set[str]) -> None:
+        self.position = position
+        self.place = place
+        self.operands = operands
+
+
+def _recomputable(value: ast.expr) -> bool:
+    """Arithmetic cheap enough to recompute rather than tape: what ``cannot_raise``
+    allows, and division (recomputed only after the forward sweep divided the same
+    values: it does not raise then either)."""
+    return cannot_raise(value) or (isinstance(value, ast.BinOp)
+                                   and isinstance(value.op, ast.Div))
 
 
 class _Bound:

@@ -63,6 +63,102 @@ def two_states(x):
     return a + b
 
 
+def taped_operand_of_a_recomputed_product(x):
+    # u is read after a changes: it is taped; w = u * u is recomputed from the taped u
+    a, s = x, 0.0
+    for i in range(4):
+        u = a * 0.7 + 0.1
+        w = u * u
+        a = a * w + 0.3
+        s = s + w * u * a
+    return s + a
+
+
+def divisions_in_a_chain(x):
+    y = x
+    for i in range(5):
+        q = y / (1.0 + y * y)
+        r = q / x
+        y = y + 0.1 * r * q
+    return y
+
+
+def chain_read_late(x):
+    # p is read only by q; q, recomputed where sin(q)'s partial reads it, needs p there
+    a, s = x, 0.0
+    for i in range(3):
+        p = a * 1.1
+        q = p + a
+        b = math.sin(q)
+        s = s + q * b
+        a = a * (1.0 + 0.1 * s)
+    return s
+
+
+def user_variable_read_after_the_loop(x):
+    a, m = x, 0.0
+    for i in range(3):
+        m = a * a
+        a = m * 0.5 + x
+    return a + m
+
+
+def inner_product_of_an_outer_state(x):
+    a, s = x, 0.0
+    for i in range(3):
+        for j in range(2):
+            u = a * x
+            s = s + u * u
+        a = a * 0.9 + s * 0.01
+    return s
+
+
+def recomputed_across_a_branch(x):
+    a, s = x, 0.0
+    for i in range(4):
+        u = a * 0.5
+        w = u * x
+        if w > 0.3:
+            a = a - u * w
+        else:
+            s = s + w * w
+        s = s + u * a + w
+    return s
+
+
+def product_of_the_loop_target(x):
+    s = 0.0
+    for i in range(4):
+        u = i * x
+        w = u * u + x
+        s = s + w * u
+    return s
+
+
+def midpoint_step(x):
+    # the oscillator's shape: midpoint values recomputed from the state the tape restores
+    v, t = 0.0, 0.0
+    for i in range(6):
+        a = -1.3 * x - 0.4 * v - 0.5 * x * x * x + math.sin(1.3 * t)
+        xm = x + 0.5 * 0.1 * v
+        vm = v + 0.5 * 0.1 * a
+        am = -1.3 * xm - 0.4 * vm - 0.5 * xm * xm * xm
+        x = x + 0.1 * vm
+        v = v + 0.1 * am
+        t = t + 0.1
+    return x * x + v * v
+
+
+def state_read_in_a_while_test(x):
+    y, n = x, 0
+    while y * y < 4.0 and n < 20:
+        d = y * 0.25
+        e = d * d + 0.5
+        y = y * (1.0 + e * d)
+        n = n + 1
+    return y
+
+
 # --- 2. broadcasting operands in loops and branches ------------------------------------
 
 

@@ -111,6 +111,32 @@ def test_tape_holds_one_entry_per_overwritten_active_value_per_iteration():
     assert abs(expected) > 0.5 and result == pytest.approx(expected, rel=1e-12)
 
 
+def midpoint(k, x, n):
+    v, t = 0.0, 0.0
+    for i in range(n):
+        a = -k * x - 0.4 * v - 0.5 * x * x * x + math.sin(1.3 * t)
+        xm = x + 0.5 * 0.01 * v
+        vm = v + 0.5 * 0.01 * a
+        am = -k * xm - 0.4 * vm - 0.5 * xm * xm * xm
+        x = x + 0.01 * vm
+        v = v + 0.01 * am
+        t = t + 0.01
+    return x * x + v * v
+
+
+def test_values_computed_from_restored_ones_are_recomputed():
+    # x and v are restored at the top of each replayed step; xm, x * x, xm * xm and the
+    # products of a chain are recomputed from them (t is not active). vm stays on the
+    # tape: its operand a is read by nothing else the backward sweep needs, so recomputing
+    # vm would put a on the tape instead.
+    peak, result = tape_length_of(midpoint, (0, 1), (1.3, 0.9, 50))
+    assert peak == 3 * 50
+    expected = forward_gradient(midpoint, (1.3, 0.9, 50), (0, 1))
+    assert result == pytest.approx(expected, rel=1e-12)
+    unoptimised = generate(midpoint, ("k", "x"), name="g", optimize=False).source
+    assert unoptimised.split("for i in")[1].count("tape.append(") > 3
+
+
 def test_straight_line_code_needs_no_tape():
     from programs import reassignment
     assert "tape" not in srcdiff.source(srcdiff.grad(reassignment))

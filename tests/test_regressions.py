@@ -66,7 +66,13 @@ def dual(func, *args):
 # --- 1. recomputation in loops ----------------------------------------------------------------
 
 @pytest.mark.parametrize("func", [m.sine_of_sum, m.logistic_map, m.continued_fraction,
-                                  m.horner, m.cube_three_times, m.two_states])
+                                  m.horner, m.cube_three_times, m.two_states,
+                                  m.taped_operand_of_a_recomputed_product,
+                                  m.divisions_in_a_chain, m.chain_read_late,
+                                  m.user_variable_read_after_the_loop,
+                                  m.inner_product_of_an_outer_state,
+                                  m.recomputed_across_a_branch, m.product_of_the_loop_target,
+                                  m.midpoint_step, m.state_read_in_a_while_test])
 def test_recomputation_reads_the_old_values(func):
     check(func, 0.9, expected=dual(func, 0.9), rtol=1e-12, atol=1e-12)
 
