@@ -39,6 +39,7 @@ FORWARD_EVERY = 8                # forward mode (jvp) against <grad, v> on every
 SECOND_EVERY = 12                # grad(grad(f)) against differences of grad(f) on every 12th
 STRUCTURED_EVERY = 4             # the program reading a structured argument, every 4th
 CHECKPOINTS_EVERY = 6            # grad(f, checkpoints=2 and 3) against grad(f), every 6th
+TUPLES_EVERY = 3                 # the program returning a tuple: vjp and jvp, every 3rd
 JOBS = int(os.environ.get("FUZZ_JOBS", "1"))
 GENERATORS = {"scalar": scalar, "arrays": arrays}
 
@@ -76,7 +77,8 @@ def run_chunk(tasks):
 def test_fuzz_chunk(kind, start):
     tasks = [(kind, seed, seed % PASSES_EVERY == 0, seed % VALUE_AND_GRAD_EVERY == 0,
               seed % FORWARD_EVERY == 0, seed % SECOND_EVERY == 0,
-              seed % STRUCTURED_EVERY == 0, seed % CHECKPOINTS_EVERY == 0)
+              seed % STRUCTURED_EVERY == 0, seed % CHECKPOINTS_EVERY == 0,
+              seed % TUPLES_EVERY == 0)
              for seed in range(start, start + CHUNK)]
     failures = []
     for item in run_chunk(tasks):

@@ -56,14 +56,16 @@ def make_case(kind: str, seed: int) -> Case:
 
 def work(task):
     """One program (in a worker process): its verdict, as plain data. ``task`` is
-    (kind, seed, passes[, value_and_grad[, forward[, second[, structured[, checkpoints]]]]]):
-    which checks
+    (kind, seed, passes[, value_and_grad[, forward[, second[, structured[, checkpoints[,
+    tuples]]]]]]): which checks
     run besides the oracles and the optimizer off (by default, all)."""
     kind, seed, passes, *rest = task
     case = make_case(kind, seed)
-    value_and_grad, forward, second, structured, checkpoints = (list(rest) + [True] * 5)[:5]
+    value_and_grad, forward, second, structured, checkpoints, tuples = \
+        (list(rest) + [True] * 6)[:6]
     result = run_case(case, passes=passes, value_and_grad=value_and_grad, forward=forward,
-                      second=second, structured=structured, checkpoints=checkpoints)
+                      second=second, structured=structured, checkpoints=checkpoints,
+                      tuples=tuples)
     return summary(case, result)
 
 
@@ -186,6 +188,9 @@ def main(argv=None) -> int:
     parser.add_argument("--checkpoints-every", type=int, default=1,
                         help="compare grad(f, checkpoints=K) with grad(f) on every K-th "
                              "program")
+    parser.add_argument("--tuples-every", type=int, default=1,
+                        help="differentiate the program returning a tuple (vjp, jvp; "
+                             "fuzz.tuples) on every K-th program")
     parser.add_argument("--shrink-per-class", type=int, default=3,
                         help="shrink the first N failures of each class (-1: all, 0: none)")
     parser.add_argument("--shrink-seconds", type=float, default=90.0)
@@ -202,14 +207,17 @@ def main(argv=None) -> int:
     second = max(1, args.second_every)
     structured = max(1, args.structured_every)
     checkpoints = max(1, args.checkpoints_every)
+    tuples = max(1, args.tuples_every)
     tasks = [(kind, seed, seed % every == 0, seed % both == 0, seed % forward == 0,
-              seed % second == 0, seed % structured == 0, seed % checkpoints == 0)
+              seed % second == 0, seed % structured == 0, seed % checkpoints == 0,
+              seed % tuples == 0)
              for kind in kinds for seed in range(args.seed, args.seed + args.programs)]
     start = time.monotonic()
     print(f"running {len(tasks)} programs ({', '.join(kinds)}), seeds {args.seed}.."
           f"{args.seed + args.programs - 1}, {args.jobs} job(s); each pass off alone every "
           f"{every}, value_and_grad every {both}, jvp every {forward}, grad(grad(f)) every "
-          f"{second}, structured every {structured}, checkpoints every {checkpoints}",
+          f"{second}, structured every {structured}, checkpoints every {checkpoints}, "
+          f"tuples every {tuples}",
           file=sys.stderr)
     results = run_all(tasks, args.jobs, work)
     elapsed = time.monotonic() - start
