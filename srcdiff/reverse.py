@@ -637,7 +637,11 @@ class Reverse:
         result: list[ast.stmt] = []
         for statement in statements:
             key = get_anno(statement, "primal", id(statement))
-            for name in sorted(self.unbound.get(key, set()) & prebound):
+            # a try's reads may come after its own assignments, or in a handler that may
+            # not run (fuzz seed 1053: `caught = ...` in the body, `caught * 0.5` in its
+            # else): no test before it, which would raise where Python does not
+            unbound = set() if isinstance(statement, ast.Try) else self.unbound.get(key, set())
+            for name in sorted(unbound & prebound):
                 message = (f"cannot access local variable {name!r} where it is not "
                            "associated with a value")
                 unbound_test: ast.expr = ast.Compare(

@@ -360,3 +360,24 @@ def test_what_a_try_assigns_must_be_a_number_where_a_derivative_reads_it():
     with pytest.raises(TypeError) as caught:
         srcdiff.jvp(scale_from)(0.5, {"scale": np.ones(3)}, 1.0)
     assert str(caught.value) == message
+
+
+def reread_in_else(x):
+    s = 0.0
+    for i in range(3):
+        try:
+            caught = 0.806 / (i % 3)
+        except ZeroDivisionError:
+            caught = 0.928
+        else:
+            caught = caught * 0.5
+        s = s + math.sin(caught * x)
+    return s
+
+
+def test_a_try_reading_what_it_assigned_first():
+    # fuzz seed 1053: caught is saved on the tape (the loop overwrites it, the backward sweep reads it):
+    # no test that it is bound may come before the try, which assigns it before reading
+    x = 0.7
+    expected = sum(math.cos(c * x) * c for c in (0.928, 0.806 / 1 * 0.5, 0.806 / 2 * 0.5))
+    assert srcdiff.grad(reread_in_else)(x) == pytest.approx(expected, rel=1e-12)
