@@ -495,8 +495,17 @@ def _chosen(v: VJP) -> tuple[Code, bool]:
 
 
 def _is_result(v: VJP, out: Value) -> Code:
-    """Whether ``initial=`` is the extremum's result ``out``."""
-    return Code(ast.Compare(cast(Code, _initial(v)).node, [ast.Eq()], [_node(out)]))
+    """Whether ``initial=`` is the extremum's result ``out``: compared in the result's
+    dtype, as NumPy compared it (a float64 initial= of a float32 array is rounded to
+    float32 first: compared unrounded, it is never the result; arrays seed 505). Forward
+    code has no ``.dtype`` (srcdiff's language has none, and hvp differentiates it again):
+    there the same reduction over no element gives initial= rounded as NumPy rounds it."""
+    initial: Value = cast(Code, _initial(v))
+    if not isinstance(v, JVP):
+        initial = call("numpy.asarray", initial, dtype=attribute(out, "dtype"))
+    else:  # the same reduction over no element: initial=, as NumPy rounds it
+        initial = call(v.rule.name, v["a"], initial=initial, where=False, **_reduce_options(v))
+    return Code(ast.Compare(_node(initial), [ast.Eq()], [_node(out)]))
 
 
 def _extremum(v: VJP) -> Contributions:

@@ -270,3 +270,31 @@ def test_what_is_still_refused_is_refused_with_its_line(func, message):
 def test_an_array_initial_is_refused():
     with pytest.raises(srcdiff.SrcdiffError, match="`initial=` of numpy.sum must be a number"):
         srcdiff.grad(array_initial, wrt=(0, 1))(MASK * 1.0, numpy.ones(4))
+
+
+def test_a_float64_initial_of_a_float32_minimum_takes_its_share():
+    # arrays seed 505: NumPy rounds initial= to the array's float32 before comparing; the
+    # adjoint compared it unrounded, found it never the result, and lost its rows' share
+    W = np.array([[0.9, 1.4, 0.2], [-0.8, -0.6, 1.0]], dtype=np.float32)
+    mask = np.array([[True, True, False], [True, False, False]])
+
+    def program(W, m):
+        return np.sum(np.min(W, axis=1, where=mask, initial=m))
+
+    m = np.float64(0.1) + np.float64(0.523456789)  # not a float32 number
+    gradient_m = srcdiff.grad(program, wrt=1)(W, m)
+    assert gradient_m == 1.0  # row 0's minimum is initial (0.62 < 0.9, 1.4); row 1's is W
+    gradient_W = srcdiff.grad(program, wrt=0)(W, m)
+    np.testing.assert_array_equal(gradient_W, [[0, 0, 0], [1, 0, 0]])
+
+
+def test_the_same_in_forward_mode():
+    W = np.array([[0.9, 1.4, 0.2], [-0.8, -0.6, 1.0]], dtype=np.float32)
+    mask = np.array([[True, True, False], [True, False, False]])
+
+    def program(W, m):
+        return np.sum(np.min(W, axis=1, where=mask, initial=m))
+
+    m = np.float64(0.1) + np.float64(0.523456789)
+    _, derivative = srcdiff.jvp(program, wrt=1)(W, m, 1.0)
+    assert derivative == 1.0
