@@ -145,14 +145,17 @@ LAYERS = [(RNG.normal(size=(3, 2)), RNG.normal(size=3)),
           (RNG.normal(size=(2, 3)), RNG.normal(size=2))]
 
 
-@pytest.mark.parametrize("func, args", [
+CASES = [
     (mlp_loss, (PARAMS, X, Y)),
     (layers_loss, (LAYERS, X)),
     (model_loss, (Model(1.0, 2.0, 0.5), 0.3)),
     (nested, ({"layer": Affine(0.7, (1.3, -0.4)), "extra": [2.0, 3.0, -1.5]}, 0.8)),
     (looped, ({"w": 0.7, "c": (0.2, -0.3)}, 0.3)),
     (same_leaf_twice, ([2.0, 1.0],)),
-], ids=lambda v: getattr(v, "__name__", ""))
+]
+
+
+@pytest.mark.parametrize("func, args", CASES, ids=lambda v: getattr(v, "__name__", ""))
 def test_gradients_have_the_structure_and_match_central_differences(func, args):
     expected = numeric(func, args, 0)
     gradient = srcdiff.grad(func)(*args)
@@ -279,14 +282,7 @@ def random_like(structure, rng):
     return result
 
 
-@pytest.mark.parametrize("func, args", [
-    (mlp_loss, (PARAMS, X, Y)),
-    (layers_loss, (LAYERS, X)),
-    (model_loss, (Model(1.0, 2.0, 0.5), 0.3)),
-    (nested, ({"layer": Affine(0.7, (1.3, -0.4)), "extra": [2.0, 3.0, -1.5]}, 0.8)),
-    (looped, ({"w": 0.7, "c": (0.2, -0.3)}, 0.3)),
-    (same_leaf_twice, ([2.0, 1.0],)),
-], ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize("func, args", CASES, ids=lambda v: getattr(v, "__name__", ""))
 def test_jvp_takes_a_tangent_of_the_arguments_structure(func, args):
     # the directional derivative is the sum over leaves of (central difference) · tangent
     tangent = random_like(args[0], np.random.default_rng(11))
