@@ -165,6 +165,8 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
         final = optimize_function(differentiated, enabled)
         stages["optimize"] = final
         final = finish_tangent(final) if forward else finish(final)
+        if not forward and "fuse" in enabled:  # the sweeps' temporaries read once
+            final = fuse(final, keep=set(final.namer.adjoints.values()))
         if checkpoints is not None and not forward:
             final = checkpoint(final, checkpoints)
         if forward and "fuse" in enabled:  # temporaries read once, into their reader

@@ -1,5 +1,6 @@
 """Each pipeline stage, tested on the source it prints."""
 
+import ast
 import math
 import textwrap
 
@@ -139,3 +140,61 @@ def test_partials_reuse_values_the_forward_sweep_computed():
     unoptimised = generate(sin_cos, ("x", "y"), name="g", optimize=False)
     assert "b_s * math.cos(x)" in unoptimised.source
     assert unoptimised.function(0.7, 0.2) == pytest.approx((dx, dy), rel=1e-12)
+
+
+def f_rk_step(k, x, steps):
+    v = 0.0
+    for _ in range(steps):
+        a = -k * x - 0.5 * x * x * x
+        x = x + 0.1 * v
+        v = v + 0.1 * a
+    return x * v
+
+
+def test_fuse_writes_forward_temporaries_back_into_expressions_in_reverse_mode():
+    """Reverse mode too: the forward sweep's temporaries read once are written into
+    their reader (the loop computes ``a`` in one statement, as the user wrote it); the
+    adjoints keep their own statements, each with the rule it comes from; the gradient
+    is the same to the last bit."""
+    fused = generate(f_rk_step, ("k", "x"), name="g")
+    plain = generate(f_rk_step, ("k", "x"), name="g", disable=("fuse",))
+    assert "a = neg * x - mul_2 * x * x" in fused.source or \
+        "a = neg * x - 0.5 * x * x * x" in fused.source, fused.source
+    assert "a = sub_1" not in fused.source and "a = sub" not in fused.source
+    assert fused.source.count("# grad of:") == plain.source.count("# grad of:")
+    for args in [(2.0, 0.5, 7), (0.3, -1.25, 1), (1.5, 2.0, 0)]:
+        assert fused.function(*args) == plain.function(*args)
+
+
+def test_fuse_leaves_a_temporary_a_later_iteration_reads():
+    """``t`` is read once in the loop body's text, but the next iteration reads it
+    again (``u = t + 1.0`` before ``t`` is assigned): it is live after its reader, and
+    written into that reader it would be gone when the next iteration reads it."""
+    from srcdiff.ir import Function, Namer
+    from srcdiff.optimize.fuse import fuse
+    body = ast.parse(textwrap.dedent("""
+        t = 0.0
+        u = 0.0
+        for i in r:
+            u = t + 1.0
+            t = x * y
+            s = t * 2.0
+        return s + u
+    """)).body
+    function = Function("f", ast.parse("def f(x, y, r): pass").body[0].args, body, None,
+                        Namer(), synthetic={"t", "u", "s"})
+    source = fuse(function).source()
+    assert "t = x * y" in source and "s = t * 2.0" in source, source
+    namespace = {}
+    exec(source, namespace)
+    assert namespace["f"](3.0, 4.0, range(3)) == 24.0 + 13.0
+
+
+def test_fuse_substitutes_only_into_a_reader_that_reads_the_temporary_once():
+    from srcdiff.ir import Function, Namer
+    from srcdiff.optimize.fuse import fuse
+    body = ast.parse("t = x * y\ns = t * t\nm = x - y\nreturn s + m").body
+    function = Function("f", ast.parse("def f(x, y): pass").body[0].args, body, None,
+                        Namer(), synthetic={"t", "s", "m"})
+    source = fuse(function).source()
+    assert "t = x * y" in source and "return t * t + (x - y)" in source, source

@@ -16,8 +16,9 @@ changes anything:
   can raise;
 * ``coalesce.coalesce``: ``t = e; y = t`` becomes ``y = e`` when nothing reads ``t`` after.
 
-One works on forward-mode code of numbers, last: ``fuse.fuse`` writes a temporary read
-once into the expression that reads it (CPython pays a store and a load per name).
+One works on finished code of numbers, last, in both modes: ``fuse.fuse`` writes a
+temporary read once into the expression that reads it (CPython pays a store and a load
+per name); reverse mode keeps its adjoints' statements as they are.
 
 The reverse pass makes two decisions of its own, from the same facts: partials reading
 values the forward sweep computed (``reuse``) and temporaries recomputed in a loop's

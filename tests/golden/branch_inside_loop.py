@@ -13,30 +13,24 @@ def dbranch_inside_loop_dx(x):
         tape.append(rem)
         rem = i % 3
         if rem == 0:
-            mul = x * i
-            sin = math.sin(mul)
-            add = total + sin
+            sin = math.sin(x * i)
             tape.append(total)
-            total = add
+            total = total + sin
         else:
             tape.append(rem_1)
             rem_1 = i % 3
             if rem_1 == 1:
-                mul_1 = total * x
                 tape.append(total)
-                total = mul_1
+                total = total * x
             else:
-                mul_2 = total * total
-                add_1 = mul_2 + 1
                 tape.append(total)
-                total = math.sqrt(add_1)
+                total = math.sqrt(total * total + 1)
     b_total = 1.0
     b_x = 0.0
     for _ in range(iterations):
         if rem == 0:
             total = tape.pop()
-            mul = x * i
-            b_mul = b_total * math.cos(mul)  # grad of: sin = math.sin(mul)
+            b_mul = b_total * math.cos(x * i)  # grad of: sin = math.sin(mul)
             b_x += b_mul * i  # grad of: mul = x * i
         else:
             if rem_1 == 1:

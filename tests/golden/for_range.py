@@ -5,9 +5,8 @@ def dfor_range_dx(x, n):
     iterations = 0
     for i in range(n):
         iterations += 1
-        mul = y * x
         tape.append(y)
-        y = mul + i
+        y = y * x + i
     b_y = 1.0
     b_x = 0.0
     for _ in range(iterations):

@@ -13,10 +13,8 @@ def dloop_with_break_dx(x, n):
         i = i_next
         tape.append(skip)
         skip = False
-        mul = x * i
-        add = total + mul
         tape.append(total)
-        total = add
+        total = total + x * i
         if total > 5:
             tape.append(skip)
             skip = True
@@ -24,9 +22,8 @@ def dloop_with_break_dx(x, n):
         if not skip:
             tape.append(cos)
             cos = math.cos(x)
-            mul_1 = total * cos
             tape.append(total)
-            total = mul_1
+            total = total * cos
         if broke:
             break
     b_total = 1.0

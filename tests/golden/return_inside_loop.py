@@ -6,9 +6,8 @@ def dreturn_inside_loop_dx(x):
     iterations = 0
     for i in range(10):
         iterations += 1
-        mul = x * 1.1
         tape.append(x)
-        x = mul
+        x = x * 1.1
         if x > 3:
             returned = True
             broke = True
