@@ -3,11 +3,13 @@ and ``source``."""
 
 from __future__ import annotations
 
+import ast
 import builtins
 import functools
 import inspect
 import math
 import numbers
+import textwrap
 import types
 from dataclasses import dataclass
 from typing import (Any, Callable, ClassVar, Literal, ParamSpec, Protocol, TypeGuard, cast,
@@ -642,7 +644,10 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
                 # another thread must still find them)
                 fast_state.update(names_read)
                 fast_state["_srcdiff_target"] = target
-                gradient.__code__ = fast(test)
+                inlined = _inlined(generated, parameters)
+                if inlined is not None:
+                    fast_state.update(inlined[2])
+                gradient.__code__ = fast(test, inlined and textwrap.indent(inlined[1], " " * 16))
         if key == scalar_key and forward:
             if fast is None:
                 fast_forward.update(target=generated.function, check=generated.check or _ALWAYS)
@@ -651,7 +656,10 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
                     else ("True", {})
                 fast_state.update(names_read)
                 fast_state["_srcdiff_target"] = generated.function
-                gradient.__code__ = fast(test)
+                inlined = _inlined(generated, len(parameters) + len(names), assigns=True)
+                if inlined is not None:
+                    fast_state.update(inlined[2])
+                gradient.__code__ = fast(test, inlined and (inlined[0], inlined[1]))
         gradient.__wrapped__ = generated.function
         gradient.__srcdiff__ = generated
         return generated
@@ -950,13 +958,68 @@ _MISSING_ARGUMENT = _Missing()
 
 class _WrapperCode(Protocol):
     """What ``_fast_wrapper`` and ``_fast_forward_wrapper`` return: a function of the
-    test's text giving the wrapper's code, with attributes set on it."""
+    test's text (and, for ``_fast_wrapper``, of the scalar code's body to run in place
+    of calling it) giving the wrapper's code, with attributes set on it."""
 
     initial: types.CodeType
     defaults: tuple[Any, ...] | None
     kwdefaults: dict[str, Any] | None
 
-    def __call__(self, test: str) -> types.CodeType: ...
+    def __call__(self, test: str, body: Any = None) -> types.CodeType: ...
+
+
+# What the code a wrapper runs in place of calling it may refer to outside itself: modules
+# (``math``) and these builtins, none of which has an effect a second run could repeat.
+_INLINE_SAFE = (range, float, int, len, min, max, abs, isinstance, type, UnboundLocalError,
+                TypeError)
+_NOT_INLINED = frozenset({"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME",
+                          "STORE_NAME", "DELETE_NAME", "IMPORT_NAME", "STORE_DEREF",
+                          "DELETE_DEREF", "LOAD_CLASSDEREF"})
+
+
+def _inlined(generated: Generated, parameters: list[str] | int,
+             assigns: bool = False) -> tuple[list[str], str, dict[str, Any]] | None:
+    """The body of the scalar code as a fast wrapper runs it in place of calling it
+    (unindented), and the globals it needs there; None where that would not be the
+    same computation. Calling costs a frame, about what the gradient of ``x * x + 3 * x``
+    itself costs.
+
+    The body is inlined only when running it twice is the same as running it once (the
+    wrapper catches any exception and lets the general path run the generated function
+    again, which raises where the traceback shows the generated code, or gives the IEEE
+    variant): it refers to nothing outside itself but modules and the builtins of
+    ``_INLINE_SAFE`` (no global: no user function, no ``print``, no global number read
+    live), so it has no effect but its result. Its parameters must be ``parameters``
+    (or that many, by position), returned first; it must not use a name of the
+    wrapper's, nor assign a parameter unless ``assigns`` (the general path must be given
+    the arguments as they came: the forward wrapper copies them into the parameters'
+    names first)."""
+    import dis
+    function = generated.function
+    code = function.__code__
+    if any(isinstance(c, types.CodeType) for c in code.co_consts) or any(
+            i.opname in _NOT_INLINED for i in dis.get_instructions(code)):
+        return None
+    names: dict[str, Any] = {}
+    for name, cell in zip(code.co_freevars, function.__closure__ or ()):
+        value = cell.cell_contents
+        if not isinstance(value, types.ModuleType) and not any(value is s for s in _INLINE_SAFE):
+            return None
+        names[name] = value
+    tree = ast.parse(generated.source).body[0]
+    if not isinstance(tree, ast.FunctionDef):
+        return None
+    args = tree.args
+    written = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+    if args.vararg or args.kwarg or (written != parameters if isinstance(parameters, list)
+                                     else args.kwonlyargs or len(written) != parameters):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and (node.id.startswith("_srcdiff_") or (
+                not assigns and not isinstance(node.ctx, ast.Load) and node.id in written)):
+            return None
+    body = tree.body[1:] if ast.get_docstring(tree) is not None else tree.body
+    return written, "".join(ast.unparse(s) + "\n" for s in body), names
 
 
 def _fast_wrapper(name: str, signature: inspect.Signature, slow: Callable[..., Any],
@@ -1008,7 +1071,17 @@ def _fast_wrapper(name: str, signature: inspect.Signature, slow: Callable[..., A
     # Defaults come from the function object (``types.FunctionType``): the text declares
     # the parameters bare.
 
-    def code(test: str) -> types.CodeType:
+    def code(test: str, body: str | None = None) -> types.CodeType:
+        if body is None:
+            run = (f"            try:\n"
+                   f"                return _srcdiff_target({arguments})\n"
+                   f"            except _srcdiff_errors as _srcdiff_error:\n"
+                   f"                return _srcdiff_ieee(_srcdiff_key, {tuple_}, {dict_}, "
+                   f"_srcdiff_error)\n")
+        else:  # the scalar code's body itself (``_inlined``): no call to pay for
+            run = ("            try:\n" + body +
+                   "            except Exception:\n"  # the general path runs it again
+                   "                pass\n")
         source = (
             f"def {name}({', '.join(written)}):\n"
             f"    if _srcdiff_target is not None and {types_ok}:\n"
@@ -1017,11 +1090,7 @@ def _fast_wrapper(name: str, signature: inspect.Signature, slow: Callable[..., A
             f"        except ValueError:\n"
             f"            _srcdiff_holds = False\n"
             f"        if _srcdiff_holds:\n"
-            f"            try:\n"
-            f"                return _srcdiff_target({arguments})\n"
-            f"            except _srcdiff_errors as _srcdiff_error:\n"
-            f"                return _srcdiff_ieee(_srcdiff_key, {tuple_}, {dict_}, "
-            f"_srcdiff_error)\n"
+            + run +
             f"    return _srcdiff_slow({arguments})\n")
         return _code_of(source, f"<srcdiff gradient {name}>")
     try:
@@ -1074,7 +1143,9 @@ def _fast_forward_wrapper(name: str, signature: inspect.Signature, extra: int,
         value = fill[index]
         return repr(value) if math.isfinite(value) else f"_srcdiff_D{index}"
 
-    def code(test: str) -> types.CodeType:
+    def code(test: str, inlined: tuple[list[str], str] | None = None) -> types.CodeType:
+        """``inlined``: the scalar code's parameters and body, to run in place of
+        calling it (``_inlined``): its parameters are assigned the arguments first."""
         lines = [header, "    if not _srcdiff_keywords and not _srcdiff_more:\n"]
         for number in range(count, low - 1, -1):  # how many of func's arguments were given
             primal, tangents = given[:number], given[number:number + extra]
@@ -1097,7 +1168,15 @@ def _fast_forward_wrapper(name: str, signature: inspect.Signature, extra: int,
                 "                except ValueError:\n",
                 "                    _srcdiff_holds = False\n",
                 "                if _srcdiff_holds:\n"]
-            if catch:
+            if inlined is not None:  # the body runs here; an error: the general path
+                values = primal + [default(i) for i in range(number - low, len(fill))] + tangents
+                lines += ["                    try:\n"]
+                lines += [f"                        {p} = {v}\n"
+                          for p, v in zip(inlined[0], values)]
+                lines += [textwrap.indent(inlined[1], " " * 24),
+                          "                    except Exception:\n",
+                          "                        pass\n"]
+            elif catch:
                 lines += ["                    try:\n",
                           f"                        {call}\n",
                           "                    except _srcdiff_errors:\n",

@@ -299,3 +299,76 @@ def test_the_gradient_takes_its_functions_parameters_every_way():
     assert h(2.0, 3.0) == (4.5, 2.0, 0.5)
     assert h(2.0, 3.0, check=0.5, holds=3.0, error=2.0) == (3.5, 2.0, 12.0)
     assert inspect.signature(g) == inspect.signature(every_kind_of_parameter)
+
+
+SCALE_READ_LIVE = 2.0
+
+
+def reads_a_global_number(x):
+    return SCALE_READ_LIVE * x * x
+
+
+def assigns_its_parameter(x, y=3.0):
+    for _ in range(2):  # in a loop the generated code assigns x itself (taped)
+        x = x * y
+    return x * x
+
+
+def asserts_positive(x):
+    assert x > 0.0, "x must be positive"
+    return math.sqrt(x) * x
+
+
+def two_operations(x):
+    return x * x + 3 * x
+
+
+def test_the_fast_wrapper_runs_the_scalar_code_in_place_of_calling_it():
+    """A gradient of numbers that refers to nothing but modules and safe builtins runs
+    inside the wrapper (no frame for the call); it gives the generated function's bits,
+    given by position or keyword."""
+    g = srcdiff.grad(two_operations)
+    assert g(1.5) == 6.0 and g(x=-2.0) == -1.0 and g(3) == 9.0
+    assert "b_x" in g.__code__.co_varnames  # the generated code's variable, in the wrapper
+    for x in (0.1, -7.25, 1e300):
+        assert g(x) == g.__wrapped__(x)
+
+
+def test_the_fast_wrapper_calls_code_that_reads_globals_or_assigns_parameters():
+    """Not inlined: a global number is read live by the generated function (here changed
+    between calls), and a parameter the code assigns would reach the general path
+    changed when the code raised."""
+    g = srcdiff.grad(reads_a_global_number)
+    assert g(1.5) == 6.0
+    assert "b_x" not in g.__code__.co_varnames
+    try:
+        globals()["SCALE_READ_LIVE"] = 3.0
+        assert g(1.5) == 9.0
+    finally:
+        globals()["SCALE_READ_LIVE"] = 2.0
+    h = srcdiff.grad(assigns_its_parameter, wrt=(0, 1))
+    assert h(2.0) == (2 * 2.0 * 81.0, 4 * 4.0 * 3.0 ** 3)  # (x y²)²: 2 x y⁴, 4 x² y³
+    assert "x = " in srcdiff.source(h)
+    assert "x" in h.__code__.co_varnames and not any(
+        n.startswith("b_") for n in h.__code__.co_varnames)
+
+
+def test_an_error_in_inlined_code_is_raised_from_the_generated_function():
+    """The wrapper catches what its inlined copy raises and lets the general path run
+    the generated function again: the error comes from the generated code's own lines
+    (tracebacks, pdb), and IEEE results are as before."""
+    import traceback
+    g = srcdiff.grad(asserts_positive)
+    assert "b_x" in g.__code__.co_varnames
+    assert g(4.0) == pytest.approx(1.5 * 2.0, rel=1e-15)
+    with pytest.raises(AssertionError, match="x must be positive") as caught:
+        g(-1.0)
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    assert frames[-1].filename.startswith("<srcdiff generated")
+    assert frames[-1].line.startswith("assert x > 0.0")
+    root = srcdiff.grad(lambda_free_sqrt)
+    assert root(0.0) == math.inf  # math.sqrt's derivative at 0: the IEEE variant
+
+
+def lambda_free_sqrt(x):
+    return math.sqrt(x)

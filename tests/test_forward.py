@@ -725,3 +725,28 @@ def global_helper(x):
 
 def uses_global_helper(x):
     return global_helper(x)
+
+
+def asserts_below_cap(x, cap=4.0):
+    assert x < cap, "x must stay below the cap"
+    return math.sqrt(x) * x
+
+
+def test_the_forward_wrapper_runs_the_scalar_code_in_place_of_calling_it():
+    """jvp's wrapper runs the generated body itself where that is the same computation
+    (``api._inlined``), its parameters assigned from the arguments (defaults written
+    in); what the body raises comes from the generated function, run again by the
+    general path, and IEEE results are as before."""
+    import traceback
+    transform = srcdiff.jvp(asserts_below_cap)
+    assert transform(1.0, 1.0) == transform(1.0, 4.0, 1.0) == transform(1.0, 1.0, cap=4.0)
+    assert "d_x" in transform.__code__.co_varnames  # the generated code's, in the wrapper
+    value, tangent = transform(2.25, 2.0)
+    assert value == math.sqrt(2.25) * 2.25 and tangent == pytest.approx(3 * 1.5, rel=1e-15)
+    # at 0 the code divides by 0 (d_x / (2 * sqrt)); the IEEE variant gives inf * 0: nan
+    value, tangent = transform(0.0, 1.0)
+    assert value == 0.0 and math.isnan(tangent)
+    with pytest.raises(AssertionError, match="below the cap") as caught:
+        transform(5.0, 1.0)
+    frames = traceback.extract_tb(caught.value.__traceback__)
+    assert frames[-1].filename.startswith("<srcdiff generated")
