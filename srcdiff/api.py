@@ -215,6 +215,12 @@ def hvp(func: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
             return entry[1](*args[:given], *fill[given - low:], *args[given:])
         _, vectors, key, bound = _split(f"hvp of {func.__name__}", signature, names, args,
                                         kwargs, "vector")
+        values = [bound.arguments[p] for p in parameters]
+        return entry_for(key)[1](*values, *vectors)
+
+    def entry_for(key: _Key) -> tuple[Generated, Callable[..., Any]]:
+        """The tangent code for these kinds and its gradient, generated when missing or
+        stale."""
         entry = second.get(key)
         if entry is None or not (entry[0].check is None or entry[0].check()):
             kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
@@ -222,14 +228,22 @@ def hvp(func: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
                                     mode="forward", with_value=False)
             entry = second[key] = (tangent_code, grad(tangent_code.function,
                                                       wrt=names if as_tuple else names[0]))
+            setattr(function, "__srcdiff__", getattr(entry[1], "__srcdiff__", None))
             if key == scalar_key and fast is not None:  # the gradient of the scalar code
                 check = tangent_code.check
                 test, names_read = check.test if check is not None else ("True", {})
                 fast_state.update(names_read)
                 fast_state["_srcdiff_target"] = entry[1]
                 function.__code__ = fast(test)
+        return entry
+
+    def specialise(*args: Any, **kwargs: Any) -> Generated:
+        """The code for these arguments (then vectors): the gradient of the tangent code."""
+        _, vectors, key, bound = _split(f"hvp of {func.__name__}", signature, names, args,
+                                        kwargs, "vector")
         values = [bound.arguments[p] for p in parameters]
-        return entry[1](*values, *vectors)
+        return cast(Generated, entry_for(key)[1].__srcdiff_specialise__(  # type: ignore[attr-defined]
+            *values, *vectors))
 
     function = product
     if fast is not None:
@@ -238,6 +252,11 @@ def hvp(func: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
         # as before: (*args, **kwargs); an attribute FunctionType does not declare
         setattr(function, "__signature__", inspect.signature(product))
     function.__name__ = function.__qualname__ = f"hvp_{base}"
+    # for srcdiff.source: the code last generated (none before the first call), and the
+    # code for example arguments (then vectors)
+    setattr(function, "__srcdiff__", None)
+    setattr(function, "__srcdiff_specialise__", specialise)
+    setattr(function, "__srcdiff_of_hvp__", True)
     return canonical(function, "hvp", func, names, as_tuple)
 
 
@@ -344,18 +363,24 @@ def jacobian(func: Callable[_P, Any], wrt: Wrt = 0,
 
 
 def source(gradient: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
-    """The generated source of a function made by :func:`grad` or :func:`value_and_grad`.
+    """The generated source of a function made by :func:`grad`, :func:`value_and_grad`,
+    :func:`jvp` or :func:`hvp` (for ``hvp``: the gradient of the forward-mode code).
 
     Code is generated per kind of argument (numbers, arrays of each rank). With example
-    arguments, the source for their kinds; without, the source most recently generated
-    (the one for numbers until the gradient is called with arrays)."""
+    arguments (for ``jvp``, then the tangents; for ``hvp``, then the vectors), the source
+    for their kinds; without, the source most recently generated (the one for numbers
+    until the gradient is called with arrays)."""
     if not hasattr(gradient, "__srcdiff__"):
-        raise SrcdiffError(f"{gradient!r} was not made by srcdiff.grad or "
-                           "srcdiff.value_and_grad")
+        raise SrcdiffError(f"{gradient!r} was not made by srcdiff.grad, value_and_grad, "
+                           "jvp or hvp")
     made: Any = gradient  # its __srcdiff__ attributes are set where it is made
     if args or kwargs:
         return cast(Generated, made.__srcdiff_specialise__(*args, **kwargs)).source
     generated = made.__srcdiff__
+    if generated is None and getattr(made, "__srcdiff_of_hvp__", False):
+        raise SrcdiffError(f"{gradient.__name__} has no code before its first call: pass "
+                           f"example arguments and vectors, srcdiff.source("
+                           f"{gradient.__name__}, x, ..., v, ...), or call it first")
     if not isinstance(generated, Generated):
         raise SrcdiffError(f"{gradient.__name__} needs arrays: pass example arguments, "
                            f"srcdiff.source({gradient.__name__}, x, ...), or call it first")
