@@ -997,6 +997,7 @@ class _WrapperCode(Protocol):
 # (``math``) and these builtins, none of which has an effect a second run could repeat.
 _INLINE_SAFE = (range, float, int, len, min, max, abs, isinstance, type, UnboundLocalError,
                 TypeError)
+_INLINE_BYTES = 4000  # bytecode size above which a body is called, not inlined
 _NOT_INLINED = frozenset({"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME",
                           "STORE_NAME", "DELETE_NAME", "IMPORT_NAME", "STORE_DEREF",
                           "DELETE_DEREF", "LOAD_CLASSDEREF"})
@@ -1022,6 +1023,8 @@ def _inlined(generated: Generated, parameters: list[str] | int,
     import dis
     function = generated.function
     code = function.__code__
+    if len(code.co_code) > _INLINE_BYTES:  # a call is nothing beside such a body
+        return None
     if any(isinstance(c, types.CodeType) for c in code.co_consts) or any(
             i.opname in _NOT_INLINED for i in dis.get_instructions(code)):
         return None

@@ -755,15 +755,20 @@ def test_the_forward_wrapper_runs_the_scalar_code_in_place_of_calling_it():
 def test_the_source_of_a_hessian_vector_product_is_the_gradient_of_its_tangent_code():
     """srcdiff.source reads hvp's code too: the gradient of the forward-mode code, for
     example arguments then vectors, or the code last generated."""
-    h = srcdiff.hvp(scaled_root, wrt=(0, 1))
+    h = srcdiff.hvp(root_for_source, wrt=(0, 1))  # (hvp(f) is hvp(f): f used here only)
     with pytest.raises(srcdiff.SrcdiffError, match="no code before its first call"):
         srcdiff.source(h)
     text = srcdiff.source(h, 2.0, 3.0, 0.5, 1.0)
-    assert text.startswith("def grad_tangent_scaled_root(x, y, c, d_x, d_y):"), text
+    assert text.startswith("def grad_tangent_root_for_source(x, y, c, d_x, d_y):"), text
     assert srcdiff.source(h) == text
     namespace = {"math": math}
     exec(text, namespace)  # the code shown computes what h returns
-    assert namespace["grad_tangent_scaled_root"](2.0, 3.0, 2.0, 0.5, 1.0) == h(2.0, 3.0, 0.5, 1.0)
+    assert namespace["grad_tangent_root_for_source"](2.0, 3.0, 2.0, 0.5, 1.0) == \
+        h(2.0, 3.0, 0.5, 1.0)
     with pytest.raises(srcdiff.SrcdiffError, match="was not made by srcdiff.grad, "
                                                    "value_and_grad, jvp or hvp"):
-        srcdiff.source(scaled_root)
+        srcdiff.source(root_for_source)
+
+
+def root_for_source(x, y, c=2.0):
+    return c * math.sqrt(x) * y

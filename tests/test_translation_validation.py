@@ -93,3 +93,36 @@ def test_every_setting_gives_the_same_gradient(func, point):
         for got, want in zip(gradient, reference):
             numpy.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14,
                                           err_msg=f"{label} differs from unoptimised")
+
+
+@pytest.mark.parametrize("func, point", CASES, ids=[f"{f.__name__}-{i}" for i, (f, _) in
+                                                     enumerate(CASES)])
+def test_fuses_look_ahead_never_calls_a_live_value_dead(func, point):
+    """``fuse`` asks "is this temporary dead after this statement" by looking ahead in
+    its block (``fuse._Occurrences``) instead of solving liveness: on every program's
+    finished code (reverse and forward mode), each name it calls dead after a statement
+    is dead there by ``dataflow.Liveness`` too (it may call fewer dead, never more)."""
+    import ast
+    from srcdiff.dataflow import Liveness, reads, statements_of
+    from srcdiff.errors import SrcdiffError
+    from srcdiff.optimize.fuse import _SITES, _Occurrences
+    names = func.__code__.co_varnames
+    wrt = tuple(names[i] for i in _float_positions(point))
+    kinds = {names[i]: array(numpy.ndim(v)) for i, v in enumerate(point)
+             if isinstance(v, numpy.ndarray)}
+    for mode in ("reverse", "forward"):
+        try:
+            generated = generate(func, wrt, name="g", mode=mode, with_value=mode == "forward",
+                                 kinds=kinds, disable=("fuse",))
+        except SrcdiffError:
+            continue  # forward mode refuses a few of these (their own tests say which)
+        body = ast.parse(generated.source).body[0].body[1:]  # the code fuse is given
+        everything = statements_of(body)
+        if any(type(s).__name__ in ("Break", "Continue") for s in everything):
+            continue  # fuse asks Liveness itself there
+        watch = {id(s): set(reads(s)) for s in everything if type(s) in _SITES and reads(s)}
+        exact = Liveness(body, set(), watch=watch).after
+        ahead = _Occurrences(body).live_after(watch)
+        for key, asked in watch.items():
+            if key in exact:
+                assert exact[key] <= ahead[key], (exact[key] - ahead[key], generated.source)

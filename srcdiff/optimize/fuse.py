@@ -38,12 +38,13 @@ def f(x, y, d_x, d_y):
 from __future__ import annotations
 
 import ast
+import bisect
 import copy
 from collections import Counter
 from collections.abc import Collection, Iterable
 from typing import cast
 
-from ..dataflow import COMPOUND, Liveness, reads, statements_of, targets
+from ..dataflow import COMPOUND, LOOPS, Liveness, names, reads, statements_of, targets
 from ..ir import Function, copy_tree, name_id
 
 _PURE_OPERATORS = (ast.Add, ast.Sub, ast.Mult)
@@ -59,19 +60,138 @@ def fuse(function: Function, keep: Collection[str] = ()) -> Function:
                   if name not in parameters and name not in keep}
     if not candidates:
         return function
-    # the candidates each simple statement reads: which are live after it, asked once
-    watch: dict[int, set[str]] = {}
-    for statement in statements_of(function.body):
-        if type(statement) in _SITES:
-            read = candidates.intersection(reads(statement))
-            if read:
-                watch[id(statement)] = read
-    if not watch:
+    loads, stores = names(ast.Module(function.body, []))
+    read, written = Counter(loads), Counter(stores)
+    # assigned once and read once: dead after that read (which follows the assignment
+    # in its block), with no analysis; the others are asked of liveness, if any of them
+    # is assigned arithmetic that could be written in
+    once = {n for n in candidates if read[n] == 1 and written[n] == 1}
+    others = {n for n in candidates - once if read[n] and written[n]}
+    everything = statements_of(function.body)
+    if not any(type(s) is ast.Assign and len(s.targets) == 1 and type(s.targets[0]) is ast.Name
+               and s.targets[0].id in others and _pure(s.value) for s in everything):
+        others = set()
+    if not once and not others:
         return function
-    live = Liveness(function.body, set(), watch=watch).after
+    live: dict[int, set[str]] = {}
+    if others:
+        # the names each simple statement reads: which are live after it, asked once
+        watch: dict[int, set[str]] = {}
+        for statement in everything:
+            if type(statement) in _SITES:
+                asked = others.intersection(reads(statement))
+                if asked:
+                    watch[id(statement)] = asked
+        if any(type(s) is ast.Break or type(s) is ast.Continue for s in everything):
+            live = Liveness(function.body, set(), watch=watch).after
+        else:
+            live = _Occurrences(function.body).live_after(watch)
     changed = [False]
-    body = _block(function.body, candidates, live, changed)
+    body = _block(function.body, once | others, once, live, changed)
     return function.replace(body=body) if changed[0] else function
+
+
+class _Occurrences:
+    """Which statements of each block mention each name, to answer "is this name dead
+    after this statement" by looking ahead, in code without ``break`` and ``continue``
+    (where control leaves a block only at its end): a full liveness analysis solves every
+    loop to a fixed point, and costs about a tenth of generating a long loop.
+
+    After a statement, ``t``'s value is dead when, looking ahead, it is assigned
+    (``t = e``, ``e`` not reading ``t``) on every path before anything reads it. A later
+    statement of the block decides when it mentions ``t``: a simple one by being that
+    assignment or not; a branch by its test (a read) and its two blocks, each looked at
+    the same way (both assign: dead; one reads: live; else the value may pass by and
+    the statements after decide); a loop by its header (a read), its body (it may run no
+    time: only a read decides) and its ``else`` clause (which always runs here). When
+    the block ends undecided, the value leaves it: from a branch to the statements after
+    the ``if``; from a loop's body around the loop too (its header, then its body from
+    the start, must not read it first) and on to its ``else`` clause. At the function's
+    end nothing reads it. Undecided is taken as live; a path round a loop that decides
+    nothing comes back to where it started, and only its way out is left to decide."""
+
+    def __init__(self, body: list[ast.stmt]) -> None:
+        self.index: dict[int, dict[str, list[int]]] = {}  # id(block) -> name -> positions
+        self.parent: dict[int, tuple[list[ast.stmt], int, ast.stmt]] = {}
+        self.where: dict[int, tuple[list[ast.stmt], int]] = {}  # id(simple statement) -> its place
+        self.visit(body)
+
+    def visit(self, block: list[ast.stmt]) -> None:
+        found: dict[str, list[int]] = {}
+        self.index[id(block)] = found
+        for position, statement in enumerate(block):
+            loads, stores = names(statement)
+            for name in set(loads) | set(stores):
+                found.setdefault(name, []).append(position)
+            if isinstance(statement, COMPOUND):
+                for inner in (statement.body, statement.orelse):
+                    self.parent[id(inner)] = (block, position, statement)
+                    self.visit(inner)
+            else:
+                self.where[id(statement)] = (block, position)
+
+    def live_after(self, watch: dict[int, set[str]]) -> dict[int, set[str]]:
+        return {key: {n for n in asked if not self.dead_after(n, *self.where[key])}
+                for key, asked in watch.items() if key in self.where}
+
+    def first(self, name: str, block: list[ast.stmt], start: int = 0) -> bool | None:
+        """From ``block[start]`` on: True when ``name`` is assigned before it is read on
+        every path, False when it may be read first, None when the block may end with
+        neither (the value passes through)."""
+        found = self.index[id(block)].get(name, [])
+        for position in found[bisect.bisect_left(found, start):]:
+            statement = block[position]
+            if not isinstance(statement, COMPOUND):
+                return _assigns(statement, name)
+            if name in _header(statement):
+                return False
+            if isinstance(statement, ast.If):
+                then, other = self.first(name, statement.body), self.first(name, statement.orelse)
+                if then is False or other is False:
+                    return False
+                if then and other:
+                    return True
+                continue
+            if self.first(name, statement.body) is False:  # a loop: it may run no time
+                return False
+            after = self.first(name, statement.orelse)
+            if after is not None:
+                return after
+        return None
+
+    def dead_after(self, name: str, block: list[ast.stmt], position: int) -> bool:
+        while True:
+            decided = self.first(name, block, position + 1)
+            if decided is not None:
+                return decided
+            outer = self.parent.get(id(block))
+            if outer is None:
+                return True  # the function's end
+            enclosing, at, compound = outer
+            if isinstance(compound, LOOPS) and block is compound.body:
+                # around the loop: the header, then the body from its start (a path on
+                # which it decides nothing comes round again, or leaves), or the end
+                if name in _header(compound) or self.first(name, block) is False:
+                    return False
+                decided = self.first(name, compound.orelse)
+                if decided is not None:
+                    return decided
+            block, position = enclosing, at
+
+
+def _header(statement: ast.stmt) -> list[str]:
+    """The names a compound statement's own parts mention: an ``if``'s or ``while``'s
+    test, a ``for``'s target and iterable."""
+    if isinstance(statement, ast.For):
+        return [n for part in (statement.target, statement.iter) for n in sum(names(part), [])]
+    return sum(names(cast("ast.If | ast.While", statement).test), [])
+
+
+def _assigns(statement: ast.stmt, name: str) -> bool:
+    """Whether ``statement`` is ``name = e`` with ``e`` not reading ``name``."""
+    return type(statement) is ast.Assign and len(statement.targets) == 1 \
+        and type(statement.targets[0]) is ast.Name and statement.targets[0].id == name \
+        and name not in reads(statement.value)
 
 
 # the statements a waiting expression may be written into (and may wait past)
@@ -100,8 +220,11 @@ class _Substitute(ast.NodeTransformer):
         return node
 
 
-def _block(statements: list[ast.stmt], candidates: set[str], live: dict[int, set[str]],
-           changed: list[bool]) -> list[ast.stmt]:
+def _block(statements: list[ast.stmt], candidates: set[str], once: set[str],
+           live: dict[int, set[str]], changed: list[bool]) -> list[ast.stmt]:
+    """``candidates``: the names that may be written into their reader; ``once``: those
+    dead after their one read; ``live``: for each statement reading others, those of them
+    live after it (none is dead after a statement missing here, but a ``return``)."""
     result: list[ast.stmt] = []
     pending: dict[str, tuple[ast.Assign, ast.expr]] = {}  # name -> (its statement, its expression), in program order
 
@@ -118,8 +241,8 @@ def _block(statements: list[ast.stmt], candidates: set[str], live: dict[int, set
             write_back()
             if isinstance(statement, COMPOUND):
                 statement = copy.copy(statement)
-                statement.body = _block(statement.body, candidates, live, changed)
-                statement.orelse = _block(statement.orelse, candidates, live, changed)
+                statement.body = _block(statement.body, candidates, once, live, changed)
+                statement.orelse = _block(statement.orelse, candidates, once, live, changed)
             result.append(statement)
             continue
         value = cast("ast.expr | None", statement.value)  # type: ignore[attr-defined]
@@ -132,9 +255,9 @@ def _block(statements: list[ast.stmt], candidates: set[str], live: dict[int, set
             for name in list(pending):
                 if loads[name] == 0:
                     continue
-                if value is not None and loads[name] == 1 and after is not None \
-                        and name not in after and not (type(statement) is ast.AugAssign
-                                                       and name_id(statement.target) == name):
+                dead = name in once or (after is not None and name not in after)
+                if value is not None and loads[name] == 1 and dead and not (
+                        type(statement) is ast.AugAssign and name_id(statement.target) == name):
                     chosen[name] = pending.pop(name)[1]
                 else:
                     write_back([name])
