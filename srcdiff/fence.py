@@ -584,6 +584,14 @@ class Fence(ast.NodeVisitor):
         if _is_reduction(callee) and node.args and not (callee in (min, max) and len(node.args) > 1):
             self.check_reduction(node, callee)
             return
+        if (callee is math.fsum or callee is math.dist) and not node.keywords and \
+                len(node.args) == (1 if callee is math.fsum else 2):
+            for argument in node.args:  # normalize writes the elements out, or refuses
+                if isinstance(argument, (ast.GeneratorExp, ast.ListComp)):
+                    self.check_comprehension(argument)
+                else:
+                    self.iterable(argument)
+            return
         if isinstance(callee, types.FunctionType) and not RULES.knows(callee):
             for argument in node.args + [k.value for k in node.keywords]:
                 self.iterable(argument)  # lists and tuples are passed as they are
@@ -728,10 +736,12 @@ class Fence(ast.NodeVisitor):
             return
         name = qualified_name(callee)
         if RULES.knows(callee):
+            family = RULES.families.get(callee) if callee in RULES.families else None
             arities = sorted(k[1] for k in RULES.rules if k[0] is callee)
+            takes = f"{family.least} or more" if family is not None else \
+                " or ".join(map(str, arities))
             self.refuse(node, f"no derivative rule for {name} with {nargs} argument"
-                        f"{'s' if nargs != 1 else ''} (rules take "
-                        f"{' or '.join(map(str, arities))})")
+                        f"{'s' if nargs != 1 else ''} (rules take {takes})")
         params = ", ".join(f"x{i}" for i in range(nargs)) or "x"
         self.refuse(node, f"no derivative rule for {name}", cls=MissingRuleError,
                     hint=f"register one: srcdiff.register_rule({name}, lambda {params}: "

@@ -1835,6 +1835,92 @@ class _Expressions(ast.NodeTransformer):
         self.before.extend(n.block(statements))
         return _located(_name(result), call)
 
+    def of_elements(self, call: ast.Call, callee: Callable[..., Any]) -> ast.expr:
+        """``math.fsum(xs)`` of elements known now: ``fsum_of(a, b, c)``, one primitive
+        (``math.fsum((a, b, c))`` in generated code, the same value); of a NumPy array
+        (its length known only when the function runs), as written: its rule takes 1-D
+        arrays. ``math.dist(p, q)`` of points known now: ``math.hypot(p0 - q0, ...)``,
+        which CPython computes as ``dist`` does (the same differences, the same norm)."""
+        from .rules import fsum_of
+        n = self.normalizer
+        name = "math.fsum" if callee is math.fsum else "math.dist"
+        known = [self.known_elements(argument, name) for argument in call.args]
+        if callee is math.fsum:
+            if known[0] is None:
+                if RULES.lookup(math.fsum, 1) is None:  # no NumPy: no array to add
+                    self.unknown_length(call.args[0], name)
+                call.args = [self.visit(call.args[0])]
+                return call
+            if not known[0]:
+                return _located(ast.Constant(0.0), call)
+            result = _located(ast.Call(_name("fsum_of"), known[0], []), call)
+            set_anno(result, "callee", fsum_of)
+            return result
+        for argument, elements in zip(call.args, known):
+            if elements is None:
+                self.unknown_length(argument, name)
+        p, q = cast("list[list[ast.expr]]", known)
+        if len(p) != len(q):
+            raise located(UnsupportedSyntaxError, f"math.dist of points of {len(p)} and "
+                          f"{len(q)} coordinates: Python raises ValueError", call, n.where)
+        differences: list[ast.expr] = []
+        for a, b in zip(p, q):
+            if isinstance(a, ast.Constant) and isinstance(b, ast.Constant) and \
+                    isinstance(a.value, (int, float)) and isinstance(b.value, (int, float)):
+                # as dist computes it: each converted to a float first
+                differences.append(_located(ast.Constant(float(a.value) - float(b.value)), call))
+            else:
+                differences.append(_located(ast.BinOp(a, ast.Sub(), b), call))
+        result = _located(ast.Call(dotted("math.hypot"), differences, []), call)
+        set_anno(result, "callee", math.hypot)
+        return result
+
+    def known_elements(self, source: ast.expr, name: str) -> list[ast.expr] | None:
+        """The elements of ``source`` (normalized) when srcdiff knows them now: a list or
+        tuple written out, one the function makes, a comprehension over values it knows,
+        a module's tuple of numbers, a list or tuple in a structured argument; None for
+        anything else (an array, whose length only the function's run gives)."""
+        n = self.normalizer
+        part = n.part(source)
+        if part is not None and isinstance(part.value, (list, tuple)):
+            return [self.visit(_located(ast.Subscript(copy_tree(source), ast.Constant(i),
+                                                      ast.Load()), source))
+                    for i in range(len(part.value))]
+        whole = n.list_of(source) if isinstance(source, (ast.Name, ast.Subscript)) else None
+        if isinstance(source, ast.Dict) or (whole is not None and whole.keys is not None) or (
+                isinstance(source, ast.Call) and n.parsed.resolve(source.func, n.locals) is dict):
+            raise located(UnsupportedSyntaxError, f"{name} of a dict (it goes over the keys): "
+                          "not supported", source, n.where, hint="give it the values: "
+                          "a list of them written out")
+        if isinstance(source, (ast.GeneratorExp, ast.ListComp)) and n.list_iteration(
+                source.generators[0].iter, probe=True) is None:
+            self.unknown_length(source, name)
+        if isinstance(source, ast.GeneratorExp):
+            source = _located(ast.ListComp(source.elt, source.generators), source)
+        if isinstance(source, (ast.List, ast.Tuple)) and any(
+                isinstance(e, ast.Starred) for e in source.elts):
+            made = n.make_list(source, source, None, self.before)
+            values: Any = None if made is None else made.items
+        else:
+            values = n.list_iteration(source, before=self.before)
+        if values is None:
+            return None
+        for value in values:
+            if not isinstance(value, ast.expr):
+                raise located(UnsupportedSyntaxError, f"{name} of `{ast.unparse(source)}`, "
+                              "whose elements are lists or tuples: Python raises TypeError",
+                              source, n.where)
+        return [copy_tree(v) for v in values]
+
+    def unknown_length(self, source: ast.expr, name: str) -> None:
+        raise located(UnsupportedSyntaxError, f"{name} of `{ast.unparse(source)}`, whose "
+                      "elements srcdiff knows only when the function runs: not supported",
+                      source, self.normalizer.where, hint="give it elements known when the "
+                      "gradient is written (a list or tuple written out, a list the function "
+                      "makes, a comprehension over range() of a constant)" + (
+                          ", or a 1-D NumPy array" if name == "math.fsum" else
+                          "; for arrays, numpy.linalg.norm(p - q)"))
+
     def clip(self, args: list[ast.expr], keywords: list[ast.keyword], origin: ast.AST) -> ast.Call:
         """``numpy.clip`` and ``x.clip`` with their bounds by position or keyword
         (``a_min``/``a_max``, ``min``/``max``); a missing bound (or ``None``) leaves that
@@ -1972,6 +2058,9 @@ class _Expressions(ast.NodeTransformer):
         if any(resolved is f for f in REDUCTIONS) and node.args and not (
                 resolved in (min, max) and len(node.args) > 1):
             return self.reduction(node, resolved)
+        if (resolved is math.fsum and len(node.args) == 1 or
+                resolved is math.dist and len(node.args) == 2) and not node.keywords:
+            return self.of_elements(node, resolved)
         if len(node.args) == 1 and not node.keywords and resolved is len:
             made = n.list_of(node.args[0])
             if made is not None:

@@ -140,7 +140,7 @@ def f_missing_rule(x):
 
 
 def f_wrong_arity(x):
-    return math.hypot(x, x, x, x, x)  # refused
+    return math.atan2(x, x, x)  # refused
 
 
 def f_item_assignment(x):
@@ -222,7 +222,7 @@ CASES = [
     (f_starargs, UnsupportedSyntaxError, "*args parameters are not supported yet"),
     (f_unknown_name, SrcdiffNameError, "name `undefined_constant` is not defined"),
     (f_missing_rule, MissingRuleError, "no derivative rule for math.gamma"),
-    (f_wrong_arity, UnsupportedSyntaxError, "no derivative rule for math.hypot with 5 arguments"),
+    (f_wrong_arity, UnsupportedSyntaxError, "no derivative rule for math.atan2 with 3 arguments (rules take 2)"),
     (f_item_assignment, UnsupportedSyntaxError, "assignment to an item of `TABLE`, which is not a variable"),
     (f_no_return, UnsupportedSyntaxError, "not every path through f_no_return() ends with `return"),
     (f_not_every_path_returns, UnsupportedSyntaxError, "not every path through"),

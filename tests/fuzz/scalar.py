@@ -78,7 +78,7 @@ FEATURES = (
        "starred_unpack", "starred_call", "starred_element", "del_name", "dict_made",
        "dict_to_helper", "list_position", "try_division", "try_parse", "try_index",
        "try_key", "try_import", "try_raise", "try_else_finally", "try_nested",
-       "try_overwrites"])
+       "try_overwrites", "fsum_generator", "fsum_list", "fsum_literal", "hypot_many", "dist"])
 
 
 def generate(seed: int) -> Case:
@@ -180,6 +180,7 @@ class ScalarGenerator(Drawing):
         self.lists_rng = random.Random(f"lists/{seed}")  # when to draw a list statement
         self.star_rng = random.Random(f"star/{seed}")  # `*` unpacking, `del` of a list
         self.try_rng = random.Random(f"try/{seed}")  # `try` around constants
+        self.fsum_rng = random.Random(f"fsum/{seed}")  # math.fsum, hypot of many, dist
 
     # -- utilities -------------------------------------------------------------
     def fresh(self, base=None):
@@ -1131,6 +1132,9 @@ class ScalarGenerator(Drawing):
                 self.feat("sum_generator")
                 brackets = f"[{generator}]" if self.r() < 0.3 else generator
                 value, iv = f"sum({brackets})", Interval(-2.0 * count, 2.0 * count)
+                if sure and not condition and self.fsum_rng.random() < 0.3:
+                    self.feat("fsum_generator")  # elements known: one exactly rounded sum
+                    value = f"{self.m('fsum')}({brackets})"
             elif kind == "min_max":
                 self.feat("min_max_generator")
                 value, iv = f"{self.choice(['min', 'max'])}({generator})", Interval(-2.0, 2.0)
@@ -1169,7 +1173,11 @@ class ScalarGenerator(Drawing):
                 return lines, False
             use = self.choice(["sum", "mean", "ends", "max", "loop"])
             if use == "sum":
-                lines.append(f"{pad}{name} = sum({values})")
+                total = "sum"
+                if self.fsum_rng.random() < 0.3:
+                    self.feat("fsum_list")
+                    total = self.m("fsum")
+                lines.append(f"{pad}{name} = {total}({values})")
                 iv = Interval(-2.0 * count, 2.0 * count)
             elif use == "mean":
                 lines.append(f"{pad}{name} = sum({values}) / len({values})")
@@ -1230,6 +1238,11 @@ class ScalarGenerator(Drawing):
                     lines.append(f"{pad}{name} = {pair}[{sign}int(abs({pair}[0]) * 7.0) % 3] "
                                  f"+ len({pair})")
                     iv = Interval(-1.0, 7.0)
+                elif self.fsum_rng.random() < 0.3:
+                    self.feat("fsum_literal")  # 1e16 and -1e16 cancel exactly in fsum
+                    lines.append(f"{pad}{name} = {self.m('fsum')}([*{pair}, 1e16, "
+                                 f"{pair}[0] * {pair}[1], -1e16]) - len({pair})")
+                    iv = Interval(-19.0, 13.0)
                 else:
                     lines.append(f"{pad}{name} = {pair}[0] * {pair}[-1] + {pair}[1] + len({pair})")
                     iv = Interval(-5.0, 11.0)
@@ -1995,6 +2008,18 @@ def op_math(gen, scope, depth, must):
             c = round(gen.lists_rng.uniform(0.5, 1.5), 2)
             return gen.mcall("hypot", a, b, const(c),
                              iv=Interval(c, math.hypot(a.iv.mag, b.iv.mag, c)))
+        roll = gen.fsum_rng.random()  # its own stream: other programs unchanged
+        if roll < 0.2:  # math.hypot of five to seven values (a family of rules)
+            gen.feat("hypot_many")
+            cs = [round(gen.fsum_rng.uniform(0.5, 1.5), 2) for _ in range(gen.fsum_rng.randint(2, 4))]
+            values = [a, b] + [const(c) for c in cs] + [a]
+            return gen.mcall("hypot", *values, iv=Interval(
+                math.hypot(*cs), math.hypot(a.iv.mag, b.iv.mag, *cs, a.iv.mag)))
+        if roll < 0.4:  # math.dist of two points written out
+            gen.feat("dist")
+            c, d = (round(gen.fsum_rng.uniform(-1.5, 1.5), 2) for _ in range(2))
+            return Expr(f"{gen.m('dist')}(({a.code}, {b.code}), ({fmt(c)}, {fmt(d)}))",
+                        Interval(0.0, math.hypot(a.iv.mag + abs(c), b.iv.mag + abs(d))), True)
         return gen.mcall("hypot", a, b, iv=Interval(0.0, math.hypot(a.iv.mag, b.iv.mag)))
     if name == "copysign":
         return gen.mcall("copysign", a, b, iv=Interval(-a.iv.mag, a.iv.mag))
