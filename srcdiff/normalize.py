@@ -229,6 +229,8 @@ class Normalizer:
         self.scope: tuple[int, ...] = ()
         self.mutated: set[str] = set()
         self.literals: dict[str, ast.List | ast.Tuple] = {}  # names bound once to data
+        # the functions the body being normalized defines (once, with ``def``), by name
+        self.defined: dict[str, ast.FunctionDef] = {}
 
     def run(self, body: list[ast.stmt], results: list[str] | None = None) -> list[ast.stmt]:
         """The normalized ``body``; with ``results`` (an inlined callee's body), its
@@ -238,6 +240,9 @@ class Normalizer:
         self.stores = Counter(node.id for s in body for node in walk(s)
                               if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
         self.mutated = _changed_lists(body)[1]
+        defined = Counter(s.name for s in body if isinstance(s, ast.FunctionDef))
+        self.defined = {s.name: s for s in body if isinstance(s, ast.FunctionDef)
+                        and defined[s.name] == 1}
         early = [n for s in body[:-1] for n in _returns(s)] + [
             n for n in _returns(body[-1]) if n is not body[-1]]
         self.results = results
@@ -295,19 +300,40 @@ class Normalizer:
         return len(node.value.elts) if isinstance(node.value, ast.Tuple) else 1
 
     def tuple_returned(self, call: ast.Call) -> int | None:
-        """How many values a user function called returns, when it returns a tuple (a
-        function the body defines is not known yet: None, as for a call it refuses,
-        which the call's own normalization refuses in its place)."""
-        if isinstance(call.func, ast.Name) and call.func.id in self.locals:
+        """How many values a user function called returns, when one of its returns is a
+        tuple written out (a function the body defines with ``def``, once: its ``def``,
+        also before the statement defining it is normalized); None when it returns one
+        value, or none srcdiff can count, and for a call it refuses, which the call's own
+        normalization refuses in its place."""
+        func = call.func
+        tree: ast.FunctionDef | None = None
+        parsed: Parsed | None = None  # the scope of a module-level function's names
+        if isinstance(func, ast.Name) and func.id in self.local_functions:
+            tree = self.local_functions[func.id][0]
+        elif isinstance(func, ast.Name) and func.id in self.locals:
+            tree = self.defined.get(func.id)
+        else:
+            try:
+                callee = self.callee_of(call)
+            except SrcdiffError:
+                return None
+            if callee is not None:
+                tree, parsed = callee[0], callee[1]
+        return None if tree is None else _tuple_count(self, tree, parsed, 0)
+
+    def returned_tuple(self, call: ast.Call, before: list[ast.stmt]) -> _List | None:
+        """A call to a user function that returns a tuple (``tuple_returned``), used as
+        a value: inlined into a name per element, the tuple followed as any other."""
+        if self.callee_of(call) is None:
             return None
-        try:
-            callee = self.callee_of(call)
-        except SrcdiffError:
+        count = self.tuple_returned(call)
+        if count is None:
             return None
-        if callee is None:
-            return None
-        returned = [r.value for s in callee[0].body for r in _returns(s)]
-        return next((len(v.elts) for v in returned if isinstance(v, ast.Tuple)), None)
+        base = _callee_name(call)
+        results = [self.fresh(f"{base}_{k}") for k in range(count)]
+        _Expressions(self, before).inline_call(call, results)
+        return _List([_name(r) for r in results], self.scope,
+                     f"the tuple {base}() returns", is_tuple=True)
 
     def define_local(self, tree: ast.FunctionDef, names: list[str], origin: ast.AST) -> list[ast.stmt]:
         """A nested ``def`` or ``name = lambda ...``: calls after it (in program order)
@@ -647,6 +673,12 @@ class Normalizer:
             return found
         if isinstance(value, ast.ListComp):
             return self.comprehension_list(value, before)
+        if isinstance(value, ast.Call):
+            returned = self.returned_tuple(value, before)
+            if returned is not None:
+                if target is not None:
+                    returned.what = f"`{target}`"
+                return returned
         if isinstance(value, ast.Dict) or (
                 isinstance(value, ast.Call) and not value.args and
                 self.parsed.resolve(value.func, self.locals) is dict):
@@ -844,6 +876,11 @@ class Normalizer:
             if probe:  # values computed here are unrolled; constants are data
                 return "known" if is_literal(node) else "follows"
             return [n.item(e, node, before) for e in node.elts]
+        if isinstance(node, ast.Call) and n.callee_of(node) is not None:
+            if probe:  # g(x) returning a tuple: the values it returns
+                return "follows" if n.tuple_returned(node) is not None else None
+            returned = n.returned_tuple(node, before)
+            return None if returned is None else list(returned.items)
         if not isinstance(node, ast.Call) or node.keywords:
             return None
         callee = n.parsed.resolve(node.func, n.locals)
@@ -1122,16 +1159,28 @@ class Normalizer:
                 return before + [_located(ast.Return(_located(ast.Tuple(values, ast.Load()),
                                                               node)), node)]
         elif self.results is not None and len(self.results) > 1:
-            if not isinstance(node.value, ast.Tuple) or len(node.value.elts) != len(self.results):
+            made = None if isinstance(node.value, ast.Tuple) else self.make_list(
+                cast(ast.expr, node.value), node, None, before)  # return pair, return g(x)
+            if made is not None and made.keys is None and len(made.items) == len(self.results) \
+                    and not any(isinstance(item, _List) for item in made.items):
+                values = [copy_tree(cast(ast.expr, item)) for item in made.items]
+            elif not isinstance(node.value, ast.Tuple) or len(node.value.elts) != len(self.results):
                 raise located(UnsupportedSyntaxError, f"this return does not give "
                               f"{len(self.results)} values to unpack", node, self.where)
-            values = [self.expression(v, before) for v in node.value.elts]
+            else:
+                values = [self.expression(v, before) for v in node.value.elts]
         else:
             if isinstance(node.value, ast.Tuple):
                 raise located(UnsupportedSyntaxError, "this function returns several values; "
                               "unpack them where it is called (a, b = f(x))", node, self.where)
             assert node.value is not None  # the fence refuses a bare return
             values = [self.expression(node.value, before)]
+            if isinstance(values[0], ast.Tuple) and isinstance(node.value, ast.Call) and \
+                    self.results is None:  # return g(x), g returning a tuple
+                raise located(UnsupportedSyntaxError, "this function returns several values; "
+                              "a gradient needs a function that returns one number",
+                              node, self.where, hint="srcdiff.vjp, srcdiff.jvp and "
+                              "srcdiff.jacobian take functions that return a tuple")
         if self.returned is None and not self.inline_mode:
             return before + [_located(ast.Return(values[0]), node)]
         assert self.results is not None  # run() names them for an early or inlined return
@@ -1627,6 +1676,44 @@ def _returns(statement: ast.stmt) -> Iterator[ast.Return]:
             yield from _returns(child)
 
 
+def _tuple_count(normalizer: Normalizer, tree: ast.FunctionDef, parsed: Parsed | None,
+                 depth: int) -> int | None:
+    """How many values ``tree`` returns when it returns a tuple written out, or returns
+    what another function it calls returns (``return inner(x)``; that function defined
+    in ``tree`` with ``def``, in the body srcdiff normalizes, or at module level, found
+    through ``parsed``, the scope of ``tree``'s names; None: the normalizer's)."""
+    returned = [r.value for s in tree.body for r in _returns(s)]
+    for value in returned:
+        if isinstance(value, ast.Tuple) and not any(isinstance(e, ast.Starred) for e in value.elts):
+            return len(value.elts)
+    if depth > 8:
+        return None
+    nested = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
+    for value in returned:
+        if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Name):
+            continue
+        name = value.func.id
+        inner: ast.FunctionDef | None = nested.get(name)
+        scope = parsed
+        if inner is None and parsed is None:  # a function of the body being normalized
+            if name in normalizer.local_functions:
+                inner = normalizer.local_functions[name][0]
+            elif name in normalizer.defined:
+                inner = normalizer.defined[name]
+        if inner is None:
+            found = (parsed or normalizer.parsed).lookup(name)
+            if isinstance(found, types.FunctionType) and not RULES.knows(found):
+                try:
+                    scope = parse(found)
+                except SrcdiffError:
+                    continue
+                inner = scope.tree
+        count = None if inner is None else _tuple_count(normalizer, inner, scope, depth + 1)
+        if count is not None:
+            return count
+    return None
+
+
 def _defined_functions(tree: ast.FunctionDef | None) -> set[str]:
     """The names a function body binds to nested functions (``def``, ``= lambda``)."""
     if tree is None:
@@ -1703,6 +1790,12 @@ class _Expressions(ast.NodeTransformer):
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
         n = self.normalizer
+        if isinstance(node.value, ast.Call):  # g(x)[1], g returning a tuple
+            returned = n.returned_tuple(node.value, self.before)
+            if returned is not None:
+                name = n.fresh("returned")
+                n.bind_list(name, returned, node)
+                node = _located(ast.Subscript(_name(name), node.slice, ast.Load()), node)
         whole = n.list_of(node.value)
         if whole is not None:  # an element of a list srcdiff follows, or a slice of it
             if whole.keys is None and not isinstance(node.slice, ast.Slice) and \
@@ -1898,7 +1991,8 @@ class _Expressions(ast.NodeTransformer):
         if isinstance(source, ast.GeneratorExp):
             source = _located(ast.ListComp(source.elt, source.generators), source)
         if isinstance(source, (ast.List, ast.Tuple)) and any(
-                isinstance(e, ast.Starred) for e in source.elts):
+                isinstance(e, ast.Starred) for e in source.elts) or isinstance(source, ast.Call) \
+                and n.callee_of(source) is not None:  # [*xs, y], g(x) returning a tuple
             made = n.make_list(source, source, None, self.before)
             values: Any = None if made is None else made.items
         else:
@@ -2070,6 +2164,9 @@ class _Expressions(ast.NodeTransformer):
             if part is not None and isinstance(part.value, (list, tuple, dict)):
                 return _located(ast.Constant(len(part.value)), node)  # a fact of the code
         if n.callee_of(node) is not None:
+            returned = n.returned_tuple(node, self.before)
+            if returned is not None:  # g(x) returning a tuple, as a value
+                return _written_out(returned, node, n.where)
             result = n.fresh(_callee_name(node))
             self.inline_call(node, [result])
             return _located(_name(result), node)

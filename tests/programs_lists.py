@@ -255,6 +255,43 @@ def dist_of_points(x, y):
         [x * k for k in range(3)], (y, y, y))
 
 
+# -- calls to functions returning a tuple, used as values ----------------------------------
+def _polar(r, t):
+    return r * math.cos(t), r * math.sin(t)
+
+
+@program(0.7, 1.3)
+def returned_tuple_indexed(x, y):
+    def inner(a):
+        return a * y, a + y, math.sin(a)
+    t = inner(x)
+    return t[0] * t[2] + inner(x)[1] + inner(y)[-1] * len(t)
+
+
+@program(0.7, 1.3, sympy=False)  # _polar reads the module's math
+def returned_tuple_looped_and_reduced(x, y):
+    def inner(a):
+        return a * y, a - y
+    total = 0.0
+    for v in inner(x):
+        total = total * v + v
+    return total + sum(v * v for v in inner(x)) + max(inner(y)) + math.fsum(_polar(x, y))
+
+
+@program(0.7, 1.3, sympy=False)
+def returned_through_helpers(x, y):
+    def inner(a):
+        return a * y, a - y
+
+    def outer(a):
+        return inner(a)
+
+    def polar_of(a):
+        return _polar(a, y)
+    p, q = outer(x)
+    return p * q + outer(y)[0] + polar_of(x)[1]
+
+
 # -- `*` unpacking and `del` ---------------------------------------------------------------
 def _three(a, b, c):
     return a * b - c
