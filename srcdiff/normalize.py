@@ -221,6 +221,7 @@ class Normalizer:
         self.structures: dict[str, _Part] = {}
         self.depth = 0  # how many loops and branches enclose the statement
         self.stores: Counter[str] = Counter()
+        self.loads: set[str] = set()  # the names the body reads (or deletes)
         # lists the function builds (``_List``), shared with the callees inlined; the
         # block being normalized (a path of block numbers); the names appended to, or
         # given items, in the body being normalized (a list of constants bound to one is
@@ -239,6 +240,8 @@ class Normalizer:
         self.inline_mode = results is not None
         self.stores = Counter(node.id for s in body for node in walk(s)
                               if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
+        self.loads = {node.id for s in body for node in walk(s)
+                      if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
         self.mutated = _changed_lists(body)[1]
         defined = Counter(s.name for s in body if isinstance(s, ast.FunctionDef))
         self.defined = {s.name: s for s in body if isinstance(s, ast.FunctionDef)
@@ -1370,6 +1373,10 @@ class Normalizer:
         names = [name_id(element) for element in target.elts]
         for name in names:
             self.not_structured(name, node)
+        if len(names) == 2 and names[1] not in self.loads and self.is_eigh(value):
+            # w, v = numpy.linalg.eigh(a), v never read: w as eigh(a)[0] (eigvalsh's rule)
+            values = _located(ast.Subscript(value, ast.Constant(0), ast.Load()), value)
+            return self.bind(names[0], values, node)
         if isinstance(value, (ast.Name, ast.ListComp, ast.Subscript)):
             listed: list[ast.stmt] = []
             made = self.make_list(value, node, None, listed)
@@ -1413,6 +1420,12 @@ class Normalizer:
             else:
                 direct += self.bind(name, element, node)
         return direct + deferred
+
+    def is_eigh(self, node: ast.expr) -> bool:
+        """Whether ``node`` is a call of ``numpy.linalg.eigh``."""
+        numpy = sys.modules.get("numpy")
+        return numpy is not None and isinstance(node, ast.Call) and \
+            self.parsed.resolve(node.func, self.locals) is numpy.linalg.eigh
 
     def unpack_starred(self, target: ast.Tuple, value: ast.expr, node: ast.AST) -> list[ast.stmt]:
         """``a, *rest, z = xs``: the elements of xs (every one computed first, as Python
@@ -1788,8 +1801,24 @@ class _Expressions(ast.NodeTransformer):
         return _written_out(self.normalizer.comprehension_list(node, self.before), node,
                             self.normalizer.where)
 
+    def eigenvalues(self, call: ast.Call, origin: ast.AST) -> ast.Call:
+        """``numpy.linalg.eigh(a)[0]``: ``srcdiff.runtime.eigenvalues(a)``,
+        the same values, differentiated as ``numpy.linalg.eigvalsh`` (the eigenvectors,
+        defined up to sign, are not differentiated)."""
+        from .array_rules import helper_name
+        from .runtime import eigenvalues
+        n = self.normalizer
+        result = _located(ast.Call(_name(helper_name(n.function, "eigenvalues")),
+                                   [self.visit(a) for a in call.args],
+                                   [ast.keyword(k.arg, self.visit(k.value)) for k in call.keywords]),
+                          origin)
+        set_anno(result, "callee", eigenvalues)
+        return result
+
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
         n = self.normalizer
+        if n.is_eigh(node.value) and _constant_key(node.slice) in (0, -2):
+            return self.eigenvalues(cast(ast.Call, node.value), node)
         if isinstance(node.value, ast.Call):  # g(x)[1], g returning a tuple
             returned = n.returned_tuple(node.value, self.before)
             if returned is not None:
