@@ -98,7 +98,7 @@ class Fence(ast.NodeVisitor):
         tree = self.parsed.tree
         if isinstance(tree, ast.AsyncFunctionDef):
             self.refuse(tree, "async functions are not supported")
-        self.check_arguments(tree.args)
+        self.check_arguments(tree.args, own=not self.callee)
         body = tree.body
         if body and _is_docstring(body[0]):
             body = body[1:]
@@ -138,11 +138,15 @@ class Fence(ast.NodeVisitor):
         if not _always_returns(body):
             self.refuse(tree, f"not every path through {tree.name}() ends with `return`")
 
-    def check_arguments(self, args: ast.arguments) -> None:
-        for special, what in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
-            if special is not None:
-                self.refuse(special, f"{what} parameters are not supported yet",
-                            "name each parameter")
+    def check_arguments(self, args: ast.arguments, own: bool = False) -> None:
+        """``own``: the parameters of the function differentiated, whose ``*args`` is a
+        tuple argument (``srcdiff.api``); functions srcdiff inlines have none."""
+        if args.vararg is not None and not own:
+            self.refuse(args.vararg, "*args parameters of functions srcdiff inlines are "
+                        "not supported yet", "name each parameter, or pass a tuple")
+        if args.kwarg is not None:
+            self.refuse(args.kwarg, "**kwargs parameters are not supported yet",
+                        "name each parameter")
 
     # -- statements --------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> None:

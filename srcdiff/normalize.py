@@ -91,6 +91,11 @@ def normalize(parsed: Parsed, structures: dict[str, Any] | None = None,
     # The function's own name is free for a local unless the body mentions it.
     namer = Namer(all_names(tree.args) | set().union(*(all_names(s) for s in tree.body)))
     function = Function(tree.name, _plain_arguments(tree.args), [], parsed, namer)
+    if tree.args.vararg is not None and tree.args.vararg.arg not in (structures or {}):
+        raise located(UnsupportedSyntaxError, f"*{tree.args.vararg.arg} is specialised on the "
+                      "arguments of each call, by srcdiff.grad, srcdiff.value_and_grad and "
+                      "srcdiff.jvp; not here", tree.args.vararg, parsed,
+                      hint="name each parameter, or pass a tuple")
     normalizer = Normalizer(function, ((parsed.filename, tree.lineno, tree.name),))
     normalizer.several = several
     for name, value in (structures or {}).items():
@@ -109,7 +114,8 @@ def normalize(parsed: Parsed, structures: dict[str, Any] | None = None,
     if structures:
         args = function.args
         plain = []
-        for arg in args.posonlyargs + args.args + args.kwonlyargs:
+        vararg = [args.vararg] if args.vararg is not None else []  # *args: a tuple, by position
+        for arg in args.posonlyargs + args.args + vararg + args.kwonlyargs:
             plain.append(arg)
             plain += [ast.arg(leaf) for leaf, param, _ in function.leaves if param == arg.arg]
         function.args = ast.arguments([], plain, None, [], [], None, [])

@@ -127,8 +127,8 @@ def helper_with_while_else(x):
 f_callee_error.marked_in = helper_with_while_else  # the error points into the callee
 
 
-def f_starargs(*xs):  # refused
-    return xs
+def f_kwargs(x, **options):  # refused
+    return x
 
 
 def f_unknown_name(x):
@@ -219,7 +219,7 @@ CASES = [
     (f_unknown_keyword, UnsupportedSyntaxError, "numpy.mean has no parameter 'initial'"),
     (f_keywords, UnsupportedSyntaxError, "keyword arguments to primitives are not supported yet"),
     (f_callee_error, UnsupportedSyntaxError, "`with` statements are not supported"),
-    (f_starargs, UnsupportedSyntaxError, "*args parameters are not supported yet"),
+    (f_kwargs, UnsupportedSyntaxError, "**kwargs parameters are not supported yet"),
     (f_unknown_name, SrcdiffNameError, "name `undefined_constant` is not defined"),
     (f_missing_rule, MissingRuleError, "no derivative rule for math.gamma"),
     (f_wrong_arity, UnsupportedSyntaxError, "no derivative rule for math.atan2 with 3 arguments (rules take 2)"),
