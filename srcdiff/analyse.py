@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import math
 from typing import TYPE_CHECKING, Callable, Collection, cast
 
 from .dataflow import names, statements_of
@@ -627,7 +628,8 @@ def _nondifferentiable_kind(callee: object, value: ast.Call, argument_kinds: lis
 def _is_math(callee: object) -> bool:
     """A function of numbers only: ``math``'s, and the builtins that fail on arrays
     (``abs`` and ``pow`` work elementwise on them)."""
-    return getattr(callee, "__module__", None) == "math" or callee in (min, max, float)
+    return (getattr(callee, "__module__", None) == "math" and callee is not math.fsum) or \
+        callee in (min, max, float)  # math.fsum adds the numbers of a 1-D array
 
 
 def check_kinds(statement: ast.Assign, kinds: dict[str, Kind], active: set[str], where: Parsed) -> None:

@@ -574,10 +574,18 @@ class _Bound(functools.partial[Any]):
                                                 **{**self.keywords, **kwargs})
 
 
+def _has_varargs(signature: inspect.Signature) -> bool:
+    return any(p.kind is p.VAR_POSITIONAL for p in signature.parameters.values())
+
+
 def _wrt_names(func: Callable[..., Any], wrt: Wrt) -> tuple[str, ...]:
+    """The parameters ``wrt`` names. ``*args`` is named by its name (``wrt="args"``: its
+    gradient is a tuple, one per argument), not by position."""
     code = func.__code__
     positional = code.co_varnames[:code.co_argcount]
     everything = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    if code.co_flags & inspect.CO_VARARGS:
+        everything += (code.co_varnames[len(everything)],)
     items = tuple(wrt) if isinstance(wrt, (tuple, list)) else (wrt,)
     if not items:
         raise SrcdiffError("wrt is empty: name at least one parameter to differentiate")
@@ -588,7 +596,10 @@ def _wrt_names(func: Callable[..., Any], wrt: Wrt) -> tuple[str, ...]:
         if isinstance(item, int):
             if not 0 <= item < len(positional):
                 raise SrcdiffError(f"wrt={item}: {func.__name__}() has "
-                                   f"{len(positional)} positional parameters")
+                                   f"{len(positional)} positional parameters" + (
+                                       f" (name *{everything[-1]} to differentiate with "
+                                       f"respect to it: wrt={everything[-1]!r})"
+                                       if code.co_flags & inspect.CO_VARARGS else ""))
             item = positional[item]
         elif item not in everything:
             raise SrcdiffError(f"wrt={item!r}: {func.__name__}() has no parameter "
@@ -885,8 +896,8 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
     gradient.__name__ = gradient.__qualname__ = name
     gradient.__module__ = func.__module__
     gradient.__srcdiff_of__ = (func, names, as_tuple, with_value, mode)  # for grad(grad(f))
-    try:
-        scalar = specialise(scalar_key)
+    try:  # (*args: code for the arguments of each call, as for structured ones)
+        scalar = None if _has_varargs(signature) else specialise(scalar_key)
     except KindError as error:  # the function needs arrays: generate at the first call
         deferred.append(error)
         scalar = None
@@ -1328,6 +1339,11 @@ def _kinds(signature: inspect.Signature, parameters: list[str], names: tuple[str
     result: list[Kind | _Structured] = []
     for parameter in parameters:
         value: Any = bound.arguments.get(parameter)
+        if structured and signature.parameters[parameter].kind is inspect.Parameter.VAR_POSITIONAL:
+            # *args: a tuple, specialised on its length like a structured argument
+            result.append(_Structured(treedef(parameter, value) if parameter in names
+                                      else type(value)))
+            continue
         kind = kind_of_value(value)
         if kind is None and parameter not in names:
             kind = data_kind(value)  # a list of numbers: the array NumPy makes of it

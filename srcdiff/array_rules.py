@@ -1294,6 +1294,12 @@ def _take_kind(v: VJP) -> Kind:
     return _rank(indices if v.const("axis") is None else cast(int, ndim) - 1 + indices)
 
 
+def _fsum_rank(v: VJP) -> NoReturn:
+    what = "a number" if v.ndim("a") == 0 else f"an array of rank {v.ndim('a')}"
+    raise RuleUseError(f"math.fsum of {what}: Python raises TypeError (it adds the "
+                       "numbers of an iterable, such as a 1-D array)")
+
+
 def _vdot(v: VJP) -> Contributions:
     a, b = v["a"], v["b"]
     flat: Callable[[Value], Code] = lambda x: call("numpy.ravel", x)
@@ -1492,6 +1498,13 @@ add_array_rule(numpy.take, ("a", "indices", "axis", "out", "mode"), ("a",), _tak
 add_array_rule(numpy.vdot, ("a", "b"), ("a", "b"), _vdot, lambda v: SCALAR,
                (E(((3,), (3,))), E(((2, 3), (2, 3))), E(((2, 3), (6,)))),
                required=2, name="numpy.vdot", shaped=False, jvp="multilinear")
+# math.fsum of a 1-D array (normalize writes out the elements of lists it knows): 1 each.
+# No examples: its result is a Python float whatever the array's dtype, which the
+# examples' dtype checks do not expect; tests/test_lists.py checks it.
+add_array_rule(math.fsum, ("a",), ("a",), lambda v: {"a": mul(v.g, call("numpy.ones_like", v["a"]))}
+               if v.ndim("a") in (1, None) else _fsum_rank(v),
+               lambda v: SCALAR,
+               (), name="math.fsum", shaped=False, jvp="linear")  # tests/test_lists.py
 add_array_rule(numpy.atleast_3d, ("a",), ("a",), _reshaped,
                lambda v: ANY_ARRAY if v.ndim("a") is None else
                v.kind("a") if cast(int, v.ndim("a")) >= 3 else array(3),
@@ -1634,6 +1647,9 @@ def _eigenvectors_jvp(j: JVP) -> Value:
 add_array_rule(numpy.linalg.eigvalsh, ("a", "UPLO"), ("a",), _matrix_only(_eigvalsh),
                lambda v: array(1), (E(((3, 3),)), E(((2, 2),), spd=True)),
                name="numpy.linalg.eigvalsh", jvp=_matrix_only(_eigvalsh_jvp))
+# numpy.linalg.eigh(a)[0], w of w, v = eigh(a) with v unused (normalize): eigvalsh's rule
+add_array_rule(runtime.eigenvalues, ("a", "UPLO"), ("a",), _matrix_only(_eigvalsh), lambda v: array(1),
+               (E(((3, 3),)),), name="srcdiff.runtime.eigenvalues", jvp=_matrix_only(_eigvalsh_jvp))
 add_array_rule(runtime.eigenvectors, ("a",), ("a",), _matrix_only(_eigenvectors),
                lambda v: array(2), (), name="eigenvectors", jvp=_matrix_only(_eigenvectors_jvp))
 

@@ -98,7 +98,7 @@ class Fence(ast.NodeVisitor):
         tree = self.parsed.tree
         if isinstance(tree, ast.AsyncFunctionDef):
             self.refuse(tree, "async functions are not supported")
-        self.check_arguments(tree.args)
+        self.check_arguments(tree.args, own=not self.callee)
         body = tree.body
         if body and _is_docstring(body[0]):
             body = body[1:]
@@ -138,11 +138,15 @@ class Fence(ast.NodeVisitor):
         if not _always_returns(body):
             self.refuse(tree, f"not every path through {tree.name}() ends with `return`")
 
-    def check_arguments(self, args: ast.arguments) -> None:
-        for special, what in ((args.vararg, "*args"), (args.kwarg, "**kwargs")):
-            if special is not None:
-                self.refuse(special, f"{what} parameters are not supported yet",
-                            "name each parameter")
+    def check_arguments(self, args: ast.arguments, own: bool = False) -> None:
+        """``own``: the parameters of the function differentiated, whose ``*args`` is a
+        tuple argument (``srcdiff.api``); functions srcdiff inlines have none."""
+        if args.vararg is not None and not own:
+            self.refuse(args.vararg, "*args parameters of functions srcdiff inlines are "
+                        "not supported yet", "name each parameter, or pass a tuple")
+        if args.kwarg is not None:
+            self.refuse(args.kwarg, "**kwargs parameters are not supported yet",
+                        "name each parameter")
 
     # -- statements --------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -584,6 +588,14 @@ class Fence(ast.NodeVisitor):
         if _is_reduction(callee) and node.args and not (callee in (min, max) and len(node.args) > 1):
             self.check_reduction(node, callee)
             return
+        if (callee is math.fsum or callee is math.dist) and not node.keywords and \
+                len(node.args) == (1 if callee is math.fsum else 2):
+            for argument in node.args:  # normalize writes the elements out, or refuses
+                if isinstance(argument, (ast.GeneratorExp, ast.ListComp)):
+                    self.check_comprehension(argument)
+                else:
+                    self.iterable(argument)
+            return
         if isinstance(callee, types.FunctionType) and not RULES.knows(callee):
             for argument in node.args + [k.value for k in node.keywords]:
                 self.iterable(argument)  # lists and tuples are passed as they are
@@ -728,10 +740,12 @@ class Fence(ast.NodeVisitor):
             return
         name = qualified_name(callee)
         if RULES.knows(callee):
+            family = RULES.families.get(callee) if callee in RULES.families else None
             arities = sorted(k[1] for k in RULES.rules if k[0] is callee)
+            takes = f"{family.least} or more" if family is not None else \
+                " or ".join(map(str, arities))
             self.refuse(node, f"no derivative rule for {name} with {nargs} argument"
-                        f"{'s' if nargs != 1 else ''} (rules take "
-                        f"{' or '.join(map(str, arities))})")
+                        f"{'s' if nargs != 1 else ''} (rules take {takes})")
         params = ", ".join(f"x{i}" for i in range(nargs)) or "x"
         self.refuse(node, f"no derivative rule for {name}", cls=MissingRuleError,
                     hint=f"register one: srcdiff.register_rule({name}, lambda {params}: "

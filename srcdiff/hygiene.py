@@ -83,3 +83,24 @@ def without_stops(function: Function) -> Function:
                for s in function.body for n in walk_code(s)):
         return function
     return function.replace(body=[Strip().visit(copy_tree(s)) for s in function.body])
+
+
+def with_fsum(function: Function) -> Function:
+    """``fsum_of(a, b, c)`` (``math.fsum`` of elements normalize wrote out, one primitive
+    through the pipeline) as ``math.fsum((a, b, c))``: the same value, and no helper."""
+    from .expr import dotted
+    from .rules import fsum_of
+
+    class Write(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> ast.expr:
+            self.generic_visit(node)
+            if get_anno(node, "callee") is fsum_of and not node.keywords:
+                return ast.copy_location(ast.Call(dotted("math.fsum"), [
+                    ast.Tuple(node.args, ast.Load())], []), node)
+            return node
+    if not any(isinstance(n, ast.Call) and get_anno(n, "callee") is fsum_of
+               for s in function.body for n in walk_code(s)):
+        return function
+    body = [Write().visit(copy_tree(s)) for s in function.body]
+    ast.fix_missing_locations(ast.Module(body, []))
+    return function.replace(body=body)

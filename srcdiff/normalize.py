@@ -91,6 +91,11 @@ def normalize(parsed: Parsed, structures: dict[str, Any] | None = None,
     # The function's own name is free for a local unless the body mentions it.
     namer = Namer(all_names(tree.args) | set().union(*(all_names(s) for s in tree.body)))
     function = Function(tree.name, _plain_arguments(tree.args), [], parsed, namer)
+    if tree.args.vararg is not None and tree.args.vararg.arg not in (structures or {}):
+        raise located(UnsupportedSyntaxError, f"*{tree.args.vararg.arg} is specialised on the "
+                      "arguments of each call, by srcdiff.grad, srcdiff.value_and_grad and "
+                      "srcdiff.jvp; not here", tree.args.vararg, parsed,
+                      hint="name each parameter, or pass a tuple")
     normalizer = Normalizer(function, ((parsed.filename, tree.lineno, tree.name),))
     normalizer.several = several
     for name, value in (structures or {}).items():
@@ -109,7 +114,8 @@ def normalize(parsed: Parsed, structures: dict[str, Any] | None = None,
     if structures:
         args = function.args
         plain = []
-        for arg in args.posonlyargs + args.args + args.kwonlyargs:
+        vararg = [args.vararg] if args.vararg is not None else []  # *args: a tuple, by position
+        for arg in args.posonlyargs + args.args + vararg + args.kwonlyargs:
             plain.append(arg)
             plain += [ast.arg(leaf) for leaf, param, _ in function.leaves if param == arg.arg]
         function.args = ast.arguments([], plain, None, [], [], None, [])
@@ -221,6 +227,7 @@ class Normalizer:
         self.structures: dict[str, _Part] = {}
         self.depth = 0  # how many loops and branches enclose the statement
         self.stores: Counter[str] = Counter()
+        self.loads: set[str] = set()  # the names the body reads (or deletes)
         # lists the function builds (``_List``), shared with the callees inlined; the
         # block being normalized (a path of block numbers); the names appended to, or
         # given items, in the body being normalized (a list of constants bound to one is
@@ -229,6 +236,8 @@ class Normalizer:
         self.scope: tuple[int, ...] = ()
         self.mutated: set[str] = set()
         self.literals: dict[str, ast.List | ast.Tuple] = {}  # names bound once to data
+        # the functions the body being normalized defines (once, with ``def``), by name
+        self.defined: dict[str, ast.FunctionDef] = {}
 
     def run(self, body: list[ast.stmt], results: list[str] | None = None) -> list[ast.stmt]:
         """The normalized ``body``; with ``results`` (an inlined callee's body), its
@@ -237,7 +246,12 @@ class Normalizer:
         self.inline_mode = results is not None
         self.stores = Counter(node.id for s in body for node in walk(s)
                               if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
+        self.loads = {node.id for s in body for node in walk(s)
+                      if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
         self.mutated = _changed_lists(body)[1]
+        defined = Counter(s.name for s in body if isinstance(s, ast.FunctionDef))
+        self.defined = {s.name: s for s in body if isinstance(s, ast.FunctionDef)
+                        and defined[s.name] == 1}
         early = [n for s in body[:-1] for n in _returns(s)] + [
             n for n in _returns(body[-1]) if n is not body[-1]]
         self.results = results
@@ -295,19 +309,40 @@ class Normalizer:
         return len(node.value.elts) if isinstance(node.value, ast.Tuple) else 1
 
     def tuple_returned(self, call: ast.Call) -> int | None:
-        """How many values a user function called returns, when it returns a tuple (a
-        function the body defines is not known yet: None, as for a call it refuses,
-        which the call's own normalization refuses in its place)."""
-        if isinstance(call.func, ast.Name) and call.func.id in self.locals:
+        """How many values a user function called returns, when one of its returns is a
+        tuple written out (a function the body defines with ``def``, once: its ``def``,
+        also before the statement defining it is normalized); None when it returns one
+        value, or none srcdiff can count, and for a call it refuses, which the call's own
+        normalization refuses in its place."""
+        func = call.func
+        tree: ast.FunctionDef | None = None
+        parsed: Parsed | None = None  # the scope of a module-level function's names
+        if isinstance(func, ast.Name) and func.id in self.local_functions:
+            tree = self.local_functions[func.id][0]
+        elif isinstance(func, ast.Name) and func.id in self.locals:
+            tree = self.defined.get(func.id)
+        else:
+            try:
+                callee = self.callee_of(call)
+            except SrcdiffError:
+                return None
+            if callee is not None:
+                tree, parsed = callee[0], callee[1]
+        return None if tree is None else _tuple_count(self, tree, parsed, 0)
+
+    def returned_tuple(self, call: ast.Call, before: list[ast.stmt]) -> _List | None:
+        """A call to a user function that returns a tuple (``tuple_returned``), used as
+        a value: inlined into a name per element, the tuple followed as any other."""
+        if self.callee_of(call) is None:
             return None
-        try:
-            callee = self.callee_of(call)
-        except SrcdiffError:
+        count = self.tuple_returned(call)
+        if count is None:
             return None
-        if callee is None:
-            return None
-        returned = [r.value for s in callee[0].body for r in _returns(s)]
-        return next((len(v.elts) for v in returned if isinstance(v, ast.Tuple)), None)
+        base = _callee_name(call)
+        results = [self.fresh(f"{base}_{k}") for k in range(count)]
+        _Expressions(self, before).inline_call(call, results)
+        return _List([_name(r) for r in results], self.scope,
+                     f"the tuple {base}() returns", is_tuple=True)
 
     def define_local(self, tree: ast.FunctionDef, names: list[str], origin: ast.AST) -> list[ast.stmt]:
         """A nested ``def`` or ``name = lambda ...``: calls after it (in program order)
@@ -647,6 +682,12 @@ class Normalizer:
             return found
         if isinstance(value, ast.ListComp):
             return self.comprehension_list(value, before)
+        if isinstance(value, ast.Call):
+            returned = self.returned_tuple(value, before)
+            if returned is not None:
+                if target is not None:
+                    returned.what = f"`{target}`"
+                return returned
         if isinstance(value, ast.Dict) or (
                 isinstance(value, ast.Call) and not value.args and
                 self.parsed.resolve(value.func, self.locals) is dict):
@@ -844,6 +885,11 @@ class Normalizer:
             if probe:  # values computed here are unrolled; constants are data
                 return "known" if is_literal(node) else "follows"
             return [n.item(e, node, before) for e in node.elts]
+        if isinstance(node, ast.Call) and n.callee_of(node) is not None:
+            if probe:  # g(x) returning a tuple: the values it returns
+                return "follows" if n.tuple_returned(node) is not None else None
+            returned = n.returned_tuple(node, before)
+            return None if returned is None else list(returned.items)
         if not isinstance(node, ast.Call) or node.keywords:
             return None
         callee = n.parsed.resolve(node.func, n.locals)
@@ -1122,16 +1168,28 @@ class Normalizer:
                 return before + [_located(ast.Return(_located(ast.Tuple(values, ast.Load()),
                                                               node)), node)]
         elif self.results is not None and len(self.results) > 1:
-            if not isinstance(node.value, ast.Tuple) or len(node.value.elts) != len(self.results):
+            made = None if isinstance(node.value, ast.Tuple) else self.make_list(
+                cast(ast.expr, node.value), node, None, before)  # return pair, return g(x)
+            if made is not None and made.keys is None and len(made.items) == len(self.results) \
+                    and not any(isinstance(item, _List) for item in made.items):
+                values = [copy_tree(cast(ast.expr, item)) for item in made.items]
+            elif not isinstance(node.value, ast.Tuple) or len(node.value.elts) != len(self.results):
                 raise located(UnsupportedSyntaxError, f"this return does not give "
                               f"{len(self.results)} values to unpack", node, self.where)
-            values = [self.expression(v, before) for v in node.value.elts]
+            else:
+                values = [self.expression(v, before) for v in node.value.elts]
         else:
             if isinstance(node.value, ast.Tuple):
                 raise located(UnsupportedSyntaxError, "this function returns several values; "
                               "unpack them where it is called (a, b = f(x))", node, self.where)
             assert node.value is not None  # the fence refuses a bare return
             values = [self.expression(node.value, before)]
+            if isinstance(values[0], ast.Tuple) and isinstance(node.value, ast.Call) and \
+                    self.results is None:  # return g(x), g returning a tuple
+                raise located(UnsupportedSyntaxError, "this function returns several values; "
+                              "a gradient needs a function that returns one number",
+                              node, self.where, hint="srcdiff.vjp, srcdiff.jvp and "
+                              "srcdiff.jacobian take functions that return a tuple")
         if self.returned is None and not self.inline_mode:
             return before + [_located(ast.Return(values[0]), node)]
         assert self.results is not None  # run() names them for an early or inlined return
@@ -1321,6 +1379,10 @@ class Normalizer:
         names = [name_id(element) for element in target.elts]
         for name in names:
             self.not_structured(name, node)
+        if len(names) == 2 and names[1] not in self.loads and self.is_eigh(value):
+            # w, v = numpy.linalg.eigh(a), v never read: w as eigh(a)[0] (eigvalsh's rule)
+            values = _located(ast.Subscript(value, ast.Constant(0), ast.Load()), value)
+            return self.bind(names[0], values, node)
         if isinstance(value, (ast.Name, ast.ListComp, ast.Subscript)):
             listed: list[ast.stmt] = []
             made = self.make_list(value, node, None, listed)
@@ -1364,6 +1426,12 @@ class Normalizer:
             else:
                 direct += self.bind(name, element, node)
         return direct + deferred
+
+    def is_eigh(self, node: ast.expr) -> bool:
+        """Whether ``node`` is a call of ``numpy.linalg.eigh``."""
+        numpy = sys.modules.get("numpy")
+        return numpy is not None and isinstance(node, ast.Call) and \
+            self.parsed.resolve(node.func, self.locals) is numpy.linalg.eigh
 
     def unpack_starred(self, target: ast.Tuple, value: ast.expr, node: ast.AST) -> list[ast.stmt]:
         """``a, *rest, z = xs``: the elements of xs (every one computed first, as Python
@@ -1627,6 +1695,44 @@ def _returns(statement: ast.stmt) -> Iterator[ast.Return]:
             yield from _returns(child)
 
 
+def _tuple_count(normalizer: Normalizer, tree: ast.FunctionDef, parsed: Parsed | None,
+                 depth: int) -> int | None:
+    """How many values ``tree`` returns when it returns a tuple written out, or returns
+    what another function it calls returns (``return inner(x)``; that function defined
+    in ``tree`` with ``def``, in the body srcdiff normalizes, or at module level, found
+    through ``parsed``, the scope of ``tree``'s names; None: the normalizer's)."""
+    returned = [r.value for s in tree.body for r in _returns(s)]
+    for value in returned:
+        if isinstance(value, ast.Tuple) and not any(isinstance(e, ast.Starred) for e in value.elts):
+            return len(value.elts)
+    if depth > 8:
+        return None
+    nested = {s.name: s for s in tree.body if isinstance(s, ast.FunctionDef)}
+    for value in returned:
+        if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Name):
+            continue
+        name = value.func.id
+        inner: ast.FunctionDef | None = nested.get(name)
+        scope = parsed
+        if inner is None and parsed is None:  # a function of the body being normalized
+            if name in normalizer.local_functions:
+                inner = normalizer.local_functions[name][0]
+            elif name in normalizer.defined:
+                inner = normalizer.defined[name]
+        if inner is None:
+            found = (parsed or normalizer.parsed).lookup(name)
+            if isinstance(found, types.FunctionType) and not RULES.knows(found):
+                try:
+                    scope = parse(found)
+                except SrcdiffError:
+                    continue
+                inner = scope.tree
+        count = None if inner is None else _tuple_count(normalizer, inner, scope, depth + 1)
+        if count is not None:
+            return count
+    return None
+
+
 def _defined_functions(tree: ast.FunctionDef | None) -> set[str]:
     """The names a function body binds to nested functions (``def``, ``= lambda``)."""
     if tree is None:
@@ -1701,8 +1807,30 @@ class _Expressions(ast.NodeTransformer):
         return _written_out(self.normalizer.comprehension_list(node, self.before), node,
                             self.normalizer.where)
 
+    def eigenvalues(self, call: ast.Call, origin: ast.AST) -> ast.Call:
+        """``numpy.linalg.eigh(a)[0]``: ``srcdiff.runtime.eigenvalues(a)``,
+        the same values, differentiated as ``numpy.linalg.eigvalsh`` (the eigenvectors,
+        defined up to sign, are not differentiated)."""
+        from .array_rules import helper_name
+        from .runtime import eigenvalues
+        n = self.normalizer
+        result = _located(ast.Call(_name(helper_name(n.function, "eigenvalues")),
+                                   [self.visit(a) for a in call.args],
+                                   [ast.keyword(k.arg, self.visit(k.value)) for k in call.keywords]),
+                          origin)
+        set_anno(result, "callee", eigenvalues)
+        return result
+
     def visit_Subscript(self, node: ast.Subscript) -> ast.expr:
         n = self.normalizer
+        if n.is_eigh(node.value) and _constant_key(node.slice) in (0, -2):
+            return self.eigenvalues(cast(ast.Call, node.value), node)
+        if isinstance(node.value, ast.Call):  # g(x)[1], g returning a tuple
+            returned = n.returned_tuple(node.value, self.before)
+            if returned is not None:
+                name = n.fresh("returned")
+                n.bind_list(name, returned, node)
+                node = _located(ast.Subscript(_name(name), node.slice, ast.Load()), node)
         whole = n.list_of(node.value)
         if whole is not None:  # an element of a list srcdiff follows, or a slice of it
             if whole.keys is None and not isinstance(node.slice, ast.Slice) and \
@@ -1834,6 +1962,93 @@ class _Expressions(ast.NodeTransformer):
             statements = [assign(copy_tree(first)), loop]
         self.before.extend(n.block(statements))
         return _located(_name(result), call)
+
+    def of_elements(self, call: ast.Call, callee: Callable[..., Any]) -> ast.expr:
+        """``math.fsum(xs)`` of elements known now: ``fsum_of(a, b, c)``, one primitive
+        (``math.fsum((a, b, c))`` in generated code, the same value); of a NumPy array
+        (its length known only when the function runs), as written: its rule takes 1-D
+        arrays. ``math.dist(p, q)`` of points known now: ``math.hypot(p0 - q0, ...)``,
+        which CPython computes as ``dist`` does (the same differences, the same norm)."""
+        from .rules import fsum_of
+        n = self.normalizer
+        name = "math.fsum" if callee is math.fsum else "math.dist"
+        known = [self.known_elements(argument, name) for argument in call.args]
+        if callee is math.fsum:
+            if known[0] is None:
+                if RULES.lookup(math.fsum, 1) is None:  # no NumPy: no array to add
+                    self.unknown_length(call.args[0], name)
+                call.args = [self.visit(call.args[0])]
+                return call
+            if not known[0]:
+                return _located(ast.Constant(0.0), call)
+            result = _located(ast.Call(_name("fsum_of"), known[0], []), call)
+            set_anno(result, "callee", fsum_of)
+            return result
+        for argument, elements in zip(call.args, known):
+            if elements is None:
+                self.unknown_length(argument, name)
+        p, q = cast("list[list[ast.expr]]", known)
+        if len(p) != len(q):
+            raise located(UnsupportedSyntaxError, f"math.dist of points of {len(p)} and "
+                          f"{len(q)} coordinates: Python raises ValueError", call, n.where)
+        differences: list[ast.expr] = []
+        for a, b in zip(p, q):
+            if isinstance(a, ast.Constant) and isinstance(b, ast.Constant) and \
+                    isinstance(a.value, (int, float)) and isinstance(b.value, (int, float)):
+                # as dist computes it: each converted to a float first
+                differences.append(_located(ast.Constant(float(a.value) - float(b.value)), call))
+            else:
+                differences.append(_located(ast.BinOp(a, ast.Sub(), b), call))
+        result = _located(ast.Call(dotted("math.hypot"), differences, []), call)
+        set_anno(result, "callee", math.hypot)
+        return result
+
+    def known_elements(self, source: ast.expr, name: str) -> list[ast.expr] | None:
+        """The elements of ``source`` (normalized) when srcdiff knows them now: a list or
+        tuple written out, one the function makes, a comprehension over values it knows,
+        a module's tuple of numbers, a list or tuple in a structured argument; None for
+        anything else (an array, whose length only the function's run gives)."""
+        n = self.normalizer
+        part = n.part(source)
+        if part is not None and isinstance(part.value, (list, tuple)):
+            return [self.visit(_located(ast.Subscript(copy_tree(source), ast.Constant(i),
+                                                      ast.Load()), source))
+                    for i in range(len(part.value))]
+        whole = n.list_of(source) if isinstance(source, (ast.Name, ast.Subscript)) else None
+        if isinstance(source, ast.Dict) or (whole is not None and whole.keys is not None) or (
+                isinstance(source, ast.Call) and n.parsed.resolve(source.func, n.locals) is dict):
+            raise located(UnsupportedSyntaxError, f"{name} of a dict (it goes over the keys): "
+                          "not supported", source, n.where, hint="give it the values: "
+                          "a list of them written out")
+        if isinstance(source, (ast.GeneratorExp, ast.ListComp)) and n.list_iteration(
+                source.generators[0].iter, probe=True) is None:
+            self.unknown_length(source, name)
+        if isinstance(source, ast.GeneratorExp):
+            source = _located(ast.ListComp(source.elt, source.generators), source)
+        if isinstance(source, (ast.List, ast.Tuple)) and any(
+                isinstance(e, ast.Starred) for e in source.elts) or isinstance(source, ast.Call) \
+                and n.callee_of(source) is not None:  # [*xs, y], g(x) returning a tuple
+            made = n.make_list(source, source, None, self.before)
+            values: Any = None if made is None else made.items
+        else:
+            values = n.list_iteration(source, before=self.before)
+        if values is None:
+            return None
+        for value in values:
+            if not isinstance(value, ast.expr):
+                raise located(UnsupportedSyntaxError, f"{name} of `{ast.unparse(source)}`, "
+                              "whose elements are lists or tuples: Python raises TypeError",
+                              source, n.where)
+        return [copy_tree(v) for v in values]
+
+    def unknown_length(self, source: ast.expr, name: str) -> None:
+        raise located(UnsupportedSyntaxError, f"{name} of `{ast.unparse(source)}`, whose "
+                      "elements srcdiff knows only when the function runs: not supported",
+                      source, self.normalizer.where, hint="give it elements known when the "
+                      "gradient is written (a list or tuple written out, a list the function "
+                      "makes, a comprehension over range() of a constant)" + (
+                          ", or a 1-D NumPy array" if name == "math.fsum" else
+                          "; for arrays, numpy.linalg.norm(p - q)"))
 
     def clip(self, args: list[ast.expr], keywords: list[ast.keyword], origin: ast.AST) -> ast.Call:
         """``numpy.clip`` and ``x.clip`` with their bounds by position or keyword
@@ -1972,6 +2187,9 @@ class _Expressions(ast.NodeTransformer):
         if any(resolved is f for f in REDUCTIONS) and node.args and not (
                 resolved in (min, max) and len(node.args) > 1):
             return self.reduction(node, resolved)
+        if (resolved is math.fsum and len(node.args) == 1 or
+                resolved is math.dist and len(node.args) == 2) and not node.keywords:
+            return self.of_elements(node, resolved)
         if len(node.args) == 1 and not node.keywords and resolved is len:
             made = n.list_of(node.args[0])
             if made is not None:
@@ -1981,6 +2199,9 @@ class _Expressions(ast.NodeTransformer):
             if part is not None and isinstance(part.value, (list, tuple, dict)):
                 return _located(ast.Constant(len(part.value)), node)  # a fact of the code
         if n.callee_of(node) is not None:
+            returned = n.returned_tuple(node, self.before)
+            if returned is not None:  # g(x) returning a tuple, as a value
+                return _written_out(returned, node, n.where)
             result = n.fresh(_callee_name(node))
             self.inline_call(node, [result])
             return _located(_name(result), node)

@@ -19,7 +19,7 @@ from .compile import compile_function
 from .emit import emit
 from .errors import InternalError, SrcdiffError
 from .fence import fence
-from .hygiene import bind_runtime_names, without_stops
+from .hygiene import bind_runtime_names, with_fsum, without_stops
 from .ir import Function
 from .kinds import Kind
 from .lower import lower
@@ -173,6 +173,7 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
             final = fuse(final)
         if not forward:  # tangent code keeps the call: hvp differentiates it again
             final = without_stops(final)
+        final = with_fsum(final)
         if ieee:
             final = ieee_arithmetic(final)
         if typed:

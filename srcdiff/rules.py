@@ -130,6 +130,10 @@ class RuleTable:
     rules: dict[tuple[Any, int], Rule | ArrayRule] = field(default_factory=dict)
     nondifferentiable: set[Any] = field(default_factory=set)
     variadic: dict[Any, ArrayRule] = field(default_factory=dict)  # callable -> rule taking any count
+    # callable -> a family of scalar rules, one per number of arguments (``family``);
+    # those made on demand, by (callable, arity), outside ``rules`` (not listed)
+    families: dict[Any, Family] = field(default_factory=dict)
+    made: dict[tuple[Any, int], Rule] = field(default_factory=dict)
     loaded: set[str] = field(default_factory=set)  # extensions loaded: "numpy", "scipy"
     # bumped whenever a user's rule is added or any rule removed: gradients generated
     # before then generate again (``dependencies``), so they use the rules as they are now
@@ -167,6 +171,18 @@ class RuleTable:
             self.user_version += 1
         return rule
 
+    def family(self, func: Callable[..., Any], primal: Callable[[tuple[Any, ...]], Any],
+               partials: Callable[[tuple[Any, ...], Any], tuple[Any, ...]], domain: Domain,
+               least: int, shown: tuple[int, ...], name: str | None = None) -> None:
+        """Rules of ``func`` at every number of arguments from ``least`` (``math.hypot(*xs)``):
+        ``primal(xs)`` and ``partials(xs, out)`` take the arguments as a tuple. The rule of
+        each arity is made when a call asks for it (``lookup``); those of the arities in
+        ``shown`` are in the table, listed and verified like any other."""
+        family = Family(func, name or qualified_name(func), primal, partials, domain, least)
+        self.families[func] = family
+        for arity in shown:
+            self.rules[(func, arity)] = family.rule(arity)
+
     def alias(self, func: Callable[..., Any], same_as: Callable[..., Any], arity: int,
               name: str | None = None) -> None:
         """``func`` is the same primitive as ``same_as`` (``pow`` is ``**``)."""
@@ -188,6 +204,10 @@ class RuleTable:
             if rule is None and len(self.loaded) < 2:
                 self.load_extensions()
                 rule = self.rules.get((func, arity))
+            if rule is None and func in self.families and arity >= self.families[func].least:
+                rule = self.made.get((func, arity))
+                if rule is None:
+                    rule = self.made[(func, arity)] = self.families[func].rule(arity)
             return rule if rule is not None else self.variadic.get(func)
         except TypeError:  # unhashable callable
             return None
@@ -210,7 +230,7 @@ class RuleTable:
             return False
 
     def knows(self, func: object) -> bool:
-        return self.is_nondifferentiable(func) or any(
+        return self.is_nondifferentiable(func) or func in self.families or any(
             key[0] is func for key in self.rules) or func in self.variadic
 
     def __iter__(self) -> Iterator[Rule]:
@@ -225,6 +245,35 @@ class RuleTable:
         found = {id(r): r for r in list(self.rules.values()) + list(self.variadic.values())
                  if not isinstance(r, Rule)}
         return list(found.values())
+
+
+@dataclass(frozen=True)
+class Family:
+    """Rules of one primitive at any number of arguments (``RuleTable.family``)."""
+
+    func: Callable[..., Any]
+    name: str
+    primal: Callable[[tuple[Any, ...]], Any]
+    partials: Callable[[tuple[Any, ...], Any], tuple[Any, ...]]
+    domain: Domain
+    least: int  # the fewest arguments it takes
+
+    def rule(self, arity: int) -> Rule:
+        """The rule at ``arity``: its primal and partials take parameters ``x1 ... xn``
+        (and ``out``), declared by an explicit ``__signature__``."""
+        from inspect import Parameter, Signature
+        names = [Parameter(f"x{i}", Parameter.POSITIONAL_ONLY) for i in range(1, arity + 1)]
+        family = self
+
+        def primal(*xs: Any) -> Any:
+            return family.primal(xs)
+
+        def partials(*args: Any) -> tuple[Any, ...]:
+            return family.partials(args[:-1], args[-1])
+        setattr(primal, "__signature__", Signature(names))
+        setattr(partials, "__signature__",
+                Signature(names + [Parameter("out", Parameter.POSITIONAL_ONLY)]))
+        return Rule(self.func, self.name, primal, partials, (self.domain,) * arity)
 
 
 def qualified_name(func: object) -> str:
@@ -244,6 +293,20 @@ BINARY_OPERATORS = {
     "Mod": operator.mod, "MatMult": operator.matmul,
 }
 UNARY_OPERATORS = {"USub": operator.neg, "UAdd": operator.pos, "Not": operator.not_}
+
+def fsum_of(*xs: Any) -> float:
+    """``math.fsum`` of its arguments: the primitive ``math.fsum([a, b, c])`` becomes
+    when srcdiff knows the elements (its rule: a family, one per count)."""
+    return math.fsum(xs)
+
+
+def _total(terms: list[Any]) -> Any:
+    """``terms`` added left to right (numbers, SymPy expressions or code)."""
+    result = terms[0]
+    for term in terms[1:]:
+        result = result + term
+    return result
+
 
 RULES = RuleTable()
 _ = RULES.add
@@ -299,9 +362,15 @@ _(math.log1p, lambda x: log(1 + x), lambda x: 1 / (1 + x), (ABOVE_MINUS_ONE,))
 _(math.sqrt, lambda x: sqrt(x), lambda x, out: 1 / (2 * out), (POSITIVE,))
 _(math.cbrt, lambda x: cbrt(x), lambda x, out: 1 / (3 * out ** 2), (POSITIVE,))
 RULES.alias(math.pow, operator.pow, 2, name="math.pow")
-_(math.hypot, lambda x, y: sqrt(x ** 2 + y ** 2), lambda x, y, out: (x / out, y / out), (NONZERO, NONZERO))
-_(math.hypot, lambda x, y, z: sqrt(x ** 2 + y ** 2 + z ** 2), lambda x, y, z, out: (x / out, y / out, z / out), (NONZERO,) * 3)
-_(math.hypot, lambda w, x, y, z: sqrt(w ** 2 + x ** 2 + y ** 2 + z ** 2), lambda w, x, y, z, out: (w / out, x / out, y / out, z / out), (NONZERO,) * 4)
+# hypot of any number of arguments: a family, listed and verified at 2, 3, 4, 5 and 8.
+RULES.family(math.hypot, lambda xs: sqrt(_total([x ** 2 for x in xs])),
+             lambda xs, out: tuple(x / out for x in xs), NONZERO, 0, (2, 3, 4, 5, 8))
+
+# math.fsum of elements srcdiff knows when it writes the gradient: normalize calls
+# fsum_of(a, b, c), which is math.fsum((a, b, c)) (generated code calls that); its
+# derivative is 1 in each element.
+RULES.family(fsum_of, lambda xs: _total(list(xs)), lambda xs, out: (1,) * len(xs), REAL, 1,
+             (1, 2, 5), name="math.fsum")
 
 # --- math: special functions and sign manipulation -------------------------
 _(math.erf, lambda x: erf(x), lambda x: 2 / sqrt(pi) * exp(-x ** 2))

@@ -349,5 +349,12 @@ def eigenvectors(a):
     return numpy.linalg.eigh(a)[1]
 
 
+def eigenvalues(a, UPLO="L"):
+    """``numpy.linalg.eigh(a, UPLO)[0]``: the eigenvalues as ``eigh`` computes them (not
+    always bit for bit ``eigvalsh``'s), differentiated by ``eigvalsh``'s rule; the
+    eigenvectors ``eigh`` also computes are not used."""
+    return numpy.linalg.eigh(a, UPLO)[0]
+
+
 # Helpers that call others: writing one into a module writes these too.
 DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",)}

@@ -196,6 +196,21 @@ def _hypot(*args):
 _SQRT_PI = math.sqrt(math.pi)
 
 
+def _fsum(values):
+    """math.fsum: the exactly rounded sum of the values, the sum of their tangents."""
+    values = [Dual.lift(v) for v in values]
+    value = math.fsum(v.value for v in values)
+    return Dual(value, sum(v.tangent for v in values))
+
+
+def _dist(p, q):
+    """math.dist: the same value (CPython's norm of the differences), d/dp_i = (p_i - q_i) / dist."""
+    p, q = [Dual.lift(v) for v in p], [Dual.lift(v) for v in q]
+    value = math.dist([v.value for v in p], [v.value for v in q])
+    return Dual(value, sum((a.value - b.value) / value * (a.tangent - b.tangent)
+                           for a, b in zip(p, q) if a.tangent or b.tangent))
+
+
 def _prod(values, *, start=1):
     """math.prod: the start times each value, left to right."""
     result = start
@@ -223,7 +238,7 @@ DUAL_MATH = types.SimpleNamespace(
     log1p=_unary(math.log1p, lambda v: 1 / (1 + v)),
     sqrt=_unary(math.sqrt, lambda v: 0.5 / math.sqrt(v)),
     cbrt=_unary(math.cbrt, lambda v: 1 / (3 * math.cbrt(v) ** 2)),
-    pow=_pow, hypot=_hypot, prod=_prod,
+    pow=_pow, hypot=_hypot, prod=_prod, fsum=_fsum, dist=_dist,
     erf=_unary(math.erf, lambda v: 2 / _SQRT_PI * math.exp(-v * v)),
     erfc=_unary(math.erfc, lambda v: -2 / _SQRT_PI * math.exp(-v * v)),
     fabs=_unary(math.fabs, _sign),

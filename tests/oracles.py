@@ -29,7 +29,8 @@ SYMPY_MATH = types.SimpleNamespace(
     fabs=sympy.Abs, copysign=lambda x, y: sympy.Abs(x) * sympy.sign(y),
     degrees=lambda x: x * 180 / sympy.pi, radians=lambda x: x * sympy.pi / 180,
     pi=sympy.pi, e=sympy.E, floor=sympy.floor, ceil=sympy.ceiling,
-    prod=lambda values, start=1: sympy.Mul(start, *values),
+    prod=lambda values, start=1: sympy.Mul(start, *values), fsum=lambda values: sympy.Add(*values),
+    dist=lambda p, q: sympy.sqrt(sum((a - b) ** 2 for a, b in zip(p, q))),
 )
 SYMPY_BUILTINS = {"min": sympy.Min, "max": sympy.Max, "pow": lambda a, b: a ** b,
                   "float": lambda x: x, "abs": sympy.Abs, "math": SYMPY_MATH}

@@ -109,6 +109,12 @@ def special_and_sign(x, y):
             + math.copysign(x, y) + math.degrees(x) * math.radians(y) + math.pow(x * x, y))
 
 
+@program(0.4, -0.7)
+def exactly_rounded_sums(x, y):
+    # math.fsum: one primitive over its elements; hypot of five values: a rule family
+    return math.fsum([x * y, math.sin(x), y, 1e-17]) * math.hypot(x, y, 0.5, x * y, 1.0)
+
+
 @program(2.3, 0.7, sympy=False)
 def nondifferentiable_parts(x, y):
     n = math.floor(x)

@@ -215,6 +215,83 @@ def hypot_of_three_and_four(x, y):
     return math.hypot(x, y, 2.0 * x) + math.hypot(x, 1.0, y, 0.5)
 
 
+@program(0.3, 0.4)
+def hypot_of_many(x, y):
+    values = [x + k * y for k in range(7)]
+    return math.hypot(x, y, 2.0 * x, 0.5, x * y) + math.hypot(*values)
+
+
+# math.fsum: one primitive over the elements, exactly rounded (the value is fsum's: the
+# cancellation below leaves x + y, where adding left to right leaves 0)
+@program(0.7, 1.3)
+def fsum_of_a_list_written_out(x, y):
+    return math.fsum([x * y, x, y]) + math.fsum((x, 1e100, y, -1e100))
+
+
+@program(0.7, 1.3)
+def fsum_of_a_list_made(x, y):
+    out = []
+    for k in range(4):
+        out.append(math.sin(k * x) + y)
+    return math.fsum(out) * math.fsum([v * v for v in out])
+
+
+@program(0.7, 1.3)
+def fsum_of_generators(x, y):
+    weights = (0.5, 1.5, -2.0)
+    return math.fsum(w * x ** k for k, w in enumerate(weights)) + math.fsum(
+        w * v for w, v in zip(weights, (x, y, x * y)))
+
+
+@program(0.7, 1.3)
+def fsum_of_spread_and_module_data(x, y):
+    pair = [x, y * y]
+    return math.fsum([*pair, x * y]) + x * math.fsum(WEIGHTS) + math.fsum(())
+
+
+@program(0.3, 0.4)
+def dist_of_points(x, y):
+    return math.dist((x, y, 1.0), (0.5, x * y, -1.0)) + math.dist([x], [2.0]) + math.dist(
+        [x * k for k in range(3)], (y, y, y))
+
+
+# -- calls to functions returning a tuple, used as values ----------------------------------
+def _polar(r, t):
+    return r * math.cos(t), r * math.sin(t)
+
+
+@program(0.7, 1.3)
+def returned_tuple_indexed(x, y):
+    def inner(a):
+        return a * y, a + y, math.sin(a)
+    t = inner(x)
+    return t[0] * t[2] + inner(x)[1] + inner(y)[-1] * len(t)
+
+
+@program(0.7, 1.3, sympy=False)  # _polar reads the module's math
+def returned_tuple_looped_and_reduced(x, y):
+    def inner(a):
+        return a * y, a - y
+    total = 0.0
+    for v in inner(x):
+        total = total * v + v
+    return total + sum(v * v for v in inner(x)) + max(inner(y)) + math.fsum(_polar(x, y))
+
+
+@program(0.7, 1.3, sympy=False)
+def returned_through_helpers(x, y):
+    def inner(a):
+        return a * y, a - y
+
+    def outer(a):
+        return inner(a)
+
+    def polar_of(a):
+        return _polar(a, y)
+    p, q = outer(x)
+    return p * q + outer(y)[0] + polar_of(x)[1]
+
+
 # -- `*` unpacking and `del` ---------------------------------------------------------------
 def _three(a, b, c):
     return a * b - c

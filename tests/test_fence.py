@@ -127,8 +127,8 @@ def helper_with_while_else(x):
 f_callee_error.marked_in = helper_with_while_else  # the error points into the callee
 
 
-def f_starargs(*xs):  # refused
-    return xs
+def f_kwargs(x, **options):  # refused
+    return x
 
 
 def f_unknown_name(x):
@@ -140,7 +140,7 @@ def f_missing_rule(x):
 
 
 def f_wrong_arity(x):
-    return math.hypot(x, x, x, x, x)  # refused
+    return math.atan2(x, x, x)  # refused
 
 
 def f_item_assignment(x):
@@ -219,10 +219,10 @@ CASES = [
     (f_unknown_keyword, UnsupportedSyntaxError, "numpy.mean has no parameter 'initial'"),
     (f_keywords, UnsupportedSyntaxError, "keyword arguments to primitives are not supported yet"),
     (f_callee_error, UnsupportedSyntaxError, "`with` statements are not supported"),
-    (f_starargs, UnsupportedSyntaxError, "*args parameters are not supported yet"),
+    (f_kwargs, UnsupportedSyntaxError, "**kwargs parameters are not supported yet"),
     (f_unknown_name, SrcdiffNameError, "name `undefined_constant` is not defined"),
     (f_missing_rule, MissingRuleError, "no derivative rule for math.gamma"),
-    (f_wrong_arity, UnsupportedSyntaxError, "no derivative rule for math.hypot with 5 arguments"),
+    (f_wrong_arity, UnsupportedSyntaxError, "no derivative rule for math.atan2 with 3 arguments (rules take 2)"),
     (f_item_assignment, UnsupportedSyntaxError, "assignment to an item of `TABLE`, which is not a variable"),
     (f_no_return, UnsupportedSyntaxError, "not every path through f_no_return() ends with `return"),
     (f_not_every_path_returns, UnsupportedSyntaxError, "not every path through"),

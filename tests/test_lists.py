@@ -297,7 +297,37 @@ def deleted_name_read_by_a_local_function(x):
     return g()
 
 
+def fsum_of_a_run_time_length(x, n):
+    return math.fsum(x * k for k in range(n))  # refused
+
+
+def fsum_of_lists(x):
+    return math.fsum([[x], [2.0 * x]])  # refused
+
+
+def fsum_of_a_dict(x):
+    d = {"a": x}
+    return math.fsum(d)  # refused
+
+
+def dist_of_an_array(x, y):
+    return math.dist(np.array([x, 1.0]), (y, 2.0))  # refused
+
+
+def dist_of_points_of_different_lengths(x, y):
+    return math.dist((x, y), (1.0,))  # refused
+
+
 REFUSED = [
+    (fsum_of_a_run_time_length, "math.fsum of `(x * k for k in range(n))`, whose elements "
+                                "srcdiff knows only when the function runs"),
+    (fsum_of_lists, "math.fsum of `[[x], [2.0 * x]]`, whose elements are lists or tuples: "
+                    "Python raises TypeError"),
+    (fsum_of_a_dict, "math.fsum of a dict (it goes over the keys): not supported"),
+    (dist_of_an_array, "math.dist of `np.array([x, 1.0])`, whose elements srcdiff knows only "
+                       "when the function runs"),
+    (dist_of_points_of_different_lengths, "math.dist of points of 2 and 1 coordinates: "
+                                          "Python raises ValueError"),
     (grows_with_n, "not this one: it loops over values known only when the function runs"),
     (grows_in_a_branch, "`out` grows or changes inside a branch"),
     (made_in_two_branches, "`out` stands for a list here and is bound elsewhere too"),
@@ -367,3 +397,43 @@ def test_refused_where_it_is_written(func, message):
     assert message in caught.value.message
     assert caught.value.filename == __file__
     assert caught.value.lineno == _marked_line(func)
+
+
+def test_fsum_of_a_1d_array_adds_exactly_with_derivative_one_each():
+    def f(x, w):
+        return math.fsum(np.sin(x) * w) * math.fsum(x)
+    x, w = np.array([0.3, -1.2, 2.0, 1e-3]), np.array([1.5, 0.5, -2.0, 4.0])
+    value, gradient = srcdiff.value_and_grad(f)(x, w)
+    assert value == f(x, w)
+    # d/dx_i [S(x) T(x)] = cos(x_i) w_i T + S, S = Σ sin(x) w, T = Σ x
+    expected = np.cos(x) * w * x.sum() + (np.sin(x) * w).sum()
+    np.testing.assert_allclose(gradient, expected, rtol=1e-12)
+    for i in range(4):  # central differences, element by element
+        step = np.zeros(4)
+        step[i] = 1e-6
+        assert gradient[i] == pytest.approx((f(x + step, w) - f(x - step, w)) / 2e-6, rel=1e-6)
+    t = np.array([1.0, -0.5, 0.25, 2.0])
+    assert srcdiff.jvp(f)(x, w, t)[1] == pytest.approx(float(expected @ t), rel=1e-12)
+    small = x.astype(np.float32)
+    assert srcdiff.grad(f)(small, w).dtype == np.float32
+
+
+def test_fsum_of_an_array_of_another_rank_raises_as_python_does():
+    def f(x):
+        return math.fsum(x)
+    with pytest.raises(srcdiff.KindError, match="math.fsum of an array of rank 2: Python "
+                                                "raises TypeError"):
+        srcdiff.grad(f)(np.ones((2, 2)))
+    with pytest.raises(srcdiff.KindError, match="math.fsum of a number: Python raises "
+                                                "TypeError"):
+        srcdiff.grad(f)(1.5)
+
+
+def test_fsum_in_generated_code_is_one_call_with_the_same_value():
+    def f(x, y):
+        return math.fsum([x, 1e100, y, -1e100])  # x + y exactly; left to right: 0.0
+    text = srcdiff.source(srcdiff.value_and_grad(f, wrt=(0, 1)), 0.5, 0.25)
+    assert "math.fsum((x, 1e+100, y, -1e+100))" in text
+    assert srcdiff.value_and_grad(f, wrt=(0, 1))(0.5, 0.25) == (0.75, (1.0, 1.0))
+    assert srcdiff.jvp(f, wrt=1)(0.5, 0.25, 2.0) == (0.75, 2.0)
+    assert srcdiff.hessian(f)(0.5, 0.25) == 0.0

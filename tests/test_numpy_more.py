@@ -145,6 +145,15 @@ def spectra(W, x):
     return total + np.sum(np.linalg.eigvalsh(np.triu(W) + np.diag([1.0, 2.0, 4.0])))
 
 
+def spectra_by_eigh(W, x):
+    """eigh's eigenvalues, differentiated as eigvalsh (its eigenvectors unused)."""
+    A = W + W.T + np.diag([1.0, 3.0, 5.0])
+    w, V = np.linalg.eigh(A)
+    total = np.sum(w ** 2 * x) + np.linalg.eigh(A + np.outer(x, x) / 4)[0][-1]
+    values, _ = np.linalg.eigh(np.triu(W) + np.diag([1.0, 2.0, 4.0]), UPLO="L")
+    return total + np.sum(values * x)
+
+
 def einsums(W, x):
     M = np.outer(x, x) + W
     return (np.einsum("ii", M) + np.sum(np.einsum("ii->i", M) ** 2) + np.sum(np.einsum("ij->i", M) ** 3)
@@ -171,6 +180,7 @@ CASES = [
     (medians, lambda: (rng.normal(size=4), rng.normal(size=(3, 3)))),
     (einsums, lambda: (rng.normal(size=(3, 3)) / 2, rng.normal(size=3) / 2)),
     (spectra, lambda: (rng.normal(size=(3, 3)) / 4, rng.normal(size=3))),
+    (spectra_by_eigh, lambda: (rng.normal(size=(3, 3)) / 4, rng.normal(size=3))),
     (log_determinants, lambda: (rng.normal(size=(3, 3)) / 2, rng.normal(size=3) / 2)),
     (pseudo_inverses, lambda: (numpy.eye(2, 3) + rng.normal(size=(2, 3)) / 4, rng.normal(size=3))),
 ]
@@ -266,6 +276,11 @@ def scaled_spectrum(s, x):
     return np.sum(np.linalg.eigvalsh(A) ** 3 * np.array([1.0, -2.0, 0.5]))
 
 
+def scaled_eigh(s, x):
+    A = np.diag([1.0, 2.0, 4.0]) + s * np.outer(x, x)
+    return np.sum(np.linalg.eigh(A)[0] ** 3 * np.array([1.0, -2.0, 0.5]))
+
+
 def scaled_einsum(s, x):
     M = np.outer(x, x) * s
     return np.einsum("ii", M ** 2) + np.sum(np.einsum("ij->j", M) ** 2) + np.sum(np.sinc(x * s))
@@ -273,7 +288,7 @@ def scaled_einsum(s, x):
 
 @pytest.mark.parametrize("func", [scaled_roll, scaled_diff, scaled_vdot, scaled_kron,
                                   scaled_cholesky, scaled_median, scaled_einsum, scaled_slogdet,
-                                  scaled_spectrum])
+                                  scaled_spectrum, scaled_eigh])
 def test_second_derivative_matches_second_differences(func):
     """grad(grad(f)) differentiates the generated forward code again: the rules' forward
     code must be differentiable, and its adjoints right for operands of unknown rank.
@@ -406,9 +421,9 @@ def pinv_hermitian(W):
     return np.sum(np.linalg.pinv(W, hermitian=True))
 
 
-def eigenvalues_by_eigh(A):
+def eigenvectors_by_eigh(A):
     w, V = np.linalg.eigh(A)
-    return np.sum(w)
+    return np.sum(w * V[0])
 
 
 def cumprod_dtype(x):
@@ -427,7 +442,7 @@ def cumprod_dtype(x):
     (lower_of_vector, (numpy.ones(3),), "numpy.tril of an array of rank 1 is not supported"),
     (cumprod_dtype, (numpy.ones(3),), "`dtype=` of numpy.cumprod is not supported"),
     (pinv_hermitian, (numpy.eye(2),), "`hermitian=` of numpy.linalg.pinv is not supported"),
-    (eigenvalues_by_eigh, (numpy.eye(2),), "numpy.linalg.eigh is not differentiated .* call numpy.linalg.eigvalsh"),
+    (eigenvectors_by_eigh, (numpy.eye(2),), "numpy.linalg.eigh is not differentiated .* call numpy.linalg.eigvalsh"),
 ])
 def test_unsupported_uses_are_refused_with_their_line(func, args, message):
     import inspect
@@ -450,12 +465,27 @@ def test_change_through_a_view_the_new_functions_give_is_refused():
 
 def test_forward_mode_refuses_eigh_too():
     with pytest.raises(srcdiff.KindError, match="call numpy.linalg.eigvalsh"):
-        srcdiff.jvp(eigenvalues_by_eigh)(numpy.eye(2), numpy.eye(2))
+        srcdiff.jvp(eigenvectors_by_eigh)(numpy.eye(2), numpy.eye(2))
 
 
 def eigh_of_a_constant(A, s):
     w, V = np.linalg.eigh(A)
     return np.sum(w * V[0]) * s
+
+
+def test_eigh_eigenvalues_are_eighs_own_and_differentiated_as_eigvalsh():
+    # eigh's eigenvalues are not always eigvalsh's bit for bit: the value is eigh's
+    W, x = numpy.random.default_rng(0).normal(size=(3, 3)), numpy.arange(3.0)
+    B = W + W.T + np.diag([1.0, 3.0, 5.0])
+    assert not numpy.array_equal(np.linalg.eigh(B)[0], np.linalg.eigvalsh(B))  # meaningful
+    value, gradient = srcdiff.value_and_grad(spectra_by_eigh)(W, x)
+    assert value == spectra_by_eigh(W, x)
+    A = numpy.random.default_rng(6).normal(size=(6, 6))
+    # d/dA of sum(eigvalsh(A)) is the identity's lower triangle (the upper is not read)
+    def total(A):
+        return np.sum(np.linalg.eigh(A)[0])
+    numpy.testing.assert_allclose(srcdiff.grad(total)(A), numpy.eye(6), atol=1e-12)
+    assert "eigenvalues(A)" in srcdiff.source(srcdiff.grad(total), A)
 
 
 def test_eigh_of_values_not_differentiated_works():

@@ -33,6 +33,7 @@ BINARY = [
     "pow(1.5 + math.sin({a}), math.cos({b}))", "math.pow(2 + math.sin({a}), {b} * 0.5)",
     "(2 + math.cos({a})) ** math.sin({b})", "math.copysign({a}, {b})",
     "{a} % (2 + {b} ** 2)", "{a} * math.floor({b})", "{a} * ({b} > 0)",
+    "math.fsum([{a}, {b}, {a} * {b}])",
 ]
 
 

@@ -53,6 +53,31 @@ def test_a_wrong_rule_is_caught():
         assert "by the rule" in proof.failures[0]
 
 
+def test_a_family_of_rules_is_verified_at_several_arities_and_made_for_any():
+    from srcdiff.rules import fsum_of
+    listed = {(r.name, r.arity) for r in ALL_RULES}
+    assert {("math.hypot", k) for k in (2, 3, 4, 5, 8)} <= listed
+    assert {("math.fsum", k) for k in (1, 2, 5)} <= listed
+    for func, arity in ((math.hypot, 11), (fsum_of, 7)):  # made on demand, verified alike
+        rule = RULES.lookup(func, arity)
+        assert rule.arity == arity and rule is RULES.lookup(func, arity)
+        proof = verify_rule(rule)
+        assert proof.ok and set(proof.methods.values()) == {"simplify"}, proof.line()
+    assert (math.hypot, 11) not in RULES.rules  # not listed
+
+
+def test_a_wrong_family_is_caught_at_each_arity():
+    table = RuleTable()
+    # hypot's partials off by a factor of 2
+    table.family(math.hypot, lambda xs: __import__("srcdiff.expr").expr.sqrt(sum(x ** 2 for x in xs)),
+                 lambda xs, out: tuple(2 * x / out for x in xs), RULES.families[math.hypot].domain,
+                 1, (2, 6))
+    proofs = [verify_rule(rule) for rule in table]
+    assert [p.rule.arity for p in proofs] == [2, 6]
+    assert not any(p.ok for p in proofs)
+    assert all("by the rule" in p.failures[0] for p in proofs)
+
+
 def test_a_rule_whose_primal_is_not_the_function_is_caught():
     table = RuleTable()
     # claims math.cos is sin: the derivative is consistent with the primal, but the

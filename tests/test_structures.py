@@ -400,3 +400,79 @@ def test_an_item_changed_in_place_through_a_name_read_from_a_structure():
     args = [np.array([1.0, 2.0, 3.0]), np.array([[0.5, 2.0], [1.5, 4.0]]), np.array([1.0, 2.0])]
     gradient = srcdiff.grad(changed)(args)
     assert_matches(gradient, numeric(changed, (args,), 0), args)
+
+
+# -- *args: a tuple parameter, specialised on its length at each call ------------------------
+def scaled_sum(x, *args):
+    return x * sum(args)
+
+
+def weighted(x, *ws, scale=2.0):
+    total = 0.0
+    for w in ws:  # unrolled: one copy per argument
+        total = total * math.sin(x) + w * x
+    return scale * total + math.atan2(ws[0], ws[-1]) + len(ws) + math.fsum(ws)
+
+
+def _central(f, args, i, h=1e-6, **kwargs):
+    up, down = list(args), list(args)
+    up[i] += h
+    down[i] -= h
+    return (f(*up, **kwargs) - f(*down, **kwargs)) / (2 * h)
+
+
+def test_varargs_differentiated_with_respect_to_a_named_parameter():
+    assert srcdiff.grad(scaled_sum)(1.0, 2.0, 3.0) == 5.0
+    assert srcdiff.grad(scaled_sum)(1.5) == 0.0  # sum(()) is 0
+    assert srcdiff.grad(scaled_sum)(1.5, 2.0) == 2.0  # code for one argument too
+    args = (0.5, 2.0, 3.0, 0.25)
+    value, gradient = srcdiff.value_and_grad(weighted)(*args, scale=3.0)
+    assert value == weighted(*args, scale=3.0)
+    assert gradient == pytest.approx(_central(weighted, args, 0, scale=3.0), rel=1e-6)
+    _, tangent = srcdiff.jvp(weighted)(*args, 1.0)
+    assert tangent == pytest.approx(_central(weighted, args, 0), rel=1e-6)
+
+
+def test_varargs_named_in_wrt_give_a_tuple_gradient():
+    assert srcdiff.grad(scaled_sum, wrt="args")(1.5, 2.0, 3.0) == (1.5, 1.5)
+    assert srcdiff.grad(scaled_sum, wrt=(0, "args"))(1.5, 2.0, 3.0) == (5.0, (1.5, 1.5))
+    args = (0.5, 2.0, 3.0, 0.25)
+    gradient = srcdiff.grad(weighted, wrt="ws")(*args)
+    assert type(gradient) is tuple and len(gradient) == 3
+    for k, g in enumerate(gradient):
+        assert g == pytest.approx(_central(weighted, args, k + 1), rel=1e-6)
+    # forward mode: the tangent of *ws is a tuple of its length
+    t = (1.0, -0.5, 2.0)
+    _, tangent = srcdiff.jvp(weighted, wrt="ws")(*args, t)
+    assert tangent == pytest.approx(sum(g * v for g, v in zip(gradient, t)), rel=1e-9)
+    text = srcdiff.source(srcdiff.grad(scaled_sum, wrt="args"), 1.5, 2.0, 3.0)
+    assert text.startswith("def dscaled_sum_dargs(x, args, args_0, args_1):")
+
+
+def varargs_of_a_helper(x):
+    def helper(*values):  # refused
+        return sum(values)
+    return helper(x, x)
+
+
+def keyword_arguments(x, **options):  # refused
+    return x
+
+
+def test_what_varargs_are_refused_with():
+    with pytest.raises(srcdiff.SrcdiffError, match=re.escape(
+            "wrt=1: scaled_sum() has 1 positional parameters (name *args to differentiate "
+            "with respect to it: wrt='args')")):
+        srcdiff.grad(scaled_sum, wrt=1)
+    with pytest.raises(UnsupportedSyntaxError, match=re.escape(
+            "*args is specialised on the arguments of each call, by srcdiff.grad, "
+            "srcdiff.value_and_grad and srcdiff.jvp; not here")) as caught:
+        srcdiff.hvp(scaled_sum)(1.0, 2.0, 1.0)
+    assert caught.value.lineno == scaled_sum.__code__.co_firstlineno
+    with pytest.raises(UnsupportedSyntaxError, match=re.escape(
+            "*args parameters of functions srcdiff inlines are not supported yet")) as caught:
+        srcdiff.grad(varargs_of_a_helper)(1.0)
+    assert caught.value.lineno == varargs_of_a_helper.__code__.co_firstlineno + 1
+    with pytest.raises(UnsupportedSyntaxError, match=re.escape(
+            "**kwargs parameters are not supported yet")):
+        srcdiff.grad(keyword_arguments)(1.0)

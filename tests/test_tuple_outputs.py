@@ -86,6 +86,14 @@ def returns_helper(r, t):
     return p + q, p - q
 
 
+def returns_nested(r, t):
+    def inner(a, b):
+        return a * math.cos(b), a * math.sin(b)
+    if r > 5.0:
+        return inner(r, t)
+    return inner(t, r)[1] * r, inner(r, t)[0]
+
+
 def twice(a, b):
     c = a * b
     return c, c, a
@@ -121,6 +129,8 @@ PROGRAMS = [
     (through_helper, (1.3, 0.4)),
     (returns_helper, (1.3, 0.4)),
     (returns_helper, (6.3, 0.4)),
+    (returns_nested, (1.3, 0.4)),
+    (returns_nested, (6.3, 0.4)),
     (twice, (0.8, -1.7)),
     (with_constant, (0.9,)),
     (inactive_array, (0.5, numpy.array([[1.0, 2.0], [3.0, -1.0]]))),
@@ -333,6 +343,23 @@ def test_a_helper_returning_a_tuple_is_refused_where_grad_meets_it():
     with pytest.raises(UnsupportedSyntaxError) as caught:
         srcdiff.grad(through_helper)(1.0, 0.3)
     assert caught.value.lineno == _line_of(through_helper, "return x * y, y")
+
+
+def returns_what_a_nested_function_returns(x):
+    def inner(a):
+        return a * 2.0, a * 3.0
+    return inner(x)  # the tuple inner returns
+
+
+def test_grad_of_a_function_returning_a_nested_functions_tuple_is_refused_at_its_return():
+    with pytest.raises(UnsupportedSyntaxError) as caught:
+        srcdiff.grad(returns_what_a_nested_function_returns)(1.0)
+    assert caught.value.message == ("this function returns several values; a gradient needs "
+                                    "a function that returns one number")
+    assert caught.value.lineno == _line_of(returns_what_a_nested_function_returns,
+                                           "return inner(x)")
+    value, tangents = srcdiff.jvp(returns_what_a_nested_function_returns)(1.5, 1.0)
+    assert value == (3.0, 4.5) and tangents == (2.0, 3.0)
 
 
 def numbers_of_values_differ(x):

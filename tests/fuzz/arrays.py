@@ -56,7 +56,8 @@ FEATURES = (
                              "kron", "pad", "cholesky", "cholesky_upper", "convolve", "median",
                              "einsum_reduce", "einsum_diagonal", "einsum_implicit",
                              "diagonal_method", "cumprod_method",
-                             "roll_counter", "take_counter", "slogdet", "pinv", "eigvalsh")]
+                             "roll_counter", "take_counter", "slogdet", "pinv", "eigvalsh",
+                             "eigh", "eigh_unpacked")]
     + [f"ufunc:{u}" for u in ("sin", "cos", "tanh", "exp", "log", "sqrt", "arctan", "square",
                               "log1p", "expm1", "sinh", "cosh", "arcsinh", "arcsin", "arccos",
                               "arctanh", "arccosh", "cbrt", "exp2", "log2", "log10",
@@ -131,6 +132,7 @@ class ArrayGenerator(Drawing):
         self.iterate_rng = random.Random(f"iterate/{seed}")
         self.lists_rng = random.Random(f"lists/{seed}")
         self.where_rng = random.Random(f"where/{seed}")
+        self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
         self.scope_now: Scope | None = None  # the scope of the expression being drawn
         # its own stream, so that drawing it leaves every other draw as it was
         self.float32 = random.Random(f"float32/{seed}").random() < FLOAT32_RATE
@@ -1646,6 +1648,16 @@ def op_more(gen, scope, depth, shape, must):
         if gen.r() < 0.3:
             matrix += f" + np.triu(np.outer({u.code}, {u.code}), 1)"
         values = f"np.linalg.eigvalsh({matrix})"
+        roll = gen.eigh_rng.random()  # its own stream: other programs unchanged
+        if roll < 0.25:  # eigh's eigenvalues (its eigenvectors unused): eigvalsh's rule
+            gen.feat("more:eigh")
+            values = f"np.linalg.eigh({matrix})[0]"
+        elif roll < 0.4:
+            gen.feat("more:eigh_unpacked")
+            if not any(h.startswith("def spectrum(") for h in gen.helpers):
+                gen.helpers.append("def spectrum(m):\n    w, vectors = np.linalg.eigh(m)\n"
+                                   "    return w\n")
+            values = f"spectrum({matrix})"
         if shape == ():
             return A(f"{values}[-1]", (), Interval(n, n + 0.6), True)
         return A(values, shape, Interval(1.0, n + 0.6), True)

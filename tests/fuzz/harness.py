@@ -1201,7 +1201,7 @@ class Run:
         finally:
             linecache.cache.pop(filename, None)
         structure_at = variant.at
-        given = args[variant.wrt[structure_at]]
+        given = structured.given(variant, args)
         theirs = gradients[structure_at]
         if type(theirs) is not type(given):
             return Result("wrong", f"the gradient of a {type(given).__name__} is a "

@@ -78,7 +78,8 @@ FEATURES = (
        "starred_unpack", "starred_call", "starred_element", "del_name", "dict_made",
        "dict_to_helper", "list_position", "try_division", "try_parse", "try_index",
        "try_key", "try_import", "try_raise", "try_else_finally", "try_nested",
-       "try_overwrites"])
+       "try_overwrites", "fsum_generator", "fsum_list", "fsum_literal", "hypot_many", "dist",
+       "tuple_call_index", "tuple_call_held", "nested_def_tuple"])
 
 
 def generate(seed: int) -> Case:
@@ -180,6 +181,8 @@ class ScalarGenerator(Drawing):
         self.lists_rng = random.Random(f"lists/{seed}")  # when to draw a list statement
         self.star_rng = random.Random(f"star/{seed}")  # `*` unpacking, `del` of a list
         self.try_rng = random.Random(f"try/{seed}")  # `try` around constants
+        self.fsum_rng = random.Random(f"fsum/{seed}")  # math.fsum, hypot of many, dist
+        self.tuple_rng = random.Random(f"tuple/{seed}")  # calls returning tuples as values
 
     # -- utilities -------------------------------------------------------------
     def fresh(self, base=None):
@@ -675,6 +678,24 @@ class ScalarGenerator(Drawing):
         pad = " " * indent
         sigs = self.callables(scope)
         sig = self.choice(sigs)
+        if isinstance(sig.ret, tuple) and self.tuple_rng.random() < 0.3:
+            call = self.call(scope, sig, 2)  # the tuple held, or reduced, as a value
+            name, held = self.fresh(), self.fresh("returned")
+            self.feat("tuple_call_held")
+            use = self.tuple_rng.choice(["ends", "fsum", "sum"])
+            if use == "ends":
+                lines = [f"{pad}{held} = {call.code}",
+                         f"{pad}{name} = {held}[0] - {held}[-1] * len({held})"]
+                iv = sig.ret[0] - sig.ret[-1] * float(len(sig.ret))
+            else:
+                total = self.m("fsum") if use == "fsum" else "sum"
+                lines = [f"{pad}{name} = {total}({call.code})"]
+                iv = sig.ret[0]
+                for other in sig.ret[1:]:
+                    iv = iv + other
+            self.declare(scope, name, iv)
+            scope.bound.add(name)
+            return lines, False
         if isinstance(sig.ret, tuple):
             call = self.call(scope, sig, 2)
             names = []
@@ -1131,6 +1152,9 @@ class ScalarGenerator(Drawing):
                 self.feat("sum_generator")
                 brackets = f"[{generator}]" if self.r() < 0.3 else generator
                 value, iv = f"sum({brackets})", Interval(-2.0 * count, 2.0 * count)
+                if sure and not condition and self.fsum_rng.random() < 0.3:
+                    self.feat("fsum_generator")  # elements known: one exactly rounded sum
+                    value = f"{self.m('fsum')}({brackets})"
             elif kind == "min_max":
                 self.feat("min_max_generator")
                 value, iv = f"{self.choice(['min', 'max'])}({generator})", Interval(-2.0, 2.0)
@@ -1169,7 +1193,11 @@ class ScalarGenerator(Drawing):
                 return lines, False
             use = self.choice(["sum", "mean", "ends", "max", "loop"])
             if use == "sum":
-                lines.append(f"{pad}{name} = sum({values})")
+                total = "sum"
+                if self.fsum_rng.random() < 0.3:
+                    self.feat("fsum_list")
+                    total = self.m("fsum")
+                lines.append(f"{pad}{name} = {total}({values})")
                 iv = Interval(-2.0 * count, 2.0 * count)
             elif use == "mean":
                 lines.append(f"{pad}{name} = sum({values}) / len({values})")
@@ -1230,6 +1258,11 @@ class ScalarGenerator(Drawing):
                     lines.append(f"{pad}{name} = {pair}[{sign}int(abs({pair}[0]) * 7.0) % 3] "
                                  f"+ len({pair})")
                     iv = Interval(-1.0, 7.0)
+                elif self.fsum_rng.random() < 0.3:
+                    self.feat("fsum_literal")  # 1e16 and -1e16 cancel exactly in fsum
+                    lines.append(f"{pad}{name} = {self.m('fsum')}([*{pair}, 1e16, "
+                                 f"{pair}[0] * {pair}[1], -1e16]) - len({pair})")
+                    iv = Interval(-19.0, 13.0)
                 else:
                     lines.append(f"{pad}{name} = {pair}[0] * {pair}[-1] + {pair}[1] + len({pair})")
                     iv = Interval(-5.0, 11.0)
@@ -1565,6 +1598,8 @@ class ScalarGenerator(Drawing):
             self.feat("lambda")
         else:
             inner.ret = HELPER_PARAM
+            if not rebind and self.tuple_rng.random() < 0.25:  # returns a tuple
+                inner.ret = (HELPER_PARAM, HELPER_PARAM)
             # module helpers only: closures calling closures could form a cycle once rebound
             inner.callables = {k: v for k, v in self.module_callables.items()
                                if v.kind != "rec" and k != name}
@@ -1572,14 +1607,17 @@ class ScalarGenerator(Drawing):
             if not term:
                 body.append(f"{pad}    return {self.return_value(inner)}")
             lines = [f"{pad}def {name}({signature}):"] + body
-            ret = HELPER_PARAM
+            ret = inner.ret
             self.feat("nested_def")
         reads = inner.reads_outer
         if reads:
             self.feat("closure_late")
-        ret = HELPER_PARAM  # a later rebinding may return anything in here
-        sig = Sig(name, params, ivs, ret, "closure", n_defaults=1 if capture else 0,
-                  reads=reads)
+        tuple_def = isinstance(ret, tuple)  # never rebound: its callers unpack it
+        if tuple_def:
+            self.feat("nested_def_tuple")
+        ret = ret if tuple_def else HELPER_PARAM  # a later rebinding may return anything
+        sig = Sig(name, params, ivs, ret, "tuple_closure" if tuple_def else "closure",
+                  n_defaults=1 if capture else 0, reads=reads)
         if capture:
             sig.params = params + [capture[0]]
             sig.ivs = ivs + [capture[1].iv]
@@ -1921,7 +1959,12 @@ def op_call(gen, scope, depth, must):
         return None
     sig = gen.choice(sigs)
     if isinstance(sig.ret, tuple):
-        return None
+        if gen.tuple_rng.random() < 0.5:
+            return None
+        gen.feat("tuple_call_index")  # g(x)[k]: one element of the tuple g returns
+        k = gen.tuple_rng.randrange(-len(sig.ret), len(sig.ret))
+        result = gen.call(scope, sig, depth, must)
+        return Expr(f"{result.code}[{k}]", sig.ret[k], True)
     result = gen.call(scope, sig, depth, must)
     if gen.r() < 0.2:
         other = gen.call(scope, sig, depth)
@@ -1995,6 +2038,18 @@ def op_math(gen, scope, depth, must):
             c = round(gen.lists_rng.uniform(0.5, 1.5), 2)
             return gen.mcall("hypot", a, b, const(c),
                              iv=Interval(c, math.hypot(a.iv.mag, b.iv.mag, c)))
+        roll = gen.fsum_rng.random()  # its own stream: other programs unchanged
+        if roll < 0.2:  # math.hypot of five to seven values (a family of rules)
+            gen.feat("hypot_many")
+            cs = [round(gen.fsum_rng.uniform(0.5, 1.5), 2) for _ in range(gen.fsum_rng.randint(2, 4))]
+            values = [a, b] + [const(c) for c in cs] + [a]
+            return gen.mcall("hypot", *values, iv=Interval(
+                math.hypot(*cs), math.hypot(a.iv.mag, b.iv.mag, *cs, a.iv.mag)))
+        if roll < 0.4:  # math.dist of two points written out
+            gen.feat("dist")
+            c, d = (round(gen.fsum_rng.uniform(-1.5, 1.5), 2) for _ in range(2))
+            return Expr(f"{gen.m('dist')}(({a.code}, {b.code}), ({fmt(c)}, {fmt(d)}))",
+                        Interval(0.0, math.hypot(a.iv.mag + abs(c), b.iv.mag + abs(d))), True)
         return gen.mcall("hypot", a, b, iv=Interval(0.0, math.hypot(a.iv.mag, b.iv.mag)))
     if name == "copysign":
         return gen.mcall("copysign", a, b, iv=Interval(-a.iv.mag, a.iv.mag))

@@ -40,6 +40,9 @@ class Variant:
     reads: dict      # packed parameter name -> its path in the structure, for comparing
     form: str
     at: int          # where the structure's gradient is among the gradients
+    spread: bool = False  # the structure is *params_s: its values passed one by one
+
+
 
 
 def _stored_or_shadowed(func: ast.FunctionDef) -> set[str]:
@@ -86,6 +89,9 @@ def make(case, copy_point) -> Variant | None:
     others = [n for n in names if n not in wrt]
     in_object = [n for n in others if rng.random() < 0.5]
     form = rng.choice(FORMS)
+    # now and then the tuple is *params_s, the packed values passed one by one (its own
+    # stream: the other variants are unchanged)
+    spread = form == "tuple" and random.Random(f"varargs/{case.kind}/{case.seed}").random() < 0.4
     point = dict(zip(names, copy_point(case.point)))
 
     head = []
@@ -128,14 +134,17 @@ def make(case, copy_point) -> Variant | None:
     parameters = []
     for n in names:
         if n in packed:
-            if n == packed[0]:
+            if n == packed[0] and not spread:
                 parameters.append(NAME)
         elif n in in_object:
             if n == in_object[0]:
                 parameters.append(OBJECT)
         else:
             parameters.append(n)
-    new.args = ast.arguments([], [ast.arg(p) for p in parameters], None, [], [], None, [])
+    new.args = ast.arguments([], [ast.arg(p) for p in parameters],
+                             ast.arg(NAME) if spread else None, [], [], None, [])
+    if spread:
+        parameters.append(NAME)
     ast.fix_missing_locations(new)
     source = (case.source + "\n\n" + module_head + "\n\nimport types as types_s\n\n\n"
               + ast.unparse(new) + "\n")
@@ -148,8 +157,18 @@ def make(case, copy_point) -> Variant | None:
         else:
             args.append(point[p])
     positions = tuple(i for i, p in enumerate(parameters) if p == NAME or p in wrt)
-    return Variant(source, new.name, args, positions, reads, form,
-                   positions.index(parameters.index(NAME)))
+    at = positions.index(parameters.index(NAME))
+    if spread:  # *params_s is named, not counted: wrt="params_s" (srcdiff.api)
+        positions = positions[:-1] + (NAME,)
+    return Variant(source, new.name, args, positions, reads, "varargs" if spread else form,
+                   at, spread)
+
+
+def given(variant: Variant, args: list):
+    """The structured argument, among ``arguments(variant, ...)``."""
+    if variant.spread:
+        return tuple(args[len(variant.args) - 1:])
+    return args[variant.wrt[variant.at]]
 
 
 def arguments(variant: Variant, namespace: dict) -> list:
@@ -161,6 +180,8 @@ def arguments(variant: Variant, namespace: dict) -> list:
                 namespace["types_s"].SimpleNamespace
             value = make_one(**value.fields)
         result.append(value)
+    if variant.spread:  # the last is the tuple *params_s takes: its values one by one
+        result = result[:-1] + list(result[-1])
     return result
 
 
