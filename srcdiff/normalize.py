@@ -1981,7 +1981,8 @@ class _Expressions(ast.NodeTransformer):
                 return call
             if not known[0]:
                 return _located(ast.Constant(0.0), call)
-            result = _located(ast.Call(_name("fsum_of"), known[0], []), call)
+            # (a name of its own: the variable its result goes to is named after it)
+            result = _located(ast.Call(_name(n.fresh("fsum_of")), known[0], []), call)
             set_anno(result, "callee", fsum_of)
             return result
         for argument, elements in zip(call.args, known):
