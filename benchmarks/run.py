@@ -1,5 +1,5 @@
 """The benchmark suite: ``python benchmarks/run.py`` prints two tables, then the cost of
-generating gradients, then the memory of a long loop's gradient.
+generating gradients, the memory of a long loop's gradient and the cost of a call.
 
 Table 1, gradients: for each program, the primal's time; srcdiff's gradient, a hand-written
 reverse-mode gradient and, when installed, autograd, PyTorch eager, ``jax.grad`` eager and
@@ -46,10 +46,12 @@ three-address statements, straight-line and as the body of a loop, each in a fre
 interpreter; and memory: the oscillator over 10⁶ steps, its gradient taping every step, the
 same gradient with ``checkpoints=64`` (``srcdiff.checkpoint``) and the hand-written one, in
 CPU time (as above) and in the peak of memory allocated during one call (``tracemalloc``,
-in calls apart from the timed ones). With matplotlib installed,
+in calls apart from the timed ones); and the cost of a call: the gradient of
+``x * x + 3 * x`` as users call it, its generated code called directly, and the
+hand-written ``2 * x + 3``. With matplotlib installed,
 table 1's ratios are drawn (``--plot``, default ``benchmarks/ratios.png``; ``--plot ''`` for
-none). ``--table gradient``, ``--table forward``, ``--table generation`` or ``--table
-memory`` runs one part;
+none). ``--table gradient``, ``--table forward``, ``--table generation``, ``--table
+memory`` or ``--table calls`` runs one part;
 ``--only TEXT`` the programs whose name contains TEXT; ``--save FILE`` writes every
 per-round sample as JSON.
 """
@@ -657,6 +659,39 @@ def checkpoint_table(repeats):
     return {name: samples[name] for name in variants}
 
 
+def two_operations(x):
+    return x * x + 3 * x
+
+
+def two_operations_by_hand(x):
+    return 2 * x + 3
+
+
+def calls_table(repeats):
+    """The cost of a call: the gradient of a function of two operations, ``x * x + 3 * x``,
+    as users call it (``srcdiff.grad``'s wrapper, which runs the generated code inlined
+    where it can), the generated function called directly, and the hand-written
+    ``2 * x + 3``, each called in a loop as every variant here is (the loop's call costs
+    all of them alike)."""
+    gradient = srcdiff.grad(two_operations)
+    point = (1.5,)
+    variants = {"primal": (two_operations, point), "srcdiff": (gradient, point),
+                "generated code": (gradient.__wrapped__, point),
+                "hand": (two_operations_by_hand, point)}
+    for name in ("srcdiff", "generated code"):
+        if variants[name][0](*point) != two_operations_by_hand(*point):
+            raise SystemExit(f"{name} gives {variants[name][0](*point)}")
+    print("calls: the gradient of x * x + 3 * x against its hand-written 2 * x + 3 (CPU time "
+          "per call, each called in the same loop):")
+    samples = measure(variants, repeats)
+    print(f"  {'':<16}{'time':>16}{'/ hand':>14}")
+    for name in variants:
+        relative = ratio(samples, name, base="hand") if name != "hand" else None
+        print(f"  {name:<16}{format_time(spread(samples[name]), 16)}"
+              f"{format_ratio(relative, 14)}")
+    return {name: samples[name] for name in variants}
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -692,7 +727,7 @@ def main():
                         help="where to draw table 1 ('' for no plot)")
     parser.add_argument("--only", help="run the programs whose name contains this")
     parser.add_argument("--table", choices=("all", "gradient", "forward", "generation",
-                                            "memory"),
+                                            "memory", "calls"),
                         default="all", help="run one part only (default: all)")
     parser.add_argument("--save", help="write every per-round sample to this JSON file")
     parser.add_argument("--all-cores", action="store_true",
@@ -730,6 +765,9 @@ def main():
     if args.table in ("all", "memory"):
         print()
         saved["memory"] = checkpoint_table(args.repeats)
+    if args.table in ("all", "calls"):
+        print()
+        saved["calls"] = calls_table(args.repeats)
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end", end="")
     if TOTALS["wall"]:
         print(f"; CPU time / wall-clock time over all timed batches: "
