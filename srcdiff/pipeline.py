@@ -39,7 +39,7 @@ STAGES = ("normalize", "lower", "reverse", "optimize")  # the ones printable as 
 # Every optimisation, by name; each can be switched off alone (``disable=``), and the
 # tests compare every setting with every other (translation validation).
 OPTIMIZATIONS = ("hoist", "cse", "reuse", "rematerialize", "propagate", "simplify",
-                 "dead_code", "coalesce", "fuse")
+                 "broadcasts", "dead_code", "coalesce", "fuse")
 
 
 @dataclass

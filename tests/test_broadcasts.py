@@ -1,0 +1,142 @@
+"""The ``broadcasts`` pass (``srcdiff.optimize.broadcasts``): the adjoint a sum or mean
+gives its input (``numpy.full_like``, ``numpy.broadcast_to``) is not materialised where a
+product stretches it anyway, and the array the gradient computed only for its shape is no
+longer computed.
+
+Each program is checked both ways: the pass fires (the generated source no longer has
+the call), and the gradient is the very same, bit for bit and dtype for dtype, as with the
+pass switched off, in float64 and in float32 (and float32 with float64 data, which NumPy
+promotes); where the pass cannot prove what it needs (two arrays that may broadcast, a
+seed that is a NumPy scalar), it leaves the code alone.
+"""
+
+import numpy
+import pytest
+
+from srcdiff.kinds import array
+from srcdiff.pipeline import generate
+
+
+def logistic(w, X, y):
+    z = X @ w
+    return numpy.mean(numpy.logaddexp(0.0, -y * z))
+
+
+def squares(x):
+    return numpy.mean(x ** 2)
+
+
+def scaled_squares(x, a):
+    return numpy.sum(a * x ** 2)  # a number, maybe a NumPy float64, broadcast: not folded
+
+
+def cosine_squares(x):
+    return numpy.sum(numpy.cos(x) ** 2)
+
+
+def three_squares(x):
+    return numpy.sum(3.0 * x ** 2)  # the seed times a constant: left (it would lose its shape)
+
+
+def row_norms(x):
+    return numpy.sum(numpy.sqrt(numpy.sum(x ** 2, axis=1)))
+
+
+def kept_rows(x):
+    return numpy.sum(numpy.mean(numpy.exp(x), axis=1, keepdims=True) ** 2)
+
+
+def two_arrays(x, y):
+    return numpy.mean(numpy.logaddexp(x, y))     # x and y may broadcast: not folded
+
+
+def product_of_sums(x):
+    return numpy.sum(numpy.exp(x)) * numpy.sum(x)  # a seed that is a NumPy scalar
+
+
+def zero_dimensional(x, c):
+    return numpy.mean(numpy.tanh(x * c) ** 2)
+
+
+def _generate(func, args, wrt, **options):
+    names = func.__code__.co_varnames[:func.__code__.co_argcount]
+    kinds = {n: array(numpy.ndim(v)) for n, v in zip(names, args) if isinstance(v, numpy.ndarray)}
+    return generate(func, tuple(names[i] for i in wrt), name="g", as_tuple=True, kinds=kinds,
+                    **options)
+
+
+def _same(got, want):
+    for a, b in zip(got, want):
+        assert type(a) is type(b)
+        assert numpy.shape(a) == numpy.shape(b)
+        assert getattr(a, "dtype", None) == getattr(b, "dtype", None)
+        numpy.testing.assert_array_equal(a, b)
+
+
+rng = numpy.random.default_rng(7)
+X, Y = rng.normal(size=(40, 3)), numpy.where(rng.random(40) > 0.5, 1.0, -1.0)
+
+# program, arguments, wrt, call that must be gone, variable that must no longer be computed
+FOLDED = [
+    (logistic, (rng.normal(size=3), X, Y), (0,), "full_like", "logaddexp ="),
+    (squares, (rng.normal(size=(4, 3)),), (0,), "full_like", "power ="),
+    (cosine_squares, (rng.normal(size=5),), (0,), "full_like", "power ="),
+    (row_norms, (rng.normal(size=(4, 3)),), (0,), "broadcast_to", None),
+    (kept_rows, (rng.normal(size=(4, 3)),), (0,), "broadcast_to", None),
+    (zero_dimensional, (rng.normal(size=6), numpy.float64(0.7)), (0,), "full_like", None),
+]
+
+
+@pytest.mark.parametrize("func, args, wrt, gone, dead", FOLDED,
+                         ids=[case[0].__name__ for case in FOLDED])
+def test_the_pass_fires(func, args, wrt, gone, dead):
+    text = _generate(func, args, wrt).source
+    unfolded = _generate(func, args, wrt, disable=("broadcasts",)).source
+    assert f"numpy.{gone}" in unfolded
+    assert f"numpy.{gone}" not in text
+    if dead is not None:
+        assert f"\n    {dead}" in unfolded and f"\n    {dead}" not in text
+
+
+DTYPES = [(numpy.float64, numpy.float64), (numpy.float32, numpy.float32),
+          (numpy.float32, numpy.float64), (numpy.float16, numpy.float16)]
+
+
+@pytest.mark.parametrize("differentiated, data", DTYPES, ids=lambda d: numpy.dtype(d).name)
+@pytest.mark.parametrize("func, args, wrt", [c[:3] for c in FOLDED] + [
+    (two_arrays, (rng.normal(size=(4, 1)), rng.normal(size=3)), (0, 1)),
+    (two_arrays, (rng.normal(size=3), rng.normal(size=3)), (0, 1)),
+    (product_of_sums, (rng.normal(size=5),), (0,)),
+    (scaled_squares, (rng.normal(size=5), 0.3), (0, 1)),
+    (three_squares, (rng.normal(size=5),), (0,)),
+    (scaled_squares, (rng.normal(size=5), numpy.float64(0.3)), (0, 1)),
+], ids=lambda value: getattr(value, "__name__", None))
+def test_same_bits_and_dtype_as_without_it(func, args, wrt, differentiated, data):
+    args = tuple(numpy.asarray(a, differentiated if i in wrt else data)
+                 if isinstance(a, numpy.ndarray) else a for i, a in enumerate(args))
+    with numpy.errstate(all="ignore"):
+        folded = _generate(func, args, wrt).function(*args)
+        unfolded = _generate(func, args, wrt, disable=("broadcasts",)).function(*args)
+        unoptimised = _generate(func, args, wrt, optimize=False).function(*args)
+    _same(folded, unfolded)
+    for got, want in zip(folded, unoptimised):
+        assert getattr(got, "dtype", None) == getattr(want, "dtype", None)
+        numpy.testing.assert_allclose(got, want, rtol=1e-12 if differentiated == numpy.float64
+                                      else 1e-3)
+
+
+def test_left_alone_where_shapes_or_dtypes_are_not_known():
+    x = rng.normal(size=3)
+    assert "numpy.full_like" in _generate(two_arrays, (x, x), (0, 1)).source
+    assert "numpy.full_like" in _generate(product_of_sums, (x,), (0,)).source
+    assert "numpy.full_like" in _generate(scaled_squares, (x, 0.3), (0, 1)).source
+
+
+def test_float32_stays_float32_in_the_folded_statement():
+    x = rng.normal(size=(4, 3)).astype(numpy.float32)
+    generated = _generate(squares, (x,), (0,))
+    text = generated.source
+    assert "numpy.size(x)" in text  # the shape read from the parameter, not from x ** 2
+    (gradient,) = generated.function(x)
+    assert gradient.dtype == numpy.float32
+    numpy.testing.assert_array_equal(gradient, (2 * (1.0 / x.size)) * x)
