@@ -140,3 +140,23 @@ def test_float32_stays_float32_in_the_folded_statement():
     (gradient,) = generated.function(x)
     assert gradient.dtype == numpy.float32
     numpy.testing.assert_array_equal(gradient, (2 * (1.0 / x.size)) * x)
+
+
+def pairwise(x, y, a):
+    return numpy.sum((x[:, None] - y[None, :]) ** 2) + numpy.sum(x - a)
+
+
+def test_a_negated_adjoint_is_summed_then_negated():
+    """``b_y = -unbroadcast(g, y)``, not ``unbroadcast(-g, y)``: the negation runs over
+    the summed result (``adjoints.Adjoints.unbroadcast``); the same numbers."""
+    x, y = rng.normal(size=4), rng.normal(size=3)
+    for dtype in (numpy.float64, numpy.float32):
+        args = (x.astype(dtype), y.astype(dtype), 0.5)
+        generated = _generate(pairwise, args, (0, 1, 2))
+        assert "unbroadcast(-" not in generated.source and "sum(-" not in generated.source
+        assert "-unbroadcast(" in generated.source and "-numpy.sum(" in generated.source
+        b_x, b_y, b_a = generated.function(*args)
+        difference = args[0][:, None] - args[1][None, :]
+        numpy.testing.assert_allclose(b_y, -2 * numpy.sum(difference, axis=0), rtol=1e-5)
+        numpy.testing.assert_allclose(b_x, 2 * numpy.sum(difference, axis=1) + 1, rtol=1e-5)
+        assert b_a == -4 and b_x.dtype == b_y.dtype == dtype
