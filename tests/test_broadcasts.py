@@ -160,3 +160,67 @@ def test_a_negated_adjoint_is_summed_then_negated():
         numpy.testing.assert_allclose(b_y, -2 * numpy.sum(difference, axis=0), rtol=1e-5)
         numpy.testing.assert_allclose(b_x, 2 * numpy.sum(difference, axis=1) + 1, rtol=1e-5)
         assert b_a == -4 and b_x.dtype == b_y.dtype == dtype
+
+
+# -- products summed over leading axes: runtime.unbroadcast_product ---------------------
+
+def mixture(means, log_sigmas, X):
+    """The Gaussian mixture's inner term: an (n, K, d) array from (n, 1, d) and (1, K, d)."""
+    scaled = (X[:, None, :] - means[None, :, :]) * numpy.exp(-log_sigmas)[None, :, :]
+    return numpy.sum(numpy.log(numpy.sum(numpy.exp(-0.5 * numpy.sum(scaled ** 2, axis=2)), axis=1)))
+
+
+@pytest.mark.parametrize("dtype", [numpy.float64, numpy.float32])
+def test_a_product_summed_over_rows_is_not_made(dtype):
+    args = (rng.normal(size=(3, 4)).astype(dtype), 0.1 * rng.normal(size=(3, 4)).astype(dtype),
+            rng.normal(size=(2000, 4)).astype(dtype))
+    generated = _generate(mixture, args, (0, 1))
+    text = generated.source
+    # the product of the adjoint with the stretched operand, summed over the rows at once,
+    # and the adjoint of the difference, read only to be summed again, not computed
+    assert "unbroadcast_product(b_scaled, sub, item_2)" in text
+    assert "-unbroadcast_product(b_scaled, item_2, item_1)" in text
+    assert "b_sub =" not in text
+    got = generated.function(*args)
+    want = _generate(mixture, args, (0, 1), disable=("broadcasts",)).function(*args)
+    for a, b in zip(got, want):
+        assert a.dtype == b.dtype == dtype
+        numpy.testing.assert_allclose(a, b, rtol=1e-12 if dtype == numpy.float64 else 1e-5)
+
+
+SHAPES = [((5000, 3), (1, 3), (1, 3)), ((5000, 3), (5000, 3), (3,)), ((50, 40, 3), (1, 40, 3), (40, 3)),
+          ((50, 40, 3), (1, 1, 3), (1, 1, 3)), ((5000, 3), (5000, 1), (5000, 1)),  # inner axis
+          ((5000, 3), (5000, 3), (5000, 3)), ((5000, 3), (5000, 3), ()), ((3, 5000), (1, 5000), (1, 1)),
+          ((0, 3), (1, 3), (1, 3)), ((5000, 3), (3,), (3,)), ((10, 3), (1, 3), (1, 3))]
+
+
+@pytest.mark.parametrize("a, b, like", SHAPES, ids=str)
+@pytest.mark.parametrize("dtype", [numpy.float64, numpy.float32])
+def test_unbroadcast_product_is_unbroadcast_of_the_product(a, b, like, dtype):
+    from srcdiff.runtime import unbroadcast, unbroadcast_product
+    a, b = rng.normal(size=a).astype(dtype), rng.normal(size=b).astype(dtype)
+    for target in (numpy.zeros(like, dtype), numpy.zeros(like, dtype).tolist()):
+        got, want = unbroadcast_product(a, b, target), unbroadcast(a * b, target)
+        assert type(got) is type(want) and numpy.shape(got) == numpy.shape(want)
+        assert got.dtype == want.dtype
+        numpy.testing.assert_allclose(got, want, rtol=1e-12 if dtype == numpy.float64 else 1e-5)
+    # numbers and mixed dtypes are the product's business
+    assert unbroadcast_product(a, 2.0, numpy.zeros(like, dtype)).dtype == dtype
+    with pytest.raises(ValueError):
+        unbroadcast_product(numpy.ones((5000, 3)), numpy.ones((5000, 2)), numpy.ones(3))
+
+
+def looped(x, w, n):
+    total = 0.0
+    for _ in range(n):
+        total = total + numpy.sum((x - w[None, :]) * w[None, :])
+    return total
+
+
+def test_left_alone_in_loops_and_where_an_adjoint_may_be_a_plain_zero():
+    args = (rng.normal(size=(2000, 3)), rng.normal(size=3), 2)
+    generated = _generate(looped, args, (0, 1))
+    got = generated.function(*args)
+    want = _generate(looped, args, (0, 1), disable=("broadcasts",)).function(*args)
+    for a, b in zip(got, want):
+        numpy.testing.assert_allclose(a, b, rtol=1e-12)

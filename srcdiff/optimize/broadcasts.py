@@ -51,6 +51,7 @@ def f(sub):
 from __future__ import annotations
 
 import ast
+import copy
 import math
 from typing import Any, cast
 
@@ -90,6 +91,9 @@ class _Shapes:
         self.order = order
         self.parent: dict[str, str] = {}
         self.floats: set[str] = set()  # roots of classes holding a differentiated variable
+        self.definitions: dict[str, ast.expr] = {}  # fixed variable -> its value
+        # variables assigned a number constant somewhere (adjoints initialised to 0.0)
+        self.numbers: set[str] = set()
 
     def find(self, name: str) -> str:
         while self.parent.get(name, name) != name:
@@ -107,6 +111,7 @@ class _Shapes:
             self.floats.add(a)
 
     def learn(self, name: str, value: ast.expr) -> None:
+        self.definitions[name] = value
         self.parent.setdefault(name, name)
         if name in self.function.active:
             self.floats.add(self.find(name))
@@ -226,6 +231,11 @@ def fold_broadcasts(function: Function) -> Function:
             order[statement.targets[0].id] = position
             fixed.add(statement.targets[0].id)
     shapes = _Shapes(function, fixed, order)
+    for node in walk_code(ast.Module(body, [])):
+        if isinstance(node, (ast.Assign, ast.AugAssign)) and isinstance(node.value, ast.Constant):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            shapes.numbers.update(n.id for t in targets for n in ast.walk(t)
+                                  if isinstance(n, ast.Name))
     for statement in body:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1 and \
                 isinstance(statement.targets[0], ast.Name) and statement.targets[0].id in fixed:
@@ -237,6 +247,15 @@ def fold_broadcasts(function: Function) -> Function:
         folded = _fold(statement, position, new, shapes, loads)
         if folded:
             changed = True
+    helpers = _Helpers(function)
+    if helpers.unbroadcast is not None:
+        for position, statement in enumerate(body):
+            if new[position] is statement and _sum_again(statement, position, new, helpers,
+                                                         stores, loads, shapes):
+                changed = True
+        products = _Products(helpers, shapes)
+        new = [products.block(s) if s is not None else None for s in new]
+        changed = changed or products.changed
     # shapes read from the first variable that has them
     for position, statement in enumerate(new):
         if statement is None or isinstance(statement, COMPOUND) or not get_anno(statement, "grad_of"):
@@ -377,3 +396,172 @@ class _Shape(ast.NodeTransformer):
                     if first != variable and self.shapes.order[first] < self.position:
                         node.args = [ast.Name(first, ast.Load())]
         return node
+
+
+class _Helpers:
+    """The names generated code calls ``unbroadcast`` and ``unbroadcast_product`` by
+    (``array_rules.helper_name``); the second is made when first needed."""
+
+    def __init__(self, function: Function) -> None:
+        self.function = function
+        origins = function.parsed.origins if function.parsed is not None else {}
+        names = {origin[1]: name for name, origin in origins.items()
+                 if len(origin) == 2 and origin[0] == "helper"}
+        self.unbroadcast: str | None = names.get("unbroadcast")
+        self._product: str | None = names.get("unbroadcast_product")
+
+    @property
+    def product(self) -> str:
+        if self._product is None:
+            from ..array_rules import helper_name
+            self._product = helper_name(self.function, "unbroadcast_product")
+        return self._product
+
+    def summed(self, node: ast.expr) -> list[ast.expr] | None:
+        """The arguments of ``unbroadcast(g, x)`` or ``unbroadcast_product(a, b, x)``."""
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                not node.keywords and isinstance(node.args[-1], ast.Name) and (
+                    (node.func.id == self.unbroadcast and len(node.args) == 2) or
+                    (node.func.id == self._product and len(node.args) == 3)):
+            return node.args
+        return None
+
+
+class _Products:
+    """``unbroadcast(a * b, x)`` -> ``unbroadcast_product(a, b, x)`` in the backward
+    sweep, where the product is summed over leading axes (``x`` has a lower rank than the
+    product, or is ``v[None, ...]``): the same value, the helper making the product
+    itself unless ``numpy.einsum`` can add it up row by row without making it."""
+
+    def __init__(self, helpers: _Helpers, shapes: _Shapes) -> None:
+        self.helpers = helpers
+        self.shapes = shapes
+        function = shapes.function
+        self.variable_of = {b: v for v, b in function.namer.adjoints.items()}
+        self.changed = False
+
+    def _rank(self, name: str) -> int | None:
+        kind = self.shapes.function.kinds.get(self.variable_of.get(name, name))
+        if kind is None:
+            return None
+        return kind.ndim if kind.is_array else 0
+
+    def _leading(self, operands: list[ast.expr], like: str) -> bool:
+        """Whether summing to ``like``'s shape sums leading axes (as far as known)."""
+        definition = self.shapes.definitions.get(like)
+        if isinstance(definition, ast.Subscript):
+            index = definition.slice
+            first = index.elts[0] if isinstance(index, ast.Tuple) and index.elts else index
+            if isinstance(first, ast.Constant) and first.value is None:
+                return True  # v[None, ...]: its first axis has length 1
+        ranks = [self._rank(n.id) for o in operands for n in walk_code(o)
+                 if isinstance(n, ast.Name)]
+        mine = self._rank(like)
+        return bool(ranks) and None not in ranks and mine is not None and \
+            max(cast("list[int]", ranks)) > mine
+
+    def block(self, statement: ast.stmt) -> ast.stmt:
+        if isinstance(statement, COMPOUND):
+            body = [self.block(s) for s in statement.body]
+            orelse = [self.block(s) for s in statement.orelse]
+            if any(a is not b for a, b in zip(body + orelse, statement.body + statement.orelse)):
+                statement = copy.copy(statement)
+                statement.body, statement.orelse = body, orelse
+            return statement
+        if not get_anno(statement, "grad_of") or not any(
+                isinstance(n, ast.Call) and self._product_sum(n) for n in walk_code(statement)):
+            return statement
+        self.changed = True
+        return cast(ast.stmt, _Rewrite(self._product_sum).visit(copy_tree(statement)))
+
+    def _product_sum(self, node: ast.Call) -> ast.expr | None:
+        arguments = self.helpers.summed(node)
+        if arguments is None or len(arguments) != 2:
+            return None
+        product = arguments[0]
+        if not (isinstance(product, ast.BinOp) and isinstance(product.op, ast.Mult)) or \
+                not self._leading([product.left, product.right], cast(ast.Name, arguments[1]).id):
+            return None
+        return ast.Call(ast.Name(self.helpers.product, ast.Load()),
+                        [product.left, product.right, arguments[1]], [])
+
+
+class _Rewrite(ast.NodeTransformer):
+    def __init__(self, rewrite: Any) -> None:
+        self.rewrite = rewrite
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        return self.rewrite(node) or node
+
+
+def _sum_again(statement: ast.stmt, position: int, new: list[Any], helpers: _Helpers,
+               stores: dict[str, int], loads: dict[str, int], shapes: _Shapes) -> bool:
+    """``b_t = unbroadcast(g, t)`` read once, by ``unbroadcast(b_t, y)`` where ``y`` is an
+    operand of ``t``'s elementwise operation (``t = y - z``): the reader sums ``g`` to
+    ``y``'s shape at once, ``unbroadcast(g, y)``, and ``b_t`` is not computed. An adjoint
+    has its variable's shape (``srcdiff.adjoints``), so ``g`` spans ``t``'s, which spans
+    ``y``'s: summing in two steps or one adds the same numbers (in another order). ``g``
+    must not read a name assigned a number anywhere (an adjoint still holding the plain
+    zero it was initialised with has no shape) nor one assigned between."""
+    if not (isinstance(statement, ast.Assign) and get_anno(statement, "grad_of") and
+            len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
+        return False
+    adjoint = statement.targets[0].id
+    arguments = helpers.summed(statement.value)
+    if arguments is None or stores.get(adjoint) != 1 or loads.get(adjoint) != 1:
+        return False
+    variable = cast(ast.Name, arguments[-1]).id
+    definition = shapes.definitions.get(variable)
+    if definition is None or not _elementwise(definition):
+        return False
+    operands = {n.id for n in _operands(definition) if isinstance(n, ast.Name)}
+    names = {n.id for a in arguments[:-1] for n in walk_code(a) if isinstance(n, ast.Name)}
+    if names & shapes.numbers:
+        return False
+    for later in range(position + 1, len(new)):
+        reader = new[later]
+        if reader is None:
+            continue
+        if any(isinstance(n, ast.Name) and n.id == adjoint for n in walk_code(reader)):
+            if isinstance(reader, COMPOUND) or not get_anno(reader, "grad_of"):
+                return False
+            found: list[bool] = []
+
+            def again(node: ast.Call) -> ast.expr | None:
+                inner = helpers.summed(node)
+                if inner is None or len(inner) != 2 or not (
+                        isinstance(inner[0], ast.Name) and inner[0].id == adjoint) or \
+                        cast(ast.Name, inner[1]).id not in operands:
+                    return None
+                found.append(True)
+                call = cast(ast.Call, statement.value)
+                return ast.Call(copy_tree(call.func),
+                                [copy_tree(a) for a in arguments[:-1]] + [inner[1]], [])
+
+            rewritten = _Rewrite(again).visit(copy_tree(reader))
+            if not found:
+                return False
+            new[later] = rewritten
+            new[position] = None
+            return True
+        if any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in names
+               for n in walk_code(reader)):
+            return False
+    return False
+
+
+def _elementwise(value: ast.expr) -> bool:
+    """A broadcasting operation: arithmetic, or a NumPy ufunc."""
+    if isinstance(value, ast.BinOp):
+        return isinstance(value.op, _ARITHMETIC)
+    if isinstance(value, ast.Call) and not value.keywords:
+        import numpy
+        return isinstance(_ufunc(value), numpy.ufunc)
+    return False
+
+
+def _operands(value: ast.expr) -> list[ast.expr]:
+    if isinstance(value, ast.BinOp):
+        return [value.left, value.right]
+    return list(cast(ast.Call, value).args)
