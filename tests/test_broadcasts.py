@@ -224,3 +224,4 @@ def test_left_alone_in_loops_and_where_an_adjoint_may_be_a_plain_zero():
     want = _generate(looped, args, (0, 1), disable=("broadcasts",)).function(*args)
     for a, b in zip(got, want):
         numpy.testing.assert_allclose(a, b, rtol=1e-12)
+    assert "b_sub =" in _generate(looped, args, (0, 1)).source  # summed in two steps

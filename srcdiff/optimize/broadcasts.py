@@ -1,7 +1,7 @@
-"""Optimisation pass (array code): an adjoint that only stretches a smaller value to its
-variable's shape is not materialised where an elementwise product stretches it anyway.
+"""Optimisation pass (array code): adjoints that only stretch or sum are not materialised
+where the statement reading them stretches or sums anyway.
 
-The rules of ``sum`` and ``mean`` give the adjoint of their input its shape:
+**Stretched.** The rules of ``sum`` and ``mean`` give the adjoint of their input its shape:
 ``b_a = numpy.full_like(a, s)`` (all axes), ``b_a = numpy.broadcast_to(e, numpy.shape(a))``
 (some). When every read of ``b_a`` is a product ``b_a * p`` (or ``p * b_a``) whose other
 factor ``p`` provably has ``a``'s shape, the product is written ``s * p`` (or ``e * p``):
@@ -19,6 +19,15 @@ and subnormals). The shape of ``a`` is then read from the first variable known t
 (``numpy.size(a)`` becomes ``numpy.size(x)`` for ``a = x ** 2``), so that ``a`` itself,
 which the gradient computed only for its shape (the loss array of a mean), is left for
 dead-code elimination.
+
+**Summed.** ``unbroadcast(a * b, x)`` where the product is summed over leading axes (``x``
+has a lower rank, or is ``v[None, ...]``) becomes ``unbroadcast_product(a, b, x)``, which
+adds the products up with ``numpy.einsum`` without making their array (and is
+``unbroadcast(a * b, x)`` wherever that would not pay or not be the same). In a function
+without loops or branches, ``b_t = unbroadcast(g, t)`` read only by ``unbroadcast(b_t, y)``,
+``y`` an operand of ``t``'s elementwise operation, is summed once: ``unbroadcast(g, y)``
+(adjoints have their variable's shape there, so ``g`` spans ``t``'s, which spans ``y``'s;
+the same numbers are added, in another order).
 
 What is known of shapes and dtypes comes from the top-level statements that assign a
 variable once: ``y = f(x, c)``, with ``f`` arithmetic or a NumPy ufunc of one float (a
@@ -248,7 +257,8 @@ def fold_broadcasts(function: Function) -> Function:
         if folded:
             changed = True
     helpers = _Helpers(function)
-    if helpers.unbroadcast is not None:
+    # (a function with no loop or branch has no adjoint initialised to a plain zero)
+    if helpers.unbroadcast is not None and not any(isinstance(s, COMPOUND) for s in body):
         for position, statement in enumerate(body):
             if new[position] is statement and _sum_again(statement, position, new, helpers,
                                                          stores, loads, shapes):
@@ -501,9 +511,10 @@ def _sum_again(statement: ast.stmt, position: int, new: list[Any], helpers: _Hel
     operand of ``t``'s elementwise operation (``t = y - z``): the reader sums ``g`` to
     ``y``'s shape at once, ``unbroadcast(g, y)``, and ``b_t`` is not computed. An adjoint
     has its variable's shape (``srcdiff.adjoints``), so ``g`` spans ``t``'s, which spans
-    ``y``'s: summing in two steps or one adds the same numbers (in another order). ``g``
-    must not read a name assigned a number anywhere (an adjoint still holding the plain
-    zero it was initialised with has no shape) nor one assigned between."""
+    ``y``'s: summing in two steps or one adds the same numbers (in another order). Only in
+    functions without loops or branches, where no adjoint is initialised to the plain
+    zero that has no shape (nor is ``g`` to read a name assigned a number anywhere), and
+    ``g`` must read no name assigned between."""
     if not (isinstance(statement, ast.Assign) and get_anno(statement, "grad_of") and
             len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name)):
         return False
