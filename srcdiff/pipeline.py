@@ -26,7 +26,7 @@ from .lower import lower
 from .iterate import index_loops
 from .normalize import normalize
 from .optimize import eliminate_common_subexpressions, hoist, optimize as optimize_function
-from .optimize.fuse import fuse
+from .optimize.fuse import fuse, fuse_arrays
 from .dependencies import DependencyCheck, checker
 from .ieee import ieee as ieee_arithmetic
 from .parse import parse, recording
@@ -169,6 +169,8 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
             final = checkpoint(final, checkpoints)
         if forward and "fuse" in enabled:  # temporaries read once, into their reader
             final = fuse(final)
+        elif "fuse" in enabled:  # temporary arrays read by the next statement, into it
+            final = fuse_arrays(final)
         if not forward:  # tangent code keeps the call: hvp differentiates it again
             final = without_stops(final)
         if ieee:

@@ -225,3 +225,33 @@ def test_left_alone_in_loops_and_where_an_adjoint_may_be_a_plain_zero():
     for a, b in zip(got, want):
         numpy.testing.assert_allclose(a, b, rtol=1e-12)
     assert "b_sub =" in _generate(looped, args, (0, 1)).source  # summed in two steps
+
+
+# -- temporaries of the forward sweep read by the next statement: fuse.fuse_arrays --------
+
+def squared_rows(x, w):
+    scaled = x * w
+    total = numpy.sum(numpy.sum(scaled ** 2, axis=1))      # scaled ** 2: freed once summed
+    return total + numpy.sum(numpy.tanh(x) * numpy.tanh(x))  # read twice: kept
+
+
+@pytest.mark.parametrize("dtype", [numpy.float64, numpy.float32])
+def test_a_temporary_array_read_by_the_next_statement_is_written_into_it(dtype):
+    args = (rng.normal(size=(5, 3)).astype(dtype), rng.normal(size=3).astype(dtype))
+    generated = _generate(squared_rows, args, (0, 1))
+    unfused = _generate(squared_rows, args, (0, 1), disable=("fuse",))
+    assert "\n    power = " in unfused.source and "\n    power = " not in generated.source
+    assert "numpy.sum(scaled ** 2, axis=1)" in generated.source
+    assert "\n    tanh = " in generated.source  # read twice
+    _same(generated.function(*args), unfused.function(*args))
+
+
+def not_broadcastable(x, w):
+    return numpy.sum(numpy.sum((x * w) ** 2, axis=0) + x)
+
+
+def test_an_error_is_raised_where_it_was():
+    args = (rng.normal(size=(5, 3)), rng.normal(size=2))
+    for options in ({}, {"disable": ("fuse",)}):
+        with pytest.raises(ValueError, match="broadcast"):
+            _generate(not_broadcastable, args, (0, 1), **options).function(*args)

@@ -19,8 +19,10 @@ changes anything:
   can raise;
 * ``coalesce.coalesce``: ``t = e; y = t`` becomes ``y = e`` when nothing reads ``t`` after.
 
-One works on forward-mode code of numbers, last: ``fuse.fuse`` writes a temporary read
-once into the expression that reads it (CPython pays a store and a load per name).
+One works last: ``fuse.fuse`` writes a temporary read once into the expression that reads
+it, in forward-mode code of numbers (CPython pays a store and a load per name), and
+``fuse.fuse_arrays`` a temporary array of the forward sweep into the next statement, its
+one reader, in gradients of arrays (freed as soon as it is read).
 
 The reverse pass makes two decisions of its own, from the same facts: partials reading
 values the forward sweep computed (``reuse``) and temporaries recomputed in a loop's
