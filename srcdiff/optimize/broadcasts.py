@@ -240,9 +240,10 @@ def fold_broadcasts(function: Function) -> Function:
             order[statement.targets[0].id] = position
             fixed.add(statement.targets[0].id)
     shapes = _Shapes(function, fixed, order)
-    for node in walk_code(ast.Module(body, [])):
-        if isinstance(node, (ast.Assign, ast.AugAssign)) and isinstance(node.value, ast.Constant):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    for statement in body:  # (top-level: _sum_again works on functions without compounds)
+        if isinstance(statement, (ast.Assign, ast.AugAssign)) and \
+                isinstance(statement.value, ast.Constant):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             shapes.numbers.update(n.id for t in targets for n in ast.walk(t)
                                   if isinstance(n, ast.Name))
     for statement in body:
@@ -270,9 +271,9 @@ def fold_broadcasts(function: Function) -> Function:
     for position, statement in enumerate(new):
         if statement is None or isinstance(statement, COMPOUND) or not get_anno(statement, "grad_of"):
             continue
-        rewritten = _Shape(shapes, position).visit(copy_tree(statement))
-        if ast.dump(rewritten) != ast.dump(statement):
-            new[position] = rewritten
+        shape = _Shape(shapes, position)
+        if any(isinstance(n, ast.Call) and shape.first(n) is not None for n in walk_code(statement)):
+            new[position] = shape.visit(copy_tree(statement))
             changed = True
     if not changed:
         return function
@@ -395,8 +396,9 @@ class _Shape(ast.NodeTransformer):
     def __init__(self, shapes: _Shapes, position: int) -> None:
         self.shapes, self.position = shapes, position
 
-    def visit_Call(self, node: ast.Call) -> ast.AST:
-        self.generic_visit(node)
+    def first(self, node: ast.Call) -> str | None:
+        """The variable ``numpy.size(a)`` or ``numpy.shape(a)`` is to read instead of
+        ``a`` (None: none)."""
         for name in ("size", "shape"):
             arguments = _numpy_call(node, name, 1)
             if arguments is not None and isinstance(arguments[0], ast.Name):
@@ -404,7 +406,14 @@ class _Shape(ast.NodeTransformer):
                 if variable in self.shapes.fixed and variable in self.shapes.parent:
                     first = self.shapes.find(variable)
                     if first != variable and self.shapes.order[first] < self.position:
-                        node.args = [ast.Name(first, ast.Load())]
+                        return first
+        return None
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        first = self.first(node)
+        if first is not None:
+            node.args = [ast.Name(first, ast.Load())]
         return node
 
 
