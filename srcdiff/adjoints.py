@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .analyse import RECURSIVE, arguments, bind, is_array_rule, rule_of
 from .errors import KindError, located
-from .expr import Code, array_mode, call, mul, negated, node_of, wrap
+from .expr import Code, array_mode, call, mul, neg, negated, node_of, wrap
 from .ir import Function, copy_tree, dump_key, get_anno, name_id, set_anno, unparse, walk_code
 from .kinds import SCALAR, Kind
 
@@ -190,7 +190,13 @@ class Adjoints:
 
     def unbroadcast(self, contribution: Value, operand: str, arrays: set[str]) -> Value:
         """An elementwise result's adjoint, summed back to the shape of ``operand``: all
-        of it for a number, the broadcast axes for an array another operand stretched."""
+        of it for a number, the broadcast axes for an array another operand stretched.
+        A negation is summed first and negated after (``b = b - unbroadcast(g, x)``, not
+        ``b + unbroadcast(-g, x)``): one pass over the small result instead of one over
+        the large one, and the same numbers (rounding is symmetric about zero)."""
+        inner = negated(contribution)
+        if inner is not None and (operand not in arrays or arrays - {operand}):
+            return neg(self.unbroadcast(inner, operand, arrays))
         if operand not in arrays:
             return call("numpy.sum", contribution)
         if arrays - {operand}:

@@ -309,7 +309,8 @@ def numba_helpers(numba: _Numba) -> dict[Callable[..., Any], Any]:
     """The helpers of ``srcdiff.runtime`` that generated array code calls, written for
     numba (by the function they stand for): ``unbroadcast`` for operands of one or two
     dimensions (a sum over the axes broadcasting stretched, or a copy spread over those
-    where the adjoint is smaller), ``gradient_like`` (a new array of the
+    where the adjoint is smaller), ``unbroadcast_product`` (``unbroadcast`` of the
+    product), ``gradient_like`` (a new array of the
     parameter's shape and dtype), ``number_like`` (a number's derivative in its
     dtype) and ``broadcast_like`` (``numpy.broadcast_to``: numba's code is float64). Another helper (``scatter`` for indexing...) is left
     to numba, which refuses it: a ``CompileError``."""
@@ -411,6 +412,10 @@ def numba_helpers(numba: _Numba) -> dict[Callable[..., Any], Any]:
         return unbroadcast(gradient, like)
 
     @numba.njit
+    def unbroadcast_product_(a: Any, b: Any, like: Any) -> Any:
+        return unbroadcast(a * b, like)  # what the helper is, without its einsum
+
+    @numba.njit
     def gradient_like_(gradient: Any, like: Any, copy: Any) -> Any:
         return gradient_like(gradient, like, copy)
 
@@ -422,7 +427,9 @@ def numba_helpers(numba: _Numba) -> dict[Callable[..., Any], Any]:
     def broadcast_like_(adjoint: Any, like: Any) -> Any:
         return broadcast_like(adjoint, like)
 
-    _HELPERS.update({runtime.unbroadcast: unbroadcast_, runtime.gradient_like: gradient_like_,
+    _HELPERS.update({runtime.unbroadcast: unbroadcast_,
+                     runtime.unbroadcast_product: unbroadcast_product_,
+                     runtime.gradient_like: gradient_like_,
                      runtime.number_like: number_like_, runtime.broadcast_like: broadcast_like_})
     return _HELPERS
 

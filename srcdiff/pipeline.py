@@ -26,7 +26,7 @@ from .lower import lower
 from .iterate import index_loops
 from .normalize import normalize
 from .optimize import eliminate_common_subexpressions, hoist, optimize as optimize_function
-from .optimize.fuse import fuse
+from .optimize.fuse import fuse, fuse_arrays
 from .dependencies import DependencyCheck, checker
 from .ieee import ieee as ieee_arithmetic
 from .parse import parse, recording
@@ -39,7 +39,7 @@ STAGES = ("normalize", "lower", "reverse", "optimize")  # the ones printable as 
 # Every optimisation, by name; each can be switched off alone (``disable=``), and the
 # tests compare every setting with every other (translation validation).
 OPTIMIZATIONS = ("hoist", "cse", "reuse", "rematerialize", "propagate", "simplify",
-                 "dead_code", "coalesce", "fuse")
+                 "broadcasts", "dead_code", "coalesce", "fuse")
 
 
 @dataclass
@@ -171,6 +171,8 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
             final = checkpoint(final, checkpoints)
         if forward and "fuse" in enabled:  # temporaries read once, into their reader
             final = fuse(final)
+        elif "fuse" in enabled:  # temporary arrays read by the next statement, into it
+            final = fuse_arrays(final)
         if not forward:  # tangent code keeps the call: hvp differentiates it again
             final = without_stops(final)
         final = with_fsum(final)

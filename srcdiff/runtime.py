@@ -40,6 +40,39 @@ def unbroadcast(gradient, like):
     return numpy.reshape(gradient, shape) if isinstance(like, numpy.ndarray) else gradient
 
 
+# unbroadcast_product makes no product of fewer elements than this: below it, einsum's
+# own cost is more than the product array's
+_EINSUM_SIZE = 4096
+
+
+def unbroadcast_product(a, b, like):
+    """``unbroadcast(a * b, like)``, without the product array where it would be summed
+    over leading axes only (one operand was stretched along them: ``w[None, :, :]``):
+    ``numpy.einsum`` adds the products row after row, as ``numpy.sum`` adds the rows of
+    the product. Anything else (numbers, dtypes that differ, other axes summed, small
+    arrays) is ``unbroadcast(a * b, like)`` itself."""
+    if type(a) is numpy.ndarray and type(b) is numpy.ndarray and a.ndim == b.ndim \
+            and a.dtype == b.dtype and a.dtype.kind == "f" and 0 < a.ndim <= 26 \
+            and a.size and b.size and max(a.size, b.size) >= _EINSUM_SIZE:
+        shape = numpy.shape(like)
+        rank = a.ndim
+        if 0 < len(shape) <= rank:
+            full = []
+            for m, n in zip(a.shape, b.shape):
+                if m != n and m != 1 and n != 1:
+                    return unbroadcast(a * b, like)  # (raises as the product does)
+                full.append(max(m, n))
+            padded = (1,) * (rank - len(shape)) + tuple(shape)
+            summed = 0  # the leading axes unbroadcast would sum
+            while summed < rank and padded[summed:] != tuple(full[summed:]):
+                summed += 1
+            if 0 < summed < rank and all(n == 1 for n in padded[:summed]):
+                axes = "abcdefghijklmnopqrstuvwxyz"[:rank]
+                total = numpy.einsum(f"{axes},{axes}->{axes[summed:]}", a, b)
+                return numpy.reshape(total, shape)  # (unbroadcast keeps like's ones)
+    return unbroadcast(a * b, like)
+
+
 def scatter(gradient, like, index):
     """The adjoint of ``like[index]``: zeros of ``like``'s shape with ``gradient`` added
     at ``index`` (repeated indices accumulate)."""
@@ -357,4 +390,5 @@ def eigenvalues(a, UPLO="L"):
 
 
 # Helpers that call others: writing one into a module writes these too.
-DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",)}
+DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",),
+           "unbroadcast_product": ("unbroadcast",)}

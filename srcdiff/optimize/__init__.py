@@ -5,24 +5,29 @@ Two passes work on the primal's three-address form, before differentiation:
 * ``hoist.hoist``: loop-invariant temporaries computed once, before the loop;
 * ``cse.eliminate_common_subexpressions``: a repeated computation reuses the first result.
 
-Four work on the generated function, after differentiation, and run in turn until none
+Five work on the generated function, after differentiation, and run in turn until none
 changes anything:
 
 * ``propagate.propagate``: copies and numbers of synthetic variables, in every block
   (available copies);
 * ``simplify.simplify``: backward-sweep expressions rebuilt through ``srcdiff.expr``'s
   algebra (``1.0 * e`` -> ``e``, ``0 * e`` -> ``0``, ``a * (1 / b)`` -> ``a / b``);
+* ``broadcasts.fold_broadcasts`` (array code): the adjoint a sum or mean stretches to its
+  input's shape (``numpy.full_like``, ``numpy.broadcast_to``) not materialised where a
+  product of that shape reads it;
 * ``dead_code.eliminate_dead_code``: assignments nothing reads (liveness), unless they
   can raise;
 * ``coalesce.coalesce``: ``t = e; y = t`` becomes ``y = e`` when nothing reads ``t`` after.
 
-One works on finished code of numbers, last, in both modes: ``fuse.fuse`` writes a
-temporary read once into the expression that reads it (CPython pays a store and a load
-per name); reverse mode keeps its adjoints' statements as they are.
+One works last: ``fuse.fuse`` writes a temporary read once into the expression that reads
+it, in finished code of numbers, in both modes (CPython pays a store and a load per name;
+reverse mode keeps its adjoints' statements as they are), and ``fuse.fuse_arrays`` a
+temporary array of the forward sweep into the next statement, its one reader, in
+gradients of arrays (freed as soon as it is read).
 
 The reverse pass makes two decisions of its own, from the same facts: partials reading
 values the forward sweep computed (``reuse``) and temporaries recomputed in a loop's
-backward sweep instead of taped (``rematerialize``). Each of the nine can be switched
+backward sweep instead of taped (``rematerialize``). Each of the ten can be switched
 off alone (``pipeline.generate(..., disable=...)``); the tests compare every setting.
 The user's own statements are never simplified, only removed when dead and harmless.
 
@@ -49,6 +54,7 @@ from collections.abc import Collection
 from ..ir import Function, differs
 from .coalesce import coalesce
 from .cse import eliminate_common_subexpressions
+from .broadcasts import fold_broadcasts
 from .dead_code import eliminate_dead_code
 from .hoist import hoist
 from .propagate import propagate
@@ -56,8 +62,8 @@ from .simplify import simplify
 
 MAX_ROUNDS = 100  # each round removes or simplifies something; far more means a bug
 
-PASSES = {"propagate": propagate, "simplify": simplify, "dead_code": eliminate_dead_code,
-          "coalesce": coalesce}
+PASSES = {"propagate": propagate, "simplify": simplify, "broadcasts": fold_broadcasts,
+          "dead_code": eliminate_dead_code, "coalesce": coalesce}
 
 __all__ = ["optimize", "hoist", "eliminate_common_subexpressions", "PASSES"]
 

@@ -1,11 +1,12 @@
-"""Optimisation pass (code of numbers): temporaries read once are written into the
-expression that reads them.
+"""Optimisation pass (code of numbers; and ``fuse_arrays``, below, for gradients of
+arrays): temporaries read once are written into the expression that reads them.
 
 Three-address code names every intermediate value; CPython then pays a store and a load
 for each. In a function of numbers, an assignment ``t = e`` of a synthetic variable,
 where ``e`` is arithmetic that cannot raise (names, numbers, ``+``, ``-``, ``*``, unary
 minus), is replaced by ``e`` at the next statement of its block that reads ``t``, when
-that statement reads ``t`` once and ``t`` is dead after it (``dataflow.Liveness``): no
+that statement reads ``t`` once and ``t`` is dead after it (``_Occurrences``, or
+``dataflow.Liveness`` in code with ``break`` or ``continue``): no
 other statement ever sees the value, and ``e`` reads the same values there, since no
 statement in between assigns a name it reads (the pass writes ``t = e`` back before such
 a statement, and before any loop, branch or statement other than an assignment, an
@@ -45,7 +46,7 @@ from collections.abc import Collection, Iterable
 from typing import cast
 
 from ..dataflow import COMPOUND, LOOPS, Liveness, names, reads, statements_of, targets
-from ..ir import Function, copy_tree, name_id
+from ..ir import Function, copy_tree, get_anno, name_id, walk_code
 
 _PURE_OPERATORS = (ast.Add, ast.Sub, ast.Mult)
 
@@ -285,3 +286,87 @@ def _block(statements: list[ast.stmt], candidates: set[str], once: set[str],
         result.append(statement)
     write_back()
     return result
+
+
+def fuse_arrays(function: Function) -> Function:
+    """Gradient code of arrays (reverse mode): a temporary array of the forward sweep read
+    once, by the next statement, is written into it (``power = scaled ** 2`` then
+    ``sum_3 = numpy.sum(power, axis=2)`` is ``sum_3 = numpy.sum(scaled ** 2, axis=2)``),
+    so that it is freed as soon as it is read, as in the program as written: a large
+    temporary held to the end of the gradient costs memory, and page faults where the
+    allocator gives the memory back in between calls. The reader is three-address code
+    (names and constants apart from the temporary), so its operands are evaluated in the
+    same order and nothing else runs in between: whatever the temporary's computation
+    raises, it raises at the same point. Statements of the backward sweep stay as they
+    are (their temporaries are few and nested adjoints read badly)."""
+    from ..adjoints import _may_hold_numpy
+    if not _may_hold_numpy(function):
+        return function
+    stores: Counter[str] = Counter()
+    loads: Counter[str] = Counter()
+    for node in walk_code(ast.Module(function.body, [])):
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else stores)[node.id] += 1
+    body: list[ast.stmt] = []
+    changed = False
+    for statement in function.body:
+        previous = body[-1] if body else None
+        if isinstance(previous, ast.Assign) and isinstance(statement, ast.Assign) and \
+                _temporary(previous, function, stores, loads) and \
+                not get_anno(statement, "grad_of") and \
+                _atoms_but(statement.value, name_id(previous.targets[0])):
+            value = _Substitute({name_id(previous.targets[0]): previous.value}) \
+                .visit(copy_tree(statement.value))
+            statement = copy.copy(statement)
+            statement.value = value
+            body[-1] = statement
+            changed = True
+            continue
+        body.append(statement)
+    return function.replace(body=body) if changed else function
+
+
+def _temporary(statement: ast.Assign, function: Function, stores: Counter[str],
+               loads: Counter[str]) -> bool:
+    """A synthetic array of the forward sweep, assigned once and read once."""
+    if len(statement.targets) != 1 or not isinstance(statement.targets[0], ast.Name) or \
+            get_anno(statement, "grad_of") or isinstance(statement.value, (ast.Name, ast.Constant)):
+        return False
+    name = statement.targets[0].id
+    kind = function.kinds.get(name)
+    return name in function.synthetic and stores[name] == 1 and loads[name] == 1 and \
+        kind is not None and kind.is_array
+
+
+def _atoms_but(value: ast.expr, name: str) -> bool:
+    """Whether ``value`` is one operation of names and constants that reads ``name``."""
+    def atom(node: ast.expr | None) -> bool:
+        if node is None or isinstance(node, (ast.Name, ast.Constant)):
+            return True
+        if isinstance(node, (ast.Tuple, ast.List)):
+            return all(atom(e) for e in node.elts)
+        if isinstance(node, ast.Slice):
+            return atom(node.lower) and atom(node.upper) and atom(node.step)
+        return False
+
+    def dotted(node: ast.expr) -> bool:
+        return isinstance(node, ast.Name) or (isinstance(node, ast.Attribute) and dotted(node.value))
+
+    if isinstance(value, ast.Call):
+        operands = [*value.args, *(k.value for k in value.keywords)]
+        shaped = dotted(value.func) and all(atom(o) for o in operands)
+    elif isinstance(value, ast.BinOp):
+        operands, shaped = [value.left, value.right], atom(value.left) and atom(value.right)
+    elif isinstance(value, ast.UnaryOp):
+        operands, shaped = [value.operand], atom(value.operand)
+    elif isinstance(value, ast.Compare):
+        operands = [value.left, *value.comparators]
+        shaped = all(atom(o) for o in operands)
+    elif isinstance(value, ast.Subscript):
+        operands, shaped = [value.value, value.slice], atom(value.value) and atom(value.slice)
+    elif isinstance(value, ast.Attribute):
+        operands, shaped = [value.value], atom(value.value)
+    else:
+        return False
+    return shaped and any(isinstance(n, ast.Name) and n.id == name
+                          for o in operands for n in walk_code(o))
