@@ -766,6 +766,11 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
             return ieee(key, primal, kwargs, error, everything)
 
     real = _REAL_TYPES
+    seen: dict[tuple[Any, ...], _Key] = {}  # _types_of(args) -> the kinds _kinds found
+    # how many arguments a call gives when it gives every parameter by position
+    positional = len(parameters) if all(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        for p in signature.parameters.values()) else -1
 
     def reverse_call(*args: Any, **kwargs: Any) -> Any:
         if target is not None and (check is None or check()):
@@ -781,9 +786,23 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
                         return target(*args, **kwargs)
                     except _IEEE_ERRORS as error:
                         return ieee(scalar_key, args, kwargs, error)
+        # every argument given by position, each a number or an array: the kinds found
+        # before for arguments of these types, ranks and dtypes (``_types_of``)
+        types = _types_of(args) if not kwargs and len(args) == positional else None
+        if types is not None:
+            known = seen.get(types)
+            if known is not None:
+                generated = specialisations.get(known)
+                if generated is not None and fresh(generated):
+                    try:
+                        return generated.function(*args)
+                    except _IEEE_ERRORS as error:
+                        return ieee(known, args, kwargs, error)
         key = _kinds(signature, parameters, names, args, kwargs, structured=True)
         if any(type(k) is _Structured for k in key):
             return structured_call(key, args, kwargs)
+        if types is not None:
+            seen[types] = key
         generated = specialise(key)
         try:
             return generated.function(*args, **kwargs)
@@ -1324,6 +1343,34 @@ class _Structured:
 
 # A key of argument kinds: one per parameter
 _Key = tuple[Kind | _Structured, ...]
+
+
+def _types_of(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """What decides the kinds ``_kinds`` finds for these arguments, when each is a float,
+    an int, a bool or a NumPy array (of its rank and dtype): the same answer for any
+    arguments of the same types, ranks and dtypes (its checks passed for them before);
+    None for anything else (the general path looks at it)."""
+    ndarray = _NDARRAY[0]
+    if ndarray is None:
+        import sys
+        numpy = sys.modules.get("numpy")
+        if numpy is None:  # no arrays yet (the next call looks again)
+            ndarray = _Missing
+        else:
+            ndarray = _NDARRAY[0] = numpy.ndarray
+    found: list[Any] = []
+    for value in args:
+        kind = type(value)
+        if kind is float or kind is int or kind is bool:
+            found.append(kind)
+        elif kind is ndarray:
+            found.append((value.ndim, value.dtype.char))
+        else:
+            return None
+    return tuple(found)
+
+
+_NDARRAY: list[Any] = [None]  # numpy.ndarray, once NumPy is imported
 
 
 def _kinds(signature: inspect.Signature, parameters: list[str], names: tuple[str, ...],

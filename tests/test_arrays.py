@@ -388,3 +388,30 @@ def test_unpacking_shapes_and_tuples_of_constants():
     gradient = check(mean_by_shape, w, X, wrt=(0,))[0]
     numpy.testing.assert_allclose(gradient, X.sum(axis=0) / 12 + 1 / 7)
     assert srcdiff.grad(unpack_constants)(3.0) == 0.5 + 2 * 3.0 * 2.0
+
+
+def weighted_square_loss(w, X, y):
+    return np.sum((X @ w - y) ** 2)
+
+
+def test_calls_with_arrays_of_types_seen_before_skip_the_argument_checks():
+    """A call whose arguments are floats, ints, bools and NumPy arrays of the types,
+    ranks and dtypes of an earlier call goes to that call's code at once (api._types_of);
+    anything new goes through the checks, which refuse as before."""
+    g = srcdiff.grad(weighted_square_loss)
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=5)
+
+    def expected(w):
+        return 2 * X.T @ (X @ w - y)
+    for _ in range(3):  # the first call checks; the next ones take the short way
+        w = rng.normal(size=3)
+        np.testing.assert_allclose(g(w, X, y), expected(w), rtol=1e-12)
+    with pytest.raises(srcdiff.ArgumentKindError, match="array of int64"):
+        g(np.arange(3), X, y)  # same rank, integer dtype: checked, refused
+    w32 = rng.normal(size=3).astype(np.float32)
+    assert g(w32, X.astype(np.float32), y.astype(np.float32)).dtype == np.float32
+    with pytest.raises(srcdiff.ArgumentKindError):
+        g(np.arange(3), X, y)  # still refused after other calls
+    np.testing.assert_allclose(g(w, X, y), expected(w), rtol=1e-12)
+    np.testing.assert_array_equal(g(w, X, y=y), g(w, X, y))  # a keyword: the general path
