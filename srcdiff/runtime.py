@@ -88,11 +88,28 @@ def scatter(gradient, like, index):
 def set_item(array, index, value):
     """``array`` with ``array[index] = value``, as a new array: the old one may still be
     needed by the backward sweep. (``writable`` raises where the assignment would.) The
-    copy keeps the array's memory order (a transposed view stays Fortran-ordered), so
-    that reductions over it add in the order they add over the original."""
-    array = array.copy(order="K")
-    array[index] = value
-    return array
+    copy keeps the array's layout, so that reductions over it (``sum``, ``dot``,
+    ``einsum``) add in the order they add over the original and give its last bits: a
+    contiguous array its memory order (a transposed view stays Fortran-ordered); a view
+    with steps or negative strides (``numpy.flip(x[::2])``) its very strides, on a new
+    buffer spanning it (a compact copy of ``numpy.flip(x)`` is added up in another
+    order), unless that buffer would be more than four times the view."""
+    strides, item = array.strides, array.itemsize
+    copy = None
+    if not (array.flags.c_contiguous or array.flags.f_contiguous) and array.size \
+            and all(s and s % item == 0 for s in strides):
+        low = sum(s * (n - 1) for s, n in zip(strides, array.shape) if s < 0)
+        high = sum(s * (n - 1) for s, n in zip(strides, array.shape) if s > 0)
+        count = (high - low) // item + 1
+        if count <= 4 * array.size + 512:
+            buffer = numpy.empty(count, array.dtype)
+            copy = numpy.lib.stride_tricks.as_strided(buffer[-low // item:], array.shape,
+                                                      strides)
+            copy[...] = array
+    if copy is None:
+        copy = array.copy(order="K")
+    copy[index] = value
+    return copy
 
 
 def in_place(old, new):
