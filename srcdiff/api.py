@@ -1100,7 +1100,7 @@ def _fast_wrapper(name: str, signature: inspect.Signature, slow: Callable[..., A
            for p in parameters):
         return None
     state.update({"_srcdiff_slow": slow, "_srcdiff_ieee": ieee, "_srcdiff_type": type,
-                  "_srcdiff_real": _REAL_TYPES, "_srcdiff_errors": _IEEE_ERRORS,
+                  "_srcdiff_real": _REAL_TYPES, "_srcdiff_float": float, "_srcdiff_errors": _IEEE_ERRORS,
                   "_srcdiff_key": scalar_key, "__builtins__": builtins})
     written, passed, seen_keyword_only, positional = [], [], False, []
     defaults, kwdefaults = [], {}
@@ -1121,8 +1121,11 @@ def _fast_wrapper(name: str, signature: inspect.Signature, slow: Callable[..., A
         if p.kind is not kinds.KEYWORD_ONLY:
             positional.append(p.name)
     keywords = {p.name: p.name for p in parameters if p.kind is kinds.KEYWORD_ONLY}
-    types_ok = " and ".join(f"_srcdiff_type({p.name}) in _srcdiff_real" for p in parameters) \
-        or "True"
+    # all floats (one chained comparison: the common case, and the cheapest), or each a
+    # real number
+    types_ok = " is ".join(["_srcdiff_float"] + [f"_srcdiff_type({p.name})" for p in parameters]) \
+        + " or " + " and ".join(f"_srcdiff_type({p.name}) in _srcdiff_real" for p in parameters) \
+        if parameters else "True"
     arguments = ", ".join(passed)
     tuple_ = "(" + "".join(f"{n}, " for n in positional) + ")"
     dict_ = "{" + ", ".join(f"{k!r}: {v}" for k, v in keywords.items()) + "}"
@@ -1142,10 +1145,10 @@ def _fast_wrapper(name: str, signature: inspect.Signature, slow: Callable[..., A
                    "                pass\n")
         source = (
             f"def {name}({', '.join(written)}):\n"
-            f"    if _srcdiff_target is not None and {types_ok}:\n"
+            f"    if _srcdiff_target is not None and ({types_ok}):\n"
             f"        try:\n"
             f"            _srcdiff_holds = {test}\n"
-            f"        except ValueError:\n"
+            f"        except (ValueError, KeyError):\n"
             f"            _srcdiff_holds = False\n"
             f"        if _srcdiff_holds:\n"
             + run +
@@ -1223,7 +1226,7 @@ def _fast_forward_wrapper(name: str, signature: inspect.Signature, extra: int,
                 f"            if {types_ok}:\n",
                 "                try:\n",
                 f"                    _srcdiff_holds = {test}\n",
-                "                except ValueError:\n",
+                "                except (ValueError, KeyError):\n",
                 "                    _srcdiff_holds = False\n",
                 "                if _srcdiff_holds:\n"]
             if inlined is not None:  # the body runs here; an error: the general path

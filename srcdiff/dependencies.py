@@ -51,7 +51,7 @@ def _is_number(value: object) -> bool:
 class DependencyCheck(Protocol):
     """What ``checker`` makes: a call tells whether every dependency still holds;
     ``test`` is that test as an expression and the names it reads, for the gradient's
-    wrapper to inline (a ValueError it raises means False)."""
+    wrapper to inline (a ValueError or KeyError it raises means False)."""
 
     test: tuple[str, dict[str, Any]]
 
@@ -89,18 +89,20 @@ def checker(dependencies: list[Any]) -> DependencyCheck | None:
         elif kind == "builtin":  # a global of that name would shadow the builtin
             tests.append(f"{name!r} not in {w}")
             read = f"_srcdiff_BUILTINS.get({name!r}, _srcdiff_MISSING)"
-        else:
+        elif value is _MISSING:  # a global that must still be missing
             read = f"{w}.get({name!r}, _srcdiff_MISSING)"
+        else:  # a global (its dictionary's item: quicker than ``get``; a KeyError is False)
+            read = f"{w}[{name!r}]"
         tests.append(_test(read, value, v, namespace, index))
     tests = [t for t in tests if t]
     if not tests:
         return None
     test = "(" + "\n                and ".join(tests) + ")"
-    source = f"def check():\n    try:\n        return {test}\n    except ValueError:\n" \
+    source = f"def check():\n    try:\n        return {test}\n    except (ValueError, KeyError):\n" \
         "        return False\n"
     exec(compile(source, "<srcdiff dependencies>", "exec"), namespace)
     check: DependencyCheck = namespace["check"]
-    # the test as an expression and the names it reads (a ValueError means False)
+    # the test as an expression and the names it reads (a ValueError or KeyError: False)
     check.test = (test, {k: v for k, v in namespace.items() if k.startswith("_srcdiff_")})
     return check
 

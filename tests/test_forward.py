@@ -719,6 +719,22 @@ def test_the_fast_wrappers_see_a_changed_global(monkeypatch):
     assert jvp(2.0, 1.0) == (16.0, 32.0) and hvp(2.0, 1.0) == 48.0  # x ** 4
 
 
+def test_the_fast_wrappers_see_a_deleted_global(monkeypatch):
+    """The dependency test reads a global as its module's item: once the name is gone,
+    the test fails (a KeyError, taken as stale), the code is generated again, and that
+    refuses the name, as the function itself raises NameError."""
+    gradient, jvp = srcdiff.grad(uses_global_helper), srcdiff.jvp(uses_global_helper)
+    assert gradient(2.0) == 12.0 and jvp(2.0, 1.0) == (8.0, 12.0)
+    monkeypatch.delitem(globals(), "global_helper")
+    with pytest.raises(NameError, match="global_helper"):
+        uses_global_helper(2.0)
+    for call in (lambda: gradient(2.0), lambda: jvp(2.0, 1.0)):
+        with pytest.raises(srcdiff.SrcdiffNameError, match="name `global_helper` is not defined"):
+            call()
+    monkeypatch.undo()
+    assert gradient(2.0) == 12.0 and jvp(2.0, 1.0) == (8.0, 12.0)
+
+
 def global_helper(x):
     return x * x * x
 
