@@ -213,10 +213,28 @@ def hvp(func: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
             if given == count:
                 return entry[1](*args)
             return entry[1](*args[:given], *fill[given - low:], *args[given:])
+        # every argument given by position, then the vectors, each a number or an array:
+        # the kinds found before for these types, ranks and dtypes (``_types_of``)
+        types = _types_of(args) if not kwargs and len(args) == count + extra \
+            and positional else None
+        if types is not None:
+            known = seen.get(types)
+            if known is not None and _tangents_fit(args, wrt_positions, count):
+                entry = second.get(known)
+                if entry is not None and (entry[0].check is None or entry[0].check()):
+                    return entry[1](*args)
         _, vectors, key, bound = _split(f"hvp of {func.__name__}", signature, names, args,
                                         kwargs, "vector")
         values = [bound.arguments[p] for p in parameters]
-        return entry_for(key)[1](*values, *vectors)
+        entry = entry_for(key)
+        if types is not None:
+            seen[types] = key
+        return entry[1](*values, *vectors)
+
+    seen: dict[tuple[Any, ...], _Key] = {}  # _types_of(args) -> the kinds _split found
+    wrt_positions = [parameters.index(n) for n in names]
+    positional = all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                     for p in signature.parameters.values())
 
     def entry_for(key: _Key) -> tuple[Generated, Callable[..., Any]]:
         """The tangent code for these kinds and its gradient, generated when missing or
@@ -749,6 +767,20 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
                             return target_(*args[:given], *fill[given - low:], *args[given:])
                         except _IEEE_ERRORS:
                             pass  # the general path below decides what to return
+        # every argument given by position, then the tangents, each a number or an array:
+        # the kinds found before for arguments of these types, ranks and dtypes
+        # (``_types_of``), each tangent checked as ``_check_tangent`` would pass it
+        types = _types_of(args) if not kwargs and len(args) == count + extra \
+            and positional >= 0 else None
+        if types is not None:
+            known = seen_forward.get(types)
+            if known is not None and _tangents_fit(args, wrt_positions, count):
+                generated = specialisations.get(known)
+                if generated is not None and fresh(generated):
+                    try:
+                        return generated.function(*args)
+                    except _IEEE_ERRORS as error:
+                        return ieee(known, args[:count], {}, error, args)
         if len(args) >= extra:  # a structure given: its leaves and their tangents
             key = _kinds(signature, parameters, names, args[:len(args) - extra], kwargs,
                          structured=True)
@@ -759,6 +791,8 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
                                               "tangent")
         values = [bound.arguments[p] for p in parameters]
         generated = specialise(key)
+        if types is not None:
+            seen_forward[types] = key
         everything = (*values, *tangents)
         try:
             return generated.function(*everything)
@@ -767,6 +801,8 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
 
     real = _REAL_TYPES
     seen: dict[tuple[Any, ...], _Key] = {}  # _types_of(args) -> the kinds _kinds found
+    seen_forward: dict[tuple[Any, ...], _Key] = {}  # the same, of arguments then tangents
+    wrt_positions = [parameters.index(n) for n in names]
     # how many arguments a call gives when it gives every parameter by position
     positional = len(parameters) if all(
         p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
@@ -1374,6 +1410,24 @@ def _types_of(args: tuple[Any, ...]) -> tuple[Any, ...] | None:
 
 
 _NDARRAY: list[Any] = [None]  # numpy.ndarray, once NumPy is imported
+
+
+def _tangents_fit(args: tuple[Any, ...], positions: list[int], count: int) -> bool:
+    """Whether each tangent (after the ``count`` arguments, one per position of a ``wrt``
+    parameter) is what ``_check_tangent`` passes without a question, given that each
+    argument is a float, an int, a bool or an array (``_types_of``): a float or an int
+    for a number, an array of the same shape for an array. Anything else: the general
+    path decides (and raises where it must)."""
+    ndarray = _NDARRAY[0]
+    for index, position in enumerate(positions):
+        value, tangent = args[position], args[count + index]
+        kind = type(tangent)
+        if kind is ndarray:
+            if type(value) is not ndarray or value.shape != tangent.shape:
+                return False
+        elif not ((kind is float or kind is int) and type(value) is not ndarray):
+            return False
+    return True
 
 
 def _kinds(signature: inspect.Signature, parameters: list[str], names: tuple[str, ...],

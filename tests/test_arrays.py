@@ -415,3 +415,28 @@ def test_calls_with_arrays_of_types_seen_before_skip_the_argument_checks():
         g(np.arange(3), X, y)  # still refused after other calls
     np.testing.assert_allclose(g(w, X, y), expected(w), rtol=1e-12)
     np.testing.assert_array_equal(g(w, X, y=y), g(w, X, y))  # a keyword: the general path
+
+
+def test_jvp_and_hvp_with_arrays_of_types_seen_before_skip_the_argument_checks():
+    """jvp and hvp remember the kinds of arguments of each combination of types, ranks
+    and dtypes too (the tangents or vectors after them); each tangent is still checked
+    against its argument's shape on every call, and anything new goes through the
+    checks, which refuse as before."""
+    jvp, hvp = srcdiff.jvp(weighted_square_loss), srcdiff.hvp(weighted_square_loss)
+    rng = np.random.default_rng(4)
+    X, y = rng.normal(size=(5, 3)), rng.normal(size=5)
+    hessian = 2 * X.T @ X  # of sum((X w - y)^2), derived by hand
+    for _ in range(3):  # the first call checks; the next ones take the short way
+        w, v = rng.normal(size=3), rng.normal(size=3)
+        value, tangent = jvp(w, X, y, v)
+        assert value == pytest.approx(np.sum((X @ w - y) ** 2), rel=1e-12)
+        assert tangent == pytest.approx(2 * (X @ w - y) @ (X @ v), rel=1e-12)
+        np.testing.assert_allclose(hvp(w, X, y, v), hessian @ v, rtol=1e-12)
+    for product in (jvp, hvp):
+        with pytest.raises(srcdiff.ArgumentKindError, match=r"shape \(4,\); it must have shape \(3,\)"):
+            product(w, X, y, rng.normal(size=4))  # same type, rank and dtype, wrong shape
+        with pytest.raises(srcdiff.ArgumentKindError, match=r"has shape \(\); it must"):
+            product(w, X, y, 1.0)  # a number for an array
+        with pytest.raises(srcdiff.ArgumentKindError, match="array of int64"):
+            product(np.arange(3), X, y, v)  # an integer array: checked, refused
+    np.testing.assert_allclose(hvp(w, X, y, v), hessian @ v, rtol=1e-12)
