@@ -198,3 +198,99 @@ def test_fuse_substitutes_only_into_a_reader_that_reads_the_temporary_once():
                         Namer(), synthetic={"t", "s", "m"})
     source = fuse(function).source()
     assert "t = x * y" in source and "return t * t + (x - y)" in source, source
+
+
+def _propagated(text, synthetic, parameters="r, e"):
+    """``propagate`` on a body, and the functions before and after, to compare."""
+    from srcdiff.ir import Function, Namer
+    from srcdiff.optimize.propagate import propagate
+    body = ast.parse(textwrap.dedent(text)).body
+    function = Function("f", ast.parse(f"def f({parameters}): pass").body[0].args, body, None,
+                        Namer(), synthetic=set(synthetic))
+    source = propagate(function).source()
+    before, after = {}, {}
+    before["math"] = after["math"] = math
+    exec(function.source(), before)
+    exec(source, after)
+    return source, before["f"], after["f"]
+
+
+def test_propagate_knows_a_number_a_loop_restores_at_the_end_of_every_pass():
+    """The backward sweep resets an adjoint to 0.0 after reading it; before the loop it
+    is 0.0 too: at the top of every pass it holds 0.0, and the first accumulation is an
+    assignment. ``s``, whose value the pass carries to the next, keeps its ``+=``."""
+    source, before, after = _propagated("""
+        b = 0.0
+        s = 0.0
+        for i in r:
+            b += e * i
+            s += b
+            b = 0.0
+        return s
+    """, {"b", "s"})
+    assert "b = 0.0 + e * i" in source and "s += b" in source, source
+    for r in (range(0), range(1), range(5)):
+        assert after(r, 1.5) == before(r, 1.5) == sum(1.5 * i for i in r)
+
+
+@pytest.mark.parametrize("text", [
+    # the end of the pass leaves another number: not a number at the top of every pass
+    """
+    b = 0.0
+    s = 0.0
+    for i in r:
+        s += b
+        b += e * i
+        b = 1.0
+    return s
+    """,
+    # ``continue`` goes back to the top before the reset
+    """
+    b = 0.0
+    s = 0.0
+    for i in r:
+        b += e * i
+        s += b
+        if i > 1:
+            continue
+        b = 0.0
+    return s
+    """,
+    # a nested block may leave it changed
+    """
+    b = 0.0
+    s = 0.0
+    for i in r:
+        b += e * i
+        s += b
+        if i > 1:
+            b = 0.0
+    return s
+    """,
+    # the loop's own target is assigned at the top of each pass
+    """
+    b = 0.0
+    s = 0.0
+    for b in r:
+        s += b
+        b = 0.0
+    return s
+    """,
+    # -0.0 at the end of the pass, 0.0 before the loop: not the same number
+    """
+    b = 0.0
+    s = 0.0
+    for i in r:
+        b += e * i
+        s += math.copysign(1.0, b)
+        b = -0.0
+    return s
+    """,
+])
+def test_propagate_keeps_accumulations_a_loop_does_not_reset(text):
+    """Each loop breaks the invariant in its own way: the first accumulation stays."""
+    source, before, after = _propagated(text, {"b", "s"})
+    assert "b += e * i" in source or "s += b" in source, source
+    assert "b = 0.0 + " not in source and "s = 0.0 + " not in source, source
+    for r in (range(0), range(1), range(5)):
+        assert after(r, -1.5) == before(r, -1.5)

@@ -12,6 +12,12 @@ An accumulation into a known number (``b = 0.0`` then ``b += e``) becomes an ass
 (``b = 0.0 + e``, which ``simplify`` folds to ``b = e``), and a self-copy ``t = t`` of a
 synthetic variable goes.
 
+A loop's body also knows the numbers that hold at the top of every pass (``carried``):
+held before the loop and again at the end of its body, the one way back without
+``continue`` (an invariant, proved by induction over the passes). The backward sweep
+resets an adjoint to ``0.0`` after reading it, so a loop's first accumulation into it is
+an assignment, and the resets, read by nothing then, go with ``dead_code``.
+
 >>> import ast
 >>> from srcdiff.ir import Function, Namer
 >>> body = ast.parse('''
@@ -21,10 +27,15 @@ synthetic variable goes.
 ... for i in r:
 ...     u = b_t
 ...     b_t = u * 2
+... b_u = 0.0
+... for i in r:
+...     b_u += b_t * i
+...     b_y += b_u
+...     b_u = 0.0
 ... return b_y
 ... ''').body
 >>> function = Function("f", ast.parse("def f(): pass").body[0].args, body, None, Namer(),
-...                     synthetic={"b_t", "b_y", "u"})
+...                     synthetic={"b_t", "b_y", "u", "b_u"})
 >>> print(propagate(function).source())
 def f():
     b_t = b_y
@@ -33,6 +44,11 @@ def f():
     for i in r:
         u = b_t
         b_t = b_t * 2
+    b_u = 0.0
+    for i in r:
+        b_u = 0.0 + b_t * i
+        b_y += b_u
+        b_u = 0.0
     return b_y
 """
 
@@ -43,9 +59,9 @@ import copy
 from collections.abc import Iterable
 from typing import Any, cast
 
-from ..dataflow import COMPOUND, assigned, targets
+from ..dataflow import COMPOUND, assigned, names, statements_of, targets
 from ..expr import wrap
-from ..ir import Function, copy_tree, set_anno, walk_code
+from ..ir import Function, copy_tree, set_anno
 
 
 def propagate(function: Function) -> Function:
@@ -56,6 +72,44 @@ def propagate(function: Function) -> Function:
 
 def _is_number(node: ast.expr) -> bool:
     return isinstance(wrap(node), (int, float))
+
+
+_LOOPS = (ast.For, ast.While)
+_SIMPLE_TARGETS = (ast.AugAssign, ast.AnnAssign, ast.Try)  # ``targets`` answers for them
+
+
+def _same_number(a: object, b: object) -> bool:
+    """The same number, down to its type and the sign of a zero."""
+    return type(a) is type(b) and repr(a) == repr(b)
+
+
+def _numbers_at_end(body: list[ast.stmt], numbers: dict[str, object],
+                    synthetic: set[str]) -> dict[str, object]:
+    """The numbers synthetic variables certainly hold at the end of ``body`` when they
+    hold ``numbers`` at its start: forgotten when anything may assign them (a nested
+    block, a name bound inside an expression), learnt from ``t = number``; ``del``
+    forgets everything."""
+    numbers = dict(numbers)
+    for statement in body:
+        kind = type(statement)
+        if kind is ast.Assign and len(cast(ast.Assign, statement).targets) == 1 \
+                and type(cast(ast.Assign, statement).targets[0]) is ast.Name:
+            # (normalize left no ``:=`` in the value)
+            assign = cast(ast.Assign, statement)
+            target = cast(ast.Name, assign.targets[0]).id
+            if target in synthetic and _is_number(assign.value):
+                numbers[target] = wrap(assign.value)
+            else:
+                numbers.pop(target, None)
+            continue
+        if kind is ast.Delete:
+            numbers.clear()
+            continue
+        written = targets(statement) if kind in _SIMPLE_TARGETS else \
+            assigned(statement) if isinstance(statement, COMPOUND) else names(statement)[1]
+        for name in written:
+            numbers.pop(name, None)
+    return numbers
 
 
 class _Propagation:
@@ -102,6 +156,12 @@ class _Propagation:
             new.iter = self.expression(statement.iter, before)
         else:
             new.test = self.expression(statement.test, inside)
+        carried = self.carried(statement, before, inside.excluded) \
+            if isinstance(statement, _LOOPS) else {}
+        if carried:  # numbers that hold at the top of every pass
+            inside = _Known(before, inside.excluded)
+            for name, value in carried.items():
+                inside.learn(name, value)
         new.body = self.block(statement.body, inside)
         new.orelse = self.block(statement.orelse, inside)
         if all(a is b for a, b in zip(new.body, statement.body)) and \
@@ -113,8 +173,38 @@ class _Propagation:
             return statement
         return cast(ast.stmt, new)
 
+    def carried(self, loop: ast.For | ast.While, before: _Known,
+                written: frozenset[str] | set[str]) -> dict[str, ast.expr]:
+        """The numbers a loop's synthetic variables hold at the top of every pass: each
+        holds it before the loop, and again at the end of the body (the only way back to
+        the top, without ``continue``), given that they all hold it at the top. The
+        greatest such set, by dropping the names the body's end contradicts until none
+        is (an invariant by induction over the passes; the adjoints the backward sweep
+        resets to ``0.0`` after reading them, so that ``b += e`` at the top of the next
+        pass is ``b = e``). ``written``: what the loop may assign."""
+        if not before:
+            return {}
+        # (a for loop's target is assigned at the top of each pass)
+        header = set(names(loop.target)[1]) if isinstance(loop, ast.For) else set()
+        candidates = {}
+        for name in written:
+            if name in self.synthetic and name not in header:
+                value = before.get(name)
+                if value is not None and _is_number(value):
+                    candidates[name] = value
+        if not candidates or any(isinstance(s, ast.Continue) for s in statements_of(loop.body)):
+            return {}
+        while candidates:
+            end = _numbers_at_end(loop.body, {n: wrap(v) for n, v in candidates.items()},
+                                  self.synthetic)
+            kept = {n: v for n, v in candidates.items() if _same_number(end.get(n), wrap(v))}
+            if len(kept) == len(candidates):
+                return candidates
+            candidates = kept
+        return {}
+
     def expression(self, node: ast.expr, known: _Known) -> ast.expr:
-        if not known or not any(isinstance(n, ast.Name) and n.id in known for n in walk_code(node)):
+        if not known or not any(n in known for n in names(node)[0]):
             return node
         self.changed = True
         return cast(ast.expr, _Substitute(known).visit(copy_tree(node)))
@@ -122,9 +212,12 @@ class _Propagation:
     def substitute(self, statement: ast.stmt, known: _Known) -> ast.stmt:
         """``statement`` reading the known values (its targets untouched); a ``try``,
         run as written, as it is."""
-        if not known or isinstance(statement, ast.Try) or not any(isinstance(n, ast.Name) and n.id in known
-                                and not isinstance(n.ctx, ast.Store)
-                                for n in walk_code(statement)):
+        if not known or isinstance(statement, ast.Try):
+            return statement
+        # the names it reads (an augmented assignment's target is substituted nowhere)
+        read = names(statement.value)[0] if type(statement) is ast.AugAssign \
+            else names(statement)[0]
+        if not any(n in known for n in read):
             return statement
         self.changed = True
         new = cast(ast.stmt, _Substitute(known).visit(copy_tree(statement)))
