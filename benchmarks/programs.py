@@ -181,6 +181,34 @@ def logistic_growth_jvp_by_hand(rate, capacity, y0, d_rate, d_capacity, d_y0, st
     return y, d_y
 
 
+def logistic_growth_hvp_by_hand(rate, capacity, y0, d_rate, d_capacity, d_y0, steps=10000,
+                                dt=0.001):
+    """H v: reverse mode over the forward mode above (the tangent along v), by hand: each
+    step's state and tangent kept in lists, then each step's partials written out."""
+    h, d_h = dt * rate, dt * d_rate
+    ys, d_ys = [], []
+    y, d_y = y0, d_y0
+    for _ in range(steps):
+        ys.append(y)
+        d_ys.append(d_y)
+        q = y / capacity
+        g = 1 - q
+        d_g = (q * d_capacity - d_y) / capacity
+        y, d_y = y + h * y * g, d_y + d_h * y * g + h * (d_y * g + y * d_g)
+    b_y, b_d_y, b_h, b_capacity = 0.0, 1.0, 0.0, 0.0  # the tangent's gradient
+    for _ in range(steps):
+        y, d_y = ys.pop(), d_ys.pop()
+        q = y / capacity
+        g = 1 - q
+        d_g = (q * d_capacity - d_y) / capacity
+        step = 1 + h * (g - q)  # the partial of y and of d_y after the step in y, d_y before
+        b_h += b_y * y * g + b_d_y * (d_y * g + y * d_g)
+        b_capacity += (b_y * h * y * q + b_d_y * (q * (d_h * y + h * d_y)
+                                                   + h * q * (d_y - 2 * q * d_capacity))) / capacity
+        b_y, b_d_y = b_y * step + b_d_y * (d_h * (g - q) + 2 * h * d_g), b_d_y * step
+    return b_h * dt, b_capacity, b_y
+
+
 PROGRAMS = [
     ("damped oscillator, 100 RK2 steps", oscillator, oscillator_by_hand, (2.0, 0.3, 1.0), (0, 1, 2)),
     ("Black-Scholes, 5 sensitivities", black_scholes, black_scholes_by_hand,
@@ -194,3 +222,6 @@ PROGRAMS = [
 JVP_BY_HAND = {oscillator: oscillator_jvp_by_hand,
                black_scholes: black_scholes_jvp_by_hand,
                logistic_growth: logistic_growth_jvp_by_hand}
+# the hand-written Hessian-vector product (the same arguments, then one vector per
+# differentiated parameter; returns H v), where there is one
+HVP_BY_HAND = {logistic_growth: logistic_growth_hvp_by_hand}

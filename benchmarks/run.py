@@ -13,11 +13,13 @@ mode (``programs.JVP_BY_HAND``, scalar programs only: what a careful human write
 column says what is within reach of CPython at all), ``jax.jvp`` eager,
 ``jax.jit`` of the same ``jax.jvp`` closure, ``jax.jit(jax.jacfwd)`` (the whole gradient in
 forward mode; only where the differentiated parameters hold at most 16 numbers),
-``srcdiff.hvp`` (reverse over forward) and JAX's Hessian-vector product
+``srcdiff.hvp`` (reverse over forward), a hand-written one (``programs.HVP_BY_HAND``,
+the logistic ODE) and JAX's Hessian-vector product
 ``jax.jit(jax.jvp(jax.grad(f)))`` (forward over reverse), with the same vectors. Before
 timing: srcdiff.jvp's and the hand-written jvp's values must be the primal's and their
 tangents the hand-written gradient's dot product with the tangent; srcdiff.hvp must agree
-with central differences of the hand-written gradient; JAX's jvp and Hessian-vector product
+with central differences of the hand-written gradient, and the hand-written hvp with
+srcdiff.hvp; JAX's jvp and Hessian-vector product
 must agree with srcdiff's, and jacfwd with the hand-written gradient.
 
 How it is timed. Each variant is called in batches of about 20 ms; a round times one batch of
@@ -102,7 +104,7 @@ import numpy  # noqa: E402
 
 import srcdiff  # noqa: E402
 from numpy_programs import numpy_programs  # noqa: E402
-from programs import JVP_BY_HAND, PROGRAMS  # noqa: E402
+from programs import HVP_BY_HAND, JVP_BY_HAND, PROGRAMS  # noqa: E402
 
 SLOW = 0.5  # seconds per call above which a variant is timed in 3 rounds only
 FEW = 16  # jacfwd is timed when the differentiated parameters hold at most this many numbers
@@ -430,7 +432,7 @@ def gradient_table(programs, repeats):
 
 # -- table 2: forward mode and second order -----------------------------------------------
 FORWARD = ("srcdiff.jvp", "(jvp code)", "hand jvp", "jax.jvp", "jit(jax.jvp)", "jit(jacfwd)",
-           "srcdiff.hvp", "jit(jvp∘grad)")
+           "srcdiff.hvp", "hand hvp", "jit(jvp∘grad)")
 JIT = ("jit(jax.jvp)", "jit(jacfwd)", "jit(jvp∘grad)")
 
 
@@ -489,6 +491,12 @@ def run_forward(name, primal, hand, point, wrt, scalar, repeats, loop_steps):
                 "(jvp code)": (code, code_args), "srcdiff.hvp": (hvp, tangent_args)}
     if by_hand is not None:
         variants["hand jvp"] = (by_hand, tangent_args)
+    hvp_by_hand = HVP_BY_HAND.get(primal)
+    if hvp_by_hand is not None:
+        assert agree(hvp_by_hand(*tangent_args), product, rtol=1e-8,
+                     atol=1e-12 * _scale(product)), \
+            f"{name}: the hand-written hvp disagrees with srcdiff.hvp"
+        variants["hand hvp"] = (hvp_by_hand, tangent_args)
     notes, compile_times = {}, {}
     try:  # srcdiff.jvp(...).__srcdiff__ is srcdiff's, not a public promise
         assert agree(code(*code_args), (value, tangent), rtol=0, atol=0)
@@ -532,7 +540,8 @@ def forward_table(programs, repeats):
     print("(each as a multiple of the primal's time; jvp: value and directional derivative "
           "along a fixed random tangent; (jvp code): srcdiff's generated jvp code called "
           "directly, without srcdiff.jvp's per-call argument checks; hand jvp: forward mode "
-          "written by hand (scalar programs); jit(jacfwd): the gradient "
+          "written by hand (scalar programs); hand hvp: the Hessian-vector product written by hand "
+          "(reverse over forward, the logistic ODE); jit(jacfwd): the gradient "
           "in forward mode; srcdiff.hvp and jit(jvp∘grad): Hessian-vector product; generate: "
           "CPU time of srcdiff.jvp / srcdiff.hvp and their first call)")
     notes_seen, saved, targets = {}, {}, []
@@ -553,20 +562,22 @@ def forward_table(programs, repeats):
             targets.append((name.split(",")[0], ratio(samples, "srcdiff.jvp"),
                             ratio(samples, "srcdiff.hvp"),
                             ratio(samples, "(jvp code)") if "(jvp code)" in samples else None,
-                            ratio(samples, "hand jvp") if "hand jvp" in samples else None))
+                            ratio(samples, "hand jvp") if "hand jvp" in samples else None,
+                            ratio(samples, "hand hvp") if "hand hvp" in samples else None))
         saved[name] = {"samples": samples, "compile": compile_times, "generation": generation}
     for note, where in notes_seen.items():
         print(f"  — {note} ({', '.join(where)})")
     if targets:
         print("targets on the scalar programs (reported, not asserted): srcdiff.jvp ≤ 2x the "
               "primal, srcdiff.hvp ≤ 5x; median [25th–75th percentile] of the per-round ratios")
-        for label, jvp, hvp, code, hand in targets:
+        for label, jvp, hvp, code, hand, hand_hvp in targets:
             verdict = lambda value, limit: (
                 f"{value.median:.2f}x [{value.low:.2f}–{value.high:.2f}] "
                 f"{'met' if value.median <= limit else 'missed'}")
             print(f"  {label:<32} jvp {verdict(jvp, 2):<28} hvp {verdict(hvp, 5):<28} "
                   + (f"{f'(jvp code {verdict(code, 2)})':<42} " if code else "")
-                  + (f"(hand jvp {verdict(hand, 2)})" if hand else ""))
+                  + (f"{f'(hand jvp {verdict(hand, 2)})':<42} " if hand else "")
+                  + (f"(hand hvp {verdict(hand_hvp, 5)})" if hand_hvp else ""))
     return saved
 
 
@@ -596,11 +607,51 @@ def chain(size: int, shape: str):
     return namespace["chain"]
 
 
+def drag(speed, coefficient):
+    return coefficient * speed * abs(speed)
+
+
+def thirty_lines(angle, speed, coefficient, target=30.0, steps=200, dt=0.01):
+    """A function of 30 lines as people write them (the first gradient of which issue 15
+    wants within 20 ms): a projectile with quadratic drag that bounces, its miss distance."""
+    vx = speed * math.cos(angle)
+    vy = speed * math.sin(angle)
+    x, y = 0.0, 0.0
+    bounces = 0
+    for _ in range(steps):
+        v = math.sqrt(vx * vx + vy * vy)
+        ax = -drag(v, coefficient) * vx / v
+        ay = -9.81 - drag(v, coefficient) * vy / v
+        vx = vx + dt * ax
+        vy = vy + dt * ay
+        x = x + dt * vx
+        y = y + dt * vy
+        if y < 0.0:
+            y = -0.5 * y
+            vy = -0.7 * vy
+            bounces += 1
+        if bounces > 3:
+            break
+    miss = x - target
+    spin = math.atan2(vy, vx)
+    energy = 0.5 * (vx * vx + vy * vy)
+    penalty = 0.0
+    if energy > 100.0:
+        penalty = (energy - 100.0) ** 2
+    loss = miss * miss + 0.1 * spin * spin
+    loss = loss + 1e-3 * penalty
+    return loss
+
+
 def transformation_cost(size: int, shape: str) -> float:
-    """The CPU time of srcdiff.grad on a chain (the first gradient of this interpreter)."""
-    function = chain(size, shape)
+    """The CPU time of srcdiff.grad on a chain (the first gradient of this interpreter),
+    or on ``thirty_lines`` (shape ``"thirty"``)."""
+    function = thirty_lines if shape == "thirty" else chain(size, shape)
     start = clock()
-    srcdiff.grad(function)
+    if shape == "thirty":
+        srcdiff.grad(function, wrt=(0, 1, 2))
+    else:
+        srcdiff.grad(function)
     return clock() - start
 
 
@@ -617,6 +668,11 @@ def generation_table():
                 capture_output=True, text=True, check=True).stdout)
             cells.append(f"{seconds * 1e3:9.1f} ms ({seconds / size * 1e6:4.0f} µs each)")
         print(f"  {size:>10}  " + "  ".join(f"{c:>26}" for c in cells))
+    seconds = float(subprocess.run(
+        [sys.executable, __file__, "--generation-only", "0", "thirty"],
+        capture_output=True, text=True, check=True).stdout)
+    print(f"  the first gradient of a function of 30 lines (run.thirty_lines: a loop, branches, "
+          f"a helper; fresh interpreter): {seconds * 1e3:.1f} ms")
 
 
 CHECKPOINT_STEPS = 10 ** 6
