@@ -403,19 +403,33 @@ def _reuse(partial: Value, available: Available | None) -> Value:
 
 
 def _reused(node: Any, available: Available) -> Any:
-    """``node`` (a copy, changed in place) with each outermost subexpression the forward
-    sweep computed replaced by its variable (an ``ast.NodeTransformer``'s walk)."""
-    if isinstance(node, ast.expr) and not isinstance(node, (ast.Name, ast.Constant)):
+    """``node`` (a copy, changed in place) with each subexpression the forward sweep
+    computed replaced by its variable: an expression found as it is, else its operands
+    first, then the expression of the variables put in their place (``math.exp(-(x * x))``
+    -> ``e`` after ``s = x * x``, ``n = -s``, ``e = math.exp(n)``: each replacement reads a
+    value available here, so the parent's new key is the key under which the forward
+    sweep's three-address statement is available)."""
+    expression = isinstance(node, ast.expr) and not isinstance(node, (ast.Name, ast.Constant))
+    if expression:
         name = available.get(expression_key(node))
         if name is not None:
             return ast.Name(name, ast.Load())
+    changed = False
     for field in node._fields:
         value = getattr(node, field, None)
         if isinstance(value, list):
-            value[:] = [_reused(item, available) if isinstance(item, ast.AST) else item
-                        for item in value]
+            new = [_reused(item, available) if isinstance(item, ast.AST) else item
+                   for item in value]
+            changed = changed or any(a is not b for a, b in zip(new, value))
+            value[:] = new
         elif isinstance(value, ast.AST):
-            setattr(node, field, _reused(value, available))
+            replaced = _reused(value, available)
+            changed = changed or replaced is not value
+            setattr(node, field, replaced)
+    if expression and changed:
+        name = available.get(expression_key(node))
+        if name is not None:
+            return ast.Name(name, ast.Load())
     return node
 
 
