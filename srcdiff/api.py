@@ -274,7 +274,7 @@ def hvp(func: Callable[..., Any], wrt: Wrt = 0) -> Callable[..., Any]:
     # code for example arguments (then vectors)
     setattr(function, "__srcdiff__", None)
     setattr(function, "__srcdiff_specialise__", specialise)
-    setattr(function, "__srcdiff_of_hvp__", True)
+    setattr(function, "__srcdiff_first_call__", True)  # no code before its first call
     return canonical(function, "hvp", func, names, as_tuple)
 
 
@@ -395,10 +395,12 @@ def source(gradient: Callable[..., Any], *args: Any, **kwargs: Any) -> str:
     if args or kwargs:
         return cast(Generated, made.__srcdiff_specialise__(*args, **kwargs)).source
     generated = made.__srcdiff__
-    if generated is None and getattr(made, "__srcdiff_of_hvp__", False):
+    if generated is None and getattr(made, "__srcdiff_first_call__", False):
+        vectors = " and vectors" if made.__name__.startswith("hvp_") else ""
+        example = ", v, ..." if vectors else ""
         raise SrcdiffError(f"{gradient.__name__} has no code before its first call: pass "
-                           f"example arguments and vectors, srcdiff.source("
-                           f"{gradient.__name__}, x, ..., v, ...), or call it first")
+                           f"example arguments{vectors}, srcdiff.source("
+                           f"{gradient.__name__}, x, ...{example}), or call it first")
     if not isinstance(generated, Generated):
         raise SrcdiffError(f"{gradient.__name__} needs arrays: pass example arguments, "
                            f"srcdiff.source({gradient.__name__}, x, ...), or call it first")
@@ -530,7 +532,10 @@ def _of_gradient(gradient: Any, wrt: Wrt, with_value: bool, mode: str) -> Any:
 
     def second_derivative(*args: Any, **kwargs: Any) -> Any:
         function, values = derivative(args, kwargs)
-        return function(*values)
+        result = function(*values)
+        # for srcdiff.source: the code this call ran
+        setattr(second_derivative, "__srcdiff__", getattr(function, "__srcdiff__", None))
+        return result
 
     second_derivative.__name__ = second_derivative.__qualname__ = (
         f"{'value_and_grad' if with_value else 'grad'}_{gradient.__name__}")
@@ -538,7 +543,9 @@ def _of_gradient(gradient: Any, wrt: Wrt, with_value: bool, mode: str) -> Any:
     second_derivative.__doc__ = (f"Derivative of {who} with respect to {', '.join(names)}: "
                                  f"reverse mode over the forward-mode code of ∂{func.__name__}"
                                  f"/∂{inner}.")
-    setattr(second_derivative, "__srcdiff__", None)  # srcdiff.source needs example arguments
+    # srcdiff.source: example arguments, or the code the last call ran
+    setattr(second_derivative, "__srcdiff__", None)
+    setattr(second_derivative, "__srcdiff_first_call__", True)
 
     def specialise(*args: Any, **kwargs: Any) -> Any:
         function, values = derivative(args, kwargs)

@@ -47,6 +47,7 @@ from .errors import KindError, UnsupportedSyntaxError, located
 from .expr import Code, Value, add, array_mode, call, div, mul, node_of, sub, wrap
 from .ir import Function, copy_tree, get_anno, name_id, set_anno, walk_code
 from .kinds import SCALAR
+from .reverse import _certainly_float, _float_variables
 
 if TYPE_CHECKING:
     from .array_rules import JVP, ArrayRule
@@ -356,6 +357,12 @@ def finish_tangent(function: Function) -> Function:
     with_value = isinstance(returned.value, ast.Tuple)
     value, marked = returned.value.elts if with_value else (None, returned.value)
     numpy_values = _may_hold_numpy(function)
+    found: list[set[str]] = []
+
+    def floats() -> set[str]:  # the variables certainly floats, found once if asked
+        if not found:
+            found.append(_float_variables(function.body, function))
+        return found[0]
 
     def final(marked: ast.expr) -> ast.expr:
         tangent_, like = cast(ast.Call, marked).args
@@ -368,6 +375,8 @@ def finish_tangent(function: Function) -> Function:
             return ast.Call(helper, [tangent_, like], [])
         if isinstance(tangent_, ast.Constant):
             return ast.Constant(float(cast(float, tangent_.value)))  # a number
+        if _certainly_float(tangent_, floats(), function):
+            return tangent_  # (and hvp's forward sweep drops it: arithmetic, never read)
         from .expr import runtime_name
         return ast.Call(runtime_name("float"), [tangent_], [])
     # several outputs: a tuple of marked tangents

@@ -786,5 +786,22 @@ def test_the_source_of_a_hessian_vector_product_is_the_gradient_of_its_tangent_c
         srcdiff.source(root_for_source)
 
 
+def test_the_source_of_a_second_derivative_is_the_code_its_last_call_ran():
+    """grad(grad(f)): for example arguments, or (after a call) the code that call ran;
+    before any call, the error says to call it or pass arguments (not that it needs
+    arrays)."""
+    second = srcdiff.grad(srcdiff.grad(root_for_source))
+    with pytest.raises(srcdiff.SrcdiffError, match="has no code before its first call: "
+                                                   r"pass example arguments, srcdiff\.source"):
+        srcdiff.source(second)
+    assert second(4.0, 3.0) == pytest.approx(-2.0 * 3.0 / (4 * 4.0 ** 1.5), rel=1e-15)
+    text = srcdiff.source(second)
+    assert text == srcdiff.source(second, 4.0, 3.0)
+    namespace = {"math": math}
+    exec(text, namespace)  # the code shown computes what the second derivative returns
+    name = text.split("(")[0].removeprefix("def ")
+    assert namespace[name](4.0, 3.0, 2.0, 1.0) == second(4.0, 3.0)
+
+
 def root_for_source(x, y, c=2.0):
     return c * math.sqrt(x) * y

@@ -32,7 +32,6 @@ def grad_landing_distance(speed, angle, drag):
         looping = y >= 0.0
     b_drag = 0.0
     b_mul = 0.0
-    b_v = 0.0
     b_vx = 0.0
     b_vy = 0.0
     for _ in range(iterations):
@@ -43,7 +42,7 @@ def grad_landing_distance(speed, angle, drag):
         b_mul_3 = b_add * vy  # grad of: mul_4 = mul_3 * vy
         b_vy += b_add * (drag * v)
         b_drag += b_mul_3 * v  # grad of: mul_3 = drag * v
-        b_v += b_mul_3 * drag
+        b_v = b_mul_3 * drag
         vx = tape.pop()
         b_mul_2 = -b_vx  # grad of: sub = vx - mul_2
         b_mul_1 = b_mul_2 * vx  # grad of: mul_2 = mul_1 * vx
@@ -52,7 +51,6 @@ def grad_landing_distance(speed, angle, drag):
         b_v += b_mul_1 * mul
         b_vx += b_v * (vx / v)  # grad of: v = math.hypot(vx, vy)
         b_vy += b_v * (vy / v)
-        b_v = 0.0
         v = tape.pop()
     b_drag += b_mul * dt  # grad of: mul = dt * drag
     b_speed = b_vy * sin  # grad of: vy = speed * sin
