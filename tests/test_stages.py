@@ -142,6 +142,26 @@ def test_partials_reuse_values_the_forward_sweep_computed():
     assert unoptimised.function(0.7, 0.2) == pytest.approx((dx, dy), rel=1e-12)
 
 
+def gaussian_plus_erf(x):
+    e = math.exp(-(x * x))
+    return math.erf(x) + 3.0 * e
+
+
+def test_partials_reuse_values_the_forward_sweep_computed_from_its_own_temporaries():
+    """The partial of erf, 2/sqrt(pi) * exp(-(x * x)), is found through the temporaries the
+    forward sweep computed it with (x * x, then its negation, then exp): no second exp."""
+    def calls_of_exp(text):  # in the code, not in the comments
+        return sum(line.split("#")[0].count("math.exp(") for line in text.splitlines())
+    text = generate(gaussian_plus_erf, ("x",), name="g").source
+    assert calls_of_exp(text) == 1, text
+    plain = generate(gaussian_plus_erf, ("x",), name="g", disable=("reuse",))
+    assert calls_of_exp(plain.source) == 2, plain.source
+    for x in (-1.3, 0.0, 0.4, 2.5):  # (2/sqrt(pi) - 6x) exp(-x^2), by hand
+        expected = (2 / math.sqrt(math.pi) - 6 * x) * math.exp(-x * x)
+        assert srcdiff.grad(gaussian_plus_erf)(x) == pytest.approx(expected, rel=1e-13, abs=1e-300)
+        assert plain.function(x) == pytest.approx(expected, rel=1e-13, abs=1e-300)
+
+
 def f_rk_step(k, x, steps):
     v = 0.0
     for _ in range(steps):
