@@ -1,6 +1,7 @@
 """Benchmark objectives, written from their mathematics, each with a hand-written
 reverse-mode gradient of the same computation (the cost to beat) and a hand-written
-forward-mode one (value and directional derivative: what ``srcdiff.jvp`` computes), as a
+forward-mode one (value and directional derivative: what ``srcdiff.jvp`` computes), and for
+the two loops a hand-written Hessian-vector product (what ``srcdiff.hvp`` computes), as a
 careful human would write them: tangents beside the values, common factors computed once,
 loop-invariant products hoisted, no identity of the model used that the primal does not
 use."""
@@ -76,6 +77,78 @@ def oscillator_jvp_by_hand(k, c, x0, d_k, d_c, d_x0, steps=100, dt=0.01):
         v, d_v = v + dt * am, d_v + dt * d_am
         t = t + dt
     return x * x + v * v, 2 * (x * d_x + v * d_v)
+
+
+def oscillator_hvp_by_hand(k, c, x0, d_k, d_c, d_x0, steps=100, dt=0.01):
+    """H v: reverse mode over the forward mode (the tangent along v), by hand: each
+    step's state, its tangent and vm kept in lists, the rest of the step recomputed in
+    the backward sweep; each partial written out, accumulated where it is made."""
+    h = 0.5 * dt
+    xs, vs, d_xs, d_vs, vms = [], [], [], [], []
+    x, v, t = x0, 0.0, 0.0
+    d_x, d_v = d_x0, 0.0
+    for _ in range(steps):
+        xs.append(x)
+        vs.append(v)
+        d_xs.append(d_x)
+        d_vs.append(d_v)
+        a = -k * x - c * v - 0.5 * x * x * x + math.sin(1.3 * t)
+        d_a = -d_k * x - k * d_x - d_c * v - c * d_v - 1.5 * x * x * d_x
+        xm = x + h * v
+        vm = v + h * a
+        vms.append(vm)
+        d_xm = d_x + h * d_v
+        d_vm = d_v + h * d_a
+        am = -k * xm - c * vm - 0.5 * xm * xm * xm + math.sin(1.3 * (t + h))
+        d_am = -d_k * xm - k * d_xm - d_c * vm - c * d_vm - 1.5 * xm * xm * d_xm
+        x, v = x + dt * vm, v + dt * am
+        d_x, d_v = d_x + dt * d_vm, d_v + dt * d_am
+        t = t + dt
+    # the gradient of the tangent 2 x d_x + 2 v d_v
+    b_x, b_v, b_d_x, b_d_v = 2 * d_x, 2 * d_v, 2 * x, 2 * v
+    b_k = b_c = 0.0
+    for _ in range(steps):
+        x, v, d_x, d_v, vm = xs.pop(), vs.pop(), d_xs.pop(), d_vs.pop(), vms.pop()
+        xm = x + h * v
+        d_xm = d_x + h * d_v
+        d_a = -d_k * x - k * d_x - d_c * v - c * d_v - 1.5 * x * x * d_x
+        d_vm = d_v + h * d_a
+        b_dam = dt * b_d_v
+        b_dvm = dt * b_d_x
+        b_am = dt * b_v
+        b_vm = dt * b_x
+        # d_am = -d_k xm - k d_xm - d_c vm - c d_vm - 1.5 xm^2 d_xm
+        b_xm = -b_dam * (d_k + 3 * xm * d_xm)
+        b_k -= b_dam * d_xm
+        b_dxm = -b_dam * (k + 1.5 * xm * xm)
+        b_vm -= d_c * b_dam
+        b_c -= b_dam * d_vm
+        b_dvm -= c * b_dam
+        # am = -k xm - c vm - 0.5 xm^3 + sin
+        b_xm -= b_am * (k + 1.5 * xm * xm)
+        b_k -= b_am * xm
+        b_vm -= c * b_am
+        b_c -= b_am * vm
+        # d_vm = d_v + h d_a; d_xm = d_x + h d_v; vm = v + h a; xm = x + h v
+        b_d_v += b_dvm + h * b_dxm
+        b_da = h * b_dvm
+        b_d_x += b_dxm
+        b_v += b_vm + h * b_xm
+        b_a = h * b_vm
+        b_x += b_xm
+        # d_a = -d_k x - k d_x - d_c v - c d_v - 1.5 x^2 d_x
+        b_x -= b_da * (d_k + 3 * x * d_x)
+        b_k -= b_da * d_x
+        b_d_x -= b_da * (k + 1.5 * x * x)
+        b_v -= d_c * b_da
+        b_c -= b_da * d_v
+        b_d_v -= c * b_da
+        # a = -k x - c v - 0.5 x^3 + sin
+        b_x -= b_a * (k + 1.5 * x * x)
+        b_k -= b_a * x
+        b_v -= c * b_a
+        b_c -= b_a * v
+    return b_k, b_c, b_x
 
 
 # -- Black-Scholes call price and its five sensitivities ------------------------------
@@ -224,4 +297,4 @@ JVP_BY_HAND = {oscillator: oscillator_jvp_by_hand,
                logistic_growth: logistic_growth_jvp_by_hand}
 # the hand-written Hessian-vector product (the same arguments, then one vector per
 # differentiated parameter; returns H v), where there is one
-HVP_BY_HAND = {logistic_growth: logistic_growth_hvp_by_hand}
+HVP_BY_HAND = {oscillator: oscillator_hvp_by_hand, logistic_growth: logistic_growth_hvp_by_hand}

@@ -14,7 +14,7 @@ column says what is within reach of CPython at all), ``jax.jvp`` eager,
 ``jax.jit`` of the same ``jax.jvp`` closure, ``jax.jit(jax.jacfwd)`` (the whole gradient in
 forward mode; only where the differentiated parameters hold at most 16 numbers),
 ``srcdiff.hvp`` (reverse over forward), a hand-written one (``programs.HVP_BY_HAND``,
-the logistic ODE) and JAX's Hessian-vector product
+the oscillator and the logistic ODE) and JAX's Hessian-vector product
 ``jax.jit(jax.jvp(jax.grad(f)))`` (forward over reverse), with the same vectors. Before
 timing: srcdiff.jvp's and the hand-written jvp's values must be the primal's and their
 tangents the hand-written gradient's dot product with the tangent; srcdiff.hvp must agree
@@ -541,7 +541,7 @@ def forward_table(programs, repeats):
           "along a fixed random tangent; (jvp code): srcdiff's generated jvp code called "
           "directly, without srcdiff.jvp's per-call argument checks; hand jvp: forward mode "
           "written by hand (scalar programs); hand hvp: the Hessian-vector product written by hand "
-          "(reverse over forward, the logistic ODE); jit(jacfwd): the gradient "
+          "(reverse over forward: the oscillator and the logistic ODE); jit(jacfwd): the gradient "
           "in forward mode; srcdiff.hvp and jit(jvp∘grad): Hessian-vector product; generate: "
           "CPU time of srcdiff.jvp / srcdiff.hvp and their first call)")
     notes_seen, saved, targets = {}, {}, []
