@@ -27,7 +27,7 @@ import math
 from typing import TYPE_CHECKING, Callable, Collection, cast
 
 from .dataflow import names, statements_of
-from .errors import InternalError, KindError, UnsupportedSyntaxError, located
+from .errors import InternalError, KindError, LocatedError, UnsupportedSyntaxError, located
 from .expr import runtime_name
 from .ir import COMPOUND, Function, get_anno, name_id, walk_code
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
@@ -666,7 +666,7 @@ def check_indexed_numbers(function: Function, kinds: dict[str, Kind], wrt: Colle
                           hint="pass a NumPy array, or a list, tuple or dict of values")
 
 
-def check_sharing(function: Function, kinds: dict[str, Kind]) -> None:
+def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedError]:
     """Item assignment (``a[i] = v``) and ``a += b`` change an array in place; generated
     code makes a new array instead, so the backward sweep keeps the old one. That is the
     same program only when nothing else that may refer to the changed array is read
@@ -675,11 +675,16 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> None:
     *May refer to the same array* is a flow-insensitive alias analysis: copies (``b =
     a``, and the copies ``a if c else b``, ``a or b`` and inlined calls turn into),
     views (``a[1:]``, ``a.T``, ``reshape``...) and the changes themselves join classes.
-    *Read afterwards* is liveness (``dataflow.Liveness``), loops included."""
+    *Read afterwards* is liveness (``dataflow.Liveness``), loops included.
+
+    Returns, without raising them, the errors for changes of an array that may be a
+    global's (or an enclosing function's): the gradient leaves it as it was, but
+    ``srcdiff.vjp``, which runs the function for its value, would leave its pull-back
+    to see it changed."""
     changes = [s for s in _assignments(function.body) if get_anno(s, "in_place")
                and (kinds.get(name_id(s.targets[0])) or SCALAR).is_array]
     if not changes or RULES.arrays() is None:
-        return
+        return []
     views = RULES.arrays().VIEWS
     classes = _Classes()
     for statement in _assignments(function.body):
@@ -707,6 +712,10 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> None:
         changed = name_id(value.args[0] if isinstance(value, ast.Call) else cast(ast.BinOp, value).left)
         others_of[id(change)] = classes.members(changed) - {changed, name_id(change.targets[0])}
     live = Liveness(function.body, set(), watch=others_of).after  # which of them are live
+    args = function.args
+    local = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    local.update(n for s in statements_of(function.body) for n in names(s)[1])
+    outside: list[LocatedError] = []
     for change in changes:
         value = change.value
         changed = name_id(value.args[0] if isinstance(value, ast.Call) else cast(ast.BinOp, value).left)
@@ -721,6 +730,16 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> None:
                           "shared one", change, where,
                           hint=f"make a copy where they are bound: "
                           f"{shown[0]} = (...).copy(), or copy `{changed}` before changing it")
+        foreign = sorted(n for n in others | {changed} if n not in local)
+        if foreign:
+            where = get_anno(change, "where", function.parsed)
+            outside.append(located(
+                UnsupportedSyntaxError, f"`{changed}` may be the array `{foreign[0]}` from "
+                "outside the function, which it changes in place here: srcdiff.vjp runs the "
+                "function for its value, and its pull-back would see the array changed",
+                change, where, hint=f"pass the array as an argument, or change a copy: "
+                f"{changed} = {foreign[0]}.copy()"))
+    return outside
 
 
 def _assignments(body: list[ast.stmt]) -> list[ast.Assign]:

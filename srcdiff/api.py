@@ -149,6 +149,8 @@ def vjp(func: Callable[_P, Any], wrt: Wrt = 0
             current = generated[(key, ieee)] = generate(
                 func, names, name=f"vjp_{base}", vjp=True, kinds=kinds, ieee=ieee,
                 several=True)
+        if current.changes_outside:  # func's own run would change what the pull-back reads
+            raise current.changes_outside[0].with_traceback(None)
         return current
 
     def forward(*args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], Any]]:

@@ -17,7 +17,7 @@ from typing import Any, Callable, Collection, Iterator, cast
 from .analyse import analyse, check_indexed_numbers, check_sharing, infer_kinds
 from .compile import compile_function
 from .emit import emit
-from .errors import InternalError, SrcdiffError
+from .errors import InternalError, LocatedError, SrcdiffError
 from .fence import fence
 from .hygiene import bind_runtime_names, with_fsum, without_stops
 from .ir import Function
@@ -59,6 +59,9 @@ class Generated:
     # assumed about the arguments (``ir.Function.leaves``, ``facts``)
     leaves: list[tuple[str, str, tuple[Any, ...]]] = field(default_factory=list)
     facts: list[tuple[str, tuple[Any, ...], Any]] = field(default_factory=list)
+    # changes in place of arrays that may come from outside the function (globals,
+    # closures): what srcdiff.vjp refuses (``analyse.check_sharing``)
+    changes_outside: list[LocatedError] = field(default_factory=list)
 
 
 def generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str,
@@ -150,7 +153,7 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
             stages["lower"] = lowered = indexed
             known = infer_kinds(lowered, kinds or {})
         check_indexed_numbers(lowered, known, wrt)
-        check_sharing(lowered, known)
+        changes_outside = check_sharing(lowered, known)
         if "hoist" in enabled:
             lowered = hoist(lowered, known)
         if "cse" in enabled:
@@ -204,7 +207,8 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
                             "please report it with the function's source") from error
     normalized = stages["normalize"]
     return Generated(name, text, function, stages, dict(parsed.origins),
-                     leaves=list(normalized.leaves), facts=list(normalized.facts))
+                     leaves=list(normalized.leaves), facts=list(normalized.facts),
+                     changes_outside=changes_outside)
 
 
 def _leaf_parameters(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | None,

@@ -440,3 +440,38 @@ def test_jvp_and_hvp_with_arrays_of_types_seen_before_skip_the_argument_checks()
         with pytest.raises(srcdiff.ArgumentKindError, match="array of int64"):
             product(np.arange(3), X, y, v)  # an integer array: checked, refused
     np.testing.assert_allclose(hvp(w, X, y, v), hessian @ v, rtol=1e-12)
+
+
+SCRATCH = numpy.array([0.5, 1.0, 2.0])
+
+
+def changes_a_global_through_an_alias(x, s):
+    row = SCRATCH
+    row[1] = s * np.sum(row)
+    return np.sum(row * x) * s
+
+
+def test_vjp_refuses_a_function_that_changes_a_global_array_in_place():
+    """vjp runs the function for its value: a change it makes to a global array in place
+    would be what its pull-back reads, at another point than the value's. Refused where
+    the change is written, and so is jacobian, which runs vjp for the value's shape in
+    either mode; grad, which does not run the function, computes at the array as it was
+    and leaves it so (the README says so)."""
+    before = SCRATCH.copy()
+    x, s = numpy.array([1.0, -2.0, 0.5]), 1.5
+    with pytest.raises(srcdiff.UnsupportedSyntaxError,
+                       match="`row` may be the array `SCRATCH` from outside the function, "
+                             "which it changes in place here") as caught:
+        srcdiff.vjp(changes_a_global_through_an_alias, wrt=1)(x, s)
+    assert caught.value.lineno == changes_a_global_through_an_alias.__code__.co_firstlineno + 2
+    assert "SCRATCH.copy()" in caught.value.hint
+    for mode in ("reverse", "forward"):
+        with pytest.raises(srcdiff.UnsupportedSyntaxError, match="may be the array `SCRATCH`"):
+            srcdiff.jacobian(changes_a_global_through_an_alias, wrt=0, mode=mode)(x, s)
+    numpy.testing.assert_array_equal(SCRATCH, before)  # refused before running anything
+    # d/ds of s * sum((a0, s * total, a2) * x), total = sum(SCRATCH) = 3.5, by hand:
+    # s * (a0 x0 + s * total * x1 + a2 x2) -> (a0 x0 + a2 x2) + 2 s total x1
+    expected = (0.5 * 1.0 + 2.0 * 0.5) + 2 * s * 3.5 * -2.0
+    assert srcdiff.grad(changes_a_global_through_an_alias, wrt=1)(x, s) == pytest.approx(
+        expected, rel=1e-14)
+    numpy.testing.assert_array_equal(SCRATCH, before)
