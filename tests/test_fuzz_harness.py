@@ -250,6 +250,16 @@ def test_a_branch_taken_only_at_the_point_is_not_judged_by_differences():
     assert result.category == "skipped:branch-at-point"
 
 
+def test_a_branch_inside_a_line_taken_only_at_the_point_is_not_judged_by_differences():
+    # campaign seed 801683: a conditional expression whose test, hypot(x0, x0), is zero
+    # only at x0 = 0; its two branches share a line, so the lines run are the same on
+    # both sides and at the point: only the instructions tell them apart
+    line_only = "    x0 /= 2.0 + (x0 if math.hypot(x0, x0) else 1.0)\n    return x0 * x1\n"
+    result = run_case(scalar_case(line_only, (0.0, 1.5)))
+    assert result.category == "skipped:branch-at-point", result.line()
+    assert run_case(scalar_case(line_only, (0.5, 1.5))).verdict == "ok"  # away: judged
+
+
 def test_a_wrong_rule_on_the_same_path_on_both_sides_is_still_wrong(broken_sin):
     # away from 0 the loop does not run, at the point and beside it alike: no skip
     import dual

@@ -585,16 +585,19 @@ class Run:
             out.append((f, trusted))
         return out
 
-    def path(self, args) -> tuple | None:
-        """The lines of the module the program runs at ``args``, in order (None if it
-        raises or runs too long to tell)."""
+    def path(self, args, opcodes: bool = False) -> tuple | None:
+        """The lines of the module the program runs at ``args``, in order (with
+        ``opcodes``, each instruction's offset too: a conditional expression's branches
+        share a line); None if it raises or runs too long to tell."""
         filename, lines = filename_of(self.case), []
 
         def tracer(frame, event, arg):
             if frame.f_code.co_filename != filename:
                 return None
-            if event == "line":
-                lines.append(frame.f_lineno)
+            if opcodes:
+                frame.f_trace_opcodes = True
+            if event == "line" or event == "opcode":
+                lines.append((frame.f_lineno, frame.f_lasti) if opcodes else frame.f_lineno)
                 if len(lines) > PATH_LIMIT:
                     raise OverflowError("path too long")
             return tracer
@@ -614,8 +617,12 @@ class Run:
         """Whether the program takes a path at the point that it takes on neither side of
         it, along some differentiated parameter (a condition that holds only there:
         ``(a > a) >= hypot(x, 0)`` at x = 0). The derivative along the path taken, which
-        srcdiff gives as every AD tool does, is then not what central differences see."""
-        centre = self.path(self.args())
+        srcdiff gives as every AD tool does, is then not what central differences see.
+        Lines first; then instructions, for a condition inside a line (``x if t else y``)."""
+        return self._branch_only_at_point(False) or self._branch_only_at_point(True)
+
+    def _branch_only_at_point(self, opcodes: bool) -> bool:
+        centre = self.path(self.args(), opcodes)
         if centre is None:
             return False
         for index in self.case.wrt:
@@ -632,7 +639,7 @@ class Run:
                         args[index] = moved
                     else:
                         args[index][element] = moved
-                    sides.append(self.path(args))
+                    sides.append(self.path(args, opcodes))
                 if None not in sides and sides[0] != centre and sides[1] != centre:
                     return True
         return False
