@@ -818,7 +818,7 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
         for p in signature.parameters.values()) else -1
 
     def reverse_call(*args: Any, **kwargs: Any) -> Any:
-        if target is not None and (check is None or check()):
+        if target is not None:
             for value in args:
                 if type(value) not in real:
                     break
@@ -826,11 +826,12 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
                 for value in kwargs.values():
                     if type(value) not in real:
                         break
-                else:
-                    try:
-                        return target(*args, **kwargs)
-                    except _IEEE_ERRORS as error:
-                        return ieee(scalar_key, args, kwargs, error)
+                else:  # numbers only (the dependency test after the types: arrays skip it)
+                    if check is None or check():
+                        try:
+                            return target(*args, **kwargs)
+                        except _IEEE_ERRORS as error:
+                            return ieee(scalar_key, args, kwargs, error)
         # every argument given by position, each a number or an array: the kinds found
         # before for arguments of these types, ranks and dtypes (``_types_of``)
         types = _types_of(args) if not kwargs and len(args) == positional else None
