@@ -666,6 +666,85 @@ def check_indexed_numbers(function: Function, kinds: dict[str, Kind], wrt: Colle
                           hint="pass a NumPy array, or a list, tuple or dict of values")
 
 
+def check_grown_lists(function: Function) -> None:
+    """A list the function grows while it runs (``runtime.empty_list`` and
+    ``runtime.appended``, normalize's form of ``out = []`` and ``out.append(v)`` in a
+    loop it does not write out) is a value whose derivative is an array of its elements.
+    It may be copied, appended to, counted (``len``), read by position (``xs[i]``),
+    looped over and made an array (``runtime.list_array`` and ``list_stack``, which
+    normalize puts where a NumPy function is given it); anything else is refused where
+    it is written. The variables that may hold one are found to a fixed point over
+    copies, so no path escapes the check."""
+    import sys
+    runtime = sys.modules.get(__package__ + ".runtime")
+    if runtime is None:  # (no NumPy: nothing made such a list)
+        return
+    statements = statements_of(function.body)
+    makers = (runtime.empty_list, runtime.appended)
+    lists: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for statement in statements:
+            if not isinstance(statement, ast.Assign) or not isinstance(statement.targets[0], ast.Name):
+                continue
+            target, value = statement.targets[0].id, statement.value
+            if target not in lists and (
+                    (isinstance(value, ast.Call) and get_anno(value, "callee") in makers) or
+                    (isinstance(value, ast.Name) and value.id in lists)):
+                lists.add(target)
+                changed = True
+    if not lists:
+        return
+    readers = (runtime.list_array, runtime.list_stack, len)
+    for statement in statements:
+        if isinstance(statement, ast.Try):
+            read = [n for n in names(statement)[0] if n in lists]
+            if read:
+                _refuse_list_use(function, statement, read[0])
+            continue
+        if isinstance(statement, (ast.If, ast.While)):
+            headers: list[ast.AST] = [statement.test]
+        elif isinstance(statement, ast.For):
+            if isinstance(statement.iter, ast.Name):
+                continue  # looped over: iterate reads it by position
+            headers = [statement.iter]
+        else:
+            headers = [statement]
+        allowed: set[int] = set()  # the Name nodes read in a way the rules define
+        for header in headers:
+            for node in walk_code(header):
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+                    allowed.add(id(node.value))  # a copy
+                elif isinstance(node, ast.Call) and node.args and (
+                        get_anno(node, "callee") in readers or
+                        get_anno(node, "callee") is runtime.appended):
+                    allowed.add(id(node.args[0]))
+                elif isinstance(node, ast.Subscript) and not any(
+                        isinstance(part, ast.Slice) for part in walk_code(node.slice)):
+                    allowed.add(id(node.value))
+        for header in headers:
+            for node in walk_code(header):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and \
+                        node.id in lists and id(node) not in allowed:
+                    _refuse_list_use(function, statement, node.id,
+                                     # zip and enumerate of arrays: iterate reads them by
+                                     # position, as it does lists (kinds: KindError)
+                                     KindError if isinstance(statement, ast.For) else
+                                     UnsupportedSyntaxError)
+
+
+def _refuse_list_use(function: Function, statement: ast.stmt, name: str,
+                     error: type[LocatedError] = UnsupportedSyntaxError) -> None:
+    what = "a list the function grows while it runs" if name in function.synthetic else \
+        f"`{name}`, a list the function grows while it runs,"
+    raise located(error, f"{what} is used here in a way srcdiff does not "
+                  "differentiate: it reads such a list with len(), by position (xs[i]), in "
+                  "for loops and comprehensions, with sum, min and max, and by giving it to a "
+                  "NumPy function", statement, get_anno(statement, "where", function.parsed),
+                  hint="make it an array first: numpy.array(xs)")
+
+
 def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedError]:
     """Item assignment (``a[i] = v``) and ``a += b`` change an array in place; generated
     code makes a new array instead, so the backward sweep keeps the old one. That is the
@@ -686,6 +765,7 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedErr
     if not changes or RULES.arrays() is None:
         return []
     views = RULES.arrays().VIEWS
+    appended = RULES.arrays().runtime.appended
     classes = _Classes()
     for statement in _assignments(function.body):
         target, value = name_id(statement.targets[0]), statement.value
@@ -705,6 +785,10 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedErr
             source = value.left.id
         if source is not None:
             classes.join(target, source)
+        elif isinstance(value, ast.Call) and get_anno(value, "callee") is appended:
+            for argument in value.args:  # a grown list refers to its elements
+                if isinstance(argument, ast.Name):
+                    classes.join(target, argument.id)
     from .dataflow import Liveness
     others_of: dict[int, set[str]] = {}  # what may refer to the changed array, per change
     for change in changes:

@@ -342,6 +342,10 @@ def integer_cast(a: Any, dtype: Any = None) -> Any:
 
 RULES.nondifferentiable.add(integer_cast)
 NONDIFFERENTIABLE_KINDS[integer_cast] = lambda kinds: kinds[0] if kinds and kinds[0] else ANY_ARRAY
+# a list grown while the function runs starts empty: its kind is its elements' (analyse
+# joins the kinds of what a variable is assigned; None adds nothing)
+RULES.nondifferentiable.add(runtime.empty_list)
+NONDIFFERENTIABLE_KINDS[runtime.empty_list] = lambda kinds: None
 
 
 # --- reductions --------------------------------------------------------------------------
@@ -1080,6 +1084,38 @@ def _set_item(v: VJP) -> Contributions:
 
 SET_ITEM = add_array_rule(runtime.set_item, ("array", "index", "value"), ("array", "value"), _set_item,
                           lambda v: v.kind("array"), (), required=3, name="item assignment")
+# --- lists grown while the function runs (runtime.empty_list and the rest) -----------------
+# A list's adjoint is an array of shape (len, *element shape), the array NumPy makes of it.
+def _grown_kind(v: VJP) -> Kind:
+    ndim = v.ndim("value")
+    return ANY_ARRAY if ndim is None else array(ndim + 1)
+
+
+APPENDED = add_array_rule(
+    runtime.appended, ("items", "value"), ("items", "value"),
+    lambda v: {"items": v.helper("appended_items", v.g, v["items"], v["value"]),
+               "value": v.helper("appended_value", v.g, v["items"], v["value"])},
+    _grown_kind, (E(((2, 3), (3,))), E(((3,), ())), E(((0,), ()))),
+    name="srcdiff.runtime.appended", shaped=False,
+    # (the tangent of a list made of constants may be a plain zero: of what length, the
+    # list says)
+    jvp=lambda j: j.helper("appended_tangent", j.t("items"), j["items"], j.t("value")))
+LIST_ARRAY = add_array_rule(runtime.list_array, ("items",), ("items",), lambda v: {"items": v.g},
+                            lambda v: v.kind("items"), (E(((3,),)), E(((2, 3),))),
+                            name="srcdiff.runtime.list_array", shaped=False, jvp="linear")
+
+
+def _list_stack(v: VJP) -> Contributions:
+    axis = v.const("axis", 0)
+    return {"items": v.g if axis == 0 else call("numpy.moveaxis", v.g, axis, 0)}
+
+
+LIST_STACK = add_array_rule(runtime.list_stack, ("items", "axis"), ("items",), _list_stack,
+                            lambda v: v.kind("items"),
+                            (E(((3, 2),)), E(((3, 2),), {"axis": 1}), E(((3, 2),), {"axis": -1})),
+                            name="srcdiff.runtime.list_stack", shaped=True, jvp="linear")
+
+
 # x.item(): the element of a size-1 array; its adjoint fills an array of x's shape
 ITEM = add_array_rule(runtime.item_of, ("a",), ("a",),
                       lambda v: {"a": call("numpy.full_like", v["a"], v.g)}, lambda v: SCALAR,

@@ -106,7 +106,7 @@ def normalize(parsed: Parsed, structures: dict[str, Any] | None = None,
     for statement in function.body:  # a list read before srcdiff saw it made (in a loop)
         for node in walk(statement):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and \
-                    node.id in normalizer.lists.names:
+                    node.id in normalizer.lists.names and node.id not in normalizer.lists.ever_grown:
                 where = get_anno(statement, "where") or parsed
                 raise located(UnsupportedSyntaxError, f"`{node.id}` is read here before the "
                               "list it stands for is made (in an earlier iteration): srcdiff "
@@ -164,6 +164,11 @@ class _Lists:
         self.by_name: dict[str, _List] = {}
         self.names: set[str] = set()
         self.plain: set[str] = set()  # names bound to other values
+        # names of lists grown while the function runs (a loop srcdiff does not write
+        # out appends to them, or a comprehension over values known only then), with
+        # the block each became one in: real variables (runtime.empty_list, appended)
+        self.grown: dict[str, tuple[int, ...]] = {}
+        self.ever_grown: set[str] = set()  # (a real variable wherever it is read)
         self.starred: dict[int, bool] = {}  # Normalizer.starred's answers, by source tree
         self.blocks = 0
 
@@ -588,6 +593,11 @@ class Normalizer:
         made = self.make_list(value, origin, None, before)
         if made is not None:
             return made
+        if isinstance(value, ast.Name) and value.id not in self.lists.by_name and \
+                self.grown(value.id, value):
+            raise located(UnsupportedSyntaxError, f"`{value.id}` is a list grown while the "
+                          "function runs: srcdiff does not put it in a list or tuple", value,
+                          self.where, hint=f"put numpy.array({value.id}) in it")
         value = self.expression(value, before)
         if is_literal(value):
             return value
@@ -681,6 +691,8 @@ class Normalizer:
         if found is not None:
             return found
         if isinstance(value, ast.ListComp):
+            if self.grown_comprehension(value):
+                return None  # a value like any other (visit_ListComp)
             return self.comprehension_list(value, before)
         if isinstance(value, ast.Call):
             returned = self.returned_tuple(value, before)
@@ -782,16 +794,115 @@ class Normalizer:
                           "bound elsewhere too (in another block, or to another value): "
                           "srcdiff follows a list bound in one block", origin, self.where)
         self.not_structured(target, origin)
+        self.lists.grown.pop(target, None)  # followed from here on
         if made.what.startswith("the list") or made.what == "this list":
             made.what = f"`{target}`"
         self.lists.by_name[target] = made
         self.lists.names.add(target)
+
+    # -- lists grown while the function runs ----------------------------------------------
+    def grown_comprehension(self, node: ast.ListComp) -> bool:
+        """Whether the list comprehension ``node`` makes a list whose length is known only
+        when the function runs: it loops over such values (an array, a list grown at
+        run time, ``range(n)`` of an argument), or has a condition."""
+        return any(generator.ifs or self.list_iteration(generator.iter, probe=True) is None
+                   for generator in node.generators)
+
+    def runtime_call(self, name: str, args: list[ast.expr], origin: ast.AST) -> ast.Call:
+        """A call of the helper ``srcdiff.runtime.<name>``, which has a rule."""
+        from . import runtime
+        from .array_rules import helper_name
+        call = _located(ast.Call(_name(helper_name(self.function, name)), args, []), origin)
+        set_anno(call, "callee", getattr(runtime, name))
+        return call
+
+    def needs_numpy(self, origin: ast.AST) -> None:
+        if RULES.arrays() is None:
+            raise located(UnsupportedSyntaxError, "this list's length is known only when "
+                          "the function runs: srcdiff differentiates such lists as NumPy "
+                          "arrays, and NumPy is not imported", origin, self.where,
+                          hint="import numpy in the module, or loop over range() of a "
+                          "constant (srcdiff writes those loops out)")
+
+    def grow_comprehension(self, node: ast.ListComp, before: list[ast.stmt]) -> ast.Name:
+        """``[e for v in xs if c]`` of a length known only when the function runs: a
+        list grown by the loops the comprehension stands for, into a fresh name."""
+        self.needs_numpy(node)
+        name = self.fresh("listcomp")
+        self.lists.grown[name] = self.scope
+        self.lists.ever_grown.add(name)
+        self.lists.names.add(name)
+
+        def append(element: ast.expr) -> list[ast.stmt]:
+            call = ast.Call(ast.Attribute(_name(name), "append", ast.Load()), [element], [])
+            return [_located(ast.Expr(call), node.elt)]
+        before.append(self.assign(name, self.runtime_call("empty_list", [], node), node))
+        before += self.block([_comprehension_loops(self, node, append)])
+        return _located(_name(name), node)
+
+    def grow_lists_of(self, node: ast.For | ast.While) -> list[ast.stmt]:
+        """Before a loop srcdiff does not write out (its values, or how many times it
+        runs, known only when the function runs): the lists made before it that it
+        appends to, from here on grown as it runs; their elements so far appended to an
+        empty one. A list it changes otherwise, or that another name or list refers to,
+        is refused (a grown list is a value: Python would change the shared one)."""
+        appended, changed = _changed_lists(node.body)
+        result: list[ast.stmt] = []
+        for name in sorted(changed):
+            made = self.lists.by_name.get(name)
+            if made is None:
+                continue
+            shared = [other for other, found in self.lists.by_name.items()
+                      if found is made and other != name] + [
+                          found.what for found in self.lists.by_name.values()
+                          if any(item is made for item in found.items)]
+            if name not in appended or made.keys is not None or made.is_tuple or \
+                    made.scope != self.scope or shared or \
+                    any(not isinstance(item, ast.expr) for item in made.items):
+                self.changes(name, node, "append to")  # refuses, located
+                raise located(UnsupportedSyntaxError, f"{made.what} grows in a loop whose "
+                              "length srcdiff knows only when the function runs, and "
+                              + (f"is also known as `{shared[0]}`" if shared else
+                                 "is changed otherwise, or holds lists"), node, self.where,
+                              hint="append numbers or arrays to a list of its own")
+            self.needs_numpy(node)
+            result.append(self.assign(name, self.runtime_call("empty_list", [], node), node))
+            for item in made.items:
+                result.append(self.assign(name, self.runtime_call(
+                    "appended", [_name(name), copy_tree(cast(ast.expr, item))], node), node))
+            del self.lists.by_name[name]
+            self.lists.grown[name] = self.scope
+            self.lists.ever_grown.add(name)
+        return result
+
+    def grown(self, name: str, origin: ast.AST) -> bool:
+        """Whether ``name`` stands for a list grown while the function runs, read where
+        it became one or in a block inside that one."""
+        scope = self.lists.grown.get(name)
+        if scope is None:
+            return False
+        if self.scope[:len(scope)] != scope:
+            raise located(UnsupportedSyntaxError, f"`{name}` is a list grown inside a loop "
+                          "or branch and read after it", origin, self.where,
+                          hint="make the list before the loop or branch")
+        return True
 
     def append(self, node: ast.Expr) -> list[ast.stmt]:
         """``out.append(v)``: ``v`` becomes the list's next element."""
         call = cast(ast.Call, node.value)
         name = name_id(cast(ast.Attribute, call.func).value)
         before: list[ast.stmt] = []
+        if name not in self.lists.by_name and self.grown(name, node):
+            element = call.args[0]
+            if isinstance(element, (ast.List, ast.Tuple, ast.ListComp, ast.Dict)) or (
+                    isinstance(element, ast.Name) and (element.id in self.lists.by_name or
+                                                       element.id in self.lists.grown)):
+                raise located(UnsupportedSyntaxError, f"`{name}` is a list grown while the "
+                              "function runs: its elements are numbers or arrays, not lists "
+                              "or tuples", element, self.where, hint="append numpy.array(...)")
+            value = self.expression(element, before)
+            return before + [self.assign(name, self.runtime_call(
+                "appended", [_name(name), value], node), node)]
         made = self.changes(name, node, "append to")
         if made.keys is not None:
             raise located(UnsupportedSyntaxError, f"{made.what} is a dict: it has no append",
@@ -880,6 +991,8 @@ class Normalizer:
                 return [ast.Constant(k) for k in made.keys]
             return None if made is None else list(made.items)
         if isinstance(node, ast.ListComp):
+            if n.grown_comprehension(node):
+                return None  # its length is known only when the function runs
             return "follows" if probe else list(n.comprehension_list(node, before).items)
         if isinstance(node, (ast.Tuple, ast.List)):
             if probe:  # values computed here are unrolled; constants are data
@@ -933,12 +1046,13 @@ class Normalizer:
         elif len(values) > UNROLL_LIMIT:
             reason = f"it runs {len(values)} times (srcdiff unrolls at most {UNROLL_LIMIT})"
         if reason is not None:
-            if self.list_iteration(node.iter, probe=True) != "follows" and not \
-                    self.grows_lists(node.body):
-                # it only reads lists: a loop as any other (its reads are checked there)
+            if self.list_iteration(node.iter, probe=True) != "follows":
+                # it only reads lists, or grows them: a loop as any other (its reads are
+                # checked there; the lists it appends to become lists grown as it runs)
+                grown = self.grow_lists_of(node)
                 self.depth += 1
                 try:
-                    return before + self.loop(node)
+                    return before + grown + self.loop(node)
                 finally:
                     self.depth -= 1
             raise located(UnsupportedSyntaxError, "srcdiff writes out a loop that goes over "
@@ -1040,9 +1154,10 @@ class Normalizer:
             if self.follows_lists(node):
                 return self.unroll_list_loop(node)
         if isinstance(node, (ast.For, ast.While)):
+            grown = self.grow_lists_of(node) if isinstance(node, ast.While) else []
             self.depth += 1
             try:
-                return self.loop(node)
+                return grown + self.loop(node)
             finally:
                 self.depth -= 1
         if isinstance(node, ast.Try):
@@ -1222,6 +1337,14 @@ class Normalizer:
         return _located(ast.Tuple(elements, ast.Store()), target), unpacking
 
     def loop(self, node: ast.For | ast.While) -> list[ast.stmt]:
+        if isinstance(node, ast.For):
+            appended, _ = _changed_lists(node.body)
+            for name in walk(node.iter):
+                if isinstance(name, ast.Name) and name.id in appended and \
+                        name.id in self.lists.grown:
+                    raise located(UnsupportedSyntaxError, f"the loop appends to `{name.id}`, "
+                                  "the list it goes over: Python would go over the new "
+                                  "elements too", node, self.where)
         early = self.returned is not None
         leaves_iteration = any(_leaves(s, early, loops_too=True) for s in node.body)
         leaves_loop = any(_leaves(s, early, loops_too=True, continues=False) for s in node.body)
@@ -1472,6 +1595,14 @@ class Normalizer:
     def bind(self, target: str, value: ast.expr | _List, origin: ast.AST) -> list[ast.stmt]:
         self.not_structured(target, origin)
         before: list[ast.stmt] = []
+        if isinstance(value, ast.ListComp) and self.grown_comprehension(value) and \
+                target not in self.lists.by_name and (target not in self.lists.names or
+                                                      target in self.lists.grown):
+            grown = self.expression(value, before)  # a list grown as the function runs
+            self.lists.grown[target] = self.scope
+            self.lists.ever_grown.add(target)
+            self.lists.names.add(target)
+            return before + [self.assign(target, grown, origin)]
         made = self.make_list(value, origin, target, before)
         if made is not None:
             self.bind_list(target, made, origin)
@@ -1804,6 +1935,8 @@ class _Expressions(ast.NodeTransformer):
         return self.normalizer.leaf(part, node)
 
     def visit_ListComp(self, node: ast.ListComp) -> ast.expr:
+        if self.normalizer.grown_comprehension(node):
+            return self.normalizer.grow_comprehension(node, self.before)
         return _written_out(self.normalizer.comprehension_list(node, self.before), node,
                             self.normalizer.where)
 
@@ -1972,6 +2105,15 @@ class _Expressions(ast.NodeTransformer):
         from .rules import fsum_of
         n = self.normalizer
         name = "math.fsum" if callee is math.fsum else "math.dist"
+        first = call.args[0]
+        if callee is math.fsum and isinstance(first, (ast.ListComp, ast.GeneratorExp)):
+            comprehension = _located(ast.ListComp(first.elt, first.generators), first)
+            if n.grown_comprehension(comprehension):
+                first = self.visit(comprehension)  # a list grown as the function runs
+        if callee is math.fsum and isinstance(first, ast.Name) and \
+                first.id not in n.lists.by_name and n.grown(first.id, call):
+            call.args = [n.runtime_call("list_array", [first], first)]  # the same sum
+            return call
         known = [self.known_elements(argument, name) for argument in call.args]
         if callee is math.fsum:
             if known[0] is None:
@@ -2073,6 +2215,43 @@ class _Expressions(ast.NodeTransformer):
             return self.numpy_call("minimum", [args[0], high], [], origin)
         return self.numpy_call("copy", [args[0]], [], origin)
 
+    def grown_arguments(self, call: ast.Call, callee: object) -> ast.Call:
+        """A list grown while the function runs, given to a NumPy (or SciPy) function, is
+        the array NumPy makes of it (NumPy's functions take lists as
+        ``numpy.asarray`` does): ``numpy.sum(runtime.list_array(xs))``;
+        ``numpy.array(xs)`` and ``numpy.asarray(xs)`` are ``list_array(xs)`` itself,
+        ``numpy.stack(xs, axis)`` is ``runtime.list_stack(xs, axis)``. Functions that
+        take a list of arrays (``concatenate``, ``hstack``...) are left as they are,
+        refused after lowering (``analyse.check_grown_lists``)."""
+        n = self.normalizer
+
+        def grown(node: ast.expr) -> bool:
+            return isinstance(node, ast.Name) and node.id not in n.lists.by_name and \
+                n.grown(node.id, node)
+        if not any(grown(a) for a in call.args + [k.value for k in call.keywords]):
+            return call
+        numpy = sys.modules.get("numpy")
+        if numpy is None or (getattr(callee, "__module__", None) or "").split(".")[0] \
+                not in ("numpy", "scipy"):
+            return call
+        first = call.args[0] if call.args else None
+        if callee is numpy.stack and first is not None and grown(first) and all(
+                k.arg == "axis" for k in call.keywords) and len(call.args) <= 2:
+            axis = call.args[1:] + [k.value for k in call.keywords]
+            return _located(n.runtime_call("list_stack", [first] + axis, call), call)
+        if callee in (numpy.array, numpy.asarray) and first is not None and grown(first) \
+                and len(call.args) == 1 and not call.keywords:
+            return _located(n.runtime_call("list_array", [first], call), call)
+        rule = RULES.lookup(callee, len(call.args))
+        if getattr(rule, "sequence", None) is not None and callee not in (
+                numpy.array, numpy.asarray) or callee in (
+                numpy.column_stack, numpy.dstack, numpy.block):
+            return call
+        call.args = [n.runtime_call("list_array", [a], a) if grown(a) else a for a in call.args]
+        call.keywords = [ast.keyword(k.arg, n.runtime_call("list_array", [k.value], k.value))
+                         if grown(k.value) else k for k in call.keywords]
+        return call
+
     def arrays_of_lists(self, call: ast.Call, callee: object) -> ast.Call:
         """A list or tuple of values passed where a NumPy function differentiates an
         array (``numpy.mean([a, b])``) is the array NumPy makes of it:
@@ -2161,6 +2340,12 @@ class _Expressions(ast.NodeTransformer):
             callee = n.parsed.resolve(node.func, n.locals)
             Fence(n.parsed).check_callee(node, callee, ast.unparse(node.func))
         func = node.func
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
+                func.value.id not in n.lists.by_name and n.grown(func.value.id, node):
+            raise located(UnsupportedSyntaxError, f"`{func.value.id}` is a list grown while "
+                          f"the function runs: srcdiff supports `.append` of it, not "
+                          f"`.{func.attr}`", node, n.where, hint=f"numpy.array({func.value.id})"
+                          f".{func.attr}(...) for the array's method")
         if isinstance(func, ast.Attribute) and func.attr in METHODS and not isinstance(
                 n.parsed.resolve(func.value, n.locals), types.ModuleType):
             # x.sum(axis=0) is numpy.sum(x, axis=0); x.reshape(2, 3) is reshape(x, (2, 3))
@@ -2210,6 +2395,9 @@ class _Expressions(ast.NodeTransformer):
         callee = n.parsed.resolve(node.func, n.locals)
         if "numpy" in sys.modules and callee is getattr(sys.modules["numpy"], "clip", None):
             return self.clip(node.args, node.keywords, node)
+        grown = self.grown_arguments(node, callee)
+        if grown is not node:
+            return grown
         node = self.cast(self.arrays_of_lists(node, callee))
         if len(node.args) > 2 and n.parsed.resolve(node.func, n.locals) in (min, max):
             nested = node.args[0]

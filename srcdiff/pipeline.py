@@ -14,7 +14,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Callable, Collection, Iterator, cast
 
-from .analyse import analyse, check_indexed_numbers, check_sharing, infer_kinds
+from .analyse import analyse, check_grown_lists, check_indexed_numbers, check_sharing, infer_kinds
 from .compile import compile_function
 from .emit import emit
 from .errors import InternalError, LocatedError, SrcdiffError
@@ -153,6 +153,7 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
             stages["lower"] = lowered = indexed
             known = infer_kinds(lowered, kinds or {})
         check_indexed_numbers(lowered, known, wrt)
+        check_grown_lists(lowered)
         changes_outside = check_sharing(lowered, known)
         if "hoist" in enabled:
             lowered = hoist(lowered, known)

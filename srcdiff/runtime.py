@@ -75,7 +75,10 @@ def unbroadcast_product(a, b, like):
 
 def scatter(gradient, like, index):
     """The adjoint of ``like[index]``: zeros of ``like``'s shape with ``gradient`` added
-    at ``index`` (repeated indices accumulate)."""
+    at ``index`` (repeated indices accumulate). ``like`` may be a list grown while the
+    function runs: its adjoint is an array too."""
+    if type(like) is list:
+        like = numpy.asarray(like)
     result = numpy.zeros(numpy.shape(like), numpy.result_type(like, 1.0))
     parts = index if isinstance(index, tuple) else (index,)
     if all(isinstance(p, (int, numpy.integer, slice, type(None), type(Ellipsis))) for p in parts):
@@ -406,6 +409,64 @@ def eigenvalues(a, UPLO="L"):
     return numpy.linalg.eigh(a, UPLO)[0]
 
 
+# --- lists the function grows while it runs (normalize: ``out = []`` then
+# ``out.append(v)`` in a loop srcdiff does not write out, or a comprehension over an
+# array). Such a list is a value like an array: appending makes a new list (the backward
+# sweep may still need the shorter one), and its adjoint is an array of shape
+# ``(len(items),) + element shape`` (or a plain zero), the array NumPy makes of it.
+def empty_list():
+    """``[]``, for a list the function grows while it runs."""
+    return []
+
+
+def appended(items, value):
+    """``items.append(value)``, as a new list."""
+    return [*items, value]
+
+
+def list_array(items):
+    """``numpy.array(items)``: what NumPy functions make of a list given to them."""
+    return numpy.array(items)
+
+
+def list_stack(items, axis=0):
+    """``numpy.stack(items, axis)``."""
+    return numpy.stack(items, axis)
+
+
+def _list_adjoint(gradient, count, element):
+    """``gradient`` as the adjoint of a list of ``count`` elements like ``element``: an
+    array of shape ``(count,) + numpy.shape(element)``."""
+    shape = (count,) + numpy.shape(element)
+    if numpy.shape(gradient) not in ((), shape):
+        raise ValueError(f"srcdiff differentiates lists grown at run time whose elements "
+                         f"all have one shape; this one's adjoint has shape "
+                         f"{numpy.shape(gradient)}, its last element {numpy.shape(element)}")
+    return numpy.broadcast_to(gradient, shape)
+
+
+def appended_value(gradient, items, value):
+    """The adjoint flowing to ``value`` through ``appended(items, value)``: the last
+    entry of the longer list's adjoint."""
+    return _list_adjoint(gradient, len(items) + 1, value)[-1]
+
+
+def appended_items(gradient, items, value):
+    """The adjoint flowing to ``items`` through ``appended(items, value)``: all but the
+    last entry."""
+    return _list_adjoint(gradient, len(items) + 1, value)[:-1]
+
+
+def appended_tangent(tangent, items, value_tangent):
+    """The tangent of ``appended(items, value)``: the tangent of ``items`` (a list, an
+    array of its elements' tangents, or a plain zero standing for a zero of each of
+    ``items``' elements) with ``value``'s appended."""
+    if isinstance(tangent, (int, float)):
+        tangent = [numpy.zeros(numpy.shape(item), numpy.result_type(item, 1.0)) for item in items]
+    return [*tangent, value_tangent]
+
+
 # Helpers that call others: writing one into a module writes these too.
 DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",),
-           "unbroadcast_product": ("unbroadcast",)}
+           "unbroadcast_product": ("unbroadcast",), "appended_value": ("_list_adjoint",),
+           "appended_items": ("_list_adjoint",)}

@@ -10,6 +10,8 @@ of a generator become the loops they stand for, of any length.
 
 import math
 
+import numpy as np
+
 LISTS = []
 
 
@@ -442,3 +444,67 @@ def item_assigned_at_a_variable_position(x, i):
     xs = [x, 2.0 * x, 3.0]
     xs[i] = xs[i] * x
     return xs[0] + xs[1] * xs[2]
+
+
+# -- lists grown while the function runs: their length known only then ---------------------
+@program(0.7, 4, sympy=False)
+def grows_with_n(x, n):
+    out = []
+    for k in range(n):
+        out.append(x * k)
+    return sum(out)
+
+
+@program(0.7, sympy=False)  # (SymPy cannot decide the condition of a symbol)
+def comprehension_with_a_condition(x):
+    kept = [v for v in (x, -x) if v > 0.0]
+    return kept[0] * len(kept)
+
+
+@program(0.3, 5, sympy=False)
+def fsum_of_a_run_time_length(x, n):
+    return math.fsum(x * k for k in range(n))
+
+
+@program(0.4, 5, sympy=False)
+def comprehension_of_any_length_read_by_position(x, n):
+    ys = [math.sin(x * k) for k in range(n)]
+    return ys[1] * ys[-1] + np.mean(ys)
+
+
+@program(1.1, sympy=False)
+def grows_in_a_while_loop(x):
+    out = [x]
+    t = x
+    while t < 4.0:
+        t = t * 1.5 + 0.1
+        out.append(t * x)
+    return np.sum(out) + max(out) * len(out)
+
+
+@program(0.6, 9, sympy=False)
+def grows_until_a_break(x, n):
+    out = [1.0]
+    for k in range(n):
+        if out[-1] > 3.0:
+            break
+        out.append(out[-1] * (1.0 + x * k))
+    return np.prod(np.array(out))
+
+
+@program(0.5, 6, sympy=False)
+def grown_then_looped_over(x, n):
+    ys = [x ** k for k in range(n) if k % 2 == 0]
+    total = 0.0
+    for i, y in enumerate(ys):
+        total = total + (i + 1.0) * y
+    return total + min(y * y for y in ys)
+
+
+@program(0.9, 4, sympy=False)
+def grown_in_nested_loops(x, n):
+    out = []
+    for i in range(n):
+        for j in range(i):
+            out.append(math.cos(x * i - j))
+    return np.sum(np.array(out) ** 2) + np.mean(out)

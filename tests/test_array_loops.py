@@ -3,6 +3,7 @@ position (``srcdiff.iterate``). Expected gradients: central differences at two s
 sizes that agree, in every optimisation setting (``test_regressions.check``), and
 forward mode against the same differences."""
 
+import inspect
 import math
 
 import numpy
@@ -61,7 +62,46 @@ def changes_what_it_iterates(x):
     return s
 
 
+# lists grown while the function runs (a loop over an array appends to them, or a
+# comprehension goes over one), then given to NumPy, read by position or looped over
+def listcomp(x):
+    # Tangent's listcomp, made nonlinear
+    return np.sum([math.sin(i) * i * 3 for i in x])
+
+
+def rows_stacked(X, w):
+    scaled = [row * row[0] + w for row in X]
+    return np.sum(np.stack(scaled, axis=1) * np.arange(1.0, 3.0)[:, None])
+
+
+def rows_kept(X, w):
+    kept = []
+    for row in X:
+        if np.dot(row, w) > 0.0:
+            kept.append(np.tanh(row * w))
+    return np.sum(np.array(kept) ** 2) / (len(kept) + 1.0) + np.sum(kept[-1])
+
+
+def features_averaged(X, w):
+    feats = [np.exp(-row * row) * w for row in X]
+    return np.linalg.norm(np.mean(feats, axis=0)) + feats[0][1]
+
+
+def grown_zipped_with_an_array(X, w):
+    norms = [np.dot(row, row) for row in X]
+    s = 0.0
+    for n, v in zip(norms, w):
+        s = s + math.sqrt(n) * v
+    return s + max(norms)
+
+
+_X = np.array([[0.3, -0.5], [1.0, 0.2], [-0.7, 0.4]])
 CASES = [
+    (listcomp, (np.array([0.3, -0.5, 1.2]),)),
+    (rows_stacked, (_X, np.array([0.6, -1.1]))),
+    (rows_kept, (_X, np.array([0.6, -1.1]))),
+    (features_averaged, (_X, np.array([0.6, -1.1]))),
+    (grown_zipped_with_an_array, (_X, np.array([0.6, -1.1]))),
     (over_rows, (np.array([[0.3, -0.5], [1.0, 0.2], [-0.7, 0.4]]), np.array([0.6, -1.1]))),
     (enumerated, (np.array([0.3, -0.5, 1.2]),)),
     (zipped, (np.array([0.3, -0.5, 1.2]), np.array([1.0, 2.0]))),
@@ -109,3 +149,33 @@ def test_a_loop_over_an_array_does_not_read_locals_named_like_builtins():
     ``range`` and ``len`` by those names, which the analyses took for the user's local
     ``range`` (UnboundLocalError in the gradient)."""
     check(names_a_local_range, np.array([0.3, -0.5, 1.2]))
+
+
+def changes_an_array_a_grown_list_holds(X):
+    out = []
+    for row in X:
+        r = row * 2.0
+        out.append(r)
+        r[0] = 0.0  # Python's list holds this array: changed in it too
+    return np.sum(np.array(out) ** 2)
+
+
+def changes_an_element_read_from_a_grown_list(X):
+    out = [row * 2.0 for row in X]
+    first = out[0]
+    first[1] = 5.0  # changes out[0]
+    return np.sum(np.array(out) ** 2)
+
+
+@pytest.mark.parametrize("func, name", [(changes_an_array_a_grown_list_holds, "r"),
+                                        (changes_an_element_read_from_a_grown_list, "first")])
+def test_changing_an_array_a_grown_list_holds_is_refused(func, name):
+    """A list refers to the arrays appended to it; srcdiff's item assignment makes a new
+    array, so the list would keep the old one: refused, naming the change."""
+    with pytest.raises(srcdiff.UnsupportedSyntaxError,
+                       match=f"`{name}` is changed in place while `out`") as info:
+        srcdiff.grad(func)(numpy.array([[0.3, -0.5], [1.0, 0.2]]))
+    lines = inspect.getsource(func).splitlines()
+    marked = next(i for i, line in enumerate(lines) if "changed in it too" in line
+                  or "changes out[0]" in line)
+    assert info.value.lineno == func.__code__.co_firstlineno + marked

@@ -25,7 +25,14 @@ ELEMENTWISE = [r for r in RULES if r.name.startswith(("numpy.", "scipy."))]
 
 
 def call_text(rule, names, example) -> str:
-    """The call of ``rule`` on the variables ``names``, as source."""
+    """The call of ``rule`` on the variables ``names``, as source; a list (``appended``)
+    read as the array NumPy makes of it."""
+    if rule.func is srcdiff.runtime.appended:
+        return f"srcdiff.runtime.list_array({_call_text(rule, names, example)})"
+    return _call_text(rule, names, example)
+
+
+def _call_text(rule, names, example) -> str:
     literals = [repr(v) for v in example.literals]
     keywords = [f"{k}={v!r}" for k, v in example.keywords.items()]
     if example.named:  # the last differentiable arguments, by keyword (initial=x1)

@@ -305,23 +305,29 @@ def test_srcdiff_works_without_numpy(tmp_path):
     import sys
     (tmp_path / "scalar_module.py").write_text(
         "import math\n\ndef f(x):\n    return math.sin(x) * x\n\n"
-        "def g(x):\n    return x.sum() * 2.0\n")
+        "def g(x):\n    return x.sum() * 2.0\n\n"
+        "def h(x, n):\n    return [x * k for k in range(n)][1]\n")
     script = ("import sys; sys.modules['numpy'] = None; sys.modules['scipy'] = None\n"
               "import srcdiff\n"
               "from srcdiff.rules import RULES\n"
               "RULES.load_extensions(everything=True)\n"
               "assert not RULES.loaded, RULES.loaded\n"
-              "from scalar_module import f, g\n"
+              "from scalar_module import f, g, h\n"
               "print(srcdiff.grad(f)(1.0))\n"
-              "try:\n    srcdiff.grad(g)(1.0)\n"
-              "except srcdiff.UnsupportedSyntaxError as e:\n    print(e)\n")
+              "for func in (g, h):\n"
+              "    try:\n        srcdiff.grad(func, wrt=0)(1.0, *([3] if func is h else []))\n"
+              "    except srcdiff.UnsupportedSyntaxError as e:\n        print(e)\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=60, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    first, refusal = result.stdout.split("\n", 1)
+    first, refusals = result.stdout.split("\n", 1)
     assert float(first) == pytest.approx(math.cos(1.0) + math.sin(1.0))
     # an array method with no NumPy to mean it is refused where written, not an internal error
-    assert "scalar_module.py:7:12: `numpy.sum` is what this means on an array" in refusal
+    assert "scalar_module.py:7:12: `numpy.sum` is what this means on an array" in refusals
+    # and so is a list of a length known only when the function runs (an array's rules)
+    assert "scalar_module.py:10:12: this list's length is known only when the function " \
+        "runs: srcdiff differentiates such lists as NumPy arrays, and NumPy is not " \
+        "imported" in refusals
 
 
 def plus(a, b):

@@ -52,18 +52,6 @@ def f_unknown_method(x):
     return x.conjugate()  # refused
 
 
-def f_list(x, n):
-    out = []
-    for k in range(n):  # refused
-        out.append(x * k)
-    return sum(out)
-
-
-def f_comprehension(x, n):
-    ys = [x * k for k in range(n)]  # refused
-    return ys[0]
-
-
 def f_list_in_branch(x):
     out = [x]
     if x > 0.0:
@@ -204,10 +192,6 @@ CASES = [
     (f_lambda, UnsupportedSyntaxError, "only calls to named functions are supported"),
     (f_nested_def, UnsupportedSyntaxError, "nested functions inside blocks are not supported yet"),
     (f_unknown_method, UnsupportedSyntaxError, "the method `.conjugate()` is not supported"),
-    (f_list, UnsupportedSyntaxError, "not this one: it loops over values known only when "
-     "the function runs"),
-    (f_comprehension, UnsupportedSyntaxError, "not this one: it loops over values known only "
-     "when the function runs"),
     (f_list_in_branch, UnsupportedSyntaxError, "`out` grows or changes inside a branch"),
     (f_try, UnsupportedSyntaxError, "`try` around differentiated values is not supported: "
      "`x` is differentiated"),

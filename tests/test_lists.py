@@ -149,13 +149,6 @@ def test_a_list_of_arrays_stacked():
 
 
 # -- refused, where it is written --------------------------------------------------------
-def grows_with_n(x, n):
-    out = []
-    for k in range(n):  # refused
-        out.append(x * k)
-    return sum(out)
-
-
 def grows_in_a_branch(x):
     out = [x]
     if x > 0.0:
@@ -182,11 +175,6 @@ def made_in_a_branch(x):
 def list_of_lists_at_a_variable_position(x, i):
     rows = [[x, 1.0], [2.0 * x, 3.0]]
     return rows[i][0]  # refused
-
-
-def comprehension_with_a_condition(x):
-    kept = [v for v in (x, -x) if v > 0.0]  # refused
-    return kept[0]
 
 
 def appends_to_an_argument(x, out):
@@ -297,10 +285,6 @@ def deleted_name_read_by_a_local_function(x):
     return g()
 
 
-def fsum_of_a_run_time_length(x, n):
-    return math.fsum(x * k for k in range(n))  # refused
-
-
 def fsum_of_lists(x):
     return math.fsum([[x], [2.0 * x]])  # refused
 
@@ -318,9 +302,90 @@ def dist_of_points_of_different_lengths(x, y):
     return math.dist((x, y), (1.0,))  # refused
 
 
+# lists grown while the function runs: read as the rules define, anything else refused
+def grown_slice(a):
+    ys = [v * v for v in a]
+    return np.sum(ys[1:])  # refused
+
+
+def grown_returned(a):
+    ys = [v * v for v in a]
+    return ys  # refused
+
+
+def grown_method(a):
+    ys = [v * v for v in a]
+    return np.sum(ys.copy())  # refused
+
+
+def grown_concatenated(a):
+    ys = [v * a for v in a]
+    return np.sum(np.concatenate(ys))  # refused
+
+
+def grown_holds_tuples(a):
+    ys = []
+    for v in a:
+        ys.append([w * v for w in a])  # refused
+    return 0.0
+
+
+def grown_with_another_name(a):
+    ys = []
+    zs = ys
+    for v in a:  # refused
+        ys.append(v)
+    return np.sum(zs)
+
+
+def grown_joined(a):
+    ys = [v * v for v in a]
+    return np.sum(ys + ys)  # refused
+
+
+def grown_while_looped_over(a):
+    ys = [v * v for v in a]
+    for y in ys:  # refused
+        ys.append(y)
+    return np.sum(ys)
+
+
+def grown_in_a_branch_read_after(a):
+    if a[0] > 0.0:
+        ys = [v for v in a]
+    else:
+        ys = [2.0 * v for v in a]
+    return np.sum(ys)  # refused
+
+
+def grown_as_a_truth_value(a):
+    ys = [v for v in a if v > 5.0]
+    return 1.0 if ys else np.sum(a)  # refused
+
+
+def grown_in_a_list(a):
+    ys = [v for v in a]
+    rows = [ys, ys]  # refused
+    return np.sum(rows)
+
+
+_GROWN = "a list the function grows while it runs, is used here in a way srcdiff does not"
 REFUSED = [
-    (fsum_of_a_run_time_length, "math.fsum of `(x * k for k in range(n))`, whose elements "
-                                "srcdiff knows only when the function runs"),
+    (grown_slice, f"`ys`, {_GROWN}"),
+    (grown_returned, f"`ys`, {_GROWN}"),
+    (grown_method, "`ys` is a list grown while the function runs: srcdiff supports `.append` "
+                   "of it, not `.copy`"),
+    (grown_concatenated, f"`ys`, {_GROWN}"),
+    (grown_holds_tuples, "its elements are numbers or arrays, not lists or tuples"),
+    (grown_with_another_name, "`ys` grows in a loop whose length srcdiff knows only when the "
+                              "function runs, and is also known as `zs`"),
+    (grown_joined, f"`ys`, {_GROWN}"),
+    (grown_while_looped_over, "the loop appends to `ys`, the list it goes over"),
+    (grown_in_a_branch_read_after, "`ys` is a list grown inside a loop or branch and read "
+                                   "after it"),
+    (grown_as_a_truth_value, f"`ys`, {_GROWN}"),
+    (grown_in_a_list, "`ys` is a list grown while the function runs: srcdiff does not put it "
+                      "in a list or tuple"),
     (fsum_of_lists, "math.fsum of `[[x], [2.0 * x]]`, whose elements are lists or tuples: "
                     "Python raises TypeError"),
     (fsum_of_a_dict, "math.fsum of a dict (it goes over the keys): not supported"),
@@ -328,14 +393,12 @@ REFUSED = [
                        "when the function runs"),
     (dist_of_points_of_different_lengths, "math.dist of points of 2 and 1 coordinates: "
                                           "Python raises ValueError"),
-    (grows_with_n, "not this one: it loops over values known only when the function runs"),
     (grows_in_a_branch, "`out` grows or changes inside a branch"),
     (made_in_two_branches, "`out` stands for a list here and is bound elsewhere too"),
     (made_in_a_branch, "`out` is made inside a loop or branch and read after it"),
     (list_of_lists_at_a_variable_position, "items of `rows` are read at constant positions"),
     (too_long_for_a_variable_position, "at positions known when the function runs where it "
                                        "holds at most 64 numbers"),
-    (comprehension_with_a_condition, "this list comprehension has a condition"),
     (appends_to_an_argument, "append to `out`, which is not a list the function makes"),
     (out_of_range, "`values` has 1 elements here: `values[1]` raises IndexError"),
     (breaks_out_of_a_list_loop, "not this one: it has a break, continue, return or else"),

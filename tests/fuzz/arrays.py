@@ -24,6 +24,7 @@ from .intervals import Interval, UNIT, absolute, cosh, floor, maximum, minimum, 
 VALUES = Interval(-2.0, 2.0)
 ITERATE_RATE = 0.3  # of for loops: over an array's rows
 LISTS_RATE = 0.08   # of statements: lists and comprehensions of arrays (st_lists)
+GROWN_RATE = 0.05   # of statements: lists grown over an array's rows (st_grown)
 WHERE_RATE = 0.3    # of sums, means, products, maxima and minima: where= and initial=
 LIMIT = 8.0
 FLOAT32_RATE = 0.3  # of programs: also run with their array arguments in float32
@@ -47,7 +48,10 @@ FEATURES = (
      "nondifferentiable", "for_array", "for_enumerate_array", "for_zip_arrays",
      "comprehension_array", "stacked_appends", "sum_of_rows", "max_of_generator",
      "cast:int", "cast:mask", "cast:float", "item", "reduce_where", "reduce_where_data",
-     "reduce_where_broadcast", "reduce_initial", "reduce_initial_variable", "float32"]
+     "reduce_where_broadcast", "reduce_initial", "reduce_initial_variable", "float32",
+     "grown_comprehension", "grown_appends", "grown_condition"]
+    + [f"grown:{c}" for c in ("sum", "array", "stack", "mean", "python_sum", "generator",
+                              "indexed", "len")]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
                               "vstack", "transpose", "swapaxes")]
     + [f"reduce:{r}" for r in ("sum", "mean", "max", "min", "prod", "var", "std")]
@@ -131,6 +135,7 @@ class ArrayGenerator(Drawing):
         self.np = numpy.random.default_rng(seed)
         self.iterate_rng = random.Random(f"iterate/{seed}")
         self.lists_rng = random.Random(f"lists/{seed}")
+        self.grown_rng = random.Random(f"grown/{seed}")
         self.where_rng = random.Random(f"where/{seed}")
         self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
         self.scope_now: Scope | None = None  # the scope of the expression being drawn
@@ -546,6 +551,8 @@ class ArrayGenerator(Drawing):
     def statement(self, scope, indent):
         if self.lists_rng.random() < LISTS_RATE:  # its own stream: other programs unchanged
             return self.st_lists(scope, indent)
+        if self.grown_rng.random() < GROWN_RATE and any(v.shape for v in scope.floats()):
+            return self.st_grown(scope, indent)
         options = [("assign", 5), ("update", 4), ("augment", 2), ("setitem", 3),
                    ("alias", 2.0 if self.allow_alias else 0.0)]
         if scope.depth < 2:
@@ -864,6 +871,59 @@ class ArrayGenerator(Drawing):
         scope.vars[name] = Var(name, (count,), Interval(-2.0, 2.0))
         scope.bound.add(name)
         return [f"{pad}{name} = np.array([{e.code} for {index} in range({count})])"], False
+
+    def st_grown(self, scope, indent):
+        """A list grown while the program runs, over an array's rows: a comprehension
+        (maybe with a condition) or appends in a loop (maybe under an ``if``), then given
+        to NumPy, reduced by ``sum``, read by position, counted or looped over."""
+        rng = self.grown_rng
+        pad = " " * indent
+        source = rng.choice([v for v in scope.floats() if v.shape])
+        count, element_shape = source.shape[0], source.shape[1:]
+        row, name, ys = self.fresh("row"), self.fresh("g"), self.fresh("ys")
+        scope.vars[row] = Var(row, element_shape, source.iv)
+        scope.bound.add(row)
+        e = self.squash(self.expr(scope, 2, element_shape, must=row), Interval(-2.0, 2.0))
+        condition = None
+        if rng.random() < 0.3:
+            self.feat("grown_condition")
+            condition = self.condition(scope)
+        scope.bound.discard(row)
+        del scope.vars[row]
+        # with a condition the length is known only when it runs: reductions to a number
+        consumers = ["sum", "generator", "len"] if condition else \
+            ["sum", "array", "stack", "mean", "python_sum", "generator", "indexed", "len"]
+        consumer = rng.choice(consumers)
+        self.feat(f"grown:{consumer}")
+        lines = []
+        if rng.random() < 0.5:
+            self.feat("grown_comprehension")
+            test = f" if {condition}" if condition else ""
+            lines.append(f"{pad}{ys} = [{e.code} for {row} in {source.name}{test}]")
+        else:
+            self.feat("grown_appends")
+            lines += [f"{pad}{ys} = []", f"{pad}for {row} in {source.name}:"]
+            if condition:
+                lines += [f"{pad}    if {condition}:", f"{pad}        {ys}.append({e.code})"]
+            else:
+                lines.append(f"{pad}    {ys}.append({e.code})")
+        axis = rng.choice([0, -1])
+        y = self.fresh("y")
+        text, shape, bound = {
+            "sum": (f"np.sum({ys})", (), 2.0 * count),
+            "array": (f"np.array({ys})", (count,) + element_shape, 2.0),
+            "stack": (f"np.stack({ys}, axis={axis})",
+                      (count,) + element_shape if axis == 0 else element_shape + (count,), 2.0),
+            "mean": (f"np.mean({ys}, axis=0)", element_shape, 2.0),
+            "python_sum": (f"sum({ys})", element_shape, 2.0 * count),
+            "generator": (f"sum(np.sum({y} * {y}) for {y} in {ys})", (), 4.0 * size(element_shape) * count),
+            "indexed": (f"{ys}[{rng.randrange(-count, count)}]", element_shape, 2.0),
+            "len": (f"np.sum({ys}) * len({ys})", (), 2.0 * count * count),
+        }[consumer]
+        lines.append(f"{pad}{name} = {text}")
+        scope.vars[name] = Var(name, shape, Interval(-bound, bound))
+        scope.bound.add(name)
+        return lines, False
 
     def st_for(self, scope, indent):
         pad = " " * indent
