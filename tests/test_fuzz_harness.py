@@ -273,3 +273,21 @@ def test_a_wrong_rule_on_the_same_path_on_both_sides_is_still_wrong(broken_sin):
         dual.forward_gradient = saved
     assert result.verdict == "wrong", result.line()
     assert result.category.startswith("wrong:differences"), result.category
+
+
+def test_a_point_singular_only_in_float32_is_nonfinite():
+    """Campaign arrays seed 820262: rounded to float32, the variance of equal values is 0
+    (in float64 about 1e-32), and the norm of a zero vector has no derivative: the float32
+    gradient is nan where float64's is finite. Proved singular by strict arithmetic, it is
+    ``nonfinite``; judged ``wrong`` before."""
+    source = ("import numpy as np\n\n\ndef program(x, s):\n"
+              "    u = s + np.zeros(3)\n"
+              "    var = (u - np.mean(u)) ** 2\n"
+              "    M = np.zeros_like(x)\n"  # float32 when x is
+              "    M[1] = var\n"
+              "    return np.linalg.norm(M) + np.sum(x)\n")
+    x = numpy.array([[0.99, 0.89, -0.51], [-0.99, 0.20, -0.08]])
+    case = Case("arrays", 5, source, (x, -0.669005368747652), (0, 1), ("x", "s"),
+                ranks={"x": 2}, float32=True)
+    result = run_case(case)
+    assert (result.verdict, result.category) == ("nonfinite", "nonfinite:float32"), result.line()

@@ -1046,12 +1046,38 @@ class Run:
         scale = scale_of(*gradients64)
         for name, a, b in zip(case.wrt_names, gradients32, gradients64):
             if not close(a, b, 2e-2, 2e-3 * scale):
+                if not numpy.all(numpy.isfinite(a)) and numpy.all(numpy.isfinite(b)) and \
+                        self.singular_in_float32(as32(self.args())):
+                    return Result("nonfinite", f"float32 gradient of {name} nan or inf where "
+                                  "float64's is finite: rounded to float32, the point is where "
+                                  "an intermediate's derivative is singular",
+                                  "nonfinite:float32")
                 return Result("wrong", f"float32 gradient of {name} {describe([a], [name])} vs "
                               f"float64 {describe([b], [name])}", "wrong:float32-gradient")
         if not close(derivative32, derivative64, 2e-2, 2e-3 * max(1.0, abs(float(derivative64)))):
             return Result("wrong", f"float32 jvp {derivative32!r} vs float64 {derivative64!r}",
                           "wrong:float32-forward")
         return None
+
+    def singular_in_float32(self, args) -> bool:
+        """Whether the unoptimized gradient at the float32 arguments ``args``, with NumPy's
+        floating-point errors raised, raises an arithmetic error while the primal, run
+        the same way, does not (as :meth:`singular` proves it at the point)."""
+        from srcdiff.pipeline import generate
+        try:
+            with self.limit(PRIMAL_SECONDS), quiet(strict=True):
+                self.program(*[a.copy() if isinstance(a, numpy.ndarray) else a for a in args])
+        except Timeout:
+            raise
+        except Exception:
+            return False
+        try:
+            with self.limit(SRCDIFF_SECONDS), quiet(strict=True):
+                generate(self.program, self.case.wrt_names, name="g", as_tuple=True,
+                         kinds=kinds_of(self.case), optimize=False).function(*args)
+        except (ArithmeticError, ValueError) as error:
+            return not is_refusal(error)
+        return False
 
     def check_second(self):
         """``grad(grad(f, wrt=i), wrt=i)`` for the first number among the ``wrt``
