@@ -840,13 +840,17 @@ class Normalizer:
         before += self.block([_comprehension_loops(self, node, append)])
         return _located(_name(name), node)
 
-    def grow_lists_of(self, node: ast.For | ast.While) -> list[ast.stmt]:
+    def grow_lists_of(self, node: ast.For | ast.While | ast.If) -> list[ast.stmt]:
         """Before a loop srcdiff does not write out (its values, or how many times it
         runs, known only when the function runs): the lists made before it that it
         appends to, from here on grown as it runs; their elements so far appended to an
         empty one. A list it changes otherwise, or that another name or list refers to,
-        is refused (a grown list is a value: Python would change the shared one)."""
-        appended, changed = _changed_lists(node.body)
+        is refused (a grown list is a value: Python would change the shared one). Before
+        an ``if``: the lists made in this block that its branches only append to (the
+        length depends on the branch taken); the others are left to be refused where
+        they change."""
+        branch = isinstance(node, ast.If)
+        appended, changed = _changed_lists(node.body + node.orelse)
         result: list[ast.stmt] = []
         for name in sorted(changed):
             made = self.lists.by_name.get(name)
@@ -859,12 +863,16 @@ class Normalizer:
             if name not in appended or made.keys is not None or made.is_tuple or \
                     made.scope != self.scope or shared or \
                     any(not isinstance(item, ast.expr) for item in made.items):
+                if branch:
+                    continue
                 self.changes(name, node, "append to")  # refuses, located
                 raise located(UnsupportedSyntaxError, f"{made.what} grows in a loop whose "
                               "length srcdiff knows only when the function runs, and "
                               + (f"is also known as `{shared[0]}`" if shared else
                                  "is changed otherwise, or holds lists"), node, self.where,
                               hint="append numbers or arrays to a list of its own")
+            if branch and RULES.arrays() is None:
+                continue  # refused where it grows
             self.needs_numpy(node)
             result.append(self.assign(name, self.runtime_call("empty_list", [], node), node))
             for item in made.items:
@@ -1045,6 +1053,8 @@ class Normalizer:
             reason = "it has a break, continue, return or else"
         elif len(values) > UNROLL_LIMIT:
             reason = f"it runs {len(values)} times (srcdiff unrolls at most {UNROLL_LIMIT})"
+        elif any(name in self.lists.by_name for name in _appended_in_branches(node.body)):
+            reason = "it appends to a list in a branch"  # its length: known only when run
         if reason is not None:
             if self.list_iteration(node.iter, probe=True) != "follows":
                 # it only reads lists, or grows them: a loop as any other (its reads are
@@ -1138,7 +1148,7 @@ class Normalizer:
         if isinstance(node, ast.Return):
             return self.return_(node)
         if isinstance(node, ast.If):
-            before: list[ast.stmt] = []
+            before = self.grow_lists_of(node)  # appended to in a branch: grown as it runs
             test = self.expression(node.test, before)
             self.depth += 1
             with self.nested():
@@ -2485,6 +2495,16 @@ def _changed_lists(body: list[ast.stmt]) -> tuple[set[str], set[str]]:
                     isinstance(node.value, ast.Name):
                 changed.add(node.value.id)
     return appended, appended | changed
+
+
+def _appended_in_branches(body: list[ast.stmt]) -> set[str]:
+    """The names ``body`` appends to inside an ``if`` (``out.append(v)``)."""
+    result: set[str] = set()
+    for statement in body:
+        for node in walk(statement):
+            if isinstance(node, ast.If):
+                result |= _changed_lists(node.body + node.orelse)[0]
+    return result
 
 
 def _comprehension_loops(normalizer: Normalizer, node: ast.GeneratorExp | ast.ListComp,

@@ -508,3 +508,20 @@ def grown_in_nested_loops(x, n):
         for j in range(i):
             out.append(math.cos(x * i - j))
     return np.sum(np.array(out) ** 2) + np.mean(out)
+
+
+@program(0.7, sympy=False)
+def grows_in_a_branch(x):
+    out = [x]
+    if x > 0.0:
+        out.append(2.0 * x)
+    return sum(out) * len(out)
+
+
+@program(0.4, 1.3, sympy=False)
+def grows_in_a_branch_of_an_unrolled_loop(x, y):
+    kept = []
+    for k in range(4):
+        if math.sin(x * k) < y * 0.5:
+            kept.append(math.exp(x - k * y))
+    return sum(kept) + 0.5 * max(kept)

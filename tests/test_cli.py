@@ -129,6 +129,11 @@ def trajectory(w: np.ndarray, X, y):
     for i in range(4):
         path[i] = np.sin(w[i % 3] * (i + 1))
     return np.sum(path * path)
+
+
+def kept(w: np.ndarray, X, y):
+    rows = [np.tanh(row @ w) * t for row, t in zip(X, y) if row[0] > -1.0]
+    return np.sum(np.stack(rows) ** 2) + np.sum(rows[-1])
 '''
 
 
@@ -144,6 +149,7 @@ def test_array_module_inlines_its_helpers_and_runs_without_srcdiff(tmp_path):
     shown = run("show", "arrays_model.py:fit", "--types", "X=array[2],y=array[1]", cwd=tmp_path)
     assert "with respect to w, X, y;" in shown.stdout  # typed arrays are differentiated
     assert "def scatter(" in text and "def piece(" not in text  # only what it calls
+    assert "def appended(" in text and "def _list_adjoint(" in text  # kept's, and theirs
     program = textwrap.dedent("""
         import sys
         sys.modules["srcdiff"] = None  # importing it fails from here on
@@ -153,6 +159,7 @@ def test_array_module_inlines_its_helpers_and_runs_without_srcdiff(tmp_path):
         w, X, y = rng.normal(size=3), rng.normal(size=(5, 3)), numpy.ones(5)
         print(repr(arrays_model_grad.grad_fit(w, X, y).tolist()))
         print(repr(arrays_model_grad.grad_trajectory(w, X, y).tolist()))
+        print(repr(arrays_model_grad.grad_kept(w, X, y).tolist()))
     """)
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                             cwd=tmp_path)
@@ -167,6 +174,7 @@ def test_array_module_inlines_its_helpers_and_runs_without_srcdiff(tmp_path):
         expected = [sum(2 * (i + 1) * numpy.sin(w[k] * (i + 1)) * numpy.cos(w[k] * (i + 1))
                         for i in range(4) if i % 3 == k) for k in range(3)]
         numpy.testing.assert_allclose(eval(lines[1]), expected, rtol=1e-12)
+        assert eval(lines[2]) == srcdiff.grad(arrays_model.kept)(w, X, y).tolist()
     finally:
         sys.path.remove(str(tmp_path))
         sys.modules.pop("arrays_model", None)

@@ -149,10 +149,10 @@ def test_a_list_of_arrays_stacked():
 
 
 # -- refused, where it is written --------------------------------------------------------
-def grows_in_a_branch(x):
+def changed_in_a_branch(x):
     out = [x]
     if x > 0.0:
-        out.append(2.0 * x)  # refused
+        out[0] = 2.0 * x  # refused
     return sum(out)
 
 
@@ -393,7 +393,7 @@ REFUSED = [
                        "when the function runs"),
     (dist_of_points_of_different_lengths, "math.dist of points of 2 and 1 coordinates: "
                                           "Python raises ValueError"),
-    (grows_in_a_branch, "`out` grows or changes inside a branch"),
+    (changed_in_a_branch, "`out` grows or changes inside a branch"),
     (made_in_two_branches, "`out` stands for a list here and is bound elsewhere too"),
     (made_in_a_branch, "`out` is made inside a loop or branch and read after it"),
     (list_of_lists_at_a_variable_position, "items of `rows` are read at constant positions"),

@@ -26,6 +26,7 @@ IDENTITY_RATE = 0.06  # of the conditions drawn: with a test of a number against
 WALRUS_RATE = 0.04    # of the others: bound to a name by `:=`, then read
 NESTED_TARGET_RATE = 0.3  # of zip loops: enumerate(zip(...)) unpacked as i, (a, b)
 LIST_RATE = 0.1  # of the statements drawn: lists, comprehensions and reductions (st_list)
+GROWN_RATE = 0.4  # of lists appended to or comprehensions: of a length known only when run
 TRY_RATE = 0.02  # of the statements drawn: a `try` around constants (st_try)
 
 PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
@@ -73,7 +74,7 @@ FEATURES = (
        "zero_point", "len", "stop_gradient", "nondifferentiable", "is_none", "walrus",
        "print_fstring", "assert_message", "nested_target", "sum_generator", "sum_dynamic",
        "sum_condition", "min_max_generator", "prod_generator", "any_all", "zip_generator",
-       "list_append", "list_literal", "list_item_assignment", "list_unpack",
+       "list_append", "grown_list", "grown_counted", "list_literal", "list_item_assignment", "list_unpack",
        "list_comprehension", "loop_over_list", "list_of_lists", "list_to_helper", "hypot3",
        "starred_unpack", "starred_call", "starred_element", "del_name", "dict_made",
        "dict_to_helper", "list_position", "try_division", "try_parse", "try_index",
@@ -181,6 +182,7 @@ class ScalarGenerator(Drawing):
         self.lists_rng = random.Random(f"lists/{seed}")  # when to draw a list statement
         self.star_rng = random.Random(f"star/{seed}")  # `*` unpacking, `del` of a list
         self.try_rng = random.Random(f"try/{seed}")  # `try` around constants
+        self.grown_rng = random.Random(f"grown/{seed}")  # lists of run-time length
         self.fsum_rng = random.Random(f"fsum/{seed}")  # math.fsum, hypot of many, dist
         self.tuple_rng = random.Random(f"tuple/{seed}")  # calls returning tuples as values
 
@@ -1171,16 +1173,28 @@ class ScalarGenerator(Drawing):
                 iv = Interval(-2.0, 2.0)
             lines.append(f"{pad}{name} = {value}")
         elif kind in ("append", "comprehension", "nested"):
-            text, variables, count, sure = self.source(scope, static=True)
+            # (its own stream: other programs unchanged) a list whose length is known only
+            # when the program runs: over range(n), or with a condition
+            grown = kind != "nested" and self.grown_rng.random() < GROWN_RATE
+            text, variables, count, sure = self.source(scope, static=not grown)
             e = self.element(scope, variables)
             values = self.fresh(self.choice(["out", "terms", "values"]))
+            condition = ""
+            if grown and self.grown_rng.random() < 0.5:
+                condition = f"{variables[0][0]} > {fmt(round(self.grown_rng.uniform(-1.0, 1.0), 2))}"
+            if grown and (condition or not sure):
+                self.feat("grown_list")
             if kind == "append":
                 self.feat("list_append")
-                lines += [f"{pad}{values} = []", f"{pad}for {self.target_of(variables)} in {text}:",
-                          f"{pad}    {values}.append({e.code})"]
+                lines += [f"{pad}{values} = []", f"{pad}for {self.target_of(variables)} in {text}:"]
+                if condition:
+                    lines += [f"{pad}    if {condition}:", f"{pad}        {values}.append({e.code})"]
+                else:
+                    lines.append(f"{pad}    {values}.append({e.code})")
             elif kind == "comprehension":
                 self.feat("list_comprehension")
-                lines.append(f"{pad}{values} = [{e.code} for {self.target_of(variables)} in {text}]")
+                test = f" if {condition}" if condition else ""
+                lines.append(f"{pad}{values} = [{e.code} for {self.target_of(variables)} in {text}{test}]")
             else:
                 self.feat("list_of_lists")
                 lines.append(f"{pad}{values} = [[{e.code}, 0.5 * ({e.code})] for "
@@ -1192,7 +1206,13 @@ class ScalarGenerator(Drawing):
                 scope.bound.add(name)
                 return lines, False
             use = self.choice(["sum", "mean", "ends", "max", "loop"])
-            if use == "sum":
+            if (condition or not sure) and use in ("mean", "ends", "max"):
+                use = "counted"  # it may be empty
+            if use == "counted":
+                self.feat("grown_counted")
+                lines.append(f"{pad}{name} = sum({values}) + 0.25 * len({values})")
+                iv = Interval(-2.0 * count, 2.25 * count)
+            elif use == "sum":
                 total = "sum"
                 if self.fsum_rng.random() < 0.3:
                     self.feat("fsum_list")
