@@ -77,8 +77,8 @@ def scatter(gradient, like, index):
     """The adjoint of ``like[index]``: zeros of ``like``'s shape with ``gradient`` added
     at ``index`` (repeated indices accumulate). ``like`` may be a list grown while the
     function runs: its adjoint is an array too."""
-    if type(like) is list:
-        like = numpy.asarray(like)
+    if hasattr(like, "elements"):  # a GrownList (no array has the attribute)
+        like = numpy.asarray(like.elements())
     result = numpy.zeros(numpy.shape(like), numpy.result_type(like, 1.0))
     parts = index if isinstance(index, tuple) else (index,)
     if all(isinstance(p, (int, numpy.integer, slice, type(None), type(Ellipsis))) for p in parts):
@@ -411,27 +411,73 @@ def eigenvalues(a, UPLO="L"):
 
 # --- lists the function grows while it runs (normalize: ``out = []`` then
 # ``out.append(v)`` in a loop srcdiff does not write out, or a comprehension over an
-# array). Such a list is a value like an array: appending makes a new list (the backward
+# array). Such a list is a value like an array: appending gives a new one (the backward
 # sweep may still need the shorter one), and its adjoint is an array of shape
 # ``(len(items),) + element shape`` (or a plain zero), the array NumPy makes of it.
+class GrownList:
+    """A list grown while the function runs, as a value. Its versions share one buffer,
+    each seeing its first ``count`` elements: appending to the newest extends the buffer
+    in place (amortised constant time, where a new list each time would make a loop of n
+    appends cost n * n), appending to an older one copies its elements first. Read by
+    ``len``, by position and by iterating, as a list is.
+
+    >>> a = appended(empty_list(), 1.0); b = appended(a, 2.0); c = appended(a, 3.0)
+    >>> len(a), list(b), list(c), b[-1], b.buffer is a.buffer, c.buffer is a.buffer
+    (1, [1.0, 2.0], [1.0, 3.0], 2.0, True, False)
+    """
+
+    __slots__ = ("buffer", "count")
+
+    def __init__(self, buffer, count):
+        self.buffer = buffer
+        self.count = count
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, index):
+        position = index.__index__()  # (an int, a NumPy integer or a bool, as for lists)
+        if position < 0:
+            position += self.count
+        if not 0 <= position < self.count:
+            raise IndexError("list index out of range")
+        return self.buffer[position]
+
+    def __iter__(self):
+        return iter(self.buffer[:self.count])
+
+    def elements(self):
+        return self.buffer[:self.count]
+
+    def __array__(self, dtype=None, copy=None):  # what NumPy makes of the list
+        return numpy.array(self.elements(), dtype=dtype)
+
+
 def empty_list():
     """``[]``, for a list the function grows while it runs."""
-    return []
+    return GrownList([], 0)
 
 
 def appended(items, value):
-    """``items.append(value)``, as a new list."""
-    return [*items, value]
+    """``items.append(value)``, as a new list (``items`` may also be a list or an array
+    of tangents)."""
+    if type(items) is GrownList:
+        buffer, count = items.buffer, items.count
+        if len(buffer) == count:
+            buffer.append(value)
+            return GrownList(buffer, count + 1)
+        return GrownList(buffer[:count] + [value], count + 1)
+    return GrownList([*items, value], len(items) + 1)
 
 
 def list_array(items):
     """``numpy.array(items)``: what NumPy functions make of a list given to them."""
-    return numpy.array(items)
+    return numpy.array(items.elements() if type(items) is GrownList else items)
 
 
 def list_stack(items, axis=0):
     """``numpy.stack(items, axis)``."""
-    return numpy.stack(items, axis)
+    return numpy.stack(items.elements() if type(items) is GrownList else items, axis)
 
 
 def _list_adjoint(gradient, count, element):
@@ -463,10 +509,12 @@ def appended_tangent(tangent, items, value_tangent):
     ``items``' elements) with ``value``'s appended."""
     if isinstance(tangent, (int, float)):
         tangent = [numpy.zeros(numpy.shape(item), numpy.result_type(item, 1.0)) for item in items]
-    return [*tangent, value_tangent]
+    return appended(tangent, value_tangent)
 
 
 # Helpers that call others: writing one into a module writes these too.
 DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",),
            "unbroadcast_product": ("unbroadcast",), "appended_value": ("_list_adjoint",),
-           "appended_items": ("_list_adjoint",)}
+           "appended_items": ("_list_adjoint",), "empty_list": ("GrownList",),
+           "appended": ("GrownList",), "appended_tangent": ("appended", "GrownList"),
+           "list_array": ("GrownList",), "list_stack": ("GrownList",)}
