@@ -680,7 +680,7 @@ def check_grown_lists(function: Function) -> None:
     if runtime is None:  # (no NumPy: nothing made such a list)
         return
     statements = statements_of(function.body)
-    makers = (runtime.empty_list, runtime.appended)
+    makers = (runtime.empty_list, runtime.appended, runtime.appended_tangent)
     lists: set[str] = set()
     changed = True
     while changed:
@@ -696,7 +696,9 @@ def check_grown_lists(function: Function) -> None:
                 changed = True
     if not lists:
         return
-    readers = (runtime.list_array, runtime.list_stack, len)
+    # (forward code, which a Hessian differentiates again, reads the list for the shape
+    # of a zero tangent, numpy.zeros_like, and gives it to appended_tangent)
+    readers = (runtime.list_array, runtime.list_stack, len, sys.modules["numpy"].zeros_like)
     for statement in statements:
         if isinstance(statement, ast.Try):
             read = [n for n in names(statement)[0] if n in lists]
@@ -720,6 +722,9 @@ def check_grown_lists(function: Function) -> None:
                         get_anno(node, "callee") in readers or
                         get_anno(node, "callee") is runtime.appended):
                     allowed.add(id(node.args[0]))
+                elif isinstance(node, ast.Call) and len(node.args) > 1 and \
+                        get_anno(node, "callee") is runtime.appended_tangent:
+                    allowed.update((id(node.args[0]), id(node.args[1])))
                 elif isinstance(node, ast.Subscript) and not any(
                         isinstance(part, ast.Slice) for part in walk_code(node.slice)):
                     allowed.add(id(node.value))

@@ -1100,6 +1100,16 @@ APPENDED = add_array_rule(
     # (the tangent of a list made of constants may be a plain zero: of what length, the
     # list says)
     jvp=lambda j: j.helper("appended_tangent", j.t("items"), j["items"], j.t("value")))
+# forward code's appended (a Hessian differentiates that code again): linear in the
+# tangents, ``items`` giving a plain zero tangent its length
+APPENDED_TANGENT = add_array_rule(
+    runtime.appended_tangent, ("tangent", "items", "value_tangent"), ("tangent", "value_tangent"),
+    lambda v: {"tangent": v.helper("appended_items", v.g, v["items"], v["value_tangent"]),
+               "value_tangent": v.helper("appended_value", v.g, v["items"], v["value_tangent"])},
+    lambda v: _grown_kind(VJP(v.rule, v.arguments, {"value": v.kind("value_tangent")})),
+    (E(((2, 3), (2, 3), (3,))), E(((3,), (3,), ()))),
+    name="srcdiff.runtime.appended_tangent", shaped=False,
+    jvp=lambda j: j.helper("appended_tangent", j.t("tangent"), j["items"], j.t("value_tangent")))
 LIST_ARRAY = add_array_rule(runtime.list_array, ("items",), ("items",), lambda v: {"items": v.g},
                             lambda v: v.kind("items"), (E(((3,),)), E(((2, 3),))),
                             name="srcdiff.runtime.list_array", shaped=False, jvp="linear")

@@ -179,3 +179,31 @@ def test_changing_an_array_a_grown_list_holds_is_refused(func, name):
     marked = next(i for i, line in enumerate(lines) if "changed in it too" in line
                   or "changes out[0]" in line)
     assert info.value.lineno == func.__code__.co_firstlineno + marked
+
+
+def grown_with_a_scale(x, s):
+    ys = [math.sin(v * s) * v for v in x if v > -1.0]
+    out = []
+    for y in ys:
+        out.append(y * y * s)
+    return np.sum(np.stack(out)) + np.mean(ys) * len(ys)
+
+
+def test_second_derivatives_through_grown_lists():
+    """The forward code a Hessian differentiates again appends tangents
+    (runtime.appended_tangent, which has its rule): hessian and hvp against differences
+    of the gradient, grad(grad(f)) against second differences."""
+    x, s = np.array([0.3, -0.5, 1.2, -1.5]), 0.7
+    gradient = srcdiff.grad(grown_with_a_scale, wrt=0)
+    h = 1e-5
+    expected = np.array([(gradient(x + h * e, s) - gradient(x - h * e, s)) / (2 * h)
+                         for e in np.eye(4)])
+    hessian = srcdiff.hessian(grown_with_a_scale, wrt=0)(x, s)
+    np.testing.assert_allclose(hessian, expected, rtol=1e-6, atol=1e-8)
+    v = np.array([1.0, 0.5, -0.3, 2.0])
+    np.testing.assert_allclose(srcdiff.hvp(grown_with_a_scale, wrt=0)(x, s, v), expected @ v,
+                               rtol=1e-6, atol=1e-8)
+    second = srcdiff.grad(srcdiff.grad(grown_with_a_scale, wrt=1), wrt=1)(x, s)
+    f = lambda t: grown_with_a_scale(x, t)
+    h = 1e-4
+    assert second == pytest.approx((f(s + h) - 2 * f(s) + f(s - h)) / h ** 2, rel=1e-5)

@@ -27,7 +27,7 @@ ELEMENTWISE = [r for r in RULES if r.name.startswith(("numpy.", "scipy."))]
 def call_text(rule, names, example) -> str:
     """The call of ``rule`` on the variables ``names``, as source; a list (``appended``)
     read as the array NumPy makes of it."""
-    if rule.func is srcdiff.runtime.appended:
+    if rule.func in (srcdiff.runtime.appended, srcdiff.runtime.appended_tangent):
         return f"srcdiff.runtime.list_array({_call_text(rule, names, example)})"
     return _call_text(rule, names, example)
 

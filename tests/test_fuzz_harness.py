@@ -291,3 +291,19 @@ def test_a_point_singular_only_in_float32_is_nonfinite():
                 ranks={"x": 2}, float32=True)
     result = run_case(case)
     assert (result.verdict, result.category) == ("nonfinite", "nonfinite:float32"), result.line()
+
+
+def test_a_refusal_of_srcdiffs_own_code_is_not_a_refusal():
+    """srcdiff refusing what it wrote (generated code, differentiated again for second
+    derivatives) or its own helpers is srcdiff failing, not the program being outside
+    the language: an internal verdict wherever the harness asks, a note apart for
+    grad(grad(f)) (a known gap of issue 12, counted as such by the campaign)."""
+    import srcdiff.runtime
+    from fuzz.harness import is_refusal
+    from srcdiff.errors import UnsupportedSyntaxError
+
+    def error(filename):
+        return UnsupportedSyntaxError("refused", filename=filename, lineno=1, col=0)
+    assert is_refusal(error(__file__))
+    assert not is_refusal(error("<srcdiff generated dprogram_dx0 of program #3>"))
+    assert not is_refusal(error(srcdiff.runtime.__file__))
