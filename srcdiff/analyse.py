@@ -590,7 +590,7 @@ def _sequence_kind(node: ast.expr, of: Callable[[ast.expr], Kind | None]) -> Kin
 
 def _nondifferentiable_kind(callee: object, value: ast.Call, argument_kinds: list[Kind | None],
                             of: Callable[[ast.expr], Kind | None]) -> Kind | None:
-    if callee in (len, int, float, bool, round, range) or _is_math(callee) or \
+    if callee in (len, int, float, bool, round, range, isinstance) or _is_math(callee) or \
             callee in ITERATORS:  # iterators: not arrays
         return SCALAR
     returns = getattr(callee, "__srcdiff_returns__", False)  # srcdiff.nondifferentiable

@@ -578,6 +578,13 @@ class Fence(ast.NodeVisitor):
             return
         callee = self.parsed.resolve(node.func, self.locals)
         text = ast.unparse(node.func)
+        if callee is isinstance:  # a test, never differentiated (as x is None)
+            if len(node.args) != 2 or node.keywords or not self.classes(node.args[1]):
+                self.refuse(node, "isinstance(x, T) is supported with T a class or a tuple "
+                            "of classes that srcdiff can read where it writes the gradient "
+                            "(int, float, numpy.ndarray, (int, float))")
+            self.visit(node.args[0])
+            return
         if callee is dict:  # dict(w=a, b=b): a dict normalize follows
             if node.args:
                 self.refuse(node, "dict() is supported with keyword arguments "
@@ -616,6 +623,15 @@ class Fence(ast.NodeVisitor):
             return
         self.check_arguments_of(node, callee)
         self.check_callee(node, callee, text)
+
+    def classes(self, node: ast.expr) -> bool:
+        """Whether ``node`` names a class (a builtin, ``numpy.ndarray``) or is a tuple of
+        such, as ``isinstance`` takes them."""
+        if isinstance(node, ast.Tuple):
+            return bool(node.elts) and all(self.classes(e) for e in node.elts)
+        return isinstance(node, (ast.Name, ast.Attribute)) and not (
+            isinstance(node, ast.Name) and node.id in self.locals) and \
+            isinstance(self.parsed.resolve(node, self.locals), type)
 
     def spread_call(self, node: ast.Call) -> None:
         """``f(*xs)``: normalize spreads a list or tuple whose elements it knows (made in

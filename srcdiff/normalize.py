@@ -2380,6 +2380,29 @@ class _Expressions(ast.NodeTransformer):
             return self.cast(self.numpy_call(METHODS[func.attr], [self.visit(func.value)] + args,
                                              keywords, node))
         resolved = n.parsed.resolve(node.func, n.locals)
+        if resolved is isinstance and isinstance(node.args[1], ast.Tuple):
+            # isinstance(x, (A, B)): isinstance(x, A) or isinstance(x, B), as Python
+            # tests a tuple of classes (nested ones too); x computed once, first
+            before = self.visit(node.args[0])
+            if not is_literal(before) and not isinstance(before, ast.Name):
+                value = n.fresh("tested")
+                self.before.append(n.assign(value, before, node))
+                before = _located(_name(value), node)
+            classes: list[ast.expr] = []
+            pending = [node.args[1]]
+            while pending:
+                part = pending.pop(0)
+                if isinstance(part, ast.Tuple):
+                    pending[:0] = part.elts
+                else:
+                    classes.append(part)
+            tests: list[ast.expr] = [_located(ast.Call(copy.copy(node.func), [
+                copy_tree(before), copy_tree(c)], []), node) for c in classes]
+            return self.visit(_located(ast.BoolOp(ast.Or(), tests), node)) \
+                if len(tests) > 1 else self.visit(tests[0])
+        if resolved is isinstance:  # the class: read as it is, not as a value
+            return _located(ast.Call(node.func, [self.visit(node.args[0]), node.args[1]], []),
+                            node)
         if any(resolved is f for f in REDUCTIONS) and node.args and not (
                 resolved in (min, max) and len(node.args) > 1):
             return self.reduction(node, resolved)

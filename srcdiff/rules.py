@@ -386,7 +386,7 @@ del _
 RULES.nondifferentiable.update({
     operator.floordiv, math.floor, math.ceil, math.trunc, round, int, bool,
     math.isclose, math.isfinite, math.isinf, math.isnan, math.factorial, math.gcd,
-    math.comb, math.perm, len, range, enumerate, zip, reversed, operator.not_,
+    math.comb, math.perm, len, range, enumerate, zip, reversed, operator.not_, isinstance,
 })
 # srcdiff.stop_gradient: the identity, whose derivative is taken as zero (generated code
 # reads its argument directly: ``finish`` drops the call).

@@ -40,6 +40,39 @@ def test_is_not_none_on_an_array_argument():
     np.testing.assert_allclose(srcdiff.grad(masked)(x, mask), 2 * x * mask)  # Σ m x²
 
 
+def powered(x, n, scale=None):
+    if isinstance(n, int):  # an int count: a power; anything else: a product
+        y = x ** n
+    else:
+        y = x * n
+    if isinstance(scale, (float, (int, np.floating))) and not isinstance(scale, bool):
+        y = y * scale
+    return y
+
+
+def test_isinstance_on_values_that_are_not_differentiated():
+    # d/dx x^3 = 3x^2; d/dx 3.0 x = 3; times scale where it is a number that is no bool
+    assert srcdiff.grad(powered)(0.5, 3) == pytest.approx(3 * 0.25)
+    assert srcdiff.grad(powered)(0.5, 3.0) == pytest.approx(3.0)
+    assert srcdiff.grad(powered)(0.5, 3, 2.0) == pytest.approx(2 * 3 * 0.25)
+    assert srcdiff.grad(powered)(0.5, 3, np.float32(2.0)) == pytest.approx(2 * 3 * 0.25)
+    assert srcdiff.grad(powered)(0.5, 3, True) == pytest.approx(3 * 0.25)
+    assert srcdiff.jvp(powered)(0.5, 3, 2.0, 1.0) == pytest.approx((0.25, 1.5))
+    # the test is of the argument as given: an int count and a float count differ
+    assert srcdiff.grad(srcdiff.grad(powered))(0.5, 3) == pytest.approx(6 * 0.5)
+
+
+@pytest.mark.parametrize("test", ["isinstance(x, 'float')", "isinstance(x, float, int)",
+                                  "isinstance(x, t)"])
+def test_isinstance_of_something_else_than_classes_is_refused_where_it_is(test):
+    from arrays import program
+    func = program(f"def probe(x, t):\n    if {test}:\n        return x\n    return 2.0 * x\n")
+    with pytest.raises(UnsupportedSyntaxError, match=r"isinstance\(x, T\) is supported with T "
+                       "a class or a tuple of classes") as caught:
+        srcdiff.grad(func, wrt=0)
+    assert caught.value.source_line.strip() == f"if {test}:"
+
+
 def test_a_differentiated_number_is_never_none():
     def f(x):
         if x is not None and x > 0:

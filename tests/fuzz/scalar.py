@@ -22,6 +22,7 @@ from .case import SNAP, Case, Drawing
 from .intervals import (Interval, UNIT, absolute, cosh, floor, maximum, minimum, monotone,
                         pow_real, sin_cos)
 
+ISINSTANCE_RATE = 0.1  # of the others, where an int is in scope: with isinstance of it
 IDENTITY_RATE = 0.06  # of the conditions drawn: with a test of a number against None
 WALRUS_RATE = 0.04    # of the others: bound to a name by `:=`, then read
 NESTED_TARGET_RATE = 0.3  # of zip loops: enumerate(zip(...)) unpacked as i, (a, b)
@@ -71,7 +72,7 @@ FEATURES = (
        "underscore_after_loop", "tricky_local", "local_range", "local_numpy",
        "global_like_gradient", "global_range", "print", "possibly_unbound", "int_param",
        "from_import", "math_alias", "tricky_param", "global_tuple", "tuple_index",
-       "zero_point", "len", "stop_gradient", "nondifferentiable", "is_none", "walrus",
+       "zero_point", "len", "stop_gradient", "nondifferentiable", "is_none", "walrus", "isinstance",
        "print_fstring", "assert_message", "nested_target", "sum_generator", "sum_dynamic",
        "sum_condition", "min_max_generator", "prod_generator", "any_all", "zip_generator",
        "list_append", "grown_list", "grown_counted", "list_literal", "list_item_assignment", "list_unpack",
@@ -178,6 +179,7 @@ class ScalarGenerator(Drawing):
         self.unbound_budget = 1 if self.rng.random() < 0.08 else 0
         self.loop_names = 0
         self.print_budget = 1 if self.rng.random() < 0.08 else 0
+        self.isinstance_rng = random.Random(f"isinstance/{seed}")
         self.identity_rng = random.Random(f"identity/{seed}")  # `x is None` in conditions
         self.lists_rng = random.Random(f"lists/{seed}")  # when to draw a list statement
         self.star_rng = random.Random(f"star/{seed}")  # `*` unpacking, `del` of a list
@@ -410,6 +412,16 @@ class ScalarGenerator(Drawing):
             self.feat("walrus")
             name = self.fresh("held")
             return f"({name} := ({test})) and {name}"
+        ints = scope.readable(ints=True)
+        if ints and self.isinstance_rng.random() < ISINSTANCE_RATE:  # its own stream
+            # of an int (a loop index, a count): never a dual number, whose oracle runs
+            # the program on objects that are no float
+            rng = self.isinstance_rng
+            var = rng.choice(sorted(ints, key=lambda v: v.name))
+            classes = rng.choice(["int", "float", "bool", "(int, float)", "(float, (bool, int))"])
+            self.feat("isinstance")
+            return rng.choice([f"isinstance({var.name}, {classes}) and ({test})",
+                               f"({test}) or not isinstance({var.name}, {classes})"])
         return test
 
     def comparison(self, scope: Scope) -> str:
