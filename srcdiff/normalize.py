@@ -2389,17 +2389,17 @@ class _Expressions(ast.NodeTransformer):
                 self.before.append(n.assign(value, before, node))
                 before = _located(_name(value), node)
             classes: list[ast.expr] = []
-            pending = [node.args[1]]
+            pending: list[ast.expr] = [node.args[1]]
             while pending:
-                part = pending.pop(0)
-                if isinstance(part, ast.Tuple):
-                    pending[:0] = part.elts
+                spec = pending.pop(0)
+                if isinstance(spec, ast.Tuple):
+                    pending[:0] = spec.elts
                 else:
-                    classes.append(part)
+                    classes.append(spec)
             tests: list[ast.expr] = [_located(ast.Call(copy.copy(node.func), [
                 copy_tree(before), copy_tree(c)], []), node) for c in classes]
-            return self.visit(_located(ast.BoolOp(ast.Or(), tests), node)) \
-                if len(tests) > 1 else self.visit(tests[0])
+            either = _located(ast.BoolOp(ast.Or(), tests), node) if len(tests) > 1 else tests[0]
+            return cast(ast.expr, self.visit(either))
         if resolved is isinstance:  # the class: read as it is, not as a value
             return _located(ast.Call(node.func, [self.visit(node.args[0]), node.args[1]], []),
                             node)
