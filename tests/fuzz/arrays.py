@@ -902,11 +902,7 @@ class ArrayGenerator(Drawing):
             lines.append(f"{pad}{ys} = [{e.code} for {row} in {source.name}{test}]")
         else:
             self.feat("grown_appends")
-            lines += [f"{pad}{ys} = []", f"{pad}for {row} in {source.name}:"]
-            if condition:
-                lines += [f"{pad}    if {condition}:", f"{pad}        {ys}.append({e.code})"]
-            else:
-                lines.append(f"{pad}    {ys}.append({e.code})")
+            lines += self.append_loop(pad, ys, f"{row} in {source.name}", e.code, condition)
         axis = rng.choice([0, -1])
         y = self.fresh("y")
         text, shape, bound = {

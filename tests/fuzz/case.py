@@ -80,6 +80,15 @@ class Drawing:
             return f"{SNAP}({code})"
         return code
 
+    @staticmethod
+    def append_loop(pad: str, name: str, head: str, element: str, condition: str) -> list[str]:
+        """``name = []`` then a loop ``for {head}:`` appending ``element`` to it (under
+        ``if condition:`` when there is one)."""
+        lines = [f"{pad}{name} = []", f"{pad}for {head}:"]
+        if condition:
+            return lines + [f"{pad}    if {condition}:", f"{pad}        {name}.append({element})"]
+        return lines + [f"{pad}    {name}.append({element})"]
+
     def r(self):
         return self.rng.random()
 

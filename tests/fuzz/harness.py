@@ -1075,20 +1075,29 @@ class Run:
         floating-point errors raised, raises an arithmetic error while the primal, run
         the same way, does not (as :meth:`singular` proves it at the point)."""
         from srcdiff.pipeline import generate
+        return self.strict_raises(
+            [a.copy() if isinstance(a, numpy.ndarray) else a for a in args],
+            lambda: generate(self.program, self.case.wrt_names, name="g", as_tuple=True,
+                             kinds=kinds_of(self.case), optimize=False).function(*args)
+        ) is not None
+
+    def strict_raises(self, primal_args, differentiate):
+        """The arithmetic error (or ValueError) ``differentiate()`` raises with NumPy's
+        floating-point errors raised, where the primal at ``primal_args``, run the same
+        way, raises nothing; else None."""
         try:
             with self.limit(PRIMAL_SECONDS), quiet(strict=True):
-                self.program(*[a.copy() if isinstance(a, numpy.ndarray) else a for a in args])
+                self.program(*primal_args)
         except Timeout:
             raise
         except Exception:
-            return False
+            return None
         try:
             with self.limit(SRCDIFF_SECONDS), quiet(strict=True):
-                generate(self.program, self.case.wrt_names, name="g", as_tuple=True,
-                         kinds=kinds_of(self.case), optimize=False).function(*args)
+                differentiate()
         except (ArithmeticError, ValueError) as error:
-            return not is_refusal(error)
-        return False
+            return None if is_refusal(error) else error
+        return None
 
     def check_second(self):
         """``grad(grad(f, wrt=i), wrt=i)`` for the first number among the ``wrt``
@@ -1199,24 +1208,14 @@ class Run:
         for reverse mode: its code, without the IEEE fallback and with NumPy's errors
         raised, raises an arithmetic error while the primal does not."""
         from srcdiff.pipeline import generate
-        try:
-            with self.limit(PRIMAL_SECONDS), quiet(strict=True):
-                self.program(*self.args())
-        except Timeout:
-            raise
-        except Exception:
+        error = self.strict_raises(self.args(), lambda: generate(
+            self.program, self.case.wrt_names, name="j", kinds=kinds_of(self.case),
+            mode="forward", with_value=True).function(*self.args(), *tangents))
+        if error is None:
             return None
-        try:
-            with self.limit(SRCDIFF_SECONDS), quiet(strict=True):
-                generate(self.program, self.case.wrt_names, name="j", kinds=kinds_of(self.case),
-                         mode="forward", with_value=True).function(*self.args(), *tangents)
-        except (ArithmeticError, ValueError) as error:
-            if is_refusal(error):
-                return None
-            return Result("nonfinite", "forward mode gives nan or inf where reverse mode is "
-                          f"finite; an intermediate's derivative is singular ({short(error)})",
-                          "nonfinite:forward")
-        return None
+        return Result("nonfinite", "forward mode gives nan or inf where reverse mode is "
+                      f"finite; an intermediate's derivative is singular ({short(error)})",
+                      "nonfinite:forward")
 
     def check_structured(self):
         """The program with some parameters read from one structured argument

@@ -1198,11 +1198,8 @@ class ScalarGenerator(Drawing):
                 self.feat("grown_list")
             if kind == "append":
                 self.feat("list_append")
-                lines += [f"{pad}{values} = []", f"{pad}for {self.target_of(variables)} in {text}:"]
-                if condition:
-                    lines += [f"{pad}    if {condition}:", f"{pad}        {values}.append({e.code})"]
-                else:
-                    lines.append(f"{pad}    {values}.append({e.code})")
+                lines += self.append_loop(pad, values, f"{self.target_of(variables)} in {text}",
+                                          e.code, condition)
             elif kind == "comprehension":
                 self.feat("list_comprehension")
                 test = f" if {condition}" if condition else ""
