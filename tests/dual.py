@@ -278,6 +278,16 @@ def _float(x):
     return x if isinstance(x, Dual) else float(x)
 
 
+def _isinstance(value, classes):
+    """``isinstance``, where the program's ``float`` is ``_float``: the class it stands
+    for is ``float`` (a dual number is an instance of neither; programs test ints)."""
+    def real(spec):
+        if spec is _float:
+            return float
+        return tuple(real(s) for s in spec) if isinstance(spec, tuple) else spec
+    return isinstance(value, real(classes))
+
+
 def _stop(x):
     return Dual(x.value, 0.0) if isinstance(x, Dual) else x
 
@@ -295,7 +305,8 @@ def dual_version(func):
     namespace = dict(func.__globals__)
     exec(compile(source, "<dual oracle>", "exec"), namespace)
     # rebinding after the module's own `import math` ran; functions read globals late
-    namespace.update(math=DUAL_MATH, min=_min, max=_max, abs=abs, float=_float)
+    namespace.update(math=DUAL_MATH, min=_min, max=_max, abs=abs, float=_float,
+                     isinstance=_isinstance)
     import srcdiff
     for name, value in list(namespace.items()):  # import math as m; from math import sin
         if value is srcdiff:  # srcdiff.stop_gradient(x): x without its tangent

@@ -60,6 +60,11 @@ def test_isinstance_on_values_that_are_not_differentiated():
     assert srcdiff.jvp(powered)(0.5, 3, 2.0, 1.0) == pytest.approx((0.25, 1.5))
     # the test is of the argument as given: an int count and a float count differ
     assert srcdiff.grad(srcdiff.grad(powered))(0.5, 3) == pytest.approx(6 * 0.5)
+    # the dual-number oracle (which binds `float` to a function of its own) agrees
+    from dual import forward_gradient
+    # (it runs every float argument as a dual number, which is no float: ints here)
+    assert forward_gradient(powered, [0.5, 3, 2], (0,)) == pytest.approx([1.5])
+    assert forward_gradient(powered, [0.5, 3.0], (0,)) == pytest.approx([3.0])
 
 
 @pytest.mark.parametrize("test", ["isinstance(x, 'float')", "isinstance(x, float, int)",
