@@ -593,8 +593,7 @@ class Normalizer:
         made = self.make_list(value, origin, None, before)
         if made is not None:
             return made
-        if isinstance(value, ast.Name) and value.id not in self.lists.by_name and \
-                self.grown(value.id, value):
+        if isinstance(value, ast.Name) and self.grown(value.id, value):
             raise located(UnsupportedSyntaxError, f"`{value.id}` is a list grown while the "
                           "function runs: srcdiff does not put it in a list or tuple", value,
                           self.where, hint=f"put numpy.array({value.id}) in it")
@@ -884,10 +883,11 @@ class Normalizer:
         return result
 
     def grown(self, name: str, origin: ast.AST) -> bool:
-        """Whether ``name`` stands for a list grown while the function runs, read where
-        it became one or in a block inside that one."""
+        """Whether ``name`` stands for a list grown while the function runs (not one
+        followed here, which a name once grown may stand for again), read where it became
+        one or in a block inside that one."""
         scope = self.lists.grown.get(name)
-        if scope is None:
+        if scope is None or name in self.lists.by_name:
             return False
         if self.scope[:len(scope)] != scope:
             raise located(UnsupportedSyntaxError, f"`{name}` is a list grown inside a loop "
@@ -900,7 +900,7 @@ class Normalizer:
         call = cast(ast.Call, node.value)
         name = name_id(cast(ast.Attribute, call.func).value)
         before: list[ast.stmt] = []
-        if name not in self.lists.by_name and self.grown(name, node):
+        if self.grown(name, node):
             element = call.args[0]
             if isinstance(element, (ast.List, ast.Tuple, ast.ListComp, ast.Dict)) or (
                     isinstance(element, ast.Name) and (element.id in self.lists.by_name or
@@ -2120,8 +2120,7 @@ class _Expressions(ast.NodeTransformer):
             comprehension = _located(ast.ListComp(first.elt, first.generators), first)
             if n.grown_comprehension(comprehension):
                 first = self.visit(comprehension)  # a list grown as the function runs
-        if callee is math.fsum and isinstance(first, ast.Name) and \
-                first.id not in n.lists.by_name and n.grown(first.id, call):
+        if callee is math.fsum and isinstance(first, ast.Name) and n.grown(first.id, call):
             call.args = [n.runtime_call("list_array", [first], first)]  # the same sum
             return call
         known = [self.known_elements(argument, name) for argument in call.args]
@@ -2236,8 +2235,7 @@ class _Expressions(ast.NodeTransformer):
         n = self.normalizer
 
         def grown(node: ast.expr) -> bool:
-            return isinstance(node, ast.Name) and node.id not in n.lists.by_name and \
-                n.grown(node.id, node)
+            return isinstance(node, ast.Name) and n.grown(node.id, node)
         if not any(grown(a) for a in call.args + [k.value for k in call.keywords]):
             return call
         numpy = sys.modules.get("numpy")
@@ -2351,7 +2349,7 @@ class _Expressions(ast.NodeTransformer):
             Fence(n.parsed).check_callee(node, callee, ast.unparse(node.func))
         func = node.func
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
-                func.value.id not in n.lists.by_name and n.grown(func.value.id, node):
+                n.grown(func.value.id, node):
             raise located(UnsupportedSyntaxError, f"`{func.value.id}` is a list grown while "
                           f"the function runs: srcdiff supports `.append` of it, not "
                           f"`.{func.attr}`", node, n.where, hint=f"numpy.array({func.value.id})"

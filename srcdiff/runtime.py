@@ -471,13 +471,14 @@ def appended(items, value):
 
 
 def list_array(items):
-    """``numpy.array(items)``: what NumPy functions make of a list given to them."""
-    return numpy.array(items.elements() if type(items) is GrownList else items)
+    """``numpy.array(items)``: what NumPy functions make of a list given to them (of a
+    GrownList: ``GrownList.__array__``)."""
+    return numpy.array(items)
 
 
 def list_stack(items, axis=0):
     """``numpy.stack(items, axis)``."""
-    return numpy.stack(items.elements() if type(items) is GrownList else items, axis)
+    return numpy.stack(items, axis)
 
 
 def _list_adjoint(gradient, count, element):
@@ -516,5 +517,4 @@ def appended_tangent(tangent, items, value_tangent):
 DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",),
            "unbroadcast_product": ("unbroadcast",), "appended_value": ("_list_adjoint",),
            "appended_items": ("_list_adjoint",), "empty_list": ("GrownList",),
-           "appended": ("GrownList",), "appended_tangent": ("appended", "GrownList"),
-           "list_array": ("GrownList",), "list_stack": ("GrownList",)}
+           "appended": ("GrownList",), "appended_tangent": ("appended", "GrownList")}
