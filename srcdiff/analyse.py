@@ -700,7 +700,7 @@ def check_grown_lists(function: Function) -> None:
     # of a zero tangent, numpy.zeros_like, and gives it to appended_tangent)
     readers = (runtime.list_array, runtime.list_stack, len, sys.modules["numpy"].zeros_like)
     for statement in statements:
-        if isinstance(statement, ast.Try):
+        if isinstance(statement, (ast.Try, ast.Raise)):
             read = [n for n in names(statement)[0] if n in lists]
             if read:
                 _refuse_list_use(function, statement, read[0])

@@ -38,7 +38,7 @@ import ast
 import bisect
 from typing import Any, Callable, Collection, Iterable, cast
 
-from .ir import get_anno
+from .ir import get_anno, has_anno
 
 COMPOUND = (ast.If, ast.For, ast.While)
 LOOPS = (ast.For, ast.While)
@@ -81,7 +81,8 @@ def names(node: ast.AST) -> tuple[list[str], list[str]]:
             continue
         if kind is ast.AugAssign and type(current.target) is ast.Name:
             loads.append(current.target.id)
-        if kind is ast.Try:  # run as written (``lower.Lowering.opaque``): its names
+        if kind is ast.Try or (kind is ast.Raise and has_anno(current, "reads")):
+            # run as written (``lower.Lowering.opaque``): its names
             loads.extend(sorted(get_anno(current, "reads", ())))
             stores.extend(sorted(get_anno(current, "writes", ())))
             continue
@@ -139,7 +140,7 @@ def targets(statement: ast.stmt) -> list[str]:
         return [statement.target.id] if type(statement.target) is ast.Name else []
     if type(statement) is ast.For:
         return names(statement.target)[1]
-    if type(statement) is ast.Try:  # every name it may assign
+    if type(statement) is ast.Try:  # every name it may assign (a raise: none)
         return sorted(get_anno(statement, "writes", ()))
     return []
 

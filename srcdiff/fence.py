@@ -44,7 +44,7 @@ NOT_YET = {
     ast.ListComp: "list comprehensions are", ast.SetComp: "set comprehensions are",
     ast.DictComp: "dict comprehensions are", ast.GeneratorExp: "generator expressions are",
     ast.Starred: "`*` unpacking is", ast.NamedExpr: "assignment expressions (`:=`) are",
-    ast.Expr: "expression statements are", ast.Raise: "`raise` is",
+    ast.Expr: "expression statements are",
     ast.Match: "`match` statements are", ast.JoinedStr: "f-strings are",
 }
 NEVER = {
@@ -296,6 +296,12 @@ class Fence(ast.NodeVisitor):
         outside it, a ``yield``, ``global``/``nonlocal``, ``del``, a nested function
         or class; nor may it mention a local function, which srcdiff inlines."""
         Opaque(self, node).check()
+
+    def visit_Raise(self, node: ast.Raise) -> None:
+        """A ``raise`` runs as written, in the gradient's forward sweep, where the
+        function raises: its exception (and cause) may be any expression, of any value,
+        but none that binds a name or needs what srcdiff inlines (``Opaque``'s checks)."""
+        Opaque(self, node).visit(node, 0)
 
     def visit_While(self, node: ast.While) -> None:
         self.visit(node.test)
@@ -777,8 +783,9 @@ class Fence(ast.NodeVisitor):
 
 
 class Opaque:
-    """The checks of a ``try`` statement (``Fence.visit_Try``): walks it, with the number
-    of loops inside it around each node."""
+    """The checks of a statement run as written, a ``try`` (``Fence.visit_Try``) or a
+    ``raise`` (``Fence.visit_Raise``): walks it, with the number of loops inside it
+    around each node."""
 
     FORBIDDEN = {
         ast.Return: "`return` inside `try`", ast.Yield: "`yield` inside `try`",
@@ -792,11 +799,13 @@ class Opaque:
     HINTS = {ast.Return: "assign the value inside `try` and return it after",
              ast.Break: "set a flag inside `try` and test it after"}
 
-    def __init__(self, fence: Fence, node: ast.Try) -> None:
+    def __init__(self, fence: Fence, node: ast.Try | ast.Raise) -> None:
         self.fence = fence
         self.node = node
+        self.inside = "`try`" if isinstance(node, ast.Try) else "`raise`"
 
     def check(self) -> None:
+        assert isinstance(self.node, ast.Try)
         if not self.node.handlers and not self.node.finalbody:
             self.fence.refuse(self.node, "`try` without `except` or `finally`")
         self.visit(self.node, 0)
@@ -804,9 +813,9 @@ class Opaque:
     def visit(self, node: ast.AST, loops: int) -> None:
         kind = type(node)
         if kind in self.FORBIDDEN:
-            self.fence.refuse(node, f"{self.FORBIDDEN[kind]} is not supported",
-                              self.HINTS.get(kind, "srcdiff runs a `try` as written, as a "
-                                             "computation of constants"))
+            self.fence.refuse(node, f"{self.FORBIDDEN[kind].replace('`try`', self.inside)} "
+                              "is not supported",
+                              self.HINTS.get(kind, f"srcdiff runs a {self.inside} as written"))
         if kind in (ast.Break, ast.Continue) and not loops:
             self.fence.refuse(node, f"`{'break' if kind is ast.Break else 'continue'}` "
                               "inside `try` of a loop outside it is not supported",
@@ -816,8 +825,9 @@ class Opaque:
                               "supported", f"import {node.name} as "
                               f"{node.name.rsplit('.', 1)[1]}")
         if isinstance(node, ast.Name) and node.id in self.fence.local_functions:
-            self.fence.refuse(node, f"the local function `{node.id}` is used inside `try`, "
-                              "which srcdiff runs as written (it inlines local functions)",
+            self.fence.refuse(node, f"the local function `{node.id}` is used inside "
+                              f"{self.inside}, which srcdiff runs as written (it inlines "
+                              "local functions)",
                               "define the function at module level")
         if isinstance(node, (ast.For, ast.While, ast.AsyncFor)):
             for target in [node.target] if isinstance(node, (ast.For, ast.AsyncFor)) else []:
@@ -844,11 +854,12 @@ _OPERATOR_TEXT = {"BitAnd": "&", "BitOr": "|", "BitXor": "^", "LShift": "<<", "R
 
 
 def _always_returns(body: list[ast.stmt]) -> bool:
-    """Whether every path through ``body`` ends in a ``return`` (loops may not run)."""
+    """Whether every path through ``body`` ends in a ``return`` or a ``raise`` (loops
+    may not run)."""
     if not body:
         return False
     last = body[-1]
-    if isinstance(last, ast.Return):
+    if isinstance(last, (ast.Return, ast.Raise)):
         return True
     if isinstance(last, ast.If):
         return _always_returns(last.body) and _always_returns(last.orelse)

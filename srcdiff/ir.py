@@ -42,6 +42,10 @@ def get_anno(node: ast.AST, key: str, default: Any = None) -> Any:
     return getattr(node, _ANNOTATIONS, {}).get(key, default)
 
 
+def has_anno(node: ast.AST, key: str) -> bool:
+    return key in getattr(node, _ANNOTATIONS, {})
+
+
 def name_id(node: ast.AST) -> str:
     """The identifier of ``node``, where only a name can be: a target or a callee the
     fence (or an earlier pass) accepts only as a name. For the type checker: no test."""
@@ -200,7 +204,8 @@ def walk_code(node: ast.AST) -> Iterator[ast.AST]:
     while stack:
         current = stack.pop()
         yield current
-        if type(current) is ast.Try:  # run as written: the names it reads and assigns
+        if type(current) is ast.Try or (type(current) is ast.Raise and
+                                        has_anno(current, "reads")):  # run as written
             stack.extend(opaque_names(current))
             continue
         fields = code_fields.get(type(current))
@@ -214,8 +219,8 @@ def walk_code(node: ast.AST) -> Iterator[ast.AST]:
                 stack.append(value)
 
 
-def opaque_names(statement: ast.Try) -> list[ast.Name]:
-    """A ``try`` statement run as written (``lower.Lowering.opaque``): a new name node
+def opaque_names(statement: ast.Try | ast.Raise) -> list[ast.Name]:
+    """A ``try`` (or a user's ``raise``) run as written (``lower.Lowering.opaque``): a new name node
     for each name it reads and each it may assign, which every pass sees in place of
     its code (changing them changes nothing: no pass rewrites inside it)."""
     return [ast.Name(n, ast.Load()) for n in sorted(get_anno(statement, "reads", ()))] + \

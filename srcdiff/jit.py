@@ -70,19 +70,33 @@ def check_engine(engine: object) -> None:
 # The typed form of generated code
 # --------------------------------------------------------------------------------------
 
+def _constant_exception(node: ast.Raise) -> bool:
+    """``raise E`` or ``raise E(constants)``, E a name: what numba compiles."""
+    exception = node.exc
+    if isinstance(exception, ast.Call) and not exception.keywords and all(
+            isinstance(a, ast.Constant) for a in exception.args):
+        exception = exception.func
+    return node.cause is None and isinstance(exception, ast.Name)
+
+
 def nopython_form(function: Function) -> Function:
     """The last rewrites before numba: ``math.log(a, b)`` (which numba does not take) as
     ``math.log(a) / math.log(b)``, CPython's own definition of it, and ``float(v)`` as
     ``v * 1.0`` (numba has no ``float`` of a bool; for a number, the same float); a recursive call is
     refused where the user wrote it (numba cannot type srcdiff's generated
     vector-Jacobian functions); an f-string is refused too (numba prints placeholders
-    for its values)."""
+    for its values), and a ``raise`` of anything but an exception made of constants."""
     for node in ast.walk(ast.Module(function.body, type_ignores=[])):
         if isinstance(node, ast.Try):  # numba types few exceptions, and no imports
             raise located(CompileError, "a `try` statement cannot be compiled with numba",
                           node, get_anno(node, "where", function.parsed),
                           hint="use the plain gradient (compile=None), or move the `try` "
                           "out of the function")
+        if isinstance(node, ast.Raise) and not _constant_exception(node):
+            raise located(CompileError, "numba raises exceptions whose arguments are "
+                          "constants only", node, get_anno(node, "where", function.parsed),
+                          hint="raise ValueError(\"...\") with a message written out, or "
+                          "use the plain gradient (compile=None)")
         if isinstance(node, ast.stmt) and not isinstance(node, (ast.If, ast.For, ast.While)) \
                 and any(isinstance(n, ast.JoinedStr) for n in ast.walk(node)):
             # numba prints "<object type:float64>" where the value goes

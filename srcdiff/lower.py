@@ -29,9 +29,11 @@ def h(x):
 from __future__ import annotations
 
 import ast
-from typing import cast
+from typing import TypeVar, cast
 
 from .ir import Function, copy_tree, get_anno, name_id, set_anno, walk
+
+_Opaque = TypeVar("_Opaque", ast.Try, ast.Raise)  # statements run as written
 
 _OPERATION_NAMES: dict[type, str] = {
     ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "power",
@@ -159,13 +161,15 @@ class Lowering:
                                  if isinstance(message, ast.JoinedStr) else message))
         elif isinstance(statement, ast.Try):
             self.emit(self.opaque(statement))
+        elif isinstance(statement, ast.Raise):
+            self.emit(self.opaque(statement))
         elif isinstance(statement, ast.Pass):
             pass
         else:
             raise AssertionError(f"normalize let {type(statement).__name__} through")
 
-    def opaque(self, statement: ast.Try) -> ast.Try:
-        """A ``try`` statement as written, its names renamed as the statements around it
+    def opaque(self, statement: _Opaque) -> _Opaque:
+        """A ``try`` (or ``raise``) statement as written, its names renamed as the statements around it
         are (a name it assigns keeps one name throughout it, as in a branch), annotated
         with the names it reads (``reads``), may assign (``writes``), assigns on every
         path that leaves it normally (``bound``), and the user's name of each (``users``).

@@ -1116,7 +1116,7 @@ class Normalizer:
         result: list[ast.stmt] = []
         for index, statement in enumerate(statements):
             result.extend(self.statement(statement))
-            if isinstance(statement, (ast.Break, ast.Continue, ast.Return)):
+            if isinstance(statement, (ast.Break, ast.Continue, ast.Return, ast.Raise)):
                 break  # the rest of the block cannot run
             rest = statements[index + 1:]
             if rest and self.may_leave(statement):
@@ -1170,22 +1170,24 @@ class Normalizer:
                 return grown + self.loop(node)
             finally:
                 self.depth -= 1
-        if isinstance(node, ast.Try):
+        if isinstance(node, (ast.Try, ast.Raise)):
             return self.opaque(node)
         return self.simple(node)
 
-    def opaque(self, node: ast.Try) -> list[ast.stmt]:
-        """A ``try`` statement, kept as written: it runs in the gradient's forward sweep
-        (``lower`` renames its names, ``analyse`` refuses one that touches values that
-        depend on the parameters). What srcdiff follows without a value at run time (a
+    def opaque(self, node: ast.Try | ast.Raise) -> list[ast.stmt]:
+        """A ``try`` or ``raise`` statement, kept as written: it runs in the gradient's
+        forward sweep (``lower`` renames its names, ``analyse`` refuses a ``try`` that
+        touches values that depend on the parameters; a ``raise`` may read them, as
+        nothing runs after it). What srcdiff follows without a value at run time (a
         list made in the function, part of a structured argument) it may neither read
         nor bind."""
+        inside = "`try`" if isinstance(node, ast.Try) else "`raise`"
         node = _located(copy_tree(node), node)
         for found in walk(node):
             if not isinstance(found, ast.Name):
                 continue
             part = self.structures.get(found.id)
-            if part is not None and part.differentiated:
+            if part is not None and part.differentiated and inside == "`try`":
                 raise located(UnsupportedSyntaxError, "`try` around differentiated values "
                               f"is not supported: `{found.id}` is differentiated", found,
                               self.where, hint="compute it outside the `try`: srcdiff runs "
@@ -1198,9 +1200,10 @@ class Normalizer:
                 what = "a list srcdiff follows" if part is None else \
                     "part of a structured argument"
                 raise located(UnsupportedSyntaxError, f"`{found.id}` stands for {what}, "
-                              "which has no value of its own at run time: a `try`, run as "
-                              "written, cannot use it", found, self.where,
-                              hint="compute what the `try` needs from it before the `try`")
+                              f"which has no value of its own at run time: a {inside}, run "
+                              "as written, cannot use it", found, self.where,
+                              hint=f"compute what the {inside} needs from it before the "
+                              f"{inside}")
             if isinstance(found.ctx, ast.Store):
                 self.lists.plain.add(found.id)
         return [node]

@@ -307,3 +307,44 @@ def test_a_refusal_of_srcdiffs_own_code_is_not_a_refusal():
     assert is_refusal(error(__file__))
     assert not is_refusal(error("<srcdiff generated dprogram_dx0 of program #3>"))
     assert not is_refusal(error(srcdiff.runtime.__file__))
+
+
+RAISES = ("    s = x0 * x1\n"
+          "    if s > 0.1:\n"
+          "        raise ValueError(f\"fuzz: s = {s!r}\")\n"
+          "    return s\n")
+
+
+def test_the_programs_own_raise_must_be_raised_by_the_gradient_as_written(monkeypatch):
+    """Where the primal raises the program's own exception ("fuzz:" in its message), the
+    gradient raises the same exception with the same message; another is wrong."""
+    assert run_case(scalar_case(RAISES, (0.5, 0.6), seed=3)).verdict == "ok"
+    import srcdiff
+    real = srcdiff.grad
+
+    def renamed(func, *args, **kwargs):
+        gradient = real(func, *args, **kwargs)
+
+        def run(*values):
+            try:
+                return gradient(*values)
+            except ValueError as error:
+                raise ValueError(str(error).replace("s =", "s is")) from None
+        return run
+    monkeypatch.setattr(srcdiff, "grad", renamed)
+    result = run_case(scalar_case(RAISES, (0.5, 0.6), seed=4))
+    assert (result.verdict, result.category) == ("wrong", "wrong:other-exception")
+
+
+def test_a_refusal_where_the_primal_raises_is_a_refusal(monkeypatch):
+    """srcdiff refusing a program whose primal raises is counted as refused, not as the
+    gradient raising where the function does."""
+    import srcdiff
+    from srcdiff.errors import UnsupportedSyntaxError
+
+    def refuse(func, *args, **kwargs):
+        raise UnsupportedSyntaxError("refused", filename="<fuzz>", lineno=1, col=0)
+    monkeypatch.setattr(srcdiff, "grad", refuse)
+    monkeypatch.setattr(srcdiff, "value_and_grad", refuse)
+    result = run_case(scalar_case(RAISES, (0.5, 0.6), seed=5))
+    assert result.verdict == "refused", result

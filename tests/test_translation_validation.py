@@ -4,7 +4,8 @@ gradient. An optimisation that changes a single number here is wrong.
 
 Collections: tests/programs.py (scalar), tests/programs_control.py (control flow),
 tests/programs_calls.py (calls, recursion), tests/programs_lists.py (lists,
-comprehensions), tests/programs_try.py (`try` around constants), tests/regressions_module.py (issue 11), the
+comprehensions), tests/programs_try.py (`try` around constants), tests/programs_raise.py
+(`raise`), tests/regressions_module.py (issue 11), the
 golden programs, the examples' functions; the random program collections (tests/fuzz)
 do the same for thousands of generated programs.
 """
@@ -19,6 +20,7 @@ import programs
 import programs_calls
 import programs_control
 import programs_lists
+import programs_raise
 import programs_try
 import regressions_module
 from srcdiff.kinds import array
@@ -40,7 +42,7 @@ def _collection():
     cases = [(func, point) for func, point, _ in programs.PROGRAMS]
     cases += list(programs_control.CONTROL) + list(programs_calls.CALLS)
     cases += [(func, point) for func, point, _ in programs_lists.LISTS]
-    cases += list(programs_try.TRY)
+    cases += list(programs_try.TRY) + list(programs_raise.RAISE)
     m = regressions_module
     vector = numpy.array([0.3, -0.4, 0.5])
     cases += [(m.sine_of_sum, (0.9,)), (m.two_states, (0.9,)), (m.bisection, (3.0,)),

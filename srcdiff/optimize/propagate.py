@@ -210,9 +210,9 @@ class _Propagation:
         return cast(ast.expr, _Substitute(known).visit(copy_tree(node)))
 
     def substitute(self, statement: ast.stmt, known: _Known) -> ast.stmt:
-        """``statement`` reading the known values (its targets untouched); a ``try``,
-        run as written, as it is."""
-        if not known or isinstance(statement, ast.Try):
+        """``statement`` reading the known values (its targets untouched); a ``try`` or
+        a ``raise``, run as written, as it is."""
+        if not known or isinstance(statement, (ast.Try, ast.Raise)):
             return statement
         # the names it reads (an augmented assignment's target is substituted nowhere)
         read = names(statement.value)[0] if type(statement) is ast.AugAssign \

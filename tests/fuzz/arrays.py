@@ -25,6 +25,7 @@ VALUES = Interval(-2.0, 2.0)
 ITERATE_RATE = 0.3  # of for loops: over an array's rows
 LISTS_RATE = 0.08   # of statements: lists and comprehensions of arrays (st_lists)
 GROWN_RATE = 0.05   # of statements: lists grown over an array's rows (st_grown)
+RAISE_RATE = 0.02   # of statements: `if <test>: raise ...` (st_raise)
 WHERE_RATE = 0.3    # of sums, means, products, maxima and minima: where= and initial=
 LIMIT = 8.0
 FLOAT32_RATE = 0.3  # of programs: also run with their array arguments in float32
@@ -136,6 +137,7 @@ class ArrayGenerator(Drawing):
         self.iterate_rng = random.Random(f"iterate/{seed}")
         self.lists_rng = random.Random(f"lists/{seed}")
         self.grown_rng = random.Random(f"grown/{seed}")
+        self.raise_rng = random.Random(f"raise/{seed}")
         self.where_rng = random.Random(f"where/{seed}")
         self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
         self.scope_now: Scope | None = None  # the scope of the expression being drawn
@@ -553,6 +555,8 @@ class ArrayGenerator(Drawing):
             return self.st_lists(scope, indent)
         if self.grown_rng.random() < GROWN_RATE and any(v.shape for v in scope.floats()):
             return self.st_grown(scope, indent)
+        if self.raise_rng.random() < RAISE_RATE and scope.floats():
+            return self.st_raise(scope, indent)
         options = [("assign", 5), ("update", 4), ("augment", 2), ("setitem", 3),
                    ("alias", 2.0 if self.allow_alias else 0.0)]
         if scope.depth < 2:
@@ -871,6 +875,37 @@ class ArrayGenerator(Drawing):
         scope.vars[name] = Var(name, (count,), Interval(-2.0, 2.0))
         scope.bound.add(name)
         return [f"{pad}{name} = np.array([{e.code} for {index} in range({count})])"], False
+
+    def st_raise(self, scope, indent):
+        """``if <test>: raise E(<message>)``, the message marked "fuzz:" (the harness
+        then asks the gradient for the same exception): mostly a test the values never
+        pass (a shape, a bound beyond the interval, a nan), so the gradient is compared;
+        sometimes a condition that may hold. The message reads shapes and values."""
+        rng = self.raise_rng
+        pad, inner = " " * indent, " " * (indent + 4)
+        var = rng.choice(sorted(scope.floats(), key=lambda v: v.name))
+        bound = fmt(max(abs(var.iv.lo), abs(var.iv.hi)) + 1.0)
+        roll = rng.random()
+        if roll < 0.25:
+            self.feat("raise_may_fire")
+            test = self.condition(scope)
+        elif var.shape and roll < 0.5:
+            self.feat("raise_shape")
+            test = rng.choice([f"{var.name}.shape != {var.shape!r}",
+                               f"np.ndim({var.name}) != {len(var.shape)}",
+                               f"len({var.name}) != {var.shape[0]}"])
+        elif roll < 0.75:
+            self.feat("raise_bound")
+            test = f"np.max(np.abs({var.name})) > {bound}" if var.shape else \
+                f"abs({var.name}) > {bound}"
+        else:
+            self.feat("raise_nan")
+            test = f"np.any(np.isnan({var.name}))" if var.shape else f"{var.name} != {var.name}"
+        shown = rng.choice([f"{{{var.name}.shape}}" if var.shape else f"{{{var.name}!r}}",
+                            f"{{np.max({var.name})}}", f"{{type({var.name}).__name__}}"])
+        kind = rng.choice(["ValueError", "FloatingPointError", "RuntimeError"])
+        self.feat("raise")
+        return [f"{pad}if {test}:", f'{inner}raise {kind}(f"fuzz: {var.name} {shown}")'], False
 
     def st_grown(self, scope, indent):
         """A list grown while the program runs, over an array's rows: a comprehension

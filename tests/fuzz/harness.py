@@ -374,7 +374,8 @@ class Run:
         return verdict
 
     def primal_raises(self, program, error) -> Result:
-        """The primal raises: every gradient must raise too."""
+        """The primal raises: every gradient must raise too; where the program's own
+        ``raise`` did (its message says "fuzz:"), the same exception, message and all."""
         what = short(error)
         for label, make in (("grad", srcdiff.grad), ("value_and_grad", srcdiff.value_and_grad)):
             try:
@@ -383,7 +384,14 @@ class Run:
             except Timeout:
                 return Result("internal", f"primal raises {what}; {label} does not finish",
                               "internal:run-timeout")
-            except Exception:
+            except Exception as raised:
+                if isinstance(raised, SrcdiffError) and not isinstance(raised, type(error)):
+                    # srcdiff failed before running it: a refusal, or an internal error
+                    return self.srcdiff_error(raised, label)
+                if "fuzz:" in str(error) and (type(raised) is not type(error)
+                                              or str(raised) != str(error)):
+                    return Result("wrong", f"primal raises {what} but {label} raises "
+                                  f"{short(raised)}", "wrong:other-exception")
                 continue
             return Result("wrong", f"primal raises {what} but {label} returns {returned!r:.80}",
                           "wrong:returns-where-primal-raises")

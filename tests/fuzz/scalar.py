@@ -29,6 +29,7 @@ NESTED_TARGET_RATE = 0.3  # of zip loops: enumerate(zip(...)) unpacked as i, (a,
 LIST_RATE = 0.1  # of the statements drawn: lists, comprehensions and reductions (st_list)
 GROWN_RATE = 0.4  # of lists appended to or comprehensions: of a length known only when run
 TRY_RATE = 0.02  # of the statements drawn: a `try` around constants (st_try)
+RAISE_RATE = 0.02  # of the statements drawn: `if <test>: raise ...` (st_raise)
 
 PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
 HELPER_PARAM = Interval(-4.0, 4.0)    # arguments of helpers are squashed into this
@@ -187,6 +188,7 @@ class ScalarGenerator(Drawing):
         self.grown_rng = random.Random(f"grown/{seed}")  # lists of run-time length
         self.fsum_rng = random.Random(f"fsum/{seed}")  # math.fsum, hypot of many, dist
         self.tuple_rng = random.Random(f"tuple/{seed}")  # calls returning tuples as values
+        self.raise_rng = random.Random(f"raise/{seed}")  # `raise` under a test
 
     # -- utilities -------------------------------------------------------------
     def fresh(self, base=None):
@@ -507,6 +509,8 @@ class ScalarGenerator(Drawing):
     def statement(self, scope: Scope, indent: int):
         if self.try_rng.random() < TRY_RATE:  # its own stream: other programs unchanged
             return self.st_try(scope, indent)
+        if self.raise_rng.random() < RAISE_RATE:  # its own stream too
+            return self.st_raise(scope, indent)
         if self.lists_rng.random() < LIST_RATE:  # its own stream: other programs unchanged
             return self.st_list(scope, indent)
         options = [("assign", 6), ("self_update", 5), ("augassign", 3), ("tuple", 1.5),
@@ -1078,6 +1082,52 @@ class ScalarGenerator(Drawing):
         self.declare(scope, name, Interval(-2.0, 2.0))
         scope.vars[name].readonly = True
         scope.bound.add(name)
+        return lines, False
+
+    def st_raise(self, scope, indent):
+        """``if <test>: raise E(<message>)``, the message marked "fuzz:" (the harness
+        then asks the gradient for the same exception, message included): mostly a test
+        the values never pass (a bound beyond the variable's interval, a nan test), so
+        the gradient is compared; sometimes a condition that may hold. The message reads
+        the values as written (f-strings, str, type(...).__name__); a value may be
+        computed in the branch first."""
+        rng = self.raise_rng
+        pad, inner = " " * indent, " " * (indent + 4)
+        floats = sorted(scope.readable(), key=lambda v: v.name)
+        ints = sorted(scope.readable(ints=True), key=lambda v: v.name)
+        if not floats:
+            return [f"{pad}if {ints[0].name if ints else 0} > 99:",
+                    f'{inner}raise RuntimeError("fuzz: never")'], False
+        var = rng.choice(floats)
+        roll = rng.random()
+        if roll < 0.25:
+            self.feat("raise_may_fire")
+            test = self.condition(scope)
+        elif roll < 0.6:
+            self.feat("raise_bound")
+            test = rng.choice([f"{var.name} > {fmt(var.iv.hi + 1.0)}",
+                               f"abs({var.name}) > {fmt(max(abs(var.iv.lo), abs(var.iv.hi)) + 1.0)}",
+                               f"not {var.name} <= {fmt(var.iv.hi + 0.5)}"])
+        elif roll < 0.8 or not ints:
+            self.feat("raise_nan")
+            test = rng.choice([f"{var.name} != {var.name}", f"{self.m('isnan')}({var.name})"])
+        else:
+            self.feat("raise_int")
+            counter = rng.choice(ints)
+            test = f"{counter.name} > 99 and {var.name} > 0"
+        lines = [f"{pad}if {test}:"]
+        shown = var.name
+        if rng.random() < 0.3:
+            shown = self.fresh("shown")
+            lines.append(f"{inner}{shown} = {var.name} * 2.0 + 1.0")
+            self.feat("raise_computes")
+        kind = rng.choice(["ValueError", "ArithmeticError", "OverflowError", "RuntimeError"])
+        message = rng.choice([f'f"fuzz: {shown} = {{{shown}!r}}"',
+                              f'"fuzz: " + str({shown})',
+                              f'f"fuzz: {{type({shown}).__name__}} {{{shown}:.3f}}"',
+                              f'"fuzz: {var.name} out of range"'])
+        lines.append(f"{inner}raise {kind}({message})")
+        self.feat("raise")
         return lines, False
 
     def st_print(self, scope, indent):
