@@ -50,7 +50,8 @@ FEATURES = (
      "comprehension_array", "stacked_appends", "sum_of_rows", "max_of_generator",
      "cast:int", "cast:mask", "cast:float", "item", "reduce_where", "reduce_where_data",
      "reduce_where_broadcast", "reduce_initial", "reduce_initial_variable", "float32",
-     "grown_comprehension", "grown_appends", "grown_condition"]
+     "grown_comprehension", "grown_appends", "grown_condition", "raise", "raise_may_fire",
+     "raise_shape", "raise_bound", "raise_nan"]
     + [f"grown:{c}" for c in ("sum", "array", "stack", "mean", "python_sum", "generator",
                               "indexed", "len")]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",

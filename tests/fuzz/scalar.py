@@ -28,8 +28,8 @@ WALRUS_RATE = 0.04    # of the others: bound to a name by `:=`, then read
 NESTED_TARGET_RATE = 0.3  # of zip loops: enumerate(zip(...)) unpacked as i, (a, b)
 LIST_RATE = 0.1  # of the statements drawn: lists, comprehensions and reductions (st_list)
 GROWN_RATE = 0.4  # of lists appended to or comprehensions: of a length known only when run
-TRY_RATE = 0.02  # of the statements drawn: a `try` around constants (st_try)
-RAISE_RATE = 0.02  # of the statements drawn: `if <test>: raise ...` (st_raise)
+TRY_RATE = 0.03  # of the statements drawn: a `try` around constants (st_try)
+RAISE_RATE = 0.015  # of the statements drawn: `if <test>: raise ...` (st_raise)
 
 PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
 HELPER_PARAM = Interval(-4.0, 4.0)    # arguments of helpers are squashed into this
@@ -82,7 +82,8 @@ FEATURES = (
        "dict_to_helper", "list_position", "try_division", "try_parse", "try_index",
        "try_key", "try_import", "try_raise", "try_else_finally", "try_nested",
        "try_overwrites", "fsum_generator", "fsum_list", "fsum_literal", "hypot_many", "dist",
-       "tuple_call_index", "tuple_call_held", "nested_def_tuple"])
+       "tuple_call_index", "tuple_call_held", "nested_def_tuple", "raise", "raise_may_fire",
+       "raise_bound", "raise_nan", "raise_int", "raise_computes"])
 
 
 def generate(seed: int) -> Case:
@@ -179,7 +180,7 @@ class ScalarGenerator(Drawing):
         self.module_callables: dict[str, Sig] = {}
         self.unbound_budget = 1 if self.rng.random() < 0.08 else 0
         self.loop_names = 0
-        self.print_budget = 1 if self.rng.random() < 0.08 else 0
+        self.print_budget = 1 if self.rng.random() < 0.15 else 0
         self.isinstance_rng = random.Random(f"isinstance/{seed}")
         self.identity_rng = random.Random(f"identity/{seed}")  # `x is None` in conditions
         self.lists_rng = random.Random(f"lists/{seed}")  # when to draw a list statement
@@ -1023,7 +1024,7 @@ class ScalarGenerator(Drawing):
         pad, inner = " " * indent, " " * (indent + 4)
         earlier = [n for n, v in scope.vars.items() if v.readonly and n in scope.bound
                    and n.startswith("caught")]
-        if earlier and rng.random() < 0.4:  # overwritten: the backward sweep read the old
+        if earlier and rng.random() < 0.6:  # overwritten: the backward sweep read the old
             name = rng.choice(sorted(earlier))
             self.feat("try_overwrites")
         else:
@@ -1138,11 +1139,11 @@ class ScalarGenerator(Drawing):
             return [" " * indent + 'print("step")'], False
         var = self.choice(floats)
         style = self.identity_rng.random()
-        if style < 0.3:
+        if style < 0.4:
             self.feat("print_fstring")
             return [" " * indent + f'print(f"{var.name} = {{{var.name}:.3f}} ({{2 * {var.name}!r}})", '
                     f'end="\\n", sep=" ")'], False
-        if style < 0.5:
+        if style < 0.6:
             self.feat("assert_message")
             return [" " * indent + f'assert {var.name} == {var.name} or {var.name} != {var.name}, '
                     f'f"{var.name} is {{{var.name}}}"'], False
