@@ -207,7 +207,7 @@ class Adjoints:
     def array_rule(self, statement: ast.Assign, rule: ArrayRule, adjoint: Code, top: bool) -> list[ast.stmt]:
         """``y = f(a, ...)`` with a vector-Jacobian rule: each differentiable argument's
         adjoint accumulates the rule's contribution."""
-        from .analyse import _sequence_kind
+        from .analyse import argument_kinds
         from .array_rules import VJP, RuleUseError, index_value
         target, value = name_id(statement.targets[0]), statement.value
         if isinstance(value, ast.BinOp):
@@ -220,7 +220,7 @@ class Adjoints:
                    for node in _differentiable_nodes(rule, arguments_) for n in walk_code(node)):
             return []
         of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
-        kinds = {name: _sequence_kind(node, of) for name, node in arguments_.items()}
+        kinds = argument_kinds(rule, arguments_, of)
         g = adjoint
         result: list[ast.stmt] = []
         if rule.shaped and (not top or target in self.maybe_zero):

@@ -31,7 +31,7 @@ from .errors import InternalError, KindError, LocatedError, UnsupportedSyntaxErr
 from .expr import runtime_name
 from .ir import COMPOUND, Function, get_anno, name_id, walk_code
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
-from .lower import is_atom
+from .lower import is_atom, is_literal
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
 
 if TYPE_CHECKING:
@@ -105,13 +105,17 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
             raise located(UnsupportedSyntaxError, "lists and tuples holding values that "
                           f"depend on {', '.join(wrt)} are not supported yet", statement,
                           get_anno(statement, "where", function.parsed), hint="keep such values in separate variables")
+    local = {a.arg for a in function.args.posonlyargs + function.args.args +
+             function.args.kwonlyargs} | {name_id(s.targets[0]) for s in assignments}
     for loop in statements:
         if isinstance(loop, ast.For) and operands(loop.iter) & carried:
+            # every name iterated over, carried or not: zip(W, z) with W a number here is
+            # not indexed (``iterate`` indexes loops over arrays only)
             iterated = [n for n in ([loop.iter] if isinstance(loop.iter, ast.Name) else
                                     loop.iter.args if isinstance(loop.iter, ast.Call) else [])
-                        if isinstance(n, ast.Name) and n.id in carried]
+                        if isinstance(n, ast.Name)]
             numbers = [n.id for n in iterated if not variable_kinds.get(n.id, SCALAR).is_array
-                       and n.id not in made_by_iterators]
+                       and n.id not in made_by_iterators and n.id in local]
             if numbers:
                 # a number cannot be iterated over: the function needs an array here
                 # (``iterate`` loops over arrays by position)
@@ -569,12 +573,29 @@ def _call_kind(rule: ArrayRule, value: ast.BinOp | ast.Call,
         arguments = dict(zip(rule.params, [value.left, value.right]))
     else:
         arguments = bind(rule, value).arguments
-    kinds = {name: _sequence_kind(node, of) for name, node in arguments.items()}
+    kinds = argument_kinds(rule, arguments, of)
     try:
         return rule.kind(VJP(rule, arguments, kinds))
     except RuleUseError:
         from .kinds import ANY_ARRAY
         return ANY_ARRAY  # reported with its place when the rule is applied
+
+
+def argument_kinds(rule: ArrayRule, arguments: dict[str, ast.expr],
+                   of: Callable[[ast.expr], Kind | None]) -> dict[str, Kind]:
+    """The kinds of a rule's arguments, as its ``vjp``, ``jvp`` and ``kind`` see them:
+    a list or tuple its ``sequence`` parameter takes, or an option (``axis=(0, 1)``),
+    has its elements' kind; a list or tuple of numbers written out where the rule takes
+    an array (``numpy.diag([1.0, 2.0])``) is the array NumPy makes of it."""
+    kinds = {}
+    for name, node in arguments.items():
+        kind = _sequence_kind(node, of)
+        if isinstance(node, (ast.List, ast.Tuple)) and name != rule.sequence and \
+                name in rule.wrt and node.elts and all(is_literal(e) and isinstance(
+                    ast.literal_eval(e), (int, float)) for e in node.elts):
+            kind = array(1)
+        kinds[name] = kind
+    return kinds
 
 
 def _sequence_kind(node: ast.expr, of: Callable[[ast.expr], Kind | None]) -> Kind:

@@ -1009,6 +1009,22 @@ add_array_rule(numpy.linalg.inv, ("a",), ("a",), _square_only(_inv), lambda v: a
                _MATRIX, name="numpy.linalg.inv")
 add_array_rule(numpy.linalg.det, ("a",), ("a",), _square_only(_det), lambda v: SCALAR,
                _MATRIX, name="numpy.linalg.det", shaped=False)
+
+
+# the cofactor matrix C = det(a) inv(a)^T, the determinant's derivative (``runtime.cofactor``,
+# called with ``det`` = det(a) already computed): met again in gradient code differentiated
+# once more. Its derivative is the total one (``det`` is det(a), no independent argument),
+# computed by runtime helpers from the inverse, or from the minors where a is singular
+def _det_given(v: VJP | JVP) -> tuple[Any, ...]:
+    return (v["det"],) if v.given("det") else ()
+
+
+add_array_rule(runtime.cofactor, ("a", "det"), ("a",),
+               _square_only(lambda v: {"a": v.helper("cofactor_adjoint", v["a"], v.g,
+                                                      *_det_given(v))}),
+               same_kind, _MATRIX + (E(((3, 3),)),), name="srcdiff.runtime.cofactor",
+               jvp=_square_only(lambda j: j.helper("cofactor_tangent", j["a"], j.t("a"),
+                                                   *_det_given(j))))
 add_array_rule(numpy.linalg.solve, ("a", "b"), ("a", "b"), _square_only(_solve),
                lambda v: v.kind("b"), (E(((3, 3), (3,)), matrix=True), E(((3, 3), (3, 2)), matrix=True)),
                required=2, name="numpy.linalg.solve")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import math
+import sys
 import types
 from typing import Any, Callable, NoReturn, cast
 
@@ -714,12 +715,29 @@ class Fence(ast.NodeVisitor):
         for index, argument in enumerate(node.args):
             if params is not None and index < len(params) and params[index] == "dtype":
                 self.check_option(argument, True)  # numpy.array(x, float)
+            elif params is not None and index < len(params) and params[index] == "index" \
+                    and getattr(callee, "__module__", None) == "srcdiff.runtime":
+                self.index_value(argument)
             elif numpy_function and isinstance(argument, (ast.List, ast.Tuple)):
                 self.check_option(argument, False)
             elif numpy_function and isinstance(argument, ast.Constant) and isinstance(argument.value, str):
                 continue
             else:
                 self.visit(argument)
+
+    def index_value(self, argument: ast.expr) -> None:
+        """An index as a value, given to one of srcdiff's runtime helpers
+        (``runtime.set_item``) by gradient code differentiated again
+        (``array_rules.index_value`` wrote it): ``numpy.s_[1:]``, ``(..., -1)``, or any
+        value."""
+        if isinstance(argument, ast.Subscript) and ast.unparse(argument.value) == \
+                "numpy.s_" and self.parsed.resolve(argument.value, self.locals) is \
+                getattr(sys.modules.get("numpy"), "s_", None):
+            self.check_index(argument.slice)
+        elif isinstance(argument, ast.Tuple):
+            self.check_index(argument)
+        else:
+            self.visit(argument)
 
     def check_option(self, node: ast.expr, dtype: bool) -> None:
         if isinstance(node, (ast.List, ast.Tuple)):

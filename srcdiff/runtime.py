@@ -235,11 +235,14 @@ def number_like(number, like):
     return float(number)
 
 
-def cofactor(a, det):
-    """The cofactor matrix of the square matrix ``a`` whose determinant is ``det``: the
-    derivative of the determinant. ``det * inv(a).T`` where ``a`` is invertible; from the
-    minors where it is singular (the derivative exists there too: two equal rows)."""
+def cofactor(a, det=None):
+    """The cofactor matrix of the square matrix ``a`` whose determinant is ``det`` (found
+    here when not given): the derivative of the determinant. ``det * inv(a).T`` where
+    ``a`` is invertible; from the minors where it is singular (the derivative exists
+    there too: two equal rows)."""
     a = numpy.asarray(a) * 1.0  # floats (float32 stays float32: 1.0 does not promote)
+    if det is None:
+        det = numpy.linalg.det(a)
     if det != 0:
         try:
             return det * numpy.linalg.inv(a).T
@@ -251,6 +254,63 @@ def cofactor(a, det):
         for j in range(n):
             minor = numpy.delete(numpy.delete(a, i, axis=0), j, axis=1)
             result[i, j] = (-1) ** (i + j) * numpy.linalg.det(minor)
+    return result
+
+
+def _inverse(a, det):
+    """``inv(a)`` where ``det`` is not zero and NumPy inverts ``a``; else None."""
+    if det != 0:
+        try:
+            return numpy.linalg.inv(a)
+        except numpy.linalg.LinAlgError:
+            pass
+    return None
+
+
+def _minors(a):
+    """Each (i, j), its sign (-1) ** (i + j) and the rows and columns of ``a`` without
+    row i and column j (for ``numpy.ix_``)."""
+    n = a.shape[0]
+    for i in range(n):
+        for j in range(n):
+            rows = [r for r in range(n) if r != i]
+            columns = [c for c in range(n) if c != j]
+            yield i, j, (-1) ** (i + j), numpy.ix_(rows, columns)
+
+
+def cofactor_tangent(a, tangent, det=None):
+    """The derivative of ``cofactor(a)`` along ``tangent``: tr(inv(a) t) C - det(a)
+    (inv(a) t inv(a))^T where ``a`` is invertible; where it is singular, each entry from
+    its minor (the derivative of a minor's determinant is that minor's cofactor matrix)."""
+    a = numpy.asarray(a) * 1.0
+    tangent = numpy.asarray(tangent)
+    if det is None:
+        det = numpy.linalg.det(a)
+    inverse = _inverse(a, det)
+    if inverse is not None:
+        return numpy.sum(inverse.T * tangent) * (det * inverse.T) - \
+            det * (inverse @ tangent @ inverse).T
+    result = numpy.zeros(a.shape, numpy.result_type(a, tangent))
+    for i, j, sign, minor in _minors(a):
+        result[i, j] = sign * numpy.sum(cofactor(a[minor]) * tangent[minor])
+    return result
+
+
+def cofactor_adjoint(a, gradient, det=None):
+    """The adjoint flowing to ``a`` from the adjoint ``gradient`` of ``cofactor(a)``:
+    <G, C> inv(a)^T - inv(a)^T G^T C where ``a`` is invertible; where it is singular, from
+    each entry's minor (``cofactor_tangent``, transposed)."""
+    a = numpy.asarray(a) * 1.0
+    gradient = numpy.asarray(gradient)
+    if det is None:
+        det = numpy.linalg.det(a)
+    inverse = _inverse(a, det)
+    if inverse is not None:
+        full = det * inverse.T
+        return numpy.sum(gradient * full) * inverse.T - inverse.T @ gradient.T @ full
+    result = numpy.zeros(a.shape, numpy.result_type(a, gradient))
+    for i, j, sign, minor in _minors(a):
+        result[minor] += gradient[i, j] * sign * cofactor(a[minor])
     return result
 
 

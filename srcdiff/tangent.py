@@ -254,13 +254,15 @@ class Tangent:
             if self.is_array(target) and not (len(arrays) == 1 and arrays[0] in
                                                {a.id for a in active}):
                 # the terms may not have the result's shape (a number's tangent added
-                # to an array): give it
-                terms = call("numpy.broadcast_to", terms, call("numpy.shape", Code.name(target)))
+                # to an array): give it (broadcast_like, whose kind is its ``like``'s: code
+                # differentiated again knows the tangent's rank)
+                terms = Code(ast.Call(self.helper("broadcast_like").node,
+                                      [node_of(terms), ast.Name(target, ast.Load())], []))
         return terms
 
     def array_rule(self, statement: ast.Assign, rule: ArrayRule, target: str,
                    value: ast.expr) -> Value | None:
-        from .analyse import _sequence_kind
+        from .analyse import argument_kinds
         from .array_rules import JVP, RuleUseError, index_value
         if isinstance(value, ast.BinOp):
             arguments_ = dict(zip(rule.params, [value.left, value.right]))
@@ -279,7 +281,7 @@ class Tangent:
         if how in ("linear", "multilinear"):
             return self.substituted(value, rule, arguments_, how)
         of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
-        kinds = {name: _sequence_kind(node, of) for name, node in arguments_.items()}
+        kinds = argument_kinds(rule, arguments_, of)
         if isinstance(value, ast.Subscript):
             arguments_["index"] = index_value(value.slice)
         tangents = {name: self.tangent_of(node) for name, node in arguments_.items()

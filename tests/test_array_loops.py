@@ -207,3 +207,23 @@ def test_second_derivatives_through_grown_lists():
     f = lambda t: grown_with_a_scale(x, t)
     h = 1e-4
     assert second == pytest.approx((f(s + h) - 2 * f(s) + f(s - h)) / h ** 2, rel=1e-5)
+
+
+def zip_of_data_and_a_differentiated_array(W, s):
+    z = s * np.ones(2)
+    total = 0.0
+    for row, zz in zip(W, z):
+        total = total + np.sum(row) * np.sin(zz)
+    return total
+
+
+def test_zip_of_data_and_a_differentiated_array_with_respect_to_the_number():
+    """grad with respect to s alone: srcdiff first writes the code for numbers (W a
+    number too), where zip(W, z) is not a loop over arrays; that must defer to the first
+    call (a KindError), not refuse the function (it raised "iterating over values that
+    depend on s", campaign 829000)."""
+    W = np.array([[0.3, 0.4], [0.5, -0.2]])
+    got = srcdiff.grad(zip_of_data_and_a_differentiated_array, wrt=1)(W, 0.7)
+    assert got == pytest.approx((0.7 + 0.3) * math.cos(0.7), rel=1e-14)
+    with pytest.raises(srcdiff.KindError, match="iterating over `W`, which is a number here"):
+        srcdiff.grad(zip_of_data_and_a_differentiated_array, wrt=1)(0.5, 0.7)
