@@ -183,6 +183,8 @@ class Fence(ast.NodeVisitor):
         if isinstance(node.value, (ast.Tuple, ast.List, ast.Dict)):  # coefficients = [1.0, 2.0]
             self.sequence(node.value)
             return
+        if _is_string(node.value) and all(isinstance(t, ast.Name) for t in node.targets):
+            return  # mode = "fast": an option, compared or passed on
         self.visit(node.value)
 
     def starred_assignment(self, node: ast.Assign) -> None:
@@ -263,7 +265,7 @@ class Fence(ast.NodeVisitor):
         if isinstance(node, (ast.Tuple, ast.List)):
             for element in node.elts:  # [*xs, y]: normalize spreads xs, or refuses
                 self.sequence(element.value if isinstance(element, ast.Starred) else element)
-        else:
+        elif not _is_string(node):  # a string: an option, compared or passed on
             self.visit(node)
 
     def visit_Dict(self, node: ast.Dict) -> None:
@@ -288,6 +290,12 @@ class Fence(ast.NodeVisitor):
                 self.iterable(argument)
             return
         self.visit(node)
+
+    def inlined_argument(self, node: ast.expr) -> None:
+        """An argument of a function srcdiff inlines: lists and tuples are passed as they
+        are, and so are strings (options: ``activation(z, kind="relu")``)."""
+        if not _is_string(node):
+            self.iterable(node)
 
     def visit_Try(self, node: ast.Try) -> None:
         """A ``try`` runs as written, in the gradient's forward sweep: a constant
@@ -441,10 +449,22 @@ class Fence(ast.NodeVisitor):
             if len(nones) == 1:  # x is None, x is not None: a test, never differentiated
                 self.visit(next(o for o in operands if o is not nones[0]))
                 return
+        from .lower import is_literal
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)) and any(
+                _is_string(o) for o in (node.left, node.comparators[0])):
+            for operand in (node.left, node.comparators[0]):  # kind == "tanh": a test
+                if not _is_string(operand):
+                    self.visit(operand)
+            return
+        if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)) and isinstance(
+                node.comparators[0], (ast.Tuple, ast.List)) and is_literal(node.comparators[0]):
+            self.visit(node.left)  # kind in ("tanh", "relu"): a test, never differentiated
+            return
         for op in node.ops:
             if isinstance(op, (ast.In, ast.NotIn, ast.Is, ast.IsNot)):
-                self.refuse(node, "only numeric comparisons (< <= > >= == !=) and tests "
-                            "against None (x is None, x is not None) are supported")
+                self.refuse(node, "only comparisons (< <= > >= == !=), tests against None "
+                            "(x is None, x is not None) and `in` a tuple of constants "
+                            "(kind in (\"tanh\", \"relu\")) are supported")
         self.visit(node.left)
         for comparator in node.comparators:
             self.visit(comparator)
@@ -463,6 +483,11 @@ class Fence(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, complex):
             self.refuse(node, "complex numbers are not supported")
+        if isinstance(node.value, str):
+            self.refuse(node, "str constants are not supported here",
+                        "a string is an option: passed to a function, assigned to a name, "
+                        "compared with ==, != or in; srcdiff differentiates arithmetic on "
+                        "numbers")
         if not isinstance(node.value, (int, float)):  # bool is an int
             self.refuse(node, f"{type(node.value).__name__} constants are not supported",
                         "srcdiff differentiates arithmetic on numbers")
@@ -574,7 +599,7 @@ class Fence(ast.NodeVisitor):
             return
         if isinstance(node.func, ast.Name) and node.func.id in self.local_functions:
             for argument in node.args + [k.value for k in node.keywords]:
-                self.iterable(argument)  # lists and tuples are passed as they are
+                self.inlined_argument(argument)
             return  # a local function: inlined, and checked where it is defined
         if isinstance(node.func, ast.Attribute) and self.is_method(node.func):
             if node.func.attr in ("items", "values", "keys") and not node.args and \
@@ -612,7 +637,7 @@ class Fence(ast.NodeVisitor):
             return
         if isinstance(callee, types.FunctionType) and not RULES.knows(callee):
             for argument in node.args + [k.value for k in node.keywords]:
-                self.iterable(argument)  # lists and tuples are passed as they are
+                self.inlined_argument(argument)
             return  # a user function: inlined, and checked on its own when it is
         if callee is UNRESOLVED:
             if isinstance(node.func, ast.Name) and node.func.id in self.locals:
@@ -889,6 +914,13 @@ def _is_check(callee: object) -> bool:
     which imports NumPy)."""
     return getattr(callee, "__module__", None) == "srcdiff.runtime" and \
         getattr(callee, "__name__", None) in ("writable", "in_place")
+
+
+def _is_string(node: ast.expr) -> bool:
+    """A string written out: an option (``kind="tanh"``), passed to a function srcdiff
+    inlines, assigned to a name, compared with ``==``, ``!=`` or ``in``, looped over in
+    a tuple; never in arithmetic or given to a primitive."""
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
 
 
 def _is_docstring(statement: ast.stmt) -> bool:

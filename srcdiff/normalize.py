@@ -217,6 +217,10 @@ class Normalizer:
         self.locals = function.parsed.local_names()
         self.loops: list[_Loop] = []
         self.returned: str | None = None
+        self.ended = False  # the statement just normalized ends its block (block)
+        self.block_ended = False  # the block just normalized always leaves before its end
+        self.folded: list[ast.stmt] | None = None  # the branch a constant test takes
+        self.leaves = 0  # the skip flags set so far (a return, break or continue)
         self.results: list[str] | None = None
         self.inline_mode = False
         self.several = False  # whether the function itself may return a tuple
@@ -1114,9 +1118,21 @@ class Normalizer:
 
     def block(self, statements: list[ast.stmt]) -> list[ast.stmt]:
         result: list[ast.stmt] = []
+        ended = False
         for index, statement in enumerate(statements):
+            self.ended, self.folded, leaves = False, None, self.leaves
             result.extend(self.statement(statement))
-            if isinstance(statement, (ast.Break, ast.Continue, ast.Return, ast.Raise)):
+            # what the fold of a constant test said of this statement (each block resets
+            # it after reading, so a statement's inner blocks leave nothing behind)
+            folded, always_leaves = self.folded, self.ended
+            self.ended, self.folded = False, None
+            if folded is not None and self.leaves == leaves:
+                # an if of a constant test whose branch taken set no flag: nothing after
+                # it needs a guard (the branch not taken may return; it is gone)
+                statement = ast.Pass()
+            if isinstance(statement, (ast.Break, ast.Continue, ast.Return, ast.Raise)) or \
+                    always_leaves:
+                ended = True
                 break  # the rest of the block cannot run
             rest = statements[index + 1:]
             if rest and self.may_leave(statement):
@@ -1126,6 +1142,7 @@ class Normalizer:
                     test = ast.UnaryOp(ast.Not(), _name(self.skip_flag()))
                     result.append(_located(ast.If(test, guarded, []), rest[0]))
                 break
+        self.block_ended = ended  # it always leaves before its end (a constant test's branch)
         return result
 
     def may_leave(self, statement: ast.stmt) -> bool:
@@ -1137,6 +1154,8 @@ class Normalizer:
         node = self.spread_calls(node)
         if isinstance(node, ast.FunctionDef):
             return self.define_local(node, [node.name], node)
+        if isinstance(node, (ast.Break, ast.Continue)):
+            self.leaves += 1
         if isinstance(node, ast.Break):
             loop = self.loops[-1]
             assert loop.skip is not None and loop.broke is not None  # loop() made them
@@ -1150,6 +1169,16 @@ class Normalizer:
         if isinstance(node, ast.If):
             before = self.grow_lists_of(node)  # appended to in a branch: grown as it runs
             test = self.expression(node.test, before)
+            decided = _constant_truth(test)
+            if decided is not None:  # kind == "tanh", the helper given kind="tanh"
+                branch = node.body if decided else node.orelse
+                with self.nested():
+                    statements = before + self.block(branch)
+                # the branch taken always leaves the block (a return, a raise, a break,
+                # a continue): nothing after the if runs; else only it may leave
+                self.ended = self.block_ended
+                self.folded = branch
+                return statements
             self.depth += 1
             with self.nested():
                 body = self.block(node.body)
@@ -1325,6 +1354,7 @@ class Normalizer:
                            for name, value in zip(self.results, values)]
         if self.returned is None:
             return result
+        self.leaves += 1
         result += [self.assign(self.returned, ast.Constant(True), node)]
         for loop in self.loops:  # leave every enclosing loop
             assert loop.skip is not None and loop.broke is not None  # a return leaves it
@@ -1895,15 +1925,39 @@ def _free_names(tree: ast.FunctionDef, local: set[str]) -> set[str]:
             if isinstance(n, ast.Name) and n.id not in local}
 
 
+_CONSTANT_COMPARISONS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
+
+
+def _constant_truth(test: ast.expr) -> bool | None:
+    """What a test of constants written out (``'tanh' == 'relu'``: a string a helper
+    was given, compared) always gives, as Python computes it; None for anything else."""
+    if isinstance(test, ast.Constant) and isinstance(test.value, bool):
+        return test.value
+    if not (isinstance(test, ast.Compare) and all(
+            isinstance(op, _CONSTANT_COMPARISONS) for op in test.ops) and all(
+            isinstance(part, ast.Constant) and isinstance(part.value, str) or (
+                isinstance(part, ast.Tuple) and is_literal(part))
+            for part in [test.left, *test.comparators])):
+        return None
+    if not any(isinstance(part, ast.Constant) and isinstance(part.value, str)
+               for part in [test.left, *test.comparators]):
+        return None  # numbers keep their tests (as written; nothing to gain)
+    try:
+        expression = ast.fix_missing_locations(ast.Expression(copy_tree(test)))
+        return bool(eval(compile(expression, "<test>", "eval"), {"__builtins__": {}}))
+    except Exception:  # a comparison that raises (str < tuple) raises where it is written
+        return None
+
+
 def _literal_default(value: object, name: str, call: ast.Call, parsed: Parsed) -> ast.expr:
-    if value is None:
-        return ast.Constant(None)  # scale=None, tested with `is None`
+    if value is None or isinstance(value, str):
+        return ast.Constant(value)  # scale=None, tested with `is None`; kind="tanh"
     if isinstance(value, (int, float)) and not isinstance(value, complex):
         from .expr import literal
         return literal(value)
     raise located(UnsupportedSyntaxError, f"the default of parameter {name!r} is a "
-                  f"{type(value).__name__}; srcdiff inlines defaults that are numbers "
-                  "or None", call, parsed)
+                  f"{type(value).__name__}; srcdiff inlines defaults that are numbers, "
+                  "strings or None", call, parsed)
 
 
 class _Expressions(ast.NodeTransformer):

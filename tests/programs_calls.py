@@ -131,3 +131,44 @@ def recursion_in_a_loop(x, n):
     for k in range(n):
         total += power(x, k) / (1 + k)
     return total
+
+
+# -- strings that say what to compute: a helper's flag, the function's own option -----------
+
+def activation(x, kind="tanh"):
+    if kind == "tanh":
+        return math.tanh(x)
+    elif kind == "relu":
+        return max(x, 0.0)
+    if kind not in ("linear", "identity"):
+        raise ValueError(f"unknown activation {kind!r}")
+    return x
+
+
+@program(0.3, 0.7)
+def string_flags_of_a_helper(x, w):
+    return activation(x * w) + activation(x, "relu") * activation(w, kind="linear")
+
+
+@program(0.6, "mean")
+def string_option_of_the_function(x, reduction):
+    terms = (math.sin(x), x * x, math.exp(-x))
+    if reduction == "mean":
+        return sum(terms) / len(terms)
+    if reduction == "sum":
+        return sum(terms)
+    raise ValueError(f"reduction is 'mean' or 'sum', not {reduction!r}")
+
+
+CALLS.append((string_option_of_the_function, (0.6, "sum")))
+
+
+@program(0.4)
+def strings_in_a_loop(x):
+    total = 0.0
+    for name in ("square", "sine", "square"):
+        if name == "square":
+            total = total + x * x
+        else:
+            total = total * math.sin(x)
+    return total

@@ -78,7 +78,7 @@ def f_generator(x):
 
 
 def f_string_constant(x):
-    y = "text"  # refused
+    y = "text" * 2  # refused (a string assigned, passed or compared is an option)
     return x
 
 

@@ -296,8 +296,7 @@ def test_a_point_singular_only_in_float32_is_nonfinite():
 def test_a_refusal_of_srcdiffs_own_code_is_not_a_refusal():
     """srcdiff refusing what it wrote (generated code, differentiated again for second
     derivatives) or its own helpers is srcdiff failing, not the program being outside
-    the language: an internal verdict wherever the harness asks, a note apart for
-    grad(grad(f)) (a known gap of issue 12, counted as such by the campaign)."""
+    the language: an internal verdict wherever the harness asks, grad(grad(f)) too."""
     import srcdiff.runtime
     from fuzz.harness import is_refusal
     from srcdiff.errors import UnsupportedSyntaxError
@@ -307,6 +306,23 @@ def test_a_refusal_of_srcdiffs_own_code_is_not_a_refusal():
     assert is_refusal(error(__file__))
     assert not is_refusal(error("<srcdiff generated dprogram_dx0 of program #3>"))
     assert not is_refusal(error(srcdiff.runtime.__file__))
+
+
+def test_grad_of_grad_refusing_srcdiffs_own_code_is_internal(monkeypatch):
+    """grad(grad(f)) refusing the gradient srcdiff wrote (issue 12's gap, closed by the
+    cofactor rule and the indices as values) is an internal verdict, not a note."""
+    import srcdiff
+    from srcdiff.errors import UnsupportedSyntaxError
+    real = srcdiff.grad
+
+    def refusing_generated_code(func, *args, **kwargs):
+        if getattr(func, "__srcdiff_of__", None) is not None:  # a gradient, differentiated again
+            raise UnsupportedSyntaxError("refused", filename="<srcdiff generated g of f #1>",
+                                         lineno=1, col=0)
+        return real(func, *args, **kwargs)
+    monkeypatch.setattr(srcdiff, "grad", refusing_generated_code)
+    result = run_case(scalar_case(LOOP, (0.4, -0.9), seed=6))
+    assert (result.verdict, result.category) == ("internal", "internal:second:generated-code")
 
 
 RAISES = ("    s = x0 * x1\n"

@@ -26,6 +26,7 @@ ITERATE_RATE = 0.3  # of for loops: over an array's rows
 LISTS_RATE = 0.08   # of statements: lists and comprehensions of arrays (st_lists)
 GROWN_RATE = 0.05   # of statements: lists grown over an array's rows (st_grown)
 RAISE_RATE = 0.02   # of statements: `if <test>: raise ...` (st_raise)
+FLAG_RATE = 0.2     # of programs: a helper taking a string, how="sum" (reduce)
 WHERE_RATE = 0.3    # of sums, means, products, maxima and minima: where= and initial=
 LIMIT = 8.0
 FLOAT32_RATE = 0.3  # of programs: also run with their array arguments in float32
@@ -51,7 +52,8 @@ FEATURES = (
      "cast:int", "cast:mask", "cast:float", "item", "reduce_where", "reduce_where_data",
      "reduce_where_broadcast", "reduce_initial", "reduce_initial_variable", "float32",
      "grown_comprehension", "grown_appends", "grown_condition", "raise", "raise_may_fire",
-     "raise_shape", "raise_bound", "raise_nan"]
+     "raise_shape", "raise_bound", "raise_nan", "string_flag", "string_flag_default",
+     "string_flag_passed"]
     + [f"grown:{c}" for c in ("sum", "array", "stack", "mean", "python_sum", "generator",
                               "indexed", "len")]
     + [f"shape:{f}" for f in ("flip", "reshape", "ravel", "squeeze", "concatenate", "hstack",
@@ -139,6 +141,7 @@ class ArrayGenerator(Drawing):
         self.lists_rng = random.Random(f"lists/{seed}")
         self.grown_rng = random.Random(f"grown/{seed}")
         self.raise_rng = random.Random(f"raise/{seed}")
+        self.flags_rng = random.Random(f"flags/{seed}")  # a helper taking a string
         self.where_rng = random.Random(f"where/{seed}")
         self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
         self.scope_now: Scope | None = None  # the scope of the expression being drawn
@@ -1119,6 +1122,16 @@ class ArrayGenerator(Drawing):
                 self.helpers.append("def mse(a, target):\n    return np.mean((a - target) ** 2)\n")
                 self.helper_sigs["mse"] = ("scalar",)
             self.feat("helper")
+        if self.flags_rng.random() < FLAG_RATE:  # its own stream
+            # a string saying what to compute, as people pass reduction="mean"
+            default = self.flags_rng.choice(["sum", "mean", "max"])
+            self.helpers.append(
+                f'def reduce(v, how="{default}"):\n    if how == "sum":\n        return np.sum(v)\n'
+                '    if how in ("mean", "average"):\n        return np.mean(v)\n'
+                '    if how != "max":\n        raise ValueError(f"unknown reduction {how!r}")\n'
+                '    return np.max(v)\n')
+            self.helper_sigs["reduce"] = ("flag",)
+            self.feat("string_flag")
 
     def make_globals(self):
         if self.r() < 0.35:
@@ -1516,6 +1529,14 @@ def op_index(gen, scope, depth, shape, must):
 
 def op_call(gen, scope, depth, shape, must):
     for name, sig in gen.helper_sigs.items():
+        if sig[0] == "flag" and shape == ():
+            arg = gen.squash(gen.sub(scope, depth, (3,), must), Interval(-2.0, 2.0))
+            rng = gen.flags_rng
+            how, style = rng.choice(["sum", "mean", "average", "max"]), rng.random()
+            gen.feat("string_flag_default" if style < 0.3 else "string_flag_passed")
+            text = arg.code if style < 0.3 else f'{arg.code}, "{how}"' if style < 0.65 else \
+                f'{arg.code}, how="{how}"'
+            return A(f"reduce({text})", (), Interval(-6.0, 6.0), True)
         if sig[0] == "elementwise" and shape:
             arg = gen.squash(gen.sub(scope, depth, shape, must), Interval(-2.0, 2.0))
             if name == "huber" and gen.r() < 0.4:

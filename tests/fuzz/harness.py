@@ -1130,9 +1130,10 @@ class Run:
                 return None
             if isinstance(error, SrcdiffError) and not isinstance(error, InternalError):
                 # a refusal of the gradient's own code, which second derivatives
-                # differentiate again: a gap (issue 12), counted apart from the rest
-                self.notes.append(f"grad(grad(f)) refuses generated code: {short(error)}")
-                return None
+                # differentiate again: srcdiff failing on what it wrote
+                return Result("internal", f"grad(grad(f)) refuses srcdiff's own code: "
+                              f"{short(error)}", "internal:second:generated-code",
+                              details="".join(traceback.format_exception(error)))
             return Result("internal", f"grad(grad(f)) raises {short(error)}",
                           f"internal:second:{type(error).__name__}",
                           details="".join(traceback.format_exception(error)))

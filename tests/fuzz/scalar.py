@@ -30,6 +30,7 @@ LIST_RATE = 0.1  # of the statements drawn: lists, comprehensions and reductions
 GROWN_RATE = 0.4  # of lists appended to or comprehensions: of a length known only when run
 TRY_RATE = 0.03  # of the statements drawn: a `try` around constants (st_try)
 RAISE_RATE = 0.015  # of the statements drawn: `if <test>: raise ...` (st_raise)
+FLAG_RATE = 0.2  # of programs: a helper taking a string, mode="tanh", tested by == and in
 
 PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
 HELPER_PARAM = Interval(-4.0, 4.0)    # arguments of helpers are squashed into this
@@ -83,7 +84,8 @@ FEATURES = (
        "try_key", "try_import", "try_raise", "try_else_finally", "try_nested",
        "try_overwrites", "fsum_generator", "fsum_list", "fsum_literal", "hypot_many", "dist",
        "tuple_call_index", "tuple_call_held", "nested_def_tuple", "raise", "raise_may_fire",
-       "raise_bound", "raise_nan", "raise_int", "raise_computes"])
+       "raise_bound", "raise_nan", "raise_int", "raise_computes", "string_flag",
+       "string_flag_default", "string_flag_passed"])
 
 
 def generate(seed: int) -> Case:
@@ -125,10 +127,11 @@ class Sig:
     """A callable's signature: what its arguments must lie in, what it returns."""
 
     def __init__(self, name, params, ivs, ret, kind, n_defaults=0, int_params=(),
-                 reads=(), defaults=None):
+                 reads=(), defaults=None, options=()):
         self.name, self.params, self.ivs, self.ret, self.kind = name, params, ivs, ret, kind
         self.n_defaults, self.int_params, self.reads = n_defaults, set(int_params), set(reads)
         self.defaults = defaults or {}
+        self.options = options  # a "flag" helper's strings
 
 
 class Scope:
@@ -190,6 +193,7 @@ class ScalarGenerator(Drawing):
         self.fsum_rng = random.Random(f"fsum/{seed}")  # math.fsum, hypot of many, dist
         self.tuple_rng = random.Random(f"tuple/{seed}")  # calls returning tuples as values
         self.raise_rng = random.Random(f"raise/{seed}")  # `raise` under a test
+        self.flags_rng = random.Random(f"flags/{seed}")  # helpers taking strings
 
     # -- utilities -------------------------------------------------------------
     def fresh(self, base=None):
@@ -461,6 +465,14 @@ class ScalarGenerator(Drawing):
 
     # -- calls ---------------------------------------------------------------------
     def call(self, scope: Scope, sig: Sig, depth: int, must=None) -> Expr:
+        if sig.kind == "flag":  # the number, then the string: left out, by position, by name
+            rng = self.flags_rng
+            e = self.value_for(scope, sig.ivs[0], depth - 1, must)
+            option, style = rng.choice(sig.options), rng.random()
+            text = e.code if style < 0.3 else f'{e.code}, "{option}"' if style < 0.65 else \
+                f'{e.code}, {sig.params[1]}="{option}"'
+            self.feat("string_flag_default" if style < 0.3 else "string_flag_passed")
+            return Expr(f"{sig.name}({text})", sig.ret, True)
         args = []
         positions = [k for k in range(len(sig.params)) if k not in sig.int_params]
         which = self.choice(positions) if (must is not None and positions) else -1
@@ -1528,6 +1540,29 @@ class ScalarGenerator(Drawing):
         for _ in range(count):
             kind = self.choice(kinds)
             getattr(self, "helper_" + kind)()
+        if self.flags_rng.random() < FLAG_RATE:  # its own stream
+            self.helper_flag()
+
+    def helper_flag(self):
+        """A helper taking a string that says what it computes, as people write them:
+        ``def activate(a, mode="tanh")``, tested by ``==``, ``in`` and ``!=`` (a raise for
+        an unknown one), called with the default, a string or ``mode="..."``."""
+        rng = self.flags_rng
+        name = self.fresh(rng.choice(["activate", "transform", "squash"]))
+        a, mode = self.fresh("a"), self.fresh("mode")
+        options = ["tanh", "sin", "soft", "linear"]
+        default = rng.choice(options)
+        self.helpers.append(
+            f'def {name}({a}, {mode}="{default}"):\n'
+            f'    if {mode} == "tanh":\n        return {self.m("tanh")}({a})\n'
+            f'    elif {mode} == "sin":\n        return {self.m("sin")}({a})\n'
+            f'    if {mode} in ("soft", "softsign"):\n        return {a} / (1.0 + abs({a}))\n'
+            f'    if {mode} != "linear":\n'
+            f'        raise ValueError(f"unknown mode {{{mode}!r}}")\n'
+            f'    return 0.25 * {a}\n')
+        self.module_callables[name] = Sig(name, [a, mode], [HELPER_PARAM, None], UNIT, "flag",
+                                          n_defaults=1, options=options)
+        self.feat("string_flag")
 
     def helper_scope(self, params, ivs, ret):
         scope = Scope(is_program=False, ret=ret)
