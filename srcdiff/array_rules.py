@@ -402,10 +402,13 @@ def _is_constant(v: VJP, name: str, value: Any) -> bool:
 
 
 def _mask(v: VJP) -> Code | None:
-    """``where=`` broadcast to the input's shape (None: every element counts)."""
+    """``where=`` broadcast to the input's shape (None: every element counts), by
+    ``runtime.broadcast_like``, whose kind is the input's: code differentiated again
+    (forward code of ``min`` with ``where=``) knows its rank, as it would not for
+    ``numpy.broadcast_to(where, numpy.shape(a))``."""
     if not v.given("where") or _is_constant(v, "where", True):
         return None
-    return call("numpy.broadcast_to", v["where"], shape(v["a"]))
+    return v.helper("broadcast_like", v["where"], v["a"])
 
 
 def _initial(v: VJP) -> Code | None:

@@ -310,6 +310,16 @@ def number_times_ones(s, x):
     return np.tanh(np.cbrt(np.hypot(np.inner(x, s * np.ones(3)), 1.0)))
 
 
+def reductions_where_along_an_axis(s, x):
+    """min and mean with where= along an axis: their tangents broadcast a mask and an
+    adjoint to the input's shape (a rank the reverse sweep over them knows; campaign
+    830000, arrays seed 831477)."""
+    M = np.outer(x, x) * s + 1.0
+    low = np.min(M, axis=0, where=M > 0.9, initial=s * 3.0)
+    middle = np.mean(M * s, axis=1, where=M > 0.5)
+    return low @ low + np.tanh(middle @ middle)  # (np.sum would hide an unknown rank)
+
+
 def scaled_einsum(s, x):
     M = np.outer(x, x) * s
     return np.einsum("ii", M ** 2) + np.sum(np.einsum("ij->j", M) ** 2) + np.sum(np.sinc(x * s))
@@ -319,7 +329,7 @@ def scaled_einsum(s, x):
                                   scaled_cholesky, scaled_median, scaled_einsum, scaled_slogdet,
                                   scaled_spectrum, scaled_eigh, scaled_det,
                                   det_singular_at_the_point, set_slice, set_ellipsis,
-                                  number_times_ones])
+                                  number_times_ones, reductions_where_along_an_axis])
 def test_second_derivative_matches_second_differences(func):
     """grad(grad(f)) differentiates the generated forward code again: the rules' forward
     code must be differentiable, and its adjoints right for operands of unknown rank.
