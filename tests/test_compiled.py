@@ -53,6 +53,9 @@ REFUSED = {
     "recursion_in_expressions": "a recursive call cannot be compiled",
     "mutual_recursion": "a recursive call cannot be compiled",
     "recursion_in_a_loop": "a recursive call cannot be compiled",
+    # a raise with a formatted message; a loop variable holding strings, then numbers
+    "string_option_of_the_function": "numba raises exceptions whose arguments are constants",
+    "strings_in_a_loop": "Cannot unify float64 and unicode_type",
 }
 
 

@@ -87,13 +87,22 @@ def test_a_differentiated_number_is_never_none():
     assert srcdiff.grad(f)(3.0) == 6.0 and srcdiff.grad(f)(-3.0) == -1.0
 
 
-@pytest.mark.parametrize("test", ["x in (1.0, 2.0)", "x is x", "x is None is None"])
+@pytest.mark.parametrize("test", ["x in (x, 2.0)", "x in [1.0] * 2", "x is x",
+                                  "x is None is None"])
 def test_other_identity_and_membership_tests_are_refused_where_they_are(test):
     from arrays import program
     func = program(f"def probe(x):\n    if {test}:\n        return x\n    return 2.0 * x\n")
     with pytest.raises(UnsupportedSyntaxError, match="tests against None") as caught:
         srcdiff.grad(func)
     assert caught.value.source_line.strip() == f"if {test}:"
+
+
+def test_membership_in_a_tuple_of_constants_is_a_test():
+    """`x in (1.0, 2.0)` is x == 1.0 or x == 2.0: a test, never differentiated."""
+    from arrays import program
+    func = program("def probe(x):\n    if x in (1.0, 2.0):\n        return x\n    return 2.0 * x\n")
+    assert srcdiff.grad(func)(2.0) == 1.0 and srcdiff.grad(func)(1.5) == 2.0
+    assert srcdiff.jvp(func)(1.0, 1.0) == (1.0, 1.0)
 
 
 def steps(x, n=3):
