@@ -240,14 +240,9 @@ def cofactor(a, det=None):
     here when not given): the derivative of the determinant. ``det * inv(a).T`` where
     ``a`` is invertible; from the minors where it is singular (the derivative exists
     there too: two equal rows)."""
-    a = numpy.asarray(a) * 1.0  # floats (float32 stays float32: 1.0 does not promote)
-    if det is None:
-        det = numpy.linalg.det(a)
-    if det != 0:
-        try:
-            return det * numpy.linalg.inv(a).T
-        except numpy.linalg.LinAlgError:
-            pass
+    a, det, inverse = _inverse(a, det)
+    if inverse is not None:
+        return det * inverse.T
     n = a.shape[0]
     result = numpy.empty_like(a)
     for i in range(n):
@@ -258,13 +253,18 @@ def cofactor(a, det=None):
 
 
 def _inverse(a, det):
-    """``inv(a)`` where ``det`` is not zero and NumPy inverts ``a``; else None."""
+    """``a`` as floats (float32 stays float32: 1.0 does not promote), its determinant
+    (``det``, or found here when None) and its inverse where that is not zero and NumPy
+    inverts ``a`` (else None)."""
+    a = numpy.asarray(a) * 1.0
+    if det is None:
+        det = numpy.linalg.det(a)
     if det != 0:
         try:
-            return numpy.linalg.inv(a)
+            return a, det, numpy.linalg.inv(a)
         except numpy.linalg.LinAlgError:
             pass
-    return None
+    return a, det, None
 
 
 def _minors(a):
@@ -282,11 +282,8 @@ def cofactor_tangent(a, tangent, det=None):
     """The derivative of ``cofactor(a)`` along ``tangent``: tr(inv(a) t) C - det(a)
     (inv(a) t inv(a))^T where ``a`` is invertible; where it is singular, each entry from
     its minor (the derivative of a minor's determinant is that minor's cofactor matrix)."""
-    a = numpy.asarray(a) * 1.0
+    a, det, inverse = _inverse(a, det)
     tangent = numpy.asarray(tangent)
-    if det is None:
-        det = numpy.linalg.det(a)
-    inverse = _inverse(a, det)
     if inverse is not None:
         return numpy.sum(inverse.T * tangent) * (det * inverse.T) - \
             det * (inverse @ tangent @ inverse).T
@@ -300,11 +297,8 @@ def cofactor_adjoint(a, gradient, det=None):
     """The adjoint flowing to ``a`` from the adjoint ``gradient`` of ``cofactor(a)``:
     <G, C> inv(a)^T - inv(a)^T G^T C where ``a`` is invertible; where it is singular, from
     each entry's minor (``cofactor_tangent``, transposed)."""
-    a = numpy.asarray(a) * 1.0
+    a, det, inverse = _inverse(a, det)
     gradient = numpy.asarray(gradient)
-    if det is None:
-        det = numpy.linalg.det(a)
-    inverse = _inverse(a, det)
     if inverse is not None:
         full = det * inverse.T
         return numpy.sum(gradient * full) * inverse.T - inverse.T @ gradient.T @ full
