@@ -11,13 +11,14 @@ import operator
 
 import numpy
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import srcdiff
 from srcdiff.rules import RULES
 
 from arrays import assert_gradients_close, numeric_gradient, program
+from sharding import shared_examples
 
 RULES.load_extensions(everything=True)
 ARRAY_RULES = [r for r in RULES.array_rules() if r.examples]
@@ -120,7 +121,7 @@ def _away_from_ties(rule, args):
 
 
 @pytest.mark.parametrize("rule", ELEMENTWISE, ids=[r.name for r in ELEMENTWISE])
-@settings(max_examples=25)  # per rule: about 1,200 generated gradients in all
+@shared_examples(25)  # per rule: about 1,200 generated gradients in all (CI: shared out)
 @given(data=st.data())
 def test_elementwise_rule_broadcasts(rule, data):
     arity = rule.arity

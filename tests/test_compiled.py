@@ -8,7 +8,6 @@ tested either way."""
 import importlib.util
 import math
 import math as m
-import os
 import sys
 
 import numpy as np
@@ -19,6 +18,7 @@ import programs_calls
 import programs_control
 import srcdiff
 from oracles import assert_close
+from sharding import CI, share
 
 NUMBA = importlib.util.find_spec("numba") is not None
 needs_numba = pytest.mark.skipif(not NUMBA, reason="numba is not installed: pip install "
@@ -289,9 +289,9 @@ def test_aliased_log_and_float_of_a_bool_are_rewritten():
 
 # The typed form is plain Python too: run in CPython, it must give what the plain form
 # gives on random programs (tests/fuzz/scalar.py), with or without numba; every
-# COMPILE_EVERY-th is compiled with numba as well. More seeds with CI set.
-CI = bool(os.environ.get("CI"))
-TYPED_SEEDS = range(300 if CI else 60)
+# COMPILE_EVERY-th is compiled with numba as well. More seeds with CI set: 300, shared
+# out over CI's Pythons (tests/sharding.py).
+TYPED_SEEDS = share(range(300)) if CI else list(range(60))
 COMPILE_EVERY = 4 if CI else 6
 
 

@@ -4,9 +4,10 @@ gradient with the optimizer off and with each optimisation switched off alone
 (translation validation), and srcdiff's own forward mode (``jvp`` against ``<grad, v>``).
 
 Deterministic: program ``seed`` of a generator is a pure function of the seed. Without
-``CI``, seeds 0-149 of each generator (300 programs). With ``CI`` set, seeds 0-1499 of
-each (3000 programs); ``FUZZ_SHARD=k/n`` runs the k-th of n interleaved parts of them, so
-that CI's three Pythons (``.ci/run``) share the 3000 instead of each running them all.
+``CI``, seeds 0-149 of each generator (300 programs). With ``CI`` set, seeds 0-449 of
+each (900 programs); ``FUZZ_SHARD=k/n`` runs the k-th of n interleaved parts of them
+(``tests/sharding.py``), so that CI's three Pythons (``.ci/run``) share the 900 instead
+of each running them all.
 Each test runs a chunk of 50 seeds, so a failure names its seeds; replay one with
 ``python -m tests.fuzz.campaign --kind scalar --seed N --programs 1`` (it also shrinks the
 program and saves it under ``fuzz-failures/``). ``FUZZ_JOBS=2`` runs each chunk's
@@ -25,8 +26,8 @@ import pytest
 
 from fuzz import arrays, scalar, summary
 from fuzz.campaign import work
+from sharding import CI, share
 
-CI = bool(os.environ.get("CI"))
 CI_PROGRAMS = 450                # per generator (CI's 20 minutes: 1500 took 21, 1000 19.5-21.6, 700 19.6, 600 20.2 on 2026-12-04)
 CONSTRUCT_SEEDS = 1000           # the seeds test_every_construct_is_generated counts in
 PROGRAMS = CI_PROGRAMS if CI else 150
@@ -45,21 +46,8 @@ JOBS = int(os.environ.get("FUZZ_JOBS", "1"))
 GENERATORS = {"scalar": scalar, "arrays": arrays}
 
 
-def shard():
-    """(k, n) from FUZZ_SHARD=k/n (1 <= k <= n); (1, 1) when unset."""
-    text = os.environ.get("FUZZ_SHARD", "1/1")
-    try:
-        k, n = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise ValueError(f"FUZZ_SHARD={text!r}: expected k/n, e.g. 2/3") from None
-    if not 1 <= k <= n:
-        raise ValueError(f"FUZZ_SHARD={text!r}: k must be between 1 and n")
-    return k, n
-
-
-SHARD = shard()
 ALL_CHUNKS = [(kind, start) for kind in GENERATORS for start in range(0, PROGRAMS, CHUNK)]
-CHUNKS = [chunk for i, chunk in enumerate(ALL_CHUNKS) if i % SHARD[1] == SHARD[0] - 1]
+CHUNKS = share(ALL_CHUNKS)
 _pool = None
 
 

@@ -9,11 +9,12 @@ templates keep values bounded (tanh, sin, division by 1 + b²) so loops cannot o
 import os
 import random
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 import srcdiff
 from dual import forward_gradient
 from oracles import assert_close, register_program
+from sharding import CI, shared_examples
 
 STATE = ["s0", "s1", "s2"]
 ASSIGN = [
@@ -113,10 +114,11 @@ def programs(draw):
     return source, point
 
 
-EXAMPLES = 500 if os.environ.get("CI") or os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 100
+# With CI set, 500 programs, shared out over CI's Pythons (tests/sharding.py).
+EXAMPLES = 500 if CI or os.environ.get("HYPOTHESIS_PROFILE") == "ci" else 100
 
 
-@settings(max_examples=EXAMPLES)
+@shared_examples(EXAMPLES)
 @given(programs())
 def test_reverse_mode_matches_forward_mode(case):
     source, point = case
@@ -127,7 +129,7 @@ def test_reverse_mode_matches_forward_mode(case):
     assert_close(gradient, forward_gradient(program, point, wrt), rel=1e-9, abs_=1e-12)
 
 
-@settings(max_examples=EXAMPLES // 5)
+@shared_examples(EXAMPLES // 5)
 @given(programs())
 def test_unoptimized_gradient_matches_too(case):
     from srcdiff.pipeline import generate
