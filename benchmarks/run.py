@@ -50,10 +50,12 @@ same gradient with ``checkpoints=64`` (``srcdiff.checkpoint``) and the hand-writ
 CPU time (as above) and in the peak of memory allocated during one call (``tracemalloc``,
 in calls apart from the timed ones); and the cost of a call: the gradient of
 ``x * x + 3 * x`` as users call it, its generated code called directly, and the
-hand-written ``2 * x + 3``. With matplotlib installed,
+hand-written ``2 * x + 3``; and a loop over an array's rows (``rows_loss``, 10³ to
+1.6·10⁴ rows), its gradient with each row's adjoint added in place and without that pass.
+With matplotlib installed,
 table 1's ratios are drawn (``--plot``, default ``benchmarks/ratios.png``; ``--plot ''`` for
 none). ``--table gradient``, ``--table forward``, ``--table generation``, ``--table
-memory`` or ``--table calls`` runs one part;
+memory``, ``--table calls`` or ``--table rows`` runs one part;
 ``--only TEXT`` the programs whose name contains TEXT; ``--save FILE`` writes every
 per-round sample as JSON.
 """
@@ -748,6 +750,52 @@ def calls_table(repeats):
     return {name: samples[name] for name in variants}
 
 
+def rows_loss(X, w):
+    """A loop over an array's rows, as people write one: its gradient with respect to
+    ``X`` adds each row's adjoint into ``X``'s."""
+    s = 0.0
+    for row in X:
+        s = s + numpy.tanh(row @ w)
+    return s
+
+
+ROWS = (1000, 4000, 16000)
+
+
+def rows_table(repeats):
+    """The gradient of ``rows_loss`` with respect to ``X`` (n × 10) and ``w``, for n rows:
+    srcdiff's, and the same code with each row's adjoint added into a new array of
+    ``X``'s size instead of in place (``disable=("accumulate",)``, as before the pass):
+    CPU time per call, as a multiple of the primal's."""
+    from srcdiff.pipeline import generate
+    kinds = {"X": srcdiff.kinds.array(2), "w": srcdiff.kinds.array(1)}
+    in_place = generate(rows_loss, ("X", "w"), name="g", kinds=kinds).function
+    new_arrays = generate(rows_loss, ("X", "w"), name="g", kinds=kinds,
+                          disable=("accumulate",)).function
+    print("a loop over the rows of X (n × 10), gradient with respect to X and w: each "
+          "row's adjoint added in place (srcdiff) or into a new array of X's size "
+          "(without accumulate); CPU time per call:")
+    print(f"  {'rows':>6}{'primal':>16}{'srcdiff':>16}{'/ primal':>12}"
+          f"{'without':>16}{'/ primal':>12}")
+    results = {}
+    for n in ROWS:
+        rng = numpy.random.default_rng(0)
+        point = (rng.normal(size=(n, 10)), rng.normal(size=10) * 0.1)
+        got, reference = in_place(*point), new_arrays(*point)
+        for a, b in zip(got, reference):
+            numpy.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        variants = {"primal": (rows_loss, point), "srcdiff": (in_place, point),
+                    "without": (new_arrays, point)}
+        samples = measure(variants, repeats)
+        print(f"  {n:>6}{format_time(spread(samples['primal']), 16)}"
+              f"{format_time(spread(samples['srcdiff']), 16)}"
+              f"{format_ratio(ratio(samples, 'srcdiff'), 12)}"
+              f"{format_time(spread(samples['without']), 16)}"
+              f"{format_ratio(ratio(samples, 'without'), 12)}")
+        results[n] = samples
+    return results
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -783,7 +831,7 @@ def main():
                         help="where to draw table 1 ('' for no plot)")
     parser.add_argument("--only", help="run the programs whose name contains this")
     parser.add_argument("--table", choices=("all", "gradient", "forward", "generation",
-                                            "memory", "calls"),
+                                            "memory", "calls", "rows"),
                         default="all", help="run one part only (default: all)")
     parser.add_argument("--save", help="write every per-round sample to this JSON file")
     parser.add_argument("--all-cores", action="store_true",
@@ -824,6 +872,9 @@ def main():
     if args.table in ("all", "calls"):
         print()
         saved["calls"] = calls_table(args.repeats)
+    if args.table in ("all", "rows"):
+        print()
+        saved["rows"] = {str(n): v for n, v in rows_table(args.repeats).items()}
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end", end="")
     if TOTALS["wall"]:
         print(f"; CPU time / wall-clock time over all timed batches: "

@@ -26,6 +26,7 @@ from .lower import lower
 from .iterate import index_loops
 from .normalize import normalize
 from .optimize import eliminate_common_subexpressions, hoist, optimize as optimize_function
+from .optimize.accumulate import accumulate
 from .optimize.fuse import fuse, fuse_arrays
 from .dependencies import DependencyCheck, checker
 from .ieee import ieee as ieee_arithmetic
@@ -39,7 +40,7 @@ STAGES = ("normalize", "lower", "reverse", "optimize")  # the ones printable as 
 # Every optimisation, by name; each can be switched off alone (``disable=``), and the
 # tests compare every setting with every other (translation validation).
 OPTIMIZATIONS = ("hoist", "cse", "reuse", "rematerialize", "propagate", "simplify",
-                 "broadcasts", "dead_code", "coalesce", "fuse")
+                 "broadcasts", "dead_code", "coalesce", "fuse", "accumulate")
 
 
 @dataclass
@@ -177,6 +178,8 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
             final = fuse(final)
         elif "fuse" in enabled:  # temporary arrays read by the next statement, into it
             final = fuse_arrays(final)
+        if not forward and "accumulate" in enabled:  # adjoints of x[i] added in place
+            final = accumulate(final)
         if not forward:  # tangent code keeps the call: hvp differentiates it again
             final = without_stops(final)
         final = with_fsum(final)

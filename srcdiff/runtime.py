@@ -88,6 +88,28 @@ def scatter(gradient, like, index):
     return result
 
 
+def scatter_add(total, gradient, like, index):
+    """``total + scatter(gradient, like, index)``, the adjoint of ``like`` accumulated
+    over the reads ``like[index]`` of a loop, added into ``total``'s own array where that
+    gives the same numbers: an accumulation that made a new array on each pass was
+    quadratic in the number of passes (``for row in X``). Generated code passes as
+    ``total`` only an array no other name can hold (``optimize.accumulate`` proves it
+    from def-use facts), so the change in place is seen by nobody else; anything that
+    could round differently (a dtype the sum would change, an index that selects a
+    position twice) or that is not such an array (the ``0.0`` of an adjoint not yet
+    written) is the sum itself. Only the sign of a zero may differ from the sum's: an
+    entry -0.0 stays -0.0 where -0.0 + 0.0 is 0.0."""
+    if type(total) is numpy.ndarray and type(like) is numpy.ndarray and total is not like \
+            and total.flags.writeable and total.flags.owndata and total.shape == like.shape and total.dtype == numpy.result_type(like, 1.0) \
+            and numpy.result_type(gradient, total.dtype) == total.dtype:
+        parts = index if isinstance(index, tuple) else (index,)
+        if all(isinstance(p, (int, numpy.integer, slice, type(None), type(Ellipsis)))
+               for p in parts):
+            total[index] += gradient
+            return total
+    return total + scatter(gradient, like, index)
+
+
 def set_item(array, index, value):
     """``array`` with ``array[index] = value``, as a new array: the old one may still be
     needed by the backward sweep. (``writable`` raises where the assignment would.) The
@@ -569,6 +591,7 @@ def appended_tangent(tangent, items, value_tangent):
 
 # Helpers that call others: writing one into a module writes these too.
 DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",),
-           "unbroadcast_product": ("unbroadcast",), "appended_value": ("_list_adjoint",),
+           "scatter_add": ("scatter",), "unbroadcast_product": ("unbroadcast",),
+           "appended_value": ("_list_adjoint",),
            "appended_items": ("_list_adjoint",), "empty_list": ("GrownList",),
            "appended": ("GrownList",), "appended_tangent": ("appended", "GrownList")}

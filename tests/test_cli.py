@@ -149,6 +149,7 @@ def test_array_module_inlines_its_helpers_and_runs_without_srcdiff(tmp_path):
     shown = run("show", "arrays_model.py:fit", "--types", "X=array[2],y=array[1]", cwd=tmp_path)
     assert "with respect to w, X, y;" in shown.stdout  # typed arrays are differentiated
     assert "def scatter(" in text and "def piece(" not in text  # only what it calls
+    assert "def scatter_add(" in text  # trajectory's w[i % 3], added in place (and scatter)
     assert "def appended(" in text and "def _list_adjoint(" in text  # kept's, and theirs
     program = textwrap.dedent("""
         import sys

@@ -23,11 +23,14 @@ One works last: ``fuse.fuse`` writes a temporary read once into the expression t
 it, in finished code of numbers, in both modes (CPython pays a store and a load per name;
 reverse mode keeps its adjoints' statements as they are), and ``fuse.fuse_arrays`` a
 temporary array of the forward sweep into the next statement, its one reader, in
-gradients of arrays (freed as soon as it is read).
+gradients of arrays (freed as soon as it is read). ``accumulate.accumulate`` comes after
+it, in gradients of arrays: a loop's backward sweep adding the adjoint of ``X[i]`` into
+``X``'s adjoint pass after pass adds it in place where no other name can hold that
+array (each pass made a new one: quadratic in the passes).
 
 The reverse pass makes two decisions of its own, from the same facts: partials reading
 values the forward sweep computed (``reuse``) and temporaries recomputed in a loop's
-backward sweep instead of taped (``rematerialize``). Each of the ten can be switched
+backward sweep instead of taped (``rematerialize``). Each of the eleven can be switched
 off alone (``pipeline.generate(..., disable=...)``); the tests compare every setting.
 The user's own statements are never simplified, only removed when dead and harmless.
 

@@ -1,0 +1,285 @@
+"""Optimisation pass (gradients of arrays, reverse mode, last): an adjoint that a loop's
+backward sweep accumulates item by item is added into in place.
+
+The adjoint of a read ``X[i]`` is ``scatter(g, X, i)``: zeros of ``X``'s shape with ``g``
+at ``i``. A loop reading ``X[i]`` on each pass (``for row in X``, ``X[i] @ w``) makes its
+backward sweep accumulate ``b_X = b_X + scatter(g, X, i)``: a new array of ``X``'s
+size on each pass, so the gradient costs passes × size, quadratic in the rows of ``X``.
+This pass writes such a statement ``b_X = scatter_add(b_X, g, X, i)``
+(``runtime.scatter_add``), which adds ``g`` into ``b_X``'s own array where that gives
+the same numbers, when no other name can hold that array there: the change in place is
+then seen by nobody else.
+
+The precondition is proved from def-use facts, forward over the whole function: a name
+is *unshared* at a point when on every path to it the name was last assigned a new
+value (a number, the result of arithmetic: ``+``, ``-``, ``*``, ``/``, ``**``, ``@``,
+which NumPy computes into a new array) and has not been read since except as an operand
+of such arithmetic (``b * 2`` makes a new array; ``c = b``, ``f(b)``, ``b[0]``,
+``tape.append(b)`` may keep ``b``'s array, and the name is shared from then on, until
+it is assigned a new value again). Branches keep what both keep; loops go round until
+nothing changes; parameters, loop targets and anything else are shared. A statement
+``b = b + scatter(g, X, i)`` whose ``b`` is unshared before it, and whose ``g``, ``X``
+and ``i`` do not read ``b``, is rewritten; any other is left as it is. Code with a
+construct the analysis does not follow (a nested function, a lambda, ``:=``,
+``global``, ``with``, a ``try`` that a ``break`` leaves) is left alone.
+
+Reverse-mode code is never differentiated again (``grad(grad(f))`` and ``hvp``
+differentiate ``f``'s forward-mode code, which reads ``X[i]``'s tangent as ``d_X[i]``).
+
+>>> import ast
+>>> from srcdiff.ir import Function, Namer
+>>> from srcdiff.parse import parse
+>>> def f(X, w):
+...     pass
+>>> function = Function("g", ast.parse("def g(X, w): pass").body[0].args, ast.parse('''
+... b_X = 0.0
+... for i in range(n):
+...     b_X = b_X + scatter(w, X, i)
+... c = b_X
+... for i in range(n):
+...     b_X = b_X + scatter(w, X, i)
+... return (b_X, c)
+... ''').body, parse(f), Namer())
+>>> function.parsed.origins["scatter"] = ("helper", "scatter")
+>>> print(accumulate(function).source())  # the second loop adds into c's array: left
+def g(X, w):
+    b_X = 0.0
+    for i in range(n):
+        b_X = scatter_add(b_X, w, X, i)
+    c = b_X
+    for i in range(n):
+        b_X = b_X + scatter(w, X, i)
+    return (b_X, c)
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from typing import Optional
+
+from ..ir import Function, get_anno, has_anno
+
+# arithmetic whose result is a new value (a new array for arrays)
+_NEW = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.FloorDiv, ast.Mod)
+_NOT_FOLLOWED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+                 ast.NamedExpr, ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom,
+                 ast.Await)
+
+_STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Pass,
+               ast.Break, ast.Continue, ast.If, ast.For, ast.While, ast.Try, ast.Raise,
+               ast.Assert, ast.Delete)
+
+State = Optional[frozenset[str]]  # the unshared names; None: no path reaches here
+
+
+def accumulate(function: Function) -> Function:
+    scatter = next((name for name, origin in function.parsed.origins.items()
+                    if origin == ("helper", "scatter")), None) if function.parsed else None
+    if scatter is None:
+        return function
+    if not _followed(function.body):
+        return function
+    analysis = _Unshared(scatter)
+    analysis.block(function.body, frozenset())
+    rewritten = {key for key, verdict in analysis.verdicts.items() if verdict}
+    if not rewritten:
+        return function
+    from ..array_rules import helper_name
+    helper = helper_name(function, "scatter_add")
+    return function.replace(body=_rewrite(function.body, rewritten, helper))
+
+
+def _followed(body: list[ast.stmt]) -> bool:
+    """Whether the analysis follows every construct of ``body``: statements of the kinds
+    it knows, no nested function, lambda or ``:=``, and no ``try`` a ``break`` or
+    ``continue`` leaves (it reads a ``try`` as one statement)."""
+    for node in ast.walk(ast.Module(body, [])):
+        if isinstance(node, _NOT_FOLLOWED):
+            return False
+        if isinstance(node, ast.stmt) and not isinstance(node, _STATEMENTS):
+            return False
+        if isinstance(node, ast.Try) and any(isinstance(n, (ast.Break, ast.Continue))
+                                             for n in ast.walk(node)):
+            return False
+    return True
+
+
+def _name(node: ast.AST) -> str | None:
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _meet(a: State, b: State) -> State:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a & b
+
+
+def _escaping(node: ast.AST) -> set[str]:
+    """The names ``node`` reads where their value may be kept (all but the operands of
+    arithmetic and comparisons, whose results are new values)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, ast.Name):
+            if isinstance(current.ctx, ast.Load):
+                found.add(current.id)
+            continue
+        if isinstance(current, ast.BinOp) and isinstance(current.op, _NEW):
+            stack += [o for o in (current.left, current.right) if not isinstance(o, ast.Name)]
+            continue
+        if isinstance(current, ast.UnaryOp) and isinstance(current.op, (ast.USub, ast.UAdd, ast.Not)):
+            if not isinstance(current.operand, ast.Name):
+                stack.append(current.operand)
+            continue
+        if isinstance(current, ast.Compare):
+            stack += [o for o in [current.left, *current.comparators]
+                      if not isinstance(o, ast.Name)]
+            continue
+        stack.extend(ast.iter_child_nodes(current))
+    return found
+
+
+def _new(value: ast.expr) -> bool:
+    """Whether ``value`` is always a value no other name holds."""
+    return (isinstance(value, ast.Constant) and type(value.value) in (int, float)) or (
+        isinstance(value, ast.BinOp) and isinstance(value.op, _NEW)) or (
+        isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd)))
+
+
+class _Unshared:
+    """The forward analysis of unshared names; ``verdicts``: for each candidate statement
+    (by id), whether its accumulator is unshared before it on every visit."""
+
+    def __init__(self, scatter: str) -> None:
+        self.scatter = scatter
+        self.verdicts: dict[int, bool] = {}
+        self.breaks: list[list[State]] = []
+        self.continues: list[list[State]] = []
+
+    def candidate(self, statement: ast.stmt) -> str | None:
+        """``b = b + scatter(g, X, i)``: ``b``, when ``g``, ``X`` and ``i`` do not read it."""
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)):
+            return None
+        target, value = statement.targets[0].id, statement.value
+        if not (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add)
+                and _name(value.left) == target and isinstance(value.right, ast.Call)):
+            return None
+        call = value.right
+        if _name(call.func) != self.scatter or len(call.args) != 3 or call.keywords:
+            return None
+        if any(isinstance(n, ast.Name) and n.id == target
+               for a in call.args for n in ast.walk(a)):
+            return None
+        return target
+
+    def block(self, statements: list[ast.stmt], state: State) -> State:
+        for statement in statements:
+            if state is None:
+                return None
+            state = self.statement(statement, state)
+        return state
+
+    def statement(self, statement: ast.stmt, state: frozenset[str]) -> State:
+        kind = type(statement)
+        if kind is ast.Assign:
+            assert isinstance(statement, ast.Assign)
+            target = self.candidate(statement)
+            if target is not None:
+                key = id(statement)
+                self.verdicts[key] = self.verdicts.get(key, True) and target in state
+            state = state - _escaping(statement.value)
+            if len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
+                name = statement.targets[0].id
+                return state | {name} if _new(statement.value) else state - {name}
+            return self.stores(statement, state)
+        if kind is ast.AugAssign:  # the target keeps its array (or gets a new number)
+            assert isinstance(statement, ast.AugAssign)
+            value = statement.value
+            state = state - (set() if isinstance(value, ast.Name) else _escaping(value))
+            return state if isinstance(statement.target, ast.Name) else \
+                self.stores(statement, state)
+        if kind is ast.Expr:
+            return state - _escaping(statement)
+        if kind is ast.Return:
+            return None
+        if kind is ast.Pass:
+            return state
+        if kind is ast.Break:
+            self.breaks[-1].append(state)
+            return None
+        if kind is ast.Continue:
+            self.continues[-1].append(state)
+            return None
+        if kind is ast.If:
+            assert isinstance(statement, ast.If)
+            state = state - _escaping(statement.test)
+            return _meet(self.block(statement.body, state), self.block(statement.orelse, state))
+        if kind is ast.For or kind is ast.While:
+            return self.loop(statement, state)  # type: ignore[arg-type]
+        if kind is ast.Try or (kind is ast.Raise and has_anno(statement, "reads")):
+            # run as written (``lower.Lowering.opaque``), read as one statement: what it
+            # reads (as written, and as recorded) may be kept, what it writes is shared
+            state = state - _escaping(statement) - set(get_anno(statement, "reads", ()))
+            state = self.stores(statement, state) - set(get_anno(statement, "writes", ()))
+            return None if kind is ast.Raise else state
+        # anything else (an assert, a del...): every name it reads may be kept, every
+        # name it stores is shared
+        state = state - _escaping(statement)
+        state = self.stores(statement, state)
+        return None if kind is ast.Raise else state
+
+    @staticmethod
+    def stores(statement: ast.AST, state: frozenset[str]) -> frozenset[str]:
+        return state - {n.id for n in ast.walk(statement)
+                        if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+
+    def loop(self, loop: ast.For | ast.While, state: frozenset[str]) -> State:
+        if isinstance(loop, ast.For):
+            state = state - _escaping(loop.iter)
+            stored = {n.id for n in ast.walk(loop.target) if isinstance(n, ast.Name)}
+        else:
+            stored = set()
+        test = _escaping(loop.test) if isinstance(loop, ast.While) else set()
+        head: frozenset[str] = state  # at the top, before a while loop's test
+        while True:  # the heads only lose names: this ends
+            self.breaks.append([])
+            self.continues.append([])
+            end = self.block(loop.body, head - test - stored)
+            breaks, continues = self.breaks.pop(), self.continues.pop()
+            for more in continues:
+                end = _meet(end, more)
+            new = _meet(state, end)
+            assert new is not None  # the state before the loop reaches its head
+            if new == head:
+                break
+            head = new
+        after = self.block(loop.orelse, head - test)  # the loop ran out (or never ran)
+        for more in breaks:
+            after = _meet(after, more)
+        return after
+
+
+def _rewrite(statements: list[ast.stmt], rewritten: set[int], helper: str) -> list[ast.stmt]:
+    result: list[ast.stmt] = []
+    for statement in statements:
+        if id(statement) in rewritten:
+            assert isinstance(statement, ast.Assign) and isinstance(statement.value, ast.BinOp)
+            value = statement.value
+            call = value.right
+            assert isinstance(call, ast.Call)
+            statement = copy.copy(statement)
+            statement.value = ast.copy_location(ast.Call(
+                ast.Name(helper, ast.Load()), [value.left, *call.args], []), value)
+        elif isinstance(statement, (ast.If, ast.For, ast.While)):  # (a try: left as written)
+            body = _rewrite(statement.body, rewritten, helper)
+            orelse = _rewrite(statement.orelse, rewritten, helper)
+            if any(a is not b for a, b in zip(body + orelse, statement.body + statement.orelse)):
+                statement = copy.copy(statement)
+                statement.body, statement.orelse = body, orelse
+        result.append(statement)
+    return result
