@@ -331,3 +331,23 @@ def test_while_loops_and_their_tests():
             b = b + scatter(w, X, i)
         return b
         """) == []
+
+
+def test_a_helper_s_new_array_is_unshared():
+    function_body = """
+        b = f(X)
+        for j in range(n):
+            b = zero_item(b, X, j)
+            for i in range(n):
+                b = b + scatter(w, X, i)
+        return b
+        """
+    tree = ast.parse(textwrap.dedent(function_body)).body
+    function = Function("g", ast.parse("def g(X, w, n, tape, f): pass").body[0].args, tree,
+                        parse(_placeholder), Namer())
+    function.parsed.origins.update({"scatter": ("helper", "scatter"),
+                                    "zero_item": ("helper", "zero_item")})
+    assert "b = scatter_add(b, w, X, i)" in accumulate(function).source()
+    # without zero_item's new array, b is f's result, which f may keep
+    del function.parsed.origins["zero_item"]
+    assert "scatter_add" not in accumulate(function).source()

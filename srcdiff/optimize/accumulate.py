@@ -13,7 +13,8 @@ then seen by nobody else.
 The precondition is proved from def-use facts, forward over the whole function: a name
 is *unshared* at a point when on every path to it the name was last assigned a new
 value (a number, the result of arithmetic: ``+``, ``-``, ``*``, ``/``, ``**``, ``@``,
-which NumPy computes into a new array) and has not been read since except as an operand
+which NumPy computes into a new array; the result of ``scatter``, ``zero_item`` or
+``diagonal_vjp``, which make one) and has not been read since except as an operand
 of such arithmetic (``b * 2`` makes a new array; ``c = b``, ``f(b)``, ``b[0]``,
 ``tape.append(b)`` may keep ``b``'s array, and the name is shared from then on, until
 it is assigned a new value again). Branches keep what both keep; loops go round until
@@ -66,6 +67,8 @@ _NOT_FOLLOWED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda
                  ast.NamedExpr, ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom,
                  ast.Await)
 
+# runtime helpers whose result is always an array of their own
+_FRESH_HELPERS = ("scatter", "zero_item", "diagonal_vjp")
 _STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Pass,
                ast.Break, ast.Continue, ast.If, ast.For, ast.While, ast.Try, ast.Raise,
                ast.Assert, ast.Delete)
@@ -80,7 +83,9 @@ def accumulate(function: Function) -> Function:
         return function
     if not _followed(function.body):
         return function
-    analysis = _Unshared(scatter)
+    fresh = {name for name, origin in function.parsed.origins.items()
+             if origin[0] == "helper" and origin[1] in _FRESH_HELPERS}
+    analysis = _Unshared(scatter, fresh)
     analysis.block(function.body, frozenset())
     rewritten = {key for key, verdict in analysis.verdicts.items() if verdict}
     if not rewritten:
@@ -143,19 +148,22 @@ def _escaping(node: ast.AST) -> set[str]:
     return found
 
 
-def _new(value: ast.expr) -> bool:
-    """Whether ``value`` is always a value no other name holds."""
+def _new(value: ast.expr, fresh: set[str]) -> bool:
+    """Whether ``value`` is always a value no other name holds (``fresh``: the names of
+    the runtime helpers that return an array of their own)."""
     return (isinstance(value, ast.Constant) and type(value.value) in (int, float)) or (
         isinstance(value, ast.BinOp) and isinstance(value.op, _NEW)) or (
-        isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd)))
+        isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd))) or (
+        isinstance(value, ast.Call) and _name(value.func) in fresh and not value.keywords)
 
 
 class _Unshared:
     """The forward analysis of unshared names; ``verdicts``: for each candidate statement
     (by id), whether its accumulator is unshared before it on every visit."""
 
-    def __init__(self, scatter: str) -> None:
+    def __init__(self, scatter: str, fresh: set[str]) -> None:
         self.scatter = scatter
+        self.fresh = fresh
         self.verdicts: dict[int, bool] = {}
         self.breaks: list[list[State]] = []
         self.continues: list[list[State]] = []
@@ -195,7 +203,7 @@ class _Unshared:
             state = state - _escaping(statement.value)
             if len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
                 name = statement.targets[0].id
-                return state | {name} if _new(statement.value) else state - {name}
+                return state | {name} if _new(statement.value, self.fresh) else state - {name}
             return self.stores(statement, state)
         if kind is ast.AugAssign:  # the target keeps its array (or gets a new number)
             assert isinstance(statement, ast.AugAssign)
