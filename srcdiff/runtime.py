@@ -100,13 +100,17 @@ def scatter_add(total, gradient, like, index):
     written) is the sum itself. Only the sign of a zero may differ from the sum's: an
     entry -0.0 stays -0.0 where -0.0 + 0.0 is 0.0."""
     if type(total) is numpy.ndarray and type(like) is numpy.ndarray and total is not like \
-            and total.flags.writeable and total.flags.owndata and total.shape == like.shape and total.dtype == numpy.result_type(like, 1.0) \
-            and numpy.result_type(gradient, total.dtype) == total.dtype:
-        parts = index if isinstance(index, tuple) else (index,)
-        if all(isinstance(p, (int, numpy.integer, slice, type(None), type(Ellipsis)))
-               for p in parts):
-            total[index] += gradient
-            return total
+            and total.shape == like.shape and total.flags.writeable and total.flags.owndata:
+        dtype = total.dtype  # the sum's: scatter's, result_type(like, 1.0), and total's
+        if dtype == (like.dtype if like.dtype.kind == "f" else numpy.result_type(like, 1.0)) \
+                and ((type(gradient) is float and dtype.kind == "f")
+                     or getattr(gradient, "dtype", None) == dtype
+                     or numpy.result_type(gradient, dtype) == dtype):
+            if type(index) is int or all(
+                    isinstance(p, (int, numpy.integer, slice, type(None), type(Ellipsis)))
+                    for p in (index if isinstance(index, tuple) else (index,))):
+                total[index] += gradient
+                return total
     return total + scatter(gradient, like, index)
 
 
@@ -240,8 +244,17 @@ def broadcast_like(adjoint, like):
     """``adjoint`` (an array, or a plain number: an adjoint still holding the 0.0 or 1.0
     it was initialised with) broadcast to ``like``'s shape, as a view. A plain number
     first becomes the 0-d array of the dtype it takes with ``like`` (float32 for a float32
-    ``like``: ``numpy.broadcast_to`` alone makes a float64 array of it)."""
-    if isinstance(adjoint, (int, float)):
+    ``like``: ``numpy.broadcast_to`` alone makes a float64 array of it). An array of
+    ``like``'s shape already, or a NumPy scalar where ``like`` has no axes, is returned
+    as it is (the same numbers; a loop over an array's rows calls this twice a row)."""
+    kind = type(adjoint)
+    if kind is numpy.ndarray:
+        if adjoint.shape == numpy.shape(like):
+            return adjoint
+    elif isinstance(adjoint, numpy.generic):
+        if not numpy.ndim(like):
+            return adjoint
+    elif isinstance(adjoint, (int, float)):
         adjoint = numpy.asarray(adjoint, numpy.result_type(adjoint, like))
     return numpy.broadcast_to(adjoint, numpy.shape(like))
 
