@@ -4,9 +4,9 @@ gradient with the optimizer off and with each optimisation switched off alone
 (translation validation), and srcdiff's own forward mode (``jvp`` against ``<grad, v>``).
 
 Deterministic: program ``seed`` of a generator is a pure function of the seed. Without
-``CI``, seeds 0-149 of each generator (300 programs). With ``CI`` set, seeds 0-449 of
-each (900 programs); ``FUZZ_SHARD=k/n`` runs the k-th of n interleaved parts of them
-(``tests/sharding.py``), so that CI's three Pythons (``.ci/run``) share the 900 instead
+``CI``, seeds 0-149 of each generator (300 programs). With ``CI`` set, seeds 0-299 of
+each (600 programs); ``FUZZ_SHARD=k/n`` runs the k-th of n interleaved parts of them
+(``tests/sharding.py``), so that CI's three Pythons (``.ci/run``) share the 600 instead
 of each running them all.
 Each test runs a chunk of 50 seeds, so a failure names its seeds; replay one with
 ``python -m tests.fuzz.campaign --kind scalar --seed N --programs 1`` (it also shrinks the
@@ -28,7 +28,7 @@ from fuzz import arrays, scalar, summary
 from fuzz.campaign import work
 from sharding import CI, share
 
-CI_PROGRAMS = 450                # per generator (CI's 20 minutes: 1500 took 21, 1000 19.5-21.6, 700 19.6, 600 20.2 on 2026-12-04)
+CI_PROGRAMS = 300                # per generator (CI's 20 minutes: 1500 took 21, 1000 19.5-21.6, 700 19.6, 600 20.2, 450 19.8-21.8 on 2026-12-04)
 CONSTRUCT_SEEDS = 1000           # the seeds test_every_construct_is_generated counts in
 PROGRAMS = CI_PROGRAMS if CI else 150
 CHUNK = 50

@@ -10,10 +10,11 @@ which exercises the renaming of straight-line code.
 import random
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 import srcdiff
 from oracles import assert_close, register_program, sympy_gradient
+from sharding import shared_examples
 
 UNARY = [
     "-{a}", "+{a}", "{a} ** 2", "{a} ** 3", "abs({a})", "math.fabs({a})",
@@ -61,12 +62,17 @@ def straight_line_programs(draw):
     return source, point
 
 
+# the profile's count (CI: 150), shared out over CI's Pythons (tests/sharding.py)
+EXAMPLES = settings.default.max_examples
+
+
 def _has_jump(source: str) -> bool:
     """floor, %, comparisons and copysign (a jump in its second argument, whose SymPy
     derivative holds a DiracDelta) are checked by central differences instead."""
     return any(token in source for token in ("floor", "%", "> 0", "copysign"))
 
 
+@shared_examples(EXAMPLES)
 @given(straight_line_programs())
 def test_random_program_gradient_matches_sympy(case):
     source, point = case
@@ -82,6 +88,7 @@ def test_random_program_gradient_matches_sympy(case):
         assert_close(actual, expected, rel=1e-9, abs_=1e-10)
 
 
+@shared_examples(EXAMPLES)
 @given(straight_line_programs())
 def test_random_program_value_is_the_primal(case):
     source, point = case
