@@ -80,12 +80,19 @@ def scatter(gradient, like, index):
     if hasattr(like, "elements"):  # a GrownList (no array has the attribute)
         like = numpy.asarray(like.elements())
     result = numpy.zeros(numpy.shape(like), numpy.result_type(like, 1.0))
-    parts = index if isinstance(index, tuple) else (index,)
-    if all(isinstance(p, (int, numpy.integer, slice, type(None), type(Ellipsis))) for p in parts):
-        result[index] = gradient  # basic indexing: no position is selected twice
+    if _basic(index):
+        result[index] = gradient  # no position is selected twice
     else:
         numpy.add.at(result, index, gradient)
     return result
+
+
+def _basic(index):
+    """Whether ``index`` is basic indexing (integers, slices, ``None``, ``...``), which
+    selects no position twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, numpy.integer, slice, type(None), type(Ellipsis)))
+               for p in parts)
 
 
 def scatter_add(total, gradient, like, index):
@@ -106,9 +113,7 @@ def scatter_add(total, gradient, like, index):
                 and ((type(gradient) is float and dtype.kind == "f")
                      or getattr(gradient, "dtype", None) == dtype
                      or numpy.result_type(gradient, dtype) == dtype):
-            if type(index) is int or all(
-                    isinstance(p, (int, numpy.integer, slice, type(None), type(Ellipsis)))
-                    for p in (index if isinstance(index, tuple) else (index,))):
+            if type(index) is int or _basic(index):
                 total[index] += gradient
                 return total
     return total + scatter(gradient, like, index)
@@ -604,7 +609,8 @@ def appended_tangent(tangent, items, value_tangent):
 
 # Helpers that call others: writing one into a module writes these too.
 DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",),
-           "scatter_add": ("scatter",), "unbroadcast_product": ("unbroadcast",),
+           "scatter": ("_basic",), "scatter_add": ("scatter", "_basic"),
+           "unbroadcast_product": ("unbroadcast",),
            "appended_value": ("_list_adjoint",),
            "appended_items": ("_list_adjoint",), "empty_list": ("GrownList",),
            "appended": ("GrownList",), "appended_tangent": ("appended", "GrownList")}

@@ -77,15 +77,11 @@ State = Optional[frozenset[str]]  # the unshared names; None: no path reaches he
 
 
 def accumulate(function: Function) -> Function:
-    scatter = next((name for name, origin in function.parsed.origins.items()
-                    if origin == ("helper", "scatter")), None) if function.parsed else None
-    if scatter is None:
+    helpers = {origin[1]: name for name, origin in function.parsed.origins.items()
+               if origin[0] == "helper"} if function.parsed else {}
+    if "scatter" not in helpers or not _followed(function.body):
         return function
-    if not _followed(function.body):
-        return function
-    fresh = {name for name, origin in function.parsed.origins.items()
-             if origin[0] == "helper" and origin[1] in _FRESH_HELPERS}
-    analysis = _Unshared(scatter, fresh)
+    analysis = _Unshared(helpers["scatter"], {helpers[h] for h in _FRESH_HELPERS if h in helpers})
     analysis.block(function.body, frozenset())
     rewritten = {key for key, verdict in analysis.verdicts.items() if verdict}
     if not rewritten:
