@@ -164,7 +164,8 @@ class Adjoints:
             # result's, which unbroadcast cannot sum back to the other operand's (campaign
             # arrays seed 650538: a (2, 1) column times a (3,) row in an untaken branch).
             adjoint = self.shaped(statement, adjoint, result)
-        with array_mode(bool(arrays) or self.is_array(target), set(names) - arrays):
+        with array_mode(bool(arrays) or self.is_array(target), set(names) - arrays,
+                        helpers=self.helper):
             partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
             for atom, partial in zip(atoms, partials):
                 if isinstance(atom, ast.Name) and atom.id in self.active:

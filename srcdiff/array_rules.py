@@ -32,8 +32,8 @@ from typing import Any, Callable, NoReturn, TypeVar, cast
 import numpy
 
 from . import runtime
-from .expr import (Code, add, attribute, call, cos, div, equal, exp, item, log, mul, neg, pi, select,
-                   sin, tanh, Value)
+from .expr import (Code, add, attribute, call, cos, div, equal, exp, item, log, logistic, mul, neg,
+                   pi, select, sin, Value)
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast
 from .ir import Function
 from .rules import NONZERO, REAL, RULES, TOTAL, Domain
@@ -289,8 +289,12 @@ _(numpy.sinc, lambda x: sin(pi * x) / (pi * x), lambda x, out: (cos(pi * x) - ou
 _(numpy.clip, lambda a, lo, hi: select(a < lo, lo, select(a > hi, hi, a)),
   lambda a, lo, hi: (select(a < lo, 0, select(a > hi, 0, 1)), select(a < lo, 1, 0), select(a < lo, 0, select(a > hi, 1, 0))),
   (REAL, Domain(-1.0, -0.5), Domain(0.5, 1.0)), name="numpy.clip")
-# The partials are logistic functions, written with tanh: one function call, no overflow.
-_(numpy.logaddexp, lambda a, b: log(exp(a) + exp(b)), lambda a, b: (0.5 + 0.5 * tanh((a - b) / 2), 0.5 - 0.5 * tanh((a - b) / 2)), name="numpy.logaddexp")
+# The partials are logistic functions (``expr.logistic``: of arrays ``runtime.expit``,
+# of numbers written with tanh).
+_(numpy.logaddexp, lambda a, b: log(exp(a) + exp(b)), lambda a, b: (logistic(a - b), logistic(b - a)), name="numpy.logaddexp")
+# the logistic function itself, as the code of those partials calls it: code generated
+# from them (a Jacobian-vector product) is differentiated again for second derivatives
+_(runtime.expit, lambda x: 1 / (1 + exp(-x)), lambda x, out: out * (1 - out), name="srcdiff.runtime.expit")
 _(numpy.logaddexp2, lambda a, b: log(2 ** a + 2 ** b) / log(2), lambda a, b, out: (2 ** (a - out), 2 ** (b - out)), name="numpy.logaddexp2")
 # where(condition, x, y): the condition carries no derivative (no SymPy form: checked numerically).
 _(numpy.where, None, lambda c, x, y: (0, select(c, 1, 0), select(c, 0, 1)), (Domain(0.5, 1.0), REAL, REAL), name="numpy.where")
@@ -298,7 +302,7 @@ del _
 
 TOTAL.update({numpy.add, numpy.subtract, numpy.multiply, numpy.negative, numpy.positive,
               numpy.square, numpy.absolute, numpy.fabs, numpy.sin, numpy.cos, numpy.arctan,
-              numpy.tanh, numpy.maximum, numpy.minimum, numpy.clip, numpy.where})
+              numpy.tanh, numpy.maximum, numpy.minimum, numpy.clip, numpy.where, runtime.expit})
 
 # Results that carry no derivative: piecewise constant, integer-valued, or constants.
 RULES.nondifferentiable.update({

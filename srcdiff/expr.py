@@ -47,6 +47,10 @@ _arrays: contextvars.ContextVar[bool] = contextvars.ContextVar("srcdiff_arrays",
 _numbers: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "srcdiff_numbers", default=frozenset())
 _like: contextvars.ContextVar["Code | None"] = contextvars.ContextVar("srcdiff_like", default=None)
+# While in array mode: how the code being generated names one of ``srcdiff.runtime``'s
+# helpers (``adjoints``' and ``tangent``'s ``helper``), if it can call them
+_helpers: contextvars.ContextVar["Callable[[str], Code] | None"] = contextvars.ContextVar(
+    "srcdiff_helpers", default=None)
 
 
 @contextlib.contextmanager
@@ -61,10 +65,12 @@ def sympy_mode(sympy_module: Any) -> Iterator[None]:
 
 @contextlib.contextmanager
 def array_mode(enabled: bool = True, numbers: Iterable[str] = (),
-               like: Code | None = None) -> Iterator[None]:
+               like: Code | None = None,
+               helpers: Callable[[str], Code] | None = None) -> Iterator[None]:
     """Turn rules into NumPy code (``numpy.cos(x)``, ``numpy.where(c, a, b)``).
     ``numbers``: the names that hold numbers, not arrays; ``like``: an array whose dtype
-    a ``numpy.where`` of numbers alone is given (see ``select``).
+    a ``numpy.where`` of numbers alone is given (see ``select``); ``helpers``: the name
+    the code calls one of ``srcdiff.runtime``'s helpers by (see ``logistic``).
 
     >>> x, g, s = Code.name("x"), Code.name("g"), Code.name("s")
     >>> with array_mode():
@@ -74,13 +80,15 @@ def array_mode(enabled: bool = True, numbers: Iterable[str] = (),
     ...     render(s * select(x >= s, 0, 1)), render(copysign(1, s))
     ('numpy.where(x >= s, numpy.zeros_like(y), s)', 'math.copysign(1, s)')
     """
-    tokens = _arrays.set(enabled), _numbers.set(frozenset(numbers)), _like.set(like)
+    tokens = (_arrays.set(enabled), _numbers.set(frozenset(numbers)), _like.set(like),
+              _helpers.set(helpers))
     try:
         yield
     finally:
         _arrays.reset(tokens[0])
         _numbers.reset(tokens[1])
         _like.reset(tokens[2])
+        _helpers.reset(tokens[3])
 
 
 def _is_number_code(value: Value) -> bool:
@@ -429,6 +437,22 @@ def copysign(x: Any, y: Any) -> Any:
         arrays = _arrays.get() and not (_is_number_code(x) and _is_number_code(y))
         return call("numpy.copysign" if arrays else "math.copysign", x, y)
     return math.copysign(x, y)
+
+
+def logistic(x: Any) -> Any:
+    """The logistic function ``1 / (1 + exp(-x))`` (the derivative of ``log(1 + exp(x))``).
+    In code of numbers ``0.5 + 0.5 * tanh(x / 2)``: one call, no overflow. Of an array,
+    where the code can call ``srcdiff.runtime``'s helpers, ``expit(x)``: NumPy's ``tanh``
+    of float64 costs two to three times its ``exp`` (not vectorised on every machine),
+    and the helper's ``exp`` overflowing to inf gives the right limit, 0."""
+    sympy = _sympy.get()
+    if sympy is not None and not isinstance(x, Code):
+        return 1 / (1 + sympy.exp(-x))
+    helpers = _helpers.get()
+    if isinstance(x, Code) and _arrays.get() and helpers is not None \
+            and not _is_number_code(x):
+        return Code(ast.Call(helpers("expit").node, [x.node], []))
+    return 0.5 + 0.5 * tanh(x / 2)
 
 
 class Function:

@@ -326,7 +326,8 @@ def numba_helpers(numba: _Numba) -> dict[Callable[..., Any], Any]:
     where the adjoint is smaller), ``unbroadcast_product`` (``unbroadcast`` of the
     product), ``gradient_like`` (a new array of the
     parameter's shape and dtype), ``number_like`` (a number's derivative in its
-    dtype) and ``broadcast_like`` (``numpy.broadcast_to``: numba's code is float64). Another helper (``scatter`` for indexing...) is left
+    dtype), ``broadcast_like`` (``numpy.broadcast_to``: numba's code is float64) and
+    ``expit`` (numba's arithmetic warns of no overflow). Another helper (``scatter`` for indexing...) is left
     to numba, which refuses it: a ``CompileError``."""
     if _HELPERS:
         return _HELPERS
@@ -441,7 +442,11 @@ def numba_helpers(numba: _Numba) -> dict[Callable[..., Any], Any]:
     def broadcast_like_(adjoint: Any, like: Any) -> Any:
         return broadcast_like(adjoint, like)
 
-    _HELPERS.update({runtime.unbroadcast: unbroadcast_,
+    @numba.njit
+    def expit_(x: Any) -> Any:
+        return 1.0 / (1.0 + numpy.exp(-x))
+
+    _HELPERS.update({runtime.expit: expit_, runtime.unbroadcast: unbroadcast_,
                      runtime.unbroadcast_product: unbroadcast_product_,
                      runtime.gradient_like: gradient_like_,
                      runtime.number_like: number_like_, runtime.broadcast_like: broadcast_like_})

@@ -264,6 +264,15 @@ def broadcast_like(adjoint, like):
     return numpy.broadcast_to(adjoint, numpy.shape(like))
 
 
+def expit(x):
+    """The logistic function ``1 / (1 + exp(-x))`` of an array: the partials of
+    ``numpy.logaddexp``. Where ``exp(-x)`` overflows (``x`` below -709) the quotient is
+    0, its limit, without NumPy's overflow warning (nor underflow's, of ``exp`` of a
+    large ``x``: ``numpy.seterr(all="raise")`` would raise it)."""
+    with numpy.errstate(over="ignore", under="ignore"):
+        return 1.0 / (1.0 + numpy.exp(-x))
+
+
 def number_like(number, like):
     """The derivative returned for ``like``, a number (a parameter, or the result of a
     Jacobian-vector product): a NumPy scalar of ``like``'s dtype when that is a float

@@ -243,7 +243,8 @@ class Tangent:
         numbers = {a.id for a in atoms if isinstance(a, ast.Name) and not self.is_array(a.id)}
         numbers |= {self.d(n) for n in numbers if n in self.active}
         like = Code.name(target) if self.is_array(target) else None
-        with array_mode(bool(arrays) or self.is_array(target), numbers, like):
+        with array_mode(bool(arrays) or self.is_array(target), numbers, like,
+                        helpers=self.helper):
             partials = rule.partials_at(tuple(wrap(a) for a in atoms), Code.name(target))
             for atom, partial in zip(atoms, partials):
                 if isinstance(atom, ast.Name) and atom.id in self.active:

@@ -145,9 +145,18 @@ class _Shapes:
             return self.like(node.operand)
         if isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC):
             return self._joined([node.left, node.right])
-        if isinstance(node, ast.Call) and not node.keywords and _ufunc(node) in _same_dtype_ufuncs():
+        if isinstance(node, ast.Call) and not node.keywords and (
+                _ufunc(node) in _same_dtype_ufuncs() or self.logistic(node)):
             return self._joined(node.args)
         return None
+
+    def logistic(self, call: ast.Call) -> bool:
+        """A call of ``runtime.expit`` (through the name the code calls it by): of one
+        float array, an array of its shape and dtype."""
+        func = call.func
+        parsed = self.function.parsed
+        return isinstance(func, ast.Name) and len(call.args) == 1 and parsed is not None \
+            and parsed.origins.get(func.id) == ("helper", "expit")
 
     def _joined(self, operands: list[ast.expr]) -> str | None:
         found = {self.like(o) for o in operands}
