@@ -177,8 +177,16 @@ def assigned(gradient, like, index, value):
     ``gradient`` at ``index``, summed back to ``value``'s shape, from the positions whose
     write stayed. With repeated indices (``[0, 0]``, or ``-3`` and ``0`` on a length-3
     axis) NumPy keeps one write per position; which one is found by doing the same
-    assignment with each write's serial number."""
-    selected = numpy.broadcast_to(gradient, numpy.shape(like))[index]
+    assignment with each write's serial number. (A gradient of ``like``'s shape already,
+    indexed to one number, is indexed as it is: a loop writing ``out[i]`` calls this once
+    a pass, and ``broadcast_to`` cost most of the call.)"""
+    selected = None
+    if type(gradient) is numpy.ndarray and gradient.shape == numpy.shape(like):
+        selected = gradient[index]
+        if type(selected) is numpy.ndarray:  # a part: a read-only view, as below
+            selected = None
+    if selected is None:
+        selected = numpy.broadcast_to(gradient, numpy.shape(like))[index]
     parts = index if isinstance(index, tuple) else (index,)
     if not all(isinstance(p, (int, numpy.integer, slice, type(None), type(Ellipsis))) for p in parts):
         order = numpy.arange(numpy.size(selected)).reshape(numpy.shape(selected))
@@ -191,7 +199,9 @@ def assigned(gradient, like, index, value):
 def zero_item(gradient, like, index):
     """The adjoint flowing to the old value of ``like`` through ``like[index] = ...``:
     the part of ``gradient`` that was overwritten is zero."""
-    result = numpy.array(numpy.broadcast_to(gradient, numpy.shape(like)), numpy.result_type(like, 1.0))
+    if type(gradient) is not numpy.ndarray or gradient.shape != numpy.shape(like):
+        gradient = numpy.broadcast_to(gradient, numpy.shape(like))
+    result = numpy.array(gradient, numpy.result_type(like, 1.0))
     result[index] = 0.0
     return result
 
