@@ -51,11 +51,13 @@ CPU time (as above) and in the peak of memory allocated during one call (``trace
 in calls apart from the timed ones); and the cost of a call: the gradient of
 ``x * x + 3 * x`` as users call it, its generated code called directly, and the
 hand-written ``2 * x + 3``; and a loop over an array's rows (``rows_loss``, 10³ to
-1.6·10⁴ rows), its gradient with each row's adjoint added in place and without that pass.
+1.6·10⁴ rows), its gradient with each row's adjoint added in place and without that pass;
+and a loop filling an array item by item (``fill_loss``), its gradient with the array
+changed in place and with a copy at each assignment.
 With matplotlib installed,
 table 1's ratios are drawn (``--plot``, default ``benchmarks/ratios.png``; ``--plot ''`` for
 none). ``--table gradient``, ``--table forward``, ``--table generation``, ``--table
-memory``, ``--table calls`` or ``--table rows`` runs one part;
+memory``, ``--table calls``, ``--table rows`` or ``--table items`` runs one part;
 ``--only TEXT`` the programs whose name contains TEXT; ``--save FILE`` writes every
 per-round sample as JSON.
 """
@@ -805,6 +807,59 @@ def rows_table(repeats):
     return results
 
 
+def fill_loss(x, w):
+    """A loop filling an array the function made, item by item, as people write one."""
+    out = numpy.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = numpy.tanh(x[i] * w)
+    return numpy.sum(out ** 2)
+
+
+ITEMS = (1000, 2000, 4000)
+
+
+def items_table(repeats):
+    """The gradient of ``fill_loss`` with respect to ``x`` (n items) and ``w``: srcdiff's,
+    which changes ``out`` in place and tapes each overwritten item, and the same code
+    copying ``out`` at each assignment and taping the copy (``disable=("in_place",)``, as
+    before that optimisation): CPU time per call as a multiple of the primal's, and the
+    peak memory of one call (tracemalloc, in calls apart from the timed ones)."""
+    import tracemalloc
+    from srcdiff.pipeline import generate
+    kinds = {"x": srcdiff.kinds.array(1)}
+    in_place = generate(fill_loss, ("x", "w"), name="g", kinds=kinds).function
+    copies = generate(fill_loss, ("x", "w"), name="g", kinds=kinds,
+                      disable=("in_place",)).function
+    print("a loop filling an array of n items (out[i] = tanh(x[i] * w)), gradient with "
+          "respect to x and w: out changed in place, each overwritten item taped (srcdiff), "
+          "or copied at each assignment and the copy taped (without in_place); CPU time per "
+          "call, and the peak of memory allocated during one call (tracemalloc):")
+    print(f"  {'items':>6}{'primal':>14}{'srcdiff':>14}{'/ primal':>11}{'peak':>11}"
+          f"{'without':>14}{'/ primal':>11}{'peak':>11}")
+    results = {}
+    for n in ITEMS:
+        point = (numpy.random.default_rng(0).normal(size=n), 0.7)
+        for a, b in zip(in_place(*point), copies(*point)):
+            numpy.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+        variants = {"primal": (fill_loss, point), "srcdiff": (in_place, point),
+                    "without": (copies, point)}
+        samples = measure(variants, repeats)
+        peaks = {}
+        for label in ("srcdiff", "without"):
+            function, arguments = variants[label]
+            tracemalloc.start()
+            function(*arguments)
+            peaks[label] = tracemalloc.get_traced_memory()[1] / 1e6
+            tracemalloc.stop()
+        print(f"  {n:>6}{format_time(spread(samples['primal']), 14)}"
+              f"{format_time(spread(samples['srcdiff']), 14)}"
+              f"{format_ratio(ratio(samples, 'srcdiff'), 11)}{peaks['srcdiff']:>8.2f} MB"
+              f"{format_time(spread(samples['without']), 14)}"
+              f"{format_ratio(ratio(samples, 'without'), 11)}{peaks['without']:>8.1f} MB")
+        results[n] = {"samples": samples, "peaks": peaks}
+    return results
+
+
 def plot(results, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -840,7 +895,7 @@ def main():
                         help="where to draw table 1 ('' for no plot)")
     parser.add_argument("--only", help="run the programs whose name contains this")
     parser.add_argument("--table", choices=("all", "gradient", "forward", "generation",
-                                            "memory", "calls", "rows"),
+                                            "memory", "calls", "rows", "items"),
                         default="all", help="run one part only (default: all)")
     parser.add_argument("--save", help="write every per-round sample to this JSON file")
     parser.add_argument("--all-cores", action="store_true",
@@ -884,6 +939,9 @@ def main():
     if args.table in ("all", "rows"):
         print()
         saved["rows"] = {str(n): v for n, v in rows_table(args.repeats).items()}
+    if args.table in ("all", "items"):
+        print()
+        saved["items"] = {str(n): v for n, v in items_table(args.repeats).items()}
     print(f"\nload average {os.getloadavg()[0]:.2f} at the end", end="")
     if TOTALS["wall"]:
         print(f"; CPU time / wall-clock time over all timed batches: "

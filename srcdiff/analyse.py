@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Callable, Collection, cast
 from .dataflow import names, statements_of
 from .errors import InternalError, KindError, LocatedError, UnsupportedSyntaxError, located
 from .expr import runtime_name
-from .ir import COMPOUND, Function, get_anno, name_id, walk_code
+from .ir import COMPOUND, Function, get_anno, name_id, set_anno, walk_code
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
 from .lower import is_atom, is_literal
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
@@ -849,7 +849,76 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedErr
                 "function for its value, and its pull-back would see the array changed",
                 change, where, hint=f"pass the array as an argument, or change a copy: "
                 f"{changed} = {foreign[0]}.copy()"))
+    _mark_writes_in_place(function, changes, classes, kinds)
     return outside
+
+
+def _mark_writes_in_place(function: Function, changes: list[ast.Assign], classes: _Classes,
+                          kinds: dict[str, Kind]) -> None:
+    """Mark the item assignments (``new = set_item(a, i, v)``) the reverse pass may make
+    in place (``write_item``, undone by the backward sweep: ``reverse``): those of an array
+    the function made itself, that nothing outside it can see. Every name that may refer
+    to it (``check_sharing``'s class of ``a``) is a local, not a parameter, not returned,
+    bound only by assignments, and each of its assignments either makes a new array (a
+    NumPy function that always does, arithmetic, an index with an array in it) or gives
+    it one of the class's arrays (a copy, a view, a change). Checked already: no other
+    name of the class is read after the change, so the forward sweep reads no array
+    the change would alter."""
+    arrays = RULES.arrays()
+    if arrays is None:
+        return
+    numpy = arrays.numpy
+    creators = {numpy.zeros, numpy.ones, numpy.empty, numpy.full, numpy.zeros_like,
+                numpy.ones_like, numpy.empty_like, numpy.full_like, numpy.array, numpy.copy,
+                numpy.arange, numpy.linspace, numpy.eye, numpy.identity}
+    views = arrays.VIEWS
+    set_item = arrays.runtime.set_item
+    args = function.args
+    parameters = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    parameters.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
+    assignments = _assignments(function.body)
+    simple = {id(s) for s in assignments}
+    by_target: dict[str, list[ast.Assign]] = {}
+    for statement in assignments:
+        by_target.setdefault(name_id(statement.targets[0]), []).append(statement)
+    otherwise: set[str] = set()  # names bound other than by `name = value`
+    returned: set[str] = set()
+    for other in statements_of(function.body):
+        if isinstance(other, ast.Return):
+            returned.update(names(other)[0])
+        if id(other) in simple or isinstance(other, (ast.If, ast.While)):
+            continue
+        otherwise.update(names(other.target if isinstance(other, ast.For) else other)[1])
+
+    def keeps_class(statement: ast.Assign, members: set[str]) -> bool:
+        value = statement.value
+        if isinstance(value, ast.Name):
+            return value.id in members
+        if isinstance(value, (ast.BinOp, ast.UnaryOp)):
+            return True  # a new array (an in-place `a += b` is a change, of a member)
+        if isinstance(value, ast.Subscript):
+            return _fancy(value.slice, kinds) or (isinstance(value.value, ast.Name)
+                                                  and value.value.id in members)
+        if isinstance(value, ast.Call):
+            callee = get_anno(value, "callee")
+            if callee in creators:
+                return all(k.arg == "dtype" for k in value.keywords)
+            if callee in views or get_anno(statement, "in_place"):
+                return bool(value.args) and isinstance(value.args[0], ast.Name) \
+                    and value.args[0].id in members
+        return False
+
+    for change in changes:
+        value = change.value
+        if not (isinstance(value, ast.Call) and get_anno(value, "callee") is set_item):
+            continue
+        changed = name_id(value.args[0])
+        members = classes.members(changed) | {changed, name_id(change.targets[0])}
+        if members & (parameters | otherwise | returned):
+            continue
+        if all(name in by_target and all(keeps_class(s, members) for s in by_target[name])
+               for name in members):
+            set_anno(value, "write_in_place", True)
 
 
 def _assignments(body: list[ast.stmt]) -> list[ast.Assign]:

@@ -18,8 +18,9 @@ wrote them, over ``items[begin:end]`` of the loop's items: the same statements o
 same values as without checkpoints, so the gradient is the same to the last bit. Taped,
 one stretch leaves the variables as the replay expects them at its start (the state
 after its last iteration); replayed, the pops leave them as before its first. The state is
-kept by reference: srcdiff's generated code never changes an array in place (``set_item``
-copies), so a kept array is not changed by the iterations after it.
+kept by reference: checkpointed code never changes an array in place (``set_item``
+copies: the pipeline does not make item assignments in place, ``in_place``, when it
+checkpoints), so a kept array is not changed by the iterations after it.
 
 A variable an iteration may leave for the next with no value before the loop (the
 running minimum of ``min(...)`` over a generator) is kept as ``UNBOUND`` while it has

@@ -101,14 +101,20 @@ _TapeKey = str | tuple[str, str]
 
 def reverse(function: Function, name: str, with_value: bool = False,
             as_tuple: bool = False, vjp: bool = False, reuse: bool = True,
-            rematerialize: bool = True, typed: bool = False) -> Function:
+            rematerialize: bool = True, typed: bool = False,
+            in_place: bool = False) -> Function:
     """``as_tuple``: return a tuple of gradients even for one ``wrt`` parameter.
     ``vjp``: the vector-Jacobian function of a recursive callee: every parameter by
     position, then the adjoint of the result; returns the tuple of ``wrt`` adjoints.
     ``reuse``, ``rematerialize``: the two optimisations above. ``typed``: code a compiler
     can type (``compile="numba"``): one tape per saved variable (and per counted loop),
-    so each holds values of one type, and placeholders that are numbers, not None."""
-    return Reverse(function, reuse, rematerialize, typed).run(name, with_value, as_tuple, vjp)
+    so each holds values of one type, and placeholders that are numbers, not None.
+    ``in_place``: item assignments inside compound statements that ``analyse`` marked
+    (``write_in_place``) change their array in place, the backward sweep undoing each
+    change (the caller's to decide: not for a vector-Jacobian function, whose result
+    the backward sweep would change, nor typed or checkpointed code)."""
+    return Reverse(function, reuse, rematerialize, typed, in_place).run(
+        name, with_value, as_tuple, vjp)
 
 
 def _marker(kind: str, variable: str, **facts: Any) -> ast.stmt:
@@ -129,8 +135,9 @@ class Reverse:
     iterations (dropped with it when it turns out to do nothing)."""
 
     def __init__(self, function: Function, reuse: bool = True, rematerialize: bool = True,
-                 typed: bool = False) -> None:
+                 typed: bool = False, in_place: bool = False) -> None:
         self.typed = typed
+        self.in_place = in_place and not typed
         self.tapes: dict[_TapeKey, str] = {}  # typed: the tape of each variable saved
         # typed: tapes of a top-level loop over range(...) -> that loop's counter (its
         # saves at most a fixed number a iteration: ``jit.preallocate`` makes them arrays)
@@ -293,7 +300,44 @@ class Reverse:
             self.bound.add(target)
             return [statement], backward
         self.bound.add(target)
+        if self.in_place and isinstance(value, ast.Call) and \
+                get_anno(value, "write_in_place") and len(value.args) == 3:
+            return self.write_in_place(statement, value, backward)
         return [_marker("save", target), statement], backward + [_marker("restore", target)]
+
+    def write_in_place(self, statement: ast.Assign, value: ast.Call,
+                       backward: list[ast.stmt]) -> tuple[list[ast.stmt], list[ast.stmt]]:
+        """``new = set_item(a, i, v)`` as ``new = write_item(a, i, v, tape)``: ``a``
+        changed in place, the part overwritten pushed first; after the statement's own
+        backward statements, ``restore_item(a, i, tape.pop())`` writes it back.
+
+        Why it is right. ``analyse`` marked the change: no name but ``a``'s class can
+        refer to the array, none of them is read after the change in the forward sweep,
+        and the array is the function's own (``_mark_writes_in_place``). So only the
+        backward sweep can see the old array, through the names it restores. Each change
+        is undone where the backward sweep passes it, after every later change has been
+        undone; so when the backward statements of any statement run, the array holds
+        what it held right after that statement, the invariant that saving a copy of the
+        old array kept. The saves and restores of ``new`` and ``a`` themselves are those
+        of any assignment (the same array, now). The push and the change are one call,
+        which no pass moves or removes (a call that may raise)."""
+        target = name_id(statement.targets[0])
+        from .array_rules import helper_name
+        array, index, item = value.args
+        tape = ast.Name(self.tape_of(target), ast.Load())
+        write = ast.Call(ast.Name(helper_name(self.function, "write_item"), ast.Load()),
+                         [array, index, item, tape], [])
+        ast.copy_location(write, value)
+        changed = _same_place(ast.Assign([ast.Name(target, ast.Store())], write), statement)
+        for key in ("primal", "line", "where", "in_place"):
+            if get_anno(statement, key) is not None:
+                set_anno(changed, key, get_anno(statement, key))
+        undo = _same_place(ast.Expr(ast.Call(
+            ast.Name(helper_name(self.function, "restore_item"), ast.Load()),
+            [copy_tree(array), copy_tree(index), self.tape_call("pop", key=target)], [])),
+            statement)
+        return [_marker("save", target), changed], \
+            backward + [undo, _marker("restore", target)]
 
     def opaque(self, statement: ast.Try, depth: int) -> tuple[list[ast.stmt], list[ast.stmt]]:
         """A ``try`` run as written: forward only, with the save and restore of each

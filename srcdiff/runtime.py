@@ -146,6 +146,23 @@ def set_item(array, index, value):
     return copy
 
 
+def write_item(array, index, value, tape):
+    """``array[index] = value`` in place, the part it overwrites pushed on ``tape`` first
+    (a copy, where it is an array), and ``array`` returned: ``set_item`` where nothing
+    but the backward sweep could see the old array, and the backward sweep undoes the
+    change in turn (``restore_item``), so each of its statements still reads the values
+    of its own time."""
+    old = array[index]
+    tape.append(old.copy() if type(old) is numpy.ndarray else old)
+    array[index] = value
+    return array
+
+
+def restore_item(array, index, old):
+    """Undo ``write_item``: write back the part it overwrote."""
+    array[index] = old
+
+
 def in_place(old, new):
     """Raise where ``old op= value`` raises on a NumPy array ``old``, generated code
     having computed ``new = old op value`` as a new array: ``old`` is read-only, or

@@ -145,7 +145,9 @@ def test_array_module_inlines_its_helpers_and_runs_without_srcdiff(tmp_path):
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "arrays_model_grad.py").read_text()
     assert "def grad_fit(w, X, y):" in text and "with respect to w;" in text
-    assert "def set_item(" in text and "def zero_item(" in text  # trajectory's helpers
+    # trajectory's helpers: path[i] = ... changes the array it made in place, undone in turn
+    assert "def write_item(" in text and "def restore_item(" in text and "def zero_item(" in text
+    assert "def set_item(" not in text
     shown = run("show", "arrays_model.py:fit", "--types", "X=array[2],y=array[1]", cwd=tmp_path)
     assert "with respect to w, X, y;" in shown.stdout  # typed arrays are differentiated
     assert "def scatter(" in text and "def piece(" not in text  # only what it calls

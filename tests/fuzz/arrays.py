@@ -40,7 +40,8 @@ FEATURES = (
      "maximum0", "clip", "clip_keywords", "clip_method", "copysign", "abs_builtin", "huber", "index_int",
      "index_negative", "index_slice", "index_newaxis", "index_ellipsis", "index_tuple",
      "fancy_repeated", "fancy_negative", "setitem", "setitem_tuple", "setitem_ellipsis",
-     "setitem_fancy", "setitem_fancy_add", "iadd_array", "setitem_in_loop", "list_to_numpy",
+     "setitem_fancy", "setitem_fancy_add", "iadd_array", "setitem_in_loop", "setitem_recurrence",
+     "list_to_numpy",
      "np_array_of_numbers", "stack", "einsum_list", "list_arithmetic", "alias_ident",
      "alias_ifexp", "alias_or", "alias_slice", "alias_plain", "mutate_alias",
      "mutate_parameter", "global_array", "global_list", "dot_self_gradient", "return_global",
@@ -714,11 +715,16 @@ class ArrayGenerator(Drawing):
             scope.loops.pop()
             scope.bound.discard(index)
             current = f"{var.name}[{index}]"
-            update = self.squash(A(f"0.5 * {current} + 0.5 * {par(self.squash(value, UNIT))}", (),
+            # the item itself, or (a recurrence) the one the pass before wrote: the
+            # backward sweep must see each pass's values, changes in place undone in turn
+            read = current if n < 2 or self.r() < 0.6 else f"{var.name}[{index} - 1]"
+            update = self.squash(A(f"0.5 * {read} + 0.5 * {par(self.squash(value, UNIT))}", (),
                                    var.iv * 0.5 + Interval(-0.5, 0.5)), var.iv)
             self.feat("setitem_in_loop")
             self.feat("setitem")
             self.feat("for_range")
+            if read != current:
+                self.feat("setitem_recurrence")
             return [f"{pad}for {index} in range({n}):", f"{pad}    {current} = {update.code}"]
         # two dimensions
         rows, cols = shape

@@ -1,0 +1,211 @@
+"""Item assignments in loops change the function's own arrays in place (the ``in_place``
+optimisation: ``runtime.write_item`` pushes the part it overwrites, the backward sweep
+writes it back with ``runtime.restore_item``), where each used to copy the whole array
+and tape the copy: a loop filling an array of n items kept n copies of n items. Checked
+here: which assignments are changed in place and which are left to copies, the gradients
+of programs whose backward sweep reads the array's values of every pass, in every
+setting against central differences and the unoptimised code, second derivatives, and
+the tape's size."""
+
+import tracemalloc
+
+import numpy
+import pytest
+
+import srcdiff
+from arrays import numeric_gradient
+from srcdiff.kinds import array
+from srcdiff.pipeline import OPTIMIZATIONS, generate
+
+np = numpy
+rng = numpy.random.default_rng(5)
+
+
+def filled(x, w):
+    out = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = np.tanh(x[i] * w)
+    return np.sum(out ** 2)
+
+
+def recurrence(x, w):
+    out = np.zeros(x.shape[0])
+    out[0] = x[0]
+    for i in range(1, x.shape[0]):
+        out[i] = np.sin(out[i - 1] * w) + x[i]  # the pass before's item, in each partial
+    return np.sum(out * out) + np.sum(out[-1:])
+
+
+def rows(X, W):
+    H = np.zeros_like(X)
+    H[0] = X[0]
+    for i in range(1, X.shape[0]):
+        H[i] = np.tanh(H[i - 1] @ W) + X[i]  # a row: the overwritten part is an array
+    return np.sum(H ** 2)
+
+
+def overwritten(x, w):
+    out = x * 1.0  # a new array: arithmetic
+    for k in range(3):
+        for i in range(x.shape[0]):
+            if out[i] > 0.0:
+                out[i] = out[i] * w  # each item written again on every pass
+            else:
+                out[i : i + 1] = np.cos(out[i : i + 1] + w)  # a slice
+        out[np.array([0, 0])] = out[1] * w  # a repeated index: the last write stays
+    return np.sum(out ** 2)
+
+
+def mixed(x, w):
+    out = np.ones(x.shape[0]) * w
+    total = 0.0
+    for i in range(x.shape[0]):
+        total = total + np.sum(out * x)  # the whole array, read before each change
+        out[i] = total * 0.1
+    return total + np.sum(np.sin(out))
+
+
+PROGRAMS = [(filled, (rng.normal(size=6), 0.7), {"x": array(1)}),
+            (recurrence, (rng.normal(size=6) * 0.5, 0.9), {"x": array(1)}),
+            (rows, (rng.normal(size=(4, 3)) * 0.5, rng.normal(size=(3, 3)) * 0.5),
+             {"X": array(2), "W": array(2)}),
+            (overwritten, (rng.normal(size=4), 0.8), {"x": array(1)}),
+            (mixed, (rng.normal(size=5), 0.6), {"x": array(1)})]
+def code(generated):
+    """The generated source without its comments (which quote the primal statements)."""
+    return "\n".join(line.split("  # ")[0] for line in generated.source.splitlines())
+
+
+SETTINGS = [("optimised", {}), ("unoptimised", {"optimize": False})] + [
+    (f"without {name}", {"disable": (name,)}) for name in OPTIMIZATIONS]
+
+
+@pytest.mark.parametrize("func, args, kinds", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])
+def test_changed_in_place_and_right_in_every_setting(func, args, kinds):
+    names = tuple(kinds) + tuple(n for n in ("w", "W") if n in func.__code__.co_varnames[:2]
+                                 and n not in kinds)
+    optimised = generate(func, names, name="g", kinds=kinds)
+    assert "write_item(" in code(optimised) and "restore_item(" in code(optimised)
+    without = generate(func, names, name="g", kinds=kinds, disable=("in_place",))
+    assert "write_item(" not in code(without) and "set_item(" in code(without)
+    before = [numpy.copy(a) for a in args]
+    want = numeric_gradient(func, args, (0, 1))
+    reference = generate(func, names, name="g", kinds=kinds, optimize=False).function(*args)
+    for label, setting in SETTINGS:
+        got = generate(func, names, name="g", kinds=kinds, **setting).function(*args)
+        for g, n, r in zip(got, want, reference):
+            numpy.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-8, err_msg=label)
+            numpy.testing.assert_allclose(g, r, rtol=1e-12, atol=1e-14, err_msg=label)
+    for a, b in zip(args, before):
+        numpy.testing.assert_array_equal(a, b)  # the caller's arrays are untouched
+
+
+@pytest.mark.parametrize("func, args, kinds", PROGRAMS[:3], ids=[p[0].__name__ for p in PROGRAMS[:3]])
+def test_second_derivatives(func, args, kinds):
+    vector = tuple(rng.normal(size=numpy.shape(a)) for a in args)
+    if not numpy.shape(args[1]):
+        vector = (vector[0], float(vector[1]))
+    product = srcdiff.hvp(func, wrt=(0, 1))(*args, *vector)
+    gradient = srcdiff.grad(func, wrt=(0, 1))
+    h = 1e-5
+    plus = gradient(*(a + h * v for a, v in zip(args, vector)))
+    minus = gradient(*(a - h * v for a, v in zip(args, vector)))
+    for got, p, m in zip(product, plus, minus):
+        numpy.testing.assert_allclose(got, (p - m) / (2 * h), rtol=1e-5, atol=1e-7)
+
+
+def test_a_loop_filling_an_array_makes_no_copy_of_it():
+    generated = generate(filled, ("x", "w"), name="g", kinds={"x": array(1)})
+    assert "set_item(" not in code(generated) and code(generated).count("write_item(") == 1
+
+
+def test_the_value_returned_with_the_gradient():
+    x = rng.normal(size=5)
+    value, _ = srcdiff.value_and_grad(recurrence)(x, 0.9)
+    assert value == recurrence(x, 0.9)
+
+
+def test_the_tape_holds_an_item_a_pass_not_the_array():
+    gradient = srcdiff.grad(filled, wrt=(0, 1))
+    peaks = {}
+    for n in (500, 2000):
+        x = rng.normal(size=n)
+        gradient(x, 0.7)
+        tracemalloc.start()
+        gradient(x, 0.7)
+        peaks[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    # with copies: 8 n^2 bytes (32 MB at 2000); in place, a few hundred bytes a pass
+    assert peaks[2000] < 1_000_000, peaks
+    assert peaks[2000] < 6 * peaks[500], peaks
+
+
+# -- left to copies: what else may see the array, or code that cannot undo the change --------
+
+def changes_a_parameter(x, w):
+    for i in range(x.shape[0]):
+        x[i] = x[i] * w
+    return np.sum(x ** 2)
+
+
+def changes_a_view_of_a_parameter(x, w):
+    part = x[1:]
+    for i in range(part.shape[0]):
+        part[i] = part[i] * w
+    return np.sum(part ** 2)
+
+
+def changes_what_a_call_returned(x, w):
+    out = np.asarray(x)  # a view: may be the caller's array
+    for i in range(x.shape[0]):
+        out[i] = out[i] * w
+    return np.sum(out ** 2)
+
+
+SCRATCH = numpy.zeros(3)
+
+
+def changes_a_global(x, w):
+    buffer = SCRATCH
+    for i in range(3):
+        buffer[i] = x[i] * w
+    return np.sum(buffer ** 2)
+
+
+def outside_a_loop(x, w):
+    out = np.zeros(3)
+    out[0] = x[0] * w  # at the top level: one copy, made once
+    return np.sum(out * x)
+
+
+@pytest.mark.parametrize("func", [changes_a_parameter, changes_a_view_of_a_parameter,
+                                  changes_what_a_call_returned, outside_a_loop])
+def test_left_to_copies(func):
+    x = rng.normal(size=3)
+    generated = generate(func, ("x", "w"), name="g", kinds={"x": array(1)})
+    assert "write_item(" not in code(generated) and "set_item(" in code(generated)
+    before = x.copy()
+    got = generated.function(x, 0.7)
+    numpy.testing.assert_array_equal(x, before)
+    want = numeric_gradient(lambda x, w: func(x.copy(), w), (x, 0.7), (0, 1))  # it changes x
+    for g, n in zip(got, want):
+        numpy.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-8)
+
+
+def test_a_global_array_is_left_to_copies():
+    x = rng.normal(size=3)
+    generated = generate(changes_a_global, ("x", "w"), name="g", kinds={"x": array(1)})
+    assert "write_item(" not in code(generated)
+    generated.function(x, 0.7)
+    assert not SCRATCH.any()  # the gradient leaves the module's array as it was
+
+
+def test_vector_jacobian_checkpointed_and_compiled_code_copies():
+    kinds = {"x": array(1)}
+    vjp = generate(filled, ("x", "w"), name="g", kinds=kinds, vjp=True)
+    checkpointed = generate(filled, ("x", "w"), name="g", kinds=kinds, checkpoints=2)
+    for generated in (vjp, checkpointed):
+        assert "write_item(" not in code(generated) and "set_item(" in code(generated)
+    x = rng.normal(size=5)
+    numpy.testing.assert_allclose(checkpointed.function(x, 0.7)[0],
+                                  srcdiff.grad(filled, wrt=(0, 1))(x, 0.7)[0], rtol=1e-14)
