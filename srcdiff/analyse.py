@@ -786,14 +786,15 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedErr
     global's (or an enclosing function's): the gradient leaves it as it was, but
     ``srcdiff.vjp``, which runs the function for its value, would leave its pull-back
     to see it changed."""
-    changes = [s for s in _assignments(function.body) if get_anno(s, "in_place")
+    assignments = _assignments(function.body)
+    changes = [s for s in assignments if get_anno(s, "in_place")
                and (kinds.get(name_id(s.targets[0])) or SCALAR).is_array]
     if not changes or RULES.arrays() is None:
         return []
     views = RULES.arrays().VIEWS
     appended = RULES.arrays().runtime.appended
     classes = _Classes()
-    for statement in _assignments(function.body):
+    for statement in assignments:
         target, value = name_id(statement.targets[0]), statement.value
         if not (kinds.get(target) or SCALAR).is_array:
             continue
@@ -849,11 +850,12 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedErr
                 "function for its value, and its pull-back would see the array changed",
                 change, where, hint=f"pass the array as an argument, or change a copy: "
                 f"{changed} = {foreign[0]}.copy()"))
-    _mark_writes_in_place(function, changes, classes, kinds)
+    _mark_writes_in_place(function, assignments, changes, classes, kinds)
     return outside
 
 
-def _mark_writes_in_place(function: Function, changes: list[ast.Assign], classes: _Classes,
+def _mark_writes_in_place(function: Function, assignments: list[ast.Assign],
+                          changes: list[ast.Assign], classes: _Classes,
                           kinds: dict[str, Kind]) -> None:
     """Mark the item assignments (``new = set_item(a, i, v)``) the reverse pass may make
     in place (``write_item``, undone by the backward sweep: ``reverse``): those of an array
@@ -876,7 +878,6 @@ def _mark_writes_in_place(function: Function, changes: list[ast.Assign], classes
     args = function.args
     parameters = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     parameters.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
-    assignments = _assignments(function.body)
     simple = {id(s) for s in assignments}
     by_target: dict[str, list[ast.Assign]] = {}
     for statement in assignments:
