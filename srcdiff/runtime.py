@@ -641,12 +641,3 @@ def appended_tangent(tangent, items, value_tangent):
     if isinstance(tangent, (int, float)):
         tangent = [numpy.zeros(numpy.shape(item), numpy.result_type(item, 1.0)) for item in items]
     return appended(tangent, value_tangent)
-
-
-# Helpers that call others: writing one into a module writes these too.
-DEPENDS = {"matmul_vjp": ("unbroadcast",), "assigned": ("unbroadcast",),
-           "scatter": ("_basic",), "scatter_add": ("scatter", "_basic"),
-           "unbroadcast_product": ("unbroadcast",),
-           "appended_value": ("_list_adjoint",),
-           "appended_items": ("_list_adjoint",), "empty_list": ("GrownList",),
-           "appended": ("GrownList",), "appended_tangent": ("appended", "GrownList")}

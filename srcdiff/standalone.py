@@ -387,14 +387,52 @@ def _collect(generated: Generated, primal: types.FunctionType, imports: Imports,
 
 
 def _copy_helper(helper: str, name: str, imports: Imports, definitions: dict[str, str]) -> None:
-    from . import runtime
     imports.bind("numpy", "import numpy")
-    for needed in (helper, *runtime.DEPENDS.get(helper, ())):
-        source = inspect.getsource(getattr(runtime, needed))
+    for needed, source in helper_definitions(helper):
         if definitions.setdefault(needed, source) != source:
             raise StandaloneError(f"two different functions would be named {needed}")
     if name != helper:
         definitions.setdefault(f"{name} alias", f"{name} = {helper}\n")
+
+
+def helper_definitions(helper: str) -> list[tuple[str, str]]:
+    """The definitions a module needs to run ``srcdiff.runtime``'s ``helper``: its source,
+    then that of every name of ``srcdiff.runtime`` it reads, theirs in turn (helpers,
+    classes, and constants as assignments), found from their code objects: a list kept
+    by hand missed ``unbroadcast_product``'s ``_EINSUM_SIZE``, and the modules the
+    command wrote raised ``NameError`` on arrays of 4096 elements or more."""
+    from . import runtime
+    found: dict[str, str] = {}
+    pending = [helper]
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        value = getattr(runtime, name)
+        if isinstance(value, (types.FunctionType, type)):
+            found[name] = inspect.getsource(value)
+            pending += sorted(n for n in _globals_read(value)
+                              if n != "numpy" and n in vars(runtime) and n not in found)
+        elif isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            found[name] = f"{name} = {value!r}\n"
+        else:  # (nothing of this kind today: a new one must be written out here)
+            raise StandaloneError(f"srcdiff.runtime.{name} cannot be written into a module")
+    return list(found.items())
+
+
+def _globals_read(value: types.FunctionType | type) -> set[str]:
+    """The global names a function (every method of a class) may read: its code's
+    names, nested functions' and comprehensions' included (a superset: attribute names
+    are among them, and are dropped by the caller where the module has no such name)."""
+    codes = [value.__code__] if isinstance(value, types.FunctionType) else [
+        member.__code__ for member in vars(value).values()
+        if isinstance(member, types.FunctionType)]
+    names: set[str] = set()
+    while codes:
+        code = codes.pop()
+        names.update(code.co_names)
+        codes += [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    return names
 
 
 def _import_global(name: str, primal: types.FunctionType, imports: Imports) -> None:
