@@ -40,7 +40,8 @@ STAGES = ("normalize", "lower", "reverse", "optimize")  # the ones printable as 
 # Every optimisation, by name; each can be switched off alone (``disable=``), and the
 # tests compare every setting with every other (translation validation).
 OPTIMIZATIONS = ("hoist", "cse", "reuse", "rematerialize", "propagate", "simplify",
-                 "broadcasts", "dead_code", "coalesce", "fuse", "accumulate", "in_place")
+                 "broadcasts", "dead_code", "coalesce", "fuse", "accumulate", "in_place",
+                 "shape_only")
 
 
 @dataclass
@@ -167,7 +168,8 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
             stages["reverse"] = differentiated = reverse(
                 analysed, name, with_value, as_tuple, vjp, reuse="reuse" in enabled,
                 rematerialize="rematerialize" in enabled, typed=typed,
-                in_place="in_place" in enabled and not vjp and checkpoints is None)
+                in_place="in_place" in enabled and not vjp and checkpoints is None,
+                shape_only="shape_only" in enabled and checkpoints is None)
         final = optimize_function(differentiated, enabled)
         stages["optimize"] = final
         final = finish_tangent(final) if forward else finish(final)

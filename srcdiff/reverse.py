@@ -102,7 +102,7 @@ _TapeKey = str | tuple[str, str]
 def reverse(function: Function, name: str, with_value: bool = False,
             as_tuple: bool = False, vjp: bool = False, reuse: bool = True,
             rematerialize: bool = True, typed: bool = False,
-            in_place: bool = False) -> Function:
+            in_place: bool = False, shape_only: bool = False) -> Function:
     """``as_tuple``: return a tuple of gradients even for one ``wrt`` parameter.
     ``vjp``: the vector-Jacobian function of a recursive callee: every parameter by
     position, then the adjoint of the result; returns the tuple of ``wrt`` adjoints.
@@ -112,8 +112,11 @@ def reverse(function: Function, name: str, with_value: bool = False,
     ``in_place``: item assignments inside compound statements that ``analyse`` marked
     (``write_in_place``) change their array in place, the backward sweep undoing each
     change (the caller's to decide: not for a vector-Jacobian function, whose result
-    the backward sweep would change, nor typed or checkpointed code)."""
-    return Reverse(function, reuse, rematerialize, typed, in_place).run(
+    the backward sweep would change, nor typed or checkpointed code).
+    ``shape_only``: a value the backward sweep reads only for its shape and dtype is
+    taped as ``runtime.stand_in`` of it (``Reverse.shape_only``; not typed code, nor
+    checkpointed code, the caller's to decide)."""
+    return Reverse(function, reuse, rematerialize, typed, in_place, shape_only).run(
         name, with_value, as_tuple, vjp)
 
 
@@ -135,9 +138,11 @@ class Reverse:
     iterations (dropped with it when it turns out to do nothing)."""
 
     def __init__(self, function: Function, reuse: bool = True, rematerialize: bool = True,
-                 typed: bool = False, in_place: bool = False) -> None:
+                 typed: bool = False, in_place: bool = False, shape_only: bool = False) -> None:
         self.typed = typed
         self.in_place = in_place and not typed
+        self.shape_only_enabled = shape_only and not typed
+        self.stand_ins: set[str] = set()  # saved as runtime.stand_in (``shape_only``)
         self.tapes: dict[_TapeKey, str] = {}  # typed: the tape of each variable saved
         # typed: tapes of a top-level loop over range(...) -> that loop's counter (its
         # saves at most a fixed number a iteration: ``jit.preallocate`` makes them arrays)
@@ -618,6 +623,8 @@ class Reverse:
         else:  # straight-line code: no markers to decide, no replays, no tape
             needed = set()
         saved: list[str] = []
+        if self.shape_only_enabled and self.branches_or_loops:
+            self.stand_ins = self.shape_only(backward, needed)
         forward = self.replace_markers(forward, needed, saved)
         backward = _drop_empty(self.replace_markers(backward, needed, saved))
         if self.loops:
@@ -642,6 +649,47 @@ class Reverse:
         if unbound and self.unbound:
             forward = self.checked(forward, set(unbound))
         return prelude + forward, backward
+
+    def shape_only(self, backward: list[ast.stmt], needed: set[str]) -> set[str]:
+        """The saved variables whose restored values the backward sweep reads only for
+        their shape and dtype: every read of them in it is an argument of a runtime
+        helper that reads no more of it (``_SHAPE_ONLY_ARGUMENTS``: the ``like`` of
+        ``unbroadcast``, ``broadcast_like``, ``zero_item``...) or of ``numpy.shape``,
+        ``numpy.ndim``, ``numpy.size``. Parameters are left out (``finish`` reads them
+        after the sweep). Each is taped as ``stand_in(v)``, which keeps an array's type,
+        shape and dtype and none of its numbers: ``acc += numpy.tanh(X[i] * w)`` in a
+        loop kept every ``acc`` for the ``like`` of its adjoint's ``unbroadcast``.
+
+        Why it is right: the values restored from the tape are read by the backward
+        sweep alone (the forward sweep has ended when the first is popped); a stand-in
+        answers every question those reads ask as the value would; and the optimiser,
+        run after, rewrites a read only into one that gives the same result for any
+        value a ``tape.pop()`` may return (it knows nothing of what the tape holds but
+        its kind, which a stand-in keeps)."""
+        helpers = {local: origin[1] for local, origin in self.function.parsed.origins.items()
+                   if origin[0] == "helper" and origin[1] in _SHAPE_ONLY_ARGUMENTS}
+        candidates = needed - set(self.parameters)
+        if not helpers or not candidates:
+            return set()
+        # A top-level statement of the sweep before every one holding a restore of ``v``
+        # reads the value the forward sweep left in ``v``, never a restored one.
+        restored: set[str] = set()
+        for_value: set[str] = set()
+        for top in backward:
+            restores = {get_anno(s, "variable") for s in statements_of([top])
+                        if get_anno(s, "marker") == "restore"}
+            restored |= restores & candidates
+            if restored:
+                for_value |= _read_for_value(top, helpers) & restored
+        return restored - for_value
+
+    def saved_value(self, variable: str) -> ast.expr:
+        """What a save pushes: the variable, or ``stand_in(variable)`` (``shape_only``)."""
+        if variable not in self.stand_ins:
+            return ast.Name(variable, ast.Load())
+        from .array_rules import helper_name
+        return ast.Call(ast.Name(helper_name(self.function, "stand_in"), ast.Load()),
+                        [ast.Name(variable, ast.Load())], [])
 
     def typed_prelude(self, forward: list[ast.stmt], backward: list[ast.stmt], used: set[str],
                       saved: list[str]) -> tuple[list[ast.stmt], list[ast.stmt]]:
@@ -727,7 +775,7 @@ class Reverse:
             variable = get_anno(statement, "variable")
             if kind == "save" and variable in needed:
                 saved.append(variable)
-                result.append(self.tape_call("append", ast.Name(variable, ast.Load()),
+                result.append(self.tape_call("append", self.saved_value(variable),
                                              key=self.marker_key(statement, variable)))
             elif kind == "restore" and variable in needed:
                 result.append(ast.Assign([ast.Name(variable, ast.Store())], self.tape_call(
@@ -740,7 +788,7 @@ class Reverse:
                         fresh = self.namer.fresh(name + "_next")
                         self.function.synthetic.add(fresh)
                         _rename_target(loop, name, fresh)
-                        result.append(self.tape_call("append", ast.Name(name, ast.Load()),
+                        result.append(self.tape_call("append", self.saved_value(name),
                                                      key=self.marker_key(statement, name)))
                         result.append(ast.Assign([ast.Name(name, ast.Store())],
                                                  ast.Name(fresh, ast.Load())))
@@ -984,6 +1032,55 @@ def _without_redos(statements: list[ast.stmt], keep: set[str]) -> list[ast.stmt]
             statement.orelse = _without_redos(statement.orelse, keep)
         result.append(statement)
     return result
+
+
+# The runtime helpers' arguments read for their shape, dtype and type alone (by
+# position), which ``runtime.stand_in`` of an array answers as the array does.
+_SHAPE_ONLY_ARGUMENTS: dict[str, tuple[int, ...]] = {
+    "broadcast_like": (1,), "unbroadcast": (1,), "unbroadcast_product": (2,),
+    "scatter": (1,), "scatter_add": (2,), "zero_item": (1,), "assigned": (1, 3),
+    "gradient_like": (1,), "number_like": (1,), "diagonal_vjp": (1,),
+    "diagonal_adjoint": (1,), "take_adjoint": (1,), "tile_adjoint": (1,),
+    "repeat_adjoint": (1,), "einsum_adjoint": (3,)}
+_NUMPY_SHAPE_FUNCTIONS = {"shape": (0,), "ndim": (0,), "size": (0,)}
+
+
+def _shape_only_positions(call: ast.Call, helpers: dict[str, str]) -> tuple[int, ...]:
+    """The positions of ``call``'s arguments read for their shape alone: a runtime
+    helper's (``helpers``: the names generated code calls them by), or the array of
+    ``numpy.shape``, ``numpy.ndim``, ``numpy.size`` (one argument)."""
+    func = call.func
+    if type(func) is ast.Name:
+        helper = helpers.get(func.id)
+        return _SHAPE_ONLY_ARGUMENTS[helper] if helper is not None else ()
+    if type(func) is ast.Attribute and type(func.value) is ast.Name \
+            and get_anno(func.value, "runtime") == "numpy" and len(call.args) == 1 \
+            and not call.keywords:
+        return _NUMPY_SHAPE_FUNCTIONS.get(func.attr, ())
+    return ()
+
+
+def _read_for_value(statement: ast.stmt, helpers: dict[str, str]) -> set[str]:
+    """The names ``statement`` reads, but for those read only as a shape-only argument
+    (``_shape_only_positions``)."""
+    found: set[str] = set()
+    stack: list[ast.AST] = [statement]
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.Name:
+            if type(node.ctx) is ast.Load:
+                found.add(node.id)
+            continue
+        if type(node) is ast.Call:
+            positions = _shape_only_positions(node, helpers)
+            if positions:
+                stack.append(node.func)
+                stack += [a for i, a in enumerate(node.args)
+                          if not (i in positions and type(a) is ast.Name)]
+                stack += node.keywords
+                continue
+        stack.extend(ast.iter_child_nodes(node))
+    return found
 
 
 def _needed(backward: list[ast.stmt], keep: set[str] | None = None,

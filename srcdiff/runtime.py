@@ -291,6 +291,27 @@ def broadcast_like(adjoint, like):
     return numpy.broadcast_to(adjoint, numpy.shape(like))
 
 
+_STAND_INS_KEPT = 256  # stand_in's arrays, by shape and dtype: a few kilobytes
+
+
+def stand_in(value, _kept={}):  # noqa: B006 (the cache, copied as it is into modules)
+    """What a tape keeps of a value the backward sweep reads only for its shape and dtype
+    (the ``like`` of ``unbroadcast``, ``broadcast_like``, ``zero_item``): for a NumPy
+    array with axes, a read-only array of the same type, shape and dtype holding no
+    numbers of its own (one zero, broadcast), shared by every array of that shape and
+    dtype (``_kept``); anything else (a number, a 0-d array, a subclass, a list) as it
+    is."""
+    if type(value) is not numpy.ndarray or not value.ndim:
+        return value
+    key = (value.shape, value.dtype)
+    found = _kept.get(key)
+    if found is None:
+        if len(_kept) >= _STAND_INS_KEPT:
+            _kept.clear()
+        found = _kept[key] = numpy.broadcast_to(numpy.zeros((), value.dtype), value.shape)
+    return found
+
+
 def expit(x):
     """The logistic function ``1 / (1 + exp(-x))`` of an array: the partials of
     ``numpy.logaddexp``. Where ``exp(-x)`` overflows (``x`` below -709) the quotient is

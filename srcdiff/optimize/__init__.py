@@ -28,11 +28,12 @@ it, in gradients of arrays: a loop's backward sweep adding the adjoint of ``X[i]
 ``X``'s adjoint pass after pass adds it in place where no other name can hold that
 array (each pass made a new one: quadratic in the passes).
 
-The reverse pass makes three decisions of its own, from the same facts: partials reading
+The reverse pass makes four decisions of its own, from the same facts: partials reading
 values the forward sweep computed (``reuse``), temporaries recomputed in a loop's
-backward sweep instead of taped (``rematerialize``), and item assignments to an array
+backward sweep instead of taped (``rematerialize``), item assignments to an array
 the function made, that nothing else can see, made in place and undone by the backward
-sweep (``in_place``, marked by ``analyse``). Each of the twelve can be switched
+sweep (``in_place``, marked by ``analyse``), and values it reads only for their shape
+taped as stand-ins of that shape (``shape_only``). Each of the thirteen can be switched
 off alone (``pipeline.generate(..., disable=...)``); the tests compare every setting.
 The user's own statements are never simplified, only removed when dead and harmless.
 
