@@ -809,8 +809,17 @@ class Fence(ast.NodeVisitor):
             arities = sorted(k[1] for k in RULES.rules if k[0] is callee)
             takes = f"{family.least} or more" if family is not None else \
                 " or ".join(map(str, arities))
+            operands = getattr(callee, "nin", None)  # a NumPy ufunc's
+            params = ", ".join(f"x{i}" for i in range(nargs)) or "x"
+            hint = (f"{name} takes {operands} operand{'s' if operands != 1 else ''}; the "
+                    "next positional argument is its `out` array, which srcdiff does not "
+                    "support" if isinstance(operands, int) and type(callee).__name__ == "ufunc"
+                    and nargs > operands else
+                    f"register one: srcdiff.register_rule({name}, lambda {params}: "
+                    "<partial derivatives>), see help(srcdiff.register_rule)")
             self.refuse(node, f"no derivative rule for {name} with {nargs} argument"
-                        f"{'s' if nargs != 1 else ''} (rules take {takes})")
+                        f"{'s' if nargs != 1 else ''} (rules take {takes})",
+                        cls=MissingRuleError, hint=hint)
         params = ", ".join(f"x{i}" for i in range(nargs)) or "x"
         self.refuse(node, f"no derivative rule for {name}", cls=MissingRuleError,
                     hint=f"register one: srcdiff.register_rule({name}, lambda {params}: "

@@ -198,7 +198,7 @@ CASES = [
     (f_kwargs, UnsupportedSyntaxError, "**kwargs parameters are not supported yet"),
     (f_unknown_name, SrcdiffNameError, "name `undefined_constant` is not defined"),
     (f_missing_rule, MissingRuleError, "no derivative rule for math.gamma"),
-    (f_wrong_arity, UnsupportedSyntaxError, "no derivative rule for math.atan2 with 3 arguments (rules take 2)"),
+    (f_wrong_arity, MissingRuleError, "no derivative rule for math.atan2 with 3 arguments (rules take 2)"),
     (f_item_assignment, UnsupportedSyntaxError, "assignment to an item of `TABLE`, which is not a variable"),
     (f_no_return, UnsupportedSyntaxError, "not every path through f_no_return() ends with `return"),
     (f_not_every_path_returns, UnsupportedSyntaxError, "not every path through"),
@@ -238,6 +238,23 @@ def test_missing_rule_says_how_to_register_one():
     with pytest.raises(MissingRuleError) as caught:
         srcdiff.grad(f_missing_rule)
     assert "srcdiff.register_rule(math.gamma" in caught.value.hint
+    with pytest.raises(MissingRuleError) as caught:  # a known function, another arity
+        srcdiff.grad(f_wrong_arity)
+    assert "srcdiff.register_rule(math.atan2, lambda x0, x1, x2:" in caught.value.hint
+
+
+def f_ufunc_out(x):
+    return numpy.arctan(x, x)  # refused
+
+
+def test_a_ufuncs_out_argument_is_named():
+    """``np.arctan(b, a)`` passes ``a`` as ``out`` (Tangent's corpus has the line)."""
+    with pytest.raises(MissingRuleError) as caught:
+        srcdiff.grad(f_ufunc_out)(numpy.ones(2))
+    assert "numpy.arctan with 2 arguments (rules take 1)" in caught.value.message
+    assert caught.value.hint == ("numpy.arctan takes 1 operand; the next positional "
+                                 "argument is its `out` array, which srcdiff does not support")
+    assert caught.value.lineno == marked_line(f_ufunc_out)
 
 
 def test_caret_points_at_the_construct_not_the_line_start():
