@@ -595,9 +595,34 @@ def test_a_read_of_a_local_whose_assignments_are_all_dead_still_raises():
     from srcdiff.pipeline import OPTIMIZATIONS, generate
     for options in [{}] + [{"disable": (name,)} for name in OPTIMIZATIONS]:
         generated = generate(func, ("x",), name="g", **options)
-        with pytest.raises(NameError):  # UnboundLocalError, or NameError where no
-            generated.function(0.5, -1.0)  # assignment of `tmp` is left at all
+        with pytest.raises(UnboundLocalError):  # `tmp` stays a local (seed 838491)
+            generated.function(0.5, -1.0)
     assert srcdiff.grad(func)(0.5, 1.0) == 1.0
+
+
+def test_a_local_read_only_where_it_is_unbound_stays_a_local_of_the_gradient():
+    # scalar seed 838491: `z` is assigned in one branch and read in the other, where
+    # Python raises UnboundLocalError. Its assignment was dead and removed, so the
+    # gradient's code read `z` as a global, and grad(grad(f)) refused that code ("name
+    # `z` is not defined"); the gradient raised NameError, not UnboundLocalError.
+    from arrays import program
+
+    func = program("def probe(x):\n"
+                   "    if x > 0:\n"
+                   "        for i in range(2):\n"
+                   "            z = math.sin(x) * i\n"
+                   "    elif math.cos(x) > z:\n"
+                   "        return x\n"
+                   "    return x * x\n", math=math)
+    with pytest.raises(UnboundLocalError):
+        func(-0.5)
+    for options in [{}, {"optimize": False}] + [{"disable": (n,)} for n in OPTIMIZATIONS]:
+        generated = generate(func, ("x",), name="g", **options)
+        assert generated.function(0.5) == 1.0  # 2x
+        with pytest.raises(UnboundLocalError):
+            generated.function(-0.5)
+    assert srcdiff.grad(srcdiff.grad(func))(0.5) == 2.0
+    assert srcdiff.hessian(func)(0.5) == 2.0
 
 
 def test_item_assignment_keeps_the_strides_of_a_view():

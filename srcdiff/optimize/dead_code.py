@@ -40,7 +40,7 @@ import copy
 import types
 
 from ..analyse import cannot_raise
-from ..dataflow import COMPOUND, Liveness, NameCache, maybe_unbound, reads
+from ..dataflow import COMPOUND, Liveness, NameCache, maybe_unbound, reads, statements_of
 from ..ir import Function, get_anno, walk_code
 from ..kinds import Kind
 
@@ -53,12 +53,16 @@ def eliminate_dead_code(function: Function) -> Function:
     unassigned: list[set[str]] = []  # locals nothing binds any more, read nonetheless
     cache = NameCache()  # the statements' names, found once for both analyses
 
+    kept: set[str] = set()  # locals whose assignments stay, dead or not (``_orphaned``)
+
     def removable(statement: ast.stmt) -> bool:
         if isinstance(statement, ast.AugAssign):
             return True  # accumulations are the backward sweep's
         if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
             return False
         target = statement.targets[0]
+        if isinstance(target, ast.Name) and target.id in kept:
+            return False
         if isinstance(target, ast.Name) and target.id in adjoints or get_anno(statement, "grad_of"):
             return not _pops(statement)
         if not cannot_raise(statement.value, kinds):
@@ -77,10 +81,44 @@ def eliminate_dead_code(function: Function) -> Function:
             return False
         return id(statement) not in unbound[0]  # reading an unbound name raises
 
-    dead = Liveness(function.body, set(), removable=removable, cache=cache).dead
+    while True:
+        dead = Liveness(function.body, set(), removable=removable, cache=cache).dead
+        # A local read where no assignment reaches (``z`` set in one branch, read in the
+        # other, where Python raises UnboundLocalError) loses every assignment here, all
+        # dead: it would then be no local of the generated code but a global, not found
+        # (NameError; and grad(grad(f)) would refuse the gradient's code: campaign
+        # scalar seed 838491). Its assignments stay, and what they read.
+        orphaned = _orphaned(function, dead, cache) - kept if dead else set()
+        if not orphaned:
+            break
+        kept.update(orphaned)
     if not dead:
         return function
     return function.replace(body=_without(function.body, set(dead), kinds or {}))
+
+
+def _orphaned(function: Function, dead: dict[int, ast.stmt], cache: NameCache) -> set[str]:
+    """The locals that the statements not in ``dead`` read and only statements in
+    ``dead`` assign."""
+    loads: set[str] = set()
+    stores: set[str] = set()
+    for statement in statements_of(function.body):
+        if id(statement) in dead:
+            continue
+        if isinstance(statement, (ast.If, ast.While)):
+            parts: list[ast.AST] = [statement.test]
+        elif isinstance(statement, ast.For):
+            parts = [statement.target, statement.iter]
+        else:
+            parts = [statement]
+        for part in parts:
+            read, written = cache(part)
+            loads.update(read)
+            stores.update(written)
+    gone = {name for statement in dead.values() for name in cache(statement)[1]}
+    args = function.args
+    stores.update(a.arg for a in args.posonlyargs + args.args + args.kwonlyargs)
+    return {name for name in loads & gone if name not in stores and not _free(function, name)}
 
 
 def _free(function: Function, name: str) -> bool:
