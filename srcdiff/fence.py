@@ -26,6 +26,7 @@ depend on the parameters) by ``analyse``.
 from __future__ import annotations
 
 import ast
+import inspect
 import math
 import sys
 import types
@@ -811,12 +812,17 @@ class Fence(ast.NodeVisitor):
                 " or ".join(map(str, arities))
             operands = getattr(callee, "nin", None)  # a NumPy ufunc's
             params = ", ".join(f"x{i}" for i in range(nargs)) or "x"
-            hint = (f"{name} takes {operands} operand{'s' if operands != 1 else ''}; the "
-                    "next positional argument is its `out` array, which srcdiff does not "
-                    "support" if isinstance(operands, int) and type(callee).__name__ == "ufunc"
-                    and nargs > operands else
-                    f"register one: srcdiff.register_rule({name}, lambda {params}: "
-                    "<partial derivatives>), see help(srcdiff.register_rule)")
+            if isinstance(operands, int) and type(callee).__name__ == "ufunc" \
+                    and nargs > operands:
+                hint = (f"{name} takes {operands} operand{'s' if operands != 1 else ''}; "
+                        "the next positional argument is its `out` array, which srcdiff "
+                        "does not support")
+            elif not _takes(callee, nargs):
+                hint = (f"{name} does not take {nargs} argument{'s' if nargs != 1 else ''}: "
+                        "Python raises TypeError here")
+            else:
+                hint = (f"register one: srcdiff.register_rule({name}, lambda {params}: "
+                        "<partial derivatives>), see help(srcdiff.register_rule)")
             self.refuse(node, f"no derivative rule for {name} with {nargs} argument"
                         f"{'s' if nargs != 1 else ''} (rules take {takes})",
                         cls=MissingRuleError, hint=hint)
@@ -832,6 +838,20 @@ class Fence(ast.NodeVisitor):
         if kind in NEVER:
             self.refuse(node, f"{NEVER[kind]} not supported", HINTS.get(kind))
         self.refuse(node, f"`{kind.__name__}` is not supported")
+
+
+def _takes(callee: object, count: int) -> bool:
+    """Whether ``callee`` can be called with ``count`` positional arguments (True where
+    its signature is not known)."""
+    try:
+        signature = inspect.signature(callee)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return True
+    try:
+        signature.bind(*range(count))
+    except TypeError:
+        return False
+    return True
 
 
 class Opaque:

@@ -238,9 +238,31 @@ def test_missing_rule_says_how_to_register_one():
     with pytest.raises(MissingRuleError) as caught:
         srcdiff.grad(f_missing_rule)
     assert "srcdiff.register_rule(math.gamma" in caught.value.hint
-    with pytest.raises(MissingRuleError) as caught:  # a known function, another arity
+    with pytest.raises(MissingRuleError) as caught:  # a known function, an arity Python refuses
         srcdiff.grad(f_wrong_arity)
-    assert "srcdiff.register_rule(math.atan2, lambda x0, x1, x2:" in caught.value.hint
+    assert caught.value.hint == "math.atan2 does not take 3 arguments: Python raises TypeError here"
+
+
+def scaled_sum(*values):
+    return 2.0 * sum(values)
+
+
+def f_another_arity(x):
+    return scaled_sum(x, x)  # refused
+
+
+def test_a_rule_of_another_arity_says_how_to_register_one():
+    srcdiff.register_rule(scaled_sum, lambda a: (2.0,), primal=lambda a: 2.0 * a)
+    try:
+        with pytest.raises(MissingRuleError) as caught:
+            srcdiff.grad(f_another_arity)
+        assert "no derivative rule for " in caught.value.message
+        assert "scaled_sum with 2 arguments (rules take 1)" in caught.value.message
+        assert "srcdiff.register_rule(" in caught.value.hint
+        assert "scaled_sum, lambda x0, x1: <partial derivatives>)" in caught.value.hint
+    finally:
+        from srcdiff.rules import RULES
+        RULES.remove(scaled_sum, 1)
 
 
 def f_ufunc_out(x):

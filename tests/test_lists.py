@@ -17,7 +17,7 @@ import srcdiff
 from dual import forward_gradient
 from oracles import assert_close, assert_same_value, central_difference, sympy_gradient
 from programs_lists import LISTS
-from srcdiff.errors import UnsupportedSyntaxError
+from srcdiff.errors import MissingRuleError, UnsupportedSyntaxError
 from srcdiff.pipeline import generate
 
 IDS = [func.__name__ for func, _, _ in LISTS]
@@ -455,11 +455,15 @@ def _marked_line(func) -> int:
 
 @pytest.mark.parametrize("func, message", REFUSED, ids=[f.__name__ for f, _ in REFUSED])
 def test_refused_where_it_is_written(func, message):
-    with pytest.raises(UnsupportedSyntaxError) as caught:
+    error = MissingRuleError if func is spread_of_the_wrong_length else UnsupportedSyntaxError
+    with pytest.raises(error) as caught:
         srcdiff.grad(func)
     assert message in caught.value.message
     assert caught.value.filename == __file__
     assert caught.value.lineno == _marked_line(func)
+    if func is spread_of_the_wrong_length:
+        assert caught.value.hint == ("math.atan2 does not take 1 argument: Python raises "
+                                     "TypeError here")
 
 
 def test_fsum_of_a_1d_array_adds_exactly_with_derivative_one_each():
