@@ -196,7 +196,8 @@ def assigned(gradient, like, index, value):
     axis) NumPy keeps one write per position; which one is found by doing the same
     assignment with each write's serial number. (A gradient of ``like``'s shape already,
     indexed to one number, is indexed as it is: a loop writing ``out[i]`` calls this once
-    a pass, and ``broadcast_to`` cost most of the call.)"""
+    a pass, and ``broadcast_to`` cost most of the call.) The result shares no memory with
+    ``gradient``, which ``zero_item_into`` may change next."""
     selected = None
     if type(gradient) is numpy.ndarray and gradient.shape == numpy.shape(like):
         selected = gradient[index]
@@ -210,7 +211,10 @@ def assigned(gradient, like, index, value):
         winner = numpy.full(numpy.shape(like), -1)
         winner[index] = order
         selected = selected * (winner[index] == order)
-    return unbroadcast(selected, value)
+    taken = unbroadcast(selected, value)
+    if type(taken) is numpy.ndarray and numpy.may_share_memory(taken, gradient):
+        taken = taken.copy()  # a part of the adjoint, as a view: ``zero_item_into`` zeroes it
+    return taken
 
 
 def zero_item(gradient, like, index):
@@ -221,6 +225,25 @@ def zero_item(gradient, like, index):
     result = numpy.array(gradient, numpy.result_type(like, 1.0))
     result[index] = 0.0
     return result
+
+
+def zero_item_into(gradient, like, index, taken):
+    """``zero_item(gradient, like, index)``, the zeros written into ``gradient``'s own
+    array where that gives the same array: a loop writing ``out[i]`` calls this once a
+    pass, and a copy of the adjoint each pass cost O(n) (O(n²) for the loop). Generated
+    code passes only an array that no other name holds or reads afterwards
+    (``optimize.accumulate`` proves it), after ``assigned`` took from it ``taken``, the
+    adjoint of the value written, which must not see the zeros: where ``taken`` may share
+    memory with ``gradient`` (a part of it, as a view), and where ``gradient`` is not an
+    array of its own of ``zero_item``'s shape and dtype (a number, a read-only broadcast
+    view, a view), it is ``zero_item`` itself."""
+    if type(gradient) is numpy.ndarray and gradient.flags.writeable \
+            and gradient.flags.owndata and gradient.shape == numpy.shape(like) \
+            and gradient.dtype == numpy.result_type(like, 1.0) \
+            and not (isinstance(taken, numpy.ndarray) and numpy.may_share_memory(taken, gradient)):
+        gradient[index] = 0.0
+        return gradient
+    return zero_item(gradient, like, index)
 
 
 def piece(gradient, parts, position, axis, promote):

@@ -24,6 +24,23 @@ and ``i`` do not read ``b``, is rewritten; any other is left as it is. Code with
 construct the analysis does not follow (a nested function, a lambda, ``:=``,
 ``global``, ``with``, a ``try`` that a ``break`` leaves) is left alone.
 
+The same analysis zeroes an item assignment's adjoint in place. The backward statements
+of ``new = set_item(a, i, v)`` (``a[i] = v``) are ``g = broadcast_like(b_new, new)``, then
+``b_a = zero_item(g, a, i)`` (a copy of ``g`` with the overwritten part zero) and
+``b_v = assigned(g, a, i, v)``: a loop writing ``out[i]`` copied the adjoint on every
+pass, O(n²) in all. Two more transfers:
+
+* ``g = broadcast_like(b, x)`` gives ``g`` ``b``'s array (or a view of it, or a new one):
+  where ``b`` is unshared before it and dead after it (``dataflow.Liveness``), ``g`` is
+  unshared after it;
+* the pair ``a = zero_item(g, x, i)``, ``v = assigned(g, x, i, w)``, next to each other,
+  ``v`` none of ``g``, ``a`` and the names the first reads, ``a`` not read by the
+  second, their arguments calling nothing: where ``g`` is unshared before it and dead
+  after it, it is written ``v = assigned(g, x, i, w)``, ``a = zero_item_into(g, x, i, v)``
+  (``runtime.zero_item_into`` zeroes ``g``'s own array where that gives ``zero_item``'s
+  result, and ``assigned`` returns nothing that shares memory with ``g``). Either way
+  ``a`` is unshared after the pair.
+
 Reverse-mode code is never differentiated again (``grad(grad(f))`` and ``hvp``
 differentiate ``f``'s forward-mode code, which reads ``X[i]``'s tangent as ``d_X[i]``).
 
@@ -57,8 +74,9 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import Optional
+from typing import Optional, cast
 
+from ..dataflow import Liveness
 from ..ir import Function, get_anno, has_anno
 
 # arithmetic whose result is a new value (a new array for arrays)
@@ -79,16 +97,24 @@ State = Optional[frozenset[str]]  # the unshared names; None: no path reaches he
 def accumulate(function: Function) -> Function:
     helpers = {origin[1]: name for name, origin in function.parsed.origins.items()
                if origin[0] == "helper"} if function.parsed else {}
-    if "scatter" not in helpers or not _followed(function.body):
+    zeroing = all(h in helpers for h in ("zero_item", "assigned", "broadcast_like"))
+    if ("scatter" not in helpers and not zeroing) or not _followed(function.body):
         return function
-    analysis = _Unshared(helpers["scatter"], {helpers[h] for h in _FRESH_HELPERS if h in helpers})
+    analysis = _Unshared(helpers.get("scatter"),
+                         {helpers[h] for h in _FRESH_HELPERS if h in helpers},
+                         helpers if zeroing else {})
+    if zeroing:
+        analysis.live_after = Liveness(function.body, set(), watch=analysis.asked(
+            function.body)).after
     analysis.block(function.body, frozenset())
     rewritten = {key for key, verdict in analysis.verdicts.items() if verdict}
-    if not rewritten:
+    zeroed = {key for key, verdict in analysis.pairs.items() if verdict}
+    if not rewritten and not zeroed:
         return function
     from ..array_rules import helper_name
-    helper = helper_name(function, "scatter_add")
-    return function.replace(body=_rewrite(function.body, rewritten, helper))
+    names = {"scatter_add": helper_name(function, "scatter_add") if rewritten else "",
+             "zero_item_into": helper_name(function, "zero_item_into") if zeroed else ""}
+    return function.replace(body=_rewrite(function.body, rewritten, zeroed, names))
 
 
 def _followed(body: list[ast.stmt]) -> bool:
@@ -108,6 +134,16 @@ def _followed(body: list[ast.stmt]) -> bool:
 
 def _name(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
+
+
+# what an argument of the pair may be made of (the index: ``i``, ``(i, j)``,
+# ``numpy.s_[i:k]``): evaluated as before, only in the other order, it must call nothing
+_PLAIN = (ast.Name, ast.Constant, ast.Tuple, ast.Slice, ast.UnaryOp, ast.BinOp, ast.Load,
+          ast.unaryop, ast.operator, ast.Attribute, ast.Subscript)
+
+
+def _plain(node: ast.expr) -> bool:
+    return all(isinstance(n, _PLAIN) for n in ast.walk(node))
 
 
 def _meet(a: State, b: State) -> State:
@@ -155,14 +191,86 @@ def _new(value: ast.expr, fresh: set[str]) -> bool:
 
 class _Unshared:
     """The forward analysis of unshared names; ``verdicts``: for each candidate statement
-    (by id), whether its accumulator is unshared before it on every visit."""
+    (by id), whether its accumulator is unshared before it on every visit; ``pairs``: for
+    each item assignment's adjoint pair (by the ``zero_item`` statement's id), whether it
+    may zero in place (``zero_pair``)."""
 
-    def __init__(self, scatter: str, fresh: set[str]) -> None:
+    def __init__(self, scatter: str | None, fresh: set[str],
+                 helpers: dict[str, str] | None = None) -> None:
         self.scatter = scatter
         self.fresh = fresh
         self.verdicts: dict[int, bool] = {}
+        self.pairs: dict[int, bool] = {}
+        helpers = helpers or {}
+        self.zero = helpers.get("zero_item")
+        self.assigned = helpers.get("assigned")
+        self.stretch = helpers.get("broadcast_like")
+        # the names live after the statements ``asked`` names (``dataflow.Liveness``)
+        self.live_after: dict[int, set[str]] = {}
         self.breaks: list[list[State]] = []
         self.continues: list[list[State]] = []
+
+    def helper_call(self, statement: ast.stmt, helper: str | None,
+                    count: int) -> tuple[str, list[ast.expr]] | None:
+        """``t = helper(a0, ..., a{count - 1})``, its arguments names or constants:
+        ``t`` and the arguments."""
+        if helper is None or not (isinstance(statement, ast.Assign)
+                                  and len(statement.targets) == 1
+                                  and isinstance(statement.targets[0], ast.Name)):
+            return None
+        call = statement.value
+        if not (isinstance(call, ast.Call) and _name(call.func) == helper
+                and not call.keywords and len(call.args) == count
+                and all(_plain(a) for a in call.args)):
+            return None
+        return statement.targets[0].id, list(call.args)
+
+    def zero_pair(self, first: ast.stmt, second: ast.stmt) -> tuple[str, str, str] | None:
+        """``a = zero_item(g, x, i)`` then ``v = assigned(g, x, i, w)`` (an item
+        assignment's backward statements, in the order its rule gives them): ``(g, a, v)``
+        when ``g`` is a name, ``v`` is none of ``g``, ``a`` and the names the first reads,
+        and ``a`` is none of the names the second reads. The two can then run the other
+        way round, and ``zero_item`` write its zeros into ``g``'s array once ``g`` is
+        dead (``zero_item_into``)."""
+        zero = self.helper_call(first, self.zero, 3)
+        value = self.helper_call(second, self.assigned, 4)
+        if zero is None or value is None:
+            return None
+        (a, zero_args), (v, value_args) = zero, value
+        g = _name(zero_args[0])
+        if g is None or _name(value_args[0]) != g or \
+                [ast.dump(a) for a in zero_args[1:]] != [ast.dump(a) for a in value_args[1:3]]:
+            return None  # (the rule gives both the same array and index)
+        first_reads = {n.id for a in zero_args for n in ast.walk(a) if isinstance(n, ast.Name)}
+        second_reads = {n.id for a in value_args for n in ast.walk(a) if isinstance(n, ast.Name)}
+        if v in first_reads | {a, g} or a in second_reads:
+            return None
+        return g, a, v
+
+    def stretched(self, statement: ast.stmt) -> tuple[str, str] | None:
+        """``g = broadcast_like(b, x)``: ``(g, b)``, ``b`` a name."""
+        found = self.helper_call(statement, self.stretch, 2)
+        if found is None or _name(found[1][0]) is None:
+            return None
+        return found[0], cast(str, _name(found[1][0]))
+
+    def asked(self, statements: list[ast.stmt]) -> dict[int, tuple[str, ...]]:
+        """The liveness questions: after each ``g = broadcast_like(b, x)``, is ``b``
+        live; after each pair's second statement, is ``g`` live."""
+        questions: dict[int, tuple[str, ...]] = {}
+        for position, statement in enumerate(statements):
+            if isinstance(statement, (ast.If, ast.For, ast.While)):
+                questions.update(self.asked(statement.body))
+                questions.update(self.asked(statement.orelse))
+                continue
+            stretched = self.stretched(statement)
+            if stretched is not None:
+                questions[id(statement)] = (stretched[1],)
+            if position + 1 < len(statements):
+                pair = self.zero_pair(statement, statements[position + 1])
+                if pair is not None:
+                    questions[id(statements[position + 1])] = (pair[0],)
+        return questions
 
     def candidate(self, statement: ast.stmt) -> str | None:
         """``b = b + scatter(g, X, i)``: ``b``, when ``g``, ``X`` and ``i`` do not read it."""
@@ -174,7 +282,8 @@ class _Unshared:
                 and _name(value.left) == target and isinstance(value.right, ast.Call)):
             return None
         call = value.right
-        if _name(call.func) != self.scatter or len(call.args) != 3 or call.keywords:
+        if self.scatter is None or _name(call.func) != self.scatter or len(call.args) != 3 \
+                or call.keywords:
             return None
         if any(isinstance(n, ast.Name) and n.id == target
                for a in call.args for n in ast.walk(a)):
@@ -182,10 +291,39 @@ class _Unshared:
         return target
 
     def block(self, statements: list[ast.stmt], state: State) -> State:
-        for statement in statements:
+        position = 0
+        while position < len(statements):
             if state is None:
                 return None
+            statement = statements[position]
+            pair = self.zero_pair(statement, statements[position + 1]) \
+                if position + 1 < len(statements) and self.zero is not None else None
+            if pair is not None:
+                second = statements[position + 1]
+                g, a, v = pair
+                key = id(statement)
+                self.pairs[key] = self.pairs.get(key, True) and g in state \
+                    and g not in self.live_after.get(id(second), {g})
+                # either way ``a`` ends unshared (zero_item makes a new array; in place,
+                # the array only ``g``, dead now, held), ``g`` and ``v`` shared, and what
+                # the two calls read may be kept
+                reads = _escaping(cast(ast.Assign, statement).value) | \
+                    _escaping(cast(ast.Assign, second).value)
+                state = (state - reads - {g, v}) | {a}
+                position += 2
+                continue
+            stretched = self.stretched(statement) if self.stretch is not None else None
+            if stretched is not None and stretched[1] in state and \
+                    stretched[1] not in self.live_after.get(id(statement), {stretched[1]}):
+                # ``g = broadcast_like(b, x)`` gives ``g`` ``b``'s array (or a read-only
+                # view of it, or a new one); ``b`` is dead: ``g`` is its only holder
+                g, b = stretched
+                like = cast(ast.Call, cast(ast.Assign, statement).value).args[1]
+                state = (state - _escaping(like) - {b}) | {g}
+                position += 1
+                continue
             state = self.statement(statement, state)
+            position += 1
         return state
 
     def statement(self, statement: ast.stmt, state: frozenset[str]) -> State:
@@ -268,9 +406,28 @@ class _Unshared:
         return after
 
 
-def _rewrite(statements: list[ast.stmt], rewritten: set[int], helper: str) -> list[ast.stmt]:
+def _rewrite(statements: list[ast.stmt], rewritten: set[int], zeroed: set[int],
+             names: dict[str, str]) -> list[ast.stmt]:
     result: list[ast.stmt] = []
-    for statement in statements:
+    helper = names["scatter_add"]
+    skip = False
+    for position, statement in enumerate(statements):
+        if skip:  # the second statement of a pair, moved before the first
+            skip = False
+            continue
+        if id(statement) in zeroed:  # a = zero_item(g, x, i); v = assigned(g, ...)
+            second = statements[position + 1]
+            assert isinstance(statement, ast.Assign) and isinstance(second, ast.Assign)
+            call = statement.value
+            assert isinstance(call, ast.Call)
+            statement = copy.copy(statement)
+            statement.value = ast.copy_location(ast.Call(
+                ast.Name(names["zero_item_into"], ast.Load()),
+                [*call.args, ast.Name(cast(ast.Name, second.targets[0]).id, ast.Load())], []),
+                call)
+            result += [second, statement]
+            skip = True
+            continue
         if id(statement) in rewritten:
             assert isinstance(statement, ast.Assign) and isinstance(statement.value, ast.BinOp)
             value = statement.value
@@ -280,8 +437,8 @@ def _rewrite(statements: list[ast.stmt], rewritten: set[int], helper: str) -> li
             statement.value = ast.copy_location(ast.Call(
                 ast.Name(helper, ast.Load()), [value.left, *call.args], []), value)
         elif isinstance(statement, (ast.If, ast.For, ast.While)):  # (a try: left as written)
-            body = _rewrite(statement.body, rewritten, helper)
-            orelse = _rewrite(statement.orelse, rewritten, helper)
+            body = _rewrite(statement.body, rewritten, zeroed, names)
+            orelse = _rewrite(statement.orelse, rewritten, zeroed, names)
             if any(a is not b for a, b in zip(body + orelse, statement.body + statement.orelse)):
                 statement = copy.copy(statement)
                 statement.body, statement.orelse = body, orelse
