@@ -815,47 +815,72 @@ def fill_loss(x, w):
     return numpy.sum(out ** 2)
 
 
-ITEMS = (1000, 2000, 4000)
+ITEMS = (1000, 4000, 16000)
+COPIES_UP_TO = 4000  # the copies without in_place: 8n² bytes (2 GB at 16,000 items)
 
 
 def items_table(repeats):
     """The gradient of ``fill_loss`` with respect to ``x`` (n items) and ``w``: srcdiff's,
-    which changes ``out`` in place and tapes each overwritten item, and the same code
-    copying ``out`` at each assignment and taping the copy (``disable=("in_place",)``, as
-    before that optimisation): CPU time per call as a multiple of the primal's, and the
-    peak memory of one call (tracemalloc, in calls apart from the timed ones)."""
+    which changes ``out`` in place, tapes each overwritten item and zeroes the overwritten
+    item of the adjoint in the adjoint's own array; the same code zeroing it in a copy of
+    the adjoint (``runtime.zero_item_into`` replaced by ``zero_item`` while generating, as
+    before that change); and the code copying ``out`` at each assignment and taping the
+    copy (``disable=("in_place",)``, as before that optimisation; up to ``COPIES_UP_TO``
+    items): CPU time per call as a multiple of the primal's, and the peak memory of one
+    call (tracemalloc, in calls apart from the timed ones)."""
     import tracemalloc
+    from srcdiff import runtime
     from srcdiff.pipeline import generate
     kinds = {"x": srcdiff.kinds.array(1)}
     in_place = generate(fill_loss, ("x", "w"), name="g", kinds=kinds).function
+    into = runtime.zero_item_into
+    runtime.zero_item_into = lambda gradient, like, index, taken: runtime.zero_item(
+        gradient, like, index)
+    try:
+        zero_copies = generate(fill_loss, ("x", "w"), name="g", kinds=kinds).function
+    finally:
+        runtime.zero_item_into = into
     copies = generate(fill_loss, ("x", "w"), name="g", kinds=kinds,
                       disable=("in_place",)).function
     print("a loop filling an array of n items (out[i] = tanh(x[i] * w)), gradient with "
-          "respect to x and w: out changed in place, each overwritten item taped (srcdiff), "
-          "or copied at each assignment and the copy taped (without in_place); CPU time per "
-          "call, and the peak of memory allocated during one call (tracemalloc):")
+          "respect to x and w: out changed in place, each overwritten item taped, the "
+          "adjoint's item zeroed in place (srcdiff); the same zeroing a copy of the adjoint "
+          "each pass (zero copies); out copied at each assignment and the copy taped "
+          "(without in_place); CPU time per call, and the peak of memory allocated during "
+          "one call (tracemalloc):")
     print(f"  {'items':>6}{'primal':>14}{'srcdiff':>14}{'/ primal':>11}{'peak':>11}"
-          f"{'without':>14}{'/ primal':>11}{'peak':>11}")
+          f"{'zero copies':>14}{'/ primal':>11}{'without':>14}{'/ primal':>11}{'peak':>11}")
     results = {}
     for n in ITEMS:
         point = (numpy.random.default_rng(0).normal(size=n), 0.7)
-        for a, b in zip(in_place(*point), copies(*point)):
-            numpy.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
         variants = {"primal": (fill_loss, point), "srcdiff": (in_place, point),
-                    "without": (copies, point)}
+                    "zero copies": (zero_copies, point)}
+        if n <= COPIES_UP_TO:
+            variants["without"] = (copies, point)
+        for label in list(variants)[2:]:
+            for a, b in zip(in_place(*point), variants[label][0](*point)):
+                numpy.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
         samples = measure(variants, repeats)
         peaks = {}
         for label in ("srcdiff", "without"):
+            if label not in variants:
+                continue
             function, arguments = variants[label]
             tracemalloc.start()
             function(*arguments)
             peaks[label] = tracemalloc.get_traced_memory()[1] / 1e6
             tracemalloc.stop()
-        print(f"  {n:>6}{format_time(spread(samples['primal']), 14)}"
-              f"{format_time(spread(samples['srcdiff']), 14)}"
-              f"{format_ratio(ratio(samples, 'srcdiff'), 11)}{peaks['srcdiff']:>8.2f} MB"
-              f"{format_time(spread(samples['without']), 14)}"
-              f"{format_ratio(ratio(samples, 'without'), 11)}{peaks['without']:>8.1f} MB")
+        line = (f"  {n:>6}{format_time(spread(samples['primal']), 14)}"
+                f"{format_time(spread(samples['srcdiff']), 14)}"
+                f"{format_ratio(ratio(samples, 'srcdiff'), 11)}{peaks['srcdiff']:>8.2f} MB"
+                f"{format_time(spread(samples['zero copies']), 14)}"
+                f"{format_ratio(ratio(samples, 'zero copies'), 11)}")
+        if "without" in variants:
+            line += (f"{format_time(spread(samples['without']), 14)}"
+                     f"{format_ratio(ratio(samples, 'without'), 11)}{peaks['without']:>8.1f} MB")
+        else:
+            line += f"{'-':>14}{'-':>11}{'-':>11}"
+        print(line)
         results[n] = {"samples": samples, "peaks": peaks}
     return results
 
