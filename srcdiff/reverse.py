@@ -656,9 +656,10 @@ class Reverse:
         helper that reads no more of it (``_SHAPE_ONLY_ARGUMENTS``: the ``like`` of
         ``unbroadcast``, ``broadcast_like``, ``zero_item``...) or of ``numpy.shape``,
         ``numpy.ndim``, ``numpy.size``. Parameters are left out (``finish`` reads them
-        after the sweep). Each is taped as ``stand_in(v)``, which keeps an array's type,
-        shape and dtype and none of its numbers: ``acc += numpy.tanh(X[i] * w)`` in a
-        loop kept every ``acc`` for the ``like`` of its adjoint's ``unbroadcast``.
+        after the sweep), and variables known to hold numbers. Each is taped as
+        ``stand_in(v)``, which keeps an array's type, shape and dtype and none of its
+        numbers: ``acc += numpy.tanh(X[i] * w)`` in a loop kept every ``acc`` for the
+        ``like`` of its adjoint's ``unbroadcast``.
 
         Why it is right: the values restored from the tape are read by the backward
         sweep alone (the forward sweep has ended when the first is popped); a stand-in
@@ -668,7 +669,9 @@ class Reverse:
         its kind, which a stand-in keeps)."""
         helpers = {local: origin[1] for local, origin in self.function.parsed.origins.items()
                    if origin[0] == "helper" and origin[1] in _SHAPE_ONLY_ARGUMENTS}
-        candidates = needed - set(self.parameters)
+        kinds = self.function.kinds  # a number's stand-in is the number: no call for it
+        candidates = {v for v in needed - set(self.parameters)
+                      if v not in kinds or kinds[v].is_array}
         if not helpers or not candidates:
             return set()
         # A top-level statement of the sweep before every one holding a restore of ``v``

@@ -219,3 +219,19 @@ def test_the_tape_keeps_the_values_it_needs_and_not_acc():
     needed = X.nbytes
     assert peaks["stand-ins"] < 1.2 * needed, peaks
     assert peaks["arrays"] > 1.8 * needed, peaks  # (what the test would catch)
+
+
+def dotted(X, w):
+    s = 0.0
+    for i in range(X.shape[0]):
+        s = s + np.tanh(X[i] @ w)  # X[i] @ w: a number, its stand-in would be itself
+    return s
+
+
+def test_numbers_are_taped_as_they_are():
+    generated = generate(dotted, ("X", "w"), name="g", kinds={"X": array(2), "w": array(1)})
+    assert "tape.append(matmul)" in generated.source and not stand_ins(generated)
+    got = generated.function(X0, W0)
+    want = numeric_gradient(dotted, (X0, W0), (0, 1))
+    for g, n in zip(got, want):
+        numpy.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-8)
