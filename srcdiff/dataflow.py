@@ -174,12 +174,16 @@ class NameCache:
             found = self.found[id(node)] = (node, loads, stores)
         return found[1], found[2]
 
-    def of_body(self, body: list[ast.stmt]) -> tuple[set[str], set[str]]:
+    def of_body(self, body: list[ast.stmt],
+                skip: Collection[int] = ()) -> tuple[set[str], set[str]]:
         """The names ``body`` reads and writes, as sets: those of ``names`` of the whole
-        body, gathered from its statements and their headers (each part walked once)."""
+        body, gathered from its statements and their headers (each part walked once).
+        ``skip``: simple statements (by id) left out."""
         loads: set[str] = set()
         stores: set[str] = set()
         for statement in statements_of(body):
+            if id(statement) in skip:
+                continue
             if isinstance(statement, (ast.If, ast.While)):
                 parts: list[ast.AST] = [statement.test]
             elif isinstance(statement, ast.For):

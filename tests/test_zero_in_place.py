@@ -19,6 +19,7 @@ from srcdiff.kinds import array
 from srcdiff.optimize.accumulate import accumulate
 from srcdiff.parse import parse
 from srcdiff.pipeline import OPTIMIZATIONS, generate
+from test_in_place import filled, recurrence  # loops writing out[i]
 
 np = numpy
 rng = numpy.random.default_rng(17)
@@ -145,21 +146,6 @@ def test_branches_keep_what_both_keep():
 
 
 # -- gradients ------------------------------------------------------------------------------
-
-def filled(x, w):
-    out = np.zeros(x.shape[0])
-    for i in range(x.shape[0]):
-        out[i] = np.tanh(x[i] * w)
-    return np.sum(out ** 2)
-
-
-def recurrence(x, w):
-    out = np.zeros(x.shape[0])
-    out[0] = x[0]
-    for i in range(1, x.shape[0]):
-        out[i] = np.sin(out[i - 1] * w) + x[i]
-    return np.sum(out * out)
-
 
 def rows(X, W):
     H = np.zeros_like(X)

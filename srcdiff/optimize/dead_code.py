@@ -40,7 +40,7 @@ import copy
 import types
 
 from ..analyse import cannot_raise
-from ..dataflow import COMPOUND, Liveness, NameCache, maybe_unbound, reads, statements_of
+from ..dataflow import COMPOUND, Liveness, NameCache, maybe_unbound, reads
 from ..ir import Function, get_anno, walk_code
 from ..kinds import Kind
 
@@ -100,21 +100,7 @@ def eliminate_dead_code(function: Function) -> Function:
 def _orphaned(function: Function, dead: dict[int, ast.stmt], cache: NameCache) -> set[str]:
     """The locals that the statements not in ``dead`` read and only statements in
     ``dead`` assign."""
-    loads: set[str] = set()
-    stores: set[str] = set()
-    for statement in statements_of(function.body):
-        if id(statement) in dead:
-            continue
-        if isinstance(statement, (ast.If, ast.While)):
-            parts: list[ast.AST] = [statement.test]
-        elif isinstance(statement, ast.For):
-            parts = [statement.target, statement.iter]
-        else:
-            parts = [statement]
-        for part in parts:
-            read, written = cache(part)
-            loads.update(read)
-            stores.update(written)
+    loads, stores = cache.of_body(function.body, skip=dead)
     gone = {name for statement in dead.values() for name in cache(statement)[1]}
     args = function.args
     stores.update(a.arg for a in args.posonlyargs + args.args + args.kwonlyargs)
