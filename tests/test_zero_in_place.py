@@ -92,7 +92,7 @@ def rewritten(body):
     tree = ast.parse(textwrap.dedent(body)).body
     function = Function("g", ast.parse("def g(X, w, n, tape, f): pass").body[0].args, tree,
                         parse(_placeholder), Namer())
-    for helper in ("zero_item", "assigned", "broadcast_like"):
+    for helper in ("zero_item", "assigned", "broadcast_like", "unbroadcast"):
         function.parsed.origins[helper] = ("helper", helper)
     return accumulate(function).source()
 
@@ -136,6 +136,26 @@ def test_what_is_left_as_it_is(change, why):
         assert "zero_item_into" not in source and "b = zero_item(g, X, " in source
 
 
+def test_unbroadcast_passes_a_new_array_on():
+    """``unbroadcast`` returns its argument, a view of it or a new array: of a product,
+    an array no other name holds; of a name dead after, that name's array."""
+    assert "zero_item_into" in rewritten(PAIR.replace("    b = X * 2.0\n",
+                                                      "    b = unbroadcast(X * 2.0, X)\n"))
+    assert "zero_item_into" in rewritten(PAIR.replace(
+        "    b = X * 2.0\n", "    c = X * 2.0\n    b = unbroadcast(c, X)\n"))
+    assert "zero_item_into" not in rewritten(PAIR.replace(  # c is read after: shared
+        "    b = X * 2.0\n", "    c = X * 2.0\n    b = unbroadcast(c, X)\n").replace(
+        "    return b\n", "    return (b, c)\n"))
+    assert "zero_item_into" not in rewritten(PAIR.replace(  # f's result: f may keep it
+        "    b = X * 2.0\n", "    b = unbroadcast(f(X), X)\n"))
+
+
+def test_no_liveness_where_there_is_a_continue():
+    """(``dataflow.Liveness`` reads ``continue`` as running on; generated code has none)"""
+    body = PAIR.replace("        f(v)\n", "        f(v)\n        if w:\n            continue\n")
+    assert "zero_item_into" not in rewritten(body)
+
+
 def test_branches_keep_what_both_keep():
     body = PAIR.replace("        g = broadcast_like(b, X)\n",
                         "        if i > 2:\n            c = b\n        g = broadcast_like(b, X)\n")
@@ -161,6 +181,13 @@ def slices(x, w):
     return np.sum(out ** 3)
 
 
+def weighted(x, w):
+    out = np.zeros(x.shape[0])
+    for i in range(x.shape[0]):
+        out[i] = x[i] * x[i] * w
+    return np.sum(out * np.arange(float(x.shape[0])))  # b_out: unbroadcast of a product
+
+
 def parameter(x, w):
     for i in range(x.shape[0]):
         x[i] = x[i] * w + 0.5  # a parameter's array: changed on a copy, not in place
@@ -172,6 +199,7 @@ PROGRAMS = [(filled, (rng.normal(size=6), 0.7), {"x": array(1)}),
             (rows, (rng.normal(size=(4, 3)) * 0.5, rng.normal(size=(3, 3))),
              {"X": array(2), "W": array(2)}),
             (slices, (rng.normal(size=5), 0.8), {"x": array(1)}),
+            (weighted, (rng.normal(size=5), 0.3), {"x": array(1)}),
             (parameter, (rng.normal(size=5), 0.6), {"x": array(1)})]
 SETTINGS = [("optimised", {}), ("unoptimised", {"optimize": False})] + [
     (f"without {name}", {"disable": (name,)}) for name in OPTIMIZATIONS]

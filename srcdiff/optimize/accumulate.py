@@ -30,16 +30,18 @@ of ``new = set_item(a, i, v)`` (``a[i] = v``) are ``g = broadcast_like(b_new, ne
 ``b_v = assigned(g, a, i, v)``: a loop writing ``out[i]`` copied the adjoint on every
 pass, O(n²) in all. Two more transfers:
 
-* ``g = broadcast_like(b, x)`` gives ``g`` ``b``'s array (or a view of it, or a new one):
-  where ``b`` is unshared before it and dead after it (``dataflow.Liveness``), ``g`` is
-  unshared after it;
+* ``g = broadcast_like(b, x)`` and ``g = unbroadcast(b, x)`` give ``g`` ``b``'s array (or
+  a view of it, or a new one): where ``b`` is unshared before it and dead after it
+  (``dataflow.Liveness``), ``g`` is unshared after it; given a new value (``unbroadcast(e
+  * c, x)``), ``g`` is unshared after it too (this also serves the accumulations above);
 * the pair ``a = zero_item(g, x, i)``, ``v = assigned(g, x, i, w)``, next to each other,
   ``v`` none of ``g``, ``a`` and the names the first reads, ``a`` not read by the
   second, their arguments calling nothing: where ``g`` is unshared before it and dead
   after it, it is written ``v = assigned(g, x, i, w)``, ``a = zero_item_into(g, x, i, v)``
   (``runtime.zero_item_into`` zeroes ``g``'s own array where that gives ``zero_item``'s
   result, and ``assigned`` returns nothing that shares memory with ``g``). Either way
-  ``a`` is unshared after the pair.
+  ``a`` is unshared after the pair. (Not in code with a ``continue``, which
+  ``dataflow.Liveness`` reads as running on; generated code has none.)
 
 Reverse-mode code is never differentiated again (``grad(grad(f))`` and ``hvp``
 differentiate ``f``'s forward-mode code, which reads ``X[i]``'s tangent as ``d_X[i]``).
@@ -74,7 +76,7 @@ from __future__ import annotations
 
 import ast
 import copy
-from typing import Optional, cast
+from typing import Collection, Optional, cast
 
 from ..dataflow import Liveness
 from ..ir import Function, get_anno, has_anno
@@ -87,6 +89,8 @@ _NOT_FOLLOWED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda
 
 # runtime helpers whose result is always an array of their own
 _FRESH_HELPERS = ("scatter", "zero_item", "diagonal_vjp")
+# runtime helpers whose result is their first argument, a view of it, or a new array
+_PASSING = ("broadcast_like", "unbroadcast")
 _STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Pass,
                ast.Break, ast.Continue, ast.If, ast.For, ast.While, ast.Try, ast.Raise,
                ast.Assert, ast.Delete)
@@ -97,12 +101,14 @@ State = Optional[frozenset[str]]  # the unshared names; None: no path reaches he
 def accumulate(function: Function) -> Function:
     helpers = {origin[1]: name for name, origin in function.parsed.origins.items()
                if origin[0] == "helper"} if function.parsed else {}
-    zeroing = all(h in helpers for h in ("zero_item", "assigned", "broadcast_like"))
+    # (dataflow.Liveness reads a `continue` as running on: no liveness where there is one;
+    # generated code has none, lower makes them flags)
+    zeroing = all(h in helpers for h in ("zero_item", "assigned")) and not any(
+        isinstance(n, ast.Continue) for n in ast.walk(ast.Module(function.body, [])))
     if ("scatter" not in helpers and not zeroing) or not _followed(function.body):
         return function
     analysis = _Unshared(helpers.get("scatter"),
-                         {helpers[h] for h in _FRESH_HELPERS if h in helpers},
-                         helpers if zeroing else {})
+                         {helpers[h] for h in _FRESH_HELPERS if h in helpers}, helpers, zeroing)
     if zeroing:
         analysis.live_after = Liveness(function.body, set(), watch=analysis.asked(
             function.body)).after
@@ -180,13 +186,16 @@ def _escaping(node: ast.AST) -> set[str]:
     return found
 
 
-def _new(value: ast.expr, fresh: set[str]) -> bool:
+def _new(value: ast.expr, fresh: set[str], passing: Collection[str] = ()) -> bool:
     """Whether ``value`` is always a value no other name holds (``fresh``: the names of
-    the runtime helpers that return an array of their own)."""
+    the runtime helpers that return an array of their own; ``passing``: of those that
+    return their first argument, a view of it or a new array, given a new value)."""
     return (isinstance(value, ast.Constant) and type(value.value) in (int, float)) or (
         isinstance(value, ast.BinOp) and isinstance(value.op, _NEW)) or (
         isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd))) or (
-        isinstance(value, ast.Call) and _name(value.func) in fresh and not value.keywords)
+        isinstance(value, ast.Call) and _name(value.func) in fresh and not value.keywords) or (
+        isinstance(value, ast.Call) and _name(value.func) in passing and not value.keywords
+        and bool(value.args) and _new(value.args[0], fresh, passing))
 
 
 class _Unshared:
@@ -196,15 +205,16 @@ class _Unshared:
     may zero in place (``zero_pair``)."""
 
     def __init__(self, scatter: str | None, fresh: set[str],
-                 helpers: dict[str, str] | None = None) -> None:
+                 helpers: dict[str, str] | None = None, zeroing: bool = False) -> None:
         self.scatter = scatter
         self.fresh = fresh
         self.verdicts: dict[int, bool] = {}
         self.pairs: dict[int, bool] = {}
         helpers = helpers or {}
-        self.zero = helpers.get("zero_item")
-        self.assigned = helpers.get("assigned")
-        self.stretch = helpers.get("broadcast_like")
+        self.zero = helpers.get("zero_item") if zeroing else None
+        self.assigned = helpers.get("assigned") if zeroing else None
+        # helpers that return their first argument, a view of it or a new array
+        self.passing = {helpers[h] for h in _PASSING if h in helpers}
         # the names live after the statements ``asked`` names (``dataflow.Liveness``)
         self.live_after: dict[int, set[str]] = {}
         self.breaks: list[list[State]] = []
@@ -248,11 +258,13 @@ class _Unshared:
         return g, a, v
 
     def stretched(self, statement: ast.stmt) -> tuple[str, str] | None:
-        """``g = broadcast_like(b, x)``: ``(g, b)``, ``b`` a name."""
-        found = self.helper_call(statement, self.stretch, 2)
-        if found is None or _name(found[1][0]) is None:
-            return None
-        return found[0], cast(str, _name(found[1][0]))
+        """``g = broadcast_like(b, x)`` or ``g = unbroadcast(b, x)``: ``(g, b)``, ``b``
+        a name."""
+        for helper in self.passing:
+            found = self.helper_call(statement, helper, 2)
+            if found is not None and _name(found[1][0]) is not None:
+                return found[0], cast(str, _name(found[1][0]))
+        return None
 
     def asked(self, statements: list[ast.stmt]) -> dict[int, tuple[str, ...]]:
         """The liveness questions: after each ``g = broadcast_like(b, x)``, is ``b``
@@ -312,7 +324,7 @@ class _Unshared:
                 state = (state - reads - {g, v}) | {a}
                 position += 2
                 continue
-            stretched = self.stretched(statement) if self.stretch is not None else None
+            stretched = self.stretched(statement) if self.passing else None
             if stretched is not None and stretched[1] in state and \
                     stretched[1] not in self.live_after.get(id(statement), {stretched[1]}):
                 # ``g = broadcast_like(b, x)`` gives ``g`` ``b``'s array (or a read-only
@@ -337,7 +349,8 @@ class _Unshared:
             state = state - _escaping(statement.value)
             if len(statement.targets) == 1 and isinstance(statement.targets[0], ast.Name):
                 name = statement.targets[0].id
-                return state | {name} if _new(statement.value, self.fresh) else state - {name}
+                return state | {name} if _new(statement.value, self.fresh, self.passing) \
+                    else state - {name}
             return self.stores(statement, state)
         if kind is ast.AugAssign:  # the target keeps its array (or gets a new number)
             assert isinstance(statement, ast.AugAssign)

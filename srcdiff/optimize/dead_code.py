@@ -56,8 +56,8 @@ def eliminate_dead_code(function: Function) -> Function:
     kept: set[str] = set()  # locals whose assignments stay, dead or not (``_orphaned``)
 
     def removable(statement: ast.stmt) -> bool:
-        if isinstance(statement, ast.AugAssign):
-            return True  # accumulations are the backward sweep's
+        if isinstance(statement, ast.AugAssign):  # accumulations are the backward sweep's
+            return not (isinstance(statement.target, ast.Name) and statement.target.id in kept)
         if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
             return False
         target = statement.targets[0]
