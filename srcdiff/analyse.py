@@ -902,8 +902,8 @@ def _mark_writes_in_place(function: Function, assignments: list[ast.Assign],
                                                   and value.value.id in members)
         if isinstance(value, ast.Call):
             callee = get_anno(value, "callee")
-            if callee in creators:
-                return all(k.arg == "dtype" for k in value.keywords)
+            if callee in creators:  # (numpy.array(x, copy=False) may make none)
+                return all(k.arg in ("dtype", "order") for k in value.keywords)
             if callee in views or get_anno(statement, "in_place"):
                 return bool(value.args) and isinstance(value.args[0], ast.Name) \
                     and value.args[0].id in members

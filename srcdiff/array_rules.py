@@ -874,8 +874,8 @@ add_array_rule(runtime.broadcast_like, ("adjoint", "like"), ("adjoint",),
                lambda v: {"adjoint": v.helper("unbroadcast", v.g, v["adjoint"])},
                lambda v: v.kind("like"), (E(((3,), (2, 3))), E(((2, 1), (2, 4)))),
                name="srcdiff.runtime.broadcast_like")
-add_array_rule(numpy.copy, ("a",), ("a",), lambda v: {"a": v.g}, same_kind, (E(((3,),)),),
-               name="numpy.copy", shaped=False)
+add_array_rule(numpy.copy, ("a", "order"), ("a",), lambda v: {"a": v.g}, same_kind,
+               (E(((3,),)),), name="numpy.copy", shaped=False)
 # dtype: a floating one (normalize gives casts to integers and booleans to integer_cast)
 add_array_rule(numpy.asarray, ("a", "dtype"), ("a",), lambda v: {"a": v.g}, same_kind,
                (E(((3,),)),), name="numpy.asarray", shaped=False)

@@ -2423,6 +2423,10 @@ class _Expressions(ast.NodeTransformer):
             keywords = [ast.keyword(k.arg, self.visit(k.value)) for k in node.keywords]
             if func.attr == "clip":
                 return self.clip([self.visit(func.value)] + args, keywords, node)
+            if func.attr == "copy" and not args and not keywords:
+                # x.copy() is C-ordered, numpy.copy(x) keeps x's layout (order="K"): a
+                # transposed x summed after gave other last bits (campaign arrays seed 841962)
+                keywords = [ast.keyword("order", _located(ast.Constant("C"), node))]
             if func.attr == "item":  # x.item(): srcdiff.runtime.item_of(x)
                 from .array_rules import ITEM, helper_name
                 if args or keywords:

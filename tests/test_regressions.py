@@ -679,3 +679,31 @@ def test_set_item_copies_add_up_as_the_array_assigned_in_place():
         for reduce in (np.sum, lambda a: np.einsum(a, axes, weights, axes, []),
                        lambda a: np.dot(a.ravel(), weights.ravel())):
             assert reduce(copied) == reduce(target), (case, view.strides)
+
+
+def test_the_copy_method_is_c_ordered_as_in_numpy():
+    # arrays seed 841962: `x.copy()` became numpy.copy(x), which keeps a transposed x's
+    # Fortran order where ndarray.copy makes a C-ordered array; the mean added the
+    # numbers in another order, and value_and_grad's value differed in its last bit
+    from arrays import program
+
+    func = program("def probe(W):\n"
+                   "    running = 0.9 * np.tanh(np.linalg.pinv(np.eye(2, 3) + 0.2).T)\n"
+                   "    y = running.copy()\n"
+                   "    y[1] = 1.0\n"
+                   "    return np.mean(y) + np.sum(W * y)\n")
+    W = numpy.linspace(-1.0, 1.0, 6).reshape(2, 3)
+    value, gradient = srcdiff.value_and_grad(func)(W)
+    assert value == func(W)
+    running = 0.9 * numpy.tanh(numpy.linalg.pinv(numpy.eye(2, 3) + 0.2).T)
+    y = running.copy()
+    y[1] = 1.0
+    numpy.testing.assert_array_equal(gradient, y)
+    assert "numpy.copy(running, order='C')" in srcdiff.source(srcdiff.grad(func), W)
+    orders = program("def probe(x):\n"  # an order given is kept, the method's or the function's
+                     "    a = x.T.copy(order='F')\n"
+                     "    b = np.copy(x.T, order='F')\n"
+                     "    return np.sum(a * b * x.T)\n")
+    X = numpy.linspace(0.5, 2.0, 6).reshape(2, 3)
+    numpy.testing.assert_allclose(srcdiff.grad(orders)(X), 3 * X ** 2, rtol=1e-14)
+    assert srcdiff.value_and_grad(orders)(X)[0] == orders(X)
