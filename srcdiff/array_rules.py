@@ -1790,11 +1790,16 @@ def _solve_jvp(j: JVP) -> Value:
     return call("numpy.linalg.solve", j["a"], j.t("b") - _matmul(j.t("a"), j.out))
 
 
+_ARRAY_RULES_OF: dict[int, list[ArrayRule]] = {}  # id of a callable -> its array rules
+for (_func, _arity), _rule in RULES.rules.items():
+    if isinstance(_rule, ArrayRule):
+        _ARRAY_RULES_OF.setdefault(id(_func), []).append(_rule)
+
+
 def _forward(how: object, *funcs: Callable[..., Any]) -> None:
     for func in funcs:
-        for key, rule in list(RULES.rules.items()):
-            if key[0] is func and isinstance(rule, ArrayRule):
-                object.__setattr__(rule, "jvp", how)
+        for rule in _ARRAY_RULES_OF.get(id(func), ()):
+            object.__setattr__(rule, "jvp", how)
 
 
 _forward("linear", numpy.sum, numpy.mean, numpy.cumsum, numpy.trace, numpy.diag, numpy.reshape,
@@ -1813,6 +1818,7 @@ _forward(_norm_jvp, numpy.linalg.norm)
 _forward(_square_only(_inv_jvp), numpy.linalg.inv)
 _forward(_square_only(_det_jvp), numpy.linalg.det)
 _forward(_square_only(_solve_jvp), numpy.linalg.solve)
+del _ARRAY_RULES_OF, _func, _arity, _rule
 
 
 def helper_name(function: Function, name: str) -> str:
