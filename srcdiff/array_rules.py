@@ -1818,7 +1818,7 @@ _forward(_norm_jvp, numpy.linalg.norm)
 _forward(_square_only(_inv_jvp), numpy.linalg.inv)
 _forward(_square_only(_det_jvp), numpy.linalg.det)
 _forward(_square_only(_solve_jvp), numpy.linalg.solve)
-del _ARRAY_RULES_OF, _func, _arity, _rule
+del _func, _arity, _rule
 
 
 def helper_name(function: Function, name: str) -> str:

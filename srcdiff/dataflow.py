@@ -159,20 +159,39 @@ def accessed(statement: ast.stmt) -> set[str]:
 
 
 class NameCache:
-    """``names`` of nodes (statements, tests, iterables, targets), each walked once, for
-    the analyses of one body while it is not changed: by id, with the node kept so that
-    its id stays its own. Never kept from one pass to the next, which may change
-    statements in place."""
+    """``names`` of nodes (statements, tests, iterables, targets), each walked once: by
+    id, with the node kept so that its id stays its own. The lists it gives are shared:
+    read them, never change them.
 
-    def __init__(self) -> None:
+    Valid while no node it has seen is changed in place. The analyses of one body (one
+    pass) keep one; ``optimize.optimize`` keeps one across its passes and rounds
+    (``shared``), whose passes build a new node for whatever they change (a statement
+    they rewrite, a block holding one). Where ``CHECK`` is set (the tests set it), every
+    answer a shared cache gives from memory is found again and compared: a pass that
+    changed a node in place raises ``InternalError`` there."""
+
+    CHECK = False
+
+    def __init__(self, shared: bool = False) -> None:
         self.found: dict[int, tuple[ast.AST, list[str], list[str]]] = {}
+        self.shared = shared
 
     def __call__(self, node: ast.AST) -> tuple[list[str], list[str]]:
         found = self.found.get(id(node))
         if found is None or found[0] is not node:
             loads, stores = names(node)
             found = self.found[id(node)] = (node, loads, stores)
+        elif self.shared and NameCache.CHECK and names(node) != (found[1], found[2]):
+            from .errors import InternalError
+            raise InternalError(f"a node was changed in place while the optimiser's index of "
+                                f"names held it: {ast.dump(node)[:200]}")
         return found[1], found[2]
+
+    def assigned(self, statement: ast.stmt) -> set[str]:
+        """``assigned(statement)``, from the cache."""
+        if not isinstance(statement, COMPOUND):
+            return set(targets(statement))
+        return set(self(statement)[1])
 
     def of_body(self, body: list[ast.stmt],
                 skip: Collection[int] = ()) -> tuple[set[str], set[str]]:

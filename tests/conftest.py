@@ -3,6 +3,13 @@ import sys
 
 from hypothesis import HealthCheck, settings
 
+from srcdiff.dataflow import NameCache
+
+# The optimiser keeps the names of every statement across its passes and rounds, valid
+# while no pass changes a node in place: under test, every answer it gives from memory is
+# checked against the node as it is (InternalError where a pass broke that).
+NameCache.CHECK = True
+
 # user scripts that tests/test_typing.py hands to mypy (one calls gradients wrongly on
 # purpose): type-checked, never imported as tests
 collect_ignore = ["typing"]

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from ..dataflow import NameCache
 from ..ir import Function, differs
 from .coalesce import coalesce
 from .cse import eliminate_common_subexpressions
@@ -71,6 +72,9 @@ MAX_ROUNDS = 100  # each round removes or simplifies something; far more means a
 PASSES = {"propagate": propagate, "simplify": simplify, "broadcasts": fold_broadcasts,
           "dead_code": eliminate_dead_code, "coalesce": coalesce}
 
+# the passes that take the optimiser's index of names (a NameCache) as a second argument
+_INDEXED = {propagate, eliminate_dead_code, coalesce}
+
 __all__ = ["optimize", "hoist", "eliminate_common_subexpressions", "PASSES"]
 
 
@@ -84,11 +88,15 @@ def optimize(function: Function, enabled: Collection[str] = frozenset(PASSES)) -
     # result depends on the body alone; it builds new nodes for what it changes): the
     # rest of the round is skipped, where it used to run every pass once more.
     quiet = 0
+    # The names each statement reads and writes, found once for every pass and round
+    # (the passes never change a node in place; NameCache.CHECK verifies it in tests)
+    cache = NameCache(shared=True)
     for _ in range(MAX_ROUNDS):
         for optimization in passes:
             if quiet == len(passes):
                 return function
-            new = optimization(function)
+            new = optimization(function, cache) if optimization in _INDEXED \
+                else optimization(function)
             quiet = 0 if differs(new.body, function.body) else quiet + 1
             function = new
         if quiet == len(passes):

@@ -30,17 +30,18 @@ import copy
 from collections.abc import Iterator
 from typing import TypeGuard
 
-from ..dataflow import COMPOUND, Liveness, reads
+from ..dataflow import COMPOUND, Liveness, NameCache, reads
 from ..ir import Function, name_id
 
 
-def coalesce(function: Function) -> Function:
+def coalesce(function: Function, cache: NameCache | None = None) -> Function:
+    """``cache``: the names of the statements, where the caller keeps them (``optimize``)."""
     copies = [s for s in _walk(function.body) if _is_copy(s)]
     if not copies:
         return function
     # whether the copied name is live after each copy (all _block asks)
     after = Liveness(function.body, set(), watch={id(s): (name_id(s.value),)
-                                                  for s in copies}).after
+                                                  for s in copies}, cache=cache).after
     changed = [False]
     body = _block(function.body, function.synthetic, after, changed)
     return function.replace(body=body) if changed[0] else function

@@ -45,13 +45,14 @@ from ..ir import Function, get_anno, walk_code
 from ..kinds import Kind
 
 
-def eliminate_dead_code(function: Function) -> Function:
+def eliminate_dead_code(function: Function, cache: NameCache | None = None) -> Function:
+    """``cache``: the names of the statements, where the caller keeps them (``optimize``)."""
     adjoints = function.namer.derivatives()  # adjoints and tangents
     # kinds matter only for array code (NumPy reports errors on arrays as nan)
     kinds = function.kinds if any(k.is_array for k in function.kinds.values()) else None
     unbound: list[dict[int, set[str]]] = []  # maybe_unbound's verdicts, computed when first needed
     unassigned: list[set[str]] = []  # locals nothing binds any more, read nonetheless
-    cache = NameCache()  # the statements' names, found once for both analyses
+    cache = cache or NameCache()  # the statements' names, found once for both analyses
 
     kept: set[str] = set()  # locals whose assignments stay, dead or not (``_orphaned``)
 

@@ -59,13 +59,14 @@ import copy
 from collections.abc import Iterable
 from typing import Any, cast
 
-from ..dataflow import COMPOUND, assigned, names, statements_of, targets
+from ..dataflow import COMPOUND, NameCache, statements_of, targets
 from ..expr import wrap
 from ..ir import Function, copy_tree, set_anno
 
 
-def propagate(function: Function) -> Function:
-    propagation = _Propagation(function.synthetic)
+def propagate(function: Function, cache: NameCache | None = None) -> Function:
+    """``cache``: the names of the statements, where the caller keeps them (``optimize``)."""
+    propagation = _Propagation(function.synthetic, cache or NameCache())
     body = propagation.block(function.body, None)
     return function.replace(body=body) if propagation.changed else function
 
@@ -84,7 +85,7 @@ def _same_number(a: object, b: object) -> bool:
 
 
 def _numbers_at_end(body: list[ast.stmt], numbers: dict[str, object],
-                    synthetic: set[str]) -> dict[str, object]:
+                    synthetic: set[str], cache: NameCache) -> dict[str, object]:
     """The numbers synthetic variables certainly hold at the end of ``body`` when they
     hold ``numbers`` at its start: forgotten when anything may assign them (a nested
     block, a name bound inside an expression), learnt from ``t = number``; ``del``
@@ -106,7 +107,7 @@ def _numbers_at_end(body: list[ast.stmt], numbers: dict[str, object],
             numbers.clear()
             continue
         written = targets(statement) if kind in _SIMPLE_TARGETS else \
-            assigned(statement) if isinstance(statement, COMPOUND) else names(statement)[1]
+            cache.assigned(statement) if isinstance(statement, COMPOUND) else cache(statement)[1]
         for name in written:
             numbers.pop(name, None)
     return numbers
@@ -115,16 +116,17 @@ def _numbers_at_end(body: list[ast.stmt], numbers: dict[str, object],
 class _Propagation:
     """State: ``changed``, whether any statement was rewritten."""
 
-    def __init__(self, synthetic: set[str]) -> None:
+    def __init__(self, synthetic: set[str], cache: NameCache) -> None:
         self.synthetic = synthetic
         self.changed = False
+        self.names = cache
 
     def block(self, statements: list[ast.stmt], inherited: _Known | None) -> list[ast.stmt]:
         known = _Known(inherited)
         result = []
         for statement in statements:
             if isinstance(statement, COMPOUND):
-                written = assigned(statement)
+                written = self.names.assigned(statement)
                 inside = known.without(written)
                 statement = self.compound(statement, known, inside)
                 known.forget(written)
@@ -185,7 +187,7 @@ class _Propagation:
         if not before:
             return {}
         # (a for loop's target is assigned at the top of each pass)
-        header = set(names(loop.target)[1]) if isinstance(loop, ast.For) else set()
+        header = set(self.names(loop.target)[1]) if isinstance(loop, ast.For) else set()
         candidates = {}
         for name in written:
             if name in self.synthetic and name not in header:
@@ -196,7 +198,7 @@ class _Propagation:
             return {}
         while candidates:
             end = _numbers_at_end(loop.body, {n: wrap(v) for n, v in candidates.items()},
-                                  self.synthetic)
+                                  self.synthetic, self.names)
             kept = {n: v for n, v in candidates.items() if _same_number(end.get(n), wrap(v))}
             if len(kept) == len(candidates):
                 return candidates
@@ -204,7 +206,7 @@ class _Propagation:
         return {}
 
     def expression(self, node: ast.expr, known: _Known) -> ast.expr:
-        if not known or not any(n in known for n in names(node)[0]):
+        if not known or not any(n in known for n in self.names(node)[0]):
             return node
         self.changed = True
         return cast(ast.expr, _Substitute(known).visit(copy_tree(node)))
@@ -215,8 +217,8 @@ class _Propagation:
         if not known or isinstance(statement, (ast.Try, ast.Raise)):
             return statement
         # the names it reads (an augmented assignment's target is substituted nowhere)
-        read = names(statement.value)[0] if type(statement) is ast.AugAssign \
-            else names(statement)[0]
+        read = self.names(statement.value)[0] if type(statement) is ast.AugAssign \
+            else self.names(statement)[0]
         if not any(n in known for n in read):
             return statement
         self.changed = True
