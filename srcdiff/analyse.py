@@ -27,7 +27,8 @@ import math
 from typing import TYPE_CHECKING, Callable, Collection, cast
 
 from .dataflow import names, statements_of
-from .errors import InternalError, KindError, LocatedError, UnsupportedSyntaxError, located
+from .errors import (InternalError, KindError, LocatedError, MissingRuleError,
+                     UnsupportedSyntaxError, located)
 from .expr import runtime_name
 from .ir import COMPOUND, Function, get_anno, name_id, set_anno, walk_code
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
@@ -133,6 +134,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
     where: Callable[[ast.AST], Parsed] = lambda statement: get_anno(statement, "where", function.parsed)
     for statement in assignments:
         check_kinds(statement, variable_kinds, active, where(statement))
+        check_value_arguments(statement, varied, where(statement))
     for name in output if not array_output else ():
         kind = variable_kinds.get(name)
         if kind is not None and kind.is_array and kind.ndim != 0:
@@ -669,6 +671,56 @@ def check_kinds(statement: ast.Assign, kinds: dict[str, Kind], active: set[str],
                       f"({kinds[arrays[0].id]})", value, where,
                       hint=f"use the NumPy function (numpy.{getattr(callee, '__name__', '')}"
                       "), which works elementwise")
+
+
+_VALUE_HINTS = {
+    "fill_value": "multiply: value * numpy.ones(shape) (or numpy.ones_like(a)), whose "
+                  "derivative srcdiff knows",
+    "start": "write the values from an integer range: start + step * numpy.arange(n)",
+    "stop": "write the values from an integer range: start + (stop - start) / (num - 1) "
+            "* numpy.arange(num)",
+    "step": "write the values from an integer range: start + step * numpy.arange(n)",
+    "x2": "write numpy.where(x1 > 0, 1.0, numpy.where(x1 == 0, x2, 0.0))",
+}
+
+
+def check_value_arguments(statement: ast.Assign, varied: set[str], where: Parsed) -> None:
+    """Refuse a NumPy function taken for one without derivative whose values depend
+    smoothly on an argument (``_value_parameters``) that depends on the differentiated
+    arguments (``varied``): ``numpy.full(3, x)`` is not a constant."""
+    value = statement.value
+    if not isinstance(value, ast.Call):
+        return
+    callee = get_anno(value, "callee")
+    for position, parameter in _value_parameters(callee, len(value.args)):
+        given = value.args[position] if position < len(value.args) else next(
+            (k.value for k in value.keywords if k.arg == parameter), None)
+        if isinstance(given, ast.Name) and given.id in varied:
+            from .rules import qualified_name
+            raise located(MissingRuleError, f"{qualified_name(callee)}'s {parameter} "
+                          f"(`{given.id}`) depends on the differentiated arguments: srcdiff "
+                          "has no derivative rule for it (its result would be taken for a "
+                          "constant)", statement, where, hint=_VALUE_HINTS.get(parameter))
+
+
+def _value_parameters(callee: object, count: int) -> tuple[tuple[int, str], ...]:
+    """The parameters (position, name) of a NumPy function srcdiff takes for one whose
+    result carries no derivative (``RULES.nondifferentiable``: it makes new values, or is
+    piecewise constant) on which its values do depend smoothly: refused where the
+    argument depends on the differentiated values, never taken for a constant."""
+    import sys
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        return ()
+    if callee is numpy.full or callee is numpy.full_like:
+        return ((1, "fill_value"),)
+    if callee is numpy.linspace:
+        return ((0, "start"), (1, "stop"))
+    if callee is numpy.arange:  # one argument is the stop: a length, piecewise constant
+        return ((0, "start"), (2, "step")) if count >= 2 else ((9, "start"), (9, "step"))
+    if callee is numpy.heaviside:
+        return ((1, "x2"),)  # the value at 0
+    return ()
 
 
 def check_indexed_numbers(function: Function, kinds: dict[str, Kind], wrt: Collection[str]) -> None:
