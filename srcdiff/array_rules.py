@@ -795,7 +795,9 @@ def _trace(v: VJP) -> Contributions:
     return {"a": mul(v.g, eye)}
 
 
-add_array_rule(numpy.trace, ("a",), ("a",), _trace, lambda v: SCALAR,
+add_array_rule(numpy.trace, ("a",), ("a",), _trace,
+               # of more than two axes: an array of the others (jvp's linear rule takes it)
+               lambda v: _rank(v.ndim("a") - 2) if (v.ndim("a") or 0) > 2 else SCALAR,
                (E(((3, 3),)), E(((2, 4),))), name="numpy.trace", shaped=False)
 
 
@@ -855,7 +857,10 @@ def _transpose(v: VJP) -> Contributions:
     axes = v.const("axes")
     if axes is None:
         return {"a": call("numpy.transpose", v.g)}
-    return {"a": call("numpy.transpose", v.g, tuple(int(i) for i in numpy.argsort(axes)))}
+    # the inverse permutation; axes name every axis once, so a negative one counts from
+    # len(axes) (argsort of (-1, 0) as given would be the identity: a wrong gradient)
+    inverse = numpy.argsort([int(axis) % len(axes) for axis in axes])
+    return {"a": call("numpy.transpose", v.g, tuple(int(i) for i in inverse))}
 
 
 add_array_rule(numpy.transpose, ("a", "axes"), ("a",), _transpose, same_kind,
@@ -894,7 +899,11 @@ def _joined(promote: str, axis_default: int | str) -> Callable[[VJP], Contributi
     def vjp(v: VJP) -> Contributions:
         parts = v["arrays"]
         axis = v.const("axis", axis_default) if axis_default != "hstack" else None
-        return {("arrays", i): v.helper("piece", v.g, parts, i, axis, Code(_node_path(promote)))
+        if axis is None and axis_default != "hstack":  # concatenate(..., axis=None): of
+            axis, promote_ = 0, "numpy.ravel"  # the arrays flattened, one after the other
+        else:
+            promote_ = promote
+        return {("arrays", i): v.helper("piece", v.g, parts, i, axis, Code(_node_path(promote_)))
                 for i in range(len(parts.elts))}
     return vjp
 
@@ -917,8 +926,10 @@ def _sequence_kind(v: VJP, change: int, at_least: int = 0) -> Kind:
 
 
 add_array_rule(numpy.concatenate, ("arrays", "axis"), (), _joined("numpy.asarray", 0),
-               lambda v: _sequence_kind(v, 0),
-               (E(((2,), (3,))), E(((2, 3), (2, 1)), {"axis": 1})), name="numpy.concatenate",
+               lambda v: array(1) if v.given("axis") and v.const("axis", 0) is None
+               else _sequence_kind(v, 0),
+               (E(((2,), (3,))), E(((2, 3), (2, 1)), {"axis": 1}),
+                E(((2, 3), (4,)), {"axis": None})), name="numpy.concatenate",
                sequence="arrays")
 add_array_rule(numpy.stack, ("arrays", "axis"), (), _stack, lambda v: _sequence_kind(v, 1, 1),
                (E(((3,), (3,))), E(((2, 3), (2, 3)), {"axis": -1}), E(((), ()))),

@@ -1640,7 +1640,11 @@ def op_shape(gen, scope, depth, shape, must):
         e = gen.sub(scope, depth, (2, 3), must if which == 0 or kind not in ("vstack", "concatenate") else None)
         if kind == "transpose":
             gen.feat("shape:transpose")
-            return A(f"np.transpose(np.transpose({e.code}))", (2, 3), e.iv, True)
+            form = gen.choice([f"np.transpose(np.transpose({e.code}))",
+                               # negative axes (a wrong gradient once: autograd corpus)
+                               f"np.transpose({e.code}, (-1, 0)).T",
+                               f"{par(e)}.transpose(-1, 0).T"])
+            return A(form, (2, 3), e.iv, True)
         if kind == "swapaxes":
             gen.feat("shape:swapaxes")
             return A(f"np.swapaxes({e.code}, 0, 1).T", (2, 3), e.iv, True)
@@ -1658,6 +1662,9 @@ def op_shape(gen, scope, depth, shape, must):
         gen.feat("shape:" + kind)
         if kind == "vstack":
             return A(f"np.vstack([{par(e)}[:1], {par(f)}[1:]])", (2, 3), e.iv.hull(f.iv), True)
+        if gen.choice([False, True]):  # of the arrays flattened (an internal error once)
+            return A(f"np.reshape(np.concatenate([{par(e)}[:1], {par(f)}[1:]], axis=None), "
+                     "(2, 3))", (2, 3), e.iv.hull(f.iv), True)
         return A(f"np.concatenate([{par(e)}[:, :1], {par(f)}[:, 1:]], axis=1)", (2, 3),
                  e.iv.hull(f.iv), True)
     if shape == (2,):
