@@ -797,7 +797,7 @@ def _trace(v: VJP) -> Contributions:
 
 add_array_rule(numpy.trace, ("a",), ("a",), _trace,
                # of more than two axes: an array of the others (jvp's linear rule takes it)
-               lambda v: _rank(v.ndim("a") - 2) if (v.ndim("a") or 0) > 2 else SCALAR,
+               lambda v: _rank((v.ndim("a") or 0) - 2) if (v.ndim("a") or 0) > 2 else SCALAR,
                (E(((3, 3),)), E(((2, 4),))), name="numpy.trace", shaped=False)
 
 
