@@ -139,6 +139,14 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
         kind = variable_kinds.get(name)
         if kind is not None and kind.is_array and kind.ndim != 0:
             returned = next((s for s in function.body if isinstance(s, ast.Return)), None)
+            if kind.ndim is None:  # an array of a shape srcdiff could not read
+                raise located(KindError, f"srcdiff cannot tell that {function.name}() returns "
+                              f"one number: what it returns is an array of a number of axes "
+                              f"srcdiff could not infer ({kind}), made from a shape computed "
+                              "as it runs (np.ones(len(y)), np.zeros(s))",
+                              returned or function.parsed.tree, function.parsed,
+                              hint="write the shape where srcdiff can read it: "
+                              "np.ones_like(y), a tuple (n, 1), or a literal size")
             raise located(KindError, f"{function.name}() returns an array ({kind}); a "
                           "gradient needs a function that returns one number",
                           returned or function.parsed.tree, function.parsed,
@@ -635,6 +643,11 @@ def _nondifferentiable_kind(callee: object, value: ast.Call, argument_kinds: lis
             return cast(Kind, rule(argument_kinds))
         shape = value.args[0] if value.args else next(
             (k.value for k in value.keywords if k.arg == "shape"), None)
+        if isinstance(shape, (ast.Tuple, ast.List)) and \
+                not any(isinstance(e, ast.Starred) for e in shape.elts):
+            # (n, 1): as many axes as items, each an integer (else NumPy raises)
+            from .kinds import array as array_kind
+            return array_kind(len(shape.elts))
         try:
             # no shape (None): literal_eval raises ValueError, caught below
             return cast(Kind, arrays.shape_kind(ast.literal_eval(shape)))  # type: ignore[arg-type]

@@ -107,3 +107,27 @@ def test_forward_mode_of_the_trace_of_three_axes():
     assert derivative == pytest.approx(expected, rel=1e-14)
     with pytest.raises(srcdiff.KindError, match="numpy.trace of an array that is not 2-d"):
         srcdiff.grad(func)(x)
+
+
+def test_a_creation_of_a_shape_written_as_a_tuple_has_that_many_axes():
+    # np.ones((X.shape[0], 1)) had an unknown number of axes, and np.dot of it was refused
+    func = program("def probe(w, X):\n"
+                   "    column = np.ones((X.shape[1], 1))\n"
+                   "    return np.sum(np.dot(X * w, column))\n")
+    X = np.arange(6.0).reshape(2, 3)
+    # d/dw sum_i sum_j X[i, j] w[j] = sum_i X[i, :]
+    np.testing.assert_array_equal(srcdiff.grad(func)(np.ones(3), X), X.sum(axis=0))
+
+
+def test_a_return_of_unknown_rank_says_so():
+    # the message said the function "returns an array (array[?])", where it returns a
+    # number made from an array srcdiff could not count the axes of
+    func = program("def probe(w, y):\n"
+                   "    k = np.ones(len(y)) * w\n"
+                   "    return np.dot(k, y)\n")
+    with pytest.raises(srcdiff.KindError) as caught:
+        srcdiff.grad(func)(0.5, np.ones(3))
+    message = str(caught.value)
+    assert "cannot tell that probe() returns one number" in message
+    assert "np.ones_like(y)" in message
+    assert "returns an array (" not in message

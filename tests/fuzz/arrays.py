@@ -426,8 +426,10 @@ class ArrayGenerator(Drawing):
             roll = self.r()
             if roll < 0.4:
                 self.feat("broadcast")
-                return A(f"{par(e)} * np.ones({shape if len(shape) > 1 else shape[0]})",
-                         shape, e.iv)
+                size = shape if len(shape) > 1 else shape[0]
+                if len(shape) == 2 and roll < 0.15:  # a shape srcdiff reads as a tuple of
+                    size = f"(int({shape[0]}), {shape[1]})"  # two items, one computed
+                return A(f"{par(e)} * np.ones({size})", shape, e.iv)
             if roll < 0.7 or len(shape) != 1 or not self.allow_lists:
                 self.feat("broadcast")
                 zeros = f"np.zeros({shape if len(shape) > 1 else shape[0]})"
