@@ -645,11 +645,14 @@ class Fence(ast.NodeVisitor):
                 self.refuse(node, f"`{text}` is a local variable; calling it is not supported")
             self.refuse(node.func, f"name `{text}` is not defined", cls=SrcdiffNameError,
                         hint="define it before srcdiff generates the gradient")
-        if _is_numpy(callee) and getattr(callee, "__name__", None) == "clip" and node.keywords \
+        if _is_numpy(callee) and getattr(callee, "__name__", None) == "clip" and (
+                node.keywords or any(isinstance(a, ast.Constant) and a.value is None
+                                     for a in node.args[1:3])) \
                 and 1 <= len(node.args) <= 3 and all(
                     k.arg in ("a_min", "a_max", "min", "max") for k in node.keywords):
-            # numpy.clip(x, a_min=0.0, a_max=None): normalize reads its bounds by position
-            # or keyword (a missing or None bound leaves that side open)
+            # numpy.clip(x, a_min=0.0, a_max=None), numpy.clip(x, 0.0, None): normalize
+            # reads its bounds by position or keyword (a missing or None bound leaves that
+            # side open)
             for argument in node.args + [k.value for k in node.keywords]:
                 if not (isinstance(argument, ast.Constant) and argument.value is None):
                     self.visit(argument)

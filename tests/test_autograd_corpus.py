@@ -131,3 +131,14 @@ def test_a_return_of_unknown_rank_says_so():
     assert "cannot tell that probe() returns one number" in message
     assert "np.ones_like(y)" in message
     assert "returns an array (" not in message
+
+
+@pytest.mark.parametrize("call, expected", [
+    ("np.clip(x, 0.1, None)", [0.0, 0.6, 1.8]),   # maximum(x, 0.1): 2x above 0.1
+    ("np.clip(x, None, 0.5)", [0.0, 0.6, 0.0]),   # minimum(x, 0.5): 2x below 0.5
+])
+def test_clip_with_one_bound_none_by_position(call, expected):
+    # refused ("NoneType constants are not supported") where a_max=None was accepted
+    func = program(f"def probe(x):\n    return np.sum({call} ** 2)\n")
+    x = np.array([0.0, 0.3, 0.9])
+    np.testing.assert_allclose(srcdiff.grad(func)(x), expected, rtol=1e-15)

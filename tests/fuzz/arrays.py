@@ -1397,9 +1397,14 @@ def op_binary_ufunc(gen, scope, depth, shape, must):
     if name == "clip":
         gen.feat("clip")
         form = gen.choice(["np.clip({a}, -1.0, 1.0)", "np.clip({a}, a_min=-1.0, a_max=1.0)",
-                           "np.clip({a}, -1.0, a_max=1.0)"])
+                           "np.clip({a}, -1.0, a_max=1.0)", "np.clip({a}, -1.0, None)",
+                           "np.clip({a}, None, 1.0)"])
         if "a_min" in form or "a_max" in form:
             gen.feat("clip_keywords")
+        if "None" in form:  # one side open (None given by position: refused once)
+            low, high = (-1.0, math.inf) if form.endswith("None)") else (-math.inf, 1.0)
+            return A(form.format(a=a.code), shape,
+                     Interval(min(max(a.iv.lo, low), high), max(min(a.iv.hi, high), low)), True)
         return A(form.format(a=a.code), shape, Interval(max(-1.0, min(a.iv.lo, 1.0)),
                                                                   min(1.0, max(a.iv.hi, -1.0))), True)
     if name == "clip_method" and shape:  # a Python float has no .clip
