@@ -273,6 +273,8 @@ _SAME_AS: list[tuple[Any, Callable[..., Any], int]] = [
     (numpy.cosh, math.cosh, 1), (numpy.tanh, math.tanh, 1), (numpy.arcsinh, math.asinh, 1),
     (numpy.arccosh, math.acosh, 1), (numpy.arctanh, math.atanh, 1),
     (numpy.deg2rad, math.radians, 1), (numpy.rad2deg, math.degrees, 1),
+    (numpy.radians, math.radians, 1), (numpy.degrees, math.degrees, 1),
+    (numpy.remainder, operator.mod, 2),  # numpy.mod too: Python's %, the divisor's sign
     (numpy.copysign, math.copysign, 2),
     # ties go to the first argument, as for max and min
     (numpy.maximum, max, 2), (numpy.minimum, min, 2), (numpy.fmax, max, 2), (numpy.fmin, min, 2),
@@ -892,6 +894,11 @@ def _flip(v: VJP) -> Contributions:
 
 add_array_rule(numpy.flip, ("m", "axis"), ("m",), _flip, lambda v: v.kind("m"),
                (E(((3, 2),)), E(((3, 2),), {"axis": 1})), name="numpy.flip")
+# flipud(m) is flip(m, 0), fliplr(m) flip(m, 1): each its own adjoint
+add_array_rule(numpy.flipud, ("m",), ("m",), lambda v: {"m": call("numpy.flipud", v.g)},
+               lambda v: v.kind("m"), (E(((3, 2),)), E(((3,),))), name="numpy.flipud")
+add_array_rule(numpy.fliplr, ("m",), ("m",), lambda v: {"m": call("numpy.fliplr", v.g)},
+               lambda v: v.kind("m"), (E(((3, 2),)),), name="numpy.fliplr")
 
 
 # --- joining arrays ----------------------------------------------------------------------
@@ -1816,7 +1823,7 @@ def _forward(how: object, *funcs: Callable[..., Any]) -> None:
 _forward("linear", numpy.sum, numpy.mean, numpy.cumsum, numpy.trace, numpy.diag, numpy.reshape,
          numpy.ravel, numpy.squeeze, numpy.expand_dims, numpy.atleast_1d, numpy.atleast_2d,
          numpy.transpose, numpy.swapaxes, numpy.broadcast_to, numpy.copy, numpy.asarray,
-         numpy.flip, numpy.concatenate, numpy.stack, numpy.hstack, numpy.vstack, numpy.array,
+         numpy.flip, numpy.flipud, numpy.fliplr, numpy.concatenate, numpy.stack, numpy.hstack, numpy.vstack, numpy.array,
          getitem, runtime.set_item, runtime.broadcast_like)
 _forward("multilinear", numpy.dot, numpy.matmul, operator.matmul, numpy.outer, numpy.inner,
          numpy.cross, numpy.einsum, numpy.tensordot)
@@ -1860,5 +1867,6 @@ def index_value(index: ast.expr) -> ast.expr:
 # one would change the other in Python, which generated code does not reproduce).
 VIEWS = {numpy.reshape, numpy.ravel, numpy.squeeze, numpy.expand_dims, numpy.transpose,
          numpy.swapaxes, numpy.broadcast_to, numpy.asarray, numpy.atleast_1d,
-         numpy.atleast_2d, numpy.flip, numpy.diag, getitem, numpy.moveaxis, numpy.diagonal,
+         numpy.atleast_2d, numpy.flip, numpy.flipud, numpy.fliplr, numpy.diag, getitem,
+         numpy.moveaxis, numpy.diagonal,
          numpy.atleast_3d, runtime.broadcast_like}

@@ -142,3 +142,38 @@ def test_clip_with_one_bound_none_by_position(call, expected):
     func = program(f"def probe(x):\n    return np.sum({call} ** 2)\n")
     x = np.array([0.0, 0.3, 0.9])
     np.testing.assert_allclose(srcdiff.grad(func)(x), expected, rtol=1e-15)
+
+
+def test_the_rules_added_for_the_corpus():
+    # degrees, radians, remainder (mod), flipud and fliplr were refused (no rule)
+    x = np.array([[0.3, -1.2], [2.5, 0.7], [1.1, -0.4]])
+    func = program("def probe(x):\n"
+                   "    return np.sum(np.degrees(x) * W) + np.sum(np.radians(x) ** 2) \\\n"
+                   "        + np.sum(np.remainder(x, 0.9) * W) + np.sum(np.mod(2.0, x + 3.0)) \\\n"
+                   "        + np.sum(np.flipud(x) * W) + np.sum(np.fliplr(x) ** 2 * W)\n",
+                   W=np.arange(6.0).reshape(3, 2))
+    W = np.arange(6.0).reshape(3, 2)
+    r = np.pi / 180
+    # d/dx: W / r-degrees, 2 r^2 x, W (the remainder's slope), -floor(2 / (x + 3)),
+    # flipud(W), 2 x * fliplr(W)
+    expected = W / r + 2 * r * r * x + W - np.floor(2.0 / (x + 3.0)) + np.flipud(W) \
+        + 2 * x * np.fliplr(W)
+    np.testing.assert_allclose(srcdiff.grad(func)(x), expected, rtol=1e-13)
+    t = np.linspace(-1.0, 1.0, 6).reshape(3, 2)
+    assert srcdiff.jvp(func)(x, t)[1] == pytest.approx(np.sum(expected * t), rel=1e-13)
+
+
+def test_a_write_through_flipud_changes_what_it_views():
+    # flipud and fliplr return views: writing into one changes the array it views
+    func = program("def probe(x):\n"
+                   "    y = x * 2.0\n"
+                   "    z = np.flipud(y)\n"
+                   "    z[0] = 0.0\n"
+                   "    return np.sum(y * W)\n", W=np.arange(3.0) + 1.0)
+    x = np.array([0.5, -1.0, 2.0])
+    try:
+        gradient = srcdiff.grad(func)(x)
+    except srcdiff.UnsupportedSyntaxError as error:
+        assert "changed in place" in str(error)
+    else:  # y[2] is overwritten through z: its weight 3 no longer reaches x[2]
+        np.testing.assert_array_equal(gradient, [2.0, 4.0, 0.0])

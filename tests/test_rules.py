@@ -14,6 +14,7 @@ RULES.load_extensions(everything=True)  # NumPy's elementwise rules are verified
 ALL_RULES = list(RULES)
 # Rules SymPy cannot differentiate symbolically, with the reason: proved numerically.
 NUMERIC_ONLY = {"a % b": "sympy.diff leaves Derivative(Mod(a, b)) unevaluated",
+                "numpy.remainder": "the same rule as a % b",
                 "numpy.where": "its condition is a boolean, which SymPy cannot differentiate"}
 
 

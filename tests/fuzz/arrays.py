@@ -70,7 +70,8 @@ FEATURES = (
     + [f"ufunc:{u}" for u in ("sin", "cos", "tanh", "exp", "log", "sqrt", "arctan", "square",
                               "log1p", "expm1", "sinh", "cosh", "arcsinh", "arcsin", "arccos",
                               "arctanh", "arccosh", "cbrt", "exp2", "log2", "log10",
-                              "reciprocal", "deg2rad", "rad2deg", "power", "abs", "hypot",
+                              "reciprocal", "deg2rad", "rad2deg", "radians", "degrees",
+                              "power", "abs", "hypot", "remainder",
                               "arctan2", "minimum", "logaddexp", "fmax", "fmin")])
 
 
@@ -1330,6 +1331,8 @@ UNARY = {
     "reciprocal": (lambda iv: iv.reciprocal(), "positive"),
     "deg2rad": (lambda iv: monotone(math.radians, iv), None),
     "rad2deg": (lambda iv: monotone(math.degrees, iv), None),
+    "radians": (lambda iv: monotone(math.radians, iv), None),
+    "degrees": (lambda iv: monotone(math.degrees, iv), None),
 }
 
 
@@ -1386,7 +1389,11 @@ def op_binary_ufunc(gen, scope, depth, shape, must):
     b = gen.sub(scope, depth, other, must if which == 1 else None)
     name = gen.choice(["maximum0", "maximum", "minimum", "clip", "clip_method", "where", "copysign",
                        "hypot", "arctan2", "logaddexp", "fmax", "fmin", "power", "abs_builtin",
-                       "huber"])
+                       "huber", "remainder"])
+    if name == "remainder":  # Python's %: of the divisor's sign; a jump at each multiple
+        gen.feat("ufunc:remainder")
+        return A(f"np.{gen.choice(['remainder', 'mod'])}({a.code}, 1.5)", shape,
+                 Interval(0.0, 1.5), True)
     if name == "maximum0":
         gen.feat("maximum0")
         return A(f"np.maximum({a.code}, 0.0)", shape, maximum(a.iv, Interval(0.0)), True)
@@ -1617,7 +1624,7 @@ def op_shape(gen, scope, depth, shape, must):
         e = gen.sub(scope, depth, (3,), must if which == 0 or kind not in ("cross",) else None)
         if kind == "flip":
             gen.feat("shape:flip")
-            return A(f"np.flip({e.code})", (3,), e.iv, True)
+            return A(gen.choice([f"np.flip({e.code})", f"np.flipud({e.code})"]), (3,), e.iv, True)
         if kind == "reshape":
             gen.feat("shape:reshape")
             gen.feat("shape:ravel")
@@ -1661,7 +1668,8 @@ def op_shape(gen, scope, depth, shape, must):
             return A(f"np.reshape(np.ravel({e.code}), (2, 3))", (2, 3), e.iv, True)
         if kind == "flip":
             gen.feat("shape:flip")
-            return A(f"np.flip({e.code}, axis=1)", (2, 3), e.iv, True)
+            return A(gen.choice([f"np.flip({e.code}, axis=1)", f"np.fliplr({e.code})",
+                                 f"np.flipud({e.code})"]), (2, 3), e.iv, True)
         if kind == "cumsum":
             gen.feat("cumsum")
             return A(f"np.cumsum({e.code}, axis=0) / 2.0", (2, 3), e.iv.hull(e.iv * 0.5))
