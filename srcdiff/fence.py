@@ -165,11 +165,13 @@ class Fence(ast.NodeVisitor):
             self.visit(node.value)  # a, b = f(x): f must return two values
             return
         if any(isinstance(t, ast.Tuple) for t in node.targets) and (
-                isinstance(node.value, ast.Name) or (isinstance(node.value, ast.Attribute)
-                                                     and self.is_method(node.value))):
+                isinstance(node.value, (ast.Name, ast.Subscript)) or (
+                    isinstance(node.value, ast.Attribute) and self.is_method(node.value))):
             if len(node.targets) > 1:
                 self.refuse(node, "chained assignment with tuple unpacking is not supported")
-            self.visit(node.value)  # n, d = X.shape; a, b = pair
+            # n, d = X.shape; a, b = pair; W, b = params[0] (normalize unpacks a structured
+            # argument's item, a list's, a row of an array; else refuses)
+            self.visit(node.value)
             return
         if any(isinstance(t, ast.Tuple) for t in node.targets):
             value = node.value

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from collections.abc import Collection, Iterator
 from typing import Any, Callable, TypeVar, cast
 
-from .errors import SrcdiffError, UnsupportedSyntaxError, located
+from .errors import KindError, SrcdiffError, UnsupportedSyntaxError, located
 from .expr import dotted, literal
 from .ir import Function, Namer, copy_tree, def_of_lambda, get_anno, name_id, set_anno, walk
 from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
@@ -1562,6 +1562,15 @@ class Normalizer:
                 for name, item in zip(names, made.items):
                     listed += self.bind(name, copy_tree(item), node)
                 return listed
+        if isinstance(value, ast.Subscript):
+            # W, b = params[0] of a structured argument or a list is unpacked above; of
+            # an array's row, Python checks its length, which the items below would not
+            # (a KindError: the call wrapper defers it where the argument, first taken for
+            # a number, turns out to be a structure, which gets code of its own)
+            raise located(KindError, f"tuple unpacking of "
+                          f"`{ast.unparse(value)}` is supported where it is an item of a "
+                          "structured argument or of a list srcdiff follows", node,
+                          self.where, hint="index each value: a = X[0, 0]")
         if not isinstance(value, ast.Tuple) and not (
                 isinstance(value, ast.Call) and self.callee_of(value) is not None):
             # n, d = X.shape: the items of a value (a tuple of numbers, a NumPy shape)

@@ -177,3 +177,30 @@ def test_a_write_through_flipud_changes_what_it_views():
         assert "changed in place" in str(error)
     else:  # y[2] is overwritten through z: its weight 3 no longer reaches x[2]
         np.testing.assert_array_equal(gradient, [2.0, 4.0, 0.0])
+
+
+def test_unpacking_an_item_of_a_structured_argument():
+    # W, b = params[0] (autograd's vae and gan examples) was refused; last = params[-1]
+    # then last[0] was not
+    func = program("def probe(params, x):\n"
+                   "    W, b = params[0]\n"
+                   "    h = np.tanh(x @ W + b)\n"
+                   "    out_W, out_b = params[-1]\n"
+                   "    return np.sum(h @ out_W + out_b)\n")
+    W, b = np.linspace(-1.0, 1.0, 6).reshape(2, 3), np.array([0.1, -0.2, 0.3])
+    out_W, out_b = np.array([[0.5], [-1.0], [2.0]]), np.array([0.25])
+    x = np.array([[0.5, -1.0], [2.0, 0.3]])
+    (gW, gb), (g_out_W, g_out_b) = srcdiff.grad(func)([(W, b), (out_W, out_b)], x)
+    h = np.tanh(x @ W + b)
+    pre = (1 - h ** 2) * out_W[:, 0]  # d/d(x @ W + b) of sum(h @ out_W)
+    np.testing.assert_allclose(gW, x.T @ pre, rtol=1e-14)
+    np.testing.assert_allclose(gb, pre.sum(axis=0), rtol=1e-14)
+    np.testing.assert_allclose(g_out_W, h.sum(axis=0)[:, None], rtol=1e-14)
+    np.testing.assert_array_equal(g_out_b, [2.0])
+
+
+def test_unpacking_a_row_of_an_array_is_refused():
+    # Python checks the row's length (ValueError where it is not 2): srcdiff would not
+    func = program("def probe(X):\n    a, b = X[0]\n    return a * b\n")
+    with pytest.raises(srcdiff.KindError, match="tuple unpacking of `X\\[0\\]` is supported"):
+        srcdiff.grad(func)(np.array([[1.0, 2.0]]))

@@ -18,7 +18,8 @@ import ast
 import random
 from dataclasses import dataclass
 
-FORMS = ("dict", "nested", "list", "tuple", "unpack", "namedtuple", "dataclass")
+FORMS = ("dict", "nested", "list", "tuple", "unpack", "unpack_item", "namedtuple", "dataclass")
+UNPACKED = ("unpack", "unpack_item")  # the packed values bound by one unpacking, at the top
 NAME = "params_s"
 OBJECT = "config_s"
 
@@ -109,6 +110,13 @@ def make(case, copy_point) -> Variant | None:
                   for i, n in enumerate(packed)}
         if form == "unpack":
             head.append(f"{', '.join(packed)}{',' if count == 1 else ''} = {NAME}")
+    elif form == "unpack_item":  # W, b = params[0]: a tuple, an item of a list
+        values = [point[n] for n in packed]
+        structure = [tuple(values)]
+        reads = {n: (0, i) for i, n in enumerate(packed)}
+        access = {n: f"{NAME}[0][{i}]" for i, n in enumerate(packed)}
+        head.append(f"{', '.join(packed)}{',' if len(packed) == 1 else ''} = "
+                    f"{NAME}[{rng.choice([0, -1])}]")
     else:
         fields = ", ".join(f"({n!r}, object)" for n in packed)
         maker = "typing.NamedTuple" if form == "namedtuple" else "dataclasses.make_dataclass"
@@ -123,9 +131,9 @@ def make(case, copy_point) -> Variant | None:
         access[n] = f"{OBJECT}.{n}"
 
     rebound = _stored_or_shadowed(func)
-    top = [n for n in access if n in rebound and not (form == "unpack" and n in packed)]
+    top = [n for n in access if n in rebound and not (form in UNPACKED and n in packed)]
     replaced = {n: ast.parse(a, mode="eval").body for n, a in access.items()
-                if n not in rebound and not (form == "unpack" and n in packed)}
+                if n not in rebound and not (form in UNPACKED and n in packed)}
     new = ast.parse(ast.unparse(func)).body[0]
     new.name = f"{case.function}_structured"
     body = [_Reads(replaced).visit(statement) for statement in new.body]
