@@ -832,8 +832,11 @@ def _refuse_list_use(function: Function, statement: ast.stmt, name: str,
     raise located(error, f"{what} is used here in a way srcdiff does not "
                   "differentiate: it reads such a list with len(), by position (xs[i]), in "
                   "for loops and comprehensions, with sum, min and max, and by giving it to a "
-                  "NumPy function", statement, get_anno(statement, "where", function.parsed),
-                  hint="make it an array first: numpy.array(xs)")
+                  "NumPy function that takes one array (np.sum, np.mean, np.array, np.stack; "
+                  "not one that joins a list of arrays: np.concatenate, np.vstack, "
+                  "np.hstack)", statement, get_anno(statement, "where", function.parsed),
+                  hint="make it an array first: numpy.array(xs) (numpy.stack(xs) stacks "
+                  "rows of one length as numpy.vstack does 1-d rows)")
 
 
 def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedError]:

@@ -204,3 +204,23 @@ def test_unpacking_a_row_of_an_array_is_refused():
     func = program("def probe(X):\n    a, b = X[0]\n    return a * b\n")
     with pytest.raises(srcdiff.KindError, match="tuple unpacking of `X\\[0\\]` is supported"):
         srcdiff.grad(func)(np.array([[1.0, 2.0]]))
+
+
+def test_a_grown_list_joined_by_vstack_is_refused_saying_so():
+    # the message said such a list may be given to "a NumPy function", then refused this one
+    joined = program("def probe(x, n):\n"
+                     "    rows = []\n"
+                     "    for i in range(n):\n"
+                     "        rows.append(x * i)\n"
+                     "    return np.sum(np.vstack(rows) ** 2)\n")
+    with pytest.raises(srcdiff.UnsupportedSyntaxError) as caught:
+        srcdiff.grad(joined)(np.ones(2), 3)
+    assert "not one that joins a list of arrays: np.concatenate, np.vstack" in str(caught.value)
+    stacked = program("def probe(x, n):\n"
+                      "    rows = []\n"
+                      "    for i in range(n):\n"
+                      "        rows.append(x * i)\n"
+                      "    return np.sum(np.stack(rows) ** 2)\n")
+    x = np.array([1.0, -2.0])
+    # sum over i of (x i)^2: derivative 2 x (0 + 1 + 4)
+    np.testing.assert_allclose(srcdiff.grad(stacked)(x, 3), 10.0 * x, rtol=1e-15)
