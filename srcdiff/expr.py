@@ -175,7 +175,8 @@ RUNTIME = {"math": "math", "numpy": "numpy", "range": "builtins.range",
            "positional": "srcdiff.checkpoint:positional",
            "UNBOUND": "srcdiff.checkpoint:UNBOUND", "locals": "builtins.locals",
            "isinstance": "builtins.isinstance", "int": "builtins.int", "type": "builtins.type",
-           "TypeError": "builtins.TypeError"}  # analyse's checks of what a try assigns
+           "TypeError": "builtins.TypeError",  # analyse's checks of what a try assigns
+           "ValueError": "builtins.ValueError"}  # normalize's check of an unpacking
 
 
 def runtime_name(identifier: str) -> ast.Name:

@@ -1573,9 +1573,11 @@ class Normalizer:
                           self.where, hint="index each value: a = X[0, 0]")
         if not isinstance(value, ast.Tuple) and not (
                 isinstance(value, ast.Call) and self.callee_of(value) is not None):
-            # n, d = X.shape: the items of a value (a tuple of numbers, a NumPy shape)
+            # n, d = X.shape: the items of a value (a tuple of numbers, a NumPy shape),
+            # after Python's check that there are as many as names
             whole = self.fresh("unpacked")
             result = self.bind(whole, value, node)
+            result += self.length_check(whole, len(names), node)
             for index, name in enumerate(names):
                 item = _located(ast.Subscript(_name(whole), ast.Constant(index), ast.Load()), node)
                 result += self.bind(name, item, node)
@@ -1601,6 +1603,43 @@ class Normalizer:
             else:
                 direct += self.bind(name, element, node)
         return direct + deferred
+
+    def length_check(self, whole: str, count: int, node: ast.AST) -> list[ast.stmt]:
+        """What Python checks when it unpacks ``whole`` into ``count`` names (``n, d =
+        X.shape``, ``a, b = v`` of an array): as many items as names, or ValueError with
+        Python's message. Without it, the items read by position would go on where the
+        function raises (``a, b = v`` of three numbers). ``len`` and ``ValueError`` are
+        the builtins, bound to fresh names (a global of the user's may be called so)."""
+        length, error = (self.builtin(name) for name in ("len", "ValueError"))
+        found = self.fresh("count")
+        # messages written out, one per count below ``count`` (numba raises constants only)
+        lines = [f"{found} = {length}({whole})", f"if {found} != {count}:",
+                 f"    if {found} > {count}:",
+                 f"        raise {error}('too many values to unpack (expected {count})')"]
+        for fewer in range(count):
+            lines += [f"    if {found} == {fewer}:",
+                      f"        raise {error}('not enough values to unpack (expected {count}, "
+                      f"got {fewer})')"]
+        text = "\n".join(lines) + "\n"
+        statements = ast.parse(text).body
+        for statement in statements:
+            for child in ast.walk(statement):
+                ast.copy_location(child, node)
+                if hasattr(child, "end_lineno"):
+                    child.end_lineno, child.end_col_offset = node.end_lineno, node.end_col_offset  # type: ignore[attr-defined]
+        return self.block(statements)
+
+    def builtin(self, name: str) -> str:
+        """A fresh name the generated code reads the builtin ``name`` by (once per
+        function; ``expr.RUNTIME``'s, which a standalone module imports)."""
+        import builtins
+        parsed = self.parsed
+        for existing, origin in parsed.origins.items():
+            if origin == ("runtime", name):
+                return existing
+        fresh = self.fresh(name)
+        parsed.inject(fresh, types.CellType(getattr(builtins, name)), ("runtime", name))
+        return fresh
 
     def is_eigh(self, node: ast.expr) -> bool:
         """Whether ``node`` is a call of ``numpy.linalg.eigh``."""

@@ -748,3 +748,37 @@ def test_numba_module_is_compiled_and_runs_without_srcdiff(tmp_path):
         sys.modules.pop("model", None)
     result = run("generate", path, "--numba", "--function", "cube", "-o", "-")
     assert result.returncode == 2 and "numba cannot compile grad_cube" in result.stderr
+
+
+def test_a_module_unpacking_a_shape_checks_it_without_srcdiff(tmp_path):
+    # n, d = X.shape is checked as Python checks it (len and ValueError, imported from
+    # builtins under the names the gradient reads them by)
+    pytest.importorskip("numpy")
+    (tmp_path / "shaped.py").write_text(textwrap.dedent("""
+        import numpy as np
+
+        def spread(X):
+            n, d = X.shape
+            return np.sum(X * X) / (n * d)
+    """))
+    result = run("generate", "shaped.py", "--types", "X=array[2]", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    program = textwrap.dedent("""
+        import sys
+        sys.modules["srcdiff"] = None
+        import numpy
+        import shaped_grad
+        print(repr(shaped_grad.grad_spread(numpy.arange(6.0).reshape(2, 3)).tolist()))
+        try:
+            shaped_grad.grad_spread(numpy.ones((2, 3, 4)))
+        except ValueError as error:
+            print(error)
+    """)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    gradient, message = result.stdout.splitlines()
+    numpy = pytest.importorskip("numpy")
+    numpy.testing.assert_allclose(eval(gradient), 2 * numpy.arange(6.0).reshape(2, 3) / 6,
+                                  rtol=1e-15)
+    assert message == "too many values to unpack (expected 2)"

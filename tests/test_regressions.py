@@ -707,3 +707,35 @@ def test_the_copy_method_is_c_ordered_as_in_numpy():
     X = numpy.linspace(0.5, 2.0, 6).reshape(2, 3)
     numpy.testing.assert_allclose(srcdiff.grad(orders)(X), 3 * X ** 2, rtol=1e-14)
     assert srcdiff.value_and_grad(orders)(X)[0] == orders(X)
+
+
+def test_unpacking_checks_the_number_of_items_as_python_does(tmp_path):
+    # a, b = v read v[0] and v[1] whatever v's length: where Python raises ValueError the
+    # gradient went on (found reviewing W, b = params[0], 2026-12-05)
+    from arrays import program
+
+    pair = program("def probe(v):\n    a, b = v\n    return a * b\n")
+    numpy.testing.assert_array_equal(srcdiff.grad(pair)(numpy.array([1.5, 2.0])), [2.0, 1.5])
+    for v, message in ((numpy.array([1.0, 2.0, 3.0]), "too many values to unpack \\(expected 2\\)"),
+                       (numpy.array([1.0]), "not enough values to unpack \\(expected 2, got 1\\)")):
+        with pytest.raises(ValueError, match=message):
+            pair(v)
+        for transform in (srcdiff.grad, srcdiff.value_and_grad):
+            with pytest.raises(ValueError, match=message):
+                transform(pair)(v)
+        with pytest.raises(ValueError, match=message):
+            srcdiff.jvp(pair)(v, numpy.ones_like(v))
+    shape = program("def probe(X):\n    n, d = X.shape\n    return np.sum(X) * n * d\n")
+    numpy.testing.assert_array_equal(srcdiff.grad(shape)(numpy.ones((2, 3))), numpy.full((2, 3), 6.0))
+    with pytest.raises(ValueError, match="too many values to unpack"):
+        srcdiff.grad(shape)(numpy.ones((2, 3, 4)))
+
+
+def test_the_unpacking_check_reads_the_builtins_whatever_the_module_binds(tmp_path):
+    from arrays import program
+
+    shadowed = program("def probe(v):\n    a, b = v\n    return a * b * len\n", len=3.0,
+                       ValueError=KeyError)
+    numpy.testing.assert_array_equal(srcdiff.grad(shadowed)(numpy.array([1.5, 2.0])), [6.0, 4.5])
+    with pytest.raises(ValueError, match="too many values to unpack"):
+        srcdiff.grad(shadowed)(numpy.array([1.0, 2.0, 3.0]))
