@@ -706,8 +706,8 @@ def check_value_arguments(statement: ast.Assign, varied: set[str], where: Parsed
         return
     callee = get_anno(value, "callee")
     for position, parameter in _value_parameters(callee, len(value.args)):
-        given = value.args[position] if position < len(value.args) else next(
-            (k.value for k in value.keywords if k.arg == parameter), None)
+        given = value.args[position] if position is not None and position < len(value.args) \
+            else next((k.value for k in value.keywords if k.arg == parameter), None)
         if isinstance(given, ast.Name) and given.id in varied:
             from .rules import qualified_name
             raise located(MissingRuleError, f"{qualified_name(callee)}'s {parameter} "
@@ -716,11 +716,12 @@ def check_value_arguments(statement: ast.Assign, varied: set[str], where: Parsed
                           "constant)", statement, where, hint=_VALUE_HINTS.get(parameter))
 
 
-def _value_parameters(callee: object, count: int) -> tuple[tuple[int, str], ...]:
+def _value_parameters(callee: object, count: int) -> tuple[tuple[int | None, str], ...]:
     """The parameters (position, name) of a NumPy function srcdiff takes for one whose
     result carries no derivative (``RULES.nondifferentiable``: it makes new values, or is
     piecewise constant) on which its values do depend smoothly: refused where the
-    argument depends on the differentiated values, never taken for a constant."""
+    argument depends on the differentiated values, never taken for a constant. A position
+    None: given by keyword only."""
     import sys
     numpy = sys.modules.get("numpy")
     if numpy is None:
@@ -730,7 +731,7 @@ def _value_parameters(callee: object, count: int) -> tuple[tuple[int, str], ...]
     if callee is numpy.linspace:
         return ((0, "start"), (1, "stop"))
     if callee is numpy.arange:  # one argument is the stop: a length, piecewise constant
-        return ((0, "start"), (2, "step")) if count >= 2 else ((9, "start"), (9, "step"))
+        return ((0, "start"), (2, "step")) if count >= 2 else ((None, "start"), (None, "step"))
     if callee is numpy.heaviside:
         return ((1, "x2"),)  # the value at 0
     return ()

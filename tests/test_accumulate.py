@@ -22,12 +22,20 @@ def _placeholder(X, w, n, tape, f):
     pass
 
 
-def rewritten(body):
-    """The lines of ``body`` (gradient code using ``scatter``) that the pass rewrites."""
+def gradient_code(body, helpers):
+    """``body``, gradient code of ``g(X, w, n, tape, f)`` calling runtime ``helpers``, as a
+    Function the optimisation passes take."""
     tree = ast.parse(textwrap.dedent(body)).body
     function = Function("g", ast.parse("def g(X, w, n, tape, f): pass").body[0].args, tree,
                         parse(_placeholder), Namer())
-    function.parsed.origins["scatter"] = ("helper", "scatter")
+    for helper in helpers:
+        function.parsed.origins[helper] = ("helper", helper)
+    return function
+
+
+def rewritten(body):
+    """The lines of ``body`` (gradient code using ``scatter``) that the pass rewrites."""
+    function = gradient_code(body, ("scatter",))
     before = function.source().splitlines()
     after = accumulate(function).source().splitlines()
     assert len(before) == len(after)

@@ -6,19 +6,16 @@ here: the helper against ``zero_item``, which code the pass rewrites and which i
 and slices in every setting against central differences and the unoptimised code, and
 that the loops' backward sweeps make no copy."""
 
-import ast
-import textwrap
 
 import numpy
 import pytest
 
 from arrays import numeric_gradient
 from srcdiff import runtime
-from srcdiff.ir import Function, Namer
 from srcdiff.kinds import array
 from srcdiff.optimize.accumulate import accumulate
-from srcdiff.parse import parse
 from srcdiff.pipeline import OPTIMIZATIONS, generate
+from test_accumulate import gradient_code
 from test_in_place import filled, recurrence  # loops writing out[i]
 
 np = numpy
@@ -83,17 +80,9 @@ def test_assigned_shares_no_memory_with_the_adjoint(index):
 
 # -- the pass -----------------------------------------------------------------------------
 
-def _placeholder(X, w, n, tape, f):
-    pass
-
-
 def rewritten(body):
     """The source of ``body`` (gradient code) after the pass."""
-    tree = ast.parse(textwrap.dedent(body)).body
-    function = Function("g", ast.parse("def g(X, w, n, tape, f): pass").body[0].args, tree,
-                        parse(_placeholder), Namer())
-    for helper in ("zero_item", "assigned", "broadcast_like", "unbroadcast"):
-        function.parsed.origins[helper] = ("helper", helper)
+    function = gradient_code(body, ("zero_item", "assigned", "broadcast_like", "unbroadcast"))
     return accumulate(function).source()
 
 
