@@ -507,10 +507,35 @@ class Normalizer:
                                  origin)
         return result
 
-    def unroll(self, node: ast.For) -> list[ast.stmt]:
+    def sliced_part(self, node: ast.expr) -> tuple[_Part, range] | None:
+        """``params[:-1]``, ``params["layers"][1:]``: a slice with constant bounds of a
+        structured list or tuple, as the part sliced and the positions of its items the
+        slice takes (the part's length is one of the facts the code is generated for);
+        None for anything else."""
+        if not (isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice)):
+            return None
+        part = self.part(node.value)
+        if part is None or not isinstance(part.value, (list, tuple)):
+            return None
+        bounds: list[int | None] = []
+        for bound in (node.slice.lower, node.slice.upper, node.slice.step):
+            key = None if bound is None else _constant_key(bound)
+            if bound is not None and type(key) is not int:
+                raise located(UnsupportedSyntaxError, f"srcdiff loops over a slice of "
+                              f"{text(part.param, part.path)} when its bounds are constant "
+                              "integers", bound, self.where)
+            bounds.append(key if bound is not None else None)
+        if bounds[2] == 0:
+            raise located(UnsupportedSyntaxError, "slice step cannot be zero (Python "
+                          "raises ValueError here)", node.slice, self.where)
+        return part, range(len(part.value))[slice(*bounds)]
+
+    def unroll(self, node: ast.For, part: _Part | None = None,
+               positions: range | None = None) -> list[ast.stmt]:
         """``for layer in params["layers"]`` over a structured list or tuple: the body
-        once per item, with ``layer`` naming that item."""
-        part = self.part(node.iter)
+        once per item, with ``layer`` naming that item. ``positions``: the items a
+        slice of ``part`` takes (``sliced_part``), in order; all of them by default."""
+        part = part or self.part(node.iter)
         assert part is not None  # statement() unrolls only loops over parts
         if not isinstance(part.value, (list, tuple)) or node.orelse or any(
                 isinstance(n, (ast.Break, ast.Continue, ast.Return)) for s in node.body
@@ -525,7 +550,7 @@ class Normalizer:
                           node.target, self.where)
         names = [name_id(t) for t in targets]
         result = []
-        for index in range(len(part.value)):
+        for index in range(len(part.value)) if positions is None else positions:
             value, done = step(part.value, "item", index)
             item = _Part(part.param, part.path + (done,), value, part.differentiated)
             self.function.facts.append((part.param, item.path, observe(value)))
@@ -1187,6 +1212,9 @@ class Normalizer:
             self.depth -= 1
             return before + [_located(ast.If(test, body or [ast.Pass()], orelse), node)]
         if isinstance(node, ast.For):
+            sliced = self.sliced_part(node.iter)
+            if sliced is not None:  # params[:-1]: the items of a constant slice
+                return self.unroll(node, *sliced)
             part = self.part(node.iter)
             if part is not None and is_object(part.value):  # not a leaf: one per item
                 return self.unroll(node)

@@ -129,6 +129,22 @@ def looped(p, x):
     return s
 
 
+def hidden_then_output(layers, x):
+    for W, b in layers[:-1]:  # a constant slice: unrolled over the hidden layers
+        x = np.tanh(W @ x + b)
+    W, b = layers[-1]
+    return np.sum((W @ x + b) ** 2)
+
+
+def every_other_reversed(p, x):
+    s = x
+    for w in p["w"][::-2]:  # items 3 and 1 of four, in that order
+        s = math.sin(s * w) + w
+    for w in p["w"][1:3]:
+        s = s * w
+    return s
+
+
 def same_leaf_twice(p):
     return p[0] * p[-2] + p[1]
 
@@ -152,6 +168,8 @@ CASES = [
     (nested, ({"layer": Affine(0.7, (1.3, -0.4)), "extra": [2.0, 3.0, -1.5]}, 0.8)),
     (looped, ({"w": 0.7, "c": (0.2, -0.3)}, 0.3)),
     (same_leaf_twice, ([2.0, 1.0],)),
+    (hidden_then_output, (LAYERS + [(RNG.normal(size=(1, 2)), RNG.normal(size=1))], X)),
+    (every_other_reversed, ({"w": [0.3, -0.8, 1.1, 0.6]}, 0.4)),
 ]
 
 
@@ -193,6 +211,17 @@ def test_len_of_a_structure_is_part_of_the_code_it_gets():
     assert g([2.0, 3.0], 1.5) == ([3.0, 0.0], 4.0)
     assert g([2.0, 3.0, 4.0], 1.5) == ([4.5, 0.0, 0.0], 6.0)  # new length: new code
     assert g([2.0, 3.0], 1.5) == ([3.0, 0.0], 4.0)
+
+
+def test_a_loop_over_a_slice_follows_the_length_of_each_argument():
+    # hidden_then_output's code unrolls layers[:-1]: one layer, then none, then three
+    gradient = srcdiff.grad(hidden_then_output)
+    rng = np.random.default_rng(3)
+    for sizes in ([2, 3, 1], [2, 1], [2, 3, 3, 2, 1]):
+        layers = [(rng.normal(size=(m, n)), rng.normal(size=m))
+                  for n, m in zip(sizes, sizes[1:])]
+        args = (layers, rng.normal(size=2))
+        assert_matches(gradient(*args), numeric(hidden_then_output, args, 0), layers)
 
 
 def test_the_same_gradient_serves_arguments_of_other_shapes():
@@ -250,6 +279,10 @@ def test_a_partial_gradient_pickles():
     ("s = 0.0\n    for i in range(1):\n        s = s + p[i]\n    return s * x", [1.0],
      UnsupportedSyntaxError, "constant keys"),
     ("p = x\n    return x", {"a": 1.0}, UnsupportedSyntaxError, "does not rebind"),
+    ("s = x\n    for w in p[:int(x)]:\n        s = s * w\n    return s", [1.0, 2.0],
+     UnsupportedSyntaxError, "slice of p when its bounds are constant integers"),
+    ("s = x\n    for w in p[::0]:\n        s = s * w\n    return s", [1.0, 2.0],
+     UnsupportedSyntaxError, "slice step cannot be zero"),
 ])
 def test_what_is_refused_is_refused_with_a_location(tmp_path, source_body, argument, error,
                                                     message):

@@ -1924,8 +1924,10 @@ class ScalarGenerator(Drawing):
                 # parameter, not this variable: renaming it would make the call invalid
                 del renames[old]
                 names = [old if n == new else n for n in names]
-        for old, new in renames.items():  # not an f-string's prefix (campaign seed 772263)
-            program = re.sub(rf"(?<![\w.]){re.escape(old)}\b(?![\"'])", new, program)
+        # not an f-string's prefix (campaign seed 772263), nor its conversion (a local
+        # ``r`` renamed inside ``{x0!r}``: scalar seed 851279 did not parse)
+        for old, new in renames.items():
+            program = re.sub(rf"(?<![\w.!]){re.escape(old)}\b(?![\"'])", new, program)
         return program, names
 
 

@@ -19,7 +19,12 @@ import random
 from dataclasses import dataclass
 
 FORMS = ("dict", "nested", "list", "tuple", "unpack", "unpack_item", "namedtuple", "dataclass")
-UNPACKED = ("unpack", "unpack_item")  # the packed values bound by one unpacking, at the top
+# the packed values bound by one unpacking, at the top (``loop_slice``: by the target of
+# a loop over a slice of the list, which takes their one item: drawn in place of half the
+# unpack_item forms, from a stream of its own)
+UNPACKED = ("unpack", "unpack_item", "loop_slice")
+SLICES = {0: ("[:1]", "[:-1]", "[::2]", "[-2::-3]", "[0:1]"),  # the item first, a pad after
+          1: ("[1:]", "[-1:]", "[1::5]", "[:0:-1]", "[-1:-2:-1]")}  # a pad first
 NAME = "params_s"
 OBJECT = "config_s"
 
@@ -90,6 +95,9 @@ def make(case, copy_point) -> Variant | None:
     others = [n for n in names if n not in wrt]
     in_object = [n for n in others if rng.random() < 0.5]
     form = rng.choice(FORMS)
+    slicing = random.Random(f"slice/{case.kind}/{case.seed}")
+    if form == "unpack_item" and slicing.random() < 0.5:
+        form = "loop_slice"
     # now and then the tuple is *params_s, the packed values passed one by one (its own
     # stream: the other variants are unchanged)
     spread = form == "tuple" and random.Random(f"varargs/{case.kind}/{case.seed}").random() < 0.4
@@ -117,6 +125,14 @@ def make(case, copy_point) -> Variant | None:
         access = {n: f"{NAME}[0][{i}]" for i, n in enumerate(packed)}
         head.append(f"{', '.join(packed)}{',' if len(packed) == 1 else ''} = "
                     f"{NAME}[{rng.choice([0, -1])}]")
+    elif form == "loop_slice":  # for W, b in params[1:]: the loop runs once
+        values = [point[n] for n in packed]
+        at_item = slicing.choice([0, 1])
+        structure = [tuple(values), (0.5,)] if at_item == 0 else [(0.5, -1.5), tuple(values)]
+        reads = {n: (at_item, i) for i, n in enumerate(packed)}
+        access = {n: f"{NAME}[{at_item}][{i}]" for i, n in enumerate(packed)}
+        head.append(f"for {', '.join(packed)}{',' if len(packed) == 1 else ''} in "
+                    f"{NAME}{slicing.choice(SLICES[at_item])}:\n    pass")
     else:
         fields = ", ".join(f"({n!r}, object)" for n in packed)
         maker = "typing.NamedTuple" if form == "namedtuple" else "dataclasses.make_dataclass"
