@@ -52,6 +52,13 @@ def test_a_correct_program_is_ok():
     assert run_case(array_case(ARRAY_LOOP, ARRAY_POINT)).verdict == "ok"
 
 
+def test_a_module_the_generator_wrote_that_does_not_load_fails():
+    # a renamed local inside an f-string's conversion (scalar seed 851279) did not parse:
+    # such a program was skipped, a hole in the campaign nobody saw
+    result = run_case(scalar_case('    raise ValueError(f"{x0!iterations}")\n', (0.5, 0.7)))
+    assert (result.verdict, result.category) == ("internal", "internal:generator-load")
+
+
 def test_a_wrong_rule_is_wrong_against_forward_mode(broken_sin):
     result = run_case(scalar_case(LOOP, (0.4, -0.9), seed=1))
     assert result.verdict == "wrong"

@@ -284,8 +284,9 @@ class Run:
                 program, namespace = load(case)
         except Timeout:
             return Result("skipped", "module takes too long to load", "skipped:load")
-        except Exception as error:  # a generator bug: say so
-            return Result("skipped", f"module does not load: {short(error)}", "skipped:load",
+        except Exception as error:  # a generator bug: it hides a program, so it fails
+            return Result("internal", f"the generated module does not load (a bug of the "
+                          f"generator): {short(error)}", "internal:generator-load",
                           details=traceback.format_exc())
         self.program, self.namespace = program, namespace
         self.global_arrays = [v for v in namespace.values() if isinstance(v, numpy.ndarray)]
