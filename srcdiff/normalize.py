@@ -490,6 +490,10 @@ class Normalizer:
         return result
 
     def unpack_part(self, names: list[str], part: _Part, origin: ast.AST) -> list[ast.stmt]:
+        from .kinds import data_kind
+        kind = data_kind(part.value) if not is_object(part.value) else None
+        if kind is not None and kind.is_array:  # a, b = p["v"] of an array leaf: its items
+            return self.unpack_items(names, self.leaf(part, origin), origin)
         if not isinstance(part.value, (list, tuple)):
             raise located(UnsupportedSyntaxError, f"{text(part.param, part.path)} is a "
                           f"{type(part.value).__name__}: srcdiff unpacks lists and tuples",
@@ -1590,26 +1594,13 @@ class Normalizer:
                 for name, item in zip(names, made.items):
                     listed += self.bind(name, copy_tree(item), node)
                 return listed
-        if isinstance(value, ast.Subscript):
-            # W, b = params[0] of a structured argument or a list is unpacked above; of
-            # an array's row, Python checks its length, which the items below would not
-            # (a KindError: the call wrapper defers it where the argument, first taken for
-            # a number, turns out to be a structure, which gets code of its own)
-            raise located(KindError, f"tuple unpacking of "
-                          f"`{ast.unparse(value)}` is supported where it is an item of a "
-                          "structured argument or of a list srcdiff follows", node,
-                          self.where, hint="index each value: a = X[0, 0]")
+        # W, b = params[0] of a structured argument or a list is unpacked above; a, b =
+        # X[0] of an array's row below, as any other value (where X, first taken for a
+        # number, turns out to be a structure, indexing the number is the KindError the
+        # call wrapper defers, and the structure gets code of its own)
         if not isinstance(value, ast.Tuple) and not (
                 isinstance(value, ast.Call) and self.callee_of(value) is not None):
-            # n, d = X.shape: the items of a value (a tuple of numbers, a NumPy shape),
-            # after Python's check that there are as many as names
-            whole = self.fresh("unpacked")
-            result = self.bind(whole, value, node)
-            result += self.length_check(whole, len(names), node)
-            for index, name in enumerate(names):
-                item = _located(ast.Subscript(_name(whole), ast.Constant(index), ast.Load()), node)
-                result += self.bind(name, item, node)
-            return result
+            return self.unpack_items(names, value, node)
         if isinstance(value, ast.Call):  # a, b = f(x): f is inlined with two results
             before: list[ast.stmt] = []
             results = [self.fresh(n + "_result") for n in names]
@@ -1631,6 +1622,17 @@ class Normalizer:
             else:
                 direct += self.bind(name, element, node)
         return direct + deferred
+
+    def unpack_items(self, names: list[str], value: ast.expr, node: ast.AST) -> list[ast.stmt]:
+        """``n, d = X.shape``, ``a, b = X[0]``: the items of a value (a tuple of numbers,
+        an array, a NumPy shape), after Python's check that there are as many as names."""
+        whole = self.fresh("unpacked")
+        result = self.bind(whole, value, node)
+        result += self.length_check(whole, len(names), node)
+        for index, name in enumerate(names):
+            item = _located(ast.Subscript(_name(whole), ast.Constant(index), ast.Load()), node)
+            result += self.bind(name, item, node)
+        return result
 
     def length_check(self, whole: str, count: int, node: ast.AST) -> list[ast.stmt]:
         """What Python checks when it unpacks ``whole`` into ``count`` names (``n, d =

@@ -199,11 +199,30 @@ def test_unpacking_an_item_of_a_structured_argument():
     np.testing.assert_array_equal(g_out_b, [2.0])
 
 
-def test_unpacking_a_row_of_an_array_is_refused():
-    # Python checks the row's length (ValueError where it is not 2): srcdiff would not
+def test_unpacking_a_row_of_an_array():
+    # a, b = X[0] was refused (a KindError) before unpacking checked lengths as Python does
+    func = program("def probe(X):\n    a, b = X[0]\n    return a * b + np.sum(X * X)\n")
+    X = np.array([[1.5, -2.0], [3.0, 0.25]])
+    # d/dX of X00 X01 + sum X^2: 2 X, plus X01 at (0, 0) and X00 at (0, 1)
+    expected = 2 * X + np.array([[-2.0, 1.5], [0.0, 0.0]])
+    np.testing.assert_array_equal(srcdiff.grad(func)(X), expected)
+    value, derivative = srcdiff.jvp(func)(X, np.array([[1.0, 0.0], [0.0, 0.0]]))
+    assert (value, derivative) == (func(X), expected[0, 0])
+    with pytest.raises(ValueError, match=r"too many values to unpack \(expected 2\)"):
+        srcdiff.grad(func)(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"not enough values to unpack \(expected 2, got 1\)"):
+        srcdiff.grad(func)(np.ones((2, 1)))
+
+
+def test_unpacking_an_item_of_a_number_is_refused_where_it_is():
+    # X a number: Python raises TypeError; srcdiff a KindError at the line
     func = program("def probe(X):\n    a, b = X[0]\n    return a * b\n")
-    with pytest.raises(srcdiff.KindError, match="tuple unpacking of `X\\[0\\]` is supported"):
-        srcdiff.grad(func)(np.array([[1.0, 2.0]]))
+    with pytest.raises(TypeError):
+        func(2.0)
+    with pytest.raises(srcdiff.KindError, match=r"`X\[0\]` indexes `X`, which is a number "
+                       "here") as caught:
+        srcdiff.grad(func)(2.0)
+    assert caught.value.source_line.strip() == "a, b = X[0]"
 
 
 def test_a_grown_list_joined_by_vstack_is_refused_saying_so():

@@ -145,6 +145,14 @@ def every_other_reversed(p, x):
     return s
 
 
+def unpacked_leaves(p, x):
+    a, b = p["v"]  # an array leaf: its two items (campaign arrays seed 851012 refused it)
+    total = a * x + b
+    for r, q in p["pairs"]:  # each item an array of two rows, unpacked
+        total = total + np.sum(r * q)
+    return total
+
+
 def same_leaf_twice(p):
     return p[0] * p[-2] + p[1]
 
@@ -170,6 +178,8 @@ CASES = [
     (same_leaf_twice, ([2.0, 1.0],)),
     (hidden_then_output, (LAYERS + [(RNG.normal(size=(1, 2)), RNG.normal(size=1))], X)),
     (every_other_reversed, ({"w": [0.3, -0.8, 1.1, 0.6]}, 0.4)),
+    (unpacked_leaves, ({"v": np.array([0.7, -1.2]),
+                        "pairs": [RNG.normal(size=(2, 3)), RNG.normal(size=(2, 2))]}, 0.6)),
 ]
 
 
@@ -222,6 +232,14 @@ def test_a_loop_over_a_slice_follows_the_length_of_each_argument():
                   for n, m in zip(sizes, sizes[1:])]
         args = (layers, rng.normal(size=2))
         assert_matches(gradient(*args), numeric(hidden_then_output, args, 0), layers)
+
+
+def test_an_array_leaf_of_another_length_raises_as_python_does():
+    args = ({"v": np.array([0.7, -1.2, 2.0]), "pairs": []}, 0.6)
+    with pytest.raises(ValueError, match=r"too many values to unpack \(expected 2\)"):
+        unpacked_leaves(*args)
+    with pytest.raises(ValueError, match=r"too many values to unpack \(expected 2\)"):
+        srcdiff.grad(unpacked_leaves)(*args)
 
 
 def test_the_same_gradient_serves_arguments_of_other_shapes():

@@ -26,6 +26,7 @@ ITERATE_RATE = 0.3  # of for loops: over an array's rows
 LISTS_RATE = 0.08   # of statements: lists and comprehensions of arrays (st_lists)
 GROWN_RATE = 0.05   # of statements: lists grown over an array's rows (st_grown)
 RAISE_RATE = 0.02   # of statements: `if <test>: raise ...` (st_raise)
+UNPACK_RATE = 0.03  # of statements: `a, b = v`, `r0, r1 = M`, `a, b, c = M[1]` (st_unpack)
 FLAG_RATE = 0.2     # of programs: a helper taking a string, how="sum" (reduce)
 WHERE_RATE = 0.3    # of sums, means, products, maxima and minima: where= and initial=
 LIMIT = 8.0
@@ -143,6 +144,7 @@ class ArrayGenerator(Drawing):
         self.lists_rng = random.Random(f"lists/{seed}")
         self.grown_rng = random.Random(f"grown/{seed}")
         self.raise_rng = random.Random(f"raise/{seed}")
+        self.unpack_rng = random.Random(f"unpack/{seed}")
         self.flags_rng = random.Random(f"flags/{seed}")  # a helper taking a string
         self.where_rng = random.Random(f"where/{seed}")
         self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
@@ -565,6 +567,9 @@ class ArrayGenerator(Drawing):
             return self.st_grown(scope, indent)
         if self.raise_rng.random() < RAISE_RATE and scope.floats():
             return self.st_raise(scope, indent)
+        if self.unpack_rng.random() < UNPACK_RATE and any(
+                v.shape and v.shape[0] <= 3 for v in scope.floats()):
+            return self.st_unpack(scope, indent)
         options = [("assign", 5), ("update", 4), ("augment", 2), ("setitem", 3),
                    ("alias", 2.0 if self.allow_alias else 0.0)]
         if scope.depth < 2:
@@ -888,6 +893,26 @@ class ArrayGenerator(Drawing):
         scope.vars[name] = Var(name, (count,), Interval(-2.0, 2.0))
         scope.bound.add(name)
         return [f"{pad}{name} = np.array([{e.code} for {index} in range({count})])"], False
+
+    def st_unpack(self, scope, indent):
+        """An array unpacked: its items (``a, b = v``), its rows (``r0, r1 = M``), or a
+        row's items (``a, b, c = M[1]``); Python checks the count, and so must the
+        gradient. From its own stream, so other programs are unchanged."""
+        rng = self.unpack_rng
+        pad = " " * indent
+        source = rng.choice([v for v in scope.floats() if v.shape and v.shape[0] <= 3])
+        if len(source.shape) == 2 and rng.random() < 0.5:
+            row = rng.randrange(-source.shape[0], source.shape[0])
+            value, count, shape = f"{source.name}[{row}]", source.shape[1], ()
+            self.feat("unpack_row")
+        else:
+            value, count, shape = source.name, source.shape[0], source.shape[1:]
+            self.feat("unpack_array")
+        names = [self.fresh(rng.choice(["a", "e", "item"])) for _ in range(count)]
+        for name in names:
+            scope.vars[name] = Var(name, shape, source.iv)
+            scope.bound.add(name)
+        return [f"{pad}{', '.join(names)} = {value}"], False
 
     def st_raise(self, scope, indent):
         """``if <test>: raise E(<message>)``, the message marked "fuzz:" (the harness
