@@ -33,6 +33,7 @@ from .expr import runtime_name
 from .ir import COMPOUND, Function, get_anno, name_id, set_anno, walk_code
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast, data_kind, index_rank, join
 from .lower import is_atom, is_literal
+from .pure import is_pure, name_of, result_kind, sharing
 from .rules import BINARY_OPERATORS, RULES, TOTAL, UNARY_OPERATORS, Rule
 
 if TYPE_CHECKING:
@@ -135,6 +136,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
     for statement in assignments:
         check_kinds(statement, variable_kinds, active, where(statement))
         check_value_arguments(statement, varied, where(statement))
+        check_constant_calls(statement, varied, wrt, where(statement), function)
     for name in output if not array_output else ():
         kind = variable_kinds.get(name)
         if kind is not None and kind.is_array and kind.ndim != 0:
@@ -143,10 +145,13 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
                 raise located(KindError, f"srcdiff cannot tell that {function.name}() returns "
                               f"one number: what it returns is an array of a number of axes "
                               f"srcdiff could not infer ({kind}), made from a shape computed "
-                              "as it runs (np.ones(len(y)), np.zeros(s))",
+                              "as it runs (np.ones(len(y)), np.zeros(s)) or returned by a "
+                              "function of constants whose rank srcdiff does not know "
+                              "(np.sort(Y, axis=0), np.linalg.svd(A))",
                               returned or function.parsed.tree, function.parsed,
                               hint="write the shape where srcdiff can read it: "
-                              "np.ones_like(y), a tuple (n, 1), or a literal size")
+                              "np.ones_like(y), a tuple (n, 1), or a literal size; or "
+                              "reduce the array to a number (np.sum, an item [0])")
             raise located(KindError, f"{function.name}() returns an array ({kind}); a "
                           "gradient needs a function that returns one number",
                           returned or function.parsed.tree, function.parsed,
@@ -364,6 +369,8 @@ def rule_of(value: ast.expr) -> Rule | ArrayRule | None:
         if RULES.is_nondifferentiable(callee):
             return None
         rule = RULES.lookup(callee, len(value.args))
+        if rule is None and is_pure(callee):
+            return None  # a constant: ``check_constant_calls`` refuses varied arguments
         if rule is None:  # the fence refuses these; never treat one as constant
             raise InternalError(f"no rule for {ast.unparse(value)} got past the fence")
         return rule
@@ -513,6 +520,13 @@ def infer_kinds(function: Function, parameters: dict[str, Kind],
                 if new != kinds.get(name):
                     kinds[name] = new
                     changed = True
+        if not changed:
+            # a pure function's call whose arguments' kinds were never known: an array
+            # of unknown rank (taken for a number, the default, it could be wrong)
+            unknown = [name_id(s.targets[0]) for s in statements if isinstance(s, ast.Assign)
+                       and name_id(s.targets[0]) not in kinds and _constant_call(s.value)]
+            kinds.update((name, ANY_ARRAY) for name in unknown)
+            changed = bool(unknown)
     return kinds
 
 
@@ -522,9 +536,12 @@ def _element_kind(iterable: ast.expr, of: Callable[[ast.expr], Kind | None]) -> 
         for element in iterable.elts:
             result = join(result, of(element))
         return result
-    if isinstance(iterable, ast.Call):
+    if isinstance(iterable, ast.Call) and (get_anno(iterable, "callee") in ITERATORS + (range,)
+                                           or get_anno(iterable, "callee") is None):
         return SCALAR  # range(...), enumerate(...): numbers
-    kind = of(iterable)
+    # an array a function returns (numpy.sort(Y, axis=0)): its rows; a number for
+    # anything else (a list of numbers); None while not known
+    kind = of(iterable) if not isinstance(iterable, ast.Call) else kind_of(iterable, of)
     if kind is None or not kind.is_array:
         return kind
     return index_rank(kind, ast.Constant(0), of)
@@ -572,8 +589,37 @@ def kind_of(value: ast.expr, of: Callable[[ast.expr], Kind | None]) -> Kind | No
             return _call_kind(rule, value, of)
         if _is_math(callee) or callee in ITERATORS:
             return SCALAR  # (an iterator: not an array, whatever it iterates over)
+        if rule is None and is_pure(callee):
+            return _constant_call_kind(callee, value, of)
         return broadcast(*argument_kinds)
     return SCALAR
+
+
+def _constant_call(value: ast.expr) -> bool:
+    """A call of a pure function without a derivative rule (``srcdiff.pure``)."""
+    if not isinstance(value, ast.Call) or get_anno(value, "recursive") is not None:
+        return False
+    callee = get_anno(value, "callee")
+    return RULES.lookup(callee, len(value.args)) is None and \
+        not RULES.is_nondifferentiable(callee) and is_pure(callee)
+
+
+def _constant_call_kind(callee: object, value: ast.Call,
+                        of: Callable[[ast.expr], Kind | None]) -> Kind | None:
+    """The kind of a pure function's result (``pure.result_kind``); None while an
+    argument's kind is not known yet (``infer_kinds``' fixed point asks again)."""
+    def argument(node: ast.expr) -> Kind | None:
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return kind_of(node, of)  # the array NumPy makes of it
+        if isinstance(node, ast.Constant):
+            return SCALAR if isinstance(node.value, (int, float)) else None
+        if isinstance(node, (ast.Name, ast.Attribute)) or is_atom(node):
+            return of(node)
+        return None  # (an index written as a value): not known
+    for node in value.args + [k.value for k in value.keywords]:
+        if isinstance(node, ast.Name) and of(node) is None:
+            return None
+    return result_kind(callee, value, argument)
 
 
 def _call_kind(rule: ArrayRule, value: ast.BinOp | ast.Call,
@@ -714,6 +760,53 @@ def check_value_arguments(statement: ast.Assign, varied: set[str], where: Parsed
                           f"(`{given.id}`) depends on the differentiated arguments: srcdiff "
                           "has no derivative rule for it (its result would be taken for a "
                           "constant)", statement, where, hint=_VALUE_HINTS.get(parameter))
+
+
+def check_constant_calls(statement: ast.Assign, varied: set[str], wrt: Collection[str],
+                         where: Parsed, function: Function) -> None:
+    """A call of a pure function without a derivative rule (``srcdiff.pure``) is a
+    constant only where no argument depends on the differentiated arguments
+    (``varied``): refuse it, where it is written, when one does."""
+    value = statement.value
+    if not _constant_call(value):
+        return
+    call = cast(ast.Call, value)
+    callee = get_anno(call, "callee")
+    given = [(f"argument {i + 1}", a) for i, a in enumerate(call.args)] + \
+        [(f"argument {k.arg}", k.value) for k in call.keywords]
+    for position, (label, node) in enumerate(given):
+        found = sorted({n.id for n in walk_code(node) if isinstance(n, ast.Name)} & varied)
+        if not found:
+            continue
+        written = _written_argument(call, position, where)
+        if written is None and found[0] not in function.synthetic:
+            written = found[0]
+        shown = f" (`{written}`)" if written is not None else ""
+        name = name_of(callee)
+        params = ", ".join(f"x{i}" for i in range(len(call.args))) or "x"
+        raise located(MissingRuleError, f"no derivative rule for {name}: its {label}"
+                      f"{shown} depends on {', '.join(wrt)}, and srcdiff calls a function "
+                      "without a rule only on constants",
+                      call if hasattr(call, "lineno") else statement, where,
+                      hint=f"register one: srcdiff.register_rule({name}, lambda {params}: "
+                      "<partial derivatives>), see help(srcdiff.register_rule); or, if no "
+                      "derivative should flow through it, give it srcdiff.stop_gradient(...) "
+                      "of the argument")
+
+
+def _written_argument(call: ast.Call, position: int, where: Parsed) -> str | None:
+    """The source text of a call's argument at ``position`` (keywords after the
+    positional ones), read from the call as written (found by its place in ``where``);
+    None where it cannot be found."""
+    if not hasattr(call, "lineno"):
+        return None
+    for node in ast.walk(where.tree):
+        if isinstance(node, ast.Call) and node.lineno == call.lineno and \
+                node.col_offset == call.col_offset and \
+                len(node.args) == len(call.args) and len(node.keywords) == len(call.keywords):
+            given = node.args + [k.value for k in node.keywords]
+            return ast.unparse(given[position])
+    return None
 
 
 def _value_parameters(callee: object, count: int) -> tuple[tuple[int | None, str], ...]:
@@ -881,8 +974,10 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedErr
             source = value.left.id
         if source is not None:
             classes.join(target, source)
-        elif isinstance(value, ast.Call) and get_anno(value, "callee") is appended:
-            for argument in value.args:  # a grown list refers to its elements
+        elif isinstance(value, ast.Call) and (get_anno(value, "callee") is appended or
+                                              sharing(get_anno(value, "callee"))):
+            # a grown list refers to its elements; numpy.histogram's edges may be its bins
+            for argument in value.args + [k.value for k in value.keywords]:
                 if isinstance(argument, ast.Name):
                     classes.join(target, argument.id)
     from .dataflow import Liveness

@@ -4,7 +4,10 @@ Contract: takes a ``parse.Parsed`` and returns it unchanged, or raises a located
 ``SrcdiffError`` (file, line, column, the source line, a caret and a hint). It is an
 allow-list: every node type must be named here to pass, so a construct nobody thought
 of is refused rather than silently mis-differentiated. Calls are checked against the
-rule table: a callee with no derivative rule is named, with how to register one.
+rule table: a callee with no derivative rule is named, with how to register one, unless
+it is a pure function of ``srcdiff.pure``'s allow-list (``numpy.sort``, ``math.lgamma``),
+whose call is a constant where its arguments are (``analyse`` refuses it where one
+depends on the differentiated arguments).
 
 >>> def f(x):
 ...     with open("weights") as handle:
@@ -36,6 +39,7 @@ from .errors import (LocatedError, MissingRuleError, SrcdiffNameError, Unsupport
                      located)
 from .kinds import ATTRIBUTES, METHODS, kind_of_value
 from .parse import UNRESOLVED, Parsed
+from .pure import is_pure, refused_argument
 from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, qualified_name
 
 # Constructs a later version will support, and constructs srcdiff refuses for good.
@@ -733,7 +737,8 @@ class Fence(ast.NodeVisitor):
         rule = RULES.lookup(callee, len(node.args))
         params = getattr(rule, "params", None)
         numpy_function = params is not None or (
-            RULES.is_nondifferentiable(callee) and _is_numpy(callee))
+            (RULES.is_nondifferentiable(callee) or (rule is None and is_pure(callee)))
+            and _is_numpy(callee))
         if node.keywords and not numpy_function:
             self.refuse(node, "keyword arguments to primitives are not supported yet",
                         "pass arguments by position")
@@ -810,6 +815,13 @@ class Fence(ast.NodeVisitor):
         if RULES.lookup(callee, nargs) is not None:
             return
         name = qualified_name(callee)
+        if not RULES.knows(callee) and is_pure(callee):
+            # a pure function without a rule: a constant where its arguments are (analyse
+            # refuses it where one depends on the differentiated arguments)
+            refused = refused_argument(callee, node)
+            if refused is not None:
+                self.refuse(refused[0], refused[1], hint=refused[2])
+            return
         if RULES.knows(callee):
             family = RULES.families.get(callee) if callee in RULES.families else None
             arities = sorted(k[1] for k in RULES.rules if k[0] is callee)

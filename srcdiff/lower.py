@@ -280,6 +280,8 @@ class Lowering:
                             [ast.keyword(k.arg, self.argument(k.value)) for k in node.keywords])
             set_anno(call, "callee", callee)
             set_anno(call, "recursive", get_anno(node, "recursive"))
+            if hasattr(node, "lineno"):  # where the call is written, for errors about it
+                ast.copy_location(call, node)
             return call
         if isinstance(node, ast.Subscript):
             return ast.Subscript(self.atom(node.value), self.index(node.slice), ast.Load())
