@@ -165,6 +165,17 @@ def _value(function):
     return apply
 
 
+def _constant(function):
+    """A function without a derivative rule, which srcdiff calls on constants only: a
+    dual number carrying a tangent is refused here as srcdiff refuses it."""
+    def apply(*args):
+        if any(isinstance(a, Dual) and a.tangent for a in args):
+            raise TypeError(f"math.{function.__name__} has no derivative rule")
+        return function(*[a.value if isinstance(a, Dual) else a for a in args])
+    apply.__name__ = function.__name__
+    return apply
+
+
 def _sign(v):
     return (v > 0) - (v < 0)
 
@@ -249,6 +260,11 @@ DUAL_MATH = types.SimpleNamespace(
     floor=_value(math.floor), ceil=_value(math.ceil), trunc=_value(math.trunc),
     isfinite=_value(math.isfinite), isinf=_value(math.isinf), isnan=_value(math.isnan),
     isclose=_value(math.isclose),
+    gamma=_constant(math.gamma), lgamma=_constant(math.lgamma), fmod=_constant(math.fmod),
+    remainder=_constant(math.remainder), ldexp=_constant(math.ldexp),
+    nextafter=_constant(math.nextafter), ulp=_constant(math.ulp),
+    isqrt=_constant(math.isqrt), lcm=_constant(math.lcm), gcd=_value(math.gcd),
+    factorial=_value(math.factorial), comb=_value(math.comb), perm=_value(math.perm),
     pi=math.pi, e=math.e, tau=math.tau, inf=math.inf, nan=math.nan,
 )
 

@@ -31,6 +31,7 @@ SYMPY_MATH = types.SimpleNamespace(
     pi=sympy.pi, e=sympy.E, floor=sympy.floor, ceil=sympy.ceiling,
     prod=lambda values, start=1: sympy.Mul(start, *values), fsum=lambda values: sympy.Add(*values),
     dist=lambda p, q: sympy.sqrt(sum((a - b) ** 2 for a, b in zip(p, q))),
+    lgamma=sympy.loggamma, fmod=sympy.Mod,  # (programs call these on constants only)
 )
 SYMPY_BUILTINS = {"min": sympy.Min, "max": sympy.Max, "pow": lambda a, b: a ** b,
                   "float": lambda x: x, "abs": sympy.Abs, "math": SYMPY_MATH}

@@ -1,6 +1,8 @@
 """Random NumPy programs, drawn by Hypothesis, differentiated by srcdiff and checked
 against central differences: elementwise operations on shapes that broadcast, reductions
-with axes, matrix products, indexing, and item assignment and ``+=`` inside loops.
+with axes, matrix products, indexing, item assignment and ``+=`` inside loops, and
+constants computed from module data by functions without a derivative rule
+(``np.sort(DATA)``, ``np.percentile(DATA, 30)``).
 
 The generator tracks each variable's shape, so every program runs; what it checks is
 that srcdiff's gradient of every parameter (two arrays and a number) matches the
@@ -23,6 +25,14 @@ BINARY = ["{a} + {b}", "{a} - {b}", "{a} * {b}", "{a} / (1.5 + {b} * {b})",
           "np.hypot({a}, 1.0 + {b} * {b})", "np.where({a} > {b}, {a}, 0.5 * {b})"]
 
 
+# constants computed from module data by functions without a derivative rule, and shapes
+DATA = numpy.array([0.4, -1.1, 0.9])
+DATA2 = numpy.array([[0.3, -0.8, 1.2], [-1.4, 0.6, 0.1]])
+CONSTANTS = {"np.sort(DATA)": (3,), "np.percentile(DATA, 30)": (), "np.unique(DATA)": (3,),
+             "np.sort(DATA2, axis=0)": (2, 3), "np.nanmedian(DATA2, axis=1)": (2,),
+             "np.interp(0.5, np.sort(DATA), DATA)": ()}
+
+
 def broadcast(a, b):
     try:
         return numpy.broadcast_shapes(a, b)
@@ -38,7 +48,7 @@ def programs(draw):
     for index in range(count):
         name = f"v{index}"
         kind = draw(st.sampled_from(["unary", "binary", "binary", "reduce", "matmul",
-                                     "index", "loop", "augment"]))
+                                     "index", "loop", "augment", "constant"]))
         names = sorted(shapes)
         a = draw(st.sampled_from(names))
         if kind == "unary":
@@ -87,6 +97,10 @@ def programs(draw):
             lines.append("for i in range(2):")
             lines.append(f"    {name} += 0.25 * {b} * {name}")
             shapes[name] = shapes[a]
+        elif kind == "constant":
+            form = draw(st.sampled_from(sorted(CONSTANTS)))
+            lines.append(f"{name} = {form}")
+            shapes[name] = CONSTANTS[form]
         else:
             lines.append(f"{name} = np.cos({a})")
             shapes[name] = shapes[a]
@@ -103,7 +117,7 @@ def test_random_array_program(source, seed):
     rng = numpy.random.default_rng(seed)
     args = [rng.uniform(-1.5, 1.5, size=3), rng.uniform(-1.5, 1.5, size=(2, 3)),
             float(rng.uniform(-1.5, 1.5))]
-    probe = program(source)
+    probe = program(source, DATA=DATA, DATA2=DATA2)
     expected = numeric_gradient(probe, args, (0, 1, 2))
     coarse = numeric_gradient(probe, args, (0, 1, 2), h=1e-4)
     # a kink (max, maximum, where) within a step: no derivative to compare with

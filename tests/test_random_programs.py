@@ -27,6 +27,7 @@ UNARY = [
     "math.log10(1 + {a} ** 2)", "math.log1p({a} ** 2)", "math.sqrt(1 + {a} ** 2)",
     "math.cbrt(1 + {a} ** 2)", "math.erf({a})", "math.erfc({a})", "math.degrees({a})",
     "math.radians({a})", "float({a})", "(1.5 + math.sin({a})) ** 1.5",
+    "{a} * math.lgamma(2.5)", "math.fmod(7.5, 2.0) * {a}",  # functions without a rule, on constants
 ]
 BINARY = [
     "{a} + {b}", "{a} - {b}", "{a} * {b}", "{a} / (1 + {b} ** 2)", "min({a}, {b})",

@@ -34,6 +34,20 @@ FLOAT32_RATE = 0.3  # of programs: also run with their array arguments in float3
 ACC_BUDGET = 30.0
 
 PARAMETERS = {"x": (3,), "W": (2, 3), "s": (), "v": (3,), "b": (2,)}
+CONSTANT_RATE = 0.1  # of assignments: a constant from data, by a function without a rule
+# Pure functions without a derivative rule, called on module data (st_constant), by the
+# feature each counts as: {d} a 1-d array, {m} a 2-d one, {f} a fraction and {q} a
+# percentage (or a loop's index made one); the generator runs each to know its result's
+# shape and values
+CONSTANT_FORMS = {
+    "np.sort({d})": "sort", "np.unique({d})": "sort", "np.sort({m}, axis=0)": "sort",
+    "np.percentile({d}, {q})": "quantile", "np.quantile({d}, {f})": "quantile",
+    "np.nanmedian({d})": "quantile", "np.ptp({d})": "reduction",
+    "np.average({d})": "reduction", "np.nanmax({d})": "reduction",
+    "np.interp({f}, np.sort({d}), {d})": "lookup", "np.polyval({d}, {f})": "lookup",
+    "np.searchsorted(np.sort({d}), {f}) * 0.5": "lookup", "np.fmod({d}, 0.7)": "ufunc",
+    "np.ldexp({d}, 1)": "ufunc", "np.histogram({d}, bins=3, density=True)[0]": "histogram",
+}
 
 FEATURES = (
     ["elementwise_in_loop", "broadcast", "loop_update", "acc_number_to_array", "reduce_axis",
@@ -50,6 +64,7 @@ FEATURES = (
      "helper", "helper_tuple", "helper_layer", "ident", "nested_loop", "cumsum", "cross",
      "solve", "tensordot", "diag", "trace", "det", "inv", "stop_gradient",
      "nondifferentiable", "for_array", "for_enumerate_array", "for_zip_arrays",
+     "constant_in_loop", "constant_of_index",
      "comprehension_array", "stacked_appends", "sum_of_rows", "max_of_generator",
      "cast:int", "cast:mask", "cast:float", "item", "reduce_where", "reduce_where_data",
      "reduce_where_broadcast", "reduce_initial", "reduce_initial_variable", "float32",
@@ -73,7 +88,8 @@ FEATURES = (
                               "arctanh", "arccosh", "cbrt", "exp2", "log2", "log10",
                               "reciprocal", "deg2rad", "rad2deg", "radians", "degrees",
                               "power", "abs", "hypot", "remainder",
-                              "arctan2", "minimum", "logaddexp", "fmax", "fmin")])
+                              "arctan2", "minimum", "logaddexp", "fmax", "fmin")]
+    + [f"constant:{name}" for name in sorted(set(CONSTANT_FORMS.values()))])
 
 
 def generate(seed: int) -> Case:
@@ -163,6 +179,8 @@ class ArrayGenerator(Drawing):
         # test something; each still appears often (the CI test counts them).
         self.allow_lists = self.rng.random() < 0.2
         self.allow_alias = self.rng.random() < 0.18
+        self.constant_rng = random.Random(f"constant/{seed}")  # st_constant, and its data
+        self.data: dict[str, numpy.ndarray] = {}  # the module's arrays st_constant reads
 
     # -- utilities ---------------------------------------------------------------
     def fresh(self, base):
@@ -590,6 +608,10 @@ class ArrayGenerator(Drawing):
         return self.choice(shapes)
 
     def st_assign(self, scope, indent):
+        if self.constant_rng.random() < CONSTANT_RATE:  # its own stream: others unchanged
+            constant = self.st_constant(scope, indent)
+            if constant is not None:
+                return constant
         pad = " " * indent
         shape = self.random_shape()
         e = self.squash(self.expr(scope, self.rng.randint(1, 3), shape), Interval(-LIMIT, LIMIT))
@@ -599,6 +621,56 @@ class ArrayGenerator(Drawing):
         if scope.loops:
             self.feat("elementwise_in_loop")
         return [f"{pad}{name} = {e.code}"], False
+
+    def st_constant(self, scope, indent):
+        """``c = np.sort(D)``, ``p = np.percentile(D, 30)``...: a pure function without a
+        derivative rule, on module data (its result a constant), read afterwards like any
+        variable (broadcast, in loops and branches). Drawn from its own stream."""
+        rng = self.constant_rng
+        ints = [v for v in scope.ints() if v.hi <= 3]
+        forms = list(CONSTANT_FORMS)
+        if ints and rng.random() < 0.6:  # in a loop: mostly of its index
+            forms = [f for f in forms if "{f}" in f or "{q}" in f]
+        form = rng.choice(forms)
+        fraction = fmt(round(rng.uniform(0.1, 0.9), 2))
+        percent = str(rng.choice([10, 25, 30, 50, 75, 90]))
+        index = None
+        if ints and ("{f}" in form or "{q}" in form) and rng.random() < 0.8:
+            index = rng.choice(ints)  # a constant per iteration
+            fraction = f"0.2 * ({index.name} % 4) + 0.1"
+            percent = f"20 * ({index.name} % 4) + 10"
+        code = form.format(d=self.data_name(1) if "{d}" in form else "",
+                           m=self.data_name(2) if "{m}" in form else "", f=fraction,
+                           q=percent)
+        values = [numpy.asarray(eval(code, {"np": numpy, **self.data, **(
+            {index.name: i} if index is not None else {})}), dtype=float)
+            for i in range(index.hi + 1 if index is not None else 1)]
+        shape = values[0].shape
+        if shape not in ((), (3,), (2,), (2, 3)):
+            return None  # (np.unique of repeated values)
+        name = self.fresh(rng.choice(["c", "srt", "pct", "level", "edges"]))
+        iv = Interval(min(float(v.min()) for v in values), max(float(v.max()) for v in values))
+        scope.vars[name] = Var(name, shape, iv.hull(VALUES))
+        scope.bound.add(name)
+        self.feat(f"constant:{CONSTANT_FORMS[form]}")
+        if scope.loops:
+            self.feat("constant_in_loop")
+        if index is not None:
+            self.feat("constant_of_index")
+        return [f"{' ' * indent}{name} = {code}"], False
+
+    def data_name(self, rank):
+        """The module's data array of that rank (3 or 2 by 3 numbers), made the first
+        time it is asked for."""
+        name = {1: "DATA", 2: "DATA2"}[rank]
+        if name not in self.data:
+            shape = (3,) if rank == 1 else (2, 3)
+            values = numpy.round([self.constant_rng.uniform(-1.5, 1.5)
+                                  for _ in range(int(numpy.prod(shape)))], 2).reshape(shape)
+            self.data[name] = values
+            self.globals.append(f"{name} = np.array({values.tolist()!r})")
+            self.used.add(name)
+        return name
 
     def writable(self, scope):
         return [v for v in scope.floats() if v.name not in self.params or self.r() < 0.15]

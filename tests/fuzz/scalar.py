@@ -38,6 +38,16 @@ LOOP_INDEX = Interval(0, 4)           # every loop index and int parameter lies 
 ACC_INIT = Interval(-2.0, 2.0)        # plain writes to an accumulator
 ACC_BUDGET = 40.0                     # what += may add, over every run of the statement
 NEW_VAR_LIMIT = 10.0
+CONSTANT_RATE = 0.04  # of new variables: a constant from math's functions without a rule
+# math's functions without a derivative rule, on constants (st_constant), by the feature
+# each counts as: {a} a number (a literal or the module's), {p} a positive one, {k} an
+# int (a loop's index, or a literal); the generator runs each for its value
+CONSTANT_FORMS = {
+    "lgamma({p})": "special", "gamma({c})": "special", "fmod({a}, 0.7)": "remainder",
+    "remainder({a}, 0.7)": "remainder", "ldexp({a}, 1)": "float",
+    "nextafter({a}, 0.0)": "float", "isqrt({k} + 2) * 0.5": "integer",
+    "lcm({k} + 1, 2) * 0.25": "integer",
+}
 
 # names that look like the ones srcdiff generates (adjoints, tapes, flags, temporaries)
 TRICKY = ["b_x", "b_s", "tape", "iterations", "skip", "broke", "returned", "taken", "mul",
@@ -85,7 +95,8 @@ FEATURES = (
        "try_overwrites", "fsum_generator", "fsum_list", "fsum_literal", "hypot_many", "dist",
        "tuple_call_index", "tuple_call_held", "nested_def_tuple", "raise", "raise_may_fire",
        "raise_bound", "raise_nan", "raise_int", "raise_computes", "string_flag",
-       "string_flag_default", "string_flag_passed"])
+       "string_flag_default", "string_flag_passed", "constant_of_index"]
+    + [f"constant:{name}" for name in sorted(set(CONSTANT_FORMS.values()))])
 
 
 def generate(seed: int) -> Case:
@@ -194,6 +205,7 @@ class ScalarGenerator(Drawing):
         self.tuple_rng = random.Random(f"tuple/{seed}")  # calls returning tuples as values
         self.raise_rng = random.Random(f"raise/{seed}")  # `raise` under a test
         self.flags_rng = random.Random(f"flags/{seed}")  # helpers taking strings
+        self.constant_rng = random.Random(f"constant/{seed}")  # st_constant
 
     # -- utilities -------------------------------------------------------------
     def fresh(self, base=None):
@@ -563,6 +575,8 @@ class ScalarGenerator(Drawing):
         return self.squash_into(e, allowed)
 
     def st_assign(self, scope, indent, must=None):
+        if self.constant_rng.random() < CONSTANT_RATE:  # its own stream: others unchanged
+            return self.st_constant(scope, indent)
         pad = " " * indent
         targets = self.writable(scope)
         if targets and self.r() < 0.45:
@@ -579,6 +593,34 @@ class ScalarGenerator(Drawing):
             self.declare(scope, name, self.new_var_interval(e))
         scope.bound.add(name)
         return [f"{pad}{name} = {e.code}"], False
+
+    def st_constant(self, scope, indent):
+        """``c = math.lgamma(2.5)``, ``g = math.lgamma(i + 1.5)``: a function of math
+        without a derivative rule, on constants (a loop's index, the module's numbers),
+        its result a constant read afterwards like any variable. Its own stream."""
+        rng = self.constant_rng
+        ints = [v for v in scope.readable(ints=True) if v.iv.hi <= 4]
+        form = rng.choice(sorted(CONSTANT_FORMS))
+        index = rng.choice(ints) if ints and rng.random() < 0.7 else None
+        numbers = [(fmt(v), Interval(v)) for v in (self.constant(), self.constant())] + [
+            (n, iv) for n, iv in sorted(self.global_numbers.items())]
+        a = rng.choice(numbers)[0]
+        p = f"{index.name} + 1.5" if index is not None else fmt(round(rng.uniform(0.5, 3.5), 2))
+        k = index.name if index is not None else str(rng.randint(0, 4))
+        code = form.format(a=a, p=p, k=k, c=fmt(round(rng.uniform(0.5, 3.0), 2)))
+        if "{p}" not in form and "{k}" not in form:
+            index = None  # (the form reads no index)
+        namespace = {"math": math, **{n: float(iv.lo) for n, iv in self.global_numbers.items()}}
+        values = [float(eval("math." + code, namespace, {index.name: i} if index else {}))
+                  for i in (range(int(index.iv.hi) + 1) if index is not None else [0])]
+        name = self.fresh()
+        call = code.split("(")[0]
+        self.declare(scope, name, Interval(min(values), max(values)).hull(Interval(-2.0, 2.0)))
+        scope.bound.add(name)
+        self.feat(f"constant:{CONSTANT_FORMS[form]}")
+        if index is not None:
+            self.feat("constant_of_index")
+        return [f"{' ' * indent}{name} = {self.m(call)}({code.split('(', 1)[1]}"], False
 
     def st_self_update(self, scope, indent):
         pad = " " * indent
