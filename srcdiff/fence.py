@@ -146,10 +146,8 @@ class Fence(ast.NodeVisitor):
 
     def check_arguments(self, args: ast.arguments, own: bool = False) -> None:
         """``own``: the parameters of the function differentiated, whose ``*args`` is a
-        tuple argument (``srcdiff.api``); functions srcdiff inlines have none."""
-        if args.vararg is not None and not own:
-            self.refuse(args.vararg, "*args parameters of functions srcdiff inlines are "
-                        "not supported yet", "name each parameter, or pass a tuple")
+        tuple argument (``srcdiff.api``); of a function srcdiff inlines, ``*args`` is the
+        tuple of a call's other positional arguments (``normalize``)."""
         if args.kwarg is not None:
             self.refuse(args.kwarg, "**kwargs parameters are not supported yet",
                         "name each parameter")

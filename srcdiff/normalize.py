@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from collections.abc import Collection, Iterator
 from typing import Any, Callable, TypeVar, cast
 
-from .errors import KindError, SrcdiffError, UnsupportedSyntaxError, located
+from .errors import SrcdiffError, UnsupportedSyntaxError, located
 from .expr import dotted, literal
 from .ir import Function, Namer, copy_tree, def_of_lambda, get_anno, name_id, set_anno, walk
 from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
@@ -524,11 +524,11 @@ class Normalizer:
         bounds: list[int | None] = []
         for bound in (node.slice.lower, node.slice.upper, node.slice.step):
             key = None if bound is None else _constant_key(bound)
-            if bound is not None and type(key) is not int:
+            if bound is not None and not isinstance(key, int):
                 raise located(UnsupportedSyntaxError, f"srcdiff loops over a slice of "
                               f"{text(part.param, part.path)} when its bounds are constant "
                               "integers", bound, self.where)
-            bounds.append(key if bound is not None else None)
+            bounds.append(key if isinstance(key, int) else None)
         if bounds[2] == 0:
             raise located(UnsupportedSyntaxError, "slice step cannot be zero (Python "
                           "raises ValueError here)", node.slice, self.where)
@@ -1801,7 +1801,10 @@ class Normalizer:
             body = [_Constants(constants).visit(s) for s in body]
         statements = []
         for param, value in bindings:
-            if get_anno(value, "part") is not None:  # a structure: another name for it
+            if get_anno(value, "varargs") is not None:  # *args: a tuple srcdiff follows
+                statements += self.varargs(renames[param], param, get_anno(value, "varargs"),
+                                          call)
+            elif get_anno(value, "part") is not None:  # a structure: another name for it
                 self.structures[renames[param]] = get_anno(value, "part")
             elif get_anno(value, "list") is not None:  # a list: another name for it
                 self.lists.by_name[renames[param]] = get_anno(value, "list")
@@ -1821,6 +1824,32 @@ class Normalizer:
                     set_anno(node, "where", inner.where)
         return statements + inlined
 
+    def varargs(self, name: str, parameter: str, values: list[ast.expr],
+                call: ast.Call) -> list[ast.stmt]:
+        """``*args`` of a function srcdiff inlines, bound to the tuple of the call's
+        other positional arguments: a tuple srcdiff follows (``len(args)``, ``args[0]``,
+        ``for a in args``, ``np.concatenate(args)``), each item a variable of its own (a
+        list passed is the list itself, as in Python)."""
+        statements: list[ast.stmt] = []
+        items: list[ast.expr | _List] = []
+        for index, value in enumerate(values):
+            if get_anno(value, "part") is not None:
+                raise located(UnsupportedSyntaxError, f"a structured argument passed to "
+                              f"*{parameter} is not supported yet", value, self.where,
+                              hint="pass it to a named parameter")
+            made = get_anno(value, "list")
+            if made is not None:
+                items.append(made)
+            elif isinstance(value, ast.Constant):
+                items.append(value)
+            else:
+                item = self.fresh(f"{name}_{index}")
+                statements.append(self.assign(item, value, call))
+                items.append(_name(item))
+        self.lists.by_name[name] = _List(items, self.scope, f"*{parameter}", is_tuple=True)
+        self.lists.names.add(name)
+        return statements
+
     def recursive_call(self, tree: ast.FunctionDef, callee: types.FunctionType | None, call: ast.Call,
                        bindings: list[tuple[str, ast.expr]], results: list[str]) -> list[ast.stmt]:
         """Recursion cannot be inlined: the call stays a call, every argument passed by
@@ -1833,6 +1862,9 @@ class Normalizer:
         if len(results) != 1:
             raise located(UnsupportedSyntaxError, f"recursive calls to {tree.name}() that "
                           "return several values are not supported yet", call, self.where)
+        if any(get_anno(value, "varargs") is not None for _, value in bindings):
+            raise located(UnsupportedSyntaxError, f"recursive calls to {tree.name}(), which "
+                          "takes *args, are not supported yet", call, self.where)
         if any(get_anno(value, "part") is not None or get_anno(value, "list") is not None
                for _, value in bindings):
             raise located(UnsupportedSyntaxError, f"recursive calls to {tree.name}() with a "
@@ -1863,7 +1895,7 @@ class Normalizer:
             defaults = {k: _literal_default(v, k, call, self.where) for k, v in defaults.items()}
         else:  # a local function: its defaults, evaluated where it was defined
             defaults = dict(self.local_functions[name_id(call.func)][1])
-        if len(call.args) > len(positional):
+        if len(call.args) > len(positional) and args.vararg is None:
             raise located(UnsupportedSyntaxError, f"{tree.name}() takes {len(positional)} "
                           f"positional arguments, {len(call.args)} given", call, self.where)
         bound = dict(zip(positional, call.args))
@@ -1880,6 +1912,10 @@ class Normalizer:
                               f"argument {name!r}", call, self.where)
             # one of the two has it (checked above)
             result.append((name, cast(ast.expr, bound.get(name, defaults.get(name)))))
+        if args.vararg is not None:  # *args: the tuple of the other positional arguments
+            varargs = _located(_name("varargs"), call)
+            set_anno(varargs, "varargs", call.args[len(positional):])
+            result.append((args.vararg.arg, varargs))
         return result
 
     # -- expressions -----------------------------------------------------------------

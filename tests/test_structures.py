@@ -500,14 +500,68 @@ def test_varargs_named_in_wrt_give_a_tuple_gradient():
     assert text.startswith("def dscaled_sum_dargs(x, args, args_0, args_1):")
 
 
-def varargs_of_a_helper(x):
-    def helper(*values):  # refused
-        return sum(values)
-    return helper(x, x)
+def joined(*parts):  # a helper srcdiff inlines: *parts the tuple of the call's arguments
+    return np.concatenate(parts)
+
+
+def first_and_rest(first, *rest, scale=1.0):
+    s = first
+    for r in rest:  # unrolled: one copy per argument
+        s = s + r * r
+    return scale * s * len(rest) + sum(rest[1:])
+
+
+def varargs_of_helpers(x, y):
+    parts = [x, x * y]
+    a = np.sum(joined(*parts) ** 2) + np.sum(joined(x))
+    b = first_and_rest(y) + first_and_rest(y, np.sum(x), math.sin(y), scale=2.0)
+
+    def local(*values):
+        return values[0] * len(values)
+    return a + b + local(y, 3.0)
+
+
+def varargs_by_hand(x, y):
+    """varargs_of_helpers' gradient, worked by hand: with S = sum(x),
+    a = sum(x^2) (1 + y^2) + S; first_and_rest(y) = 0 (no rest), the other
+    2 (y + S^2 + sin^2 y) 2 + sin y; local = 2 y."""
+    S = np.sum(x)
+    dx = 2 * x * (1 + y ** 2) + 1 + 8 * S
+    dy = np.sum(x ** 2) * 2 * y + 4 * (1 + 2 * math.sin(y) * math.cos(y)) + math.cos(y) + 2
+    return dx, dy
+
+
+def recursion_with_varargs(n, *values):
+    if n <= 0:
+        return values[0]
+    return recursion_with_varargs(n - 1, *values)
+
+
+def varargs_through_recursion(x):
+    return recursion_with_varargs(2, x)
 
 
 def keyword_arguments(x, **options):  # refused
     return x
+
+
+def lambda_free_structured(p):
+    return np.sum(joined(p["a"], p))
+
+
+def test_helpers_taking_varargs_are_inlined():
+    # *args of a helper was refused; it is the tuple of the call's other arguments
+    x, y = np.array([0.5, -1.25, 2.0]), 0.7
+    gradient = srcdiff.grad(varargs_of_helpers, wrt=(0, 1))(x, y)
+    expected = varargs_by_hand(x, y)
+    np.testing.assert_allclose(gradient[0], expected[0], rtol=1e-13)
+    assert gradient[1] == pytest.approx(expected[1], rel=1e-13)
+    np.testing.assert_allclose(expected[0], numeric(varargs_of_helpers, (x, y), 0)[()],
+                               rtol=1e-6)  # the hand-worked gradient itself, checked
+    assert expected[1] == pytest.approx(_central(varargs_of_helpers, (x, y), 1), rel=1e-6)
+    dx, dy = np.array([1.0, 0.0, -2.0]), 0.5
+    _, tangent = srcdiff.jvp(varargs_of_helpers, wrt=(0, 1))(x, y, dx, dy)
+    assert tangent == pytest.approx(float(expected[0] @ dx) + expected[1] * dy, rel=1e-12)
 
 
 def test_what_varargs_are_refused_with():
@@ -521,9 +575,14 @@ def test_what_varargs_are_refused_with():
         srcdiff.hvp(scaled_sum)(1.0, 2.0, 1.0)
     assert caught.value.lineno == scaled_sum.__code__.co_firstlineno
     with pytest.raises(UnsupportedSyntaxError, match=re.escape(
-            "*args parameters of functions srcdiff inlines are not supported yet")) as caught:
-        srcdiff.grad(varargs_of_a_helper)(1.0)
-    assert caught.value.lineno == varargs_of_a_helper.__code__.co_firstlineno + 1
+            "recursive calls to recursion_with_varargs(), which takes *args, are not "
+            "supported yet")) as caught:
+        srcdiff.grad(varargs_through_recursion)(1.0)
+    assert caught.value.lineno == recursion_with_varargs.__code__.co_firstlineno + 3
+    with pytest.raises(UnsupportedSyntaxError, match=re.escape(
+            "a structured argument passed to *parts is not supported yet")) as caught:
+        srcdiff.grad(lambda_free_structured)({"a": np.ones(2)})
+    assert caught.value.source_line.strip() == 'return np.sum(joined(p["a"], p))'
     with pytest.raises(UnsupportedSyntaxError, match=re.escape(
             "**kwargs parameters are not supported yet")):
         srcdiff.grad(keyword_arguments)(1.0)

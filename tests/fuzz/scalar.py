@@ -31,6 +31,7 @@ GROWN_RATE = 0.4  # of lists appended to or comprehensions: of a length known on
 TRY_RATE = 0.03  # of the statements drawn: a `try` around constants (st_try)
 RAISE_RATE = 0.015  # of the statements drawn: `if <test>: raise ...` (st_raise)
 FLAG_RATE = 0.2  # of programs: a helper taking a string, mode="tanh", tested by == and in
+VARARGS_RATE = 0.15  # of programs: a helper taking *args, def total(a, *rest)
 
 PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
 HELPER_PARAM = Interval(-4.0, 4.0)    # arguments of helpers are squashed into this
@@ -205,6 +206,7 @@ class ScalarGenerator(Drawing):
         self.tuple_rng = random.Random(f"tuple/{seed}")  # calls returning tuples as values
         self.raise_rng = random.Random(f"raise/{seed}")  # `raise` under a test
         self.flags_rng = random.Random(f"flags/{seed}")  # helpers taking strings
+        self.varargs_rng = random.Random(f"varargs/{seed}")  # helpers taking *args
         self.constant_rng = random.Random(f"constant/{seed}")  # st_constant
 
     # -- utilities -------------------------------------------------------------
@@ -484,6 +486,19 @@ class ScalarGenerator(Drawing):
             text = e.code if style < 0.3 else f'{e.code}, "{option}"' if style < 0.65 else \
                 f'{e.code}, {sig.params[1]}="{option}"'
             self.feat("string_flag_default" if style < 0.3 else "string_flag_passed")
+            return Expr(f"{sig.name}({text})", sig.ret, True)
+        if sig.kind == "varargs":  # one to four arguments; some spread from a list
+            rng = self.varargs_rng
+            count = rng.randint(1, 4)
+            at = rng.randrange(count) if must is not None else -1
+            args = [self.value_for(scope, HELPER_PARAM, depth - 1, must if k == at else None).code
+                    for k in range(count)]
+            if count >= 2 and rng.random() < 0.3:
+                cut = rng.randint(1, count - 1)
+                self.feat("varargs_spread")
+                text = ", ".join(args[:cut]) + ", *[" + ", ".join(args[cut:]) + "]"
+            else:
+                text = ", ".join(args)
             return Expr(f"{sig.name}({text})", sig.ret, True)
         args = []
         positions = [k for k in range(len(sig.params)) if k not in sig.int_params]
@@ -1584,6 +1599,8 @@ class ScalarGenerator(Drawing):
             getattr(self, "helper_" + kind)()
         if self.flags_rng.random() < FLAG_RATE:  # its own stream
             self.helper_flag()
+        if self.varargs_rng.random() < VARARGS_RATE:  # its own stream
+            self.helper_varargs()
 
     def helper_flag(self):
         """A helper taking a string that says what it computes, as people write them:
@@ -1605,6 +1622,23 @@ class ScalarGenerator(Drawing):
         self.module_callables[name] = Sig(name, [a, mode], [HELPER_PARAM, None], UNIT, "flag",
                                           n_defaults=1, options=options)
         self.feat("string_flag")
+
+    def helper_varargs(self):
+        """A helper taking ``*args`` (srcdiff inlines it, ``*rest`` the tuple of a call's
+        other arguments): a loop over them, or ``len`` and ``sum`` of them; called with one
+        to four arguments, now and then some spread from a list (``total(u, *[v, w])``)."""
+        rng = self.varargs_rng
+        name = self.fresh(rng.choice(["total", "combine", "blend"]))
+        a, rest, r, s = self.fresh("a"), self.fresh("rest"), self.fresh("r"), self.fresh("s")
+        if rng.random() < 0.5:  # |s| stays within |a|'s bound: each step halves it
+            body = (f"    {s} = {a}\n    for {r} in {rest}:\n"
+                    f"        {s} = 0.5 * {s} + 0.5 * {self.m('sin')}({r})\n    return {s}\n")
+        else:  # |tanh| < 1, plus 0.1 times at most three arguments of HELPER_PARAM
+            body = (f"    return {self.m('tanh')}({a}) * len({rest}) / (1.0 + len({rest})) "
+                    f"+ 0.1 * sum({rest})\n")
+        self.helpers.append(f"def {name}({a}, *{rest}):\n" + body)
+        self.module_callables[name] = Sig(name, [a], [HELPER_PARAM], HELPER_PARAM, "varargs")
+        self.feat("helper_varargs")
 
     def helper_scope(self, params, ivs, ret):
         scope = Scope(is_program=False, ret=ret)
