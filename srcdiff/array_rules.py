@@ -32,11 +32,11 @@ from typing import Any, Callable, NoReturn, TypeVar, cast
 import numpy
 
 from . import runtime
-from .expr import (Code, add, attribute, call, cos, div, equal, exp, item, log, logistic, mul, neg,
-                   pi, select, sin, Value)
+from .expr import (Code, add, attribute, call, cos, digamma, div, equal, exp, item, log, log1p,
+                   loggamma, logistic, mul, neg, pi, select, sin, trigamma, Value)
 from .kinds import ANY_ARRAY, SCALAR, Kind, array, broadcast
 from .ir import Function
-from .rules import NONZERO, REAL, RULES, TOTAL, Domain
+from .rules import ABOVE_MINUS_ONE, NONZERO, POSITIVE, REAL, RULES, TOTAL, Domain
 
 # What a ``vjp`` gives: each differentiable parameter's (or ``(sequence, position)``'s)
 # adjoint contribution, as code
@@ -62,6 +62,9 @@ class Example:
     matrix: bool = False  # add n * identity to square matrices (well conditioned)
     spd: bool = False  # a square matrix x x^T + n * identity (symmetric positive definite)
     named: tuple[str, ...] = ()  # the last shapes' arguments, passed by these keywords
+    # constants put among the positional arguments, at these positions (numpy.interp's
+    # sample points, between x and fp)
+    inserted: tuple[tuple[int, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -276,6 +279,8 @@ _SAME_AS: list[tuple[Any, Callable[..., Any], int]] = [
     (numpy.radians, math.radians, 1), (numpy.degrees, math.degrees, 1),
     (numpy.remainder, operator.mod, 2),  # numpy.mod too: Python's %, the divisor's sign
     (numpy.copysign, math.copysign, 2),
+    # a cast of a number or an array (a float64 array itself, not a copy): float's rule
+    (numpy.float64, float, 1),
     # ties go to the first argument, as for max and min
     (numpy.maximum, max, 2), (numpy.minimum, min, 2), (numpy.fmax, max, 2), (numpy.fmin, min, 2),
 ]
@@ -1071,6 +1076,21 @@ def load_scipy() -> bool:
     RULES.alias(special.erf, math.erf, 1, name="scipy.special.erf")
     RULES.alias(special.erfc, math.erfc, 1, name="scipy.special.erfc")
     TOTAL.update({special.expit, special.erf, special.erfc})
+    # log |gamma(x)|: its derivative is digamma (runtime.digamma, whose own is trigamma),
+    # infinite at 0 and the negative integers, where gammaln is (SciPy's values there)
+    RULES.add(special.gammaln, lambda x: loggamma(x), lambda x: digamma(x), (POSITIVE,),
+              name="scipy.special.gammaln")
+    RULES.add(runtime.digamma, lambda x: digamma(x), lambda x: trigamma(x), (POSITIVE,),
+              name="srcdiff.runtime.digamma")
+    # x log(y) and x log1p(y), 0 where x is 0: there the derivative in y is 0 whatever y
+    # (the function is 0 along y), written so that no branch divides by zero; in x it is
+    # log(y) (-inf at y = 0, as the function's slope there)
+    RULES.add(special.xlogy, lambda x, y: x * log(y),
+              lambda x, y: (log(y), x / select(equal(x, 0), 1, y)), (REAL, POSITIVE),
+              name="scipy.special.xlogy")
+    RULES.add(special.xlog1py, lambda x, y: x * log(1 + y),
+              lambda x, y: (log1p(y), x / select(equal(x, 0), 1, 1 + y)), (REAL, ABOVE_MINUS_ONE),
+              name="scipy.special.xlog1py")
 
     def no_weights(v: VJP) -> None:
         if v.given("b") and v.const("b") is not None:
@@ -1751,6 +1771,303 @@ add_array_rule(numpy.linalg.eigh, ("a", "UPLO"), ("a",), _eigh, lambda v: ANY_AR
                name="numpy.linalg.eigh", jvp=_eigh)
 
 
+# --- more functions people's programs call (met in autograd's examples) ------------------------
+# Integrals, polynomials, interpolation, NaN-aware means, covariances, matrix powers. Where
+# a rule needs a function of its own in forward code (which hvp differentiates again), that
+# function is a primitive of srcdiff.runtime with a rule here (polyder, interp_slope,
+# cov_tangent); the vector-Jacobian rules call plain helpers.
+def _given(v: VJP, name: str) -> bool:
+    """Whether ``name`` is given, and not as None."""
+    return v.given(name) and not _is_constant(v, name, None)
+
+
+def _differentiated_term(j: JVP, name: str, term: Callable[[], Value]) -> Value:
+    """``term()``, the tangent's part through the argument ``name``: 0 where it carries
+    no derivative."""
+    return term() if j.differentiated(name) else 0
+
+
+def _trapezoid_axis(v: VJP) -> int:
+    axis = v.const("axis", -1)
+    if not isinstance(axis, int):
+        raise RuleUseError(f"{v.rule.name} needs `axis` written as an integer")
+    _known_rank(v, "y")
+    return axis
+
+
+def _trapezoid(v: VJP) -> Contributions:
+    """The widths are ``x``'s differences (``dx`` is not read then) or ``dx``."""
+    axis = _trapezoid_axis(v)
+    x = v["x"] if _given(v, "x") else None
+    dx = v["dx"] if v.given("dx") else 1.0
+    adjoint: Contributions = {"y": v.helper("trapezoid_adjoint", v.g, v["y"], x, dx, axis, "y")}
+    if x is not None:
+        adjoint["x"] = v.helper("trapezoid_adjoint", v.g, v["y"], x, dx, axis, "x")
+    elif v.given("dx"):
+        adjoint["dx"] = v.helper("trapezoid_adjoint", v.g, v["y"], x, dx, axis, "dx")
+    return adjoint
+
+
+def _trapezoid_jvp(j: JVP) -> Value:
+    """Linear in ``y``, and in ``x`` (or ``dx``) for a given ``y``: one term each."""
+    axis = _trapezoid_axis(j)
+    name = j.rule.name
+    if _given(j, "x"):
+        return add(_differentiated_term(j, "y", lambda: call(name, j.t("y"), j["x"], axis=axis)),
+                   _differentiated_term(j, "x", lambda: call(name, j["y"], j.t("x"), axis=axis)))
+    dx = {"dx": j["dx"]} if j.given("dx") else {}
+    return add(_differentiated_term(j, "y", lambda: call(name, j.t("y"), axis=axis, **dx)),
+               _differentiated_term(j, "dx", lambda: call(name, j["y"], dx=j.t("dx"), axis=axis)))
+
+
+def _trapezoid_kind(v: VJP) -> Kind:
+    rank = v.ndim("y")
+    widths = v.ndim("x") if _given(v, "x") else 1
+    if rank is None or widths is None:
+        return ANY_ARRAY
+    return _rank(max(rank, widths if widths > 1 else rank) - 1)
+
+
+_TRAPEZOID_EXAMPLES = (E(((5,),)), E(((5,), (5,))), E(((3, 4), (4,))), E(((3, 4), (3, 4)), {"axis": 0}),
+                       E(((3, 4),), {"axis": 0, "dx": 0.5}), E(((4,), ()), named=("dx",)),
+                       E(((2, 3), (3,)), {"axis": -1}), E(((4, 3), (4, 1)), {"axis": 0}))
+for _func in (numpy.trapezoid, getattr(numpy, "trapz", None)):  # trapz: NumPy before 2.4
+    if _func is not None:
+        add_array_rule(_func, ("y", "x", "dx", "axis"), ("y", "x", "dx"), _trapezoid,
+                       _trapezoid_kind, _TRAPEZOID_EXAMPLES, name=f"numpy.{_func.__name__}",
+                       jvp=_trapezoid_jvp)
+
+
+def _polynomial(v: VJP) -> None:
+    if v.ndim("p") not in (1, None):
+        raise RuleUseError(f"{v.rule.name} is differentiated for 1-D coefficients `p`")
+
+
+def _polyval(v: VJP) -> Contributions:
+    _polynomial(v)
+    slope = call("numpy.polyval", v.helper("polyder", v["p"]), v["x"])
+    return {"p": v.helper("polyval_adjoint", v.g, v["p"], v["x"]), "x": mul(v.g, slope)}
+
+
+def _polyval_jvp(j: JVP) -> Value:
+    """Linear in ``p``; in ``x``, the derivative polynomial's value (``runtime.polyder``:
+    differentiable again)."""
+    _polynomial(j)
+    return add(_differentiated_term(j, "p", lambda: call("numpy.polyval", j.t("p"), j["x"])),
+               _differentiated_term(j, "x", lambda: mul(
+                   j.t("x"), call("numpy.polyval", j.helper("polyder", j["p"]), j["x"]))))
+
+
+add_array_rule(numpy.polyval, ("p", "x"), ("p", "x"), _polyval, lambda v: v.kind("x"),
+               (E(((4,), ())), E(((3,), (5,))), E(((4,), (2, 3))), E(((1,), (3,))), E(((5,), (3,)))),
+               required=2, name="numpy.polyval", jvp=_polyval_jvp)
+add_array_rule(runtime.polyder, ("p",), ("p",),
+               lambda v: {"p": v.helper("polyder_adjoint", v.g, v["p"])}, lambda v: array(1),
+               (E(((4,),)), E(((2,),))), name="srcdiff.runtime.polyder", jvp="linear")
+
+
+def _interp_check(v: VJP) -> None:
+    """Refuses what the rules do not differentiate: sample points ``xp`` (or ``left`` and
+    ``right``) that depend on the differentiated arguments, and ``period=``."""
+    for name in ("xp", "left", "right"):
+        if v.differentiated(name):
+            raise RuleUseError(
+                f"numpy.interp's {name} (`{ast.unparse(v.arguments[name])}`) depends on the "
+                "differentiated arguments: srcdiff has no derivative rule for it (it "
+                "differentiates x and fp, at sample points and end values that are constants)")
+    if _given(v, "period"):
+        raise RuleUseError("`period=` of numpy.interp is not supported")
+
+
+def _interp_ends(v: VJP) -> tuple[Any, Any]:
+    """``left`` and ``right`` (None: not given, the values at the ends)."""
+    return (v["left"] if _given(v, "left") else None, v["right"] if _given(v, "right") else None)
+
+
+def _interp(v: VJP) -> Contributions:
+    """In ``x``, the slope of the segment ``x`` lies in (at a point of ``xp``, the segment
+    to its right; at the last point, the last segment; 0 outside ``xp``). In ``fp``, the
+    interpolation weights."""
+    _interp_check(v)
+    x, xp, fp = v["x"], v["xp"], v["fp"]
+    return {"x": mul(v.g, v.helper("interp_slope", x, xp, fp)),
+            "fp": v.helper("interp_adjoint", v.g, x, xp, fp, *_interp_ends(v))}
+
+
+def _interp_jvp(j: JVP) -> Value:
+    _interp_check(j)
+    x, xp, fp = j["x"], j["xp"], j["fp"]
+    # outside xp the value is fp[0] and fp[-1], or the constants left and right
+    ends = {name: 0.0 for name in ("left", "right") if _given(j, name)}
+    return add(_differentiated_term(j, "x", lambda: mul(j.t("x"), j.helper("interp_slope", x, xp, fp))),
+               _differentiated_term(j, "fp", lambda: call("numpy.interp", x, xp, j.t("fp"), **ends)))
+
+
+def _interp_slope_jvp(j: JVP) -> Value:  # linear in fp (piecewise constant in x)
+    _interp_check(j)
+    return j.helper("interp_slope", j["x"], j["xp"], j.t("fp"))
+
+
+def _interp_slope(v: VJP) -> Contributions:
+    _interp_check(v)
+    return {"fp": v.helper("interp_slope_adjoint", v.g, v["x"], v["xp"], v["fp"])}
+
+
+# x in [-2, 2]: within the sample points and on either side of them
+_XP = [-1.0, -0.25, 0.5, 1.5]
+_INTERP_EXAMPLES = (E(((5,), (4,)), inserted=((1, _XP),)), E(((), (4,)), inserted=((1, _XP),)),
+                    E(((2, 3), (4,)), {"left": 0.5, "right": -1.0}, inserted=((1, _XP),)))
+add_array_rule(numpy.interp, ("x", "xp", "fp", "left", "right", "period"),
+               ("x", "xp", "fp", "left", "right"), _interp, lambda v: v.kind("x"),
+               _INTERP_EXAMPLES, required=3, name="numpy.interp", jvp=_interp_jvp)
+# (x is not differentiated: the slope is piecewise constant in it)
+add_array_rule(runtime.interp_slope, ("x", "xp", "fp"), ("xp", "fp"), _interp_slope,
+               lambda v: v.kind("x"), _INTERP_EXAMPLES[:2], required=3,
+               name="srcdiff.runtime.interp_slope", jvp=_interp_slope_jvp)
+
+
+def _nanmean(v: VJP) -> Contributions:
+    """The mean of the elements that are not NaN: each gets the adjoint over their count
+    along the reduced axes, a NaN none (a slice of NaN only is NaN, as NumPy gives it,
+    and passes nothing back)."""
+    _no_out(v)
+    kept = call("numpy.logical_not", call("numpy.isnan", v["a"]))
+    axis = v.const("axis")
+    keep = {"axis": axis, "keepdims": True} if axis is not None else {}
+    count = call("numpy.maximum", call("numpy.sum", kept, **keep, **_dtype_of(v, "a")), 1)
+    return {"a": call("numpy.where", kept, div(v.expand(v.g), count), call("numpy.zeros_like", v["a"]))}
+
+
+def _nanmean_jvp(j: JVP) -> Value:
+    """The NaN-aware mean of the tangent, NaN where ``a`` is."""
+    _no_out(j)
+    masked = call("numpy.where", call("numpy.isnan", j["a"]), Code(_node_path("numpy.nan")), j.t("a"))
+    return call("numpy.nanmean", masked, **_reduce_options(j))
+
+
+add_array_rule(numpy.nanmean, _MEAN_PARAMS, ("a",), _nanmean, reduction_kind, _REDUCE_EXAMPLES,
+               name="numpy.nanmean", jvp=_nanmean_jvp)
+
+
+def _cov_options(v: VJP) -> tuple[bool, Any]:
+    """``rowvar`` and the ``ddof`` that ``bias`` and ``ddof`` give; refuses ``y``, the
+    weights and ``dtype``."""
+    for name in ("y", "fweights", "aweights", "dtype"):
+        if _given(v, name):
+            raise RuleUseError(f"`{name}=` of numpy.cov is not supported" + (
+                " (join the variables: numpy.cov(numpy.vstack([m, y])))" if name == "y" else ""))
+    rank = v.ndim(v.rule.params[0])
+    if rank is not None and rank > 2:
+        raise RuleUseError(f"numpy.cov of an array of rank {rank}: NumPy raises ValueError")
+    ddof = v.const("ddof")
+    if ddof is None:
+        ddof = 0 if v.const("bias", False) else 1
+    return bool(v.const("rowvar", True)), ddof
+
+
+def _cov(v: VJP) -> Contributions:
+    rowvar, ddof = _cov_options(v)
+    return {"m": v.helper("cov_adjoint", v.g, v["m"], rowvar, ddof)}
+
+
+def _cov_kind(v: VJP) -> Kind:  # (a 2-D m of one variable also gives a number)
+    return {1: SCALAR, 2: array(2)}.get(v.ndim(v.rule.params[0]), ANY_ARRAY)  # type: ignore[arg-type]  # get(None) gives the default
+
+
+add_array_rule(numpy.cov, ("m", "y", "rowvar", "bias", "ddof", "fweights", "aweights", "dtype"),
+               ("m", "y", "fweights", "aweights"), _cov, _cov_kind,
+               (E(((2, 5),)), E(((5,),)), E(((5, 3),), {"rowvar": False}),
+                E(((3, 4),), {"bias": True}), E(((3, 4),), {"ddof": 2})), name="numpy.cov",
+               jvp=lambda j: j.helper("cov_tangent", j["m"], j.t("m"), *_cov_options(j)))
+add_array_rule(runtime.cov_tangent, ("m", "tangent", "rowvar", "ddof"), ("m", "tangent"),
+               lambda v: {"m": v.helper("cov_adjoint", v.g, v["tangent"], v["rowvar"], v["ddof"]),
+                          "tangent": v.helper("cov_adjoint", v.g, v["m"], v["rowvar"], v["ddof"])},
+               _cov_kind, (E(((2, 5), (2, 5)), literals=(True, 1)), E(((4,), (4,)), literals=(True, 0)),
+                           E(((4, 2), (4, 2)), literals=(False, 1))),
+               required=4, name="srcdiff.runtime.cov_tangent", jvp="multilinear")
+
+
+def _exponent(v: VJP) -> int:
+    n = v.const("n")
+    if not isinstance(n, int) or isinstance(n, bool):
+        raise RuleUseError("numpy.linalg.matrix_power needs `n` written as an integer")
+    return n
+
+
+def _matrix_power(v: VJP) -> Contributions:
+    return {"a": v.helper("matrix_power_adjoint", v.g, v["a"], _exponent(v))}
+
+
+def _matrix_power_jvp(j: JVP) -> Value:
+    """``sum_k a^k t a^(n-1-k)``; for ``n < 0`` (powers of the inverse ``b``, whose
+    tangent is ``-b t b``), ``-sum_k b^(k+1) t b^(m-k)``, ``m = -n``. Beyond four factors,
+    the corner of the power of the block matrix ``[[a, t], [0, a]]``, which holds it."""
+    n, a, t = _exponent(j), j["a"], j.t("a")
+    if n == 0:
+        return call("numpy.zeros_like", j.out)
+    if abs(n) > 4:
+        size = item(shape(a), ast.Constant(0))
+        block = call("numpy.vstack", ast.List([
+            _node(call("numpy.hstack", ast.List([a.node, _node(t)], ast.Load()))),
+            _node(call("numpy.hstack", ast.List([_node(call("numpy.zeros_like", a)), a.node],
+                                                ast.Load())))], ast.Load()))
+        corner = ast.Tuple([ast.Slice(None, _node(size)), ast.Slice(_node(size), None)], ast.Load())
+        return item(call("numpy.linalg.matrix_power", block, n), corner)
+
+    def power(k: int) -> Value | None:  # a^k (None: the identity)
+        return None if k == 0 else a if k == 1 else call("numpy.linalg.matrix_power", a, k)
+
+    def between(left: Value | None, right: Value | None) -> Value:
+        middle: Value = t if left is None else _matmul(left, t)
+        return middle if right is None else _matmul(middle, right)
+    if n > 0:
+        terms = [between(power(k), power(n - 1 - k)) for k in range(n)]
+    else:
+        terms = [between(power(-(k + 1)), power(-(-n - k))) for k in range(-n)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = add(total, term)
+    return total if n > 0 else neg(total)
+
+
+add_array_rule(numpy.linalg.matrix_power, ("a", "n"), ("a",), _square_only(_matrix_power),
+               lambda v: array(2),
+               (E(((3, 3),), literals=(2,)), E(((3, 3),), literals=(3,)), E(((2, 2),), literals=(1,)),
+                E(((3, 3),), literals=(0,)), E(((3, 3),), literals=(-2,), matrix=True),
+                E(((3, 3),), literals=(5,)), E(((2, 2),), literals=(-5,), matrix=True)),
+               required=2, name="numpy.linalg.matrix_power", jvp=_square_only(_matrix_power_jvp))
+
+
+def _diagflat(v: VJP) -> Contributions:
+    """The diagonal the elements were put on, read back (``k`` may be a variable)."""
+    k = v["k"] if v.given("k") and not (isinstance(v.arguments["k"], ast.Constant)
+                                        and v.arguments["k"].value == 0) else None
+    diagonal = call("numpy.diagonal", v.g) if k is None else call("numpy.diagonal", v.g, k)
+    return {"v": call("numpy.reshape", diagonal, shape(v["v"]))}
+
+
+add_array_rule(numpy.diagflat, ("v", "k"), ("v",), _diagflat, lambda v: array(2),
+               (E(((3,),)), E(((2, 2),)), E(((3,),), {"k": 1}), E(((2,),), {"k": -2}), E(((),))),
+               name="numpy.diagflat", jvp="linear")
+
+
+def _logspace(v: VJP) -> NoReturn:
+    name = next(n for n in ("start", "stop", "base") if v.differentiated(n))
+    raise RuleUseError(
+        f"numpy.logspace's {name} (`{ast.unparse(v.arguments[name])}`) depends on the "
+        "differentiated arguments: srcdiff has no derivative rule for it (its result would "
+        "be taken for a constant); write the values from an integer range: base ** (start "
+        "+ (stop - start) / (num - 1) * numpy.arange(num))")
+
+
+# A creation function, as numpy.linspace: a constant, refused (no examples) where its
+# values depend on the differentiated arguments
+add_array_rule(numpy.logspace, ("start", "stop", "num", "endpoint", "base", "dtype", "axis"),
+               ("start", "stop", "base"), _logspace,
+               lambda v: _rank(max(v.ndim("start") or 0, v.ndim("stop") or 0) + 1), (), required=2,
+               name="numpy.logspace", jvp=_logspace)
+
+
 # --- forward mode ----------------------------------------------------------------------------
 # The tangent of y = f(a, ...) given the tangents of its differentiable arguments. Linear
 # functions (reductions by sums, reshapes, views, copies, indexing, item assignment, joins)
@@ -1869,4 +2186,5 @@ VIEWS = {numpy.reshape, numpy.ravel, numpy.squeeze, numpy.expand_dims, numpy.tra
          numpy.swapaxes, numpy.broadcast_to, numpy.asarray, numpy.atleast_1d,
          numpy.atleast_2d, numpy.flip, numpy.flipud, numpy.fliplr, numpy.diag, getitem,
          numpy.moveaxis, numpy.diagonal,
-         numpy.atleast_3d, runtime.broadcast_like}
+         numpy.atleast_3d, runtime.broadcast_like, numpy.float64,
+         numpy.linalg.matrix_power}  # (its argument itself for n=1)

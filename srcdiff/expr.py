@@ -457,13 +457,16 @@ def logistic(x: Any) -> Any:
 
 
 class Function:
-    """A function usable in rules: ``math.<name>`` in code, ``sympy.<sympy_name>`` symbolically."""
+    """A function usable in rules: ``math.<name>`` in code, ``sympy.<sympy_name>`` symbolically
+    (or ``symbolic(sympy, *args)``, for a function SymPy has no name for)."""
 
-    def __init__(self, name: str, sympy_name: str | None = None, numpy_name: str | None = None) -> None:
+    def __init__(self, name: str, sympy_name: str | None = None, numpy_name: str | None = None,
+                 symbolic: Callable[..., Any] | None = None) -> None:
         self.name = name
         self.sympy_name = sympy_name or name
         self.numpy_name = name if numpy_name is None else numpy_name
         self.math = getattr(math, name)
+        self.symbolic = symbolic
 
     def __call__(self, *args: Any) -> Any:
         args = tuple(a.value() if isinstance(a, ModeConstant) else a for a in args)
@@ -475,12 +478,44 @@ class Function:
                 return call("numpy." + self.numpy_name, *args)
             return call("math." + self.name, *args)
         if sympy is not None:
+            if self.symbolic is not None:
+                return self.symbolic(sympy, *args)
             return getattr(sympy, self.sympy_name)(*args)
         folded = _fold(self.math, *args)
         if folded is None:  # log(0.0): left to run time (IEEE there: -inf, nan)
             return call(("numpy." + self.numpy_name) if _arrays.get() and self.numpy_name
                         else "math." + self.name, *args)
         return folded
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Special:
+    """A function of ``scipy.special`` usable in rules (``digamma``, the derivative of
+    ``gammaln``), which has no ``math`` or NumPy counterpart: in generated code a call of
+    ``srcdiff.runtime``'s helper of that name, which imports SciPy itself (so generated
+    modules copy it as they copy the others); in SymPy ``symbolic(sympy, x)``; with
+    numbers, the helper's value. Where no helpers are at hand (a formula printed for
+    ``srcdiff rules``), the call of SciPy's function is written (``written(x)``)."""
+
+    def __init__(self, name: str, symbolic: Callable[[Any, Any], Any],
+                 written: Callable[[Code], Code]) -> None:
+        self.name = name
+        self.symbolic = symbolic
+        self.written = written  # the call of SciPy's function, for formulas
+
+    def __call__(self, x: Any) -> Any:
+        if isinstance(x, Code):
+            helpers = _helpers.get()
+            if helpers is None:
+                return self.written(x)
+            return Code(ast.Call(helpers(self.name).node, [x.node], []))
+        sympy = _sympy.get()
+        if sympy is not None:
+            return self.symbolic(sympy, x)
+        from . import runtime
+        return float(getattr(runtime, self.name)(x))  # a number folds into the code
 
     def __repr__(self) -> str:
         return self.name
@@ -526,4 +561,12 @@ acosh = Function("acosh", numpy_name="arccosh")
 atanh = Function("atanh", numpy_name="arctanh")
 exp, log, sqrt, cbrt = Function("exp"), Function("log"), Function("sqrt"), Function("cbrt")
 erf, erfc = Function("erf", numpy_name=""), Function("erfc", numpy_name="")  # not in NumPy
+log1p = Function("log1p", symbolic=lambda sympy, x: sympy.log(1 + x))
+loggamma = Function("lgamma", sympy_name="loggamma", numpy_name="")  # log |gamma(x)|
 pi = ModeConstant("pi")
+# scipy.special's digamma (the derivative of gammaln) and trigamma (digamma's): the
+# runtime helpers of those names call SciPy
+digamma = Special("digamma", lambda sympy, x: sympy.polygamma(0, x),
+                  lambda x: call("scipy.special.digamma", x))
+trigamma = Special("trigamma", lambda sympy, x: sympy.polygamma(1, x),
+                   lambda x: call("scipy.special.polygamma", 1, x))

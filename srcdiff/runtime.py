@@ -583,6 +583,202 @@ def eigenvalues(a, UPLO="L"):
     return numpy.linalg.eigh(a, UPLO)[0]
 
 
+# --- the rules of trapezoid, polyval, interp, cov, matrix_power and gammaln -----------------
+def digamma(x):
+    """``scipy.special.digamma(x)``, the derivative of ``scipy.special.gammaln`` (a
+    primitive with its own rule, for second derivatives). SciPy is imported here, so
+    generated code that calls it needs SciPy, as the function it came from did."""
+    import scipy.special
+    return scipy.special.digamma(x)
+
+
+def trigamma(x):
+    """``scipy.special.polygamma(1, x)``, the derivative of ``digamma``, in ``x``'s
+    float dtype (polygamma computes float32 in float64)."""
+    import scipy.special
+    return scipy.special.polygamma(1, x).astype(numpy.result_type(x, 1.0), copy=False)
+
+
+def _along(axis, ndim, index):
+    """An index of ``ndim`` axes: ``index`` along ``axis``, everything along the others."""
+    return tuple(index if k == axis else slice(None) for k in range(ndim))
+
+
+def trapezoid_adjoint(gradient, y, x, dx, axis, wrt):
+    """The adjoint of ``y`` (``wrt="y"``), ``x`` (``"x"``) or ``dx`` (``"dx"``) in
+    ``numpy.trapezoid(y, x, dx, axis)``, given the result's. NumPy computes
+    ``sum(d * (y[1:] + y[:-1]) / 2)`` along the axis, ``d`` the widths: ``numpy.diff(x)``
+    (a 1-D ``x`` laid along the axis, another along its own) or ``dx``."""
+    y = numpy.asarray(y)
+    ndim = y.ndim
+    along = axis % ndim
+    if x is None:
+        d = dx
+    else:
+        x = numpy.asarray(x)
+        d = numpy.reshape(numpy.diff(x), [-1 if k == along else 1 for k in range(ndim)]) \
+            if x.ndim == 1 else numpy.diff(x, axis=axis)
+    upper, lower = y[_along(along, ndim, slice(1, None))], y[_along(along, ndim, slice(None, -1))]
+    gradient = numpy.expand_dims(numpy.asarray(gradient, numpy.result_type(gradient, d, y)), axis)
+    if wrt == "y":  # each width's half goes to the two ends of its interval
+        part = gradient * d / 2.0
+        part = unbroadcast(numpy.broadcast_to(part, numpy.broadcast_shapes(part.shape, upper.shape)),
+                           upper)
+        adjoint = numpy.zeros(y.shape, part.dtype)
+        adjoint[_along(along, ndim, slice(1, None))] += part
+        adjoint[_along(along, ndim, slice(None, -1))] += part
+        return adjoint
+    part = gradient * (upper + lower) / 2.0  # the adjoint of the widths d
+    if wrt == "dx":
+        return numpy.sum(part)
+    if x.ndim == 1:
+        widths = numpy.sum(part, axis=tuple(k for k in range(part.ndim) if k != along))
+        on = 0
+    else:
+        widths = unbroadcast(numpy.broadcast_to(part, numpy.broadcast_shapes(part.shape, d.shape)), d)
+        on = axis % x.ndim
+    before = [(1, 0) if k == on else (0, 0) for k in range(widths.ndim)]
+    after = [(0, 1) if k == on else (0, 0) for k in range(widths.ndim)]
+    return numpy.pad(widths, before) - numpy.pad(widths, after)  # numpy.diff's adjoint
+
+
+def polyder(p):
+    """``numpy.polyder(p)`` in ``p``'s float dtype (NumPy multiplies by an int64 range,
+    which makes float32 coefficients float64): the coefficients of the derivative of the
+    polynomial ``p``, highest power first. A primitive with its own rule: the forward
+    rule of ``numpy.polyval`` calls it."""
+    p = numpy.asarray(p)
+    return p[:-1] * numpy.arange(len(p) - 1, 0, -1).astype(numpy.result_type(p, 1.0))
+
+
+def polyder_adjoint(gradient, p):
+    """The adjoint of ``p`` in ``polyder(p)``: the result's adjoint times each power, a
+    zero for the constant term."""
+    p = numpy.asarray(p)
+    adjoint = numpy.zeros(len(p), numpy.result_type(gradient, p, 1.0))
+    adjoint[:-1] = gradient * numpy.arange(len(p) - 1, 0, -1).astype(adjoint.dtype)
+    return adjoint
+
+
+def polyval_adjoint(gradient, p, x):
+    """The adjoint of the coefficients ``p`` in ``numpy.polyval(p, x)``: the result's
+    adjoint times each power of ``x`` (``x ** (len(p) - 1)`` first), summed over ``x``'s
+    elements."""
+    p = numpy.asarray(p)
+    dtype = numpy.result_type(gradient, p, x, 1.0)
+    adjoint = numpy.zeros(len(p), dtype)
+    power = numpy.ones(numpy.shape(x), dtype)  # x ** 0
+    for k in range(len(p) - 1, -1, -1):
+        adjoint[k] = numpy.sum(gradient * power)
+        power = power * x
+    return adjoint
+
+
+def _segments(x, xp):
+    """For each element of ``x``: the segment ``i`` of ``xp`` (``xp[i - 1]`` to
+    ``xp[i]``) that ``numpy.interp`` reads it on (at a point of ``xp`` the segment to its
+    right, at the last point the last segment), and whether ``x`` lies within ``xp``."""
+    i = numpy.clip(numpy.searchsorted(xp, x, side="right"), 1, len(xp) - 1)
+    return i, (x >= xp[0]) & (x <= xp[-1])
+
+
+def interp_slope(x, xp, fp):
+    """The derivative of ``numpy.interp(x, xp, fp)`` in ``x``: the slope of the segment
+    ``_segments`` gives, 0 outside ``xp`` (the value is ``left`` or ``right`` there). A
+    primitive with its own rule (linear in ``fp``): the forward rule of ``numpy.interp``
+    calls it."""
+    xp, fp = numpy.asarray(xp), numpy.asarray(fp)
+    if len(xp) < 2:
+        return numpy.zeros(numpy.shape(x), numpy.result_type(x, xp, fp, 1.0))[()]
+    i, inside = _segments(x, xp)
+    with numpy.errstate(divide="ignore", invalid="ignore"):  # (of no segment read)
+        slope = (fp[i] - fp[i - 1]) / (xp[i] - xp[i - 1])
+    return numpy.where(inside, slope, numpy.zeros_like(slope))[()]
+
+
+def interp_slope_adjoint(gradient, x, xp, fp):
+    """The adjoint of ``fp`` in ``interp_slope(x, xp, fp)``: each element's adjoint over
+    its segment's width, added to the segment's end and taken from its start."""
+    xp, fp = numpy.asarray(xp), numpy.asarray(fp)
+    adjoint = numpy.zeros(fp.shape, numpy.result_type(gradient, xp, fp, 1.0))
+    if len(xp) < 2:
+        return adjoint
+    i, inside = _segments(x, xp)
+    share = numpy.where(inside, gradient / (xp[i] - xp[i - 1]), 0.0)
+    i = numpy.broadcast_to(i, numpy.shape(share))
+    numpy.add.at(adjoint, i, share)
+    numpy.add.at(adjoint, i - 1, -share)
+    return adjoint
+
+
+def interp_adjoint(gradient, x, xp, fp, left, right):
+    """The adjoint of ``fp`` in ``numpy.interp(x, xp, fp, left, right)``: each element's
+    adjoint shared between the two ends of its segment by the interpolation weights;
+    below ``xp`` it goes to ``fp[0]``, above it to ``fp[-1]`` (unless ``left`` or
+    ``right`` is given: that value is a constant)."""
+    xp, fp = numpy.asarray(xp), numpy.asarray(fp)
+    gradient = numpy.broadcast_to(gradient, numpy.shape(x))
+    adjoint = numpy.zeros(fp.shape, numpy.result_type(gradient, xp, fp, 1.0))
+    if len(xp) >= 2:
+        i, inside = _segments(x, xp)
+        weight = (x - xp[i - 1]) / (xp[i] - xp[i - 1])  # of fp[i]; 1 - weight of fp[i - 1]
+        numpy.add.at(adjoint, i, numpy.where(inside, gradient * weight, 0.0))
+        numpy.add.at(adjoint, i - 1, numpy.where(inside, gradient * (1 - weight), 0.0))
+    if left is None:
+        adjoint[0] += numpy.sum(numpy.where(x < xp[0], gradient, 0.0))
+    if right is None:
+        adjoint[-1] += numpy.sum(numpy.where(x > xp[-1], gradient, 0.0))
+    return adjoint
+
+
+def _variables(m, rowvar):
+    """``m`` as ``numpy.cov`` reads it: a 2-D array (float64 or wider) of one variable
+    per row, and whether that is ``m`` transposed."""
+    x = numpy.array(m, ndmin=2, dtype=numpy.result_type(m, numpy.float64))
+    flipped = not rowvar and x.shape[0] != 1
+    return (x.T if flipped else x), flipped
+
+
+def cov_tangent(m, tangent, rowvar, ddof):
+    """The tangent of ``numpy.cov(m, rowvar=rowvar, ddof=ddof)`` along ``tangent``:
+    ``(M T^T + T M^T) / (n - ddof)`` for the centred variables ``M`` and ``T``, shaped as
+    NumPy shapes the covariance (one variable: a number). A primitive with its own rule
+    (bilinear in ``m`` and ``tangent``): the forward rule of ``numpy.cov`` calls it."""
+    x, _ = _variables(m, rowvar)
+    t, _ = _variables(tangent, rowvar)
+    product = (x - numpy.mean(x, axis=1, keepdims=True)) @ \
+        (t - numpy.mean(t, axis=1, keepdims=True)).T / (x.shape[1] - ddof)
+    return (product + product.T).squeeze()
+
+
+def cov_adjoint(gradient, other, rowvar, ddof):
+    """``(G + G^T) M / (n - ddof)``, ``M`` the centred variables of ``other`` and ``G``
+    the covariance's adjoint: the adjoint of ``m`` in ``numpy.cov(m)`` (``other`` is
+    ``m``), of either argument in ``cov_tangent`` (``other`` is the other one)."""
+    x, flipped = _variables(other, rowvar)
+    centred = x - numpy.mean(x, axis=1, keepdims=True)
+    g = numpy.reshape(gradient, (x.shape[0], x.shape[0]))  # (a number for one variable)
+    adjoint = (g + g.T) @ centred / (x.shape[1] - ddof)
+    return numpy.reshape(adjoint.T if flipped else adjoint, numpy.shape(other))
+
+
+def matrix_power_adjoint(gradient, a, n):
+    """The adjoint of ``a`` in ``numpy.linalg.matrix_power(a, n)``: the sum over the
+    ``n`` factors of ``(a^k)^T g (a^(n-1-k))^T``; for ``n < 0``, of the powers of the
+    inverse ``b``, then ``-b^T (...) b^T``."""
+    if n == 0:
+        return numpy.zeros(numpy.shape(a), numpy.result_type(gradient, a, 1.0))
+    base = a if n > 0 else numpy.linalg.inv(a)
+    count = abs(n)
+    powers = [numpy.eye(len(base), dtype=base.dtype)]
+    for _ in range(count - 1):
+        powers.append(powers[-1] @ base)
+    total = powers[0].T @ gradient @ powers[count - 1].T
+    for k in range(1, count):
+        total = total + powers[k].T @ gradient @ powers[count - 1 - k].T
+    return total if n > 0 else -(base.T @ total @ base.T)
+
+
 # --- lists the function grows while it runs (normalize: ``out = []`` then
 # ``out.append(v)`` in a loop srcdiff does not write out, or a comprehension over an
 # array). Such a list is a value like an array: appending gives a new one (the backward

@@ -46,7 +46,10 @@ def _call_text(rule, names, example) -> str:
         return f"{rule.name}({', '.join(literals + names + keywords)})"
     if rule.sequence is not None:
         return f"{rule.name}([{', '.join(names)}]{''.join(', ' + k for k in keywords)})"
-    return f"{rule.name}({', '.join(names + literals + keywords)})"
+    positional = names + literals
+    for position, value in example.inserted:  # constants between the arrays
+        positional.insert(position, repr(value))
+    return f"{rule.name}({', '.join(positional + keywords)})"
 
 
 def sample(shape, rng, example):
@@ -91,10 +94,11 @@ def test_every_array_rule_has_examples():
     tested in tests/test_arrays.py, the eigenvectors the rules of numpy.linalg.eigvalsh
     call in tests/test_numpy_more.py, where numpy.linalg.eigh's refusal is too, and
     math.fsum of a 1-D array (a Python float, not of the array's dtype) in
-    tests/test_lists.py."""
+    tests/test_lists.py; numpy.logspace, a constant refused where it depends on what is
+    differentiated, in tests/test_numpy_more.py."""
     unchecked = [r.name for r in RULES.array_rules() if not r.examples]
     assert sorted(unchecked) == ["eigenvectors", "indexing", "item assignment", "math.fsum",
-                                 "numpy.linalg.eigh"]
+                                 "numpy.linalg.eigh", "numpy.logspace"]
 
 
 # --- elementwise rules, with shapes that broadcast --------------------------------------

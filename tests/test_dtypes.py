@@ -95,8 +95,17 @@ def assert_float32_like(got, want):
 
 # --- every array rule, from its examples -----------------------------------------------------
 
-FLOATING = [(rule, example) for rule in ARRAY_RULES for example in rule.examples
+# Functions NumPy and SciPy compute in float64 whatever their arguments (numpy.cov's
+# dtype is at least float64, numpy.interp's float64, numpy.float64 is the cast; SciPy's
+# xlogy and xlog1py of a float32 array and a Python float): their values, adjoints and
+# tangents are float64, their gradients their parameters' dtype
+# (test_float64_results_give_gradients_of_the_parameters_dtype)
+FLOAT64_RESULTS = {numpy.interp, runtime.interp_slope, numpy.cov, runtime.cov_tangent,
+                   numpy.float64}
+FLOAT64_WITH_A_NUMBER = {"scipy.special.xlogy", "scipy.special.xlog1py"}
+EXAMPLES = [(rule, example) for rule in ARRAY_RULES for example in rule.examples
             if () not in example.shapes]  # the examples whose arguments are all arrays
+FLOATING = [(rule, example) for rule, example in EXAMPLES if rule.func not in FLOAT64_RESULTS]
 IDS = [f"{rule.name}-{rule.examples.index(example)}" for rule, example in FLOATING]
 
 
@@ -160,7 +169,9 @@ def _elementwise_point(rule, number_last):
 
 
 ELEMENTWISE_CASES = [(rule, number_last) for rule in ELEMENTWISE
-                     for number_last in ([False, True] if rule.arity > 1 else [False])]
+                     if rule.func not in FLOAT64_RESULTS
+                     for number_last in ([False, True] if rule.arity > 1 else [False])
+                     if not (number_last and rule.name in FLOAT64_WITH_A_NUMBER)]
 
 
 @pytest.mark.parametrize("rule, number_last", ELEMENTWISE_CASES,
@@ -181,6 +192,39 @@ def test_elementwise_rule_keeps_float32(rule, number_last):
     tangents = [numpy.ones_like(args[i]) for i in wrt]
     value, tangent = watched(srcdiff.jvp(apply, wrt=wrt), *args, *tangents)
     assert value.dtype == tangent.dtype == F32
+    assert_float32_like(tangent, srcdiff.jvp(apply, wrt=wrt)(*as64(args), *tangents)[1])
+
+
+FLOAT64_CASES = [(rule, example) for rule, example in EXAMPLES if rule.func in FLOAT64_RESULTS] \
+    + [(rule, None) for rule in ELEMENTWISE
+       if rule.func in FLOAT64_RESULTS or rule.name in FLOAT64_WITH_A_NUMBER]
+
+
+@pytest.mark.parametrize("rule, example", FLOAT64_CASES,
+                         ids=[r.name + ("" if e is None else f"-{r.examples.index(e)}")
+                              for r, e in FLOAT64_CASES])
+def test_float64_results_give_gradients_of_the_parameters_dtype(rule, example):
+    if example is None:  # elementwise: (2, 3) arrays, the last argument a Python float
+        args, _ = _elementwise_point(rule, rule.arity > 1)
+        names = [f"x{i}" for i in range(rule.arity)]
+        expression = f"{rule.name}({', '.join(names)})"
+    else:
+        names, args, expression, _ = _rule_point(rule, example)
+    wrt = tuple(i for i, a in enumerate(args) if isinstance(a, numpy.ndarray))
+    probe = program(f"def probe({', '.join(names)}):\n    return numpy.sum({expression})\n",
+                    srcdiff=srcdiff)
+    apply = program(f"def apply({', '.join(names)}):\n    return {expression}\n", name="apply",
+                    srcdiff=srcdiff)
+    gradients = srcdiff.grad(probe, wrt=wrt)(*args)
+    gradients = gradients if isinstance(gradients, tuple) else (gradients,)
+    expected = srcdiff.grad(probe, wrt=wrt)(*as64(args))
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    for got, want in zip(gradients, expected):
+        assert type(got) is numpy.ndarray and got.dtype == F32
+        assert_float32_like(got, want)
+    tangents = [numpy.ones_like(args[i]) for i in wrt]
+    value, tangent = srcdiff.jvp(apply, wrt=wrt)(*args, *tangents)
+    assert numpy.asarray(value).dtype == numpy.asarray(tangent).dtype == numpy.float64
     assert_float32_like(tangent, srcdiff.jvp(apply, wrt=wrt)(*as64(args), *tangents)[1])
 
 

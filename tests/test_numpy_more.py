@@ -6,7 +6,10 @@ axes). Every derivative is compared with central differences of the function its
 the gradient, the Jacobian-vector product, the Hessian-vector product (against second
 differences along the vector) and grad(grad(f)). Each rule's examples are also checked
 one by one in tests/test_array_rules.py (reverse) and tests/test_forward.py (forward).
-And what srcdiff refuses, with the line, rather than return a wrong derivative."""
+And what srcdiff refuses, with the line, rather than return a wrong derivative. At the
+end, the same for the rules autograd's examples needed (trapezoid, polyval, interp,
+nanmean, cov, linalg.matrix_power, diagflat, float64, scipy.special.gammaln, xlogy,
+xlog1py; logspace a constant), with the dot-product test between the two modes."""
 
 import numpy
 import pytest
@@ -619,3 +622,534 @@ def test_item_reads_the_one_element():
     numpy.testing.assert_allclose(srcdiff.hessian(items)(x), [[2.0, 3.0], [3.0, 2.0]])
     with pytest.raises(ValueError):  # as x.item() raises for two elements
         srcdiff.grad(lambda x: x.item())(x)
+
+
+# --- the rules people's NumPy and SciPy programs needed (met in autograd's examples) ------
+# trapezoid, polyval, interp, nanmean, cov, linalg.matrix_power, diagflat, float64,
+# scipy.special's gammaln, xlogy and xlog1py; logspace is a constant, refused where its
+# values depend on what is differentiated. Each derivative is compared with central
+# differences at two step sizes, in both modes, and forward mode with reverse mode by the
+# dot-product test <u, J v> = <J^T u, v>.
+
+try:
+    from scipy import special
+except ImportError:  # SciPy is an optional extra: its rules are tested where it is installed
+    special = None
+needs_scipy = pytest.mark.skipif(special is None, reason="SciPy is not installed: pip install "
+                                 "'srcdiff[scipy]'")
+
+XP = numpy.array([-1.0, -0.25, 0.5, 1.5])  # interp's sample points (constants)
+KEEP = numpy.array([[True, False, True, True], [True, True, True, False], [False, True, True, True]])
+STEPS = (1e-4, 1e-6)
+
+
+def integrals(y, x, W):
+    t = np.cumsum(np.abs(x)) + 1.0  # sample points that depend on x
+    total = np.trapezoid(y ** 2, t)
+    for k in range(2):
+        total = total + np.sum(np.trapezoid(W * y[k], dx=0.5 + k, axis=0) ** 2)
+    if total > 0:
+        total = total + np.sum(np.trapezoid(W, W * 0.1 + np.arange(4.0), axis=-1))
+    else:
+        total = total - np.sum(np.trapezoid(W, x[:3], axis=0))
+    return total + np.trapezoid(np.tanh(y), dx=x[0]) + np.sum(np.trapezoid(W, x[:3], axis=0) * y)
+
+
+def polynomials(p, x, W):
+    total = np.polyval(p, 0.5)
+    for i in range(2):
+        total = total + np.sum(np.polyval(p, W[i]) * x) + np.sum(np.polyval([1.0, -2.0, 0.5], x * W[i]))
+    if total > 0:
+        total = total + np.sum(np.polyval(p * x[0], W) ** 2)
+    return total + np.polyval(p, x[1]) * np.polyval(p[:2], x[2])
+
+
+def interpolations(x, fp):
+    total = 0.0
+    u = x
+    for k in range(2):
+        u = np.interp(u, XP, fp)
+        total = total + np.sum(u ** 2)
+    if total > 1.0:
+        total = total + np.sum(np.interp(x * 2.0, XP, fp, left=0.5, right=-1.0) * x)
+    return total + np.interp(x[0], [-2.0, 0.0, 2.0], [1.0, 3.0, 2.0]) + np.interp(0.3, XP, fp * fp)
+
+
+def nan_means(a, w):
+    # NaN where KEEP is False (b * w would give w a NaN derivative: 0 * NaN, as in JAX)
+    b = np.where(KEEP, a, np.nan)
+    total = np.nanmean(b ** 2)
+    for k in range(2):
+        total = total + np.sum(np.nanmean(np.where(KEEP, a * w[k], np.nan), axis=0) ** 2)
+    if total > 0:
+        total = total + np.sum(np.nanmean(b, axis=1, keepdims=True) * a)
+    return total + np.nansum(b ** 3) + np.nanmean(np.tanh(a))
+
+
+def covariances(m, x):
+    C = np.cov(m)
+    total = np.sum(C * np.array([[1.0, 0.5], [0.5, 2.0]]))
+    for k in range(2):
+        if total > 0:
+            total = total + np.sum(np.cov(m.T, rowvar=False, bias=True) ** 2)
+        else:
+            total = total - np.sum(np.cov(m, ddof=0))
+    return total + np.cov(x, ddof=0) + np.sum(np.cov(np.outer(x, x[:2]), rowvar=False) * C)
+
+
+def matrix_powers(a, x):
+    total = 0.0
+    P = np.eye(3)
+    for k in range(3):
+        P = np.linalg.matrix_power(a, 2) @ P / 16.0
+        total = total + x @ P @ x
+    if total > 0:
+        total = total + np.sum(np.linalg.matrix_power(a, -1))
+    else:
+        total = total - np.trace(np.linalg.matrix_power(a, 5)) / 1000.0
+    return total + np.sum(np.linalg.matrix_power(a, 0) * a) + np.sum(np.linalg.matrix_power(a, -3))
+
+
+def flat_diagonals(v, W):
+    D = np.diagflat(v)
+    total = np.sum(D @ W)
+    for i in range(2):
+        total = total + np.sum(np.diagflat(v * W[i, 0], 1) ** 2)
+    if total > 0:
+        total = total + np.sum(np.diagflat(np.outer(v[:2], v[:2]), -1) * 0.5)
+    return total + np.sum(np.diagflat(W[0, 1] * v[0]))
+
+
+def casts(x, s):
+    y = np.float64(s) * x
+    total = np.sum(np.float64(x) ** 2) + np.float64(np.sum(x * s)) * 0.5
+    if np.float64(s) > 0:
+        total = total + np.float64(s ** 2)
+    return total + np.sum(y) + np.float64(np.array(s * 2.0)) ** 3
+
+
+def special_functions(x, y):
+    total = np.sum(special.gammaln(x) * y)
+    for k in range(2):
+        total = total + np.sum(special.xlogy(y * k, x + 0.5))
+    if total < 10.0:
+        total = total + np.sum(special.xlog1py(np.outer(y, y), x - 0.4))
+    return total + special.gammaln(x[0] + 2.5) + special.xlogy(x[1], 2.0) + special.gammaln(-2.5 + y[0] * 0.1)
+
+
+rules_rng = numpy.random.default_rng(853)
+RULE_CASES = [
+    (integrals, (rules_rng.normal(size=4), rules_rng.normal(size=4), rules_rng.normal(size=(3, 4)))),
+    (polynomials, (rules_rng.normal(size=4), rules_rng.normal(size=3), rules_rng.normal(size=(2, 3)))),
+    # x away from the sample points (kinks), within and on either side of them
+    (interpolations, (numpy.array([-1.7, -0.6, 0.1, 0.9, 1.9]), numpy.array([0.3, -0.8, 0.6, 1.2]))),
+    (nan_means, (rules_rng.normal(size=(3, 4)), rules_rng.normal(size=2))),
+    (covariances, (rules_rng.normal(size=(2, 5)), rules_rng.normal(size=5))),
+    (matrix_powers, (3.0 * numpy.eye(3) + rules_rng.normal(size=(3, 3)) / 2, rules_rng.normal(size=3))),
+    (flat_diagonals, (rules_rng.normal(size=3), rules_rng.normal(size=(3, 2)))),
+    (casts, (rules_rng.normal(size=3), 0.7)),
+    pytest.param(special_functions, (rules_rng.uniform(0.5, 2.0, size=3), rules_rng.normal(size=3)),
+                 marks=needs_scipy),
+]
+RULE_IDS = ["integrals", "polynomials", "interpolations", "nan_means", "covariances",
+            "matrix_powers", "flat_diagonals", "casts", "special_functions"]
+
+
+@pytest.mark.parametrize("func, args", RULE_CASES, ids=RULE_IDS)
+def test_new_rules_gradient_matches_central_differences_at_two_steps(func, args):
+    wrt = tuple(range(len(args)))
+    gradient = srcdiff.grad(func, wrt=wrt)(*args)
+    for h in STEPS:
+        assert_gradients_close(gradient, numeric_gradient(func, list(args), wrt, h=h), args, wrt,
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("func, args", RULE_CASES, ids=RULE_IDS)
+def test_new_rules_tangent_matches_central_differences_at_two_steps(func, args):
+    wrt = tuple(range(len(args)))
+    tangents = _direction(args)
+    value, derivative = srcdiff.jvp(func, wrt=wrt)(*args, *tangents)
+    assert value == pytest.approx(func(*args), rel=1e-12)
+    for h in STEPS:
+        expected = (func(*_moved(args, tangents, h)) - func(*_moved(args, tangents, -h))) / (2 * h)
+        assert derivative == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("func, args", RULE_CASES, ids=RULE_IDS)
+def test_new_rules_hessian_vector_product_matches_second_differences(func, args):
+    wrt = tuple(range(len(args)))
+    vectors = _direction(args)
+    products = srcdiff.hvp(func, wrt=wrt)(*args, *vectors)
+    along = sum(float(numpy.sum(p * v)) for p, v in zip(products, vectors))
+    h = 1e-4
+    expected = (func(*_moved(args, vectors, h)) - 2 * func(*args)
+                + func(*_moved(args, vectors, -h))) / h ** 2
+    assert along == pytest.approx(expected, rel=1e-4, abs=1e-5)
+
+
+# Each rule alone, returning an array (or a number): forward against reverse mode
+def dp_trapezoid(y, x):
+    return np.trapezoid(y, x, axis=0)
+
+
+def dp_trapezoid_widths(y, d):
+    return np.trapezoid(y * 1.0, dx=d)
+
+
+def dp_trapezoid_grid(y, x):
+    return np.trapezoid(y, x)
+
+
+def dp_polyval(p, x):
+    return np.polyval(p, x)
+
+
+def dp_interp(x, fp):
+    return np.interp(x, XP, fp)
+
+
+def dp_interp_ends(x, fp):
+    return np.interp(x, XP, fp, left=-1.0, right=2.0)
+
+
+def dp_nanmean(a):
+    return np.nanmean(np.where(KEEP, a, np.nan), axis=1)
+
+
+def dp_nanmean_columns(a):
+    return np.nanmean(a, axis=0, keepdims=True)
+
+
+def dp_cov(m):
+    return np.cov(m)
+
+
+def dp_cov_columns(m):
+    return np.cov(m, rowvar=False, ddof=0)
+
+
+def dp_cov_vector(x):
+    return np.cov(x, bias=True)
+
+
+def dp_power(a):
+    return np.linalg.matrix_power(a, 3)
+
+
+def dp_power_inverse(a):
+    return np.linalg.matrix_power(a, -2)
+
+
+def dp_power_large(a):
+    return np.linalg.matrix_power(a, 6)
+
+
+def dp_diagflat(v):
+    return np.diagflat(v, -1)
+
+
+def dp_diagflat_by_argument(v, k):
+    return np.diagflat(v, k) * 2.0
+
+
+def dp_float64(x):
+    return np.float64(x) * 2.0
+
+
+def dp_special(x, y):
+    return special.gammaln(x) + special.xlogy(y, x) + special.xlog1py(y[:, None], x - 0.5)
+
+
+MATRIX = 2.0 * numpy.eye(3) + numpy.array([[0.1, -0.3, 0.2], [0.4, 0.0, -0.2], [0.3, 0.1, -0.1]])
+DOT_CASES = [
+    (dp_trapezoid, (rules_rng.normal(size=(4, 3)), numpy.array([0.0, 0.5, 1.5, 1.75]))),
+    (dp_trapezoid_widths, (rules_rng.normal(size=(2, 5)), 0.3)),
+    (dp_trapezoid_grid, (rules_rng.normal(size=(2, 4)), rules_rng.normal(size=(2, 4)))),
+    (dp_polyval, (rules_rng.normal(size=4), rules_rng.normal(size=(2, 3)))),
+    (dp_interp, (numpy.array([-1.7, -0.6, 0.1, 0.9, 1.9]), rules_rng.normal(size=4))),
+    (dp_interp_ends, (numpy.array([[-1.7, -0.6], [0.9, 1.9]]), rules_rng.normal(size=4))),
+    (dp_nanmean, (rules_rng.normal(size=(3, 4)),)),
+    (dp_nanmean_columns, (rules_rng.normal(size=(3, 4)),)),
+    (dp_cov, (rules_rng.normal(size=(3, 5)),)),
+    (dp_cov_columns, (rules_rng.normal(size=(5, 2)),)),
+    (dp_cov_vector, (rules_rng.normal(size=4),)),
+    (dp_power, (MATRIX,)),
+    (dp_power_inverse, (MATRIX,)),
+    (dp_power_large, (MATRIX,)),
+    (dp_diagflat, (rules_rng.normal(size=(2, 2)),)),
+    (dp_diagflat_by_argument, (rules_rng.normal(size=3), 2)),
+    (dp_float64, (rules_rng.normal(size=3),)),
+    pytest.param(dp_special, (rules_rng.uniform(0.6, 2.0, size=3), rules_rng.normal(size=3)),
+                 marks=needs_scipy),
+]
+DOT_IDS = ["trapezoid", "trapezoid_widths", "trapezoid_grid", "polyval", "interp", "interp_ends",
+           "nanmean", "nanmean_columns", "cov", "cov_columns", "cov_vector", "power",
+           "power_inverse", "power_large", "diagflat", "diagflat_by_argument", "float64",
+           "special"]
+
+
+@pytest.mark.parametrize("func, args", DOT_CASES, ids=DOT_IDS)
+def test_forward_and_reverse_rules_agree_by_the_dot_product_test(func, args):
+    """<u, J v> (jvp) equals <J^T u, v> (vjp) for random u and v; and each matches
+    central differences of the function at two step sizes."""
+    wrt = tuple(i for i, a in enumerate(args) if not isinstance(a, int))  # (k: an int)
+    v = _direction([args[i] for i in wrt])
+    value, tangent = srcdiff.jvp(func, wrt=wrt)(*args, *v)
+    u = rng.uniform(-1.0, 1.0, size=numpy.shape(value))
+    value_, pullback = srcdiff.vjp(func, wrt=wrt)(*args)
+    numpy.testing.assert_array_equal(value_, value)
+    back = pullback(u)
+    assert float(numpy.sum(u * tangent)) == pytest.approx(
+        sum(float(numpy.sum(b * t)) for b, t in zip(back, v)), rel=1e-10, abs=1e-12)
+    for h in STEPS:
+        difference = (numpy.asarray(func(*_moved(args, v, h), *args[len(wrt):]))
+                      - numpy.asarray(func(*_moved(args, v, -h), *args[len(wrt):]))) / (2 * h)
+        numpy.testing.assert_allclose(tangent, difference, rtol=1e-6, atol=1e-7)
+
+
+def scaled_new_rules(s, x):
+    return (np.trapezoid(np.sin(x * s), np.cumsum(np.abs(x)) * s) + np.polyval(x * s, s)
+            + np.interp(s, XP, x[:4] * s) + np.nanmean(x ** 2 * s) + np.cov(x * s)
+            + np.sum(np.linalg.matrix_power(np.diagflat(x[:3] * s) + np.eye(3), 3))
+            + np.float64(s) ** 3)
+
+
+@needs_scipy
+def scaled_special(s, x):
+    return np.sum(special.gammaln(x * s) + special.xlogy(x, s) + special.xlog1py(s, x * s))
+
+
+@pytest.mark.parametrize("func", [scaled_new_rules, scaled_special])
+def test_second_derivatives_of_the_new_rules(func):
+    """grad(grad(f)) differentiates each forward rule's code again (polyval's
+    runtime.polyder, interp's runtime.interp_slope, cov's runtime.cov_tangent, gammaln's
+    runtime.digamma)."""
+    x = numpy.array([0.3, 0.7, 1.1, 1.6, 0.4])
+    s = 0.9
+    got = srcdiff.grad(srcdiff.grad(func, wrt=0), wrt=0)(s, x)
+    h = 1e-4
+    expected = (func(s + h, x) - 2 * func(s, x) + func(s - h, x)) / h ** 2
+    assert got == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    hessian = srcdiff.hessian(func, wrt=1)(s, x)
+    numeric = numpy.array([(numeric_gradient(lambda y: func(s, y), [x + h * e], (0,))[0]
+                            - numeric_gradient(lambda y: func(s, y), [x - h * e], (0,))[0]) / (2 * h)
+                           for e in numpy.eye(5)])
+    numpy.testing.assert_allclose(hessian, numeric, rtol=1e-4, atol=1e-4)
+
+
+# --- conventions where the derivative is not classical ----------------------------------
+
+def interp_of(x, fp):
+    return np.sum(np.interp(x, XP, fp) * np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]))
+
+
+def test_interp_takes_the_slope_of_the_segment_to_the_right_of_a_sample_point():
+    """At a sample point the slope is the next segment's (the segment NumPy reads the
+    value on); at the last point the last segment's, at the first the first's; outside
+    the points 0. In fp, the interpolation weights: at a sample point, all of it to that
+    point's value."""
+    fp = numpy.array([0.5, -1.0, 2.0, 1.0])
+    x = numpy.array([-1.0, -0.25, 0.5, 1.5, -1.5, 1.75])  # every sample point, then outside
+    slopes = numpy.diff(fp) / numpy.diff(XP)  # of the three segments
+    weights = numpy.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    gradient_x, gradient_fp = srcdiff.grad(interp_of, wrt=(0, 1))(x, fp)
+    numpy.testing.assert_allclose(gradient_x, weights * [slopes[0], slopes[1], slopes[2], slopes[2],
+                                                         0.0, 0.0], rtol=1e-15)
+    # fp[0]: x = -1 and x = -1.5 (below: the value is fp[0]); fp[-1]: 1.5 and 1.75 (above)
+    numpy.testing.assert_allclose(gradient_fp, [1.0 + 5.0, 2.0, 3.0, 4.0 + 6.0], rtol=1e-15)
+    _, tangent = srcdiff.jvp(interp_of, wrt=0)(x, fp, numpy.ones(6))
+    assert tangent == pytest.approx(numpy.sum(gradient_x), rel=1e-14)
+    # one-sided differences agree: from the right at the first three points, from the left at the last
+    h = 1e-7
+    for i in range(4):
+        moved = x.copy()
+        moved[i] += h if i < 3 else -h
+        one_sided = (interp_of(moved, fp) - interp_of(x, fp)) / (h if i < 3 else -h)
+        assert gradient_x[i] == pytest.approx(one_sided, rel=1e-6)
+
+
+def xlogy_of(x, y):
+    return np.sum(special.xlogy(x, y)) + np.sum(special.xlog1py(x, y - 1.0))
+
+
+@needs_scipy
+def test_xlogy_where_x_is_zero():
+    """The function is 0 along y where x is 0, so its derivative in y is 0 there, at
+    y = 0 too (the rule divides by no zero); in x it is log(y), -inf at y = 0, as the
+    function's slope in x there."""
+    x = numpy.array([0.0, 0.0, 2.0])
+    y = numpy.array([0.0, 3.0, 0.5])
+    with numpy.errstate(divide="ignore"):
+        gradient_x, gradient_y = srcdiff.grad(xlogy_of, wrt=(0, 1))(x, y)
+    numpy.testing.assert_array_equal(gradient_y, [0.0, 0.0, 2.0 / 0.5 + 2.0 / 0.5])
+    assert gradient_x[0] == -numpy.inf
+    numpy.testing.assert_allclose(gradient_x[1:], 2 * numpy.log([3.0, 0.5]), rtol=1e-15)
+
+
+@needs_scipy
+def test_gammaln_of_negative_numbers_has_digammas_derivative():
+    def f(x):
+        return np.sum(special.gammaln(x))
+    x = numpy.array([-2.5, -0.3, 4.0])  # log |gamma(x)|, away from the poles
+    numpy.testing.assert_allclose(srcdiff.grad(f)(x), special.digamma(x), rtol=1e-15)
+    for h in STEPS:
+        numpy.testing.assert_allclose(srcdiff.grad(f)(x), numeric_gradient(f, [x], (0,), h=h)[0],
+                                      rtol=1e-6)
+
+
+def nanmean_rows(a):
+    return np.nansum(np.nanmean(a, axis=1) * np.array([1.0, 2.0, 3.0]))
+
+
+def test_nanmean_passes_nothing_to_nan_elements_nor_to_a_row_of_nan():
+    import warnings
+    a = numpy.array([[1.0, numpy.nan, 3.0], [numpy.nan, numpy.nan, numpy.nan], [2.0, 4.0, numpy.nan]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of the row of NaN
+        gradient = srcdiff.grad(nanmean_rows)(a)
+        _, tangent = srcdiff.jvp(nanmean_rows)(a, numpy.ones_like(a))
+    numpy.testing.assert_array_equal(gradient, [[0.5, 0.0, 0.5], [0.0, 0.0, 0.0], [1.5, 1.5, 0.0]])
+    assert tangent == 1.0 + 3.0
+
+
+def test_matrix_power_zero_and_one():
+    def f(a):
+        return np.sum(np.linalg.matrix_power(a, 0) * 3.0) + np.sum(np.linalg.matrix_power(a, 1) ** 2)
+    a = numpy.array([[1.0, 2.0], [0.5, -1.0]])
+    numpy.testing.assert_array_equal(srcdiff.grad(f)(a), 2 * a)
+
+
+def test_covariance_of_one_variable_is_a_number():
+    def f(x):
+        return np.cov(x) * 3.0
+    x = numpy.array([0.5, 1.5, -1.0, 2.0])
+    # var = sum((x - mean)^2) / (n - 1): d/dx = 2 (x - mean) / (n - 1)
+    numpy.testing.assert_allclose(srcdiff.grad(f)(x), 3.0 * 2 * (x - x.mean()) / 3, rtol=1e-14)
+
+
+def logspace_constant(x):
+    return np.sum(np.logspace(0.0, 2.0, 5) * x)
+
+
+def test_logspace_of_constants_is_a_constant():
+    x = numpy.array([1.0, -2.0, 0.5, 3.0, 1.5])
+    numpy.testing.assert_array_equal(srcdiff.grad(logspace_constant)(x), numpy.logspace(0.0, 2.0, 5))
+    _, tangent = srcdiff.jvp(logspace_constant)(x, numpy.ones(5))
+    assert tangent == pytest.approx(numpy.sum(numpy.logspace(0.0, 2.0, 5)))
+
+
+# --- refused, with the line ------------------------------------------------------------
+
+def interp_at_moving_points(x, s):
+    return np.sum(np.interp(x, XP * s, x))
+
+
+def interp_periodic(x):
+    return np.sum(np.interp(x, XP, x[:4], period=2.0))
+
+
+def interp_moving_left(x, s):
+    return np.sum(np.interp(x, XP, x[:4], left=s))
+
+
+def cov_of_two(x, y):
+    return np.sum(np.cov(x, y))
+
+
+def cov_weighted(m):
+    return np.sum(np.cov(m, aweights=[1.0, 2.0, 1.0]))
+
+
+def cov_in_float32(m):
+    return np.sum(np.cov(m, dtype=np.float32))
+
+
+def cov_of_a_stack(m):
+    return np.sum(np.cov(m))
+
+
+def power_by_argument(a, n):
+    return np.sum(np.linalg.matrix_power(a, n))
+
+
+def power_of_a_stack(a):
+    return np.sum(np.linalg.matrix_power(a, 2))
+
+
+def trapezoid_along_an_argument(y, k):
+    return np.trapezoid(y, axis=k)
+
+
+def trapezoid_of_a_number(s):
+    return np.trapezoid(s)
+
+
+def polyval_of_columns(p, x):
+    return np.sum(np.polyval(p, x))
+
+
+def nanmean_where(a):
+    return np.nanmean(a, where=a > 0)
+
+
+def logspace_of_argument(s):
+    return np.sum(np.logspace(s, 2.0, 5))
+
+
+def logspace_of_base(s):
+    return np.sum(np.logspace(0.0, 1.0, 4, base=s))
+
+
+REFUSED = [
+    (interp_at_moving_points, (XP, 1.5), "numpy.interp's xp \\(`mul`\\) depends on the differentiated"),
+    (interp_periodic, (XP,), "`period=` of numpy.interp is not supported"),
+    (interp_moving_left, (XP, 0.5), "numpy.interp's left \\(`s`\\) depends on the differentiated"),
+    (cov_of_two, (numpy.ones(3), numpy.arange(3.0)), "`y=` of numpy.cov is not supported .*vstack"),
+    (cov_weighted, (numpy.arange(3.0),), "`aweights=` of numpy.cov is not supported"),
+    (cov_in_float32, (numpy.arange(3.0),), "`dtype=` of numpy.cov is not supported"),
+    (cov_of_a_stack, (numpy.ones((2, 2, 3)),), "numpy.cov of an array of rank 3"),
+    (power_by_argument, (numpy.eye(2), 2), "`n` of numpy.linalg.matrix_power must be written as a constant"),
+    (power_of_a_stack, (numpy.ones((2, 2, 2)),), "numpy.linalg.matrix_power is differentiated for 2-d arrays"),
+    (trapezoid_along_an_argument, (numpy.ones(3), 0), "`axis` of numpy.trapezoid must be written as a constant"),
+    (trapezoid_of_a_number, (1.5,), "numpy.trapezoid of a number is not supported"),
+    (polyval_of_columns, (numpy.ones((3, 2)), 0.5), "numpy.polyval is differentiated for 1-D coefficients"),
+    (nanmean_where, (numpy.ones(3),), "`where=` of numpy.nanmean is not supported"),
+    (logspace_of_argument, (0.5,), "numpy.logspace's start \\(`s`\\) depends on the differentiated"),
+    (logspace_of_base, (2.0,), "numpy.logspace's base \\(`s`\\) depends on the differentiated"),
+]
+
+
+@pytest.mark.parametrize("func, args, message", REFUSED, ids=[f.__name__ for f, _, _ in REFUSED])
+@pytest.mark.parametrize("mode", ["grad", "jvp"])
+def test_what_the_new_rules_do_not_differentiate_is_refused_with_its_line(func, args, message, mode):
+    import inspect
+    line = inspect.getsourcelines(func)[1] + 1
+    differentiated = tuple(i for i, a in enumerate(args) if not isinstance(a, int))
+    with pytest.raises(srcdiff.KindError, match=message) as refused:
+        if mode == "grad":
+            srcdiff.grad(func, wrt=differentiated)(*args)
+        else:
+            srcdiff.jvp(func, wrt=differentiated)(*args, *[numpy.ones_like(args[i]) for i in differentiated])
+    assert f":{line}:" in str(refused.value)
+
+
+def change_through_float64(x):
+    y = np.float64(x)  # a float64 array itself, not a copy
+    y[0] = 5.0
+    return np.sum(x * 3.0)
+
+
+def change_through_matrix_power(a):
+    b = np.linalg.matrix_power(a, 1)  # a itself
+    b[0, 0] = 0.0
+    return np.sum(a * 2.0)
+
+
+@pytest.mark.parametrize("func, args", [(change_through_float64, (numpy.ones(2),)),
+                                        (change_through_matrix_power, (numpy.ones((2, 2)),))])
+def test_a_change_through_what_may_be_the_argument_itself_is_refused(func, args):
+    changed = args[0].copy()
+    func(changed)
+    assert not numpy.array_equal(changed, args[0])  # Python changes the argument through it
+    with pytest.raises(srcdiff.UnsupportedSyntaxError, match="is changed in place while"):
+        srcdiff.grad(func)(*args)
