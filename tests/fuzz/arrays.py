@@ -12,6 +12,7 @@ so every program runs and stays finite.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import random
@@ -29,6 +30,8 @@ RAISE_RATE = 0.02   # of statements: `if <test>: raise ...` (st_raise)
 UNPACK_RATE = 0.03  # of statements: `a, b = v`, `r0, r1 = M`, `a, b, c = M[1]` (st_unpack)
 FLAG_RATE = 0.2     # of programs: a helper taking a string, how="sum" (reduce)
 WHERE_RATE = 0.3    # of sums, means, products, maxima and minima: where= and initial=
+RULES_RATE = 0.012  # of expressions: trapezoid, polyval, interp, nanmean, cov... (op_rules)
+HAVE_SCIPY = importlib.util.find_spec("scipy") is not None  # op_rules' scipy.special forms
 LIMIT = 8.0
 FLOAT32_RATE = 0.3  # of programs: also run with their array arguments in float32
 ACC_BUDGET = 30.0
@@ -83,6 +86,10 @@ FEATURES = (
                              "diagonal_method", "cumprod_method",
                              "roll_counter", "take_counter", "slogdet", "pinv", "eigvalsh",
                              "eigh", "eigh_unpacked")]
+    + [f"rules:{f}" for f in ("trapezoid", "trapezoid_grid", "polyval", "polyval_coefficients",
+                              "interp", "interp_ends", "nanmean", "cov", "matrix_power",
+                              "matrix_power_inverse", "diagflat", "float64", "logspace")
+       + (("gammaln", "xlogy", "xlog1py") if HAVE_SCIPY else ())]
     + [f"ufunc:{u}" for u in ("sin", "cos", "tanh", "exp", "log", "sqrt", "arctan", "square",
                               "log1p", "expm1", "sinh", "cosh", "arcsinh", "arcsin", "arccos",
                               "arctanh", "arccosh", "cbrt", "exp2", "log2", "log10",
@@ -164,6 +171,8 @@ class ArrayGenerator(Drawing):
         self.flags_rng = random.Random(f"flags/{seed}")  # a helper taking a string
         self.where_rng = random.Random(f"where/{seed}")
         self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
+        self.rules_rng = random.Random(f"rules/{seed}")  # op_rules
+        self.uses_special = False  # op_rules wrote scipy.special's functions
         self.scope_now: Scope | None = None  # the scope of the expression being drawn
         # its own stream, so that drawing it leaves every other draw as it was
         self.float32 = random.Random(f"float32/{seed}").random() < FLOAT32_RATE
@@ -530,6 +539,10 @@ class ArrayGenerator(Drawing):
         if depth <= 0 or (must is None and self.r() < 0.2):
             result = self.leaf(scope, shape, must)
             return result if result is not None else self.const_array(shape) if shape else self.leaf(scope, ())
+        if self.rules_rng.random() < RULES_RATE:  # its own stream: other programs unchanged
+            result = op_rules(self, scope, depth, shape, must)
+            if result is not None and result.shape == shape:
+                return result
         for _ in range(5):
             op = self.choice(OPS)
             result = op(self, scope, depth, shape, must)
@@ -1294,6 +1307,7 @@ class ArrayGenerator(Drawing):
             else:
                 point.append(float(self.np.uniform(-1.5, 1.5)))
         source = "import numpy as np\n" + (
+            "from scipy import special\n" if self.uses_special else "") + (
             "import srcdiff\n" if self.uses_stop or self.uses_marked else "") + "\n"
         if self.globals:
             source += "\n".join(self.globals) + "\n\n"
@@ -2063,6 +2077,132 @@ def op_more(gen, scope, depth, shape, must):
             return A(f"np.convolve({a.code}, {b.code})", shape, a.iv * b.iv * 2, True)
         return A(f"np.sum(np.convolve({a.code}, {b.code}))", (), a.iv * b.iv * 4, True)
     return None
+
+
+# interp's sample points: constants, sorted, away from the values clamps give (0, 0.5, 1)
+INTERP_XP = "[-0.93, 0.13, 1.07]"
+
+
+def _matrix(gen, scope, depth, n, must):
+    """``I + 0.2 u w^T`` (n x n) for unit vectors u and w: its infinity norm is at most
+    1 + 0.2 n, its one eigenvalue apart from 1 is in [1 - 0.2 n, 1 + 0.2 n], so its
+    inverse's norm is at most 1 + 0.2 n / (1 - 0.2 n); returns the code and that bound
+    for positive and for negative powers."""
+    u = gen.squash(gen.sub(scope, depth, (n,), must), UNIT)
+    w = gen.squash(gen.sub(scope, depth, (n,)), UNIT)
+    return (f"np.eye({n}) + 0.2 * np.outer({u.code}, {w.code})", 1 + 0.2 * n,
+            1 + 0.2 * n / (1 - 0.2 * n))
+
+
+def op_rules(gen, scope, depth, shape, must):
+    """The rules added for autograd's examples: trapezoid, polyval, interp (sample points
+    constant and sorted), nanmean (NaN from a constant mask, some element kept in each
+    slice), cov, linalg.matrix_power (of a well-conditioned matrix), diagflat, float64,
+    logspace (of constants) and scipy.special's gammaln (a positive argument), xlogy and
+    xlog1py (the second argument in their domain). Drawn rarely (RULES_RATE, its own
+    stream), so that other programs stay as they were."""
+    options = {(): ["trapezoid", "polyval", "interp", "nanmean", "cov", "matrix_power", "float64"],
+               (3,): ["trapezoid", "polyval", "interp", "nanmean", "cov", "matrix_power",
+                      "diagflat", "float64", "logspace"],
+               (2,): ["trapezoid", "polyval", "interp", "nanmean", "cov", "matrix_power"],
+               (2, 3): ["polyval", "interp", "diagflat", "float64", "logspace"]}.get(shape)
+    if not options:
+        return None
+    kind = gen.choice(options + (["special"] if HAVE_SCIPY else []))
+    if kind == "special":
+        kind = gen.choice(["gammaln", "xlogy", "xlog1py"])
+    gen.feat(f"rules:{kind}")
+    if kind == "trapezoid":
+        if shape == (3,):  # along the first axis, of two points
+            e = gen.sub(scope, depth, (2, 3), must)
+            if gen.r() < 0.5:
+                return A(f"np.trapezoid({e.code}, dx=0.5, axis=0)", shape, e.iv * 0.5, True)
+            return A(f"np.trapezoid({e.code}, axis=0)", shape, e.iv, True)
+        e = gen.sub(scope, depth, (3,) if shape == () else (2, 3), must)
+        form = gen.choice(["plain", "dx", "grid", "moving", "moving"])
+        if form == "plain":
+            return A(f"np.trapezoid({e.code})", shape, e.iv * 2.0, True)
+        if form == "dx":
+            return A(f"np.trapezoid({e.code}, dx=0.25)", shape, e.iv * 0.5, True)
+        if form == "grid":
+            return A(f"np.trapezoid({e.code}, [0.0, 0.5, 1.5])", shape, e.iv * 1.5, True)
+        gen.feat("rules:trapezoid_grid")  # sample points that depend on the arguments
+        u = gen.squash(gen.sub(scope, depth, (3,)), UNIT)
+        return A(f"np.trapezoid({e.code}, np.cumsum(np.abs({u.code}) + 0.1))", shape,
+                 e.iv * 2.2, True)
+    if kind == "polyval":
+        x = gen.squash(gen.sub(scope, depth, shape, must), UNIT)
+        if gen.r() < 0.5:
+            gen.feat("rules:polyval_coefficients")
+            p = gen.squash(gen.sub(scope, depth, (3,)), UNIT)
+            return A(f"np.polyval({p.code}, {x.code})", shape, Interval(-3.0, 3.0), True)
+        coefficients = [gen.const(-1.0, 1.0) for _ in range(gen.choice([2, 3, 4]))]
+        bound = sum(abs(c) for c in coefficients)
+        return A(f"np.polyval({coefficients!r}, {x.code})", shape, Interval(-bound, bound), True)
+    if kind == "interp":
+        x = gen.sub(scope, depth, shape, must)
+        fp = gen.sub(scope, depth, (3,))
+        if gen.r() < 0.3:
+            gen.feat("rules:interp_ends")
+            left, right = gen.const(), gen.const()
+            return A(f"np.interp({x.code}, {INTERP_XP}, {fp.code}, left={left}, right={right})",
+                     shape, fp.iv.hull(Interval(left)).hull(Interval(right)), True)
+        return A(f"np.interp({x.code}, {INTERP_XP}, {fp.code})", shape, fp.iv, True)
+    if kind == "nanmean":
+        if shape == ():
+            e = gen.sub(scope, depth, (3,), must)
+            return A(f"np.nanmean(np.where([True, False, True], {e.code}, np.nan))", shape, e.iv, True)
+        e = gen.sub(scope, depth, (2, 3), must)
+        if shape == (3,):  # each column keeps an element
+            return A(f"np.nanmean(np.where([[True, False, True], [True, True, False]], {e.code}, "
+                     f"np.nan), axis=0)", shape, e.iv, True)
+        return A(f"np.nanmean({e.code}, axis=1)", shape, e.iv, True)
+    if kind == "cov":
+        e = gen.sub(scope, depth, (3,) if shape == () else (2, 3), must)
+        if not e.iv.finite(1e3):
+            return None
+        width = (e.iv.hi - e.iv.lo) ** 2 / 4  # the largest product of two centred values
+        if shape == ():
+            return A(f"np.cov({e.code})", shape, Interval(0.0, 1.5 * width), True)
+        row = gen.choice(["0", "-1"])
+        if shape == (3,):  # three variables, two observations each
+            return A(f"np.cov({e.code}, rowvar=False)[{row}]", shape, Interval(-2 * width, 2 * width), True)
+        return A(f"np.cov({e.code})[{row}]", shape, Interval(-1.5 * width, 1.5 * width), True)
+    if kind == "matrix_power":
+        n = 3 if shape in ((), (3,)) else 2
+        matrix, norm, inverse = _matrix(gen, scope, depth, n, must)
+        power = gen.choice([2, 3, -1, -2, 5])
+        if power < 0:
+            gen.feat("rules:matrix_power_inverse")
+        bound = (norm if power > 0 else inverse) ** abs(power)
+        p = f"np.linalg.matrix_power({matrix}, {power})"
+        if shape == ():
+            return A(f"np.sum({p})", shape, Interval(-n * n * bound, n * n * bound), True)
+        return A(f"{p}[{gen.choice(['0', '-1'])}]", shape, Interval(-bound, bound), True)
+    if kind == "diagflat":
+        if shape == (3,):
+            e = gen.sub(scope, depth, (3,), must)
+            return A(f"np.diagflat({e.code})[{gen.choice(['0', '1', '-1'])}]", shape,
+                     e.iv.hull(Interval(0.0)), True)
+        e = gen.sub(scope, depth, (2,), must)
+        return A(f"np.diagflat({e.code}, 1)[:2]", shape, e.iv.hull(Interval(0.0)), True)
+    if kind == "float64":
+        e = gen.sub(scope, depth, shape, must)
+        return A(f"np.float64({e.code})", shape, e.iv, True)
+    if kind == "logspace":  # a constant: 0.1, 0.316..., 1
+        e = gen.sub(scope, depth, shape, must)
+        return A(f"{par(e)} * np.logspace(-1.0, 0.0, 3)", shape, e.iv.hull(Interval(0.0)))
+    gen.uses_special = True
+    if kind == "gammaln":  # log |gamma| of [0.5, 3]: within [-0.13, 0.7]
+        q = gen.squash(gen.sub(scope, depth, shape, must), Interval(0.5, 3.0))
+        return A(f"special.gammaln({q.code})", shape, Interval(-0.13, 0.7), True)
+    a = gen.sub(scope, depth, shape, must)
+    if not a.iv.finite(1e3):
+        return None
+    other = gen.choice(gen.operand_shapes(shape))
+    domain = Interval(0.5, 2.0) if kind == "xlogy" else Interval(-0.5, 1.0)
+    q = gen.squash(gen.sub(scope, depth, other), domain)
+    return A(f"special.{kind}({a.code}, {q.code})", shape, a.iv * Interval(-0.7, 0.7), True)
 
 
 OPS = ([op_unary] * 5 + [op_binary] * 6 + [op_binary_ufunc] * 3 + [op_reduce] * 2
