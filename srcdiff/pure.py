@@ -341,7 +341,8 @@ def _all_elements(*others: str, numbers: tuple[str, ...] = ()) -> Callable[[_Arg
     """A reduction over every element (no ``axis``, no ``keepdims``): a number, where
     the parameters ``numbers`` (a percentile's q) are numbers; else an array."""
     def kind(a: _Arguments) -> Kind:
-        if a.only("a", *others, *numbers) and all(a.number(n) for n in numbers):
+        first = next(iter(a.arguments), "")  # the array reduced
+        if a.only(first, *others, *numbers) and all(a.number(n) for n in numbers):
             return SCALAR
         return ANY_ARRAY
     return kind
@@ -371,6 +372,25 @@ def _histogram(a: _Arguments) -> Kind:
     """``(counts, edges)``, two 1-d arrays (of the flattened data), read by position as
     the rows of an array of two axes: ``counts, edges = numpy.histogram(y)``."""
     return array(2) if a.ok else ANY_ARRAY
+
+
+def _polyval(a: _Arguments) -> Kind:
+    """The polynomial of coefficients ``p`` (1-d) at each element of ``x``: ``x``'s
+    kind (a number for a number)."""
+    if a.rank("p") != 1:
+        return ANY_ARRAY
+    return _elementwise_in("x", "p")(a)
+
+
+def _of_a_matrix(*options: str) -> Callable[[_Arguments], Kind]:
+    """A number of a matrix (``linalg.cond``, ``matrix_rank``, ``matrix_norm``,
+    ``trace``); of a stack of matrices, an array."""
+    def kind(a: _Arguments) -> Kind:
+        first = next(iter(a.arguments), None)
+        if first is not None and a.rank(first) == 2 and a.only(first, *options):
+            return SCALAR
+        return ANY_ARRAY
+    return kind
 
 
 def _trapezoid(a: _Arguments) -> Kind:
@@ -424,5 +444,11 @@ _KINDS: dict[str, Callable[[_Arguments], Kind]] = {
     "ptp": _all_elements(),
     "average": _all_elements("weights"),
     "trapezoid": _trapezoid,
+    "polyval": _polyval,
+    "cond": _of_a_matrix("p"),
+    "matrix_rank": _of_a_matrix("tol", "hermitian", "rtol"),
+    "matrix_norm": _of_a_matrix("ord"),
+    "trace": _of_a_matrix(),
+    "vector_norm": _all_elements("ord"),
     "trapz": _trapezoid,
 }

@@ -3,6 +3,7 @@ when no argument depends on the differentiated arguments, refused where one does
 refused as before for functions not known to be pure. Expected gradients are derived by
 hand (the constants computed with NumPy) and checked against central differences."""
 
+import ast
 import inspect
 import math
 import random
@@ -16,7 +17,7 @@ import pytest
 import srcdiff
 from arrays import numeric_gradient, program
 from srcdiff.errors import MissingRuleError, UnsupportedSyntaxError
-from srcdiff.kinds import SCALAR, array
+from srcdiff.kinds import ANY_ARRAY, SCALAR, array
 from srcdiff.pipeline import OPTIMIZATIONS, generate
 
 SETTINGS = [("optimised", {}), ("unoptimised", {"optimize": False})] + [
@@ -113,6 +114,13 @@ def interpolated(x, y):
     return x * v * y
 
 
+M = np.array([[2.0, 0.5], [0.25, 1.0]])
+
+
+def conditioned(x, m):
+    return x * np.linalg.cond(m) + np.polyval(DATA, 0.5) * x ** 2
+
+
 def over_sorted_rows(w, Y2):
     acc = 0.0
     for row in np.sort(Y2, axis=0):  # its rows are arrays (they were taken for numbers)
@@ -150,6 +158,8 @@ SCALAR_CASES = [  # (function, arguments, derivative in the first, second deriva
     (lgamma_in_a_loop, (0.6, 3), sum(math.lgamma(k + 1.5) for k in range(3)) + 2 * 1.5 * 0.6,
      2 * 1.5),
     (interpolated, (0.6, 2.0), 6.0 * 2.0, 0.0),
+    (conditioned, (0.6, M), np.linalg.cond(M) + 2 * np.polyval(DATA, 0.5) * 0.6,
+     2 * np.polyval(DATA, 0.5)),
 ]
 IDS = [c[0].__name__ for c in ARRAY_CASES]
 
@@ -191,7 +201,8 @@ def test_gradients_of_scalar_programs(func, args, expected, second):
     assert srcdiff.hvp(func)(*args, 2.0) == pytest.approx(2 * second, abs=1e-12)
 
 
-@pytest.mark.parametrize("func, args, expected", ARRAY_CASES, ids=IDS)
+@pytest.mark.parametrize("func, args, expected", ARRAY_CASES + [c[:3] for c in SCALAR_CASES],
+                         ids=IDS + [c[0].__name__ for c in SCALAR_CASES])
 def test_every_optimisation_setting_agrees(func, args, expected):
     kinds = {name: array(np.ndim(a)) if np.ndim(a) else SCALAR
              for name, a in zip(inspect.signature(func).parameters, args)}
@@ -199,7 +210,7 @@ def test_every_optimisation_setting_agrees(func, args, expected):
     for label, setting in SETTINGS:
         got = generate(func, (first,), name="g", kinds=kinds, **setting).function(*args)
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=label)
-        tangent = np.ones(np.shape(args[0]))
+        tangent = np.ones(np.shape(args[0])) if np.ndim(args[0]) else 1.0
         slope = generate(func, (first,), name="t", kinds=kinds, mode="forward",
                          **setting).function(*args, tangent)
         assert slope == pytest.approx(np.sum(expected), rel=1e-12, abs=1e-12), label
@@ -211,6 +222,40 @@ def test_the_percentile_is_a_number_in_scalar_code():
     assert type(gradient) is float
     source = srcdiff.source(srcdiff.grad(percentile_scalar))
     assert "math.cos(w)" in source and "numpy." not in source  # no array code around it
+
+
+@pytest.mark.parametrize("call, kinds, expected", [
+    ("np.percentile(y, 50)", {"y": array(2)}, SCALAR),  # over every element
+    ("np.percentile(y, 50, axis=None, keepdims=False)", {"y": array(2)}, SCALAR),
+    ("np.percentile(y, 50, axis=0)", {"y": array(2)}, ANY_ARRAY),
+    ("np.percentile(y, [25, 75])", {"y": array(1)}, ANY_ARRAY),
+    ("np.sort(y)", {"y": array(2)}, array(2)),
+    ("np.sort(y, axis=None)", {"y": array(2)}, ANY_ARRAY),  # flattened: not y's rank
+    ("np.unique(y)", {"y": array(2)}, array(1)),
+    ("np.unique(y, return_counts=True)", {"y": array(1)}, array(2)),  # a pair of vectors
+    ("np.unique(y, return_inverse=True)", {"y": array(1)}, ANY_ARRAY),
+    ("np.histogram(y, bins=3)", {"y": array(2)}, array(2)),
+    ("np.interp(2.5, xp, fp)", {"xp": array(1), "fp": array(1)}, SCALAR),
+    ("np.interp(x, xp, fp)", {"x": array(0), "xp": array(1), "fp": array(1)}, ANY_ARRAY),
+    ("np.trapezoid(y)", {"y": array(2)}, array(1)),
+    ("np.gcd(a, 4)", {"a": array(1)}, array(1)),
+    ("np.vecdot(a, a)", {"a": array(1)}, ANY_ARRAY),  # a generalised ufunc takes axes away
+    ("np.linalg.svd(a)", {"a": array(2)}, ANY_ARRAY),
+    ("math.lgamma(a)", {"a": SCALAR}, SCALAR),
+])
+def test_the_kind_of_each_result(call, kinds, expected):
+    """A number only where the result always is one; a rank only where NumPy fixes it."""
+    from srcdiff.pure import result_kind
+    node = ast.parse(call).body[0].value
+    callee = eval(ast.unparse(node.func), {"np": np, "math": math})
+
+    def of(argument):
+        if isinstance(argument, ast.Name):
+            return kinds[argument.id]
+        if isinstance(argument, ast.List):
+            return array(1)
+        return SCALAR if isinstance(argument.value, (int, float)) else None
+    assert result_kind(callee, node, of) == expected
 
 
 def test_scipy_special_ufuncs():
