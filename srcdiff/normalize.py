@@ -56,6 +56,7 @@ import ast
 import contextlib
 import copy
 import math
+import operator
 import sys
 import types
 from collections import Counter
@@ -2040,6 +2041,9 @@ def _free_names(tree: ast.FunctionDef, local: set[str]) -> set[str]:
 
 
 _CONSTANT_COMPARISONS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn)
+_COMPARE: dict[type, Callable[[int, int], bool]] = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge}
 
 
 def _constant_truth(test: ast.expr) -> bool | None:
@@ -2047,6 +2051,24 @@ def _constant_truth(test: ast.expr) -> bool | None:
     was given, compared) always gives, as Python computes it; None for anything else."""
     if isinstance(test, ast.Constant) and isinstance(test.value, bool):
         return test.value
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = _constant_truth(test.operand)
+        return None if inner is None else not inner
+    if isinstance(test, (ast.Tuple, ast.List)) and all(
+            isinstance(e, ast.Constant) or (isinstance(e, ast.Name) and not e.id.startswith(
+                "_")) for e in test.elts):
+        # a list or tuple srcdiff follows, written out (``rest`` of ``*rest``): true when
+        # it has elements, as Python tests it; its branch not taken may read an element it
+        # does not have (``rest[-1] if rest else 0.0``), which is never run
+        return bool(test.elts)
+    if isinstance(test, ast.Compare) and all(
+            isinstance(op, _CONSTANT_COMPARISONS[:6]) for op in test.ops) and all(
+            type(part) is ast.Constant and type(part.value) is int
+            for part in [test.left, *test.comparators]):
+        # integers compared (``len(rest) == 0`` of a list srcdiff follows): decided too
+        values = [cast(int, cast(ast.Constant, part).value)
+                  for part in [test.left, *test.comparators]]
+        return all(_COMPARE[type(op)](a, b) for op, a, b in zip(test.ops, values, values[1:]))
     if not (isinstance(test, ast.Compare) and all(
             isinstance(op, _CONSTANT_COMPARISONS) for op in test.ops) and all(
             isinstance(part, ast.Constant) and isinstance(part.value, str) or (
@@ -2176,10 +2198,13 @@ class _Expressions(ast.NodeTransformer):
         self.before.append(n.assign(node.target.id, self.visit(node.value), node))
         return _located(_name(node.target.id), node)
 
-    def visit_IfExp(self, node: ast.IfExp) -> ast.Name:
+    def visit_IfExp(self, node: ast.IfExp) -> ast.expr:
         n = self.normalizer
-        temporary = n.fresh("ifexp")
         test = self.visit(node.test)
+        decided = _constant_truth(test)
+        if decided is not None:  # the value of the branch taken, alone (as in statements)
+            return cast(ast.expr, self.visit(node.body if decided else node.orelse))
+        temporary = n.fresh("ifexp")
         body: list[ast.stmt] = []
         body_value = n.expression(node.body, body)
         orelse: list[ast.stmt] = []

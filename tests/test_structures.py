@@ -564,6 +564,37 @@ def test_helpers_taking_varargs_are_inlined():
     assert tangent == pytest.approx(float(expected[0] @ dx) + expected[1] * dy, rel=1e-12)
 
 
+def last_or_zero(first, *rest):
+    return first + (rest[-1] if rest else 0.0)
+
+
+def first_times_last(first, *rest):
+    if not rest:
+        return first
+    if len(rest) == 1:
+        return first * rest[0]
+    return first * rest[-1]
+
+
+def branches_on_a_followed_tuple(x, y):
+    empty = []
+    doubled = empty[0] if empty else 2.0 * x
+    return (last_or_zero(x) + last_or_zero(x, y) + first_times_last(x)
+            + first_times_last(x, y) + first_times_last(x, 3.0, y) + doubled)
+
+
+def test_a_test_of_a_followed_tuple_or_its_length_takes_one_branch():
+    # rest[-1] in the branch `if rest` does not take, for an empty rest, was refused
+    # ("*rest has 0 elements here: `rest[-1]` raises IndexError"): it is never run
+    x, y = 0.5, 0.7
+    # x + (x + y) + x + x y + x y + 2 x: d/dx = 1 + 1 + 1 + y + y + 2, d/dy = 1 + x + x
+    assert srcdiff.grad(branches_on_a_followed_tuple, wrt=(0, 1))(x, y) == pytest.approx(
+        (5.0 + 2 * y, 1.0 + 2 * x), rel=1e-15)
+    value, tangent = srcdiff.jvp(branches_on_a_followed_tuple, wrt=(0, 1))(x, y, 1.0, 0.0)
+    assert (value, tangent) == (pytest.approx(branches_on_a_followed_tuple(x, y), rel=1e-15),
+                                pytest.approx(5.0 + 2 * y, rel=1e-15))
+
+
 def test_what_varargs_are_refused_with():
     with pytest.raises(srcdiff.SrcdiffError, match=re.escape(
             "wrt=1: scaled_sum() has 1 positional parameters (name *args to differentiate "

@@ -1630,9 +1630,13 @@ class ScalarGenerator(Drawing):
         rng = self.varargs_rng
         name = self.fresh(rng.choice(["total", "combine", "blend"]))
         a, rest, r, s = self.fresh("a"), self.fresh("rest"), self.fresh("r"), self.fresh("s")
-        if rng.random() < 0.5:  # |s| stays within |a|'s bound: each step halves it
+        form = rng.random()
+        if form < 0.4:  # |s| stays within |a|'s bound: each step halves it
             body = (f"    {s} = {a}\n    for {r} in {rest}:\n"
                     f"        {s} = 0.5 * {s} + 0.5 * {self.m('sin')}({r})\n    return {s}\n")
+        elif form < 0.7:  # the last one if any: a branch on the tuple, decided per call
+            self.feat("varargs_truth")
+            body = f"    return 0.5 * {a} + (0.5 * {rest}[-1] if {rest} else 0.25)\n"
         else:  # |tanh| < 1, plus 0.1 times at most three arguments of HELPER_PARAM
             body = (f"    return {self.m('tanh')}({a}) * len({rest}) / (1.0 + len({rest})) "
                     f"+ 0.1 * sum({rest})\n")
