@@ -1,6 +1,7 @@
 """Oracles for array gradients: central differences of a scalar function of arrays."""
 
 import numpy
+import pytest
 
 from oracles import register_program
 
@@ -41,3 +42,26 @@ def program(source: str, name: str = "probe", **globals_):
     import scipy.special
     return register_program(source, name, {"numpy": numpy, "np": numpy, "scipy": scipy,
                                            **globals_})
+
+
+def direction(args, rng):
+    """A random tangent for each argument: an array of its shape, or a number."""
+    return [rng.uniform(-1, 1, size=numpy.shape(a)) if numpy.ndim(a) else float(rng.uniform(-1, 1))
+            for a in args]
+
+
+def shifted(args, tangents, h):
+    return [a + h * t for a, t in zip(args, tangents)]
+
+
+def assert_hvp_matches_second_differences(func, args, rng):
+    """``v . (H v)`` from ``srcdiff.hvp`` against ``(f(x + h v) - 2 f(x) + f(x - h v)) / h^2``,
+    the Hessian along a random ``v`` for every argument at once."""
+    import srcdiff
+    vectors = direction(args, rng)
+    products = srcdiff.hvp(func, wrt=tuple(range(len(args))))(*args, *vectors)
+    along = sum(float(numpy.sum(p * v)) for p, v in zip(products, vectors))
+    h = 1e-4
+    expected = (func(*shifted(args, vectors, h)) - 2 * func(*args)
+                + func(*shifted(args, vectors, -h))) / h ** 2
+    assert along == pytest.approx(expected, rel=1e-4, abs=1e-5)

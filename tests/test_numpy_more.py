@@ -17,7 +17,8 @@ import pytest
 import srcdiff
 from srcdiff.runtime import eigenvectors
 
-from arrays import assert_gradients_close, numeric_gradient
+from arrays import (assert_gradients_close, assert_hvp_matches_second_differences,
+                    direction, numeric_gradient, shifted)
 
 np = numpy
 rng = numpy.random.default_rng(13)
@@ -199,23 +200,14 @@ def test_gradient_matches_central_differences(func, arguments):
                            rtol=1e-5, atol=1e-6)
 
 
-def _direction(args):
-    return [rng.uniform(-1, 1, size=numpy.shape(a)) if numpy.ndim(a) else float(rng.uniform(-1, 1))
-            for a in args]
-
-
-def _moved(args, tangents, h):
-    return [a + h * t for a, t in zip(args, tangents)]
-
-
 @pytest.mark.parametrize("func, arguments", CASES, ids=IDS)
 def test_forward_mode_matches_central_differences(func, arguments):
     args = arguments()
     wrt = tuple(range(len(args)))
-    tangents = _direction(args)
+    tangents = direction(args, rng)
     value, derivative = srcdiff.jvp(func, wrt=wrt)(*args, *tangents)
     h = 1e-6
-    expected = (func(*_moved(args, tangents, h)) - func(*_moved(args, tangents, -h))) / (2 * h)
+    expected = (func(*shifted(args, tangents, h)) - func(*shifted(args, tangents, -h))) / (2 * h)
     assert value == pytest.approx(func(*args), rel=1e-12)
     assert derivative == pytest.approx(expected, rel=1e-6, abs=1e-7)
 
@@ -225,14 +217,7 @@ def test_hessian_vector_product_matches_second_differences(func, arguments):
     """``v . (H v)`` against ``(f(x + h v) - 2 f(x) + f(x - h v)) / h^2``, the Hessian
     along ``v`` for every differentiated argument at once."""
     args = arguments()
-    wrt = tuple(range(len(args)))
-    vectors = _direction(args)
-    products = srcdiff.hvp(func, wrt=wrt)(*args, *vectors)
-    along = sum(float(numpy.sum(p * v)) for p, v in zip(products, vectors))
-    h = 1e-4
-    expected = (func(*_moved(args, vectors, h)) - 2 * func(*args)
-                + func(*_moved(args, vectors, -h))) / h ** 2
-    assert along == pytest.approx(expected, rel=1e-4, abs=1e-5)
+    assert_hvp_matches_second_differences(func, args, rng)
 
 
 def _scaled(func):
@@ -767,24 +752,17 @@ def test_new_rules_gradient_matches_central_differences_at_two_steps(func, args)
 @pytest.mark.parametrize("func, args", RULE_CASES, ids=RULE_IDS)
 def test_new_rules_tangent_matches_central_differences_at_two_steps(func, args):
     wrt = tuple(range(len(args)))
-    tangents = _direction(args)
+    tangents = direction(args, rng)
     value, derivative = srcdiff.jvp(func, wrt=wrt)(*args, *tangents)
     assert value == pytest.approx(func(*args), rel=1e-12)
     for h in STEPS:
-        expected = (func(*_moved(args, tangents, h)) - func(*_moved(args, tangents, -h))) / (2 * h)
+        expected = (func(*shifted(args, tangents, h)) - func(*shifted(args, tangents, -h))) / (2 * h)
         assert derivative == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
 @pytest.mark.parametrize("func, args", RULE_CASES, ids=RULE_IDS)
 def test_new_rules_hessian_vector_product_matches_second_differences(func, args):
-    wrt = tuple(range(len(args)))
-    vectors = _direction(args)
-    products = srcdiff.hvp(func, wrt=wrt)(*args, *vectors)
-    along = sum(float(numpy.sum(p * v)) for p, v in zip(products, vectors))
-    h = 1e-4
-    expected = (func(*_moved(args, vectors, h)) - 2 * func(*args)
-                + func(*_moved(args, vectors, -h))) / h ** 2
-    assert along == pytest.approx(expected, rel=1e-4, abs=1e-5)
+    assert_hvp_matches_second_differences(func, args, rng)
 
 
 # Each rule alone, returning an array (or a number): forward against reverse mode
@@ -893,7 +871,7 @@ def test_forward_and_reverse_rules_agree_by_the_dot_product_test(func, args):
     """<u, J v> (jvp) equals <J^T u, v> (vjp) for random u and v; and each matches
     central differences of the function at two step sizes."""
     wrt = tuple(i for i, a in enumerate(args) if not isinstance(a, int))  # (k: an int)
-    v = _direction([args[i] for i in wrt])
+    v = direction([args[i] for i in wrt], rng)
     value, tangent = srcdiff.jvp(func, wrt=wrt)(*args, *v)
     u = rng.uniform(-1.0, 1.0, size=numpy.shape(value))
     value_, pullback = srcdiff.vjp(func, wrt=wrt)(*args)
@@ -902,8 +880,8 @@ def test_forward_and_reverse_rules_agree_by_the_dot_product_test(func, args):
     assert float(numpy.sum(u * tangent)) == pytest.approx(
         sum(float(numpy.sum(b * t)) for b, t in zip(back, v)), rel=1e-10, abs=1e-12)
     for h in STEPS:
-        difference = (numpy.asarray(func(*_moved(args, v, h), *args[len(wrt):]))
-                      - numpy.asarray(func(*_moved(args, v, -h), *args[len(wrt):]))) / (2 * h)
+        difference = (numpy.asarray(func(*shifted(args, v, h), *args[len(wrt):]))
+                      - numpy.asarray(func(*shifted(args, v, -h), *args[len(wrt):]))) / (2 * h)
         numpy.testing.assert_allclose(tangent, difference, rtol=1e-6, atol=1e-7)
 
 

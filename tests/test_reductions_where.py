@@ -13,7 +13,8 @@ import pytest
 
 import srcdiff
 
-from arrays import assert_gradients_close, numeric_gradient
+from arrays import (assert_gradients_close, assert_hvp_matches_second_differences,
+                    direction, numeric_gradient, shifted)
 
 np = numpy
 rng = numpy.random.default_rng(79)
@@ -91,23 +92,14 @@ def test_gradient_matches_central_differences(func, arguments):
                            rtol=1e-5, atol=1e-6)
 
 
-def _direction(args):
-    return [rng.uniform(-1, 1, size=numpy.shape(a)) if numpy.ndim(a) else float(rng.uniform(-1, 1))
-            for a in args]
-
-
-def _moved(args, tangents, h):
-    return [a + h * t for a, t in zip(args, tangents)]
-
-
 @pytest.mark.parametrize("func, arguments", CASES, ids=IDS)
 def test_forward_mode_matches_central_differences(func, arguments):
     args = arguments()
     wrt = tuple(range(len(args)))
-    tangents = _direction(args)
+    tangents = direction(args, rng)
     value, derivative = srcdiff.jvp(func, wrt=wrt)(*args, *tangents)
     h = 1e-6
-    expected = (func(*_moved(args, tangents, h)) - func(*_moved(args, tangents, -h))) / (2 * h)
+    expected = (func(*shifted(args, tangents, h)) - func(*shifted(args, tangents, -h))) / (2 * h)
     assert value == pytest.approx(func(*args), rel=1e-12)
     assert derivative == pytest.approx(expected, rel=1e-6, abs=1e-7)
 
@@ -115,14 +107,7 @@ def test_forward_mode_matches_central_differences(func, arguments):
 @pytest.mark.parametrize("func, arguments", CASES, ids=IDS)
 def test_hessian_vector_product_matches_second_differences(func, arguments):
     args = arguments()
-    wrt = tuple(range(len(args)))
-    vectors = _direction(args)
-    products = srcdiff.hvp(func, wrt=wrt)(*args, *vectors)
-    along = sum(float(numpy.sum(p * v)) for p, v in zip(products, vectors))
-    h = 1e-4
-    expected = (func(*_moved(args, vectors, h)) - 2 * func(*args)
-                + func(*_moved(args, vectors, -h))) / h ** 2
-    assert along == pytest.approx(expected, rel=1e-4, abs=1e-5)
+    assert_hvp_matches_second_differences(func, args, rng)
 
 
 def scaled(s, x):
