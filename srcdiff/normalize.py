@@ -210,6 +210,8 @@ class Normalizer:
     """State: ``loops`` is the stack of enclosing loops' flags; ``returned``/``result``
     name the early-return flag and value when the function returns early (else None)."""
 
+    walrus = False  # (set by ``run``)
+
     def __init__(self, function: Function, inlining: tuple[tuple[str, int, str], ...] = (),
                  local_functions: dict[str, tuple[ast.FunctionDef, dict[str, ast.expr]]] | None = None) -> None:
         self.function = function
@@ -254,10 +256,18 @@ class Normalizer:
         returns assign those names instead of returning."""
         body = [s for s in body if not _is_docstring(s)]
         self.inline_mode = results is not None
-        self.stores = Counter(node.id for s in body for node in walk(s)
-                              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
-        self.loads = {node.id for s in body for node in walk(s)
-                      if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Store)}
+        self.stores = Counter()
+        self.loads = set()
+        self.walrus = False  # an assignment expression somewhere: reads before it are read
+        for statement in body:  # (``_Expressions.visit_Name``)
+            for node in walk(statement):
+                if isinstance(node, ast.Name):
+                    if isinstance(node.ctx, ast.Store):
+                        self.stores[node.id] += 1
+                    else:
+                        self.loads.add(node.id)
+                elif isinstance(node, ast.NamedExpr):
+                    self.walrus = True
         self.mutated = _changed_lists(body)[1]
         defined = Counter(s.name for s in body if isinstance(s, ast.FunctionDef))
         self.defined = {s.name: s for s in body if isinstance(s, ast.FunctionDef)
@@ -1922,7 +1932,11 @@ class Normalizer:
     # -- expressions -----------------------------------------------------------------
     def expression(self, node: ast.expr, before: list[ast.stmt]) -> ast.expr:
         """``node`` rewritten into the core; statements it needs first go to ``before``."""
-        return cast(ast.expr, _Expressions(self, before).visit(copy_tree(node)))
+        expressions = _Expressions(self, before)
+        if self.walrus:
+            expressions.captured = {n.target.id for n in walk(node) if isinstance(
+                n, ast.NamedExpr) and isinstance(n.target, ast.Name)}
+        return cast(ast.expr, expressions.visit(copy_tree(node)))
 
 
 class _Constants(ast.NodeTransformer):
@@ -2103,6 +2117,10 @@ class _Expressions(ast.NodeTransformer):
     def __init__(self, normalizer: Normalizer, before: list[ast.stmt]) -> None:
         self.normalizer = normalizer
         self.before = before
+        # names an assignment expression in this expression binds: Python reads each
+        # where it is written, so a read is copied there (``v + (v := 3.0)`` adds the old
+        # v; left in the expression, it read the new one, after the hoisted assignment)
+        self.captured: set[str] = set()
 
     def inline_call(self, call: ast.Call, results: list[str]) -> None:
         """Inline ``call`` (its arguments rewritten first) into ``results``."""
@@ -2134,6 +2152,11 @@ class _Expressions(ast.NodeTransformer):
             return _written_out(made, node, self.normalizer.where)
         part = self.normalizer.structures.get(node.id)
         if part is None:
+            if node.id in self.captured:  # its value here, before an assignment after it
+                n = self.normalizer
+                read = n.fresh(f"{node.id}_read")
+                self.before.append(n.assign(read, node, node))
+                return _located(_name(read), node)
             return node
         return self.normalizer.leaf(part, node)
 

@@ -117,6 +117,30 @@ def steps(x, n=3):
     return s
 
 
+def scale_and_add(a, b):
+    return a * 10.0 + b
+
+
+def read_before_rebound(x):
+    v = x * 2.0
+    first = v + (v := x * 3.0)  # the old v, then the new: 2x + 3x
+    second = scale_and_add(v, (v := x * 5.0))  # the argument read before the walrus: 3x
+    third = v * (v := v + 1.0)  # 5x (5x + 1)
+    return first + second + third
+
+
+def test_a_name_read_before_an_assignment_expression_rebinds_it():
+    # The read was left in the expression and evaluated after the hoisted assignment, so
+    # it saw the new value: value and gradient wrong, silently (found reviewing the inlining
+    # of arguments). By hand: 5x + (30x + 5x) + (25x^2 + 5x) = 45x + 25x^2.
+    x = 0.7
+    assert read_before_rebound(x) == pytest.approx(45 * x + 25 * x * x, rel=1e-15)
+    value, gradient = srcdiff.value_and_grad(read_before_rebound)(x)
+    assert value == pytest.approx(45 * x + 25 * x * x, rel=1e-15)
+    assert gradient == pytest.approx(45 + 50 * x, rel=1e-15)
+    assert srcdiff.jvp(read_before_rebound)(x, 1.0)[1] == pytest.approx(45 + 50 * x, rel=1e-15)
+
+
 def test_walrus_print_keywords_f_strings_and_assert_messages(capsys):
     # s = sin(2x) + sin(x) + sin(0); at x = 0.7, s > 0.5**0.5, so the result is s²
     x = 0.7

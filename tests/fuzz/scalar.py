@@ -207,6 +207,7 @@ class ScalarGenerator(Drawing):
         self.raise_rng = random.Random(f"raise/{seed}")  # `raise` under a test
         self.flags_rng = random.Random(f"flags/{seed}")  # helpers taking strings
         self.varargs_rng = random.Random(f"varargs/{seed}")  # helpers taking *args
+        self.rebind_rng = random.Random(f"rebind/{seed}")  # t = 0.5 * t + 0.5 * (t := e)
         self.constant_rng = random.Random(f"constant/{seed}")  # st_constant
 
     # -- utilities -------------------------------------------------------------
@@ -653,6 +654,12 @@ class ScalarGenerator(Drawing):
         self.feat("self_update")
         if scope.loops:
             self.feat("loop_self_update")
+        if target.budget is None and self.rebind_rng.random() < 0.08:  # its own stream
+            # the old value read, then rebound inside the same expression: Python reads
+            # it where it is written (within target.iv: a mean of two values in it)
+            self.feat("walrus_rebinds_read")
+            t = target.name
+            return [f"{pad}{t} = 0.5 * {t} + 0.5 * ({t} := {e.code})"], False
         return [f"{pad}{target.name} = {e.code}"], False
 
     def st_augassign(self, scope, indent):
