@@ -168,6 +168,7 @@ class ArrayGenerator(Drawing):
         self.grown_rng = random.Random(f"grown/{seed}")
         self.raise_rng = random.Random(f"raise/{seed}")
         self.unpack_rng = random.Random(f"unpack/{seed}")
+        self.varargs_rng = random.Random(f"varargs/{seed}")  # a helper taking *rows
         self.flags_rng = random.Random(f"flags/{seed}")  # a helper taking a string
         self.where_rng = random.Random(f"where/{seed}")
         self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
@@ -1251,6 +1252,10 @@ class ArrayGenerator(Drawing):
                 '    return np.max(v)\n')
             self.helper_sigs["reduce"] = ("flag",)
             self.feat("string_flag")
+        if self.varargs_rng.random() < 0.15:  # its own stream: a helper taking *args
+            self.helpers.append("def stacked(*rows):\n    return np.stack(rows)\n")
+            self.helper_sigs["stacked"] = ("stacked",)
+            self.feat("helper_varargs")
 
     def make_globals(self):
         if self.r() < 0.35:
@@ -1659,6 +1664,13 @@ def op_index(gen, scope, depth, shape, must):
 
 
 def op_call(gen, scope, depth, shape, must):
+    if "stacked" in gen.helper_sigs and shape == (2, 3) and gen.varargs_rng.random() < 0.8:
+        # *rows: two rows, the second now and then spread from a list
+        first = gen.sub(scope, depth, (3,), must)
+        second = gen.sub(scope, depth, (3,))
+        spread = gen.varargs_rng.random() < 0.4
+        text = f"{first.code}, *[{second.code}]" if spread else f"{first.code}, {second.code}"
+        return A(f"stacked({text})", (2, 3), first.iv.hull(second.iv), True)
     for name, sig in gen.helper_sigs.items():
         if sig[0] == "flag" and shape == ():
             arg = gen.squash(gen.sub(scope, depth, (3,), must), Interval(-2.0, 2.0))
