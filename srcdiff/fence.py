@@ -732,7 +732,8 @@ class Fence(ast.NodeVisitor):
         """Positional arguments are expressions; NumPy functions also take keywords for
         their options, and lists of arrays (``numpy.stack([a, b])``), shapes, ``dtype``
         and strings (``numpy.einsum``) as constants."""
-        rule = RULES.lookup(callee, len(node.args))
+        rule = RULES.lookup(callee, len(node.args) + len(RULES.positional_keywords(
+            callee, node)))  # numpy.interp(x, xp=xp, fp=fp): by position (normalize)
         params = getattr(rule, "params", None)
         numpy_function = params is not None or (
             (RULES.is_nondifferentiable(callee) or (rule is None and is_pure(callee)))
@@ -805,7 +806,9 @@ class Fence(ast.NodeVisitor):
             self.check_option(keyword.value, keyword.arg == "dtype")
 
     def check_callee(self, node: ast.Call, callee: object, text: str) -> None:
-        nargs = len(node.args)
+        # keywords giving a rule's required arguments count as positions (normalize
+        # passes them so): numpy.interp(x, xp=xp, fp=fp)
+        nargs = len(node.args) + len(RULES.positional_keywords(callee, node))
         if RULES.is_nondifferentiable(callee):
             return
         if callee in (min, max) and nargs >= 2:
@@ -832,6 +835,9 @@ class Fence(ast.NodeVisitor):
                 hint = (f"{name} takes {operands} operand{'s' if operands != 1 else ''}; "
                         "the next positional argument is its `out` array, which srcdiff "
                         "does not support")
+            elif node.keywords:
+                hint = (f"pass the arguments of {name} by position (its rule takes "
+                        f"{takes})")
             elif not _takes(callee, nargs):
                 hint = (f"{name} does not take {nargs} argument{'s' if nargs != 1 else ''}: "
                         "Python raises TypeError here")

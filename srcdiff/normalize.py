@@ -2601,6 +2601,12 @@ class _Expressions(ast.NodeTransformer):
             return self.cast(self.numpy_call(METHODS[func.attr], [self.visit(func.value)] + args,
                                              keywords, node))
         resolved = n.parsed.resolve(node.func, n.locals)
+        if node.keywords:  # numpy.interp(x, xp=xp, fp=fp): the rule's arguments by position
+            moved = RULES.positional_keywords(resolved, node)
+            if moved:
+                given = {k.arg: k.value for k in node.keywords}
+                node.args = node.args + [given[name] for name in moved]
+                node.keywords = [k for k in node.keywords if k.arg not in moved]
         if resolved is isinstance and isinstance(node.args[1], ast.Tuple):
             # isinstance(x, (A, B)): isinstance(x, A) or isinstance(x, B), as Python
             # tests a tuple of classes (nested ones too); x computed once, first

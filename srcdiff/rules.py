@@ -24,6 +24,7 @@ comparisons...) sit in ``NONDIFFERENTIABLE``: their results carry no derivative.
 
 from __future__ import annotations
 
+import ast
 import builtins
 import inspect
 import math
@@ -211,6 +212,45 @@ class RuleTable:
             return rule if rule is not None else self.variadic.get(func)
         except TypeError:  # unhashable callable
             return None
+
+    def positional_keywords(self, func: object, call: ast.Call) -> list[str]:
+        """The keywords of ``call`` that give the rest of the arguments ``func``'s array
+        rule requires, after its positional ones (``numpy.interp(x, xp=xp, fp=fp)``: xp
+        and fp), in the rule's order: ``normalize`` passes them by position, and the rule
+        for that many arguments applies. Each must name the function's own parameter at
+        that position (its signature, read by ``inspect``). Empty where there is no such
+        rule, or the keywords do not give all the required arguments."""
+        if not call.keywords or any(k.arg is None for k in call.keywords):
+            return []
+        given = {k.arg for k in call.keywords}
+        count = len(call.args)
+        for arity in range(count, count + len(given) + 1):
+            rule = self.lookup(func, arity)
+            params = getattr(rule, "params", None)
+            if params is not None:
+                break
+        else:
+            return []
+        needed = getattr(rule, "required", 0) - count  # only those: options stay keywords
+        if needed <= 0:
+            return []
+        try:  # the function's own names, by position: the rule's must be the same
+            actual = [p.name for p in inspect.signature(func).parameters.values()  # type: ignore[arg-type]
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            keyword_ok = {p.name for p in inspect.signature(func).parameters.values()  # type: ignore[arg-type]
+                          if p.kind is p.POSITIONAL_OR_KEYWORD}
+        except (TypeError, ValueError):  # no signature (a ufunc): operands by position only
+            return []
+        names: list[str] = []
+        while True:
+            position = count + len(names)
+            if len(names) == needed:
+                return names
+            if position >= len(params) or position >= len(actual) or \
+                    params[position] != actual[position] or params[position] not in given \
+                    or params[position] not in keyword_ok:
+                return []  # the rule's required arguments are not all given so
+            names.append(params[position])
 
     def remove(self, func: object, arity: int) -> None:
         self.rules.pop((func, arity), None)

@@ -11,6 +11,8 @@ end, the same for the rules autograd's examples needed (trapezoid, polyval, inte
 nanmean, cov, linalg.matrix_power, diagflat, float64, scipy.special.gammaln, xlogy,
 xlog1py; logspace a constant), with the dot-product test between the two modes."""
 
+import re
+
 import numpy
 import pytest
 
@@ -1131,3 +1133,56 @@ def test_a_change_through_what_may_be_the_argument_itself_is_refused(func, args)
     assert not numpy.array_equal(changed, args[0])  # Python changes the argument through it
     with pytest.raises(srcdiff.UnsupportedSyntaxError, match="is changed in place while"):
         srcdiff.grad(func)(*args)
+
+
+# -- a rule's required arguments given by keyword --------------------------------------
+XP_K, FP_K = np.array([0.0, 1.0, 2.5]), np.array([0.5, 2.0, 1.0])
+
+
+def interp_by_keyword(x):
+    return np.sum(np.interp(x, xp=XP_K, fp=FP_K, right=0.25) ** 2)
+
+
+def interp_keywords_reordered(x):
+    return np.sum(np.interp(x, fp=FP_K * x[0], xp=XP_K) ** 2)
+
+
+def reshape_by_keyword(x):
+    return np.sum(np.sin(np.reshape(x, shape=(2, 2))) @ np.arange(1.0, 3.0))
+
+
+def dot_by_keyword(x):
+    return np.dot(a=x, b=np.cos(x))
+
+
+def power_by_keyword(x):
+    m = np.reshape(x, (2, 2)) * 0.5
+    return np.sum(np.linalg.matrix_power(m, n=3))
+
+
+KEYWORD_CASES = [interp_by_keyword, interp_keywords_reordered, reshape_by_keyword,
+                 dot_by_keyword, power_by_keyword]
+
+
+@pytest.mark.parametrize("func", KEYWORD_CASES, ids=lambda f: f.__name__)
+def test_a_rules_required_arguments_given_by_keyword(func):
+    # numpy.interp(x, xp=..., fp=...) was refused: the rule was looked up for the one
+    # positional argument ("no derivative rule for numpy.interp with 1 argument", with a
+    # hint that Python raises TypeError there, which it does not)
+    x = np.array([0.3, 1.4, 2.2, 0.8])
+    gradient = srcdiff.grad(func)(x)
+    assert_gradients_close((gradient,), numeric_gradient(func, (x,), (0,)), (x,), (0,))
+    tangent = rng.uniform(-1, 1, size=4)
+    _, derivative = srcdiff.jvp(func)(x, tangent)
+    assert derivative == pytest.approx(float(gradient @ tangent), rel=1e-10, abs=1e-12)
+
+
+def test_keywords_that_do_not_give_a_rules_arguments_are_refused_saying_so():
+    def missing(x):
+        return np.sum(np.interp(x, fp=FP_K))
+
+    with pytest.raises(srcdiff.MissingRuleError, match=re.escape(
+            "no derivative rule for numpy.interp with 1 argument")) as caught:
+        srcdiff.grad(missing)(np.array([0.5]))
+    assert caught.value.hint.startswith("pass the arguments of numpy.interp by position")
+    assert caught.value.source_line.strip() == "return np.sum(np.interp(x, fp=FP_K))"

@@ -2159,6 +2159,9 @@ def op_rules(gen, scope, depth, shape, must):
             left, right = gen.const(), gen.const()
             return A(f"np.interp({x.code}, {INTERP_XP}, {fp.code}, left={left}, right={right})",
                      shape, fp.iv.hull(Interval(left)).hull(Interval(right)), True)
+        if gen.rules_rng.random() < 0.4:  # the required arguments by keyword
+            gen.feat("rules:interp_keywords")
+            return A(f"np.interp({x.code}, fp={fp.code}, xp={INTERP_XP})", shape, fp.iv, True)
         return A(f"np.interp({x.code}, {INTERP_XP}, {fp.code})", shape, fp.iv, True)
     if kind == "nanmean":
         if shape == ():
