@@ -578,6 +578,14 @@ def kind_of(value: ast.expr, of: Callable[[ast.expr], Kind | None]) -> Kind | No
         return broadcast(*[of(n) for n in [value.left, *value.comparators]])
     if isinstance(value, ast.Call):
         if get_anno(value, "recursive") is not None:
+            # what the recursion returns is not known here: a number where every argument
+            # is one; else an array of unknown rank (the code written for it works for a
+            # number too). It was a number whatever the arguments: where the caller's
+            # copy of the callee had its base case folded away (`if n == 0` of a constant
+            # n), an array result was read as a number, silently wrong
+            kinds = [of(a) for a in value.args]
+            if any(k is None or k.is_array for k in kinds):
+                return ANY_ARRAY
             return SCALAR
         callee = get_anno(value, "callee")
         argument_kinds = [of(a) if not isinstance(a, (ast.List, ast.Tuple, ast.Subscript))

@@ -16,7 +16,7 @@ from typing import (Any, Callable, ClassVar, Literal, ParamSpec, Protocol, TypeG
                     overload)
 
 from .errors import ArgumentKindError, KindError, SrcdiffError
-from .kinds import SCALAR, Kind, data_kind, kind_of_value
+from .kinds import SCALAR, Kind, data_kind, is_complex, kind_of_value
 from .pickling import canonical
 from .pipeline import Generated, generate
 from .structures import follow, is_container, is_object, rebuild, treedef
@@ -1458,6 +1458,10 @@ def _kinds(signature: inspect.Signature, parameters: list[str], names: tuple[str
             result.append(_Structured(treedef(parameter, value) if parameter in names
                                       else type(value)))
             continue
+        if is_complex(value):
+            raise ArgumentKindError(
+                f"argument {parameter!r} is complex ({getattr(value, 'dtype', type(value).__name__)}): "
+                "srcdiff differentiates real arithmetic; complex numbers are not supported")
         kind = kind_of_value(value)
         if kind is None and parameter not in names:
             kind = data_kind(value)  # a list of numbers: the array NumPy makes of it

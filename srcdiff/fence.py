@@ -37,7 +37,7 @@ from typing import Any, Callable, NoReturn, cast
 
 from .errors import (LocatedError, MissingRuleError, SrcdiffNameError, UnsupportedSyntaxError,
                      located)
-from .kinds import ATTRIBUTES, METHODS, kind_of_value
+from .kinds import ATTRIBUTES, METHODS, is_complex, kind_of_value
 from .parse import UNRESOLVED, Parsed
 from .pure import is_pure, refused_argument
 from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, qualified_name
@@ -583,6 +583,10 @@ class Fence(ast.NodeVisitor):
         tuple or list of data (constants, which can only be looped over)."""
         if isinstance(value, (int, float, types.ModuleType)):
             return
+        if is_complex(value):
+            self.refuse(node, f"`{ast.unparse(node)}` is complex ("
+                        f"{getattr(value, 'dtype', type(value).__name__)}): complex numbers "
+                        "are not supported (srcdiff differentiates real arithmetic)")
         if isinstance(value, (tuple, list)) and all(
                 isinstance(v, (int, float, tuple, list)) for v in value):
             return
@@ -775,6 +779,10 @@ class Fence(ast.NodeVisitor):
             self.visit(argument)
 
     def check_option(self, node: ast.expr, dtype: bool) -> None:
+        if dtype and _complex_dtype(node if isinstance(node, ast.Constant) else
+                                    self.parsed.resolve(node, self.locals)):
+            self.refuse(node, "complex numbers are not supported (srcdiff differentiates "
+                        "real arithmetic)")
         if isinstance(node, (ast.List, ast.Tuple)):
             for element in node.elts:
                 self.check_option(element, False)
@@ -1092,3 +1100,17 @@ def _own_scope(body: list[ast.stmt]) -> list[ast.AST]:
         if not isinstance(node, (ast.FunctionDef, ast.Lambda)):
             stack.extend(ast.iter_child_nodes(node))
     return found
+
+
+def _complex_dtype(value: object) -> bool:
+    """A dtype (a type, a NumPy dtype, its name as a string constant) of complex numbers:
+    ``dtype=complex``, ``numpy.complex128``, ``"complex64"``, ``"c16"``."""
+    if isinstance(value, ast.Constant):
+        value = value.value
+    numpy = sys.modules.get("numpy")
+    try:
+        if numpy is not None:
+            return bool(numpy.dtype(value).kind == "c")
+        return value is complex
+    except Exception:  # not a dtype: not complex
+        return False

@@ -92,9 +92,18 @@ def kind_of_value(value: Any) -> Kind | None:
     number nor a NumPy array (srcdiff refuses those as arguments)."""
     if isinstance(value, numbers.Real):  # float, int, bool, NumPy scalars
         return SCALAR
-    if is_ndarray(value):
-        return array(value.ndim)
+    if is_ndarray(value):  # of real numbers: complex ones are refused (the rules are real)
+        return array(value.ndim) if value.dtype.kind != "c" else None
     return None
+
+
+def is_complex(value: Any) -> bool:
+    """A complex number (Python's or NumPy's) or an array of them: srcdiff's rules are
+    rules of real arithmetic (``abs``, ``*``, ``sum`` of complex values read as real gave
+    silently wrong gradients), so these are refused as arguments and as globals."""
+    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
+        return True
+    return is_ndarray(value) and value.dtype.kind == "c"
 
 
 def data_kind(value: Any) -> Kind | None:

@@ -9,6 +9,7 @@ optimisation switched off alone.
 
 import math
 import pickle
+import re
 import threading
 
 import numpy
@@ -16,7 +17,7 @@ import pytest
 
 import srcdiff
 import regressions_module as m
-from arrays import numeric_gradient
+from arrays import numeric_gradient, program
 from dual import forward_gradient
 from srcdiff.kinds import array
 from srcdiff.pipeline import OPTIMIZATIONS, generate
@@ -739,3 +740,84 @@ def test_the_unpacking_check_reads_the_builtins_whatever_the_module_binds(tmp_pa
     numpy.testing.assert_array_equal(srcdiff.grad(shadowed)(numpy.array([1.5, 2.0])), [6.0, 4.5])
     with pytest.raises(ValueError, match="too many values to unpack"):
         srcdiff.grad(shadowed)(numpy.array([1.0, 2.0, 3.0]))
+
+
+# -- complex numbers: refused, never read as real ----------------------------------------
+def test_complex_data_is_refused_where_it_is_read():
+    # abs(np.sum(w * C)) with a module's complex array C gave the gradient of the real
+    # parts' sum (w itself: [1, 0.5] where central differences give [0.684, 0.646]), and
+    # np.abs(w * C[0]) a negative one: silently wrong (found reviewing calls on constants)
+    from arrays import program
+    weights = numpy.array([1.0, 0.5])
+    complex_array = numpy.array([1 + 2j, 0.5 - 1j])
+    globals_ = program("def probe(w):\n    return abs(np.sum(w * C))\n", C=complex_array)
+    with pytest.raises(srcdiff.UnsupportedSyntaxError,
+                       match=r"`C` is complex \(complex128\): complex numbers are not "
+                             r"supported") as caught:
+        srcdiff.grad(globals_)(weights)
+    assert caught.value.source_line.strip() == "return abs(np.sum(w * C))"
+    item = program("def probe(w):\n    return np.sum(np.abs(w * C[0]))\n", C=complex_array)
+    with pytest.raises(srcdiff.UnsupportedSyntaxError, match="`C` is complex"):
+        srcdiff.grad(item)(weights)
+    scalar = program("def probe(x):\n    return abs(x * Z)\n", Z=1 + 2j)
+    with pytest.raises(srcdiff.UnsupportedSyntaxError, match=r"`Z` is complex \(complex\)"):
+        srcdiff.grad(scalar)(0.5)
+    passed = program("def probe(w, c):\n    return abs(np.sum(w * c))\n")
+    for transform in (srcdiff.grad, srcdiff.value_and_grad):
+        with pytest.raises(srcdiff.ArgumentKindError, match=re.escape(
+                "argument 'c' is complex (complex128): srcdiff differentiates real "
+                "arithmetic; complex numbers are not supported")):
+            transform(passed)(weights, complex_array)
+    with pytest.raises(srcdiff.ArgumentKindError, match="argument 'c' is complex"):
+        srcdiff.jvp(passed)(weights, complex_array, weights)
+    with pytest.raises(srcdiff.ArgumentKindError, match=r"argument 'c' is complex \(complex\)"):
+        srcdiff.grad(passed)(weights, 2j)
+
+
+@pytest.mark.parametrize("made", ["np.zeros(2, dtype=complex) + w", "w.astype(complex)",
+                                  "np.asarray(w, dtype=np.complex128)",
+                                  "np.asarray(w, dtype='complex64')"])
+def test_arrays_made_complex_are_refused(made):
+    from arrays import program
+    func = program(f"def probe(w):\n    z = {made}\n    return np.sum(np.abs(z))\n")
+    with pytest.raises(srcdiff.UnsupportedSyntaxError,
+                       match=r"complex numbers are not supported \(srcdiff differentiates "
+                             r"real arithmetic\)") as caught:
+        srcdiff.grad(func)(numpy.array([1.0, -0.5]))
+    assert caught.value.lineno == 2
+
+
+def test_a_real_dtype_is_still_accepted():
+    from arrays import program
+    func = program("def probe(w):\n    return np.sum(np.abs(np.asarray(w, dtype='float64')))\n")
+    numpy.testing.assert_array_equal(srcdiff.grad(func)(numpy.array([1.0, -0.5])), [1.0, -1.0])
+
+
+# -- the kind of what a recursive call returns -------------------------------------------
+def power_by_recursion(x, n):
+    if n == 0:
+        return 1.0
+    return x * power_by_recursion(x, n - 1)
+
+
+def recursion_until_told(x, mode="go"):
+    if mode == "stop":
+        return x
+    return recursion_until_told(x * 2.0, "stop")
+
+
+def test_a_recursive_call_on_arrays_may_return_an_array():
+    # A recursive call's result was taken for a number whatever its arguments: x * rec(x,
+    # n - 1) of an array x (the base case a number) summed the adjoint of what is an array,
+    # and a copy whose base case a constant test folded away (mode="go") lost the array
+    # kind the base case gave: both silently wrong (found when tests of integers were
+    # folded too, which made the second reachable from `if n == 0`)
+    x = numpy.array([0.7, -0.2])
+    powers = program("def probe(x):\n    return np.sum(power_by_recursion(x, 3))\n",
+                     power_by_recursion=power_by_recursion)
+    numpy.testing.assert_allclose(srcdiff.grad(powers)(x), 3 * x ** 2, rtol=1e-14)
+    told = program("def probe(x):\n    return np.sum(recursion_until_told(x) * x)\n",
+                   recursion_until_told=recursion_until_told)
+    numpy.testing.assert_allclose(srcdiff.grad(told)(x), 4 * x, rtol=1e-14)
+    # of numbers, the same functions give numbers, as before
+    assert srcdiff.grad(power_by_recursion)(0.7, 3) == pytest.approx(3 * 0.49, rel=1e-14)
