@@ -821,3 +821,23 @@ def test_a_recursive_call_on_arrays_may_return_an_array():
     numpy.testing.assert_allclose(srcdiff.grad(told)(x), 4 * x, rtol=1e-14)
     # of numbers, the same functions give numbers, as before
     assert srcdiff.grad(power_by_recursion)(0.7, 3) == pytest.approx(3 * 0.49, rel=1e-14)
+
+
+def recursive_sum(x, n):
+    if n == 0:
+        return numpy.sum(x)
+    return recursive_sum(x * 1.5, n - 1)
+
+
+def test_a_recursion_of_arrays_returning_a_number_is_refused_or_summed():
+    # the README's words: refused where it is returned, differentiated through np.sum
+    x = numpy.array([0.7, -0.2])
+    returned = program("def probe(x):\n    return recursive_sum(x, 3) * 2.0\n",
+                       recursive_sum=recursive_sum)
+    with pytest.raises(srcdiff.KindError, match="cannot tell that probe\\(\\) returns one "
+                       "number") as caught:
+        srcdiff.grad(returned)(x)
+    assert caught.value.lineno == 2
+    summed = program("def probe(x):\n    return np.sum(recursive_sum(x, 3)) * 2.0\n",
+                     recursive_sum=recursive_sum)
+    numpy.testing.assert_allclose(srcdiff.grad(summed)(x), [6.75, 6.75], rtol=1e-14)
