@@ -169,6 +169,7 @@ class ArrayGenerator(Drawing):
         self.raise_rng = random.Random(f"raise/{seed}")
         self.unpack_rng = random.Random(f"unpack/{seed}")
         self.varargs_rng = random.Random(f"varargs/{seed}")  # a helper taking *rows
+        self.recursion_rng = random.Random(f"recursion/{seed}")  # a recursive helper
         self.flags_rng = random.Random(f"flags/{seed}")  # a helper taking a string
         self.where_rng = random.Random(f"where/{seed}")
         self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
@@ -1252,6 +1253,15 @@ class ArrayGenerator(Drawing):
                 '    return np.max(v)\n')
             self.helper_sigs["reduce"] = ("flag",)
             self.feat("string_flag")
+        if self.recursion_rng.random() < 0.12:  # its own stream: recursion over arrays
+            if self.recursion_rng.random() < 0.5:  # the base case the argument itself
+                self.helpers.append("def smooth(v, k):\n    if k <= 0:\n        return v\n"
+                                    "    return 0.5 * smooth(v, k - 1) + 0.25 * np.sin(v)\n")
+            else:  # the base case a number: an array from the first step on (k >= 1)
+                self.helpers.append("def smooth(v, k):\n    if k <= 0:\n        return 1.0\n"
+                                    "    return 0.5 * v * smooth(v, k - 1)\n")
+            self.helper_sigs["smooth"] = ("recursive",)
+            self.feat("helper_recursive_arrays")
         if self.varargs_rng.random() < 0.15:  # its own stream: a helper taking *args
             self.helpers.append("def stacked(*rows):\n    return np.stack(rows)\n")
             self.helper_sigs["stacked"] = ("stacked",)
@@ -1664,6 +1674,11 @@ def op_index(gen, scope, depth, shape, must):
 
 
 def op_call(gen, scope, depth, shape, must):
+    if "smooth" in gen.helper_sigs and shape and gen.recursion_rng.random() < 0.5:
+        # smooth(v, k): |result| <= max(|v|, 0.5) (base v) or (|v| / 2) ** k (base 1.0)
+        arg = gen.squash(gen.sub(scope, depth, shape, must), Interval(-2.0, 2.0))
+        return A(f"smooth({arg.code}, {gen.recursion_rng.randint(1, 3)})", shape,
+                 Interval(-2.0, 2.0), True)
     if "stacked" in gen.helper_sigs and shape == (2, 3) and gen.varargs_rng.random() < 0.8:
         # *rows: two rows, the second now and then spread from a list
         first = gen.sub(scope, depth, (3,), must)
