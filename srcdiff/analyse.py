@@ -471,6 +471,58 @@ def differentiable(value: ast.expr) -> bool:
 # Kinds
 # --------------------------------------------------------------------------------------
 
+# recursive_kind's answers (for one generation: pipeline clears them, as what a global
+# holds may change between two), and its assumptions while a recursion's kinds are found
+_RECURSIVE_KINDS: dict[tuple[object, tuple[Kind | None, ...]], Kind | None] = {}
+_ASSUMED: dict[tuple[object, tuple[Kind | None, ...]], Kind | None] = {}
+
+
+def recursive_kind(callee: object, arguments: list[Kind | None]) -> Kind:
+    """The kind of what the recursive function ``callee`` returns given arguments of
+    these kinds: its own body (parameters as parameters: no base case folded away)
+    analysed, its recursive calls taken for what is assumed so far, from nothing up to
+    a fixed point (kinds only grow: a number, an array of a rank, of unknown rank).
+    Anything that goes wrong here (the callee refused: the generation of its
+    vector-Jacobian function reports that) gives an array of unknown rank, for which
+    generated code works whatever the value is."""
+    key = (callee, tuple(arguments))
+    if key in _RECURSIVE_KINDS:
+        return _RECURSIVE_KINDS[key] or ANY_ARRAY
+    if key in _ASSUMED:  # the recursion inside itself: what is assumed so far
+        return _ASSUMED[key] or SCALAR
+    _ASSUMED[key] = None
+    try:
+        from .lower import lower
+        from .normalize import normalize
+        from .fence import fence
+        from .parse import parse
+        lowered = lower(normalize(fence(parse(callee))))  # type: ignore[arg-type]
+        args = lowered.args
+        parameters = {a.arg: k for a, k in zip(args.posonlyargs + args.args, arguments)
+                      if k is not None}
+        for _ in range(8):  # a few rounds: each makes some kind larger, or ends
+            kinds = infer_kinds(lowered, parameters)
+            returned: Kind | None = None
+            for statement in statements_of(lowered.body):
+                if isinstance(statement, ast.Return) and statement.value is not None:
+                    value = statement.value  # lower returns a name or a constant
+                    found = kinds.get(value.id) if isinstance(value, ast.Name) else \
+                        SCALAR if isinstance(value, ast.Constant) else ANY_ARRAY
+                    returned = join(returned, found or ANY_ARRAY)
+            if returned == _ASSUMED[key]:
+                break
+            _ASSUMED[key] = returned
+        else:
+            returned = ANY_ARRAY
+    except Exception:  # refused, or anything else: the safe answer
+        returned = ANY_ARRAY
+    finally:
+        assumed = _ASSUMED.pop(key, None)
+    result = returned or assumed or ANY_ARRAY
+    _RECURSIVE_KINDS[key] = result
+    return result
+
+
 def infer_kinds(function: Function, parameters: dict[str, Kind],
                 statements: list[ast.stmt] | None = None) -> dict[str, Kind]:
     """Every variable's kind, from the parameters' (numbers by default), to a fixed point
@@ -578,15 +630,14 @@ def kind_of(value: ast.expr, of: Callable[[ast.expr], Kind | None]) -> Kind | No
         return broadcast(*[of(n) for n in [value.left, *value.comparators]])
     if isinstance(value, ast.Call):
         if get_anno(value, "recursive") is not None:
-            # what the recursion returns is not known here: a number where every argument
-            # is one; else an array of unknown rank (the code written for it works for a
-            # number too). It was a number whatever the arguments: where the caller's
-            # copy of the callee had its base case folded away (`if n == 0` of a constant
-            # n), an array result was read as a number, silently wrong
+            # what the callee returns for these kinds of arguments (recursive_kind). It
+            # was a number whatever the arguments: where the caller's copy of the callee
+            # had its base case folded away (`if n == 0` of a constant n), or the base
+            # case is a number (x * rec(x, n - 1)), an array was read as a number
             kinds = [of(a) for a in value.args]
-            if any(k is None or k.is_array for k in kinds):
-                return ANY_ARRAY
-            return SCALAR
+            if all(k is not None and not k.is_array for k in kinds):
+                return SCALAR
+            return recursive_kind(get_anno(value, "recursive"), kinds)
         callee = get_anno(value, "callee")
         argument_kinds = [of(a) if not isinstance(a, (ast.List, ast.Tuple, ast.Subscript))
                           else SCALAR for a in value.args]

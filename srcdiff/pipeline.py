@@ -137,6 +137,8 @@ def _generate(func: Callable[..., Any], wrt: tuple[str, ...], *, name: str, with
     if unknown:
         raise ValueError(f"no optimisation named {', '.join(sorted(unknown))}")
     enabled = frozenset(OPTIMIZATIONS if optimize else ()) - frozenset(disable)
+    from .analyse import _RECURSIVE_KINDS
+    _RECURSIVE_KINDS.clear()
     try:
         parsed = fence(parse(func))
         several = several and (vjp or (forward and with_value))
