@@ -642,6 +642,8 @@ class Run:
         return self._branch_only_at_point(False) or self._branch_only_at_point(True)
 
     def _branch_only_at_point(self, opcodes: bool) -> bool:
+        if opcodes:  # Python 3.12 gives no opcode events the first time a frame asks for
+            self.path(self.args(), opcodes)  # them: that path is shorter, and differed
         centre = self.path(self.args(), opcodes)
         if centre is None:
             return False
