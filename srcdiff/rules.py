@@ -234,23 +234,18 @@ class RuleTable:
         needed = getattr(rule, "required", 0) - count  # only those: options stay keywords
         if needed <= 0:
             return []
-        try:  # the function's own names, by position: the rule's must be the same
-            actual = [p.name for p in inspect.signature(func).parameters.values()  # type: ignore[arg-type]
+        try:  # the function's own parameters, by position: the rule's must be the same
+            actual = [p for p in inspect.signature(func).parameters.values()  # type: ignore[arg-type]
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-            keyword_ok = {p.name for p in inspect.signature(func).parameters.values()  # type: ignore[arg-type]
-                          if p.kind is p.POSITIONAL_OR_KEYWORD}
         except (TypeError, ValueError):  # no signature (a ufunc): operands by position only
             return []
-        names: list[str] = []
-        while True:
-            position = count + len(names)
-            if len(names) == needed:
-                return names
-            if position >= len(params) or position >= len(actual) or \
-                    params[position] != actual[position] or params[position] not in given \
-                    or params[position] not in keyword_ok:
-                return []  # the rule's required arguments are not all given so
-            names.append(params[position])
+        names = list(params[count:count + needed])
+        if len(names) < needed or len(actual) < count + needed or any(
+                name not in given or parameter.name != name
+                or parameter.kind is not parameter.POSITIONAL_OR_KEYWORD
+                for name, parameter in zip(names, actual[count:])):
+            return []  # the rule's required arguments are not all given so
+        return names
 
     def remove(self, func: object, arity: int) -> None:
         self.rules.pop((func, arity), None)
