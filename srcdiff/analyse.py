@@ -1143,6 +1143,9 @@ def _mark_writes_in_place(function: Function, assignments: list[ast.Assign],
         if all(name in by_target and all(keeps_class(s, members) for s in by_target[name])
                for name in members):
             set_anno(value, "write_in_place", True)
+            # what the change alters besides the names it assigns: every name that may
+            # refer to the array (views included), for the reverse pass's recomputations
+            set_anno(value, "aliases", frozenset(members))
 
 
 def _assignments(body: list[ast.stmt]) -> list[ast.Assign]:

@@ -521,6 +521,17 @@ class Reverse:
             return pairs
         # who reads what, found once (a scan per candidate was quadratic in the body)
         forward_reads = [Counter(reads(statement)) for statement, _, _ in pairs]
+        # the positions of the statements that change an array in place (nested ones
+        # included), for each name that may refer to it: the name is not assigned there,
+        # but what it holds changes (a view ``item = u[1:]`` of ``u[1:] = ...``)
+        changed_at: dict[str, list[int]] = {}
+        if self.in_place:
+            for position, (statement, _, _) in enumerate(pairs):
+                for inner in statements_of([statement]):
+                    value = getattr(inner, "value", None)
+                    if isinstance(inner, ast.Assign) and get_anno(value, "write_in_place"):
+                        for name in get_anno(value, "aliases", ()):
+                            changed_at.setdefault(name, []).append(position)
         readers_of: dict[str, list[int]] = {}
         read_backward: set[str] = set()  # by the backward statements themselves
         for j, (_, _, bwd) in enumerate(pairs):
@@ -538,7 +549,8 @@ class Reverse:
                 if redo is not None:
                     if not holds(redo.operands, redo.position, place, True):
                         return False
-                elif versions.assigned_in(name, after + 1, place):
+                elif versions.assigned_in(name, after + 1, place) or any(
+                        after < position <= place for position in changed_at.get(name, ())):
                     return False
                 elif strict and name not in read_backward and \
                         not self.facts.single_valued(name):
