@@ -26,7 +26,7 @@ import copy
 import math
 from typing import TYPE_CHECKING, Callable, Collection, cast
 
-from .dataflow import names, statements_of
+from .dataflow import names, statements_of, targets
 from .errors import (InternalError, KindError, LocatedError, MissingRuleError,
                      UnsupportedSyntaxError, located)
 from .expr import runtime_name
@@ -1041,10 +1041,20 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedErr
                     classes.join(target, argument.id)
     from .dataflow import Liveness
     others_of: dict[int, set[str]] = {}  # what may refer to the changed array, per change
+    fresh = _fresh_before(function.body, changes)
     for change in changes:
         value = change.value
         changed = name_id(value.args[0] if isinstance(value, ast.Call) else cast(ast.BinOp, value).left)
-        others_of[id(change)] = classes.members(changed) - {changed, name_id(change.targets[0])}
+        others = classes.members(changed) - {changed, name_id(change.targets[0])}
+        since = fresh.get(id(change))
+        if since is not None and not others <= since:
+            # the array was made by a statement of the change's block, after which only
+            # the names bound since can refer to it: a name of the class bound before
+            # refers to an older array (a time step's `new = u.copy()` ... `u = new`).
+            # Left to copies: ``_mark_writes_in_place`` reasons from the whole class.
+            others &= since
+            set_anno(change, "refined", True)
+        others_of[id(change)] = others
     live = Liveness(function.body, set(), watch=others_of).after  # which of them are live
     args = function.args
     local = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
@@ -1134,7 +1144,8 @@ def _mark_writes_in_place(function: Function, assignments: list[ast.Assign],
 
     for change in changes:
         value = change.value
-        if not (isinstance(value, ast.Call) and get_anno(value, "callee") is set_item):
+        if not (isinstance(value, ast.Call) and get_anno(value, "callee") is set_item) or \
+                get_anno(change, "refined"):
             continue
         changed = name_id(value.args[0])
         members = classes.members(changed) | {changed, name_id(change.targets[0])}
@@ -1146,6 +1157,55 @@ def _mark_writes_in_place(function: Function, assignments: list[ast.Assign],
             # what the change alters besides the names it assigns: every name that may
             # refer to the array (views included), for the reverse pass's recomputations
             set_anno(value, "aliases", frozenset(members))
+
+
+def _fresh_before(body: list[ast.stmt], changes: list[ast.Assign]) -> dict[int, set[str]]:
+    """For each change (by id) of an array ``a`` whose last assignment before it in its
+    own block makes a new array (a NumPy function that always does, with its usual
+    options, or arithmetic), the names the statements in between may bind (nested blocks
+    included): only they can refer to that array at the change. Every path to the change
+    runs that assignment and then exactly those statements; a name not bound by them was
+    bound before the array existed."""
+    arrays = RULES.arrays()
+    if arrays is None:
+        return {}
+    numpy = arrays.numpy
+    creators = {numpy.zeros, numpy.ones, numpy.empty, numpy.full, numpy.zeros_like,
+                numpy.ones_like, numpy.empty_like, numpy.full_like, numpy.array, numpy.copy,
+                numpy.arange, numpy.linspace, numpy.eye, numpy.identity}
+    wanted = {id(c) for c in changes}
+    found: dict[int, set[str]] = {}
+
+    def makes_new(statement: ast.stmt) -> bool:
+        if not isinstance(statement, ast.Assign) or get_anno(statement, "in_place"):
+            return False
+        value = statement.value
+        if isinstance(value, (ast.BinOp, ast.UnaryOp)):
+            return True
+        return isinstance(value, ast.Call) and get_anno(value, "callee") in creators \
+            and all(k.arg in ("dtype", "order") for k in value.keywords)
+
+    def block(statements: list[ast.stmt]) -> None:
+        for position, statement in enumerate(statements):
+            if isinstance(statement, (ast.If, ast.For, ast.While)):
+                block(statement.body)
+                block(statement.orelse)
+                continue
+            if id(statement) not in wanted:
+                continue
+            value = statement.value  # type: ignore[attr-defined]
+            changed = name_id(value.args[0] if isinstance(value, ast.Call) else value.left)
+            bound: set[str] = set()
+            for earlier in reversed(statements[:position]):
+                written = names(earlier)[1]
+                if changed in written:
+                    if makes_new(earlier) and targets(earlier) == [changed]:
+                        found[id(statement)] = bound
+                    break
+                bound.update(written)
+
+    block(body)
+    return found
 
 
 def _assignments(body: list[ast.stmt]) -> list[ast.Assign]:
