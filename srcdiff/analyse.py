@@ -144,8 +144,9 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
             if kind.ndim is None:  # an array of a shape srcdiff could not read
                 raise located(KindError, f"srcdiff cannot tell that {function.name}() returns "
                               f"one number: what it returns is an array of a number of axes "
-                              f"srcdiff could not infer ({kind}), made from a shape computed "
-                              "as it runs (np.ones(len(y)), np.zeros(s)) or returned by a "
+                              f"srcdiff could not infer ({kind}), made from a shape srcdiff "
+                              "cannot count the axes of (np.zeros(s) of a tuple s, np.ones(n) "
+                              "of a parameter n) or returned by a "
                               "function of constants whose rank srcdiff does not know "
                               "(np.sort(Y, axis=0), np.linalg.svd(A))",
                               returned or function.parsed.tree, function.parsed,
@@ -549,6 +550,7 @@ def infer_kinds(function: Function, parameters: dict[str, Kind],
         return kind_of(node, of)
 
     assigned = {name for s in function.body for name in names(s)[1]}
+    _mark_number_shapes(function, statements)
     changed = True
     while changed:
         changed = False
@@ -580,6 +582,82 @@ def infer_kinds(function: Function, parameters: dict[str, Kind],
             kinds.update((name, ANY_ARRAY) for name in unknown)
             changed = bool(unknown)
     return kinds
+
+
+def _mark_number_shapes(function: Function, statements: list[ast.stmt]) -> None:
+    """Mark the calls of ``numpy.zeros``, ``ones``, ``empty`` and ``full`` whose shape is
+    a variable that can only hold a number (``n = len(b)``, ``n = A.shape[0]``, ``k = n -
+    1``, a module's ``N = 10``): a 1-d array (or NumPy raises, as the function does), where
+    the kind of such a shape says only "not an array" (a tuple too). A variable can only
+    hold a number when every assignment of it gives one, its operands taken for numbers
+    (the greatest such set: a loop's ``n = n + 1``), and every loop it is the target of
+    runs over a ``range``; parameters are not known to be numbers."""
+    arrays = RULES.arrays()
+    if arrays is None:
+        return
+    numpy = arrays.numpy
+    creators = (numpy.zeros, numpy.ones, numpy.empty, numpy.full)
+    calls = [s.value for s in statements if isinstance(s, ast.Assign)
+             and isinstance(s.value, ast.Call) and get_anno(s.value, "callee") in creators
+             and s.value.args and isinstance(s.value.args[0], ast.Name)]
+    if not calls:
+        return
+    definitions: dict[str, list[ast.expr | None]] = {}  # None: not a number
+    args = function.args
+    for parameter in args.posonlyargs + args.args + args.kwonlyargs:
+        definitions.setdefault(parameter.arg, []).append(None)
+    for statement in statements:
+        if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
+                and len(statement.targets) == 1:
+            definitions.setdefault(statement.targets[0].id, []).append(statement.value)
+        elif isinstance(statement, ast.For):
+            ranged = isinstance(statement.iter, ast.Call) and \
+                get_anno(statement.iter, "callee") is range and isinstance(statement.target, ast.Name)
+            for name in names(statement.target)[1]:
+                definitions.setdefault(name, []).append(
+                    ast.Constant(0) if ranged else None)
+        elif not isinstance(statement, (ast.If, ast.While, ast.Expr, ast.Return, ast.Pass,
+                                        ast.Break, ast.Continue)):
+            for name in names(statement)[1]:  # anything else that binds a name
+                definitions.setdefault(name, []).append(None)
+    shapes = {numpy.shape}
+    counts = {len, int, round, numpy.size, numpy.ndim, math.floor, math.ceil, math.trunc}
+
+    def number(node: ast.expr | None, assumed: set[str]) -> bool:
+        if node is None:
+            return False
+        if isinstance(node, ast.Constant):
+            return type(node.value) in (int, float, bool)
+        if isinstance(node, ast.UnaryOp) and not isinstance(node.op, ast.Not):
+            return number(node.operand, assumed)
+        if isinstance(node, ast.BinOp):  # (a tuple's + and * make tuples)
+            return number(node.left, assumed) and number(node.right, assumed)
+        if isinstance(node, ast.Call):
+            callee = get_anno(node, "callee")
+            if callee is round and len(node.args) > 1:
+                return False
+            return callee in counts
+        if isinstance(node, ast.Subscript):  # an item of a shape: shape[0], shape[-1]
+            base = node.value
+            return isinstance(node.slice, ast.Constant) and type(node.slice.value) is int \
+                and isinstance(base, ast.Name) and bool(definitions.get(base.id)) and all(
+                    isinstance(d, ast.Call) and get_anno(d, "callee") in shapes
+                    for d in definitions[base.id])
+        if isinstance(node, ast.Name):
+            if node.id in assumed:
+                return True
+            if node.id not in definitions:  # a free name: its value now (checked before
+                # each call, ``dependencies``)
+                value = function.parsed.lookup(node.id) if node.id not in args_names else None
+                return type(value) in (int, float)
+            assumed.add(node.id)
+            return all(number(d, assumed) for d in definitions[node.id])
+        return False
+
+    args_names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    for call in calls:
+        if number(call.args[0], set()):
+            set_anno(call, "number_shape", True)
 
 
 def _element_kind(iterable: ast.expr, of: Callable[[ast.expr], Kind | None]) -> Kind | None:
@@ -753,6 +831,9 @@ def _nondifferentiable_kind(callee: object, value: ast.Call, argument_kinds: lis
             # (n, 1): as many axes as items, each an integer (else NumPy raises)
             from .kinds import array as array_kind
             return array_kind(len(shape.elts))
+        if get_anno(value, "number_shape"):  # a number (``_mark_number_shapes``)
+            from .kinds import array as array_kind
+            return array_kind(1)  # (or NumPy raises, as the function does)
         try:
             # no shape (None): literal_eval raises ValueError, caught below
             return cast(Kind, arrays.shape_kind(ast.literal_eval(shape)))  # type: ignore[arg-type]

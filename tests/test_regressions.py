@@ -865,3 +865,86 @@ def test_a_mutual_recursion_whose_kind_depends_on_the_depth():
     S = numpy.sum(numpy.sin(2 * x))
     expected = S + numpy.sum(x) * 2 * numpy.cos(2 * x) + 2.0
     numpy.testing.assert_allclose(srcdiff.grad(func)(x), expected, rtol=1e-13)
+
+
+# -- numpy.zeros(n) of a variable that can only hold a number is a 1-d array -----------------
+# (a new user's power iteration, np.ones(A.shape[0]), was refused as returning an array of
+# unknown rank; forward substitution with x = np.zeros(n), n = len(b), was refused as
+# changing an array `s` in place that `b` may refer to: s = b[i] was taken for an array)
+STEPS = 3
+
+
+def power_iteration(A, w):
+    v = np.ones(A.shape[0])
+    for _ in range(5):
+        v = A @ v
+        v = v / np.linalg.norm(v)
+    return v @ A @ v + w
+
+
+def forward_substitution(L, b):
+    n = len(b)
+    x = np.zeros(n)
+    for i in range(n):
+        s = b[i]
+        for j in range(i):
+            s -= L[i, j] * x[j]
+        x[i] = s / L[i, i]
+    return np.sum(x ** 2)
+
+
+def counted_shapes(a, w):
+    n = a.shape[-1] - 1
+    k = 0
+    for _ in range(2):
+        k = k + 1  # a number on every pass
+    head = np.full(n, 2.0) * w * np.zeros(k + n // 2).size
+    tail = np.ones(STEPS) * w  # a module's number
+    return np.sum(head * a[1:]) + np.sum(tail ** 2)
+
+
+np = numpy
+SPD = numpy.array([[2.0, 0.5, 0.1], [0.5, 1.5, 0.3], [0.1, 0.3, 1.0]])
+LOWER = numpy.array([[2.0, 0.0, 0.0], [0.5, 1.5, 0.0], [-0.3, 0.2, 1.2]])
+
+
+@pytest.mark.parametrize("func, args", [
+    (power_iteration, (SPD, 0.5)), (forward_substitution, (LOWER, numpy.array([1.0, -2.0, 0.5]))),
+    (counted_shapes, (numpy.array([0.3, -1.2, 0.8, 2.0]), 0.7))],
+    ids=["power_iteration", "forward_substitution", "counted_shapes"])
+def test_a_shape_that_can_only_be_a_number(func, args):
+    want = numeric_gradient(func, args, (0, 1))
+    got = srcdiff.grad(func, wrt=(0, 1))(*args)
+    for g, n in zip(got, want):
+        numpy.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-9)
+    tangent = numpy.linspace(-1.0, 1.0, args[0].size).reshape(args[0].shape)
+    assert srcdiff.jvp(func)(*args, tangent)[1] == pytest.approx(
+        float(numpy.sum(want[0] * tangent)), rel=1e-6)
+    first = func.__code__.co_varnames[0]
+    reference = generate(func, (first,), name="g", kinds={first: array(args[0].ndim)},
+                         optimize=False).function(*args)
+    numpy.testing.assert_allclose(reference, got[0], rtol=1e-12, atol=1e-14)
+
+
+def test_ones_of_a_length():
+    # the example the refusal of an unknown rank gave: now a 1-d array
+    func = program("def probe(w, y):\n"
+                   "    k = np.ones(len(y)) * w\n"
+                   "    return np.dot(k, y)\n")
+    assert srcdiff.grad(func)(0.5, numpy.array([1.0, 2.0, -0.5])) == pytest.approx(2.5)
+
+
+def shaped_by_a_tuple(a):
+    s = a.shape  # a tuple: np.zeros(s) has as many axes as a
+    return np.sum(np.zeros(s) + a * a)
+
+
+def shaped_by_a_parameter(a, n):
+    return np.ones(n) @ a  # n could be a tuple: not known to be a number
+
+
+def test_shapes_that_may_be_tuples_are_not_taken_for_numbers():
+    a = numpy.array([[1.0, 2.0], [3.0, -1.0]])
+    numpy.testing.assert_allclose(srcdiff.grad(shaped_by_a_tuple)(a), 2 * a, rtol=1e-14)
+    with pytest.raises(srcdiff.KindError, match="cannot tell that shaped_by_a_parameter"):
+        srcdiff.grad(shaped_by_a_parameter)(numpy.array([1.0, 2.0]), 2)
