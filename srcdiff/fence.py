@@ -288,9 +288,13 @@ class Fence(ast.NodeVisitor):
             return
         if isinstance(node, ast.Call) and any(
                 self.parsed.resolve(node.func, self.locals) is f for f in (zip, enumerate, reversed)):
-            if node.keywords:
+            enumerating = self.parsed.resolve(node.func, self.locals) is enumerate
+            if node.keywords and not (enumerating and len(node.args) == 1 and [
+                    k.arg for k in node.keywords] == ["start"]):
                 self.refuse(node, "keyword arguments to zip, enumerate and reversed are not "
-                            "supported")
+                            "supported (but enumerate's start=)")
+            for keyword in node.keywords:
+                self.visit(keyword.value)
             for argument in node.args:
                 self.iterable(argument)
             return

@@ -3,7 +3,7 @@
 Contract: takes a lowered ``ir.Function`` and the kinds of its variables
 (``analyse.infer_kinds``) and returns one where every ``for`` loop over a NumPy array
 reads the array by position instead: ``for v in X`` becomes ``loop_over_X = X`` and ``for i in
-range(len(loop_over_X))`` with ``v = loop_over_X[i]`` first in the body; ``for i, v in enumerate(X)`` and ``for a, b in
+range(len(loop_over_X))`` with ``v = loop_over_X[i]`` first in the body; ``for i, v in enumerate(X)`` (and ``enumerate(X, start)``: ``i`` over ``range(start, start + len(X))``, ``v = X[i - start]``) and ``for a, b in
 zip(X, Y)`` (arrays only) likewise. Iterating over an array yields its rows, ``X[i]``, in
 order, so the loop computes the same; but ``X[i]`` is an indexing the backward sweep
 differentiates (its adjoint scatters into ``X``'s), where iterating over a value that
@@ -95,18 +95,21 @@ def _rewrite(function: Function, loop: ast.For, kinds: dict[str, Kind]) -> list[
     # names only (``_is_array``, the targets' test)
     arrays: list[ast.expr] | None = None
     position: ast.expr | None = None
+    start: ast.expr | None = None  # enumerate's, where given
     parts: list[ast.expr]
     if _is_array(iterable, kinds) and isinstance(target, ast.Name):
         arrays, parts = [iterable], [target]
     elif isinstance(iterable, ast.Call) and isinstance(target, ast.Tuple) and \
-            all(isinstance(t, ast.Name) for t in target.elts) and not iterable.keywords:
+            all(isinstance(t, ast.Name) for t in target.elts):
         callee = get_anno(iterable, "callee")
         args = iterable.args
-        if callee is enumerate and len(args) == 1 and _is_array(args[0], kinds) \
-                and len(target.elts) == 2:
-            arrays, position, parts = args, target.elts[0], target.elts[1:]
+        keywords = {k.arg: k.value for k in iterable.keywords}
+        if callee is enumerate and len(args) + len(keywords) <= 2 and set(keywords) <= {"start"} \
+                and len(args) >= 1 and _is_array(args[0], kinds) and len(target.elts) == 2:
+            arrays, position, parts = args[:1], target.elts[0], target.elts[1:]
+            start = args[1] if len(args) > 1 else keywords.get("start")
         elif callee is zip and args and all(_is_array(a, kinds) for a in args) \
-                and len(target.elts) == len(args):
+                and len(target.elts) == len(args) and not keywords:
             arrays, parts = args, target.elts
     if arrays is None:
         return None
@@ -129,14 +132,27 @@ def _rewrite(function: Function, loop: ast.For, kinds: dict[str, Kind]) -> list[
         before.append(_assign(shortest, _call(function, "min", ast.Name(count, ast.Load()),
                                               ast.Name(other, ast.Load())), loop))
         count = shortest
+    counted: list[ast.Assign] = []
+    bounds: list[ast.expr] = [ast.Name(count, ast.Load())]
+    if start is not None and position is not None:
+        # enumerate(X, start): the index runs over range(start, start + count) (which
+        # raises where enumerate would: a start that is not an integer), the row read at
+        # index - start; start is read once, before the loop, as enumerate reads it
+        first, end, offset = (_fresh(function, base) for base in ("start", "end", "offset"))
+        before += [_assign(first, start, loop), _assign(end, ast.BinOp(
+            ast.Name(first, ast.Load()), ast.Add(), ast.Name(count, ast.Load())), loop)]
+        bounds = [ast.Name(first, ast.Load()), ast.Name(end, ast.Load())]
+        counted = [_assign(offset, ast.BinOp(ast.Name(name_id(position), ast.Load()), ast.Sub(),
+                                             ast.Name(first, ast.Load())), loop)]
     if position is None:
         position = ast.Name(_fresh(function, "position"), ast.Store())
-    reads = [_assign(name_id(part), ast.Subscript(ast.Name(name_id(array), ast.Load()),
-                                                  ast.Name(name_id(position), ast.Load()),
-                                                  ast.Load()), loop)
-             for array, part in zip(arrays, parts)]
+    index = name_id(counted[0].targets[0]) if counted else name_id(position)
+    reads: list[ast.stmt] = list(counted)
+    reads += [_assign(name_id(part), ast.Subscript(ast.Name(name_id(array), ast.Load()),
+                                                   ast.Name(index, ast.Load()), ast.Load()), loop)
+              for array, part in zip(arrays, parts)]
     new = ast.For(ast.Name(name_id(position), ast.Store()),
-                  _call(function, "range", ast.Name(count, ast.Load())), reads + loop.body, [])
+                  _call(function, "range", *bounds), reads + loop.body, [])
     _locate(new, loop)
     return before + [new]
 

@@ -1055,9 +1055,14 @@ class Normalizer:
                 return "follows" if n.tuple_returned(node) is not None else None
             returned = n.returned_tuple(node, before)
             return None if returned is None else list(returned.items)
-        if not isinstance(node, ast.Call) or node.keywords:
+        if not isinstance(node, ast.Call):
             return None
         callee = n.parsed.resolve(node.func, n.locals)
+        if node.keywords:  # enumerate(xs, start=1) only (the fence refuses the rest)
+            if callee is not enumerate or [k.arg for k in node.keywords] != ["start"] \
+                    or len(node.args) != 1:
+                return None
+            node = ast.Call(node.func, [node.args[0], node.keywords[0].value], [])
         if callee is range:
             bounds = [_constant_int(a, n) for a in node.args]
             if None in bounds or not 1 <= len(bounds) <= 3 or (len(bounds) == 3 and bounds[2] == 0):

@@ -528,9 +528,8 @@ class Reverse:
         if self.in_place:
             for position, (statement, _, _) in enumerate(pairs):
                 for inner in statements_of([statement]):
-                    value = getattr(inner, "value", None)
-                    if isinstance(inner, ast.Assign) and get_anno(value, "write_in_place"):
-                        for name in get_anno(value, "aliases", ()):
+                    if isinstance(inner, ast.Assign) and get_anno(inner.value, "write_in_place"):
+                        for name in get_anno(inner.value, "aliases", ()):
                             changed_at.setdefault(name, []).append(position)
         readers_of: dict[str, list[int]] = {}
         read_backward: set[str] = set()  # by the backward statements themselves

@@ -10,7 +10,7 @@ import numpy
 import pytest
 
 import srcdiff
-from arrays import numeric_gradient
+from arrays import numeric_gradient, program
 from test_regressions import check
 
 np = numpy
@@ -227,3 +227,70 @@ def test_zip_of_data_and_a_differentiated_array_with_respect_to_the_number():
     assert got == pytest.approx((0.7 + 0.3) * math.cos(0.7), rel=1e-14)
     with pytest.raises(srcdiff.KindError, match="iterating over `W`, which is a number here"):
         srcdiff.grad(zip_of_data_and_a_differentiated_array, wrt=1)(0.5, 0.7)
+
+
+# -- enumerate(X, start) and enumerate(X, start=...) (a new user's loop was refused: keyword
+# arguments to enumerate were not supported, a start of an array's enumerate neither) ------
+
+def counted_from_one(x):
+    s = 0.0
+    for i, v in enumerate(x, 1):
+        s += i * v ** 2
+    return s
+
+
+def counted_by_keyword(W, x):
+    s = 0.0
+    k = 2
+    for i, row in enumerate(W, start=k):
+        k = 10  # enumerate read k once, before the loop
+        s = s + i * np.sum(np.tanh(row * x))
+    return s
+
+
+def tuple_from_two(a, b):
+    s = 0.0
+    for i, v in enumerate((a, b * a), start=2):
+        s += i * v
+    return s
+
+
+def test_enumerate_with_a_start():
+    x = np.array([0.3, -0.5, 1.2])
+    # sum over i = 1.. of i x_i^2: 2 i x_i
+    numpy.testing.assert_allclose(srcdiff.grad(counted_from_one)(x), 2 * np.arange(1, 4) * x,
+                                  rtol=1e-14)
+    assert srcdiff.jvp(counted_from_one)(x, np.ones(3))[1] == pytest.approx(
+        float(np.sum(2 * np.arange(1, 4) * x)))
+    numpy.testing.assert_allclose(srcdiff.hessian(counted_from_one)(x),
+                                  np.diag(2.0 * np.arange(1, 4)), rtol=1e-14)
+    W = np.array([[0.2, -0.4], [0.7, 0.1], [-0.3, 0.5]])
+    y = np.array([0.6, -1.1])
+    want = numeric_gradient(counted_by_keyword, (W, y), (0, 1))
+    for got, expected in zip(srcdiff.grad(counted_by_keyword, wrt=(0, 1))(W, y), want):
+        numpy.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-9)
+    # 2 a + 3 b a
+    assert srcdiff.grad(tuple_from_two, wrt=(0, 1))(1.5, -0.5) == pytest.approx((0.5, 4.5))
+
+
+def started_at(x, start):
+    s = 0.0
+    for i, v in enumerate(x, start):
+        s += i * v
+    return s
+
+
+def test_enumerate_with_a_start_that_is_not_an_integer_raises_as_python_does():
+    x = np.array([0.3, -0.5])
+    assert srcdiff.grad(started_at)(x, 3) == pytest.approx([3.0, 4.0])
+    with pytest.raises(TypeError):
+        started_at(x, 1.5)
+    with pytest.raises(TypeError):
+        srcdiff.grad(started_at)(x, 1.5)
+
+
+def test_other_keywords_to_enumerate_and_zip_stay_refused():
+    func = program("def probe(x):\n    s = 0.0\n    for a, b in zip(x, x, strict=True):\n"
+                   "        s += a * b\n    return s\n")
+    with pytest.raises(srcdiff.UnsupportedSyntaxError, match="keyword arguments to zip"):
+        srcdiff.grad(func)(np.array([1.0, 2.0]))
