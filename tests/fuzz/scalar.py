@@ -208,6 +208,7 @@ class ScalarGenerator(Drawing):
         self.flags_rng = random.Random(f"flags/{seed}")  # helpers taking strings
         self.varargs_rng = random.Random(f"varargs/{seed}")  # helpers taking *args
         self.rebind_rng = random.Random(f"rebind/{seed}")  # t = 0.5 * t + 0.5 * (t := e)
+        self.start_rng = random.Random(f"start/{seed}")  # enumerate(xs, start)
         self.constant_rng = random.Random(f"constant/{seed}")  # st_constant
 
     # -- utilities -------------------------------------------------------------
@@ -990,6 +991,20 @@ class ScalarGenerator(Drawing):
             scope.vars[index] = Var(index, LOOP_INDEX, is_int=True, readonly=True)
             self.feat("enumerate")
             head = f"for {index}, {var} in enumerate({iterable}):"
+            draw = self.start_rng.random()
+            if draw < 0.4:  # a start: by position or keyword, a constant or an int variable
+                ints = scope.readable(ints=True)
+                if ints and draw < 0.15:
+                    chosen = self.start_rng.choice(ints)
+                    start, low, high = chosen.name, chosen.iv.lo, chosen.iv.hi
+                else:
+                    low = high = self.start_rng.randint(-2, 3)
+                    start = str(low)
+                keyword = "start=" if self.start_rng.random() < 0.5 else ""
+                head = f"for {index}, {var} in enumerate({iterable}, {keyword}{start}):"
+                scope.vars[index] = Var(index, Interval(min(low, 0), high + len(values) - 1),
+                                        is_int=True, readonly=True)
+                self.feat("enumerate_start")
             scope.bound.add(index)
             lines = [pad + head] + self.loop_body(scope, indent, len(values), var)
             scope.bound.discard(index)
