@@ -276,8 +276,11 @@ class Lowering:
             callee = get_anno(node, "callee")
             if callee is None:
                 callee = self.parsed.resolve(node.func, self.locals)
-            call = ast.Call(node.func, [self.argument(a) for a in node.args],
-                            [ast.keyword(k.arg, self.argument(k.value)) for k in node.keywords])
+            sequence = _sequence_position(callee, node)
+            call = ast.Call(node.func, [self.argument(a, i == sequence)
+                                        for i, a in enumerate(node.args)],
+                            [ast.keyword(k.arg, self.argument(k.value, k.arg == sequence))
+                             for k in node.keywords])
             set_anno(call, "callee", callee)
             set_anno(call, "recursive", get_anno(node, "recursive"))
             if hasattr(node, "lineno"):  # where the call is written, for errors about it
@@ -290,12 +293,22 @@ class Lowering:
         raise AssertionError(f"the fence let {type(node).__name__} through")
 
 
-    def argument(self, node: ast.expr) -> ast.expr:
+    def argument(self, node: ast.expr, sequence: bool = False) -> ast.expr:
         """A call's argument: an atom, a constant option (``axis=(0, 1)``, a string), a
-        list of atoms (``numpy.stack([a, b])``) or an index (``numpy.s_[1:n]``)."""
+        list of atoms (``numpy.stack([a, b])``) or an index (``numpy.s_[1:n]``).
+        ``sequence``: the argument an array rule takes as a list of arrays
+        (``numpy.concatenate``'s ``arrays``), whose elements NumPy makes arrays of one by
+        one: an element written as a list or tuple that is not all constants
+        (``numpy.concatenate([x, [a, b]])``) is that array, ``numpy.array([a, b])``, in
+        a temporary, so that the rule of ``numpy.array`` carries its elements'
+        derivatives (same values, same dtype as NumPy's own conversion)."""
         if is_literal(node):
             return node
         if isinstance(node, (ast.List, ast.Tuple)):
+            if sequence:
+                return type(node)([self.atom(_array_of(e)) if isinstance(e, (
+                    ast.List, ast.Tuple)) and not is_literal(e) else self.argument(e)
+                    for e in node.elts], ast.Load())
             return type(node)([self.argument(e) for e in node.elts], ast.Load())
         if isinstance(node, ast.Subscript) and ast.unparse(node.value) == "numpy.s_":
             return ast.Subscript(node.value, self.index(node.slice), ast.Load())
@@ -363,6 +376,38 @@ def is_literal(node: ast.expr) -> bool:
     if isinstance(node, (ast.Tuple, ast.List)):
         return all(is_literal(e) for e in node.elts)
     return False
+
+
+def _sequence_position(callee: object, call: ast.Call) -> int | str | None:
+    """Where ``call`` gives the parameter its array rule takes as a list of arrays
+    (``numpy.concatenate``'s ``arrays``): a position, a keyword, or None (no such rule;
+    ``numpy.array``, whose rule takes nested lists itself; einsum's operands, each an
+    argument of its own, which ``normalize`` makes arrays of)."""
+    import sys
+    from .rules import RULES
+    numpy = sys.modules.get("numpy")
+    if numpy is None or callee is numpy.array:
+        return None
+    rule = RULES.lookup(callee, len(call.args))
+    sequence = getattr(rule, "sequence", None)
+    if rule is None or sequence is None or getattr(rule, "variadic", False):
+        return None
+    params = getattr(rule, "params", ())
+    if any(k.arg == sequence for k in call.keywords):
+        return cast(str, sequence)
+    position = params.index(sequence)
+    return position if position < len(call.args) else None
+
+
+def _array_of(element: ast.expr) -> ast.Call:
+    """``numpy.array(element)``, the array NumPy makes of a list it is given as an array."""
+    import numpy
+    from .expr import dotted
+    call = ast.Call(dotted("numpy.array"), [element], [])
+    if hasattr(element, "lineno"):
+        ast.copy_location(call, element)
+    set_anno(call, "callee", numpy.array)
+    return call
 
 
 def _operation_name(node: ast.expr) -> str:

@@ -280,7 +280,7 @@ class Tangent:
             self.refuse(statement, f"forward mode does not differentiate {rule.name} yet",
                         "use reverse mode (srcdiff.grad)", cls=KindError)
         if how in ("linear", "multilinear"):
-            return self.substituted(value, rule, arguments_, how)
+            return self.substituted(value, rule, arguments_, how, self.indexed(rule, arguments_))
         of = lambda node: self.kinds.get(node.id, SCALAR) if isinstance(node, ast.Name) else SCALAR
         kinds = argument_kinds(rule, arguments_, of)
         if isinstance(value, ast.Subscript):
@@ -299,11 +299,32 @@ class Tangent:
         from .array_rules import helper_name
         return Code.name(helper_name(self.function, name))
 
+    def indexed(self, rule: ArrayRule, arguments_: dict[str, ast.expr]) -> ast.expr | None:
+        """The argument of ``x[i]`` or ``set_item(x, i, v)`` (``x[i] = v``) whose tangent
+        is indexed, where ``x`` is a number as the kinds see it (a NumPy scalar or a 0-d
+        array, as ``numpy.zeros_like(a)`` of a number ``a`` is): its tangent may be the
+        plain zero ``0.0`` (or a Python float), which cannot be indexed nor written into."""
+        from .array_rules import GETITEM, SET_ITEM
+        node = arguments_.get("array")
+        if (rule is GETITEM or rule is SET_ITEM) and isinstance(node, ast.Name) \
+                and not self.is_array(node.id):
+            return node
+        return None
+
     def substituted(self, value: ast.expr, rule: ArrayRule, arguments_: dict[str, ast.expr],
-                    how: str) -> Value | None:
+                    how: str, indexed: ast.expr | None = None) -> Value | None:
         """A linear function applied to the tangents of its differentiable arguments
         (zeros for the others); a multilinear one summed over its arguments, each
-        replaced by its tangent in turn."""
+        replaced by its tangent in turn. ``indexed``: the argument whose tangent is
+        indexed though the kinds take it for a number (``Tangent.indexed``): its tangent
+        is made the array NumPy would index, ``numpy.asarray(d_x)[i]``, which is what
+        ``x[i]`` does to a NumPy scalar or a 0-d array ``x`` (same values, same shape)."""
+
+        def tangent(leaf: ast.expr) -> ast.expr:
+            result = self.tangent_of(leaf)
+            if leaf is indexed:
+                result = call("numpy.asarray", result)
+            return node_of(result)
         leaves = []  # the differentiable atoms, each a replaceable position
 
         def collect(node: ast.expr) -> None:
@@ -316,12 +337,12 @@ class Tangent:
             if name in rule.wrt or name == rule.sequence:
                 collect(node)
         if how == "linear":
-            replacements = {id(leaf): node_of(self.tangent_of(leaf)) for leaf in leaves}
+            replacements = {id(leaf): tangent(leaf) for leaf in leaves}
             return Code(_rebuild(value, replacements))
         total: Value | None = None
         for leaf in leaves:
             if isinstance(leaf, ast.Name) and leaf.id in self.active:
-                term = Code(_rebuild(value, {id(leaf): node_of(self.tangent_of(leaf))}))
+                term = Code(_rebuild(value, {id(leaf): tangent(leaf)}))
                 total = term if total is None else add(total, term)
         return total
 

@@ -31,6 +31,9 @@ UNPACK_RATE = 0.03  # of statements: `a, b = v`, `r0, r1 = M`, `a, b, c = M[1]` 
 FLAG_RATE = 0.2     # of programs: a helper taking a string, how="sum" (reduce)
 WHERE_RATE = 0.3    # of sums, means, products, maxima and minima: where= and initial=
 RULES_RATE = 0.012  # of expressions: trapezoid, polyval, interp, nanmean, cov... (op_rules)
+# of expressions: a list or tuple of numbers written out among the arrays concatenate,
+# stack, hstack or vstack join, np.concatenate([u, [a, b]]) (op_sequence_literal)
+SEQUENCE_LITERAL_RATE = 0.01
 HAVE_SCIPY = importlib.util.find_spec("scipy") is not None  # op_rules' scipy.special forms
 LIMIT = 8.0
 FLOAT32_RATE = 0.3  # of programs: also run with their array arguments in float32
@@ -90,6 +93,8 @@ FEATURES = (
                               "interp", "interp_ends", "nanmean", "cov", "matrix_power",
                               "matrix_power_inverse", "diagflat", "float64", "logspace")
        + (("gammaln", "xlogy", "xlog1py") if HAVE_SCIPY else ())]
+    + [f"sequence_literal:{f}" for f in ("concatenate", "stack", "hstack", "vstack", "tuple",
+                                         "nested", "constant")]
     + [f"ufunc:{u}" for u in ("sin", "cos", "tanh", "exp", "log", "sqrt", "arctan", "square",
                               "log1p", "expm1", "sinh", "cosh", "arcsinh", "arcsin", "arccos",
                               "arctanh", "arccosh", "cbrt", "exp2", "log2", "log10",
@@ -174,6 +179,7 @@ class ArrayGenerator(Drawing):
         self.where_rng = random.Random(f"where/{seed}")
         self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
         self.rules_rng = random.Random(f"rules/{seed}")  # op_rules
+        self.sequence_rng = random.Random(f"sequence/{seed}")  # op_sequence_literal
         self.uses_special = False  # op_rules wrote scipy.special's functions
         self.scope_now: Scope | None = None  # the scope of the expression being drawn
         # its own stream, so that drawing it leaves every other draw as it was
@@ -543,6 +549,10 @@ class ArrayGenerator(Drawing):
             return result if result is not None else self.const_array(shape) if shape else self.leaf(scope, ())
         if self.rules_rng.random() < RULES_RATE:  # its own stream: other programs unchanged
             result = op_rules(self, scope, depth, shape, must)
+            if result is not None and result.shape == shape:
+                return result
+        if self.sequence_rng.random() < SEQUENCE_LITERAL_RATE:  # its own stream, as op_rules
+            result = op_sequence_literal(self, scope, depth, shape, must)
             if result is not None and result.shape == shape:
                 return result
         for _ in range(5):
@@ -2233,6 +2243,97 @@ def op_rules(gen, scope, depth, shape, must):
     domain = Interval(0.5, 2.0) if kind == "xlogy" else Interval(-0.5, 1.0)
     q = gen.squash(gen.sub(scope, depth, other), domain)
     return A(f"special.{kind}({a.code}, {q.code})", shape, a.iv * Interval(-0.7, 0.7), True)
+
+
+def op_sequence_literal(gen, scope, depth, shape, must):
+    """A list or tuple of numbers written out as one of the arrays concatenate, stack,
+    hstack or vstack join (NumPy makes an array of each): ``np.concatenate([u, [a, b]])``,
+    ``np.vstack((u, (a, 0.5, c)))``, ``np.stack([[a, b, c], u], axis=-1).T``, and a
+    nested one, ``np.concatenate([M[:1], [[a, b, c]]])``. Its numbers depend on the
+    parameters (srcdiff once took such a list for a constant: a zero gradient), one of them
+    sometimes a constant. Drawn rarely (SEQUENCE_LITERAL_RATE, its own stream), so that
+    other programs stay as they were; the kind of form from that stream too."""
+    rng = gen.sequence_rng
+    forms = {(): ["concatenate", "hstack"], (2,): ["concatenate", "hstack"],
+             (3,): ["concatenate", "hstack", "tuple"],
+             (2, 3): ["stack", "vstack", "stack_axis", "nested", "nested_vstack"]}.get(shape)
+    if not forms:
+        return None
+    kind = rng.choice(forms)
+
+    def numbers(count: int, first: bool = True) -> tuple[str, Interval]:
+        """``count`` numbers written out, the first given ``must``: their code, joined by
+        commas, and the hull of their intervals."""
+        parts = [gen.sub(scope, depth, (), must if k == 0 and first else None)
+                 for k in range(count)]
+        codes = [p.code for p in parts]
+        iv = parts[0].iv
+        for p in parts[1:]:
+            iv = iv.hull(p.iv)
+        if count > 1 and rng.random() < 0.3:  # one of them a constant
+            c = round(rng.uniform(-1.5, 1.5), 2) or 0.5
+            codes[rng.randrange(1, count)] = fmt(c)
+            iv = iv.hull(Interval(c))
+            gen.feat("sequence_literal:constant")
+        return ", ".join(codes), iv
+
+    def written(code: str, count: int, as_tuple: bool) -> str:
+        if as_tuple:
+            gen.feat("sequence_literal:tuple")
+            return f"({code},)" if count == 1 else f"({code})"
+        return f"[{code}]"
+    if shape == ():  # a sum or mean of the joined array
+        f = gen.sub(scope, depth, (2,))
+        code, iv = numbers(1 + rng.randrange(2))
+        joined = "np.concatenate" if kind == "concatenate" else "np.hstack"
+        gen.feat(f"sequence_literal:{kind}")
+        reduce = rng.choice(["sum", "mean"])
+        gen.feat(f"reduce:{reduce}")
+        total = f.iv.hull(iv) * (4 if reduce == "sum" else 1)
+        return A(f"np.{reduce}({joined}([{f.code}, [{code}]]))", (), total, True)
+    if shape == (2,):
+        e = gen.sub(scope, depth, (2,))
+        code, iv = numbers(1)
+        gen.feat(f"sequence_literal:{kind}")
+        if kind == "concatenate":
+            return A(f"np.concatenate(([{code}], {par(e)}[1:]))", (2,), e.iv.hull(iv), True)
+        return A(f"np.hstack([{par(e)}[:1], {written(code, 1, rng.random() < 0.3)}])", (2,),
+                 e.iv.hull(iv), True)
+    if shape == (3,):
+        if kind == "tuple":  # a tuple among a tuple of arrays
+            f = gen.sub(scope, depth, (2,))
+            code, iv = numbers(1)
+            gen.feat("sequence_literal:concatenate")
+            return A(f"np.concatenate(({written(code, 1, True)}, {f.code}))", (3,),
+                     f.iv.hull(iv), True)
+        gen.feat(f"sequence_literal:{kind}")
+        if kind == "concatenate":
+            f = gen.sub(scope, depth, (2,))
+            code, iv = numbers(1)
+            return A(f"np.concatenate([{f.code}, [{code}]])", (3,), f.iv.hull(iv), True)
+        e = gen.sub(scope, depth, (3,))
+        code, iv = numbers(2)
+        return A(f"np.hstack([{written(code, 2, rng.random() < 0.3)}, {par(e)}[2:]])", (3,),
+                 e.iv.hull(iv), True)
+    # (2, 3)
+    if kind in ("nested", "nested_vstack"):  # a row written out: [[a, b, c]]
+        gen.feat("sequence_literal:nested")
+        m = gen.sub(scope, depth, (2, 3))
+        code, iv = numbers(3)
+        if kind == "nested":
+            gen.feat("sequence_literal:concatenate")
+            return A(f"np.concatenate([{par(m)}[:1], [[{code}]]])", (2, 3), m.iv.hull(iv), True)
+        gen.feat("sequence_literal:vstack")
+        return A(f"np.vstack(([[{code}]], {par(m)}[1:]))", (2, 3), m.iv.hull(iv), True)
+    u = gen.sub(scope, depth, (3,))
+    code, iv = numbers(3)
+    row = written(code, 3, rng.random() < 0.3)
+    if kind == "stack_axis":  # (3, 2), transposed
+        gen.feat("sequence_literal:stack")
+        return A(f"np.stack([{row}, {u.code}], axis=-1).T", (2, 3), u.iv.hull(iv), True)
+    gen.feat(f"sequence_literal:{kind}")
+    first, second = (u.code, row) if rng.random() < 0.5 else (row, u.code)
+    return A(f"np.{kind}([{first}, {second}])", (2, 3), u.iv.hull(iv), True)
 
 
 OPS = ([op_unary] * 5 + [op_binary] * 6 + [op_binary_ufunc] * 3 + [op_reduce] * 2
