@@ -703,8 +703,8 @@ def kind_of(value: ast.expr, of: Callable[[ast.expr], Kind | None]) -> Kind | No
     if isinstance(value, ast.UnaryOp):
         return of(value.operand) if not isinstance(value.op, ast.Not) else SCALAR
     if isinstance(value, ast.Compare):
-        if _identity(value):
-            return SCALAR  # x is None: a bool, whatever x is
+        if _identity(value) or isinstance(value.ops[0], (ast.In, ast.NotIn)):
+            return SCALAR  # x is None, i in (0, n): a bool, whatever x and i are
         return broadcast(*[of(n) for n in [value.left, *value.comparators]])
     if isinstance(value, ast.Call):
         if get_anno(value, "recursive") is not None:

@@ -458,7 +458,6 @@ class Fence(ast.NodeVisitor):
             if len(nones) == 1:  # x is None, x is not None: a test, never differentiated
                 self.visit(next(o for o in operands if o is not nones[0]))
                 return
-        from .lower import is_literal
         if len(node.ops) == 1 and isinstance(node.ops[0], (ast.Eq, ast.NotEq)) and any(
                 _is_string(o) for o in (node.left, node.comparators[0])):
             for operand in (node.left, node.comparators[0]):  # kind == "tanh": a test
@@ -466,14 +465,20 @@ class Fence(ast.NodeVisitor):
                     self.visit(operand)
             return
         if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)) and isinstance(
-                node.comparators[0], (ast.Tuple, ast.List)) and is_literal(node.comparators[0]):
-            self.visit(node.left)  # kind in ("tanh", "relu"): a test, never differentiated
+                node.comparators[0], (ast.Tuple, ast.List)):
+            # kind in ("tanh", "relu"), i in (0, n - 1): a test, never differentiated
+            self.visit(node.left)
+            for element in node.comparators[0].elts:
+                if isinstance(element, ast.Starred):
+                    self.refuse(element, "`*` in the tuple an `in` test reads is not supported")
+                if not _is_string(element):
+                    self.visit(element)
             return
         for op in node.ops:
             if isinstance(op, (ast.In, ast.NotIn, ast.Is, ast.IsNot)):
                 self.refuse(node, "only comparisons (< <= > >= == !=), tests against None "
-                            "(x is None, x is not None) and `in` a tuple of constants "
-                            "(kind in (\"tanh\", \"relu\")) are supported")
+                            "(x is None, x is not None) and `in` a tuple or list written out "
+                            "(kind in (\"tanh\", \"relu\"), i in (0, n - 1)) are supported")
         self.visit(node.left)
         for comparator in node.comparators:
             self.visit(comparator)

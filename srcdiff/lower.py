@@ -270,6 +270,13 @@ class Lowering:
         if isinstance(node, ast.UnaryOp):
             return ast.UnaryOp(node.op, self.atom(node.operand))
         if isinstance(node, ast.Compare):
+            if len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)) and \
+                    isinstance(node.comparators[0], (ast.Tuple, ast.List)):
+                # i in (0, n): the tuple stays written out, its items atoms (a tuple in a
+                # temporary would be taken for the array NumPy makes of it)
+                written = node.comparators[0]
+                return ast.Compare(self.atom(node.left), node.ops, [type(written)(
+                    [self.atom(e) for e in written.elts], ast.Load())])
             return ast.Compare(self.atom(node.left), node.ops,
                                [self.atom(c) for c in node.comparators])
         if isinstance(node, ast.Call):

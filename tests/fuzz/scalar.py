@@ -35,6 +35,7 @@ VARARGS_RATE = 0.15  # of programs: a helper taking *args, def total(a, *rest)
 
 PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
 HELPER_PARAM = Interval(-4.0, 4.0)    # arguments of helpers are squashed into this
+MEMBER_RATE = 0.08  # of conditions: `in` a tuple or list written out with variables
 LOOP_INDEX = Interval(0, 4)           # every loop index and int parameter lies here
 ACC_INIT = Interval(-2.0, 2.0)        # plain writes to an accumulator
 ACC_BUDGET = 40.0                     # what += may add, over every run of the statement
@@ -209,6 +210,7 @@ class ScalarGenerator(Drawing):
         self.varargs_rng = random.Random(f"varargs/{seed}")  # helpers taking *args
         self.rebind_rng = random.Random(f"rebind/{seed}")  # t = 0.5 * t + 0.5 * (t := e)
         self.start_rng = random.Random(f"start/{seed}")  # enumerate(xs, start)
+        self.member_rng = random.Random(f"member/{seed}")  # i in (0, n), x in (a, b)
         self.constant_rng = random.Random(f"constant/{seed}")  # st_constant
 
     # -- utilities -------------------------------------------------------------
@@ -436,6 +438,31 @@ class ScalarGenerator(Drawing):
             name = self.fresh("held")
             return f"({name} := ({test})) and {name}"
         ints = scope.readable(ints=True)
+        if self.member_rng.random() < MEMBER_RATE:  # its own stream
+            # `in` a tuple or list written out, with variables in it: of ints (exact
+            # equality is common), or of numbers (equal only by chance: the rarely taken
+            # branch), or a float's own name among them (`in` asks `is` first)
+            rng = self.member_rng
+            self.feat("member")
+            floats = sorted(scope.readable(), key=lambda v: v.name)
+            if ints and rng.random() < 0.7:
+                var = rng.choice(sorted(ints, key=lambda v: v.name))
+                others = [rng.choice(sorted(ints, key=lambda v: v.name)).name
+                          for _ in range(rng.randint(0, 2))] + [str(rng.randint(0, 3))]
+                if rng.random() < 0.5:
+                    others.append(f"{rng.choice(others)} + 1")
+                written = ", ".join(others)
+            elif floats:
+                var = rng.choice(floats)
+                chosen = [rng.choice(floats).name for _ in range(rng.randint(1, 2))]
+                written = ", ".join(chosen + [fmt(self.constant(-1.0, 1.0))])
+            else:
+                return test
+            brackets = "[{}]" if rng.random() < 0.3 else "({},)" if written.count(",") == 0 \
+                else "({})"
+            negated = "not in" if rng.random() < 0.3 else "in"
+            member = f"{var.name} {negated} {brackets.format(written)}"
+            return rng.choice([member, f"{member} and ({test})", f"({test}) or {member}"])
         if ints and self.isinstance_rng.random() < ISINSTANCE_RATE:  # its own stream
             # of an int (a loop index, a count): never a dual number, whose oracle runs
             # the program on objects that are no float
