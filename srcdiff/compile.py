@@ -55,7 +55,11 @@ def compile_function(text: str, primal: types.FunctionType, label: str,
     closure_cells.update(injected or {})
     # Wrap the def in a factory whose parameters become the inner function's free
     # variables; the inner function keeps the line numbers of the registered text.
-    available = modules()
+    # (not a module name the primal's globals give another meaning: the code reads the
+    # user's `numpy = 3.0` there; generated references to the module are bound under
+    # names of their own, ``hygiene.bind_runtime_names``)
+    available = {name: module for name, module in modules().items()
+                 if primal.__globals__.get(name, module) is module}
     free = sorted(set(closure_cells) | set(available))
     factory = function_def("__srcdiff_factory__", ast.arguments(
         posonlyargs=[], args=[ast.arg(n) for n in free], vararg=None, kwonlyargs=[],

@@ -948,3 +948,21 @@ def test_shapes_that_may_be_tuples_are_not_taken_for_numbers():
     numpy.testing.assert_allclose(srcdiff.grad(shaped_by_a_tuple)(a), 2 * a, rtol=1e-14)
     with pytest.raises(srcdiff.KindError, match="cannot tell that shaped_by_a_parameter"):
         srcdiff.grad(shaped_by_a_parameter)(numpy.array([1.0, 2.0]), 2)
+
+
+# -- a module's own `numpy` or `math` that is not the module (found by a helper on
+# 2026-12-05: the generated code read the module where the function reads the number) --
+
+@pytest.mark.parametrize("shadowed", ["numpy", "math"])
+def test_a_global_named_like_a_module_the_code_uses(shadowed):
+    # f = sum(x * 3) + sum(sin(x)) (or the number 3x + sin x): the gradient 3 + cos(x)
+    func = program("def probe(x):\n"
+                   f"    return np.sum(x * {shadowed}) + np.sum(np.sin(x))\n",
+                   **{shadowed: 3.0})
+    x = numpy.array([1.0, 2.0])
+    numpy.testing.assert_allclose(srcdiff.grad(func)(x), 3.0 + numpy.cos(x), rtol=1e-15)
+    assert srcdiff.jvp(func)(x, numpy.ones(2))[1] == pytest.approx(float(numpy.sum(3.0 + numpy.cos(x))))
+    scalar = program(f"def probe(a):\n    return a * {shadowed} + math_.sin(a)\n",
+                     math_=math, **{shadowed: 3.0})
+    assert srcdiff.grad(scalar)(2.0) == pytest.approx(3.0 + math.cos(2.0), rel=1e-15)
+    assert srcdiff.hessian(scalar)(2.0) == pytest.approx(-math.sin(2.0), rel=1e-15)
