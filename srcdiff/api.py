@@ -16,7 +16,7 @@ from typing import (Any, Callable, ClassVar, Literal, ParamSpec, Protocol, TypeG
                     overload)
 
 from .errors import ArgumentKindError, KindError, SrcdiffError
-from .kinds import SCALAR, Kind, data_kind, is_complex, kind_of_value
+from .kinds import ANY_ARRAY, SCALAR, Kind, data_kind, is_complex, kind_of_value, ragged
 from .pickling import canonical
 from .pipeline import Generated, generate
 from .structures import follow, is_container, is_object, rebuild, treedef
@@ -868,6 +868,12 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
                 return candidate
         kinds = {p: k for p, k in zip(parameters, key) if k.is_array}
         examples = {p: v for p, k, v in zip(parameters, key, values) if type(k) is _Structured}
+        for p, value in examples.items():
+            if p not in names and ragged(value):
+                # read whole (``zip(Ws, bs)``, ``np.concatenate(ws)``): an array of
+                # unknown rank, whose code holds for any items (what is read of it by
+                # constant positions has facts of its own)
+                kinds[p] = cast(Kind, data_kind(value))
         generated = generate(func, names, name=name, with_value=with_value, kinds=kinds,
                              ieee=ieee, structures=examples, mode=mode,
                              checkpoints=checkpoints, several=several)
@@ -1465,6 +1471,18 @@ def _kinds(signature: inspect.Signature, parameters: list[str], names: tuple[str
         kind = kind_of_value(value)
         if kind is None and parameter not in names:
             kind = data_kind(value)  # a list of numbers: the array NumPy makes of it
+            if kind == ANY_ARRAY and ragged(value):
+                # arrays of different shapes: a structure, not one array
+                if not structured:
+                    raise ArgumentKindError(
+                        f"argument {parameter!r} is a {type(value).__name__} holding arrays "
+                        "NumPy does not stack into one array (of different shapes, or next "
+                        "to numbers): srcdiff.grad, srcdiff.value_and_grad and srcdiff.jvp "
+                        "read it as a structure, each array of its own shape; vjp, hvp, "
+                        "hessian, jacobian and gradients of gradients take numbers, arrays, "
+                        "and lists and tuples of them of one shape")
+                result.append(_Structured(type(value)))
+                continue
         if kind is None and structured and parameter in names and is_container(value):
             result.append(_Structured(treedef(parameter, value)))
             continue

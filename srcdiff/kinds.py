@@ -17,6 +17,7 @@ an array in another is an array).
 from __future__ import annotations
 
 import ast
+import itertools
 import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, cast, overload
@@ -109,16 +110,93 @@ def is_complex(value: Any) -> bool:
 def data_kind(value: Any) -> Kind | None:
     """The kind of a value read as data: a number or an array as ``kind_of_value``; a
     list or tuple of numbers (nested) as the array NumPy would make of it, since that is
-    what it is in arithmetic with arrays (``x - [3.0, 5.0]``); None for anything else."""
+    what it is in arithmetic with arrays (``x - [3.0, 5.0]``); one holding arrays too, as
+    the array NumPy stacks of it (``[w1, w2]`` of two vectors: a matrix), or an array of
+    unknown rank when its arrays are not all of one shape (``ragged``); None for anything
+    else."""
     kind = kind_of_value(value)
     if kind is not None or not isinstance(value, (list, tuple)):
         return kind
+    if not _numbers_only(value):
+        holds, shape = _stacked(value)
+        if holds:  # the rank is not the depth of the lists: the arrays' axes count too
+            return ANY_ARRAY if shape is None else array(len(shape))
     depth = 0
     while isinstance(value, (list, tuple)):
         if not value:
             return array(depth + 1)
         depth, value = depth + 1, value[0]
     return array(depth) if kind_of_value(value) is not None else ANY_ARRAY
+
+
+def ragged(value: Any) -> bool:
+    """Whether ``value`` is a list or tuple holding NumPy arrays (at any depth) that
+    NumPy does not stack into one array of numbers: arrays of different shapes (a
+    network's weight matrices), arrays next to numbers or to lists of another length
+    (``(A, c)`` of a matrix and a vector). Read as data, such a value is a structure
+    (``srcdiff.structures``), each of its arrays of its own kind, not one array.
+
+    >>> import numpy
+    >>> ragged([numpy.ones(2), numpy.ones(3)]), ragged([numpy.ones(2), numpy.ones(2)])
+    (True, False)
+    >>> ragged((numpy.eye(2), numpy.ones(2))), ragged([[1.0], [2.0, 3.0]])
+    (True, False)
+    """
+    if not isinstance(value, (list, tuple)) or _numbers_only(value):
+        return False
+    holds, shape = _stacked(value)
+    return holds and shape is None
+
+
+_IRREGULAR = object()  # (in _stacked) items whose shapes differ
+_NUMBERS = {float, int}
+_SEQUENCES = {list, tuple}
+
+
+def _numbers_only(value: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether ``value`` holds only floats and ints, in lists and tuples nested to any
+    depth (the common case, looked at a depth at a time at C speed); False where it
+    holds anything else (``_stacked`` looks at those one by one)."""
+    level: Any = value
+    while True:
+        found = set(map(type, level))
+        if found <= _NUMBERS:
+            return True
+        if not found <= _SEQUENCES:
+            return False
+        level = list(itertools.chain.from_iterable(level))
+
+
+def _stacked(value: list[Any] | tuple[Any, ...]) -> tuple[bool, tuple[int, ...] | None]:
+    """Whether the list or tuple ``value`` holds a NumPy array at any depth, and the
+    shape of the array NumPy makes of it (None when its items are not all numbers,
+    arrays and lists or tuples of them, of one shape at each depth)."""
+    holds = False
+    shape: Any = None  # the items' shape: None before the first, _IRREGULAR after two differ
+    for item in value:
+        kind = type(item)
+        inner: Any
+        if kind is float or kind is int:
+            inner = ()
+        elif isinstance(item, (list, tuple)):
+            inner_holds, inner = _stacked(item)
+            holds = holds or inner_holds
+            if inner is None:
+                inner = _IRREGULAR
+        elif is_ndarray(item):
+            holds = True
+            inner = item.shape
+        elif isinstance(item, numbers.Real):  # bool, NumPy scalars
+            inner = ()
+        else:
+            inner = _IRREGULAR
+        if shape is None:
+            shape = inner
+        elif inner != shape:
+            shape = _IRREGULAR
+    if shape is _IRREGULAR:
+        return holds, None
+    return holds, (len(value),) + (shape if shape is not None else ())
 
 
 def _numpy() -> Any:

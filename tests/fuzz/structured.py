@@ -1,7 +1,12 @@
 """Structured variants of generated programs: the same program with some of the
 parameters it differentiates read out of one structured argument (a dict, a nested dict,
 a list or tuple read by position or unpacked, a NamedTuple, a dataclass), and now and
-then the others read as attributes of an object that is not differentiated.
+then the others read as attributes of an object that is not differentiated, or out of a
+list or tuple that is not differentiated (``data_s[0]``, or unpacked at the top), with
+some of the module's constants the function reads (``T = np.array(...)``: the arrays
+programs differentiate all their parameters): its numbers and arrays of one shape make
+one array, arrays of different shapes (or next to numbers) a structure, each read as an
+item of its own.
 
 The variant computes what the program computes, so its gradient, put back into the
 argument's structure, must equal the program's: ``Run.check_structured`` compares them
@@ -18,6 +23,8 @@ import ast
 import random
 from dataclasses import dataclass
 
+import numpy
+
 FORMS = ("dict", "nested", "list", "tuple", "unpack", "unpack_item", "namedtuple", "dataclass")
 # the packed values bound by one unpacking, at the top (``loop_slice``: by the target of
 # a loop over a slice of the list, which takes their one item: drawn in place of half the
@@ -27,6 +34,8 @@ SLICES = {0: ("[:1]", "[:-1]", "[::2]", "[-2::-3]", "[0:1]"),  # the item first,
           1: ("[1:]", "[-1:]", "[1::5]", "[:0:-1]", "[-1:-2:-1]")}  # a pad first
 NAME = "params_s"
 OBJECT = "config_s"
+DATA = "data_s"
+DATA_FORMS = ("list", "tuple", "unpack")
 
 
 @dataclass
@@ -102,6 +111,18 @@ def make(case, copy_point) -> Variant | None:
     # stream: the other variants are unchanged)
     spread = form == "tuple" and random.Random(f"varargs/{case.kind}/{case.seed}").random() < 0.4
     point = dict(zip(names, copy_point(case.point)))
+    # now and then some of the others (numbers, arrays) read out of a list or tuple not
+    # differentiated (its own stream: the other variants are unchanged)
+    data = random.Random(f"data/{case.kind}/{case.seed}")
+    in_data = [] if DATA in case.source else [
+        n for n in others if n not in in_object and _is_data(point[n]) and data.random() < 0.5]
+    constants = [] if DATA in case.source else [
+        n for n in _constants(case.source, func) if data.random() < 0.5]
+    data_form = data.choice(DATA_FORMS) if in_data or constants else None
+    # half the time an item no one reads after them: a number, or an array of a shape
+    # of its own (so the list is a structure, not one array, more often)
+    pad = [] if data_form in (None, "unpack") or data.random() < 0.5 else [
+        data.choice([0.5, -1.5, numpy.linspace(-1.0, 1.0, 5), numpy.ones((2, 1))])]
 
     head = []
     if form in ("dict", "nested"):
@@ -145,11 +166,19 @@ def make(case, copy_point) -> Variant | None:
         module_head = ""
     for n in in_object:
         access[n] = f"{OBJECT}.{n}"
+    items = in_data + constants
+    for i, n in enumerate(items):
+        access[n] = f"{DATA}[{i if data.random() < 0.7 else i - len(items) - len(pad)}]"
+    unpacked = set(items) if data_form == "unpack" else set()
+    if unpacked:
+        head.append(f"{', '.join(items)}{',' if len(items) == 1 else ''} = {DATA}")
 
     rebound = _stored_or_shadowed(func)
-    top = [n for n in access if n in rebound and not (form in UNPACKED and n in packed)]
+    top = [n for n in access if n in rebound and not (form in UNPACKED and n in packed)
+           and n not in unpacked]
     replaced = {n: ast.parse(a, mode="eval").body for n, a in access.items()
-                if n not in rebound and not (form in UNPACKED and n in packed)}
+                if n not in rebound and not (form in UNPACKED and n in packed)
+                and n not in unpacked}
     new = ast.parse(ast.unparse(func)).body[0]
     new.name = f"{case.function}_structured"
     body = [_Reads(replaced).visit(statement) for statement in new.body]
@@ -163,8 +192,13 @@ def make(case, copy_point) -> Variant | None:
         elif n in in_object:
             if n == in_object[0]:
                 parameters.append(OBJECT)
+        elif n in in_data:
+            if n == in_data[0]:
+                parameters.append(DATA)
         else:
             parameters.append(n)
+    if items and not in_data:
+        parameters.append(DATA)
     new.args = ast.arguments([], [ast.arg(p) for p in parameters],
                              ast.arg(NAME) if spread else None, [], [], None, [])
     if spread:
@@ -178,14 +212,48 @@ def make(case, copy_point) -> Variant | None:
             args.append(structure)
         elif p == OBJECT:
             args.append(_Make("object", {n: point[n] for n in in_object}))
+        elif p == DATA:  # the constants' values are the loaded module's
+            args.append(_Make("data", {"items": [point[n] for n in in_data] + [
+                _Global(n) for n in constants] + pad, "tuple": data_form == "tuple"}))
         else:
             args.append(point[p])
     positions = tuple(i for i, p in enumerate(parameters) if p == NAME or p in wrt)
     at = positions.index(parameters.index(NAME))
     if spread:  # *params_s is named, not counted: wrt="params_s" (srcdiff.api)
         positions = positions[:-1] + (NAME,)
-    return Variant(source, new.name, args, positions, reads, "varargs" if spread else form,
-                   at, spread)
+    described = "varargs" if spread else form
+    if data_form is not None:
+        described += f" (and data in a {data_form if data_form != 'unpack' else 'list unpacked'})"
+    return Variant(source, new.name, args, positions, reads, described, at, spread)
+
+
+@dataclass
+class _Global:
+    """In the list of data: the value of the module's constant ``name``."""
+    name: str
+
+
+def _constants(source: str, func: ast.FunctionDef) -> list[str]:
+    """The module's constants (numbers and arrays, assigned at its top level) that the
+    function reads and never binds (in the order ast.walk meets them)."""
+    module = ast.parse(source)
+    assigned = {t.id for n in module.body if isinstance(n, ast.Assign) for t in n.targets
+                if isinstance(t, ast.Name)}
+    bound = _stored_or_shadowed(func) | {a.arg for a in ast.walk(func.args)
+                                         if isinstance(a, ast.arg)}
+    read = [n.id for n in ast.walk(func) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load) and n.id in assigned and n.id not in bound]
+    if not read:
+        return []
+    namespace: dict = {}
+    exec(compile(source, "<fuzz structured constants>", "exec"), namespace)
+    return [n for n in dict.fromkeys(read) if _is_data(namespace.get(n))]
+
+
+def _is_data(value) -> bool:
+    """A number or a NumPy array: what a list or tuple of data holds here."""
+    return (type(value) in (float, int) or isinstance(value, numpy.ndarray)) and \
+        not isinstance(value, bool)
 
 
 def given(variant: Variant, args: list):
@@ -199,7 +267,11 @@ def arguments(variant: Variant, namespace: dict) -> list:
     """The variant's arguments, its classes and objects made in its loaded module."""
     result = []
     for value in variant.args:
-        if isinstance(value, _Make):
+        if isinstance(value, _Make) and value.kind == "data":
+            items = [namespace[i.name] if isinstance(i, _Global) else i
+                     for i in value.fields["items"]]
+            value = tuple(items) if value.fields["tuple"] else items
+        elif isinstance(value, _Make):
             make_one = namespace["Params_s"] if value.kind == "Params_s" else \
                 namespace["types_s"].SimpleNamespace
             value = make_one(**value.fields)
