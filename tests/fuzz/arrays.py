@@ -34,6 +34,14 @@ RULES_RATE = 0.012  # of expressions: trapezoid, polyval, interp, nanmean, cov..
 # of expressions: a list or tuple of numbers written out among the arrays concatenate,
 # stack, hstack or vstack join, np.concatenate([u, [a, b]]) (op_sequence_literal)
 SEQUENCE_LITERAL_RATE = 0.01
+# of statements, each from its own stream (st_views, st_double_buffer, st_runtime_shape):
+# an array copied, then changed in place in a loop through slices while views of it are
+# read (u[1:-1] += c * (u[2:] - 2 * u[1:-1] + u[:-2])); double-buffered time steps
+# (new = u.copy(); new[1:-1] = ...; prev = u; u = new); an array whose length is computed
+# while the program runs (n = len(v); z = np.zeros(n); for i in range(n): z[i] = ...)
+VIEWS_RATE = 0.012
+DOUBLE_BUFFER_RATE = 0.01
+RUNTIME_SHAPE_RATE = 0.012
 HAVE_SCIPY = importlib.util.find_spec("scipy") is not None  # op_rules' scipy.special forms
 LIMIT = 8.0
 FLOAT32_RATE = 0.3  # of programs: also run with their array arguments in float32
@@ -101,7 +109,14 @@ FEATURES = (
                               "reciprocal", "deg2rad", "rad2deg", "radians", "degrees",
                               "power", "abs", "hypot", "remainder",
                               "arctan2", "minimum", "logaddexp", "fmax", "fmin")]
-    + [f"constant:{name}" for name in sorted(set(CONSTANT_FORMS.values()))])
+    + [f"constant:{name}" for name in sorted(set(CONSTANT_FORMS.values()))]
+    + [f"inplace_view:{f}" for f in ("augmented", "heat", "temporary", "whole_temporary",
+                                     "overlap", "shifted", "heat2d", "copy", "scaled")]
+    + [f"double_buffer:{f}" for f in ("copy", "zeros_like", "scaled", "boundary", "2d",
+                                      "alias_refused")]
+    + [f"runtime_shape:{f}" for f in ("len", "shape0", "shape_last", "global", "zeros",
+                                      "ones", "full", "fill", "difference",
+                                      "forward_substitution", "constant_lower")])
 
 
 def generate(seed: int) -> Case:
@@ -180,6 +195,11 @@ class ArrayGenerator(Drawing):
         self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
         self.rules_rng = random.Random(f"rules/{seed}")  # op_rules
         self.sequence_rng = random.Random(f"sequence/{seed}")  # op_sequence_literal
+        self.views_rng = random.Random(f"views/{seed}")  # st_views
+        self.buffer_rng = random.Random(f"double_buffer/{seed}")  # st_double_buffer
+        self.runtime_rng = random.Random(f"runtime_shape/{seed}")  # st_runtime_shape
+        self.result_reads: list[str] = []  # arrays those forms made, read by the result
+        self.sink = ""  # a number the program starts at 0.0, those arrays added to it
         self.uses_special = False  # op_rules wrote scipy.special's functions
         self.scope_now: Scope | None = None  # the scope of the expression being drawn
         # its own stream, so that drawing it leaves every other draw as it was
@@ -613,6 +633,14 @@ class ArrayGenerator(Drawing):
         if self.unpack_rng.random() < UNPACK_RATE and any(
                 v.shape and v.shape[0] <= 3 for v in scope.floats()):
             return self.st_unpack(scope, indent)
+        looping = scope.depth < 2 and len(scope.loops) < 2
+        if self.views_rng.random() < VIEWS_RATE and looping:
+            return self.st_views(scope, indent)
+        if self.buffer_rng.random() < DOUBLE_BUFFER_RATE and looping:
+            return self.st_double_buffer(scope, indent)
+        if self.runtime_rng.random() < RUNTIME_SHAPE_RATE and looping and any(
+                v.shape and (v.shape[0] >= 2 or v.shape[-1] >= 3) for v in scope.floats()):
+            return self.st_runtime_shape(scope, indent)
         options = [("assign", 5), ("update", 4), ("augment", 2), ("setitem", 3),
                    ("alias", 2.0 if self.allow_alias else 0.0)]
         if scope.depth < 2:
@@ -906,6 +934,321 @@ class ArrayGenerator(Drawing):
         else:
             inc = self.squash(self.expr(scope, 1, shape), Interval(-0.5, 0.5))
             lines += [f"{pad}{name} *= 0.5", f"{pad}{name} += {inc.code}"]
+        return lines, False
+
+    # -- in-place changes through views, double buffers, lengths known at run time ------
+    def form_loop(self, scope, indent, rng, count, draw, limit=None):
+        """``for k in range(limit):`` (``limit`` the text of the count, ``count`` by
+        default) around the lines ``draw(inner_pad, k)`` gives, with a statement of the
+        generator sometimes before and after them (the index bound while all are drawn):
+        the forms combine with branches, calls, reductions and other changes."""
+        pad, inner = " " * indent, " " * (indent + 4)
+        index = self.loop_name(scope)
+        before = set(scope.bound)
+        scope.vars[index] = Var(index, (), Interval(0, count - 1), is_int=True, hi=count - 1)
+        scope.bound.add(index)
+        scope.loops.append(count)
+        scope.depth += 1
+        lines = []
+        if rng.random() < 0.35:
+            saved = set(scope.bound)
+            top, term = self.block(scope, indent + 4, 1)
+            if term:  # the lines after it would never run
+                scope.bound = saved
+            else:
+                lines += top
+        lines += draw(inner, index)
+        if rng.random() < 0.3:
+            bottom, _ = self.block(scope, indent + 4, 1)
+            lines += bottom
+        scope.depth -= 1
+        scope.loops.pop()
+        scope.bound = before
+        return [f"{pad}for {index} in range({limit or count}):"] + lines
+
+    def working_array(self, scope, rng, lengths) -> tuple[A, Interval]:
+        """A 1-d array to copy, of one of ``lengths``: a variable, or an expression; and
+        a symmetric interval [-M, M] holding it and [-2, 2] (sums of its elements with
+        coefficients whose magnitudes add up to at most 1 stay inside)."""
+        lengths = [n for n in lengths if n != 4 or "A" in self.global_arrays]
+        candidates = [v for v in scope.floats() if len(v.shape) == 1 and v.shape[0] in lengths
+                      and v.iv.finite(LIMIT)]
+        if candidates and rng.random() < 0.75:
+            var = rng.choice(candidates)
+            e = A(var.name, var.shape, var.iv, True)
+        else:
+            e = self.squash(self.expr(scope, 1, (rng.choice(lengths),)), VALUES)
+        bound = max(e.iv.mag, 2.0)
+        return e, Interval(-bound, bound)
+
+    def matrix_state(self, scope, rng) -> tuple[str, tuple, Interval]:
+        """A fresh 2-d array of at least 3 rows and columns (a stencil's interior is not
+        empty): ``A * p`` (4, 3) or ``np.outer(p, q)`` (3, 3); its code, shape and
+        symmetric interval."""
+        if "A" in self.global_arrays and rng.random() < 0.5:
+            p = self.squash(self.expr(scope, 1, (3,)), UNIT)
+            self.feat("global_array")
+            iv = self.global_arrays["A"].iv * p.iv
+            code, shape = f"A * {par(p)}", (4, 3)
+        else:
+            p = self.squash(self.expr(scope, 1, (3,)), VALUES)
+            q = self.squash(self.expr(scope, 1, (3,)), UNIT)
+            iv = p.iv * q.iv
+            code, shape = f"np.outer({p.code}, {q.code})", (3, 3)
+        bound = max(iv.mag, 2.0)
+        return code, shape, Interval(-bound, bound)
+
+    def coefficient(self, scope, target: Interval) -> A:
+        """A number in ``target``, computed from the variables (or a constant)."""
+        return self.squash(self.expr(scope, 1, ()), target)
+
+    def observe(self, scope, indent, name) -> list[str]:
+        """``observed = observed + 0.1 * np.sum(name * name)`` (``observed`` is 0.0 at the
+        program's start, and the result adds it): the array reaches the result even when
+        it is made in a branch or a loop, where the result cannot read it. Also read by
+        the result when still bound there."""
+        if not self.sink:
+            self.sink = self.fresh("observed")
+        self.result_reads.append(name)
+        return [f"{' ' * indent}{self.sink} = {self.sink} + 0.1 * np.sum({name} * {name})"]
+
+    def st_views(self, scope, indent):
+        """An array copied (``u = x.copy()``, ``u = x * 1.0``), then changed in place in a
+        loop through slices while views of it are read: ``u[1:] += w * (u[1:] * 2.0)``,
+        the heat equation's ``u[1:-1] += c * (u[2:] - 2 * u[1:-1] + u[:-2])``, a temporary
+        read from a view (``d = u[1:] * 2.0; u[1:] = w * d``), ``y[1:] *= w * y[:-1]``,
+        ``u[:-1] = 0.5 * (u[:-1] + u[1:])``, and on a matrix ``U[1:-1, 1:-1] += ...``.
+        Each change is a sum of the elements with coefficients whose magnitudes add up to
+        at most 1, so the array stays in its interval. Drawn from its own stream."""
+        rng = self.views_rng
+        pad = " " * indent
+        if rng.random() < 0.2:  # a 2-d stencil
+            code, shape, iv = self.matrix_state(scope, rng)
+            name = self.fresh(rng.choice(["U", "grid", "field"]))
+            lines = [f"{pad}{name} = {code}"]
+            forms = ["heat2d"]
+        else:
+            src, iv = self.working_array(scope, rng, [2, 3, 3, 4])
+            shape = src.shape
+            name = self.fresh(rng.choice(["u", "y", "state", "temp"]))
+            init = rng.choice(["copy", "scaled"])
+            self.feat(f"inplace_view:{init}")
+            lines = [f"{pad}{name} = {par(src)}.copy()" if init == "copy"
+                     else f"{pad}{name} = {par(src)} * 1.0"]
+            forms = ["augmented", "temporary", "whole_temporary", "overlap", "shifted"]
+            if shape[0] >= 3:
+                forms += ["heat", "heat", "heat"]
+            forms = rng.sample(forms, rng.choice([1, 1, 2]))
+        scope.vars[name] = Var(name, shape, iv)
+        scope.bound.add(name)
+        u, bound = name, iv.hi
+
+        def draw(inner, index):
+            out = []
+            for form in forms:
+                self.feat(f"inplace_view:{form}")
+                if form == "augmented":  # u[1:] scaled by 1 + 2w, in [0.1, 0.9]
+                    w = self.coefficient(scope, Interval(-0.45, -0.05))
+                    out.append(f"{inner}{u}[1:] += {par(w)} * ({u}[1:] * 2.0)")
+                elif form == "heat":
+                    c = self.coefficient(scope, Interval(0.05, 0.45))
+                    out.append(f"{inner}{u}[1:-1] += {par(c)} * ({u}[2:] - 2 * {u}[1:-1] "
+                               f"+ {u}[:-2])")
+                elif form == "heat2d":
+                    c = self.coefficient(scope, Interval(0.05, 0.24))
+                    out.append(f"{inner}{u}[1:-1, 1:-1] += {par(c)} * ({u}[2:, 1:-1] + "
+                               f"{u}[:-2, 1:-1] + {u}[1:-1, 2:] + {u}[1:-1, :-2] - "
+                               f"4 * {u}[1:-1, 1:-1])")
+                elif form in ("temporary", "whole_temporary"):
+                    d = self.fresh("d")
+                    w = self.coefficient(scope, Interval(-0.45, 0.45))
+                    if form == "temporary":
+                        out.append(f"{inner}{d} = {u}[1:] * 2.0")
+                        value = f"{par(w)} * {d}"
+                    else:
+                        out.append(f"{inner}{d} = {u} * 2.0")
+                        value = f"{par(w)} * {d}[:-1]"
+                    if rng.random() < 0.3:  # |w| 2 M + 0.1 M <= M
+                        self.feat("reduce:mean")
+                        value += f" + 0.1 * np.mean({u})"
+                    out.append(f"{inner}{u}[1:] = {value}")
+                elif form == "overlap":  # |w y[i - 1]| <= 0.9
+                    w = self.coefficient(scope, Interval(-0.9 / bound, 0.9 / bound))
+                    out.append(f"{inner}{u}[1:] *= {par(w)} * {u}[:-1]")
+                else:
+                    out.append(f"{inner}{u}[:-1] = 0.5 * ({u}[:-1] + {u}[1:])")
+            return out
+
+        lines += self.form_loop(scope, indent, rng, rng.randint(1, 4), draw)
+        lines += self.observe(scope, indent, u)
+        self.feat("for_range")
+        return lines, False
+
+    def st_double_buffer(self, scope, indent):
+        """Double-buffered time steps: ``new = u.copy()`` (or ``np.zeros_like(u)``, ``u *
+        1.0``) at the top of the loop's body, ``new[1:-1] = ...`` reading ``u`` and
+        ``prev`` (a damped wave equation), then ``prev = u; u = new``. Sometimes a second
+        name for the new array, bound after it is made and read after the change, which
+        srcdiff must refuse (Python changes the array both names hold), never get
+        wrong. Drawn from its own stream."""
+        rng = self.buffer_rng
+        pad = " " * indent
+        two_d = rng.random() < 0.2
+        if two_d:
+            code, shape, iv = self.matrix_state(scope, rng)
+            inside = "[1:-1, 1:-1]"
+            self.feat("double_buffer:2d")
+        else:
+            src, iv = self.working_array(scope, rng, [3, 3, 4])
+            shape = src.shape
+            code = f"{par(src)}.copy()" if rng.random() < 0.6 else f"{par(src)} * 1.0"
+            inside = "[1:-1]"
+        u, prev, new = self.fresh("u"), self.fresh("prev"), self.fresh("new")
+        others = [v for v in scope.floats(shape) if v.iv.within(iv)]
+        first = rng.choice([f"{u}.copy()", f"{u} * 1.0", f"np.zeros_like({u})"]
+                           + ([f"{rng.choice(others).name}.copy()"] if others else []))
+        lines = [f"{pad}{u} = {code}", f"{pad}{prev} = {first}"]
+        for name in (u, prev):
+            scope.vars[name] = Var(name, shape, iv)
+            scope.bound.add(name)
+        make = rng.choice(["copy", "zeros_like", "scaled"])
+        self.feat(f"double_buffer:{make}")
+        alias = self.fresh("alias") if rng.random() < 0.2 else None
+        steps = rng.randint(1, 4)
+        total = None
+        if alias:
+            total = self.fresh("total")
+            lines.append(f"{pad}{total} = 0.0")
+        first_item = "[0, 0]" if two_d else "[0]"
+
+        def lap(a):
+            if two_d:
+                return (f"{a}[2:, 1:-1] + {a}[:-2, 1:-1] + {a}[1:-1, 2:] + {a}[1:-1, :-2] "
+                        f"- 4 * {a}[1:-1, 1:-1]")
+            return f"{a}[2:] - 2 * {a}[1:-1] + {a}[:-2]"
+
+        def draw(inner, index):
+            out = [inner + new + " = " + {"copy": f"{u}.copy()", "zeros_like": f"np.zeros_like({u})",
+                                          "scaled": f"{u} * 1.0"}[make]]
+            if alias:  # bound after the array is made: the same array
+                self.feat("double_buffer:alias_refused")
+                out.append(f"{inner}{alias} = {new}")
+            if not two_d and rng.random() < 0.3:
+                self.feat("double_buffer:boundary")
+                value = self.squash(self.expr(scope, 1, ()), iv)
+                out.append(f"{inner}{new}[{rng.choice(['0', '-1'])}] = {value.code}")
+            # 0.3 (|2 - 2c| + 1 + 2c) = 0.9 in 1-d, 0.3 (|2 - 4c| + 1 + 4c) in 2-d (c <= 0.45)
+            c = self.coefficient(scope, Interval(0.05, 0.45))
+            out.append(f"{inner}{new}{inside} = 0.3 * (2 * {u}{inside} - {prev}{inside} "
+                       f"+ {par(c)} * ({lap(u)}))")
+            if alias:
+                out.append(f"{inner}{total} = {total} + {alias}{first_item}")
+            out += [f"{inner}{prev} = {u}", f"{inner}{u} = {new}"]
+            return out
+
+        lines += self.form_loop(scope, indent, rng, steps, draw)
+        if total:
+            scope.vars[total] = Var(total, (), Interval(-steps * iv.hi, steps * iv.hi))
+            scope.bound.add(total)
+            lines += self.observe(scope, indent, total)
+        lines += self.observe(scope, indent, u)
+        self.feat("for_range")
+        return lines, False
+
+    def st_runtime_shape(self, scope, indent):
+        """An array whose length is computed while the program runs: ``n = len(v)``, ``n
+        = M.shape[0]``, ``n = v.shape[-1] - 1``, ``n = A.shape[0]``, then ``z =
+        np.zeros(n)`` (``np.ones(n)``, ``np.full(n, 0.5)``) filled in ``for i in
+        range(n)``: item by item (maybe from the item before, or differences of ``v``), or
+        by forward substitution with a well-conditioned lower triangular ``L`` (diagonal
+        in [1, 2], the rest at most 0.2). Drawn from its own stream."""
+        rng = self.runtime_rng
+        pad = " " * indent
+        options = {"len": [], "shape0": [], "shape_last": [], "global": []}
+        for v in scope.floats():
+            if not v.shape:
+                continue
+            if v.shape[0] >= 2:
+                options["len"].append((v, v.shape[0], f"len({v.name})"))
+                options["shape0"].append((v, v.shape[0], f"{v.name}.shape[0]"))
+            if v.shape[-1] >= 3:
+                options["shape_last"].append((v, v.shape[-1] - 1, f"{v.name}.shape[-1] - 1"))
+        if "A" in self.global_arrays:
+            options["global"] += [(None, 4, "A.shape[0]"), (None, 3, "A.shape[1]")]
+        how = rng.choice([k for k in options if options[k]] + ["global"] * bool(options["global"]))
+        src, m, text = rng.choice(options[how])
+        self.feat(f"runtime_shape:{how}")
+        if how == "global":
+            self.feat("global_array")
+        n, z = self.fresh("n"), self.fresh(rng.choice(["z", "sol", "filled"]))
+        init = rng.choice(["zeros", "ones", "full"])
+        self.feat(f"runtime_shape:{init}")
+        fill = fmt(round(rng.uniform(-1.0, 1.0), 2) or 0.5)
+        lines = [f"{pad}{n} = {text}",
+                 f"{pad}{z} = " + {"zeros": f"np.zeros({n})", "ones": f"np.ones({n})",
+                                   "full": f"np.full({n}, {fill})"}[init]]
+        scope.vars[n] = Var(n, (), Interval(m), is_int=True, hi=m)
+        scope.bound.add(n)
+        if rng.random() < 0.4:  # forward substitution: L z = rhs
+            self.feat("runtime_shape:forward_substitution")
+            if src is not None and src.shape == (m,) and src.iv.within(VALUES):
+                rhs = src.name
+            else:
+                rhs = self.fresh("rhs")
+                lines.append(f"{pad}{rhs} = {self.squash(self.expr(scope, 1, (m,)), VALUES).code}")
+            lower = self.fresh("L")
+            if rng.random() < 0.3:
+                self.feat("runtime_shape:constant_lower")
+                values = numpy.tril(numpy.round(self.np.uniform(-0.2, 0.2, size=(m, m)), 2), -1)
+                values[numpy.diag_indices(m)] = numpy.round(self.np.uniform(1.0, 2.0, size=m), 2)
+                lower = self.fresh("LOWER")
+                self.globals.append(f"{lower} = np.array({values.tolist()!r})")
+            else:
+                d = self.expr(scope, 1, (m,))
+                p = self.squash(self.expr(scope, 1, (m,)), UNIT)
+                q = self.squash(self.expr(scope, 1, (m,)), UNIT)
+                self.feat("more:tril")
+                self.feat("outer")
+                lines.append(f"{pad}{lower} = np.diag(1.5 + 0.5 * np.tanh({d.code})) + "
+                             f"0.2 * np.tril(np.outer({p.code}, {q.code}), -1)")
+            # |z_i| <= 2 + 0.2 (m - 1) Z: Z = 2 / (1 - 0.2 (m - 1))
+            bound = 2.0 / (1 - 0.2 * (m - 1)) + 1e-9
+            iv = Interval(-bound, bound)
+            scope.vars[z] = Var(z, (m,), iv)
+            scope.bound.add(z)
+            acc = self.fresh("acc")
+
+            def draw(inner, i):
+                j = self.loop_name(scope)
+                self.used.add(j)
+                self.feat("nested_loop")
+                return [f"{inner}{acc} = {rhs}[{i}]", f"{inner}for {j} in range({i}):",
+                        f"{inner}    {acc} -= {lower}[{i}, {j}] * {z}[{j}]",
+                        f"{inner}{z}[{i}] = {acc} / {lower}[{i}, {i}]"]
+        else:
+            self.feat("runtime_shape:fill")
+            iv = VALUES.hull(Interval(float(fill))) if init == "full" else VALUES
+            scope.vars[z] = Var(z, (m,), iv)
+            scope.bound.add(z)
+            difference = (how == "shape_last" and len(src.shape) == 1
+                          and rng.random() < 0.7)
+
+            def draw(inner, i):
+                if difference:
+                    self.feat("runtime_shape:difference")
+                    value = self.squash(A(f"{src.name}[{i} + 1] - {src.name}[{i}]", (),
+                                          src.iv - src.iv), VALUES)
+                else:
+                    value = self.squash(self.expr(scope, 2, ()), VALUES)
+                if rng.random() < 0.4:  # from the item before (the last, first)
+                    self.feat("setitem_recurrence")
+                    return [f"{inner}{z}[{i}] = 0.5 * {z}[{i} - 1] + 0.5 * {par(value)}"]
+                return [f"{inner}{z}[{i}] = {value.code}"]
+
+        lines += self.form_loop(scope, indent, rng, m, draw, limit=n)
+        lines += self.observe(scope, indent, z)
+        self.feat("setitem_in_loop")
+        self.feat("for_range")
         return lines, False
 
     def loop_name(self, scope):
@@ -1322,6 +1665,8 @@ class ArrayGenerator(Drawing):
                 break
         else:
             lines.append("    return " + self.final(scope))
+        if self.sink:  # (st_views and the like add their arrays to it)
+            lines.insert(0, f"    {self.sink} = 0.0")
         point = []
         ranks = {}
         for p in params:
@@ -1431,6 +1776,11 @@ class ArrayGenerator(Drawing):
             for p in self.params:
                 if self.r() < 0.5:
                     parts.append(f"0.1 * np.sum({p})" if PARAMETERS[p] else f"0.1 * {p}")
+        for name in self.result_reads:  # the arrays st_views and the like made
+            if name in scope.bound:
+                parts.append(f"0.1 * np.sum({name} * {name})")
+        if self.sink:
+            parts.append(self.sink)
         if "T" in self.global_arrays and self.r() < 0.4:
             self.feat("return_global")
             parts.append(self.choice(["np.dot(T, x)", "np.sum(T * x)"]))  # d/dx is the global T
