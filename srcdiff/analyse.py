@@ -638,8 +638,10 @@ def _mark_number_shapes(function: Function, statements: list[ast.stmt]) -> None:
                 return False
             return callee in counts
         if isinstance(node, ast.Subscript):  # an item of a shape: shape[0], shape[-1]
-            base = node.value
-            return isinstance(node.slice, ast.Constant) and type(node.slice.value) is int \
+            base, index = node.value, node.slice
+            if isinstance(index, ast.UnaryOp) and isinstance(index.op, ast.USub):
+                index = index.operand
+            return isinstance(index, ast.Constant) and type(index.value) is int \
                 and isinstance(base, ast.Name) and bool(definitions.get(base.id)) and all(
                     isinstance(d, ast.Call) and get_anno(d, "callee") in shapes
                     for d in definitions[base.id])
@@ -1277,11 +1279,30 @@ def _fresh_before(body: list[ast.stmt], changes: list[ast.Assign]) -> dict[int, 
             value = statement.value  # type: ignore[attr-defined]
             changed = name_id(value.args[0] if isinstance(value, ast.Call) else value.left)
             bound: set[str] = set()
+            through = None  # the result of an earlier change of the array: `new = set_item_1`
             for earlier in reversed(statements[:position]):
                 written = names(earlier)[1]
+                if through is not None and through in written:
+                    # `set_item_1 = set_item(new, 0, w)`: the same array, changed in place
+                    # (a boundary written before), made where `new` was last assigned
+                    value = getattr(earlier, "value", None)
+                    if not (isinstance(earlier, ast.Assign) and get_anno(earlier, "in_place")
+                            and targets(earlier) == [through] and (
+                                isinstance(value, ast.Call) and value.args
+                                and isinstance(value.args[0], ast.Name)
+                                and value.args[0].id == changed)):
+                        break
+                    through = None
+                    bound.update(written)
+                    continue
                 if changed in written:
                     if makes_new(earlier) and targets(earlier) == [changed]:
                         found[id(statement)] = bound
+                        break
+                    if through is None and isinstance(earlier, ast.Assign) and \
+                            targets(earlier) == [changed] and isinstance(earlier.value, ast.Name):
+                        through = earlier.value.id
+                        continue
                     break
                 bound.update(written)
 

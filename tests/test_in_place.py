@@ -298,7 +298,22 @@ def ping_pong(x, w):
     return np.sum(a * a) + a[0]
 
 
-@pytest.mark.parametrize("func", [wave, ping_pong])
+def wave_with_boundaries(x, w):
+    # the fresh array changed at its ends too, before and after (found by the arrays
+    # generator: the first change hid where the array was made)
+    u = x.copy()
+    prev = x.copy()
+    for _ in range(3):
+        new = u.copy()
+        new[0] = w
+        new[1:-1] = 2 * u[1:-1] - prev[1:-1] + w * (u[2:] - 2 * u[1:-1] + u[:-2])
+        new[-1] = u[-2] * w
+        prev = u
+        u = new
+    return np.sum(u ** 2)
+
+
+@pytest.mark.parametrize("func", [wave, ping_pong, wave_with_boundaries])
 def test_a_fresh_array_changed_while_the_step_before_is_read(func):
     x = rng.normal(size=6)
     before = x.copy()
@@ -363,8 +378,22 @@ def made_by_a_view(x, w):
     return np.sum(u)
 
 
+def bound_between_changes(x, w):
+    u = x.copy()
+    s = 0.0
+    for _ in range(2):
+        new = u.copy()
+        new[0] = w
+        alias = new  # the same array, changed again below
+        new[1] = w * 2.0
+        s = s + alias[1]
+        u = new
+    return s
+
+
 @pytest.mark.parametrize("func, changed, other", [
     (bound_since_and_read, "new", "alias"), (bound_in_a_branch_since, "new", "part"),
+    (bound_between_changes, "new", "alias"),
     (made_in_another_block, "new", "u"), (made_by_a_view, "new", "u")])
 def test_still_refused_where_another_name_may_hold_the_array(func, changed, other):
     # Python changes the array both names hold: the gradient would not see it

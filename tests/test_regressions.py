@@ -908,10 +908,24 @@ SPD = numpy.array([[2.0, 0.5, 0.1], [0.5, 1.5, 0.3], [0.1, 0.3, 1.0]])
 LOWER = numpy.array([[2.0, 0.0, 0.0], [0.5, 1.5, 0.0], [-0.3, 0.2, 1.2]])
 
 
+def last_axis_shape(a, w):
+    # shape[-1] (a negative item: found by the arrays generator), items read and written
+    n = a.shape[-1] - 1
+    sol = np.ones(n)
+    rhs = a * w
+    for i in range(n):
+        acc = rhs[i]
+        for j in range(i):
+            acc -= 0.5 * sol[j]
+        sol[i] = acc
+    return np.sum(sol * sol)
+
+
 @pytest.mark.parametrize("func, args", [
     (power_iteration, (SPD, 0.5)), (forward_substitution, (LOWER, numpy.array([1.0, -2.0, 0.5]))),
-    (counted_shapes, (numpy.array([0.3, -1.2, 0.8, 2.0]), 0.7))],
-    ids=["power_iteration", "forward_substitution", "counted_shapes"])
+    (counted_shapes, (numpy.array([0.3, -1.2, 0.8, 2.0]), 0.7)),
+    (last_axis_shape, (numpy.array([0.3, -1.2, 0.8, 2.0]), 0.7))],
+    ids=["power_iteration", "forward_substitution", "counted_shapes", "last_axis_shape"])
 def test_a_shape_that_can_only_be_a_number(func, args):
     want = numeric_gradient(func, args, (0, 1))
     got = srcdiff.grad(func, wrt=(0, 1))(*args)
