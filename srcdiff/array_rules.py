@@ -67,6 +67,17 @@ class Example:
     inserted: tuple[tuple[int, Any], ...] = ()
 
 
+class _Written:
+    """A constant an example writes as source, where its repr would not do: ``numpy.inf``
+    (whose repr, ``inf``, names nothing)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 @dataclass(frozen=True)
 class ArrayRule:
     """The vector-Jacobian product of one NumPy function.
@@ -1010,15 +1021,12 @@ def _solve(v: VJP) -> Contributions:
     return {"a": neg(_matmul(back, transposed(v.out))), "b": back}
 
 
-def _euclidean_only(v: VJP) -> None:
-    order = v.const("ord")
-    if order not in (None, 2, "fro") or (order == 2 and v.ndim("x") != 1):
-        raise RuleUseError("numpy.linalg.norm is differentiated for the Euclidean and "
-                           "Frobenius norms (ord=None)")
-
-
 def _norm(v: VJP) -> Contributions:
-    _euclidean_only(v)
+    """The Euclidean and Frobenius norms: ``x`` over the norm; the other vector norms
+    (``_vector_norm``) for the ``ord=`` they are given."""
+    order = _norm_order(v)
+    if order is not None:
+        return {"x": mul(v.expand(v.g), _norm_slope(v, order))}
     return {"x": mul(v["x"], v.expand(div(v.g, v.out)))}
 
 
@@ -1058,8 +1066,20 @@ add_array_rule(runtime.cofactor, ("a", "det"), ("a",),
 add_array_rule(numpy.linalg.solve, ("a", "b"), ("a", "b"), _square_only(_solve),
                lambda v: v.kind("b"), (E(((3, 3), (3,)), matrix=True), E(((3, 3), (3, 2)), matrix=True)),
                required=2, name="numpy.linalg.solve")
+# ord=inf and -inf written as the source writes them (-numpy.inf is computed where the
+# function runs, as float('-inf') is)
+_NORM_EXAMPLES = (E(((3,),)), E(((2, 3),)), E(((2, 3),), {"axis": 1}),
+                  E(((4,),), {"ord": 1}), E(((2, 3),), {"ord": 1, "axis": 0}),
+                  E(((4,),), {"ord": 2}), E(((4,),), {"ord": 3}), E(((4,),), {"ord": 0.5}),
+                  E(((4,),), {"ord": -1.5}), E(((3, 4),), {"ord": 2.5, "axis": -1, "keepdims": True}),
+                  E(((4,),), {"ord": _Written("numpy.inf")}),
+                  E(((2, 4),), {"ord": _Written("-numpy.inf"), "axis": 1}),
+                  E(((3, 4),), {"ord": _Written("numpy.inf"), "axis": 0}),
+                  E(((4,),), {"ord": _Written("float('-inf')")}),
+                  E(((4,),), {"ord": 0}),
+                  E(((2, 3),), {"ord": "fro"}), E(((2, 3, 2),), {"ord": "fro", "axis": (0, 2)}))
 add_array_rule(numpy.linalg.norm, ("x", "ord", "axis", "keepdims"), ("x",), _norm, _norm_kind,
-               (E(((3,),)), E(((2, 3),)), E(((2, 3),), {"axis": 1})), name="numpy.linalg.norm")
+               _NORM_EXAMPLES, name="numpy.linalg.norm")
 
 
 # --- SciPy -------------------------------------------------------------------------------
@@ -2068,6 +2088,235 @@ add_array_rule(numpy.logspace, ("start", "stop", "num", "endpoint", "base", "dty
                name="numpy.logspace", jvp=_logspace)
 
 
+# --- sort, ptp, append, and the norms of other orders -----------------------------------------
+# Functions new users call in ordinary code (they were refused: no derivative rule).
+def _sort_axis(v: VJP) -> int | None:
+    """The axis ``numpy.sort`` sorts along (None: the array flattened); refuses
+    ``order=``, which sorts the fields of a structured array."""
+    if _given(v, "order"):
+        raise RuleUseError("`order=` of numpy.sort (the fields of a structured array) is "
+                           "not supported")
+    axis = v.const("axis", -1)
+    if axis is not None and (not isinstance(axis, int) or isinstance(axis, bool)):
+        raise RuleUseError("numpy.sort is differentiated along one axis (an integer) or all "
+                           "of them (axis=None)")
+    if axis is not None and v.ndim("a") is None:
+        raise RuleUseError("numpy.sort along an axis of an array of unknown rank")
+    if axis is not None and v.ndim("a") == 0:
+        raise RuleUseError("numpy.sort of a number along an axis (NumPy raises AxisError)")
+    return axis
+
+
+def _sorting(v: VJP, axis: int | None) -> Code:
+    """The permutation that sorts ``a`` (``a`` flattened for axis None), stable: equal
+    elements keep their order, so each is given the position a stable sort gives it
+    (``kind=`` aside: every kind gives the same values)."""
+    return call("numpy.argsort", v["a"], axis=axis, kind="stable")
+
+
+def _sort(v: VJP) -> Contributions:
+    """Each element's adjoint is the adjoint of the position it was sorted to: ``g``
+    read through the inverse permutation."""
+    axis = _sort_axis(v)
+    inverse = call("numpy.argsort", _sorting(v, axis), axis=-1 if axis is None else axis)
+    if axis is None:
+        return {"a": call("numpy.reshape", item(v.g, inverse), shape(v["a"]))}
+    if v.ndim("a") == 1:
+        return {"a": item(v.g, inverse)}
+    return {"a": call("numpy.take_along_axis", v.g, inverse, axis=axis)}
+
+
+def _sort_jvp(j: JVP) -> Value:
+    """The tangent sorted as ``a`` is, by indexing alone (code hvp and grad(grad(f))
+    differentiate again): along an axis of an array of rank r, with the other axes'
+    positions as ``numpy.arange`` columns broadcast against the permutation."""
+    axis = _sort_axis(j)
+    order = _sorting(j, axis)
+    if axis is None:
+        return item(call("numpy.ravel", j.t("a")), order)
+    rank = cast(int, j.ndim("a"))
+    if rank == 1:
+        return item(j.t("a"), order)
+    axis %= rank
+    parts: list[ast.expr] = []
+    for d in range(rank):
+        if d == axis:
+            parts.append(_node(order))
+            continue
+        size = item(shape(j["a"]), ast.Constant(d))
+        column = tuple(-1 if e == d else 1 for e in range(rank))
+        parts.append(_node(call("numpy.reshape", call("numpy.arange", size), column)))
+    return item(j.t("a"), ast.Tuple(parts, ast.Load()))
+
+
+add_array_rule(numpy.sort, ("a", "axis", "kind", "order", "stable"), ("a",), _sort,
+               lambda v: array(1) if v.given("axis") and v.const("axis", -1) is None
+               else v.kind("a"),
+               (E(((5,),)), E(((3, 4),)), E(((3, 4),), {"axis": 0}), E(((2, 3, 4),), {"axis": 1}),
+                E(((3, 4),), {"axis": None}), E(((4,),), {"kind": "mergesort"}),
+                E(((2, 3, 2),), {"axis": -3})),
+               name="numpy.sort", jvp=_sort_jvp)
+
+
+def _extremes(v: VJP) -> list[tuple[Code, Value]]:
+    """``numpy.ptp``'s two ends, the maximum and the minimum: the elements equal to each,
+    and how many of them there are (as numpy.max and numpy.min count their ties, which
+    share the derivative equally), in ``a``'s dtype."""
+    _no_out(v)
+    axis = v.const("axis")
+    keep = {"axis": axis, "keepdims": True} if axis is not None else {}
+    ends = []
+    for reduce in ("numpy.max", "numpy.min"):
+        end = call(reduce, v["a"], **keep)
+        chosen = Code(ast.Compare(v["a"].node, [ast.Eq()], [_node(end)]))
+        if isinstance(v, JVP):  # counted in the result's dtype (no .dtype in forward code)
+            ties: Value = call("numpy.full_like", v.out, v.reduce(chosen))
+        else:
+            ties = call("numpy.sum", chosen, **keep, **_dtype_of(v, "a"))
+        ends.append((chosen, ties))
+    return ends
+
+
+def _ptp(v: VJP) -> Contributions:
+    """max - min: the maximum's share of the adjoint minus the minimum's (ties share, as
+    for numpy.max; where every element is equal, the range is 0 and so is the derivative)."""
+    (top, top_ties), (bottom, bottom_ties) = _extremes(v)
+    return {"a": mul(v.expand(v.g), div(top, top_ties) - div(bottom, bottom_ties))}
+
+
+def _ptp_jvp(j: JVP) -> Value:
+    (top, top_ties), (bottom, bottom_ties) = _extremes(j)
+    return div(j.reduce(mul(top, j.t("a"))), top_ties) - div(j.reduce(mul(bottom, j.t("a"))), bottom_ties)
+
+
+add_array_rule(numpy.ptp, ("a", "axis", "out", "keepdims"), ("a",), _ptp, reduction_kind,
+               _REDUCE_EXAMPLES, name="numpy.ptp", jvp=_ptp_jvp)
+
+
+def _append(v: VJP) -> Contributions:
+    """``numpy.concatenate([arr, values], axis)``, both flattened first for axis None (as
+    NumPy defines it): each gets its piece of the adjoint, in its own shape."""
+    axis = v.const("axis")
+    parts = ast.List([v.arguments["arr"], v.arguments["values"]], ast.Load())
+    promote = Code(_node_path("numpy.ravel" if axis is None else "numpy.asarray"))
+    return {name: v.helper("piece", v.g, parts, i, 0 if axis is None else axis, promote)
+            for i, name in enumerate(("arr", "values"))}
+
+
+def _append_kind(v: VJP) -> Kind:
+    if v.const("axis") is None:
+        return array(1)
+    return v.kind("arr") if v.kind("arr").is_array else v.kind("values")
+
+
+add_array_rule(numpy.append, ("arr", "values", "axis"), ("arr", "values"), _append, _append_kind,
+               (E(((3,), (2,))), E(((2, 3), (4,))), E(((3,), ())), E(((), (2, 2)))
+                , E(((2, 3), (1, 3)), {"axis": 0}), E(((2, 3), (2, 2)), {"axis": 1}),
+                E(((2, 2, 1), (2, 2, 3)), {"axis": -1})),
+               required=2, name="numpy.append", jvp="linear")
+
+
+def _norm_order(v: VJP) -> Any:
+    """The order of a vector norm other than the Euclidean one: a number, ``math.inf``,
+    ``-math.inf``, or the code of an order computed where the function runs
+    (``ord=-np.inf``); None for the Euclidean and Frobenius norms, which share a rule.
+    Refuses the other matrix norms, naming the order."""
+    node = v.arguments.get("ord")
+    if node is None or (isinstance(node, ast.Constant) and node.value is None):
+        return None
+    axis = v.const("axis")
+    if isinstance(axis, tuple) and len(axis) == 1:
+        axis = axis[0]
+    ndim = v.ndim("x")
+    order: Any
+    if isinstance(node, ast.Attribute) and node.attr == "inf" and isinstance(node.value, ast.Name) \
+            and node.value.id in ("np", "numpy", "math"):
+        order = math.inf  # np.inf, numpy.inf, math.inf
+    elif isinstance(node, ast.Name):
+        order = Code(node)  # a value computed where the function runs: -np.inf, float("inf")
+    else:
+        order = v.const("ord")
+    text = f"computed as `{ast.unparse(node)}`" if isinstance(order, Code) else repr(order)
+    if (isinstance(axis, tuple) and len(axis) == 2) or (axis is None and ndim == 2):
+        if isinstance(order, str) and order == "fro":
+            return None
+        raise RuleUseError(f"numpy.linalg.norm of a matrix is differentiated for the Frobenius "
+                           f"norm (ord=None or 'fro'), not ord={text}")
+    if not (isinstance(axis, int) or (axis is None and ndim == 1)):
+        rank = "unknown rank" if ndim is None else f"rank {ndim}"
+        raise RuleUseError(f"numpy.linalg.norm with ord={text} of an array of {rank}: give the "
+                           "axis of the vectors (axis=k) or of the matrices (axis=(j, k))")
+    if isinstance(order, str) or isinstance(order, bool):
+        raise RuleUseError(f"numpy.linalg.norm of vectors with ord={text} (NumPy raises: "
+                           "vector norms take a number)")
+    if not isinstance(order, Code) and order == 2:
+        return None
+    return order
+
+
+def _norm_terms(v: VJP, order: Any) -> tuple[Value, Value | None]:
+    """A vector norm's derivative in ``x``, as a factor of ``x``'s shape and, for the
+    maximum and minimum of ``|x|`` (ord=inf, -inf), the number of elements reaching it
+    (ties share the derivative, as numpy.max's; None otherwise):
+
+    * ord=0, the number of nonzero elements: 0 (piecewise constant);
+    * ord=1: ``sign(x)``, 0 where an element is 0 (abs's derivative there);
+    * ord=inf and -inf: ``sign(x)`` at the elements whose ``|x|`` is the result, shared
+      among them (0 for an element at 0, as abs's derivative there);
+    * any other p, ``(sum |x|^p)^(1/p)``: ``sign(x) (|x| / norm)^(p - 1)``, 0 where an
+      element is 0 (p < 1 included, where |x|^(p-1) is infinite);
+    * an order computed where the function runs: the ±inf case where it is infinite, else
+      the p case (0 for p = 0), chosen then (a conditional expression).
+    """
+    x, out = v["x"], v.expand(v.out)
+    sign_ = call("numpy.sign", x)
+    magnitude = call("numpy.abs", x)
+    chosen = Code(ast.Compare(_node(magnitude), [ast.Eq()], [_node(out)]))
+
+    def general(p: Value) -> Value:
+        safe = call("numpy.where", Code(ast.Compare(x.node, [ast.Eq()], [ast.Constant(0)])), 1, magnitude)
+        return mul(sign_, div(safe, out) ** (p - 1))
+
+    def extreme() -> Value:
+        return mul(chosen, sign_)
+    if isinstance(order, Code):
+        not_zero = Code(ast.Compare(order.node, [ast.NotEq()], [ast.Constant(0)]))
+        return Code(ast.IfExp(_node(call("numpy.isinf", order)), _node(extreme()),
+                              _node(mul(general(order), not_zero)))), chosen
+    if order == 0:
+        return call("numpy.zeros_like", x), None
+    if order == 1:
+        return sign_, None
+    if math.isinf(order):
+        return extreme(), chosen
+    return general(order), None
+
+
+def _norm_slope(v: VJP, order: Any) -> Value:
+    slope, chosen = _norm_terms(v, order)
+    if chosen is None:
+        return slope
+    axis = v.const("axis")
+    keep = {"axis": axis, "keepdims": True} if axis is not None else {}
+    ties = call("numpy.sum", chosen, **keep, **_dtype_of(v, "x"))
+    if isinstance(order, Code):  # (a finite order: no ties to count)
+        ties = Code(ast.IfExp(_node(call("numpy.isinf", order)), _node(ties), ast.Constant(1)))
+    return div(slope, ties)
+
+
+def _norm_tangent(j: JVP, order: Any) -> Value:
+    slope, chosen = _norm_terms(j, order)
+    tangent = j.reduce(mul(slope, j.t("x")))
+    if chosen is None:
+        return tangent
+    ties: Value = call("numpy.full_like", j.out, j.reduce(chosen))  # in the result's dtype
+    if isinstance(order, Code):
+        ties = Code(ast.IfExp(_node(call("numpy.isinf", order)), _node(ties), ast.Constant(1)))
+    return div(tangent, ties)
+
+
+
+
 # --- forward mode ----------------------------------------------------------------------------
 # The tangent of y = f(a, ...) given the tangents of its differentiable arguments. Linear
 # functions (reductions by sums, reshapes, views, copies, indexing, item assignment, joins)
@@ -2109,7 +2358,9 @@ def _std_jvp(j: JVP) -> Value:
 
 
 def _norm_jvp(j: JVP) -> Value:
-    _euclidean_only(j)
+    order = _norm_order(j)
+    if order is not None:
+        return _norm_tangent(j, order)
     return div(j.reduce(mul(j["x"], j.t("x"))), j.out)
 
 
