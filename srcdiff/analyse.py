@@ -1151,12 +1151,16 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedErr
         shown = [n for n in read_later if n not in function.synthetic] or read_later
         if shown:
             where = get_anno(change, "where", function.parsed)
-            raise located(UnsupportedSyntaxError, f"`{changed}` is changed in place while "
+            refusal = located(UnsupportedSyntaxError, f"`{changed}` is changed in place while "
                           f"`{shown[0]}`, which may refer to the same array, is still read "
                           "afterwards; srcdiff makes a new array where Python changes the "
                           "shared one", change, where,
                           hint=f"make a copy where they are bound: "
                           f"{shown[0]} = (...).copy(), or copy `{changed}` before changing it")
+            # which values are arrays decides it: the gradient made at decoration, for
+            # numbers, leaves it to the first call (``api._entry_point``)
+            setattr(refusal, "depends_on_kinds", True)
+            raise refusal
         foreign = sorted(n for n in others | {changed} if n not in local)
         if foreign:
             where = get_anno(change, "where", function.parsed)

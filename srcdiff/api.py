@@ -674,7 +674,7 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
     parameters = list(signature.parameters)
     specialisations: dict[_Key, Generated] = {}
     variants: dict[_Key, Generated] = {}  # IEEE variants, generated when first needed
-    deferred: list[KindError] = []
+    deferred: list[SrcdiffError] = []
     scalar_key = (SCALAR,) * len(parameters)
     target = check = None  # the scalar code and its dependency test, for the fast path
     # the same for _fast_wrapper's code: its globals (the scalar code, and the names its
@@ -969,7 +969,11 @@ def _entry_point(func: Callable[..., Any], names: tuple[str, ...], as_tuple: boo
     gradient.__srcdiff_of__ = (func, names, as_tuple, with_value, mode)  # for grad(grad(f))
     try:  # (*args: code for the arguments of each call, as for structured ones)
         scalar = None if _has_varargs(signature) else specialise(scalar_key)
-    except KindError as error:  # the function needs arrays: generate at the first call
+    except SrcdiffError as error:
+        # the function needs arrays (a KindError, or a refusal that depends on which
+        # values are arrays): generate at the first call, raise this one for numbers
+        if not (isinstance(error, KindError) or getattr(error, "depends_on_kinds", False)):
+            raise
         deferred.append(error)
         scalar = None
     if scalar is not None:

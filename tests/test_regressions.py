@@ -980,3 +980,40 @@ def test_a_global_named_like_a_module_the_code_uses(shadowed):
                      math_=math, **{shadowed: 3.0})
     assert srcdiff.grad(scalar)(2.0) == pytest.approx(3.0 + math.cos(2.0), rel=1e-15)
     assert srcdiff.hessian(scalar)(2.0) == pytest.approx(-math.sin(2.0), rel=1e-15)
+
+
+# -- the gradient made at decoration, for numbers, must not refuse what only arrays make right --
+# (the arrays generator's forward substitution, its arrays given in a tuple: taken for
+# numbers, `L = np.diag(b)` had an unknown rank, `acc = rhs[i]` with it, and `acc -= ...`
+# was refused as changing an array `rhs` may hold, at decoration)
+
+def substitution_of_a_pair(p):
+    x, b = p
+    rhs = b
+    L = np.diag(b) + 1.0
+    for i in range(2):
+        acc = rhs[i]
+        for j in range(i):
+            acc -= L[i, j]
+    return np.sum(x) + acc
+
+
+def aliased_numbers(a):
+    v = np.zeros(2) + a
+    w = v
+    v[0] = a * 2.0  # changes the array w holds, and w is read after
+    return w[0] + v[1]
+
+
+def test_a_refusal_that_depends_on_the_kinds_waits_for_the_first_call():
+    # acc = b[1] - (b[1] + 1.0)... by hand: d/dx sum(x) = 1; d/db acc (i = 1): b[1] - L[1, 0],
+    # L[1, 0] = 1.0: the derivative is [0, 1]
+    gradient = srcdiff.grad(substitution_of_a_pair)
+    x, b = numpy.array([0.8, -0.7, 1.3]), numpy.array([-1.05, 0.46])
+    got = gradient((x, b))
+    numpy.testing.assert_array_equal(got[0], numpy.ones(3))
+    numpy.testing.assert_array_equal(got[1], [0.0, 1.0])
+    # a refusal made for numbers is still given for numbers, at the call
+    refused = srcdiff.grad(aliased_numbers)
+    with pytest.raises(srcdiff.UnsupportedSyntaxError, match="`v` is changed in place while `w`"):
+        refused(0.5)
