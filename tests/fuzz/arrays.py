@@ -31,6 +31,7 @@ UNPACK_RATE = 0.03  # of statements: `a, b = v`, `r0, r1 = M`, `a, b, c = M[1]` 
 FLAG_RATE = 0.2     # of programs: a helper taking a string, how="sum" (reduce)
 WHERE_RATE = 0.3    # of sums, means, products, maxima and minima: where= and initial=
 RULES_RATE = 0.012  # of expressions: trapezoid, polyval, interp, nanmean, cov... (op_rules)
+ORDER_RATE = 0.008  # of expressions: sort, ptp, append, norm's ord (op_order_rules)
 # of expressions: a list or tuple of numbers written out among the arrays concatenate,
 # stack, hstack or vstack join, np.concatenate([u, [a, b]]) (op_sequence_literal)
 SEQUENCE_LITERAL_RATE = 0.01
@@ -101,6 +102,8 @@ FEATURES = (
                               "interp", "interp_ends", "nanmean", "cov", "matrix_power",
                               "matrix_power_inverse", "diagflat", "float64", "logspace")
        + (("gammaln", "xlogy", "xlog1py") if HAVE_SCIPY else ())]
+    + [f"order:{f}" for f in ("sort", "sort_axis", "sort_flat", "ptp", "ptp_axis", "append",
+                              "norm_1", "norm_inf", "norm_minus_inf", "norm_p", "norm_fro")]
     + [f"sequence_literal:{f}" for f in ("concatenate", "stack", "hstack", "vstack", "tuple",
                                          "nested", "constant")]
     + [f"ufunc:{u}" for u in ("sin", "cos", "tanh", "exp", "log", "sqrt", "arctan", "square",
@@ -194,6 +197,7 @@ class ArrayGenerator(Drawing):
         self.where_rng = random.Random(f"where/{seed}")
         self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
         self.rules_rng = random.Random(f"rules/{seed}")  # op_rules
+        self.order_rng = random.Random(f"order/{seed}")  # op_order_rules
         self.sequence_rng = random.Random(f"sequence/{seed}")  # op_sequence_literal
         self.views_rng = random.Random(f"views/{seed}")  # st_views
         self.buffer_rng = random.Random(f"double_buffer/{seed}")  # st_double_buffer
@@ -569,6 +573,10 @@ class ArrayGenerator(Drawing):
             return result if result is not None else self.const_array(shape) if shape else self.leaf(scope, ())
         if self.rules_rng.random() < RULES_RATE:  # its own stream: other programs unchanged
             result = op_rules(self, scope, depth, shape, must)
+            if result is not None and result.shape == shape:
+                return result
+        if self.order_rng.random() < ORDER_RATE:  # its own stream, as op_rules
+            result = op_order_rules(self, scope, depth, shape, must)
             if result is not None and result.shape == shape:
                 return result
         if self.sequence_rng.random() < SEQUENCE_LITERAL_RATE:  # its own stream, as op_rules
@@ -2479,6 +2487,52 @@ def _matrix(gen, scope, depth, n, must):
     w = gen.squash(gen.sub(scope, depth, (n,)), UNIT)
     return (f"np.eye({n}) + 0.2 * np.outer({u.code}, {w.code})", 1 + 0.2 * n,
             1 + 0.2 * n / (1 - 0.2 * n))
+
+
+def op_order_rules(gen, scope, depth, shape, must):
+    """The rules added for a new user's programs: numpy.sort (flattened, or along an
+    axis), ptp, append, and linalg.norm with ord 1, inf, -inf, a number p, 'fro'. The
+    kind is drawn from its own stream (ORDER_RATE), so other programs stay as they were."""
+    rng = gen.order_rng
+    options = {(): ["ptp", "norm_1", "norm_inf", "norm_minus_inf", "norm_p", "norm_fro"],
+               (3,): ["sort", "sort_flat", "ptp_axis", "append"],
+               (2, 3): ["sort_axis"]}.get(shape)
+    if not options:
+        return None
+    kind = rng.choice(options)
+    gen.feat(f"order:{kind}")
+    if kind == "sort":
+        e = gen.sub(scope, depth, (3,), must)
+        return A(f"np.sort({e.code})", shape, e.iv, True)
+    if kind == "sort_flat":  # of a column: three numbers, flattened
+        e = gen.sub(scope, depth, (3,), must)
+        return A(f"np.sort(np.reshape({e.code}, (3, 1)), axis=None)", shape, e.iv, True)
+    if kind == "sort_axis":
+        e = gen.sub(scope, depth, (2, 3), must)
+        axis = rng.choice(["0", "1", "-1"])
+        return A(f"np.sort({e.code}, axis={axis})", shape, e.iv, True)
+    if kind == "ptp":
+        e = gen.sub(scope, depth, rng.choice([(3,), (2, 3)]), must)
+        return A(f"np.ptp({e.code})", shape, Interval(0.0, e.iv.hi - e.iv.lo), True)
+    if kind == "ptp_axis":
+        e = gen.sub(scope, depth, (2, 3), must)
+        return A(f"np.ptp({e.code}, axis=0)", shape, Interval(0.0, e.iv.hi - e.iv.lo), True)
+    if kind == "append":
+        e = gen.sub(scope, depth, (2,), must)
+        v = gen.sub(scope, depth, ())
+        return A(f"np.append({e.code}, {v.code})", shape, e.iv.hull(v.iv), True)
+    source = (2, 3) if kind == "norm_fro" else (3,)
+    e = gen.sub(scope, depth, source, must)
+    if not e.iv.finite(1e3):
+        return None
+    largest = max(abs(e.iv.lo), abs(e.iv.hi))
+    if kind == "norm_fro":
+        return A(f"np.linalg.norm({e.code}, 'fro')", shape, Interval(0.0, 2.5 * largest), True)
+    order, bound = {"norm_1": ("1", 3.0), "norm_inf": ("np.inf", 1.0),
+                    "norm_minus_inf": ("-np.inf", 1.0),
+                    "norm_p": (rng.choice(["3", "1.5", "4"]), 1.6)}[kind]
+    keyword = "ord=" if rng.random() < 0.5 else ""
+    return A(f"np.linalg.norm({e.code}, {keyword}{order})", shape, Interval(0.0, bound * largest), True)
 
 
 def op_rules(gen, scope, depth, shape, must):
