@@ -54,6 +54,35 @@ def shifted(args, tangents, h):
     return [a + h * t for a, t in zip(args, tangents)]
 
 
+def assert_gradient_matches_differences(func, args, steps):
+    """``srcdiff.grad`` with respect to every argument against central differences at
+    each step of ``steps`` (agreeing at two steps: the point is smooth)."""
+    import srcdiff
+    wrt = tuple(range(len(args)))
+    gradient = srcdiff.grad(func, wrt=wrt)(*args)
+    for h in steps:
+        assert_gradients_close(gradient, numeric_gradient(func, list(args), wrt, h=h), args, wrt,
+                               rtol=1e-5, atol=1e-6)
+
+
+def assert_tangent_matches_differences(func, args, steps, rng, against_gradient=False):
+    """``srcdiff.jvp`` along a random direction: its value is the function's, its tangent
+    central differences along the direction at each step (and, ``against_gradient``, the
+    gradient's inner product with the direction: the dot-product test)."""
+    import srcdiff
+    wrt = tuple(range(len(args)))
+    tangents = direction(args, rng)
+    value, derivative = srcdiff.jvp(func, wrt=wrt)(*args, *tangents)
+    assert value == pytest.approx(func(*args), rel=1e-12)
+    if against_gradient:
+        gradient = srcdiff.grad(func, wrt=wrt)(*args)
+        inner = sum(float(numpy.sum(g * t)) for g, t in zip(gradient, tangents))
+        assert derivative == pytest.approx(inner, rel=1e-10, abs=1e-12)
+    for h in steps:
+        expected = (func(*shifted(args, tangents, h)) - func(*shifted(args, tangents, -h))) / (2 * h)
+        assert derivative == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
 def assert_hvp_matches_second_differences(func, args, rng):
     """``v . (H v)`` from ``srcdiff.hvp`` against ``(f(x + h v) - 2 f(x) + f(x - h v)) / h^2``,
     the Hessian along a random ``v`` for every argument at once."""

@@ -17,8 +17,8 @@ import pytest
 
 import srcdiff
 
-from arrays import (assert_gradients_close, assert_hvp_matches_second_differences,
-                    direction, numeric_gradient, shifted)
+from arrays import (assert_gradient_matches_differences, assert_hvp_matches_second_differences,
+                    assert_tangent_matches_differences, direction, numeric_gradient)
 
 np = numpy
 rng = numpy.random.default_rng(2024)
@@ -84,26 +84,13 @@ IDS = [f.__name__ for f, _ in CASES]
 
 @pytest.mark.parametrize("func, args", CASES, ids=IDS)
 def test_gradient_matches_central_differences_at_two_steps(func, args):
-    wrt = tuple(range(len(args)))
-    gradient = srcdiff.grad(func, wrt=wrt)(*args)
-    for h in STEPS:
-        assert_gradients_close(gradient, numeric_gradient(func, list(args), wrt, h=h), args, wrt,
-                               rtol=1e-5, atol=1e-6)
+    assert_gradient_matches_differences(func, args, STEPS)
 
 
 @pytest.mark.parametrize("func, args", CASES, ids=IDS)
 def test_tangent_is_the_gradient_along_the_direction(func, args):
     """The dot-product test: jvp(v) = <grad, v>, and central differences along v."""
-    wrt = tuple(range(len(args)))
-    tangents = direction(args, rng)
-    value, derivative = srcdiff.jvp(func, wrt=wrt)(*args, *tangents)
-    assert value == pytest.approx(func(*args), rel=1e-12)
-    gradient = srcdiff.grad(func, wrt=wrt)(*args)
-    inner = sum(float(numpy.sum(g * t)) for g, t in zip(gradient, tangents))
-    assert derivative == pytest.approx(inner, rel=1e-10, abs=1e-12)
-    for h in STEPS:
-        expected = (func(*shifted(args, tangents, h)) - func(*shifted(args, tangents, -h))) / (2 * h)
-        assert derivative == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    assert_tangent_matches_differences(func, args, STEPS, rng, against_gradient=True)
 
 
 @pytest.mark.parametrize("func, args", CASES, ids=IDS)

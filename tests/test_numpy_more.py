@@ -19,7 +19,8 @@ import pytest
 import srcdiff
 from srcdiff.runtime import eigenvectors
 
-from arrays import (assert_gradients_close, assert_hvp_matches_second_differences,
+from arrays import (assert_gradient_matches_differences, assert_gradients_close,
+                    assert_hvp_matches_second_differences, assert_tangent_matches_differences,
                     direction, numeric_gradient, shifted)
 
 np = numpy
@@ -744,22 +745,12 @@ RULE_IDS = ["integrals", "polynomials", "interpolations", "nan_means", "covarian
 
 @pytest.mark.parametrize("func, args", RULE_CASES, ids=RULE_IDS)
 def test_new_rules_gradient_matches_central_differences_at_two_steps(func, args):
-    wrt = tuple(range(len(args)))
-    gradient = srcdiff.grad(func, wrt=wrt)(*args)
-    for h in STEPS:
-        assert_gradients_close(gradient, numeric_gradient(func, list(args), wrt, h=h), args, wrt,
-                               rtol=1e-5, atol=1e-6)
+    assert_gradient_matches_differences(func, args, STEPS)
 
 
 @pytest.mark.parametrize("func, args", RULE_CASES, ids=RULE_IDS)
 def test_new_rules_tangent_matches_central_differences_at_two_steps(func, args):
-    wrt = tuple(range(len(args)))
-    tangents = direction(args, rng)
-    value, derivative = srcdiff.jvp(func, wrt=wrt)(*args, *tangents)
-    assert value == pytest.approx(func(*args), rel=1e-12)
-    for h in STEPS:
-        expected = (func(*shifted(args, tangents, h)) - func(*shifted(args, tangents, -h))) / (2 * h)
-        assert derivative == pytest.approx(expected, rel=1e-6, abs=1e-6)
+    assert_tangent_matches_differences(func, args, STEPS, rng)
 
 
 @pytest.mark.parametrize("func, args", RULE_CASES, ids=RULE_IDS)
