@@ -37,7 +37,7 @@ from typing import Any, Callable, NoReturn, cast
 
 from .errors import (LocatedError, MissingRuleError, SrcdiffNameError, UnsupportedSyntaxError,
                      located)
-from .kinds import ATTRIBUTES, METHODS, is_complex, kind_of_value
+from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS, is_complex, kind_of_value
 from .parse import UNRESOLVED, Parsed
 from .pure import is_pure, refused_argument
 from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, qualified_name
@@ -821,6 +821,34 @@ class Fence(ast.NodeVisitor):
                 else self.visit(argument)
         for keyword in node.keywords:
             self.check_option(keyword.value, keyword.arg == "dtype")
+        self.check_method_arguments(node, func)
+
+    def check_method_arguments(self, node: ast.Call, func: ast.Attribute) -> None:
+        """A method is the NumPy function of ``METHODS`` given the array first (normalize):
+        its arguments are checked as that function's are where it is called by name, so an
+        option the rule does not take (``x.reshape(2, 2, order="F")``, ``X.trace(offset=1)``,
+        ``X.var(correction=1)``) is refused rather than dropped, and a number of arguments
+        it has no rule for (``X.trace(1)``) is refused here."""
+        numpy = sys.modules.get("numpy")
+        if numpy is None or func.attr in ("item", "astype", "clip", "copy"):
+            return  # (normalize writes these itself)
+        callee = getattr(numpy, METHODS[func.attr], None)
+        if callee is None or RULES.is_nondifferentiable(callee):
+            return
+        given = (1 if node.args else 0) if func.attr in TUPLE_METHODS else len(node.args)
+        rule = RULES.lookup(callee, 1 + given)
+        params = getattr(rule, "params", None)
+        if rule is None:
+            self.refuse(node, f"`.{func.attr}()` is differentiated as numpy.{METHODS[func.attr]}"
+                        f", which srcdiff has no rule for with {1 + given} argument"
+                        f"{'s' if given else ''} (the array, and those given by position)",
+                        f"call numpy.{METHODS[func.attr]} with the arguments it documents",
+                        cls=MissingRuleError)
+        for keyword in node.keywords:
+            if params is not None and keyword.arg not in params[1 + given:]:
+                self.refuse(keyword, f"numpy.{METHODS[func.attr]} (`.{func.attr}()`) has no "
+                            f"parameter {keyword.arg!r} that srcdiff differentiates (it knows "
+                            f"{', '.join(params[1 + given:]) or 'none'} here)")
 
     def check_callee(self, node: ast.Call, callee: object, text: str) -> None:
         # keywords giving a rule's required arguments count as positions (normalize

@@ -1017,3 +1017,49 @@ def test_a_refusal_that_depends_on_the_kinds_waits_for_the_first_call():
     refused = srcdiff.grad(aliased_numbers)
     with pytest.raises(srcdiff.UnsupportedSyntaxError, match="`v` is changed in place while `w`"):
         refused(0.5)
+
+
+# -- a method's options are checked as its function's (a new user's x.reshape(2, 2,
+# order="F"), X.ravel(order="F"), X.trace(offset=1), X.trace(dtype=int) had their option
+# dropped: silently wrong gradients; X.trace(1) and X.swapaxes(axis1=0, axis2=1) internal) --
+
+@pytest.mark.parametrize("call, option", [
+    ("x.reshape(2, 2, order='F')", "order"), ("x.ravel(order='F')", "order"),
+    ("x.flatten(order='F')", "order"), ("X.trace(offset=1)", "offset"),
+    ("X.trace(dtype=int)", "dtype"), ("X.var(correction=1)", "correction")])
+def test_a_method_option_the_rule_does_not_take_is_refused(call, option):
+    func = program(f"def probe(x):\n    X = x.reshape(2, 2)\n    return np.sum({call} * x[0])\n")
+    with pytest.raises(srcdiff.UnsupportedSyntaxError,
+                       match=f"has no parameter '{option}' that srcdiff differentiates") as caught:
+        srcdiff.grad(func)(numpy.array([0.3, -0.7, 1.1, 0.5]))
+    assert caught.value.lineno == 3
+
+
+@pytest.mark.parametrize("call, count", [("X.trace(1)", 2), ("X.swapaxes(axis1=0, axis2=1)", 1)])
+def test_a_method_with_arguments_no_rule_takes_is_refused(call, count):
+    # (ndarray.swapaxes takes no keywords: the function raises TypeError)
+    func = program(f"def probe(x):\n    X = x.reshape(2, 2)\n    return np.sum({call})\n")
+    with pytest.raises(srcdiff.MissingRuleError,
+                       match=f"srcdiff has no rule for with {count} argument"):
+        srcdiff.grad(func)(numpy.array([0.3, -0.7, 1.1, 0.5]))
+
+
+def methods_with_their_options(x):
+    X = x.reshape(2, 2)
+    return (np.sum(X.ravel() * C4) + X.trace() + X.var(ddof=1) + np.sum(X.swapaxes(0, 1) * W2)
+            + np.sum(X.sum(axis=0, keepdims=True) * C2) + np.sum(X.diagonal(offset=1)))
+
+
+C4 = numpy.array([1.0, 2.0, 3.0, 4.0])
+W2 = numpy.array([[1.0, -1.0], [0.5, 2.0]])
+C2 = numpy.array([[3.0, -2.0]])
+
+
+def test_methods_with_options_the_rules_take():
+    x = numpy.array([0.3, -0.7, 1.1, 0.5])
+    # ravel: C4; trace: x0 + x3; var(ddof=1) of 4: 2 (x - mean) / 3; swapaxes: W2.T flat;
+    # column sums times C2: x0, x2 take 3, x1, x3 take -2; diagonal(offset=1): x1
+    expected = C4 + numpy.array([1.0, 0.0, 0.0, 1.0]) + 2 * (x - x.mean()) / 3 \
+        + W2.T.ravel() + numpy.array([3.0, -2.0, 3.0, -2.0]) + numpy.array([0.0, 1.0, 0.0, 0.0])
+    numpy.testing.assert_allclose(srcdiff.grad(methods_with_their_options)(x), expected,
+                                  rtol=1e-14)
