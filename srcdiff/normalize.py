@@ -53,6 +53,7 @@ def f(a, b):
 from __future__ import annotations
 
 import ast
+import dataclasses
 import contextlib
 import copy
 import math
@@ -418,6 +419,17 @@ class Normalizer:
             raise located(UnsupportedSyntaxError, f"`{ast.unparse(node)}` fails for the "
                           f"argument given ({type(error).__name__}: {error})", node,
                           self.where) from None
+        if base.differentiated and done[0] == "attr" and not (
+                dataclasses.is_dataclass(base.value)
+                and key in {f.name for f in dataclasses.fields(base.value)}):
+            # a property, a cached_property, an attribute __post_init__ set, __dict__: a
+            # value computed from the fields, which the gradient would take for a constant
+            raise located(UnsupportedSyntaxError, f"`{ast.unparse(node)}` is not a field "
+                          f"of the {type(base.value).__name__} differentiated with respect "
+                          "to: srcdiff differentiates a structure through its fields (a "
+                          "property, or an attribute set outside the fields, would be taken "
+                          "for a constant)", node, self.where, hint="compute it in the "
+                          "function from the fields, or make it a field")
         path = base.path + (done,)
         self.function.facts.append((base.param, path, observe(value)))
         return _Part(base.param, path, value, base.differentiated)

@@ -67,7 +67,8 @@ def step(value: Any, kind: str, key: Any) -> tuple[Any, Step]:
     if kind == "attr":
         if is_namedtuple(value) and key in type(value)._fields:
             return getattr(value, key), ("item", type(value)._fields.index(key))
-        if isinstance(value, (dict, list, tuple)):
+        if isinstance(value, (dict, list, tuple)) and not (
+                is_namedtuple(value) and hasattr(type(value), key)):  # (a property)
             raise AttributeError(f"'{type(value).__name__}' object has no attribute {key!r}")
         return getattr(value, key), ("attr", key)
     if isinstance(value, (list, tuple)) and isinstance(key, int) and not isinstance(key, bool):

@@ -617,3 +617,73 @@ def test_what_varargs_are_refused_with():
     with pytest.raises(UnsupportedSyntaxError, match=re.escape(
             "**kwargs parameters are not supported yet")):
         srcdiff.grad(keyword_arguments)(1.0)
+
+
+# -- what is not a field of a structure differentiated with respect to is refused (a new
+# user's @property of a dataclass was read as a constant: P(w=0.0) where it is P(w=6.0)) --
+
+@dataclasses.dataclass
+class WithProperty:
+    w: float
+
+    @property
+    def doubled(self):
+        return self.w * 2.0
+
+    @functools.cached_property
+    def squared(self):
+        return self.w ** 2
+
+    def __post_init__(self):
+        self.cubed = self.w ** 3
+
+
+class PairWithProperty(NamedTuple):
+    a: float
+    b: float
+
+    @property
+    def total(self):
+        return self.a + self.b
+
+
+def reads_property(p, x):
+    return p.doubled * x
+
+
+def reads_cached(p, x):
+    return p.squared + p.w * x
+
+
+def reads_set_after(p, x):
+    return p.cubed + p.w * x
+
+
+def reads_dict(p, x):
+    return p.__dict__["w"] * x
+
+
+def reads_named_property(q, x):
+    return q.total * x
+
+
+@pytest.mark.parametrize("func, read", [
+    (reads_property, "p.doubled"), (reads_cached, "p.squared"), (reads_set_after, "p.cubed"),
+    (reads_dict, "p.__dict__")])
+def test_an_attribute_that_is_not_a_field_is_refused(func, read):
+    with pytest.raises(srcdiff.UnsupportedSyntaxError, match=f"`{re.escape(read)}` is not a "
+                       "field of the WithProperty differentiated with respect to"):
+        srcdiff.grad(func)(WithProperty(0.1), 3.0)
+
+
+def test_a_named_tuple_property_is_refused():
+    with pytest.raises(srcdiff.UnsupportedSyntaxError,
+                       match="`q.total` is not a field of the PairWithProperty"):
+        srcdiff.grad(reads_named_property)(PairWithProperty(0.5, 1.5), 2.0)
+
+
+def test_a_property_of_an_object_not_differentiated_is_a_constant():
+    # d/dx (p.doubled * x) = p.doubled, read at the call
+    assert srcdiff.grad(reads_property, wrt=1)(WithProperty(0.1), 3.0) == pytest.approx(0.2)
+    assert srcdiff.grad(reads_property, wrt=1)(WithProperty(0.4), 3.0) == pytest.approx(0.8)
+
