@@ -918,9 +918,21 @@ add_array_rule(numpy.fliplr, ("m",), ("m",), lambda v: {"m": call("numpy.fliplr"
 
 
 # --- joining arrays ----------------------------------------------------------------------
+def _written_out(v: VJP) -> Any:
+    """The list or tuple of arrays a join takes, written out (``numpy.stack([a, b])``);
+    refused for one array whose rows it would join (``numpy.stack(X)``), or a structured
+    list passed whole."""
+    parts = v["arrays"]
+    if not isinstance(parts, (ast.List, ast.Tuple)):
+        raise RuleUseError(f"{v.rule.name} is differentiated for a list or tuple of arrays "
+                           f"written out ({v.rule.name.split('.')[-1]}([a, b])), not for one "
+                           "value holding them (an array's rows, a list passed whole)")
+    return parts
+
+
 def _joined(promote: str, axis_default: int | str) -> Callable[[VJP], Contributions]:
     def vjp(v: VJP) -> Contributions:
-        parts = v["arrays"]
+        parts = _written_out(v)
         axis = v.const("axis", axis_default) if axis_default != "hstack" else None
         if axis is None and axis_default != "hstack":  # concatenate(..., axis=None): of
             axis, promote_ = 0, "numpy.ravel"  # the arrays flattened, one after the other
@@ -938,7 +950,7 @@ def _node_path(path: str) -> ast.expr:
 
 def _stack(v: VJP) -> Contributions:
     axis = v.const("axis", 0)
-    return {("arrays", i): call("numpy.take", v.g, i, axis=axis) for i in range(len(v["arrays"].elts))}
+    return {("arrays", i): call("numpy.take", v.g, i, axis=axis) for i in range(len(_written_out(v).elts))}
 
 
 def _sequence_kind(v: VJP, change: int, at_least: int = 0) -> Kind:

@@ -512,26 +512,43 @@ class Normalizer:
                 result += self.bind(name_id(element), item, node)
         return result
 
-    def unpack_part(self, names: list[str], part: _Part, origin: ast.AST) -> list[ast.stmt]:
+    def unpack_part(self, targets: list[ast.expr] | list[str], part: _Part,
+                    origin: ast.AST) -> list[ast.stmt]:
+        """``a, b = p`` (``targets``: names, or nested targets, ``(a, b), c = p``)."""
         from .kinds import data_kind
+        targets = [_name(t) if isinstance(t, str) else t for t in targets]
+        for target in targets:
+            if isinstance(target, ast.Starred):
+                raise located(UnsupportedSyntaxError, f"`*{ast.unparse(target.value)}` in "
+                              f"unpacking {text(part.param, part.path)} is not supported",
+                              origin, self.where, hint="read its items by position "
+                              f"({text(part.param, part.path)}[1], ...)")
+        names = [name_id(t) for t in targets if isinstance(t, ast.Name)]
         kind = data_kind(part.value) if not is_object(part.value) else None
         if kind is not None and kind.is_array:  # a, b = p["v"] of an array leaf: its items
+            if len(names) != len(targets):
+                raise located(UnsupportedSyntaxError, "nested targets in unpacking the array "
+                              f"{text(part.param, part.path)} are not supported", origin,
+                              self.where, hint="unpack its rows first, then each row")
             return self.unpack_items(names, self.leaf(part, origin), origin)
         if not isinstance(part.value, (list, tuple)):
             raise located(UnsupportedSyntaxError, f"{text(part.param, part.path)} is a "
                           f"{type(part.value).__name__}: srcdiff unpacks lists and tuples",
                           origin, self.where)
-        if len(names) != len(part.value):
-            raise located(UnsupportedSyntaxError, f"{len(names)} names for the "
+        if len(targets) != len(part.value):
+            raise located(UnsupportedSyntaxError, f"{len(targets)} names for the "
                           f"{len(part.value)} items of {text(part.param, part.path)}",
                           origin, self.where)
         result = []
-        for index, name in enumerate(names):
+        for index, target in enumerate(targets):
             value, done = step(part.value, "item", index)
             path = part.path + (done,)
             self.function.facts.append((part.param, path, observe(value)))
-            result += self.holds(name, _Part(part.param, path, value, part.differentiated),
-                                 origin)
+            item = _Part(part.param, path, value, part.differentiated)
+            if isinstance(target, (ast.Tuple, ast.List)):  # (a, b), c = p
+                result += self.unpack_part(target.elts, item, origin)
+            else:
+                result += self.holds(name_id(target), item, origin)
         return result
 
     def sliced_part(self, node: ast.expr) -> tuple[_Part, range] | None:
@@ -1581,8 +1598,7 @@ class Normalizer:
         for target in node.targets:  # a = b = e binds a, then b, to the same value
             if part is not None:
                 if isinstance(target, ast.Tuple):
-                    result.extend(self.unpack_part([name_id(e) for e in target.elts], part,
-                                                   node))
+                    result.extend(self.unpack_part(target.elts, part, node))
                 else:
                     self.not_structured(name_id(target), node)
                     result.extend(self.holds(name_id(target), part, node))

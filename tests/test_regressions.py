@@ -1063,3 +1063,18 @@ def test_methods_with_options_the_rules_take():
         + W2.T.ravel() + numpy.array([3.0, -2.0, 3.0, -2.0]) + numpy.array([0.0, 1.0, 0.0, 0.0])
     numpy.testing.assert_allclose(srcdiff.grad(methods_with_their_options)(x), expected,
                                   rtol=1e-14)
+
+
+# -- numpy.stack and concatenate of one value holding the arrays (an array's rows): the
+# reverse rule read the list's items and failed (internal error; a new user's trial) ------
+
+@pytest.mark.parametrize("join", ["stack", "concatenate", "vstack", "hstack"])
+def test_a_join_of_an_array_is_refused_in_reverse_mode(join):
+    func = program(f"def probe(X):\n    return np.sum(np.{join}(X) ** 2)\n")
+    X = numpy.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(srcdiff.KindError, match=f"numpy.{join} is differentiated for a list "
+                       "or tuple of arrays written out"):
+        srcdiff.grad(func)(X)
+    # forward mode joins the tangent's rows as the function joins X's: 2 sum(X T)
+    T = numpy.array([[0.5, -1.0], [2.0, 0.25]])
+    assert srcdiff.jvp(func)(X, T)[1] == pytest.approx(2 * float(numpy.sum(X * T)))

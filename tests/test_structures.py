@@ -687,3 +687,35 @@ def test_a_property_of_an_object_not_differentiated_is_a_constant():
     assert srcdiff.grad(reads_property, wrt=1)(WithProperty(0.1), 3.0) == pytest.approx(0.2)
     assert srcdiff.grad(reads_property, wrt=1)(WithProperty(0.4), 3.0) == pytest.approx(0.8)
 
+
+
+# -- nested and starred targets unpacking a structure (internal errors: 'Tuple' object has
+# no attribute 'id'; a second new user's trial) -------------------------------------------
+
+def nested_first(p):
+    (a, b), c = p
+    return a * b * c
+
+
+def nested_last(p):
+    x, (y, z) = p
+    return x * y * z
+
+
+def test_nested_targets_unpack_a_structure():
+    # d(a b c) = (b c, a c, a b)
+    assert srcdiff.grad(nested_first)(((2.0, 3.0), 4.0)) == ((12.0, 8.0), 6.0)
+    assert srcdiff.grad(nested_last)((2.0, [3.0, 4.0])) == (12.0, [8.0, 6.0])
+    value, tangent = srcdiff.jvp(nested_first)(((2.0, 3.0), 4.0), ((1.0, 0.0), 0.0))
+    assert (value, tangent) == (24.0, 12.0)
+
+
+def starred(p):
+    a, *rest = p
+    return a * sum(rest)
+
+
+def test_a_starred_target_unpacking_a_structure_is_refused():
+    with pytest.raises(srcdiff.UnsupportedSyntaxError, match=r"`\*rest` in unpacking p is not "
+                       "supported"):
+        srcdiff.grad(starred)([2.0, 3.0, 4.0])
