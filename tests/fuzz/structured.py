@@ -29,7 +29,7 @@ FORMS = ("dict", "nested", "list", "tuple", "unpack", "unpack_item", "namedtuple
 # the packed values bound by one unpacking, at the top (``loop_slice``: by the target of
 # a loop over a slice of the list, which takes their one item: drawn in place of half the
 # unpack_item forms, from a stream of its own)
-UNPACKED = ("unpack", "unpack_item", "loop_slice")
+UNPACKED = ("unpack", "unpack_nested", "unpack_item", "loop_slice")
 SLICES = {0: ("[:1]", "[:-1]", "[::2]", "[-2::-3]", "[0:1]"),  # the item first, a pad after
           1: ("[1:]", "[-1:]", "[1::5]", "[:0:-1]", "[-1:-2:-1]")}  # a pad first
 NAME = "params_s"
@@ -139,6 +139,13 @@ def make(case, copy_point) -> Variant | None:
                   for i, n in enumerate(packed)}
         if form == "unpack":
             head.append(f"{', '.join(packed)}{',' if count == 1 else ''} = {NAME}")
+            nested = random.Random(f"nested_unpack/{case.kind}/{case.seed}")
+            if count >= 2 and nested.random() < 0.4:  # (a, b), c = params_s (its own stream)
+                structure = (tuple(values[:2]),) + tuple(values[2:])
+                reads = {n: ((0, i) if i < 2 else (i - 1,)) for i, n in enumerate(packed)}
+                rest = "".join(f", {n}" for n in packed[2:]) or ","  # ((a, b),) = ...
+                head[-1] = f"({packed[0]}, {packed[1]}){rest} = {NAME}"
+                form = "unpack_nested"
     elif form == "unpack_item":  # W, b = params[0]: a tuple, an item of a list
         values = [point[n] for n in packed]
         structure = [tuple(values)]
