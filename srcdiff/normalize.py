@@ -2586,6 +2586,18 @@ class _Expressions(ast.NodeTransformer):
         n = self.normalizer
         if isinstance(node.func, ast.Attribute) and node.func.attr in ("items", "values",
                                                                        "keys"):
+            receiver = node.func.value
+            arguments = n.function.args
+            if isinstance(receiver, ast.Name) and receiver.id not in n.structures and \
+                    receiver.id in {a.arg for a in arguments.posonlyargs + arguments.args
+                                    + arguments.kwonlyargs}:
+                n.needs_structure(node.func)  # a KindError: the code made for numbers waits
+            part = n.part(receiver)
+            if part is not None:  # a dict given as an argument, not one the function made
+                raise located(UnsupportedSyntaxError, f"`.{node.func.attr}()` of "
+                              f"{text(part.param, part.path)}, a structured argument, is not "
+                              "supported yet", node, n.where, hint="read its entries by key "
+                              f"({text(part.param, part.path)}['w'])")
             raise located(UnsupportedSyntaxError, f"`.{node.func.attr}()` of a dict srcdiff "
                           "follows is supported where it is looped over (for, comprehensions, "
                           "sum(...))", node, n.where)

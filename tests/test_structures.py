@@ -719,3 +719,18 @@ def test_a_starred_target_unpacking_a_structure_is_refused():
     with pytest.raises(srcdiff.UnsupportedSyntaxError, match=r"`\*rest` in unpacking p is not "
                        "supported"):
         srcdiff.grad(starred)([2.0, 3.0, 4.0])
+
+
+def items_of(p):
+    s = 0.0
+    for k, v in p.items():
+        s = s + v * v
+    return s
+
+
+def test_items_of_a_structured_dict_says_what_it_is():
+    # the message said "of a dict srcdiff follows is supported where it is looped over",
+    # of a loop (a second new user's trial)
+    with pytest.raises(srcdiff.UnsupportedSyntaxError,
+                       match=r"`\.items\(\)` of p, a structured argument, is not supported"):
+        srcdiff.grad(items_of)({"a": 1.0, "b": 2.0})
