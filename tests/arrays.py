@@ -83,6 +83,22 @@ def assert_tangent_matches_differences(func, args, steps, rng, against_gradient=
         assert derivative == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
+def assert_second_derivatives_match_differences(func, s, x, atol):
+    """``grad(grad(func))`` in the number ``s`` against second differences, and
+    ``hessian`` in the array ``x`` against central differences of central differences
+    (``func(s, x)``)."""
+    import srcdiff
+    got = srcdiff.grad(srcdiff.grad(func, wrt=0), wrt=0)(s, x)
+    h = 1e-4
+    expected = (func(s + h, x) - 2 * func(s, x) + func(s - h, x)) / h ** 2
+    assert got == pytest.approx(expected, rel=1e-5, abs=atol)
+    hessian = srcdiff.hessian(func, wrt=1)(s, x)
+    numeric = numpy.array([(numeric_gradient(lambda y: func(s, y), [x + h * e], (0,))[0]
+                            - numeric_gradient(lambda y: func(s, y), [x - h * e], (0,))[0]) / (2 * h)
+                           for e in numpy.eye(x.size)])
+    numpy.testing.assert_allclose(hessian, numeric, rtol=1e-4, atol=1e-4)
+
+
 def assert_hvp_matches_second_differences(func, args, rng):
     """``v . (H v)`` from ``srcdiff.hvp`` against ``(f(x + h v) - 2 f(x) + f(x - h v)) / h^2``,
     the Hessian along a random ``v`` for every argument at once."""

@@ -18,7 +18,8 @@ import pytest
 import srcdiff
 
 from arrays import (assert_gradient_matches_differences, assert_hvp_matches_second_differences,
-                    assert_tangent_matches_differences, direction, numeric_gradient)
+                    assert_second_derivatives_match_differences,
+                    assert_tangent_matches_differences, direction)
 
 np = numpy
 rng = numpy.random.default_rng(2024)
@@ -107,17 +108,8 @@ def scaled(s, x):
 def test_second_derivatives():
     """grad(grad(f)) and hessian differentiate each forward rule's code again (sort's
     tangent is indexing; ptp's and the norms' are comparisons, sums and powers)."""
-    x = numpy.array([0.3, -0.7, 1.1, 1.6, -0.4])
-    s = 0.9
-    got = srcdiff.grad(srcdiff.grad(scaled, wrt=0), wrt=0)(s, x)
-    h = 1e-4
-    expected = (scaled(s + h, x) - 2 * scaled(s, x) + scaled(s - h, x)) / h ** 2
-    assert got == pytest.approx(expected, rel=1e-5, abs=1e-5)
-    hessian = srcdiff.hessian(scaled, wrt=1)(s, x)
-    numeric = numpy.array([(numeric_gradient(lambda y: scaled(s, y), [x + h * e], (0,))[0]
-                            - numeric_gradient(lambda y: scaled(s, y), [x - h * e], (0,))[0]) / (2 * h)
-                           for e in numpy.eye(5)])
-    numpy.testing.assert_allclose(hessian, numeric, rtol=1e-4, atol=1e-4)
+    assert_second_derivatives_match_differences(
+        scaled, 0.9, numpy.array([0.3, -0.7, 1.1, 1.6, -0.4]), atol=1e-5)
 
 
 # --- each rule alone, returning an array: forward against reverse mode -------------------

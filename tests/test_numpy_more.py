@@ -20,8 +20,9 @@ import srcdiff
 from srcdiff.runtime import eigenvectors
 
 from arrays import (assert_gradient_matches_differences, assert_gradients_close,
-                    assert_hvp_matches_second_differences, assert_tangent_matches_differences,
-                    direction, numeric_gradient, shifted)
+                    assert_hvp_matches_second_differences,
+                    assert_second_derivatives_match_differences,
+                    assert_tangent_matches_differences, direction, numeric_gradient, shifted)
 
 np = numpy
 rng = numpy.random.default_rng(13)
@@ -895,17 +896,8 @@ def test_second_derivatives_of_the_new_rules(func):
     """grad(grad(f)) differentiates each forward rule's code again (polyval's
     runtime.polyder, interp's runtime.interp_slope, cov's runtime.cov_tangent, gammaln's
     runtime.digamma)."""
-    x = numpy.array([0.3, 0.7, 1.1, 1.6, 0.4])
-    s = 0.9
-    got = srcdiff.grad(srcdiff.grad(func, wrt=0), wrt=0)(s, x)
-    h = 1e-4
-    expected = (func(s + h, x) - 2 * func(s, x) + func(s - h, x)) / h ** 2
-    assert got == pytest.approx(expected, rel=1e-5, abs=1e-6)
-    hessian = srcdiff.hessian(func, wrt=1)(s, x)
-    numeric = numpy.array([(numeric_gradient(lambda y: func(s, y), [x + h * e], (0,))[0]
-                            - numeric_gradient(lambda y: func(s, y), [x - h * e], (0,))[0]) / (2 * h)
-                           for e in numpy.eye(5)])
-    numpy.testing.assert_allclose(hessian, numeric, rtol=1e-4, atol=1e-4)
+    assert_second_derivatives_match_differences(
+        func, 0.9, numpy.array([0.3, 0.7, 1.1, 1.6, 0.4]), atol=1e-6)
 
 
 # --- conventions where the derivative is not classical ----------------------------------
