@@ -83,6 +83,22 @@ def assert_tangent_matches_differences(func, args, steps, rng, against_gradient=
         assert derivative == pytest.approx(expected, rel=1e-6, abs=1e-6)
 
 
+def assert_forward_and_reverse_agree(func, args, wrt, rng):
+    """The dot-product test: ``<u, J v>`` from ``srcdiff.jvp`` equals ``<J^T u, v>`` from
+    ``srcdiff.vjp``, for a random direction ``v`` of the ``wrt`` arguments and a random
+    cotangent ``u``; returns ``v`` and the tangent."""
+    import srcdiff
+    v = direction([args[i] for i in wrt], rng)
+    value, tangent = srcdiff.jvp(func, wrt=wrt)(*args, *v)
+    u = rng.uniform(-1.0, 1.0, size=numpy.shape(value))
+    value_, pullback = srcdiff.vjp(func, wrt=wrt)(*args)
+    numpy.testing.assert_array_equal(value_, value)
+    back = pullback(u)
+    assert float(numpy.sum(u * tangent)) == pytest.approx(
+        sum(float(numpy.sum(b * t)) for b, t in zip(back, v)), rel=1e-10, abs=1e-12)
+    return v, tangent
+
+
 def assert_second_derivatives_match_differences(func, s, x, atol):
     """``grad(grad(func))`` in the number ``s`` against second differences, and
     ``hessian`` in the array ``x`` against central differences of central differences

@@ -17,9 +17,10 @@ import pytest
 
 import srcdiff
 
-from arrays import (assert_gradient_matches_differences, assert_hvp_matches_second_differences,
+from arrays import (assert_forward_and_reverse_agree, assert_gradient_matches_differences,
+                    assert_hvp_matches_second_differences,
                     assert_second_derivatives_match_differences,
-                    assert_tangent_matches_differences, direction)
+                    assert_tangent_matches_differences)
 
 np = numpy
 rng = numpy.random.default_rng(2024)
@@ -146,15 +147,7 @@ DOT_CASES = [(dp_sort_rows, (rng.normal(size=(3, 4)),)), (dp_sort_columns, (rng.
 
 @pytest.mark.parametrize("func, args", DOT_CASES, ids=[f.__name__ for f, _ in DOT_CASES])
 def test_forward_and_reverse_agree_by_the_dot_product_test(func, args):
-    wrt = tuple(range(len(args)))
-    v = direction(args, rng)
-    value, tangent = srcdiff.jvp(func, wrt=wrt)(*args, *v)
-    u = rng.uniform(-1.0, 1.0, size=numpy.shape(value))
-    value_, pullback = srcdiff.vjp(func, wrt=wrt)(*args)
-    numpy.testing.assert_array_equal(value_, value)
-    back = pullback(u)
-    assert float(numpy.sum(u * tangent)) == pytest.approx(
-        sum(float(numpy.sum(b * t)) for b, t in zip(back, v)), rel=1e-10, abs=1e-12)
+    assert_forward_and_reverse_agree(func, args, tuple(range(len(args))), rng)
 
 
 # --- hand-derived values, at ties and kinks (the conventions) ----------------------------

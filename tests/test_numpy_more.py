@@ -19,7 +19,8 @@ import pytest
 import srcdiff
 from srcdiff.runtime import eigenvectors
 
-from arrays import (assert_gradient_matches_differences, assert_gradients_close,
+from arrays import (assert_forward_and_reverse_agree, assert_gradient_matches_differences,
+                    assert_gradients_close,
                     assert_hvp_matches_second_differences,
                     assert_second_derivatives_match_differences,
                     assert_tangent_matches_differences, direction, numeric_gradient, shifted)
@@ -865,14 +866,7 @@ def test_forward_and_reverse_rules_agree_by_the_dot_product_test(func, args):
     """<u, J v> (jvp) equals <J^T u, v> (vjp) for random u and v; and each matches
     central differences of the function at two step sizes."""
     wrt = tuple(i for i, a in enumerate(args) if not isinstance(a, int))  # (k: an int)
-    v = direction([args[i] for i in wrt], rng)
-    value, tangent = srcdiff.jvp(func, wrt=wrt)(*args, *v)
-    u = rng.uniform(-1.0, 1.0, size=numpy.shape(value))
-    value_, pullback = srcdiff.vjp(func, wrt=wrt)(*args)
-    numpy.testing.assert_array_equal(value_, value)
-    back = pullback(u)
-    assert float(numpy.sum(u * tangent)) == pytest.approx(
-        sum(float(numpy.sum(b * t)) for b, t in zip(back, v)), rel=1e-10, abs=1e-12)
+    v, tangent = assert_forward_and_reverse_agree(func, args, wrt, rng)
     for h in STEPS:
         difference = (numpy.asarray(func(*shifted(args, v, h), *args[len(wrt):]))
                       - numpy.asarray(func(*shifted(args, v, -h), *args[len(wrt):]))) / (2 * h)
