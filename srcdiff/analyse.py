@@ -24,7 +24,7 @@ from __future__ import annotations
 import ast
 import copy
 import math
-from typing import TYPE_CHECKING, Callable, Collection, cast
+from typing import TYPE_CHECKING, Any, Callable, Collection, cast
 
 from .dataflow import names, statements_of, targets
 from .errors import (InternalError, KindError, LocatedError, MissingRuleError,
@@ -648,15 +648,13 @@ def _mark_number_shapes(function: Function, statements: list[ast.stmt]) -> None:
         if isinstance(node, ast.Name):
             if node.id in assumed:
                 return True
-            if node.id not in definitions:  # a free name: its value now (checked before
-                # each call, ``dependencies``)
-                value = function.parsed.lookup(node.id) if node.id not in args_names else None
-                return type(value) in (int, float)
+            if node.id not in definitions:  # a free name (parameters are defined): its
+                # value now (checked before each call, ``dependencies``)
+                return type(function.parsed.lookup(node.id)) in (int, float)
             assumed.add(node.id)
             return all(number(d, assumed) for d in definitions[node.id])
         return False
 
-    args_names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     for call in calls:
         if number(call.args[0], set()):
             set_anno(call, "number_shape", True)
@@ -1190,9 +1188,6 @@ def _mark_writes_in_place(function: Function, assignments: list[ast.Assign],
     if arrays is None:
         return
     numpy = arrays.numpy
-    creators = {numpy.zeros, numpy.ones, numpy.empty, numpy.full, numpy.zeros_like,
-                numpy.ones_like, numpy.empty_like, numpy.full_like, numpy.array, numpy.copy,
-                numpy.arange, numpy.linspace, numpy.eye, numpy.identity}
     views = arrays.VIEWS
     set_item = arrays.runtime.set_item
     args = function.args
@@ -1221,10 +1216,10 @@ def _mark_writes_in_place(function: Function, assignments: list[ast.Assign],
             return _fancy(value.slice, kinds) or (isinstance(value.value, ast.Name)
                                                   and value.value.id in members)
         if isinstance(value, ast.Call):
-            callee = get_anno(value, "callee")
-            if callee in creators:  # (numpy.array(x, copy=False) may make none)
-                return all(k.arg in ("dtype", "order") for k in value.keywords)
-            if callee in views or get_anno(statement, "in_place"):
+            created = _created(value, numpy)
+            if created is not None:
+                return created
+            if get_anno(value, "callee") in views or get_anno(statement, "in_place"):
                 return bool(value.args) and isinstance(value.args[0], ast.Name) \
                     and value.args[0].id in members
         return False
@@ -1257,9 +1252,6 @@ def _fresh_before(body: list[ast.stmt], changes: list[ast.Assign]) -> dict[int, 
     if arrays is None:
         return {}
     numpy = arrays.numpy
-    creators = {numpy.zeros, numpy.ones, numpy.empty, numpy.full, numpy.zeros_like,
-                numpy.ones_like, numpy.empty_like, numpy.full_like, numpy.array, numpy.copy,
-                numpy.arange, numpy.linspace, numpy.eye, numpy.identity}
     wanted = {id(c) for c in changes}
     found: dict[int, set[str]] = {}
 
@@ -1269,8 +1261,7 @@ def _fresh_before(body: list[ast.stmt], changes: list[ast.Assign]) -> dict[int, 
         value = statement.value
         if isinstance(value, (ast.BinOp, ast.UnaryOp)):
             return True
-        return isinstance(value, ast.Call) and get_anno(value, "callee") in creators \
-            and all(k.arg in ("dtype", "order") for k in value.keywords)
+        return isinstance(value, ast.Call) and bool(_created(value, numpy))
 
     def block(statements: list[ast.stmt]) -> None:
         for position, statement in enumerate(statements):
@@ -1312,6 +1303,18 @@ def _fresh_before(body: list[ast.stmt], changes: list[ast.Assign]) -> dict[int, 
 
     block(body)
     return found
+
+
+def _created(value: ast.Call, numpy: Any) -> bool | None:
+    """Whether a call of a NumPy function that makes arrays (``zeros``, ``copy``,
+    ``array``...) makes a new one: with its usual options only (``numpy.array(x,
+    copy=False)`` may make none); None for any other call."""
+    if get_anno(value, "callee") not in (
+            numpy.zeros, numpy.ones, numpy.empty, numpy.full, numpy.zeros_like,
+            numpy.ones_like, numpy.empty_like, numpy.full_like, numpy.array, numpy.copy,
+            numpy.arange, numpy.linspace, numpy.eye, numpy.identity):
+        return None
+    return all(k.arg in ("dtype", "order") for k in value.keywords)
 
 
 def _assignments(body: list[ast.stmt]) -> list[ast.Assign]:

@@ -53,9 +53,9 @@ def f(a, b):
 from __future__ import annotations
 
 import ast
-import dataclasses
 import contextlib
 import copy
+import dataclasses
 import math
 import operator
 import sys
