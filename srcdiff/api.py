@@ -293,9 +293,13 @@ def hessian(func: Callable[_P, Any], wrt: Wrt = 0) -> Callable[_P, Any]:
                            "use hvp")
     (name,) = _wrt_names(func, wrt)
     signature = inspect.signature(func)
+    parameters = list(signature.parameters)
     product = hvp(func, wrt=name)
 
     def hessian_(*args: Any, **kwargs: Any) -> Any:
+        # hvp's check of the arguments, before their shapes are read here (a nested
+        # tuple has none)
+        _kinds(signature, parameters, (name,), args, kwargs)
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         point = bound.arguments[name]
@@ -332,10 +336,14 @@ def jacobian(func: Callable[_P, Any], wrt: Wrt = 0,
     names = _wrt_names(func, wrt)
     as_tuple = isinstance(wrt, (tuple, list))
     signature = inspect.signature(func)
+    parameters = list(signature.parameters)
     tangent_map = jvp(func, wrt=tuple(names))
     pullback_of = vjp(func, wrt=tuple(names))
 
     def jacobian_(*args: Any, **kwargs: Any) -> Any:
+        # vjp's check of the arguments, before their sizes are read here (a nested tuple
+        # has none)
+        _kinds(signature, parameters, names, args, kwargs)
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         points = [bound.arguments[n] for n in names]
@@ -564,6 +572,22 @@ def _through_binding(transform: Callable[..., Any], func: Callable[..., Any],
     pickles when the function and the arguments do); ``wrt`` counts the parameters left
     to pass, as it does for ``func``; a name may name a bound one (``wrt="self"``: the
     derivative at the bound value). None for anything else."""
+    unbound = _unbind(func, wrt)
+    if unbound is None:
+        return None
+    inner, args, keywords, inner_wrt = unbound
+    transformed = transform(inner, wrt=inner_wrt)
+    result = _Bound(transformed, *args, **keywords)
+    result.__name__ = getattr(transformed, "__name__", "gradient")
+    result.__doc__ = transformed.__doc__
+    return result
+
+
+def _unbind(func: Callable[..., Any], wrt: Wrt
+            ) -> tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], Wrt] | None:
+    """For a bound method or a ``functools.partial``: the function it wraps, the
+    arguments and keywords bound, and ``wrt`` as that function counts its parameters
+    (positions shifted past the bound arguments). None for anything else."""
     if isinstance(func, types.MethodType):
         inner, args, keywords = func.__func__, (func.__self__,), {}
     elif isinstance(func, functools.partial):
@@ -579,11 +603,7 @@ def _through_binding(transform: Callable[..., Any], func: Callable[..., Any],
             item += len(args)
         shifted.append(item)
     inner_wrt = tuple(shifted) if isinstance(wrt, (tuple, list)) else shifted[0]
-    transformed = transform(inner, wrt=inner_wrt)
-    result = _Bound(transformed, *args, **keywords)
-    result.__name__ = getattr(transformed, "__name__", "gradient")
-    result.__doc__ = transformed.__doc__
-    return result
+    return inner, args, keywords, inner_wrt
 
 
 class _Bound(functools.partial[Any]):

@@ -13,9 +13,11 @@ import random
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable
 
+from .errors import ArgumentKindError
 # imported here, not where used: the doctest runner may import srcdiff/stop.py again as
 # another module, whose FrozenStops the real stop_gradient would not see
 from .stop import FrozenStops
+from .structures import Path, children, follow, is_container, rebuild, text
 
 if TYPE_CHECKING:
     import inspect
@@ -40,20 +42,38 @@ def check_grad(func: Callable[..., Any], *args: Any, wrt: Wrt = 0, order: int = 
     returns None. ``func`` must return a number. Use it on a function whose derivative
     you registered with ``register_rule``, to check the rule in place.
 
+    ``func`` may be anything ``grad`` differentiates: a bound method or a
+    ``functools.partial`` too, with ``*args``, and with respect to structures (dicts,
+    lists, tuples, NamedTuples, dataclasses of numbers and arrays), checked leaf by leaf,
+    ``v`` a structure alike.
+
     ``order=2`` checks second derivatives too: ``v . (H v)`` from the Hessian-vector
     product (``hvp``) along a random vector ``v``, against second central differences of
     ``func`` along ``v`` (relative steps ``1e-4`` and ``1e-3``, which must agree), after
-    the first-order checks. Central differences hold the values ``stop_gradient``
-    returns at the point."""
-    from .api import _wrt_names, grad, jvp
+    the first-order checks; as ``hvp``, it takes numbers and arrays. Central differences
+    hold the values ``stop_gradient`` returns at the point."""
+    from .api import _unbind, _wrt_names, grad, jvp
     if order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, not {order!r}")
+    unbound = _unbind(func, wrt)
+    while unbound is not None:  # a bound method, a partial: the function they wrap
+        func, bound_args, keywords, wrt = unbound
+        args, kwargs = bound_args + args, {**keywords, **kwargs}
+        unbound = _unbind(func, wrt)
+    gradient_of = grad(func, wrt=wrt)  # first: it refuses what is not a Python function
     names = _wrt_names(func, wrt)
     import inspect
     bound = inspect.signature(func).bind(*args, **kwargs)
     bound.apply_defaults()
     points = [bound.arguments[n] for n in names]
-    gradients = grad(func, wrt=wrt)(*args, **kwargs)
+    gradients = gradient_of(*args, **kwargs)
+    if order == 2:
+        for name, point in zip(names, points):
+            if is_container(point):
+                raise ArgumentKindError(
+                    f"argument {name!r} is a {type(point).__name__}: check_grad with order=2 "
+                    "checks hvp, which takes numbers and NumPy float arrays; check the "
+                    "first derivatives of a structure with order=1")
     problems = []
 
     stops = FrozenStops()   # stop_gradient's values: recorded at the point, then replayed
@@ -61,28 +81,26 @@ def check_grad(func: Callable[..., Any], *args: Any, wrt: Wrt = 0, order: int = 
         func(*args, **kwargs)
 
     def evaluate(name: str, value: Any) -> float:
-        arguments = dict(bound.arguments)
-        arguments[name] = value
         with stops.replaying():
-            result = func(**arguments) if not _positional_only(func) else \
-                func(*[arguments[p] for p in inspect.signature(func).parameters])
-        return float(result)
+            return float(_call(func, bound, {name: value}))
 
     if len(names) == 1 and not isinstance(wrt, (tuple, list)):
         gradients = (gradients,)
     for name, point, gradient in zip(names, points, gradients):
-        for index, x, g in _elements(point, gradient):
-            estimates = []
-            for relative in (1e-6, 1e-4):
-                h = relative * max(1.0, abs(x))
-                up, down = _with(point, index, x + h), _with(point, index, x - h)
-                estimates.append((evaluate(name, up) - evaluate(name, down)) / (2 * h))
-            fine, coarse = estimates
-            if not math.isclose(fine, coarse, rel_tol=1e-3, abs_tol=1e-6):
-                continue  # a kink or a branch switch within a step: differences cannot tell
-            if not math.isclose(g, fine, rel_tol=rtol, abs_tol=atol):
-                where = f"{name}{list(index) if index else ''}"
-                problems.append(f"  {where}: reverse mode {g!r}, central differences {fine!r}")
+        for path, leaf in _leaves(point):
+            for index, x, g in _elements(leaf, follow(gradient, path)):
+                estimates = []
+                for relative in (1e-6, 1e-4):
+                    h = relative * max(1.0, abs(x))
+                    up = _with(point, path, _with_element(leaf, index, x + h))
+                    down = _with(point, path, _with_element(leaf, index, x - h))
+                    estimates.append((evaluate(name, up) - evaluate(name, down)) / (2 * h))
+                fine, coarse = estimates
+                if not math.isclose(fine, coarse, rel_tol=1e-3, abs_tol=1e-6):
+                    continue  # a kink or a branch switch within a step: differences cannot tell
+                if not math.isclose(g, fine, rel_tol=rtol, abs_tol=atol):
+                    where = f"{text(name, path)}{list(index) if index else ''}"
+                    problems.append(f"  {where}: reverse mode {g!r}, central differences {fine!r}")
 
     rng = random.Random(seed)
     tangents = [_random_like(point, rng) for point in points]
@@ -104,27 +122,17 @@ def _second_order(func: Callable[..., Any], bound: inspect.BoundArguments, names
     """``v . (H v)``, from the Hessian-vector product along a random vector ``v``,
     against second central differences of ``func`` along ``v``, ``(f(x + h v) - 2 f(x) +
     f(x - h v)) / h**2`` (values ``stop_gradient`` returned at the point replayed)."""
-    import inspect
     from .api import hvp
-    parameters = inspect.signature(func).parameters
-    keyword_only = [p for p, v in parameters.items() if v.kind is inspect.Parameter.KEYWORD_ONLY]
-
-    def call(function: Callable[..., Any], arguments: dict[str, Any], *extra: Any) -> Any:
-        positional = [arguments[p] for p in parameters if p not in keyword_only]
-        return function(*positional, *extra, **{p: arguments[p] for p in keyword_only})
-
     points = [bound.arguments[n] for n in names]
     vectors = [_random_like(point, rng) for point in points]
-    products = call(hvp(func, wrt=names), bound.arguments, *vectors)
+    products = hvp(func, wrt=names)(*bound.args, *vectors, **bound.kwargs)
     quadratic = sum(_inner(p, v) for p, v in zip(products, vectors))
     size = max([1.0] + [abs(float(x)) for point in points for _, x, _ in _elements(point, point)])
 
     def along(t: float) -> float:
-        arguments = dict(bound.arguments)
-        for name, point, vector in zip(names, points, vectors):
-            arguments[name] = point + t * vector
+        changes = {name: point + t * vector for name, point, vector in zip(names, points, vectors)}
         with stops.replaying():
-            return float(call(func, arguments))
+            return float(_call(func, bound, changes))
     centre = along(0.0)
     estimates = []
     for relative in (1e-4, 1e-3):
@@ -140,10 +148,31 @@ def _second_order(func: Callable[..., Any], bound: inspect.BoundArguments, names
     return []
 
 
-def _positional_only(func: Callable[..., Any]) -> bool:
-    import inspect
-    return any(p.kind is inspect.Parameter.POSITIONAL_ONLY
-               for p in inspect.signature(func).parameters.values())
+def _call(func: Callable[..., Any], bound: inspect.BoundArguments, changes: dict[str, Any]) -> Any:
+    """``func`` called with the arguments ``bound`` holds, those of the parameters in
+    ``changes`` changed (``*args`` a tuple), each passed as its parameter's kind takes it."""
+    call = bound.signature.bind(*bound.args, **bound.kwargs)  # a copy, to change
+    call.arguments.update(changes)
+    return func(*call.args, **call.kwargs)
+
+
+def _leaves(value: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
+    """(path, leaf) for each number or array in a structure (``srcdiff.structures``), in
+    order; a number or an array is its own leaf, at the path ()."""
+    if value is None:
+        return
+    if is_container(value):
+        for step, child in children(value):
+            yield from _leaves(child, path + (step,))
+    else:
+        yield path, value
+
+
+def _with(point: Any, path: Path, leaf: Any) -> Any:
+    """``point`` with the leaf at ``path`` replaced by ``leaf``."""
+    if not path:
+        return leaf
+    return rebuild(point, {p: leaf if p == path else old for p, old in _leaves(point)})
 
 
 def _elements(point: Any, gradient: Any) -> Iterator[tuple[tuple[int, ...], float, float]]:
@@ -156,7 +185,7 @@ def _elements(point: Any, gradient: Any) -> Iterator[tuple[tuple[int, ...], floa
         yield (), float(point), float(gradient)
 
 
-def _with(point: Any, index: tuple[int, ...], value: float) -> Any:
+def _with_element(point: Any, index: tuple[int, ...], value: float) -> Any:
     if index:
         copy = point.astype(float, copy=True)
         copy[index] = value
@@ -165,6 +194,10 @@ def _with(point: Any, index: tuple[int, ...], value: float) -> Any:
 
 
 def _random_like(point: Any, rng: random.Random) -> Any:
+    """A random number, or array of ``point``'s shape, or structure of them like
+    ``point``'s."""
+    if is_container(point):
+        return rebuild(point, {path: _random_like(leaf, rng) for path, leaf in _leaves(point)})
     if hasattr(point, "shape") and point.shape:
         import numpy
         return numpy.array([rng.gauss(0.0, 1.0) for _ in range(point.size)]).reshape(point.shape)
@@ -172,6 +205,9 @@ def _random_like(point: Any, rng: random.Random) -> Any:
 
 
 def _inner(a: Any, b: Any) -> float:
+    """The inner product of two numbers, arrays, or structures of them alike."""
+    if is_container(a):
+        return sum((_inner(leaf, follow(b, path)) for path, leaf in _leaves(a)), 0.0)
     # bool(): in a condition, mypy would check getattr's default as a bool
     if hasattr(a, "shape") and bool(getattr(a, "shape", ())):
         import numpy

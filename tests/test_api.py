@@ -1,11 +1,13 @@
 """The public surface: grad, value_and_grad, source, errors, caching, inspect/tracebacks."""
 
+import functools
 import inspect
 import linecache
 import math
 import sys
 import traceback
 
+import numpy
 import pytest
 
 import srcdiff
@@ -236,6 +238,39 @@ def test_an_array_result_is_refused_not_summed():
 def test_non_numbers_with_respect_to_are_refused():
     with pytest.raises(srcdiff.ArgumentKindError, match="real numbers"):
         srcdiff.grad(poly)("2.0", 1.0)
+
+
+def nested_pair(p, x):
+    (a, b), c = p
+    return a * x ** 2 + b * x + c * math.sin(x)
+
+
+def flat_pair(p, x):
+    a, b = p
+    return a * x ** 2 + b * x
+
+
+def layers_sum(p, x):
+    for W, b in p:
+        x = numpy.tanh(W @ x + b)
+    return numpy.sum(x)
+
+
+@pytest.mark.parametrize("transformation", [
+    srcdiff.jacobian, functools.partial(srcdiff.jacobian, mode="forward"),
+    functools.partial(srcdiff.jacobian, mode="reverse"), srcdiff.hessian, srcdiff.vjp])
+@pytest.mark.parametrize("func, args", [
+    (nested_pair, (((0.5, -0.3), 1.2), 0.8)),   # NumPy cannot make one array of it
+    (layers_sum, ([(numpy.eye(2), numpy.zeros(2)), (numpy.ones((1, 2)), numpy.zeros(1))],
+                  numpy.array([0.3, -0.1]))),
+    (flat_pair, ((0.5, -0.3), 0.8)),            # flat: NumPy can
+])
+def test_structures_are_refused_by_the_same_check_everywhere(transformation, func, args):
+    # grad, value_and_grad and jvp take them; the others say so, before reading shapes
+    with pytest.raises(srcdiff.ArgumentKindError, match="argument 'p' is a (tuple|list): "
+                       "srcdiff.grad, srcdiff.value_and_grad and srcdiff.jvp differentiate with respect to "
+                       "structures"):
+        transformation(func)(*args)
 
 
 def test_fractions_are_real_numbers():
