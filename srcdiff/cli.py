@@ -205,7 +205,8 @@ def _generate(args: argparse.Namespace) -> int:
             parts.append(prepare(Request(function, wrt, kinds,
                                          frozenset(_declared(function, types_given)),
                                          mode=args.mode, numba=args.numba,
-                                         integers=_integers(function, types_given))))
+                                         integers=_integers(function, types_given),
+                                         said=_said(function, kinds, args.types))))
         except SrcdiffError as error:
             if named:
                 raise
@@ -380,6 +381,47 @@ def _type(text: str, where: str) -> str | Kind:
                          "(a NumPy array of that many dimensions)")
     from .kinds import array
     return array(int(match[1]) if match[1] else None)
+
+
+def _said(function: types.FunctionType, kinds: dict[str, Kind],
+          text: str | None) -> dict[str, str]:
+    """How each array parameter's kind was said (``annotated np.ndarray``, ``given as
+    --types w=array``), for messages where its number of axes matters and was not said."""
+    given = {item.partition("=")[0].strip(): item.strip()
+             for item in filter(None, (text or "").split(","))}
+    written = _annotations_as_written(function)
+    said = {}
+    for name in kinds:
+        if name in given:
+            said[name] = f"given as --types {given[name]}"
+        elif name in written:
+            said[name] = f"annotated {written[name]}"
+        else:
+            annotation = function.__annotations__.get(name)
+            said[name] = "annotated " + (annotation if isinstance(annotation, str) else
+                                         f"{getattr(annotation, '__module__', '')}."
+                                         f"{getattr(annotation, '__qualname__', '')}")
+    return said
+
+
+def _annotations_as_written(function: types.FunctionType) -> dict[str, str]:
+    """The parameters' annotations as the source writes them (``np.ndarray``); none
+    where the source cannot be read."""
+    import ast
+    import inspect
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    definition = next((node for node in ast.walk(tree) if isinstance(
+        node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == function.__name__), None)
+    if definition is None:
+        return {}
+    arguments = definition.args
+    return {a.arg: ast.unparse(a.annotation)
+            for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs
+            if a.annotation is not None}
 
 
 def _integers(function: types.FunctionType, given: dict[str, str | Kind]) -> frozenset[str]:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Collection, cast
 
 from .compile import modules
-from .errors import SrcdiffError
+from .errors import InternalError, LocatedError, SrcdiffError
 from .ir import Function, walk
 from .pipeline import Generated, generate
 
@@ -58,6 +58,9 @@ class Request:
     # compiling it (``integers``: the parameters declared int; the others floats)
     numba: bool = False
     integers: frozenset[str] = frozenset()
+    # how each array parameter's kind was said, for messages: "annotated np.ndarray",
+    # "given as --types w=array" (those of unknown rank are named where the rank matters)
+    said: dict[str, str] = field(default_factory=dict)
 
 
 MODES = ("grad", "jvp", "hessian")
@@ -133,7 +136,7 @@ def prepare(request: Request) -> Part:
     from .errors import KindError
     try:
         return _prepare(request)
-    except KindError:
+    except KindError as error:
         # a parameter taken for a number where it cannot be one: when no kind was
         # declared for it, say that (and how to declare one) instead
         if request.declared is not None:
@@ -142,7 +145,13 @@ def prepare(request: Request) -> Part:
             from .normalize import normalize
             from .parse import parse
             _check_undeclared(lower(normalize(fence(parse(request.function)))),
-                              request.declared)
+                              request.declared, error)
+        _check_unknown_ranks(request, error)
+        raise
+    except (StandaloneError, InternalError):
+        raise
+    except SrcdiffError as error:
+        _check_unknown_ranks(request, error)
         raise
 
 
@@ -184,14 +193,175 @@ def _prepare(request: Request) -> Part:
     part = Part(generated.name, Imports(), {})
     _collect(generated, primal, part.imports, part.definitions,
              inherited=dict(first.origins) if primal is first.function else None)
+    signature = _Signature(request, generated, first.stages["lower"].args)
+    signature.rename_core(part)
     if request.numba:
         _compiled_part(part, generated, request)
+    signature.write_public(part)
     if request.mode == "hessian" and len(request.wrt) == 1:
         part.name += f", hessian_{base}"
-        part.definitions[f"hessian_{base}"] = _hessian_text(
-            base, list(inspect.signature(function).parameters), request.wrt[0],
-            request.kinds.get(request.wrt[0]), part.imports)
+        signature.add(part, f"hessian_{base}", _hessian_text(
+            base, signature, request.wrt[0], request.kinds.get(request.wrt[0]), part.imports))
     return part
+
+
+class _Signature:
+    """The parameters of the functions a module holds, as ``f``'s own: its defaults and
+    keyword-only parameters kept, as ``grad_f`` keeps them (the gradient's code is
+    written with ``f``'s parameters). ``jvp_f`` and ``hvp_f`` take what ``srcdiff.jvp(f)``
+    and ``srcdiff.hvp(f)`` take: ``f``'s arguments, then the tangents (vectors) by
+    position; ``hessian_f`` takes ``f``'s arguments.
+
+    The generated code of ``jvp_f`` and ``hvp_f`` (the core) takes every parameter by
+    position, then the tangents. ``form`` says how the module's functions get ``f``'s
+    parameters:
+
+    - "as generated": ``f``'s are all positional, without defaults (``jvp_f(x, y, d_x)``),
+      or the function is ``grad_f``, written with ``f``'s parameters;
+    - "def": where ``f`` has keyword-only or positional-only parameters and no positional
+      one with a default, the core's own ``def`` says so: ``def jvp_kw(x, d_x, *,
+      rate=0.3)``;
+    - "thin": the same ``def`` calling the core ``_jvp_f``, compiled by ``--numba``,
+      which takes every argument by position (numba accepts no keyword-only parameter
+      with a default): ``grad_f`` and ``jvp_f`` of a function with keyword-only ones;
+    - "wrapper": where a positional parameter has a default, no ``def`` can put the
+      tangents after it (how many arguments come before them depends on the call):
+      ``jvp_f(*arguments, **keywords)`` takes the last positional arguments for the
+      tangents and binds the others with ``_f_arguments``, a function of ``f``'s
+      parameters and defaults, as ``srcdiff.jvp`` binds them, then calls the core
+      ``_jvp_f``."""
+
+    def __init__(self, request: Request, generated: Generated, arguments: ast.arguments) -> None:
+        self.request, self.generated, self.arguments = request, generated, arguments
+        self.base = request.function.__name__
+        self.public = generated.name
+        own = [a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs]
+        parameters = list(inspect.signature(generated.function).parameters)
+        extra = 0 if request.mode == "grad" else len(request.wrt)
+        if parameters[:len(parameters) - extra] != own or arguments.vararg or arguments.kwarg:
+            raise StandaloneError(f"{self.public}'s parameters ({', '.join(parameters)}) are "
+                                  f"not {self.base}'s ({', '.join(own)}) then its tangents")
+        self.names = own
+        self.extras = parameters[len(own):]
+        keyword_only = bool(arguments.kwonlyargs)
+        if request.mode == "grad":  # the generated code has f's parameters already
+            self.form = "thin" if request.numba and keyword_only else "as generated"
+        elif arguments.defaults:
+            self.form = "wrapper"
+        elif request.numba:
+            self.form = "thin" if keyword_only else "as generated"
+        elif keyword_only or arguments.posonlyargs:
+            self.form = "def"
+        else:
+            self.form = "as generated"
+        self.core = f"_{self.public}" if self.form in ("thin", "wrapper") else self.public
+
+    def public_arguments(self) -> ast.arguments:
+        """``f``'s parameters, with the tangents after its positional ones (``f`` has no
+        positional parameter with a default unless there are none)."""
+        return ast.arguments(posonlyargs=list(self.arguments.posonlyargs),
+                             args=self.arguments.args + [ast.arg(e) for e in self.extras],
+                             vararg=None, kwonlyargs=list(self.arguments.kwonlyargs),
+                             kw_defaults=list(self.arguments.kw_defaults), kwarg=None,
+                             defaults=[] if self.extras else list(self.arguments.defaults))
+
+    def call(self, extras: list[str]) -> str:
+        """A call of the core, from a function whose parameters are ``f``'s, with
+        ``extras`` for the tangents."""
+        if self.form != "def":
+            return f"{self.core}({', '.join(self.names + extras)})"
+        positional = [a.arg for a in self.arguments.posonlyargs + self.arguments.args]
+        keywords = [f"{a.arg}={a.arg}" for a in self.arguments.kwonlyargs]
+        return f"{self.core}({', '.join(positional + extras + keywords)})"
+
+    def own_parameters(self) -> str:
+        """``f``'s parameters as written: defaults and keyword-only ones."""
+        return ast.unparse(self.arguments)
+
+    def rename_core(self, part: Part) -> None:
+        """The core's ``def`` line, for ``form``."""
+        if self.form == "as generated":
+            return
+        if self.form == "def":
+            arguments = self.public_arguments()
+        else:  # every argument by position
+            arguments = ast.arguments(posonlyargs=[], args=[ast.arg(n) for n in self.names +
+                                                            self.extras],
+                                      vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+                                      defaults=[])
+        source = part.definitions[self.public]
+        tree = cast(ast.FunctionDef, ast.parse(source).body[0])
+        lines = source.split("\n")
+        header = f"def {self.core}({ast.unparse(arguments)}):"
+        source = "\n".join([header] + lines[tree.body[0].lineno - 1:])
+        # in its place: first, before the helpers it calls
+        part.definitions = {self.core if name == self.public else name:
+                            source if name == self.public else text
+                            for name, text in part.definitions.items()}
+
+    def write_public(self, part: Part) -> None:
+        """``jvp_f`` (``hvp_f``, ``grad_f``) calling the core, where it is another
+        function: first in the module, then the core."""
+        mode = self.request.mode
+        what = "tangent" if mode == "jvp" else "vector"
+        transformation = mode if mode in ("grad", "jvp") else "hvp"
+        count = len(self.extras)
+        plural = "s" if count > 1 else ""
+        extras = ", ".join(self.extras)
+        kind = {"grad": "Gradient", "jvp": "Jacobian-vector product (value and tangent)",
+                "hessian": "Hessian-vector product"}[mode]
+        head = f"{kind} of {self.base} with respect to {', '.join(self.request.wrt)}"
+        if self.form == "thin":
+            self.add(part, self.public, (
+                f"def {self.public}({ast.unparse(self.public_arguments())}):\n"
+                f'    """{head}: {self.base}\'s arguments as {self.base} takes them'
+                + (f", then the {what}{plural} {extras}" if count else "")
+                + f' ({self.core}, compiled, takes them all by position)."""\n'
+                f"    return {self.call(self.extras)}\n"), before=self.core)
+        if self.form != "wrapper":
+            return
+        binder = f"_{self.base}_arguments"
+        returned = ", ".join(self.names) + ("," if len(self.names) == 1 else "")
+        self.add(part, binder, (
+            f"def {binder}({self.own_parameters()}):\n"
+            f'    """{self.base}\'s arguments, bound as {self.base} binds them (defaults '
+            'applied), in the order of its parameters."""\n'
+            f"    return ({returned})\n"), before=self.core)
+        self.add(part, self.public, (
+            f"def {self.public}(*arguments, **keywords):\n"
+            f'    """{head}, called as srcdiff.{transformation}({self.base}) is: '
+            f"{self.base}'s arguments (defaults and keywords as {self.base} takes them), "
+            f'then the {what}{plural} {extras} by position."""\n'
+            f"    if len(arguments) < {count}:\n"
+            f"        raise TypeError(\"{self.public}() takes {self.base}'s arguments, then "
+            f"{count} {what}{plural} ({extras})\")\n"
+            f"    return {self.core}(*{binder}(*arguments[:-{count}], **keywords), "
+            f"*arguments[-{count}:])\n"), before=binder)
+
+    def add(self, part: Part, name: str, source: str, before: str | None = None) -> None:
+        """Add the definition ``source`` (of ``f``'s parameters: their defaults may read
+        the module's names, imported here as the gradient's are), before the definition
+        ``before`` or last."""
+        if name in part.definitions or name in part.imports.lines or name in part.imports.live:
+            raise StandaloneError(f"two different definitions would be named {name}")
+        tree = cast(ast.FunctionDef, ast.parse(source).body[0])
+        for free in sorted(_free_names(tree) - set(part.definitions) - {name}):
+            if free in part.imports.lines or free in part.imports.live:
+                continue
+            origin = self.generated.origins.get(free)
+            if origin is not None and origin[0] == "global":
+                _, module_name, attribute = origin
+                _import_value(free, getattr(sys.modules[module_name], attribute), module_name,
+                              attribute, part.imports)
+            else:
+                _import_global(free, self.request.function, part.imports)
+        definitions: dict[str, str] = {}
+        for key, text in part.definitions.items():
+            if key == before:
+                definitions[name] = source
+            definitions[key] = text
+        definitions.setdefault(name, source)
+        part.definitions = definitions
 
 
 def _check_numba_request(request: Request) -> None:
@@ -237,32 +407,51 @@ def _origin(generated: Generated) -> str:
     return docstring.rsplit("generated by srcdiff from ", 1)[1].rstrip('."')
 
 
-def _hessian_text(base: str, parameters: list[str], wrt: str, kind: Kind | None,
+def _hessian_text(base: str, signature: _Signature, wrt: str, kind: Kind | None,
                   imports: Imports) -> str:
-    """``hessian_<base>``: the Hessian with respect to ``wrt``, one ``hvp_<base>`` per
-    column, as ``srcdiff.hessian`` builds it (a float for a number; for an array of shape
-    ``s``, an array of shape ``s + s``)."""
-    arguments = ", ".join(parameters)
-    head = (f"def hessian_{base}({arguments}):\n"
+    """``hessian_<base>``, of ``base``'s parameters: the Hessian with respect to ``wrt``,
+    one ``hvp_<base>`` per column, as ``srcdiff.hessian`` builds it (a float for a number;
+    for an array of shape ``s``, an array of shape ``s + s``)."""
+    head = (f"def hessian_{base}({signature.own_parameters()}):\n"
             f'    """Hessian of {base} with respect to {wrt}: one hvp_{base} per column."""\n')
     if kind is None or not kind.is_array:
-        return head + f"    return float(hvp_{base}({arguments}, 1.0))\n"
+        return head + f"    return float({signature.call(['1.0'])})\n"
     imports.bind("numpy", "import numpy")
+    taken = set(signature.names) | {"numpy"}
+    shape, result, index, vector = (_fresh(n, taken) for n in ("shape", "result", "index",
+                                                                "vector"))
     return head + (
-        f"    shape = numpy.shape({wrt})\n"
-        f"    result = numpy.zeros(shape + shape)\n"
-        f"    for index in numpy.ndindex(shape):\n"
-        f"        vector = numpy.zeros(shape)\n"
-        f"        vector[index] = 1.0\n"
-        f"        result[(...,) + index] = hvp_{base}({arguments}, vector)\n"
-        f"    return result\n")
+        f"    {shape} = numpy.shape({wrt})\n"
+        f"    {result} = numpy.zeros({shape} + {shape})\n"
+        f"    for {index} in numpy.ndindex({shape}):\n"
+        f"        {vector} = numpy.zeros({shape})\n"
+        f"        {vector}[{index}] = 1.0\n"
+        f"        {result}[(...,) + {index}] = {signature.call([vector])}\n"
+        f"    return {result}\n")
 
 
-def _check_undeclared(lowered: Function, declared: Collection[str]) -> None:
+def _fresh(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_1``..., whichever ``taken`` does not hold (then taken)."""
+    candidate, k = name, 0
+    while candidate in taken:
+        k += 1
+        candidate = f"{name}_{k}"
+    taken.add(candidate)
+    return candidate
+
+
+def _check_undeclared(lowered: Function, declared: Collection[str],
+                      error: SrcdiffError | None = None) -> None:
     """A parameter without a declared kind is taken for a number; a module generated so
     would give wrong gradients for arrays. Refuse where such a parameter, or a value
-    computed from it, is indexed, multiplied with ``@`` or passed to NumPy or SciPy:
-    the kind must be said."""
+    computed from it, is indexed, multiplied with ``@`` or passed to NumPy or SciPy; an
+    element of a loop over one, where it is multiplied with ``@`` (a list of numbers, or
+    of tuples of them, is data the function may iterate over and index); and the loop
+    itself where srcdiff refused to iterate over a number there (``error``): the kind
+    must be said, with ``--types``. The parameters used so themselves are named, every
+    one; where only values computed from them are, the parameter the first such value
+    comes from (its first operand's: a number beside an array would be named too
+    often)."""
     from .dataflow import reads, targets
     from .errors import UnsupportedSyntaxError, located
     from .ir import get_anno
@@ -272,37 +461,177 @@ def _check_undeclared(lowered: Function, declared: Collection[str]) -> None:
     if not undeclared:
         return
     statements = [n for s in lowered.body for n in ast.walk(s) if isinstance(n, ast.stmt)]
-    origin = {p: p for p in undeclared}  # variable -> the undeclared parameter it comes from
+
+    def iterated(loop: ast.For) -> list[str]:
+        """The names a loop iterates over (``range(n)`` gives numbers: none)."""
+        if isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Name) and \
+                loop.iter.func.id == "range":
+            return []
+        return reads(loop.iter)
+
+    # variable -> the undeclared parameter it comes from: computed from it (``origin``),
+    # or from the elements of a loop over it (``element``)
+    origin = {p: p for p in undeclared}
+    element: dict[str, str] = {}
     changed = True
     while changed:
         changed = False
         for statement in statements:
             if isinstance(statement, ast.Assign):
-                sources = [origin[n] for n in reads(statement.value) if n in origin]
+                read = reads(statement.value)
+                pairs = [(origin, [origin[n] for n in read if n in origin]),
+                         (element, [element[n] for n in read if n in element])]
+            elif isinstance(statement, ast.For):
+                read = iterated(statement)
+                pairs = [(element, [origin.get(n) or element[n] for n in read
+                                    if n in origin or n in element])]
+            else:
+                continue
+            for found, sources in pairs:
                 for target in targets(statement):
-                    if sources and target not in origin:
-                        origin[target] = sources[0]
+                    if sources and target not in found:
+                        found[target] = sources[0]
                         changed = True
+    # (statement, the parameters it uses itself, where a value computed from one is used
+    # instead the parameter it comes from, whether it needs an array: not a number)
+    uses: list[tuple[ast.stmt, list[str], str | None, bool]] = []
+
+    def use(statement: ast.stmt, names: list[str], array: bool, *maps: dict[str, str]) -> None:
+        itself = [n for n in names if n in undeclared]
+        computed = next((m[n] for n in names for m in maps if n in m), None)
+        if itself or computed:
+            uses.append((statement, itself, computed, array))
+
     for statement in statements:
+        if isinstance(statement, ast.For):
+            if isinstance(error, LocatedError) and (error.lineno, error.col) == (
+                    getattr(statement, "lineno", None), getattr(statement, "col_offset", None)):
+                # srcdiff refused to iterate over a number here
+                use(statement, iterated(statement), True, origin, element)
+            continue
         if not isinstance(statement, ast.Assign):
             continue
-        value, used = statement.value, None
+        value = statement.value
         if isinstance(value, ast.Subscript) and isinstance(value.value, ast.Name):
-            used = value.value.id if value.value.id in origin else None
+            use(statement, [value.value.id], True, origin)
         elif isinstance(value, ast.BinOp) and isinstance(value.op, ast.MatMult):
-            used = next((n for n in reads(value) if n in origin), None)
+            use(statement, reads(value), True, origin, element)
         elif isinstance(value, ast.Call):
             module = (getattr(get_anno(value, "callee"), "__module__", None) or "").split(".")[0]
             if module in ("numpy", "scipy"):
-                used = next((n for n in reads(value) if n in origin and n != _root(value.func)), None)
-        if used is not None:
-            parameter = origin[used]
-            where = get_anno(statement, "where", lowered.parsed)
-            raise located(UnsupportedSyntaxError, f"parameter {parameter!r} has no declared "
-                          "kind, so it is taken for a number, but the function uses it with "
-                          f"NumPy or indexes it (`{ast.unparse(statement)}`)", statement, where,
-                          hint=f"say what it is: --types {parameter}=array[1] (its rank), or "
-                          f"{parameter}=float; or annotate it (np.ndarray, float)")
+                use(statement, [n for n in reads(value) if n != _root(value.func)], False,
+                    origin)
+    if not uses:
+        return
+    itself = {p for _, names, _, _ in uses for p in names}
+    if itself:
+        named = [p for p in parameters if p in itself]
+        statement = next(s for s, names, _, _ in uses if names)
+        arrays = {p for _, names, _, array in uses if array for p in names}
+    else:
+        statement, _, computed, array = uses[0]
+        named = [cast(str, computed)]
+        arrays = set(named) if array else set()
+    one = len(named) == 1
+    listed = _listed([repr(p) for p in named])
+    subject = (f"parameter {listed} has no declared kind, so it is taken for a number" if one
+               else f"parameters {listed} have no declared kind, so they are taken for numbers")
+    it = "it" if one else "them"
+    verb = (f"iterates over {it}" if isinstance(statement, ast.For) else
+            f"uses {it} with NumPy or indexes {it}")
+    if isinstance(statement, ast.For):
+        loop = statement.target
+        target = (", ".join(ast.unparse(e) for e in loop.elts) if isinstance(loop, ast.Tuple)
+                  else ast.unparse(loop))
+        shown = f"for {target} in {ast.unparse(statement.iter)}"
+    else:
+        shown = ast.unparse(statement)
+    numbers = [p for p in named if p not in arrays]
+    hint = (f"say what {'it is' if one else 'they are'}: --types "
+            + ",".join(f"{p}=array[N]" for p in named)
+            + f", N the number of axes of {'its' if one else 'each'} array (array[1] a "
+            "vector, array[2] a matrix)"
+            + (f", or {numbers[0]}=float if it is a number" if len(numbers) == 1 else
+               f", or NAME=float for those of {_listed(numbers)} that are numbers"
+               if numbers else "")
+            + f"; or annotate {it} ({'float, ' if numbers else ''}np.ndarray)")
+    where = get_anno(statement, "where", lowered.parsed)
+    raise located(UnsupportedSyntaxError, f"{subject}, but the function {verb} (`{shown}`)",
+                  statement, where, hint=hint)
+
+
+def _listed(items: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+_RANKS = (1, 2)  # the numbers of axes tried for an array parameter of unknown rank
+_SEARCHED = 3  # parameters of unknown rank tried at each rank together, at most
+
+
+def _check_unknown_ranks(request: Request, error: SrcdiffError) -> None:
+    """Where the function has array parameters of unknown rank (a bare ``np.ndarray``
+    annotation, ``--types x=array``), srcdiff writes code for arrays of any rank, which it
+    can do only where nothing depends on the rank. Where ``error`` does, say so: the
+    parameters whose rank is unknown and the ``--types`` ranks with which the function
+    can be differentiated (found by trying 1 and 2 axes for each), or, where none can,
+    what srcdiff says with 1 axis each. Where every rank tried gives ``error`` again, the
+    ranks are not its cause: it is raised as it is."""
+    import itertools
+    from dataclasses import replace
+    from .errors import KindError
+    from .kinds import array
+    parameters = list(inspect.signature(request.function).parameters)
+    unknown = [p for p in parameters if p in request.kinds and request.kinds[p].is_array
+               and request.kinds[p].ndim is None]
+    if not unknown or len(unknown) > _SEARCHED:
+        return
+    tried: list[tuple[tuple[int, ...], SrcdiffError | None]] = []
+    for ranks in itertools.product(_RANKS, repeat=len(unknown)):
+        kinds = {**request.kinds, **{p: array(r) for p, r in zip(unknown, ranks)}}
+        try:
+            _prepare(replace(request, kinds=kinds))
+        except SrcdiffError as other:
+            tried.append((ranks, other))
+        else:
+            tried.append((ranks, None))
+    if all(other is not None and str(other) == str(error) for _, other in tried):
+        return
+    text = error.message if isinstance(error, LocatedError) else str(error)
+    if "array[?]" in text:  # a rank srcdiff could not infer: what it says, not why
+        text = text.split(": ", 1)[0]
+    said = {p: request.said.get(p, "declared an array") for p in unknown}
+    if len(set(said.values())) == 1:
+        how = f"{said[unknown[0]]}, which does not say it"
+    elif all(t.startswith("given as --types ") for t in said.values()):
+        how = ("given as --types " + ",".join(t[len("given as --types "):]
+                                              for t in said.values()) + ", which does not say it")
+    else:
+        how = "; ".join(f"{p} {t}" for p, t in said.items()) + ": none says it"
+    message = f"{text}: the number of axes of {_listed(unknown)} is not known ({how})"
+
+    def types_(ranks: tuple[int, ...]) -> str:
+        return "--types " + ",".join(f"{p}=array[{r}]" for p, r in zip(unknown, ranks))
+
+    working = [ranks for ranks, other in tried if other is None]
+    name = request.function.__name__
+    if working:
+        others = [types_(r)[len("--types "):] for r in working[1:3]]
+        hint = (f"say it: srcdiff differentiates {name}() with {types_(working[0])}"
+                + (f" (or {' or '.join(others)})" if others else "")
+                + "; array[N] is an array of N axes")
+    else:
+        first = tried[0][1]
+        said_first = first.message if isinstance(first, LocatedError) else str(first)
+        hint = (f"say it with --types {','.join(f'{p}=array[N]' for p in unknown)}, N the "
+                f"number of axes (array[1] a vector, array[2] a matrix); with "
+                f"{types_(tried[0][0])}, srcdiff says: {said_first}")
+    if isinstance(error, LocatedError):
+        raise type(error)(message, filename=error.filename, lineno=error.lineno,
+                          col=error.col, source_line=error.source_line, hint=hint) from None
+    raise KindError(message, filename=request.function.__code__.co_filename,
+                    lineno=request.function.__code__.co_firstlineno, col=0,
+                    hint=hint) from None
 
 
 def _root(node: ast.expr) -> str | None:
@@ -460,9 +789,7 @@ def _import_value(name: str, value: object, module_name: str, attribute: str, im
 def _read_live(definitions: dict[str, str], imports: Imports) -> dict[str, str]:
     """The definitions with each live value read through its module (``SCALE`` becomes
     ``model.SCALE``), each module imported under a name no definition uses."""
-    import io
     import keyword
-    import tokenize
     used = set(imports.lines)
     for source in definitions.values():
         used |= {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
@@ -480,32 +807,65 @@ def _read_live(definitions: dict[str, str], imports: Imports) -> dict[str, str]:
                for name, (module, attribute) in imports.live.items()}
     result = {}
     for key, source in definitions.items():
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+        reads: list[ast.Name] = []
+        _global_reads(ast.parse(source), set(renames), set(), reads)
         lines = source.splitlines(True)
-        edits = []
-        for index, token in enumerate(tokens):
-            if token.type != tokenize.NAME or token.string not in renames:
-                continue
-            before = next((t for t in reversed(tokens[:index])
-                           if t.type not in (tokenize.NL, tokenize.COMMENT)), None)
-            after = tokens[index + 1] if index + 1 < len(tokens) else None
-            if before is not None and before.string in (".", "def"):
-                continue  # an attribute, or a definition's own name
-            if after is not None and after.string == "=":
-                continue  # a keyword argument's name
-            edits.append((token.start, token.end, renames[token.string]))
-        for (row, start), (_, end), text in reversed(edits):
-            line = lines[row - 1]
-            lines[row - 1] = line[:start] + text + line[end:]
+        # columns count the line's UTF-8 bytes
+        for name in sorted(reads, key=lambda n: (n.lineno, n.col_offset), reverse=True):
+            line = lines[name.lineno - 1].encode()
+            lines[name.lineno - 1] = (line[:name.col_offset] + renames[name.id].encode()
+                                      + line[cast(int, name.end_col_offset):]).decode()
         result[key] = "".join(lines)
     return result
 
 
+def _global_reads(node: ast.AST, names: set[str], bound: set[str], found: list[ast.Name]) -> None:
+    """Add to ``found`` each read of one of ``names`` under ``node`` that reads the
+    module's global of that name: not a parameter or a local variable of the function
+    it is in (``bound`` those of the scope ``node`` is in). A default value is read where
+    its function is defined: ``def grad_f(x, SCALE=SCALE)`` reads the global ``SCALE``
+    for the default, and its parameter in the body."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        arguments = node.args
+        outside = arguments.defaults + [d for d in arguments.kw_defaults if d is not None]
+        outside += getattr(node, "decorator_list", [])
+        for expression in outside:
+            _global_reads(expression, names, bound, found)
+        body = node.body if isinstance(node.body, list) else [node.body]
+        inner = set(bound) | {a.arg for a in arguments.posonlyargs + arguments.args +
+                              arguments.kwonlyargs} | {
+            a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+        for statement in body:
+            for child in ast.walk(statement):
+                if isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
+                    inner.add(child.id)
+                elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                    inner.add(child.name)
+                elif isinstance(child, ast.ExceptHandler) and child.name:
+                    inner.add(child.name)
+                elif isinstance(child, ast.alias):
+                    inner.add(child.asname or child.name.split(".")[0])
+        for statement in body:
+            _global_reads(statement, names, inner, found)
+        return
+    if isinstance(node, ast.Name):
+        if node.id in names and node.id not in bound and isinstance(node.ctx, ast.Load):
+            found.append(node)
+        return
+    for child in ast.iter_child_nodes(node):
+        _global_reads(child, names, bound, found)
+
+
 def _free_names(tree: ast.FunctionDef) -> set[str]:
     """Names the function reads that it neither binds nor gets as parameters."""
-    bound = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    arguments = tree.args
+    bound = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs
+             + [a for a in (arguments.vararg, arguments.kwarg) if a is not None]}
+    # default values are read where the function is defined, whatever its parameters
+    defaults = arguments.defaults + [d for d in arguments.kw_defaults if d is not None]
+    outside = {n.id for d in defaults for n in ast.walk(d) if isinstance(n, ast.Name)}
     loads = set()
-    for node in walk(tree):
+    for node in (n for statement in tree.body for n in walk(statement)):
         if isinstance(node, ast.Name):
             if isinstance(node.ctx, ast.Store):
                 bound.add(node.id)
@@ -515,4 +875,4 @@ def _free_names(tree: ast.FunctionDef) -> set[str]:
             bound.add(node.name)
         elif isinstance(node, ast.alias):  # import m as name, in a try
             bound.add(node.asname or node.name.split(".")[0])
-    return {n for n in loads - bound if not hasattr(builtins, n)}
+    return {n for n in (loads - bound) | outside if not hasattr(builtins, n)}
