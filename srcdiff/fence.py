@@ -619,6 +619,12 @@ class Fence(ast.NodeVisitor):
             for argument in node.args + [k.value for k in node.keywords]:
                 self.inlined_argument(argument)
             return  # a local function: inlined, and checked where it is defined
+        if isinstance(node.func, ast.Attribute) and isinstance(
+                self.parsed.resolve(node.func, self.locals), types.FunctionType) and \
+                not RULES.knows(self.parsed.resolve(node.func, self.locals)):
+            for argument in node.args + [k.value for k in node.keywords]:
+                self.inlined_argument(argument)
+            return  # Model.forward(self, x), a function a class defines: inlined
         if isinstance(node.func, ast.Attribute) and self.is_method(node.func):
             if node.func.attr in ("items", "values", "keys") and not node.args and \
                     not node.keywords:
@@ -659,7 +665,11 @@ class Fence(ast.NodeVisitor):
             return  # a user function: inlined, and checked on its own when it is
         if callee is UNRESOLVED:
             if isinstance(node.func, ast.Name) and node.func.id in self.locals:
-                self.refuse(node, f"`{text}` is a local variable; calling it is not supported")
+                # layer(x): normalize inlines the __call__ of an object given as an
+                # argument (or held by one), or refuses the call
+                for argument in node.args + [k.value for k in node.keywords]:
+                    self.inlined_argument(argument)
+                return
             self.refuse(node.func, f"name `{text}` is not defined", cls=SrcdiffNameError,
                         hint="define it before srcdiff generates the gradient")
         if _is_numpy(callee) and getattr(callee, "__name__", None) == "clip" and (
@@ -804,6 +814,13 @@ class Fence(ast.NodeVisitor):
 
     def check_method(self, node: ast.Call) -> None:
         func = cast(ast.Attribute, node.func)  # a method call
+        if func.attr not in METHODS and self.rooted_in_local(func.value):
+            # self.forward(x): normalize inlines the method of an object given as an
+            # argument, with its arguments as a user function's, or refuses it
+            self.visit(func.value)
+            for argument in node.args + [k.value for k in node.keywords]:
+                self.inlined_argument(argument)
+            return
         if func.attr not in METHODS:
             self.refuse(func, f"the method `.{func.attr}()` is not supported",
                         "srcdiff differentiates the array methods "

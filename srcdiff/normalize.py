@@ -72,7 +72,7 @@ from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
 from .lower import is_literal
 from .parse import UNRESOLVED, Parsed, all_names, local_names, parse
 from .rules import RULES
-from .structures import Path, is_container, is_object, observe, step, text
+from .structures import Path, is_container, is_object, method_of, observe, step, text
 
 
 @dataclass
@@ -421,18 +421,64 @@ class Normalizer:
                           self.where) from None
         if base.differentiated and done[0] == "attr" and not (
                 dataclasses.is_dataclass(base.value)
-                and key in {f.name for f in dataclasses.fields(base.value)}):
-            # a property, a cached_property, an attribute __post_init__ set, __dict__: a
-            # value computed from the fields, which the gradient would take for a constant
+                and key in {f.name for f in dataclasses.fields(base.value) if f.init}):
+            # a property, a cached_property, an attribute __post_init__ set (a field of
+            # init=False too), __dict__: a value computed from the fields, which the
+            # gradient would take for a constant or an independent value
             raise located(UnsupportedSyntaxError, f"`{ast.unparse(node)}` is not a field "
                           f"of the {type(base.value).__name__} differentiated with respect "
-                          "to: srcdiff differentiates a structure through its fields (a "
-                          "property, or an attribute set outside the fields, would be taken "
-                          "for a constant)", node, self.where, hint="compute it in the "
-                          "function from the fields, or make it a field")
+                          "to that its constructor takes: srcdiff differentiates a structure "
+                          "through those fields (a property, a field of init=False, or an "
+                          "attribute set outside the fields, would be taken for a constant)",
+                          node, self.where, hint="compute it in the function from the "
+                          "fields, or make it a field")
         path = base.path + (done,)
         self.function.facts.append((base.param, path, observe(value)))
         return _Part(base.param, path, value, base.differentiated)
+
+    def method_call(self, call: ast.Call) -> ast.Call | None:
+        """``obj.m(a, b)`` where ``obj`` is an object given as an argument (``self``, a
+        layer it holds) whose class defines the function ``m``: the call of that function
+        with ``obj`` first (a ``staticmethod``'s without it), by a name of its own, which
+        ``inline`` inlines as any user function; ``obj(a)`` and ``self.layer(a)``, of an
+        object whose class defines ``__call__``, are ``obj.__call__(a)``. The code holds
+        while a later argument's ``obj`` finds the very same function (a fact:
+        ``structures.Method``), so a subclass that overrides ``m``, or an instance
+        attribute that hides it, gets code of its own. None where ``obj`` is no such
+        object (an array's methods are NumPy's)."""
+        func = call.func
+        receiver: ast.expr
+        if isinstance(func, ast.Name):  # layer(x), layer an object srcdiff follows
+            receiver, attribute = func, "__call__"
+        elif isinstance(func, ast.Attribute):
+            receiver, attribute = func.value, func.attr
+        else:
+            return None
+        part = self.part(receiver)
+        if part is None or not _has_methods(part.value):
+            return None
+        if attribute in getattr(part.value, "__dict__", ()):  # self.layer(x): its __call__
+            held = self.part(func)
+            if held is not None and _has_methods(held.value) and \
+                    method_of(held.value, "__call__").function is not None:
+                part, receiver, attribute = held, func, "__call__"
+            else:
+                raise located(UnsupportedSyntaxError, f"`{text(part.param, part.path)}."
+                              f"{attribute}` is an attribute of the object itself, not a "
+                              "method of its class: srcdiff inlines the methods classes "
+                              "define", func, self.where, hint="define it as a method, or "
+                              "call a function the module defines")
+        found = method_of(part.value, attribute)
+        if found.function is None:
+            return None
+        self.function.facts.append((part.param, part.path + (("method", attribute),), found))
+        name = self.fresh(found.function.__name__ if found.function.__name__.isidentifier()
+                          else attribute.strip("_"))
+        self.parsed.inject(name, types.CellType(found.function),
+                           ("method", type(part.value), attribute))
+        first = [copy_tree(receiver)] if found.bound else []
+        return _located(ast.Call(_located(_name(name), func), first + list(call.args),
+                                 list(call.keywords)), call)
 
     def needs_structure(self, node: ast.expr) -> None:
         """``p["w"]`` or ``p.w`` on a parameter given no structured argument: a KindError
@@ -2611,6 +2657,9 @@ class _Expressions(ast.NodeTransformer):
             from .fence import Fence  # f(*xs), xs spread: the call checked as written out
             callee = n.parsed.resolve(node.func, n.locals)
             Fence(n.parsed).check_callee(node, callee, ast.unparse(node.func))
+        method = n.method_call(node)  # self.forward(x): the class's function, inlined
+        if method is not None:
+            node = method
         func = node.func
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and \
                 n.grown(func.value.id, node):
@@ -2618,6 +2667,18 @@ class _Expressions(ast.NodeTransformer):
                           f"the function runs: srcdiff supports `.append` of it, not "
                           f"`.{func.attr}`", node, n.where, hint=f"numpy.array({func.value.id})"
                           f".{func.attr}(...) for the array's method")
+        if isinstance(func, ast.Attribute) and func.attr not in METHODS and \
+                func.attr != "append" and n.parsed.resolve(func.value, n.locals) is \
+                UNRESOLVED and n.part(func.value) is None:  # (a value's: the fence let it by)
+            refusal = located(UnsupportedSyntaxError, f"the method `.{func.attr}()` is not "
+                              "supported here", func, n.where, hint="srcdiff.grad, "
+                              "srcdiff.value_and_grad and srcdiff.jvp inline the methods "
+                              "the class of an object given as an argument defines "
+                              "(self.forward(x)); srcdiff differentiates the array methods "
+                              + ", ".join(sorted(METHODS)))
+            if not n.structures:  # code for numbers first (at decoration), for the objects
+                setattr(refusal, "depends_on_kinds", True)  # given at the call
+            raise refusal
         if isinstance(func, ast.Attribute) and func.attr in METHODS and not isinstance(
                 n.parsed.resolve(func.value, n.locals), types.ModuleType):
             # x.sum(axis=0) is numpy.sum(x, axis=0); x.reshape(2, 3) is reshape(x, (2, 3))
@@ -2696,6 +2757,15 @@ class _Expressions(ast.NodeTransformer):
             result = n.fresh(_callee_name(node))
             self.inline_call(node, [result])
             return _located(_name(result), node)
+        if isinstance(node.func, ast.Name) and n.parsed.resolve(node.func, n.locals) is \
+                UNRESOLVED:  # a variable (the fence let it by)
+            refusal = located(UnsupportedSyntaxError, f"`{node.func.id}` is a local variable; "
+                              "calling it is not supported", node, n.where, hint="srcdiff "
+                              "inlines the functions a module defines, and the methods (and "
+                              "__call__) of objects given as arguments")
+            if not n.structures:  # code for numbers first, for objects at the call
+                setattr(refusal, "depends_on_kinds", True)
+            raise refusal
         self.generic_visit(node)
         callee = n.parsed.resolve(node.func, n.locals)
         if "numpy" in sys.modules and callee is getattr(sys.modules["numpy"], "clip", None):
@@ -2710,6 +2780,13 @@ class _Expressions(ast.NodeTransformer):
                 nested = _located(ast.Call(copy.copy(node.func), [nested, argument], []), node)
             return nested
         return node
+
+
+def _has_methods(value: object) -> bool:
+    """Whether ``value`` is an object whose class's methods ``method_call`` may inline:
+    not a number, an array, a dict, a list or a plain tuple (a NamedTuple has them)."""
+    return is_object(value) and not isinstance(value, (dict, list)) and not (
+        isinstance(value, tuple) and not hasattr(type(value), "_fields"))
 
 
 def _written_out(made: _List, origin: ast.AST, where: Parsed) -> ast.expr:

@@ -105,6 +105,14 @@ class Parsed:
                 if not _library(base):  # math.sin is not rebound; a user module's may be
                     _record("attribute", base, node.attr, value)
                 return value
+            if isinstance(base, type):
+                # Model.forward, a function the class defines (or a staticmethod's)
+                found = inspect.getattr_static(base, node.attr, None)
+                if isinstance(found, staticmethod):
+                    found = found.__func__
+                if isinstance(found, types.FunctionType) and not _library_function(found):
+                    _record("attribute", base, node.attr, getattr(base, node.attr))
+                    return found
         return _UNRESOLVED
 
 
@@ -126,6 +134,13 @@ def recording() -> Iterator[list[tuple[str, Any, str, Any]]]:
         yield found
     finally:
         _dependencies.reset(token)
+
+
+def _library_function(function: types.FunctionType) -> bool:
+    """A function of the standard library, NumPy or SciPy (a method of one's classes)."""
+    import sys
+    module = sys.modules.get(function.__module__)
+    return module is not None and _library(module)
 
 
 def _library(module: types.ModuleType) -> bool:

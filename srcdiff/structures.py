@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+import types
 from typing import Any, cast
 
 from .errors import ArgumentKindError
@@ -61,9 +62,37 @@ def is_object(value: object) -> bool:
                 or kind_of_value(value) is not None)
 
 
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """What a call ``obj.m(...)`` of an object's method found (``method_of``): the
+    function its class holds and whether it takes the object first (not a
+    ``staticmethod``); None where no plain function answers (an attribute of the
+    instance's own, a classmethod, a builtin). Compared by the function's identity:
+    code that inlined one method holds for arguments whose class gives that same one."""
+    function: Any
+    bound: bool = True
+
+
+def method_of(value: Any, name: str) -> Method:
+    """The method ``value.name`` calls, as ``Method`` (``function`` None when it is not a
+    function its class defines, or the instance's own attribute hides it)."""
+    import inspect
+    if name in getattr(value, "__dict__", ()):
+        return Method(None, False)
+    found = inspect.getattr_static(type(value), name, None)
+    if isinstance(found, staticmethod) and isinstance(found.__func__, types.FunctionType):
+        return Method(found.__func__, False)
+    if isinstance(found, types.FunctionType):
+        return Method(found, True)
+    return Method(None, False)
+
+
 def step(value: Any, kind: str, key: Any) -> tuple[Any, Step]:
     """The value one step down from ``value``, and the step as a canonical path writes it;
-    raises LookupError, AttributeError or TypeError as Python would."""
+    raises LookupError, AttributeError or TypeError as Python would. A ``("method", name)``
+    step gives ``method_of(value, name)`` (a fact of code that calls it)."""
+    if kind == "method":
+        return method_of(value, key), (kind, key)
     if kind == "attr":
         if is_namedtuple(value) and key in type(value)._fields:
             return getattr(value, key), ("item", type(value)._fields.index(key))
@@ -98,7 +127,8 @@ def canonical(value: Any, path: Path) -> Path:
 
 def text(name: str, path: Path) -> str:
     """``path`` as source: ``p['w'].b[0]``."""
-    return name + "".join(f".{key}" if kind == "attr" else f"[{key!r}]" for kind, key in path)
+    return name + "".join(f".{key}" if kind in ("attr", "method") else f"[{key!r}]"
+                          for kind, key in path)
 
 
 def children(value: Any) -> list[tuple[Step, Any]]:
@@ -118,6 +148,8 @@ def observe(value: Any) -> Any:
         return (dict, tuple(value))
     if isinstance(value, (list, tuple)):
         return (type(value), len(value))
+    if isinstance(value, Method):
+        return value
     kind = data_kind(value)
     if kind is not None:
         return kind
@@ -160,7 +192,13 @@ def rebuild(value: Any, gradients: dict[Path, Any], path: Path = ()) -> Any:
             return type(value)(*(g for _, g in parts))
         if isinstance(value, (list, tuple)):
             return type(value)(g for _, g in parts)
-        return dataclasses.replace(value, **{s[1]: g for s, g in parts})
+        # a dataclass of the gradients, made without calling __init__: __post_init__
+        # would compute from (or validate) gradients, and fields of init=False are not
+        # arguments of it
+        made = object.__new__(type(value))
+        for s, g in parts:
+            object.__setattr__(made, s[1], g)
+        return made
     if path in gradients:
         return gradients[path]
     if cast(Kind, kind_of_value(value)).is_array:  # a leaf: a number or an array (treedef)

@@ -184,7 +184,6 @@ CASES = [
     (f_recursive, UnsupportedSyntaxError, "recursive nested functions (halve) are not supported yet"),
     (f_lambda, UnsupportedSyntaxError, "only calls to named functions are supported"),
     (f_nested_def, UnsupportedSyntaxError, "nested functions inside blocks are not supported yet"),
-    (f_unknown_method, UnsupportedSyntaxError, "the method `.conjugate()` is not supported"),
     (f_try, UnsupportedSyntaxError, "`try` around differentiated values is not supported: "
      "`x` is differentiated"),
     (f_with, UnsupportedSyntaxError, "`with` statements are not supported"),
@@ -232,6 +231,17 @@ def test_refused_with_location(func, error, message):
     assert column == failure.col
     assert failure.source_line[column] not in " \t"  # the caret points at code
     assert text.startswith(f"{__file__}:{failure.lineno}:{failure.col + 1}: ")
+
+
+def test_unknown_method_of_a_parameter_refused_at_the_call():
+    """``x.conjugate()`` of a parameter: ``x`` might be an object whose class defines the
+    method (inlined then), so the refusal waits for the call, and is located there."""
+    gradient = srcdiff.grad(f_unknown_method)
+    with pytest.raises(UnsupportedSyntaxError) as caught:
+        gradient(2.0)
+    assert "the method `.conjugate()` is not supported" in caught.value.message
+    assert caught.value.filename == __file__
+    assert caught.value.lineno == marked_line(f_unknown_method)
 
 
 def test_missing_rule_says_how_to_register_one():

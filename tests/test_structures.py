@@ -734,3 +734,51 @@ def test_items_of_a_structured_dict_says_what_it_is():
     with pytest.raises(srcdiff.UnsupportedSyntaxError,
                        match=r"`\.items\(\)` of p, a structured argument, is not supported"):
         srcdiff.grad(items_of)({"a": 1.0, "b": 2.0})
+
+
+@dataclasses.dataclass(frozen=True)
+class Validated:
+    w: float
+    b: float
+
+    def __post_init__(self):
+        if self.w <= 0:
+            raise ValueError("w must be positive")
+
+
+def validated_loss(p, x):
+    return -p.w * x + p.b * p.b
+
+
+def test_the_gradient_of_a_dataclass_is_made_without_calling_its_init():
+    # the gradient was dataclasses.replace(p, ...), which runs __post_init__ on the
+    # gradients: a negative one raised the user's ValueError (a trial's find)
+    gradient = srcdiff.grad(validated_loss)(Validated(2.0, 0.5), 3.0)
+    assert type(gradient) is Validated
+    assert (gradient.w, gradient.b) == (-3.0, 1.0)  # d/dw = -x, d/db = 2 b
+
+
+@dataclasses.dataclass
+class Derived:
+    w: float
+    square: float = dataclasses.field(init=False)
+
+    def __post_init__(self):
+        self.square = self.w ** 2
+
+
+def reads_derived(p):
+    return p.square + p.w
+
+
+def reads_given(p):
+    return 3.0 * p.w
+
+
+def test_a_field_of_init_false_is_refused_as_computed():
+    # square is computed from w by __post_init__: taken for an independent leaf, d/dw
+    # would be 1 where it is 2 w + 1 (and the gradient's constructor refused the field)
+    with pytest.raises(UnsupportedSyntaxError, match="a field of init=False"):
+        srcdiff.grad(reads_derived)(Derived(3.0))
+    gradient = srcdiff.grad(reads_given)(Derived(3.0))
+    assert type(gradient) is Derived and (gradient.w, gradient.square) == (3.0, 0.0)

@@ -104,6 +104,10 @@ def make(case, copy_point) -> Variant | None:
     others = [n for n in names if n not in wrt]
     in_object = [n for n in others if rng.random() < 0.5]
     form = rng.choice(FORMS)
+    # now and then the dataclass or NamedTuple, or the object not differentiated, is of
+    # a class whose methods read the fields (its own stream: the other variants are
+    # unchanged)
+    methods = random.Random(f"methods/{case.kind}/{case.seed}")
     slicing = random.Random(f"slice/{case.kind}/{case.seed}")
     if form == "unpack_item" and slicing.random() < 0.5:
         form = "loop_slice"
@@ -169,10 +173,18 @@ def make(case, copy_point) -> Variant | None:
         structure = _Make("Params_s", {n: point[n] for n in packed})
         reads = {n: (n,) for n in packed}
         access = {n: f"{NAME}.{n}" for n in packed}
-    if form not in ("namedtuple", "dataclass"):
+        if methods.random() < 0.5:  # a class with methods reading the fields
+            module_head, access = _with_methods(form, packed, methods)
+            form += " with methods"
+    if not form.startswith(("namedtuple", "dataclass")):
         module_head = ""
+    object_methods = bool(in_object) and methods.random() < 0.4
     for n in in_object:
         access[n] = f"{OBJECT}.{n}"
+    if object_methods:  # config_s an object of a class of its own, read through methods
+        head_of_object, object_access = _object_with_methods(in_object, methods)
+        module_head += head_of_object
+        access.update(object_access)
     items = in_data + constants
     for i, n in enumerate(items):
         access[n] = f"{DATA}[{i if data.random() < 0.7 else i - len(items) - len(pad)}]"
@@ -218,7 +230,8 @@ def make(case, copy_point) -> Variant | None:
         if p == NAME:
             args.append(structure)
         elif p == OBJECT:
-            args.append(_Make("object", {n: point[n] for n in in_object}))
+            args.append(_Make("Config_s" if object_methods else "object",
+                              {n: point[n] for n in in_object}))
         elif p == DATA:  # the constants' values are the loaded module's
             args.append(_Make("data", {"items": [point[n] for n in in_data] + [
                 _Global(n) for n in constants] + pad, "tuple": data_form == "tuple"}))
@@ -232,6 +245,55 @@ def make(case, copy_point) -> Variant | None:
     if data_form is not None:
         described += f" (and data in a {data_form if data_form != 'unpack' else 'list unpacked'})"
     return Variant(source, new.name, args, positions, reads, described, at, spread)
+
+
+def _with_methods(form: str, packed: list[str], rng: random.Random) -> tuple[str, dict]:
+    """``Params_s`` as a class statement whose methods read its fields, and how the body
+    reads each field: a getter (``params_s.get_w_s()``), a method calling it
+    (``params_s.via_w_s()``), a staticmethod given the field (``params_s.same_s(...)``
+    or ``Params_s.same_s(...)``), or the field itself. A dataclass half the time derives
+    from a base class whose getters give other values: its own must be the ones called."""
+    based = form == "dataclass" and rng.random() < 0.5
+    lines = ["import typing", "import dataclasses", ""]
+    if based:
+        lines += ["class Base_s:"] + [f"    def get_{n}_s(self):\n        return 0.0"
+                                      for n in packed] + [""]
+    # (no annotations in class bodies: under ``from __future__ import annotations`` the
+    # dataclass decorator looks the module up in sys.modules, where it is not)
+    fields = ", ".join(f"({n!r}, object)" for n in packed)
+    if form == "dataclass":
+        lines += [f"class Methods_s{'(Base_s)' if based else ''}:"]
+    else:
+        lines += [f"class Params_s(typing.NamedTuple('Fields_s', [{fields}])):"]
+    for n in packed:
+        lines += [f"    def get_{n}_s(self):", f"        return self.{n}",
+                  f"    def via_{n}_s(self):", f"        return self.get_{n}_s()"]
+    lines += ["    @staticmethod", "    def same_s(value):", "        return value", ""]
+    if form == "dataclass":
+        lines += [f"Params_s = dataclasses.make_dataclass('Params_s', [{fields}], "
+                  "bases=(Methods_s,))", ""]
+    access = {}
+    for n in packed:
+        access[n] = rng.choice([f"{NAME}.get_{n}_s()", f"{NAME}.via_{n}_s()",
+                                f"{NAME}.same_s({NAME}.{n})", f"Params_s.same_s({NAME}.{n})",
+                                f"{NAME}.{n}"])
+    return "\n".join(lines) + "\n", access
+
+
+def _object_with_methods(in_object: list[str], rng: random.Random) -> tuple[str, dict]:
+    """``Config_s``, the class of the object not differentiated: its attributes set in
+    ``__init__``, a getter for each, and ``__call__`` giving the first; how the body reads
+    each (a getter, the object called, the attribute)."""
+    lines = ["class Config_s:", "    def __init__(self, **values):",
+             "        self.__dict__.update(values)"]
+    for n in in_object:
+        lines += [f"    def get_{n}_s(self):", f"        return self.{n}"]
+    lines += ["    def __call__(self):", f"        return self.get_{in_object[0]}_s()", ""]
+    access = {}
+    for i, n in enumerate(in_object):
+        access[n] = rng.choice([f"{OBJECT}.get_{n}_s()", f"{OBJECT}.{n}"]
+                               + ([f"{OBJECT}()"] if i == 0 else []))
+    return "\n".join(lines) + "\n", access
 
 
 @dataclass
@@ -279,8 +341,8 @@ def arguments(variant: Variant, namespace: dict) -> list:
                      for i in value.fields["items"]]
             value = tuple(items) if value.fields["tuple"] else items
         elif isinstance(value, _Make):
-            make_one = namespace["Params_s"] if value.kind == "Params_s" else \
-                namespace["types_s"].SimpleNamespace
+            make_one = namespace[value.kind] if value.kind in ("Params_s", "Config_s") \
+                else namespace["types_s"].SimpleNamespace
             value = make_one(**value.fields)
         result.append(value)
     if variant.spread:  # the last is the tuple *params_s takes: its values one by one

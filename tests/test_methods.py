@@ -1,0 +1,227 @@
+"""Methods of objects given as arguments: ``self.forward(x)`` inside a bound method,
+``layer(x)`` of an object whose class defines ``__call__``, ``Model.forward(self, x)``,
+staticmethods. srcdiff inlines the function the object's class defines, so the gradient
+is the gradient of the code that runs; the code holds while a later argument's class
+gives the very same function (a subclass overriding a method, an attribute of the
+instance hiding it, a class patched after: new code, or a located refusal).
+
+Expected gradients are derived by hand from the mathematics."""
+
+import dataclasses
+import math
+import typing
+
+import numpy as np
+import pytest
+
+import srcdiff
+from srcdiff import UnsupportedSyntaxError
+
+
+class Model:
+    def __init__(self, w, b):
+        self.w = w
+        self.b = b
+
+    def act(self, z):
+        return math.tanh(z)
+
+    def forward(self, x):
+        return self.act(self.w * x + self.b)
+
+    def loss(self, x, y):
+        r = self.forward(x) - y
+        return r * r
+
+
+class SineModel(Model):
+    def act(self, z):  # overrides the base class's
+        return math.sin(z)
+
+
+def tanh_loss_gradient(w, b, x, y):
+    """d/dx and (d/dw, d/db) of (tanh(w x + b) - y)^2."""
+    t = math.tanh(w * x + b)
+    outer = 2.0 * (t - y) * (1.0 - t * t)
+    return outer * w, outer * x, outer
+
+
+def sine_loss_dx(w, b, x, y):
+    """d/dx of (sin(w x + b) - y)^2."""
+    z = w * x + b
+    return 2.0 * (math.sin(z) - y) * math.cos(z) * w
+
+
+def test_a_method_calling_methods_of_self():
+    model = Model(0.5, 0.1)
+    gradient = srcdiff.grad(model.loss)(0.3, 1.0)
+    assert gradient == pytest.approx(tanh_loss_gradient(0.5, 0.1, 0.3, 1.0)[0], rel=1e-12)
+    value, derivative = srcdiff.jvp(model.loss)(0.3, 1.0, 2.0)
+    assert value == pytest.approx(model.loss(0.3, 1.0))
+    assert derivative == pytest.approx(2.0 * tanh_loss_gradient(0.5, 0.1, 0.3, 1.0)[0])
+
+
+def test_a_subclass_gets_the_method_it_overrides():
+    # one gradient, called with a base-class object, then a subclass's, then the base's
+    # again: each call runs the code of its own class's act
+    gradient = srcdiff.grad(Model.loss, wrt=1)
+    base, sine = Model(0.7, -0.2), SineModel(0.7, -0.2)
+    for model in (base, sine, base):
+        expected = sine_loss_dx(0.7, -0.2, 0.4, 0.5) if isinstance(model, SineModel) else \
+            tanh_loss_gradient(0.7, -0.2, 0.4, 0.5)[0]
+        assert gradient(model, 0.4, 0.5) == pytest.approx(expected, rel=1e-12)
+
+
+def test_a_class_patched_after_the_first_call_gets_new_code():
+    class Patched(Model):
+        pass
+
+    gradient = srcdiff.grad(Patched.loss, wrt=1)
+    model = Patched(0.7, -0.2)
+    assert gradient(model, 0.4, 0.5) == pytest.approx(tanh_loss_gradient(0.7, -0.2, 0.4, 0.5)[0])
+    Patched.act = SineModel.act  # the method the class gives is another function now
+    assert gradient(model, 0.4, 0.5) == pytest.approx(sine_loss_dx(0.7, -0.2, 0.4, 0.5))
+
+
+def test_an_instance_attribute_hiding_a_method_is_refused_where_it_is_called():
+    gradient = srcdiff.grad(Model.loss, wrt=1)
+    model = Model(0.7, -0.2)
+    assert gradient(model, 0.4, 0.5) == pytest.approx(tanh_loss_gradient(0.7, -0.2, 0.4, 0.5)[0])
+    hidden = Model(0.7, -0.2)
+    hidden.act = math.cos  # not the class's method: never taken for it
+    with pytest.raises(UnsupportedSyntaxError, match="attribute of the object itself") as caught:
+        gradient(hidden, 0.4, 0.5)
+    assert caught.value.source_line.strip() == "return self.act(self.w * x + self.b)"
+
+
+@dataclasses.dataclass
+class Params:
+    w: float
+    b: float
+
+    def predict(self, x):
+        return self.w * x + self.b
+
+    def loss(self, x, y):
+        r = self.predict(x) - y
+        return r * r
+
+
+def test_the_gradient_with_respect_to_self_reads_fields_through_methods():
+    params = Params(2.0, 0.5)
+    gradient = srcdiff.grad(params.loss, wrt="self")(3.0, 1.0)
+    r = 2.0 * 3.0 + 0.5 - 1.0  # d/dw = 2 r x, d/db = 2 r
+    assert gradient == Params(w=pytest.approx(2 * r * 3.0), b=pytest.approx(2 * r))
+
+
+def outer_loss(params, x):
+    return params.loss(x, 1.0) + Params.predict(params, x)
+
+
+def test_methods_called_on_a_structured_argument_and_through_the_class():
+    params = Params(2.0, 0.5)
+    r = 2.0 * 0.7 + 0.5 - 1.0
+    gradient = srcdiff.grad(outer_loss, wrt=(0, 1))(params, 0.7)
+    # d/dw = 2 r x + x, d/db = 2 r + 1, d/dx = 2 r w + w
+    assert gradient[0] == Params(w=pytest.approx(2 * r * 0.7 + 0.7), b=pytest.approx(2 * r + 1))
+    assert gradient[1] == pytest.approx(2 * r * 2.0 + 2.0)
+
+
+class Scaled(typing.NamedTuple):
+    k: float
+
+    @staticmethod
+    def square(z):
+        return z * z
+
+    def apply(self, x):
+        return self.k * self.square(x) + Scaled.square(self.k)
+
+
+def test_staticmethods_through_the_instance_and_the_class():
+    def f(s, x):
+        return s.apply(x)
+    # k x^2 + k^2: d/dk = x^2 + 2k, d/dx = 2 k x
+    gradient = srcdiff.grad(f, wrt=(0, 1))(Scaled(3.0), 0.5)
+    assert gradient[0] == Scaled(k=pytest.approx(0.25 + 6.0))
+    assert gradient[1] == pytest.approx(3.0)
+
+
+class Dense:
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+    def __call__(self, x):
+        return np.tanh(self.w @ x + self.b)
+
+
+class Network:
+    def __init__(self, rng):
+        self.first = Dense(rng.normal(size=(4, 3)), rng.normal(size=4))
+        self.second = Dense(rng.normal(size=(2, 4)), rng.normal(size=2))
+        self.layers = [self.first, self.second]
+
+    def __call__(self, x):
+        return self.second(self.first(x))
+
+    def loss(self, x):
+        return np.sum(self(x) ** 2)
+
+    def loss_by_loop(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return np.sum(x ** 2)
+
+
+def network_gradient(net, x):
+    """The gradient of sum(tanh(W2 tanh(W1 x + b1) + b2)^2) with respect to x, by the
+    chain rule written out."""
+    h = np.tanh(net.first.w @ x + net.first.b)
+    out = np.tanh(net.second.w @ h + net.second.b)
+    b_out = 2 * out
+    b_h = net.second.w.T @ (b_out * (1 - out * out))
+    return net.first.w.T @ (b_h * (1 - h * h))
+
+
+@pytest.mark.parametrize("method", ["loss", "loss_by_loop"])
+def test_objects_called_as_functions(method):
+    net = Network(np.random.default_rng(5))
+    x = np.array([0.1, -0.2, 0.3])
+    gradient = srcdiff.grad(getattr(net, method))(x)
+    np.testing.assert_allclose(gradient, network_gradient(net, x), rtol=1e-12)
+    tangent = np.array([1.0, 0.5, -2.0])
+    _, derivative = srcdiff.jvp(getattr(net, method))(x, tangent)
+    assert derivative == pytest.approx(network_gradient(net, x) @ tangent)
+
+
+def calls_a_variable(x):
+    y = x * 2.0
+    return y(3.0)  # refused
+
+
+def calls_a_method_of_a_number(x):
+    return x.conjugate()  # refused
+
+
+def test_calls_srcdiff_cannot_follow_are_refused_where_they_are():
+    with pytest.raises(UnsupportedSyntaxError, match="`y` is a local variable; calling it"):
+        srcdiff.grad(calls_a_variable)(1.0)
+    with pytest.raises(UnsupportedSyntaxError, match=r"the method `\.conjugate\(\)` is not "
+                       "supported here") as caught:
+        srcdiff.grad(calls_a_method_of_a_number)(1.0)
+    assert caught.value.source_line.strip().endswith("# refused")
+
+
+class Recursive:
+    def __init__(self, k):
+        self.k = k
+
+    def power(self, x, n):
+        if n == 0:
+            return 1.0
+        return x * self.power(x, n - 1)
+
+
+def test_recursion_through_self_is_refused_with_a_reason():
+    with pytest.raises(UnsupportedSyntaxError, match="recursive calls"):
+        srcdiff.grad(Recursive(2.0).power)(1.5, 3)
