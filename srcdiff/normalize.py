@@ -185,6 +185,8 @@ REDUCTIONS = {sum: "sum", min: "min", max: "max", math.prod: "prod", any: "any",
 UNROLL_LIMIT = 1000
 # xs[i] at a position known only when the function runs: lists of at most this many
 SELECT_LIMIT = 64
+# the most elements a list repeated with ``*`` and then changed is written out to
+REPEAT_LIMIT = 1000
 
 
 def _plain_arguments(args: ast.arguments) -> ast.arguments:
@@ -822,11 +824,18 @@ class Normalizer:
                 isinstance(value, ast.Call) and not value.args and
                 self.parsed.resolve(value.func, self.locals) is dict):
             return self.make_dict(value, origin, target, before)
+        what = f"`{target}`" if target else "this list"
+        if target in self.mutated and isinstance(value, (ast.BinOp, ast.Subscript)):
+            # (not a name: `buf = data` is another name for the same list, which a
+            # change of buf changes too)
+            written = self.constant_sequence(value, what, origin)
+            if written is not None:  # [0.0] * 3, [0.5] * 2 + [0.0], data[:]: written out
+                return _List([self.item(copy_tree(e), origin, before) for e in written.elts],
+                             self.scope, what, isinstance(written, ast.Tuple))
         if not isinstance(value, (ast.List, ast.Tuple)):
             return None
         if is_literal(value) and value.elts and target not in self.mutated:
             return None
-        what = f"`{target}`" if target else "this list"
         items: list[ast.expr | _List] = []
         for element in value.elts:
             if isinstance(element, ast.Starred):  # [*xs, y]: the elements of xs, in place
@@ -836,6 +845,59 @@ class Normalizer:
             else:
                 items.append(self.item(element, origin, before))
         return _List(items, self.scope, what, isinstance(value, ast.Tuple))
+
+    def constant_sequence(self, value: ast.expr, what: str,
+                          origin: ast.AST) -> ast.List | ast.Tuple | None:
+        """A list (or tuple) of constants written out from an expression of them, for a
+        list the function then changes (``buf = [0.0] * 3; buf[1] = x``): literals, names
+        bound once to one (``self.literals``; the caller takes a new list only: a slice, a
+        ``+`` or a ``*``), constant slices of them, ``+`` of two and
+        ``*`` by a constant count (a list of at most ``REPEAT_LIMIT`` elements). None for
+        anything else; refused where a count is known only when the function runs, or a
+        list of lists is repeated (its rows are then one list)."""
+        if isinstance(value, (ast.List, ast.Tuple)):
+            return value if is_literal(value) else None
+        if isinstance(value, ast.Name):
+            return self.literals.get(value.id)
+        if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Slice):
+            whole = self.constant_sequence(value.value, what, origin)
+            parts = (value.slice.lower, value.slice.upper, value.slice.step)
+            keys = [None if b is None else _constant_key(b) for b in parts]
+            bounds = [k if isinstance(k, int) else None for k in keys]
+            if whole is None or any(b is None and given is not None
+                                    for b, given in zip(bounds, parts)) or bounds[2] == 0:
+                return None
+            return type(whole)(whole.elts[slice(*bounds)], ast.Load())
+        if not isinstance(value, ast.BinOp):
+            return None
+        if isinstance(value.op, ast.Add):
+            left = self.constant_sequence(value.left, what, origin)
+            right = self.constant_sequence(value.right, what, origin)
+            if left is None or right is None or type(left) is not type(right):
+                return None
+            return type(left)(left.elts + right.elts, ast.Load())
+        if not isinstance(value.op, ast.Mult):
+            return None
+        for sequence_node, count in ((value.left, value.right), (value.right, value.left)):
+            sequence = self.constant_sequence(sequence_node, what, origin)
+            if sequence is None:
+                continue
+            times = _constant_int(count, self)
+            if times is None or len(sequence.elts) * max(times, 0) > REPEAT_LIMIT:
+                raise located(UnsupportedSyntaxError, f"{what} is a list repeated "
+                              + ("a number of times known only when the function runs"
+                                 if times is None else f"to {len(sequence.elts) * times} "
+                                 "elements") + ", and changed: srcdiff follows the lists it "
+                              f"changes element by element, up to {REPEAT_LIMIT} of them",
+                              origin, self.where, hint="an array: numpy.zeros(n), or "
+                              "numpy.full(n, value)")
+            if any(isinstance(element, (ast.List, ast.Tuple)) for element in sequence.elts):
+                raise located(UnsupportedSyntaxError, f"{what} repeats a list (`[[0.0, 0.0]] "
+                              "* 3`), whose rows are then one list: changing one changes all",
+                              origin, self.where, hint="write the rows out, or make an array "
+                              "(numpy.zeros((3, 2)))")
+            return type(sequence)(sequence.elts * max(times, 0), ast.Load())
+        return None
 
     def make_dict(self, value: ast.Dict | ast.Call, origin: ast.AST, target: str | None,
                   before: list[ast.stmt]) -> _List:
