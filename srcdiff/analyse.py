@@ -116,6 +116,9 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
             iterated = [n for n in ([loop.iter] if isinstance(loop.iter, ast.Name) else
                                     loop.iter.args if isinstance(loop.iter, ast.Call) else [])
                         if isinstance(n, ast.Name)]
+            if isinstance(loop.iter, ast.Call) and loop.iter.args and isinstance(
+                    loop.iter.args[0], ast.Call):  # enumerate(zip(A, B)), kept nested
+                iterated += [n for n in loop.iter.args[0].args if isinstance(n, ast.Name)]
             numbers = [n.id for n in iterated if not variable_kinds.get(n.id, SCALAR).is_array
                        and n.id not in made_by_iterators and n.id in local]
             if numbers:
@@ -124,11 +127,18 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
                 raise located(KindError, f"iterating over `{numbers[0]}`, which is a "
                               "number here", loop, get_anno(loop, "where", function.parsed),
                               hint="pass a NumPy array")
-            raise located(UnsupportedSyntaxError, "iterating over values that depend on "
-                          f"{', '.join(wrt)} is not supported yet", loop,
-                          get_anno(loop, "where", function.parsed),
-                          hint="loop over an array, or over range(len(...)) and index, or "
-                          "write the terms out")
+            refusal = located(UnsupportedSyntaxError, "iterating over values that depend "
+                              f"on {', '.join(wrt)} is not supported yet", loop,
+                              get_anno(loop, "where", function.parsed),
+                              hint="loop over an array, or over range(len(...)) and index, "
+                              "or write the terms out")
+            arguments = function.args
+            if any(not variable_kinds.get(a.arg, SCALAR).is_array for a in
+                   arguments.posonlyargs + arguments.args + arguments.kwonlyargs):
+                # taken for numbers (the gradient made at decoration): the loop may run
+                # over arrays at the call, read by position there (``iterate``)
+                setattr(refusal, "depends_on_kinds", True)
+            raise refusal
     output = set(output_names(function.output))
     useful = _reachable(output, reads)
     active = varied & useful

@@ -42,7 +42,7 @@ import ast
 import builtins
 import copy
 import types
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from .ir import Function, get_anno, name_id, set_anno
 from .kinds import SCALAR, Kind
@@ -97,8 +97,32 @@ def _rewrite(function: Function, loop: ast.For, kinds: dict[str, Kind]) -> list[
     position: ast.expr | None = None
     start: ast.expr | None = None  # enumerate's, where given
     parts: list[ast.expr]
+    nested = _enumerated_zip(iterable, target)
     if _is_array(iterable, kinds) and isinstance(target, ast.Name):
         arrays, parts = [iterable], [target]
+    elif nested is not None:  # for i, (a, b) in enumerate(zip(A, B)) (lower keeps the zip)
+        zipped = cast(ast.Call, nested.args[0]).args
+        keywords = {k.arg: k.value for k in nested.keywords}
+        inner = cast(ast.Tuple, cast(ast.Tuple, target).elts[1]).elts
+        if all(_is_array(a, kinds) for a in zipped) and len(inner) == len(zipped) and \
+                all(isinstance(t, ast.Name) for t in inner) and \
+                isinstance(cast(ast.Tuple, target).elts[0], ast.Name) and \
+                len(nested.args) + len(keywords) <= 2 and set(keywords) <= {"start"}:
+            arrays, position, parts = zipped, cast(ast.Tuple, target).elts[0], inner
+            start = nested.args[1] if len(nested.args) > 1 else keywords.get("start")
+        else:  # not arrays: the zip into a temporary of its own, as lower writes other
+            # calls, and ``for i, item in enumerate(zipped)`` with ``a = item[0]`` ... first
+            zipped_name, item = _fresh(function, "zip"), _fresh(function, "item")
+            outer = cast(ast.Tuple, target).elts
+            new_loop = copy.copy(loop)
+            new_loop.iter = copy.copy(nested)
+            new_loop.iter.args = [ast.Name(zipped_name, ast.Load())] + nested.args[1:]
+            new_loop.target = _locate(ast.Tuple([outer[0], ast.Name(item, ast.Store())],
+                                                 ast.Store()), loop)
+            new_loop.body = [_assign(name_id(part), ast.Subscript(
+                ast.Name(item, ast.Load()), ast.Constant(k), ast.Load()), loop)
+                for k, part in enumerate(cast(ast.Tuple, outer[1]).elts)] + loop.body
+            return [_assign(zipped_name, nested.args[0], loop), new_loop]
     elif isinstance(iterable, ast.Call) and isinstance(target, ast.Tuple) and \
             all(isinstance(t, ast.Name) for t in target.elts):
         callee = get_anno(iterable, "callee")
@@ -155,6 +179,16 @@ def _rewrite(function: Function, loop: ast.For, kinds: dict[str, Kind]) -> list[
                   _call(function, "range", *bounds), reads + loop.body, [])
     _locate(new, loop)
     return before + [new]
+
+
+def _enumerated_zip(iterable: ast.expr, target: ast.expr) -> ast.Call | None:
+    """``enumerate(zip(...))`` as lower keeps it for a target ``i, (a, b)``, else None."""
+    if isinstance(iterable, ast.Call) and get_anno(iterable, "callee") is enumerate and \
+            iterable.args and isinstance(iterable.args[0], ast.Call) and \
+            get_anno(iterable.args[0], "callee") is zip and isinstance(target, ast.Tuple) \
+            and len(target.elts) == 2 and isinstance(target.elts[1], ast.Tuple):
+        return iterable
+    return None
 
 
 def _fresh(function: Function, base: str) -> str:

@@ -136,7 +136,7 @@ class Lowering:
             self.line = line
             self.emit(ast.If(test, body or [ast.Pass()], orelse))
         elif isinstance(statement, ast.For):
-            iterable = self.primitive(statement.iter)
+            iterable = self.iterable(statement.iter, statement.target)
             line = self.line
             self.depth += 1
             loop_target = self.target(statement.target)
@@ -299,6 +299,38 @@ class Lowering:
             return type(node)([self.atom(e) for e in node.elts], ast.Load())
         raise AssertionError(f"the fence let {type(node).__name__} through")
 
+
+    def iterable(self, node: ast.expr, target: ast.expr) -> ast.expr:
+        """A loop's iterable. A value computed there (``x[1:]``, ``x * 2``,
+        ``numpy.sin(x)``) gets a temporary, evaluated once before the loop as Python
+        evaluates it, so that ``iterate`` can loop over it by position where it is an
+        array; ``enumerate(zip(A, B))`` unpacked into ``i, (a, b)`` keeps its ``zip``
+        in place, its arguments atoms (``iterate`` reads ``A`` and ``B`` by position,
+        or writes the ``zip`` into a temporary of its own)."""
+        if isinstance(node, (ast.Subscript, ast.BinOp, ast.UnaryOp)) and not is_atom(node):
+            return self.atom(node, "iterated")
+        if isinstance(node, ast.Call):
+            callee = get_anno(node, "callee")
+            if callee is None:
+                callee = self.parsed.resolve(node.func, self.locals)
+            if getattr(callee, "__module__", None) is not None and \
+                    str(callee.__module__).partition(".")[0] == "numpy":
+                return self.atom(node, "iterated")  # for v in numpy.sin(x)
+            if callee is enumerate and node.args and isinstance(node.args[0], ast.Call) and \
+                    isinstance(target, ast.Tuple) and len(target.elts) == 2 and \
+                    isinstance(target.elts[1], ast.Tuple):
+                inner = node.args[0]
+                inner_callee = get_anno(inner, "callee") or self.parsed.resolve(
+                    inner.func, self.locals)
+                if inner_callee is zip and not inner.keywords:
+                    zipped = ast.Call(inner.func, [self.atom(a) for a in inner.args], [])
+                    set_anno(zipped, "callee", zip)
+                    call = ast.Call(node.func, [zipped] + [self.atom(a) for a in node.args[1:]],
+                                    [ast.keyword(k.arg, self.atom(k.value))
+                                     for k in node.keywords])
+                    set_anno(call, "callee", enumerate)
+                    return call
+        return self.primitive(node)
 
     def argument(self, node: ast.expr, sequence: bool = False) -> ast.expr:
         """A call's argument: an atom, a constant option (``axis=(0, 1)``, a string), a

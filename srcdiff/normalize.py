@@ -1547,6 +1547,22 @@ class Normalizer:
                        self.assign(loop.broke, ast.Constant(True), node)]
         return result
 
+    def enumerated_zip(self, iterable: ast.expr, target: ast.expr) -> bool:
+        """Whether a loop is ``for i, (a, b) in enumerate(zip(A, B))``, the names in the
+        inner target as many as zip's arguments (each item then unpacks as written: no
+        test of its length is needed). Its target stays nested: ``iterate`` reads ``A``
+        and ``B`` by position where they are arrays, and flattens it otherwise."""
+        if not (isinstance(iterable, ast.Call) and isinstance(target, ast.Tuple) and
+                len(target.elts) == 2 and isinstance(target.elts[0], ast.Name) and
+                isinstance(target.elts[1], ast.Tuple) and iterable.args and
+                isinstance(iterable.args[0], ast.Call)):
+            return False
+        inner, names = iterable.args[0], target.elts[1].elts
+        return self.parsed.resolve(iterable.func, self.locals) is enumerate and \
+            self.parsed.resolve(inner.func, self.locals) is zip and not inner.keywords and \
+            len(inner.args) == len(names) and all(isinstance(n, ast.Name) for n in names) \
+            and not any(isinstance(a, ast.Starred) for a in inner.args + iterable.args)
+
     def flat_target(self, target: ast.expr, node: ast.AST) -> tuple[ast.expr, list[ast.stmt]]:
         """A loop target without nested tuples (``for i, (a, b) in ...`` loops over ``i,
         item`` and unpacks ``a, b = item`` first in the body), and that unpacking."""
@@ -1591,7 +1607,11 @@ class Normalizer:
             body.append(_located(ast.If(_name(loop.broke), [ast.Break()], []), node))
         if isinstance(node, ast.For):
             iterable = self.expression(node.iter, before)
-            target, unpacking = self.flat_target(node.target, node)
+            if self.enumerated_zip(iterable, node.target):  # kept nested (iterate reads
+                # the arrays by position)
+                target, unpacking = copy_tree(node.target), cast("list[ast.stmt]", [])
+            else:
+                target, unpacking = self.flat_target(node.target, node)
             new: ast.For | ast.While = ast.For(target, iterable, unpacking + body, [])
         else:
             test = self.fresh("looping")

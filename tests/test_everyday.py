@@ -210,14 +210,28 @@ def over_enumerated_reversed(x):
     return s
 
 
+def test_enumerate_of_zip_of_arrays_is_read_by_position():
+    # for k, (u, v) in enumerate(zip(x, y)) over arrays: refused before (iterating over
+    # values that depend on x); s = sum_k k u_k v_k, so ds/du_k = k v_k, ds/dv_k = k u_k
+    x, y = np.array([1.0, 2.0, -3.0]), np.array([0.5, 1.5, 4.0])
+    du, dv = srcdiff.grad(over_enumerated_zip, wrt=(0, 1))(x, y)
+    np.testing.assert_allclose(du, [0.0, 1.5, 8.0])
+    np.testing.assert_allclose(dv, [0.0, 2.0, -6.0])
+    tx, ty = np.array([1.0, -1.0, 0.5]), np.array([0.25, 2.0, -1.0])
+    value, tangent = srcdiff.jvp(over_enumerated_zip, wrt=(0, 1))(x, y, tx, ty)
+    assert value == pytest.approx(over_enumerated_zip(x, y))
+    assert tangent == pytest.approx(du @ tx + dv @ ty)
+    # of a zip that stops at the shorter array, as Python's
+    assert srcdiff.grad(over_enumerated_zip)(x, y[:2]) == pytest.approx([0.0, 1.5, 0.0])
+
+
 @pytest.mark.parametrize("func, args", [
-    (over_enumerated_zip, (np.array([1.0, 2.0]), np.array([0.5, 1.5]))),
     (over_enumerated_reversed, (np.array([1.0, 2.0]),)),
 ])
 def test_iterators_over_differentiated_arrays_are_refused_where_they_are(func, args):
-    # enumerate(zip(x, y)) and enumerate(reversed(x)) of arrays: the iterator was taken
-    # for an array and looped over by position, and len() of it raised TypeError in
-    # the gradient (a crash, not a refusal)
+    # enumerate(reversed(x)) of arrays: the iterator was taken for an array and looped
+    # over by position, and len() of it raised TypeError in the gradient (a crash, not a
+    # refusal)
     with pytest.raises(UnsupportedSyntaxError, match="iterating over values that depend on") \
             as caught:
         srcdiff.grad(func, wrt=tuple(range(len(args))))(*args)

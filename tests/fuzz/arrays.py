@@ -202,6 +202,7 @@ class ArrayGenerator(Drawing):
         self.views_rng = random.Random(f"views/{seed}")  # st_views
         self.buffer_rng = random.Random(f"double_buffer/{seed}")  # st_double_buffer
         self.runtime_rng = random.Random(f"runtime_shape/{seed}")  # st_runtime_shape
+        self.computed_rng = random.Random(f"computed_iterable/{seed}")  # st_for's iterables
         self.result_reads: list[str] = []  # arrays those forms made, read by the result
         self.sink = ""  # a number the program starts at 0.0, those arrays added to it
         self.uses_special = False  # op_rules wrote scipy.special's functions
@@ -1451,8 +1452,23 @@ class ArrayGenerator(Drawing):
             first = rng.choice(arrays)
             how = rng.choice(["plain", "enumerate", "zip"])
             partners = [v for v in arrays if v is not first]
-            if how == "zip" and partners:
-                second = rng.choice(partners)
+            # now and then an array computed where the loop starts (a slice, a function
+            # of it) or enumerate(zip(...)) into nested targets (their own stream)
+            first = self.computed_iterable(first)
+            if how == "zip" and partners and self.computed_rng.random() < 0.25:
+                second = self.computed_iterable(rng.choice(partners))
+                a, b = self.fresh("row"), self.fresh("row")
+                index = self.loop_name(scope)
+                scope.vars[a] = Var(a, first.shape[1:], first.iv)
+                scope.vars[b] = Var(b, second.shape[1:], second.iv)
+                count = min(first.shape[0], second.shape[0])
+                scope.vars[index] = Var(index, (), Interval(0, max(count - 1, 0)), is_int=True,
+                                        hi=max(count - 1, 0))
+                head = f"for {index}, ({a}, {b}) in enumerate(zip({first.name}, {second.name})):"
+                bound = [index, a, b]
+                self.feat("for_enumerate_zip_arrays")
+            elif how == "zip" and partners:
+                second = self.computed_iterable(rng.choice(partners))
                 a, b = self.fresh("row"), self.fresh("row")
                 scope.vars[a] = Var(a, first.shape[1:], first.iv)
                 scope.vars[b] = Var(b, second.shape[1:], second.iv)
@@ -1489,6 +1505,29 @@ class ArrayGenerator(Drawing):
             head = f"for {var} in range({count}):"
             self.feat("for_range")
         return self.loop_body(scope, indent, pad + head, [var], count)
+
+    def computed_iterable(self, array):
+        """``array`` itself, or (a fifth of the time, from ``computed_rng``) an array
+        computed from it where the loop starts: a slice of its rows (``x[1:]``, ``x[::-1]``,
+        ``x[:2]``), ``np.sin(x)``, ``x * 2.0`` or ``-x``, as a ``Var`` whose name is that
+        expression (the loop reads it once)."""
+        rng = self.computed_rng
+        if rng.random() >= 0.2:
+            return array
+        rows = array.shape[0]
+        how = rng.choice(["slice", "reversed", "head", "sin", "scaled", "negated"])
+        self.feat(f"for_computed:{how}")
+        if how == "slice" and rows > 1:
+            return Var(f"{array.name}[1:]", (rows - 1,) + array.shape[1:], array.iv)
+        if how == "reversed":
+            return Var(f"{array.name}[::-1]", array.shape, array.iv)
+        if how == "head" and rows > 2:
+            return Var(f"{array.name}[:2]", (2,) + array.shape[1:], array.iv)
+        if how == "sin":
+            return Var(f"np.sin({array.name})", array.shape, Interval(-1.0, 1.0))
+        if how == "scaled":
+            return Var(f"({array.name} * 2.0)", array.shape, array.iv * 2.0)
+        return Var(f"(-{array.name})", array.shape, -array.iv)
 
     def loop_body(self, scope, indent, head, bound, count):
         """``head`` and a body drawn with ``bound`` (the loop's targets) bound, run
