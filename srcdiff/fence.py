@@ -1018,6 +1018,26 @@ def _always_returns(body: list[ast.stmt]) -> bool:
         return True
     if isinstance(last, ast.If):
         return _always_returns(last.body) and _always_returns(last.orelse)
+    if isinstance(last, ast.While) and isinstance(last.test, ast.Constant) and \
+            last.test.value and not _breaks(last.body):
+        return True  # while True: left only by a return or a raise
+    return False
+
+
+def _breaks(body: list[ast.stmt]) -> bool:
+    """Whether a ``break`` in ``body`` leaves the loop ``body`` belongs to (not one of
+    a loop nested in it)."""
+    for statement in body:
+        if isinstance(statement, ast.Break):
+            return True
+        if isinstance(statement, (ast.If, ast.With, ast.Try)):
+            blocks = [statement.body, getattr(statement, "orelse", [])]
+            if isinstance(statement, ast.Try):
+                blocks += [h.body for h in statement.handlers] + [statement.finalbody]
+            if any(_breaks(block) for block in blocks):
+                return True
+        elif isinstance(statement, (ast.For, ast.While)) and _breaks(statement.orelse):
+            return True  # a nested loop's else belongs to the loop outside
     return False
 
 

@@ -28,6 +28,8 @@ WALRUS_RATE = 0.04    # of the others: bound to a name by `:=`, then read
 NESTED_TARGET_RATE = 0.3  # of zip loops: enumerate(zip(...)) unpacked as i, (a, b)
 LIST_RATE = 0.1  # of the statements drawn: lists, comprehensions and reductions (st_list)
 GROWN_RATE = 0.4  # of lists appended to or comprehensions: of a length known only when run
+FOREVER_RATE = 0.08  # of programs: the last statement a `while True:` left by return only
+REPEAT_RATE = 0.25  # of list literals: `[0.0] * 3` first, its items assigned after
 TRY_RATE = 0.03  # of the statements drawn: a `try` around constants (st_try)
 RAISE_RATE = 0.015  # of the statements drawn: `if <test>: raise ...` (st_raise)
 FLAG_RATE = 0.2  # of programs: a helper taking a string, mode="tanh", tested by == and in
@@ -212,6 +214,8 @@ class ScalarGenerator(Drawing):
         self.start_rng = random.Random(f"start/{seed}")  # enumerate(xs, start)
         self.member_rng = random.Random(f"member/{seed}")  # i in (0, n), x in (a, b)
         self.constant_rng = random.Random(f"constant/{seed}")  # st_constant
+        self.forever_rng = random.Random(f"forever/{seed}")  # `while True:` left by return
+        self.repeat_rng = random.Random(f"repeat/{seed}")  # `[0.0] * 3`, then items set
 
     # -- utilities -------------------------------------------------------------
     def fresh(self, base=None):
@@ -1417,7 +1421,15 @@ class ScalarGenerator(Drawing):
             elements = [self.value_for(scope, Interval(-2.0, 2.0), 2) for _ in range(3)]
             pair = self.fresh(self.choice(["pair", "triple", "parts"]))
             open_, close = ("(", ")") if self.r() < 0.3 else ("[", "]")
-            lines.append(f"{pad}{pair} = {open_}{', '.join(e.code for e in elements)}{close}")
+            if open_ == "[" and self.repeat_rng.random() < REPEAT_RATE:
+                # the same list, repeated from a constant first (its own stream)
+                self.feat("list_repeated")
+                fill = self.repeat_rng.choice(["[0.0] * 3", "3 * [0.5]", "[0.25] * 2 + [0.0]",
+                                               "([0.5, 1.0] * 2)[1:]"])
+                lines.append(f"{pad}{pair} = {fill}")
+                lines += [f"{pad}{pair}[{k}] = {e.code}" for k, e in enumerate(elements)]
+            else:
+                lines.append(f"{pad}{pair} = {open_}{', '.join(e.code for e in elements)}{close}")
             ivs = [Interval(-2.0, 2.0)] * 3
             if open_ == "[" and self.r() < 0.4:
                 self.feat("list_item_assignment")
@@ -1969,7 +1981,17 @@ class ScalarGenerator(Drawing):
             if rng.random() < 0.6:
                 parts.append(par(self.expr(scope, 2)))
             value = Expr(" + ".join(parts), Interval(-1e6, 1e6))
-            lines.append(f"    return {value.code}")
+            if self.forever_rng.random() < FOREVER_RATE:
+                # the last statement a `while True:` left only by `return` (its own stream)
+                self.feat("while_true_return")
+                counter, limit = self.fresh("spin"), self.forever_rng.randint(0, 3)
+                lines += [f"    {counter} = 0", "    while True:", f"        {counter} += 1",
+                          f"        if {self.condition(scope)}:",
+                          f"            return {value.code}",
+                          f"        if {counter} > {limit}:",
+                          f"            return 0.5 * ({value.code})"]
+            else:
+                lines.append(f"    return {value.code}")
         point = [self.point_value() for _ in params]
         if self.r() < 0.06:
             point[rng.randrange(len(point))] = 0.0
