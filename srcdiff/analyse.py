@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import copy
 import math
+import sys
 from typing import TYPE_CHECKING, Any, Callable, Collection, cast
 
 from .dataflow import names, statements_of, targets
@@ -146,7 +147,7 @@ def analyse(function: Function, wrt: tuple[str, ...], kinds: dict[str, Kind] | N
     for statement in assignments:
         check_kinds(statement, variable_kinds, active, where(statement))
         check_value_arguments(statement, varied, where(statement))
-        check_constant_calls(statement, varied, wrt, where(statement), function)
+        check_constant_calls(statement, varied, wrt, where(statement), function, reads)
     for name in output if not array_output else ():
         kind = variable_kinds.get(name)
         if kind is not None and kind.is_array and kind.ndim != 0:
@@ -832,8 +833,11 @@ def _nondifferentiable_kind(callee: object, value: ast.Call, argument_kinds: lis
         return SCALAR
     if callee in arrays.NONDIFFERENTIABLE_KINDS:
         rule = arrays.NONDIFFERENTIABLE_KINDS[callee]
-        if rule is not None:
-            return cast(Kind, rule(argument_kinds))
+        if callee is arrays.numpy.argsort and _axis_is_none(value):
+            from .kinds import array as array_kind
+            return array_kind(1)  # of the array flattened
+        if rule is not None:  # (options by keyword count: argmax(X, axis=0) is an array)
+            return cast(Kind, rule(argument_kinds + [of(k.value) for k in value.keywords]))
         shape = value.args[0] if value.args else next(
             (k.value for k in value.keywords if k.arg == "shape"), None)
         if isinstance(shape, (ast.Tuple, ast.List)) and \
@@ -857,6 +861,13 @@ def _nondifferentiable_kind(callee: object, value: ast.Call, argument_kinds: lis
     return broadcast(*[k for k in argument_kinds if k is not None])
 
 
+def _axis_is_none(call: ast.Call) -> bool:
+    """Whether a call gives ``axis=None`` (by keyword, or second by position)."""
+    given = next((k.value for k in call.keywords if k.arg == "axis"),
+                 call.args[1] if len(call.args) > 1 else None)
+    return isinstance(given, ast.Constant) and given.value is None
+
+
 def _is_math(callee: object) -> bool:
     """A function of numbers only: ``math``'s, and the builtins that fail on arrays
     (``abs`` and ``pow`` work elementwise on them)."""
@@ -877,9 +888,22 @@ def check_kinds(statement: ast.Assign, kinds: dict[str, Kind], active: set[str],
         from .rules import qualified_name
         name = qualified_name(callee)
         raise located(KindError, f"{name} takes a number, but `{arrays[0].id}` is an array "
-                      f"({kinds[arrays[0].id]})", value, where,
-                      hint=f"use the NumPy function (numpy.{getattr(callee, '__name__', '')}"
-                      "), which works elementwise")
+                      f"({kinds[arrays[0].id]})", value, where, hint=_math_hint(callee))
+
+
+def _math_hint(callee: object) -> str:
+    """What to write instead of a function of numbers given an array."""
+    if callee is float:
+        return "`a.item()` gives the number a one-element array holds"
+    if callee in (min, max):
+        name = callee.__name__
+        return (f"numpy.{name}imum(a, b) works elementwise, numpy.{name}(a) over all the "
+                "elements")
+    name = getattr(callee, "__name__", "")
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(getattr(numpy, name, None), numpy.ufunc):
+        return f"use the NumPy function (numpy.{name}), which works elementwise"
+    return "write it with NumPy's functions, which work elementwise"
 
 
 _VALUE_HINTS = {
@@ -913,7 +937,8 @@ def check_value_arguments(statement: ast.Assign, varied: set[str], where: Parsed
 
 
 def check_constant_calls(statement: ast.Assign, varied: set[str], wrt: Collection[str],
-                         where: Parsed, function: Function) -> None:
+                         where: Parsed, function: Function,
+                         reads: dict[str, set[str]] | None = None) -> None:
     """A call of a pure function without a derivative rule (``srcdiff.pure``) is a
     constant only where no argument depends on the differentiated arguments
     (``varied``): refuse it, where it is written, when one does."""
@@ -932,10 +957,13 @@ def check_constant_calls(statement: ast.Assign, varied: set[str], wrt: Collectio
         if written is None and found[0] not in function.synthetic:
             written = found[0]
         shown = f" (`{written}`)" if written is not None else ""
+        # the differentiated arguments it depends on (``reads``: target -> operands)
+        sources = [w for w in wrt if w in _reachable(set(found), reads)] \
+            if reads is not None else []
         name = name_of(callee)
         params = ", ".join(f"x{i}" for i in range(len(call.args))) or "x"
         raise located(MissingRuleError, f"no derivative rule for {name}: its {label}"
-                      f"{shown} depends on {', '.join(wrt)}, and srcdiff calls a function "
+                      f"{shown} depends on {', '.join(sources or wrt)}, and srcdiff calls a function "
                       "without a rule only on constants",
                       call if hasattr(call, "lineno") else statement, where,
                       hint=f"register one: srcdiff.register_rule({name}, lambda {params}: "

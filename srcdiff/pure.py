@@ -68,7 +68,10 @@ NUMPY_FUNCTIONS = {
         "nanvar", "nanmax", "nanmin", "nanargmax", "nanargmin", "nanprod", "nancumsum",
         "nancumprod", "average", "ptp", "interp", "polyfit", "polyval", "vander", "cov",
         "corrcoef", "trapezoid", "trapz", "correlate", "flatnonzero", "argwhere", "isin",
-        "setdiff1d", "intersect1d", "union1d", "array_equal"),
+        "setdiff1d", "intersect1d", "union1d", "array_equal",
+        # NumPy's scalar types, called as casts (numpy.float64 has a rule: a float)
+        "float32", "float16", "int8", "int16", "int32", "int64", "uint8", "uint16",
+        "uint32", "uint64", "bool_"),
     "numpy.linalg": (
         "cond", "matrix_rank", "multi_dot", "svd", "svdvals", "qr", "lstsq", "tensorinv",
         "tensorsolve", "matrix_norm", "vector_norm", "cross", "outer", "tensordot",
@@ -251,6 +254,10 @@ def result_kind(callee: object, call: ast.Call, of: KindOf) -> Kind:
         if any(k is None for k in kinds):
             return ANY_ARRAY
         return _broadcast([k for k in kinds if k is not None])
+    if isinstance(callee, type) and len(call.args) == 1 and not call.keywords:
+        # a NumPy scalar type as a cast: a number of a number, an array of an array
+        given = of(call.args[0])
+        return ANY_ARRAY if given is None else given
     name = name_of(callee).rsplit(".", 1)[1]
     rule = _KINDS.get(name)
     return rule(_Arguments(callee, call, of)) if rule is not None else ANY_ARRAY

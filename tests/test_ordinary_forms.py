@@ -1,0 +1,218 @@
+"""Forms a third new-user trial wrote that srcdiff crashed on or refused with a false
+message: a list repeated with ``*`` then changed, loops over arrays computed where the loop
+starts, ``while True:`` left only by ``return``, NumPy's scalar types as casts of
+constants, and the wording of two refusals. Expected values are derived by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+import srcdiff
+from srcdiff import KindError, MissingRuleError, UnsupportedSyntaxError
+
+
+# -- a list repeated with `*`, then changed (an internal error before: set_item of a list)
+def repeated_then_set(x):
+    buf = [0.0] * 3
+    buf[1] = x
+    return buf[1] * 2 + buf[0]
+
+
+def repeated_pairs(x):
+    buf = 2 * [1.0, 2.0]
+    buf[3] = x * buf[2]
+    return buf[3] * buf[1]  # x * 1.0 * 2.0
+
+
+def repeated_in_a_loop(x):
+    buf = [0.0] * 4
+    for i in range(4):
+        buf[i] = x * x * i
+    return sum(buf)  # 6 x^2
+
+
+def repeated_then_appended(x):
+    buf = [0.0] * 3
+    buf.append(x)
+    return buf[3] * x + len(buf)  # x^2 + 4
+
+
+def concatenated_then_set(x):
+    buf = [0.25] * 2 + [0.0]
+    buf[2] = x
+    return buf[2] * buf[0]  # x / 4
+
+
+def copied_then_set(x):
+    base = [1.0, 2.0]
+    buf = base[:]  # a new list: base keeps its items
+    buf[0] = x
+    return base[0] * 3.0 + buf[0] * buf[1]  # 3 + 2 x
+
+
+def aliased_then_set(x):
+    base = [1.0, 2.0]
+    buf = base  # the same list: base[0] is x after
+    buf[0] = x
+    return base[0] * 3.0  # refused
+
+
+@pytest.mark.parametrize("func, derivative", [
+    (concatenated_then_set, lambda x: 0.25),
+    (copied_then_set, lambda x: 2.0),
+    (repeated_then_set, lambda x: 2.0),
+    (repeated_pairs, lambda x: 2.0),
+    (repeated_in_a_loop, lambda x: 12.0 * x),
+    (repeated_then_appended, lambda x: 2.0 * x),
+])
+def test_a_repeated_list_changed_after(func, derivative):
+    assert srcdiff.grad(func)(0.7) == pytest.approx(derivative(0.7))
+    assert srcdiff.jvp(func)(0.7, 1.0) == (pytest.approx(func(0.7)), pytest.approx(derivative(0.7)))
+
+
+def repeated_by_a_count(x, n):
+    buf = [0.0] * n  # refused
+    buf[0] = x
+    return buf[0]
+
+
+def repeated_rows(x):
+    buf = [[0.0, 0.0]] * 3  # refused
+    buf[0] = [x, x]
+    return buf[2][0]
+
+
+def test_repeated_lists_srcdiff_cannot_write_out_are_refused_where_they_are():
+    with pytest.raises(UnsupportedSyntaxError, match="known only when the function runs") \
+            as caught:
+        srcdiff.grad(repeated_by_a_count)(0.7, 3)
+    assert "numpy.zeros(n)" in caught.value.hint
+    assert caught.value.source_line.endswith("# refused")
+    with pytest.raises(UnsupportedSyntaxError, match="may refer to the same") as caught:
+        srcdiff.grad(aliased_then_set)(0.7)
+    assert caught.value.source_line.strip() == "buf[0] = x"
+    with pytest.raises(UnsupportedSyntaxError, match="whose rows are then one list") as caught:
+        srcdiff.grad(repeated_rows)(0.7)
+    assert caught.value.source_line.endswith("# refused")
+
+
+# -- loops over arrays computed where the loop starts (refused before: "iterating over
+# values that depend on x", with a hint to loop over an array)
+def over_a_slice(x):
+    s = 0.0
+    for v in x[1:]:
+        s += v * v
+    return s
+
+
+def sum_of_a_product(x):
+    return sum(x * 2.0)
+
+
+def over_a_ufunc(x):
+    s = 0.0
+    for v in np.sin(x):
+        s = s + v * v
+    return s
+
+
+def window_sums(x):
+    s = 0.0
+    for i in range(len(x) - 1):
+        s = s + sum(x[i:i + 2]) ** 2
+    return s
+
+
+X = np.array([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("func, gradient", [
+    (over_a_slice, np.array([0.0, 4.0, 6.0])),                     # 2 x_k past the first
+    (sum_of_a_product, np.array([2.0, 2.0, 2.0])),
+    (over_a_ufunc, np.sin(2 * X)),                                  # d sin^2 = sin 2x
+    (window_sums, np.array([2 * 3.0, 2 * 3.0 + 2 * 5.0, 2 * 5.0])),  # (x0+x1)^2 + (x1+x2)^2
+])
+def test_loops_over_computed_arrays(func, gradient):
+    np.testing.assert_allclose(srcdiff.grad(func)(X), gradient, rtol=1e-12)
+    tangent = np.array([0.5, -1.0, 2.0])
+    _, derivative = srcdiff.jvp(func)(X, tangent)
+    assert derivative == pytest.approx(gradient @ tangent)
+
+
+# -- while True left by return only ("not every path ends with return" before)
+def until_large(x):
+    s = x
+    while True:
+        s = s * 1.5
+        if s > 5.0:
+            return s - x
+
+
+def until_large_nested(x):
+    s = x
+    k = 0
+    while True:
+        k += 1
+        for j in range(3):
+            if j == 2:
+                break  # leaves the for loop only
+            s = s + x
+        if k > 2:
+            return s * x  # s = 7 x: 7 x^2
+
+
+def left_by_break(x):
+    s = x
+    while True:
+        s = s * 1.5
+        if s > 5.0:
+            break  # refused (no return after the loop)
+
+
+def test_while_true_left_by_return():
+    # at x = 0.7 the loop multiplies by 1.5 five times (0.7 * 1.5**5 = 5.3)
+    assert srcdiff.grad(until_large)(0.7) == pytest.approx(1.5 ** 5 - 1.0)
+    assert srcdiff.grad(until_large_nested)(0.7) == pytest.approx(14 * 0.7)
+    with pytest.raises(UnsupportedSyntaxError, match="not every path"):
+        srcdiff.grad(left_by_break)
+
+
+# -- NumPy's scalar types as casts of constants (refused before: no derivative rule)
+def float32_constant(x):
+    k = np.float32(2.0)
+    return x * 3.0 + k
+
+
+def int64_constant(x):
+    return x * np.int64(3)
+
+
+def float32_of_x(x):
+    return np.float32(x) * 2.0  # refused
+
+
+def test_scalar_types_as_casts_of_constants():
+    assert srcdiff.grad(float32_constant)(0.7) == 3.0
+    assert srcdiff.grad(int64_constant)(0.7) == 3.0
+    with pytest.raises(MissingRuleError, match="depends on x") as caught:
+        srcdiff.grad(float32_of_x)(0.7)
+    assert caught.value.source_line.endswith("# refused")
+
+
+# -- the wording of refusals
+def float_of_an_array(x):
+    return float(np.sin(x))
+
+
+def lgamma_of_one(a, b):
+    return math.lgamma(a) + b * b
+
+
+def test_refusals_say_what_to_write():
+    with pytest.raises(KindError) as caught:
+        srcdiff.grad(float_of_an_array)(np.array([0.3]))
+    assert "a.item()" in caught.value.hint and "numpy.float" not in caught.value.hint
+    # the argument depends on a only, not on every argument differentiated
+    with pytest.raises(MissingRuleError, match=r"\(`a`\) depends on a, and") as caught:
+        srcdiff.grad(lgamma_of_one, wrt=(0, 1))(2.0, 3.0)
