@@ -216,3 +216,19 @@ def test_refusals_say_what_to_write():
     # the argument depends on a only, not on every argument differentiated
     with pytest.raises(MissingRuleError, match=r"\(`a`\) depends on a, and") as caught:
         srcdiff.grad(lgamma_of_one, wrt=(0, 1))(2.0, 3.0)
+
+
+def sorted_rows_mean(s):
+    z = np.sort(np.reshape(s * np.ones(3), (3, 1)), axis=None)
+    ys = []
+    for row in z:
+        ys.append(row)
+    return np.mean(ys, axis=0) * s  # s^2
+
+
+def test_second_derivative_through_a_sort_of_the_flattened_array():
+    # campaign seed 866384: argsort(..., axis=None) in the gradient's code was taken for
+    # an array of its argument's rank (2), so grad(grad(f)) could not tell the gradient
+    # returns a number (an internal error)
+    assert srcdiff.grad(sorted_rows_mean)(1.5) == pytest.approx(3.0)
+    assert srcdiff.grad(srcdiff.grad(sorted_rows_mean))(1.5) == pytest.approx(2.0)
