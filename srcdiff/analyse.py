@@ -1185,6 +1185,18 @@ def check_sharing(function: Function, kinds: dict[str, Kind]) -> list[LocatedErr
         others = others_of[id(change)]
         read_later = sorted(others & live.get(id(change), set()))
         shown = [n for n in read_later if n not in function.synthetic] or read_later
+        if shown and shown[0] in function.synthetic and shown[0].startswith("loop_over_"):
+            # the array a loop runs over (``iterate``'s copy of its name): the loop's
+            # iterable, or a view of it (``for v in y[1:]``), is what is changed
+            where = get_anno(change, "where", function.parsed)
+            refusal = located(UnsupportedSyntaxError, f"`{changed}` is changed in place "
+                              "inside a loop that runs over it or over a view of it (a slice "
+                              "of it): Python's loop sees the change; srcdiff makes a new "
+                              "array where Python changes the shared one", change, where,
+                              hint="loop over a copy (`for v in y[1:].copy()`), or change a "
+                              f"copy of `{changed}`")
+            setattr(refusal, "depends_on_kinds", True)
+            raise refusal
         if shown:
             where = get_anno(change, "where", function.parsed)
             refusal = located(UnsupportedSyntaxError, f"`{changed}` is changed in place while "

@@ -126,9 +126,28 @@ def test_changing_the_array_a_loop_iterates_over_is_refused():
     """Python's loop sees the change (the array is changed in place); srcdiff's
     arrays are new ones, so it refuses, naming the loop."""
     with pytest.raises(srcdiff.UnsupportedSyntaxError,
-                       match="`x` is changed in place while `loop_over_x`") as info:
+                       match="`x` is changed in place inside a loop that runs over it") as info:
         srcdiff.grad(changes_what_it_iterates)(numpy.array([0.3, -0.5, 1.2]))
     assert info.value.lineno == changes_what_it_iterates.__code__.co_firstlineno + 3
+    assert "loop_over" not in str(info.value)  # (it named iterate's copy of the name)
+
+
+def changes_the_array_a_view_iterates(x):
+    y = x * 1.0
+    s = 0.0
+    for v in y[1:]:
+        y[2] = y[2] + v  # refused
+        s = s + v * v
+    return s
+
+
+def test_changing_the_array_a_loop_runs_over_a_view_of_is_refused():
+    with pytest.raises(srcdiff.UnsupportedSyntaxError,
+                       match="`y` is changed in place inside a loop that runs over it or over "
+                       "a view of it") as info:
+        srcdiff.grad(changes_the_array_a_view_iterates)(numpy.array([0.3, -0.5, 1.2]))
+    assert info.value.source_line.endswith("# refused")
+    assert "y[1:].copy()" in info.value.hint
 
 
 def test_iterating_over_a_number_is_a_kind_error():
