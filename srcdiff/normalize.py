@@ -655,6 +655,56 @@ class Normalizer:
             result += self.block(copy_tree(node.body))
         return result
 
+    def dict_part_loop(self, node: ast.For) -> list[ast.stmt] | None:
+        """``for k, v in p.items()``, ``for v in p.values()``, ``for k in p.keys()`` or
+        ``for k in p``, ``p`` a dict given as a structured argument: the body once per key,
+        in the dict's order (its keys, in order, are a fact of the code), ``k`` that key
+        (a constant where the body reads it: ``p[k]``) and ``v`` the part it names. None
+        for any other loop."""
+        iterable, how = node.iter, "keys"
+        if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute) and \
+                iterable.func.attr in ("items", "values", "keys") and not iterable.args and \
+                not iterable.keywords:
+            iterable, how = iterable.func.value, iterable.func.attr
+        elif not isinstance(iterable, (ast.Name, ast.Subscript, ast.Attribute)):
+            return None
+        part = self.part(iterable)
+        if part is None or not isinstance(part.value, dict):
+            return None
+        target = node.target
+        names = target.elts if how == "items" and isinstance(target, ast.Tuple) else [target]
+        if len(names) != (2 if how == "items" else 1) or not all(
+                isinstance(n, ast.Name) for n in names):
+            raise located(UnsupportedSyntaxError, f"this loop over {text(part.param, part.path)}"
+                          f".{how}() unpacks its items into names: `for k, v in p.items()`, "
+                          "`for v in p.values()`, `for k in p`", node.target, self.where)
+        if node.orelse or any(isinstance(n, (ast.Break, ast.Continue, ast.Return))
+                              for s in node.body for n in walk(s)):
+            raise located(UnsupportedSyntaxError, f"srcdiff loops over the items of "
+                          f"{text(part.param, part.path)} (a dict) when the loop has no "
+                          "break, continue, return or else", node, self.where)
+        key_name = name_id(names[0]) if how in ("items", "keys") else None
+        value_name = name_id(names[-1]) if how in ("items", "values") else None
+        bound = {n.id for s in node.body for n in walk(s) if isinstance(n, ast.Name)
+                 and not isinstance(n.ctx, ast.Load)} | {
+                     n.arg for s in node.body for n in walk(s) if isinstance(n, ast.arg)}
+        result: list[ast.stmt] = []
+        for key in part.value:
+            value, done = step(part.value, "item", key)
+            item = _Part(part.param, part.path + (done,), value, part.differentiated)
+            self.function.facts.append((part.param, item.path, observe(value)))
+            body = copy_tree(node.body)
+            if key_name is not None:
+                result += self.bind(key_name, _located(ast.Constant(key), node), node)
+                if key_name not in bound:  # p[k] reads the part: k a constant there
+                    body = [cast(ast.stmt, _Constants({key_name: ast.Constant(key)}).visit(s))
+                            for s in body]
+            if value_name is not None:
+                self.structures.pop(value_name, None)
+                result += self.bound_each([value_name], item, node, whole=True)
+            result += self.block(body)
+        return result
+
     def bound_each(self, names: list[str], part: _Part, origin: ast.AST, whole: bool = False) -> list[ast.stmt]:
         """A loop target bound to ``part`` (``whole``) or to its items, once per
         unrolled iteration: like ``holds``, but the name is rebound each time."""
@@ -1372,6 +1422,9 @@ class Normalizer:
             sliced = self.sliced_part(node.iter)
             if sliced is not None:  # params[:-1]: the items of a constant slice
                 return self.unroll(node, *sliced)
+            looped = self.dict_part_loop(node)
+            if looped is not None:  # for k, v in p.items(), p a structured dict
+                return looped
             part = self.part(node.iter)
             if part is not None and is_object(part.value):  # not a leaf: one per item
                 return self.unroll(node)
@@ -2723,8 +2776,10 @@ class _Expressions(ast.NodeTransformer):
             part = n.part(receiver)
             if part is not None:  # a dict given as an argument, not one the function made
                 raise located(UnsupportedSyntaxError, f"`.{node.func.attr}()` of "
-                              f"{text(part.param, part.path)}, a structured argument, is not "
-                              "supported yet", node, n.where, hint="read its entries by key "
+                              f"{text(part.param, part.path)}, a structured argument, is "
+                              "supported as what a for loop goes over, not as a value", node,
+                              n.where, hint=f"for k, v in {text(part.param, part.path)}"
+                              f".items(): ..., or read its entries by key "
                               f"({text(part.param, part.path)}['w'])")
             raise located(UnsupportedSyntaxError, f"`.{node.func.attr}()` of a dict srcdiff "
                           "follows is supported where it is looped over (for, comprehensions, "

@@ -728,12 +728,63 @@ def items_of(p):
     return s
 
 
-def test_items_of_a_structured_dict_says_what_it_is():
+def items_as_a_value(p):
+    pairs = p.items()  # refused
+    return len(pairs) * 1.0
+
+
+def values_of(p):
+    s = 0.0
+    for v in p.values():
+        s = s + np.sum(v ** 2)
+    return s
+
+
+def scaled_by_key(p, scale):
+    s = 0.0
+    for k in p:
+        s = s + scale[k] * p[k] ** 2
+    return s
+
+
+def layers_by_name(p):
+    total = 0.0
+    for name, layer in p.items():
+        total = total + np.sum(layer["W"] ** 2) + np.sum(layer["b"])
+        if name == "out":
+            total = total * 2.0
+    return total
+
+
+def test_loops_over_the_items_of_a_structured_dict():
+    # refused before (the second and fourth trials): unrolled, one body per key
+    assert srcdiff.grad(items_of)({"a": 1.0, "b": 2.0}) == {"a": 2.0, "b": 4.0}
+    gradient = srcdiff.grad(values_of)({"w": np.array([1.0, 2.0]), "v": np.array([[0.5]])})
+    np.testing.assert_array_equal(gradient["w"], [2.0, 4.0])
+    np.testing.assert_array_equal(gradient["v"], [[1.0]])
+    # k read as a key of another dict given as data: d/dp_k of scale_k p_k^2
+    assert srcdiff.grad(scaled_by_key)({"a": 1.5, "b": -2.0}, {"a": 2.0, "b": 5.0}) == \
+        {"a": 6.0, "b": -20.0}
+    # the total doubled after the last layer: every square and sum counted twice
+    layers = {"hidden": {"W": np.ones((2, 2)), "b": np.zeros(2)},
+              "out": {"W": np.eye(2), "b": np.ones(2)}}
+    gradient = srcdiff.grad(layers_by_name)(layers)
+    np.testing.assert_array_equal(gradient["hidden"]["W"], 4 * np.ones((2, 2)))
+    np.testing.assert_array_equal(gradient["out"]["W"], 4 * np.eye(2))
+    np.testing.assert_array_equal(gradient["out"]["b"], [2.0, 2.0])
+    # the keys and their order are facts of the code: other keys, other code
+    assert srcdiff.grad(items_of)({"c": 3.0}) == {"c": 6.0}
+    value, derivative = srcdiff.jvp(items_of)({"a": 1.0, "b": 2.0}, {"a": 1.0, "b": 0.5})
+    assert (value, derivative) == (5.0, 4.0)
+
+
+def test_items_of_a_structured_dict_as_a_value_says_what_it_is():
     # the message said "of a dict srcdiff follows is supported where it is looped over",
     # of a loop (a second new user's trial)
     with pytest.raises(srcdiff.UnsupportedSyntaxError,
-                       match=r"`\.items\(\)` of p, a structured argument, is not supported"):
-        srcdiff.grad(items_of)({"a": 1.0, "b": 2.0})
+                       match=r"`\.items\(\)` of p, a structured argument, is supported as "
+                       "what a for loop goes over, not as a value"):
+        srcdiff.grad(items_as_a_value)({"a": 1.0, "b": 2.0})
 
 
 @dataclasses.dataclass(frozen=True)
