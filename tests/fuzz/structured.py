@@ -29,7 +29,7 @@ FORMS = ("dict", "nested", "list", "tuple", "unpack", "unpack_item", "namedtuple
 # the packed values bound by one unpacking, at the top (``loop_slice``: by the target of
 # a loop over a slice of the list, which takes their one item: drawn in place of half the
 # unpack_item forms, from a stream of its own)
-UNPACKED = ("unpack", "unpack_nested", "unpack_item", "loop_slice")
+UNPACKED = ("unpack", "unpack_nested", "unpack_item", "loop_slice", "dict_loop")
 SLICES = {0: ("[:1]", "[:-1]", "[::2]", "[-2::-3]", "[0:1]"),  # the item first, a pad after
           1: ("[1:]", "[-1:]", "[1::5]", "[:0:-1]", "[-1:-2:-1]")}  # a pad first
 NAME = "params_s"
@@ -134,6 +134,18 @@ def make(case, copy_point) -> Variant | None:
         structure = inner if form == "dict" else {"layer": inner, "unused": 0.5}
         reads = {n: (("layer",) if form == "nested" else ()) + (n,) for n in packed}
         access = {n: f"{NAME}" + "".join(f"[{k!r}]" for k in reads[n]) for n in packed}
+        looping = random.Random(f"dict_loop/{case.kind}/{case.seed}")
+        if form == "dict" and looping.random() < 0.4:
+            # its values bound by a loop over its items (or keys), one branch per key,
+            # at the top (its own stream)
+            form = "dict_loop"
+            by_key = looping.random() < 0.5
+            loop = [f"for key_s in {NAME}:" if by_key else
+                    f"for key_s, value_s in {NAME}.items():"]
+            for i, n in enumerate(packed):
+                loop.append(f"    {'if' if i == 0 else 'elif'} key_s == {n!r}:")
+                loop.append(f"        {n} = {NAME}[key_s]" if by_key else f"        {n} = value_s")
+            head.append("\n".join(loop))
     elif form in ("list", "tuple", "unpack"):
         values = [point[n] for n in packed]
         structure = tuple(values) if form != "list" else values
