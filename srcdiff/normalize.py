@@ -1313,7 +1313,8 @@ class Normalizer:
         bound = {n.id for s in node.body for n in walk(s) if isinstance(n, ast.Name)
                  and not isinstance(n.ctx, ast.Load)} | {
                      n.arg for s in node.body for n in walk(s) if isinstance(n, ast.arg)}
-        for value in values:
+        watched = self.iterated_lists(node.iter)
+        for count, value in enumerate(values):
             before += self.bind_target(node.target, value, node)
             body = copy_tree(node.body)
             constants = {name: constant for name, constant in _constants_of(node.target, value)
@@ -1321,7 +1322,42 @@ class Normalizer:
             if constants:
                 body = [cast(ast.stmt, _Constants(constants).visit(s)) for s in body]
             before += self.block(body)
+            for made, items, backward in watched:  # Python reads each item when it gets to it
+                ahead = slice(0, max(len(items) - 1 - count, 0)) if backward else \
+                    slice(count + 1, None)
+                if len(made.items) != len(items) or any(
+                        a is not b for a, b in zip(made.items[ahead], items[ahead])):
+                    raise located(UnsupportedSyntaxError, f"the loop changes {made.what}, "
+                                  "which it goes over, at an item it has not reached: "
+                                  "Python's loop reads each item when it gets to it and sees "
+                                  "the change; srcdiff writes the loop out with the items it "
+                                  "had when the loop started", node, self.where,
+                                  hint="loop over a copy (`for b in buf[:]`), or over "
+                                  "range(len(buf)) reading buf[i] in the body")
         return before
+
+    def iterated_lists(self, iterable: ast.expr) -> list[tuple[_List, list[Any], bool]]:
+        """The lists and dicts srcdiff follows that a loop goes over by reference (``xs``,
+        ``enumerate(xs)``, ``zip(xs, ys)``, ``reversed(xs)``, ``d.values()``), each with
+        its items when the loop starts and whether it is gone over backwards: a change of
+        an item the loop has not reached yet is one Python's loop sees (a copy, ``xs[:]``,
+        is a list of its own)."""
+        backward = False
+        names: list[ast.expr] = [iterable]
+        if isinstance(iterable, ast.Call) and not iterable.keywords:
+            callee = self.parsed.resolve(iterable.func, self.locals)
+            if callee in (enumerate, zip, reversed):
+                names, backward = list(iterable.args[:1] if callee is not zip
+                                       else iterable.args), callee is reversed
+            elif isinstance(iterable.func, ast.Attribute) and iterable.func.attr in (
+                    "values", "items", "keys") and not iterable.args:
+                names = [iterable.func.value]
+        watched = []
+        for name in names:
+            if isinstance(name, ast.Name) and name.id in self.lists.by_name:
+                made = self.lists.by_name[name.id]
+                watched.append((made, list(made.items), backward))
+        return watched
 
     def bind_target(self, target: ast.expr, value: Any, origin: ast.AST) -> list[ast.stmt]:
         """A target of an unrolled loop bound to one of its values: an expression, a

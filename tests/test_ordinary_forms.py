@@ -232,3 +232,49 @@ def test_second_derivative_through_a_sort_of_the_flattened_array():
     # returns a number (an internal error)
     assert srcdiff.grad(sorted_rows_mean)(1.5) == pytest.approx(3.0)
     assert srcdiff.grad(srcdiff.grad(sorted_rows_mean))(1.5) == pytest.approx(2.0)
+
+
+# -- a loop over a list the function changes ahead of itself (a silent wrong gradient
+# before: the loop was written out with the items the list had when it started)
+def changes_ahead(x):
+    buf = [x, 0.0]
+    s = 0.0
+    for b in buf:
+        buf[1] = buf[1] + b  # refused
+        s = s + b
+    return s  # 2 x in Python
+
+
+def changes_ahead_through_values(x):
+    d = {"p": x, "q": 0.0}
+    s = 0.0
+    for v in d.values():
+        d["q"] = v * 3.0  # refused
+        s = s + v
+    return s  # 4 x in Python
+
+
+def changes_behind(x):
+    buf = [x, 2.0 * x, 0.5]
+    for i, b in enumerate(buf):
+        buf[i] = b * b  # the item just read: Python's loop does not see it
+    return buf[0] + buf[1] + buf[2]  # 5 x^2 + 0.25
+
+
+def changes_a_copy(x):
+    buf = [x, 0.0]
+    s = 0.0
+    for b in buf[:]:
+        buf[1] = buf[1] + b
+        s = s + b
+    return s + buf[1]  # x + x
+
+
+def test_loops_over_a_list_they_change_ahead_are_refused():
+    for func in (changes_ahead, changes_ahead_through_values):
+        with pytest.raises(UnsupportedSyntaxError, match="at an item it has not reached") \
+                as caught:
+            srcdiff.grad(func)(0.8)
+        assert "buf[:]" in caught.value.hint
+    assert srcdiff.grad(changes_behind)(0.8) == pytest.approx(10 * 0.8)
+    assert srcdiff.grad(changes_a_copy)(0.8) == pytest.approx(2.0)
