@@ -81,6 +81,8 @@ class Interval:
     def power_int(self, k: int) -> "Interval":
         if k == 0:
             return Interval(1.0)
+        if k < 0 and self.lo <= 0 <= self.hi:  # 1 / x^|k| near 0 (exactly 0: it raises)
+            return Interval(-math.inf, math.inf)
         values = [_pow(self.lo, k), _pow(self.hi, k)]
         if k % 2 == 0 and self.lo <= 0 <= self.hi:
             values.append(0.0)
