@@ -433,6 +433,13 @@ class Fence(ast.NodeVisitor):
 
     # -- expressions -------------------------------------------------------------
     def visit_BinOp(self, node: ast.BinOp) -> None:
+        from .lower import is_literal
+        if isinstance(node.op, (ast.Mult, ast.Add)) and any(
+                isinstance(side, (ast.List, ast.Tuple)) and not is_literal(side)
+                for side in (node.left, node.right)):
+            self.refuse(node, "a list or tuple of computed values repeated with `*` or joined "
+                        "with `+` is not supported yet", "write its elements out ([x, x, x]), "
+                        "or make an array (numpy.full(3, x), numpy.concatenate(...))")
         self.check_operator(node, node.op)
         self.visit(node.left)
         self.visit(node.right)
@@ -610,6 +617,13 @@ class Fence(ast.NodeVisitor):
             if keyword.arg is None:
                 self.refuse(keyword, "`**` arguments in calls are not supported yet",
                             "pass arguments by name")
+        if isinstance(node.func, ast.Subscript) and self.rooted_in_local(node.func):
+            # self.layers[-1](x): normalize calls the __call__ of an object given as an
+            # argument (or held by one), or refuses the call
+            self.visit(node.func)
+            for argument in node.args + [k.value for k in node.keywords]:
+                self.inlined_argument(argument)
+            return
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             self.refuse(node.func, "only calls to named functions are supported")
         if any(isinstance(a, ast.Starred) for a in node.args):
@@ -821,6 +835,17 @@ class Fence(ast.NodeVisitor):
             for argument in node.args + [k.value for k in node.keywords]:
                 self.inlined_argument(argument)
             return
+        if isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name) and \
+                func.value.func.id == "super":
+            self.refuse(func, "`super()` is not supported", f"call the base class's method "
+                        f"by its name: Base.{func.attr}(self, ...)")
+        owner = self.parsed.resolve(func.value, self.locals)
+        if isinstance(owner, type) and func.attr not in METHODS:
+            kind = type(inspect.getattr_static(owner, func.attr, None)).__name__
+            self.refuse(func, f"`{ast.unparse(func)}` is a {kind} of the class, not a function "
+                        "srcdiff can inline", "srcdiff inlines the functions and "
+                        "staticmethods a class defines (a classmethod: make it a "
+                        "staticmethod or a module function)")
         if func.attr not in METHODS:
             self.refuse(func, f"the method `.{func.attr}()` is not supported",
                         "srcdiff differentiates the array methods "

@@ -56,6 +56,7 @@ import ast
 import contextlib
 import copy
 import dataclasses
+import inspect
 import math
 import operator
 import sys
@@ -450,7 +451,7 @@ class Normalizer:
         object (an array's methods are NumPy's)."""
         func = call.func
         receiver: ast.expr
-        if isinstance(func, ast.Name):  # layer(x), layer an object srcdiff follows
+        if isinstance(func, (ast.Name, ast.Subscript)):  # layer(x), self.layers[0](x)
             receiver, attribute = func, "__call__"
         elif isinstance(func, ast.Attribute):
             receiver, attribute = func.value, func.attr
@@ -471,6 +472,11 @@ class Normalizer:
                               "define", func, self.where, hint="define it as a method, or "
                               "call a function the module defines")
         found = method_of(part.value, attribute)
+        if found.function is None and isinstance(inspect.getattr_static(
+                type(part.value), attribute, None), classmethod):
+            raise located(UnsupportedSyntaxError, f"`{ast.unparse(func)}` is a classmethod: "
+                          "srcdiff inlines the functions and staticmethods a class defines",
+                          func, self.where, hint="make it a staticmethod or a module function")
         if found.function is None:
             return None
         self.function.facts.append((part.param, part.path + (("method", attribute),), found))
@@ -498,11 +504,15 @@ class Normalizer:
                           "given as arguments; the other transformations take numbers and "
                           "arrays")
 
-    def leaf(self, part: _Part, origin: ast.AST) -> ast.Name:
+    def leaf(self, part: _Part, origin: ast.AST) -> ast.expr:
         """The parameter standing for the leaf ``part`` (made at its first read)."""
         from .kinds import data_kind
         if part.path == () and not part.differentiated:
             return _located(_name(part.param), origin)  # an object used whole: as it is
+        if isinstance(part.value, str) and not part.differentiated:
+            # an option an object holds (self.kind == "tanh"): a constant of the code,
+            # which holds while the argument holds the same string (observe gives it)
+            return _located(ast.Constant(part.value), origin)
         if (is_container(part.value) and part.differentiated) or data_kind(part.value) is None:
             what = text(part.param, part.path)
             raise located(UnsupportedSyntaxError, f"`{what}` is a "
@@ -661,11 +671,13 @@ class Normalizer:
         in the dict's order (its keys, in order, are a fact of the code), ``k`` that key
         (a constant where the body reads it: ``p[k]``) and ``v`` the part it names. None
         for any other loop."""
-        iterable, how = node.iter, "keys"
+        iterable: ast.expr = node.iter
+        how = "keys"
         if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Attribute) and \
                 iterable.func.attr in ("items", "values", "keys") and not iterable.args and \
                 not iterable.keywords:
-            iterable, how = iterable.func.value, iterable.func.attr
+            how = iterable.func.attr
+            iterable = iterable.func.value
         elif not isinstance(iterable, (ast.Name, ast.Subscript, ast.Attribute)):
             return None
         part = self.part(iterable)
@@ -702,6 +714,72 @@ class Normalizer:
             if value_name is not None:
                 self.structures.pop(value_name, None)
                 result += self.bound_each([value_name], item, node, whole=True)
+            result += self.block(body)
+        return result
+
+    def counted_part_loop(self, node: ast.For) -> list[ast.stmt] | None:
+        """``for i, layer in enumerate(p.layers)`` (a constant ``start`` too) and ``for
+        a, b in zip(p.first, p.second)`` over lists or tuples given as structured
+        arguments: the body once per position (the shortest's length, as zip's), ``i`` a
+        constant in its copy of the body, each item the part at that position (unpacked
+        where the target is a tuple: ``for i, (W, b) in enumerate(layers)``). None for any
+        other loop."""
+        iterable, target = node.iter, node.target
+        if not (isinstance(iterable, ast.Call) and iterable.args and isinstance(
+                target, ast.Tuple)) or any(isinstance(a, ast.Starred) for a in iterable.args):
+            return None
+        callee = self.parsed.resolve(iterable.func, self.locals)
+        keywords = {k.arg: k.value for k in iterable.keywords}
+        if callee is enumerate and len(iterable.args) + len(keywords) <= 2 and \
+                set(keywords) <= {"start"} and len(target.elts) == 2:
+            sources, counter = iterable.args[:1], target.elts[0]
+            given = iterable.args[1] if len(iterable.args) > 1 else keywords.get("start")
+            start = 0 if given is None else _constant_int(given, self)
+            if start is None or not isinstance(counter, ast.Name):
+                return None
+            targets = target.elts[1:]
+        elif callee is zip and not keywords and len(target.elts) == len(iterable.args):
+            sources, counter, start, targets = iterable.args, None, 0, target.elts
+        else:
+            return None
+        parts = [self.part(s) for s in sources]
+        if not all(p is not None and isinstance(p.value, (list, tuple)) for p in parts):
+            return None
+        if node.orelse or any(isinstance(n, (ast.Break, ast.Continue, ast.Return))
+                              for s in node.body for n in walk(s)):
+            raise located(UnsupportedSyntaxError, "srcdiff loops over the items of a "
+                          "structured argument when the loop has no break, continue, return "
+                          "or else", node, self.where)
+        bound = {n.id for s in node.body for n in walk(s) if isinstance(n, ast.Name)
+                 and not isinstance(n.ctx, ast.Load)}
+        result: list[ast.stmt] = []
+        for position in range(min(len(cast(_Part, p).value) for p in parts)):  # type: ignore[arg-type]
+            body = copy_tree(node.body)
+            if counter is not None:
+                index = _located(ast.Constant(start + position), node)
+                result += self.bind(name_id(counter), index, node)
+                if name_id(counter) not in bound:
+                    body = [cast(ast.stmt, _Constants({name_id(counter): index}).visit(s))
+                            for s in body]
+            for part, element in zip(parts, targets):
+                part = cast(_Part, part)
+                value, done = step(part.value, "item", position)
+                item = _Part(part.param, part.path + (done,), value, part.differentiated)
+                self.function.facts.append((part.param, item.path, observe(value)))
+                if isinstance(element, ast.Tuple):
+                    names = [name_id(e) for e in element.elts if isinstance(e, ast.Name)]
+                    if len(names) != len(element.elts):
+                        raise located(UnsupportedSyntaxError, "this loop target is not "
+                                      "supported yet", element, self.where)
+                    for name in names:
+                        self.structures.pop(name, None)
+                    result += self.bound_each(names, item, node)
+                elif isinstance(element, ast.Name):
+                    self.structures.pop(element.id, None)
+                    result += self.bound_each([element.id], item, node, whole=True)
+                else:
+                    raise located(UnsupportedSyntaxError, "this loop target is not supported "
+                                  "yet", element, self.where)
             result += self.block(body)
         return result
 
@@ -1459,6 +1537,8 @@ class Normalizer:
             if sliced is not None:  # params[:-1]: the items of a constant slice
                 return self.unroll(node, *sliced)
             looped = self.dict_part_loop(node)
+            if looped is None:  # for i, layer in enumerate(self.layers), zip(parts...)
+                looped = self.counted_part_loop(node)
             if looped is not None:  # for k, v in p.items(), p a structured dict
                 return looped
             part = self.part(node.iter)
@@ -2006,7 +2086,14 @@ class Normalizer:
 
     # -- calls to user functions: inlined ------------------------------------------------
     def callee_of(self, call: ast.Call) -> tuple[ast.FunctionDef, Parsed | None, types.FunctionType | None] | None:
-        """``(def, parsed, function)`` for a call to a user function, else None."""
+        """``(def, parsed, function)`` for a call to a user function, else None. A call of
+        an object's method (``self.step(x, v)``, ``method_call``) becomes, in place, the
+        call of the function its class gives, wherever the call is met first (a tuple it
+        returns unpacked, ``x, v = self.step(x, v)``, is met here before the expression)."""
+        if not (isinstance(call.func, ast.Name) and call.func.id in self.local_functions):
+            method = self.method_call(call)
+            if method is not None:
+                call.func, call.args, call.keywords = method.func, method.args, method.keywords
         func = call.func
         if isinstance(func, ast.Name) and func.id in self.local_functions:
             tree, _ = self.local_functions[func.id]
@@ -2930,6 +3017,15 @@ class _Expressions(ast.NodeTransformer):
             result = n.fresh(_callee_name(node))
             self.inline_call(node, [result])
             return _located(_name(result), node)
+        if isinstance(node.func, ast.Subscript):  # (the fence let it by)
+            refusal = located(UnsupportedSyntaxError, f"`{ast.unparse(node.func)}` is not an "
+                              "object whose class defines __call__: calling it is not "
+                              "supported", node, n.where, hint="srcdiff inlines the functions "
+                              "a module defines, and the methods (and __call__) of objects "
+                              "given as arguments")
+            if not n.structures:
+                setattr(refusal, "depends_on_kinds", True)
+            raise refusal
         if isinstance(node.func, ast.Name) and n.parsed.resolve(node.func, n.locals) is \
                 UNRESOLVED:  # a variable (the fence let it by)
             refusal = located(UnsupportedSyntaxError, f"`{node.func.id}` is a local variable; "

@@ -113,6 +113,10 @@ class Parsed:
                 if isinstance(found, types.FunctionType) and not _library_function(found):
                     _record("attribute", base, node.attr, getattr(base, node.attr))
                     return found
+                if type(found) in (int, float) and base.__module__ != "builtins":
+                    # K.EPS, a number a class holds: read live, as a module's number is
+                    _record("attribute", base, node.attr, found)
+                    return found
         return _UNRESOLVED
 
 

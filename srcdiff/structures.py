@@ -142,14 +142,15 @@ def children(value: Any) -> list[tuple[Step, Any]]:
 
 def observe(value: Any) -> Any:
     """What code generated for ``value`` assumed about it: for a container, its type and
-    length (or keys); for a leaf, its kind (a number, an array of some rank); for
-    anything else, its type."""
+    length (or keys); for a leaf, its kind (a number, an array of some rank); for a
+    string, the string (an option: the code holds the branch it selects); for anything
+    else, its type."""
     if isinstance(value, dict):
         return (dict, tuple(value))
     if isinstance(value, (list, tuple)):
         return (type(value), len(value))
-    if isinstance(value, Method):
-        return value
+    if isinstance(value, (Method, str)):
+        return value  # (a string: an option the code was written for, by its value)
     kind = data_kind(value)
     if kind is not None:
         return kind

@@ -225,3 +225,128 @@ class Recursive:
 def test_recursion_through_self_is_refused_with_a_reason():
     with pytest.raises(UnsupportedSyntaxError, match="recursive calls"):
         srcdiff.grad(Recursive(2.0).power)(1.5, 3)
+
+
+# -- forms a fifth trial wrote (each refused before)
+class Pendulum:
+    def __init__(self, k):
+        self.k = k
+
+    def step(self, x, v, dt):
+        return x + dt * v, v - dt * self.k * x
+
+    def energy_after(self, x0, steps=3, dt=0.1):
+        x, v = x0, 0.0
+        for _ in range(steps):
+            x, v = self.step(x, v, dt)  # a tuple a method returns, unpacked
+        return x * x + v * v
+
+
+def pendulum_energy_dx0(k, x0, steps=3, dt=0.1):
+    """The map is linear: (x, v) <- M (x, v), so the energy is x0^2 |M^n e1|^2."""
+    m = np.array([[1.0, dt], [-dt * k, 1.0]])
+    column = np.linalg.matrix_power(m, steps) @ np.array([1.0, 0.0])
+    return 2.0 * x0 * float(column @ column)
+
+
+def test_a_tuple_a_method_returns_unpacked():
+    # refused before with 'lists and tuples holding values that depend on x0'
+    model = Pendulum(4.0)
+    assert srcdiff.grad(model.energy_after)(0.7) == pytest.approx(pendulum_energy_dx0(4.0, 0.7))
+
+
+class Activation:
+    def __init__(self, kind):
+        self.kind = kind
+
+    def __call__(self, z):
+        if self.kind == "tanh":
+            return math.tanh(z)
+        if self.kind in ("softplus", "smooth"):
+            return math.log1p(math.exp(z))
+        return z
+
+
+def activated(act, x):
+    return act(x) * 2.0
+
+
+def test_an_option_an_object_holds_selects_the_code():
+    # self.kind == "tanh" was refused ('a str used as a value'); each string an object
+    # holds gets code of its own
+    gradient = srcdiff.grad(activated, wrt=1)
+    expected = {"tanh": 2.0 * (1.0 - math.tanh(0.3) ** 2),
+                "softplus": 2.0 / (1.0 + math.exp(-0.3)), "linear": 2.0}
+    for kind in ("tanh", "softplus", "linear", "tanh"):
+        assert gradient(Activation(kind), 0.3) == pytest.approx(expected[kind])
+
+
+class Layered:
+    SCALE = 2.0
+
+    def __init__(self):
+        self.layers = [Dense(np.array([[0.5]]), np.array([0.1])),
+                       Dense(np.array([[-1.5]]), np.array([0.0]))]
+        self.blocks = {"first": self.layers[0], "second": self.layers[1]}
+
+    def by_position(self, x):
+        return np.sum(self.layers[-1](self.layers[0](x))) * Layered.SCALE
+
+    def by_enumerate(self, x):
+        for i, layer in enumerate(self.layers, 1):
+            x = layer(x) * i
+        return np.sum(x)
+
+    def by_name(self, x):
+        s = 0.0
+        for name, block in self.blocks.items():
+            s = s + np.sum(block(x))
+        return s
+
+
+def test_layers_called_by_position_enumerated_and_by_name():
+    model, x = Layered(), np.array([0.4])
+    t1 = np.tanh(0.5 * 0.4 + 0.1)
+    d1 = 0.5 * (1 - t1 ** 2)  # d first(x) / dx
+    t2 = np.tanh(-1.5 * t1)
+    assert srcdiff.grad(model.by_position)(x) == pytest.approx(2.0 * (1 - t2 ** 2) * -1.5 * d1)
+    t2e = np.tanh(-1.5 * t1)  # by_enumerate: x1 = first(x) * 1, x2 = second(x1) * 2
+    assert srcdiff.grad(model.by_enumerate)(x) == pytest.approx(2 * (1 - t2e ** 2) * -1.5 * d1)
+    # by_name: first(x) + second(x)
+    assert srcdiff.grad(model.by_name)(x) == pytest.approx(
+        d1 + (1 - np.tanh(-1.5 * 0.4) ** 2) * -1.5)
+
+
+def pairs_of_parts(ws, bs, x):
+    for w, b in zip(ws, bs):  # stops at the shorter, as zip does
+        x = w * x + b
+    return x
+
+
+def test_zip_of_structured_lists():
+    # x2 = w1 (w0 x + b0) + b1: d/dw = (x, w1 x ... ), d/db = (w1, 1, 0)
+    gw, gb, gx = srcdiff.grad(pairs_of_parts, wrt=(0, 1, 2))([0.5, -1.0], (0.1, 0.2, 9.0), 0.3)
+    assert gw == [pytest.approx(-1.0 * 0.3), pytest.approx(0.5 * 0.3 + 0.1)]
+    assert gb == (pytest.approx(-1.0), pytest.approx(1.0), 0.0)
+    assert gx == pytest.approx(-0.5)
+
+
+class Derived(Model):
+    def forward(self, x):
+        return super().forward(x) * 2.0  # refused
+
+    @classmethod
+    def unit(cls, x):
+        return x
+
+    def through_classmethod(self, x):
+        return self.unit(x) * self.w  # refused
+
+
+def test_super_and_classmethods_are_refused_with_a_way_out():
+    with pytest.raises(UnsupportedSyntaxError, match=r"`super\(\)` is not supported") as caught:
+        srcdiff.grad(Derived(0.5, 0.1).loss)(0.3, 1.0)
+    assert "Base.forward(self, ...)" in caught.value.hint
+    with pytest.raises(UnsupportedSyntaxError, match="is a classmethod") as caught:
+        srcdiff.grad(Derived(0.5, 0.1).through_classmethod)(0.3)
+    assert "staticmethod" in caught.value.hint

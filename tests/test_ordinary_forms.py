@@ -278,3 +278,15 @@ def test_loops_over_a_list_they_change_ahead_are_refused():
         assert "buf[:]" in caught.value.hint
     assert srcdiff.grad(changes_behind)(0.8) == pytest.approx(10 * 0.8)
     assert srcdiff.grad(changes_a_copy)(0.8) == pytest.approx(2.0)
+
+
+def repeats_computed(x):
+    v = [x] * 3  # refused
+    return v[0] + v[2]
+
+
+def test_a_list_of_computed_values_repeated_says_what_to_write():
+    # "lists are not supported yet" before, without a hint
+    with pytest.raises(UnsupportedSyntaxError, match="repeated with `\\*` or joined") as caught:
+        srcdiff.grad(repeats_computed)
+    assert "numpy.full(3, x)" in caught.value.hint
