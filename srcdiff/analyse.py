@@ -561,7 +561,7 @@ def infer_kinds(function: Function, parameters: dict[str, Kind],
         return kind_of(node, of)
 
     assigned = {name for s in function.body for name in names(s)[1]}
-    _mark_number_shapes(function, statements)
+    _mark_number_shapes(function, statements, dict(kinds))
     changed = True
     while changed:
         changed = False
@@ -595,14 +595,16 @@ def infer_kinds(function: Function, parameters: dict[str, Kind],
     return kinds
 
 
-def _mark_number_shapes(function: Function, statements: list[ast.stmt]) -> None:
+def _mark_number_shapes(function: Function, statements: list[ast.stmt],
+                        parameter_kinds: dict[str, Kind]) -> None:
     """Mark the calls of ``numpy.zeros``, ``ones``, ``empty`` and ``full`` whose shape is
     a variable that can only hold a number (``n = len(b)``, ``n = A.shape[0]``, ``k = n -
     1``, a module's ``N = 10``): a 1-d array (or NumPy raises, as the function does), where
     the kind of such a shape says only "not an array" (a tuple too). A variable can only
     hold a number when every assignment of it gives one, its operands taken for numbers
     (the greatest such set: a loop's ``n = n + 1``), and every loop it is the target of
-    runs over a ``range``; parameters are not known to be numbers."""
+    runs over a ``range``; a parameter is one where the code is made for a number there
+    (``np.zeros(n)`` of an int parameter ``n``)."""
     arrays = RULES.arrays()
     if arrays is None:
         return
@@ -616,7 +618,10 @@ def _mark_number_shapes(function: Function, statements: list[ast.stmt]) -> None:
     definitions: dict[str, list[ast.expr | None]] = {}  # None: not a number
     args = function.args
     for parameter in args.posonlyargs + args.args + args.kwonlyargs:
-        definitions.setdefault(parameter.arg, []).append(None)
+        # a parameter this code takes a number for (its kind in the key the code is
+        # made for: a tuple or a list given is an array there, and gets code of its own)
+        number = parameter_kinds.get(parameter.arg, SCALAR) == SCALAR
+        definitions.setdefault(parameter.arg, []).append(ast.Constant(0) if number else None)
     for statement in statements:
         if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
                 and len(statement.targets) == 1:

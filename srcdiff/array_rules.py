@@ -897,6 +897,13 @@ add_array_rule(runtime.broadcast_like, ("adjoint", "like"), ("adjoint",),
                lambda v: {"adjoint": v.helper("unbroadcast", v.g, v["adjoint"])},
                lambda v: v.kind("like"), (E(((3,), (2, 3))), E(((2, 1), (2, 4)))),
                name="srcdiff.runtime.broadcast_like")
+# the tangent forward code returns for an array result (``tangent.finish_tangent``): the
+# tangent broadcast to the result's shape, in its float dtype; a Hessian-vector product
+# differentiates that code again
+add_array_rule(runtime.tangent_like, ("tangent", "like"), ("tangent",),
+               lambda v: {"tangent": v.helper("unbroadcast", v.g, v["tangent"])},
+               lambda v: v.kind("like"), (E(((3,), (2, 3))), E(((2, 1), (2, 4)))),
+               name="srcdiff.runtime.tangent_like")
 add_array_rule(numpy.copy, ("a", "order"), ("a",), lambda v: {"a": v.g}, same_kind,
                (E(((3,),)),), name="numpy.copy", shaped=False)
 # dtype: a floating one (normalize gives casts to integers and booleans to integer_cast)
@@ -2404,7 +2411,7 @@ _forward("linear", numpy.sum, numpy.mean, numpy.cumsum, numpy.trace, numpy.diag,
          numpy.ravel, numpy.squeeze, numpy.expand_dims, numpy.atleast_1d, numpy.atleast_2d,
          numpy.transpose, numpy.swapaxes, numpy.broadcast_to, numpy.copy, numpy.asarray,
          numpy.flip, numpy.flipud, numpy.fliplr, numpy.concatenate, numpy.stack, numpy.hstack, numpy.vstack, numpy.array,
-         getitem, runtime.set_item, runtime.broadcast_like)
+         getitem, runtime.set_item, runtime.broadcast_like, runtime.tangent_like)
 _forward("multilinear", numpy.dot, numpy.matmul, operator.matmul, numpy.outer, numpy.inner,
          numpy.cross, numpy.einsum, numpy.tensordot)
 _forward(lambda j: call("numpy.sum", j.t("a")), runtime.item_of)  # item of a size-1 tangent

@@ -290,3 +290,21 @@ def test_a_list_of_computed_values_repeated_says_what_to_write():
     with pytest.raises(UnsupportedSyntaxError, match="repeated with `\\*` or joined") as caught:
         srcdiff.grad(repeats_computed)
     assert "numpy.full(3, x)" in caught.value.hint
+
+
+def zeros_of_a_count(x, n=3):
+    v = np.zeros(n)
+    v[0] = x * x
+    return v[0]
+
+
+def test_an_array_of_a_count_given_as_a_number_and_its_second_derivatives():
+    # np.zeros(n) of an int parameter n: a 1-d array (the code is made for a number n),
+    # so v[0] is a number; grad said it could not tell, and hessian, hvp and grad(grad)
+    # raised an error located in srcdiff's own runtime.py (a sixth trial)
+    assert srcdiff.grad(zeros_of_a_count)(1.5) == pytest.approx(3.0)
+    assert srcdiff.jvp(zeros_of_a_count)(1.5, 1.0) == (pytest.approx(2.25), pytest.approx(3.0))
+    assert srcdiff.hessian(zeros_of_a_count)(1.5) == pytest.approx(2.0)
+    assert srcdiff.hvp(zeros_of_a_count)(1.5, 1.0) == pytest.approx(2.0)
+    assert srcdiff.grad(srcdiff.grad(zeros_of_a_count))(1.5) == pytest.approx(2.0)
+    assert srcdiff.grad(zeros_of_a_count)(1.5, 4) == pytest.approx(3.0)
