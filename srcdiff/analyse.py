@@ -1318,45 +1318,88 @@ def _fresh_before(body: list[ast.stmt], changes: list[ast.Assign]) -> dict[int, 
             return True
         return isinstance(value, ast.Call) and bool(_created(value, numpy))
 
-    def block(statements: list[ast.stmt]) -> None:
+    def scan(earlier_statements: list[ast.stmt], changed: str, bound: set[str],
+             through: str | None) -> tuple[str, str | None]:
+        """Back from the change over ``earlier_statements``: "found" (the assignment
+        that makes the array), "broken" (one that may not), or "open" (none: the
+        statements before them decide); ``bound`` gathers the names met."""
+        for earlier in reversed(earlier_statements):
+            written = names(earlier)[1]
+            if through is not None and through in written:
+                # `set_item_1 = set_item(new, 0, w)`: the same array, changed in place
+                # (a boundary written before), made where `new` was last assigned
+                value = getattr(earlier, "value", None)
+                if not (isinstance(earlier, ast.Assign) and get_anno(earlier, "in_place")
+                        and targets(earlier) == [through] and (
+                            isinstance(value, ast.Call) and value.args
+                            and isinstance(value.args[0], ast.Name)
+                            and value.args[0].id == changed)):
+                    return "broken", through
+                through = None
+                bound.update(written)
+                continue
+            if changed in written:
+                if makes_new(earlier) and targets(earlier) == [changed]:
+                    return "found", through
+                if through is None and isinstance(earlier, ast.Assign) and \
+                        targets(earlier) == [changed] and isinstance(earlier.value, ast.Name):
+                    through = earlier.value.id
+                    continue
+                return "broken", through
+            bound.update(written)
+        return "open", through
+
+    def only_changed_in_place(loop: ast.stmt, changed: str) -> bool:
+        """Whether every assignment of ``changed`` in ``loop`` is ``changed = t`` with
+        ``t`` an in-place change of ``changed`` itself: an iteration leaves the next one
+        the same array (``a[i] += v`` in a loop filling ``a``)."""
+        changes_of = {targets(s)[0]: s for s in statements_of([loop])
+                      if isinstance(s, ast.Assign) and get_anno(s, "in_place")
+                      and len(targets(s)) == 1 and isinstance(s.value, ast.Call)
+                      and s.value.args and isinstance(s.value.args[0], ast.Name)
+                      and s.value.args[0].id == changed}
+        for statement in statements_of(cast(Any, loop).body + cast(Any, loop).orelse):
+            if isinstance(statement, (ast.If, ast.For, ast.While)):
+                if changed in names(statement.target)[1] if isinstance(statement, ast.For) \
+                        else False:
+                    return False
+                continue
+            if changed not in names(statement)[1]:
+                continue
+            if not (isinstance(statement, ast.Assign) and targets(statement) == [changed]
+                    and isinstance(statement.value, ast.Name)
+                    and statement.value.id in changes_of):
+                return False
+        return True
+
+    def block(statements: list[ast.stmt], frames: list[tuple[list[ast.stmt], int]]) -> None:
         for position, statement in enumerate(statements):
             if isinstance(statement, (ast.If, ast.For, ast.While)):
-                block(statement.body)
-                block(statement.orelse)
+                block(statement.body, frames + [(statements, position)])
+                block(statement.orelse, frames + [(statements, position)])
                 continue
             if id(statement) not in wanted:
                 continue
             value = statement.value  # type: ignore[attr-defined]
             changed = name_id(value.args[0] if isinstance(value, ast.Call) else value.left)
             bound: set[str] = set()
-            through = None  # the result of an earlier change of the array: `new = set_item_1`
-            for earlier in reversed(statements[:position]):
-                written = names(earlier)[1]
-                if through is not None and through in written:
-                    # `set_item_1 = set_item(new, 0, w)`: the same array, changed in place
-                    # (a boundary written before), made where `new` was last assigned
-                    value = getattr(earlier, "value", None)
-                    if not (isinstance(earlier, ast.Assign) and get_anno(earlier, "in_place")
-                            and targets(earlier) == [through] and (
-                                isinstance(value, ast.Call) and value.args
-                                and isinstance(value.args[0], ast.Name)
-                                and value.args[0].id == changed)):
-                        break
-                    through = None
-                    bound.update(written)
-                    continue
-                if changed in written:
-                    if makes_new(earlier) and targets(earlier) == [changed]:
-                        found[id(statement)] = bound
-                        break
-                    if through is None and isinstance(earlier, ast.Assign) and \
-                            targets(earlier) == [changed] and isinstance(earlier.value, ast.Name):
-                        through = earlier.value.id
-                        continue
+            status, through = scan(statements[:position], changed, bound, None)
+            outer = list(frames)
+            # made before the loop or branch the change is in (a loop filling an array a
+            # loop around it made): on through the blocks outside, the whole compound
+            # statement's names bound too, where each iteration leaves the same array
+            while status == "open" and outer and through is None:
+                parent, at = outer.pop()
+                compound = parent[at]
+                if isinstance(compound, (ast.For, ast.While)) and \
+                        not only_changed_in_place(compound, changed):
                     break
-                bound.update(written)
+                bound.update(names(compound)[1])
+                status, through = scan(parent[:at], changed, bound, None)
+            if status == "found":
+                found[id(statement)] = bound
 
-    block(body)
+    block(body, [])
     return found
 
 
