@@ -2240,7 +2240,11 @@ class Normalizer:
             defaults = dict(zip(positional[len(positional) - len(callee.__defaults__ or ()):],
                                 callee.__defaults__ or ()))
             defaults.update(callee.__kwdefaults__ or {})
-            defaults = {k: _literal_default(v, k, call, self.where) for k, v in defaults.items()}
+            # (only those the call leaves to their default are read: a helper whose array
+            # default every call overrides is inlined with the arguments given)
+            given = set(positional[:len(call.args)]) | {k.arg for k in call.keywords}
+            defaults = {k: _literal_default(v, k, call, self.where) if k not in given else
+                        ast.Constant(None) for k, v in defaults.items()}
         else:  # a local function: its defaults, evaluated where it was defined
             defaults = dict(self.local_functions[name_id(call.func)][1])
         if len(call.args) > len(positional) and args.vararg is None:
@@ -2439,12 +2443,17 @@ def _constant_truth(test: ast.expr) -> bool | None:
 def _literal_default(value: object, name: str, call: ast.Call, parsed: Parsed) -> ast.expr:
     if value is None or isinstance(value, str):
         return ast.Constant(value)  # scale=None, tested with `is None`; kind="tanh"
+    from .expr import literal
     if isinstance(value, (int, float)) and not isinstance(value, complex):
-        from .expr import literal
         return literal(value)
+    if isinstance(value, tuple) and all(type(v) in (int, float, bool, str) or v is None
+                                        for v in value):
+        return ast.Tuple([literal(v) for v in value], ast.Load())  # shape=(2, 3), axes=(0, 1)
     raise located(UnsupportedSyntaxError, f"the default of parameter {name!r} is a "
                   f"{type(value).__name__}; srcdiff inlines defaults that are numbers, "
-                  "strings or None", call, parsed)
+                  "strings, None or tuples of them", call, parsed, hint=f"pass {name} "
+                  "where the function is called, or make the default None and set it in "
+                  f"the function (if {name} is None: ...)")
 
 
 class _Expressions(ast.NodeTransformer):

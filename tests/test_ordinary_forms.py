@@ -308,3 +308,36 @@ def test_an_array_of_a_count_given_as_a_number_and_its_second_derivatives():
     assert srcdiff.hvp(zeros_of_a_count)(1.5, 1.0) == pytest.approx(2.0)
     assert srcdiff.grad(srcdiff.grad(zeros_of_a_count))(1.5) == pytest.approx(2.0)
     assert srcdiff.grad(zeros_of_a_count)(1.5, 4) == pytest.approx(3.0)
+
+
+# -- helpers' defaults (a sixth trial)
+def weighted(x, w=np.array([1.0, 2.0])):
+    return np.sum(w * x)
+
+
+def overrides_the_default(x):
+    return weighted(x, np.array([3.0, 4.0])) + weighted(x, w=np.array([0.5, 0.0]))
+
+
+def uses_the_array_default(x):
+    return weighted(x)  # refused
+
+
+def summed_over(x, axes=(0, 1)):
+    return np.sum(x * x, axis=axes)
+
+
+def uses_a_tuple_default(x):
+    return summed_over(x)
+
+
+def test_helpers_defaults_that_are_arrays_or_tuples():
+    # an array default every call overrides was refused; a tuple default too
+    x = np.array([0.5, 0.25])
+    np.testing.assert_array_equal(srcdiff.grad(overrides_the_default)(x), [3.5, 4.0])
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(srcdiff.grad(uses_a_tuple_default)(X), 2 * X)
+    with pytest.raises(UnsupportedSyntaxError, match="the default of parameter 'w' is a "
+                       "ndarray") as caught:
+        srcdiff.grad(uses_the_array_default)(x)
+    assert "if w is None" in caught.value.hint
