@@ -1684,7 +1684,15 @@ class Normalizer:
             if made is not None and made.keys is None and len(made.items) == len(self.results) \
                     and not any(isinstance(item, _List) for item in made.items):
                 values = [copy_tree(cast(ast.expr, item)) for item in made.items]
-            elif not isinstance(node.value, ast.Tuple) or len(node.value.elts) != len(self.results):
+            elif not isinstance(node.value, ast.Tuple):
+                # a value unpacked where the call is (a, b, c = helper(x), helper returning
+                # an array): its items, as unpacking it checks their number and reads them
+                items = [self.fresh("unpacked_item") for _ in self.results]
+                target = _located(ast.Tuple([_name(n, store=True) for n in items],
+                                            ast.Store()), node)
+                before += self.unpack(target, cast(ast.expr, node.value), node)
+                values = [_name(n) for n in items]
+            elif len(node.value.elts) != len(self.results):
                 raise located(UnsupportedSyntaxError, f"this return does not give "
                               f"{len(self.results)} values to unpack", node, self.where)
             else:

@@ -341,3 +341,28 @@ def test_helpers_defaults_that_are_arrays_or_tuples():
                        "ndarray") as caught:
         srcdiff.grad(uses_the_array_default)(x)
     assert "if w is None" in caught.value.hint
+
+
+def doubled(x):
+    return x * 2.0
+
+
+def unpacks_what_a_helper_returns(x):
+    a, b, c = doubled(x)  # an array, unpacked into its items
+    return a * b + c
+
+
+def unpacks_a_number(x):
+    a, b = doubled(x)  # Python raises TypeError: a float cannot be unpacked
+    return a + b
+
+
+def test_unpacking_the_array_a_helper_returns():
+    # refused before ('this return does not give 3 values to unpack'); campaign arrays
+    # seed 32 met it through a method: 4 x0 x1 + 2 x2
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(srcdiff.grad(unpacks_what_a_helper_returns)(x), [8.0, 4.0, 2.0])
+    with pytest.raises(Exception) as caught:
+        unpacks_a_number(1.5)
+    with pytest.raises(type(caught.value)):
+        srcdiff.grad(unpacks_a_number)(1.5)
