@@ -289,6 +289,7 @@ _SAME_AS: list[tuple[Any, Callable[..., Any], int]] = [
     (numpy.deg2rad, math.radians, 1), (numpy.rad2deg, math.degrees, 1),
     (numpy.radians, math.radians, 1), (numpy.degrees, math.degrees, 1),
     (numpy.remainder, operator.mod, 2),  # numpy.mod too: Python's %, the divisor's sign
+    (numpy.fmod, math.fmod, 2),  # C's fmod: the dividend's sign
     (numpy.copysign, math.copysign, 2),
     # a cast of a number or an array (a float64 array itself, not a copy): float's rule
     (numpy.float64, float, 1),
