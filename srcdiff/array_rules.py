@@ -2390,7 +2390,7 @@ def _vecdot_axis(v: VJP) -> int:
             raise RuleUseError(f"{v.rule.name} with axis={axis} of arrays of different or "
                                "unknown ranks is not supported: count the axis from the "
                                "last (axis=-1, -2...)")
-        axis -= cast(int, ranks[0])
+        axis -= ranks[0]
     return axis
 
 
