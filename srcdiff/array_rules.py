@@ -290,6 +290,7 @@ _SAME_AS: list[tuple[Any, Callable[..., Any], int]] = [
     (numpy.radians, math.radians, 1), (numpy.degrees, math.degrees, 1),
     (numpy.remainder, operator.mod, 2),  # numpy.mod too: Python's %, the divisor's sign
     (numpy.fmod, math.fmod, 2),  # C's fmod: the dividend's sign
+    (numpy.float_power, operator.pow, 2),  # ** computed in float64 (the partials: **'s)
     (numpy.copysign, math.copysign, 2),
     # a cast of a number or an array (a float64 array itself, not a copy): float's rule
     (numpy.float64, float, 1),
@@ -2450,6 +2451,43 @@ def _cumulative_sum_jvp(j: JVP) -> Value:
     if initial:
         options["include_initial"] = True
     return call("numpy.cumulative_sum", j.t("x"), **options)
+
+
+def _nan_to_num_options(v: VJP) -> None:
+    """``copy=False`` writes into ``x``: refused. The values put at nan, inf and -inf
+    must be constants (they take no derivative)."""
+    if v.given("copy") and v.const("copy") is not True:
+        raise RuleUseError("numpy.nan_to_num with `copy=False` changes its argument in "
+                           "place: not supported (assign the result of copy=True)")
+    for name in ("nan", "posinf", "neginf"):
+        if v.differentiated(name):
+            raise RuleUseError(f"numpy.nan_to_num's {name} (`{ast.unparse(v.arguments[name])}`) "
+                               "depends on the differentiated arguments: srcdiff has no "
+                               "derivative rule for it (write it as a constant)")
+
+
+def _finite(v: VJP) -> Code:
+    """Where ``x`` is finite: there nan_to_num is the identity, elsewhere a constant."""
+    return call("numpy.isfinite", v["x"])
+
+
+def _nan_to_num(v: VJP) -> Contributions:
+    _nan_to_num_options(v)
+    return {"x": mul(v.g, _finite(v))}
+
+
+def _nan_to_num_jvp(j: JVP) -> Value:
+    _nan_to_num_options(j)
+    return mul(j.t("x"), _finite(j))
+
+
+# (nan, posinf and neginf among the differentiable arguments, so that one depending on
+# the differentiated ones is seen, and refused, as numpy.interp's xp is)
+add_array_rule(numpy.nan_to_num, ("x", "copy", "nan", "posinf", "neginf"),
+               ("x", "nan", "posinf", "neginf"), _nan_to_num,
+               same_kind, (E(((3,),)), E(((2, 3),)), E(((),)),
+                           E(((3,),), {"nan": 1.5, "posinf": 3.0, "neginf": -3.0})),
+               name="numpy.nan_to_num", shaped=False, jvp=_nan_to_num_jvp)
 
 
 _VECTOR_NORM_EXAMPLES = (E(((3,),)), E(((2, 3),)), E(((2, 3),), {"ord": 1}),

@@ -1,7 +1,7 @@
 """Rules for ordinary functions users' trials found without one: math.fmod and
 numpy.fmod; NumPy 2's new spellings of existing rules, numpy.linalg.vector_norm,
 numpy.matrix_transpose and numpy.linalg.matrix_transpose, numpy.vecdot and
-numpy.linalg.vecdot, numpy.cumulative_sum.
+numpy.linalg.vecdot, numpy.cumulative_sum; numpy.float_power and numpy.nan_to_num.
 
 Each is compared with values derived by hand (at the jumps too, where the derivative
 is a convention), with central differences at two step sizes, forward mode against
@@ -298,6 +298,116 @@ def test_the_view_matrix_transpose_gives_is_known_to_the_alias_analysis():
         srcdiff.grad(changes_a_view)(numpy.ones((2, 2)))
 
 
+# --- float_power (** in float64) and nan_to_num -------------------------------------------
+
+def test_float_power_has_the_derivatives_of_power_in_float64():
+    x, y = numpy.array([0.5, 1.5, 2.0]), numpy.array([2.0, -0.5, 3.0])
+
+    def weighted(x, y):
+        return np.sum(np.float_power(x, y) * np.array([1.0, 2.0, 3.0]))
+    gx, gy = srcdiff.grad(weighted, wrt=(0, 1))(x, y)
+    w = numpy.array([1.0, 2.0, 3.0])
+    numpy.testing.assert_allclose(gx, w * y * x ** (y - 1), rtol=1e-15)
+    numpy.testing.assert_allclose(gy, w * x ** y * numpy.log(x), rtol=1e-15)
+    # as **: x ** 0 has slope 0 in x, even at x = 0, and 0 ** y slope 0 in y
+    gx, gy = srcdiff.grad(weighted, wrt=(0, 1))(numpy.array([0.0, 0.0, 2.0]),
+                                                numpy.array([0.0, 2.0, 1.0]))
+    numpy.testing.assert_array_equal(gx, [0.0, 0.0, 3.0])
+    numpy.testing.assert_array_equal(gy, [0.0, 0.0, 3.0 * 2.0 * math.log(2.0)])
+    # float32 in: the value is float64, as NumPy computes it; the gradient float32
+    g32 = srcdiff.grad(weighted)(x.astype(numpy.float32), y.astype(numpy.float32))
+    assert g32.dtype == numpy.float32
+    numpy.testing.assert_allclose(g32, srcdiff.grad(weighted)(x, y), rtol=1e-6)
+
+    def of_numbers(a, b):
+        return np.float_power(a, b) * a
+    ga, gb = srcdiff.grad(of_numbers, wrt=(0, 1))(1.5, 2.5)
+    assert ga == pytest.approx(3.5 * 1.5 ** 2.5, rel=1e-15)  # d(a ** 3.5) / da
+    assert gb == pytest.approx(1.5 ** 3.5 * math.log(1.5), rel=1e-15)
+
+
+def test_nan_to_num_is_the_identity_where_x_is_finite_and_a_constant_elsewhere():
+    """At nan, inf and -inf the result is a constant (0.0, the largest finite numbers, or
+    the values given): no gradient reaches those elements."""
+    def cleaned(x):
+        return np.sum(np.nan_to_num(x * 2.0) * np.array([1.0, 2.0, 3.0, 4.0]))
+    x = numpy.array([0.5, numpy.nan, numpy.inf, -numpy.inf])
+    numpy.testing.assert_array_equal(srcdiff.grad(cleaned)(x), [2.0, 0.0, 0.0, 0.0])
+    numpy.testing.assert_array_equal(srcdiff.grad(cleaned)(numpy.arange(4.0)),
+                                     [2.0, 4.0, 6.0, 8.0])
+    _, tangent = srcdiff.jvp(cleaned)(x, numpy.ones(4))
+    assert tangent == 2.0
+
+    def given_values(x):
+        return np.sum(np.nan_to_num(x, nan=1.5, posinf=9.0, neginf=-9.0) * x)
+    # d/dx (nan_to_num(x) * x) = nan_to_num(x) + x * [x finite]
+    numpy.testing.assert_array_equal(srcdiff.grad(given_values)(numpy.array([2.0, -1.0])),
+                                     [4.0, -2.0])
+
+    def given_weighted(x):
+        return np.sum(np.nan_to_num(x, nan=1.5, posinf=9.0, neginf=-9.0) * np.array([1.0, 2.0, 3.0]))
+    numpy.testing.assert_array_equal(
+        srcdiff.grad(given_weighted)(numpy.array([2.0, numpy.inf, numpy.nan])), [1.0, 0.0, 0.0])
+
+    def of_a_number(s):
+        return np.nan_to_num(s) * s
+    assert srcdiff.grad(of_a_number)(1.5) == 3.0
+
+
+def test_nan_to_num_does_not_make_an_infinite_derivative_finite():
+    """The chain rule multiplies nan_to_num's zero by the derivative of what made the
+    nan or inf: log's at 0 is infinite, and 0 * inf is nan (as in JAX)."""
+    def logs(x):
+        return np.sum(np.nan_to_num(np.log(x)))
+    with numpy.errstate(divide="ignore", invalid="ignore"):
+        gradient = srcdiff.grad(logs)(numpy.array([0.0, 2.0]))
+    assert numpy.isnan(gradient[0]) and gradient[1] == 0.5
+
+
+def cleaned_program(x, y):
+    total = 0.0
+    for k in range(2):
+        z = np.nan_to_num(np.float_power(np.abs(x) + 0.5, y * (k + 1)))
+        total = total + np.sum(z * x) if k == 0 else total - np.sum(np.sqrt(z))
+    return total
+
+
+CLEANED_CASES = [(cleaned_program, (rng.normal(size=3), rng.normal(size=3)))]
+
+
+@pytest.mark.parametrize("func, args", CLEANED_CASES, ids=["cleaned_program"])
+def test_float_power_and_nan_to_num_match_central_differences_at_two_steps(func, args):
+    assert_gradient_matches_differences(func, args, STEPS)
+
+
+@pytest.mark.parametrize("func, args", CLEANED_CASES, ids=["cleaned_program"])
+def test_float_power_and_nan_to_num_tangent_is_the_gradient_along_the_direction(func, args):
+    assert_tangent_matches_differences(func, args, STEPS, rng, against_gradient=True)
+
+
+@pytest.mark.parametrize("func, args", CLEANED_CASES, ids=["cleaned_program"])
+def test_float_power_and_nan_to_num_hessian_vector_product(func, args):
+    assert_hvp_matches_second_differences(func, args, rng)
+
+
+def dp_float_power(x, y):
+    return np.nan_to_num(np.float_power(x, y))
+
+
+def test_float_power_and_nan_to_num_by_the_dot_product_test():
+    assert_forward_and_reverse_agree(dp_float_power, (numpy.array([0.5, 1.5, 2.5]),
+                                                      numpy.array([1.5, -0.5, 2.0])), (0, 1), rng)
+
+
+def powered(s, x):
+    return np.sum(np.nan_to_num(np.float_power(x * x + 0.5, s)) * x) + np.float_power(s, 3.0)
+
+
+def test_float_power_and_nan_to_num_second_derivatives():
+    assert_second_derivatives_match_differences(powered, 1.3, numpy.array([0.3, -0.7, 1.1]),
+                                                atol=1e-5)
+
+
 # --- refused, with the line ---------------------------------------------------------------
 
 def fmod_of_an_array(x):
@@ -332,7 +442,19 @@ def matrix_transpose_of_a_vector(x):
     return np.sum(np.matrix_transpose(x))
 
 
+def nan_to_num_in_place(x):
+    return np.sum(np.nan_to_num(x * 1.0, copy=False))
+
+
+def nan_to_num_of_a_differentiated_fill(x):
+    return np.sum(np.nan_to_num(x, nan=x[0]))
+
+
 REFUSED = [
+    (nan_to_num_in_place, (numpy.ones(3),), srcdiff.KindError,
+     "numpy.nan_to_num with `copy=False` changes its argument in place"),
+    (nan_to_num_of_a_differentiated_fill, (numpy.ones(3),), srcdiff.KindError,
+     "numpy.nan_to_num's nan \\(`.+`\\) depends on the differentiated arguments"),
     (vector_norm_of_a_matrix_order, (numpy.ones((2, 2)),), srcdiff.KindError,
      "numpy.linalg.vector_norm takes a number `ord`, not 'fro'"),
     (cumulative_sum_without_axis, (numpy.ones((2, 2)),), srcdiff.KindError,
