@@ -289,6 +289,8 @@ _SAME_AS: list[tuple[Any, Callable[..., Any], int]] = [
     (numpy.deg2rad, math.radians, 1), (numpy.rad2deg, math.degrees, 1),
     (numpy.radians, math.radians, 1), (numpy.degrees, math.degrees, 1),
     (numpy.remainder, operator.mod, 2),  # numpy.mod too: Python's %, the divisor's sign
+    (numpy.fmod, math.fmod, 2),  # C's fmod: the dividend's sign
+    (numpy.float_power, operator.pow, 2),  # ** computed in float64 (the partials: **'s)
     (numpy.copysign, math.copysign, 2),
     # a cast of a number or an array (a float64 array itself, not a copy): float's rule
     (numpy.float64, float, 1),
@@ -2247,14 +2249,7 @@ def _norm_order(v: VJP) -> Any:
     if isinstance(axis, tuple) and len(axis) == 1:
         axis = axis[0]
     ndim = v.ndim("x")
-    order: Any
-    if isinstance(node, ast.Attribute) and node.attr == "inf" and isinstance(node.value, ast.Name) \
-            and node.value.id in ("np", "numpy", "math"):
-        order = math.inf  # np.inf, numpy.inf, math.inf
-    elif isinstance(node, ast.Name):
-        order = Code(node)  # a value computed where the function runs: -np.inf, float("inf")
-    else:
-        order = v.const("ord")
+    order = _order_written(v, node)
     text = f"computed as `{ast.unparse(node)}`" if isinstance(order, Code) else repr(order)
     if (isinstance(axis, tuple) and len(axis) == 2) or (axis is None and ndim == 2):
         if isinstance(order, str) and order == "fro":
@@ -2271,6 +2266,18 @@ def _norm_order(v: VJP) -> Any:
     if not isinstance(order, Code) and order == 2:
         return None
     return order
+
+
+def _order_written(v: VJP, node: ast.expr) -> Any:
+    """The ``ord=`` a norm is given: ``math.inf`` for ``np.inf``, ``numpy.inf`` and
+    ``math.inf``, the code of an order computed where the function runs (``-np.inf``,
+    ``float("inf")``, a variable), else the constant written."""
+    if isinstance(node, ast.Attribute) and node.attr == "inf" and isinstance(node.value, ast.Name) \
+            and node.value.id in ("np", "numpy", "math"):
+        return math.inf
+    if isinstance(node, ast.Name):
+        return Code(node)
+    return v.const("ord")
 
 
 def _norm_terms(v: VJP, order: Any) -> tuple[Value, Value | None]:
@@ -2334,6 +2341,195 @@ def _norm_tangent(j: JVP, order: Any) -> Value:
     return div(tangent, ties)
 
 
+
+
+# --- NumPy 2's names: new spellings of the rules above -----------------------------------------
+# Each exists in NumPy 2 only (the rule is registered where NumPy has the function).
+def _vector_order(v: VJP) -> Any:
+    """``numpy.linalg.vector_norm``'s ``ord=`` (None: 2, the Euclidean norm): a vector norm
+    whatever the rank, over the axes given, or over every element (flattened)."""
+    node = v.arguments.get("ord")
+    if node is None:
+        return None
+    order = _order_written(v, node)
+    if isinstance(order, (str, bool)) or order is None:
+        raise RuleUseError(f"numpy.linalg.vector_norm takes a number `ord`, not {order!r} "
+                           "(for a matrix norm: numpy.linalg.matrix_norm)")
+    if not isinstance(order, Code) and order == 2:
+        return None
+    return order
+
+
+def _vector_norm(v: VJP) -> Contributions:
+    order = _vector_order(v)
+    if order is not None:
+        return {"x": mul(v.expand(v.g), _norm_slope(v, order))}
+    return {"x": mul(v["x"], v.expand(div(v.g, v.out)))}
+
+
+def _vector_norm_jvp(j: JVP) -> Value:
+    order = _vector_order(j)
+    if order is not None:
+        return _norm_tangent(j, order)
+    return div(j.reduce(mul(j["x"], j.t("x"))), j.out)
+
+
+def _matrix_transpose(v: VJP) -> Contributions:
+    _known_rank(v, "x", 2)
+    return {"x": call("numpy.swapaxes", v.g, -1, -2)}
+
+
+def _matrix_transpose_jvp(j: JVP) -> Value:
+    _known_rank(j, "x", 2)
+    return call("numpy.swapaxes", j.t("x"), -1, -2)
+
+
+def _vecdot_axis(v: VJP) -> int:
+    """The axis of the vectors, counted from the last (NumPy counts a non-negative one in
+    each array: the same axis only where both have the same rank). Refuses ``out=``."""
+    if _given(v, "out"):
+        raise RuleUseError(f"`out=` of {v.rule.name} is not supported")
+    ranks = [_known_rank(v, name) for name in ("x1", "x2")]
+    axis = v.const("axis", -1)
+    if not isinstance(axis, int) or isinstance(axis, bool):
+        raise RuleUseError(f"{v.rule.name} needs `axis` written as an integer")
+    if axis >= 0:
+        if ranks[0] is None or ranks[0] != ranks[1]:
+            raise RuleUseError(f"{v.rule.name} with axis={axis} of arrays of different or "
+                               "unknown ranks is not supported: count the axis from the "
+                               "last (axis=-1, -2...)")
+        axis -= ranks[0]
+    return axis
+
+
+def _vecdot(v: VJP) -> Contributions:
+    """``sum(x1 * x2, axis)``: each array's adjoint is the other times the result's
+    adjoint put back along the axis, summed to its shape where it was broadcast."""
+    axis = _vecdot_axis(v)
+    g = v.g if _vecdot_kind(v) == SCALAR else call("numpy.expand_dims", v.g, axis)
+    return {"x1": v.helper("unbroadcast", mul(g, v["x2"]), v["x1"]),
+            "x2": v.helper("unbroadcast", mul(g, v["x1"]), v["x2"])}
+
+
+def _vecdot_jvp(j: JVP) -> Value:
+    axis = _vecdot_axis(j)
+    name = j.rule.name
+    return add(_differentiated_term(j, "x1", lambda: call(name, j.t("x1"), j["x2"], axis=axis)),
+               _differentiated_term(j, "x2", lambda: call(name, j["x1"], j.t("x2"), axis=axis)))
+
+
+def _vecdot_kind(v: VJP) -> Kind:
+    ranks = (v.ndim("x1"), v.ndim("x2"))
+    if None in ranks:
+        return ANY_ARRAY
+    return _rank(max(cast("tuple[int, int]", ranks)) - 1)
+
+
+def _cumulative_options(v: VJP) -> tuple[int | None, bool]:
+    """``axis`` (needed beyond one axis, as NumPy says) and ``include_initial``; refuses
+    ``out=`` and ``dtype=``."""
+    _no_out(v)
+    axis = v.const("axis")
+    if axis is None and (v.ndim("x") or 0) > 1:
+        raise RuleUseError("numpy.cumulative_sum of an array of more than one axis needs "
+                           "`axis` (NumPy raises ValueError)")
+    if axis is None and v.ndim("x") is None:
+        raise RuleUseError("numpy.cumulative_sum without `axis` of an array of unknown rank")
+    return axis, bool(v.const("include_initial", False))
+
+
+def _cumulative_sum(v: VJP) -> Contributions:
+    """``cumsum``'s adjoint, the adjoint summed from the end; with ``include_initial``
+    the result's first element (a zero) depends on nothing: its adjoint is left out."""
+    axis, initial = _cumulative_options(v)
+    g: Value = v.g
+    if initial:
+        g = call("numpy.delete", g, 0, axis=-1 if axis is None else axis)
+    if axis is None:
+        backwards = item(call("numpy.cumsum", item(g, ast.Slice(None, None, ast.Constant(-1)))),
+                         ast.Slice(None, None, ast.Constant(-1)))
+        return {"x": call("numpy.reshape", backwards, shape(v["x"]))}
+    return {"x": call("numpy.flip", call("numpy.cumsum", call("numpy.flip", g, axis), axis), axis)}
+
+
+def _cumulative_sum_jvp(j: JVP) -> Value:
+    axis, initial = _cumulative_options(j)
+    options: dict[str, Any] = {} if axis is None else {"axis": axis}
+    if initial:
+        options["include_initial"] = True
+    return call("numpy.cumulative_sum", j.t("x"), **options)
+
+
+def _nan_to_num_options(v: VJP) -> None:
+    """``copy=False`` writes into ``x``: refused. The values put at nan, inf and -inf
+    must be constants (they take no derivative)."""
+    if v.given("copy") and v.const("copy") is not True:
+        raise RuleUseError("numpy.nan_to_num with `copy=False` changes its argument in "
+                           "place: not supported (assign the result of copy=True)")
+    for name in ("nan", "posinf", "neginf"):
+        if v.differentiated(name):
+            raise RuleUseError(f"numpy.nan_to_num's {name} (`{ast.unparse(v.arguments[name])}`) "
+                               "depends on the differentiated arguments: srcdiff has no "
+                               "derivative rule for it (write it as a constant)")
+
+
+def _finite(v: VJP) -> Code:
+    """Where ``x`` is finite: there nan_to_num is the identity, elsewhere a constant."""
+    return call("numpy.isfinite", v["x"])
+
+
+def _nan_to_num(v: VJP) -> Contributions:
+    _nan_to_num_options(v)
+    return {"x": mul(v.g, _finite(v))}
+
+
+def _nan_to_num_jvp(j: JVP) -> Value:
+    _nan_to_num_options(j)
+    return mul(j.t("x"), _finite(j))
+
+
+# (nan, posinf and neginf among the differentiable arguments, so that one depending on
+# the differentiated ones is seen, and refused, as numpy.interp's xp is)
+add_array_rule(numpy.nan_to_num, ("x", "copy", "nan", "posinf", "neginf"),
+               ("x", "nan", "posinf", "neginf"), _nan_to_num,
+               same_kind, (E(((3,),)), E(((2, 3),)), E(((),)),
+                           E(((3,),), {"nan": 1.5, "posinf": 3.0, "neginf": -3.0})),
+               name="numpy.nan_to_num", shaped=False, jvp=_nan_to_num_jvp)
+
+
+_VECTOR_NORM_EXAMPLES = (E(((3,),)), E(((2, 3),)), E(((2, 3),), {"ord": 1}),
+                         E(((2, 3),), {"axis": 1}), E(((2, 3, 2),), {"axis": (0, 2), "ord": 3}),
+                         E(((3, 4),), {"axis": -1, "keepdims": True, "ord": _Written("numpy.inf")}),
+                         E(((4,),), {"ord": 0.5}), E(((4,),), {"ord": _Written("-numpy.inf")}),
+                         E(((2, 3),), {"axis": 0, "ord": 0}), E(((2, 3),), {"ord": -1.5}))
+if hasattr(numpy.linalg, "vector_norm"):
+    add_array_rule(numpy.linalg.vector_norm, ("x", "axis", "keepdims", "ord"), ("x",),
+                   _vector_norm, _norm_kind, _VECTOR_NORM_EXAMPLES,
+                   name="numpy.linalg.vector_norm", jvp=_vector_norm_jvp)
+for _module in ("numpy", "numpy.linalg"):  # two functions of the same name
+    _func = getattr(numpy if _module == "numpy" else numpy.linalg, "matrix_transpose", None)
+    if _func is not None:
+        add_array_rule(_func, ("x",), ("x",), _matrix_transpose, lambda v: v.kind("x"),
+                       (E(((2, 3),)), E(((2, 3, 4),))), name=f"{_module}.matrix_transpose",
+                       jvp=_matrix_transpose_jvp)
+_VECDOT_EXAMPLES = (E(((3,), (3,))), E(((2, 3), (3,))), E(((2, 3), (2, 3)), {"axis": 0}),
+                    E(((4, 2, 3), (2, 3)), {"axis": -2}), E(((2, 1, 3), (4, 3))))
+if isinstance(getattr(numpy, "vecdot", None), numpy.ufunc):  # its third operand is `out`
+    add_array_rule(numpy.vecdot, ("x1", "x2", "out", "axis"), ("x1", "x2"), _vecdot,
+                   _vecdot_kind, _VECDOT_EXAMPLES, required=2, name="numpy.vecdot",
+                   jvp=_vecdot_jvp)
+if hasattr(numpy.linalg, "vecdot"):
+    add_array_rule(numpy.linalg.vecdot, ("x1", "x2", "axis"), ("x1", "x2"), _vecdot,
+                   _vecdot_kind, _VECDOT_EXAMPLES, required=2, name="numpy.linalg.vecdot",
+                   jvp=_vecdot_jvp)
+if hasattr(numpy, "cumulative_sum"):
+    add_array_rule(numpy.cumulative_sum, ("x", "axis", "dtype", "out", "include_initial"),
+                   ("x",), _cumulative_sum,
+                   lambda v: array(1) if v.const("axis") is None else v.kind("x"),
+                   (E(((5,),)), E(((5,),), {"include_initial": True}), E(((3, 4),), {"axis": 1}),
+                    E(((3, 4),), {"axis": 0, "include_initial": True}),
+                    E(((2, 3, 2),), {"axis": -2}), E(((),))),
+                   name="numpy.cumulative_sum", jvp=_cumulative_sum_jvp)
 
 
 # --- forward mode ----------------------------------------------------------------------------
@@ -2457,4 +2653,6 @@ VIEWS = {numpy.reshape, numpy.ravel, numpy.squeeze, numpy.expand_dims, numpy.tra
          numpy.atleast_2d, numpy.flip, numpy.flipud, numpy.fliplr, numpy.diag, getitem,
          numpy.moveaxis, numpy.diagonal,
          numpy.atleast_3d, runtime.broadcast_like, numpy.float64,
-         numpy.linalg.matrix_power}  # (its argument itself for n=1)
+         numpy.linalg.matrix_power,  # (its argument itself for n=1)
+         *[f for f in (getattr(numpy, "matrix_transpose", None),
+                       getattr(numpy.linalg, "matrix_transpose", None)) if f is not None]}

@@ -175,6 +175,7 @@ RUNTIME = {"math": "math", "numpy": "numpy", "range": "builtins.range",
            "positional": "srcdiff.checkpoint:positional",
            "UNBOUND": "srcdiff.checkpoint:UNBOUND", "locals": "builtins.locals",
            "isinstance": "builtins.isinstance", "int": "builtins.int", "type": "builtins.type",
+           "round": "builtins.round",  # nearest's
            "TypeError": "builtins.TypeError",  # analyse's checks of what a try assigns
            "ValueError": "builtins.ValueError"}  # normalize's check of an unpacking
 
@@ -438,6 +439,23 @@ def copysign(x: Any, y: Any) -> Any:
         arrays = _arrays.get() and not (_is_number_code(x) and _is_number_code(y))
         return call("numpy.copysign" if arrays else "math.copysign", x, y)
     return math.copysign(x, y)
+
+
+def nearest(x: Any) -> Any:
+    """The integer nearest ``x``, as a float: ``round(x, 0)`` in code of numbers,
+    ``numpy.rint(x)`` of arrays (both keep a nan and an infinity). ``fmod``'s quotient
+    ``(x - fmod(x, y)) / y`` is an integer computed in floats, a rounding away from the
+    integer ``fmod`` used; this makes it that integer again (``trunc(x / y)`` would not
+    be it where ``x / y`` rounds up to an integer: ``fmod(1.0, 0.1)`` takes 9 tenths).
+    Symbolically ``floor(x + 1/2)``."""
+    sympy = _sympy.get()
+    if isinstance(x, Code):
+        if _arrays.get() and not _is_number_code(x):
+            return call("numpy.rint", x)
+        return call("round", x, 0)
+    if sympy is not None:
+        return sympy.floor(x + sympy.Rational(1, 2))
+    return round(float(x), 0)
 
 
 def logistic(x: Any) -> Any:

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, cast
 
 from .expr import (acos, acosh, asin, asinh, atan, atan2, atanh, copysign, cos, cosh, cbrt, equal,
-                   erf, erfc, exp, log, pi, select, sign, sin, sinh, sqrt, tan, tanh)
+                   erf, erfc, exp, log, nearest, pi, select, sign, sin, sinh, sqrt, tan, tanh)
 
 if TYPE_CHECKING:
     from .array_rules import ArrayRule
@@ -412,6 +412,11 @@ _(math.erf, lambda x: erf(x), lambda x: 2 / sqrt(pi) * exp(-x ** 2))
 _(math.erfc, lambda x: erfc(x), lambda x: -2 / sqrt(pi) * exp(-x ** 2))
 _(math.fabs, lambda x: abs(x), lambda x: sign(x), (NONZERO,))
 # copysign reads the sign *bit* of y: at y = -0.0 it still negates.
+# fmod(x, y) == x - y * q, q the integer x / y truncated (the dividend's sign): slope 1
+# in x, -q in y, between the jumps at x = k y. At a jump, the side whose q fmod takes
+# there (fmod(x, y) == 0 at x = k y: -k in y). q is read back from the result,
+# (x - out) / y, rounded to the integer it stands for (``nearest``).
+_(math.fmod, lambda x, y: sign(x) * (abs(x) % abs(y)), lambda x, y, out: (1, -nearest((x - out) / y)), (REAL, NONZERO))
 _(math.copysign, lambda x, y: copysign(x, y), lambda x, y: (sign(x) * copysign(1, y), 0), (NONZERO, NONZERO))
 
 del _

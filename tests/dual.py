@@ -222,6 +222,19 @@ def _dist(p, q):
                            for a, b in zip(p, q) if a.tangent or b.tangent))
 
 
+def _fmod(a, b):
+    """math.fmod: C's remainder, of the dividend's sign, ``a - q b`` for the quotient
+    ``q`` truncated; d/da = 1, d/db = -q, with ``q`` from the exact quotient of the two
+    floats (fractions), not from any rounding of ``a / b``."""
+    from fractions import Fraction
+    x, y = Dual.lift(a), Dual.lift(b)
+    value = math.fmod(x.value, y.value)
+    if not (x.tangent or y.tangent):
+        return Dual(value, 0.0) if isinstance(a, Dual) or isinstance(b, Dual) else value
+    quotient = int(Fraction(x.value) / Fraction(y.value))  # int() truncates toward zero
+    return Dual(value, x.tangent - quotient * y.tangent)
+
+
 def _prod(values, *, start=1):
     """math.prod: the start times each value, left to right."""
     result = start
@@ -260,7 +273,7 @@ DUAL_MATH = types.SimpleNamespace(
     floor=_value(math.floor), ceil=_value(math.ceil), trunc=_value(math.trunc),
     isfinite=_value(math.isfinite), isinf=_value(math.isinf), isnan=_value(math.isnan),
     isclose=_value(math.isclose),
-    gamma=_constant(math.gamma), lgamma=_constant(math.lgamma), fmod=_constant(math.fmod),
+    gamma=_constant(math.gamma), lgamma=_constant(math.lgamma), fmod=_fmod,
     remainder=_constant(math.remainder), ldexp=_constant(math.ldexp),
     nextafter=_constant(math.nextafter), ulp=_constant(math.ulp),
     isqrt=_constant(math.isqrt), lcm=_constant(math.lcm), gcd=_value(math.gcd),

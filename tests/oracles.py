@@ -31,7 +31,8 @@ SYMPY_MATH = types.SimpleNamespace(
     pi=sympy.pi, e=sympy.E, floor=sympy.floor, ceil=sympy.ceiling,
     prod=lambda values, start=1: sympy.Mul(start, *values), fsum=lambda values: sympy.Add(*values),
     dist=lambda p, q: sympy.sqrt(sum((a - b) ** 2 for a, b in zip(p, q))),
-    lgamma=sympy.loggamma, fmod=sympy.Mod,  # (programs call these on constants only)
+    lgamma=sympy.loggamma,  # (programs call it on constants only)
+    fmod=lambda x, y: sympy.sign(x) * sympy.Mod(sympy.Abs(x), sympy.Abs(y)),  # the dividend's sign
 )
 SYMPY_BUILTINS = {"min": sympy.Min, "max": sympy.Max, "pow": lambda a, b: a ** b,
                   "float": lambda x: x, "abs": sympy.Abs, "math": SYMPY_MATH}

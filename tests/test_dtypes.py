@@ -96,12 +96,13 @@ def assert_float32_like(got, want):
 # --- every array rule, from its examples -----------------------------------------------------
 
 # Functions NumPy and SciPy compute in float64 whatever their arguments (numpy.cov's
-# dtype is at least float64, numpy.interp's float64, numpy.float64 is the cast; SciPy's
+# dtype is at least float64, numpy.interp's float64, numpy.float64 is the cast,
+# numpy.float_power is ** in float64; SciPy's
 # xlogy and xlog1py of a float32 array and a Python float, in some versions of SciPy):
 # their values, adjoints and tangents are float64, their gradients their parameters' dtype
 # (test_float64_results_give_gradients_of_the_parameters_dtype)
 FLOAT64_RESULTS = {numpy.interp, runtime.interp_slope, numpy.cov, runtime.cov_tangent,
-                   numpy.float64}
+                   numpy.float64, numpy.float_power}
 FLOAT64_WITH_A_NUMBER = {"scipy.special.xlogy", "scipy.special.xlog1py"}
 EXAMPLES = [(rule, example) for rule in ARRAY_RULES for example in rule.examples
             if () not in example.shapes]  # the examples whose arguments are all arrays

@@ -15,6 +15,8 @@ ALL_RULES = list(RULES)
 # Rules SymPy cannot differentiate symbolically, with the reason: proved numerically.
 NUMERIC_ONLY = {"a % b": "sympy.diff leaves Derivative(Mod(a, b)) unevaluated",
                 "numpy.remainder": "the same rule as a % b",
+                "math.fmod": "sympy.diff leaves the derivative of Mod(|x|, |y|) unevaluated",
+                "numpy.fmod": "the same rule as math.fmod",
                 "numpy.where": "its condition is a boolean, which SymPy cannot differentiate"}
 
 

@@ -32,6 +32,9 @@ FLAG_RATE = 0.2     # of programs: a helper taking a string, how="sum" (reduce)
 WHERE_RATE = 0.3    # of sums, means, products, maxima and minima: where= and initial=
 RULES_RATE = 0.012  # of expressions: trapezoid, polyval, interp, nanmean, cov... (op_rules)
 ORDER_RATE = 0.008  # of expressions: sort, ptp, append, norm's ord (op_order_rules)
+# of expressions: fmod, NumPy 2's vector_norm, matrix_transpose, vecdot, cumulative_sum,
+# float_power, nan_to_num (op_numpy2_rules)
+NUMPY2_RATE = 0.01
 # of expressions: a list or tuple of numbers written out among the arrays concatenate,
 # stack, hstack or vstack join, np.concatenate([u, [a, b]]) (op_sequence_literal)
 SEQUENCE_LITERAL_RATE = 0.01
@@ -104,6 +107,10 @@ FEATURES = (
        + (("gammaln", "xlogy", "xlog1py") if HAVE_SCIPY else ())]
     + [f"order:{f}" for f in ("sort", "sort_axis", "sort_flat", "ptp", "ptp_axis", "append",
                               "norm_1", "norm_inf", "norm_minus_inf", "norm_p", "norm_fro")]
+    + [f"numpy2:{f}" for f in ("fmod", "fmod_negative", "vector_norm", "vector_norm_axis",
+                               "vector_norm_flat", "matrix_transpose", "vecdot",
+                               "linalg_vecdot", "cumulative_sum", "cumulative_sum_initial",
+                               "float_power", "nan_to_num", "nan_to_num_nan")]
     + [f"sequence_literal:{f}" for f in ("concatenate", "stack", "hstack", "vstack", "tuple",
                                          "nested", "constant")]
     + [f"ufunc:{u}" for u in ("sin", "cos", "tanh", "exp", "log", "sqrt", "arctan", "square",
@@ -198,6 +205,7 @@ class ArrayGenerator(Drawing):
         self.eigh_rng = random.Random(f"eigh/{seed}")  # eigh's eigenvalues for eigvalsh
         self.rules_rng = random.Random(f"rules/{seed}")  # op_rules
         self.order_rng = random.Random(f"order/{seed}")  # op_order_rules
+        self.numpy2_rng = random.Random(f"numpy2/{seed}")  # op_numpy2_rules
         self.sequence_rng = random.Random(f"sequence/{seed}")  # op_sequence_literal
         self.views_rng = random.Random(f"views/{seed}")  # st_views
         self.buffer_rng = random.Random(f"double_buffer/{seed}")  # st_double_buffer
@@ -578,6 +586,10 @@ class ArrayGenerator(Drawing):
                 return result
         if self.order_rng.random() < ORDER_RATE:  # its own stream, as op_rules
             result = op_order_rules(self, scope, depth, shape, must)
+            if result is not None and result.shape == shape:
+                return result
+        if self.numpy2_rng.random() < NUMPY2_RATE:  # its own stream, as op_rules
+            result = op_numpy2_rules(self, scope, depth, shape, must)
             if result is not None and result.shape == shape:
                 return result
         if self.sequence_rng.random() < SEQUENCE_LITERAL_RATE:  # its own stream, as op_rules
@@ -2572,6 +2584,106 @@ def op_order_rules(gen, scope, depth, shape, must):
                     "norm_p": (rng.choice(["3", "1.5", "4"]), 1.6)}[kind]
     keyword = "ord=" if rng.random() < 0.5 else ""
     return A(f"np.linalg.norm({e.code}, {keyword}{order})", shape, Interval(0.0, bound * largest), True)
+
+
+def op_numpy2_rules(gen, scope, depth, shape, must):
+    """The rules added for users' trials: np.fmod (constant divisors of either sign, or a
+    positive array), NumPy 2's linalg.vector_norm (flattened, along an axis, ord 1, 2, 3,
+    inf), matrix_transpose (both spellings), vecdot and linalg.vecdot (broadcast, along
+    axis 0), cumulative_sum (with axis, include_initial), float_power (a positive base)
+    and nan_to_num (of values with nan put in by a constant mask). The kind, and the
+    options, are drawn from their own stream (NUMPY2_RATE), so other programs stay as
+    they were."""
+    rng = gen.numpy2_rng
+    options = {(): ["vector_norm", "vecdot", "float_power", "nan_to_num"],
+               (2,): ["vector_norm", "vecdot", "fmod", "cumulative_sum", "nan_to_num"],
+               (3,): ["vector_norm", "vecdot", "fmod", "cumulative_sum", "matrix_transpose",
+                      "float_power", "nan_to_num"],
+               (2, 3): ["fmod", "cumulative_sum", "matrix_transpose", "float_power",
+                        "nan_to_num"]}.get(shape)
+    if not options:
+        return None
+    kind = rng.choice(options)
+    gen.feat(f"numpy2:{kind}")
+    if kind == "fmod":
+        e = gen.sub(scope, depth, shape, must)
+        if rng.random() < 0.3:  # by a positive array: |fmod| < its largest element
+            d = gen.positive(gen.bounded(gen.sub(scope, depth, shape), 2.0), 0.3)
+            bound = d.iv.hi
+            code = f"np.fmod({e.code}, {d.code})"
+        else:
+            c = rng.choice([0.7, 1.5, -1.1, -0.6])
+            if c < 0:
+                gen.feat("numpy2:fmod_negative")
+            bound = abs(c)
+            code = f"np.fmod({e.code}, {fmt(c)})"
+        return A(code, shape, Interval(-bound if e.iv.lo < 0 else 0.0,
+                                       bound if e.iv.hi > 0 else 0.0), True)
+    if kind == "vector_norm":
+        if shape == ():
+            source = rng.choice([(3,), (2, 3)])
+            if source == (2, 3):
+                gen.feat("numpy2:vector_norm_flat")  # of every element of a matrix
+        else:
+            source = (2, 3)
+            gen.feat("numpy2:vector_norm_axis")
+        e = gen.sub(scope, depth, source, must)
+        if not e.iv.finite(1e3):
+            return None
+        keyword = rng.choice(["", "ord=1", "ord=3", "ord=np.inf"])
+        count = 6 if source == (2, 3) and shape == () else source[0 if shape == (3,) else -1]
+        axis = "" if shape == () else ("axis=0" if shape == (3,) else "axis=-1")
+        arguments = ", ".join(a for a in (e.code, axis, keyword) if a)
+        largest = max(abs(e.iv.lo), abs(e.iv.hi))
+        return A(f"np.linalg.vector_norm({arguments})", shape,
+                 Interval(0.0, count * largest), True)
+    if kind == "vecdot":
+        if shape == (3,):  # along the first axis of two matrices
+            gen.feat("numpy2:linalg_vecdot")
+            a, b = gen.sub(scope, depth, (2, 3), must), gen.sub(scope, depth, (2, 3))
+            call, count = f"np.linalg.vecdot({a.code}, {b.code}, axis=0)", 2
+        elif shape == (2,):  # each row with one vector, broadcast
+            a, b = gen.sub(scope, depth, (2, 3), must), gen.sub(scope, depth, (3,))
+            call, count = f"np.vecdot({a.code}, {b.code})", 3
+        else:
+            a, b = gen.sub(scope, depth, (3,), must), gen.sub(scope, depth, (3,))
+            call, count = f"np.vecdot({a.code}, {b.code})", 3
+        if not (a.iv.finite(1e3) and b.iv.finite(1e3)):
+            return None
+        bound = count * a.iv.mag * b.iv.mag
+        return A(call, shape, Interval(-bound, bound), True)
+    if kind == "cumulative_sum":
+        if shape == (3,) and rng.random() < 0.5:  # a zero, then the two running sums
+            gen.feat("numpy2:cumulative_sum_initial")
+            e = gen.sub(scope, depth, (2,), must)
+            return A(f"np.cumulative_sum({e.code}, include_initial=True)", shape,
+                     (e.iv * 2.0).hull(e.iv).hull(Interval(0.0)), True)
+        e = gen.sub(scope, depth, shape, must)
+        axis = "" if len(shape) == 1 else f", axis={rng.choice(['0', '1', '-1'])}"
+        count = max(shape)
+        return A(f"np.cumulative_sum({e.code}{axis})", shape,
+                 (e.iv * float(count)).hull(e.iv), True)
+    if kind == "matrix_transpose":
+        name = rng.choice(["np.matrix_transpose", "np.linalg.matrix_transpose"])
+        if shape == (3,):  # the first column of the transpose of a (2, 3) matrix
+            e = gen.sub(scope, depth, (2, 3), must)
+            return A(f"{name}({e.code})[:, 0]", shape, e.iv, True)
+        e = gen.sub(scope, depth, (2, 3), must)
+        return A(f"{name}({par(e)}.T)", shape, e.iv, True)
+    if kind == "float_power":
+        base = gen.positive(gen.bounded(gen.sub(scope, depth, shape, must), 3.0), 0.2)
+        c = rng.choice([2.0, 0.5, -1.0, 1.5])
+        ends = sorted((base.iv.lo ** c, base.iv.hi ** c))
+        return A(f"np.float_power({base.code}, {fmt(c)})", shape, Interval(*ends), True)
+    # nan_to_num: of finite values, or with nan where a constant mask says (0.0 there)
+    e = gen.sub(scope, depth, shape, must)
+    if shape and rng.random() < 0.5:
+        gen.feat("numpy2:nan_to_num_nan")
+        mask = [True, False, True][:shape[-1]] if len(shape) == 1 else \
+            [[True, False, True], [False, True, True]]
+        return A(f"np.nan_to_num(np.where({mask}, {e.code}, np.nan))", shape,
+                 e.iv.hull(Interval(0.0)), True)
+    return A(f"np.nan_to_num({e.code})", shape, e.iv, True)
 
 
 def op_rules(gen, scope, depth, shape, must):

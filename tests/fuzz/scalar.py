@@ -34,6 +34,7 @@ TRY_RATE = 0.03  # of the statements drawn: a `try` around constants (st_try)
 RAISE_RATE = 0.015  # of the statements drawn: `if <test>: raise ...` (st_raise)
 FLAG_RATE = 0.2  # of programs: a helper taking a string, mode="tanh", tested by == and in
 VARARGS_RATE = 0.15  # of programs: a helper taking *args, def total(a, *rest)
+FMOD_RATE = 0.4  # of remainders: math.fmod(a, b) in place of a % b (its own stream)
 
 PARAM_RANGE = Interval(-2.0, 2.0)     # parameters: drawn in [-1.5, 1.5]
 HELPER_PARAM = Interval(-4.0, 4.0)    # arguments of helpers are squashed into this
@@ -72,7 +73,7 @@ FEATURES = (
     [f"prim:{p}" for p in ["add", "sub", "mul", "truediv", "pow", "mod", "floordiv", "neg",
                            "pos", "abs", "min2", "min3", "max2", "max3", "builtin_pow", "float",
                            "cmp_number", "ifexp", "log_base"]]
-    + [f"prim:math.{f}" for f in MATH_FUNCTIONS]
+    + [f"prim:math.{f}" for f in MATH_FUNCTIONS] + ["prim:math.fmod", "fmod_negative_divisor"]
     + ["pow_int_index", "pow_index_zero_base", "pow_zero_base", "zero_pow", "pow_half",
        "int_floordiv", "self_update", "loop_self_update", "augassign:+=", "augassign:-=",
        "augassign:*=", "augassign:/=", "augassign:**=", "swap", "self_copy", "tuple_assign",
@@ -216,6 +217,7 @@ class ScalarGenerator(Drawing):
         self.constant_rng = random.Random(f"constant/{seed}")  # st_constant
         self.forever_rng = random.Random(f"forever/{seed}")  # `while True:` left by return
         self.repeat_rng = random.Random(f"repeat/{seed}")  # `[0.0] * 3`, then items set
+        self.fmod_rng = random.Random(f"fmod/{seed}")  # math.fmod in place of %
 
     # -- utilities -------------------------------------------------------------
     def fresh(self, base=None):
@@ -2153,13 +2155,29 @@ def op_pow(gen, scope, depth, must):
 
 def op_mod(gen, scope, depth, must):
     a, b = gen.operands(scope, depth, must, 2)
+    # math.fmod in place of %, drawn from its own stream: other programs unchanged
+    fmod = gen.fmod_rng.random() < FMOD_RATE
     if gen.r() < 0.5 or must is not None and "b" == "":
         c = gen.choice([1.0, 1.5, 0.75, 2.0])
+        if fmod:
+            return _fmod(gen, a, const(c), c)
         gen.feat("prim:mod")
         return Expr(f"{par(a)} % {fmt(c)}", Interval(0.0, c))
     b = gen.positive(b, 0.5)
+    if fmod:
+        return _fmod(gen, a, b, b.iv.hi)
     gen.feat("prim:mod")
     return Expr(f"{par(a)} % {par(b)}", Interval(0.0, b.iv.hi))
+
+
+def _fmod(gen, a, b, bound):
+    """``math.fmod(a, b)``, of ``a``'s sign and less than ``|b| <= bound`` in size; the
+    divisor negated now and then (its sign does not matter), from fmod's own stream."""
+    if gen.fmod_rng.random() < 0.3:
+        gen.feat("fmod_negative_divisor")
+        b = Expr(f"-{par(b)}", -b.iv)
+    iv = Interval(-bound if a.iv.lo < 0 else 0.0, bound if a.iv.hi > 0 else 0.0)
+    return gen.mcall("fmod", a, b, iv=iv)
 
 
 def op_floordiv(gen, scope, depth, must):
