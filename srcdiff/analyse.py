@@ -620,8 +620,8 @@ def _mark_number_shapes(function: Function, statements: list[ast.stmt],
     for parameter in args.posonlyargs + args.args + args.kwonlyargs:
         # a parameter this code takes a number for (its kind in the key the code is
         # made for: a tuple or a list given is an array there, and gets code of its own)
-        number = parameter_kinds.get(parameter.arg, SCALAR) == SCALAR
-        definitions.setdefault(parameter.arg, []).append(ast.Constant(0) if number else None)
+        taken = parameter_kinds.get(parameter.arg, SCALAR) == SCALAR
+        definitions.setdefault(parameter.arg, []).append(ast.Constant(0) if taken else None)
     for statement in statements:
         if isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name) \
                 and len(statement.targets) == 1:
