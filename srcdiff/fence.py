@@ -455,7 +455,8 @@ class Fence(ast.NodeVisitor):
     def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
         if type(node.op).__name__ not in UNARY_OPERATORS:
             self.refuse(node, "the operator `~` is not supported", "bitwise operators have "
-                        "no derivative")
+                        "no derivative; the negation of a boolean array is "
+                        "numpy.logical_not(c), of a test `not`")
         self.visit(node.operand)
 
     def visit_Compare(self, node: ast.Compare) -> None:
@@ -925,6 +926,9 @@ class Fence(ast.NodeVisitor):
             elif node.keywords:
                 hint = (f"pass the arguments of {name} by position (its rule takes "
                         f"{takes})")
+            elif _is_numpy(callee) and getattr(callee, "__name__", None) == "where" and \
+                    nargs == 1:
+                hint = "numpy.where(c) with one argument is numpy.nonzero(c): write that"
             elif not _takes(callee, nargs):
                 hint = (f"{name} does not take {nargs} argument{'s' if nargs != 1 else ''}: "
                         "Python raises TypeError here")

@@ -98,8 +98,13 @@ def _rewrite(function: Function, loop: ast.For, kinds: dict[str, Kind]) -> list[
     start: ast.expr | None = None  # enumerate's, where given
     parts: list[ast.expr]
     nested = _enumerated_zip(iterable, target)
+    backward = False  # reversed(X): by position from the last
     if _is_array(iterable, kinds) and isinstance(target, ast.Name):
         arrays, parts = [iterable], [target]
+    elif isinstance(iterable, ast.Call) and get_anno(iterable, "callee") is reversed and \
+            len(iterable.args) == 1 and not iterable.keywords and \
+            _is_array(iterable.args[0], kinds) and isinstance(target, ast.Name):
+        arrays, parts, backward = [iterable.args[0]], [target], True
     elif nested is not None:  # for i, (a, b) in enumerate(zip(A, B)) (lower keeps the zip)
         zipped = cast(ast.Call, nested.args[0]).args
         keywords = {k.arg: k.value for k in nested.keywords}
@@ -158,6 +163,11 @@ def _rewrite(function: Function, loop: ast.For, kinds: dict[str, Kind]) -> list[
         count = shortest
     counted: list[ast.Assign] = []
     bounds: list[ast.expr] = [ast.Name(count, ast.Load())]
+    if backward:  # range(count - 1, -1, -1)
+        last = _fresh(function, "last")
+        before.append(_assign(last, ast.BinOp(ast.Name(count, ast.Load()), ast.Sub(),
+                                              ast.Constant(1)), loop))
+        bounds = [ast.Name(last, ast.Load()), ast.Constant(-1), ast.Constant(-1)]
     if start is not None and position is not None:
         # enumerate(X, start): the index runs over range(start, start + count) (which
         # raises where enumerate would: a start that is not an integer), the row read at

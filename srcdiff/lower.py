@@ -313,9 +313,18 @@ class Lowering:
             callee = get_anno(node, "callee")
             if callee is None:
                 callee = self.parsed.resolve(node.func, self.locals)
-            if getattr(callee, "__module__", None) is not None and \
+            if callee is abs or getattr(callee, "__module__", None) is not None and \
                     str(callee.__module__).partition(".")[0] == "numpy":
-                return self.atom(node, "iterated")  # for v in numpy.sin(x)
+                return self.atom(node, "iterated")  # for v in numpy.sin(x), sum(abs(x))
+            if callee is zip and not node.keywords and any(self.data(a) for a in node.args) \
+                    and not all(self.data(a) for a in node.args):
+                # zip([1.0, 2.0], x), zip(WEIGHTS, x): a list of numbers written out or a
+                # module's, in a temporary, is data that ``iterate`` reads by position
+                # beside the arrays
+                call = ast.Call(node.func, [self.temporary(a) if self.data(a) else
+                                            self.argument(a) for a in node.args], [])
+                set_anno(call, "callee", callee)
+                return call
             if callee is enumerate and node.args and isinstance(node.args[0], ast.Call) and \
                     isinstance(target, ast.Tuple) and len(target.elts) == 2 and \
                     isinstance(target.elts[1], ast.Tuple):
@@ -331,6 +340,24 @@ class Lowering:
                     set_anno(call, "callee", enumerate)
                     return call
         return self.primitive(node)
+
+    def data(self, node: ast.expr) -> bool:
+        """A list or tuple of numbers written out, or a module's (``WEIGHTS``)."""
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return is_literal(node) and bool(node.elts)
+        if isinstance(node, ast.Name) and node.id not in self.env and node.id not in self.locals:
+            value = self.parsed.resolve(node, self.locals)
+            return isinstance(value, (list, tuple)) and bool(value) and all(
+                type(v) in (int, float) for v in value)
+        return False
+
+    def temporary(self, node: ast.expr) -> ast.Name:
+        """``node`` in a temporary of its own (a name too)."""
+        name = self.namer.fresh("iterated")
+        self.function.synthetic.add(name)
+        self.emit(ast.Assign([ast.Name(name, ast.Store())], node if isinstance(
+            node, ast.Name) else self.primitive(node)))
+        return ast.Name(name, ast.Load())
 
     def argument(self, node: ast.expr, sequence: bool = False) -> ast.expr:
         """A call's argument: an atom, a constant option (``axis=(0, 1)``, a string), a

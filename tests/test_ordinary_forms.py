@@ -366,3 +366,62 @@ def test_unpacking_the_array_a_helper_returns():
         unpacks_a_number(1.5)
     with pytest.raises(type(caught.value)):
         srcdiff.grad(unpacks_a_number)(1.5)
+
+
+WEIGHTS = [0.1, 0.2, 0.3]
+
+
+def sum_of_abs(x):
+    return sum(abs(x))
+
+
+def zipped_with_weights(x):
+    return sum(w * v for w, v in zip(WEIGHTS, x))
+
+
+def zipped_with_a_literal(x):
+    s = 0.0
+    for w, v in zip([1.0, -2.0, 0.5], x):
+        s = s + w * v * v
+    return s
+
+
+def squares_reversed(x):
+    return sum(v * v for v in reversed(x))
+
+
+def rows_reversed(X):
+    s = 0.0
+    for row in reversed(X):
+        s = s * 0.5 + np.sum(row * row)
+    return s
+
+
+def where_of_one(x):
+    return np.sum(x[np.where(x > 0)[0]] ** 2)  # refused
+
+
+def inverted(x):
+    return np.sum(np.where(~(x > 0), 0.0, x) ** 2)  # refused
+
+
+def test_more_loops_over_arrays_a_sixth_trial_wrote():
+    # each refused before ('iterating over values that depend on x')
+    x = np.array([0.5, -1.2, 2.0])
+    np.testing.assert_array_equal(srcdiff.grad(sum_of_abs)(x), [1.0, -1.0, 1.0])
+    np.testing.assert_allclose(srcdiff.grad(zipped_with_weights)(x), WEIGHTS)
+    np.testing.assert_allclose(srcdiff.grad(zipped_with_a_literal)(x), [1.0, 4.8, 2.0])
+    np.testing.assert_allclose(srcdiff.grad(squares_reversed)(x), 2 * x)
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    # the last row first: s = 0.5 |X[1]|^2 + |X[0]|^2
+    np.testing.assert_allclose(srcdiff.grad(rows_reversed)(X), [[2.0, 4.0], [3.0, 4.0]])
+
+
+def test_refusals_of_where_with_one_argument_and_of_not_say_what_to_write():
+    x = np.array([0.5, -1.2, 2.0])
+    with pytest.raises(MissingRuleError) as caught:
+        srcdiff.grad(where_of_one)(x)
+    assert "numpy.nonzero(c)" in caught.value.hint
+    with pytest.raises(UnsupportedSyntaxError, match="`~`") as caught:
+        srcdiff.grad(inverted)(x)
+    assert "numpy.logical_not(c)" in caught.value.hint

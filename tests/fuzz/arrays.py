@@ -1466,7 +1466,8 @@ class ArrayGenerator(Drawing):
             partners = [v for v in arrays if v is not first]
             # now and then an array computed where the loop starts (a slice, a function
             # of it) or enumerate(zip(...)) into nested targets (their own stream)
-            first = self.computed_iterable(first)
+            first = self.computed_iterable(
+                first, alone=how == "plain" or (how == "zip" and not partners))
             if how == "zip" and partners and self.computed_rng.random() < 0.25:
                 second = self.computed_iterable(rng.choice(partners))
                 a, b = self.fresh("row"), self.fresh("row")
@@ -1518,7 +1519,7 @@ class ArrayGenerator(Drawing):
             self.feat("for_range")
         return self.loop_body(scope, indent, pad + head, [var], count)
 
-    def computed_iterable(self, array):
+    def computed_iterable(self, array, alone=False):
         """``array`` itself, or (a fifth of the time, from ``computed_rng``) an array
         computed from it where the loop starts: a slice of its rows (``x[1:]``, ``x[::-1]``,
         ``x[:2]``), ``np.sin(x)``, ``x * 2.0`` or ``-x``, as a ``Var`` whose name is that
@@ -1527,8 +1528,14 @@ class ArrayGenerator(Drawing):
         if rng.random() >= 0.2:
             return array
         rows = array.shape[0]
-        how = rng.choice(["slice", "reversed", "head", "sin", "scaled", "negated"])
+        how = rng.choice(["slice", "reversed", "head", "sin", "scaled", "negated", "abs"]
+                         + (["reversed_call"] if alone else []))
         self.feat(f"for_computed:{how}")
+        if how == "reversed_call":  # for row in reversed(x) (a loop over it alone)
+            return Var(f"reversed({array.name})", array.shape, array.iv)
+        if how == "abs":
+            return Var(f"abs({array.name})", array.shape, Interval(0.0, max(
+                abs(array.iv.lo), abs(array.iv.hi))))
         if how == "slice" and rows > 1:
             return Var(f"{array.name}[1:]", (rows - 1,) + array.shape[1:], array.iv)
         if how == "reversed":
