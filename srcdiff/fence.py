@@ -38,7 +38,7 @@ from typing import Any, Callable, NoReturn, cast
 from .errors import (LocatedError, MissingRuleError, SrcdiffNameError, UnsupportedSyntaxError,
                      located)
 from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS, is_complex, kind_of_value
-from .parse import UNRESOLVED, Parsed
+from .parse import UNRESOLVED, Parsed, library_function
 from .pure import is_pure, refused_argument
 from .rules import BINARY_OPERATORS, RULES, UNARY_OPERATORS, qualified_name
 
@@ -636,7 +636,8 @@ class Fence(ast.NodeVisitor):
             return  # a local function: inlined, and checked where it is defined
         if isinstance(node.func, ast.Attribute) and isinstance(
                 self.parsed.resolve(node.func, self.locals), types.FunctionType) and \
-                not RULES.knows(self.parsed.resolve(node.func, self.locals)):
+                not RULES.knows(self.parsed.resolve(node.func, self.locals)) and \
+                not library_function(self.parsed.resolve(node.func, self.locals)):
             for argument in node.args + [k.value for k in node.keywords]:
                 self.inlined_argument(argument)
             return  # Model.forward(self, x), a function a class defines: inlined
@@ -674,6 +675,14 @@ class Fence(ast.NodeVisitor):
                 else:
                     self.iterable(argument)
             return
+        if isinstance(callee, types.FunctionType) and not RULES.knows(callee) and \
+                library_function(callee) and not is_pure(callee):
+            # dataclasses.replace, statistics.mean: not the user's to inline (its source
+            # is the library's), and no rule
+            self.refuse(node, f"no derivative rule for {qualified_name(callee)}",
+                        cls=MissingRuleError, hint="srcdiff inlines the functions of your "
+                        "own modules; a library's needs a rule: srcdiff.register_rule("
+                        f"{qualified_name(callee)}, ...), see help(srcdiff.register_rule)")
         if isinstance(callee, types.FunctionType) and not RULES.knows(callee):
             for argument in node.args + [k.value for k in node.keywords]:
                 self.inlined_argument(argument)

@@ -71,7 +71,7 @@ from .expr import dotted, literal
 from .ir import Function, Namer, copy_tree, def_of_lambda, get_anno, name_id, set_anno, walk
 from .kinds import ATTRIBUTES, METHODS, TUPLE_METHODS
 from .lower import is_literal
-from .parse import UNRESOLVED, Parsed, all_names, local_names, parse
+from .parse import UNRESOLVED, Parsed, all_names, library_function, local_names, parse
 from .rules import RULES
 from .structures import Path, is_container, is_object, method_of, observe, step, text
 
@@ -2112,8 +2112,8 @@ class Normalizer:
                           "defined (Python raises UnboundLocalError here)", call, self.where)
         callee = self.parsed.resolve(func, self.locals)
         if callee is UNRESOLVED or not isinstance(callee, types.FunctionType) \
-                or RULES.knows(callee):
-            return None
+                or RULES.knows(callee) or library_function(callee):
+            return None  # (a library's function: a rule, or refused by the fence)
         from .fence import fence  # the callee is checked like the function itself
         parsed = fence(parse(callee), callee=True)
         return parsed.tree, parsed, callee

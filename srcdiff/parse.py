@@ -110,7 +110,7 @@ class Parsed:
                 found = inspect.getattr_static(base, node.attr, None)
                 if isinstance(found, staticmethod):
                     found = found.__func__
-                if isinstance(found, types.FunctionType) and not _library_function(found):
+                if isinstance(found, types.FunctionType) and not library_function(found):
                     _record("attribute", base, node.attr, getattr(base, node.attr))
                     return found
                 if type(found) in (int, float) and base.__module__ != "builtins":
@@ -140,7 +140,7 @@ def recording() -> Iterator[list[tuple[str, Any, str, Any]]]:
         _dependencies.reset(token)
 
 
-def _library_function(function: types.FunctionType) -> bool:
+def library_function(function: types.FunctionType) -> bool:
     """A function of the standard library, NumPy or SciPy (a method of one's classes)."""
     import sys
     module = sys.modules.get(function.__module__)
