@@ -117,6 +117,8 @@ def data_kind(value: Any) -> Kind | None:
     kind = kind_of_value(value)
     if kind is not None or not isinstance(value, (list, tuple)):
         return kind
+    if _holds_structures(value):
+        return None  # a list of dicts or objects: a structure (``srcdiff.structures``)
     if not _numbers_only(value):
         holds, shape = _stacked(value)
         if holds:  # the rank is not the depth of the lists: the arrays' axes count too
@@ -146,6 +148,20 @@ def ragged(value: Any) -> bool:
         return False
     holds, shape = _stacked(value)
     return holds and shape is None
+
+
+def _holds_structures(value: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether a list or tuple holds (at any depth) a dict, a dataclass or another
+    object with attributes: no array NumPy would make of it, but parts to read by key or
+    attribute (``for p in layers: p["W"]``)."""
+    for item in value:
+        if isinstance(item, (list, tuple)):
+            if _holds_structures(item):
+                return True
+        elif isinstance(item, dict) or (hasattr(item, "__dict__") and not isinstance(
+                item, type) and kind_of_value(item) is None):
+            return True
+    return False
 
 
 _IRREGULAR = object()  # (in _stacked) items whose shapes differ

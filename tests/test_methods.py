@@ -350,3 +350,31 @@ def test_super_and_classmethods_are_refused_with_a_way_out():
     with pytest.raises(UnsupportedSyntaxError, match="is a classmethod") as caught:
         srcdiff.grad(Derived(0.5, 0.1).through_classmethod)(0.3)
     assert "staticmethod" in caught.value.hint
+
+
+def through_layers(x, layers):
+    for layer in layers:
+        x = layer(x)
+    return np.sum(x)
+
+
+def through_dicts(x, layers):
+    for p in layers:
+        x = np.tanh(p["W"] @ x + p["b"])
+    return np.sum(x)
+
+
+def test_lists_of_objects_and_of_dicts_given_as_data():
+    # a list of dicts (or of objects) not differentiated was taken for an array of
+    # unknown rank: p["W"] 'reads part of p, which is not a structured argument' (a
+    # fifth trial); it is a structure, read as the list of parts it is
+    rng = np.random.default_rng(2)
+    shapes = [((3, 2), 3), ((1, 3), 1)]
+    dicts = [{"W": rng.normal(size=s), "b": rng.normal(size=n)} for s, n in shapes]
+    objects = [Dense(d["W"], d["b"]) for d in dicts]
+    x = np.array([0.2, -0.1])
+    h = np.tanh(dicts[0]["W"] @ x + dicts[0]["b"])
+    out = np.tanh(dicts[1]["W"] @ h + dicts[1]["b"])
+    expected = dicts[0]["W"].T @ ((dicts[1]["W"].T @ (1 - out * out)) * (1 - h * h))
+    np.testing.assert_allclose(srcdiff.grad(through_dicts)(x, dicts), expected, rtol=1e-12)
+    np.testing.assert_allclose(srcdiff.grad(through_layers)(x, objects), expected, rtol=1e-12)
