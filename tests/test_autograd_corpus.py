@@ -122,13 +122,15 @@ def test_a_creation_of_a_shape_written_as_a_tuple_has_that_many_axes():
 def test_a_return_of_unknown_rank_says_so():
     # the message said the function "returns an array (array[?])", where it returns a
     # number made from an array srcdiff could not count the axes of
-    # (np.ones(len(y)) is read as a 1-d array since: tests/test_regressions.py; a
-    # parameter may be a tuple)
+    # (np.ones(len(y)) is read as a 1-d array since: tests/test_regressions.py; so is
+    # np.ones(n) of a parameter given a number, whose code is made for a number; given a
+    # tuple, its code is made for an array, whose rank srcdiff does not know)
     func = program("def probe(w, y, n):\n"
                    "    k = np.ones(n) * w\n"
                    "    return np.dot(k, y)\n")
+    assert srcdiff.grad(func)(0.5, np.array([1.0, 2.0, 3.0]), 3) == 6.0  # sum(y)
     with pytest.raises(srcdiff.KindError) as caught:
-        srcdiff.grad(func)(0.5, np.ones(3), 3)
+        srcdiff.grad(func)(0.5, np.ones(3), (3,))
     message = str(caught.value)
     assert "cannot tell that probe() returns one number" in message
     assert "np.ones_like(y)" in message

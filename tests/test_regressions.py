@@ -954,14 +954,19 @@ def shaped_by_a_tuple(a):
 
 
 def shaped_by_a_parameter(a, n):
-    return np.ones(n) @ a  # n could be a tuple: not known to be a number
+    return np.ones(n) @ a  # n a number: a 1-d array; n a tuple: a rank srcdiff cannot tell
 
 
 def test_shapes_that_may_be_tuples_are_not_taken_for_numbers():
     a = numpy.array([[1.0, 2.0], [3.0, -1.0]])
     numpy.testing.assert_allclose(srcdiff.grad(shaped_by_a_tuple)(a), 2 * a, rtol=1e-14)
-    with pytest.raises(srcdiff.KindError, match="cannot tell that shaped_by_a_parameter"):
-        srcdiff.grad(shaped_by_a_parameter)(numpy.array([1.0, 2.0]), 2)
+    gradient = srcdiff.grad(shaped_by_a_parameter)
+    # given a number, n is one in the code made for it (the code for a tuple is another)
+    numpy.testing.assert_array_equal(gradient(numpy.array([1.0, 2.0]), 2), [1.0, 1.0])
+    for shape in ((2,), [2]):
+        with pytest.raises(srcdiff.KindError, match="cannot tell that shaped_by_a_parameter"):
+            gradient(numpy.array([1.0, 2.0]), shape)
+    numpy.testing.assert_array_equal(gradient(numpy.array([1.0, 2.0]), 2), [1.0, 1.0])
 
 
 # -- a module's own `numpy` or `math` that is not the module (found by a helper on
