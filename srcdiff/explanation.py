@@ -412,7 +412,10 @@ class _Interpreter:
             # (-2) ** 2 has log(-2) in it.
             placeholders = rule.partials_at(
                 tuple(Code.name(f"_{i}") for i in range(len(operands))), Code.name("_out"))
-            namespace = {"math": math, "_out": result}
+            # (the builtins rules' partials call: math.fmod's reads its quotient back with
+            # round)
+            namespace = {"math": math, "_out": result, "round": round, "abs": abs,
+                         "float": float}
             namespace.update((f"_{i}", v) for i, (_, v, _) in enumerate(operands))
             for (atom, _, source), formula, code in zip(operands, formulas, placeholders):
                 if source is not None:

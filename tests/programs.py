@@ -124,12 +124,6 @@ def nondifferentiable_parts(x, y):
     return n * x + r * y + q + positive * y + round(x) + math.trunc(y)
 
 
-@program(2.3, 0.7, sympy=False)
-def truncated_remainder(x, y):
-    # math.fmod: x - trunc(x / y) y, the dividend's sign (2.3 - 3 * 0.7; -2.3 too)
-    return math.fmod(x, y) * y + math.fmod(-x, y) * x
-
-
 @program(1.1)
 def module_constant(x):
     return SCALE * x ** 2 + math.pi * x + math.e + float(x)
@@ -172,3 +166,9 @@ def shared_subexpressions(x, y):
 @program(-1.5)
 def negative_literals(x):
     return -x ** 2 + (-2) ** 2 * x - (-x) + x * -3
+
+
+@program(2.3, 0.7, sympy=False)
+def truncated_remainder(x, y):
+    # math.fmod: x - trunc(x / y) y, the dividend's sign (2.3 - 3 * 0.7; -2.3 too)
+    return math.fmod(x, y) * y + math.fmod(-x, y) * x

@@ -49,6 +49,7 @@ IDS = [f"{func.__name__}{list(point)}" for func, point in CASES]
 REFUSED = {
     "logarithms_and_roots": "Unknown attribute 'cbrt'",       # numba has no math.cbrt
     "exactly_rounded_sums": "Unknown attribute 'fsum'",       # nor math.fsum
+    "truncated_remainder": "Unknown attribute 'fmod'",        # nor math.fmod
     "recursion": "a recursive call cannot be compiled",
     "recursion_in_expressions": "a recursive call cannot be compiled",
     "mutual_recursion": "a recursive call cannot be compiled",
