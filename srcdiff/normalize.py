@@ -685,8 +685,10 @@ class Normalizer:
             return None
         target = node.target
         names = target.elts if how == "items" and isinstance(target, ast.Tuple) else [target]
+        unpacked = isinstance(names[-1], ast.Tuple) and how in ("items", "values") and all(
+            isinstance(n, ast.Name) for n in cast(ast.Tuple, names[-1]).elts)
         if len(names) != (2 if how == "items" else 1) or not all(
-                isinstance(n, ast.Name) for n in names):
+                isinstance(n, ast.Name) or (n is names[-1] and unpacked) for n in names):
             raise located(UnsupportedSyntaxError, f"this loop over {text(part.param, part.path)}"
                           f".{how}() unpacks its items into names: `for k, v in p.items()`, "
                           "`for v in p.values()`, `for k in p`", node.target, self.where)
@@ -696,7 +698,8 @@ class Normalizer:
                           f"{text(part.param, part.path)} (a dict) when the loop has no "
                           "break, continue, return or else", node, self.where)
         key_name = name_id(names[0]) if how in ("items", "keys") else None
-        value_name = name_id(names[-1]) if how in ("items", "values") else None
+        value_names = [name_id(n) for n in cast(ast.Tuple, names[-1]).elts] if unpacked else \
+            [name_id(names[-1])] if how in ("items", "values") else []
         bound = {n.id for s in node.body for n in walk(s) if isinstance(n, ast.Name)
                  and not isinstance(n.ctx, ast.Load)} | {
                      n.arg for s in node.body for n in walk(s) if isinstance(n, ast.arg)}
@@ -711,9 +714,12 @@ class Normalizer:
                 if key_name not in bound:  # p[k] reads the part: k a constant there
                     body = [cast(ast.stmt, _Constants({key_name: ast.Constant(key)}).visit(s))
                             for s in body]
-            if value_name is not None:
-                self.structures.pop(value_name, None)
-                result += self.bound_each([value_name], item, node, whole=True)
+            for name in value_names:
+                self.structures.pop(name, None)
+            if unpacked:  # for name, (X, y) in data.items()
+                result += self.bound_each(value_names, item, node)
+            elif value_names:
+                result += self.bound_each(value_names, item, node, whole=True)
             result += self.block(body)
         return result
 

@@ -833,3 +833,21 @@ def test_a_field_of_init_false_is_refused_as_computed():
         srcdiff.grad(reads_derived)(Derived(3.0))
     gradient = srcdiff.grad(reads_given)(Derived(3.0))
     assert type(gradient) is Derived and (gradient.w, gradient.square) == (3.0, 0.0)
+
+
+def loss_over_named_sets(w, data):
+    s = 0.0
+    for name, (X, y) in data.items():
+        r = X @ w - y
+        s = s + np.sum(r * r)
+    return s
+
+
+def test_a_loop_over_a_dict_unpacks_its_values():
+    # for name, (X, y) in data.items(): refused before (a seventh trial)
+    rng = np.random.default_rng(0)
+    data = {"a": (rng.normal(size=(3, 2)), rng.normal(size=3)),
+            "b": (rng.normal(size=(2, 2)), rng.normal(size=2))}
+    w = np.array([0.3, -0.5])
+    expected = sum(2 * X.T @ (X @ w - y) for X, y in data.values())
+    np.testing.assert_allclose(srcdiff.grad(loss_over_named_sets)(w, data), expected, rtol=1e-12)
