@@ -188,6 +188,8 @@ UNROLL_LIMIT = 1000
 SELECT_LIMIT = 64
 # the most elements a list repeated with ``*`` and then changed is written out to
 REPEAT_LIMIT = 1000
+# calls inlined inside each other at most this deep (objects holding objects of their class)
+INLINE_LIMIT = 64
 
 
 def _plain_arguments(args: ast.arguments) -> ast.arguments:
@@ -2132,6 +2134,16 @@ class Normalizer:
         key = (callee_parsed.filename, tree.lineno, tree.name) if callee_parsed else (
             "local", tree.lineno, tree.name)
         bindings = self.bind_arguments(tree, callee, call)
+        parts = tuple((part.param, part.path) for part in (
+            get_anno(value, "part") for _, value in bindings) if part is not None)
+        if parts and key not in self.inlining:
+            # a method of an object that holds another of its class (a wrapper around a
+            # wrapper): the same function, inlined again for another part of the structure,
+            # which is finite; for the same parts it is recursion
+            key = key + (parts,)
+        if len(self.inlining) > INLINE_LIMIT:
+            raise located(UnsupportedSyntaxError, f"calls nested more than {INLINE_LIMIT} "
+                          "deep are not supported", call, self.where)
         if key in self.inlining:
             return self.recursive_call(tree, callee, call, bindings, results)
         callee_locals = local_names(tree)

@@ -378,3 +378,31 @@ def test_lists_of_objects_and_of_dicts_given_as_data():
     expected = dicts[0]["W"].T @ ((dicts[1]["W"].T @ (1 - out * out)) * (1 - h * h))
     np.testing.assert_allclose(srcdiff.grad(through_dicts)(x, dicts), expected, rtol=1e-12)
     np.testing.assert_allclose(srcdiff.grad(through_layers)(x, objects), expected, rtol=1e-12)
+
+
+class Scale:
+    def __init__(self, gain, inner):
+        self.gain, self.inner = gain, inner
+
+    def __call__(self, x):
+        return self.gain * self.inner(x)
+
+
+class Tanh:
+    def __init__(self, w):
+        self.w = w
+
+    def __call__(self, x):
+        return math.tanh(self.w * x)
+
+
+def applied(model, x):
+    return model(x)
+
+
+def test_an_object_holding_another_of_its_class():
+    # Scale(2, Scale(0.5, Tanh(1.5))): the same __call__ inlined for each part of the
+    # structure; it was taken for recursion and refused (a seventh trial)
+    model = Scale(2.0, Scale(0.5, Tanh(1.5)))
+    assert srcdiff.grad(applied, wrt=1)(model, 0.3) == pytest.approx(
+        2.0 * 0.5 * 1.5 * (1 - math.tanh(0.45) ** 2), rel=1e-14)
