@@ -1410,6 +1410,7 @@ def _created(value: ast.Call, numpy: Any) -> bool | None:
     if get_anno(value, "callee") not in (
             numpy.zeros, numpy.ones, numpy.empty, numpy.full, numpy.zeros_like,
             numpy.ones_like, numpy.empty_like, numpy.full_like, numpy.array, numpy.copy,
+            RULES.arrays().runtime.copy_of,
             numpy.arange, numpy.linspace, numpy.eye, numpy.identity):
         return None
     return all(k.arg in ("dtype", "order") for k in value.keywords)

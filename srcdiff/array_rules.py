@@ -908,6 +908,10 @@ add_array_rule(runtime.tangent_like, ("tangent", "like"), ("tangent",),
                name="srcdiff.runtime.tangent_like")
 add_array_rule(numpy.copy, ("a", "order"), ("a",), lambda v: {"a": v.g}, same_kind,
                (E(((3,),)),), name="numpy.copy", shaped=False)
+# x.copy(): what Python runs (a list's copy is a list), differentiated as numpy.copy
+COPY_OF = add_array_rule(runtime.copy_of, ("a",), ("a",), lambda v: {"a": v.g}, same_kind,
+                         (E(((3,),)), E(((2, 3),))), name="srcdiff.runtime.copy_of",
+                         shaped=False)
 # dtype: a floating one (normalize gives casts to integers and booleans to integer_cast)
 add_array_rule(numpy.asarray, ("a", "dtype"), ("a",), lambda v: {"a": v.g}, same_kind,
                (E(((3,),)),), name="numpy.asarray", shaped=False)
@@ -2479,13 +2483,16 @@ def _finite(v: VJP) -> Code:
 
 
 def _nan_to_num(v: VJP) -> Contributions:
+    # (selected, not multiplied by the mask: an adjoint of 1 times the boolean would be
+    # folded to the boolean itself, and booleans add as `or`: True + True is True; a
+    # Hessian of nan_to_num(x * x) at a number was 1, not 2)
     _nan_to_num_options(v)
-    return {"x": mul(v.g, _finite(v))}
+    return {"x": call("numpy.where", _finite(v), v.g, 0.0)}
 
 
 def _nan_to_num_jvp(j: JVP) -> Value:
     _nan_to_num_options(j)
-    return mul(j.t("x"), _finite(j))
+    return call("numpy.where", _finite(j), j.t("x"), 0.0)
 
 
 # (nan, posinf and neginf among the differentiable arguments, so that one depending on
@@ -2607,7 +2614,8 @@ _forward("linear", numpy.sum, numpy.mean, numpy.cumsum, numpy.trace, numpy.diag,
          numpy.ravel, numpy.squeeze, numpy.expand_dims, numpy.atleast_1d, numpy.atleast_2d,
          numpy.transpose, numpy.swapaxes, numpy.broadcast_to, numpy.copy, numpy.asarray,
          numpy.flip, numpy.flipud, numpy.fliplr, numpy.concatenate, numpy.stack, numpy.hstack, numpy.vstack, numpy.array,
-         getitem, runtime.set_item, runtime.broadcast_like, runtime.tangent_like)
+         getitem, runtime.set_item, runtime.broadcast_like, runtime.tangent_like,
+         runtime.copy_of)
 _forward("multilinear", numpy.dot, numpy.matmul, operator.matmul, numpy.outer, numpy.inner,
          numpy.cross, numpy.einsum, numpy.tensordot)
 _forward(lambda j: call("numpy.sum", j.t("a")), runtime.item_of)  # item of a size-1 tangent

@@ -218,7 +218,7 @@ class Normalizer:
 
     walrus = False  # (set by ``run``)
 
-    def __init__(self, function: Function, inlining: tuple[tuple[str, int, str], ...] = (),
+    def __init__(self, function: Function, inlining: tuple[tuple[Any, ...], ...] = (),
                  local_functions: dict[str, tuple[ast.FunctionDef, dict[str, ast.expr]]] | None = None) -> None:
         self.function = function
         self.namer: Namer = function.namer
@@ -688,7 +688,7 @@ class Normalizer:
         target = node.target
         names = target.elts if how == "items" and isinstance(target, ast.Tuple) else [target]
         unpacked = isinstance(names[-1], ast.Tuple) and how in ("items", "values") and all(
-            isinstance(n, ast.Name) for n in cast(ast.Tuple, names[-1]).elts)
+            isinstance(n, ast.Name) for n in names[-1].elts)
         if len(names) != (2 if how == "items" else 1) or not all(
                 isinstance(n, ast.Name) or (n is names[-1] and unpacked) for n in names):
             raise located(UnsupportedSyntaxError, f"this loop over {text(part.param, part.path)}"
@@ -961,7 +961,12 @@ class Normalizer:
                 self.parsed.resolve(value.func, self.locals) is dict):
             return self.make_dict(value, origin, target, before)
         what = f"`{target}`" if target else "this list"
-        if target in self.mutated and isinstance(value, (ast.BinOp, ast.Subscript)):
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+                value.func.attr == "copy" and not value.args and not value.keywords:
+            copied = self.list_of(value.func.value)  # ys = xs.copy(): a new list
+            if copied is not None and copied.keys is None:
+                return _List(list(copied.items), self.scope, what, copied.is_tuple)
+        if target in self.mutated and isinstance(value, (ast.BinOp, ast.Subscript, ast.Call)):
             # (not a name: `buf = data` is another name for the same list, which a
             # change of buf changes too)
             written = self.constant_sequence(value, what, origin)
@@ -995,6 +1000,9 @@ class Normalizer:
             return value if is_literal(value) else None
         if isinstance(value, ast.Name):
             return self.literals.get(value.id)
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and \
+                value.func.attr == "copy" and not value.args and not value.keywords:
+            return self.constant_sequence(value.func.value, what, origin)  # data.copy()
         if isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Slice):
             whole = self.constant_sequence(value.value, what, origin)
             parts = (value.slice.lower, value.slice.upper, value.slice.step)
@@ -2090,10 +2098,25 @@ class Normalizer:
                           "function makes, and is bound to another value here: srcdiff "
                           "follows a name that stands for a list everywhere", origin,
                           self.where, hint="give the other value a name of its own")
+        if target in self.mutated and isinstance(value, ast.Call) and isinstance(
+                value.func, ast.Attribute) and value.func.attr == "copy" and \
+                not value.args and not value.keywords:
+            # b = data.copy(); b[0] = x: an array, changed by item as arrays are (a list's
+            # own copy is a list, which srcdiff changes by item only where it follows it)
+            value = _located(ast.Call(value.func, [], [ast.keyword("order", _located(
+                ast.Constant("C"), value))]), value)
         self.lists.plain.add(target)
         if isinstance(value, (ast.List, ast.Tuple)) and is_literal(value) and \
                 self.stores[target] == 1 and not self.depth:
             self.literals[target] = value  # data: loops over it together with lists unroll
+        elif isinstance(value, (ast.BinOp, ast.Subscript)) and self.stores[target] == 1 and \
+                not self.depth:
+            try:  # a = [0.0] * 2: data written out, for b = a * 2 changed after
+                written = self.constant_sequence(value, f"`{target}`", origin)
+            except UnsupportedSyntaxError:
+                written = None
+            if written is not None:
+                self.literals[target] = written
         value = self.expression(cast(ast.expr, value), before)  # a list returned above
         return before + [self.assign(target, value, origin)]
 
@@ -2131,8 +2154,8 @@ class Normalizer:
         locals renamed fresh, its parameters bound to the call's arguments."""
         tree, callee_parsed, callee = cast(  # inline is asked for calls of user functions
             "tuple[ast.FunctionDef, Parsed | None, types.FunctionType | None]", self.callee_of(call))
-        key = (callee_parsed.filename, tree.lineno, tree.name) if callee_parsed else (
-            "local", tree.lineno, tree.name)
+        key: tuple[Any, ...] = (callee_parsed.filename, tree.lineno, tree.name) \
+            if callee_parsed else ("local", tree.lineno, tree.name)
         bindings = self.bind_arguments(tree, callee, call)
         parts = tuple((part.param, part.path) for part in (
             get_anno(value, "part") for _, value in bindings) if part is not None)
@@ -2987,9 +3010,19 @@ class _Expressions(ast.NodeTransformer):
             if func.attr == "clip":
                 return self.clip([self.visit(func.value)] + args, keywords, node)
             if func.attr == "copy" and not args and not keywords:
-                # x.copy() is C-ordered, numpy.copy(x) keeps x's layout (order="K"): a
-                # transposed x summed after gave other last bits (campaign arrays seed 841962)
-                keywords = [ast.keyword("order", _located(ast.Constant("C"), node))]
+                # x.copy() as Python runs it: C-ordered (numpy.copy keeps x's layout: a
+                # transposed x summed after gave other last bits, campaign arrays seed
+                # 841962), and a list's copy a list (numpy.copy made an array of it:
+                # len(b * 2) was 2 where Python's is 4); a list srcdiff follows, a new one
+                followed = n.list_of(func.value)
+                if followed is not None and followed.keys is None:
+                    return _written_out(_List(list(followed.items), n.scope, followed.what,
+                                              followed.is_tuple), node, n.where)
+                from .array_rules import COPY_OF, helper_name
+                helper = _located(ast.Call(_name(helper_name(n.function, "copy_of")),
+                                           [self.visit(func.value)], []), node)
+                set_anno(helper, "callee", COPY_OF.func)
+                return helper
             if func.attr == "item":  # x.item(): srcdiff.runtime.item_of(x)
                 from .array_rules import ITEM, helper_name
                 if args or keywords:

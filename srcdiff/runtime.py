@@ -444,6 +444,13 @@ def centred(a):
     return d - numpy.mean(d, keepdims=True)
 
 
+def copy_of(a):
+    """``a.copy()`` as Python runs it: of an array a C-ordered copy (``numpy.copy`` keeps
+    the layout), of a list a list (``numpy.copy`` would make an array of it, and ``b * 2``
+    after would multiply where Python repeats)."""
+    return a.copy()
+
+
 def item_of(a):
     """``a.item()``: the one element of a size-1 array as a Python number (raising as
     ``item`` raises for other sizes, and for a Python float, which has no ``item``)."""

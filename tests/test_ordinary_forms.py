@@ -454,3 +454,37 @@ def test_a_library_function_without_a_rule_is_refused_where_it_is_called():
             srcdiff.grad(func, wrt=len(args) - 1)(*args)
         assert caught.value.filename == __file__
         assert caught.value.source_line.endswith("# refused")
+
+
+# -- a seventh trial
+def cleaned_square(x):
+    return np.nan_to_num(x * x)
+
+
+def test_second_derivatives_through_nan_to_num():
+    # the adjoint 1 times the mask isfinite(x) was folded to the boolean itself, and
+    # booleans add as `or`: True + True is True; the Hessian was 1 where it is 2
+    assert srcdiff.hessian(cleaned_square)(0.7) == pytest.approx(2.0)
+    assert srcdiff.hvp(cleaned_square)(0.7, 1.0) == pytest.approx(2.0)
+    assert srcdiff.grad(srcdiff.grad(cleaned_square))(0.7) == pytest.approx(2.0)
+
+
+def repeated_from_a_name(x):
+    a = [0.0] * 2
+    b = a * 2  # [0.0, 0.0, 0.0, 0.0]
+    b[0] = x
+    return b[0] * x + b[3]
+
+
+def copied_list_repeated(x, data):
+    b = data.copy()  # a list: b * 2 repeats it
+    return len(b * 2) * x + (b + b)[2]
+
+
+def test_lists_repeated_from_a_name_and_copied():
+    # an internal error (set_item of a list), and a silent wrong gradient: x.copy() was
+    # numpy.copy(x), which made an array of a list, so len(b * 2) was 2, not 4
+    assert srcdiff.grad(repeated_from_a_name)(0.7) == pytest.approx(1.4)
+    assert srcdiff.grad(copied_list_repeated)(0.7, [1.0, 2.0]) == pytest.approx(4.0)
+    assert srcdiff.value_and_grad(copied_list_repeated)(0.7, [1.0, 2.0])[0] == \
+        pytest.approx(4 * 0.7 + 1.0)
