@@ -28,6 +28,15 @@ def run(*args, cwd=None):
                           cwd=cwd, timeout=120)
 
 
+def run_without_srcdiff(program, cwd):
+    """Run ``program`` where ``import srcdiff`` fails; its printed lines, evaluated."""
+    program = 'import sys\nsys.modules["srcdiff"] = None\n' + textwrap.dedent(program)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            cwd=cwd, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [eval(line) for line in result.stdout.splitlines()]
+
+
 MODEL = '''
 import math
 

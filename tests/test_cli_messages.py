@@ -8,13 +8,11 @@ the axes of (np.zeros(s)...)", which they did not have, and ``linalg.solve`` sai
 takes 2-d arrays, with no word of the annotation; an unannotated matrix was told
 ``--types A=array[1]``; a loop over an unannotated array was told "pass a NumPy array"."""
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
-from tests.test_cli import run
+from tests.test_cli import run, run_without_srcdiff
 
 numpy = pytest.importorskip("numpy")
 
@@ -49,13 +47,6 @@ def skipped(stderr, name):
     """The line saying why ``name`` was skipped."""
     return next(line for line in stderr.splitlines() if f"skipped {name}: " in line)
 
-
-def run_without_srcdiff(program, cwd):
-    program = 'import sys\nsys.modules["srcdiff"] = None\n' + textwrap.dedent(program)
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                            cwd=cwd, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return [eval(line) for line in result.stdout.splitlines()]
 
 
 @pytest.fixture

@@ -9,14 +9,13 @@ power, d_x)`` alike). The modules are run where srcdiff cannot be imported; expe
 values are the closed forms of the derivatives."""
 
 import math
-import subprocess
 import sys
 import textwrap
 
 import pytest
 
 import srcdiff
-from tests.test_cli import run
+from tests.test_cli import run, run_without_srcdiff
 
 MODEL = '''
 import math
@@ -63,14 +62,6 @@ def loop_sum_derivatives(x, n=5):
     return (sum(x ** i / i for i in range(1, n + 1)), sum(x ** (i - 1) for i in range(1, n + 1)),
             sum((i - 1) * x ** (i - 2) for i in range(2, n + 1)))
 
-
-def run_without_srcdiff(program, cwd):
-    """Run ``program`` where ``import srcdiff`` fails; its printed lines, evaluated."""
-    program = 'import sys\nsys.modules["srcdiff"] = None\n' + textwrap.dedent(program)
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
-                            cwd=cwd, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return [eval(line) for line in result.stdout.splitlines()]
 
 
 @pytest.fixture
