@@ -1046,13 +1046,24 @@ def _solve(v: VJP) -> Contributions:
     return {"a": neg(_matmul(back, transposed(v.out))), "b": back}
 
 
-def _norm(v: VJP) -> Contributions:
-    """The Euclidean and Frobenius norms: ``x`` over the norm; the other vector norms
-    (``_vector_norm``) for the ``ord=`` they are given."""
-    order = _norm_order(v)
+def _norm_adjoint(v: VJP, order: Any) -> Contributions:
+    """The Euclidean and Frobenius norms (``order`` None): ``x`` over the norm; the other
+    vector norms for the order they are given."""
     if order is not None:
         return {"x": mul(v.expand(v.g), _norm_slope(v, order))}
     return {"x": mul(v["x"], v.expand(div(v.g, v.out)))}
+
+
+def _norm_tangent_of(j: JVP, order: Any) -> Value:
+    """``_norm_adjoint``'s forward rule."""
+    if order is not None:
+        return _norm_tangent(j, order)
+    return div(j.reduce(mul(j["x"], j.t("x"))), j.out)
+
+
+def _norm(v: VJP) -> Contributions:
+    """linalg.norm, for the ``ord=`` it is given (``_norm_adjoint``)."""
+    return _norm_adjoint(v, _norm_order(v))
 
 
 def _norm_kind(v: VJP) -> Kind:
@@ -2365,17 +2376,11 @@ def _vector_order(v: VJP) -> Any:
 
 
 def _vector_norm(v: VJP) -> Contributions:
-    order = _vector_order(v)
-    if order is not None:
-        return {"x": mul(v.expand(v.g), _norm_slope(v, order))}
-    return {"x": mul(v["x"], v.expand(div(v.g, v.out)))}
+    return _norm_adjoint(v, _vector_order(v))
 
 
 def _vector_norm_jvp(j: JVP) -> Value:
-    order = _vector_order(j)
-    if order is not None:
-        return _norm_tangent(j, order)
-    return div(j.reduce(mul(j["x"], j.t("x"))), j.out)
+    return _norm_tangent_of(j, _vector_order(j))
 
 
 def _matrix_transpose(v: VJP) -> Contributions:
@@ -2580,10 +2585,7 @@ def _std_jvp(j: JVP) -> Value:
 
 
 def _norm_jvp(j: JVP) -> Value:
-    order = _norm_order(j)
-    if order is not None:
-        return _norm_tangent(j, order)
-    return div(j.reduce(mul(j["x"], j.t("x"))), j.out)
+    return _norm_tangent_of(j, _norm_order(j))
 
 
 def _inv_jvp(j: JVP) -> Value:
